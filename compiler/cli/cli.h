@@ -1,0 +1,34 @@
+/* cli.h — edgecc's subcommands and the option parsing they share. */
+#ifndef EC_CLI_H
+#define EC_CLI_H
+
+#include "onnx_load.h"
+
+#define EC_MAX_OPTS 64
+
+/* Options every command that loads a model accepts: --dim, --freeze-input. */
+typedef struct ec_model_opts {
+  ec_dim_pin dims[EC_MAX_OPTS];
+  int n_dims;
+  ec_freeze freezes[EC_MAX_OPTS];
+  int n_freezes;
+} ec_model_opts;
+
+/* Tries to consume argv[*i] (and its value) as a model option. Returns 1 if consumed, 0 if
+ * not a model option, -1 on a usage error (message printed). */
+int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i);
+/* Loads the model with the options; prints warnings and, on failure, the diagnostic.
+ * Returns the exit status. */
+int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_graph **g);
+void ec_print_warnings(const ec_graph *g);
+/* Prints `edgecc: error: MSG` for usage errors and returns 2. */
+int ec_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int ec_cmd_inspect(int argc, char **argv);
+int ec_cmd_eval(int argc, char **argv);
+
+/* Graph inputs that feed shape operands (directly or through other nodes), NUL-separated
+ * names appended to `b`; returns their count. Works on a graph loaded without inference. */
+int ec_shape_inputs(const ec_graph *g, ec_buf *b);
+
+#endif

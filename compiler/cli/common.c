@@ -1,0 +1,111 @@
+/* common.c — option parsing and model loading shared by edgecc's subcommands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "op.h"
+
+int ec_usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "edgecc: error: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  return EC_ERR_USAGE;
+}
+
+/* Splits "NAME=VALUE" (VALUE after the last '='? no: the first '=' after a non-empty name). */
+static bool split_eq(char *arg, char **name, char **value) {
+  char *eq = strchr(arg, '=');
+  if (!eq || eq == arg || !eq[1]) return false;
+  *eq = 0;
+  *name = arg;
+  *value = eq + 1;
+  return true;
+}
+
+int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  bool is_dim = strcmp(a, "--dim") == 0, is_freeze = strcmp(a, "--freeze-input") == 0;
+  if (!is_dim && !is_freeze) return 0;
+  if (*i + 1 >= argc) {
+    ec_usage_error("%s needs a value (%s)", a, is_dim ? "NAME=N" : "NAME=FILE.pb");
+    return -1;
+  }
+  char *v = argv[++*i], *name, *value;
+  if (!split_eq(v, &name, &value)) {
+    ec_usage_error("%s takes %s, got '%s'", a, is_dim ? "NAME=N" : "NAME=FILE.pb", v);
+    return -1;
+  }
+  if (is_dim) {
+    if (mo->n_dims >= EC_MAX_OPTS) {
+      ec_usage_error("too many --dim options");
+      return -1;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(value, &end, 10);
+    if (errno || *end || n < 0) {
+      ec_usage_error("--dim %s=%s: the value must be a non-negative integer", name, value);
+      return -1;
+    }
+    mo->dims[mo->n_dims].name = name;
+    mo->dims[mo->n_dims++].value = n;
+  } else {
+    if (mo->n_freezes >= EC_MAX_OPTS) {
+      ec_usage_error("too many --freeze-input options");
+      return -1;
+    }
+    mo->freezes[mo->n_freezes].name = name;
+    mo->freezes[mo->n_freezes++].path = value;
+  }
+  return 1;
+}
+
+void ec_print_warnings(const ec_graph *g) {
+  for (int i = 0; i < g->n_warnings; i++) fprintf(stderr, "edgecc: warning: %s\n", g->warnings[i]);
+}
+
+int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_graph **g) {
+  ec_load_opts lo = {mo->dims, mo->n_dims, mo->freezes, mo->n_freezes, no_infer};
+  ec_diag d;
+  memset(&d, 0, sizeof d);
+  ec_status st = ec_onnx_load(path, &lo, g, &d);
+  if (st) {
+    if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, path, "", "internal error");
+    ec_diag_print(&d);
+    return st;
+  }
+  ec_print_warnings(*g);
+  return 0;
+}
+
+int ec_shape_inputs(const ec_graph *g, ec_buf *b) {
+  bool *need = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
+  if (!need) return 0;
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    const ec_node *n = &g->nodes[i];
+    bool out_needed = false;
+    for (int k = 0; k < n->n_outputs; k++)
+      if (n->outputs[k] >= 0 && need[n->outputs[k]]) out_needed = true;
+    uint32_t mask = n->op >= 0 ? ec_ops[n->op].shape_inputs : 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+      if (n->inputs[k] < 0) continue;
+      /* Shape only reads its input's shape, never its values. */
+      if (out_needed && n->op >= 0 && strcmp(ec_ops[n->op].name, "Shape") == 0) continue;
+      if (out_needed && n->op >= 0 && strcmp(ec_ops[n->op].name, "Size") == 0) continue;
+      if (out_needed || (k < 32 && (mask >> k) & 1)) need[n->inputs[k]] = true;
+    }
+  }
+  int count = 0;
+  for (int i = 0; i < g->n_inputs; i++)
+    if (need[g->inputs[i]]) {
+      ec_buf_append(b, g->tensors[g->inputs[i]].name, strlen(g->tensors[g->inputs[i]].name) + 1);
+      count++;
+    }
+  free(need);
+  return count;
+}

@@ -1,0 +1,221 @@
+/* ir.h — the graph every stage of edgecc reads and writes: tensors, nodes, attributes.
+ * The frontend builds it, passes rewrite it, the planner annotates it, codegen only reads it. */
+#ifndef EC_IR_H
+#define EC_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eck_tensor.h"
+
+#define EC_MAX_RANK ECK_MAX_RANK
+
+/* Status of every fallible function. Values match edgecc's exit statuses. */
+typedef enum ec_status {
+  EC_OK = 0,
+  EC_ERR_MODEL = 1,    /* the model or the request is wrong (user input) */
+  EC_ERR_USAGE = 2,    /* command-line misuse */
+  EC_ERR_INTERNAL = 3  /* a bug in edgecc, or out of memory */
+} ec_status;
+
+/* A diagnostic: one line, `edgecc: error: FILE: node 'NAME' (OP): WHAT`. */
+typedef struct ec_diag {
+  char file[512];
+  char where[512]; /* "node 'conv1' (Conv)" or "node #12 (output 'y') (Add)", may be empty */
+  char msg[1024];
+} ec_diag;
+
+typedef enum ec_tensor_kind {
+  EC_TK_ACTIVATION = 0, /* computed at run time */
+  EC_TK_INPUT,          /* graph input */
+  EC_TK_CONSTANT        /* initializer, Constant node, frozen input or folded value */
+} ec_tensor_kind;
+
+typedef struct ec_quant {
+  int axis;        /* -1: per tensor */
+  int count;       /* number of scales (1 or the size of `axis`) */
+  float *scale;
+  int32_t *zero_point;
+} ec_quant;
+
+typedef struct ec_tensor {
+  char *name;
+  int32_t dtype;        /* ECK_* (ONNX TensorProto.DataType) */
+  int rank;             /* -1 until shape inference sets it */
+  int64_t dims[EC_MAX_RANK];
+  ec_tensor_kind kind;
+  bool is_output;       /* a graph output */
+  /* Constant data (kind == EC_TK_CONSTANT): dense little-endian, eck_dtype_size() per element.
+   * Points into the unpacked protobuf (owned == false) or into a malloc'd buffer (owned). */
+  void *data;
+  size_t nbytes;
+  bool owned;
+  int producer;         /* node index, -1 for inputs and constants */
+  int *consumers;       /* node indices, one entry per use */
+  int n_consumers, cap_consumers;
+  ec_quant quant;       /* count == 0: not quantized */
+  int layout;           /* 0: as in ONNX (NCHW); lowering may change it */
+} ec_tensor;
+
+typedef enum ec_attr_type {
+  EC_ATTR_UNDEFINED = 0,
+  EC_ATTR_FLOAT = 1,
+  EC_ATTR_INT = 2,
+  EC_ATTR_STRING = 3,
+  EC_ATTR_TENSOR = 4,
+  EC_ATTR_GRAPH = 5,
+  EC_ATTR_FLOATS = 6,
+  EC_ATTR_INTS = 7,
+  EC_ATTR_STRINGS = 8,
+  EC_ATTR_TENSORS = 9,
+  EC_ATTR_GRAPHS = 10,
+  EC_ATTR_SPARSE_TENSOR = 11,
+  EC_ATTR_SPARSE_TENSORS = 12,
+  EC_ATTR_TYPE_PROTO = 13,
+  EC_ATTR_TYPE_PROTOS = 14
+} ec_attr_type;
+
+/* A constant value carried by an attribute (Constant's `value`, ConstantOfShape's `value`). */
+typedef struct ec_const {
+  int32_t dtype;
+  int rank;
+  int64_t dims[EC_MAX_RANK];
+  void *data;
+  size_t nbytes;
+} ec_const;
+
+typedef struct ec_attr {
+  char *name;
+  ec_attr_type type;
+  int64_t i;
+  float f;
+  char *s;             /* STRING: bytes, NUL-terminated for convenience */
+  size_t s_len;
+  int64_t *ints;
+  float *floats;
+  char **strings;
+  int n;               /* element count of INTS / FLOATS / STRINGS */
+  ec_const *t;         /* TENSOR */
+  bool used;           /* set by the getters; an attribute nobody read is reported unknown */
+} ec_attr;
+
+typedef struct ec_node {
+  char *name;          /* may be "" */
+  char *op_type;
+  char *domain;        /* "" for ai.onnx */
+  int op;              /* index into the op table, -1 if unknown */
+  int index;           /* position in the source file (for `node #12`) */
+  int *inputs;         /* tensor indices; -1 for an omitted optional input */
+  int n_inputs;
+  int *outputs;        /* tensor indices; -1 for an omitted optional output */
+  int n_outputs;
+  ec_attr *attrs;
+  int n_attrs;
+  void *params;        /* op-specific parameter struct filled by shape inference (malloc'd) */
+  size_t params_size;
+  bool dead;           /* removed by a pass; compacted away by ec_graph_compact */
+  /* Planner annotations. */
+  int partition, device, cluster, bits;
+  int fused_act;
+} ec_node;
+
+typedef struct ec_graph {
+  char *name;
+  ec_tensor *tensors;
+  int n_tensors, cap_tensors;
+  ec_node *nodes;      /* topological order after ec_graph_toposort */
+  int n_nodes, cap_nodes;
+  int *inputs;         /* graph inputs (non-constant), in file order */
+  int n_inputs;
+  int *outputs;
+  int n_outputs;
+  int64_t opset;       /* ai.onnx opset version */
+  int64_t ir_version;
+  char *source_path;   /* as given on the command line */
+  uint8_t sha256[32];  /* of the model file */
+  void *pb_model;      /* the unpacked protobuf; constant data may point into it */
+  void (*free_pb_model)(void *);
+  int n_frozen;        /* graph inputs frozen into constants (--freeze-input) */
+  /* name -> tensor index */
+  int *hash;
+  int hash_cap;
+  int64_t init_params; /* element count of the file's initializers (as ONNX counts them) */
+  int64_t init_bytes;  /* their bytes */
+  char **warnings;     /* warnings collected while loading, printed by main */
+  int n_warnings;
+} ec_graph;
+
+/* Cost of one node. */
+typedef struct ec_cost {
+  double flops;        /* floating-point (or integer) operations */
+  double macs;         /* multiply-adds (Conv, Gemm, MatMul...) */
+  double bytes;        /* bytes read and written */
+} ec_cost;
+
+/* Graph construction. */
+ec_graph *ec_graph_new(void);
+void ec_graph_free(ec_graph *g);
+int ec_graph_find(const ec_graph *g, const char *name); /* -1 if absent */
+/* Finds or creates the tensor named `name` (rank -1, no dtype). Returns -1 on out of memory. */
+int ec_graph_tensor(ec_graph *g, const char *name);
+/* Adds a node; copies op_type, domain, name. Returns its index or -1. */
+int ec_graph_add_node(ec_graph *g, const char *op_type, const char *domain, const char *name);
+ec_status ec_node_set_inputs(ec_graph *g, int node, const int *tensors, int n);
+ec_status ec_node_set_outputs(ec_graph *g, int node, const int *tensors, int n);
+/* Recomputes producers and consumers from the nodes. */
+ec_status ec_graph_link(ec_graph *g);
+/* Orders nodes topologically (stable: keeps file order where possible). Fails on a cycle. */
+ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
+/* Drops dead nodes and tensors no node or graph edge refers to. */
+ec_status ec_graph_compact(ec_graph *g);
+void ec_graph_warn(ec_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Tensors. */
+int64_t ec_tensor_numel(const ec_tensor *t);
+bool ec_tensor_is_const(const ec_tensor *t);
+/* Makes `t` a constant holding a malloc'd copy of `data` (or taking ownership if own). */
+ec_status ec_tensor_set_data(ec_tensor *t, void *data, size_t nbytes, bool take_ownership);
+/* Fills an eck_tensor view of `t` (data may be NULL for activations). */
+void ec_tensor_view(const ec_tensor *t, eck_tensor *v);
+
+/* dtypes */
+const char *ec_dtype_name(int32_t dtype);  /* "float32", "int64"... ; "?" for unknown */
+size_t ec_dtype_size(int32_t dtype);       /* 0 for strings and unknown */
+bool ec_dtype_valid(int32_t dtype);
+
+/* Node description for messages: "node 'conv1' (Conv)" or "node #12 (output 'y') (Add)". */
+void ec_node_describe(const ec_graph *g, const ec_node *n, char *buf, size_t len);
+
+/* Diagnostics. */
+void ec_diag_set(ec_diag *d, const char *file, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ec_diag_vset(ec_diag *d, const char *file, const char *where, const char *fmt, va_list ap);
+/* Fails with a message about node n (n may be NULL). Returns EC_ERR_MODEL. */
+ec_status ec_fail_node(ec_diag *d, const ec_graph *g, const ec_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Writes `edgecc: error: FILE: WHERE: WHAT` to stderr. */
+void ec_diag_print(const ec_diag *d);
+
+/* Small growable byte buffer used for JSON, C text and reports. */
+typedef struct ec_buf {
+  char *data;
+  size_t len, cap;
+  bool oom;
+} ec_buf;
+void ec_buf_printf(ec_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ec_buf_append(ec_buf *b, const void *p, size_t n);
+void ec_buf_free(ec_buf *b);
+/* Appends `s` as a JSON string literal (with quotes). */
+void ec_buf_json_str(ec_buf *b, const char *s);
+
+/* Checked allocation helpers: return NULL on failure, never abort. */
+void *ec_alloc(size_t n);          /* zeroed */
+void *ec_realloc_array(void *p, size_t count, size_t size);
+char *ec_strdup(const char *s);
+char *ec_strndup(const char *s, size_t n);
+/* a * b with overflow check; returns false on overflow. */
+bool ec_mul_overflow_i64(int64_t a, int64_t b, int64_t *out);
+
+#endif

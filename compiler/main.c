@@ -1,0 +1,40 @@
+/* main.c — edgecc's command line: dispatches to the subcommands and maps failures to exit
+ * statuses (0 success, 1 model or compile error, 2 usage error, 3 internal error). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: edgecc COMMAND [ARGS...]\n"
+    "\n"
+    "edgecc compiles ONNX models into standalone C programs for edge boards.\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL [--json]     inputs, outputs, ops, parameters, FLOPs of a model\n"
+    "  eval MODEL --input F.pb... run a model in-process with the reference kernels\n"
+    "\n"
+    "options:\n"
+    "  --help, -h                 this text; `edgecc COMMAND --help` for a command's own\n"
+    "  --version                  print edgecc's version\n"
+    "\n"
+    "exit status: 0 success, 1 model or compile error, 2 usage error, 3 internal error\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return EC_ERR_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("edgecc %s\n", EC_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "inspect") == 0) return ec_cmd_inspect(argc - 2, argv + 2);
+  if (strcmp(cmd, "eval") == 0) return ec_cmd_eval(argc - 2, argv + 2);
+  return ec_usage_error("unknown command '%s' (see edgecc --help)", cmd);
+}

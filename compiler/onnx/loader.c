@@ -1,0 +1,702 @@
+/* loader.c — an ONNX ModelProto into the IR: checks the file (prescan), unpacks it, converts
+ * initializers, inputs, nodes and attributes, inlines local functions, pins symbolic dims,
+ * freezes inputs, checks every name, orders the nodes and runs shape inference. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_load.h"
+#include "op.h"
+#include "sha256.h"
+#include "tensor_pb.h"
+
+#define EC_MAX_FUNCTION_DEPTH 32
+
+static void free_model(void *m) { onnx__model_proto__free_unpacked(m, NULL); }
+
+typedef struct loader {
+  ec_graph *g;
+  ec_diag *d;
+  const char *file; /* for messages */
+  const char *dir;  /* for external data */
+  const ec_load_opts *opts;
+  Onnx__ModelProto *model;
+} loader;
+
+/* A scope while adding nodes: the top graph, or a function body being inlined. */
+typedef struct scope {
+  const Onnx__FunctionProto *fn;    /* NULL at top level */
+  char **formal;                    /* function's input+output names */
+  const char **actual;              /* call node's matching names ("" = omitted) */
+  size_t n_formal;
+  Onnx__AttributeProto **call_attrs; /* the call node's attributes */
+  size_t n_call_attrs;
+  char prefix[512];                 /* prefix making function-internal names unique */
+  int depth;
+  int file_index;                   /* index of the top-level node (for `node #12`) */
+  const struct scope *parent;
+} scope;
+
+static ec_status fail(loader *L, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static ec_status fail(loader *L, const char *where, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ec_diag_vset(L->d, L->file, where, fmt, ap);
+  va_end(ap);
+  return EC_ERR_MODEL;
+}
+
+static void describe_pb_node(const Onnx__NodeProto *np, int index, char *buf, size_t len) {
+  const char *op = np->op_type ? np->op_type : "?";
+  if (np->name && np->name[0])
+    snprintf(buf, len, "node '%s' (%s)", np->name, op);
+  else if (np->n_output && np->output[0] && np->output[0][0])
+    snprintf(buf, len, "node #%d (output '%s') (%s)", index, np->output[0], op);
+  else
+    snprintf(buf, len, "node #%d (%s)", index, op);
+}
+
+/* ---- attributes ---------------------------------------------------------------------------- */
+
+static ec_status convert_attr(loader *L, const char *where, const Onnx__AttributeProto *ap,
+                              ec_attr *a) {
+  memset(a, 0, sizeof *a);
+  if (!ap->name || !ap->name[0]) return fail(L, where, "an attribute has no name");
+  a->name = ec_strdup(ap->name);
+  if (!a->name) return EC_ERR_INTERNAL;
+  int type = ap->has_type ? (int)ap->type : 0;
+  if (type == 0) { /* IR < 0.0.2 files leave the type out: infer it from the field present */
+    if (ap->has_f) type = EC_ATTR_FLOAT;
+    else if (ap->has_i) type = EC_ATTR_INT;
+    else if (ap->has_s) type = EC_ATTR_STRING;
+    else if (ap->t) type = EC_ATTR_TENSOR;
+    else if (ap->g) type = EC_ATTR_GRAPH;
+    else if (ap->n_floats) type = EC_ATTR_FLOATS;
+    else if (ap->n_ints) type = EC_ATTR_INTS;
+    else if (ap->n_strings) type = EC_ATTR_STRINGS;
+    else if (ap->n_tensors) type = EC_ATTR_TENSORS;
+    else if (ap->n_graphs) type = EC_ATTR_GRAPHS;
+    else return fail(L, where, "attribute '%s' has no value", ap->name);
+  }
+  if (type < 1 || type > EC_ATTR_TYPE_PROTOS)
+    return fail(L, where, "attribute '%s' has invalid type %d", ap->name, type);
+  a->type = (ec_attr_type)type;
+  switch (a->type) {
+    case EC_ATTR_FLOAT: a->f = ap->f; break;
+    case EC_ATTR_INT: a->i = ap->i; break;
+    case EC_ATTR_STRING:
+      a->s = ec_strndup((const char *)ap->s.data, ap->s.len);
+      a->s_len = ap->s.len;
+      if (!a->s) return EC_ERR_INTERNAL;
+      break;
+    case EC_ATTR_FLOATS:
+      a->n = (int)ap->n_floats;
+      a->floats = ec_realloc_array(NULL, ap->n_floats + 1, sizeof(float));
+      if (!a->floats) return EC_ERR_INTERNAL;
+      if (ap->n_floats) memcpy(a->floats, ap->floats, ap->n_floats * sizeof(float));
+      break;
+    case EC_ATTR_INTS:
+      a->n = (int)ap->n_ints;
+      a->ints = ec_realloc_array(NULL, ap->n_ints + 1, sizeof(int64_t));
+      if (!a->ints) return EC_ERR_INTERNAL;
+      if (ap->n_ints) memcpy(a->ints, ap->ints, ap->n_ints * sizeof(int64_t));
+      break;
+    case EC_ATTR_STRINGS:
+      a->n = (int)ap->n_strings;
+      a->strings = ec_alloc((ap->n_strings + 1) * sizeof(char *));
+      if (!a->strings) return EC_ERR_INTERNAL;
+      for (size_t i = 0; i < ap->n_strings; i++) {
+        a->strings[i] = ec_strndup((const char *)ap->strings[i].data, ap->strings[i].len);
+        if (!a->strings[i]) return EC_ERR_INTERNAL;
+      }
+      break;
+    case EC_ATTR_TENSOR: {
+      if (!ap->t) return fail(L, where, "attribute '%s' is a tensor but holds none", ap->name);
+      char err[512];
+      bool borrowed;
+      a->t = ec_alloc(sizeof *a->t);
+      if (!a->t) return EC_ERR_INTERNAL;
+      ec_status st = ec_tensor_from_pb(ap->t, L->dir, a->t, &borrowed, err, sizeof err);
+      if (st) {
+        free(a->t);
+        a->t = NULL;
+        return fail(L, where, "attribute '%s': %s", ap->name, err);
+      }
+      if (borrowed) { /* attributes own their bytes: copy */
+        void *p = malloc(a->t->nbytes ? a->t->nbytes : 1);
+        if (!p) return EC_ERR_INTERNAL;
+        memcpy(p, a->t->data, a->t->nbytes);
+        a->t->data = p;
+      }
+      break;
+    }
+    default: break; /* graphs, sparse tensors, type protos: kept as a type only */
+  }
+  return EC_OK;
+}
+
+/* ---- names and scopes -------------------------------------------------------------------- */
+
+/* Resolves a name used inside `sc` to the graph's tensor name; NULL = omitted. */
+static const char *resolve(const scope *sc, const char *name, char *buf, size_t len) {
+  if (!name || !name[0]) return NULL;
+  if (!sc->fn) return name;
+  for (size_t i = 0; i < sc->n_formal; i++)
+    if (strcmp(sc->formal[i], name) == 0) return sc->actual[i][0] ? sc->actual[i] : NULL;
+  snprintf(buf, len, "%s%s", sc->prefix, name);
+  return buf;
+}
+
+static const Onnx__FunctionProto *find_function(loader *L, const char *domain, const char *op) {
+  for (size_t i = 0; i < L->model->n_functions; i++) {
+    const Onnx__FunctionProto *f = L->model->functions[i];
+    const char *fd = f->domain ? f->domain : "";
+    if (f->name && strcmp(f->name, op) == 0 && strcmp(fd, domain) == 0) return f;
+  }
+  return NULL;
+}
+
+static ec_status add_nodes(loader *L, Onnx__NodeProto **nodes, size_t n, const scope *sc);
+
+static ec_status inline_call(loader *L, const Onnx__NodeProto *np, const Onnx__FunctionProto *fn,
+                             const scope *sc, const char *where, int call_no) {
+  if (sc->depth >= EC_MAX_FUNCTION_DEPTH)
+    return fail(L, where, "functions nested deeper than %d levels (recursive function?)",
+                EC_MAX_FUNCTION_DEPTH);
+  if (np->n_input > fn->n_input)
+    return fail(L, where, "function '%s' takes %zu inputs, the call passes %zu", fn->name,
+                fn->n_input, np->n_input);
+  if (np->n_output > fn->n_output)
+    return fail(L, where, "function '%s' has %zu outputs, the call names %zu", fn->name,
+                fn->n_output, np->n_output);
+  scope in = {0};
+  in.fn = fn;
+  in.depth = sc->depth + 1;
+  in.file_index = sc->file_index;
+  in.parent = sc;
+  in.n_formal = fn->n_input + fn->n_output;
+  in.formal = ec_alloc(sizeof(char *) * (in.n_formal + 1));
+  in.actual = ec_alloc(sizeof(char *) * (in.n_formal + 1));
+  char **owned = ec_alloc(sizeof(char *) * (in.n_formal + 1));
+  if (!in.formal || !in.actual || !owned) {
+    free(in.formal), free(in.actual), free(owned);
+    return EC_ERR_INTERNAL;
+  }
+  ec_status st = EC_OK;
+  for (size_t i = 0; i < in.n_formal && !st; i++) {
+    bool is_in = i < fn->n_input;
+    size_t k = is_in ? i : i - fn->n_input;
+    in.formal[i] = is_in ? fn->input[k] : fn->output[k];
+    const char *act = "";
+    if (is_in && k < np->n_input) act = np->input[k];
+    if (!is_in && k < np->n_output) act = np->output[k];
+    char buf[1024];
+    const char *r = resolve(sc, act, buf, sizeof buf);
+    owned[i] = ec_strdup(r ? r : "");
+    if (!owned[i]) st = EC_ERR_INTERNAL;
+    in.actual[i] = owned[i];
+  }
+  in.call_attrs = np->attribute;
+  in.n_call_attrs = np->n_attribute;
+  /* The prefix: the call's first output keeps names readable and unique per call. */
+  const char *first = np->n_output && np->output[0][0] ? np->output[0] : fn->name;
+  char buf[1024];
+  const char *rf = resolve(sc, first, buf, sizeof buf);
+  snprintf(in.prefix, sizeof in.prefix, "%s/%s.%d/", rf ? rf : fn->name, fn->name, call_no);
+  if (!st) st = add_nodes(L, fn->node, fn->n_node, &in);
+  for (size_t i = 0; i < in.n_formal; i++) free(owned[i]);
+  free(owned), free(in.formal), free(in.actual);
+  return st;
+}
+
+/* Turns a Constant node into a constant tensor. */
+static ec_status add_constant(loader *L, const Onnx__NodeProto *np, const char *out_name,
+                              const scope *sc, const char *where) {
+  ec_graph *g = L->g;
+  const Onnx__AttributeProto *ap = NULL;
+  if (np->n_attribute != 1) return fail(L, where, "Constant needs exactly one value attribute");
+  ap = np->attribute[0];
+  if (ap->ref_attr_name && ap->ref_attr_name[0]) {
+    for (size_t i = 0; i < sc->n_call_attrs; i++)
+      if (strcmp(sc->call_attrs[i]->name, ap->ref_attr_name) == 0) ap = sc->call_attrs[i];
+    if (ap == np->attribute[0])
+      return fail(L, where, "attribute '%s' refers to '%s', which the call does not set",
+                  ap->name, ap->ref_attr_name);
+  }
+  const char *an = np->attribute[0]->name ? np->attribute[0]->name : "";
+  int t = ec_graph_tensor(g, out_name);
+  if (t < 0) return EC_ERR_INTERNAL;
+  ec_tensor *tt = &g->tensors[t];
+  if (tt->kind != EC_TK_ACTIVATION || tt->producer != -1 || tt->data)
+    return fail(L, where, "output '%s' is already defined elsewhere", out_name);
+  if (strcmp(an, "value") == 0) {
+    if (!ap->t) return fail(L, where, "attribute 'value' must be a tensor");
+    ec_const c;
+    bool borrowed;
+    char err[512];
+    ec_status st = ec_tensor_from_pb(ap->t, L->dir, &c, &borrowed, err, sizeof err);
+    if (st) return fail(L, where, "%s", err);
+    tt->dtype = c.dtype;
+    tt->rank = c.rank;
+    memcpy(tt->dims, c.dims, sizeof c.dims);
+    tt->kind = EC_TK_CONSTANT;
+    tt->data = c.data;
+    tt->nbytes = c.nbytes;
+    tt->owned = !borrowed;
+    return EC_OK;
+  }
+  int64_t one[1];
+  if (strcmp(an, "value_float") == 0 || strcmp(an, "value_int") == 0) {
+    bool is_f = an[6] == 'f';
+    if (is_f && !ap->has_f && !(ap->has_type && (int)ap->type == EC_ATTR_FLOAT))
+      return fail(L, where, "attribute 'value_float' must be a float");
+    if (!is_f && !ap->has_i && !(ap->has_type && (int)ap->type == EC_ATTR_INT))
+      return fail(L, where, "attribute 'value_int' must be an int");
+    tt->dtype = is_f ? ECK_FLOAT : ECK_INT64;
+    tt->rank = 0;
+    float f = ap->f;
+    int64_t i = ap->i;
+    return ec_tensor_set_data(tt, is_f ? (void *)&f : (void *)&i, is_f ? 4 : 8, false);
+  }
+  if (strcmp(an, "value_floats") == 0 || strcmp(an, "value_ints") == 0) {
+    bool is_f = an[6] == 'f';
+    size_t count = is_f ? ap->n_floats : ap->n_ints;
+    tt->dtype = is_f ? ECK_FLOAT : ECK_INT64;
+    tt->rank = 1;
+    one[0] = (int64_t)count;
+    tt->dims[0] = one[0];
+    return ec_tensor_set_data(tt, is_f ? (void *)ap->floats : (void *)ap->ints,
+                              count * (is_f ? 4 : 8), false);
+  }
+  if (strncmp(an, "value_string", 12) == 0)
+    return fail(L, where, "string constants are not supported");
+  if (strcmp(an, "sparse_value") == 0)
+    return fail(L, where, "sparse constants are not supported");
+  return fail(L, where, "unknown attribute '%s'", an);
+}
+
+static ec_status add_nodes(loader *L, Onnx__NodeProto **nodes, size_t n, const scope *sc) {
+  ec_graph *g = L->g;
+  for (size_t i = 0; i < n; i++) {
+    const Onnx__NodeProto *np = nodes[i];
+    int file_index = sc->fn ? sc->file_index : (int)i;
+    scope here = *sc;
+    here.file_index = file_index;
+    char where[512];
+    describe_pb_node(np, file_index, where, sizeof where);
+    if (!np->op_type || !np->op_type[0]) return fail(L, where, "node has no op type");
+    const char *domain = np->domain ? np->domain : "";
+    if (strcmp(domain, "ai.onnx") == 0) domain = "";
+    char nbuf[1024];
+
+    const Onnx__FunctionProto *fn = find_function(L, domain, np->op_type);
+    if (fn) {
+      ec_status st = inline_call(L, np, fn, &here, where, (int)i);
+      if (st) return st;
+      continue;
+    }
+    if (domain[0] == 0 && strcmp(np->op_type, "Constant") == 0) {
+      if (np->n_output != 1 || !np->output[0][0])
+        return fail(L, where, "Constant needs exactly one output");
+      if (np->n_input) return fail(L, where, "Constant takes no inputs");
+      const char *out = resolve(&here, np->output[0], nbuf, sizeof nbuf);
+      if (!out) continue; /* a function output the call leaves unused */
+      ec_status st = add_constant(L, np, out, &here, where);
+      if (st) return st;
+      continue;
+    }
+
+    char name[1024];
+    if (sc->fn)
+      snprintf(name, sizeof name, "%s%s", sc->prefix, np->name ? np->name : "");
+    else
+      snprintf(name, sizeof name, "%s", np->name ? np->name : "");
+    int k = ec_graph_add_node(g, np->op_type, domain, sc->fn && !(np->name && np->name[0]) ? "" : name);
+    if (k < 0) return EC_ERR_INTERNAL;
+    g->nodes[k].index = file_index;
+    int *ins = ec_alloc(sizeof(int) * (np->n_input + 1));
+    int *outs = ec_alloc(sizeof(int) * (np->n_output + 1));
+    if (!ins || !outs) {
+      free(ins), free(outs);
+      return EC_ERR_INTERNAL;
+    }
+    ec_status st = EC_OK;
+    for (size_t j = 0; j < np->n_input && !st; j++) {
+      const char *r = resolve(&here, np->input[j], nbuf, sizeof nbuf);
+      ins[j] = r ? ec_graph_tensor(g, r) : -1;
+      if (r && ins[j] < 0) st = EC_ERR_INTERNAL;
+    }
+    for (size_t j = 0; j < np->n_output && !st; j++) {
+      const char *r = resolve(&here, np->output[j], nbuf, sizeof nbuf);
+      outs[j] = r ? ec_graph_tensor(g, r) : -1;
+      if (r && outs[j] < 0) st = EC_ERR_INTERNAL;
+      if (st || outs[j] < 0) continue;
+      ec_tensor *t = &g->tensors[outs[j]];
+      if (t->kind != EC_TK_ACTIVATION)
+        st = fail(L, where, "output '%s' is also a graph input or initializer", r);
+      else if (t->producer >= 0)
+        st = fail(L, where, "output '%s' is already produced by another node", r);
+      else
+        t->producer = k; /* provisional, for the duplicate check; relinked later */
+      for (size_t m = 0; m < j && !st; m++)
+        if (outs[m] == outs[j]) st = fail(L, where, "output '%s' is listed twice", r);
+    }
+    if (!st) st = ec_node_set_inputs(g, k, ins, (int)np->n_input);
+    if (!st) st = ec_node_set_outputs(g, k, outs, (int)np->n_output);
+    free(ins), free(outs);
+    if (st) return st;
+
+    ec_node *nd = &g->nodes[k];
+    nd->op = ec_op_find(np->op_type, domain);
+    nd->attrs = ec_alloc(sizeof(ec_attr) * (np->n_attribute + 1));
+    if (!nd->attrs) return EC_ERR_INTERNAL;
+    for (size_t j = 0; j < np->n_attribute; j++) {
+      const Onnx__AttributeProto *ap = np->attribute[j];
+      if (ap->ref_attr_name && ap->ref_attr_name[0]) {
+        if (!sc->fn)
+          return fail(L, where, "attribute '%s' refers to '%s' outside a function", ap->name,
+                      ap->ref_attr_name);
+        const Onnx__AttributeProto *src = NULL;
+        for (size_t m = 0; m < sc->n_call_attrs; m++)
+          if (sc->call_attrs[m]->name && strcmp(sc->call_attrs[m]->name, ap->ref_attr_name) == 0)
+            src = sc->call_attrs[m];
+        if (!src) continue; /* not set by the caller: the op's default applies */
+        Onnx__AttributeProto copy = *src;
+        copy.name = ap->name;
+        st = convert_attr(L, where, &copy, &nd->attrs[nd->n_attrs]);
+      } else {
+        st = convert_attr(L, where, ap, &nd->attrs[nd->n_attrs]);
+      }
+      nd->n_attrs++;
+      if (st) return st;
+      for (int m = 0; m + 1 < nd->n_attrs; m++)
+        if (strcmp(nd->attrs[m].name, nd->attrs[nd->n_attrs - 1].name) == 0)
+          return fail(L, where, "attribute '%s' is given twice", nd->attrs[m].name);
+    }
+  }
+  return EC_OK;
+}
+
+/* ---- inputs, dims, freezing ---------------------------------------------------------------- */
+
+static const ec_freeze *find_freeze(loader *L, const char *name) {
+  for (int i = 0; i < L->opts->n_freezes; i++)
+    if (strcmp(L->opts->freezes[i].name, name) == 0) return &L->opts->freezes[i];
+  return NULL;
+}
+
+static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi, ec_buf *unpinned) {
+  ec_graph *g = L->g;
+  if (!vi->name || !vi->name[0]) return fail(L, "", "a graph input has no name");
+  int t = ec_graph_find(g, vi->name);
+  if (t >= 0 && g->tensors[t].kind == EC_TK_CONSTANT) return EC_OK; /* initializer default */
+  if (t >= 0) return fail(L, "", "graph input '%s' is listed twice", vi->name);
+  t = ec_graph_tensor(g, vi->name);
+  if (t < 0) return EC_ERR_INTERNAL;
+  ec_tensor *tt = &g->tensors[t];
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+    return fail(L, "", "graph input '%s' is not a tensor (sequences, maps and optionals are not supported)",
+                vi->name);
+  const Onnx__TypeProto__Tensor *tt_pb = tp->tensor_type;
+  int32_t dt = tt_pb->has_elem_type ? tt_pb->elem_type : 0;
+  if (!ec_dtype_valid(dt)) return fail(L, "", "graph input '%s' has invalid dtype %d", vi->name, dt);
+  if (dt == ECK_STRING || dt == ECK_COMPLEX64 || dt == ECK_COMPLEX128)
+    return fail(L, "", "graph input '%s' is a %s tensor, which edgecc does not support", vi->name,
+                ec_dtype_name(dt));
+  tt->dtype = dt;
+  tt->kind = EC_TK_INPUT;
+  const ec_freeze *fz = find_freeze(L, vi->name);
+  if (!tt_pb->shape && !fz)
+    return fail(L, "", "graph input '%s' has no shape; edgecc needs static shapes", vi->name);
+  int rank = tt_pb->shape ? (int)tt_pb->shape->n_dim : 0;
+  if (rank > EC_MAX_RANK)
+    return fail(L, "", "graph input '%s' has rank %d (edgecc supports up to %d)", vi->name, rank,
+                EC_MAX_RANK);
+  tt->rank = rank;
+  for (int i = 0; tt_pb->shape && i < rank; i++) {
+    const Onnx__TensorShapeProto__Dimension *dim = tt_pb->shape->dim[i];
+    if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+      if (dim->dim_value < 0)
+        return fail(L, "", "graph input '%s' has a negative dimension (%lld)", vi->name,
+                    (long long)dim->dim_value);
+      if (dim->dim_value > ((int64_t)1 << 40))
+        return fail(L, "", "graph input '%s' has an overflowing dimension (%lld)", vi->name,
+                    (long long)dim->dim_value);
+      tt->dims[i] = dim->dim_value;
+      continue;
+    }
+    const char *param =
+        dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
+            ? dim->dim_param
+            : "";
+    bool pinned = false;
+    for (int k = 0; k < L->opts->n_dims && param[0]; k++)
+      if (strcmp(L->opts->dims[k].name, param) == 0) {
+        tt->dims[i] = L->opts->dims[k].value;
+        pinned = true;
+      }
+    if (pinned || fz) continue;
+    if (i == 0) {
+      tt->dims[i] = 1;
+      ec_graph_warn(g, "%s: input '%s': symbolic leading dimension '%s' set to 1 (use --dim %s=N to choose)",
+                    L->file, vi->name, param[0] ? param : "?", param[0] ? param : "NAME");
+      continue;
+    }
+    ec_buf_printf(unpinned, "%s'%s' (input '%s', dim %d)", unpinned->len ? ", " : "",
+                  param[0] ? param : "?", vi->name, i);
+  }
+  if (fz) {
+    ec_const c;
+    ec_diag fd;
+    ec_status st = ec_onnx_read_tensor(fz->path, &c, NULL, &fd);
+    if (st) return fail(L, "", "--freeze-input %s: %s: %s", vi->name, fz->path, fd.msg);
+    if (c.dtype != dt) {
+      free(c.data);
+      return fail(L, "", "--freeze-input %s: the file holds %s, the input is %s", vi->name,
+                  ec_dtype_name(c.dtype), ec_dtype_name(dt));
+    }
+    bool ok = !tt_pb->shape || c.rank == rank;
+    for (int i = 0; ok && tt_pb->shape && i < rank; i++) {
+      const Onnx__TensorShapeProto__Dimension *dim = tt_pb->shape->dim[i];
+      if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+          dim->dim_value != c.dims[i])
+        ok = false;
+    }
+    if (!ok) {
+      free(c.data);
+      return fail(L, "", "--freeze-input %s: the file's shape does not match the input's", vi->name);
+    }
+    tt->rank = c.rank;
+    memcpy(tt->dims, c.dims, sizeof c.dims);
+    tt->data = c.data;
+    tt->nbytes = c.nbytes;
+    tt->owned = true;
+    tt->kind = EC_TK_CONSTANT;
+    g->n_frozen++;
+  }
+  return EC_OK;
+}
+
+/* ---- the model --------------------------------------------------------------------------- */
+
+static ec_status convert(loader *L) {
+  Onnx__ModelProto *m = L->model;
+  ec_graph *g = L->g;
+  if (!m->graph) return fail(L, "", "not an ONNX model (no graph)");
+  g->ir_version = m->has_ir_version ? m->ir_version : 0;
+  bool have_opset = false;
+  for (size_t i = 0; i < m->n_opset_import; i++) {
+    const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+    const char *dom = o->domain ? o->domain : "";
+    if (dom[0] == 0 || strcmp(dom, "ai.onnx") == 0) {
+      g->opset = o->has_version ? o->version : 1;
+      have_opset = true;
+    }
+  }
+  if (!have_opset) {
+    if (m->n_opset_import) {
+      /* Models of other domains only (e.g. a preview training op) still use ai.onnx 1. */
+      g->opset = 1;
+    } else {
+      return fail(L, "", "the model imports no opset");
+    }
+  }
+  if (g->opset < EC_OPSET_MIN || g->opset > EC_OPSET_MAX)
+    return fail(L, "", "opset %lld is not supported (edgecc supports ai.onnx opsets %d to %d)",
+                (long long)g->opset, EC_OPSET_MIN, EC_OPSET_MAX);
+  const Onnx__GraphProto *gp = m->graph;
+  g->name = ec_strdup(gp->name ? gp->name : "");
+  if (!g->name) return EC_ERR_INTERNAL;
+  if (gp->n_sparse_initializer)
+    return fail(L, "", "sparse initializers are not supported");
+
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    const Onnx__TensorProto *tp = gp->initializer[i];
+    if (!tp->name || !tp->name[0]) return fail(L, "", "initializer #%zu has no name", i);
+    if (ec_graph_find(g, tp->name) >= 0)
+      return fail(L, "", "initializer '%s' is defined twice", tp->name);
+    ec_const c;
+    bool borrowed;
+    char err[512];
+    ec_status st = ec_tensor_from_pb(tp, L->dir, &c, &borrowed, err, sizeof err);
+    if (st) return fail(L, "", "initializer '%s': %s", tp->name, err);
+    int t = ec_graph_tensor(g, tp->name);
+    if (t < 0) {
+      if (!borrowed) free(c.data);
+      return EC_ERR_INTERNAL;
+    }
+    ec_tensor *tt = &g->tensors[t];
+    tt->dtype = c.dtype;
+    tt->rank = c.rank;
+    memcpy(tt->dims, c.dims, sizeof c.dims);
+    tt->kind = EC_TK_CONSTANT;
+    tt->data = c.data;
+    tt->nbytes = c.nbytes;
+    tt->owned = !borrowed;
+    g->init_params += ec_tensor_numel(tt);
+    g->init_bytes += (int64_t)c.nbytes;
+  }
+
+  ec_buf unpinned = {0};
+  for (size_t i = 0; i < gp->n_input; i++) {
+    ec_status st = add_input(L, gp->input[i], &unpinned);
+    if (st) {
+      ec_buf_free(&unpinned);
+      return st;
+    }
+  }
+  if (unpinned.len) {
+    ec_status st = fail(L, "", "symbolic dimensions need values: %s; pin them with --dim NAME=N",
+                        unpinned.data);
+    ec_buf_free(&unpinned);
+    return st;
+  }
+  ec_buf_free(&unpinned);
+  for (int k = 0; k < L->opts->n_freezes; k++) {
+    int t = ec_graph_find(g, L->opts->freezes[k].name);
+    if (t < 0 || g->tensors[t].kind == EC_TK_ACTIVATION)
+      return fail(L, "", "--freeze-input %s: the model has no graph input of that name",
+                  L->opts->freezes[k].name);
+  }
+  for (int t = 0; t < g->n_tensors; t++)
+    if (g->tensors[t].kind == EC_TK_INPUT) {
+      int *p = ec_realloc_array(g->inputs, (size_t)g->n_inputs + 1, sizeof(int));
+      if (!p) return EC_ERR_INTERNAL;
+      g->inputs = p;
+      g->inputs[g->n_inputs++] = t;
+    }
+
+  scope top = {0};
+  ec_status st = add_nodes(L, gp->node, gp->n_node, &top);
+  if (st) return st;
+
+  /* Every name a node reads must be defined somewhere. */
+  st = ec_graph_link(g);
+  if (st) return st;
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++) {
+      if (n->inputs[k] < 0) continue;
+      ec_tensor *t = &g->tensors[n->inputs[k]];
+      if (t->kind == EC_TK_ACTIVATION && t->producer < 0)
+        return ec_fail_node(L->d, g, n,
+                            "input '%s' is not produced by any node, nor a graph input or "
+                            "initializer",
+                            t->name);
+    }
+  }
+  if (gp->n_output == 0) return fail(L, "", "the graph has no outputs");
+  g->outputs = ec_alloc(sizeof(int) * gp->n_output);
+  if (!g->outputs) return EC_ERR_INTERNAL;
+  for (size_t i = 0; i < gp->n_output; i++) {
+    const char *name = gp->output[i]->name;
+    int t = name ? ec_graph_find(g, name) : -1;
+    if (t < 0 || (g->tensors[t].kind == EC_TK_ACTIVATION && g->tensors[t].producer < 0))
+      return fail(L, "", "graph output '%s' is not produced by any node", name ? name : "");
+    for (int k = 0; k < g->n_outputs; k++)
+      if (g->outputs[k] == t) return fail(L, "", "graph output '%s' is listed twice", name);
+    g->outputs[g->n_outputs++] = t;
+    g->tensors[t].is_output = true;
+  }
+  for (int k = 0; k < L->opts->n_dims; k++) {
+    bool used = false;
+    for (size_t i = 0; i < gp->n_input && !used; i++) {
+      const Onnx__TypeProto *tp = gp->input[i]->type;
+      if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type->shape)
+        continue;
+      for (size_t j = 0; j < tp->tensor_type->shape->n_dim; j++) {
+        const Onnx__TensorShapeProto__Dimension *dim = tp->tensor_type->shape->dim[j];
+        if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+            dim->dim_param && strcmp(dim->dim_param, L->opts->dims[k].name) == 0)
+          used = true;
+      }
+    }
+    if (!used)
+      ec_graph_warn(g, "%s: --dim %s: no input has a dimension of that name", L->file,
+                    L->opts->dims[k].name);
+  }
+  return ec_graph_toposort(g, L->d);
+}
+
+/* Prescans and unpacks `buf`, frees it when `take` (so the file's bytes and protobuf-c's copy
+ * are not both held while converting), then builds the graph. */
+static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *display,
+                            const char *dir, const ec_load_opts *opts, const uint8_t *sha,
+                            ec_graph **out, ec_diag *d) {
+  static const ec_load_opts none = {0};
+  *out = NULL;
+  char err[512];
+  if (len == 0) {
+    if (take) free(buf);
+    ec_diag_set(d, display, "", "the file is empty");
+    return EC_ERR_MODEL;
+  }
+  if (ec_onnx_prescan(buf, len, &onnx__model_proto__descriptor, err, sizeof err)) {
+    if (take) free(buf);
+    ec_diag_set(d, display, "", "not a valid ONNX model: %s", err);
+    return EC_ERR_MODEL;
+  }
+  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+  if (take) free(buf);
+  if (!m) {
+    ec_diag_set(d, display, "", "not a valid ONNX model (protobuf parse error)");
+    return EC_ERR_MODEL;
+  }
+  ec_graph *g = ec_graph_new();
+  if (!g) {
+    onnx__model_proto__free_unpacked(m, NULL);
+    return EC_ERR_INTERNAL;
+  }
+  g->pb_model = m;
+  g->free_pb_model = free_model;
+  g->source_path = ec_strdup(display);
+  if (sha) memcpy(g->sha256, sha, 32);
+  loader L = {g, d, display, dir, opts ? opts : &none, m};
+  ec_status st = g->source_path ? convert(&L) : EC_ERR_INTERNAL;
+  if (!st && !L.opts->no_infer) {
+    st = ec_infer_graph(g, d);
+    if (!st) st = ec_graph_compact(g);
+  }
+  if (st) {
+    if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, display, "", "out of memory");
+    ec_graph_free(g);
+    return st;
+  }
+  *out = g;
+  return EC_OK;
+}
+
+ec_status ec_onnx_load_buffer(const uint8_t *buf, size_t len, const char *display,
+                              const char *dir, const ec_load_opts *opts, ec_graph **out,
+                              ec_diag *d) {
+  ec_sha256 s;
+  uint8_t digest[32];
+  ec_sha256_init(&s);
+  ec_sha256_update(&s, buf, len);
+  ec_sha256_final(&s, digest);
+  return load_bytes((uint8_t *)buf, len, false, display, dir, opts, digest, out, d);
+}
+
+ec_status ec_onnx_load(const char *path, const ec_load_opts *opts, ec_graph **out, ec_diag *d) {
+  uint8_t *buf;
+  size_t len;
+  *out = NULL;
+  ec_status st = ec_read_file(path, &buf, &len, d);
+  if (st) return st;
+  ec_sha256 s;
+  uint8_t digest[32];
+  ec_sha256_init(&s);
+  ec_sha256_update(&s, buf, len);
+  ec_sha256_final(&s, digest);
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = 0;
+  else
+    snprintf(dir, sizeof dir, ".");
+  if (slash == dir) snprintf(dir, sizeof dir, "/");
+  return load_bytes(buf, len, true, path, dir, opts, digest, out, d);
+}

@@ -1,0 +1,146 @@
+/* infer.c — shape and dtype inference over a whole graph, with constant folding: a node whose
+ * inputs are all constants is run in-process with its reference kernel. Also the in-process
+ * evaluator used by folding and by `edgecc eval`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "op.h"
+
+/* Folding makes constants; beyond this size a folded value would bloat the weights file more
+ * than it saves at run time. */
+#define EC_FOLD_MAX_BYTES ((size_t)64 << 20)
+
+static const char *kernel_error(int rc) {
+  switch (rc) {
+    case ECK_ERR_INDEX: return "an index is out of range";
+    case ECK_ERR_DTYPE: return "the reference kernel does not support this dtype";
+    case ECK_ERR_ARG: return "inconsistent arguments";
+    case ECK_ERR_UNSUPPORTED: return "this configuration is not supported by the kernel";
+    default: return "the kernel failed";
+  }
+}
+
+static size_t tensor_bytes(const ec_tensor *t) {
+  int64_t n = ec_tensor_numel(t);
+  return n < 0 ? 0 : (size_t)n * ec_dtype_size(t->dtype);
+}
+
+ec_status ec_eval_node(ec_graph *g, int node, void **values, ec_diag *d) {
+  ec_node *n = &g->nodes[node];
+  const ec_op_def *op = &ec_ops[n->op];
+  if (!op->ref) return ec_fail_node(d, g, n, "no reference kernel for %s yet", n->op_type);
+  eck_tensor in[64], out[64];
+  if (n->n_inputs > 64 || n->n_outputs > 64)
+    return ec_fail_node(d, g, n, "too many inputs or outputs");
+  for (int i = 0; i < n->n_inputs; i++) {
+    memset(&in[i], 0, sizeof in[i]);
+    if (n->inputs[i] < 0) continue;
+    ec_tensor *t = &g->tensors[n->inputs[i]];
+    ec_tensor_view(t, &in[i]);
+    if (values && values[n->inputs[i]]) in[i].data = values[n->inputs[i]];
+    if (!in[i].data && tensor_bytes(t) == 0) in[i].data = (void *)"";
+    if (!in[i].data) return ec_fail_node(d, g, n, "input '%s' has no value", t->name);
+  }
+  ec_status st = EC_OK;
+  void *scratch = NULL;
+  for (int i = 0; i < n->n_outputs; i++) memset(&out[i], 0, sizeof out[i]);
+  for (int i = 0; i < n->n_outputs; i++) {
+    if (n->outputs[i] < 0) continue;
+    ec_tensor *t = &g->tensors[n->outputs[i]];
+    ec_tensor_view(t, &out[i]);
+    out[i].data = ec_alloc(tensor_bytes(t) + 16);
+    if (!out[i].data) {
+      st = EC_ERR_INTERNAL;
+      goto done;
+    }
+  }
+  size_t sbytes = op->scratch ? op->scratch(g, n) : 0;
+  if (sbytes) {
+    scratch = ec_alloc(sbytes);
+    if (!scratch) {
+      st = EC_ERR_INTERNAL;
+      goto done;
+    }
+  }
+  int rc = op->ref(n->params, in, n->n_inputs, out, n->n_outputs, scratch);
+  if (rc != ECK_OK) {
+    st = ec_fail_node(d, g, n, "evaluation failed: %s", kernel_error(rc));
+    goto done;
+  }
+  for (int i = 0; i < n->n_outputs; i++) {
+    if (n->outputs[i] < 0) continue;
+    ec_tensor *t = &g->tensors[n->outputs[i]];
+    if (values) {
+      free(values[n->outputs[i]]);
+      values[n->outputs[i]] = out[i].data;
+    } else {
+      ec_tensor_set_data(t, out[i].data, tensor_bytes(t), true);
+    }
+    out[i].data = NULL;
+  }
+done:
+  for (int i = 0; i < n->n_outputs; i++) free(out[i].data);
+  free(scratch);
+  return st;
+}
+
+static bool foldable(const ec_graph *g, const ec_node *n) {
+  const ec_op_def *op = &ec_ops[n->op];
+  if (!op->ref || (op->flags & EC_OPF_NOFOLD)) return false;
+  size_t bytes = 0;
+  for (int i = 0; i < n->n_inputs; i++) {
+    if (n->inputs[i] < 0) continue;
+    if (g->tensors[n->inputs[i]].kind != EC_TK_CONSTANT) return false;
+  }
+  for (int i = 0; i < n->n_outputs; i++)
+    if (n->outputs[i] >= 0) bytes += tensor_bytes(&g->tensors[n->outputs[i]]);
+  return bytes <= EC_FOLD_MAX_BYTES;
+}
+
+ec_status ec_infer_node(ec_graph *g, int idx, ec_diag *d) {
+  ec_node *n = &g->nodes[idx];
+  ec_ctx cx = {g, d, g->opset};
+  if (n->op < 0) {
+    if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
+      return ec_fail(&cx, n, "unknown op '%s' in domain '%s'", n->op_type, n->domain);
+    return ec_fail(&cx, n, "unknown op '%s'", n->op_type);
+  }
+  for (int i = 0; i < n->n_inputs; i++) {
+    if (n->inputs[i] < 0) continue;
+    ec_tensor *t = &g->tensors[n->inputs[i]];
+    if (t->rank < 0) return ec_fail(&cx, n, "input '%s' has no known shape", t->name);
+    if (t->dtype == ECK_STRING)
+      return ec_fail(&cx, n, "input '%s' is a string tensor, which edgecc does not support",
+                     t->name);
+  }
+  for (int i = 0; i < n->n_attrs; i++) n->attrs[i].used = false;
+  ec_status st = ec_ops[n->op].infer(&cx, n);
+  if (st) return st;
+  for (int i = 0; i < n->n_attrs; i++)
+    if (!n->attrs[i].used)
+      return ec_fail(&cx, n, "unknown attribute '%s'", n->attrs[i].name);
+  for (int i = 0; i < n->n_outputs; i++) {
+    if (n->outputs[i] < 0) continue;
+    if (g->tensors[n->outputs[i]].rank < 0) {
+      ec_fail(&cx, n, "internal error: shape inference left output %d unset", i);
+      return EC_ERR_INTERNAL;
+    }
+  }
+  return EC_OK;
+}
+
+ec_status ec_infer_graph(ec_graph *g, ec_diag *d) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    ec_status st = ec_infer_node(g, i, d);
+    if (st) return st;
+    if (foldable(g, n)) {
+      st = ec_eval_node(g, i, NULL, d);
+      if (st) return st;
+      n->dead = true;
+    }
+  }
+  return EC_OK;
+}
