@@ -140,6 +140,11 @@ int ec_cmd_inspect(int argc, char **argv) {
   }
   int n_unsup = histogram(g, true, unsup, 512);
   ec_cost total = {0};
+  double *op_macs = ec_alloc(sizeof(double) * EC_OP_COUNT);
+  if (!op_macs) {
+    ec_graph_free(g);
+    return EC_ERR_INTERNAL;
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     const ec_node *nd = &g->nodes[i];
     ec_cost c = {0};
@@ -150,6 +155,7 @@ int ec_cmd_inspect(int argc, char **argv) {
     total.flops += c.flops;
     total.macs += c.macs;
     total.bytes += c.bytes;
+    op_macs[nd->op] += c.macs;
   }
   char hex[65];
   ec_sha256_hex(g->sha256, hex);
@@ -172,6 +178,14 @@ int ec_cmd_inspect(int argc, char **argv) {
                   (long long)g->init_params, (long long)g->init_bytes, total.flops, total.macs,
                   g->n_nodes);
     ops_json(&b, unsup, n_unsup);
+    ec_buf_printf(&b, ",\n  \"macs_by_op\": {");
+    bool first = true;
+    for (int i = 0; i < EC_OP_COUNT; i++) {
+      if (op_macs[i] <= 0) continue;
+      ec_buf_printf(&b, "%s\"%s\": %.0f", first ? "" : ", ", ec_ops[i].name, op_macs[i]);
+      first = false;
+    }
+    ec_buf_printf(&b, "}");
     ec_buf_printf(&b, ",\n  \"warnings\": [");
     for (int i = 0; i < g->n_warnings; i++) {
       ec_buf_printf(&b, "%s", i ? ", " : "");
@@ -212,11 +226,13 @@ int ec_cmd_inspect(int argc, char **argv) {
     }
   }
   if (b.oom) {
+    free(op_macs);
     ec_buf_free(&b);
     ec_graph_free(g);
     fprintf(stderr, "edgecc: error: out of memory\n");
     return EC_ERR_INTERNAL;
   }
+  free(op_macs);
   fwrite(b.data, 1, b.len, stdout);
   ec_buf_free(&b);
   ec_graph_free(g);
