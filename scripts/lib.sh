@@ -1,0 +1,40 @@
+# lib.sh — shared by scripts/setup.sh and scripts/test.sh: installs the Debian packages edgecc
+# needs (only those missing) and builds the project. Source it; do not run it.
+
+EC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+EC_BUILD=${EC_BUILD:-$EC_ROOT/build}
+
+# Every Debian package the build, the tests and the demo use.
+EC_PACKAGES=(
+  build-essential cmake ninja-build clang libclang-rt-14-dev
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libopenblas-dev libcjson-dev libxgboost-dev
+  libcmocka-dev
+  python3-onnx python3-numpy python3-torch python3-torchvision python3-sklearn
+  gcc-aarch64-linux-gnu qemu-user graphviz
+)
+
+ec_log() { printf '== %s\n' "$*"; }
+
+ec_install_deps() {
+  local missing=()
+  for p in "${EC_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    ec_log "all ${#EC_PACKAGES[@]} Debian packages present"
+    return 0
+  fi
+  ec_log "installing ${#missing[@]} missing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}" </dev/null
+}
+
+ec_build() {
+  ec_log "configuring and building in $EC_BUILD"
+  cmake -S "$EC_ROOT" -B "$EC_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$EC_BUILD" -j "$(nproc)"
+}
