@@ -10,6 +10,7 @@ typedef struct ec_sha256 {
   uint64_t len;
   uint8_t buf[64];
   size_t nbuf;
+  int portable; /* set to 1 to skip the SHA-extension path (tests compare the two) */
 } ec_sha256;
 
 void ec_sha256_init(ec_sha256 *s);
