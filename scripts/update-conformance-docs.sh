@@ -1,0 +1,41 @@
+#!/bin/sh
+# update-conformance-docs.sh — copies the conformance reports of a build folder into
+# docs/conformance.md (one section per mode that has a report: shapes, eval, compile).
+set -eu
+if [ $# -ne 1 ] || [ ! -d "$1" ]; then
+  echo "usage: scripts/update-conformance-docs.sh BUILD_DIR   (after ctest -L conformance)" >&2
+  exit 2
+fi
+build=$1
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out="$repo/docs/conformance.md"
+found=0
+for mode in shapes eval compile; do
+  [ -f "$build/conformance/$mode/report.md" ] && found=1
+done
+if [ $found -eq 0 ]; then
+  echo "update-conformance-docs.sh: no report under $build/conformance/*/report.md; run ctest -L conformance first" >&2
+  exit 1
+fi
+tmp="$out.tmp.$$"
+{
+  echo "# ONNX conformance"
+  echo
+  echo "edgecc against the ONNX test suites of Debian's \`libonnx-testdata\` (\`node\`, \`pytorch-converted\`,"
+  echo "\`pytorch-operator\`, \`simple\`). Written by \`scripts/update-conformance-docs.sh BUILD_DIR\` from the"
+  echo "reports that \`ctest -L conformance\` leaves in \`BUILD_DIR/conformance/<mode>/\`; the harness is"
+  echo "\`tests/conformance/run.py\` and the expected status of every test is in"
+  echo "\`tests/conformance/expected_<mode>.txt\`. Statuses: *pass*; *fail* (loads, wrong dtype, shape or values);"
+  echo "*unsupported* (rejected with an \`edgecc: error:\` diagnostic); *crash* (a signal, an exit status other"
+  echo "than 0 and 1, or exit 1 without a diagnostic); *timeout* (60 s per edgecc call)."
+  echo
+  for mode in shapes eval compile; do
+    f="$build/conformance/$mode/report.md"
+    [ -f "$f" ] || continue
+    cat "$f"
+    echo
+  done
+} > "$tmp"
+mkdir -p "$repo/docs"
+mv "$tmp" "$out"
+echo "wrote $out"

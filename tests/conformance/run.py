@@ -1,0 +1,606 @@
+#!/usr/bin/python3
+"""run.py — the one table-driven ONNX conformance harness: runs edgecc over the test suites of
+Debian's libonnx-testdata, writes a report, and compares each test's status with the expected list.
+
+Usage: /usr/bin/python3 tests/conformance/run.py --edgecc PATH --mode shapes|eval|compile \
+           [--out DIR] [-j N] [--suites node,...] [--filter REGEX] [--update] \
+           [--min-load SUITE=FRACTION] [--min-pass SUITE=FRACTION] [--require-correct-shapes]
+
+Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`) are frozen
+with the test's own input files (the report marks the test "frozen"); then
+  shapes   `edgecc inspect --json` must load the model and infer the dtypes and shapes of output_*.pb;
+  eval     additionally `edgecc eval` runs every test_data_set_* and the values are compared by
+           ONNX's rule: |got - exp| <= 1e-7 + 1e-3 * |exp| elementwise, exact for integers and bool,
+           NaN equals NaN, dtype and shape must match;
+  compile  additionally `edgecc MODEL --targets host -o OUT` writes C, a build hook
+           (--build-hook, default tests/codegen/build_generated.sh) builds it and prints the
+           program's path on its last stdout line, and the program runs with --input/--output.
+Statuses: pass; fail (loads, wrong dtype/shape/values); unsupported (exit 1 with an
+`edgecc: error:` line — the model is rejected with a diagnostic); crash (a signal, an exit status
+other than 0 and 1, or exit 1 without a diagnostic); timeout (an edgecc call ran past --timeout).
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_DATA = "/usr/share/libonnx-testdata/data"
+SUITES = ["node", "pytorch-converted", "pytorch-operator", "simple"]
+STATUSES = ["pass", "fail", "unsupported", "crash", "timeout"]
+FAILING = {"fail", "crash", "timeout"}
+RTOL, ATOL = 1e-3, 1e-7
+
+# edgecc's dtype names (compiler/ir/ir.c), indexed by TensorProto.DataType.
+DTYPE_NAMES = {
+    0: "undefined", 1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
+    7: "int64", 8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64",
+    14: "complex64", 15: "complex128", 16: "bfloat16",
+}
+FLOAT_TYPES = {1, 10, 11, 14, 15, 16}
+
+# Tests the suites themselves make impossible to pass. --update writes these reasons into the
+# expected list for a test that does not pass; "shown to be wrong" excuses are written by hand.
+EXCUSE_RULES = [
+    (re.compile(r"^node/test_training_dropout(_default|_mask|_default_mask)?$"),
+     "excused: training-mode Dropout reproduces numpy's random generator"),
+    (re.compile(r"^node/test_(strnorm|string|regex|cast_.*STRING|castlike_.*STRING|label_encoder)"),
+     "excused: string tensors"),
+    (re.compile(r"^simple/test_strnorm"), "excused: string tensors"),
+]
+
+
+# ---- one test --------------------------------------------------------------------------------
+
+def value_kind(type_proto):
+    """'tensor', 'sequence', 'map', 'optional' or 'sparse' for a graph input/output type."""
+    which = type_proto.WhichOneof("value")
+    return {"tensor_type": "tensor", "sequence_type": "sequence", "map_type": "map",
+            "optional_type": "optional", "sparse_tensor_type": "sparse"}.get(which, str(which))
+
+
+def read_value(path, kind):
+    """An expected/actual value file: a TensorProto, or the proto of a non-tensor value."""
+    with open(path, "rb") as f:
+        data = f.read()
+    proto = {"tensor": onnx.TensorProto, "sequence": onnx.SequenceProto,
+             "map": onnx.MapProto, "optional": onnx.OptionalProto}.get(kind, onnx.TensorProto)()
+    proto.ParseFromString(data)
+    return proto
+
+
+def describe(kind, proto):
+    if kind != "tensor":
+        return kind
+    return "%s%s" % (DTYPE_NAMES.get(proto.data_type, "?"), list(proto.dims))
+
+
+def has_strings(model, datasets):
+    for vi in list(model.graph.input) + list(model.graph.output):
+        if vi.type.WhichOneof("value") == "tensor_type" and vi.type.tensor_type.elem_type == 8:
+            return True
+    return False
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+
+    def edgecc(self, argv, cwd=None):
+        """(returncode, stdout, stderr); returncode None on timeout."""
+        try:
+            p = subprocess.run([self.args.edgecc] + argv, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=self.args.timeout, cwd=cwd)
+            return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            return None, "", ""
+
+    def failure(self, what, rc, err, model):
+        """Status and reason for an edgecc call that did not exit 0."""
+        if rc is None:
+            return "timeout", "%s: no answer within %d s" % (what, self.args.timeout)
+        diag = [l for l in err.splitlines() if l.startswith("edgecc: error:")]
+        if rc < 0:
+            try:
+                sig = signal.Signals(-rc).name
+            except ValueError:
+                sig = "signal %d" % -rc
+            return "crash", "%s: killed by %s" % (what, sig)
+        if rc != 1:
+            first = diag[0] if diag else (err.strip().splitlines() or [""])[-1]
+            return "crash", "%s: exit status %d: %s" % (what, rc, first[:200])
+        if not diag:
+            return "crash", "%s: exit status 1 without an 'edgecc: error:' line" % what
+        msg = diag[0][len("edgecc: error:"):].strip()
+        if msg.startswith(model + ": "):
+            msg = msg[len(model) + 2:]
+        return "unsupported", msg
+
+    def run_test(self, suite, name, tdir):
+        res = {"id": "%s/%s" % (suite, name), "suite": suite, "name": name,
+               "status": "pass", "reason": "", "frozen": []}
+        start = time.monotonic()
+        try:
+            self.check(res, tdir)
+        except Exception as e:  # a harness bug must show up as such, not as a model failure
+            res["status"], res["reason"] = "crash", "harness: %s: %s" % (type(e).__name__, e)
+        res["seconds"] = round(time.monotonic() - start, 3)
+        return res
+
+    def check(self, res, tdir):
+        args = self.args
+        model_path = os.path.join(tdir, "model.onnx")
+        model = onnx.load(model_path, load_external_data=False)
+        inits = {t.name for t in model.graph.initializer}
+        graph_inputs = list(model.graph.input)
+        out_kinds = [value_kind(o.type) for o in model.graph.output]
+        datasets = sorted(d for d in os.listdir(tdir) if d.startswith("test_data_set_"))
+        datasets = [os.path.join(tdir, d) for d in datasets]
+        res["strings"] = has_strings(model, datasets)
+
+        rc, out, err = self.edgecc(["inspect", model_path, "--shape-inputs"])
+        if rc != 0:
+            res["status"], res["reason"] = self.failure("inspect --shape-inputs", rc, err, model_path)
+            return
+        frozen = [l for l in out.splitlines() if l]
+        index = {vi.name: i for i, vi in enumerate(graph_inputs)}
+        for n in frozen:
+            if n not in index:
+                res["status"], res["reason"] = "crash", "--shape-inputs named '%s', not a graph input" % n
+                return
+        res["frozen"] = frozen
+
+        for ds in datasets or [None]:
+            if ds is None:
+                res["status"], res["reason"] = "crash", "harness: the test has no test_data_set_*"
+                return
+            freeze = []
+            for n in frozen:
+                f = os.path.join(ds, "input_%d.pb" % index[n])
+                if not os.path.exists(f):
+                    res["status"], res["reason"] = "unsupported", "input '%s' feeds a shape operand and %s has no value for it" % (n, os.path.basename(ds))
+                    return
+                freeze += ["--freeze-input", "%s=%s" % (n, f)]
+            n_exp = len([f for f in os.listdir(ds) if re.match(r"output_\d+\.pb$", f)])
+            exp_files = [os.path.join(ds, "output_%d.pb" % k) for k in range(n_exp)]
+            kinds = [out_kinds[k] if k < len(out_kinds) else "tensor" for k in range(n_exp)]
+            expected = [read_value(f, k) for f, k in zip(exp_files, kinds)]
+
+            # Shapes: inspect once per data set only when frozen values may change them.
+            if ds == datasets[0] or frozen:
+                rc, out, err = self.edgecc(["inspect", model_path, "--json"] + freeze)
+                if rc != 0:
+                    res["status"], res["reason"] = self.failure("inspect", rc, err, model_path)
+                    return
+                try:
+                    info = json.loads(out)
+                except ValueError as e:
+                    res["status"], res["reason"] = "crash", "inspect --json printed invalid JSON: %s" % e
+                    return
+                res["loads"] = True
+            bad = self.compare_shapes(info, expected, kinds)
+            if bad:
+                res["status"], res["reason"] = "fail", bad
+                return
+            if args.mode == "shapes":
+                continue
+
+            n_in = len([f for f in os.listdir(ds) if re.match(r"input_\d+\.pb$", f)])
+            ins = [os.path.join(ds, "input_%d.pb" % k) for k in range(n_in)
+                   if k >= len(graph_inputs) or graph_inputs[k].name not in frozen]
+            work = tempfile.mkdtemp(prefix="t_", dir=args.work)
+            try:
+                outs = [os.path.join(work, "output_%d.pb" % k) for k in range(n_exp)]
+                if args.mode == "eval":
+                    argv = ["eval", model_path] + freeze
+                    for f in ins:
+                        argv += ["--input", f]
+                    for f in outs:
+                        argv += ["--output", f]
+                    rc, out, err = self.edgecc(argv)
+                    if rc != 0:
+                        res["status"], res["reason"] = self.failure("eval", rc, err, model_path)
+                        return
+                else:
+                    st = self.compile_and_run(res, model_path, freeze, ins, outs, work)
+                    if st:
+                        res["status"], res["reason"] = st
+                        return
+                for k in range(n_exp):
+                    if not os.path.exists(outs[k]):
+                        res["status"], res["reason"] = "fail", "output %d was not written" % k
+                        return
+                    bad = compare_values(read_value(outs[k], kinds[k]), expected[k], kinds[k])
+                    if bad:
+                        res["status"], res["reason"] = "fail", "output %d (%s): %s" % (
+                            k, os.path.basename(ds), bad)
+                        return
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+
+    def compare_shapes(self, info, expected, kinds):
+        got = info.get("outputs", [])
+        if len(got) != len(expected):
+            return "%d outputs inferred, the test has %d" % (len(got), len(expected))
+        for k, (g, e, kind) in enumerate(zip(got, expected, kinds)):
+            want = describe(kind, e)
+            have = "%s%s" % (g.get("dtype"), g.get("shape"))
+            if want != have:
+                return "output %d '%s': inferred %s, expected %s" % (k, g.get("name"), have, want)
+        return None
+
+    def compile_and_run(self, res, model_path, freeze, ins, outs, work):
+        """Generated code: compile, build with the hook, run. (status, reason) or None."""
+        hook = self.args.build_hook
+        out_dir = os.path.join(work, "gen")
+        rc, out, err = self.edgecc([model_path, "--targets", "host", "-o", out_dir,
+                                    "--name", "model"] + freeze)
+        if rc != 0:
+            return self.failure("compile", rc, err, model_path)
+        try:
+            p = subprocess.run([hook, os.path.join(out_dir, "host"), os.path.join(work, "build")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=max(self.args.timeout, 300))
+        except subprocess.TimeoutExpired:
+            return "timeout", "build of the generated code ran past its time limit"
+        text = p.stdout.decode("utf-8", "replace").strip().splitlines()
+        if p.returncode != 0:
+            return "fail", "generated code does not build: %s" % (text[-1] if text else "exit %d" % p.returncode)
+        prog = text[-1].strip() if text else ""
+        argv = [prog]
+        for f in ins:
+            argv += ["--input", f]
+        for f in outs:
+            argv += ["--output", f]
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=self.args.timeout)
+        except subprocess.TimeoutExpired:
+            return "timeout", "generated program: no answer within %d s" % self.args.timeout
+        if p.returncode != 0:
+            err = p.stderr.decode("utf-8", "replace").strip().splitlines()
+            if p.returncode < 0:
+                return "crash", "generated program killed by signal %d" % -p.returncode
+            return "fail", "generated program exit %d: %s" % (p.returncode, err[-1] if err else "")
+        return None
+
+
+def compare_values(got, exp, kind):
+    """None if equal by ONNX's rule, else what differs."""
+    if kind != "tensor":
+        return None if got.SerializeToString() == exp.SerializeToString() else "%s values differ" % kind
+    if got.data_type != exp.data_type:
+        return "dtype %s, expected %s" % (DTYPE_NAMES.get(got.data_type), DTYPE_NAMES.get(exp.data_type))
+    if list(got.dims) != list(exp.dims):
+        return "shape %s, expected %s" % (list(got.dims), list(exp.dims))
+    g, e = numpy_helper.to_array(got), numpy_helper.to_array(exp)
+    if exp.data_type in FLOAT_TYPES:
+        g64 = g.astype(np.complex128 if exp.data_type in (14, 15) else np.float64)
+        e64 = e.astype(g64.dtype)
+        ok = np.isclose(g64, e64, rtol=RTOL, atol=ATOL, equal_nan=True)
+        if ok.all():
+            return None
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(g64 - e64)
+        bad = ~ok
+        worst = np.nanmax(np.where(bad, diff, 0)) if np.isfinite(diff[bad]).any() else float("nan")
+        i = np.unravel_index(np.argmax(np.where(bad, np.nan_to_num(diff, nan=np.inf), -1)), ok.shape) if ok.ndim else ()
+        return "%d of %d elements differ, max abs error %.3g (at %s: got %r, expected %r)" % (
+            bad.sum(), ok.size, worst, list(i), g64[i].item(), e64[i].item())
+    if np.array_equal(g, e):
+        return None
+    bad = g != e
+    i = np.unravel_index(np.argmax(bad), bad.shape) if bad.ndim else ()
+    return "%d of %d elements differ (at %s: got %r, expected %r)" % (
+        bad.sum(), bad.size, list(i), g[i].item(), e[i].item())
+
+
+# ---- expected list ---------------------------------------------------------------------------
+
+def read_expected(path):
+    exp = {}
+    if not os.path.exists(path):
+        return exp
+    with open(path) as f:
+        for line in f:
+            text, _, comment = line.partition("#")
+            parts = text.split()
+            if not parts:
+                continue
+            exp[parts[0]] = (parts[1] if len(parts) > 1 else "?", comment.strip())
+    return exp
+
+
+def excuse_for(test_id, res, old_comment):
+    if old_comment.startswith("excused:"):
+        return old_comment
+    if res.get("strings"):
+        return "excused: string tensors"
+    for rule, reason in EXCUSE_RULES:
+        if rule.search(test_id):
+            return reason
+    return None
+
+
+def write_expected(path, mode, results, old):
+    lines = ["# Expected status of every conformance test in %s mode: `suite/test status [# reason]`." % mode,
+             "# A run fails when a test's status differs, improvements too: after a deliberate change,",
+             "# regenerate with `tests/conformance/run.py --mode %s --update ...` and review the diff." % mode,
+             "# Lines whose reason starts with 'excused:' keep it across updates."]
+    for r in sorted(results, key=lambda r: r["id"]):
+        comment = ""
+        if r["status"] != "pass":
+            comment = r.get("excused") or short_reason(r["reason"])
+        lines.append("%s %s%s" % (r["id"], r["status"], ("  # " + comment) if comment else ""))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def short_reason(reason):
+    reason = reason.replace("\n", " ")
+    return reason if len(reason) <= 140 else reason[:137] + "..."
+
+
+def reason_class(reason):
+    """Groups diagnostics by what went wrong: the op and the message, without node names."""
+    r = re.sub(r"node ('[^']*'|#\d+ \(output '[^']*'\)) ", "", reason)
+    r = re.sub(r"(max abs error) [-+.\deEinfa]+", r"\1", r)
+    r = re.sub(r"\d+ of \d+ elements", "some elements", r)
+    r = re.sub(r" \(at .*", "", r)
+    r = re.sub(r"output \d+ '[^']*'", "output", r)
+    r = re.sub(r"inferred \S+, expected \S+", "wrong dtype or shape", r)
+    r = re.sub(r"\(test_data_set_\d+\)", "", r)
+    return r[:100]
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def summarize(results, suites):
+    table = {}
+    for s in suites:
+        rs = [r for r in results if r["suite"] == s]
+        row = {"tests": len(rs)}
+        for st in STATUSES:
+            row[st] = sum(r["status"] == st for r in rs)
+        row["loads"] = sum(bool(r.get("loads")) for r in rs)
+        row["frozen"] = sum(bool(r["frozen"]) for r in rs)
+        row["excused"] = sum(bool(r.get("excused")) for r in rs)
+        row["pass_rate"] = row["pass"] / len(rs) if rs else 0.0
+        row["load_rate"] = row["loads"] / len(rs) if rs else 0.0
+        table[s] = row
+    return table
+
+
+def write_report(args, results, table, diffs, elapsed):
+    os.makedirs(args.out, exist_ok=True)
+    meta = {"mode": args.mode, "suites": args.suites, "seconds": round(elapsed, 1),
+            "command": "tests/conformance/run.py --mode %s" % args.mode,
+            "commit": git_commit()}
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump({"meta": meta, "summary": table, "differences": diffs,
+                   "tests": sorted(results, key=lambda r: r["id"])}, f, indent=1)
+    L = []
+    what = {"shapes": "load the model and infer output dtypes and shapes (`edgecc inspect --json`)",
+            "eval": "load, infer shapes and run every data set with the reference kernels (`edgecc eval`), "
+                    "compare values by ONNX's rule",
+            "compile": "compile to C (`edgecc MODEL --targets host`), build, run, compare values"}[args.mode]
+    L.append("## Mode `%s`" % args.mode)
+    L.append("")
+    L.append("Each test must %s. Made by `tests/conformance/run.py --mode %s` at commit %s in %.0f s."
+             % (what, args.mode, meta["commit"], elapsed))
+    L.append("Rates are over all the tests of a suite; *frozen* tests had graph inputs that feed shape "
+             "operands turned into constants with `--freeze-input`.")
+    L.append("")
+    cols = ["tests", "pass", "fail", "unsupported", "crash", "timeout", "frozen", "excused"]
+    head = "| suite | " + " | ".join(cols) + (" | loads" if args.mode == "shapes" else "") + " | pass rate |"
+    L.append(head)
+    L.append("|" + "---|" * (head.count("|") - 1))
+    total = {c: 0 for c in cols + ["loads"]}
+    for s in args.suites:
+        row = table[s]
+        for c in total:
+            total[c] += row[c]
+        L.append("| %s | " % s + " | ".join(str(row[c]) for c in cols)
+                 + (" | %d (%.1f%%)" % (row["loads"], 100 * row["load_rate"]) if args.mode == "shapes" else "")
+                 + " | %.1f%% |" % (100 * row["pass_rate"]))
+    n = total["tests"] or 1
+    L.append("| **all** | " + " | ".join(str(total[c]) for c in cols)
+             + (" | %d (%.1f%%)" % (total["loads"], 100 * total["loads"] / n) if args.mode == "shapes" else "")
+             + " | %.1f%% |" % (100 * total["pass"] / n))
+    L.append("")
+    classes = {}
+    for r in results:
+        if r["status"] != "pass":
+            classes.setdefault((r["status"], reason_class(r["reason"])), []).append(r["id"])
+    if classes:
+        L.append("### Why tests do not pass (most frequent first)")
+        L.append("")
+        L.append("| tests | status | reason |")
+        L.append("|---|---|---|")
+        for (st, why), ids in sorted(classes.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            L.append("| %d | %s | %s |" % (len(ids), st, md(why)))
+        L.append("")
+    exc = [r for r in results if r.get("excused")]
+    if exc:
+        L.append("### Excused tests")
+        L.append("")
+        for r in sorted(exc, key=lambda r: r["id"]):
+            L.append("- `%s` (%s): %s" % (r["id"], r["status"], r["excused"][len("excused:"):].strip()))
+        L.append("")
+    L.append("### Every test")
+    L.append("")
+    for s in args.suites:
+        rs = sorted((r for r in results if r["suite"] == s), key=lambda r: r["name"])
+        L.append("<details><summary>%s: %d tests, %d pass</summary>" % (s, len(rs), table[s]["pass"]))
+        L.append("")
+        L.append("| test | status | reason |")
+        L.append("|---|---|---|")
+        for r in rs:
+            note = short_reason(r["reason"])
+            if r["frozen"]:
+                note = ("frozen: %s. " % ", ".join(r["frozen"])) + note
+            L.append("| %s | %s | %s |" % (r["name"], r["status"], md(note)))
+        L.append("")
+        L.append("</details>")
+        L.append("")
+    with open(os.path.join(args.out, "report.md"), "w") as f:
+        f.write("\n".join(L))
+
+
+def md(s):
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL).stdout.decode().strip() or "?"
+    except OSError:
+        return "?"
+
+
+# ---- main ------------------------------------------------------------------------------------
+
+def parse_rates(items, what):
+    rates = {}
+    for it in items or []:
+        s, _, v = it.partition("=")
+        try:
+            rates[s] = float(v)
+        except ValueError:
+            sys.exit("run.py: %s takes SUITE=FRACTION, got '%s'" % (what, it))
+    return rates
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--edgecc", required=True, help="the edgecc binary")
+    ap.add_argument("--mode", choices=["shapes", "eval", "compile"], default="shapes")
+    ap.add_argument("--data", default=DEFAULT_DATA, help="folder holding the suites")
+    ap.add_argument("--suites", default=",".join(SUITES))
+    ap.add_argument("--filter", help="only tests whose suite/name matches this regular expression")
+    ap.add_argument("--out", help="report folder (default ./conformance-MODE)")
+    ap.add_argument("--expected", help="expected-results list (default tests/conformance/expected_MODE.txt)")
+    ap.add_argument("--update", action="store_true", help="rewrite the expected list from this run")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--timeout", type=int, default=60, help="seconds per edgecc call")
+    ap.add_argument("--build-hook", default=os.path.join(REPO, "tests", "codegen", "build_generated.sh"),
+                    help="compile mode: HOOK GEN_DIR BUILD_DIR builds the generated folder, prints the program path")
+    ap.add_argument("--min-load", action="append", help="SUITE=FRACTION of tests that must load (shapes)")
+    ap.add_argument("--min-pass", action="append", help="SUITE=FRACTION of tests that must pass")
+    ap.add_argument("--require-correct-shapes", action="store_true",
+                    help="fail if a model that loads has a wrong output dtype or shape (excused tests aside)")
+    args = ap.parse_args()
+    args.suites = [s for s in args.suites.split(",") if s]
+    args.out = os.path.abspath(args.out or "conformance-%s" % args.mode)
+    args.expected = args.expected or os.path.join(HERE, "expected_%s.txt" % args.mode)
+    args.edgecc = os.path.abspath(args.edgecc)
+    min_load, min_pass = parse_rates(args.min_load, "--min-load"), parse_rates(args.min_pass, "--min-pass")
+    if args.mode == "compile" and not os.access(args.build_hook, os.X_OK):
+        print("run.py: compile mode needs the build hook %s (HOOK GEN_DIR BUILD_DIR: builds the generated "
+              "folder and prints the program's path last); it does not exist yet" % args.build_hook)
+        return 1
+
+    tests = []
+    for s in args.suites:
+        sdir = os.path.join(args.data, s)
+        if not os.path.isdir(sdir):
+            print("run.py: no suite folder %s (Debian package libonnx-testdata)" % sdir)
+            return 1
+        for name in sorted(os.listdir(sdir)):
+            tid = "%s/%s" % (s, name)
+            if args.filter and not re.search(args.filter, tid):
+                continue
+            if os.path.exists(os.path.join(sdir, name, "model.onnx")):
+                tests.append((s, name, os.path.join(sdir, name)))
+
+    os.makedirs(args.out, exist_ok=True)
+    args.work = tempfile.mkdtemp(prefix="work_", dir=args.out)
+    runner = Runner(args)
+    start = time.monotonic()
+    results = []
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for r in pool.map(lambda t: runner.run_test(*t), tests):
+                results.append(r)
+    finally:
+        shutil.rmtree(args.work, ignore_errors=True)
+    elapsed = time.monotonic() - start
+
+    expected = read_expected(args.expected)
+    for r in results:
+        old = expected.get(r["id"], ("", ""))[1]
+        exc = excuse_for(r["id"], r, old) if (r["status"] != "pass" or old.startswith("excused:")) else None
+        if exc and (r["status"] != "pass"):
+            r["excused"] = exc
+    diffs = []
+    seen = {r["id"] for r in results}
+    for r in results:
+        want = expected.get(r["id"], (None, ""))[0]
+        if want != r["status"]:
+            diffs.append({"id": r["id"], "expected": want or "(not listed)", "got": r["status"],
+                          "reason": r["reason"]})
+    if not args.filter:
+        for tid, (want, _) in sorted(expected.items()):
+            if tid.split("/")[0] in args.suites and tid not in seen:
+                diffs.append({"id": tid, "expected": want, "got": "(missing)", "reason": ""})
+
+    table = summarize(results, args.suites)
+    write_report(args, results, table, diffs, elapsed)
+
+    ok = True
+    for s in args.suites:
+        row = table[s]
+        print("%-18s %4d tests: %4d pass, %3d fail, %4d unsupported, %d crash, %d timeout; %d frozen; "
+              "loads %.1f%%, passes %.1f%%" % (s, row["tests"], row["pass"], row["fail"], row["unsupported"],
+                                               row["crash"], row["timeout"], row["frozen"],
+                                               100 * row["load_rate"], 100 * row["pass_rate"]))
+    print("%d tests in %.1f s; report: %s/report.md" % (len(results), elapsed, args.out))
+    for s, need in min_load.items():
+        if s in table and table[s]["load_rate"] < need:
+            print("FAIL: %.1f%% of the %s tests load, at least %.1f%% must"
+                  % (100 * table[s]["load_rate"], s, 100 * need))
+            ok = False
+    for s, need in min_pass.items():
+        if s in table and table[s]["pass_rate"] < need:
+            print("FAIL: %.1f%% of the %s tests pass, at least %.1f%% must"
+                  % (100 * table[s]["pass_rate"], s, 100 * need))
+            ok = False
+    crashes = [r for r in results if r["status"] in ("crash", "timeout") and not r.get("excused")]
+    for r in crashes:
+        print("CRASH: %s: %s" % (r["id"], r["reason"]))
+    if args.require_correct_shapes:
+        wrong = [r for r in results if r["status"] == "fail" and not r.get("excused")]
+        for r in wrong:
+            print("WRONG SHAPE: %s: %s" % (r["id"], r["reason"]))
+        ok = ok and not wrong
+    if crashes:
+        ok = False
+    if args.update:
+        write_expected(args.expected, args.mode, results, expected)
+        print("wrote %s" % args.expected)
+    elif diffs:
+        print("%d test(s) changed status against %s:" % (len(diffs), os.path.relpath(args.expected, REPO)))
+        for d in diffs:
+            print("  %-60s expected %-11s got %-11s %s" % (d["id"], d["expected"], d["got"],
+                                                         short_reason(d["reason"])))
+        print("If the change is intended, rerun with --update and commit the list.")
+        ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+# tests/conformance — the ONNX test suites of Debian's libonnx-testdata through one harness (run.py),
+# once per mode. Reports land in ${CMAKE_BINARY_DIR}/conformance/<mode>/report.{md,json}.
+set(EC_CONFORMANCE_DATA /usr/share/libonnx-testdata/data CACHE PATH "ONNX test suites (Debian package libonnx-testdata)")
+if(NOT EXISTS ${EC_CONFORMANCE_DATA}/node)
+  message(WARNING "conformance tests need ${EC_CONFORMANCE_DATA}/node: install the Debian package libonnx-testdata")
+endif()
+set(EC_CONFORMANCE_RUN ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/conformance/run.py
+    --edgecc $<TARGET_FILE:edgecc> --data ${EC_CONFORMANCE_DATA} -j 2)
+
+# Shapes: at least 90% of the node tests load, every model that loads has the right output dtypes
+# and shapes, nothing crashes, and every status matches expected_shapes.txt.
+add_test(NAME conformance_shapes
+         COMMAND ${EC_CONFORMANCE_RUN} --mode shapes --out ${CMAKE_BINARY_DIR}/conformance/shapes
+                 --min-load node=0.90 --require-correct-shapes)
+# Eval: the reference kernels in-process (`edgecc eval`); statuses must match expected_eval.txt.
+add_test(NAME conformance_eval
+         COMMAND ${EC_CONFORMANCE_RUN} --mode eval --out ${CMAKE_BINARY_DIR}/conformance/eval)
+set_tests_properties(conformance_shapes conformance_eval PROPERTIES LABELS conformance TIMEOUT 900)
+
+# Compile: generated C, built and run. Registered once codegen provides the build hook.
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
+  add_test(NAME conformance_compile
+           COMMAND ${EC_CONFORMANCE_RUN} --mode compile --out ${CMAKE_BINARY_DIR}/conformance/compile
+                   --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
+  set_tests_properties(conformance_compile PROPERTIES LABELS conformance TIMEOUT 1800)
+endif()
