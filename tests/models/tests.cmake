@@ -1,0 +1,11 @@
+# tests/models — the 8 torchvision zoo models, exported at test time into a cache under the build
+# folder (reused by later runs) and checked with `edgecc inspect --json` (zoo_inspect.py).
+set(EC_ZOO_MODELS squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121
+    shufflenet_v2_x1_0)
+set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
+foreach(model ${EC_ZOO_MODELS})
+  add_test(NAME zoo_inspect_${model}
+           COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_inspect.py
+                   --edgecc $<TARGET_FILE:edgecc> --cache ${EC_ZOO_CACHE} ${model})
+  set_tests_properties(zoo_inspect_${model} PROPERTIES LABELS zoo TIMEOUT 600 SKIP_RETURN_CODE 77)
+endforeach()
