@@ -135,16 +135,28 @@ ec_status ec_fail_node(ec_diag *d, const ec_graph *g, const ec_node *n, const ch
   return EC_ERR_MODEL;
 }
 
+/* Copies s into out with control bytes shown as \xNN: names in a corrupt file may hold
+ * newlines, and a diagnostic must stay one line. */
+static void one_line(const char *s, char *out, size_t cap) {
+  size_t o = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < cap; p++) {
+    if (*p < 0x20 || *p == 0x7f)
+      o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+    else
+      out[o++] = (char)*p;
+  }
+  out[o] = 0;
+}
+
 void ec_diag_print(const ec_diag *d) {
-  /* Messages are single-line: any newline in the message is shown as a space. */
-  char msg[sizeof d->msg];
-  snprintf(msg, sizeof msg, "%s", d->msg);
-  for (char *p = msg; *p; p++)
-    if (*p == '\n' || *p == '\r') *p = ' ';
-  if (d->file[0] && d->where[0])
-    fprintf(stderr, "edgecc: error: %s: %s: %s\n", d->file, d->where, msg);
-  else if (d->file[0])
-    fprintf(stderr, "edgecc: error: %s: %s\n", d->file, msg);
+  char file[sizeof d->file * 4], where[sizeof d->where * 4], msg[sizeof d->msg * 4];
+  one_line(d->file, file, sizeof file);
+  one_line(d->where, where, sizeof where);
+  one_line(d->msg, msg, sizeof msg);
+  if (file[0] && where[0])
+    fprintf(stderr, "edgecc: error: %s: %s: %s\n", file, where, msg);
+  else if (file[0])
+    fprintf(stderr, "edgecc: error: %s: %s\n", file, msg);
   else
     fprintf(stderr, "edgecc: error: %s\n", msg);
 }

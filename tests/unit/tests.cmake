@@ -1,0 +1,48 @@
+# tests/unit — cmocka unit tests of the compiler's pieces, and the Python-driven bad-input and
+# corruption tests of the edgecc binary (label `unit`).
+find_path(EC_CMOCKA_INCLUDE cmocka.h)
+find_library(EC_CMOCKA_LIB cmocka)
+if(NOT EC_CMOCKA_INCLUDE OR NOT EC_CMOCKA_LIB)
+  message(FATAL_ERROR "the unit tests need cmocka: install the Debian package libcmocka-dev (apt-get install libcmocka-dev)")
+endif()
+
+foreach(t ir ops sha256 prescan)
+  add_executable(test_${t} ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_${t}.c)
+  target_include_directories(test_${t} PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+  target_link_libraries(test_${t} PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+  add_test(NAME unit_${t} COMMAND test_${t})
+  set_tests_properties(unit_${t} PROPERTIES LABELS unit TIMEOUT 120)
+endforeach()
+
+# Malformed models made at test time, the deep-nesting file, local functions, external data.
+add_test(NAME unit_bad_inputs
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/bad_inputs.py
+                 --edgecc $<TARGET_FILE:edgecc> --work ${CMAKE_BINARY_DIR}/unit/bad_inputs)
+set_tests_properties(unit_bad_inputs PROPERTIES LABELS unit TIMEOUT 300)
+
+# Truncations and seeded byte flips of three small models, with the normal build and with an
+# ASan+UBSan build of edgecc made once into the build folder (fixture `ec_asan_build`).
+set(EC_CORRUPT_MODELS
+    ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx
+    /usr/share/libonnx-testdata/data/node/test_layer_normalization_2d_axis0_expanded/model.onnx
+    /usr/share/libonnx-testdata/data/node/test_softmax_axis_1_expanded/model.onnx)
+set(EC_ASAN_DIR ${CMAKE_BINARY_DIR}/asan)
+add_test(NAME unit_asan_build
+         COMMAND ${CMAKE_COMMAND} -DSRC=${CMAKE_SOURCE_DIR} -DBIN=${EC_ASAN_DIR}
+                 -DGENERATOR=${CMAKE_GENERATOR} -DCC=${CMAKE_C_COMPILER}
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/unit/asan_build.cmake)
+set_tests_properties(unit_asan_build PROPERTIES LABELS unit TIMEOUT 900 FIXTURES_SETUP ec_asan_build)
+add_test(NAME unit_corrupt_models
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/corrupt_models.py
+                 --edgecc $<TARGET_FILE:edgecc> --work ${CMAKE_BINARY_DIR}/unit/corrupt
+                 --flips 1000 --seed 20240601 ${EC_CORRUPT_MODELS})
+add_test(NAME unit_corrupt_models_asan
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/corrupt_models.py
+                 --edgecc ${EC_ASAN_DIR}/edgecc --work ${CMAKE_BINARY_DIR}/unit/corrupt_asan
+                 --flips 1000 --seed 20240601 ${EC_CORRUPT_MODELS})
+add_test(NAME unit_bad_inputs_asan
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/bad_inputs.py
+                 --edgecc ${EC_ASAN_DIR}/edgecc --work ${CMAKE_BINARY_DIR}/unit/bad_inputs_asan)
+set_tests_properties(unit_corrupt_models PROPERTIES LABELS unit TIMEOUT 900)
+set_tests_properties(unit_corrupt_models_asan unit_bad_inputs_asan PROPERTIES
+                     LABELS unit TIMEOUT 1200 FIXTURES_REQUIRED ec_asan_build)
