@@ -130,7 +130,13 @@ ec_status ec_infer_binary(ec_ctx *cx, ec_node *n) {
   }
   int rank;
   int64_t dims[EC_MAX_RANK];
-  if (d->legacy_bcast && cx->opset < 7) {
+  if (n->op == EC_OP_PRelu && cx->opset < 7 && ts[1]->rank == 1 && ts[1]->dims[0] != 1 &&
+      ts[0]->rank >= 2 && ts[1]->dims[0] == ts[0]->dims[1]) {
+    /* before opset 7 a 1-D slope holds one value per channel (axis 1) */
+    p->b_trailing_ones = ts[0]->rank - 2;
+    rank = ts[0]->rank;
+    memcpy(dims, ts[0]->dims, sizeof dims);
+  } else if (d->legacy_bcast && cx->opset < 7) {
     st = legacy_broadcast(cx, n, p);
     rank = ts[0]->rank;
     memcpy(dims, ts[0]->dims, sizeof dims);
