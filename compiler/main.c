@@ -5,6 +5,8 @@
 
 #include "cli.h"
 
+int ec_cmd_targets(int argc, char **argv); /* cli/targets.c */
+
 static const char usage[] =
     "usage: edgecc COMMAND [ARGS...]\n"
     "\n"
@@ -13,6 +15,7 @@ static const char usage[] =
     "commands:\n"
     "  inspect MODEL [--json]     inputs, outputs, ops, parameters, FLOPs of a model\n"
     "  eval MODEL --input F.pb... run a model in-process with the reference kernels\n"
+    "  targets [--detect]         list the device descriptions, or describe this machine\n"
     "\n"
     "options:\n"
     "  --help, -h                 this text; `edgecc COMMAND --help` for a command's own\n"
@@ -36,5 +39,6 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "inspect") == 0) return ec_cmd_inspect(argc - 2, argv + 2);
   if (strcmp(cmd, "eval") == 0) return ec_cmd_eval(argc - 2, argv + 2);
+  if (strcmp(cmd, "targets") == 0) return ec_cmd_targets(argc - 2, argv + 2);
   return ec_usage_error("unknown command '%s' (see edgecc --help)", cmd);
 }

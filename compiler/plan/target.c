@@ -1,0 +1,919 @@
+/* target.c — loads and validates device descriptions (built-in targets/NAME.json and --target-file),
+ * resolves names and aliases, parses the --targets device list, and writes descriptions as JSON. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "target.h"
+
+/* Files from targets/, embedded at build time by targets/embed.cmake. */
+typedef struct ec_embedded_file {
+  const char *path;
+  const char *data;
+  size_t len;
+} ec_embedded_file;
+extern const ec_embedded_file ec_targets_embedded[];
+extern const int ec_targets_embedded_count;
+
+#if defined(__x86_64__)
+#define EC_HOST_TARGET "x86-64"
+#define EC_HOST_TRIPLE "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define EC_HOST_TARGET "generic-aarch64"
+#define EC_HOST_TRIPLE "aarch64-linux-gnu"
+#else
+#error "edgecc's `host` target: add this architecture's generic description to targets/"
+#endif
+
+static const char *const feature_names[] = {
+#define EC_TF_NAME_(id, s) s,
+    EC_TARGET_FEATURES(EC_TF_NAME_)
+#undef EC_TF_NAME_
+};
+
+static const char *const supported_triples[] = {"aarch64-linux-gnu", "x86_64-linux-gnu"};
+
+static const struct {
+  unsigned bit;
+  const char *name;
+} klib_names[] = {{EC_KLIB_REF, "ref"}, {EC_KLIB_XNNPACK, "xnnpack"}, {EC_KLIB_OPENBLAS, "openblas"}};
+
+const char *ec_target_feature_name(int bit) {
+  return bit >= 0 && bit < EC_TF_COUNT ? feature_names[bit] : NULL;
+}
+
+unsigned ec_kernel_lib_from_name(const char *name) {
+  for (size_t i = 0; i < sizeof klib_names / sizeof *klib_names; i++)
+    if (strcmp(klib_names[i].name, name) == 0) return klib_names[i].bit;
+  return 0;
+}
+
+const char *ec_kernel_lib_name(unsigned klib) {
+  for (size_t i = 0; i < sizeof klib_names / sizeof *klib_names; i++)
+    if (klib_names[i].bit == klib) return klib_names[i].name;
+  return NULL;
+}
+
+bool ec_target_has_kernels(const ec_target *t, unsigned klibs) { return (t->kernels & klibs) == klibs; }
+
+const char *ec_target_host_name(void) { return EC_HOST_TARGET; }
+
+bool ec_target_is_native(const ec_target *t) { return strcmp(t->triple, EC_HOST_TRIPLE) == 0; }
+
+const char *ec_targets_embedded_file(const char *relpath, size_t *len) {
+  for (int i = 0; i < ec_targets_embedded_count; i++) {
+    if (strcmp(ec_targets_embedded[i].path, relpath) == 0) {
+      if (len) *len = ec_targets_embedded[i].len;
+      return ec_targets_embedded[i].data;
+    }
+  }
+  return NULL;
+}
+
+const char *ec_target_toolchain(const char *triple, size_t *len) {
+  if (strcmp(triple, EC_HOST_TRIPLE) == 0) return NULL;
+  char path[EC_TARGET_NAME_MAX + 32];
+  snprintf(path, sizeof path, "toolchains/%s.cmake", triple);
+  return ec_targets_embedded_file(path, len);
+}
+
+double ec_target_peak_gflops(const ec_target *t, int32_t dtype) {
+  switch (dtype) {
+    case ECK_FLOAT16: return t->peak_f16 > 0 ? t->peak_f16 : t->peak_f32;
+    case ECK_BFLOAT16: return t->peak_bf16 > 0 ? t->peak_bf16 : t->peak_f32;
+    case ECK_INT8:
+    case ECK_UINT8: return t->peak_i8 > 0 ? t->peak_i8 : t->peak_f32;
+    case ECK_DOUBLE: return t->peak_f64 > 0 ? t->peak_f64 : t->peak_f32 / 2;
+    default: return t->peak_f32;
+  }
+}
+
+/* ---- validation helpers ----------------------------------------------------------------------- */
+
+/* Target and device names become folder and file names: keep them portable and unquoted. */
+static bool valid_name(const char *s, bool allow_upper) {
+  size_t n = strlen(s);
+  if (n == 0 || n >= EC_TARGET_NAME_MAX) return false;
+  if (!(isdigit((unsigned char)s[0]) || islower((unsigned char)s[0]) ||
+        (allow_upper && (isupper((unsigned char)s[0]) || s[0] == '_'))))
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(isdigit(c) || islower(c) || c == '-' || c == '.' || c == '_' || (allow_upper && isupper(c))))
+      return false;
+  }
+  return true;
+}
+
+typedef struct vctx {
+  const char *source;
+  ec_diag *d;
+} vctx;
+
+static ec_status field_error(vctx *v, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static ec_status field_error(vctx *v, const char *field, const char *fmt, ...) {
+  char where[160];
+  snprintf(where, sizeof where, "field '%s'", field);
+  va_list ap;
+  va_start(ap, fmt);
+  ec_diag_vset(v->d, v->source, where, fmt, ap);
+  va_end(ap);
+  return EC_ERR_MODEL;
+}
+
+static const char *json_type_name(const cJSON *j) {
+  if (cJSON_IsObject(j)) return "an object";
+  if (cJSON_IsArray(j)) return "an array";
+  if (cJSON_IsString(j)) return "a string";
+  if (cJSON_IsNumber(j)) return "a number";
+  if (cJSON_IsBool(j)) return "a boolean";
+  if (cJSON_IsNull(j)) return "null";
+  return "an invalid value";
+}
+
+/* Every key known, none twice: a typo in a description must not silently fall back to a default. */
+static ec_status check_keys(vctx *v, const cJSON *obj, const char *prefix, const char *const *keys, int n) {
+  for (const cJSON *c = obj->child; c; c = c->next) {
+    char full[160];
+    snprintf(full, sizeof full, "%s%s", prefix, c->string ? c->string : "");
+    bool known = false;
+    for (int i = 0; i < n; i++) known |= strcmp(c->string, keys[i]) == 0;
+    if (!known) {
+      char list[512] = "";
+      for (int i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", keys[i]);
+      return field_error(v, full, "unknown field (known: %s)", list);
+    }
+    for (const cJSON *e = obj->child; e != c; e = e->next)
+      if (strcmp(e->string, c->string) == 0) return field_error(v, full, "given twice");
+  }
+  return EC_OK;
+}
+
+static ec_status get_string(vctx *v, const cJSON *obj, const char *key, bool required, char *out,
+                            size_t cap) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!j) return required ? field_error(v, key, "missing (a string is required)") : EC_OK;
+  if (!cJSON_IsString(j)) return field_error(v, key, "must be a string, got %s", json_type_name(j));
+  if (strlen(j->valuestring) >= cap)
+    return field_error(v, key, "too long (at most %zu characters)", cap - 1);
+  strcpy(out, j->valuestring);
+  return EC_OK;
+}
+
+static ec_status get_number(vctx *v, const cJSON *obj, const char *field, const char *key,
+                            bool required, bool allow_zero, double *out) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!j) return required ? field_error(v, field, "missing (a number is required)") : EC_OK;
+  if (!cJSON_IsNumber(j)) return field_error(v, field, "must be a number, got %s", json_type_name(j));
+  double x = j->valuedouble;
+  if (!isfinite(x) || x < 0 || (!allow_zero && x == 0))
+    return field_error(v, field, "must be %s, got %g", allow_zero ? "zero or more" : "positive", x);
+  *out = x;
+  return EC_OK;
+}
+
+static ec_status get_int(vctx *v, const cJSON *obj, const char *key, int64_t lo, int64_t hi,
+                         int64_t *out) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!j) return field_error(v, key, "missing (an integer is required)");
+  if (!cJSON_IsNumber(j)) return field_error(v, key, "must be an integer, got %s", json_type_name(j));
+  double x = j->valuedouble;
+  if (!isfinite(x) || x != floor(x) || x < (double)lo || x > (double)hi)
+    return field_error(v, key, "must be an integer from %lld to %lld, got %g", (long long)lo,
+                       (long long)hi, x);
+  *out = (int64_t)x;
+  return EC_OK;
+}
+
+/* Strings that go verbatim into a generated CMakeLists: refuse what would need quoting. */
+static bool plain_flag(const char *s) {
+  if (s[0] != '-' || !s[1]) return false;
+  for (const char *p = s; *p; p++)
+    if (isspace((unsigned char)*p) || strchr("\"'`$;\\#()<>|&", *p)) return false;
+  return true;
+}
+
+static ec_status parse_target(vctx *v, const cJSON *root, ec_target *t) {
+  static const char *const keys[] = {"name", "board", "triple", "cflags", "cores", "clock_ghz",
+                                     "ram_mb", "features", "peak_gflops", "mem_gbps", "kernels",
+                                     "link", "qemu_cpu", "estimated", "notes"};
+  ec_status st;
+  if ((st = check_keys(v, root, "", keys, (int)(sizeof keys / sizeof *keys)))) return st;
+  if ((st = get_string(v, root, "board", true, t->board, sizeof t->board))) return st;
+  if ((st = get_string(v, root, "triple", true, t->triple, sizeof t->triple))) return st;
+  bool triple_ok = false;
+  for (size_t i = 0; i < sizeof supported_triples / sizeof *supported_triples; i++)
+    triple_ok |= strcmp(t->triple, supported_triples[i]) == 0;
+  if (!triple_ok)
+    return field_error(v, "triple", "'%s' is not supported (supported: aarch64-linux-gnu, x86_64-linux-gnu)",
+                       t->triple);
+
+  const cJSON *cf = cJSON_GetObjectItemCaseSensitive(root, "cflags");
+  if (!cf) return field_error(v, "cflags", "missing (an array of compiler flags is required, e.g. [\"-O3\"])");
+  if (!cJSON_IsArray(cf)) return field_error(v, "cflags", "must be an array of strings, got %s", json_type_name(cf));
+  for (const cJSON *e = cf->child; e; e = e->next) {
+    char f[32];
+    snprintf(f, sizeof f, "cflags[%d]", t->n_cflags);
+    if (!cJSON_IsString(e)) return field_error(v, f, "must be a string, got %s", json_type_name(e));
+    if (t->n_cflags >= EC_TARGET_MAX_CFLAGS)
+      return field_error(v, "cflags", "more than %d flags", EC_TARGET_MAX_CFLAGS);
+    if (strlen(e->valuestring) >= EC_TARGET_FLAG_MAX)
+      return field_error(v, f, "too long (at most %d characters)", EC_TARGET_FLAG_MAX - 1);
+    if (!plain_flag(e->valuestring))
+      return field_error(v, f, "'%s' is not a plain compiler flag (starts with '-', no spaces, quotes or shell characters)",
+                         e->valuestring);
+    strcpy(t->cflags[t->n_cflags++], e->valuestring);
+  }
+
+  int64_t x;
+  if ((st = get_int(v, root, "cores", 1, 1024, &x))) return st;
+  t->cores = (int)x;
+  if ((st = get_int(v, root, "ram_mb", 16, INT64_C(1) << 30, &x))) return st;
+  t->ram_mb = x;
+  if ((st = get_number(v, root, "clock_ghz", "clock_ghz", false, false, &t->clock_ghz))) return st;
+  if ((st = get_number(v, root, "mem_gbps", "mem_gbps", true, false, &t->mem_gbps))) return st;
+
+  const cJSON *fe = cJSON_GetObjectItemCaseSensitive(root, "features");
+  if (fe && !cJSON_IsArray(fe))
+    return field_error(v, "features", "must be an array of strings, got %s", json_type_name(fe));
+  int k = 0;
+  for (const cJSON *e = fe ? fe->child : NULL; e; e = e->next, k++) {
+    char f[32];
+    snprintf(f, sizeof f, "features[%d]", k);
+    if (!cJSON_IsString(e)) return field_error(v, f, "must be a string, got %s", json_type_name(e));
+    int bit = -1;
+    for (int b = 0; b < EC_TF_COUNT; b++)
+      if (strcmp(feature_names[b], e->valuestring) == 0) bit = b;
+    if (bit < 0) {
+      char list[512] = "";
+      for (int b = 0; b < EC_TF_COUNT; b++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", b ? ", " : "", feature_names[b]);
+      return field_error(v, f, "unknown feature '%s' (known: %s)", e->valuestring, list);
+    }
+    if (t->features & (UINT64_C(1) << bit)) return field_error(v, f, "'%s' listed twice", e->valuestring);
+    t->features |= UINT64_C(1) << bit;
+  }
+
+  const cJSON *pk = cJSON_GetObjectItemCaseSensitive(root, "peak_gflops");
+  if (!pk) return field_error(v, "peak_gflops", "missing (an object like {\"f32\": 153.6, \"i8\": 614.4} is required)");
+  if (!cJSON_IsObject(pk)) return field_error(v, "peak_gflops", "must be an object, got %s", json_type_name(pk));
+  static const char *const pkeys[] = {"f32", "f16", "bf16", "i8", "f64"};
+  if ((st = check_keys(v, pk, "peak_gflops.", pkeys, 5))) return st;
+  if ((st = get_number(v, pk, "peak_gflops.f32", "f32", true, false, &t->peak_f32))) return st;
+  if ((st = get_number(v, pk, "peak_gflops.f16", "f16", false, false, &t->peak_f16))) return st;
+  if ((st = get_number(v, pk, "peak_gflops.bf16", "bf16", false, false, &t->peak_bf16))) return st;
+  if ((st = get_number(v, pk, "peak_gflops.i8", "i8", false, false, &t->peak_i8))) return st;
+  if ((st = get_number(v, pk, "peak_gflops.f64", "f64", false, false, &t->peak_f64))) return st;
+
+  const cJSON *kl = cJSON_GetObjectItemCaseSensitive(root, "kernels");
+  if (!kl) return field_error(v, "kernels", "missing (an array such as [\"xnnpack\", \"openblas\", \"ref\"] is required)");
+  if (!cJSON_IsArray(kl)) return field_error(v, "kernels", "must be an array of strings, got %s", json_type_name(kl));
+  k = 0;
+  for (const cJSON *e = kl->child; e; e = e->next, k++) {
+    char f[32];
+    snprintf(f, sizeof f, "kernels[%d]", k);
+    if (!cJSON_IsString(e)) return field_error(v, f, "must be a string, got %s", json_type_name(e));
+    unsigned bit = ec_kernel_lib_from_name(e->valuestring);
+    if (!bit) return field_error(v, f, "unknown kernel library '%s' (known: ref, xnnpack, openblas)", e->valuestring);
+    if (t->kernels & bit) return field_error(v, f, "'%s' listed twice", e->valuestring);
+    t->kernels |= bit;
+  }
+  t->kernels |= EC_KLIB_REF; /* portable C runs everywhere */
+
+  t->link_mbps = 1000;
+  t->link_latency_ms = 0.2;
+  const cJSON *ln = cJSON_GetObjectItemCaseSensitive(root, "link");
+  if (ln) {
+    if (!cJSON_IsObject(ln)) return field_error(v, "link", "must be an object like {\"mbps\": 1000, \"latency_ms\": 0.2}, got %s", json_type_name(ln));
+    static const char *const lkeys[] = {"mbps", "latency_ms"};
+    if ((st = check_keys(v, ln, "link.", lkeys, 2))) return st;
+    if ((st = get_number(v, ln, "link.mbps", "mbps", true, false, &t->link_mbps))) return st;
+    if ((st = get_number(v, ln, "link.latency_ms", "latency_ms", true, true, &t->link_latency_ms))) return st;
+  }
+
+  if ((st = get_string(v, root, "qemu_cpu", false, t->qemu_cpu, sizeof t->qemu_cpu))) return st;
+  for (const char *p = t->qemu_cpu; *p; p++)
+    if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
+      return field_error(v, "qemu_cpu", "'%s' is not a qemu CPU name", t->qemu_cpu);
+  const cJSON *es = cJSON_GetObjectItemCaseSensitive(root, "estimated");
+  if (es) {
+    if (!cJSON_IsBool(es)) return field_error(v, "estimated", "must be true or false, got %s", json_type_name(es));
+    t->estimated = cJSON_IsTrue(es);
+  }
+  return get_string(v, root, "notes", false, t->notes, sizeof t->notes);
+}
+
+/* ---- the set ------------------------------------------------------------------------------- */
+
+static int find_item(const ec_target_set *ts, const char *name) {
+  for (int i = 0; i < ts->n; i++)
+    if (strcmp(ts->items[i].name, name) == 0) return i;
+  return -1;
+}
+
+static int find_alias(const ec_target_set *ts, const char *name) {
+  for (int i = 0; i < ts->n_aliases; i++)
+    if (strcmp(ts->aliases[i].name, name) == 0) return i;
+  return -1;
+}
+
+const ec_target *ec_targets_find(const ec_target_set *ts, const char *name) {
+  /* Aliases may chain (host -> x86-64, my-orin -> orin -> orin-agx); a bound stops cycles. */
+  for (int hops = 0; hops <= ts->n_aliases; hops++) {
+    int i = find_item(ts, name);
+    if (i >= 0) return &ts->items[i];
+    int a = find_alias(ts, name);
+    if (a < 0) return NULL;
+    name = ts->aliases[a].target;
+  }
+  return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void ec_targets_known(const ec_target_set *ts, ec_buf *b) {
+  int n = ts->n + ts->n_aliases;
+  const char **names = ec_realloc_array(NULL, (size_t)(n ? n : 1), sizeof *names);
+  if (!names) {
+    b->oom = true;
+    return;
+  }
+  for (int i = 0; i < ts->n; i++) names[i] = ts->items[i].name;
+  for (int i = 0; i < ts->n_aliases; i++) names[ts->n + i] = ts->aliases[i].name;
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  for (int i = 0; i < n; i++) ec_buf_printf(b, "%s%s", i ? ", " : "", names[i]);
+  free(names);
+}
+
+static ec_status describe_json_error(const char *text, size_t len, const char *source, ec_diag *d) {
+  const char *at = cJSON_GetErrorPtr();
+  int line = 1, col = 1;
+  if (at && at >= text && at <= text + len) {
+    for (const char *p = text; p < at; p++) {
+      if (*p == '\n') line++, col = 1;
+      else col++;
+    }
+    ec_diag_set(d, source, "", "not valid JSON (line %d, column %d)", line, col);
+  } else {
+    ec_diag_set(d, source, "", "not valid JSON");
+  }
+  return EC_ERR_MODEL;
+}
+
+ec_status ec_targets_add_json(ec_target_set *ts, const char *text, size_t len, const char *source,
+                              bool builtin, ec_diag *d) {
+  vctx v = {source, d};
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+  if (!root) return describe_json_error(text, len, source, d);
+  for (const char *p = end; p && p < text + len; p++) {
+    if (!isspace((unsigned char)*p)) {
+      cJSON_Delete(root);
+      ec_diag_set(d, source, "", "text after the JSON object");
+      return EC_ERR_MODEL;
+    }
+  }
+  ec_status st = EC_OK;
+  char name[EC_TARGET_NAME_MAX] = "";
+  if (!cJSON_IsObject(root)) {
+    ec_diag_set(d, source, "", "a target description must be a JSON object, got %s", json_type_name(root));
+    st = EC_ERR_MODEL;
+    goto done;
+  }
+  if ((st = get_string(&v, root, "name", true, name, sizeof name))) goto done;
+  if (!valid_name(name, false)) {
+    st = field_error(&v, "name", "'%s' is not a valid target name (lower-case letters, digits, '-', '.', '_'; "
+                                 "starts with a letter or digit; at most %d characters)",
+                     name, EC_TARGET_NAME_MAX - 1);
+    goto done;
+  }
+  if (strcmp(name, "host") == 0) {
+    st = field_error(&v, "name", "'host' is reserved: it names %s, the generic description of the "
+                                 "machine edgecc was built for", EC_HOST_TARGET);
+    goto done;
+  }
+  int old = find_item(ts, name), old_alias = find_alias(ts, name);
+  bool old_builtin = old >= 0 ? ts->items[old].builtin : old_alias >= 0 ? ts->aliases[old_alias].builtin : true;
+  if ((old >= 0 || old_alias >= 0) && (builtin || !old_builtin)) {
+    st = field_error(&v, "name", "target '%s' is already defined by %s", name,
+                     old >= 0 ? ts->items[old].source : ts->aliases[old_alias].source);
+    goto done;
+  }
+
+  const cJSON *alias = cJSON_GetObjectItemCaseSensitive(root, "alias");
+  if (alias) {
+    static const char *const akeys[] = {"name", "alias", "notes"};
+    if ((st = check_keys(&v, root, "", akeys, 3))) goto done;
+    ec_target_alias a;
+    memset(&a, 0, sizeof a);
+    strcpy(a.name, name);
+    if ((st = get_string(&v, root, "alias", true, a.target, sizeof a.target))) goto done;
+    if (!builtin && !ec_targets_find(ts, a.target)) {
+      ec_buf known = {0};
+      ec_targets_known(ts, &known);
+      st = field_error(&v, "alias", "unknown target '%s' (known: %s)", a.target, known.data ? known.data : "");
+      ec_buf_free(&known);
+      goto done;
+    }
+    snprintf(a.source, sizeof a.source, "%s", source);
+    a.builtin = builtin;
+    if (old >= 0) memmove(&ts->items[old], &ts->items[old + 1], (size_t)(--ts->n - old) * sizeof *ts->items);
+    if (old_alias >= 0) {
+      ts->aliases[old_alias] = a;
+    } else {
+      if (ts->n_aliases == ts->cap_aliases) {
+        int cap = ts->cap_aliases ? 2 * ts->cap_aliases : 8;
+        ec_target_alias *p = ec_realloc_array(ts->aliases, (size_t)cap, sizeof *p);
+        if (!p) { st = EC_ERR_INTERNAL; goto done; }
+        ts->aliases = p;
+        ts->cap_aliases = cap;
+      }
+      ts->aliases[ts->n_aliases++] = a;
+    }
+    goto done;
+  }
+
+  ec_target t;
+  memset(&t, 0, sizeof t);
+  strcpy(t.name, name);
+  if ((st = parse_target(&v, root, &t))) goto done;
+  snprintf(t.source, sizeof t.source, "%s", source);
+  t.builtin = builtin;
+  if (old_alias >= 0)
+    memmove(&ts->aliases[old_alias], &ts->aliases[old_alias + 1],
+            (size_t)(--ts->n_aliases - old_alias) * sizeof *ts->aliases);
+  if (old >= 0) {
+    ts->items[old] = t;
+  } else {
+    if (ts->n == ts->cap) {
+      int cap = ts->cap ? 2 * ts->cap : 16;
+      ec_target *p = ec_realloc_array(ts->items, (size_t)cap, sizeof *p);
+      if (!p) { st = EC_ERR_INTERNAL; goto done; }
+      ts->items = p;
+      ts->cap = cap;
+    }
+    ts->items[ts->n++] = t;
+  }
+done:
+  cJSON_Delete(root);
+  return st;
+}
+
+ec_status ec_targets_add_file(ec_target_set *ts, const char *path, ec_diag *d) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    ec_diag_set(d, path, "", "cannot open the target description: %s", strerror(errno));
+    return EC_ERR_MODEL;
+  }
+  ec_buf b = {0};
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (1u << 20)) ec_buf_append(&b, chunk, n);
+  bool err = ferror(f);
+  fclose(f);
+  ec_status st;
+  if (err) {
+    ec_diag_set(d, path, "", "cannot read the target description");
+    st = EC_ERR_MODEL;
+  } else if (b.oom) {
+    st = EC_ERR_INTERNAL;
+  } else if (b.len >= (1u << 20)) {
+    ec_diag_set(d, path, "", "too large for a target description (1 MB or more)");
+    st = EC_ERR_MODEL;
+  } else {
+    st = ec_targets_add_json(ts, b.data ? b.data : "", b.len, path, false, d);
+  }
+  ec_buf_free(&b);
+  return st;
+}
+
+ec_status ec_targets_init(ec_target_set *ts, ec_diag *d) {
+  memset(ts, 0, sizeof *ts);
+  for (int i = 0; i < ec_targets_embedded_count; i++) {
+    const ec_embedded_file *e = &ec_targets_embedded[i];
+    size_t n = strlen(e->path);
+    if (strchr(e->path, '/') || n < 5 || strcmp(e->path + n - 5, ".json") != 0) continue;
+    char src[512];
+    snprintf(src, sizeof src, "built-in targets/%s", e->path);
+    ec_status st = ec_targets_add_json(ts, e->data, e->len, src, true, d);
+    if (st) {
+      ec_targets_free(ts);
+      return EC_ERR_INTERNAL;
+    }
+  }
+  for (int i = 0; i < ts->n_aliases; i++) {
+    if (!ec_targets_find(ts, ts->aliases[i].name)) {
+      ec_diag_set(d, ts->aliases[i].source, "field 'alias'", "unknown target '%s'", ts->aliases[i].target);
+      ec_targets_free(ts);
+      return EC_ERR_INTERNAL;
+    }
+  }
+  if (!ec_targets_find(ts, EC_HOST_TARGET)) {
+    ec_diag_set(d, "built-in targets", "", "no description of '%s' for `host`", EC_HOST_TARGET);
+    ec_targets_free(ts);
+    return EC_ERR_INTERNAL;
+  }
+  ec_target_alias a;
+  memset(&a, 0, sizeof a);
+  strcpy(a.name, "host");
+  strcpy(a.target, EC_HOST_TARGET);
+  strcpy(a.source, "built-in (the machine edgecc was built for)");
+  a.builtin = true;
+  ec_target_alias *p = ec_realloc_array(ts->aliases, (size_t)ts->n_aliases + 1, sizeof *p);
+  if (!p) {
+    ec_targets_free(ts);
+    return EC_ERR_INTERNAL;
+  }
+  ts->aliases = p;
+  ts->cap_aliases = ts->n_aliases + 1;
+  ts->aliases[ts->n_aliases++] = a;
+  return EC_OK;
+}
+
+void ec_targets_free(ec_target_set *ts) {
+  free(ts->items);
+  free(ts->aliases);
+  memset(ts, 0, sizeof *ts);
+}
+
+/* ---- JSON output ------------------------------------------------------------------------------ */
+
+/* Shortest of %.6g that reads back as a JSON number (always finite here). */
+static void put_num(ec_buf *b, double x) {
+  char s[64];
+  snprintf(s, sizeof s, "%.6g", x);
+  ec_buf_printf(b, "%s", s);
+}
+
+void ec_target_to_json(const ec_target *t, ec_buf *b, int indent) {
+  char pad[64];
+  int n = indent < 0 ? 0 : indent > 60 ? 60 : indent;
+  memset(pad, ' ', (size_t)n);
+  pad[n] = 0;
+  ec_buf_printf(b, "{\n%s  \"name\": ", pad);
+  ec_buf_json_str(b, t->name);
+  ec_buf_printf(b, ",\n%s  \"board\": ", pad);
+  ec_buf_json_str(b, t->board);
+  ec_buf_printf(b, ",\n%s  \"triple\": ", pad);
+  ec_buf_json_str(b, t->triple);
+  ec_buf_printf(b, ",\n%s  \"cflags\": [", pad);
+  for (int i = 0; i < t->n_cflags; i++) {
+    if (i) ec_buf_printf(b, ", ");
+    ec_buf_json_str(b, t->cflags[i]);
+  }
+  ec_buf_printf(b, "],\n%s  \"cores\": %d,\n", pad, t->cores);
+  if (t->clock_ghz > 0) {
+    ec_buf_printf(b, "%s  \"clock_ghz\": ", pad);
+    put_num(b, t->clock_ghz);
+    ec_buf_printf(b, ",\n");
+  }
+  ec_buf_printf(b, "%s  \"ram_mb\": %lld,\n%s  \"features\": [", pad, (long long)t->ram_mb, pad);
+  bool first = true;
+  for (int i = 0; i < EC_TF_COUNT; i++) {
+    if (!(t->features & (UINT64_C(1) << i))) continue;
+    ec_buf_printf(b, "%s\"%s\"", first ? "" : ", ", feature_names[i]);
+    first = false;
+  }
+  ec_buf_printf(b, "],\n%s  \"peak_gflops\": {\"f32\": ", pad);
+  put_num(b, t->peak_f32);
+  const struct { const char *k; double v; } opt[] = {
+      {"f16", t->peak_f16}, {"bf16", t->peak_bf16}, {"i8", t->peak_i8}, {"f64", t->peak_f64}};
+  for (int i = 0; i < 4; i++) {
+    if (opt[i].v <= 0) continue;
+    ec_buf_printf(b, ", \"%s\": ", opt[i].k);
+    put_num(b, opt[i].v);
+  }
+  ec_buf_printf(b, "},\n%s  \"mem_gbps\": ", pad);
+  put_num(b, t->mem_gbps);
+  ec_buf_printf(b, ",\n%s  \"kernels\": [", pad);
+  /* The order of the built-in files: preferred first. */
+  const unsigned order[] = {EC_KLIB_XNNPACK, EC_KLIB_OPENBLAS, EC_KLIB_REF};
+  first = true;
+  for (int i = 0; i < 3; i++) {
+    if (!(t->kernels & order[i])) continue;
+    ec_buf_printf(b, "%s\"%s\"", first ? "" : ", ", ec_kernel_lib_name(order[i]));
+    first = false;
+  }
+  ec_buf_printf(b, "],\n%s  \"link\": {\"mbps\": ", pad);
+  put_num(b, t->link_mbps);
+  ec_buf_printf(b, ", \"latency_ms\": ");
+  put_num(b, t->link_latency_ms);
+  ec_buf_printf(b, "}");
+  if (t->qemu_cpu[0]) {
+    ec_buf_printf(b, ",\n%s  \"qemu_cpu\": ", pad);
+    ec_buf_json_str(b, t->qemu_cpu);
+  }
+  if (t->estimated) ec_buf_printf(b, ",\n%s  \"estimated\": true", pad);
+  if (t->notes[0]) {
+    ec_buf_printf(b, ",\n%s  \"notes\": ", pad);
+    ec_buf_json_str(b, t->notes);
+  }
+  ec_buf_printf(b, "\n%s}", pad);
+}
+
+/* ---- --targets --------------------------------------------------------------------------------- */
+
+ec_status ec_devices_parse(const ec_target_set *ts, const char *spec, ec_device_list *out, ec_diag *d) {
+  memset(out, 0, sizeof *out);
+  const char *src = "--targets";
+  if (!spec || !*spec) {
+    ec_diag_set(d, src, "", "no devices given (for example --targets host, or --targets pi5,orin)");
+    return EC_ERR_USAGE;
+  }
+  const char *p = spec;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    char entry[2 * EC_TARGET_NAME_MAX + 2];
+    if (len == 0) {
+      ec_diag_set(d, src, "", "empty entry in '%s'", spec);
+      return EC_ERR_USAGE;
+    }
+    if (len >= sizeof entry) {
+      ec_diag_set(d, src, "", "entry '%.*s' is too long", (int)len, p);
+      return EC_ERR_USAGE;
+    }
+    memcpy(entry, p, len);
+    entry[len] = 0;
+    char *eq = strchr(entry, '=');
+    const char *dev = entry, *tgt = entry;
+    if (eq) {
+      *eq = 0;
+      tgt = eq + 1;
+      if (!valid_name(dev, true) || strcmp(dev, ".") == 0) {
+        ec_diag_set(d, src, "", "'%s' is not a valid device name (letters, digits, '-', '.', '_'; "
+                                "starts with a letter, digit or '_'; at most %d characters)",
+                    dev, EC_TARGET_NAME_MAX - 1);
+        return EC_ERR_USAGE;
+      }
+    }
+    const ec_target *t = ec_targets_find(ts, tgt);
+    if (!t) {
+      ec_buf known = {0};
+      ec_targets_known(ts, &known);
+      ec_diag_set(d, src, "", "unknown target '%s' (known: %s; add one with --target-file FILE)", tgt,
+                  known.data ? known.data : "");
+      ec_buf_free(&known);
+      return EC_ERR_USAGE;
+    }
+    for (int i = 0; i < out->n; i++) {
+      if (strcmp(out->items[i].name, dev) == 0) {
+        if (eq)
+          ec_diag_set(d, src, "", "device name '%s' is used twice", dev);
+        else
+          ec_diag_set(d, src, "", "device '%s' is listed twice; to use several boards of one type, "
+                                  "name each device: --targets a=%s,b=%s", dev, tgt, tgt);
+        return EC_ERR_USAGE;
+      }
+    }
+    if (out->n >= EC_MAX_DEVICES) {
+      ec_diag_set(d, src, "", "more than %d devices", EC_MAX_DEVICES);
+      return EC_ERR_USAGE;
+    }
+    ec_device *dv = &out->items[out->n++];
+    snprintf(dv->name, sizeof dv->name, "%.63s", dev);
+    snprintf(dv->target_name, sizeof dv->target_name, "%.63s", tgt);
+    dv->target = t;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  return EC_OK;
+}
+
+/* ---- --detect ----------------------------------------------------------------------------------- */
+
+#include <time.h>
+#include <unistd.h>
+
+static char *slurp_small(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  ec_buf b = {0};
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (4u << 20)) ec_buf_append(&b, chunk, n);
+  fclose(f);
+  ec_buf_append(&b, "", 1);
+  if (b.oom) {
+    ec_buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+/* The value of the first "key<spaces>: value" line of a /proc file, trimmed; "" when absent. */
+static void proc_field(const char *text, const char *key, char *out, size_t cap) {
+  out[0] = 0;
+  size_t kl = strlen(key);
+  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+    if (strncmp(p, key, kl) != 0) continue;
+    const char *q = p + kl;
+    while (*q == ' ' || *q == '\t') q++;
+    if (*q != ':') continue;
+    q++;
+    while (*q == ' ' || *q == '\t') q++;
+    size_t n = strcspn(q, "\n");
+    while (n && isspace((unsigned char)q[n - 1])) n--;
+    if (n >= cap) n = cap - 1;
+    memcpy(out, q, n);
+    out[n] = 0;
+    return;
+  }
+}
+
+static bool has_word(const char *list, const char *w) {
+  size_t n = strlen(w);
+  for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
+    if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return true;
+  return false;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Single-thread read bandwidth over a buffer far larger than any cache: best of a few passes. */
+static double measure_read_gbps(void) {
+  size_t n = (64u << 20) / sizeof(uint64_t);
+  uint64_t *a = malloc(n * sizeof *a);
+  if (!a) return 0;
+  for (size_t i = 0; i < n; i++) a[i] = i;
+  double best = 0;
+  volatile uint64_t sink = 0;
+  for (int rep = 0; rep < 4; rep++) {
+    double t0 = now_s();
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i + 4 <= n; i += 4) s0 += a[i], s1 += a[i + 1], s2 += a[i + 2], s3 += a[i + 3];
+    double dt = now_s() - t0;
+    sink += s0 + s1 + s2 + s3;
+    if (dt > 0 && (double)(n * sizeof *a) / dt / 1e9 > best) best = (double)(n * sizeof *a) / dt / 1e9;
+  }
+  (void)sink;
+  free(a);
+  return best;
+}
+
+/* Clock from a chain of dependent integer adds (one per cycle on every core of interest): the
+ * frequency the core really runs at, boost included, which /proc/cpuinfo often misstates in VMs. */
+static double measure_clock_ghz(void) {
+  const long n = 5000000;
+  double best = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    uint64_t x = (uint64_t)rep;
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+#if defined(__x86_64__)
+      __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                       "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
+#elif defined(__aarch64__)
+      __asm__ volatile("add %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1\n\t"
+                       "add %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1" : "+r"(x));
+#endif
+    }
+    double dt = now_s() - t0;
+    if (dt > 0 && 8.0 * (double)n / dt / 1e9 > best) best = 8.0 * (double)n / dt / 1e9;
+  }
+  return best;
+}
+
+#if defined(__aarch64__)
+static const struct {
+  unsigned part;
+  const char *cpu;
+  int flops; /* fp32 FLOP/cycle/core */
+  const char *qemu;
+} arm_parts[] = {
+    {0xd03, "cortex-a53", 8, "cortex-a53"},   {0xd04, "cortex-a35", 8, "cortex-a35"},
+    {0xd05, "cortex-a55", 8, "cortex-a53"},   {0xd07, "cortex-a57", 8, "cortex-a57"},
+    {0xd08, "cortex-a72", 8, "cortex-a72"},   {0xd09, "cortex-a73", 8, "cortex-a72"},
+    {0xd0a, "cortex-a75", 16, "cortex-a72"},  {0xd0b, "cortex-a76", 16, "cortex-a76"},
+    {0xd0c, "neoverse-n1", 16, "neoverse-n1"}, {0xd0d, "cortex-a77", 16, "cortex-a76"},
+    {0xd41, "cortex-a78", 16, "cortex-a76"},  {0xd42, "cortex-a78ae", 16, "cortex-a76"},
+    {0xd44, "cortex-x1", 16, "cortex-a76"},   {0xd4b, "cortex-a78c", 16, "cortex-a76"},
+};
+#endif
+
+ec_status ec_target_detect(const char *name, ec_target *t, ec_diag *d) {
+  memset(t, 0, sizeof *t);
+  if (!valid_name(name, false) || strcmp(name, "host") == 0) {
+    ec_diag_set(d, "--name", "", "'%s' is not a valid target name (lower-case letters, digits, '-', '.', '_'; not 'host')", name);
+    return EC_ERR_USAGE;
+  }
+  strcpy(t->name, name);
+  strcpy(t->triple, EC_HOST_TRIPLE);
+  char *cpu = slurp_small("/proc/cpuinfo");
+  char *mem = slurp_small("/proc/meminfo");
+  char model[160] = "", flags[4096] = "", mhz[32] = "", part[32] = "";
+  if (cpu) {
+    proc_field(cpu, "model name", model, sizeof model);
+    proc_field(cpu, "flags", flags, sizeof flags);
+    if (!flags[0]) proc_field(cpu, "Features", flags, sizeof flags);
+    proc_field(cpu, "cpu MHz", mhz, sizeof mhz);
+    proc_field(cpu, "CPU part", part, sizeof part);
+  }
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  t->cores = ncpu > 0 && ncpu <= 1024 ? (int)ncpu : 1;
+  char total[64] = "";
+  if (mem) proc_field(mem, "MemTotal", total, sizeof total);
+  long long kb = atoll(total);
+  t->ram_mb = kb > 16 * 1024 ? kb / 1024 : 16;
+
+  /* Clock: the highest frequency cpufreq reports, else what /proc/cpuinfo says now. */
+  double ghz = 0;
+  const char *clock_src = "cpufreq maximum";
+  char *fmax = slurp_small("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
+  if (fmax) ghz = atof(fmax) / 1e6;
+  free(fmax);
+  if (ghz <= 0 && mhz[0]) ghz = atof(mhz) / 1e3, clock_src = "/proc/cpuinfo";
+  double measured = measure_clock_ghz();
+  /* A measurement within reason beats a nominal figure (turbo, or a VM's base clock). */
+  if (measured > 0.3 && measured < 6.5 && (ghz <= 0 || measured > ghz)) ghz = measured, clock_src = "measured";
+  bool clock_guessed = ghz <= 0;
+  if (clock_guessed) ghz = 2.0, clock_src = "unknown, guessed";
+  t->clock_ghz = ghz;
+
+  static const struct { const char *flag; int bit; } fmap[] = {
+      {"asimd", EC_TFB_NEON},       {"asimdhp", EC_TFB_FP16},         {"asimddp", EC_TFB_DOTPROD},
+      {"i8mm", EC_TFB_I8MM},        {"bf16", EC_TFB_BF16},            {"sve", EC_TFB_SVE},
+      {"sve2", EC_TFB_SVE2},        {"sse2", EC_TFB_SSE2},            {"sse4_1", EC_TFB_SSE41},
+      {"sse4_2", EC_TFB_SSE42},     {"avx", EC_TFB_AVX},              {"avx2", EC_TFB_AVX2},
+      {"fma", EC_TFB_FMA},          {"f16c", EC_TFB_F16C},            {"avx512f", EC_TFB_AVX512F},
+      {"avx512bw", EC_TFB_AVX512BW}, {"avx512dq", EC_TFB_AVX512DQ},   {"avx512vl", EC_TFB_AVX512VL},
+      {"avx512_vnni", EC_TFB_AVX512VNNI}, {"avx512_bf16", EC_TFB_AVX512BF16}, {"avx_vnni", EC_TFB_AVXVNNI},
+  };
+  for (size_t i = 0; i < sizeof fmap / sizeof *fmap; i++)
+    if (has_word(flags, fmap[i].flag)) t->features |= UINT64_C(1) << fmap[i].bit;
+
+  int flops = 8; /* fp32 FLOP/cycle/core */
+  const char *how;
+  char cflag[EC_TARGET_FLAG_MAX] = "";
+  uint64_t f = t->features;
+#if defined(__x86_64__)
+  if (f & EC_TF(AVX512F)) flops = 32, how = "AVX-512: one 512-bit FMA/cycle";
+  else if ((f & EC_TF(AVX2)) && (f & EC_TF(FMA))) flops = 32, how = "AVX2: two 256-bit FMA/cycle";
+  else if (f & EC_TF(AVX)) flops = 16, how = "AVX: 256-bit add + multiply/cycle";
+  else how = "SSE: 128-bit add + multiply/cycle";
+  uint64_t v4 = EC_TF(AVX512F) | EC_TF(AVX512BW) | EC_TF(AVX512DQ) | EC_TF(AVX512VL);
+  if ((f & v4) == v4) strcpy(cflag, "-march=x86-64-v4");
+  else if ((f & (EC_TF(AVX2) | EC_TF(FMA) | EC_TF(F16C))) == (EC_TF(AVX2) | EC_TF(FMA) | EC_TF(F16C)))
+    strcpy(cflag, "-march=x86-64-v3");
+  else if (f & EC_TF(SSE42)) strcpy(cflag, "-march=x86-64-v2");
+  snprintf(t->board, sizeof t->board, "%s (%d cores)", model[0] ? model : "x86-64 machine", t->cores);
+#else
+  how = "unknown core: assumed one 128-bit FMA/cycle";
+  unsigned p = (unsigned)strtoul(part, NULL, 0);
+  const char *core = NULL;
+  for (size_t i = 0; i < sizeof arm_parts / sizeof *arm_parts; i++) {
+    if (arm_parts[i].part != p) continue;
+    core = arm_parts[i].cpu;
+    flops = arm_parts[i].flops;
+    snprintf(t->qemu_cpu, sizeof t->qemu_cpu, "%s", arm_parts[i].qemu);
+    how = flops == 16 ? "two 128-bit FMA/cycle" : "one 128-bit FMA/cycle";
+  }
+  if (core) snprintf(cflag, sizeof cflag, "-mcpu=%s", core);
+  else if ((f & (EC_TF(FP16) | EC_TF(DOTPROD))) == (EC_TF(FP16) | EC_TF(DOTPROD)))
+    strcpy(cflag, "-march=armv8.2-a+fp16+dotprod");
+  else strcpy(cflag, "-march=armv8-a");
+  char dt[160] = "";
+  char *m = slurp_small("/sys/firmware/devicetree/base/model");
+  if (m) snprintf(dt, sizeof dt, "%s", m);
+  free(m);
+  snprintf(t->board, sizeof t->board, "%s (%d x %s)", dt[0] ? dt : "aarch64 machine", t->cores,
+           core ? core : "unknown Arm core");
+#endif
+  strcpy(t->cflags[t->n_cflags++], "-O3");
+  if (cflag[0]) strcpy(t->cflags[t->n_cflags++], cflag);
+
+  double core_ghz = t->cores * ghz;
+  t->peak_f32 = core_ghz * flops;
+  if (f & EC_TF(FP16)) t->peak_f16 = 2 * t->peak_f32;
+  if (f & (EC_TF(BF16) | EC_TF(AVX512BF16))) t->peak_bf16 = 2 * t->peak_f32;
+  bool dot = f & (EC_TF(DOTPROD) | EC_TF(AVX512VNNI) | EC_TF(AVXVNNI));
+  t->peak_i8 = (dot ? 4 : 2) * t->peak_f32;
+  double bw = measure_read_gbps();
+  t->mem_gbps = bw > 0 ? bw : 10;
+  t->kernels = EC_KLIB_REF | EC_KLIB_XNNPACK | EC_KLIB_OPENBLAS;
+  t->link_mbps = 1000;
+  t->link_latency_ms = 0.2;
+  t->estimated = true;
+  snprintf(t->notes, sizeof t->notes,
+           "written by edgecc targets --detect; peaks estimated, not measured: %d cores x %.3g GHz (%s) x %d "
+           "fp32 FLOP/cycle (%s), i8 %dx fp32%s; mem_gbps measured (single-thread read, %.1f GB/s); "
+           "link is a default",
+           t->cores, ghz, clock_src, flops, how, dot ? 4 : 2,
+           dot ? " (dot product)" : "", bw);
+  free(cpu);
+  free(mem);
+  return EC_OK;
+}
