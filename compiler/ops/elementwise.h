@@ -34,7 +34,6 @@ ec_status ec_infer_quantize_linear(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_dequantize_linear(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_dynamic_quantize_linear(ec_ctx *cx, ec_node *n);
 void ec_cost_quantize(const ec_graph *g, const ec_node *n, ec_cost *c);
-void ec_print_cast(ec_buf *b, const ec_node *n);
 void ec_print_dropout(ec_buf *b, const ec_node *n);
 void ec_print_quant(ec_buf *b, const ec_node *n);
 

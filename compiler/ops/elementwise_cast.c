@@ -54,9 +54,7 @@ ec_status ec_infer_cast(ec_ctx *cx, ec_node *n) {
   }
   if (!ec_dtype_in(to, ec_dt_all))
     return ec_fail(cx, n, "casting to %s is not supported", ec_dtype_name(to));
-  eck_cast_params *p = ec_params(cx, n, sizeof *p);
-  if (!p) return EC_ERR_INTERNAL;
-  p->to = to;
+  /* the kernel reads the target dtype from its output tensor: no params */
   const ec_tensor *x = ec_in(cx, n, 0);
   return ec_set_output(cx, n, 0, to, x->rank, x->dims);
 }
@@ -200,11 +198,6 @@ void ec_cost_quantize(const ec_graph *g, const ec_node *n, ec_cost *c) {
   ec_cost_elementwise(g, n, c);
   double elems = n->inputs[0] >= 0 ? (double)ec_tensor_numel(&g->tensors[n->inputs[0]]) : 0;
   c->flops = elems * (n->op == EC_OP_DynamicQuantizeLinear ? 6 : n->op == EC_OP_DequantizeLinear ? 2 : 4);
-}
-
-void ec_print_cast(ec_buf *b, const ec_node *n) {
-  const eck_cast_params *p = n->params;
-  ec_buf_printf(b, "{ .to = %d }", (int)p->to);
 }
 
 void ec_print_dropout(ec_buf *b, const ec_node *n) {

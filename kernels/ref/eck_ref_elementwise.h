@@ -71,11 +71,6 @@ typedef struct eck_clip_params {
   float min, max;
 } eck_clip_params;
 
-/* Cast / CastLike: the output tensor's dtype is the target. */
-typedef struct eck_cast_params {
-  int32_t to;
-} eck_cast_params;
-
 /* Dropout at inference: output = input, mask all true. ratio is used when input 1 is absent;
  * training mode with a ratio above 0 cannot be reproduced and fails. */
 typedef struct eck_dropout_params {
@@ -94,6 +89,7 @@ int eck_ref_binary(const void *p, const eck_tensor *in, int n_in, eck_tensor *ou
 int eck_ref_variadic(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_clip(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_where(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
+/* Cast / CastLike: no params, the output tensor's dtype is the target. */
 int eck_ref_cast(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_dropout(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_quantize_linear(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
