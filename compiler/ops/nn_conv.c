@@ -74,7 +74,13 @@ static ec_status conv_common(ec_ctx *cx, ec_node *n, int xi, int wi, int bi, boo
       if (c >= 0 || win.auto_pad == EC_PAD_SAME_UPPER || win.auto_pad == EC_PAD_SAME_LOWER) {
         oshape[k] = c >= 0 ? v[c - nsp + k] : in * s;
         int64_t total = full - oshape[k];
-        if (total < 0) total = 0;
+        /* An output_shape past the full size grows the end, as output_padding would. */
+        if (total < 0) {
+          win.pad_begin[k] = 0;
+          win.pad_end[k] = total;
+          od[2 + k] = oshape[k];
+          continue;
+        }
         int64_t half = total / 2;
         /* SAME_UPPER puts the odd pad at the end; otherwise it goes first. */
         win.pad_begin[k] = win.auto_pad == EC_PAD_SAME_UPPER ? half : total - half;

@@ -115,9 +115,13 @@ ec_status ec_infer_maxunpool(ec_ctx *cx, ec_node *n) {
   ec_window w;
   if ((st = ec_nn_window(cx, n, nsp, NULL, false, &w))) return st;
   if (w.auto_pad != EC_PAD_NOTSET) return ec_fail(cx, n, "MaxUnpool takes no 'auto_pad'");
-  int64_t od[EC_MAX_RANK];
-  od[0] = x->dims[0];
-  od[1] = x->dims[1];
+  int64_t od[EC_MAX_RANK], dflt[EC_MAX_RANK];
+  od[0] = dflt[0] = x->dims[0];
+  od[1] = dflt[1] = x->dims[1];
+  for (int k = 0; k < nsp; k++) {
+    dflt[2 + k] = (x->dims[2 + k] - 1) * w.strides[k] + w.kernel[k] - w.pad_begin[k] - w.pad_end[k];
+    if (dflt[2 + k] <= 0) return ec_fail(cx, n, "output spatial dim %d would be empty", k);
+  }
   if (ec_in(cx, n, 2)) {
     int64_t *v, c;
     if ((st = ec_in_const_ints(cx, n, 2, &v, &c))) return st;
@@ -129,12 +133,17 @@ ec_status ec_infer_maxunpool(ec_ctx *cx, ec_node *n) {
     free(v);
     if (od[0] != x->dims[0] || od[1] != x->dims[1])
       return ec_fail(cx, n, "output_shape must keep the batch and channel dims of the input");
+    for (int k = 2; k < x->rank; k++)
+      if (od[k] < dflt[k])
+        return ec_fail(cx, n, "output_shape[%d] = %lld is smaller than the unpooled size %lld",
+                       k, (long long)od[k], (long long)dflt[k]);
   } else {
-    for (int k = 0; k < nsp; k++)
-      od[2 + k] = (x->dims[2 + k] - 1) * w.strides[k] + w.kernel[k] - w.pad_begin[k] - w.pad_end[k];
+    for (int k = 2; k < x->rank; k++) od[k] = dflt[k];
   }
   eck_maxunpool_params *p = ec_params(cx, n, sizeof *p);
   if (!p) return EC_ERR_INTERNAL;
+  p->rank = x->rank;
+  for (int k = 0; k < x->rank; k++) p->index_dims[k] = dflt[k];
   return ec_set_output(cx, n, 0, x->dtype, x->rank, od);
 }
 
@@ -171,4 +180,9 @@ void ec_print_pool(ec_buf *b, const ec_node *n) {
   ec_buf_printf(b, " }");
 }
 
-void ec_print_maxunpool(ec_buf *b, const ec_node *n) { ec_buf_printf(b, "{ .unused = 0 }"); }
+void ec_print_maxunpool(ec_buf *b, const ec_node *n) {
+  const eck_maxunpool_params *p = n->params;
+  ec_buf_printf(b, "{ .rank = %d, .index_dims = ", (int)p->rank);
+  ec_nn_print_i64s(b, p->index_dims, p->rank);
+  ec_buf_printf(b, " }");
+}

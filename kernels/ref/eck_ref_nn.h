@@ -103,8 +103,11 @@ typedef struct eck_einsum_params {
   int64_t label_dim[ECK_EINSUM_MAX_LABELS];
 } eck_einsum_params;
 
+/* MaxUnpool: indices address a tensor of shape `index_dims` (the unpadded unpool shape);
+ * each lands at the same coordinates in the output, which may be larger (output_shape). */
 typedef struct eck_maxunpool_params {
-  int32_t unused;
+  int32_t rank;
+  int64_t index_dims[ECK_MAX_RANK];
 } eck_maxunpool_params;
 
 typedef struct eck_gridsample_params {

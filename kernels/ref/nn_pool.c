@@ -102,14 +102,27 @@ int eck_ref_global_pool(const void *params, const eck_tensor *in, int n_in, eck_
 /* MaxUnpool: zeros, then each value goes to its flat index (as MaxPool's Indices give it). */
 int eck_ref_maxunpool(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                       int n_out, void *scratch) {
+  const eck_maxunpool_params *p = params;
   const eck_tensor *x = &in[0], *ind = &in[1], *y = &out[0];
+  if (p->rank != y->rank) return ECK_ERR_ARG;
   int64_t ny = eck_numel(y), nx = eck_numel(x);
   size_t es = eck_dtype_size(y->dtype);
   unsigned char *yb = y->data;
   for (int64_t i = 0; i < ny * (int64_t)es; i++) yb[i] = 0;
   for (int64_t i = 0; i < nx; i++) {
     int64_t j = eck_nn_load_i64(ind->data, ind->dtype, i);
-    if (j < 0 || j >= ny) return ECK_ERR_INDEX;
+    if (j < 0) return ECK_ERR_INDEX;
+    int64_t jj = 0, r = j, mul = 1, lim = 1;
+    for (int k = p->rank - 1; k >= 0; k--) {
+      int64_t c = r % p->index_dims[k];
+      r /= p->index_dims[k];
+      if (c >= y->dims[k]) return ECK_ERR_INDEX;
+      jj += c * mul;
+      mul *= y->dims[k];
+      lim *= p->index_dims[k];
+    }
+    if (j >= lim) return ECK_ERR_INDEX;
+    j = jj;
     const unsigned char *src = (const unsigned char *)x->data + (size_t)i * es;
     unsigned char *dst = yb + (size_t)j * es;
     for (size_t b = 0; b < es; b++) dst[b] = src[b];
