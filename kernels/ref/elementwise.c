@@ -7,6 +7,7 @@
 
 int eck_ref_identity(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                      void *scratch) {
+  (void)p; (void)n_in; (void)n_out; (void)scratch;
   size_t bytes = (size_t)eck_numel(&in[0]) * eck_dtype_size(in[0].dtype);
   if (out[0].data != in[0].data && bytes) memmove(out[0].data, in[0].data, bytes);
   return ECK_OK;
@@ -106,6 +107,7 @@ static uint64_t unary_u64(int fn, uint64_t x, const eck_unary_params *p) {
 
 int eck_ref_unary(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_unary_params *p = params;
   const int32_t dt = in[0].dtype;
   const int64_t n = eck_numel(&in[0]);
@@ -140,6 +142,7 @@ int eck_ref_unary(const void *params, const eck_tensor *in, int n_in, eck_tensor
 
 int eck_ref_classify(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                      int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_classify_params *p = params;
   const int64_t n = eck_numel(&in[0]);
   uint8_t *y = out[0].data;
@@ -159,6 +162,7 @@ int eck_ref_classify(const void *params, const eck_tensor *in, int n_in, eck_ten
 
 int eck_ref_clip(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_clip_params *p = params;
   const int32_t dt = in[0].dtype;
   const int64_t n = eck_numel(&in[0]);

@@ -147,6 +147,7 @@ static int binary_elem(int fn, const eck_tensor *a, int64_t ia, const eck_tensor
 
 int eck_ref_binary(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_binary_params *p = params;
   eck_tensor b = in[1];
   if (b.rank + p->b_trailing_ones > ECK_MAX_RANK) return ECK_ERR_ARG;
@@ -171,6 +172,7 @@ int eck_ref_binary(const void *params, const eck_tensor *in, int n_in, eck_tenso
 
 int eck_ref_variadic(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                      int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_variadic_params *p = params;
   const int64_t n = eck_numel(&out[0]);
   const size_t es = eck_dtype_size(out[0].dtype);
@@ -209,6 +211,7 @@ int eck_ref_variadic(const void *params, const eck_tensor *in, int n_in, eck_ten
 
 int eck_ref_where(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_tensor *ins[3] = {&in[0], &in[1], &in[2]};
   const size_t es = eck_dtype_size(out[0].dtype);
   const uint8_t *c = in[0].data;

@@ -16,6 +16,7 @@ static uint16_t bf16_trunc(float f) {
 
 int eck_ref_cast(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const int32_t from = in[0].dtype, to = out[0].dtype;
   const int64_t n = eck_numel(&in[0]);
   if (from == to || (eck_dtype_size(from) == eck_dtype_size(to) &&
@@ -52,6 +53,7 @@ int eck_ref_cast(const void *params, const eck_tensor *in, int n_in, eck_tensor 
 
 int eck_ref_dropout(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                     int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_dropout_params *p = params;
   float ratio = p->ratio;
   if (n_in > 1 && in[1].data && eck_numel(&in[1]) > 0)
@@ -95,6 +97,7 @@ static int64_t quant_channel(const eck_tensor *x, int32_t axis, int64_t count, i
 
 int eck_ref_quantize_linear(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                             int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_quant_params *p = params;
   const eck_tensor *x = &in[0], *s = &in[1];
   const eck_tensor *z = n_in > 2 && in[2].data ? &in[2] : NULL;
@@ -113,6 +116,7 @@ int eck_ref_quantize_linear(const void *params, const eck_tensor *in, int n_in, 
 
 int eck_ref_dequantize_linear(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                               int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_quant_params *p = params;
   const eck_tensor *x = &in[0], *s = &in[1];
   const eck_tensor *z = n_in > 2 && in[2].data ? &in[2] : NULL;
@@ -129,6 +133,7 @@ int eck_ref_dequantize_linear(const void *params, const eck_tensor *in, int n_in
 
 int eck_ref_dynamic_quantize_linear(const void *params, const eck_tensor *in, int n_in,
                                     eck_tensor *out, int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_tensor *x = &in[0];
   const int64_t n = eck_numel(x);
   /* The range always includes 0 so that 0 is exactly representable. */
