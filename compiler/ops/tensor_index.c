@@ -5,6 +5,21 @@
 
 #include "tensor.h"
 
+/* Constant indices are checked at compile time, so the error names the node instead of
+ * surfacing as a kernel failure at run time. */
+static ec_status check_const_indices(ec_ctx *cx, ec_node *n, int i, int64_t d) {
+  if (!ec_in_is_const(cx, n, i)) return EC_OK;
+  int64_t *v, c;
+  ec_status st = ec_in_const_ints(cx, n, i, &v, &c);
+  if (st) return st;
+  for (int64_t k = 0; k < c && !st; k++)
+    if (v[k] < -d || v[k] >= d)
+      st = ec_fail(cx, n, "index %lld is out of range for an axis of size %lld", (long long)v[k],
+                   (long long)d);
+  free(v);
+  return st;
+}
+
 ec_status ec_infer_gather(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 2, 2, 1, 1);
   if (!st) st = ec_check_input(cx, n, 1, ec_dt_index);
@@ -14,7 +29,9 @@ ec_status ec_infer_gather(ec_ctx *cx, ec_node *n) {
   int a;
   if ((st = ec_attr_int(cx, n, "axis", 0, &axis))) return st;
   if (x->rank == 0) return ec_fail(cx, n, "cannot gather from a scalar");
-  if ((st = ec_norm_axis(cx, n, axis, x->rank, &a))) return st;
+  if ((st = ec_norm_axis(cx, n, axis, x->rank, &a)) ||
+      (st = check_const_indices(cx, n, 1, x->dims[a])))
+    return st;
   int r = x->rank - 1 + ind->rank;
   if (r > EC_MAX_RANK) return ec_fail(cx, n, "output would have rank %d", r);
   int64_t dims[EC_MAX_RANK];
@@ -39,6 +56,7 @@ ec_status ec_infer_gather_elements(ec_ctx *cx, ec_node *n) {
     return st;
   if (ind->rank != x->rank)
     return ec_fail(cx, n, "indices have rank %d, data rank %d", ind->rank, x->rank);
+  if ((st = check_const_indices(cx, n, 1, x->dims[a]))) return st;
   eck_axis_params *p = ec_params(cx, n, sizeof *p);
   if (!p) return EC_ERR_INTERNAL;
   p->axis = a;
@@ -107,6 +125,7 @@ ec_status ec_infer_scatter_elements(ec_ctx *cx, ec_node *n) {
   p->axis = a;
   if ((st = reduction_attr(cx, n, &p->reduction))) return st;
   if (ind->rank != x->rank) return ec_fail(cx, n, "indices have rank %d, data rank %d", ind->rank, x->rank);
+  if ((st = check_const_indices(cx, n, 1, x->dims[a]))) return st;
   if (u->dtype != x->dtype) return ec_fail(cx, n, "updates and data have different dtypes");
   if (u->rank != ind->rank || memcmp(u->dims, ind->dims, sizeof(int64_t) * (size_t)u->rank))
     return ec_fail(cx, n, "updates and indices have different shapes");
