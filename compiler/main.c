@@ -6,6 +6,7 @@
 #include "cli.h"
 
 int ec_cmd_targets(int argc, char **argv); /* cli/targets.c */
+int ec_cmd_compile(int argc, char **argv); /* cli/compile.c */
 
 static const char usage[] =
     "usage: edgecc COMMAND [ARGS...]\n"
@@ -15,6 +16,7 @@ static const char usage[] =
     "commands:\n"
     "  inspect MODEL [--json]     inputs, outputs, ops, parameters, FLOPs of a model\n"
     "  eval MODEL --input F.pb... run a model in-process with the reference kernels\n"
+    "  [compile] MODEL --targets DEVICES -o OUT   C code per device (edgecc compile --help)\n"
     "  targets [--detect]         list the device descriptions, or describe this machine\n"
     "\n"
     "options:\n"
@@ -40,5 +42,10 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "inspect") == 0) return ec_cmd_inspect(argc - 2, argv + 2);
   if (strcmp(cmd, "eval") == 0) return ec_cmd_eval(argc - 2, argv + 2);
   if (strcmp(cmd, "targets") == 0) return ec_cmd_targets(argc - 2, argv + 2);
+  if (strcmp(cmd, "compile") == 0) return ec_cmd_compile(argc - 2, argv + 2);
+  /* `edgecc MODEL --targets ... -o OUT`: a model file (or an option) first means compile. */
+  size_t n = strlen(cmd);
+  if (cmd[0] == '-' || (n > 5 && strcmp(cmd + n - 5, ".onnx") == 0) || strchr(cmd, '/'))
+    return ec_cmd_compile(argc - 1, argv + 1);
   return ec_usage_error("unknown command '%s' (see edgecc --help)", cmd);
 }

@@ -1,0 +1,117 @@
+/* codegen.h — from an inferred graph to device folders: per partition `<name>_p<k>.c/.h`, its
+ * weights and driver; per device the build files and a copy of the runtime and kernel sources.
+ *
+ * Codegen only reads the graph. It fills an ec_fileset (paths relative to the output folder,
+ * contents in memory), which ec_output_write puts on disk under the manifest rules. Several
+ * partitions may land in one device folder: call ec_codegen_partition for each, then
+ * ec_codegen_device once per device. */
+#ifndef EC_CODEGEN_H
+#define EC_CODEGEN_H
+
+#include "ir.h"
+#include "memplan.h"
+
+/* ---- files to write ------------------------------------------------------------------------ */
+typedef struct ec_file {
+  char *path;          /* relative to the output folder, '/'-separated */
+  unsigned char *data;
+  size_t len;
+} ec_file;
+
+typedef struct ec_fileset {
+  ec_file *files;
+  int n, cap;
+} ec_fileset;
+
+/* Adds a copy of data under path (replacing an earlier file of the same path). */
+ec_status ec_fileset_add(ec_fileset *fs, const char *path, const void *data, size_t len);
+/* Adds the buffer's bytes and frees the buffer. */
+ec_status ec_fileset_add_buf(ec_fileset *fs, const char *path, ec_buf *b);
+const ec_file *ec_fileset_find(const ec_fileset *fs, const char *path);
+void ec_fileset_sort(ec_fileset *fs);
+void ec_fileset_free(ec_fileset *fs);
+
+#define EC_MANIFEST "edgecc-manifest.txt"
+/* Writes fs under out_dir. An absent or empty out_dir is created/filled; a non-empty one must
+ * hold an edgecc manifest and `force`, and then only the files the old manifest lists are
+ * removed; a new file may not overwrite one the old manifest does not list. */
+ec_status ec_output_write(const char *out_dir, const ec_fileset *fs, bool force, ec_diag *d);
+
+/* ---- what to compile -------------------------------------------------------------------------- */
+typedef struct ec_part {
+  int index;                     /* k of <name>_p<k> */
+  int *nodes, n_nodes;           /* schedule: node indices in the order they run */
+  int *inputs, n_inputs;         /* tensors the caller provides, in argument order */
+  int *outputs, n_outputs;       /* tensors the partition returns, in argument order */
+} ec_part;
+
+/* The whole graph as partition 0: every live node, graph inputs and outputs. */
+ec_status ec_part_whole(const ec_graph *g, ec_part *p);
+void ec_part_free(ec_part *p);
+
+typedef struct ec_codegen_opts {
+  const char *name;              /* C identifier; programs are <name>_p<k> */
+  const char *device;            /* device folder name ("host") */
+  const char *target;            /* target description the device uses ("host") */
+  const char *kernels;           /* "ref" */
+  const char *model_file;        /* file name of the model (no directory), for comments */
+  bool embed_weights;            /* weights as a C array instead of a .bin file */
+} ec_codegen_opts;
+
+/* Refuse --embed-weights above this (the C array is ~5 bytes of source per weight byte). */
+#define EC_EMBED_WEIGHTS_MAX ((size_t)16 << 20)
+
+/* Figures codegen reports for plan.json. */
+typedef struct ec_part_report {
+  char program[160];             /* "<name>_p<k>" */
+  char device[64];
+  char target[64];
+  int index;
+  int n_steps;
+  size_t arena_bytes, lower_bound, weights_bytes; /* weights: whole file, header included */
+  uint32_t weights_crc;
+  bool embedded;
+} ec_part_report;
+
+/* Writes <device>/<name>_p<k>.c/.h, its weights (.bin, or _weights.c when embedded) and
+ * main_p<k>.c into fs. Plans and verifies the arena. */
+ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_codegen_opts *o,
+                               ec_fileset *fs, ec_part_report *r, ec_diag *d);
+
+/* Writes <device>/CMakeLists.txt, README.md and the runtime and kernel sources the generated
+ * files of that device need (found by the symbols they use), for the given programs. */
+ec_status ec_codegen_device(const ec_graph *g, const ec_codegen_opts *o,
+                            const ec_part_report *parts, int n_parts, ec_fileset *fs,
+                            ec_diag *d);
+
+/* plan.json for the partitions compiled: parts[i] placed as reps[i] says (device, target). */
+ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_part *parts,
+                       const ec_part_report *reps, int n, ec_buf *out);
+
+/* ---- helpers shared by the emitters ------------------------------------------------------------ */
+
+/* Makes `raw` a C identifier (letters, digits, '_'; not starting with a digit; at most
+ * EC_CNAME_MAX chars), unique among the `n_taken` names in `taken` and not a C keyword or a
+ * name reserved for generated code. Returns a malloc'd string. */
+#define EC_CNAME_MAX 40
+char *ec_cname(const char *raw, char *const *taken, int n_taken);
+
+/* The sources edgecc carries inside its binary (runtime/ and kernels/), embedded at build time. */
+typedef struct ec_embedded_file {
+  const char *path;              /* "runtime/ecrt.c", "kernels/ref/nn_conv.c" */
+  const unsigned char *data;
+  size_t len;
+} ec_embedded_file;
+extern const ec_embedded_file ec_embedded_files[];
+extern const int ec_embedded_count;
+
+/* Adds to fs (under prefix) every embedded source the given generated texts need: the files
+ * defining the ecrt_/eck_ functions they call, transitively, and the headers they include.
+ * Appends the .c paths (relative to the device folder, sorted) to srcs as NUL-separated names. */
+ec_status ec_sources_needed(const char *const *texts, int n_texts, const char *prefix,
+                            ec_fileset *fs, ec_buf *srcs, ec_diag *d);
+/* The params struct type a reference kernel casts its params to, found in its source
+ * ("eck_conv_params" for eck_ref_conv). NULL if it cannot be found. */
+const char *ec_kernel_params_type(const char *kernel);
+
+#endif

@@ -1,0 +1,623 @@
+/* emit.c — the C of one partition: `<name>_p<k>.h` (context struct, init, typed run),
+ * `<name>_p<k>.c` (value table, one step function per ONNX node calling its kernel), the
+ * weights blob with its checksum, and the `main_p<k>.c` driver. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "op.h"
+
+ec_status ec_part_whole(const ec_graph *g, ec_part *p) {
+  memset(p, 0, sizeof *p);
+  p->nodes = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  p->inputs = ec_alloc(sizeof(int) * (size_t)(g->n_inputs + 1));
+  p->outputs = ec_alloc(sizeof(int) * (size_t)(g->n_outputs + 1));
+  if (!p->nodes || !p->inputs || !p->outputs) {
+    ec_part_free(p);
+    return EC_ERR_INTERNAL;
+  }
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead) p->nodes[p->n_nodes++] = i;
+  for (int i = 0; i < g->n_inputs; i++) p->inputs[p->n_inputs++] = g->inputs[i];
+  for (int i = 0; i < g->n_outputs; i++) p->outputs[p->n_outputs++] = g->outputs[i];
+  return EC_OK;
+}
+
+void ec_part_free(ec_part *p) {
+  free(p->nodes);
+  free(p->inputs);
+  free(p->outputs);
+  memset(p, 0, sizeof *p);
+}
+
+/* CRC32C, bit by bit: the weights are checksummed once per compile. Same as ecrt_crc32c. */
+static uint32_t crc32c(const unsigned char *p, size_t n) {
+  static uint32_t table[256];
+  if (!table[1])
+    for (uint32_t b = 0; b < 256; b++) {
+      uint32_t c = b;
+      for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+      table[b] = c;
+    }
+  uint32_t crc = 0xffffffffu;
+  for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+/* ---- text helpers ------------------------------------------------------------------------------ */
+
+/* Text safe inside a C comment: no comment end, no trigraphs, printable ASCII only. */
+static void put_comment_text(ec_buf *b, const char *s) {
+  char prev = 0;
+  for (; *s; s++) {
+    char c = *s;
+    if ((unsigned char)c < 32 || (unsigned char)c > 126) c = '?';
+    if (c == '/' && prev == '*') c = '|';
+    if (c == '?' && prev == '?') c = '_';
+    if (c == '\\') c = '|';
+    ec_buf_append(b, &c, 1);
+    prev = c;
+  }
+}
+
+/* A C string literal: escapes quotes, backslashes, '?' (trigraphs) and non-printables. */
+static void put_c_string(ec_buf *b, const char *s) {
+  ec_buf_append(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\' || c == '?')
+      ec_buf_printf(b, "\\%c", c);
+    else if (c < 32 || c > 126)
+      ec_buf_printf(b, "\\%03o", c);
+    else
+      ec_buf_append(b, s, 1);
+  }
+  ec_buf_append(b, "\"", 1);
+}
+
+static void put_shape(ec_buf *b, const ec_tensor *t) {
+  ec_buf_append(b, "[", 1);
+  for (int i = 0; i < t->rank; i++) ec_buf_printf(b, "%s%lld", i ? "," : "", (long long)t->dims[i]);
+  ec_buf_append(b, "]", 1);
+}
+
+static void put_dims_init(ec_buf *b, const ec_tensor *t) {
+  ec_buf_append(b, "{", 1);
+  for (int i = 0; i < t->rank; i++) ec_buf_printf(b, "%s%lld", i ? ", " : "", (long long)t->dims[i]);
+  if (t->rank == 0) ec_buf_append(b, "0", 1);
+  ec_buf_append(b, "}", 1);
+}
+
+static const char *dtype_macro(int32_t dt) {
+  switch (dt) {
+    case ECK_FLOAT: return "ECK_FLOAT";
+    case ECK_UINT8: return "ECK_UINT8";
+    case ECK_INT8: return "ECK_INT8";
+    case ECK_UINT16: return "ECK_UINT16";
+    case ECK_INT16: return "ECK_INT16";
+    case ECK_INT32: return "ECK_INT32";
+    case ECK_INT64: return "ECK_INT64";
+    case ECK_BOOL: return "ECK_BOOL";
+    case ECK_FLOAT16: return "ECK_FLOAT16";
+    case ECK_DOUBLE: return "ECK_DOUBLE";
+    case ECK_UINT32: return "ECK_UINT32";
+    case ECK_UINT64: return "ECK_UINT64";
+    case ECK_COMPLEX64: return "ECK_COMPLEX64";
+    case ECK_COMPLEX128: return "ECK_COMPLEX128";
+    case ECK_BFLOAT16: return "ECK_BFLOAT16";
+    default: return NULL;
+  }
+}
+
+/* The C element type of the run function's pointer for a dtype. */
+static const char *c_type(int32_t dt) {
+  switch (dt) {
+    case ECK_FLOAT: return "float";
+    case ECK_DOUBLE: return "double";
+    case ECK_INT8: return "int8_t";
+    case ECK_INT16: return "int16_t";
+    case ECK_INT32: return "int32_t";
+    case ECK_INT64: return "int64_t";
+    case ECK_UINT8: case ECK_BOOL: return "uint8_t";
+    case ECK_UINT16: case ECK_FLOAT16: case ECK_BFLOAT16: return "uint16_t";
+    case ECK_UINT32: return "uint32_t";
+    case ECK_UINT64: return "uint64_t";
+    case ECK_COMPLEX64: return "float"; /* interleaved real, imaginary */
+    case ECK_COMPLEX128: return "double";
+    default: return "void";
+  }
+}
+
+static size_t tbytes(const ec_tensor *t) {
+  int64_t n = ec_tensor_numel(t);
+  return n < 0 ? 0 : (size_t)n * ec_dtype_size(t->dtype);
+}
+
+static void upper(char *dst, const char *src, size_t len) {
+  size_t i = 0;
+  for (; src[i] && i + 1 < len; i++) dst[i] = (src[i] >= 'a' && src[i] <= 'z') ? (char)(src[i] - 32) : src[i];
+  dst[i] = 0;
+}
+
+static void sha_hex(const ec_graph *g, char *out) {
+  for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", g->sha256[i]);
+}
+
+/* ---- the partition ----------------------------------------------------------------------------- */
+
+typedef struct emitter {
+  const ec_graph *g;
+  const ec_part *p;
+  const ec_codegen_opts *o;
+  ec_memplan mp;
+  char prog[160], PROG[160];     /* digits_p0, DIGITS_P0 */
+  int *vals, n_vals;             /* value index -> tensor */
+  int *val_of;                   /* tensor -> value index or -1 */
+  char **vname;                  /* per value: sanitised name */
+  char **arg;                    /* per input then output: run argument name */
+  uint64_t *woff;                /* per value: offset in the weights payload */
+  size_t payload;
+  uint32_t crc;
+} emitter;
+
+static ec_status collect_values(emitter *e) {
+  const ec_graph *g = e->g;
+  e->vals = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
+  e->val_of = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
+  e->vname = ec_alloc(sizeof(char *) * (size_t)(g->n_tensors + 1));
+  e->woff = ec_alloc(sizeof(uint64_t) * (size_t)(g->n_tensors + 1));
+  e->arg = ec_alloc(sizeof(char *) * (size_t)(e->p->n_inputs + e->p->n_outputs + 1));
+  if (!e->vals || !e->val_of || !e->vname || !e->woff || !e->arg) return EC_ERR_INTERNAL;
+  for (int t = 0; t < g->n_tensors; t++) e->val_of[t] = -1;
+#define ADD_VAL(t)                                                 \
+  do {                                                             \
+    int t_ = (t);                                                  \
+    if (t_ >= 0 && e->val_of[t_] < 0) {                            \
+      e->val_of[t_] = e->n_vals;                                   \
+      e->vals[e->n_vals++] = t_;                                   \
+    }                                                              \
+  } while (0)
+  for (int i = 0; i < e->p->n_inputs; i++) ADD_VAL(e->p->inputs[i]);
+  for (int s = 0; s < e->p->n_nodes; s++) {
+    const ec_node *n = &g->nodes[e->p->nodes[s]];
+    for (int k = 0; k < n->n_inputs; k++) ADD_VAL(n->inputs[k]);
+    for (int k = 0; k < n->n_outputs; k++) ADD_VAL(n->outputs[k]);
+  }
+  for (int i = 0; i < e->p->n_outputs; i++) ADD_VAL(e->p->outputs[i]);
+#undef ADD_VAL
+  for (int v = 0; v < e->n_vals; v++) {
+    e->vname[v] = ec_cname(g->tensors[e->vals[v]].name, e->vname, v);
+    if (!e->vname[v]) return EC_ERR_INTERNAL;
+  }
+  int na = e->p->n_inputs + e->p->n_outputs;
+  for (int i = 0; i < na; i++) {
+    int t = i < e->p->n_inputs ? e->p->inputs[i] : e->p->outputs[i - e->p->n_inputs];
+    e->arg[i] = ec_cname(g->tensors[t].name, e->arg, i);
+    if (!e->arg[i]) return EC_ERR_INTERNAL;
+  }
+  /* Weights: constants in order of first use, each at a multiple of EC_MP_ALIGN. */
+  for (int v = 0; v < e->n_vals; v++) {
+    int t = e->vals[v];
+    if (e->mp.where[t] != EC_MP_WEIGHTS) continue;
+    e->payload = (e->payload + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
+    e->woff[v] = e->payload;
+    e->payload += tbytes(&g->tensors[t]);
+  }
+  return EC_OK;
+}
+
+static ec_status weights_blob(emitter *e, ec_buf *w) {
+  const ec_graph *g = e->g;
+  unsigned char *payload = ec_alloc(e->payload + 1);
+  if (!payload) return EC_ERR_INTERNAL;
+  for (int v = 0; v < e->n_vals; v++) {
+    const ec_tensor *t = &g->tensors[e->vals[v]];
+    if (e->mp.where[e->vals[v]] == EC_MP_WEIGHTS && tbytes(t)) memcpy(payload + e->woff[v], t->data, tbytes(t));
+  }
+  e->crc = crc32c(payload, e->payload);
+  unsigned char h[64] = {'E', 'C', 'W', '1', 1};
+  for (int i = 0; i < 8; i++) h[8 + i] = (unsigned char)((uint64_t)e->payload >> (8 * i));
+  for (int i = 0; i < 4; i++) h[16 + i] = (unsigned char)(e->crc >> (8 * i));
+  h[20] = 64;
+  memcpy(h + 24, g->sha256, 32);
+  ec_buf_append(w, h, sizeof h);
+  ec_buf_append(w, payload, e->payload);
+  free(payload);
+  return w->oom ? EC_ERR_INTERNAL : EC_OK;
+}
+
+static void header_comment(emitter *e, ec_buf *b, const char *file, const char *what) {
+  char sha[65];
+  sha_hex(e->g, sha);
+  ec_buf_printf(b, "/* %s — %s\n * Generated by edgecc %s from ", file, what, EC_VERSION);
+  put_comment_text(b, e->o->model_file);
+  ec_buf_printf(b, " (SHA-256 %s)\n * for device '%s' (target %s, kernels %s). Do not edit: recompile the model. */\n",
+                sha, e->o->device, e->o->target, e->o->kernels);
+}
+
+static void run_signature(emitter *e, ec_buf *b) {
+  const ec_graph *g = e->g;
+  ec_buf_printf(b, "ecrt_status %s_run(%s *ctx", e->prog, e->prog);
+  for (int i = 0; i < e->p->n_inputs; i++)
+    ec_buf_printf(b, ", const %s *%s", c_type(g->tensors[e->p->inputs[i]].dtype), e->arg[i]);
+  for (int i = 0; i < e->p->n_outputs; i++)
+    ec_buf_printf(b, ", %s *%s", c_type(g->tensors[e->p->outputs[i]].dtype), e->arg[e->p->n_inputs + i]);
+  ec_buf_printf(b, ")");
+}
+
+static void emit_header(emitter *e, ec_buf *b) {
+  const ec_graph *g = e->g;
+  char file[200];
+  snprintf(file, sizeof file, "%s.h", e->prog);
+  header_comment(e, b, file, "partition API: context, init, typed run.");
+  ec_buf_printf(b, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"ecrt.h\"\n\n",
+                e->PROG, e->PROG);
+  char sha[65];
+  sha_hex(g, sha);
+  ec_buf_printf(b, "#define %s_EDGECC_VERSION \"%s\"\n", e->PROG, EC_VERSION);
+  ec_buf_printf(b, "#define %s_MODEL_SHA256 \"%s\"\n", e->PROG, sha);
+  ec_buf_printf(b, "/* Bytes of the arena init takes (ECRT_ALIGN-aligned); the plan's lower bound is %zu. */\n",
+                e->mp.lower_bound);
+  ec_buf_printf(b, "#define %s_ARENA_BYTES %zuu\n", e->PROG, e->mp.arena_bytes);
+  ec_buf_printf(b, "/* Bytes of the weights file, header included. */\n#define %s_WEIGHTS_BYTES %zuu\n",
+                e->PROG, e->payload + 64);
+  ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n\n", e->PROG, e->n_vals, e->PROG,
+                e->p->n_nodes);
+  ec_buf_printf(b,
+                "/* One context per running instance; the caller owns it (static, stack or heap). */\n"
+                "typedef struct %s {\n"
+                "  ecrt_ctx base;                  /* profile counters, failed step, threads */\n"
+                "  const unsigned char *weights;   /* the weights payload */\n"
+                "  unsigned char *arena;           /* activations and kernel scratch */\n"
+                "  eck_tensor v[%s_N_VALUES];      /* every tensor: dtype, shape, address */\n"
+                "} %s;\n\n",
+                e->prog, e->PROG, e->prog);
+  ec_buf_printf(b,
+                "/* Checks the weights (a whole %s.bin file, or %s_weights.bytes when compiled with\n"
+                " * --embed-weights: magic, model hash, size, CRC32C) and binds every tensor to its\n"
+                " * address. arena: %s_ARENA_BYTES bytes, ECRT_ALIGN-aligned, kept for the context's\n"
+                " * life, as are the weights. */\n",
+                e->prog, e->prog, e->PROG);
+  ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
+                "    size_t arena_len, int threads);\n\n", e->prog, e->prog);
+  ec_buf_printf(b, "/* Runs the partition once. Buffers are the caller's, in graph order, dense row-major;\n"
+                " * inputs need ECRT_SLACK readable bytes past their end; outputs must not alias inputs.\n");
+  for (int i = 0; i < e->p->n_inputs + e->p->n_outputs; i++) {
+    int t = i < e->p->n_inputs ? e->p->inputs[i] : e->p->outputs[i - e->p->n_inputs];
+    ec_buf_printf(b, " *   %-6s %s: '", i < e->p->n_inputs ? "in" : "out", e->arg[i]);
+    put_comment_text(b, g->tensors[t].name);
+    ec_buf_printf(b, "' %s ", ec_dtype_name(g->tensors[t].dtype));
+    put_shape(b, &g->tensors[t]);
+    ec_buf_printf(b, "\n");
+  }
+  ec_buf_printf(b, " * Returns ECRT_OK, or ECRT_ERR_KERNEL with ctx->base.failed_step set. Never allocates. */\n");
+  run_signature(e, b);
+  ec_buf_printf(b, ";\n\n/* The steps in run order: ONNX node name, op, function (for profiles and errors). */\n");
+  ec_buf_printf(b, "extern const ecrt_step %s_steps[];\n", e->prog);
+  if (e->o->embed_weights)
+    ec_buf_printf(b, "\n/* The weights file, compiled in (--embed-weights). */\n"
+                  "typedef union %s_weights_blob {\n  uint64_t align;\n  unsigned char bytes[%s_WEIGHTS_BYTES];\n} %s_weights_blob;\n"
+                  "extern const %s_weights_blob %s_weights;\n", e->prog, e->PROG, e->prog, e->prog, e->prog);
+  ec_buf_printf(b, "\n#endif\n");
+}
+
+static void node_comment(emitter *e, ec_buf *b, const ec_node *n) {
+  const ec_graph *g = e->g;
+  char desc[600];
+  ec_node_describe(g, n, desc, sizeof desc);
+  ec_buf_printf(b, "/* ");
+  put_comment_text(b, desc);
+  ec_buf_printf(b, ":");
+  for (int side = 0; side < 2; side++) {
+    const int *ts = side ? n->outputs : n->inputs;
+    int cnt = side ? n->n_outputs : n->n_inputs;
+    if (side) ec_buf_printf(b, " ->");
+    for (int k = 0; k < cnt; k++) {
+      ec_buf_printf(b, "%s", k ? "," : "");
+      if (ts[k] < 0) {
+        ec_buf_printf(b, " (none)");
+        continue;
+      }
+      const ec_tensor *t = &g->tensors[ts[k]];
+      ec_buf_printf(b, "\n *   ");
+      put_comment_text(b, t->name);
+      ec_buf_printf(b, " %s ", ec_dtype_name(t->dtype));
+      put_shape(b, t);
+    }
+  }
+  ec_buf_printf(b, " */\n");
+}
+
+static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
+  const ec_graph *g = e->g;
+  char file[200];
+  snprintf(file, sizeof file, "%s.c", e->prog);
+  header_comment(e, b, file, "the partition: tensor table, one step per ONNX node, init and run.");
+  ec_buf_printf(b, "#include \"%s.h\"\n\n#include \"eck_ref.h\"\n\n", e->prog);
+  ec_buf_printf(b, "static const uint8_t model_sha256[32] = {");
+  for (int i = 0; i < 32; i++) ec_buf_printf(b, "%s0x%02x", i ? (i % 16 ? ", " : ",\n    ") : "\n    ", g->sha256[i]);
+  ec_buf_printf(b, "};\n#define WEIGHTS_PAYLOAD_BYTES %zuu\n#define WEIGHTS_PAYLOAD_CRC32C 0x%08xu\n\n", e->payload, e->crc);
+
+  ec_buf_printf(b, "/* Every tensor the partition touches, by ONNX name. */\nenum {\n");
+  for (int v = 0; v < e->n_vals; v++) {
+    ec_buf_printf(b, "  V_%s = %d, /* ", e->vname[v], v);
+    put_comment_text(b, g->tensors[e->vals[v]].name);
+    ec_buf_printf(b, " */\n");
+  }
+  ec_buf_printf(b, "};\n\n/* Where each tensor lives: arena offset (memory plan), weights offset, or the caller's\n * buffer (graph inputs and outputs). */\n");
+  ec_buf_printf(b, "static const ecrt_value values[%s_N_VALUES] = {\n", e->PROG);
+  for (int v = 0; v < e->n_vals; v++) {
+    int t = e->vals[v];
+    const ec_tensor *tt = &g->tensors[t];
+    const char *where = "ECRT_CALLER";
+    size_t off = 0;
+    if (e->mp.where[t] == EC_MP_ARENA) {
+      where = "ECRT_ARENA";
+      off = e->mp.bufs[e->mp.buf[t]].offset;
+    } else if (e->mp.where[t] == EC_MP_WEIGHTS) {
+      where = "ECRT_WEIGHTS";
+      off = e->woff[v];
+    }
+    ec_buf_printf(b, "  {%s, %d, ", dtype_macro(tt->dtype), tt->rank);
+    put_dims_init(b, tt);
+    ec_buf_printf(b, ", %s, %zu}, /* %s */\n", where, off, e->vname[v]);
+  }
+  ec_buf_printf(b, "};\n");
+
+  for (int s = 0; s < e->p->n_nodes; s++) {
+    const ec_node *n = &g->nodes[e->p->nodes[s]];
+    const ec_op_def *op = &ec_ops[n->op];
+    char fname[120];
+    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
+    if (!nm) return EC_ERR_INTERNAL;
+    snprintf(fname, sizeof fname, "s%d_%s", s, nm);
+    free(nm);
+    ec_buf_printf(b, "\n");
+    node_comment(e, b, n);
+    bool has_params = op->print_params && n->params;
+    if (has_params) {
+      const char *type = ec_kernel_params_type(op->ref_name);
+      if (!type) {
+        ec_fail_node(d, g, n, "internal error: cannot find the params type of kernel %s", op->ref_name);
+        return EC_ERR_INTERNAL;
+      }
+      ec_buf_printf(b, "static const %s %s_params = ", type, fname);
+      op->print_params(b, n);
+      ec_buf_printf(b, ";\n");
+    }
+    int ni = n->n_inputs, no = n->n_outputs;
+    ec_buf_printf(b, "static int %s(void *c) {\n  %s *ctx = c;\n", fname, e->prog);
+    ec_buf_printf(b, "  eck_tensor in[%d], out[%d];\n", ni ? ni : 1, no ? no : 1);
+    bool need_none = false;
+    for (int k = 0; k < ni; k++) {
+      if (n->inputs[k] < 0) {
+        ec_buf_printf(b, "  in[%d] = ecrt_no_tensor;\n", k);
+        need_none = true;
+      } else {
+        ec_buf_printf(b, "  in[%d] = ctx->v[V_%s];\n", k, e->vname[e->val_of[n->inputs[k]]]);
+      }
+    }
+    for (int k = 0; k < no; k++) {
+      if (n->outputs[k] < 0) {
+        ec_buf_printf(b, "  out[%d] = ecrt_no_tensor;\n", k);
+        need_none = true;
+      } else {
+        ec_buf_printf(b, "  out[%d] = ctx->v[V_%s];\n", k, e->vname[e->val_of[n->outputs[k]]]);
+      }
+    }
+    (void)need_none;
+    char parg[200], sarg[64];
+    snprintf(parg, sizeof parg, has_params ? "&%s_params" : "NULL", fname);
+    if (e->mp.scratch_buf[s] >= 0)
+      snprintf(sarg, sizeof sarg, "ctx->arena + %zu", e->mp.bufs[e->mp.scratch_buf[s]].offset);
+    else
+      snprintf(sarg, sizeof sarg, "NULL");
+    ec_buf_printf(b, "  return %s(%s, in, %d, out, %d, %s);\n}\n", op->ref_name, parg, ni, no, sarg);
+  }
+
+  ec_buf_printf(b, "\nconst ecrt_step %s_steps[] = {\n", e->prog);
+  for (int s = 0; s < e->p->n_nodes; s++) {
+    const ec_node *n = &g->nodes[e->p->nodes[s]];
+    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
+    char label[64];
+    if (!nm) return EC_ERR_INTERNAL;
+    snprintf(label, sizeof label, "#%d", n->index);
+    ec_buf_printf(b, "  {");
+    put_c_string(b, n->name && n->name[0] ? n->name : label);
+    ec_buf_printf(b, ", ");
+    put_c_string(b, n->op_type);
+    ec_buf_printf(b, ", s%d_%s},\n", s, nm);
+    free(nm);
+  }
+  if (e->p->n_nodes == 0) ec_buf_printf(b, "  {\"\", \"\", NULL} /* no steps: C forbids an empty array */\n");
+  ec_buf_printf(b, "};\n\n");
+
+  ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
+                "    size_t arena_len, int threads) {\n", e->prog, e->prog);
+  ec_buf_printf(b, "  const unsigned char *payload;\n  ecrt_status st;\n");
+  ec_buf_printf(b, "  if (!ctx || arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
+  ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
+                "                          WEIGHTS_PAYLOAD_CRC32C, &payload);\n  if (st != ECRT_OK) return st;\n");
+  ec_buf_printf(b, "  ctx->base.prof_ns = NULL;\n  ctx->base.failed_step = -1;\n  ctx->base.threads = threads;\n");
+  ec_buf_printf(b, "  ctx->weights = payload;\n  ctx->arena = arena;\n");
+  ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n  return ECRT_OK;\n}\n\n", e->PROG);
+
+  run_signature(e, b);
+  ec_buf_printf(b, " {\n");
+  for (int i = 0; i < e->p->n_inputs; i++)
+    ec_buf_printf(b, "  ctx->v[V_%s].data = (void *)%s;\n", e->vname[e->val_of[e->p->inputs[i]]], e->arg[i]);
+  for (int i = 0; i < e->p->n_outputs; i++) {
+    int t = e->p->outputs[i];
+    const char *a = e->arg[e->p->n_inputs + i];
+    bool produced = false, is_input = false;
+    for (int k = 0; k < e->p->n_inputs; k++) is_input |= e->p->inputs[k] == t;
+    produced = !is_input && e->mp.where[t] == EC_MP_CALLER;
+    if (produced) {
+      ec_buf_printf(b, "  ctx->v[V_%s].data = %s;\n", e->vname[e->val_of[t]], a);
+    } else {
+      /* An output that is a constant or an input of the partition is copied out. */
+      ec_buf_printf(b, "  ecrt_copy(%s, ctx->v[V_%s].data, %zu);\n", a, e->vname[e->val_of[t]],
+                    tbytes(&g->tensors[t]));
+    }
+  }
+  ec_buf_printf(b, "  return ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
+                e->prog, e->PROG);
+  return EC_OK;
+}
+
+static void emit_main(emitter *e, ec_buf *b) {
+  const ec_graph *g = e->g;
+  char file[64];
+  snprintf(file, sizeof file, "main_p%d.c", e->p->index);
+  header_comment(e, b, file, "command-line driver: TensorProto files in and out, --bench, --profile.");
+  ec_buf_printf(b, "#include \"%s.h\"\n#include \"ecrt_driver.h\"\n\n", e->prog);
+  for (int side = 0; side < 2; side++) {
+    int cnt = side ? e->p->n_outputs : e->p->n_inputs;
+    const int *ts = side ? e->p->outputs : e->p->inputs;
+    if (!cnt) continue;
+    ec_buf_printf(b, "static const ecrt_io_desc %s[%d] = {\n", side ? "outputs" : "inputs", cnt);
+    for (int i = 0; i < cnt; i++) {
+      const ec_tensor *t = &g->tensors[ts[i]];
+      ec_buf_printf(b, "  {");
+      put_c_string(b, t->name);
+      ec_buf_printf(b, ", %s, %d, ", dtype_macro(t->dtype), t->rank);
+      put_dims_init(b, t);
+      ec_buf_printf(b, "},\n");
+    }
+    ec_buf_printf(b, "};\n\n");
+  }
+  ec_buf_printf(b, "static ecrt_status init(void *ctx, const void *weights, size_t weights_len, void *arena,\n"
+                "                        size_t arena_len, int threads) {\n"
+                "  return %s_init(ctx, weights, weights_len, arena, arena_len, threads);\n}\n\n", e->prog);
+  ec_buf_printf(b, "static ecrt_status run(void *ctx, const void *const *in, void *const *out) {\n");
+  if (!e->p->n_inputs) ec_buf_printf(b, "  (void)in;\n");
+  if (!e->p->n_outputs) ec_buf_printf(b, "  (void)out;\n");
+  ec_buf_printf(b, "  return %s_run(ctx", e->prog);
+  for (int i = 0; i < e->p->n_inputs; i++)
+    ec_buf_printf(b, ", (const %s *)in[%d]", c_type(g->tensors[e->p->inputs[i]].dtype), i);
+  for (int i = 0; i < e->p->n_outputs; i++)
+    ec_buf_printf(b, ", (%s *)out[%d]", c_type(g->tensors[e->p->outputs[i]].dtype), i);
+  ec_buf_printf(b, ");\n}\n\n");
+  ec_buf_printf(b, "int main(int argc, char **argv) {\n  static const ecrt_program program = {\n");
+  ec_buf_printf(b, "      \"%s\", \"%s.bin\",\n", e->prog, e->prog);
+  if (e->o->embed_weights)
+    ec_buf_printf(b, "      %s_weights.bytes, sizeof %s_weights.bytes,\n", e->prog, e->prog);
+  else
+    ec_buf_printf(b, "      NULL, 0,\n");
+  ec_buf_printf(b, "      sizeof(%s), %s_ARENA_BYTES,\n", e->prog, e->PROG);
+  ec_buf_printf(b, "      %d, %d, %s, %s,\n", e->p->n_inputs, e->p->n_outputs,
+                e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
+  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run};\n", e->prog, e->PROG);
+  ec_buf_printf(b, "  return ecrt_driver_main(&program, argc, argv);\n}\n");
+}
+
+static void emit_weights_c(emitter *e, ec_buf *b, const ec_buf *w) {
+  char file[200];
+  snprintf(file, sizeof file, "%s_weights.c", e->prog);
+  header_comment(e, b, file, "the weights file as a C array (--embed-weights).");
+  ec_buf_printf(b, "#include \"%s.h\"\n\nconst %s_weights_blob %s_weights = {.bytes = {", e->prog, e->prog, e->prog);
+  for (size_t i = 0; i < w->len; i++)
+    ec_buf_printf(b, "%s%u,", i % 24 ? "" : "\n", (unsigned char)w->data[i]);
+  ec_buf_printf(b, "\n}};\n");
+}
+
+static void emitter_free(emitter *e) {
+  for (int v = 0; e->vname && v < e->n_vals; v++) free(e->vname[v]);
+  for (int i = 0; e->arg && i < e->p->n_inputs + e->p->n_outputs; i++) free(e->arg[i]);
+  free(e->vals);
+  free(e->val_of);
+  free(e->vname);
+  free(e->arg);
+  free(e->woff);
+  ec_memplan_free(&e->mp);
+}
+
+ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_codegen_opts *o,
+                               ec_fileset *fs, ec_part_report *r, ec_diag *d) {
+  emitter e;
+  memset(&e, 0, sizeof e);
+  memset(r, 0, sizeof *r);
+  e.g = g;
+  e.p = p;
+  e.o = o;
+  snprintf(e.prog, sizeof e.prog, "%s_p%d", o->name, p->index);
+  upper(e.PROG, e.prog, sizeof e.PROG);
+  for (int s = 0; s < p->n_nodes; s++) {
+    const ec_node *n = &g->nodes[p->nodes[s]];
+    if (n->op < 0 || !ec_ops[n->op].ref)
+      return ec_fail_node(d, g, n, "no reference kernel for %s yet (--kernels %s)", n->op_type, o->kernels);
+    for (int k = 0; k < n->n_inputs + n->n_outputs; k++) {
+      int t = k < n->n_inputs ? n->inputs[k] : n->outputs[k - n->n_inputs];
+      if (t >= 0 && !dtype_macro(g->tensors[t].dtype))
+        return ec_fail_node(d, g, n, "tensor '%s' has dtype %s, which generated code does not support",
+                            g->tensors[t].name, ec_dtype_name(g->tensors[t].dtype));
+    }
+  }
+  ec_status st = ec_memplan_build(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
+                                  p->n_outputs, &e.mp, d);
+  if (!st) st = ec_memplan_verify(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
+                                  p->n_outputs, &e.mp, d);
+  if (!st) st = collect_values(&e);
+  for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {
+    int t = i < p->n_inputs ? p->inputs[i] : p->outputs[i - p->n_inputs];
+    if (!dtype_macro(g->tensors[t].dtype)) {
+      ec_diag_set(d, g->source_path, "", "graph input or output '%s' has dtype %s, which generated code does not support",
+                  g->tensors[t].name, ec_dtype_name(g->tensors[t].dtype));
+      st = EC_ERR_MODEL;
+    }
+  }
+  ec_buf w = {0}, h = {0}, c = {0}, m = {0}, wc = {0};
+  if (!st) st = weights_blob(&e, &w);
+  if (!st && o->embed_weights && w.len > EC_EMBED_WEIGHTS_MAX) {
+    ec_diag_set(d, g->source_path, "", "--embed-weights: the weights take %zu bytes, above the %zu-byte cap; "
+                "use the .bin file", w.len, EC_EMBED_WEIGHTS_MAX);
+    st = EC_ERR_MODEL;
+  }
+  if (!st) {
+    emit_header(&e, &h);
+    st = emit_source(&e, &c, d);
+  }
+  if (!st) emit_main(&e, &m);
+  char path[400];
+  if (!st) {
+    snprintf(path, sizeof path, "%s/%s.h", o->device, e.prog);
+    st = ec_fileset_add_buf(fs, path, &h);
+  }
+  if (!st) {
+    snprintf(path, sizeof path, "%s/%s.c", o->device, e.prog);
+    st = ec_fileset_add_buf(fs, path, &c);
+  }
+  if (!st) {
+    snprintf(path, sizeof path, "%s/main_p%d.c", o->device, p->index);
+    st = ec_fileset_add_buf(fs, path, &m);
+  }
+  if (!st && o->embed_weights) {
+    emit_weights_c(&e, &wc, &w);
+    snprintf(path, sizeof path, "%s/%s_weights.c", o->device, e.prog);
+    st = ec_fileset_add_buf(fs, path, &wc);
+  } else if (!st) {
+    snprintf(path, sizeof path, "%s/%s.bin", o->device, e.prog);
+    st = ec_fileset_add(fs, path, w.data ? w.data : "", w.len);
+  }
+  if (!st) {
+    snprintf(r->program, sizeof r->program, "%s", e.prog);
+    snprintf(r->device, sizeof r->device, "%s", o->device);
+    snprintf(r->target, sizeof r->target, "%s", o->target);
+    r->index = p->index;
+    r->n_steps = p->n_nodes;
+    r->arena_bytes = e.mp.arena_bytes;
+    r->lower_bound = e.mp.lower_bound;
+    r->weights_bytes = w.len;
+    r->weights_crc = e.crc;
+    r->embedded = o->embed_weights;
+  }
+  if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory");
+  ec_buf_free(&w);
+  ec_buf_free(&h);
+  ec_buf_free(&c);
+  ec_buf_free(&m);
+  ec_buf_free(&wc);
+  emitter_free(&e);
+  return st;
+}

@@ -1,0 +1,338 @@
+/* memplan.c — arena offsets by greedy best-fit over lifetimes (largest buffers first, each into
+ * the tightest gap left by the buffers it is live with), in-place reuse, and the verifier. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memplan.h"
+#include "op.h"
+
+size_t ec_mp_padded(size_t bytes) {
+  size_t n = bytes + EC_MP_SLACK;
+  return (n + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
+}
+
+static size_t tensor_bytes(const ec_tensor *t) {
+  int64_t n = ec_tensor_numel(t);
+  return n < 0 ? 0 : (size_t)n * ec_dtype_size(t->dtype);
+}
+
+void ec_memplan_free(ec_memplan *mp) {
+  free(mp->where);
+  free(mp->buf);
+  free(mp->first);
+  free(mp->last);
+  free(mp->inplace_of);
+  free(mp->bufs);
+  free(mp->scratch_buf);
+  free(mp->scratch_bytes);
+  memset(mp, 0, sizeof *mp);
+}
+
+/* Where each tensor lives and the steps of its first write and last read. Shared by the planner
+ * and the verifier, which recomputes it rather than trusting the plan. */
+static ec_status classify(const ec_graph *g, const int *nodes, int n_nodes, const int *inputs,
+                          int n_inputs, const int *outputs, int n_outputs, ec_mp_where *where,
+                          int *first, int *last, ec_diag *d) {
+  for (int t = 0; t < g->n_tensors; t++) {
+    where[t] = EC_MP_NONE;
+    first[t] = last[t] = -1;
+  }
+  for (int i = 0; i < n_inputs; i++) where[inputs[i]] = EC_MP_CALLER;
+  for (int i = 0; i < n_outputs; i++) {
+    int t = outputs[i];
+    where[t] = ec_tensor_is_const(&g->tensors[t]) ? EC_MP_WEIGHTS : EC_MP_CALLER;
+  }
+  for (int s = 0; s < n_nodes; s++) {
+    const ec_node *n = &g->nodes[nodes[s]];
+    for (int k = 0; k < n->n_inputs; k++) {
+      int t = n->inputs[k];
+      if (t < 0) continue;
+      const ec_tensor *tt = &g->tensors[t];
+      if (where[t] == EC_MP_NONE) {
+        if (ec_tensor_is_const(tt)) {
+          where[t] = EC_MP_WEIGHTS;
+        } else {
+          return ec_fail_node(d, g, n, "input '%s' is read before any step of the partition "
+                              "writes it, and is not a partition input", tt->name);
+        }
+      }
+      if (where[t] == EC_MP_ARENA && first[t] < 0)
+        return ec_fail_node(d, g, n, "input '%s' is read before it is written", tt->name);
+      if (s > last[t]) last[t] = s;
+    }
+    for (int k = 0; k < n->n_outputs; k++) {
+      int t = n->outputs[k];
+      if (t < 0) continue;
+      if (where[t] == EC_MP_NONE) where[t] = EC_MP_ARENA;
+      if (first[t] >= 0)
+        return ec_fail_node(d, g, n, "output '%s' is written twice", g->tensors[t].name);
+      first[t] = s;
+      if (last[t] < s) last[t] = s;
+    }
+  }
+  return EC_OK;
+}
+
+static size_t *g_sort_bytes; /* qsort has no context argument; planning is single-threaded */
+static int *g_sort_first;
+
+static int cmp_bufs(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  if (g_sort_bytes[x] != g_sort_bytes[y]) return g_sort_bytes[x] > g_sort_bytes[y] ? -1 : 1;
+  if (g_sort_first[x] != g_sort_first[y]) return g_sort_first[x] < g_sort_first[y] ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+static const ec_mp_buf *g_place_bufs;
+static int cmp_offset(const void *a, const void *b) {
+  size_t x = g_place_bufs[*(const int *)a].offset, y = g_place_bufs[*(const int *)b].offset;
+  return x < y ? -1 : x > y;
+}
+
+static bool live_together(const ec_mp_buf *a, const ec_mp_buf *b) {
+  return !(a->last < b->first || b->last < a->first);
+}
+
+ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, const int *inputs,
+                           int n_inputs, const int *outputs, int n_outputs, ec_memplan *mp,
+                           ec_diag *d) {
+  memset(mp, 0, sizeof *mp);
+  int nt = g->n_tensors;
+  mp->n_tensors = nt;
+  mp->n_steps = n_nodes;
+  mp->where = ec_alloc(sizeof(ec_mp_where) * (size_t)(nt + 1));
+  mp->buf = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  mp->first = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  mp->last = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  mp->inplace_of = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  mp->bufs = ec_alloc(sizeof(ec_mp_buf) * (size_t)(nt + n_nodes + 1));
+  mp->scratch_buf = ec_alloc(sizeof(int) * (size_t)(n_nodes + 1));
+  mp->scratch_bytes = ec_alloc(sizeof(size_t) * (size_t)(n_nodes + 1));
+  int *order = ec_alloc(sizeof(int) * (size_t)(nt + n_nodes + 1));
+  int *live = ec_alloc(sizeof(int) * (size_t)(nt + n_nodes + 1));
+  size_t *sbytes = ec_alloc(sizeof(size_t) * (size_t)(nt + n_nodes + 1));
+  int *sfirst = ec_alloc(sizeof(int) * (size_t)(nt + n_nodes + 1));
+  ec_status st = EC_OK;
+  if (!mp->where || !mp->buf || !mp->first || !mp->last || !mp->inplace_of || !mp->bufs ||
+      !mp->scratch_buf || !mp->scratch_bytes || !order || !live || !sbytes || !sfirst) {
+    st = EC_ERR_INTERNAL;
+    goto done;
+  }
+  st = classify(g, nodes, n_nodes, inputs, n_inputs, outputs, n_outputs, mp->where, mp->first,
+                mp->last, d);
+  if (st) goto done;
+  for (int t = 0; t < nt; t++) mp->buf[t] = mp->inplace_of[t] = -1;
+
+  /* Buffers in step order: each output either joins its input's buffer in place or opens one. */
+  for (int s = 0; s < n_nodes; s++) {
+    const ec_node *n = &g->nodes[nodes[s]];
+    const ec_op_def *op = &ec_ops[n->op];
+    for (int k = 0; k < n->n_outputs; k++) {
+      int t = n->outputs[k];
+      if (t < 0 || mp->where[t] != EC_MP_ARENA) continue;
+      size_t bytes = tensor_bytes(&g->tensors[t]);
+      int src = n->n_inputs > 0 ? n->inputs[0] : -1;
+      bool inplace = k == 0 && (op->flags & EC_OPF_INPLACE) && src >= 0 &&
+                     mp->where[src] == EC_MP_ARENA && mp->last[src] == s &&
+                     tensor_bytes(&g->tensors[src]) >= bytes;
+      for (int j = 1; inplace && j < n->n_inputs; j++)
+        if (n->inputs[j] == src) inplace = false;
+      if (inplace) {
+        int b = mp->buf[src];
+        mp->buf[t] = b;
+        mp->inplace_of[t] = src;
+        if (mp->bufs[b].last < mp->last[t]) mp->bufs[b].last = mp->last[t];
+        continue;
+      }
+      ec_mp_buf *b = &mp->bufs[mp->n_bufs];
+      b->bytes = bytes;
+      b->first = mp->first[t];
+      b->last = mp->last[t];
+      b->scratch_step = -1;
+      mp->buf[t] = mp->n_bufs++;
+    }
+    size_t sc = op->scratch ? op->scratch(g, n) : 0;
+    mp->scratch_bytes[s] = sc;
+    mp->scratch_buf[s] = -1;
+    if (sc) {
+      ec_mp_buf *b = &mp->bufs[mp->n_bufs];
+      b->bytes = sc;
+      b->first = b->last = s;
+      b->scratch_step = s;
+      mp->scratch_buf[s] = mp->n_bufs++;
+    }
+  }
+
+  /* Greedy best-fit: largest first; each goes into the smallest gap between the buffers already
+   * placed that are live at the same time, or above the highest of them. */
+  int nb = mp->n_bufs;
+  for (int i = 0; i < nb; i++) {
+    order[i] = i;
+    sbytes[i] = ec_mp_padded(mp->bufs[i].bytes);
+    sfirst[i] = mp->bufs[i].first;
+  }
+  g_sort_bytes = sbytes;
+  g_sort_first = sfirst;
+  qsort(order, (size_t)nb, sizeof(int), cmp_bufs);
+  g_place_bufs = mp->bufs;
+  for (int i = 0; i < nb; i++) {
+    ec_mp_buf *b = &mp->bufs[order[i]];
+    size_t need = sbytes[order[i]];
+    int nl = 0;
+    for (int j = 0; j < i; j++)
+      if (live_together(b, &mp->bufs[order[j]])) live[nl++] = order[j];
+    qsort(live, (size_t)nl, sizeof(int), cmp_offset);
+    size_t end = 0, best = (size_t)-1, best_gap = (size_t)-1;
+    for (int j = 0; j < nl; j++) {
+      const ec_mp_buf *o = &mp->bufs[live[j]];
+      if (o->offset > end && o->offset - end >= need && o->offset - end < best_gap) {
+        best_gap = o->offset - end;
+        best = end;
+      }
+      size_t oend = o->offset + sbytes[live[j]];
+      if (oend > end) end = oend;
+    }
+    b->offset = best != (size_t)-1 ? best : end;
+    if (b->offset + need > mp->arena_bytes) mp->arena_bytes = b->offset + need;
+  }
+  for (int s = 0; s < n_nodes; s++) {
+    size_t sum = 0;
+    for (int i = 0; i < nb; i++)
+      if (mp->bufs[i].first <= s && s <= mp->bufs[i].last) sum += sbytes[i];
+    if (sum > mp->lower_bound) mp->lower_bound = sum;
+  }
+done:
+  free(order);
+  free(live);
+  free(sbytes);
+  free(sfirst);
+  if (st) ec_memplan_free(mp);
+  return st;
+}
+
+static ec_status vfail(ec_diag *d, const ec_graph *g, const char *fmt, const char *a,
+                       const char *b) {
+  ec_diag_set(d, g->source_path ? g->source_path : "", "memory plan", fmt, a, b);
+  return EC_ERR_INTERNAL;
+}
+
+static const char *buf_label(const ec_graph *g, const ec_memplan *mp, int b, char *tmp,
+                             size_t len) {
+  if (mp->bufs[b].scratch_step >= 0) {
+    snprintf(tmp, len, "scratch of step %d", mp->bufs[b].scratch_step);
+    return tmp;
+  }
+  for (int t = 0; t < mp->n_tensors; t++)
+    if (mp->buf[t] == b) return g->tensors[t].name;
+  return "?";
+}
+
+ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, const int *inputs,
+                            int n_inputs, const int *outputs, int n_outputs, const ec_memplan *mp,
+                            ec_diag *d) {
+  int nt = g->n_tensors;
+  if (mp->n_tensors != nt || mp->n_steps != n_nodes)
+    return vfail(d, g, "plan made for another graph%s%s", "", "");
+  ec_mp_where *where = ec_alloc(sizeof(ec_mp_where) * (size_t)(nt + 1));
+  int *first = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  int *last = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  /* Bytes-and-lifetime extent of each buffer recomputed from the tensors placed in it. */
+  int *bfirst = ec_alloc(sizeof(int) * (size_t)(mp->n_bufs + 1));
+  int *blast = ec_alloc(sizeof(int) * (size_t)(mp->n_bufs + 1));
+  size_t *bbytes = ec_alloc(sizeof(size_t) * (size_t)(mp->n_bufs + 1));
+  ec_status st = EC_OK;
+  char l1[64], l2[64];
+  if (!where || !first || !last || !bfirst || !blast || !bbytes) {
+    st = EC_ERR_INTERNAL;
+    goto done;
+  }
+  st = classify(g, nodes, n_nodes, inputs, n_inputs, outputs, n_outputs, where, first, last, d);
+  if (st) goto done;
+  for (int b = 0; b < mp->n_bufs; b++) {
+    bfirst[b] = mp->n_steps;
+    blast[b] = -1;
+    bbytes[b] = 0;
+    if (mp->bufs[b].offset % EC_MP_ALIGN) {
+      st = vfail(d, g, "buffer of '%s' is not aligned%s", buf_label(g, mp, b, l1, sizeof l1), "");
+      goto done;
+    }
+    if (mp->bufs[b].scratch_step >= 0) {
+      int s = mp->bufs[b].scratch_step;
+      bfirst[b] = blast[b] = s;
+      bbytes[b] = mp->scratch_bytes[s];
+      const ec_node *n = &g->nodes[nodes[s]];
+      size_t want = ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
+      if (want > mp->bufs[b].bytes || mp->scratch_buf[s] != b) {
+        st = vfail(d, g, "scratch of '%s' is smaller than its kernel asks%s", n->name, "");
+        goto done;
+      }
+    }
+  }
+  for (int t = 0; t < nt; t++) {
+    if (where[t] != mp->where[t]) {
+      st = vfail(d, g, "tensor '%s' is placed in the wrong memory%s", g->tensors[t].name, "");
+      goto done;
+    }
+    if (where[t] != EC_MP_ARENA) continue;
+    int b = mp->buf[t];
+    if (b < 0 || b >= mp->n_bufs || mp->bufs[b].scratch_step >= 0) {
+      st = vfail(d, g, "activation '%s' has no arena buffer%s", g->tensors[t].name, "");
+      goto done;
+    }
+    size_t bytes = tensor_bytes(&g->tensors[t]);
+    if (bytes > bbytes[b]) bbytes[b] = bytes;
+    if (first[t] < bfirst[b]) bfirst[b] = first[t];
+    if (last[t] > blast[b]) blast[b] = last[t];
+    /* Tensors sharing a buffer must follow each other, touching only at an in-place step. */
+    for (int u = 0; u < t; u++) {
+      if (where[u] != EC_MP_ARENA || mp->buf[u] != b) continue;
+      if (last[u] < first[t] || last[t] < first[u]) continue;
+      int a = mp->inplace_of[t] == u ? u : mp->inplace_of[u] == t ? t : -1;
+      int o = a == u ? t : u;
+      if (a < 0 || last[a] != first[o]) {
+        st = vfail(d, g, "tensors '%s' and '%s' share bytes while both are live",
+                   g->tensors[u].name, g->tensors[t].name);
+        goto done;
+      }
+      const ec_node *n = &g->nodes[nodes[first[o]]];
+      if (!(ec_ops[n->op].flags & EC_OPF_INPLACE) || n->n_outputs < 1 || n->outputs[0] != o ||
+          n->inputs[0] != a) {
+        st = vfail(d, g, "'%s' reuses the bytes of '%s' but its op may not run in place",
+                   g->tensors[o].name, g->tensors[a].name);
+        goto done;
+      }
+    }
+  }
+  for (int b = 0; b < mp->n_bufs; b++) {
+    if (bbytes[b] > mp->bufs[b].bytes || bfirst[b] < mp->bufs[b].first || blast[b] > mp->bufs[b].last) {
+      st = vfail(d, g, "buffer of '%s' is smaller or shorter-lived than its tensors%s",
+                 buf_label(g, mp, b, l1, sizeof l1), "");
+      goto done;
+    }
+    if (mp->bufs[b].offset + bbytes[b] + EC_MP_SLACK > mp->arena_bytes) {
+      st = vfail(d, g, "buffer of '%s' runs past the arena%s", buf_label(g, mp, b, l1, sizeof l1), "");
+      goto done;
+    }
+    for (int c = 0; c < b; c++) {
+      if (blast[b] < bfirst[c] || blast[c] < bfirst[b]) continue;
+      size_t b0 = mp->bufs[b].offset, b1 = b0 + bbytes[b] + EC_MP_SLACK;
+      size_t c0 = mp->bufs[c].offset, c1 = c0 + bbytes[c] + EC_MP_SLACK;
+      if (b0 < c1 && c0 < b1) {
+        st = vfail(d, g, "'%s' and '%s' are live at the same time and overlap in the arena",
+                   buf_label(g, mp, c, l1, sizeof l1), buf_label(g, mp, b, l2, sizeof l2));
+        goto done;
+      }
+    }
+  }
+  if (mp->lower_bound > mp->arena_bytes) st = vfail(d, g, "arena below the lower bound%s%s", "", "");
+done:
+  if (!where || !first || !last || !bfirst || !blast || !bbytes) st = EC_ERR_INTERNAL;
+  free(where);
+  free(first);
+  free(last);
+  free(bfirst);
+  free(blast);
+  free(bbytes);
+  return st;
+}

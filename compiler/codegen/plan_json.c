@@ -1,0 +1,78 @@
+/* plan_json.c — plan.json: the decisions of one compile (devices, partitions, memory figures),
+ * the edgecc version and the model hash. Deterministic: no time, no absolute path. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen.h"
+
+static void io_list(ec_buf *b, const ec_graph *g, const int *ts, int n) {
+  ec_buf_printf(b, "[");
+  for (int i = 0; i < n; i++) {
+    const ec_tensor *t = &g->tensors[ts[i]];
+    ec_buf_printf(b, "%s\n        {\"name\": ", i ? "," : "");
+    ec_buf_json_str(b, t->name);
+    ec_buf_printf(b, ", \"dtype\": \"%s\", \"shape\": [", ec_dtype_name(t->dtype));
+    for (int k = 0; k < t->rank; k++) ec_buf_printf(b, "%s%lld", k ? ", " : "", (long long)t->dims[k]);
+    ec_buf_printf(b, "]}");
+  }
+  ec_buf_printf(b, "%s]", n ? "\n      " : "");
+}
+
+ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_part *parts,
+                       const ec_part_report *reps, int n, ec_buf *b) {
+  char sha[65];
+  for (int i = 0; i < 32; i++) sprintf(sha + 2 * i, "%02x", g->sha256[i]);
+  ec_buf_printf(b, "{\n  \"format\": \"edgecc-plan\",\n  \"format_version\": 1,\n  \"edgecc_version\": ");
+  ec_buf_json_str(b, EC_VERSION);
+  ec_buf_printf(b, ",\n  \"model\": ");
+  ec_buf_json_str(b, o->model_file);
+  ec_buf_printf(b, ",\n  \"model_sha256\": \"%s\",\n  \"name\": ", sha);
+  ec_buf_json_str(b, o->name);
+  ec_buf_printf(b, ",\n  \"kernels\": ");
+  ec_buf_json_str(b, o->kernels);
+  ec_buf_printf(b, ",\n  \"devices\": [");
+  for (int i = 0; i < n; i++) {
+    bool seen = false;
+    for (int j = 0; j < i; j++) seen |= strcmp(reps[j].device, reps[i].device) == 0;
+    if (seen) continue;
+    ec_buf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
+    ec_buf_json_str(b, reps[i].device);
+    ec_buf_printf(b, ", \"target\": ");
+    ec_buf_json_str(b, reps[i].target);
+    ec_buf_printf(b, ", \"folder\": ");
+    ec_buf_json_str(b, reps[i].device);
+    ec_buf_printf(b, ", \"programs\": [");
+    for (int j = i, k = 0; j < n; j++)
+      if (strcmp(reps[j].device, reps[i].device) == 0) {
+        ec_buf_printf(b, "%s", k++ ? ", " : "");
+        ec_buf_json_str(b, reps[j].program);
+      }
+    ec_buf_printf(b, "]}");
+  }
+  ec_buf_printf(b, "\n  ],\n  \"partitions\": [");
+  for (int i = 0; i < n; i++) {
+    const ec_part_report *r = &reps[i];
+    ec_buf_printf(b, "%s\n    {\n      \"index\": %d,\n      \"device\": ", i ? "," : "", parts[i].index);
+    ec_buf_json_str(b, r->device);
+    ec_buf_printf(b, ",\n      \"target\": ");
+    ec_buf_json_str(b, r->target);
+    ec_buf_printf(b, ",\n      \"program\": ");
+    ec_buf_json_str(b, r->program);
+    ec_buf_printf(b, ",\n      \"steps\": %d,\n      \"inputs\": ", r->n_steps);
+    io_list(b, g, parts[i].inputs, parts[i].n_inputs);
+    ec_buf_printf(b, ",\n      \"outputs\": ");
+    io_list(b, g, parts[i].outputs, parts[i].n_outputs);
+    ec_buf_printf(b, ",\n      \"arena_bytes\": %zu,\n      \"arena_lower_bound_bytes\": %zu,\n"
+                  "      \"arena_verified\": true,\n      \"weights_bytes\": %zu,\n"
+                  "      \"weights_crc32c\": \"%08x\",\n      \"weights_file\": ",
+                  r->arena_bytes, r->lower_bound, r->weights_bytes, r->weights_crc);
+    if (r->embedded) {
+      ec_buf_printf(b, "null");
+    } else {
+      ec_buf_printf(b, "\"%s/%s.bin\"", r->device, r->program); /* C names: no escaping */
+    }
+    ec_buf_printf(b, "\n    }");
+  }
+  ec_buf_printf(b, "\n  ]\n}\n");
+  return b->oom ? EC_ERR_INTERNAL : EC_OK;
+}
