@@ -98,7 +98,12 @@ def main():
             if args.skip_unsupported:
                 return SKIP
         return 1
-    got = json.loads(p.stdout)
+    try:
+        got = json.loads(p.stdout.decode("utf-8"))
+    except ValueError as e:  # UnicodeDecodeError is a ValueError
+        print("FAIL: edgecc inspect --json printed something that is not JSON in UTF-8: %s" % e)
+        print(p.stdout[:2000].decode("utf-8", "replace"))
+        return 1
     model = onnx.load(path, load_external_data=False)
 
     problems = []
