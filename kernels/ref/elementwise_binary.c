@@ -190,6 +190,12 @@ int eck_ref_variadic(const void *params, const eck_tensor *in, int n_in, eck_ten
   for (int k = 1; k < n_in; k++) {
     const eck_tensor *pair[2] = {&out[0], &in[k]};
     eck_ew_iter_init(&it, &out[0], pair, 2);
+    if (out[0].dtype == ECK_FLOAT && in[k].dtype == ECK_FLOAT) {
+      const float *x = in[k].data;
+      float *z = out[0].data;
+      for (int64_t i = 0; i < n; i++, eck_ew_iter_next(&it)) z[i] = binary_f32(fn, z[i], x[it.off[1]]);
+      continue;
+    }
     for (int64_t i = 0; i < n; i++, eck_ew_iter_next(&it)) {
       int rc = binary_elem(fn, &out[0], i, &in[k], it.off[1], &out[0], i);
       if (rc) return rc;
