@@ -24,3 +24,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
                    --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
   set_tests_properties(conformance_compile PROPERTIES LABELS conformance TIMEOUT 1800)
 endif()
+
+# The harness itself: comparison rule, statuses from a fake edgecc, expected-list round trip.
+add_test(NAME conformance_harness COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/conformance/test_run.py)
+set_tests_properties(conformance_harness PROPERTIES LABELS conformance TIMEOUT 120)
