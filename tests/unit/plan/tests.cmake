@@ -1,0 +1,38 @@
+# Planner unit tests (bridges, partition DP). Included from tests/unit/tests.cmake; paths are
+# relative to this file so it works from any including directory.
+find_path(EC_CMOCKA_INCLUDE cmocka.h)
+find_library(EC_CMOCKA_LIB cmocka)
+if(NOT EC_CMOCKA_INCLUDE OR NOT EC_CMOCKA_LIB)
+  message(WARNING "planner unit tests need cmocka: install the Debian package libcmocka-dev")
+  return()
+endif()
+
+set(EC_PLAN_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
+add_library(ec_plan_testlib STATIC ${EC_PLAN_TEST_DIR}/plan_testlib.c)
+target_include_directories(ec_plan_testlib PUBLIC ${EC_PLAN_TEST_DIR})
+target_link_libraries(ec_plan_testlib PUBLIC ec_compiler)
+
+foreach(t test_bridges test_partition test_bridges_models)
+  add_executable(plan_${t} ${EC_PLAN_TEST_DIR}/${t}.c)
+  target_include_directories(plan_${t} PRIVATE ${EC_CMOCKA_INCLUDE})
+  target_link_libraries(plan_${t} PRIVATE ec_plan_testlib ${EC_CMOCKA_LIB} m)
+endforeach()
+
+add_test(NAME plan.bridges COMMAND plan_test_bridges)
+add_test(NAME plan.partition COMMAND plan_test_partition)
+set_tests_properties(plan.bridges plan.partition PROPERTIES LABELS unit TIMEOUT 120)
+
+add_test(NAME plan.bridges.digits
+         COMMAND plan_test_bridges_models ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
+set_tests_properties(plan.bridges.digits PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
+
+# The 8 zoo models, exported on first use into the build folder (2-8 s each).
+set(EC_ZOO_DIR ${CMAKE_BINARY_DIR}/zoo CACHE PATH "where the zoo models are exported")
+foreach(m squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121
+          shufflenet_v2_x1_0)
+  add_test(NAME plan.bridges.zoo.${m}
+           COMMAND sh ${EC_PLAN_TEST_DIR}/run_zoo_bridges.sh $<TARGET_FILE:plan_test_bridges_models>
+                   ${CMAKE_SOURCE_DIR}/tests/models/export_zoo.py ${EC_PYTHON} ${EC_ZOO_DIR} ${m})
+  set_tests_properties(plan.bridges.zoo.${m} PROPERTIES LABELS zoo TIMEOUT 300
+                       SKIP_RETURN_CODE 77)
+endforeach()
