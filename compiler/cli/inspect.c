@@ -40,10 +40,11 @@ static int histogram(const ec_graph *g, bool unsupported_only, op_count *out, in
     if (unsupported_only && nd->op >= 0 && ec_ops[nd->op].ref) continue;
     int k;
     for (k = 0; k < n; k++)
-      if (strcmp(out[k].name, nd->op_type) == 0) break;
+      if (strcmp(out[k].name, nd->op >= 0 ? ec_ops[nd->op].name : nd->op_type) == 0) break;
     if (k == n) {
       if (n == cap) continue;
-      out[n].name = nd->op_type;
+      /* The table's name, not the node's: folding frees nodes before the report is printed. */
+      out[n].name = nd->op >= 0 ? ec_ops[nd->op].name : nd->op_type;
       out[n++].count = 0;
     }
     out[k].count++;

@@ -242,7 +242,7 @@ ec_status ec_onnx_parse_tensor(const uint8_t *buf, size_t len, const char *displ
   ec_status st = ec_tensor_from_pb(tp, NULL, out, &borrowed, err, sizeof err);
   if (st == EC_OK && borrowed) {
     void *p = malloc(out->nbytes ? out->nbytes : 1);
-    if (p) memcpy(p, out->data, out->nbytes);
+    if (p && out->nbytes) memcpy(p, out->data, out->nbytes);
     out->data = p;
     if (!p) st = EC_ERR_INTERNAL, snprintf(err, sizeof err, "out of memory");
   }

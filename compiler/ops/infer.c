@@ -39,7 +39,8 @@ ec_status ec_eval_node(ec_graph *g, int node, void **values, ec_diag *d) {
     ec_tensor *t = &g->tensors[n->inputs[i]];
     ec_tensor_view(t, &in[i]);
     if (values && values[n->inputs[i]]) in[i].data = values[n->inputs[i]];
-    if (!in[i].data && tensor_bytes(t) == 0) in[i].data = (void *)"";
+    if (!in[i].data && (tensor_bytes(t) == 0 || (op->flags & EC_OPF_SHAPE_ONLY)))
+      in[i].data = (void *)""; /* never read */
     if (!in[i].data) return ec_fail_node(d, g, n, "input '%s' has no value", t->name);
   }
   ec_status st = EC_OK;
@@ -89,7 +90,7 @@ static bool foldable(const ec_graph *g, const ec_node *n) {
   const ec_op_def *op = &ec_ops[n->op];
   if (!op->ref || (op->flags & EC_OPF_NOFOLD)) return false;
   size_t bytes = 0;
-  for (int i = 0; i < n->n_inputs; i++) {
+  for (int i = 0; i < n->n_inputs && !(op->flags & EC_OPF_SHAPE_ONLY); i++) {
     if (n->inputs[i] < 0) continue;
     if (g->tensors[n->inputs[i]].kind != EC_TK_CONSTANT) return false;
   }

@@ -28,7 +28,9 @@ typedef size_t (*ec_scratch_fn)(const ec_graph *g, const ec_node *n);
 enum {
   EC_OPF_NONE = 0,
   EC_OPF_NOFOLD = 1 << 0,   /* never evaluated at compile time (random ops) */
-  EC_OPF_INPLACE = 1 << 1   /* output 0 may share input 0's bytes */
+  EC_OPF_INPLACE = 1 << 1,  /* output 0 may share input 0's bytes */
+  EC_OPF_SHAPE_ONLY = 1 << 2 /* outputs depend on the inputs' shapes only (Shape, Size): always
+                                folded, since shapes are static */
 };
 
 typedef struct ec_op_def {

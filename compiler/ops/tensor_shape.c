@@ -5,17 +5,6 @@
 
 #include "tensor.h"
 
-/* Shape and Size read only their input's (static) shape: their output is a constant as soon as
- * the shape is known, which is what lets PyTorch's Shape→Gather→Concat→Reshape chains fold. */
-static ec_status make_const(ec_ctx *cx, ec_node *n, const int64_t *vals, int64_t count) {
-  ec_tensor *o = ec_out(cx, n, 0);
-  if (!o) return EC_OK;
-  if (ec_tensor_set_data(o, (void *)vals, sizeof(int64_t) * (size_t)count, false))
-    return EC_ERR_INTERNAL;
-  n->dead = true;
-  return EC_OK;
-}
-
 ec_status ec_infer_shape(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 1, 1, 1, 1);
   if (st) return st;
@@ -31,16 +20,15 @@ ec_status ec_infer_shape(ec_ctx *cx, ec_node *n) {
   eck_shape_params *p = ec_params(cx, n, sizeof *p);
   if (!p) return EC_ERR_INTERNAL;
   p->start = (int32_t)start;
-  if ((st = ec_set_output(cx, n, 0, ECK_INT64, 1, &len))) return st;
-  return make_const(cx, n, x->dims + start, len);
+  /* EC_OPF_SHAPE_ONLY: the driver folds the output to a constant right after this, which is
+   * what lets PyTorch's Shape→Gather→Concat→Reshape chains fold. */
+  return ec_set_output(cx, n, 0, ECK_INT64, 1, &len);
 }
 
 ec_status ec_infer_size(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 1, 1, 1, 1);
   if (st) return st;
-  int64_t numel = ec_tensor_numel(ec_in(cx, n, 0));
-  if ((st = ec_set_output(cx, n, 0, ECK_INT64, 0, NULL))) return st;
-  return make_const(cx, n, &numel, 1);
+  return ec_set_output(cx, n, 0, ECK_INT64, 0, NULL);
 }
 
 void ec_print_shape(ec_buf *b, const ec_node *n) {
