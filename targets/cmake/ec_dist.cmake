@@ -5,7 +5,7 @@
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/ec_dist.cmake)
 #   ec_add_dist(my_prog FILES ${CMAKE_CURRENT_SOURCE_DIR}/weights.bin)
 # After each build of my_prog, ${CMAKE_BINARY_DIR}/dist holds it, and dist/glibc-min.txt the
-# oldest glibc it runs with (the highest GLIBC_x.y symbol version among the program and libraries).
+# oldest glibc that runs everything in dist/ (the highest GLIBC_x.y symbol version they need).
 # Script mode (what the build runs): cmake -DPROGRAM=P -DDIST=D "-DLIBDIRS=a;b" "-DFILES=f;g"
 #   [-DREADELF=readelf] -P ec_dist.cmake
 cmake_minimum_required(VERSION 3.20)
@@ -56,8 +56,8 @@ if(NOT READELF)
   find_program(READELF readelf REQUIRED)
 endif()
 
-# glibc's own libraries are the board's: never copy them.
-set(_skip "^(ld-linux.*|libc|libm|libmvec|libpthread|libdl|librt|libutil|libresolv|libanl)\\.so")
+# glibc's own libraries, and libgcc_s which every glibc system has, are the board's: never copy them.
+set(_skip "^(ld-linux.*|libgcc_s|libc|libm|libmvec|libpthread|libdl|librt|libutil|libresolv|libanl)\\.so")
 
 function(_ec_needed file out)
   execute_process(COMMAND ${READELF} -d --wide ${file} OUTPUT_VARIABLE txt RESULT_VARIABLE rc
@@ -74,7 +74,7 @@ function(_ec_needed file out)
   set(${out} "${names}" PARENT_SCOPE)
 endfunction()
 
-file(REMOVE_RECURSE ${DIST})
+# Several programs of one folder share dist/ and its lib/: add, never wipe.
 file(MAKE_DIRECTORY ${DIST}/lib)
 file(COPY ${PROGRAM} DESTINATION ${DIST})
 foreach(f IN LISTS FILES)
@@ -113,7 +113,15 @@ endwhile()
 # The oldest glibc that runs it: the highest GLIBC_ symbol version anything in dist/ asks for.
 get_filename_component(prog_name ${PROGRAM} NAME)
 set(min "0")
-foreach(f ${DIST}/${prog_name} ${copied})
+file(GLOB elves ${DIST}/* ${DIST}/lib/*)
+foreach(f IN LISTS elves)
+  if(IS_DIRECTORY ${f})
+    continue()
+  endif()
+  file(READ ${f} magic LIMIT 4 HEX)
+  if(NOT magic STREQUAL "7f454c46")
+    continue()
+  endif()
   execute_process(COMMAND ${READELF} -V --wide ${f} OUTPUT_VARIABLE txt ERROR_QUIET)
   string(REGEX MATCHALL "Name: GLIBC_[0-9]+\\.[0-9]+(\\.[0-9]+)?" vers "${txt}")
   foreach(v IN LISTS vers)
@@ -125,4 +133,4 @@ foreach(f ${DIST}/${prog_name} ${copied})
 endforeach()
 file(WRITE ${DIST}/glibc-min.txt "${min}\n")
 list(LENGTH copied nlib)
-message(STATUS "dist: ${DIST} (${prog_name} and ${nlib} libraries; needs glibc >= ${min})")
+message(STATUS "dist: ${DIST} (${prog_name} and ${nlib} libraries; dist/ needs glibc >= ${min})")
