@@ -105,6 +105,5 @@ ec_status ec_infer_sce_loss(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_nms(ec_ctx *cx, ec_node *n);
 void ec_print_loss(ec_buf *b, const ec_node *n);
 void ec_print_nms(ec_buf *b, const ec_node *n);
-size_t ec_scratch_loss(const ec_graph *g, const ec_node *n);
 
 #endif

@@ -161,6 +161,10 @@ typedef struct eck_loss_params {
 typedef struct eck_nms_params {
   int32_t center_point_box;
 } eck_nms_params;
+/* Runs NonMaxSuppression into sel ([cap, 3] int64 rows); returns the row count, or -1 if it
+ * exceeds cap. The compiler calls it to size the output of constant inputs. */
+int64_t eck_nms_run(const eck_nms_params *p, const eck_tensor *in, int n_in, int64_t *sel,
+                    int64_t cap);
 
 #define ECK_REF_DECL(name) \
   int name(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
