@@ -414,6 +414,33 @@ bool ec_bridges_why_not(const ec_graph *g, const ec_bridges *b, int t, char *buf
   return true;
 }
 
+ec_status ec_bridges_resolve_cuts(const ec_graph *g, const ec_bridges *b,
+                                  const char *const *names, int n, int *cuts_out, ec_diag *d) {
+  for (int k = 0; k < n; k++) {
+    int t = ec_graph_find(g, names[k]);
+    if (t < 0) {
+      ec_diag_set(d, g->source_path, "", "--split-at: the model has no tensor named '%s'",
+                  names[k]);
+      return EC_ERR_USAGE;
+    }
+    char why[1536];
+    if (ec_bridges_why_not(g, b, t, why, sizeof why)) {
+      ec_diag_set(d, g->source_path, "", "--split-at: %s", why);
+      return EC_ERR_USAGE;
+    }
+    int c = ec_bridges_cut_index(b, t);
+    /* Insertion keeps the list sorted; n is a handful of names. */
+    int j = k;
+    while (j > 0 && cuts_out[j - 1] > c) cuts_out[j] = cuts_out[j - 1], j--;
+    if (j > 0 && cuts_out[j - 1] == c) {
+      ec_diag_set(d, g->source_path, "", "--split-at: '%s' is given twice", names[k]);
+      return EC_ERR_USAGE;
+    }
+    cuts_out[j] = c;
+  }
+  return EC_OK;
+}
+
 void ec_bridges_block_weights(const ec_graph *g, const ec_bridges *b, double *out) {
   for (int k = 0; k < b->n_blocks; k++) out[k] = 0;
   /* Nodes of one block are not always adjacent in the order (constant-only nodes), so they are

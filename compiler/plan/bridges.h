@@ -67,6 +67,12 @@ int ec_bridges_cut_index(const ec_bridges *b, int tensor);
 bool ec_bridges_why_not(const ec_graph *g, const ec_bridges *b, int tensor, char *buf,
                         size_t len);
 
+/* Resolves --split-at names into cut indices, sorted ascending (cuts_out: n entries). Errors
+ * (EC_ERR_USAGE, message starting "--split-at: "): no tensor of that name, a tensor that is not a
+ * cut (with ec_bridges_why_not's reason), or the same cut twice. */
+ec_status ec_bridges_resolve_cuts(const ec_graph *g, const ec_bridges *b,
+                                  const char *const *names, int n, int *cuts_out, ec_diag *d);
+
 /* Per-block sums of the bytes of the constant tensors (weights) the block's nodes read, directly
  * or through constant-only nodes (Identity on a weight), each counted once per block that needs
  * it. `out` has b->n_blocks entries. */

@@ -103,6 +103,23 @@ static void test_residual(void **state) {
   expect(g, "x a s a2 s2 y", "a s a2 s2", &br);
   why_not(g, &br, "w1", "constant");
   why_not(g, &br, "r", "node 's' (Add) reads 'a'");
+  /* --split-at: sorted cut indices, or an error saying why. */
+  const char *names[3] = {"s2", "a", "s"};
+  int cuts[3];
+  ec_diag d = {0};
+  assert_int_equal(ec_bridges_resolve_cuts(g, &br, names, 3, cuts, &d), EC_OK);
+  assert_int_equal(cuts[0], 0);
+  assert_int_equal(cuts[1], 1);
+  assert_int_equal(cuts[2], 3);
+  names[1] = "r";
+  assert_int_equal(ec_bridges_resolve_cuts(g, &br, names, 3, cuts, &d), EC_ERR_USAGE);
+  assert_non_null(strstr(d.msg, "--split-at: 'r' is not a split point"));
+  names[1] = "nope";
+  assert_int_equal(ec_bridges_resolve_cuts(g, &br, names, 3, cuts, &d), EC_ERR_USAGE);
+  assert_non_null(strstr(d.msg, "no tensor named 'nope'"));
+  names[1] = "s2";
+  assert_int_equal(ec_bridges_resolve_cuts(g, &br, names, 3, cuts, &d), EC_ERR_USAGE);
+  assert_non_null(strstr(d.msg, "given twice"));
   ec_bridges_free(&br);
   ec_graph_free(g);
 }
@@ -325,6 +342,14 @@ static void test_random_dags(void **state) {
     ec_bridges b;
     assert_int_equal(ec_bridges_find(g, &b, &d), EC_OK);
     if (!tl_check_bridges(g, &b)) fail_msg("random DAG seed %d: bridges differ from brute force", seed);
+    /* Every live tensor that is not a split point has a concrete bypass to show. */
+    for (int t = 0; t < g->n_tensors; t++) {
+      if ((b.tensor_flags[t] & (EC_BR_LIVE | EC_BR_SPLIT)) != EC_BR_LIVE) continue;
+      char why[2048];
+      assert_true(ec_bridges_why_not(g, &b, t, why, sizeof why));
+      if (!strstr(why, "does not come through") && !strstr(why, "does not depend on"))
+        fail_msg("seed %d: no bypass shown for '%s': %s", seed, g->tensors[t].name, why);
+    }
     total_splits += b.n_split;
     total_cuts += b.n_cuts;
     ec_bridges_free(&b);

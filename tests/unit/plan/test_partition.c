@@ -309,6 +309,87 @@ static void test_errors(void **state) {
   assert_int_equal(ec_partition_plan(&p, &plan, &d), EC_ERR_USAGE);
 }
 
+/* A plain O(K B^2 D^2) DP written independently of partition.c (no prefix sums, no deques), for
+ * sizes brute force cannot reach: min over plans of the latency, or of the slowest stage. */
+static double reference_dp(const ec_part_problem *p) {
+  enum { MB = 64, MD = 5 };
+  int B = p->n_blocks, D = p->n_devices;
+  static double f[MD + 1][MB + 1][MD];
+  bool thr = p->objective == EC_OBJ_THROUGHPUT;
+  for (int k = 0; k <= D; k++)
+    for (int j = 0; j <= B; j++)
+      for (int d = 0; d < D; d++) f[k][j][d] = INFINITY;
+  for (int k = 1; k <= D; k++)
+    for (int j = 1; j <= B; j++)
+      for (int d = 0; d < D; d++)
+        for (int i = 0; i < j; i++) {
+          double c = 0, w = 0, a = 0;
+          for (int x = i; x < j; x++) {
+            c += p->compute[x * D + d];
+            if (p->block_weight_bytes) w += p->block_weight_bytes[x];
+            if (p->block_arena_bytes && p->block_arena_bytes[x] > a) a = p->block_arena_bytes[x];
+          }
+          if (isinf(c)) continue;
+          if (p->device_capacity && p->device_capacity[d] > 0 && w + a > p->device_capacity[d])
+            continue;
+          if (k == 1) {
+            if (i == 0 && c < f[1][j][d]) f[1][j][d] = c;
+            continue;
+          }
+          if (i == 0) continue;
+          for (int e = 0; e < d; e++) {
+            if (isinf(f[k - 1][i][e])) continue;
+            ec_link l = p->links[e * D + d];
+            double x = l.latency + p->cut_bytes[i - 1] / l.bytes_per_time;
+            double v = thr ? fmax(f[k - 1][i][e], fmax(x, c)) : f[k - 1][i][e] + x + c;
+            if (v < f[k][j][d]) f[k][j][d] = v;
+          }
+        }
+  double best = INFINITY;
+  for (int k = 1; k <= D; k++)
+    if (!p->n_parts || k == p->n_parts)
+      for (int d = 0; d < D; d++) best = fmin(best, f[k][B][d]);
+  return best;
+}
+
+static void test_medium_vs_reference(void **state) {
+  enum { MB = 64, MD = 5 };
+  double compute[MB * MD], bytes[MB], weight[MB], arena[MB], cap[MD];
+  ec_link links[MD * MD];
+  int n = 0, feasible = 0;
+  for (int seed = 1; seed <= 300; seed++) {
+    rng_state = (uint64_t)seed * 0x2545F4914F6CDD1Dull;
+    int B = 8 + (int)rnd(MB - 7), D = 1 + (int)rnd(MD);
+    for (int k = 0; k < B * D; k++) compute[k] = rnd(30) ? rndf() * 10 : INFINITY;
+    for (int c = 0; c + 1 < B; c++) bytes[c] = rndf() * 4000;
+    for (int k = 0; k < D * D; k++) links[k] = (ec_link){rndf(), 500 + rndf() * 2000};
+    for (int b = 0; b < B; b++) weight[b] = rnd(10), arena[b] = rnd(10);
+    for (int d = 0; d < D; d++) cap[d] = rnd(4) ? 20 + rnd(200) : 0;
+    ec_part_problem p = {.n_blocks = B, .n_devices = D, .compute = compute, .cut_bytes = bytes,
+                         .links = links, .objective = (ec_objective)rnd(2),
+                         .n_parts = rnd(3) ? 0 : 1 + (int)rnd((uint32_t)D)};
+    if (rnd(2)) p.block_weight_bytes = weight, p.block_arena_bytes = arena, p.device_capacity = cap;
+    double ref = reference_dp(&p);
+    ec_part_plan plan;
+    ec_diag d = {0};
+    ec_status st = ec_partition_plan(&p, &plan, &d);
+    n++;
+    if (isinf(ref)) {
+      if (st == EC_OK) fail_msg("seed %d: DP found a plan, the reference none", seed);
+      continue;
+    }
+    if (st) fail_msg("seed %d: DP failed (%s), the reference found %g", seed, d.msg, ref);
+    feasible++;
+    double got = p.objective == EC_OBJ_THROUGHPUT ? plan.bottleneck : plan.latency;
+    if (!close_to(got, ref))
+      fail_msg("seed %d (B=%d D=%d obj=%d): DP %.17g, reference %.17g", seed, B, D, p.objective,
+               got, ref);
+    ec_part_plan_free(&plan);
+  }
+  print_message("%d problems with 8-64 blocks, %d feasible: DP == reference DP\n", n, feasible);
+  assert_true(feasible > n / 2);
+}
+
 static double chain_transfer(void *ctx, int cut, int from, int to) {
   return 0.05 + (double)(cut % 7) * 0.01 * (1 + from + to);
 }
@@ -342,6 +423,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_exhaustive_sizes),
       cmocka_unit_test(test_random_vs_brute),
+      cmocka_unit_test(test_medium_vs_reference),
       cmocka_unit_test(test_large_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
