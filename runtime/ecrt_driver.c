@@ -37,9 +37,30 @@ static int parse_count(const char *s, long *out) {
   return 1;
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
+/* In-place heap sort: glibc's qsort may allocate, and the benchmark loop must not. */
+static void sift(uint64_t *a, long root, long n) {
+  for (;;) {
+    long c = 2 * root + 1;
+    uint64_t t;
+    if (c >= n) return;
+    if (c + 1 < n && a[c + 1] > a[c]) c++;
+    if (a[root] >= a[c]) return;
+    t = a[root];
+    a[root] = a[c];
+    a[c] = t;
+    root = c;
+  }
+}
+
+static void sort_u64(uint64_t *a, long n) {
+  long i;
+  for (i = n / 2 - 1; i >= 0; i--) sift(a, i, n);
+  for (i = n - 1; i > 0; i--) {
+    uint64_t t = a[0];
+    a[0] = a[i];
+    a[i] = t;
+    sift(a, 0, i);
+  }
 }
 
 /* Reads input file i into a buffer of the partition's dtype and shape (with slack). */
@@ -268,7 +289,7 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
     printf("total_ms: %.4f\n", total / runs / 1e6);
   }
   if (bench) {
-    qsort(times, (size_t)bench, sizeof *times, cmp_u64);
+    sort_u64(times, bench);
     printf("median_ms: %.4f\n", (bench & 1 ? (double)times[bench / 2]
                                            : ((double)times[bench / 2 - 1] + (double)times[bench / 2]) / 2) /
                                     1e6);

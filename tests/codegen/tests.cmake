@@ -1,0 +1,14 @@
+# tests/codegen/tests.cmake — code generation: generated folders build, run and match the
+# reference; memory plan verified on every compile; no allocation per run; -Werror on gcc and
+# clang; deterministic output; output-folder manifest rules. Label `unit` (each takes seconds).
+foreach(t tiny embed fast_build digits werror determinism manifest malloc driver_errors plan_json)
+  add_test(NAME codegen_${t}
+    COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/test_codegen.py ${t}
+            --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR})
+  set_tests_properties(codegen_${t} PROPERTIES LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 300)
+endforeach()
+
+add_executable(test_ecrt_pb ${CMAKE_CURRENT_SOURCE_DIR}/codegen/test_ecrt_pb.c)
+target_link_libraries(test_ecrt_pb PRIVATE ecrt)
+add_test(NAME codegen_ecrt_pb COMMAND test_ecrt_pb)
+set_tests_properties(codegen_ecrt_pb PROPERTIES LABELS unit)
