@@ -113,9 +113,10 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
   int *live = ec_alloc(sizeof(int) * (size_t)(nt + n_nodes + 1));
   size_t *sbytes = ec_alloc(sizeof(size_t) * (size_t)(nt + n_nodes + 1));
   int *sfirst = ec_alloc(sizeof(int) * (size_t)(nt + n_nodes + 1));
+  size_t *key_bytes = ec_alloc(sizeof(size_t) * (size_t)(nt + n_nodes + 1));
   ec_status st = EC_OK;
   if (!mp->where || !mp->buf || !mp->first || !mp->last || !mp->inplace_of || !mp->bufs ||
-      !mp->scratch_buf || !mp->scratch_bytes || !order || !live || !sbytes || !sfirst) {
+      !mp->scratch_buf || !mp->scratch_bytes || !order || !live || !sbytes || !sfirst || !key_bytes) {
     st = EC_ERR_INTERNAL;
     goto done;
   }
@@ -164,38 +165,58 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
     }
   }
 
-  /* Greedy best-fit: largest first; each goes into the smallest gap between the buffers already
-   * placed that are live at the same time, or above the highest of them. */
+  /* Greedy best-fit: each buffer goes into the smallest gap between the buffers already placed
+   * that are live at the same time, or above the highest of them. The order matters; three
+   * orders are tried (largest first, longest-lived-times-size first, earliest first) and the
+   * smallest arena kept. */
   int nb = mp->n_bufs;
-  for (int i = 0; i < nb; i++) {
-    order[i] = i;
-    sbytes[i] = ec_mp_padded(mp->bufs[i].bytes);
-    sfirst[i] = mp->bufs[i].first;
+  size_t *best_off = ec_alloc(sizeof(size_t) * (size_t)(nb + 1));
+  size_t best_arena = (size_t)-1;
+  if (!best_off) {
+    st = EC_ERR_INTERNAL;
+    goto done;
   }
-  g_sort_bytes = sbytes;
-  g_sort_first = sfirst;
-  qsort(order, (size_t)nb, sizeof(int), cmp_bufs);
-  g_place_bufs = mp->bufs;
-  for (int i = 0; i < nb; i++) {
-    ec_mp_buf *b = &mp->bufs[order[i]];
-    size_t need = sbytes[order[i]];
-    int nl = 0;
-    for (int j = 0; j < i; j++)
-      if (live_together(b, &mp->bufs[order[j]])) live[nl++] = order[j];
-    qsort(live, (size_t)nl, sizeof(int), cmp_offset);
-    size_t end = 0, best = (size_t)-1, best_gap = (size_t)-1;
-    for (int j = 0; j < nl; j++) {
-      const ec_mp_buf *o = &mp->bufs[live[j]];
-      if (o->offset > end && o->offset - end >= need && o->offset - end < best_gap) {
-        best_gap = o->offset - end;
-        best = end;
-      }
-      size_t oend = o->offset + sbytes[live[j]];
-      if (oend > end) end = oend;
+  for (int i = 0; i < nb; i++) sbytes[i] = ec_mp_padded(mp->bufs[i].bytes);
+  for (int strategy = 0; strategy < 3; strategy++) {
+    for (int i = 0; i < nb; i++) {
+      order[i] = i;
+      size_t life = (size_t)(mp->bufs[i].last - mp->bufs[i].first + 1);
+      key_bytes[i] = strategy == 0 ? sbytes[i] : strategy == 1 ? sbytes[i] * life : (size_t)(nb - mp->bufs[i].first);
+      sfirst[i] = mp->bufs[i].first;
     }
-    b->offset = best != (size_t)-1 ? best : end;
-    if (b->offset + need > mp->arena_bytes) mp->arena_bytes = b->offset + need;
+    g_sort_bytes = key_bytes;
+    g_sort_first = sfirst;
+    qsort(order, (size_t)nb, sizeof(int), cmp_bufs);
+    g_place_bufs = mp->bufs;
+    size_t arena = 0;
+    for (int i = 0; i < nb; i++) {
+      ec_mp_buf *b = &mp->bufs[order[i]];
+      size_t need = sbytes[order[i]];
+      int nl = 0;
+      for (int j = 0; j < i; j++)
+        if (live_together(b, &mp->bufs[order[j]])) live[nl++] = order[j];
+      qsort(live, (size_t)nl, sizeof(int), cmp_offset);
+      size_t end = 0, best = (size_t)-1, best_gap = (size_t)-1;
+      for (int j = 0; j < nl; j++) {
+        const ec_mp_buf *o = &mp->bufs[live[j]];
+        if (o->offset > end && o->offset - end >= need && o->offset - end < best_gap) {
+          best_gap = o->offset - end;
+          best = end;
+        }
+        size_t oend = o->offset + sbytes[live[j]];
+        if (oend > end) end = oend;
+      }
+      b->offset = best != (size_t)-1 ? best : end;
+      if (b->offset + need > arena) arena = b->offset + need;
+    }
+    if (arena < best_arena) {
+      best_arena = arena;
+      for (int i = 0; i < nb; i++) best_off[i] = mp->bufs[i].offset;
+    }
   }
+  for (int i = 0; i < nb; i++) mp->bufs[i].offset = best_off[i];
+  mp->arena_bytes = nb ? best_arena : 0;
+  free(best_off);
   for (int s = 0; s < n_nodes; s++) {
     size_t sum = 0;
     for (int i = 0; i < nb; i++)
@@ -207,6 +228,7 @@ done:
   free(live);
   free(sbytes);
   free(sfirst);
+  free(key_bytes);
   if (st) ec_memplan_free(mp);
   return st;
 }
