@@ -33,8 +33,9 @@ static ec_status resize_shape(ec_ctx *cx, ec_node *n, const ec_tensor *x, int sc
     }
     for (int k = 0; k < x->rank; k++) {
       if (!(v[k] > 0) || !isfinite(v[k])) {
+        double bad = v[k];
         free(v);
-        return ec_fail(cx, n, "scales[%d] = %g must be positive", k, v[k]);
+        return ec_fail(cx, n, "scales[%d] = %g must be positive", k, bad);
       }
       p->scales[k] = v[k];
       od[k] = (int64_t)floor((double)x->dims[k] * v[k]);
@@ -49,8 +50,9 @@ static ec_status resize_shape(ec_ctx *cx, ec_node *n, const ec_tensor *x, int sc
     }
     for (int k = 0; k < x->rank; k++) {
       if (v[k] <= 0) {
+        long long bad = (long long)v[k];
         free(v);
-        return ec_fail(cx, n, "sizes[%d] = %lld must be positive", k, (long long)v[k]);
+        return ec_fail(cx, n, "sizes[%d] = %lld must be positive", k, bad);
       }
       od[k] = v[k];
       p->scales[k] = x->dims[k] ? (double)v[k] / (double)x->dims[k] : 1;
