@@ -56,8 +56,18 @@ static void out_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t *
                 out_range(woff, p->strides[2], is[2], os[2], &wlo, &whi);                      \
                 const T wv = wk[(kd * KH + kh) * KW + kw];                                     \
                 const int64_t sw = p->strides[2];                                              \
+                /* Whole rows in and out (1x1-like along width): one contiguous run. */     \
+                const int full = sw == 1 && woff == 0 && wlo == 0 && whi == os[2] &&           \
+                                 os[2] == is[2] && p->strides[1] == 1;                         \
                 for (int64_t od = dlo; od < dhi; od++) {                                       \
                   int64_t id = od * p->strides[0] + doff;                                      \
+                  if (full) {                                                                  \
+                    const T *xs = xi + (id * is[1] + hlo + hoff) * is[2];                      \
+                    T *ys = yo + (od * os[1] + hlo) * os[2];                                   \
+                    const int64_t run = (hhi - hlo) * os[2];                                   \
+                    for (int64_t q = 0; q < run; q++) ys[q] += wv * xs[q];                     \
+                    continue;                                                                  \
+                  }                                                                            \
                   for (int64_t oh = hlo; oh < hhi; oh++) {                                     \
                     int64_t ih = oh * p->strides[1] + hoff;                                    \
                     const T *xr = xi + (id * is[1] + ih) * is[2];                              \
