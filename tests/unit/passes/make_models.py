@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""Models for the graph-pass tests, made at test time (seeded, byte-identical run to run).
+
+Usage: /usr/bin/python3 tests/unit/passes/make_models.py OUTDIR
+Torch exports (opset 13, `training=PRESERVE` on eval-mode models so that torch does not fold
+BatchNormalization itself): conv_bn_relu, residual, linear_bn1d, conv1d_bn. Hand-made graphs
+(onnx.helper) for the corner cases: identity_outputs, dropout, bn_shared, bn_matmul_gemm,
+dead_code.
+"""
+
+import os
+import sys
+import warnings
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+
+def seeded_bn(model, seed):
+    """Non-trivial BatchNorm statistics, so that folding has something to get wrong."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) * 0.5 + 0.75)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.2)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+    return model.eval()
+
+
+class Residual(torch.nn.Module):
+    """A ResNet basic block with a downsampling shortcut, then a plain one."""
+
+    def __init__(self):
+        super().__init__()
+        c = torch.nn.Conv2d
+        b = torch.nn.BatchNorm2d
+        self.c1, self.b1 = c(4, 8, 3, stride=2, padding=1, bias=False), b(8)
+        self.c2, self.b2 = c(8, 8, 3, padding=1, bias=False), b(8)
+        self.cd, self.bd = c(4, 8, 1, stride=2, bias=False), b(8)
+        self.c3, self.b3 = c(8, 8, 3, padding=1, bias=True), b(8)
+        self.c4, self.b4 = c(8, 8, 3, padding=1, groups=2, bias=False), b(8)
+
+    def forward(self, x):
+        r = torch.relu
+        y = r(self.b2(self.c2(r(self.b1(self.c1(x))))) + self.bd(self.cd(x)))
+        return r(self.b4(self.c4(r(self.b3(self.c3(y))))) + y)
+
+
+def torch_models():
+    nn = torch.nn
+    torch.manual_seed(0)
+    yield "conv_bn_relu", seeded_bn(nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 6, 1), nn.BatchNorm2d(6), nn.ReLU()), 1), (1, 3, 10, 10)
+    torch.manual_seed(1)
+    yield "residual", seeded_bn(Residual(), 2), (1, 4, 12, 12)
+    torch.manual_seed(2)
+    yield "linear_bn1d", seeded_bn(nn.Sequential(
+        nn.Linear(16, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 4), nn.BatchNorm1d(4)), 3), (3, 16)
+    torch.manual_seed(3)
+    yield "conv1d_bn", seeded_bn(nn.Sequential(
+        nn.Conv1d(4, 6, 3), nn.BatchNorm1d(6), nn.Tanh()), 4), (2, 4, 9)
+
+
+def export_torch(outdir):
+    for name, model, shape in torch_models():
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(5))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, x, os.path.join(outdir, name + ".onnx"), opset_version=13,
+                              training=torch.onnx.TrainingMode.PRESERVE,
+                              input_names=["x"], output_names=["y"])
+
+
+def const(name, arr):
+    return numpy_helper.from_array(np.asarray(arr, dtype=np.float32), name)
+
+
+def save(outdir, name, nodes, inputs, outputs, inits, opset=13):
+    g = helper.make_graph(nodes, name, inputs, outputs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(outdir, name + ".onnx"))
+
+
+def vi(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def bn_inits(prefix, c, rng):
+    return [const(prefix + "_s", rng.uniform(0.5, 1.5, c)), const(prefix + "_b", rng.normal(0, 0.1, c)),
+            const(prefix + "_m", rng.normal(0, 0.2, c)), const(prefix + "_v", rng.uniform(0.5, 1.5, c))]
+
+
+def bn_node(prefix, x, y, eps=1e-5):
+    return helper.make_node("BatchNormalization", [x] + [prefix + s for s in ("_s", "_b", "_m", "_v")],
+                            [y], name=prefix, epsilon=eps)
+
+
+def hand_models(outdir):
+    rng = np.random.default_rng(7)
+    w = const("w", rng.normal(0, 0.3, (4, 3, 3, 3)))
+
+    # Identity chains ending in graph outputs; an Identity of a graph input (kept: it is the
+    # output's only producer); an Identity feeding another op and a graph output at once.
+    save(outdir, "identity_outputs", [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Identity", ["c"], ["i1"], name="id1"),
+        helper.make_node("Identity", ["i1"], ["y"], name="id2"),
+        helper.make_node("Relu", ["i1"], ["r"], name="relu"),
+        helper.make_node("Identity", ["r"], ["z"], name="id3"),
+        helper.make_node("Identity", ["z"], ["z2"], name="id4"),
+        helper.make_node("Identity", ["x"], ["xc"], name="id5"),
+    ], [vi("x", [1, 3, 6, 6])],
+        [vi("y", [1, 4, 6, 6]), vi("z", [1, 4, 6, 6]), vi("z2", [1, 4, 6, 6]), vi("xc", [1, 3, 6, 6])], [w])
+
+    # Dropout at inference: removed unless its mask is used; the opset-7 form too.
+    save(outdir, "dropout", [
+        helper.make_node("Dropout", ["x"], ["d1"], name="drop1"),
+        helper.make_node("Relu", ["d1"], ["r"], name="relu"),
+        helper.make_node("Dropout", ["r"], ["d2", "mask"], name="drop2"),
+        helper.make_node("Dropout", ["d2"], ["y", "unused_mask"], name="drop3"),
+    ], [vi("x", [2, 5])], [vi("y", [2, 5]), helper.make_tensor_value_info("mask", TensorProto.BOOL, [2, 5])], [])
+    save(outdir, "dropout_old", [
+        helper.make_node("Dropout", ["x"], ["d1"], name="drop1", ratio=0.25),
+        helper.make_node("Sigmoid", ["d1"], ["y"], name="sig"),
+    ], [vi("x", [3, 4])], [vi("y", [3, 4])], [], opset=7)
+
+    # Two Convs share a weight, each with its own BatchNormalization: both fold into new
+    # tensors, the shared one stays intact. A Conv whose output also feeds an Add does not fold;
+    # a BatchNormalization of a graph input stays.
+    save(outdir, "bn_shared", [
+        helper.make_node("Conv", ["x", "w"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        bn_node("bn1", "c1", "b1"),
+        helper.make_node("Conv", ["x", "w", "cb"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+        bn_node("bn2", "c2", "b2", eps=1e-3),
+        helper.make_node("Conv", ["x", "w"], ["c3"], name="conv3", pads=[1, 1, 1, 1]),
+        bn_node("bn3", "c3", "b3"),
+        helper.make_node("Add", ["b3", "c3"], ["a3"], name="add3"),
+        helper.make_node("Add", ["b1", "b2"], ["s"], name="add"),
+        helper.make_node("Add", ["s", "a3"], ["y"], name="add2"),
+        bn_node("bn4", "x", "y2"),
+    ], [vi("x", [1, 3, 5, 5])], [vi("y", [1, 4, 5, 5]), vi("y2", [1, 3, 5, 5])],
+        [w, const("cb", rng.normal(0, 0.1, 4))] + bn_inits("bn1", 4, rng) + bn_inits("bn2", 4, rng)
+        + bn_inits("bn3", 4, rng) + bn_inits("bn4", 3, rng))
+
+    # MatMul with a constant weight becomes a Gemm; Gemm without transB, with alpha and beta and
+    # a per-row C; Gemm with transB and no C. The last BatchNormalization writes a graph output.
+    save(outdir, "bn_matmul_gemm", [
+        helper.make_node("MatMul", ["x", "wm"], ["m"], name="matmul"),
+        bn_node("bn1", "m", "b1"),
+        helper.make_node("Gemm", ["b1", "wg", "cg"], ["g"], name="gemm", alpha=0.5, beta=2.0),
+        bn_node("bn2", "g", "b2"),
+        helper.make_node("Relu", ["b2"], ["r"], name="relu"),
+        helper.make_node("Gemm", ["r", "wt"], ["g2"], name="gemm_t", alpha=1.5, transB=1),
+        bn_node("bn3", "g2", "y"),
+    ], [vi("x", [3, 6])], [vi("y", [3, 5])],
+        [const("wm", rng.normal(0, 0.4, (6, 7))), const("wg", rng.normal(0, 0.4, (7, 4))),
+         const("cg", rng.normal(0, 0.4, (3, 4))), const("wt", rng.normal(0, 0.4, (5, 4)))]
+        + bn_inits("bn1", 7, rng) + bn_inits("bn2", 4, rng) + bn_inits("bn3", 5, rng))
+
+    # Dead code: a branch no output reads, and a node with two outputs of which one is read.
+    save(outdir, "dead_code", [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("Exp", ["r"], ["dead1"], name="exp_dead"),
+        helper.make_node("Conv", ["dead1", "w"], ["dead2"], name="conv_dead"),
+        helper.make_node("Split", ["r"], ["s1", "s2"], name="split", axis=1),
+        helper.make_node("Neg", ["s2"], ["dead3"], name="neg_dead"),
+        helper.make_node("Sigmoid", ["s1"], ["y"], name="sig"),
+    ], [vi("x", [1, 4, 3, 3])], [vi("y", [1, 2, 3, 3])], [const("w", rng.normal(0, 0.3, (2, 4, 1, 1)))])
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    export_torch(outdir)
+    hand_models(outdir)
+
+
+if __name__ == "__main__":
+    main()
