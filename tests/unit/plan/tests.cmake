@@ -18,21 +18,21 @@ foreach(t test_bridges test_partition test_bridges_models)
   target_link_libraries(plan_${t} PRIVATE ec_plan_testlib ${EC_CMOCKA_LIB} m)
 endforeach()
 
-add_test(NAME plan.bridges COMMAND plan_test_bridges)
-add_test(NAME plan.partition COMMAND plan_test_partition)
-set_tests_properties(plan.bridges plan.partition PROPERTIES LABELS unit TIMEOUT 120)
+add_test(NAME unit_plan_bridges COMMAND plan_test_bridges)
+add_test(NAME unit_plan_partition COMMAND plan_test_partition)
+set_tests_properties(unit_plan_bridges unit_plan_partition PROPERTIES LABELS unit TIMEOUT 120)
 
-add_test(NAME plan.bridges.digits
+add_test(NAME unit_plan_bridges_digits
          COMMAND plan_test_bridges_models ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
-set_tests_properties(plan.bridges.digits PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
+set_tests_properties(unit_plan_bridges_digits PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
 
-# The 8 zoo models, exported on first use into the build folder (2-8 s each).
-set(EC_ZOO_DIR ${CMAKE_BINARY_DIR}/zoo CACHE PATH "where the zoo models are exported")
+# The 8 zoo models, exported on first use into the cache tests/models uses too (2-8 s each).
+set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
 foreach(m squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121
           shufflenet_v2_x1_0)
-  add_test(NAME plan.bridges.zoo.${m}
+  add_test(NAME zoo_plan_bridges_${m}
            COMMAND sh ${EC_PLAN_TEST_DIR}/run_zoo_bridges.sh $<TARGET_FILE:plan_test_bridges_models>
-                   ${CMAKE_SOURCE_DIR}/tests/models/export_zoo.py ${EC_PYTHON} ${EC_ZOO_DIR} ${m})
-  set_tests_properties(plan.bridges.zoo.${m} PROPERTIES LABELS zoo TIMEOUT 300
+                   ${CMAKE_SOURCE_DIR}/tests/models/export_zoo.py ${EC_PYTHON} ${EC_ZOO_CACHE} ${m})
+  set_tests_properties(zoo_plan_bridges_${m} PROPERTIES LABELS zoo TIMEOUT 300
                        SKIP_RETURN_CODE 77)
 endforeach()
