@@ -17,11 +17,20 @@ add_test(NAME conformance_eval
          COMMAND ${EC_CONFORMANCE_RUN} --mode eval --out ${CMAKE_BINARY_DIR}/conformance/eval)
 set_tests_properties(conformance_shapes conformance_eval PROPERTIES LABELS conformance TIMEOUT 900)
 
-# Compile: generated C, built and run. Registered once codegen provides the build hook.
+# Issue 3: every node test of these ops passes in generated code (their _expanded variants too).
+set(EC_CONFORMANCE_REQUIRED_OPS
+    Conv,ConvTranspose,Gemm,MatMul,Add,Sub,Mul,Div,Relu,LeakyRelu,Sigmoid,Tanh,Clip,HardSwish,HardSigmoid,Softmax,LogSoftmax,MaxPool,AveragePool,GlobalAveragePool,GlobalMaxPool,BatchNormalization,InstanceNormalization,LayerNormalization,Concat,Split,Slice,Reshape,Flatten,Squeeze,Unsqueeze,Transpose,Gather,Pad,Resize,ReduceMean,ReduceSum,ReduceMax,Erf,Pow,Sqrt,Exp,Where,Cast,Expand,Tile,Identity,Dropout)
+
+# Compile: generated C for every test, built by tests/codegen/build_generated.sh against the
+# runtime and kernel libraries this build makes once (ecrt, eck_ref); a handful of named tests go
+# through the generated folder's own CMakeLists.txt. Registered once codegen provides the hook.
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
   add_test(NAME conformance_compile
            COMMAND ${EC_CONFORMANCE_RUN} --mode compile --out ${CMAKE_BINARY_DIR}/conformance/compile
-                   --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
+                   --build-dir ${CMAKE_BINARY_DIR}
+                   --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh
+                   --cmake-build "^node/test_(relu|conv_with_strides_padding|gemm_all_attributes|resize_upsample_scales_linear|reshape_negative_dim)$"
+                   --min-pass node=0.75 --require-ops-pass ${EC_CONFORMANCE_REQUIRED_OPS})
   set_tests_properties(conformance_compile PROPERTIES LABELS conformance TIMEOUT 1800)
 endif()
 
