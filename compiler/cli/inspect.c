@@ -53,6 +53,14 @@ static int histogram(const ec_graph *g, bool unsupported_only, op_count *out, in
   return n;
 }
 
+/* 4.09 G, 171.5 k: a count in the unit that keeps three or four digits. */
+static void put_si(ec_buf *b, double v) {
+  static const char *units[] = {"", " k", " M", " G", " T"};
+  int u = 0;
+  while (v >= 1000 && u < 4) v /= 1000, u++;
+  ec_buf_printf(b, u ? "%.4g%s" : "%.0f%s", v, units[u]);
+}
+
 static void shape_json(ec_buf *b, const ec_tensor *t) {
   ec_buf_printf(b, "[");
   for (int k = 0; k < t->rank; k++) ec_buf_printf(b, "%s%lld", k ? ", " : "", (long long)t->dims[k]);
@@ -215,8 +223,11 @@ int ec_cmd_inspect(int argc, char **argv) {
     for (int i = 0; i < n_ops; i++) ec_buf_printf(&b, "%s%s x%d", i ? ", " : "", ops[i].name, ops[i].count);
     ec_buf_printf(&b, "\nparams   %lld (%lld weight bytes)\n", (long long)g->init_params,
                   (long long)g->init_bytes);
-    ec_buf_printf(&b, "compute  %.3f GFLOP, %.3f G multiply-adds\n", total.flops / 1e9,
-                  total.macs / 1e9);
+    ec_buf_printf(&b, "compute  ");
+    put_si(&b, total.flops);
+    ec_buf_printf(&b, "FLOP, ");
+    put_si(&b, total.macs);
+    ec_buf_printf(&b, " multiply-adds\n");
     if (n_unsup) {
       ec_buf_printf(&b, "cannot compile yet: ");
       for (int i = 0; i < n_unsup; i++)
