@@ -2,10 +2,13 @@
 """Models for the graph-pass tests, made at test time (seeded, byte-identical run to run).
 
 Usage: /usr/bin/python3 tests/unit/passes/make_models.py OUTDIR
+       /usr/bin/python3 tests/unit/passes/make_models.py --zoo MODEL OUTDIR
 Torch exports (opset 13, `training=PRESERVE` on eval-mode models so that torch does not fold
 BatchNormalization itself): conv_bn_relu, residual, linear_bn1d, conv1d_bn. Hand-made graphs
 (onnx.helper) for the corner cases: identity_outputs, dropout, bn_shared, bn_matmul_gemm,
 dead_code.
+--zoo exports a zoo model (tests/models/export_zoo.py: same weights, statistics and input) with
+its BatchNormalizations kept, as OUTDIR/MODEL_bn.onnx and OUTDIR/MODEL_bn_input_0.pb.
 """
 
 import os
@@ -174,7 +177,26 @@ def hand_models(outdir):
     ], [vi("x", [1, 4, 3, 3])], [vi("y", [1, 2, 3, 3])], [const("w", rng.normal(0, 0.3, (2, 4, 1, 1)))])
 
 
+def export_zoo_bn(name, outdir):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models"))
+    import export_zoo
+    torch.set_num_threads(1)
+    model, side = export_zoo.build(name)
+    x = torch.randn(1, 3, side, side, generator=torch.Generator().manual_seed(export_zoo.SEED_INPUT))
+    os.makedirs(outdir, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, x, os.path.join(outdir, name + "_bn.onnx"), opset_version=13,
+                          training=torch.onnx.TrainingMode.PRESERVE,
+                          input_names=["input"], output_names=["output"])
+    with open(os.path.join(outdir, name + "_bn_input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(x.numpy(), "input").SerializeToString())
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--zoo":
+        export_zoo_bn(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     outdir = sys.argv[1]
