@@ -2,9 +2,10 @@
  * reference kernel that runs it. Ops are listed once in ops.def (X-macro); each family of ops
  * lives in one file under compiler/ops/ and its kernels in kernels/ref/.
  *
- * How to add an op: add `EC_OP(Name, "", infer_fn, cost_fn, ref_fn, flags, shape_inputs)` to
- * ops.def, write infer_fn (and cost_fn, or EC_COST_ELEMENTWISE...) in the family file, and the
- * kernel in kernels/ref/. The static_assert in ops.c keeps the enum and the table in step. */
+ * How to add an op: add `EC_OP(Name, "", infer_fn, cost_fn, ref_fn, print_fn, scratch_fn, flags,
+ * shape_inputs)` to the family's ops_*.def, write infer_fn (cost_fn may be NULL: one op per
+ * output element) in the family file, and the kernel in kernels/ref/. The static_assert in
+ * ops.c keeps the enum and the table in step. */
 #ifndef EC_OP_H
 #define EC_OP_H
 
