@@ -92,6 +92,7 @@ DEFINE_CONV(conv_f64, double)
 
 int eck_ref_conv(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_conv_params *p = params;
   const eck_tensor *b = n_in > 2 && in[2].data ? &in[2] : 0;
   if (p->group <= 0 || in[0].dims[1] % p->group || out[0].dims[1] % p->group) return ECK_ERR_ARG;
@@ -162,6 +163,7 @@ DEFINE_CONVT(convt_f64, double)
 
 int eck_ref_conv_transpose(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                            int n_out, void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_conv_params *p = params;
   const eck_tensor *b = n_in > 2 && in[2].data ? &in[2] : 0;
   if (p->group <= 0 || in[0].dims[1] % p->group || out[0].dims[1] % p->group) return ECK_ERR_ARG;
@@ -230,11 +232,13 @@ static void qconv(const eck_conv_params *p, const qconv_args *a,
 }
 
 static void emit_i32(void *ctx, int64_t idx, int64_t m, int32_t acc) {
+  (void)m;
   ((int32_t *)ctx)[idx] = acc;
 }
 
 int eck_ref_conv_integer(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                          int n_out, void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_conv_params *p = params;
   if (p->group <= 0 || in[0].dims[1] % p->group || out[0].dims[1] % p->group) return ECK_ERR_ARG;
   qconv_args a = {&in[0], &in[1], &out[0], 0, NULL};
@@ -272,6 +276,7 @@ static void emit_q(void *vctx, int64_t idx, int64_t m, int32_t acc) {
 
 int eck_ref_qlinear_conv(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                          int n_out, void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_conv_params *p = params;
   if (p->group <= 0 || in[0].dims[1] % p->group || out[0].dims[1] % p->group) return ECK_ERR_ARG;
   /* x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, [B] */

@@ -47,6 +47,7 @@ DEFINE_GEMM(gemm_f64, double)
 
 int eck_ref_gemm(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_gemm_params *p = params;
   const eck_tensor *a = &in[0], *b = &in[1], *c = n_in > 2 && in[2].data ? &in[2] : 0;
   int64_t M = p->trans_a ? a->dims[1] : a->dims[0], K = p->trans_a ? a->dims[0] : a->dims[1];
@@ -158,6 +159,7 @@ DEFINE_MATMUL(matmul_f64, double)
 
 int eck_ref_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_tensor *a = &in[0], *b = &in[1];
   mm_shape s;
   mm_shape_of(a, b, &s);
@@ -227,11 +229,13 @@ static void qmatmul(const eck_tensor *a, const eck_tensor *b, const eck_tensor *
 }
 
 static void emit_i32(void *ctx, int64_t iy, int64_t m, int64_t n, int32_t acc) {
+  (void)m; (void)n;
   ((int32_t *)ctx)[iy] = acc;
 }
 
 int eck_ref_matmul_integer(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                            int n_out, void *scratch) {
+  (void)params; (void)n_out; (void)scratch;
   qmatmul(&in[0], &in[1], n_in > 2 ? &in[2] : 0, n_in > 3 ? &in[3] : 0, emit_i32, out[0].data);
   return ECK_OK;
 }
@@ -251,6 +255,7 @@ static void emit_qlm(void *vctx, int64_t iy, int64_t m, int64_t n, int32_t acc) 
 
 int eck_ref_qlinear_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                            int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   /* a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp */
   qlm_ctx c = {&in[1], &in[4], &in[6], &in[7], &out[0]};
   qmatmul(&in[0], &in[3], &in[2], &in[5], emit_qlm, &c);
@@ -261,6 +266,7 @@ int eck_ref_qlinear_matmul(const void *params, const eck_tensor *in, int n_in, e
 
 int eck_ref_einsum(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_einsum_params *p = params;
   int64_t stride[ECK_EINSUM_MAX_IN][ECK_EINSUM_MAX_LABELS] = {{0}};
   for (int i = 0; i < p->n_in; i++) {

@@ -8,6 +8,7 @@
  * Outputs: loss ([N, d...] for reduction none, else a scalar), SCE: log_prob like input. */
 int eck_ref_loss(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)scratch;
   const eck_loss_params *p = params;
   const eck_tensor *x = &in[0], *t = &in[1];
   const eck_tensor *w = n_in > 2 && in[2].data ? &in[2] : 0;
@@ -126,6 +127,7 @@ int64_t eck_nms_run(const eck_nms_params *p, const eck_tensor *in, int n_in, int
 
 int eck_ref_nms(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
+  (void)n_out; (void)scratch;
   int64_t n = eck_nms_run(params, in, n_in, out[0].data, out[0].dims[0]);
   return n == out[0].dims[0] ? ECK_OK : ECK_ERR_ARG;
 }

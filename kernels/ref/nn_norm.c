@@ -7,6 +7,7 @@
 
 int eck_ref_softmax(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                     int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_softmax_params *p = params;
   const eck_tensor *x = &in[0];
   int64_t outer = 1, len = 1, inner = 1;
@@ -51,6 +52,7 @@ int eck_ref_softmax(const void *params, const eck_tensor *in, int n_in, eck_tens
  * uses stat j / (sample size / S). */
 int eck_ref_batchnorm(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                       int n_out, void *scratch) {
+  (void)n_in; (void)scratch;
   const eck_batchnorm_params *p = params;
   const eck_tensor *x = &in[0], *sc = &in[1], *bi = &in[2], *mean = &in[3], *var = &in[4];
   const int64_t N = x->dims[0], S = eck_numel(sc);
@@ -113,6 +115,7 @@ static int64_t group_off(int64_t j, int nr, const int64_t *rd, const int64_t *rs
  * pick the group. Instance: dims 2..; Layer: dims axis..; MVN: the axes mask. */
 int eck_ref_norm(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)scratch;
   const eck_norm_params *p = params;
   const eck_tensor *x = &in[0];
   const eck_tensor *sc = !p->mvn && n_in > 1 ? &in[1] : 0;
@@ -173,6 +176,7 @@ int eck_ref_norm(const void *params, const eck_tensor *in, int n_in, eck_tensor 
 
 int eck_ref_lrn(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_lrn_params *p = params;
   const eck_tensor *x = &in[0];
   const int64_t N = x->dims[0], C = x->dims[1];

@@ -11,6 +11,7 @@ static void sp3(const eck_tensor *t, int nsp, int64_t *s) {
 
 int eck_ref_pool(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)n_in; (void)scratch;
   const eck_pool_params *p = params;
   const eck_tensor *x = &in[0], *y = &out[0];
   const eck_tensor *ind = n_out > 1 && out[1].data ? &out[1] : 0;
@@ -72,6 +73,7 @@ int eck_ref_pool(const void *params, const eck_tensor *in, int n_in, eck_tensor 
 
 int eck_ref_global_pool(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                         int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_pool_params *p = params;
   const eck_tensor *x = &in[0];
   int64_t NC = x->dims[0] * x->dims[1], sz = 1;
@@ -102,6 +104,7 @@ int eck_ref_global_pool(const void *params, const eck_tensor *in, int n_in, eck_
 /* MaxUnpool: zeros, then each value goes to its flat index (as MaxPool's Indices give it). */
 int eck_ref_maxunpool(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                       int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_maxunpool_params *p = params;
   const eck_tensor *x = &in[0], *ind = &in[1], *y = &out[0];
   if (p->rank != y->rank) return ECK_ERR_ARG;

@@ -78,6 +78,7 @@ static int taps(const eck_resize_params *p, int k, int rank, int64_t x, int64_t 
 
 int eck_ref_resize(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_resize_params *p = params;
   const eck_tensor *x = &in[0], *y = &out[0];
   const int r = x->rank;
@@ -125,6 +126,7 @@ int eck_ref_resize(const void *params, const eck_tensor *in, int n_in, eck_tenso
 /* DepthToSpace (DCR or CRD) and SpaceToDepth: a pure permutation of elements. */
 int eck_ref_depth_space(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                         int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_d2s_params *p = params;
   const eck_tensor *x = &in[0], *y = &out[0];
   const int64_t b = p->blocksize;
@@ -195,6 +197,7 @@ static double cubic1(const double *v, double t) {
 
 int eck_ref_gridsample(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                        int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_gridsample_params *p = params;
   const eck_tensor *x = &in[0], *g = &in[1], *y = &out[0];
   const int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
@@ -254,6 +257,7 @@ int eck_ref_gridsample(const void *params, const eck_tensor *in, int n_in, eck_t
 
 int eck_ref_roialign(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                      int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_roialign_params *p = params;
   const eck_tensor *x = &in[0], *rois = &in[1], *bi = &in[2], *y = &out[0];
   const int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];

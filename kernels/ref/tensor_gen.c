@@ -9,6 +9,7 @@
 
 int eck_ref_constant_of_shape(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                               int n_out, void *scratch) {
+  (void)in; (void)n_in; (void)n_out; (void)scratch;
   const eck_const_params *p = params;
   size_t size = eck_dtype_size(out[0].dtype);
   int64_t n = eck_numel(&out[0]);
@@ -18,6 +19,7 @@ int eck_ref_constant_of_shape(const void *params, const eck_tensor *in, int n_in
 
 int eck_ref_range(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   int64_t n = out[0].dims[0];
   int32_t dt = out[0].dtype;
   if (eck_dtype_is_float(dt)) {
@@ -32,6 +34,7 @@ int eck_ref_range(const void *params, const eck_tensor *in, int n_in, eck_tensor
 
 int eck_ref_eyelike(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                     void *scratch) {
+  (void)in; (void)n_in; (void)n_out; (void)scratch;
   const eck_eyelike_params *p = params;
   int64_t rows = out[0].dims[0], cols = out[0].dims[1];
   size_t size = eck_dtype_size(out[0].dtype);
@@ -45,6 +48,7 @@ int eck_ref_eyelike(const void *params, const eck_tensor *in, int n_in, eck_tens
 
 int eck_ref_trilu(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_trilu_params *p = params;
   const eck_tensor *x = &in[0];
   int64_t k = 0;
@@ -62,6 +66,7 @@ int eck_ref_trilu(const void *params, const eck_tensor *in, int n_in, eck_tensor
 
 int eck_ref_window(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                    void *scratch) {
+  (void)in; (void)n_in; (void)n_out; (void)scratch;
   const eck_window_params *p = params;
   int64_t n = out[0].dims[0];
   double den = (double)(p->periodic ? n : n - 1);
@@ -89,6 +94,7 @@ static double uniform01(uint64_t *s) { return (double)(mix(s) >> 11) * (1.0 / 90
 
 int eck_ref_random(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                    void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_random_params *p = params;
   uint64_t s = p->seed;
   int64_t n = eck_numel(&out[0]);
@@ -109,6 +115,7 @@ int eck_ref_random(const void *params, const eck_tensor *in, int n_in, eck_tenso
 
 int eck_ref_det(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
+  (void)params; (void)n_in; (void)n_out;
   const eck_tensor *x = &in[0];
   int64_t m = x->dims[x->rank - 1], batch = eck_numel(&out[0]);
   double *a = scratch;
@@ -173,6 +180,7 @@ static void dft_line(const eck_tensor *x, int64_t base, int64_t st, int64_t n_in
 
 int eck_ref_dft(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_dft_params *p = params;
   const eck_tensor *x = &in[0];
   int cplx = x->dims[x->rank - 1] == 2;
@@ -189,6 +197,7 @@ int eck_ref_dft(const void *params, const eck_tensor *in, int n_in, eck_tensor *
 
 int eck_ref_stft(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_stft_params *p = params;
   const eck_tensor *x = &in[0];
   const eck_tensor *win = n_in > 2 && in[2].data && in[2].rank == 1 ? &in[2] : NULL;
@@ -203,6 +212,7 @@ int eck_ref_stft(const void *params, const eck_tensor *in, int n_in, eck_tensor 
 
 int eck_ref_mel(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
+  (void)in; (void)n_in; (void)n_out; (void)scratch;
   const eck_mel_params *p = params;
   int64_t nb = p->num_mel_bins, rows = p->dft_length / 2 + 1;
   double lo = 2595 * log10(1 + p->lower_hz / 700), hi = 2595 * log10(1 + p->upper_hz / 700);

@@ -24,6 +24,7 @@ static int next_index(int64_t *idx, const int64_t *dims, int rank) {
 
 int eck_ref_gather(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_axis_params *p = params;
   const eck_tensor *x = &in[0], *ind = &in[1];
   size_t size = eck_dtype_size(x->dtype);
@@ -44,6 +45,7 @@ int eck_ref_gather(const void *params, const eck_tensor *in, int n_in, eck_tenso
 
 int eck_ref_gather_elements(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                             int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_axis_params *p = params;
   const eck_tensor *x = &in[0], *ind = &in[1];
   size_t size = eck_dtype_size(x->dtype);
@@ -75,6 +77,7 @@ static int nd_offset(const eck_tensor *x, const eck_tensor *ind, int batch_dims,
 
 int eck_ref_gather_nd(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                       int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_gathernd_params *p = params;
   const eck_tensor *x = &in[0], *ind = &in[1];
   int b = p->batch_dims, q = ind->rank, m = (int)ind->dims[q - 1];
@@ -99,6 +102,7 @@ int eck_ref_gather_nd(const void *params, const eck_tensor *in, int n_in, eck_te
 
 int eck_ref_scatter_elements(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                              int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_scatter_params *p = params;
   const eck_tensor *x = &in[0], *ind = &in[1], *upd = &in[2];
   size_t size = eck_dtype_size(x->dtype);
@@ -117,6 +121,7 @@ int eck_ref_scatter_elements(const void *params, const eck_tensor *in, int n_in,
 
 int eck_ref_scatter_nd(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                        int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_scatter_params *p = params;
   const eck_tensor *x = &in[0], *ind = &in[1], *upd = &in[2];
   int q = ind->rank, m = (int)ind->dims[q - 1];
@@ -137,6 +142,7 @@ int eck_ref_scatter_nd(const void *params, const eck_tensor *in, int n_in, eck_t
 
 int eck_ref_onehot(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_onehot_params *p = params;
   const eck_tensor *ind = &in[0], *val = &in[2];
   size_t size = eck_dtype_size(out[0].dtype);
@@ -162,6 +168,7 @@ static int topk_before(const eck_tensor *x, int64_t a, int64_t b, int largest) {
 
 int eck_ref_topk(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)n_in;
   const eck_topk_params *p = params;
   const eck_tensor *x = &in[0];
   size_t size = eck_dtype_size(x->dtype);
@@ -195,6 +202,7 @@ int eck_ref_topk(const void *params, const eck_tensor *in, int n_in, eck_tensor 
 
 int eck_ref_compress(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                      int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_compress_params *p = params;
   const eck_tensor *x = &in[0], *cond = &in[1];
   size_t size = eck_dtype_size(x->dtype);
@@ -222,6 +230,7 @@ int eck_ref_compress(const void *params, const eck_tensor *in, int n_in, eck_ten
 
 int eck_ref_nonzero(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                     int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_tensor *x = &in[0];
   int r = x->rank;
   int64_t n = eck_numel(x), nnz = out[0].dims[1], idx[ECK_MAX_RANK] = {0}, j = 0;
@@ -274,6 +283,7 @@ static int64_t unique_rank(const slices *s, int64_t a, int sorted) {
 
 int eck_ref_unique(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_in; (void)scratch;
   const eck_unique_params *p = params;
   slices s = {&in[0], 1, eck_numel(&in[0]), 1};
   if (p->axis >= 0) {
@@ -303,6 +313,7 @@ int eck_ref_unique(const void *params, const eck_tensor *in, int n_in, eck_tenso
 
 int eck_ref_reverse_sequence(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                              int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_revseq_params *p = params;
   const eck_tensor *x = &in[0];
   size_t size = eck_dtype_size(x->dtype);

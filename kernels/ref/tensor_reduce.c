@@ -103,6 +103,7 @@ static int reduce_int(const eck_tensor *x, eck_tensor *y, int64_t o, int fn, int
 
 int eck_ref_reduce(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_reduce_params *p = params;
   const eck_tensor *x = &in[0];
   int64_t xs[ECK_MAX_RANK], kd[ECK_MAX_RANK], ks[ECK_MAX_RANK], rd[ECK_MAX_RANK], rs[ECK_MAX_RANK];
@@ -137,6 +138,7 @@ int eck_ref_reduce(const void *params, const eck_tensor *in, int n_in, eck_tenso
 
 int eck_ref_arg(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_arg_params *p = params;
   const eck_tensor *x = &in[0];
   int64_t outer = 1, inner = 1, d = x->dims[p->axis];
@@ -165,6 +167,7 @@ int eck_ref_arg(const void *params, const eck_tensor *in, int n_in, eck_tensor *
 
 int eck_ref_cumsum(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_cumsum_params *p = params;
   const eck_tensor *x = &in[0];
   int64_t outer = 1, inner = 1, d = x->rank ? x->dims[p->axis] : 1;

@@ -41,6 +41,7 @@ static void gather_strided(void *dst, const void *src, size_t size, int rank, co
 
 int eck_ref_shape(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_shape_params *p = params;
   int64_t *o = out[0].data;
   for (int64_t k = 0; k < out[0].dims[0]; k++) o[k] = in[0].dims[p->start + k];
@@ -49,12 +50,14 @@ int eck_ref_shape(const void *params, const eck_tensor *in, int n_in, eck_tensor
 
 int eck_ref_size(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   *(int64_t *)out[0].data = eck_numel(&in[0]);
   return ECK_OK;
 }
 
 int eck_ref_reshape(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                     int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   size_t bytes = (size_t)eck_numel(&out[0]) * eck_dtype_size(out[0].dtype);
   if (bytes && out[0].data != in[0].data) memmove(out[0].data, in[0].data, bytes);
   return ECK_OK;
@@ -62,6 +65,7 @@ int eck_ref_reshape(const void *params, const eck_tensor *in, int n_in, eck_tens
 
 int eck_ref_transpose(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                       int n_out, void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_transpose_params *p = params;
   int64_t is[ECK_MAX_RANK], st[ECK_MAX_RANK];
   strides_of(&in[0], is);
@@ -81,6 +85,7 @@ static void split_dims(const eck_tensor *t, int axis, int64_t *outer, int64_t *i
 
 int eck_ref_concat(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_axis_params *p = params;
   size_t size = eck_dtype_size(out[0].dtype);
   int64_t outer, inner;
@@ -101,6 +106,7 @@ int eck_ref_concat(const void *params, const eck_tensor *in, int n_in, eck_tenso
 
 int eck_ref_split(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
+  (void)n_in; (void)scratch;
   const eck_axis_params *p = params;
   size_t size = eck_dtype_size(in[0].dtype);
   int64_t outer, inner;
@@ -121,6 +127,7 @@ int eck_ref_split(const void *params, const eck_tensor *in, int n_in, eck_tensor
 
 int eck_ref_slice(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
+  (void)n_in; (void)n_out; (void)scratch;
   const eck_slice_params *p = params;
   int64_t is[ECK_MAX_RANK], st[ECK_MAX_RANK], base = 0;
   strides_of(&in[0], is);
@@ -136,6 +143,7 @@ int eck_ref_slice(const void *params, const eck_tensor *in, int n_in, eck_tensor
 
 int eck_ref_expand(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   int64_t st[ECK_MAX_RANK];
   eck_broadcast_strides(&in[0], out[0].rank, out[0].dims, st);
   gather_strided(out[0].data, in[0].data, eck_dtype_size(in[0].dtype), out[0].rank, out[0].dims,
@@ -145,6 +153,7 @@ int eck_ref_expand(const void *params, const eck_tensor *in, int n_in, eck_tenso
 
 int eck_ref_tile(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
+  (void)params; (void)n_in; (void)n_out; (void)scratch;
   int r = out[0].rank;
   size_t size = eck_dtype_size(in[0].dtype);
   int64_t is[ECK_MAX_RANK], idx[ECK_MAX_RANK] = {0}, off = 0, n = eck_numel(&out[0]);
@@ -177,6 +186,7 @@ static int64_t pad_src(int mode, int64_t i, int64_t begin, int64_t d) {
 
 int eck_ref_pad(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
+  (void)n_out; (void)scratch;
   const eck_pad_params *p = params;
   int r = out[0].rank;
   size_t size = eck_dtype_size(out[0].dtype);
