@@ -9,9 +9,9 @@ set(EC_NODE_TESTS /usr/share/libonnx-testdata/data/node)
 add_executable(pass_check ${EC_PASS_TEST_DIR}/pass_check.c)
 target_link_libraries(pass_check PRIVATE ec_compiler m)
 
-add_test(NAME passes.make_models
+add_test(NAME unit_passes_make_models
          COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/make_models.py ${EC_PASS_MODELS})
-set_tests_properties(passes.make_models PROPERTIES LABELS unit TIMEOUT 300
+set_tests_properties(unit_passes_make_models PROPERTIES LABELS unit TIMEOUT 300
                      FIXTURES_SETUP ec_pass_models)
 
 # name: expectations with all passes on (rewrites per pass, ops left)
@@ -30,20 +30,20 @@ foreach(case IN LISTS EC_PASS_CASES)
   string(REGEX MATCH "^[^:]+" name "${case}")
   string(REGEX REPLACE "^[^:]+: " "" extra "${case}")
   separate_arguments(extra UNIX_COMMAND "${extra}")
-  add_test(NAME passes.${name}
+  add_test(NAME unit_passes_${name}
            COMMAND pass_check ${EC_PASS_MODELS}/${name}.onnx ${extra})
-  set_tests_properties(passes.${name} PROPERTIES LABELS unit TIMEOUT 120
+  set_tests_properties(unit_passes_${name} PROPERTIES LABELS unit TIMEOUT 120
                        FIXTURES_REQUIRED ec_pass_models)
 endforeach()
 
 # The same through the command line (`edgecc eval --no-pass NAME`); skipped until edgecc
 # parses --no-pass.
-add_test(NAME passes.cli_no_pass
+add_test(NAME unit_passes_cli_no_pass
          COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/cli_no_pass.py --edgecc $<TARGET_FILE:edgecc>
                  --work ${CMAKE_BINARY_DIR}/passes/cli
                  ${EC_PASS_MODELS}/conv_bn_relu.onnx ${EC_PASS_MODELS}/linear_bn1d.onnx
                  ${EC_PASS_MODELS}/identity_outputs.onnx ${EC_PASS_MODELS}/dead_code.onnx)
-set_tests_properties(passes.cli_no_pass PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77
+set_tests_properties(unit_passes_cli_no_pass PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77
                      FIXTURES_REQUIRED ec_pass_models)
 
 # ONNX node tests on the ops the passes rewrite, with their own inputs.
@@ -52,17 +52,19 @@ foreach(t test_batchnorm_epsilon test_batchnorm_example test_identity test_dropo
           test_dropout_default_old test_dropout_random_old test_conv_with_strides_padding
           test_gemm_default_vector_bias)
   if(EXISTS ${EC_NODE_TESTS}/${t}/model.onnx)
-    add_test(NAME passes.node.${t}
+    add_test(NAME unit_passes_node_${t}
              COMMAND pass_check ${EC_NODE_TESTS}/${t}/model.onnx
                      --data-dir ${EC_NODE_TESTS}/${t}/test_data_set_0)
-    set_tests_properties(passes.node.${t} PROPERTIES LABELS unit TIMEOUT 60)
+    set_tests_properties(unit_passes_node_${t} PROPERTIES LABELS unit TIMEOUT 60)
   endif()
 endforeach()
 
 # Zoo models, exported on first use into the zoo cache that tests/models shares: as exported
 # (torch already folded the BatchNorms that follow a Conv) all passes against none; then with the
 # BatchNorms kept, every configuration, and bn-fold must fold them all (densenet121's follow a
-# Concat and stay). The big three are also `slow`.
+# Concat and stay). Folding rounds differently from running the BatchNorm, and over 57 folded
+# layers (googlenet) that reaches 1.6e-5 of the largest output: these use DESIGN's zoo tolerance,
+# 3e-5 (how far ONNX Runtime is from torch). The big three are also `slow`.
 set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
 set(EC_PASS_ZOO
     "squeezenet1_1:-" "mobilenet_v2:52" "resnet18:20" "googlenet:57" "shufflenet_v2_x1_0:56"
@@ -75,16 +77,16 @@ foreach(entry IN LISTS EC_PASS_ZOO)
   if(m MATCHES "^(resnet50|inception_v3|densenet121)$")
     set(labels "zoo;slow")
   endif()
-  add_test(NAME passes.zoo.${m}
+  add_test(NAME zoo_passes_${m}
            COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/run_zoo.py --pass-check $<TARGET_FILE:pass_check>
                    --cache ${EC_ZOO_CACHE} ${m} --quick)
-  set_tests_properties(passes.zoo.${m} PROPERTIES
+  set_tests_properties(zoo_passes_${m} PROPERTIES
                        LABELS "${labels}" TIMEOUT 1800 SKIP_RETURN_CODE 77)
   if(NOT folds STREQUAL "-") # squeezenet has no BatchNorm
-    add_test(NAME passes.zoo_bn.${m}
+    add_test(NAME zoo_passes_bn_${m}
              COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/run_zoo.py --pass-check $<TARGET_FILE:pass_check>
-                     --cache ${EC_ZOO_CACHE} --bn ${m} --expect bn-fold=${folds})
-    set_tests_properties(passes.zoo_bn.${m} PROPERTIES
+                     --cache ${EC_ZOO_CACHE} --bn ${m} --expect bn-fold=${folds} --rtol 3e-5)
+    set_tests_properties(zoo_passes_bn_${m} PROPERTIES
                          LABELS "${labels}" TIMEOUT 1800 SKIP_RETURN_CODE 77)
   endif()
 endforeach()
