@@ -39,8 +39,24 @@ typedef struct scope {
   char prefix[512];                 /* prefix making function-internal names unique */
   int depth;
   int file_index;                   /* index of the top-level node (for `node #12`) */
+  Onnx__OperatorSetIdProto **imports; /* the opsets the model or the function imports */
+  size_t n_imports;
   const struct scope *parent;
 } scope;
+
+#define EC_IR_VERSION_MIN 3 /* the first with opset imports */
+#define EC_IR_VERSION_MAX 8 /* ONNX 1.12 (ai.onnx opset 17) writes IR 8 */
+
+static bool is_onnx_domain(const char *d) { return !d || !d[0] || strcmp(d, "ai.onnx") == 0; }
+
+/* True when `domain` is among the imports ("" and "ai.onnx" being the same domain). */
+static bool imported(Onnx__OperatorSetIdProto **imp, size_t n, const char *domain) {
+  for (size_t i = 0; i < n; i++) {
+    const char *d = imp[i]->domain ? imp[i]->domain : "";
+    if (is_onnx_domain(domain) ? is_onnx_domain(d) : strcmp(d, domain) == 0) return true;
+  }
+  return false;
+}
 
 static ec_status fail(loader *L, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -70,20 +86,9 @@ static ec_status convert_attr(loader *L, const char *where, const Onnx__Attribut
   if (!ap->name || !ap->name[0]) return fail(L, where, "an attribute has no name");
   a->name = ec_strdup(ap->name);
   if (!a->name) return EC_ERR_INTERNAL;
-  int type = ap->has_type ? (int)ap->type : 0;
-  if (type == 0) { /* IR < 0.0.2 files leave the type out: infer it from the field present */
-    if (ap->has_f) type = EC_ATTR_FLOAT;
-    else if (ap->has_i) type = EC_ATTR_INT;
-    else if (ap->has_s) type = EC_ATTR_STRING;
-    else if (ap->t) type = EC_ATTR_TENSOR;
-    else if (ap->g) type = EC_ATTR_GRAPH;
-    else if (ap->n_floats) type = EC_ATTR_FLOATS;
-    else if (ap->n_ints) type = EC_ATTR_INTS;
-    else if (ap->n_strings) type = EC_ATTR_STRINGS;
-    else if (ap->n_tensors) type = EC_ATTR_TENSORS;
-    else if (ap->n_graphs) type = EC_ATTR_GRAPHS;
-    else return fail(L, where, "attribute '%s' has no value", ap->name);
-  }
+  /* Since IR version 2 every attribute carries its type; edgecc reads IR 3 and later. */
+  if (!ap->has_type) return fail(L, where, "attribute '%s' has no type", ap->name);
+  int type = (int)ap->type;
   if (type < 1 || type > EC_ATTR_TYPE_PROTOS)
     return fail(L, where, "attribute '%s' has invalid type %d", ap->name, type);
   a->type = (ec_attr_type)type;
@@ -179,6 +184,8 @@ static ec_status inline_call(loader *L, const Onnx__NodeProto *np, const Onnx__F
   in.fn = fn;
   in.depth = sc->depth + 1;
   in.file_index = sc->file_index;
+  in.imports = fn->opset_import;
+  in.n_imports = fn->n_opset_import;
   in.parent = sc;
   in.n_formal = fn->n_input + fn->n_output;
   in.formal = ec_alloc(sizeof(char *) * (in.n_formal + 1));
@@ -230,6 +237,18 @@ static ec_status add_constant(loader *L, const Onnx__NodeProto *np, const char *
                   ap->name, ap->ref_attr_name);
   }
   const char *an = np->attribute[0]->name ? np->attribute[0]->name : "";
+  if (!ap->has_type) return fail(L, where, "attribute '%s' has no type", an);
+  static const struct {
+    const char *name;
+    int type;
+  } want[] = {{"value", EC_ATTR_TENSOR},        {"value_float", EC_ATTR_FLOAT},
+              {"value_int", EC_ATTR_INT},       {"value_floats", EC_ATTR_FLOATS},
+              {"value_ints", EC_ATTR_INTS},     {"value_string", EC_ATTR_STRING},
+              {"value_strings", EC_ATTR_STRINGS}, {"sparse_value", EC_ATTR_SPARSE_TENSOR}};
+  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+    if (strcmp(an, want[k].name) == 0 && (int)ap->type != want[k].type)
+      return fail(L, where, "attribute '%s' has type %d, expected %d", an, (int)ap->type,
+                  want[k].type);
   int t = ec_graph_tensor(g, out_name);
   if (t < 0) return EC_ERR_INTERNAL;
   ec_tensor *tt = &g->tensors[t];
@@ -293,6 +312,9 @@ static ec_status add_nodes(loader *L, Onnx__NodeProto **nodes, size_t n, const s
     if (!np->op_type || !np->op_type[0]) return fail(L, where, "node has no op type");
     const char *domain = np->domain ? np->domain : "";
     if (strcmp(domain, "ai.onnx") == 0) domain = "";
+    if (!imported(sc->imports, sc->n_imports, domain))
+      return fail(L, where, "domain '%s' is not imported by the %s", domain[0] ? domain : "ai.onnx",
+                  sc->fn ? "function" : "model");
     char nbuf[1024];
 
     const Onnx__FunctionProto *fn = find_function(L, domain, np->op_type);
@@ -486,11 +508,17 @@ static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi, ec_buf *un
 
 /* ---- the model --------------------------------------------------------------------------- */
 
+static ec_status check_declared_structure(loader *L);
+
 static ec_status convert(loader *L) {
   Onnx__ModelProto *m = L->model;
   ec_graph *g = L->g;
   if (!m->graph) return fail(L, "", "not an ONNX model (no graph)");
-  g->ir_version = m->has_ir_version ? m->ir_version : 0;
+  if (!m->has_ir_version) return fail(L, "", "the model has no IR version");
+  if (m->ir_version < EC_IR_VERSION_MIN || m->ir_version > EC_IR_VERSION_MAX)
+    return fail(L, "", "IR version %lld is not supported (edgecc reads IR versions %d to %d)",
+                (long long)m->ir_version, EC_IR_VERSION_MIN, EC_IR_VERSION_MAX);
+  g->ir_version = m->ir_version;
   bool have_opset = false;
   for (size_t i = 0; i < m->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *o = m->opset_import[i];
@@ -511,11 +539,25 @@ static ec_status convert(loader *L) {
   if (g->opset < EC_OPSET_MIN || g->opset > EC_OPSET_MAX)
     return fail(L, "", "opset %lld is not supported (edgecc supports ai.onnx opsets %d to %d)",
                 (long long)g->opset, EC_OPSET_MIN, EC_OPSET_MAX);
+  /* Inlined function bodies are inferred with the model's opset: they must agree. */
+  for (size_t i = 0; i < m->n_functions; i++) {
+    const Onnx__FunctionProto *f = m->functions[i];
+    for (size_t k = 0; k < f->n_opset_import; k++) {
+      const Onnx__OperatorSetIdProto *o = f->opset_import[k];
+      int64_t v = o->has_version ? o->version : 1;
+      if (is_onnx_domain(o->domain) && v != g->opset)
+        return fail(L, "", "local function '%s' imports ai.onnx opset %lld, the model opset %lld",
+                    f->name ? f->name : "", (long long)v, (long long)g->opset);
+    }
+  }
   const Onnx__GraphProto *gp = m->graph;
-  g->name = ec_strdup(gp->name ? gp->name : "");
+  if (!gp->name || !gp->name[0]) return fail(L, "", "the graph has no name");
+  g->name = ec_strdup(gp->name);
   if (!g->name) return EC_ERR_INTERNAL;
   if (gp->n_sparse_initializer)
     return fail(L, "", "sparse initializers are not supported");
+  ec_status cst = check_declared_structure(L);
+  if (cst) return cst;
 
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const Onnx__TensorProto *tp = gp->initializer[i];
@@ -574,6 +616,8 @@ static ec_status convert(loader *L) {
     }
 
   scope top = {0};
+  top.imports = m->opset_import;
+  top.n_imports = m->n_opset_import;
   ec_status st = add_nodes(L, gp->node, gp->n_node, &top);
   if (st) return st;
 
@@ -625,6 +669,86 @@ static ec_status convert(loader *L) {
   return ec_graph_toposort(g, L->d);
 }
 
+static void shape_str(char *buf, size_t len, int rank, const int64_t *dims, const char *sep) {
+  size_t o = (size_t)snprintf(buf, len, "[");
+  for (int k = 0; k < rank && o < len; k++)
+    o += (size_t)snprintf(buf + o, len - o, "%s%lld", k ? sep : "", (long long)dims[k]);
+  if (o < len) snprintf(buf + o, len - o, "]");
+}
+
+/* Compares a declared type (a graph output's, or a value_info's) with what inference found.
+ * Graph outputs must declare a tensor dtype and shape (as ONNX's checker demands); value_info
+ * entries are compared where they say something. Symbolic dims match anything. */
+static ec_status check_declared(loader *L, const Onnx__ValueInfoProto *vi, bool is_output) {
+  const char *what = is_output ? "graph output" : "value_info";
+  const char *name = vi->name ? vi->name : "";
+  int t = ec_graph_find(L->g, name);
+  const Onnx__TypeProto *tp = vi->type;
+  if (t < 0 || !tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+    return EC_OK; /* checked before inference */
+  const ec_tensor *tt = &L->g->tensors[t];
+  const Onnx__TypeProto__Tensor *tt_pb = tp->tensor_type;
+  if (tt->rank < 0) return EC_OK;
+  if (tt_pb->has_elem_type && tt_pb->elem_type != tt->dtype)
+    return fail(L, "", "%s '%s' is declared %s, but edgecc infers %s", what, name,
+                ec_dtype_name(tt_pb->elem_type), ec_dtype_name(tt->dtype));
+  if (!tt_pb->shape) return EC_OK;
+  const Onnx__TensorShapeProto *sh = tt_pb->shape;
+  bool same = sh->n_dim == (size_t)tt->rank;
+  for (size_t k = 0; same && k < sh->n_dim; k++)
+    if (sh->dim[k]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+        sh->dim[k]->dim_value != tt->dims[k])
+      same = false;
+  if (same) return EC_OK;
+  char decl[256] = "[", inf[256];
+  size_t o = 1;
+  for (size_t k = 0; k < sh->n_dim && o < sizeof decl; k++) {
+    const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
+    if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+      o += (size_t)snprintf(decl + o, sizeof decl - o, "%s%lld", k ? "," : "", (long long)dm->dim_value);
+    else
+      o += (size_t)snprintf(decl + o, sizeof decl - o, "%s?", k ? "," : "");
+  }
+  if (o < sizeof decl) snprintf(decl + o, sizeof decl - o, "]");
+  shape_str(inf, sizeof inf, tt->rank, tt->dims, ",");
+  return fail(L, "", "%s '%s' is declared with shape %s, but edgecc infers %s", what, name, decl,
+              inf);
+}
+
+/* What ONNX requires of declared types, before inference: graph outputs are tensors with a
+ * dtype and a shape, value_info entries have a type. */
+static ec_status check_declared_structure(loader *L) {
+  const Onnx__GraphProto *gp = L->model->graph;
+  for (size_t i = 0; i < gp->n_output; i++) {
+    const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+    const Onnx__TypeProto *tp = gp->output[i]->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+      return fail(L, "", "graph output '%s' is not declared as a tensor (sequences, maps and "
+                         "optionals are not supported)", name);
+    if (!tp->tensor_type->has_elem_type)
+      return fail(L, "", "graph output '%s' declares no dtype", name);
+    if (!tp->tensor_type->shape) return fail(L, "", "graph output '%s' declares no shape", name);
+  }
+  for (size_t i = 0; i < gp->n_value_info; i++)
+    if (!gp->value_info[i]->type)
+      return fail(L, "", "value_info '%s' has no type",
+                  gp->value_info[i]->name ? gp->value_info[i]->name : "");
+  return EC_OK;
+}
+
+static ec_status check_declared_types(loader *L) {
+  const Onnx__GraphProto *gp = L->model->graph;
+  for (size_t i = 0; i < gp->n_output; i++) {
+    ec_status st = check_declared(L, gp->output[i], true);
+    if (st) return st;
+  }
+  for (size_t i = 0; i < gp->n_value_info; i++) {
+    ec_status st = check_declared(L, gp->value_info[i], false);
+    if (st) return st;
+  }
+  return EC_OK;
+}
+
 /* Prescans and unpacks `buf`, unmaps it when `take` (so the file's bytes and protobuf-c's copy
  * are not both held while converting), then builds the graph. */
 static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *display,
@@ -661,6 +785,7 @@ static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *dis
   ec_status st = g->source_path ? convert(&L) : EC_ERR_INTERNAL;
   if (!st && !L.opts->no_infer) {
     st = ec_infer_graph(g, d);
+    if (!st) st = check_declared_types(&L);
     if (!st) st = ec_graph_compact(g);
   }
   if (st) {
@@ -670,6 +795,17 @@ static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *dis
   }
   *out = g;
   return EC_OK;
+}
+
+/* Compares the types the file declares (graph outputs, value_info) with the inferred ones. The
+ * loader calls it after inference; a command that loads with no_infer and infers itself calls
+ * it after ec_infer_graph. */
+ec_status ec_onnx_check_declared(ec_graph *g, ec_diag *d);
+ec_status ec_onnx_check_declared(ec_graph *g, ec_diag *d) {
+  static const ec_load_opts none = {0};
+  if (!g->pb_model) return EC_OK;
+  loader L = {g, d, g->source_path, NULL, &none, g->pb_model};
+  return check_declared_types(&L);
 }
 
 ec_status ec_onnx_load_buffer(const uint8_t *buf, size_t len, const char *display,

@@ -50,7 +50,7 @@ def main():
     failures, passed, skipped = [], 0, []
 
     for c in bad_models.bad_cases(work):
-        r = edgecc_run.run(a.edgecc, ["inspect", c.path] + list(c.args))
+        r = edgecc_run.run(a.edgecc, [c.cmd, c.path] + list(c.args))
         if any("unknown op '%s'" % op in r.err for op in c.needs):
             skipped.append("%s (edgecc has no %s yet)" % (c.name, "/".join(c.needs)))
             continue

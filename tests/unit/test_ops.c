@@ -42,6 +42,7 @@ static fixture *fx_new(void) {
   fixture *f = calloc(1, sizeof *f);
   f->g = ec_graph_new();
   f->g->source_path = ec_strdup("t.onnx");
+  f->g->opset = 13;
   f->cx.g = f->g;
   f->cx.diag = &f->dg;
   f->cx.opset = 13;
@@ -226,6 +227,7 @@ static void set_output_checks(void **state) {
 /* x[2,3] + b[3] -> Relu -> Identity: shapes flow through; file order kept. */
 static void infer_small_graph(void **state) {
   ec_graph *g = ec_graph_new();
+  g->opset = 13; /* numpy broadcasting (opset 1 needs the `broadcast` attribute) */
   g->source_path = ec_strdup("g.onnx");
   int64_t dx[2] = {2, 3}, db[1] = {3};
   ut_input(g, "x", 2, dx);
@@ -251,6 +253,7 @@ static void infer_small_graph(void **state) {
 
 static void infer_errors(void **state) {
   ec_graph *g = ec_graph_new();
+  g->opset = 13; /* numpy broadcasting (opset 1 needs the `broadcast` attribute) */
   g->source_path = ec_strdup("g.onnx");
   int64_t dx[2] = {2, 3}, dz[2] = {4, 3};
   ut_input(g, "x", 2, dx);
@@ -266,6 +269,7 @@ static void infer_errors(void **state) {
   ec_graph_free(g);
 
   g = ec_graph_new(); /* an op the table does not know */
+  g->opset = 13;
   ut_input(g, "x", 2, dx);
   ut_node(g, "Frobnicate", "f", UT_NAMES("x"), UT_NAMES("y"));
   memset(&dg, 0, sizeof dg);
@@ -274,6 +278,7 @@ static void infer_errors(void **state) {
   ec_graph_free(g);
 
   g = ec_graph_new(); /* an attribute no infer function reads */
+  g->opset = 13;
   ut_input(g, "x", 2, dx);
   int k = ut_node(g, "Relu", "r", UT_NAMES("x"), UT_NAMES("y"));
   g->nodes[k].op = EC_OP_Relu;
@@ -291,6 +296,7 @@ static void infer_errors(void **state) {
 /* A node whose inputs are constants is evaluated at compile time and dropped. */
 static void constant_folding(void **state) {
   ec_graph *g = ec_graph_new();
+  g->opset = 13;
   int64_t d[1] = {3};
   float av[3] = {1, -2, 3}, bv[3] = {-4, 1, 0.5f};
   int a = ut_input(g, "a", 1, d), b = ut_input(g, "b", 1, d);

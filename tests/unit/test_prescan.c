@@ -36,7 +36,7 @@ static uint8_t *pack_relu_model(size_t *len) {
   sx.n_dim = 2, sx.dim = dims;
   ttx.has_elem_type = tty.has_elem_type = 1;
   ttx.elem_type = tty.elem_type = ECK_FLOAT;
-  ttx.shape = &sx;
+  ttx.shape = tty.shape = &sx; /* graph outputs must declare their shape */
   tx.value_case = ty.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
   tx.tensor_type = &ttx, ty.tensor_type = &tty;
   vx.name = "x", vx.type = &tx;

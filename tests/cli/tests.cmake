@@ -1,0 +1,6 @@
+# tests/cli — edgecc's command line: help, version, usage errors, inspect and eval on the bundled
+# digits example (label `unit`).
+add_test(NAME unit_cli
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_test.py --edgecc $<TARGET_FILE:edgecc>
+                 --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/cli)
+set_tests_properties(unit_cli PROPERTIES LABELS unit TIMEOUT 120)
