@@ -1,6 +1,7 @@
-/* compile.c — `edgecc [compile] MODEL --targets DEVICES -o OUT`: loads and infers the model,
- * generates one device folder per device (the whole model as partition 0 until the planner
- * splits it), writes plan.json, and puts it all under OUT under the manifest rules. */
+/* compile.c — `edgecc [compile] MODEL --targets DEVICES -o OUT` and `edgecc plan`: loads and infers
+ * the model, plans its partitions over the devices, and (compile) generates the device folders,
+ * plan.json, plan.dot and README.md, put under OUT under the manifest rules. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,23 +9,43 @@
 #include "cli.h"
 #include "codegen.h"
 #include "op.h"
+#include "plan.h"
 #include "target.h"
 
 static const char compile_help[] =
     "usage: edgecc [compile] MODEL --targets DEVICES -o OUT [--name NAME] [--kernels ref]\n"
     "              [--force] [--embed-weights] [--target-file FILE] [--dim NAME=N]\n"
-    "              [--freeze-input NAME=FILE.pb]\n"
+    "              [--freeze-input NAME=FILE.pb] [PLAN OPTIONS]\n"
     "\n"
-    "Compiles MODEL into C: OUT/plan.json, and per device OUT/<device>/ with <name>_p0.c/.h,\n"
-    "its weights <name>_p0.bin, the driver main_p0.c, CMakeLists.txt, README.md and the runtime\n"
-    "and kernel sources it needs. Build with `cmake -S OUT/<device> -B BUILD && cmake --build BUILD`.\n"
+    "Plans MODEL's partitions over the devices, then writes C: OUT/plan.json, OUT/plan.dot,\n"
+    "OUT/README.md (how to start the boards), and per device OUT/<device>/ with the programs of\n"
+    "the partitions placed there (<name>_p<k>.c/.h, weights <name>_p<k>.bin, driver main_p<k>.c),\n"
+    "CMakeLists.txt, toolchain.cmake (cross targets), README.md and the runtime and kernel sources.\n"
+    "A device the plan leaves unused gets only a README saying why.\n"
+    "Build with `cmake -S OUT/<device> -B BUILD && cmake --build BUILD`.\n"
     "\n"
     "  --targets DEVICES   `host`, `pi5,orin-nano` or `a=host,b=pi5` (see edgecc targets)\n"
     "  -o, --output OUT    output folder: new, empty, or an earlier edgecc output with --force\n"
     "  --name NAME         C name of the programs (default: the model file's stem)\n"
     "  --kernels ref       kernel library (ref: portable C99, the only one so far)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
-    "  --embed-weights     weights as a C array instead of a .bin file (small models)\n";
+    "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
+    "\n"
+    "plan options (also for `edgecc plan`):\n"
+    "  --objective latency|throughput   minimise the end-to-end time (default) or the slowest stage\n"
+    "  --partitions N      exactly N partitions (on N of the devices, in order)\n"
+    "  --split-at T1,T2    cut exactly after these tensors (split points: see edgecc plan)\n"
+    "  --link a:b=MBPS[,LATENCY_MS]   the link between devices a and b (default: the targets')\n"
+    "  --threads N         threads per program for the predictions (default: the target's cores)\n";
+
+static const char plan_help[] =
+    "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
+    "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
+    "                   [--target-file FILE] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "\n"
+    "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
+    "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
+    "end-to-end latency and throughput. Devices are used in the order given; some may stay unused.\n";
 
 /* The model file's stem ("models/My-Net.v2.onnx" -> "My-Net.v2"), as the default name. */
 static void stem(const char *path, char *out, size_t len) {
@@ -35,64 +56,183 @@ static void stem(const char *path, char *out, size_t len) {
   if (dot && dot != out) *dot = 0;
 }
 
-int ec_cmd_compile(int argc, char **argv) {
+typedef struct compile_args {
   ec_model_opts mo;
-  memset(&mo, 0, sizeof mo);
-  const char *path = NULL, *out = NULL, *targets = NULL, *name = NULL, *kernels = "ref";
+  const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
   const char *tfiles[EC_MAX_OPTS];
-  int n_tfiles = 0;
-  bool force = false, embed = false;
+  int n_tfiles;
+  const char *links[EC_MAX_OPTS];
+  int n_links;
+  bool force, embed;
+} compile_args;
+
+/* Returns -1 to go on, else the exit status (help printed, or a usage error). */
+static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   for (int i = 0; i < argc; i++) {
-    int r = ec_parse_model_opt(&mo, argc, argv, &i);
+    int r = ec_parse_model_opt(&a->mo, argc, argv, &i);
     if (r < 0) return EC_ERR_USAGE;
     if (r > 0) continue;
-    const char *a = argv[i];
+    const char *s = argv[i];
     const char **slot = NULL;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(compile_help, stdout);
+    if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+      fputs(plan_only ? plan_help : compile_help, stdout);
       return 0;
-    } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-      slot = &out;
-    } else if (strcmp(a, "--targets") == 0) {
-      slot = &targets;
-    } else if (strcmp(a, "--name") == 0) {
-      slot = &name;
-    } else if (strcmp(a, "--kernels") == 0) {
-      slot = &kernels;
-    } else if (strcmp(a, "--target-file") == 0) {
-      if (i + 1 >= argc) return ec_usage_error("--target-file needs a file");
-      if (n_tfiles >= EC_MAX_OPTS) return ec_usage_error("too many --target-file options");
-      tfiles[n_tfiles++] = argv[++i];
+    } else if (!plan_only && (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0)) {
+      slot = &a->out;
+    } else if (strcmp(s, "--targets") == 0) {
+      slot = &a->targets;
+    } else if (!plan_only && strcmp(s, "--name") == 0) {
+      slot = &a->name;
+    } else if (strcmp(s, "--kernels") == 0) {
+      slot = &a->kernels;
+    } else if (strcmp(s, "--objective") == 0) {
+      slot = &a->objective;
+    } else if (strcmp(s, "--split-at") == 0) {
+      slot = &a->split_at;
+    } else if (strcmp(s, "--partitions") == 0) {
+      slot = &a->partitions;
+    } else if (strcmp(s, "--threads") == 0) {
+      slot = &a->threads;
+    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0) {
+      bool tf = s[2] == 't';
+      if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
+      if ((tf ? a->n_tfiles : a->n_links) >= EC_MAX_OPTS) return ec_usage_error("too many %s options", s);
+      if (tf) a->tfiles[a->n_tfiles++] = argv[++i];
+      else a->links[a->n_links++] = argv[++i];
       continue;
-    } else if (strcmp(a, "--force") == 0) {
-      force = true;
+    } else if (!plan_only && strcmp(s, "--force") == 0) {
+      a->force = true;
       continue;
-    } else if (strcmp(a, "--embed-weights") == 0) {
-      embed = true;
+    } else if (!plan_only && strcmp(s, "--embed-weights") == 0) {
+      a->embed = true;
       continue;
-    } else if (a[0] == '-' && a[1]) {
-      return ec_usage_error("unknown option '%s' (see edgecc compile --help)", a);
-    } else if (path) {
-      return ec_usage_error("one model at a time (got '%s' and '%s')", path, a);
+    } else if (s[0] == '-' && s[1]) {
+      return ec_usage_error("unknown option '%s' (see edgecc %s --help)", s, plan_only ? "plan" : "compile");
+    } else if (a->path) {
+      return ec_usage_error("one model at a time (got '%s' and '%s')", a->path, s);
     } else {
-      path = a;
+      a->path = s;
       continue;
     }
-    if (i + 1 >= argc) return ec_usage_error("%s needs a value", a);
+    if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
     *slot = argv[++i];
   }
-  if (!path) return ec_usage_error("no model given (see edgecc compile --help)");
-  if (!out) return ec_usage_error("no output folder given (-o OUT)");
-  if (!targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
-  if (strcmp(kernels, "ref") != 0)
-    return ec_usage_error("--kernels %s: unknown kernel library (available: ref)", kernels);
+  if (!a->path) return ec_usage_error("no model given (see edgecc %s --help)", plan_only ? "plan" : "compile");
+  if (!plan_only && !a->out) return ec_usage_error("no output folder given (-o OUT)");
+  if (!a->targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
+  if (strcmp(a->kernels, "ref") != 0)
+    return ec_usage_error("--kernels %s: unknown kernel library (available: ref)", a->kernels);
+  return -1;
+}
+
+static int parse_count(const char *opt, const char *v, int max, int *out) {
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (errno || end == v || *end || n < 1 || n > max)
+    return ec_usage_error("%s %s: must be a whole number from 1 to %d", opt, v, max);
+  *out = (int)n;
+  return -1;
+}
+
+/* Splits "a,b,c" in place into names (no empty entries). */
+static int split_list(char *s, const char **names, int max, int *n) {
+  *n = 0;
+  for (char *p = s;;) {
+    char *c = strchr(p, ',');
+    if (c) *c = 0;
+    if (!*p) return ec_usage_error("--split-at: empty tensor name in the list");
+    if (*n >= max) return ec_usage_error("--split-at: too many tensors (at most %d)", max);
+    names[(*n)++] = p;
+    if (!c) break;
+    p = c + 1;
+  }
+  return -1;
+}
+
+/* Writes the generated files of the plan into fs. */
+static ec_status generate(const ec_graph *g, const compile_args *a, const char *cname, const char *base,
+                          const ec_device_list *devs, const ec_plan *plan, ec_fileset *fs,
+                          ec_part_report *reps, ec_diag *d) {
+  ec_status st = EC_OK;
+  for (int k = 0; !st && k < plan->n_parts; k++) {
+    const ec_device *dv = &devs->items[plan->parts[k].device];
+    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed};
+    st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
+  }
+  char path[200];
+  for (int v = 0; !st && v < devs->n; v++) {
+    const ec_device *dv = &devs->items[v];
+    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed};
+    if (plan->device_part[v] < 0) {
+      ec_buf rd = {0};
+      ec_plan_unused_readme(g, devs, plan, v, &rd);
+      snprintf(path, sizeof path, "%s/README.md", dv->name);
+      st = ec_fileset_add_buf(fs, path, &rd);
+      continue;
+    }
+    /* The partitions on this device, in chain order (reports are indexed by partition). */
+    ec_part_report mine[EC_MAX_DEVICES];
+    int n = 0;
+    for (int k = 0; k < plan->n_parts && n < EC_MAX_DEVICES; k++)
+      if (plan->parts[k].device == v) mine[n++] = reps[k];
+    st = ec_codegen_device_for(g, &o, dv->target, plan, mine, n, fs, d);
+  }
+  ec_buf b = {0};
+  if (!st) {
+    ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name, a->kernels, base, a->embed};
+    ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
+    for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
+    st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
+    free(parts);
+    if (!st) st = ec_fileset_add_buf(fs, "plan.json", &b);
+  }
+  if (!st) {
+    ec_plan_dot(g, devs, plan, &b);
+    st = b.oom ? EC_ERR_INTERNAL : ec_fileset_add_buf(fs, "plan.dot", &b);
+  }
+  if (!st) {
+    ec_plan_readme(g, devs, plan, cname, &b);
+    st = b.oom ? EC_ERR_INTERNAL : ec_fileset_add_buf(fs, "README.md", &b);
+  }
+  ec_buf_free(&b);
+  return st;
+}
+
+int ec_compile_main(int argc, char **argv, bool plan_only);
+
+int ec_compile_main(int argc, char **argv, bool plan_only) {
+  compile_args a;
+  memset(&a, 0, sizeof a);
+  a.kernels = "ref";
+  int rc = parse_args(argc, argv, plan_only, &a);
+  if (rc >= 0) return rc;
+
+  ec_plan_opts po;
+  memset(&po, 0, sizeof po);
+  po.klib = ec_kernel_lib_from_name(a.kernels);
+  if (a.objective) {
+    if (strcmp(a.objective, "latency") == 0) po.objective = EC_PLAN_LATENCY;
+    else if (strcmp(a.objective, "throughput") == 0) po.objective = EC_PLAN_THROUGHPUT;
+    else return ec_usage_error("--objective %s: must be latency or throughput", a.objective);
+  }
+  if (a.partitions && (rc = parse_count("--partitions", a.partitions, EC_MAX_DEVICES, &po.n_parts)) >= 0) return rc;
+  if (a.threads && (rc = parse_count("--threads", a.threads, 1024, &po.threads)) >= 0) return rc;
+  char split_buf[4096];
+  const char *split_names[256];
+  if (a.split_at) {
+    if (strlen(a.split_at) >= sizeof split_buf) return ec_usage_error("--split-at: list too long");
+    snprintf(split_buf, sizeof split_buf, "%s", a.split_at);
+    if ((rc = split_list(split_buf, split_names, 256, &po.n_split_at)) >= 0) return rc;
+    po.split_at = split_names;
+  }
 
   char cname[256], stembuf[256];
-  stem(path, stembuf, sizeof stembuf);
-  char *nm = ec_cname(name ? name : stembuf, NULL, 0);
+  stem(a.path, stembuf, sizeof stembuf);
+  char *nm = ec_cname(a.name ? a.name : stembuf, NULL, 0);
   if (!nm) return EC_ERR_INTERNAL;
-  if (name && strcmp(nm, name) != 0) {
-    int rc = ec_usage_error("--name %s is not a C identifier (try %s)", name, nm);
+  if (a.name && strcmp(nm, a.name) != 0) {
+    rc = ec_usage_error("--name %s is not a C identifier (try %s)", a.name, nm);
     free(nm);
     return rc;
   }
@@ -105,9 +245,25 @@ int ec_cmd_compile(int argc, char **argv) {
   memset(&ts, 0, sizeof ts);
   ec_device_list devs;
   memset(&devs, 0, sizeof devs);
+  ec_link_set links;
+  memset(&links, 0, sizeof links);
   ec_status st = ec_targets_init(&ts, &d);
-  for (int i = 0; !st && i < n_tfiles; i++) st = ec_targets_add_file(&ts, tfiles[i], &d);
-  if (!st) st = ec_devices_parse(&ts, targets, &devs, &d);
+  for (int i = 0; !st && i < a.n_tfiles; i++) st = ec_targets_add_file(&ts, a.tfiles[i], &d);
+  if (!st) st = ec_devices_parse(&ts, a.targets, &devs, &d);
+  for (int i = 0; !st && i < a.n_links; i++) {
+    st = ec_links_parse(&links, a.links[i], &d);
+    /* A link must join two listed devices: a typo would otherwise be ignored silently. */
+    for (int e = 0; !st && e < 2; e++) {
+      const char *nmv = e ? links.items[links.n - 1].b : links.items[links.n - 1].a;
+      bool found = false;
+      for (int v = 0; v < devs.n; v++) found |= strcmp(devs.items[v].name, nmv) == 0;
+      if (!found) {
+        ec_diag_set(&d, "--link", "", "'%s': device '%s' is not in --targets", a.links[i], nmv);
+        st = EC_ERR_USAGE;
+      }
+    }
+  }
+  po.links = &links;
   if (st) {
     ec_diag_print(&d);
     ec_targets_free(&ts);
@@ -115,52 +271,54 @@ int ec_cmd_compile(int argc, char **argv) {
   }
 
   ec_graph *g;
-  int rc = ec_cli_load(path, &mo, false, &g);
+  rc = ec_cli_load(a.path, &a.mo, false, &g);
   if (rc) {
     ec_targets_free(&ts);
     return rc;
   }
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
+  const char *base = strrchr(a.path, '/');
+  base = base ? base + 1 : a.path;
+  ec_plan plan;
+  memset(&plan, 0, sizeof plan);
   ec_fileset fs = {0};
-  ec_part part;
-  ec_part_report *reps = ec_alloc(sizeof(ec_part_report) * (size_t)(devs.n + 1));
-  ec_buf plan = {0};
-  st = reps ? ec_part_whole(g, &part) : EC_ERR_INTERNAL;
-  bool have_part = !st;
-  /* Until the planner splits models, every device runs the whole model as partition 0. */
-  for (int i = 0; !st && i < devs.n; i++) {
-    ec_codegen_opts o = {cname, devs.items[i].name, devs.items[i].target_name, kernels, base, embed};
-    st = ec_codegen_partition(g, &part, &o, &fs, &reps[i], &d);
-    if (!st) st = ec_codegen_device(g, &o, &reps[i], 1, &fs, &d);
+  ec_part_report *reps = NULL;
+  st = ec_plan_build(g, &devs, &po, &plan, &d);
+  if (!st && plan_only) {
+    ec_buf b = {0};
+    ec_plan_table(g, &devs, &plan, &b);
+    if (b.data) fwrite(b.data, 1, b.len, stdout);
+    st = b.oom ? EC_ERR_INTERNAL : EC_OK;
+    ec_buf_free(&b);
+  } else if (!st) {
+    reps = ec_alloc(sizeof(ec_part_report) * (size_t)(plan.n_parts + 1));
+    st = reps ? generate(g, &a, cname, base, &devs, &plan, &fs, reps, &d) : EC_ERR_INTERNAL;
+    if (!st) {
+      ec_fileset_sort(&fs);
+      st = ec_output_write(a.out, &fs, a.force, &d);
+    }
+    if (!st) {
+      for (int k = 0; k < plan.n_parts; k++)
+        printf("edgecc: %s/%s/%s: %d steps, arena %zu bytes (lower bound %zu), weights %zu bytes, "
+               "predicted %.3f ms\n", a.out, reps[k].device, reps[k].program, reps[k].n_steps,
+               reps[k].arena_bytes, reps[k].lower_bound, reps[k].weights_bytes, plan.parts[k].compute_ms);
+      for (int v = 0; v < devs.n; v++)
+        if (plan.device_part[v] < 0)
+          printf("edgecc: %s/%s: unused by the plan (see its README.md)\n", a.out, devs.items[v].name);
+      if (plan.n_parts > 1)
+        printf("edgecc: %d partitions, predicted latency %.3f ms, throughput %.1f requests/s\n", plan.n_parts,
+               plan.latency_ms, plan.throughput_rps);
+    }
   }
-  if (!st) {
-    /* plan.json: one entry per device, each with its partition. */
-    ec_codegen_opts o = {cname, devs.items[0].name, devs.items[0].target_name, kernels, base, embed};
-    ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)devs.n);
-    for (int i = 0; parts && i < devs.n; i++) parts[i] = part;
-    st = parts ? ec_plan_json(g, &o, parts, reps, devs.n, &plan) : EC_ERR_INTERNAL;
-    free(parts);
-    if (!st) st = ec_fileset_add_buf(&fs, "plan.json", &plan);
-  }
-  if (!st) {
-    ec_fileset_sort(&fs);
-    st = ec_output_write(out, &fs, force, &d);
-  }
-  if (!st) {
-    for (int i = 0; i < devs.n; i++)
-      printf("edgecc: %s/%s/%s: %d steps, arena %zu bytes (lower bound %zu), weights %zu bytes\n", out,
-             reps[i].device, reps[i].program, reps[i].n_steps, reps[i].arena_bytes,
-             reps[i].lower_bound, reps[i].weights_bytes);
-  } else {
-    if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, path, "", "internal error");
+  if (st) {
+    if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, a.path, "", "internal error");
     ec_diag_print(&d);
   }
-  ec_buf_free(&plan);
-  if (have_part) ec_part_free(&part);
   free(reps);
+  ec_plan_free(&plan);
   ec_fileset_free(&fs);
   ec_graph_free(g);
   ec_targets_free(&ts);
   return st;
 }
+
+int ec_cmd_compile(int argc, char **argv) { return ec_compile_main(argc, argv, false); }

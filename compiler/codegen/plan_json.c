@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "plan.h"
 
 static void io_list(ec_buf *b, const ec_graph *g, const int *ts, int n) {
   ec_buf_printf(b, "[");
@@ -18,8 +19,11 @@ static void io_list(ec_buf *b, const ec_graph *g, const int *ts, int n) {
   ec_buf_printf(b, "%s]", n ? "\n      " : "");
 }
 
-ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_part *parts,
-                       const ec_part_report *reps, int n, ec_buf *b) {
+static void num(ec_buf *b, double v) { ec_buf_printf(b, "%.6g", v); }
+
+ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec_device_list *devs,
+                           const ec_plan *plan, const ec_part *parts, const ec_part_report *reps,
+                           int n, ec_buf *b) {
   char sha[65];
   for (int i = 0; i < 32; i++) sprintf(sha + 2 * i, "%02x", g->sha256[i]);
   ec_buf_printf(b, "{\n  \"format\": \"edgecc-plan\",\n  \"format_version\": 1,\n  \"edgecc_version\": ");
@@ -30,24 +34,60 @@ ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_par
   ec_buf_json_str(b, o->name);
   ec_buf_printf(b, ",\n  \"kernels\": ");
   ec_buf_json_str(b, o->kernels);
+  if (plan) {
+    ec_buf_printf(b, ",\n  \"objective\": \"%s\",\n  \"blocks\": %d,\n  \"split_points\": %d,\n"
+                  "  \"predicted\": {\"latency_ms\": ", plan->objective ? "throughput" : "latency",
+                  plan->n_blocks, plan->n_cuts);
+    num(b, plan->latency_ms);
+    ec_buf_printf(b, ", \"slowest_stage_ms\": ");
+    num(b, plan->bottleneck_ms);
+    ec_buf_printf(b, ", \"throughput_rps\": ");
+    num(b, plan->throughput_rps);
+    ec_buf_printf(b, "}");
+  }
   ec_buf_printf(b, ",\n  \"devices\": [");
-  for (int i = 0; i < n; i++) {
-    bool seen = false;
-    for (int j = 0; j < i; j++) seen |= strcmp(reps[j].device, reps[i].device) == 0;
-    if (seen) continue;
-    ec_buf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
-    ec_buf_json_str(b, reps[i].device);
-    ec_buf_printf(b, ", \"target\": ");
-    ec_buf_json_str(b, reps[i].target);
-    ec_buf_printf(b, ", \"folder\": ");
-    ec_buf_json_str(b, reps[i].device);
-    ec_buf_printf(b, ", \"programs\": [");
-    for (int j = i, k = 0; j < n; j++)
-      if (strcmp(reps[j].device, reps[i].device) == 0) {
-        ec_buf_printf(b, "%s", k++ ? ", " : "");
-        ec_buf_json_str(b, reps[j].program);
+  if (devs) {
+    /* Every device of --targets, used or not, in order. */
+    for (int v = 0; v < devs->n; v++) {
+      ec_buf_printf(b, "%s\n    {\"name\": ", v ? "," : "");
+      ec_buf_json_str(b, devs->items[v].name);
+      ec_buf_printf(b, ", \"target\": ");
+      ec_buf_json_str(b, devs->items[v].target_name);
+      ec_buf_printf(b, ", \"folder\": ");
+      ec_buf_json_str(b, devs->items[v].name);
+      if (plan) {
+        ec_buf_printf(b, ", \"used\": %s, \"predicted_whole_model_ms\": ",
+                      plan->device_part[v] >= 0 ? "true" : "false");
+        num(b, plan->device_whole_ms[v]);
       }
-    ec_buf_printf(b, "]}");
+      ec_buf_printf(b, ", \"programs\": [");
+      for (int j = 0, k = 0; j < n; j++)
+        if (strcmp(reps[j].device, devs->items[v].name) == 0) {
+          ec_buf_printf(b, "%s", k++ ? ", " : "");
+          ec_buf_json_str(b, reps[j].program);
+        }
+      ec_buf_printf(b, "]}");
+    }
+  } else {
+    for (int i = 0, first = 1; i < n; i++) {
+      bool seen = false;
+      for (int j = 0; j < i; j++) seen |= strcmp(reps[j].device, reps[i].device) == 0;
+      if (seen) continue;
+      ec_buf_printf(b, "%s\n    {\"name\": ", first ? "" : ",");
+      first = 0;
+      ec_buf_json_str(b, reps[i].device);
+      ec_buf_printf(b, ", \"target\": ");
+      ec_buf_json_str(b, reps[i].target);
+      ec_buf_printf(b, ", \"folder\": ");
+      ec_buf_json_str(b, reps[i].device);
+      ec_buf_printf(b, ", \"programs\": [");
+      for (int j = i, k = 0; j < n; j++)
+        if (strcmp(reps[j].device, reps[i].device) == 0) {
+          ec_buf_printf(b, "%s", k++ ? ", " : "");
+          ec_buf_json_str(b, reps[j].program);
+        }
+      ec_buf_printf(b, "]}");
+    }
   }
   ec_buf_printf(b, "\n  ],\n  \"partitions\": [");
   for (int i = 0; i < n; i++) {
@@ -62,6 +102,27 @@ ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_par
     io_list(b, g, parts[i].inputs, parts[i].n_inputs);
     ec_buf_printf(b, ",\n      \"outputs\": ");
     io_list(b, g, parts[i].outputs, parts[i].n_outputs);
+    if (plan && parts[i].index < plan->n_parts) {
+      const ec_plan_part *q = &plan->parts[parts[i].index];
+      char ep[64];
+      ec_plan_endpoint(parts[i].index, ep, sizeof ep);
+      ec_buf_printf(b, ",\n      \"blocks\": [%d, %d],\n      \"predicted_compute_ms\": ", q->first_block,
+                    q->end_block);
+      num(b, q->compute_ms);
+      ec_buf_printf(b, ",\n      \"bytes_out\": ");
+      num(b, q->bytes_out);
+      ec_buf_printf(b, ",\n      \"predicted_transfer_ms\": ");
+      num(b, q->transfer_ms);
+      ec_buf_printf(b, ",\n      \"planned_memory_bytes\": ");
+      num(b, q->weights_bytes + q->arena_estimate_bytes);
+      ec_buf_printf(b, ",\n      \"endpoint\": \"%s\",\n      \"next\": ", ep);
+      if (parts[i].index + 1 < plan->n_parts) {
+        ec_plan_endpoint(parts[i].index + 1, ep, sizeof ep);
+        ec_buf_printf(b, "\"%s\"", ep);
+      } else {
+        ec_buf_printf(b, "null");
+      }
+    }
     ec_buf_printf(b, ",\n      \"arena_bytes\": %zu,\n      \"arena_lower_bound_bytes\": %zu,\n"
                   "      \"arena_verified\": true,\n      \"weights_bytes\": %zu,\n"
                   "      \"weights_crc32c\": \"%08x\",\n      \"weights_file\": ",
@@ -75,4 +136,9 @@ ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_par
   }
   ec_buf_printf(b, "\n  ]\n}\n");
   return b->oom ? EC_ERR_INTERNAL : EC_OK;
+}
+
+ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_part *parts,
+                       const ec_part_report *reps, int n, ec_buf *b) {
+  return ec_plan_json_for(g, o, NULL, NULL, parts, reps, n, b);
 }

@@ -1,0 +1,461 @@
+/* plan.c — from a graph and a device list to partitions: node costs per device (cost.h), the chain
+ * of blocks between split points (bridges.h), the partition DP (partition.h), and per partition
+ * the nodes it runs with the tensors it receives and sends. Also the plan's text renderings. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* partition.h names its own ec_part and ec_link, which codegen.h and cost.h also define:
+ * rename them for this file (the functions' ABI does not depend on the struct tags). */
+#define ec_part ec_dp_part
+#define ec_link ec_dp_link
+#include "partition.h"
+#undef ec_part
+#undef ec_link
+
+#include "bridges.h"
+#include "plan.h"
+
+_Static_assert(EC_PLAN_LATENCY == EC_OBJ_LATENCY && EC_PLAN_THROUGHPUT == EC_OBJ_THROUGHPUT,
+               "plan.h objectives follow partition.h");
+
+static double tensor_bytes(const ec_tensor *t) {
+  int64_t n = ec_tensor_numel(t);
+  return n < 0 ? 0 : (double)n * (double)ec_dtype_size(t->dtype);
+}
+
+/* Padding codegen's memory plan adds per buffer (64-byte alignment plus read slack). */
+static double padded(double bytes) { return ceil((bytes + 16) / 64) * 64; }
+
+/* A tensor that a partition must be handed: not a weight or folded constant. */
+static bool is_value(const ec_graph *g, int t) {
+  return t >= 0 && g->tensors[t].kind != EC_TK_CONSTANT;
+}
+
+/* Arena estimate per block: the largest sum of live activation buffers over the block's
+ * schedule, tensors live from their producer (or the block's start) to their last reader in
+ * the block (or its end, for the cut it sends on and the graph outputs). */
+static void block_arenas(const ec_graph *g, const ec_bridges *br, double *out) {
+  int *first = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
+  int *last = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
+  double *delta = ec_alloc(sizeof(double) * (size_t)(g->n_nodes + 2));
+  if (!first || !last || !delta) goto done;
+  for (int b = 0; b < br->n_blocks; b++) {
+    out[b] = 0;
+    int lo = -1, hi = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+      if (!g->nodes[i].dead && br->node_block[i] == b) {
+        if (lo < 0) lo = i;
+        hi = i;
+      }
+    if (lo < 0) continue;
+    for (int t = 0; t < g->n_tensors; t++) first[t] = last[t] = -1;
+    for (int i = lo; i <= hi; i++) {
+      const ec_node *n = &g->nodes[i];
+      if (n->dead || br->node_block[i] != b) continue;
+      for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        if (!is_value(g, t)) continue;
+        if (first[t] < 0) first[t] = lo;
+        last[t] = i;
+      }
+      for (int k = 0; k < n->n_outputs; k++) {
+        int t = n->outputs[k];
+        if (t < 0) continue;
+        if (first[t] < 0) first[t] = i;
+        if (last[t] < i) last[t] = i;
+        bool leaves = g->tensors[t].is_output;
+        for (int c = 0; c < g->tensors[t].n_consumers; c++) {
+          int u = g->tensors[t].consumers[c];
+          if (!g->nodes[u].dead && br->node_block[u] != b) leaves = true;
+        }
+        if (leaves) last[t] = hi;
+      }
+    }
+    for (int i = 0; i <= hi - lo + 1; i++) delta[i] = 0;
+    for (int t = 0; t < g->n_tensors; t++)
+      if (first[t] >= 0) {
+        double sz = padded(tensor_bytes(&g->tensors[t]));
+        delta[first[t] - lo] += sz;
+        delta[last[t] - lo + 1] -= sz;
+      }
+    double live = 0;
+    for (int i = 0; i <= hi - lo; i++) {
+      live += delta[i];
+      if (live > out[b]) out[b] = live;
+    }
+  }
+done:
+  free(first);
+  free(last);
+  free(delta);
+}
+
+typedef struct transfer_ctx {
+  const ec_device_list *devs;
+  const ec_link_set *links;
+  const double *cut_bytes;
+} transfer_ctx;
+
+static double transfer(void *ctx, int cut, int from, int to) {
+  const transfer_ctx *c = ctx;
+  ec_link l = ec_link_between(c->links, &c->devs->items[from], &c->devs->items[to]);
+  return ec_transfer_ms(l, c->cut_bytes[cut]);
+}
+
+/* Partition k's nodes (its blocks' live nodes, plus the constant-only nodes they need, which
+ * every partition computes for itself), the values it reads from outside, and the values it
+ * hands on (graph outputs, and tensors later partitions read). */
+static ec_status make_part(const ec_graph *g, const ec_bridges *br, int first, int end, int k,
+                           ec_part *p) {
+  memset(p, 0, sizeof *p);
+  p->index = k;
+  uint8_t *in_part = ec_alloc((size_t)g->n_nodes + 1);
+  uint8_t *seen = ec_alloc((size_t)g->n_tensors + 1);
+  p->nodes = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  p->inputs = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
+  p->outputs = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
+  ec_status st = in_part && seen && p->nodes && p->inputs && p->outputs ? EC_OK : EC_ERR_INTERNAL;
+  if (st) goto done;
+  for (int i = 0; i < g->n_nodes; i++)
+    in_part[i] = !g->nodes[i].dead && br->node_block[i] >= first && br->node_block[i] < end;
+  /* Constant-only producers, transitively: walk backwards in topological order. */
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    if (!in_part[i]) continue;
+    const ec_node *n = &g->nodes[i];
+    for (int c = 0; c < n->n_inputs; c++) {
+      int t = n->inputs[c];
+      if (t < 0) continue;
+      int pr = g->tensors[t].producer;
+      if (pr >= 0 && !in_part[pr] && !g->nodes[pr].dead && !(br->tensor_flags[t] & EC_BR_ACTIVATION))
+        in_part[pr] = 1;
+    }
+  }
+  for (int i = 0; i < g->n_nodes; i++)
+    if (in_part[i]) p->nodes[p->n_nodes++] = i;
+  /* Inputs: graph inputs in graph order, then other values read from outside, by index. */
+  bool last = end == br->n_blocks;
+  for (int pass = 0; pass < 2; pass++)
+    for (int j = 0; j < (pass ? g->n_tensors : g->n_inputs); j++) {
+      int t = pass ? j : g->inputs[j];
+      if (seen[t] || !is_value(g, t)) continue;
+      int pr = g->tensors[t].producer;
+      if (pr >= 0 && in_part[pr]) continue;
+      /* The first partition takes every graph input, read or not, like the whole graph does:
+       * the program's interface follows the model's. */
+      bool read = (last && g->tensors[t].is_output) || (first == 0 && pass == 0);
+      for (int c = 0; !read && c < g->tensors[t].n_consumers; c++) read = in_part[g->tensors[t].consumers[c]];
+      if (!read) continue;
+      seen[t] = 1;
+      p->inputs[p->n_inputs++] = t;
+    }
+  /* Outputs: the last partition returns the graph outputs in order; the others, every value
+   * they produce that a node of a later partition reads. */
+  if (last) {
+    for (int j = 0; j < g->n_outputs; j++) p->outputs[p->n_outputs++] = g->outputs[j];
+  } else {
+    for (int t = 0; t < g->n_tensors; t++) {
+      int pr = g->tensors[t].producer;
+      if (pr < 0 || !in_part[pr]) continue;
+      bool sent = false;
+      for (int c = 0; !sent && c < g->tensors[t].n_consumers; c++) {
+        int u = g->tensors[t].consumers[c];
+        sent = !g->nodes[u].dead && !in_part[u] && br->node_block[u] >= end;
+      }
+      if (sent) p->outputs[p->n_outputs++] = t;
+    }
+  }
+done:
+  free(in_part);
+  free(seen);
+  if (st) ec_part_free(p);
+  return st;
+}
+
+ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o,
+                        ec_plan *out, ec_diag *d) {
+  memset(out, 0, sizeof *out);
+  ec_bridges br;
+  ec_status st = ec_bridges_find(g, &br, d);
+  if (st) return st;
+  int B = br.n_blocks, D = devs->n;
+  double *compute = ec_alloc(sizeof(double) * (size_t)B * (size_t)D + 8);
+  double *cut_bytes = ec_alloc(sizeof(double) * (size_t)B + 8);
+  double *weights = ec_alloc(sizeof(double) * (size_t)B + 8);
+  double *arenas = ec_alloc(sizeof(double) * (size_t)B + 8);
+  double *cap = ec_alloc(sizeof(double) * (size_t)D + 8);
+  const char **dnames = ec_alloc(sizeof(char *) * (size_t)D + 8);
+  const char **cnames = ec_alloc(sizeof(char *) * (size_t)B + 8);
+  int *forced = ec_alloc(sizeof(int) * (size_t)(o->n_split_at + 1));
+  out->device_whole_ms = ec_alloc(sizeof(double) * (size_t)D + 8);
+  out->device_part = ec_alloc(sizeof(int) * (size_t)D + 8);
+  ec_part_plan pp;
+  memset(&pp, 0, sizeof pp);
+  if (!compute || !cut_bytes || !weights || !arenas || !cap || !dnames || !cnames || !forced ||
+      !out->device_whole_ms || !out->device_part) {
+    st = EC_ERR_INTERNAL;
+    goto done;
+  }
+  out->n_devices = D;
+  out->n_blocks = B;
+  out->n_cuts = br.n_cuts;
+  out->objective = o->objective;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const ec_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    for (int v = 0; v < D; v++) {
+      const ec_target *t = devs->items[v].target;
+      unsigned klib = ec_target_has_kernels(t, o->klib) ? o->klib : EC_KLIB_REF;
+      double ms = ec_cost_node(g, n, t, o->threads, klib).ms;
+      compute[(size_t)br.node_block[i] * (size_t)D + (size_t)v] += ms;
+      out->device_whole_ms[v] += ms;
+    }
+  }
+  for (int c = 0; c < br.n_cuts; c++) {
+    cut_bytes[c] = tensor_bytes(&g->tensors[br.cut[c]]);
+    cnames[c] = g->tensors[br.cut[c]].name;
+  }
+  ec_bridges_block_weights(g, &br, weights);
+  block_arenas(g, &br, arenas);
+  for (int v = 0; v < D; v++) {
+    cap[v] = (double)devs->items[v].target->ram_mb * 1048576.0;
+    dnames[v] = devs->items[v].name;
+  }
+  if (o->n_split_at) {
+    st = ec_bridges_resolve_cuts(g, &br, o->split_at, o->n_split_at, forced, d);
+    if (st) goto done;
+  }
+  transfer_ctx tc = {devs, o->links, cut_bytes};
+  ec_part_problem prob = {
+      .n_blocks = B, .n_devices = D, .compute = compute, .cut_bytes = cut_bytes,
+      .transfer = transfer, .transfer_ctx = &tc, .block_weight_bytes = weights,
+      .block_arena_bytes = arenas, .device_capacity = cap, .device_names = dnames,
+      .cut_names = cnames, .objective = o->objective ? EC_OBJ_THROUGHPUT : EC_OBJ_LATENCY,
+      .n_parts = o->n_parts, .forced_cuts = o->n_split_at ? forced : NULL,
+      .n_forced_cuts = o->n_split_at};
+  st = ec_partition_plan(&prob, &pp, d);
+  if (st) {
+    if (!d->file[0]) snprintf(d->file, sizeof d->file, "%s", g->source_path ? g->source_path : "");
+    goto done;
+  }
+  out->parts = ec_alloc(sizeof(ec_plan_part) * (size_t)(pp.n_parts + 1));
+  if (!out->parts) {
+    st = EC_ERR_INTERNAL;
+    goto done;
+  }
+  for (int v = 0; v < D; v++) out->device_part[v] = -1;
+  out->latency_ms = pp.latency;
+  out->bottleneck_ms = pp.bottleneck;
+  out->throughput_rps = pp.bottleneck > 0 ? 1000.0 / pp.bottleneck : 0;
+  for (int k = 0; k < pp.n_parts; k++) {
+    ec_plan_part *q = &out->parts[k];
+    const ec_dp_part *dp = &pp.parts[k];
+    q->device = dp->device;
+    q->first_block = dp->first_block;
+    q->end_block = dp->end_block;
+    q->compute_ms = dp->compute;
+    q->transfer_ms = dp->transfer_out;
+    q->bytes_out = dp->end_block < B ? cut_bytes[dp->end_block - 1] : 0;
+    for (int b = dp->first_block; b < dp->end_block; b++) {
+      q->weights_bytes += weights[b];
+      if (arenas[b] > q->arena_estimate_bytes) q->arena_estimate_bytes = arenas[b];
+    }
+    out->device_part[dp->device] = k;
+    st = make_part(g, &br, dp->first_block, dp->end_block, k, &q->part);
+    if (st) goto done;
+    out->n_parts = k + 1;
+  }
+done:
+  if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while planning");
+  ec_part_plan_free(&pp);
+  ec_bridges_free(&br);
+  free(compute);
+  free(cut_bytes);
+  free(weights);
+  free(arenas);
+  free(cap);
+  free(dnames);
+  free(cnames);
+  free(forced);
+  if (st) ec_plan_free(out);
+  return st;
+}
+
+void ec_plan_free(ec_plan *p) {
+  for (int k = 0; p->parts && k < p->n_parts; k++) ec_part_free(&p->parts[k].part);
+  free(p->parts);
+  free(p->device_whole_ms);
+  free(p->device_part);
+  memset(p, 0, sizeof *p);
+}
+
+void ec_plan_endpoint(int k, char *buf, size_t len) {
+  snprintf(buf, len, "tcp://127.0.0.1:%d", EC_PLAN_PORT_BASE + k);
+}
+
+/* "1.2 MB", "340 kB", "12 B": sizes for people. */
+static void human_bytes(double v, char *buf, size_t len) {
+  if (v >= 1e6) snprintf(buf, len, "%.1f MB", v / 1e6);
+  else if (v >= 1e3) snprintf(buf, len, "%.1f kB", v / 1e3);
+  else snprintf(buf, len, "%.0f B", v);
+}
+
+static const char *cut_name(const ec_graph *g, const ec_plan_part *q) {
+  return q->part.n_outputs ? g->tensors[q->part.outputs[0]].name : "";
+}
+
+void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b) {
+  ec_buf_printf(b, "%d partition%s over %d device%s (%d blocks between %d split points), objective %s\n\n",
+                p->n_parts, p->n_parts == 1 ? "" : "s", p->n_devices, p->n_devices == 1 ? "" : "s",
+                p->n_blocks, p->n_cuts, p->objective ? "throughput" : "latency");
+  ec_buf_printf(b, "%-4s %-16s %-12s %6s %7s %11s %10s %11s  %s\n", "part", "device", "target", "nodes",
+                "blocks", "compute ms", "sends", "transfer ms", "cut tensor");
+  for (int k = 0; k < p->n_parts; k++) {
+    const ec_plan_part *q = &p->parts[k];
+    const ec_device *dv = &devs->items[q->device];
+    char bytes[32], blocks[32];
+    human_bytes(q->bytes_out, bytes, sizeof bytes);
+    snprintf(blocks, sizeof blocks, "%d-%d", q->first_block, q->end_block - 1);
+    bool last = k == p->n_parts - 1;
+    ec_buf_printf(b, "p%-3d %-16s %-12s %6d %7s %11.3f %10s %11.3f  %s\n", k, dv->name, dv->target_name,
+                  q->part.n_nodes, blocks, q->compute_ms, last ? "-" : bytes, q->transfer_ms,
+                  last ? "(graph outputs)" : cut_name(g, q));
+  }
+  for (int v = 0; v < p->n_devices; v++)
+    if (p->device_part[v] < 0)
+      ec_buf_printf(b, "-    %-16s %-12s unused (whole model there: %.3f ms)\n", devs->items[v].name,
+                    devs->items[v].target_name, p->device_whole_ms[v]);
+  ec_buf_printf(b, "\npredicted end-to-end latency: %.3f ms\n", p->latency_ms);
+  ec_buf_printf(b, "predicted throughput: %.1f requests/s (slowest stage %.3f ms)\n", p->throughput_rps,
+                p->bottleneck_ms);
+}
+
+void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b) {
+  static const char *const colors[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#fb9a99", "#ffff99"};
+  int *owner = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  if (!owner) {
+    b->oom = true;
+    return;
+  }
+  for (int i = 0; i < g->n_nodes; i++) owner[i] = -1;
+  ec_buf_printf(b, "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=filled, fontname=\"Helvetica\"];\n");
+  for (int k = 0; k < p->n_parts; k++) {
+    const ec_plan_part *q = &p->parts[k];
+    ec_buf_printf(b, "  subgraph cluster_p%d {\n    label=", k);
+    char label[256];
+    snprintf(label, sizeof label, "p%d on %s (%s): %.3f ms", k, devs->items[q->device].name,
+             devs->items[q->device].target_name, q->compute_ms);
+    ec_buf_json_str(b, label);
+    ec_buf_printf(b, ";\n    style=filled; color=\"%s\"; fillcolor=\"%s40\";\n", colors[k % 6], colors[k % 6]);
+    for (int s = 0; s < q->part.n_nodes; s++) {
+      int i = q->part.nodes[s];
+      if (owner[i] >= 0) continue; /* a replicated constant-only node: drawn once */
+      owner[i] = k;
+      const ec_node *n = &g->nodes[i];
+      char nl[300];
+      snprintf(nl, sizeof nl, "%s\n%s", n->name && n->name[0] ? n->name : "", n->op_type);
+      ec_buf_printf(b, "    n%d [label=", i);
+      ec_buf_json_str(b, nl);
+      ec_buf_printf(b, ", fillcolor=\"%s\"];\n", colors[k % 6]);
+    }
+    ec_buf_printf(b, "  }\n");
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (owner[i] < 0) continue;
+    const ec_node *n = &g->nodes[i];
+    for (int c = 0; c < n->n_inputs; c++) {
+      int t = n->inputs[c];
+      if (t < 0 || g->tensors[t].producer < 0 || owner[g->tensors[t].producer] < 0) continue;
+      int from = g->tensors[t].producer;
+      if (owner[from] != owner[i]) {
+        char el[300];
+        char bytes[32];
+        human_bytes(tensor_bytes(&g->tensors[t]), bytes, sizeof bytes);
+        snprintf(el, sizeof el, "%s (%s)", g->tensors[t].name, bytes);
+        ec_buf_printf(b, "  n%d -> n%d [penwidth=3, label=", from, i);
+        ec_buf_json_str(b, el);
+        ec_buf_printf(b, "];\n");
+      } else {
+        ec_buf_printf(b, "  n%d -> n%d;\n", from, i);
+      }
+    }
+  }
+  ec_buf_printf(b, "}\n");
+  free(owner);
+}
+
+/* The command that starts partition k (as the transport's driver will take it). */
+static void start_command(const ec_device_list *devs, const ec_plan *p, const char *name, int k, ec_buf *b) {
+  char ep[64], next[64];
+  ec_plan_endpoint(k, ep, sizeof ep);
+  ec_buf_printf(b, "%s/dist/%s_p%d --listen %s", devs->items[p->parts[k].device].name, name, k, ep);
+  if (k + 1 < p->n_parts) {
+    ec_plan_endpoint(k + 1, next, sizeof next);
+    ec_buf_printf(b, " --next %s", next);
+  }
+}
+
+void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
+                    const char *name, ec_buf *b) {
+  char sha[65];
+  for (int i = 0; i < 32; i++) sprintf(sha + 2 * i, "%02x", g->sha256[i]);
+  ec_buf_printf(b, "# %s: the plan\n\nGenerated by edgecc %s (model SHA-256 `%s`). `plan.json` holds the same\n"
+                "figures for programs; `plan.dot` draws the partitions (`dot -Tsvg plan.dot -o plan.svg`).\n\n```\n",
+                name, EC_VERSION, sha);
+  ec_plan_table(g, devs, p, b);
+  ec_buf_printf(b, "```\n\nPredictions come from each target's description (peak GFLOP/s, memory bandwidth, link);\n"
+                "measure with `<program> --bench 100`.\n\n");
+  ec_buf_printf(b, "## Build\n\nPer device folder, see its README (`cmake -S DEVICE -B DEVICE/build ...`); the\n"
+                "commands below assume each board holds its folder's `dist/` as `<device>/dist`.\n\n");
+  if (p->n_parts == 1) {
+    const ec_plan_part *q = &p->parts[0];
+    ec_buf_printf(b, "## Run\n\nOne partition: `%s/dist/%s_p0 --input INPUT.pb ... --output OUTPUT.pb ...` on device\n"
+                  "`%s`.\n", devs->items[q->device].name, name, devs->items[q->device].name);
+    return;
+  }
+  ec_buf_printf(b, "## Start the pipeline\n\nStart the boards in this order (each partition connects to the next one,\n"
+                "so the last starts first), then send requests to the first:\n\n```sh\n");
+  for (int k = p->n_parts - 1; k >= 0; k--) {
+    ec_buf_printf(b, "# on device %s (target %s)\n", devs->items[p->parts[k].device].name,
+                  devs->items[p->parts[k].device].target_name);
+    start_command(devs, p, name, k, b);
+    ec_buf_printf(b, "\n");
+  }
+  char ep[64];
+  ec_plan_endpoint(0, ep, sizeof ep);
+  ec_buf_printf(b, "# client\nedgecc-client %s --input INPUT.pb ... --output OUTPUT.pb ...\n```\n\n", ep);
+  ec_buf_printf(b, "Endpoints default to loopback (`127.0.0.1`); on real boards replace the host of each\n"
+                "`--next` with the next board's address and listen on its interface. The servers are\n"
+                "unauthenticated: keep them on a trusted network.\n\n"
+                "Without the transports, the partitions chain through files:\n\n```sh\n");
+  for (int k = 0; k < p->n_parts; k++) {
+    const ec_plan_part *q = &p->parts[k];
+    char in[32], outf[32];
+    snprintf(in, sizeof in, "cut_%d.pb", k - 1);
+    snprintf(outf, sizeof outf, "cut_%d.pb", k);
+    ec_buf_printf(b, "%s/dist/%s_p%d --input %s --output %s   # sends %s\n", devs->items[q->device].name,
+                  name, k, k ? in : "INPUT.pb ...", k + 1 < p->n_parts ? outf : "OUTPUT.pb ...",
+                  k + 1 < p->n_parts ? cut_name(g, q) : "the graph outputs");
+  }
+  ec_buf_printf(b, "```\n");
+}
+
+void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
+                           int device, ec_buf *b) {
+  const ec_device *dv = &devs->items[device];
+  ec_buf_printf(b, "# Device `%s`: unused\n\nThe plan places no partition on device `%s` (target `%s`).\n\n",
+                dv->name, dv->name, dv->target_name);
+  ec_buf_printf(b, "- Predicted compute of the whole model here: %.3f ms.\n", p->device_whole_ms[device]);
+  ec_buf_printf(b, "- The chosen plan: %d partition%s, predicted end-to-end latency %.3f ms, slowest stage %.3f ms",
+                p->n_parts, p->n_parts == 1 ? "" : "s", p->latency_ms, p->bottleneck_ms);
+  ec_buf_printf(b, " (objective %s).\n", p->objective ? "throughput" : "latency");
+  ec_buf_printf(b, "- Partitions: ");
+  for (int k = 0; k < p->n_parts; k++)
+    ec_buf_printf(b, "%sp%d on `%s` (%.3f ms)", k ? ", " : "", k, devs->items[p->parts[k].device].name,
+                  p->parts[k].compute_ms);
+  ec_buf_printf(b, ".\n\nEvery placement that uses this device was predicted %s. Force a split with\n"
+                "`--partitions N` or `--split-at TENSOR` to use it anyway, or leave it out of `--targets`.\n",
+                p->objective ? "to have a slower pipeline stage" : "to take longer, transfers included");
+  (void)g;
+}

@@ -1,0 +1,103 @@
+/* plan.h — the planner's orchestration: cost model per node and device, split points, the
+ * partition DP, and the resulting partitions (nodes, cut inputs and outputs) that codegen emits.
+ *
+ * How a command uses it:
+ *
+ *   ec_plan_opts po = {.objective = EC_OBJ_LATENCY, .klib = EC_KLIB_REF};
+ *   ec_plan plan;
+ *   ec_plan_build(g, &devs, &po, &plan, &d);        // errors name the device or the tensor
+ *   for (int k = 0; k < plan.n_parts; k++)          // partition k runs on device plan.parts[k].device
+ *     ec_codegen_partition(g, &plan.parts[k].part, ...);
+ *   ec_plan_table(g, &devs, &plan, &buf);           // `edgecc plan`
+ *   ec_plan_free(&plan);
+ *
+ * Figures are predictions of compile/plan/cost.h in milliseconds and bytes. The same graph,
+ * devices and options always give the same plan (docs/planner.md, "Ties"). */
+#ifndef EC_PLAN_H
+#define EC_PLAN_H
+
+#include "codegen.h"
+#include "cost.h"
+#include "target.h"
+
+/* Objectives: the values of partition.h's ec_objective (that header's ec_part and ec_link clash
+ * with codegen.h's and cost.h's, so users of this header do not include it). */
+#define EC_PLAN_LATENCY 0
+#define EC_PLAN_THROUGHPUT 1
+
+typedef struct ec_plan_opts {
+  int objective;               /* EC_PLAN_LATENCY or EC_PLAN_THROUGHPUT */
+  int n_parts;                 /* --partitions N; 0: the planner chooses */
+  const char *const *split_at; /* --split-at tensor names */
+  int n_split_at;
+  const ec_link_set *links;    /* --link overrides (may be NULL) */
+  unsigned klib;               /* kernel library the code will use: EC_KLIB_REF or EC_KLIB_XNNPACK */
+  int threads;                 /* threads per program (0: each target's cores) */
+} ec_plan_opts;
+
+/* Default port of partition k's endpoint in plan.json and the READMEs (tcp://127.0.0.1:PORT). */
+#define EC_PLAN_PORT_BASE 7600
+
+typedef struct ec_plan_part {
+  int device;                  /* index into the device list */
+  int first_block, end_block;  /* blocks [first_block, end_block) */
+  double compute_ms;           /* predicted compute on its device */
+  double bytes_out;            /* bytes of the tensor(s) sent to the next partition (0: last) */
+  double transfer_ms;          /* predicted time to send them (0: last) */
+  double weights_bytes;        /* weights its nodes read */
+  double arena_estimate_bytes; /* the planner's arena estimate (codegen reports the real one) */
+  ec_part part;                /* index k, nodes, inputs and outputs of the cut */
+} ec_plan_part;
+
+typedef struct ec_plan {
+  ec_plan_part *parts;
+  int n_parts;
+  int n_blocks;                /* chain of blocks between cuts (bridges.h) */
+  int n_cuts;
+  int objective;
+  double latency_ms;           /* sum of compute and transfers */
+  double bottleneck_ms;        /* slowest pipeline stage (compute or transfer) */
+  double throughput_rps;       /* 1000 / bottleneck_ms */
+  /* Per device (same order as the list): the whole model's predicted compute there, and the
+   * partition it runs (-1: unused). */
+  double *device_whole_ms;
+  int *device_part;
+  int n_devices;
+} ec_plan;
+
+/* Plans `g` (topologically sorted, shapes inferred) over the devices in order. Errors:
+ * EC_ERR_USAGE for bad --split-at / --partitions values, EC_ERR_MODEL for plans that cannot be
+ * met (memory over a device's ram_mb, naming the device). */
+ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o,
+                        ec_plan *out, ec_diag *d);
+void ec_plan_free(ec_plan *p);
+
+/* The plan as a text table for people (`edgecc plan`). */
+void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);
+/* plan.dot: one box per node, partitions as coloured clusters, cut tensors as labelled edges. */
+void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);
+/* OUT/README.md: the plan table and the commands that start each board, last partition first. */
+void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
+                    const char *name, ec_buf *b);
+/* OUT/<device>/README.md of a device the plan leaves unused: why, with the predicted figures. */
+void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
+                           int device, ec_buf *b);
+/* "tcp://127.0.0.1:PORT" of partition k. */
+void ec_plan_endpoint(int k, char *buf, size_t len);
+
+/* ---- codegen entry points that need the target or the plan (compiler/codegen/device.c and
+ * plan_json.c). They extend ec_codegen_device and ec_plan_json of codegen.h, which call them
+ * with t/plan NULL; declared here until codegen.h's ec_codegen_opts carries the target. */
+
+/* Device folder with the target's build settings: cflags, toolchain.cmake for its triple (when
+ * edgecc has one), cmake/ec_dist.cmake and the dist/ step, README with cross/board commands.
+ * `plan` (may be NULL) adds the --listen/--next commands of each partition. */
+ec_status ec_codegen_device_for(const ec_graph *g, const ec_codegen_opts *o, const ec_target *t,
+                                const ec_plan *plan, const ec_part_report *parts, int n_parts,
+                                ec_fileset *fs, ec_diag *d);
+/* plan.json with the planner's decisions and predictions (plan may be NULL: no predictions). */
+ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec_device_list *devs,
+                           const ec_plan *plan, const ec_part *parts, const ec_part_report *reps,
+                           int n, ec_buf *out);
+
+#endif
