@@ -474,6 +474,12 @@ static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi, ec_buf *un
     ec_buf_printf(unpinned, "%s'%s' (input '%s', dim %d)", unpinned->len ? ", " : "",
                   param[0] ? param : "?", vi->name, i);
   }
+  /* Each dim is bounded above, but their product (or a --dim value) may still overflow. */
+  int64_t bytes = (int64_t)ec_dtype_size(dt);
+  for (int i = 0; !fz && i < rank; i++)
+    if (!ec_mul_overflow_i64(bytes, tt->dims[i], &bytes) || bytes > ((int64_t)1 << 40))
+      return fail(L, "", "graph input '%s' is too large (%s dimensions overflow)", vi->name,
+                  L->opts->n_dims ? "its pinned" : "its");
   if (fz) {
     ec_const c;
     ec_diag fd;
