@@ -1,12 +1,15 @@
 /* emit.c — the C of one partition: `<name>_p<k>.h` (context struct, init, typed run),
  * `<name>_p<k>.c` (value table, one step function per ONNX node calling its kernel), the
  * weights blob with its checksum, and the `main_p<k>.c` driver. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codegen.h"
+#include "lower.h"
 #include "op.h"
+#include "target.h"
 
 ec_status ec_part_whole(const ec_graph *g, ec_part *p) {
   memset(p, 0, sizeof *p);
@@ -151,6 +154,7 @@ typedef struct emitter {
   const ec_part *p;
   const ec_codegen_opts *o;
   ec_memplan mp;
+  int threads;                   /* default worker threads: the target's cores */
   char prog[160], PROG[160];     /* digits_p0, DIGITS_P0 */
   int *vals, n_vals;             /* value index -> tensor */
   int *val_of;                   /* tensor -> value index or -1 */
@@ -159,6 +163,10 @@ typedef struct emitter {
   uint64_t *woff;                /* per value: offset in the weights payload */
   size_t payload;
   uint32_t crc;
+  ec_kernel_choice *kc;          /* per step: the kernel it runs on */
+  int *xslot;                    /* per step: index in ctx->xn, or -1 */
+  int n_xnn, n_blas;
+  bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
 } emitter;
 
 static ec_status collect_values(emitter *e) {
@@ -251,8 +259,10 @@ static void emit_header(emitter *e, ec_buf *b) {
   char file[200];
   snprintf(file, sizeof file, "%s.h", e->prog);
   header_comment(e, b, file, "partition API: context, init, typed run.");
-  ec_buf_printf(b, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"ecrt.h\"\n\n",
+  ec_buf_printf(b, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"ecrt.h\"\n",
                 e->PROG, e->PROG);
+  if (e->fast) ec_buf_printf(b, "#include \"kernels/xnnpack/eck_xnn.h\"\n");
+  ec_buf_printf(b, "\n");
   char sha[65];
   sha_hex(g, sha);
   ec_buf_printf(b, "#define %s_EDGECC_VERSION \"%s\"\n", e->PROG, EC_VERSION);
@@ -262,17 +272,26 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "#define %s_ARENA_BYTES %zuu\n", e->PROG, e->mp.arena_bytes);
   ec_buf_printf(b, "/* Bytes of the weights file, header included. */\n#define %s_WEIGHTS_BYTES %zuu\n",
                 e->PROG, e->payload + 64);
-  ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n\n", e->PROG, e->n_vals, e->PROG,
+  ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals, e->PROG,
                 e->p->n_nodes);
+  if (e->fast)
+    ec_buf_printf(b, "/* Steps on XNNPACK operators; worker threads when init is given threads <= 0 (the\n"
+                  " * target's cores). */\n#define %s_N_XNN %d\n#define %s_THREADS %d\n", e->PROG,
+                  e->n_xnn, e->PROG, e->threads);
+  ec_buf_printf(b, "\n");
   ec_buf_printf(b,
                 "/* One context per running instance; the caller owns it (static, stack or heap). */\n"
                 "typedef struct %s {\n"
                 "  ecrt_ctx base;                  /* profile counters, failed step, threads */\n"
                 "  const unsigned char *weights;   /* the weights payload */\n"
                 "  unsigned char *arena;           /* activations and kernel scratch */\n"
-                "  eck_tensor v[%s_N_VALUES];      /* every tensor: dtype, shape, address */\n"
-                "} %s;\n\n",
-                e->prog, e->PROG, e->prog);
+                "  eck_tensor v[%s_N_VALUES];      /* every tensor: dtype, shape, address */\n",
+                e->prog, e->PROG);
+  if (e->fast)
+    ec_buf_printf(b, "  void *pool;                      /* XNNPACK's thread pool (NULL: one thread) */\n"
+                  "  eck_xnn_node xn[%s_N_XNN > 0 ? %s_N_XNN : 1]; /* operators, created at init */\n",
+                  e->PROG, e->PROG);
+  ec_buf_printf(b, "} %s;\n\n", e->prog);
   ec_buf_printf(b,
                 "/* Checks the weights (a whole %s.bin file, or %s_weights.bytes when compiled with\n"
                 " * --embed-weights: magic, model hash, size, CRC32C) and binds every tensor to its\n"
@@ -281,6 +300,9 @@ static void emit_header(emitter *e, ec_buf *b) {
                 e->prog, e->prog, e->PROG);
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "    size_t arena_len, int threads);\n\n", e->prog, e->prog);
+  if (e->fast)
+    ec_buf_printf(b, "/* Deletes the XNNPACK operators and the thread pool init made. */\n"
+                  "void %s_release(%s *ctx);\n\n", e->prog, e->prog);
   ec_buf_printf(b, "/* Runs the partition once. Buffers are the caller's, in graph order, dense row-major;\n"
                 " * inputs need ECRT_SLACK readable bytes past their end; outputs must not alias inputs.\n");
   for (int i = 0; i < e->p->n_inputs + e->p->n_outputs; i++) {
@@ -329,12 +351,192 @@ static void node_comment(emitter *e, ec_buf *b, const ec_node *n) {
   ec_buf_printf(b, " */\n");
 }
 
+/* A float for generated C: exact (hex), or the infinities of an open clamp. */
+static void put_float(ec_buf *b, float f) {
+  if (isinf(f)) ec_buf_printf(b, "%sECK_XNN_INF", f < 0 ? "-" : "");
+  else ec_buf_printf(b, "%a", (double)f);
+}
+
+static void put_sizes(ec_buf *b, const size_t *v, int n) {
+  ec_buf_printf(b, "{");
+  for (int i = 0; i < n; i++) ec_buf_printf(b, "%s%zu", i ? ", " : "", v[i]);
+  ec_buf_printf(b, "}");
+}
+
+static const char *xnn_kind_name(int k) {
+  static const char *const names[] = {"", "ECK_XNN_CONV", "ECK_XNN_FC", "ECK_XNN_MAXPOOL", "ECK_XNN_AVGPOOL",
+                                      "ECK_XNN_GAVGPOOL", "ECK_XNN_ADD", "ECK_XNN_SUB", "ECK_XNN_MUL",
+                                      "ECK_XNN_DIV", "ECK_XNN_MAX", "ECK_XNN_MIN", "ECK_XNN_CLAMP",
+                                      "ECK_XNN_HARDSWISH", "ECK_XNN_SIGMOID", "ECK_XNN_SOFTMAX",
+                                      "ECK_XNN_SHUFFLE", "ECK_XNN_PAD"};
+  return k > 0 && k < (int)(sizeof names / sizeof names[0]) ? names[k] : "0";
+}
+
+/* The eck_xnn_params initializer: only the fields the kind uses are non-zero. */
+static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
+  ec_buf_printf(b, "{\n    .kind = %s", xnn_kind_name(p->kind));
+  if (p->flags) ec_buf_printf(b, ", .flags = %uu", p->flags);
+  if (p->pad[0] || p->pad[1] || p->pad[2] || p->pad[3])
+    ec_buf_printf(b, ",\n    .pad = {%u, %u, %u, %u}", p->pad[0], p->pad[1], p->pad[2], p->pad[3]);
+  if (p->kernel[0])
+    ec_buf_printf(b, ",\n    .kernel = {%u, %u}, .stride = {%u, %u}, .dilation = {%u, %u}", p->kernel[0],
+                  p->kernel[1], p->stride[0], p->stride[1], p->dilation[0], p->dilation[1]);
+  if (p->groups) ec_buf_printf(b, ", .groups = %u", p->groups);
+  if (p->channels_in || p->channels_out)
+    ec_buf_printf(b, ",\n    .channels_in = %zu, .channels_out = %zu, .in_stride = %zu, .out_stride = %zu",
+                  p->channels_in, p->channels_out, p->in_stride, p->out_stride);
+  if (p->batch || p->height || p->width)
+    ec_buf_printf(b, ",\n    .batch = %zu, .height = %zu, .width = %zu", p->batch, p->height, p->width);
+  ec_buf_printf(b, ",\n    .out_min = ");
+  put_float(b, p->out_min);
+  ec_buf_printf(b, ", .out_max = ");
+  put_float(b, p->out_max);
+  if (p->rank_a) {
+    ec_buf_printf(b, ",\n    .rank_a = %d, .shape_a = ", p->rank_a);
+    put_sizes(b, p->shape_a, p->rank_a);
+  }
+  if (p->rank_b) {
+    ec_buf_printf(b, ", .rank_b = %d, .shape_b = ", p->rank_b);
+    put_sizes(b, p->shape_b, p->rank_b);
+  }
+  if (p->kind == ECK_XNN_PAD) {
+    ec_buf_printf(b, ",\n    .pre = ");
+    put_sizes(b, p->pre, p->rank_a);
+    ec_buf_printf(b, ", .post = ");
+    put_sizes(b, p->post, p->rank_a);
+    ec_buf_printf(b, ", .value = ");
+    put_float(b, p->value);
+  }
+  ec_buf_printf(b, "}");
+}
+
+/* A reference kernel reads NCHW: every 4-D tensor it touches must be in that order. */
+static bool ref_layout_ok(const ec_graph *g, const ec_node *n) {
+  for (int k = 0; k < n->n_inputs + n->n_outputs; k++) {
+    int t = k < n->n_inputs ? n->inputs[k] : n->outputs[k - n->n_inputs];
+    if (t >= 0 && g->tensors[t].layout == EC_LAYOUT_NHWC && !ec_layout_free(&g->tensors[t])) return false;
+  }
+  for (int k = 0; k < n->n_attrs; k++)
+    if (strcmp(n->attrs[k].name, EC_ATTR_SHUFFLE) == 0 || strcmp(n->attrs[k].name, EC_ATTR_LAYOUT) == 0)
+      return false;
+  return true;
+}
+
+static const char *kind_label(const ec_kernel_choice *kc) {
+  switch (kc->kind) {
+    case EC_K_XNN: return "XNNPACK";
+    case EC_K_TO_NHWC: return "layout NCHW -> NHWC";
+    case EC_K_TO_NCHW: return "layout NHWC -> NCHW";
+    case EC_K_CONCAT_NHWC: return "channel concat (NHWC)";
+    case EC_K_SHUFFLE_NCHW: return "channel shuffle (NCHW)";
+    case EC_K_BLAS_MATMUL: return "OpenBLAS sgemm";
+    default: return "reference";
+  }
+}
+
+static void put_val(emitter *e, ec_buf *b, int t) {
+  if (t < 0) ec_buf_printf(b, "NULL");
+  else ec_buf_printf(b, "ctx->v[V_%s].data", e->vname[e->val_of[t]]);
+}
+
+/* The step function of a node on a fast kernel. */
+static ec_status emit_fast_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = &e->kc[s];
+  int x = n->n_inputs ? n->inputs[0] : -1, y = n->n_outputs ? n->outputs[0] : -1;
+  ec_buf_printf(b, "/* kernel: %s */\n", kind_label(kc));
+  if (kc->kind == EC_K_XNN) {
+    ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
+    put_xnn_params(b, &kc->xp);
+    ec_buf_printf(b, ";\n");
+  }
+  ec_buf_printf(b, "static int %s(void *c) {\n  %s *ctx = c;\n", fname, e->prog);
+  switch (kc->kind) {
+    case EC_K_XNN:
+      ec_buf_printf(b, "  return eck_xnn_run(&ctx->xn[%d], &%s_xp, ", e->xslot[s], fname);
+      put_val(e, b, kc->a);
+      ec_buf_printf(b, ", ");
+      put_val(e, b, kc->b);
+      ec_buf_printf(b, ", ");
+      put_val(e, b, y);
+      ec_buf_printf(b, ", ctx->pool);\n}\n");
+      break;
+    case EC_K_TO_NHWC:
+    case EC_K_TO_NCHW:
+      ec_buf_printf(b, "  eck_xnn_to_%s((const float *)", kc->kind == EC_K_TO_NHWC ? "nhwc" : "nchw");
+      put_val(e, b, x);
+      ec_buf_printf(b, ", (float *)");
+      put_val(e, b, y);
+      ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
+      break;
+    case EC_K_SHUFFLE_NCHW:
+      ec_buf_printf(b, "  eck_xnn_shuffle_nchw((const float *)");
+      put_val(e, b, x);
+      ec_buf_printf(b, ", (float *)");
+      put_val(e, b, y);
+      ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
+      break;
+    case EC_K_CONCAT_NHWC:
+    case EC_K_BLAS_MATMUL:
+      ec_buf_printf(b, "  eck_tensor in[%d], out[1];\n", n->n_inputs);
+      for (int k = 0; k < n->n_inputs; k++)
+        ec_buf_printf(b, "  in[%d] = ctx->v[V_%s];\n", k, e->vname[e->val_of[n->inputs[k]]]);
+      ec_buf_printf(b, "  out[0] = ctx->v[V_%s];\n", e->vname[e->val_of[y]]);
+      if (kc->kind == EC_K_CONCAT_NHWC)
+        ec_buf_printf(b, "  return eck_xnn_concat_nhwc(in, %d, out);\n}\n", n->n_inputs);
+      else
+        ec_buf_printf(b, "  return eck_blas_matmul(NULL, in, 2, out, 1, NULL);\n}\n");
+      break;
+    default: return EC_ERR_INTERNAL;
+  }
+  return EC_OK;
+}
+
+static bool in_arena_or_weights(emitter *e, int t) {
+  return t < 0 || e->mp.where[t] == EC_MP_ARENA || e->mp.where[t] == EC_MP_WEIGHTS;
+}
+
+/* Init: the thread pool, then every XNNPACK operator created (weights packed) and, where all
+ * its buffers are the arena's or the weights', set up. */
+static void emit_fast_init(emitter *e, ec_buf *b) {
+  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, threads > 0 ? threads : %s_THREADS) != ECK_OK) return ECRT_ERR_NOMEM;\n",
+                e->PROG);
+  for (int s = 0; s < e->p->n_nodes; s++) {
+    const ec_kernel_choice *kc = &e->kc[s];
+    if (kc->kind != EC_K_XNN) continue;
+    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
+    int y = n->outputs[0];
+    ec_buf_printf(b, "  ctx->base.failed_step = %d;\n  if (eck_xnn_create(&ctx->xn[%d], &s%d_%s_xp, ", s, e->xslot[s], s,
+                  nm ? nm : "");
+    if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
+    put_val(e, b, kc->w);
+    ec_buf_printf(b, ", ");
+    if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
+    put_val(e, b, kc->bias);
+    ec_buf_printf(b, ") != ECK_OK");
+    if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
+      ec_buf_printf(b, " ||\n      eck_xnn_setup(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
+      put_val(e, b, kc->a);
+      ec_buf_printf(b, ", ");
+      put_val(e, b, kc->b);
+      ec_buf_printf(b, ", ");
+      put_val(e, b, y);
+      ec_buf_printf(b, ", ctx->pool) != ECK_OK");
+    }
+    ec_buf_printf(b, ")\n    return ECRT_ERR_KERNEL;\n");
+    free(nm);
+  }
+  ec_buf_printf(b, "  ctx->base.failed_step = -1;\n");
+}
+
 static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   const ec_graph *g = e->g;
   char file[200];
   snprintf(file, sizeof file, "%s.c", e->prog);
   header_comment(e, b, file, "the partition: tensor table, one step per ONNX node, init and run.");
-  ec_buf_printf(b, "#include \"%s.h\"\n\n#include \"eck_ref.h\"\n\n", e->prog);
+  ec_buf_printf(b, "#include \"%s.h\"\n\n%s#include \"eck_ref.h\"\n", e->prog, e->fast ? "#include <string.h>\n\n" : "");
+  if (e->n_blas) ec_buf_printf(b, "#include \"kernels/blas/eck_blas.h\"\n");
+  ec_buf_printf(b, "\n");
   ec_buf_printf(b, "static const uint8_t model_sha256[32] = {");
   for (int i = 0; i < 32; i++) ec_buf_printf(b, "%s0x%02x", i ? (i % 16 ? ", " : ",\n    ") : "\n    ", g->sha256[i]);
   ec_buf_printf(b, "};\n#define WEIGHTS_PAYLOAD_BYTES %zuu\n#define WEIGHTS_PAYLOAD_CRC32C 0x%08xu\n\n", e->payload, e->crc);
@@ -375,6 +577,16 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     free(nm);
     ec_buf_printf(b, "\n");
     node_comment(e, b, n);
+    const ec_kernel_choice *kc = &e->kc[s];
+    if (kc->kind != EC_K_REF) {
+      ec_status fst = emit_fast_step(e, b, s, n, fname);
+      if (fst) return fst;
+      continue;
+    }
+    if (e->fast && !ref_layout_ok(g, n)) {
+      ec_fail_node(d, g, n, "internal error: the reference kernel of %s would read NHWC data", n->op_type);
+      return EC_ERR_INTERNAL;
+    }
     bool has_params = op->print_params && n->params;
     if (has_params) {
       const char *type = ec_kernel_params_type(op->ref_name);
@@ -436,12 +648,19 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "    size_t arena_len, int threads) {\n", e->prog, e->prog);
   ec_buf_printf(b, "  const unsigned char *payload;\n  ecrt_status st;\n");
+  if (e->fast) ec_buf_printf(b, "  memset(ctx, 0, sizeof *ctx);\n");
   ec_buf_printf(b, "  if (!ctx || arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
   ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
                 "                          WEIGHTS_PAYLOAD_CRC32C, &payload);\n  if (st != ECRT_OK) return st;\n");
   ec_buf_printf(b, "  ctx->base.prof_ns = NULL;\n  ctx->base.failed_step = -1;\n  ctx->base.threads = threads;\n");
   ec_buf_printf(b, "  ctx->weights = payload;\n  ctx->arena = arena;\n");
-  ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n  return ECRT_OK;\n}\n\n", e->PROG);
+  ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n", e->PROG);
+  if (e->fast) emit_fast_init(e, b);
+  ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
+  if (e->fast) {
+    ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n  for (i = 0; i < %s_N_XNN; i++) eck_xnn_delete(&ctx->xn[i]);\n"
+                  "  eck_xnn_stop(ctx->pool);\n  ctx->pool = NULL;\n}\n\n", e->prog, e->prog, e->PROG);
+  }
 
   run_signature(e, b);
   ec_buf_printf(b, " {\n");
@@ -530,7 +749,37 @@ static void emitter_free(emitter *e) {
   free(e->vname);
   free(e->arg);
   free(e->woff);
+  free(e->kc);
+  free(e->xslot);
   ec_memplan_free(&e->mp);
+}
+
+/* The target's core count: the default number of worker threads of fast code. */
+static int target_cores(const char *name) {
+  ec_target_set ts;
+  ec_diag d;
+  memset(&ts, 0, sizeof ts);
+  memset(&d, 0, sizeof d);
+  if (ec_targets_init(&ts, &d) != EC_OK) return 1;
+  const ec_target *t = ec_targets_find(&ts, name);
+  int cores = t && t->cores > 0 ? t->cores : 1;
+  ec_targets_free(&ts);
+  return cores;
+}
+
+/* Per step, the kernel it runs on (a pure function of the lowered graph and --kernels). */
+static ec_status choose_kernels(emitter *e) {
+  e->kc = ec_alloc(sizeof(ec_kernel_choice) * (size_t)(e->p->n_nodes + 1));
+  e->xslot = ec_alloc(sizeof(int) * (size_t)(e->p->n_nodes + 1));
+  if (!e->kc || !e->xslot) return EC_ERR_INTERNAL;
+  e->fast = ec_kernels_fast(e->o->kernels);
+  for (int s = 0; s < e->p->n_nodes; s++) {
+    ec_choose_kernel(e->g, &e->g->nodes[e->p->nodes[s]], e->o->kernels, &e->kc[s]);
+    e->xslot[s] = e->kc[s].kind == EC_K_XNN ? e->n_xnn++ : -1;
+    if (e->kc[s].kind == EC_K_BLAS_MATMUL) e->n_blas++;
+  }
+  if (e->fast) e->threads = target_cores(e->o->target);
+  return EC_OK;
 }
 
 ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_codegen_opts *o,
@@ -554,8 +803,9 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
                             g->tensors[t].name, ec_dtype_name(g->tensors[t].dtype));
     }
   }
-  ec_status st = ec_memplan_build(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
-                                  p->n_outputs, &e.mp, d);
+  ec_status st = choose_kernels(&e);
+  if (!st) st = ec_memplan_build(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
+                                 p->n_outputs, &e.mp, d);
   if (!st) st = ec_memplan_verify(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
                                   p->n_outputs, &e.mp, d);
   if (!st) st = collect_values(&e);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "lower.h"
 
 static bool ident_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -115,6 +116,9 @@ static void collect_includes(const char *text, size_t len, bool *need) {
       if ((size_t)(eol - q) > 9 && strncmp(q, "include", 7) == 0) {
         const char *a = memchr(q, '"', (size_t)(eol - q));
         const char *b = a ? memchr(a + 1, '"', (size_t)(eol - a - 1)) : NULL;
+        /* "kernels/xnnpack/eck_xnn.h" names the embedded header by its file name too. */
+        for (const char *s = a ? a + 1 : NULL; s && s < b; s++)
+          if (*s == '/') a = s;
         if (a && b)
           for (int i = 0; i < ec_embedded_count; i++) {
             const char *bn = base_name(ec_embedded_files[i].path);
@@ -240,4 +244,32 @@ const char *ec_kernel_params_type(const char *kernel) {
   snprintf(cache[n_cache].kernel, sizeof cache[0].kernel, "%s", kernel);
   snprintf(cache[n_cache].type, sizeof cache[0].type, "%s", type);
   return cache[n_cache++].type;
+}
+
+/* Libraries a kernel source needs at link time, declared in the file itself by a line
+ * `edgecc-link: LIB...` (kernels/xnnpack: XNNPACK pthreadpool; kernels/blas: openblas). */
+void ec_sources_link_libs(const char *srcs, size_t len, ec_buf *libs) {
+  for (size_t k = 0; k < len; k += strlen(srcs + k) + 1)
+    for (int i = 0; i < ec_embedded_count; i++) {
+      const ec_embedded_file *f = &ec_embedded_files[i];
+      if (strcmp(f->path, srcs + k) != 0) continue;
+      const char *t = (const char *)f->data, *end = t + f->len;
+      const char *m = NULL;
+      for (const char *p = t; p + 13 < end && !m; p++)
+        if (memcmp(p, "edgecc-link:", 12) == 0) m = p + 12;
+      if (!m) continue;
+      while (m < end && *m != '\n' && *m != '*') {
+        while (m < end && *m == ' ') m++;
+        const char *w = m;
+        while (m < end && ident_char(*m)) m++;
+        if (m == w) break;
+        bool dup = false;
+        for (size_t j = 0; j < libs->len && !dup; j += strlen(libs->data + j) + 1)
+          dup = strlen(libs->data + j) == (size_t)(m - w) && strncmp(libs->data + j, w, (size_t)(m - w)) == 0;
+        if (!dup) {
+          ec_buf_append(libs, w, (size_t)(m - w));
+          ec_buf_append(libs, "", 1);
+        }
+      }
+    }
 }

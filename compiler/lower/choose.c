@@ -1,0 +1,397 @@
+/* choose.c — which kernel runs a node, as a pure function of the (lowered) graph and the kernel
+ * library, and the XNNPACK parameters it runs with. Lowering and codegen both ask here, so the
+ * layout lowering plans for and the kernels codegen emits cannot disagree. */
+#include <math.h>
+#include <string.h>
+
+#include "lower.h"
+#include "op.h"
+
+bool ec_kernels_fast(const char *kernels) {
+  return kernels && (strcmp(kernels, "xnnpack") == 0 || strcmp(kernels, "fast") == 0);
+}
+
+bool ec_layout_free(const ec_tensor *t) {
+  if (t->rank != 4) return true;
+  return t->dims[1] == 1 || t->dims[2] * t->dims[3] == 1;
+}
+
+static const ec_attr *attr(const ec_node *n, const char *name) {
+  for (int i = 0; i < n->n_attrs; i++)
+    if (strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
+  return NULL;
+}
+
+static const ec_tensor *in_t(const ec_graph *g, const ec_node *n, int i) {
+  return i < n->n_inputs && n->inputs[i] >= 0 ? &g->tensors[n->inputs[i]] : NULL;
+}
+
+static const ec_tensor *out_t(const ec_graph *g, const ec_node *n, int i) {
+  return i < n->n_outputs && n->outputs[i] >= 0 ? &g->tensors[n->outputs[i]] : NULL;
+}
+
+static bool is_f32(const ec_tensor *t) { return t && t->dtype == ECK_FLOAT && t->rank >= 0; }
+
+static bool is_nhwc(const ec_tensor *t) { return t->rank == 4 && t->layout == EC_LAYOUT_NHWC; }
+
+/* A float constant holding one value. */
+static bool const_scalar(const ec_tensor *t, float *v) {
+  if (!t || t->kind != EC_TK_CONSTANT || t->dtype != ECK_FLOAT || ec_tensor_numel(t) != 1 || !t->data)
+    return false;
+  memcpy(v, t->data, sizeof *v);
+  return true;
+}
+
+static void act_range(const ec_node *n, eck_xnn_params *p) {
+  const ec_attr *lo = attr(n, EC_ATTR_ACT_MIN), *hi = attr(n, EC_ATTR_ACT_MAX);
+  p->out_min = lo ? lo->f : -INFINITY;
+  p->out_max = hi ? hi->f : INFINITY;
+}
+
+/* Physical shape of t inside an op whose output has rank `rank` and layout `layout`: t's dims
+ * right-aligned (numpy broadcasting), then N,C,H,W -> N,H,W,C for NHWC. False when t's bytes
+ * do not follow that order. */
+static bool phys_shape(const ec_tensor *t, int rank, int layout, size_t *shape) {
+  int64_t d[EC_MAX_RANK];
+  if (t->rank > rank || rank > ECK_XNN_MAX_DIMS) return false;
+  for (int i = 0; i < rank; i++) d[i] = 1;
+  for (int i = 0; i < t->rank; i++) d[rank - t->rank + i] = t->dims[i];
+  if (layout == EC_LAYOUT_NHWC) {
+    bool same = d[1] == 1 || d[2] * d[3] == 1;
+    if (!(t->rank == 4 && t->layout == EC_LAYOUT_NHWC) && !same) return false;
+    int64_t c = d[1];
+    d[1] = d[2], d[2] = d[3], d[3] = c;
+  } else if (t->rank == 4 && t->layout == EC_LAYOUT_NHWC && !ec_layout_free(t)) {
+    return false;
+  }
+  for (int i = 0; i < rank; i++) shape[i] = (size_t)d[i];
+  return true;
+}
+
+/* Spatial setup shared by Conv and pooling: input [N,C,H,W] (logical), 2-D attributes. */
+static void spatial(eck_xnn_params *p, const ec_tensor *x, const int64_t *k, const int64_t *s,
+                    const int64_t *dl, const int64_t *pb, const int64_t *pe) {
+  p->batch = (size_t)x->dims[0];
+  p->height = (size_t)x->dims[2];
+  p->width = (size_t)x->dims[3];
+  p->kernel[0] = (uint32_t)k[1], p->kernel[1] = (uint32_t)k[2];
+  p->stride[0] = (uint32_t)s[1], p->stride[1] = (uint32_t)s[2];
+  p->dilation[0] = (uint32_t)dl[1], p->dilation[1] = (uint32_t)dl[2];
+  p->pad[0] = (uint32_t)pb[1], p->pad[1] = (uint32_t)pe[2];
+  p->pad[2] = (uint32_t)pe[1], p->pad[3] = (uint32_t)pb[2];
+}
+
+/* XNNPACK sizes pooling outputs with floor; ceil_mode outputs need more bottom/right padding. */
+static bool pool_fit(eck_xnn_params *p, const ec_tensor *y) {
+  for (int a = 0; a < 2; a++) {
+    int64_t in = a ? (int64_t)p->width : (int64_t)p->height, out = y->dims[2 + a];
+    int64_t keff = ((int64_t)p->kernel[a] - 1) * p->dilation[a] + 1;
+    uint32_t *pe = a ? &p->pad[1] : &p->pad[2], pb = a ? p->pad[3] : p->pad[0];
+    int64_t got = (in + pb + *pe - keff) / p->stride[a] + 1;
+    if (got > out) return false;
+    if (got < out) *pe = (uint32_t)((out - 1) * p->stride[a] + keff - in - pb);
+  }
+  return true;
+}
+
+static bool spatial_ok(const int64_t *pb, const int64_t *pe, int nsp) {
+  if (nsp != 2) return false;
+  for (int i = 0; i < 3; i++)
+    if (pb[i] < 0 || pe[i] < 0) return false;
+  return true;
+}
+
+static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_conv_params *cp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *b = in_t(g, n, 2), *y = out_t(g, n, 0);
+  if (!cp || !is_f32(x) || !is_f32(w) || !y || x->rank != 4 || !is_nhwc(x) || !is_nhwc(y) ||
+      w->kind != EC_TK_CONSTANT || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
+    return EC_K_REF;
+  if (b && (b->kind != EC_TK_CONSTANT || b->dtype != ECK_FLOAT)) return EC_K_REF;
+  int64_t group = cp->group, cin = x->dims[1], cout = y->dims[1];
+  /* The weights must be [O, kh, kw, I/group]: re-ordered by lowering unless the orders agree. */
+  if (w->layout != EC_LAYOUT_NHWC && !(w->dims[1] == 1 || w->dims[2] * w->dims[3] == 1)) return EC_K_REF;
+  eck_xnn_params *p = &c->xp;
+  p->kind = ECK_XNN_CONV;
+  spatial(p, x, cp->kernel, cp->strides, cp->dilations, cp->pad_begin, cp->pad_end);
+  p->groups = (uint32_t)group;
+  p->channels_in = (size_t)(cin / group);
+  p->channels_out = (size_t)(cout / group);
+  p->in_stride = (size_t)cin;
+  p->out_stride = (size_t)cout;
+  act_range(n, p);
+  c->a = n->inputs[0];
+  c->w = n->inputs[1];
+  c->bias = b ? n->inputs[2] : -1;
+  return EC_K_XNN;
+}
+
+static ec_kernel_kind choose_fc(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const ec_tensor *a = in_t(g, n, 0), *w = in_t(g, n, 1), *bias = NULL, *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!is_f32(a) || !is_f32(w) || !y || w->kind != EC_TK_CONSTANT || w->rank != 2 || a->rank < 1 ||
+      a->kind == EC_TK_CONSTANT || (a->rank == 4 && !ec_layout_free(a) && a->layout == EC_LAYOUT_NHWC))
+    return EC_K_REF;
+  int64_t k, m;
+  if (n->op == EC_OP_Gemm) {
+    const eck_gemm_params *gp = n->params;
+    if (!gp || gp->trans_a || gp->alpha != 1.0f || a->rank != 2) return EC_K_REF;
+    bias = in_t(g, n, 2);
+    if (bias && (gp->beta != 1.0f || bias->kind != EC_TK_CONSTANT || bias->dtype != ECK_FLOAT ||
+                 ec_tensor_numel(bias) != y->dims[1] || (bias->rank == 2 && bias->dims[0] != 1)))
+      return EC_K_REF;
+    k = a->dims[1];
+    m = a->dims[0];
+    p->flags = gp->trans_b ? 0 : 1; /* XNN_FLAG_TRANSPOSE_WEIGHTS: W given as [in, out] */
+  } else {
+    if (a->rank < 2) return EC_K_REF;
+    k = a->dims[a->rank - 1];
+    m = k ? ec_tensor_numel(a) / k : 0;
+    p->flags = 1;
+  }
+  int64_t nout = y->dims[y->rank - 1];
+  p->kind = ECK_XNN_FC;
+  p->channels_in = (size_t)k;
+  p->channels_out = (size_t)nout;
+  p->in_stride = (size_t)k;
+  p->out_stride = (size_t)nout;
+  p->batch = (size_t)m;
+  act_range(n, p);
+  c->a = n->inputs[0];
+  c->w = n->inputs[1];
+  c->bias = bias ? n->inputs[2] : -1;
+  return m > 0 && k > 0 && nout > 0 ? EC_K_XNN : EC_K_REF;
+}
+
+static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_pool_params *pp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!pp || !is_f32(x) || !y || x->rank != 4 || !is_nhwc(x) || !is_nhwc(y) || out_t(g, n, 1) ||
+      !spatial_ok(pp->pad_begin, pp->pad_end, pp->nsp))
+    return EC_K_REF;
+  bool pads = false;
+  for (int i = 0; i < 3; i++) pads |= pp->pad_begin[i] || pp->pad_end[i];
+  if (pp->kind == ECK_POOL_MAX) {
+    p->kind = ECK_XNN_MAXPOOL;
+  } else if (pp->kind == ECK_POOL_AVG) {
+    if ((pp->count_include_pad && pads) || pp->dilations[1] != 1 || pp->dilations[2] != 1) return EC_K_REF;
+    p->kind = ECK_XNN_AVGPOOL;
+  } else {
+    return EC_K_REF;
+  }
+  spatial(p, x, pp->kernel, pp->strides, pp->dilations, pp->pad_begin, pp->pad_end);
+  uint32_t before = p->pad[1] + p->pad[2];
+  if (!pool_fit(p, y)) return EC_K_REF;
+  /* Extra padding counts in an average when count_include_pad is set. */
+  if (p->kind == ECK_XNN_AVGPOOL && pp->count_include_pad && p->pad[1] + p->pad[2] != before) return EC_K_REF;
+  /* XNNPACK refuses 1x1 pooling windows (a no-op for max pooling with stride 1). */
+  if (p->kernel[0] * p->kernel[1] == 1) return EC_K_REF;
+  p->channels_in = (size_t)x->dims[1];
+  p->in_stride = p->out_stride = (size_t)x->dims[1];
+  act_range(n, p);
+  c->a = n->inputs[0];
+  return EC_K_XNN;
+}
+
+static ec_kernel_kind choose_gap(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!is_f32(x) || !y || x->rank != 4 || !is_nhwc(x) || (!is_nhwc(y) && !ec_layout_free(y)))
+    return EC_K_REF;
+  p->kind = ECK_XNN_GAVGPOOL;
+  p->batch = (size_t)x->dims[0];
+  p->width = (size_t)(x->dims[2] * x->dims[3]);
+  p->channels_in = (size_t)x->dims[1];
+  p->in_stride = p->out_stride = (size_t)x->dims[1];
+  act_range(n, p);
+  c->a = n->inputs[0];
+  return p->width ? EC_K_XNN : EC_K_REF;
+}
+
+static ec_kernel_kind choose_binary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int kind) {
+  const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (n->n_inputs != 2 || !is_f32(a) || !is_f32(b) || !y || y->rank < 1 || y->rank > ECK_XNN_MAX_DIMS)
+    return EC_K_REF;
+  int layout = is_nhwc(y) && !ec_layout_free(y) ? EC_LAYOUT_NHWC : EC_LAYOUT_NCHW;
+  if (!phys_shape(a, y->rank, layout, p->shape_a) || !phys_shape(b, y->rank, layout, p->shape_b))
+    return EC_K_REF;
+  p->kind = kind;
+  p->rank_a = p->rank_b = y->rank;
+  act_range(n, p);
+  if (kind == ECK_XNN_MAX || kind == ECK_XNN_MIN) p->out_min = -INFINITY, p->out_max = INFINITY;
+  c->a = n->inputs[0];
+  c->b = n->inputs[1];
+  return EC_K_XNN;
+}
+
+static ec_kernel_kind choose_unary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!is_f32(x) || !y || (x->rank == 4 && y->rank == 4 && x->layout != y->layout &&
+                           !ec_layout_free(x)))
+    return EC_K_REF;
+  int64_t cnt = ec_tensor_numel(x);
+  if (cnt <= 0) return EC_K_REF;
+  p->out_min = -INFINITY;
+  p->out_max = INFINITY;
+  switch (n->op) {
+    case EC_OP_Relu: p->kind = ECK_XNN_CLAMP, p->out_min = 0.0f; break;
+    case EC_OP_Clip: {
+      const eck_clip_params *cp = n->params;
+      p->kind = ECK_XNN_CLAMP;
+      if (cp && cp->use_attrs) {
+        p->out_min = cp->min, p->out_max = cp->max;
+      } else {
+        const ec_tensor *lo = in_t(g, n, 1), *hi = in_t(g, n, 2);
+        if ((lo && !const_scalar(lo, &p->out_min)) || (hi && !const_scalar(hi, &p->out_max)))
+          return EC_K_REF;
+      }
+      if (!(p->out_min <= p->out_max)) return EC_K_REF;
+      break;
+    }
+    case EC_OP_Sigmoid: p->kind = ECK_XNN_SIGMOID; break;
+    case EC_OP_HardSwish: p->kind = ECK_XNN_HARDSWISH; break;
+    default: return EC_K_REF;
+  }
+  /* Contiguous elements: XNNPACK treats them as one long row and splits it across threads. */
+  p->batch = 1;
+  p->channels_in = p->in_stride = p->out_stride = (size_t)cnt;
+  c->a = n->inputs[0];
+  return EC_K_XNN;
+}
+
+static ec_kernel_kind choose_softmax(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_softmax_params *sp = n->params;
+  const ec_tensor *x = in_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!sp || sp->fn != ECK_SOFTMAX || !is_f32(x) || x->rank < 1 || sp->axis != x->rank - 1 ||
+      (x->rank == 4 && x->layout == EC_LAYOUT_NHWC && !ec_layout_free(x)))
+    return EC_K_REF;
+  int64_t ch = x->dims[x->rank - 1];
+  if (ch <= 0) return EC_K_REF;
+  p->kind = ECK_XNN_SOFTMAX;
+  p->channels_in = p->in_stride = p->out_stride = (size_t)ch;
+  p->batch = (size_t)(ec_tensor_numel(x) / ch);
+  c->a = n->inputs[0];
+  return EC_K_XNN;
+}
+
+static ec_kernel_kind choose_transpose(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  const ec_attr *lay = attr(n, EC_ATTR_LAYOUT), *sh = attr(n, EC_ATTR_SHUFFLE);
+  if (!x || !y || x->rank != 4 || y->rank != 4) return EC_K_REF;
+  c->n = (size_t)x->dims[0];
+  c->c = (size_t)x->dims[1];
+  c->hw = (size_t)(x->dims[2] * x->dims[3]);
+  if (lay && x->dtype == ECK_FLOAT) {
+    if (x->layout == EC_LAYOUT_NCHW && y->layout == EC_LAYOUT_NHWC) return EC_K_TO_NHWC;
+    if (x->layout == EC_LAYOUT_NHWC && y->layout == EC_LAYOUT_NCHW) return EC_K_TO_NCHW;
+    return EC_K_REF;
+  }
+  if (sh && x->dtype == ECK_FLOAT && sh->i > 0 && x->dims[1] % sh->i == 0) {
+    c->groups = (size_t)sh->i;
+    if (x->layout != y->layout) return EC_K_REF;
+    if (x->layout == EC_LAYOUT_NCHW) return EC_K_SHUFFLE_NCHW;
+    eck_xnn_params *p = &c->xp;
+    p->kind = ECK_XNN_SHUFFLE;
+    p->groups = (uint32_t)sh->i;
+    p->channels_in = (size_t)(x->dims[1] / sh->i);
+    p->in_stride = p->out_stride = (size_t)x->dims[1];
+    p->batch = (size_t)(x->dims[0] * x->dims[2] * x->dims[3]);
+    c->a = n->inputs[0];
+    return EC_K_XNN;
+  }
+  return EC_K_REF;
+}
+
+static ec_kernel_kind choose_concat(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_axis_params *ap = n->params;
+  const ec_tensor *y = out_t(g, n, 0);
+  (void)c;
+  if (!ap || !is_f32(y) || y->rank != 4 || ap->axis != 1 || !is_nhwc(y) || ec_layout_free(y))
+    return EC_K_REF;
+  for (int i = 0; i < n->n_inputs; i++) {
+    const ec_tensor *x = in_t(g, n, i);
+    if (!is_f32(x) || x->rank != 4 || (!is_nhwc(x) && !ec_layout_free(x))) return EC_K_REF;
+  }
+  return EC_K_CONCAT_NHWC;
+}
+
+static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_pad_params *pp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!pp || pp->mode != ECK_PAD_CONSTANT || !is_f32(x) || !y || x->rank < 1 || x->rank > ECK_XNN_MAX_DIMS)
+    return EC_K_REF;
+  float v = (float)pp->value;
+  if (pp->has_value_input) {
+    const ec_tensor *vt = in_t(g, n, 2);
+    if (vt && !const_scalar(vt, &v)) return EC_K_REF;
+    if (!vt) v = 0.0f;
+  }
+  int r = x->rank;
+  int layout = is_nhwc(x) && !ec_layout_free(x) ? EC_LAYOUT_NHWC : EC_LAYOUT_NCHW;
+  if (layout == EC_LAYOUT_NHWC && !is_nhwc(y)) return EC_K_REF;
+  if (layout == EC_LAYOUT_NCHW && r == 4 && is_nhwc(y) && !ec_layout_free(y)) return EC_K_REF;
+  if (!phys_shape(x, r, layout, p->shape_a)) return EC_K_REF;
+  for (int i = 0; i < r; i++) {
+    int src = i;
+    if (layout == EC_LAYOUT_NHWC) src = i == 0 ? 0 : i == 3 ? 1 : i + 1;
+    if (pp->pads[src] < 0 || pp->pads[r + src] < 0) return EC_K_REF;
+    p->pre[i] = (size_t)pp->pads[src];
+    p->post[i] = (size_t)pp->pads[r + src];
+  }
+  p->kind = ECK_XNN_PAD;
+  p->rank_a = r;
+  p->value = v;
+  c->a = n->inputs[0];
+  return EC_K_XNN;
+}
+
+ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
+                                ec_kernel_choice *c) {
+  memset(c, 0, sizeof *c);
+  c->a = c->b = c->w = c->bias = -1;
+  if (!ec_kernels_fast(kernels) || n->op < 0) return c->kind = EC_K_REF;
+  ec_kernel_kind k = EC_K_REF;
+  switch (n->op) {
+    case EC_OP_Conv: k = choose_conv(g, n, c); break;
+    case EC_OP_Gemm: k = choose_fc(g, n, c); break;
+    case EC_OP_MatMul: {
+      const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
+      if (b && b->kind == EC_TK_CONSTANT) {
+        k = choose_fc(g, n, c);
+      } else if (is_f32(a) && is_f32(b) && a->kind != EC_TK_CONSTANT && a->rank >= 2 && b->rank >= 2 &&
+                 (a->rank != 4 || a->layout != EC_LAYOUT_NHWC || ec_layout_free(a)) &&
+                 (b->rank != 4 || b->layout != EC_LAYOUT_NHWC || ec_layout_free(b))) {
+        k = EC_K_BLAS_MATMUL;
+      }
+      break;
+    }
+    case EC_OP_MaxPool:
+    case EC_OP_AveragePool: k = choose_pool(g, n, c); break;
+    case EC_OP_GlobalAveragePool: k = choose_gap(g, n, c); break;
+    case EC_OP_Add: k = choose_binary(g, n, c, ECK_XNN_ADD); break;
+    case EC_OP_Sub: k = choose_binary(g, n, c, ECK_XNN_SUB); break;
+    case EC_OP_Mul: k = choose_binary(g, n, c, ECK_XNN_MUL); break;
+    case EC_OP_Div: k = choose_binary(g, n, c, ECK_XNN_DIV); break;
+    case EC_OP_Max: k = choose_binary(g, n, c, ECK_XNN_MAX); break;
+    case EC_OP_Min: k = choose_binary(g, n, c, ECK_XNN_MIN); break;
+    case EC_OP_Relu:
+    case EC_OP_Clip:
+    case EC_OP_Sigmoid:
+    case EC_OP_HardSwish: k = choose_unary(g, n, c); break;
+    case EC_OP_Softmax: k = choose_softmax(g, n, c); break;
+    case EC_OP_Transpose: k = choose_transpose(g, n, c); break;
+    case EC_OP_Concat: k = choose_concat(g, n, c); break;
+    case EC_OP_Pad: k = choose_pad(g, n, c); break;
+    default: break;
+  }
+  if (k == EC_K_REF) {
+    memset(c, 0, sizeof *c);
+    c->a = c->b = c->w = c->bias = -1;
+  }
+  return c->kind = k;
+}

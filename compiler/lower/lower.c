@@ -1,0 +1,447 @@
+/* lower.c — ec_lower: rewrites a graph for the fast kernels (channel shuffle, Pad folding, NHWC
+ * layout with conversions at the edges, activation fusion). Each step is one function below. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+#include "op.h"
+
+const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "fuse-act"};
+const int ec_n_lower_steps = (int)(sizeof ec_lower_steps / sizeof ec_lower_steps[0]);
+
+bool ec_lower_is_step(const char *name) {
+  for (int i = 0; i < ec_n_lower_steps; i++)
+    if (strcmp(ec_lower_steps[i], name) == 0) return true;
+  return false;
+}
+
+static bool step_on(const ec_lower_opts *o, const char *name) {
+  for (int i = 0; i < o->n_disabled; i++)
+    if (strcmp(o->disabled[i], name) == 0 || strcmp(o->disabled[i], "all") == 0) return false;
+  return true;
+}
+
+/* ---- graph editing helpers ---------------------------------------------------------------- */
+
+static ec_status add_attr(ec_node *n, const char *name, ec_attr_type type, int64_t i, float f) {
+  for (int k = 0; k < n->n_attrs; k++)
+    if (strcmp(n->attrs[k].name, name) == 0) {
+      n->attrs[k].i = i;
+      n->attrs[k].f = f;
+      return EC_OK;
+    }
+  ec_attr *a = ec_realloc_array(n->attrs, (size_t)n->n_attrs + 1, sizeof *a);
+  if (!a) return EC_ERR_INTERNAL;
+  n->attrs = a;
+  a = &n->attrs[n->n_attrs];
+  memset(a, 0, sizeof *a);
+  a->name = ec_strdup(name);
+  if (!a->name) return EC_ERR_INTERNAL;
+  a->type = type;
+  a->i = i;
+  a->f = f;
+  a->used = true;
+  n->n_attrs++;
+  return EC_OK;
+}
+
+static const ec_attr *find_attr(const ec_node *n, const char *name) {
+  for (int k = 0; k < n->n_attrs; k++)
+    if (strcmp(n->attrs[k].name, name) == 0) return &n->attrs[k];
+  return NULL;
+}
+
+/* A new tensor shaped like `like`, named after it with a suffix that no tensor has yet. */
+static int new_tensor_like(ec_graph *g, int like, const char *suffix) {
+  char name[600];
+  snprintf(name, sizeof name, "%s%s", g->tensors[like].name, suffix);
+  for (int k = 2; ec_graph_find(g, name) >= 0; k++)
+    snprintf(name, sizeof name, "%s%s%d", g->tensors[like].name, suffix, k);
+  int t = ec_graph_tensor(g, name);
+  if (t < 0) return -1;
+  ec_tensor *nt = &g->tensors[t], *src = &g->tensors[like];
+  nt->dtype = src->dtype;
+  nt->rank = src->rank;
+  memcpy(nt->dims, src->dims, sizeof nt->dims);
+  nt->kind = EC_TK_ACTIVATION;
+  nt->layout = src->layout;
+  return t;
+}
+
+/* Adds the node `to` = layout conversion of `from` (same logical dims). */
+static ec_status add_conversion(ec_graph *g, int from, int to) {
+  char name[600];
+  snprintf(name, sizeof name, "%s", g->tensors[to].name);
+  int ni = ec_graph_add_node(g, "Transpose", "", name);
+  if (ni < 0) return EC_ERR_INTERNAL;
+  ec_node *n = &g->nodes[ni];
+  n->op = ec_op_find("Transpose", "");
+  eck_transpose_params *tp = ec_alloc(sizeof *tp);
+  if (!tp) return EC_ERR_INTERNAL;
+  bool to_nhwc = g->tensors[to].layout == EC_LAYOUT_NHWC;
+  static const int32_t p1[4] = {0, 2, 3, 1}, p2[4] = {0, 3, 1, 2};
+  memcpy(tp->perm, to_nhwc ? p1 : p2, sizeof p1);
+  n->params = tp;
+  n->params_size = sizeof *tp;
+  ec_status st = add_attr(n, EC_ATTR_LAYOUT, EC_ATTR_INT, to_nhwc, 0);
+  if (!st) st = ec_node_set_inputs(g, ni, &from, 1);
+  if (!st) st = ec_node_set_outputs(g, ni, &to, 1);
+  return st;
+}
+
+static bool is_float_act(const ec_tensor *t, int rank) {
+  return t->dtype == ECK_FLOAT && t->rank == rank && t->kind != EC_TK_CONSTANT;
+}
+
+static int single_consumer(const ec_graph *g, int t) {
+  const ec_tensor *x = &g->tensors[t];
+  if (x->is_output || x->n_consumers != 1) return -1;
+  int c = x->consumers[0];
+  return g->nodes[c].dead ? -1 : c;
+}
+
+static ec_status relink(ec_graph *g, ec_diag *d) {
+  ec_status st = ec_graph_link(g);
+  if (!st) st = ec_graph_compact(g);
+  if (!st) st = ec_graph_link(g);
+  if (!st) st = ec_graph_toposort(g, d);
+  return st;
+}
+
+/* ---- channel-shuffle ---------------------------------------------------------------------- */
+
+/* Reshape [N,C,H,W]->[N,g,C/g,H,W], Transpose (0,2,1,3,4), Reshape back to [N,C,H,W]: the
+ * Transpose node becomes the shuffle (X -> Y), both Reshapes go. */
+static ec_status lower_shuffle(ec_graph *g, int *count) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *t = &g->nodes[i];
+    if (t->dead || t->op != EC_OP_Transpose || t->n_inputs != 1 || t->n_outputs != 1 || !t->params) continue;
+    const eck_transpose_params *tp = t->params;
+    static const int32_t want[5] = {0, 2, 1, 3, 4};
+    if (memcmp(tp->perm, want, sizeof want) != 0) continue;
+    int x5 = t->inputs[0], y5 = t->outputs[0];
+    if (x5 < 0 || y5 < 0 || g->tensors[x5].rank != 5) continue;
+    int r1 = g->tensors[x5].producer, r2 = single_consumer(g, y5);
+    if (r1 < 0 || r2 < 0 || single_consumer(g, x5) != i) continue;
+    ec_node *a = &g->nodes[r1], *b = &g->nodes[r2];
+    if (a->op != EC_OP_Reshape || b->op != EC_OP_Reshape || a->inputs[0] < 0 || b->outputs[0] < 0) continue;
+    int x = a->inputs[0], y = b->outputs[0];
+    const ec_tensor *tx = &g->tensors[x], *ty = &g->tensors[y], *t5 = &g->tensors[x5];
+    if (!is_float_act(tx, 4) || ty->rank != 4 || memcmp(tx->dims, ty->dims, 4 * sizeof(int64_t)) != 0 ||
+        t5->dims[0] != tx->dims[0] || t5->dims[1] * t5->dims[2] != tx->dims[1] ||
+        t5->dims[3] != tx->dims[2] || t5->dims[4] != tx->dims[3])
+      continue;
+    int64_t groups = t5->dims[1];
+    ec_status st = add_attr(t, EC_ATTR_SHUFFLE, EC_ATTR_INT, groups, 0);
+    if (!st) st = ec_node_set_inputs(g, i, &x, 1);
+    if (!st) st = ec_node_set_outputs(g, i, &y, 1);
+    if (st) return st;
+    g->nodes[r1].dead = true;
+    g->nodes[r2].dead = true;
+    (*count)++;
+  }
+  return EC_OK;
+}
+
+/* ---- fold-pad ------------------------------------------------------------------------------ */
+
+static bool zero_value(const ec_graph *g, const ec_node *p) {
+  const eck_pad_params *pp = p->params;
+  if (!pp->has_value_input) return pp->value == 0.0;
+  if (p->n_inputs < 3 || p->inputs[2] < 0) return true;
+  const ec_tensor *v = &g->tensors[p->inputs[2]];
+  if (v->kind != EC_TK_CONSTANT || v->dtype != ECK_FLOAT || ec_tensor_numel(v) != 1 || !v->data) return false;
+  float f;
+  memcpy(&f, v->data, sizeof f);
+  return f == 0.0f;
+}
+
+static ec_status lower_fold_pad(ec_graph *g, int *count) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *p = &g->nodes[i];
+    if (p->dead || p->op != EC_OP_Pad || !p->params || p->inputs[0] < 0 || p->outputs[0] < 0) continue;
+    const eck_pad_params *pp = p->params;
+    int x = p->inputs[0], y = p->outputs[0];
+    const ec_tensor *ty = &g->tensors[y];
+    if (pp->mode != ECK_PAD_CONSTANT || !is_float_act(&g->tensors[x], 4) || ty->is_output ||
+        ty->n_consumers < 1 || !zero_value(g, p))
+      continue;
+    const int64_t *pads = pp->pads;
+    if (pads[0] || pads[1] || pads[4] || pads[5] || pads[2] < 0 || pads[3] < 0 || pads[6] < 0 || pads[7] < 0)
+      continue;
+    bool ok = true;
+    for (int k = 0; k < ty->n_consumers && ok; k++) {
+      const ec_node *c = &g->nodes[ty->consumers[k]];
+      const eck_conv_params *cp = c->params;
+      ok = !c->dead && c->op == EC_OP_Conv && cp && cp->nsp == 2 && c->inputs[0] == y &&
+           c->inputs[1] != y && (c->n_inputs < 3 || c->inputs[2] != y);
+    }
+    if (!ok) continue;
+    for (int k = 0; k < ty->n_consumers; k++) {
+      ec_node *c = &g->nodes[ty->consumers[k]];
+      eck_conv_params *cp = c->params;
+      cp->pad_begin[1] += pads[2];
+      cp->pad_begin[2] += pads[3];
+      cp->pad_end[1] += pads[6];
+      cp->pad_end[2] += pads[7];
+      c->inputs[0] = x;
+    }
+    p->dead = true;
+    (*count)++;
+  }
+  return EC_OK;
+}
+
+/* ---- nhwc ---------------------------------------------------------------------------------- */
+
+enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW };
+
+/* Would XNNPACK run node i if its input 0 and output 0 (and a Conv's weights) were NHWC? */
+static bool wants_nhwc(ec_graph *g, int i, const char *kernels) {
+  ec_node *n = &g->nodes[i];
+  if (n->op != EC_OP_Conv && n->op != EC_OP_MaxPool && n->op != EC_OP_AveragePool &&
+      n->op != EC_OP_GlobalAveragePool)
+    return false;
+  if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_float_act(&g->tensors[n->inputs[0]], 4)) return false;
+  ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
+  ec_tensor *w = n->op == EC_OP_Conv && n->n_inputs > 1 && n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
+  int lx = x->layout, ly = y->layout, lw = w ? w->layout : 0;
+  x->layout = y->layout = EC_LAYOUT_NHWC;
+  if (w) w->layout = EC_LAYOUT_NHWC;
+  ec_kernel_choice c;
+  bool yes = ec_choose_kernel(g, n, kernels, &c) == EC_K_XNN;
+  x->layout = lx, y->layout = ly;
+  if (w) w->layout = lw;
+  return yes;
+}
+
+/* Layout-following ops: float, rank 4, constants only where their bytes fit any layout. */
+static bool follows(const ec_graph *g, const ec_node *n) {
+  if (n->n_outputs < 1 || n->outputs[0] < 0 || g->tensors[n->outputs[0]].dtype != ECK_FLOAT ||
+      g->tensors[n->outputs[0]].rank != 4)
+    return false;
+  int data_inputs = n->n_inputs;
+  switch (n->op) {
+    case EC_OP_Relu:
+    case EC_OP_Sigmoid:
+    case EC_OP_HardSwish: break;
+    case EC_OP_Clip: data_inputs = 1; break;
+    case EC_OP_Pad: {
+      const eck_pad_params *pp = n->params;
+      if (!pp || pp->mode != ECK_PAD_CONSTANT) return false;
+      data_inputs = 1;
+      break;
+    }
+    case EC_OP_Add:
+    case EC_OP_Sub:
+    case EC_OP_Mul:
+    case EC_OP_Div:
+      if (n->n_inputs != 2) return false;
+      break;
+    case EC_OP_Concat: {
+      const eck_axis_params *ap = n->params;
+      if (!ap || ap->axis != 1) return false;
+      break;
+    }
+    case EC_OP_Transpose:
+      if (!find_attr(n, EC_ATTR_SHUFFLE)) return false;
+      break;
+    default: return false;
+  }
+  for (int k = 0; k < data_inputs; k++) {
+    if (n->inputs[k] < 0) return false;
+    const ec_tensor *t = &g->tensors[n->inputs[k]];
+    if (t->dtype != ECK_FLOAT || t->rank > 4) return false;
+    if (t->kind == EC_TK_CONSTANT || t->rank < 4) {
+      int64_t d[4] = {1, 1, 1, 1};
+      for (int j = 0; j < t->rank; j++) d[4 - t->rank + j] = t->dims[j];
+      if (!(d[1] == 1 || d[2] * d[3] == 1)) return false;
+    }
+  }
+  return true;
+}
+
+/* OIHW -> OHWI in a new buffer owned by the tensor (or a new constant when shared). */
+static ec_status reorder_weights(ec_graph *g, int ni) {
+  int w = g->nodes[ni].inputs[1];
+  ec_tensor *t = &g->tensors[w];
+  if (t->layout == EC_LAYOUT_NHWC || t->dims[1] == 1 || t->dims[2] * t->dims[3] == 1 || !t->data) return EC_OK;
+  int64_t o = t->dims[0], c = t->dims[1], hw = t->dims[2] * t->dims[3];
+  float *dst = malloc(sizeof(float) * (size_t)(o * c * hw));
+  if (!dst) return EC_ERR_INTERNAL;
+  const float *src = t->data;
+  for (int64_t a = 0; a < o; a++)
+    for (int64_t k = 0; k < c; k++)
+      for (int64_t p = 0; p < hw; p++) dst[(a * hw + p) * c + k] = src[(a * c + k) * hw + p];
+  int target = w;
+  if (t->n_consumers != 1 || t->is_output) {
+    target = new_tensor_like(g, w, "_ohwi");
+    if (target < 0) {
+      free(dst);
+      return EC_ERR_INTERNAL;
+    }
+    g->tensors[target].kind = EC_TK_CONSTANT;
+    g->nodes[ni].inputs[1] = target;
+  }
+  ec_status st = ec_tensor_set_data(&g->tensors[target], dst, sizeof(float) * (size_t)(o * c * hw), true);
+  if (st) {
+    free(dst);
+    return st;
+  }
+  g->tensors[target].kind = EC_TK_CONSTANT;
+  g->tensors[target].layout = EC_LAYOUT_NHWC;
+  return EC_OK;
+}
+
+static ec_status lower_nhwc(ec_graph *g, const char *kernels, int *count, ec_diag *d) {
+  int n0 = g->n_nodes;
+  signed char *cls = ec_alloc((size_t)n0 + 1);
+  if (!cls) return EC_ERR_INTERNAL;
+  /* Forward: decide each output's layout from the op and its inputs' layouts. */
+  for (int i = 0; i < n0; i++) {
+    ec_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    cls[i] = wants_nhwc(g, i, kernels) ? CLS_WANT : follows(g, n) ? CLS_FOLLOW : CLS_NCHW;
+    int layout = EC_LAYOUT_NCHW;
+    if (cls[i] == CLS_WANT) {
+      layout = EC_LAYOUT_NHWC;
+    } else if (cls[i] == CLS_FOLLOW) {
+      for (int k = 0; k < n->n_inputs; k++) {
+        const ec_tensor *t = n->inputs[k] >= 0 ? &g->tensors[n->inputs[k]] : NULL;
+        if (t && t->rank == 4 && t->layout == EC_LAYOUT_NHWC && !ec_layout_free(t)) layout = EC_LAYOUT_NHWC;
+      }
+    }
+    for (int k = 0; k < (cls[i] == CLS_WANT ? 1 : n->n_outputs); k++)
+      if (n->outputs[k] >= 0 && g->tensors[n->outputs[k]].rank == 4) g->tensors[n->outputs[k]].layout = layout;
+    if (cls[i] == CLS_WANT && n->op == EC_OP_Conv) {
+      ec_status st = reorder_weights(g, i);
+      if (st) {
+        free(cls);
+        return st;
+      }
+    }
+  }
+  /* conv_of[t]: the tensor holding t in the other layout, once made. */
+  int nt0 = g->n_tensors;
+  int *conv_of = ec_alloc(sizeof(int) * ((size_t)nt0 * 2 + 1));
+  ec_status st = conv_of ? EC_OK : EC_ERR_INTERNAL;
+  for (int t = 0; conv_of && t < nt0; t++) conv_of[t] = -1;
+  /* Graph outputs keep ONNX's layout: the producer writes an NHWC twin, converted at the end. */
+  for (int k = 0; !st && k < g->n_outputs; k++) {
+    int t = g->outputs[k];
+    if (g->tensors[t].layout != EC_LAYOUT_NHWC || ec_layout_free(&g->tensors[t])) continue;
+    int twin = new_tensor_like(g, t, "_nhwc");
+    if (twin < 0) {
+      st = EC_ERR_INTERNAL;
+      break;
+    }
+    g->tensors[twin].is_output = false;
+    int p = g->tensors[t].producer;
+    for (int j = 0; p >= 0 && j < g->nodes[p].n_outputs; j++)
+      if (g->nodes[p].outputs[j] == t) g->nodes[p].outputs[j] = twin;
+    for (int i = 0; i < n0; i++)
+      for (int j = 0; !g->nodes[i].dead && j < g->nodes[i].n_inputs; j++)
+        if (g->nodes[i].inputs[j] == t) g->nodes[i].inputs[j] = twin;
+    g->tensors[t].layout = EC_LAYOUT_NCHW;
+    st = add_conversion(g, twin, t);
+    if (!st && twin < nt0) conv_of[twin] = t;
+    (*count)++;
+  }
+  /* Inputs whose layout differs from what their node needs get a conversion (one per tensor). */
+  for (int i = 0; !st && i < n0; i++) {
+    if (g->nodes[i].dead) continue;
+    int want_out = g->nodes[i].n_outputs > 0 && g->nodes[i].outputs[0] >= 0
+                       ? g->tensors[g->nodes[i].outputs[0]].layout
+                       : EC_LAYOUT_NCHW;
+    for (int k = 0; !st && k < g->nodes[i].n_inputs; k++) {
+      int t = g->nodes[i].inputs[k];
+      if (t < 0 || t >= nt0) continue;
+      const ec_tensor *tt = &g->tensors[t];
+      if (tt->rank != 4 || tt->kind == EC_TK_CONSTANT || ec_layout_free(tt)) continue;
+      int need = EC_LAYOUT_NCHW;
+      if (cls[i] == CLS_WANT) need = k == 0 ? EC_LAYOUT_NHWC : tt->layout;
+      else if (cls[i] == CLS_FOLLOW) need = want_out;
+      if (tt->layout == need) continue;
+      if (conv_of[t] < 0) {
+        int to = new_tensor_like(g, t, need == EC_LAYOUT_NHWC ? "_nhwc" : "_nchw");
+        if (to < 0) {
+          st = EC_ERR_INTERNAL;
+          break;
+        }
+        g->tensors[to].layout = need;
+        st = add_conversion(g, t, to);
+        conv_of[t] = to;
+        (*count)++;
+      }
+      g->nodes[i].inputs[k] = conv_of[t];
+    }
+  }
+  free(conv_of);
+  free(cls);
+  if (!st) st = relink(g, d);
+  return st;
+}
+
+/* ---- fuse-act ------------------------------------------------------------------------------ */
+
+/* The clamp a Relu or Clip node applies, when its bounds are known at compile time. */
+static bool clamp_of(const ec_graph *g, const ec_node *r, float *lo, float *hi) {
+  ec_kernel_choice c;
+  if (r->op != EC_OP_Relu && r->op != EC_OP_Clip) return false;
+  if (ec_choose_kernel(g, r, "xnnpack", &c) != EC_K_XNN || c.xp.kind != ECK_XNN_CLAMP) return false;
+  *lo = c.xp.out_min;
+  *hi = c.xp.out_max;
+  return true;
+}
+
+static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec_diag *d) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *n = &g->nodes[i];
+    ec_kernel_choice c;
+    if (n->dead || n->n_outputs < 1 || n->outputs[0] < 0) continue;
+    if (ec_choose_kernel(g, n, kernels, &c) != EC_K_XNN) continue;
+    int k = c.xp.kind;
+    if (k != ECK_XNN_CONV && k != ECK_XNN_FC && k != ECK_XNN_AVGPOOL && k != ECK_XNN_MAXPOOL &&
+        k != ECK_XNN_GAVGPOOL && k != ECK_XNN_ADD && k != ECK_XNN_SUB && k != ECK_XNN_MUL &&
+        k != ECK_XNN_DIV)
+      continue;
+    int y = n->outputs[0], r = single_consumer(g, y);
+    float lo, hi;
+    if (r < 0 || g->nodes[r].inputs[0] != y || !clamp_of(g, &g->nodes[r], &lo, &hi)) continue;
+    int z = g->nodes[r].outputs[0];
+    if (z < 0 || (g->tensors[z].layout != g->tensors[y].layout && !ec_layout_free(&g->tensors[y]))) continue;
+    lo = fmaxf(lo, c.xp.out_min);
+    hi = fminf(hi, c.xp.out_max);
+    ec_status st = add_attr(n, EC_ATTR_ACT_MIN, EC_ATTR_FLOAT, 0, lo);
+    if (!st) st = add_attr(n, EC_ATTR_ACT_MAX, EC_ATTR_FLOAT, 0, hi);
+    if (st) return st;
+    n->fused_act = g->nodes[r].op;
+    n->outputs[0] = z;
+    g->nodes[r].dead = true;
+    (*count)++;
+    /* Relink now so that a chain (Conv, Relu, then another clamp) sees the new consumer. */
+    st = ec_graph_link(g);
+    if (st) return st;
+  }
+  return relink(g, d);
+}
+
+ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
+  if (!ec_kernels_fast(o->kernels)) return EC_OK;
+  int cnt = 0;
+  ec_status st = EC_OK;
+  if (step_on(o, "channel-shuffle")) {
+    st = lower_shuffle(g, &cnt);
+    if (!st) st = relink(g, d);
+  }
+  if (!st && step_on(o, "fold-pad")) {
+    st = lower_fold_pad(g, &cnt);
+    if (!st) st = relink(g, d);
+  }
+  if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, &cnt, d);
+  if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
+  if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");
+  return st;
+}

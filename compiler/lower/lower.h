@@ -1,0 +1,79 @@
+/* lower.h — per-partition lowering for a device's kernels (DESIGN 2.3), and the kernel choice
+ * codegen reads back: which node runs on XNNPACK, OpenBLAS, a layout helper or the reference C.
+ *
+ * ec_lower rewrites the graph for the fast kernels, in this order (each step can be switched
+ * off by name, as `--no-pass NAME` spells it):
+ *   channel-shuffle  Reshape-Transpose-Reshape of shufflenet -> one channel-shuffle node
+ *   fold-pad         a zero constant Pad before a Conv -> the Conv's own padding
+ *   nhwc             NHWC layout for XNNPACK chains (tensor.layout = EC_LAYOUT_NHWC), weights
+ *                    re-ordered at compile time, layout conversions only where a reference
+ *                    kernel or a graph input/output needs NCHW
+ *   fuse-act         Relu/Clip after a Conv, Gemm, pooling or Add -> the producer's output clamp
+ * The rewritten graph stays a valid ONNX-shaped graph: logical dims never change, a tensor's
+ * `layout` says how its bytes are ordered, and extra facts live in `edgecc_*` attributes.
+ * ec_choose_kernel is a pure function of that graph and the kernel library name. */
+#ifndef EC_LOWER_H
+#define EC_LOWER_H
+
+#include "eck_xnn.h"
+#include "ir.h"
+
+enum { EC_LAYOUT_NCHW = 0, EC_LAYOUT_NHWC = 1 };
+
+/* Attribute names lowering adds to nodes. */
+#define EC_ATTR_ACT_MIN "edgecc_act_min"     /* fused output clamp (float) */
+#define EC_ATTR_ACT_MAX "edgecc_act_max"
+#define EC_ATTR_SHUFFLE "edgecc_shuffle_groups" /* a Transpose that is a channel shuffle (int) */
+#define EC_ATTR_LAYOUT "edgecc_layout"       /* a Transpose that only converts layout (int) */
+
+typedef struct ec_lower_opts {
+  const char *kernels;           /* "xnnpack" lowers; "ref" leaves the graph as it is */
+  const char *const *disabled;   /* names of lowering steps switched off (`all` = every one) */
+  int n_disabled;
+} ec_lower_opts;
+
+extern const char *const ec_lower_steps[];
+extern const int ec_n_lower_steps;
+/* True when name is a lowering step (for --no-pass checking by the CLI). */
+bool ec_lower_is_step(const char *name);
+
+/* Lowers the whole graph (every live node) for the kernel library. The graph is linked,
+ * topologically sorted and compacted on return. */
+ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
+
+typedef enum ec_kernel_kind {
+  EC_K_REF = 0,        /* the op's reference kernel (NCHW) */
+  EC_K_XNN,            /* an XNNPACK operator: xp filled, weight/bias tensors in w/b */
+  EC_K_TO_NHWC,        /* layout conversions (eck_xnn_to_nhwc / eck_xnn_to_nchw) */
+  EC_K_TO_NCHW,
+  EC_K_CONCAT_NHWC,    /* eck_xnn_concat_nhwc */
+  EC_K_SHUFFLE_NCHW,   /* eck_xnn_shuffle_nchw */
+  EC_K_BLAS_MATMUL     /* eck_blas_matmul: MatMul of two activations */
+} ec_kernel_kind;
+
+typedef struct ec_kernel_choice {
+  ec_kernel_kind kind;
+  eck_xnn_params xp;
+  int a, b;            /* XNN: tensors of the first and second data input (-1: none) */
+  int w, bias;         /* XNN: weight and bias tensors (-1: none) */
+  size_t n, c, hw, groups; /* layout helpers and the NCHW shuffle */
+} ec_kernel_choice;
+
+/* The kernel node n runs on with the given library ("ref": always EC_K_REF). */
+ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
+                                ec_kernel_choice *c);
+
+/* A rank-4 tensor whose bytes are the same in NCHW and NHWC order (C == 1 or H*W == 1);
+ * tensors of other ranks have no layout and count as such too. */
+bool ec_layout_free(const ec_tensor *t);
+
+/* Build needs of the fast kernels, for the device folder's CMakeLists.txt (defined in
+ * compiler/codegen/sources.c): appends to libs, NUL-separated and without duplicates, the
+ * libraries the kernel sources in srcs (the NUL-separated list ec_sources_needed returns)
+ * declare with an `edgecc-link:` line ("XNNPACK", "pthreadpool", "openblas"). */
+void ec_sources_link_libs(const char *srcs, size_t len, ec_buf *libs);
+
+/* True when the library name selects the fast kernels. */
+bool ec_kernels_fast(const char *kernels);
+
+#endif

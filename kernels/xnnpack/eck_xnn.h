@@ -1,0 +1,98 @@
+/* eck_xnn.h — fast kernels of generated code: XNNPACK's operator API behind one parameter struct
+ * (create at init with pre-packed weights, setup once the buffers are known, run per call), and
+ * the plain-C layout helpers (NCHW <-> NHWC, concat and channel shuffle) around them. C99.
+ *
+ * How generated code uses it: the partition context holds one eck_xnn_node per XNNPACK step and
+ * one thread pool (eck_xnn_start). Init calls eck_xnn_create with the step's eck_xnn_params and
+ * its weight addresses, then eck_xnn_setup with the arena addresses; each step calls
+ * eck_xnn_run, which only runs the operator unless a caller buffer (a graph input or output)
+ * moved since the last setup. Shapes are physical: an NHWC tensor is [N, H, W, C] here. This
+ * header does not include xnnpack.h, so the compiler can fill the params struct too. */
+#ifndef ECK_XNN_H
+#define ECK_XNN_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eck_tensor.h"
+
+/* The bound of an open clamp (no fused activation). */
+#define ECK_XNN_INF INFINITY
+
+typedef enum eck_xnn_kind {
+  ECK_XNN_CONV = 1,     /* NHWC convolution: grouped, depthwise, dilated, asymmetric pads */
+  ECK_XNN_FC,           /* fully connected: [batch, in] x W[out, in] (+ bias) */
+  ECK_XNN_MAXPOOL,      /* NHWC 2-D max pooling */
+  ECK_XNN_AVGPOOL,      /* NHWC 2-D average pooling (padding excluded from the count) */
+  ECK_XNN_GAVGPOOL,     /* NHWC global average pooling: [N, H*W, C] -> [N, C] */
+  ECK_XNN_ADD,          /* broadcasting binary ops over physical shapes */
+  ECK_XNN_SUB,
+  ECK_XNN_MUL,
+  ECK_XNN_DIV,
+  ECK_XNN_MAX,
+  ECK_XNN_MIN,
+  ECK_XNN_CLAMP,        /* Relu, Clip: over all elements */
+  ECK_XNN_HARDSWISH,
+  ECK_XNN_SIGMOID,
+  ECK_XNN_SOFTMAX,      /* over the last dimension */
+  ECK_XNN_SHUFFLE,      /* NHWC channel shuffle: groups x group_channels per pixel */
+  ECK_XNN_PAD           /* constant padding of a physical shape */
+} eck_xnn_kind;
+
+#define ECK_XNN_MAX_DIMS 6
+
+/* Everything an operator needs, resolved by the compiler. Unused fields stay 0. */
+typedef struct eck_xnn_params {
+  int32_t kind;                   /* eck_xnn_kind */
+  uint32_t flags;                 /* XNN_FLAG_* passed to create */
+  uint32_t pad[4];                /* top, right, bottom, left */
+  uint32_t kernel[2], stride[2], dilation[2];
+  uint32_t groups;
+  size_t channels_in, channels_out; /* conv: per group; fc: in, out; others: channels */
+  size_t in_stride, out_stride;   /* elements between pixels/rows (>= channels) */
+  size_t batch, height, width;    /* input N, H, W (fc, unary, softmax: rows in batch) */
+  float out_min, out_max;         /* fused activation (-inf, +inf when none) */
+  int32_t rank_a, rank_b;         /* binary ops and pad: physical shapes */
+  size_t shape_a[ECK_XNN_MAX_DIMS], shape_b[ECK_XNN_MAX_DIMS];
+  size_t pre[ECK_XNN_MAX_DIMS], post[ECK_XNN_MAX_DIMS]; /* pad */
+  float value;                    /* pad value */
+} eck_xnn_params;
+
+/* One XNNPACK step's state: its operator and the buffers it was last set up with. */
+typedef struct eck_xnn_node {
+  void *op;                       /* xnn_operator_t */
+  const void *in[2];
+  void *out;
+  int ready;                      /* set up with in/out */
+} eck_xnn_node;
+
+/* Initialises XNNPACK and makes a thread pool for `threads` workers (<= 1: the caller's thread,
+ * *pool = NULL; 0 is taken as 1). Returns ECK_OK or ECK_ERR_UNSUPPORTED. */
+int eck_xnn_start(void **pool, int threads);
+void eck_xnn_stop(void *pool);
+
+/* Creates the operator; weights are packed now and not read again (w, b may be NULL where the
+ * kind has none). */
+int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, const float *b);
+/* Binds the buffers (b: second input of binary ops, else NULL). */
+int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const void *b, void *y,
+                  void *pool);
+/* Runs the operator, setting it up again first only when a buffer differs from the last setup. */
+int eck_xnn_run(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const void *b, void *y,
+                void *pool);
+void eck_xnn_delete(eck_xnn_node *s);
+
+/* ---- plain-C helpers (eck_xnn_layout.c): no XNNPACK needed ----------------------------------- */
+
+/* float32 [n, c, hw] -> [n, hw, c] and back. */
+void eck_xnn_to_nhwc(const float *x, float *y, size_t n, size_t c, size_t hw);
+void eck_xnn_to_nchw(const float *x, float *y, size_t n, size_t c, size_t hw);
+/* Concat of float32 NHWC tensors along the channel axis (logical dims [N, C, H, W], physical
+ * [N, H, W, C]): each output pixel gets every input's channels in turn. */
+int eck_xnn_concat_nhwc(const eck_tensor *in, int n_in, eck_tensor *out);
+/* Channel shuffle of NCHW data (shufflenet): [n, g, c/g, hw] -> [n, c/g, g, hw]. */
+void eck_xnn_shuffle_nchw(const float *x, float *y, size_t n, size_t groups, size_t group_c,
+                          size_t hw);
+
+#endif
