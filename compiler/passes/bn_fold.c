@@ -22,28 +22,29 @@ static const float *const_f32(const ec_graph *g, int t, int64_t numel) {
   return x->data;
 }
 
-static bool bn_params(const ec_graph *g, const ec_node *bn, bn_affine *f) {
+/* 1: foldable, with f filled; 0: not foldable; -1: out of memory. */
+static int bn_params(const ec_graph *g, const ec_node *bn, bn_affine *f) {
   const eck_batchnorm_params *p = bn->params;
-  if (!p || p->training || bn->n_inputs != 5 || bn->inputs[0] < 0) return false;
+  if (!p || p->training || bn->n_inputs != 5 || bn->inputs[0] < 0) return 0;
   for (int k = 1; k < bn->n_outputs; k++)
     if (bn->outputs[k] >= 0 && (g->tensors[bn->outputs[k]].n_consumers ||
                                 ec_pass_is_output(g, bn->outputs[k])))
-      return false;
+      return 0;
   const ec_tensor *x = &g->tensors[bn->inputs[0]];
-  if (x->dtype != ECK_FLOAT || x->rank < 2) return false;
+  if (x->dtype != ECK_FLOAT || x->rank < 2) return 0;
   int64_t C = x->dims[1];
   const float *sc = const_f32(g, bn->inputs[1], C), *bi = const_f32(g, bn->inputs[2], C);
   const float *mean = const_f32(g, bn->inputs[3], C), *var = const_f32(g, bn->inputs[4], C);
-  if (!sc || !bi || !mean || !var) return false;
+  if (!sc || !bi || !mean || !var) return 0;
   f->C = C;
   f->a = malloc(sizeof(double) * (size_t)(C + 1));
   f->s = malloc(sizeof(double) * (size_t)(C + 1));
-  if (!f->a || !f->s) return false;
+  if (!f->a || !f->s) return -1;
   for (int64_t c = 0; c < C; c++) {
     f->a[c] = (double)sc[c] / sqrt((double)var[c] + (double)p->epsilon);
     f->s[c] = (double)bi[c] - (double)mean[c] * f->a[c];
   }
-  return true;
+  return 1;
 }
 
 /* New weights of a Conv: W'[m, ...] = a[m] W[m, ...]; b'[m] = a[m] b[m] + s[m]. */
@@ -195,7 +196,9 @@ ec_status ec_pass_bn_fold(ec_graph *g, int *count, ec_diag *d) {
     if (p->op != EC_OP_Conv && p->op != EC_OP_Gemm && p->op != EC_OP_MatMul) continue;
     bn_affine f = {0};
     bool done = false;
-    if (bn_params(g, bn, &f)) {
+    int ok = bn_params(g, bn, &f);
+    if (ok < 0) st = EC_ERR_INTERNAL;
+    if (ok > 0) {
       if (p->op == EC_OP_Conv) st = fold_conv(g, pi, &f, &done);
       else if (p->op == EC_OP_Gemm) st = fold_gemm(g, pi, &f, &done);
       else st = fold_matmul(g, pi, &f, &done);

@@ -62,9 +62,11 @@ endforeach()
 # Zoo models, exported on first use into the zoo cache that tests/models shares: as exported
 # (torch already folded the BatchNorms that follow a Conv) all passes against none; then with the
 # BatchNorms kept, every configuration, and bn-fold must fold them all (densenet121's follow a
-# Concat and stay). Folding rounds differently from running the BatchNorm, and over 57 folded
-# layers (googlenet) that reaches 1.6e-5 of the largest output: these use DESIGN's zoo tolerance,
-# 3e-5 (how far ONNX Runtime is from torch). The big three are also `slow`.
+# Concat and stay). Folding rounds differently from running the BatchNorm, and over many folded
+# layers that adds up: 1.6e-5 of the largest output on googlenet, 4.8e-5 on inception_v3, where
+# torch's own conv-bn fusion moves the output by 4.0e-5 and the unfused float32 model is 2.8e-5
+# from float64. These use 1e-4; a folding bug (a wrong channel, a lost bias) costs orders more.
+# The big three are also `slow`.
 set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
 set(EC_PASS_ZOO
     "squeezenet1_1:-" "mobilenet_v2:52" "resnet18:20" "googlenet:57" "shufflenet_v2_x1_0:56"
@@ -85,7 +87,7 @@ foreach(entry IN LISTS EC_PASS_ZOO)
   if(NOT folds STREQUAL "-") # squeezenet has no BatchNorm
     add_test(NAME zoo_passes_bn_${m}
              COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/run_zoo.py --pass-check $<TARGET_FILE:pass_check>
-                     --cache ${EC_ZOO_CACHE} --bn ${m} --expect bn-fold=${folds} --rtol 3e-5)
+                     --cache ${EC_ZOO_CACHE} --bn ${m} --expect bn-fold=${folds} --rtol 1e-4)
     set_tests_properties(zoo_passes_bn_${m} PROPERTIES
                          LABELS "${labels}" TIMEOUT 1800 SKIP_RETURN_CODE 77)
   endif()
