@@ -57,7 +57,8 @@ FLOAT_TYPES = {1, 10, 11, 14, 15, 16}
 UINT16, BFLOAT16 = 4, 16
 
 # Tests the suites themselves make impossible to pass. --update writes these reasons into the
-# expected list for a test that does not pass; "shown to be wrong" excuses are written by hand.
+# expected list for a test that does not pass (a test with a string input or output is excused
+# without a rule). An excuse written by hand into the list ("excused: ...") is kept as well.
 EXCUSE_RULES = [
     (re.compile(r"^node/test_training_dropout(_default|_mask|_default_mask)?$"),
      "excused: training-mode Dropout reproduces numpy's random generator"),
