@@ -1,5 +1,6 @@
 /* ecrt_driver.c — the command-line driver of generated programs: reads inputs from TensorProto
- * files, checks them against the partition, runs it (optionally N times), writes the outputs. */
+ * files, checks them against the partition, runs it (optionally N times), writes the outputs;
+ * or, with --listen, hands the initialised partition to the server (ecrt_serve.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include "ecrt_driver.h"
 #include "ecrt_pb.h"
 #include "ecrt_platform.h"
+#include "ecrt_serve.h"
+#include "ecrt_transport.h"
 
 #define MAX_FILES 256
 
@@ -14,8 +17,10 @@ static int usage(const ecrt_program *p, const char *msg, const char *arg) {
   fprintf(stderr, "%s: error: %s%s%s\n", p->name, msg, arg ? " " : "", arg ? arg : "");
   fprintf(stderr,
           "usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
-          "       [--profile] [--threads N]\n",
-          p->name);
+          "       [--profile] [--threads N]\n"
+          "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
+          "       [--max-bytes N] [--weights PATH] [--threads N]\n",
+          p->name, p->name);
   return 2;
 }
 
@@ -34,6 +39,17 @@ static int parse_count(const char *s, long *out) {
   long v = strtol(s, &end, 10);
   if (!*s || *end || v < 1 || v > 100000000L) return 0;
   *out = v;
+  return 1;
+}
+
+static int parse_hex(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+  if (!*s || strlen(s) > 16) return 0;
+  v = strtoull(s, &end, 16);
+  if (*end || v == 0) return 0;
+  *out = (uint64_t)v;
   return 1;
 }
 
@@ -127,6 +143,10 @@ static void default_weights_path(const ecrt_program *p, const char *argv0, char 
 }
 
 int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
+  return ecrt_driver_main_plan(p, 0, argc, argv);
+}
+
+int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv) {
   const char *in_files[MAX_FILES], *out_files[MAX_FILES], *weights_path = NULL;
   int n_in = 0, n_out = 0, profile = 0, rc = 1, i, mode = 0;
   long bench = 0, threads = 0;
@@ -138,8 +158,12 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
   size_t wlen;
   char wpath[4096];
   ecrt_status st;
+  ecrt_serve_opts serve;
   memset(ins, 0, sizeof ins);
   memset(outs, 0, sizeof outs);
+  memset(&serve, 0, sizeof serve);
+  serve.timeout_ms = 5000;
+  serve.max_bytes = (uint64_t)256 << 20;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--input") == 0) {
@@ -162,14 +186,44 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
         return usage(p, "--threads needs a positive count", NULL);
       i++;
       mode = 0;
+    } else if (strcmp(a, "--listen") == 0 || strcmp(a, "--next") == 0) {
+      char err[300];
+      if (i + 1 >= argc || !ecrt_endpoint_valid(argv[i + 1], err, sizeof err))
+        return usage(p, i + 1 >= argc ? "an endpoint is needed after" : err, i + 1 >= argc ? a : NULL);
+      if (a[2] == 'l') serve.listen = argv[++i];
+      else serve.next = argv[++i];
+      mode = 0;
+    } else if (strcmp(a, "--plan-id") == 0) {
+      if (i + 1 >= argc || !parse_hex(argv[i + 1], &serve.plan_id))
+        return usage(p, "--plan-id needs a non-zero hexadecimal number", NULL);
+      i++;
+      mode = 0;
+    } else if (strcmp(a, "--timeout") == 0) {
+      long ms;
+      if (i + 1 >= argc || !parse_count(argv[i + 1], &ms) || ms > 3600000L)
+        return usage(p, "--timeout needs milliseconds (1 to 3600000)", NULL);
+      serve.timeout_ms = (int)ms;
+      i++;
+      mode = 0;
+    } else if (strcmp(a, "--max-bytes") == 0) {
+      long mb;
+      if (i + 1 >= argc || !parse_count(argv[i + 1], &mb))
+        return usage(p, "--max-bytes needs a positive byte count", NULL);
+      serve.max_bytes = (uint64_t)mb;
+      i++;
+      mode = 0;
     } else if (strcmp(a, "--profile") == 0) {
       profile = 1;
       mode = 0;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
              "       [--profile] [--threads N]\n"
-             "Inputs and outputs are ONNX TensorProto files in graph order (%d in, %d out).\n",
-             p->name, p->n_inputs, p->n_outputs);
+             "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
+             "       [--max-bytes N] [--weights PATH] [--threads N]\n"
+             "Inputs and outputs are ONNX TensorProto files in graph order (%d in, %d out).\n"
+             "Endpoints: tcp://HOST:PORT (port 0: any free one), unix://PATH, shm://NAME.\n"
+             "Serving is unauthenticated; listen on loopback unless the network is trusted.\n",
+             p->name, p->name, p->n_inputs, p->n_outputs);
       return 0;
     } else if (a[0] == '-' && a[1] == '-') {
       return usage(p, "unknown option", a);
@@ -183,6 +237,13 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
       return usage(p, "unexpected argument", a);
     }
   }
+  if (serve.next && !serve.listen) return usage(p, "--next needs --listen", NULL);
+  if (serve.listen && (n_in || n_out || bench || profile))
+    return usage(p, "--listen takes its inputs from requests: no --input, --output, --bench or --profile", NULL);
+  if (!serve.listen && (serve.plan_id || serve.timeout_ms != 5000))
+    return usage(p, "--plan-id and --timeout only apply with --listen", NULL);
+  if (!serve.plan_id) serve.plan_id = plan_id ? plan_id : ecrt_program_plan_id(p);
+  if (serve.listen) n_in = p->n_inputs; /* no files: the count check below is for file mode */
   if (n_in != p->n_inputs) {
     fprintf(stderr, "%s: error: the model takes %d input(s), %d given (--input FILE.pb ...)\n",
             p->name, p->n_inputs, n_in);
@@ -223,6 +284,10 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
     fprintf(stderr, "%s: error: %s: %s (not the weights this program was compiled with, or a damaged file)\n",
             p->name, weights_path ? weights_path : "embedded weights", ecrt_status_str(st));
     goto done;
+  }
+  if (serve.listen) {
+    /* The server runs until a signal, then the process ends: nothing is freed. */
+    return ecrt_serve(p, ctx, &serve);
   }
   for (i = 0; i < n_in; i++)
     if (load_input(p, i, in_files[i], &ins[i])) goto done;

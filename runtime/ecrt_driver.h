@@ -29,8 +29,16 @@ typedef struct ecrt_program {
   ecrt_status (*run)(void *ctx, const void *const *inputs, void *const *outputs);
 } ecrt_program;
 
-/* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile] [--threads N]`.
- * Returns the process exit status: 0, 1 for bad input or a failed run, 2 for usage errors. */
+/* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile] [--threads N]`,
+ * or serving: `PROG --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]
+ * [--max-bytes N]` (ecrt_serve.h). Returns the process exit status: 0, 1 for bad input or a
+ * failed run, 2 for usage errors. */
 int ecrt_driver_main(const ecrt_program *p, int argc, char **argv);
+
+/* The same, for a program that knows the plan it belongs to: plan_id is the hash of plan.json
+ * that codegen computed, so that partitions of different compiles refuse each other's frames.
+ * ecrt_driver_main passes 0, and serving then uses a hash of the program's input and output
+ * signature (ecrt_program_plan_id in ecrt_serve.h); `--plan-id HEX` overrides either. */
+int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv);
 
 #endif
