@@ -339,9 +339,9 @@ static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_
   for (int i = 0; i < r; i++) {
     int src = i;
     if (layout == EC_LAYOUT_NHWC) src = i == 0 ? 0 : i == 3 ? 1 : i + 1;
-    if (pp->pads[src] < 0 || pp->pads[r + src] < 0) return EC_K_REF;
+    if (pp->pads[src] < 0 || pp->pads[ECK_MAX_RANK + src] < 0) return EC_K_REF;
     p->pre[i] = (size_t)pp->pads[src];
-    p->post[i] = (size_t)pp->pads[r + src];
+    p->post[i] = (size_t)pp->pads[ECK_MAX_RANK + src];
   }
   p->kind = ECK_XNN_PAD;
   p->rank_a = r;

@@ -168,9 +168,9 @@ static ec_status lower_fold_pad(ec_graph *g, int *count) {
     if (pp->mode != ECK_PAD_CONSTANT || !is_float_act(&g->tensors[x], 4) || ty->is_output ||
         ty->n_consumers < 1 || !zero_value(g, p))
       continue;
-    const int64_t *pads = pp->pads;
-    if (pads[0] || pads[1] || pads[4] || pads[5] || pads[2] < 0 || pads[3] < 0 || pads[6] < 0 || pads[7] < 0)
-      continue;
+    /* Begins of the 4 dims at pads[0..4), ends at pads[ECK_MAX_RANK..+4). */
+    const int64_t *pb = pp->pads, *pe = pp->pads + ECK_MAX_RANK;
+    if (pb[0] || pb[1] || pe[0] || pe[1] || pb[2] < 0 || pb[3] < 0 || pe[2] < 0 || pe[3] < 0) continue;
     bool ok = true;
     for (int k = 0; k < ty->n_consumers && ok; k++) {
       const ec_node *c = &g->nodes[ty->consumers[k]];
@@ -182,10 +182,10 @@ static ec_status lower_fold_pad(ec_graph *g, int *count) {
     for (int k = 0; k < ty->n_consumers; k++) {
       ec_node *c = &g->nodes[ty->consumers[k]];
       eck_conv_params *cp = c->params;
-      cp->pad_begin[1] += pads[2];
-      cp->pad_begin[2] += pads[3];
-      cp->pad_end[1] += pads[6];
-      cp->pad_end[2] += pads[7];
+      cp->pad_begin[1] += pb[2];
+      cp->pad_begin[2] += pb[3];
+      cp->pad_end[1] += pe[2];
+      cp->pad_end[2] += pe[3];
       c->inputs[0] = x;
     }
     p->dead = true;
