@@ -442,6 +442,7 @@ def reason_class(reason):
     r = re.sub(r" \(at .*", "", r)
     r = re.sub(r"output \d+ '[^']*'", "output", r)
     r = re.sub(r"graph input '[^']*'", "a graph input", r)
+    r = re.sub(r"graph output '[^']*'", "a graph output", r)
     r = re.sub(r"inferred \S+, expected \S+", "wrong dtype or shape", r)
     r = re.sub(r"\(test_data_set_\d+\)", "", r)
     return r[:100]
@@ -477,7 +478,8 @@ def write_report(args, results, table, diffs, elapsed):
     what = {"shapes": "load the model and infer output dtypes and shapes (`edgecc inspect --json`)",
             "eval": "load, infer shapes and run every data set with the reference kernels (`edgecc eval`), "
                     "compare values by ONNX's rule",
-            "compile": "compile to C (`edgecc MODEL --targets host`), build, run, compare values"}[args.mode]
+            "compile": "compile to C (`edgecc compile MODEL --targets host`), build against the runtime and "
+                       "kernel libraries, run every data set, compare values by ONNX's rule"}[args.mode]
     L.append("## Mode `%s`" % args.mode)
     L.append("")
     L.append("Each test must %s. Made by `tests/conformance/run.py --mode %s` at commit %s in %.0f s."
@@ -502,6 +504,14 @@ def write_report(args, results, table, diffs, elapsed):
              + (" | %d (%.1f%%)" % (total["loads"], 100 * total["loads"] / n) if args.mode == "shapes" else "")
              + " | %.1f%% |" % (100 * total["pass"] / n))
     L.append("")
+    if args.require_ops_pass:
+        need = set(args.require_ops_pass.split(","))
+        req = [r for r in results if r["suite"] == "node" and r.get("op") in need]
+        bad = [r for r in req if r["status"] != "pass" and not r.get("excused")]
+        L.append("Node tests of the %d ops that must pass (`_expanded` variants included): %d, of which %d pass%s."
+                 % (len(need), len(req), sum(r["status"] == "pass" for r in req),
+                    "; not passing: " + ", ".join("`%s`" % r["name"] for r in bad) if bad else ""))
+        L.append("")
     classes = {}
     for r in results:
         if r["status"] != "pass":
