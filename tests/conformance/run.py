@@ -17,7 +17,8 @@ with the test's own input files (the report marks the test "frozen"); then
            (--build-hook, default tests/codegen/build_generated.sh) compiles it against the runtime
            and kernel libraries built once in --build-dir (tests matching --cmake-build go through
            the generated CMakeLists.txt instead), and the program runs every data set with
-           --input/--output; values compared as in eval.
+           --input/--output; values compared as in eval. plan.json must record that edgecc's
+           verifier proved the memory plan (no two live tensors share arena bytes).
 Statuses: pass; fail (loads, wrong dtype/shape/values); unsupported (exit 1 with an
 `edgecc: error:` line — the model is rejected with a diagnostic); crash (a signal, an exit status
 other than 0 and 1, or exit 1 without a diagnostic); timeout (an edgecc call ran past --timeout).
@@ -331,6 +332,14 @@ class Runner:
                                     "--name", "model"] + freeze)
         if rc != 0:
             return self.failure("compile", rc, err, model_path)
+        # edgecc's verifier proves no two live tensors overlap in the arena; plan.json says it ran.
+        try:
+            with open(os.path.join(gen, "plan.json")) as f:
+                parts = json.load(f).get("partitions", [])
+        except (OSError, ValueError) as e:
+            return "fail", "compile wrote no readable plan.json: %s" % e
+        if not parts or not all(p.get("arena_verified") is True for p in parts):
+            return "fail", "plan.json does not record a verified memory plan for every partition"
         host = os.path.join(gen, "host")
         if self.args.cmake_build and re.search(self.args.cmake_build, res["id"]):
             res["cmake_build"] = True
