@@ -107,16 +107,23 @@ add_test(NAME cross.ref_only.aarch64 COMMAND sh -c
   ${CMAKE_SOURCE_DIR}/targets)
 set_tests_properties(cross.ref_only.aarch64 PROPERTIES LABELS cross PASS_REGULAR_EXPRESSION "^ref [0-9.]+")
 
-# ---- hook for generated code (issue: code generation) -----------------------------------------------
-# When `edgecc MODEL --targets host,pi5 -o OUT` writes device folders with toolchain.cmake, this
-# cross-builds OUT/pi5 (and orin-nano), runs it from dist/ under qemu and compares with OUT/host.
-option(EC_CROSS_CODEGEN "cross-build generated device folders in the cross tests" OFF)
-if(EC_CROSS_CODEGEN)
-  foreach(model digits)
-    add_test(NAME cross.codegen.${model} COMMAND ${CMAKE_COMMAND} -DEDGECC=$<TARGET_FILE:edgecc>
-             -DMODEL=${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx -DINPUTS=${CMAKE_SOURCE_DIR}/examples/digits/samples
-             -DWORK=${EC_CROSS_WORK}/codegen-${model} -DSYSROOT=${EC_CROSS_SYSROOT} -DPYTHON=${EC_PYTHON}
-             "-DDEVICES=pi5;orin-nano;pi4" -P ${EC_CROSS_DIR}/codegen_test.cmake)
-    set_tests_properties(cross.codegen.${model} PROPERTIES LABELS cross FIXTURES_REQUIRED ec_sysroot TIMEOUT 900)
-  endforeach()
-endif()
+# ---- generated code, cross-built -------------------------------------------------------------------
+# ~50 named node tests for pi5: C from `edgecc --targets pi5` and `--targets host`, runtime and kernels
+# compiled once per target into a static library, programs linked with -lm only, run under qemu
+# (cortex-a76), outputs compared with the host's and the expected ones (cross_conformance.py).
+add_test(NAME cross.conformance.pi5
+         COMMAND ${EC_PYTHON} ${EC_CROSS_DIR}/cross_conformance.py --edgecc $<TARGET_FILE:edgecc> --device pi5
+                 --tests ${EC_CROSS_DIR}/conformance_tests.txt --work ${EC_CROSS_WORK}/conformance-pi5 -j 2)
+set_tests_properties(cross.conformance.pi5 PROPERTIES LABELS cross TIMEOUT 600)
+# Zoo models through whole device folders (own CMake build, toolchain.cmake, dist/ run from a copy
+# under qemu with each board's CPU): mobilenet_v2 for pi5, orin-nano and pi4 (cortex-a72), squeezenet1_1
+# for pi5 and orin-nano. Models come from the zoo cache tests/models fills.
+set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
+foreach(case "mobilenet_v2|pi5;orin-nano;pi4" "squeezenet1_1|pi5;orin-nano")
+  string(REPLACE "|" ";" case "${case}")
+  list(POP_FRONT case model)
+  add_test(NAME cross.zoo.${model}
+           COMMAND sh ${EC_CROSS_DIR}/zoo_cross.sh $<TARGET_FILE:edgecc> ${CMAKE_SOURCE_DIR}/tests/models/export_zoo.py
+                   ${EC_PYTHON} ${EC_ZOO_CACHE} ${model} ${EC_CROSS_WORK}/zoo-${model} ${case})
+  set_tests_properties(cross.zoo.${model} PROPERTIES LABELS cross TIMEOUT 900 SKIP_RETURN_CODE 77)
+endforeach()

@@ -1,0 +1,59 @@
+#!/bin/sh
+# zoo_cross.sh — one zoo model through whole device folders: exported once into the shared zoo
+# cache, compiled for the host and for each aarch64 device (`--targets DEV`), each folder built by
+# its own CMakeLists (the device's toolchain.cmake for cross targets), dist/ copied elsewhere as
+# onto a board and run from there (under qemu-aarch64 with the board's QEMU_CPU), outputs compared:
+# host vs torch (max |diff| <= 1e-4 of the largest output), each device vs host (conformance rule).
+# Build folders are deleted after a pass.
+# usage: zoo_cross.sh EDGECC EXPORT_SCRIPT PYTHON CACHE MODEL WORK DEV...   (exit 77: cannot export)
+set -eu
+edgecc=$1 export=$2 python=$3 cache=$4 model=$5 work=$6
+shift 6
+here=$(cd "$(dirname "$0")" && pwd)
+if [ ! -f "$cache/$model.onnx" ]; then
+  "$python" -c 'import torch, torchvision, onnx' 2>/dev/null || { echo "SKIP: no torch to export $model"; exit 77; }
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$cache/.export-$model-XXXXXX")
+  "$python" "$export" "$model" "$tmp" || { rm -rf "$tmp"; echo "SKIP: exporting $model failed"; exit 77; }
+  for f in "$tmp"/*.pb; do mv -f "$f" "$cache/"; done
+  mv -f "$tmp/$model.onnx" "$cache/$model.onnx"
+  rm -rf "$tmp"
+fi
+rm -rf "$work"
+mkdir -p "$work"
+libc=$(readlink -f "$(aarch64-linux-gnu-gcc -print-file-name=libc.so.6)")
+prefix=$(dirname "$(dirname "$libc")")
+unset LD_LIBRARY_PATH
+for dev in host "$@"; do
+  start=$(date +%s)
+  "$edgecc" "$cache/$model.onnx" --targets "$dev" -o "$work/out-$dev" >/dev/null
+  tc=""
+  [ -f "$work/out-$dev/$dev/toolchain.cmake" ] && tc="--toolchain $work/out-$dev/$dev/toolchain.cmake"
+  # shellcheck disable=SC2086
+  cmake -S "$work/out-$dev/$dev" -B "$work/b-$dev" $tc >/dev/null
+  cmake --build "$work/b-$dev" -j 2 >/dev/null
+  built=$(date +%s)
+  cp -r "$work/b-$dev/dist" "$work/board-$dev"
+  rm -rf "$work/b-$dev"
+  if [ "$dev" = host ]; then
+    "$work/board-$dev/${model}_p0" --input "$cache/${model}_input_0.pb" --output "$work/$dev.pb"
+    "$python" - "$cache/${model}_output_0.pb" "$work/$dev.pb" <<'EOF'
+import sys
+import numpy as np, onnx
+from onnx import numpy_helper as nh
+e, g = (nh.to_array(onnx.load_tensor(p)).astype(np.float64) for p in sys.argv[1:3])
+d = np.abs(e - g).max() / np.abs(e).max()
+print("host vs torch: max |diff| = %.2g of the largest output" % d)
+sys.exit(0 if e.shape == g.shape and d <= 1e-4 else 1)
+EOF
+  else
+    cpu=$("$edgecc" targets "$dev" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["qemu_cpu"])')
+    QEMU_CPU=$cpu qemu-aarch64 -L "$prefix" "$work/board-$dev/${model}_p0" --input "$cache/${model}_input_0.pb" \
+      --output "$work/$dev.pb"
+    "$python" "$here/compare_pb.py" "$work/host.pb" "$work/$dev.pb"
+    if cmp -s "$work/host.pb" "$work/$dev.pb"; then same="bit-identical to"; else same="within tolerance of"; fi
+    echo "$dev: QEMU_CPU=$cpu, glibc >= $(cat "$work/board-$dev/glibc-min.txt"), output $same the host's"
+  fi
+  echo "$dev: compile + build $((built - start)) s, run $(( $(date +%s) - built )) s"
+done
+rm -rf "$work"

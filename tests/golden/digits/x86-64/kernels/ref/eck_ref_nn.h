@@ -1,0 +1,203 @@
+/* eck_ref_nn.h — reference kernels of the neural-network family: convolution, pooling,
+ * Gemm/MatMul, normalisation, softmax, resize, recurrent nets, losses. Params hold attributes
+ * already resolved by the compiler (pads computed, axes normalised); shapes come from the views. */
+#ifndef ECK_REF_NN_H
+#define ECK_REF_NN_H
+#include "eck_tensor.h"
+
+/* Spatial attributes of Conv-like and pooling ops, always stored as 3-D (depth, height,
+ * width): an op with fewer spatial dims has leading entries kernel 1, stride 1, dilation 1,
+ * pads 0. */
+#define ECK_SP 3
+typedef struct eck_conv_params {
+  int32_t nsp;                  /* spatial dims of the op (1..3) */
+  int32_t group;
+  int64_t kernel[ECK_SP], strides[ECK_SP], dilations[ECK_SP];
+  int64_t pad_begin[ECK_SP], pad_end[ECK_SP];
+} eck_conv_params;
+
+typedef enum eck_pool_kind { ECK_POOL_MAX = 0, ECK_POOL_AVG = 1, ECK_POOL_LP = 2 } eck_pool_kind;
+typedef struct eck_pool_params {
+  int32_t kind;                 /* eck_pool_kind */
+  int32_t nsp;
+  int32_t count_include_pad;    /* AveragePool */
+  int32_t storage_order;        /* MaxPool Indices: 0 row-major, 1 column-major */
+  int32_t p;                    /* LpPool norm */
+  int64_t kernel[ECK_SP], strides[ECK_SP], dilations[ECK_SP];
+  int64_t pad_begin[ECK_SP], pad_end[ECK_SP];
+} eck_pool_params;
+
+typedef struct eck_gemm_params {
+  float alpha, beta;
+  int32_t trans_a, trans_b;
+} eck_gemm_params;
+
+/* Softmax, LogSoftmax, Hardmax. flatten: opsets < 13 normalise over all dims from `axis` on;
+ * later opsets over the single dim `axis`. */
+typedef enum eck_softmax_fn { ECK_SOFTMAX = 0, ECK_LOGSOFTMAX = 1, ECK_HARDMAX = 2 } eck_softmax_fn;
+typedef struct eck_softmax_params {
+  int32_t fn;
+  int32_t axis;
+  int32_t flatten;
+} eck_softmax_params;
+
+typedef struct eck_batchnorm_params {
+  float epsilon, momentum;
+  int32_t training;             /* use batch statistics; outputs 1, 2 get running stats */
+} eck_batchnorm_params;
+
+/* InstanceNormalization (axis = 2: per sample and channel), LayerNormalization (axis),
+ * MeanVarianceNormalization (axes mask, no scale/bias). */
+typedef struct eck_norm_params {
+  int32_t axis;                 /* normalise over dims [axis, rank) */
+  uint32_t axes;                /* MVN: bit k set = dim k is reduced (axis unused then) */
+  int32_t instance;             /* scale/bias are per channel (dim 1) */
+  int32_t mvn;
+  float epsilon;
+} eck_norm_params;
+
+typedef struct eck_lrn_params {
+  float alpha, beta, bias;
+  int32_t size;
+} eck_lrn_params;
+
+typedef enum eck_resize_mode { ECK_RESIZE_NEAREST = 0, ECK_RESIZE_LINEAR, ECK_RESIZE_CUBIC } eck_resize_mode;
+typedef enum eck_resize_coord {
+  ECK_COORD_HALF_PIXEL = 0,
+  ECK_COORD_ASYMMETRIC,
+  ECK_COORD_PYTORCH_HALF_PIXEL,
+  ECK_COORD_TF_HALF_PIXEL_FOR_NN,
+  ECK_COORD_ALIGN_CORNERS,
+  ECK_COORD_TF_CROP_AND_RESIZE
+} eck_resize_coord;
+typedef enum eck_resize_nearest {
+  ECK_NEAREST_ROUND_PREFER_FLOOR = 0,
+  ECK_NEAREST_ROUND_PREFER_CEIL,
+  ECK_NEAREST_FLOOR,
+  ECK_NEAREST_CEIL,
+  ECK_NEAREST_LEGACY             /* Upsample and Resize-10: floor of the source coordinate */
+} eck_resize_nearest;
+typedef struct eck_resize_params {
+  int32_t mode, coord, nearest;
+  int32_t exclude_outside;
+  float cubic_a, extrapolation;
+  double scales[ECK_MAX_RANK];
+  double roi[2 * ECK_MAX_RANK]; /* tf_crop_and_resize: starts, then ends (normalised) */
+} eck_resize_params;
+
+typedef struct eck_d2s_params {
+  int32_t blocksize;
+  int32_t crd;                  /* DepthToSpace mode CRD (else DCR) */
+  int32_t to_depth;             /* SpaceToDepth */
+} eck_d2s_params;
+
+/* Einsum: every distinct label gets an index; each operand lists the label of each dim. */
+#define ECK_EINSUM_MAX_IN 4
+#define ECK_EINSUM_MAX_LABELS 24
+typedef struct eck_einsum_params {
+  int32_t n_in;
+  int32_t n_labels;
+  int32_t n_out_labels;         /* output labels are labels 0..n_out_labels-1 in order */
+  int32_t in_rank[ECK_EINSUM_MAX_IN];
+  int8_t in_labels[ECK_EINSUM_MAX_IN][ECK_MAX_RANK];
+  int64_t label_dim[ECK_EINSUM_MAX_LABELS];
+} eck_einsum_params;
+
+/* MaxUnpool: indices address a tensor of shape `index_dims` (the unpadded unpool shape);
+ * each lands at the same coordinates in the output, which may be larger (output_shape). */
+typedef struct eck_maxunpool_params {
+  int32_t rank;
+  int64_t index_dims[ECK_MAX_RANK];
+} eck_maxunpool_params;
+
+typedef struct eck_gridsample_params {
+  int32_t mode;                 /* 0 bilinear, 1 nearest, 2 bicubic */
+  int32_t padding;              /* 0 zeros, 1 border, 2 reflection */
+  int32_t align_corners;
+} eck_gridsample_params;
+
+typedef struct eck_roialign_params {
+  int32_t max_mode;
+  int32_t half_pixel;
+  int32_t sampling_ratio;
+  float spatial_scale;
+} eck_roialign_params;
+
+/* RNN, GRU, LSTM. Activations: ECK_ACT_* with their alpha/beta, per direction. */
+typedef enum eck_act {
+  ECK_ACT_SIGMOID = 0,
+  ECK_ACT_TANH,
+  ECK_ACT_RELU,
+  ECK_ACT_AFFINE,
+  ECK_ACT_LEAKYRELU,
+  ECK_ACT_THRESHOLDEDRELU,
+  ECK_ACT_SCALEDTANH,
+  ECK_ACT_HARDSIGMOID,
+  ECK_ACT_ELU,
+  ECK_ACT_SOFTSIGN,
+  ECK_ACT_SOFTPLUS
+} eck_act;
+typedef enum eck_rnn_kind { ECK_RNN = 0, ECK_GRU = 1, ECK_LSTM = 2 } eck_rnn_kind;
+typedef struct eck_rnn_params {
+  int32_t kind;                 /* eck_rnn_kind */
+  int32_t direction;            /* 0 forward, 1 reverse, 2 bidirectional */
+  int32_t hidden;
+  int32_t layout;               /* 1: batch-major inputs and outputs */
+  int32_t linear_before_reset;  /* GRU */
+  int32_t input_forget;         /* LSTM */
+  float clip;                   /* <= 0: none */
+  int32_t act[6];               /* per direction: f, g, h (unused slots ignored) */
+  float act_alpha[6], act_beta[6];
+} eck_rnn_params;
+
+typedef enum eck_reduction { ECK_RED_NONE = 0, ECK_RED_SUM, ECK_RED_MEAN } eck_reduction;
+typedef struct eck_loss_params {
+  int32_t reduction;            /* eck_reduction */
+  int64_t ignore_index;
+  int32_t has_ignore;
+  int32_t softmax;              /* SoftmaxCrossEntropyLoss (else NegativeLogLikelihoodLoss) */
+} eck_loss_params;
+
+typedef struct eck_nms_params {
+  int32_t center_point_box;
+} eck_nms_params;
+/* Runs NonMaxSuppression into sel ([cap, 3] int64 rows); returns the row count, or -1 if it
+ * exceeds cap. The compiler calls it to size the output of constant inputs. */
+int64_t eck_nms_run(const eck_nms_params *p, const eck_tensor *in, int n_in, int64_t *sel,
+                    int64_t cap);
+
+#define ECK_REF_DECL(name) \
+  int name(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
+ECK_REF_DECL(eck_ref_conv)
+ECK_REF_DECL(eck_ref_conv_transpose)
+ECK_REF_DECL(eck_ref_conv_integer)
+ECK_REF_DECL(eck_ref_qlinear_conv)
+ECK_REF_DECL(eck_ref_pool)
+ECK_REF_DECL(eck_ref_global_pool)
+ECK_REF_DECL(eck_ref_maxunpool)
+ECK_REF_DECL(eck_ref_gemm)
+ECK_REF_DECL(eck_ref_matmul)
+ECK_REF_DECL(eck_ref_matmul_integer)
+ECK_REF_DECL(eck_ref_qlinear_matmul)
+ECK_REF_DECL(eck_ref_einsum)
+ECK_REF_DECL(eck_ref_softmax)
+ECK_REF_DECL(eck_ref_batchnorm)
+ECK_REF_DECL(eck_ref_norm)
+ECK_REF_DECL(eck_ref_lrn)
+ECK_REF_DECL(eck_ref_resize)
+ECK_REF_DECL(eck_ref_depth_space)
+ECK_REF_DECL(eck_ref_gridsample)
+ECK_REF_DECL(eck_ref_roialign)
+ECK_REF_DECL(eck_ref_rnn)
+ECK_REF_DECL(eck_ref_loss)
+ECK_REF_DECL(eck_ref_nms)
+#undef ECK_REF_DECL
+
+/* Helpers shared by the nn kernels (nn_common.c): exact integer element access (uint64 keeps
+ * its bit pattern) and dtype classes. */
+int64_t eck_nn_load_i64(const void *data, int32_t dtype, int64_t i);
+void eck_nn_store_i64(void *data, int32_t dtype, int64_t i, int64_t v);
+int eck_nn_is_float(int32_t dtype);
+int eck_nn_is_unsigned(int32_t dtype);
+
+#endif

@@ -1,0 +1,72 @@
+/* eck_tensor.h — the tensor view every reference kernel takes, and the kernel signature.
+ * Shared by the generated code (C99, no allocation) and by the compiler, which runs the same
+ * kernels in-process to fold constants and to evaluate models (`edgecc eval`). */
+#ifndef ECK_TENSOR_H
+#define ECK_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ECK_MAX_RANK 8
+
+/* Element types: the values of ONNX TensorProto.DataType, so files and code agree. */
+enum {
+  ECK_UNDEFINED = 0,
+  ECK_FLOAT = 1,
+  ECK_UINT8 = 2,
+  ECK_INT8 = 3,
+  ECK_UINT16 = 4,
+  ECK_INT16 = 5,
+  ECK_INT32 = 6,
+  ECK_INT64 = 7,
+  ECK_STRING = 8,
+  ECK_BOOL = 9,
+  ECK_FLOAT16 = 10,
+  ECK_DOUBLE = 11,
+  ECK_UINT32 = 12,
+  ECK_UINT64 = 13,
+  ECK_COMPLEX64 = 14,
+  ECK_COMPLEX128 = 15,
+  ECK_BFLOAT16 = 16
+};
+
+/* A tensor as a kernel sees it: element type, shape, and where its bytes are.
+ * Dense, row-major (C order). A missing optional input has data == NULL and dtype 0. */
+typedef struct eck_tensor {
+  int32_t dtype;
+  int32_t rank;
+  int64_t dims[ECK_MAX_RANK];
+  void *data;
+} eck_tensor;
+
+/* Status codes returned by kernels. */
+enum {
+  ECK_OK = 0,
+  ECK_ERR_INDEX = 1,     /* an index read from a tensor is out of range */
+  ECK_ERR_DTYPE = 2,     /* the kernel has no implementation for this dtype */
+  ECK_ERR_ARG = 3,       /* inconsistent arguments (should have been caught at compile time) */
+  ECK_ERR_UNSUPPORTED = 4
+};
+
+/* Every reference kernel: `params` points to the op's own parameter struct (declared in
+ * eck_ref.h), `scratch` to the number of bytes the compiler reserved for it (may be NULL when
+ * it asked for none). Returns ECK_OK or an error code. Never allocates. */
+typedef int (*eck_ref_fn)(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
+                          int n_out, void *scratch);
+
+/* Helpers available to every kernel. */
+int64_t eck_numel(const eck_tensor *t);
+size_t eck_dtype_size(int32_t dtype);
+float eck_f16_to_f32(uint16_t h);
+uint16_t eck_f32_to_f16(float f);
+float eck_bf16_to_f32(uint16_t h);
+uint16_t eck_f32_to_bf16(float f);
+/* Element strides of `t` broadcast (numpy rules) to an output of the given rank and dims:
+ * 0 along dimensions t does not have or has as 1. */
+void eck_broadcast_strides(const eck_tensor *t, int rank, const int64_t *dims, int64_t *strides);
+/* Element i of a buffer of any numeric dtype, as a double (exact for all but 64-bit ints
+ * beyond 2^53: integer kernels must not go through these), and back (C conversion rules). */
+double eck_load_f64(const void *data, int32_t dtype, int64_t i);
+void eck_store_f64(void *data, int32_t dtype, int64_t i, double v);
+
+#endif

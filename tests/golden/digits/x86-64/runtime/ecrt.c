@@ -1,0 +1,133 @@
+/* ecrt.c — the runtime's core: binding value tables to the arena and weights, the step loop,
+ * dtype sizes, CRC32C and the weights-file check. */
+#include <string.h>
+
+#include "ecrt.h"
+#include "ecrt_platform.h"
+
+const char *ecrt_status_str(int st) {
+  switch (st) {
+    case ECRT_OK: return "ok";
+    case ECRT_ERR_ARG: return "invalid argument";
+    case ECRT_ERR_IO: return "I/O error";
+    case ECRT_ERR_FORMAT: return "malformed TensorProto file";
+    case ECRT_ERR_WEIGHTS: return "bad weights";
+    case ECRT_ERR_SHAPE: return "wrong dtype or shape";
+    case ECRT_ERR_KERNEL: return "a kernel failed";
+    case ECRT_ERR_NOMEM: return "out of memory";
+    default: return "unknown error";
+  }
+}
+
+void ecrt_bind(const ecrt_value *values, int n, eck_tensor *views, unsigned char *arena,
+               const unsigned char *weights) {
+  int i, k;
+  for (i = 0; i < n; i++) {
+    eck_tensor *v = &views[i];
+    memset(v, 0, sizeof *v);
+    v->dtype = values[i].dtype;
+    v->rank = values[i].rank;
+    for (k = 0; k < values[i].rank; k++) v->dims[k] = values[i].dims[k];
+    if (values[i].where == ECRT_ARENA)
+      v->data = arena + values[i].offset;
+    else if (values[i].where == ECRT_WEIGHTS)
+      v->data = (void *)(weights + values[i].offset);
+  }
+}
+
+ecrt_status ecrt_run_steps(const ecrt_step *steps, int n, void *ctx, uint64_t *prof_ns,
+                           int *failed) {
+  int i;
+  for (i = 0; i < n; i++) {
+    uint64_t t0 = prof_ns ? ecrt_now_ns() : 0;
+    int rc = steps[i].fn(ctx);
+    if (prof_ns) prof_ns[i] += ecrt_now_ns() - t0;
+    if (rc != ECK_OK) {
+      if (failed) *failed = i;
+      return ECRT_ERR_KERNEL;
+    }
+  }
+  return ECRT_OK;
+}
+
+size_t ecrt_dtype_size(int32_t dtype) {
+  switch (dtype) {
+    case ECK_UINT8: case ECK_INT8: case ECK_BOOL: return 1;
+    case ECK_UINT16: case ECK_INT16: case ECK_FLOAT16: case ECK_BFLOAT16: return 2;
+    case ECK_FLOAT: case ECK_INT32: case ECK_UINT32: return 4;
+    case ECK_INT64: case ECK_UINT64: case ECK_DOUBLE: case ECK_COMPLEX64: return 8;
+    case ECK_COMPLEX128: return 16;
+    default: return 0;
+  }
+}
+
+const char *ecrt_dtype_name(int32_t dtype) {
+  switch (dtype) {
+    case ECK_FLOAT: return "float32";
+    case ECK_UINT8: return "uint8";
+    case ECK_INT8: return "int8";
+    case ECK_UINT16: return "uint16";
+    case ECK_INT16: return "int16";
+    case ECK_INT32: return "int32";
+    case ECK_INT64: return "int64";
+    case ECK_STRING: return "string";
+    case ECK_BOOL: return "bool";
+    case ECK_FLOAT16: return "float16";
+    case ECK_DOUBLE: return "float64";
+    case ECK_UINT32: return "uint32";
+    case ECK_UINT64: return "uint64";
+    case ECK_COMPLEX64: return "complex64";
+    case ECK_COMPLEX128: return "complex128";
+    case ECK_BFLOAT16: return "bfloat16";
+    default: return "?";
+  }
+}
+
+const eck_tensor ecrt_no_tensor;
+
+void ecrt_copy(void *dst, const void *src, size_t n) {
+  if (n && dst != src) memmove(dst, src, n);
+}
+
+/* Table-driven CRC32C, the table built from the polynomial on first use (startup, not run). */
+static uint32_t crc_table[256];
+static int crc_ready;
+
+uint32_t ecrt_crc32c(uint32_t crc, const void *data, size_t n) {
+  const unsigned char *p = data;
+  size_t i;
+  if (!crc_ready) {
+    uint32_t b, k;
+    for (b = 0; b < 256; b++) {
+      uint32_t c = b;
+      for (k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+      crc_table[b] = c;
+    }
+    crc_ready = 1;
+  }
+  crc = ~crc;
+  for (i = 0; i < n; i++) crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+static uint32_t rd32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const unsigned char *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+ecrt_status ecrt_weights_check(const void *file, size_t len, const uint8_t model_sha256[32],
+                               uint64_t payload_bytes, uint32_t payload_crc,
+                               const unsigned char **payload) {
+  const unsigned char *p = file;
+  if (!p || len < ECRT_WEIGHTS_HEADER || memcmp(p, "ECW1", 4) != 0) return ECRT_ERR_WEIGHTS;
+  if (rd32(p + 4) != 1 || rd32(p + 20) != ECRT_WEIGHTS_HEADER) return ECRT_ERR_WEIGHTS;
+  if (memcmp(p + 24, model_sha256, 32) != 0) return ECRT_ERR_WEIGHTS;
+  if (rd64(p + 8) != payload_bytes || len - ECRT_WEIGHTS_HEADER != payload_bytes)
+    return ECRT_ERR_WEIGHTS;
+  if (rd32(p + 16) != payload_crc) return ECRT_ERR_WEIGHTS;
+  if (ecrt_crc32c(0, p + ECRT_WEIGHTS_HEADER, (size_t)payload_bytes) != payload_crc)
+    return ECRT_ERR_WEIGHTS;
+  *payload = p + ECRT_WEIGHTS_HEADER;
+  return ECRT_OK;
+}

@@ -1,0 +1,370 @@
+/* ecrt_driver.c — the command-line driver of generated programs: reads inputs from TensorProto
+ * files, checks them against the partition, runs it (optionally N times), writes the outputs;
+ * or, with --listen, hands the initialised partition to the server (ecrt_serve.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecrt_driver.h"
+#include "ecrt_pb.h"
+#include "ecrt_platform.h"
+#include "ecrt_serve.h"
+#include "ecrt_transport.h"
+
+#define MAX_FILES 256
+
+static int usage(const ecrt_program *p, const char *msg, const char *arg) {
+  fprintf(stderr, "%s: error: %s%s%s\n", p->name, msg, arg ? " " : "", arg ? arg : "");
+  fprintf(stderr,
+          "usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
+          "       [--profile] [--threads N]\n"
+          "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
+          "       [--max-bytes N] [--weights PATH] [--threads N]\n",
+          p->name, p->name);
+  return 2;
+}
+
+static void shape_str(char *buf, size_t len, int32_t rank, const int64_t *dims) {
+  size_t used = 0;
+  int i;
+  buf[0] = 0;
+  used += (size_t)snprintf(buf, len, "[");
+  for (i = 0; i < rank && used < len; i++)
+    used += (size_t)snprintf(buf + used, len - used, "%s%lld", i ? "," : "", (long long)dims[i]);
+  if (used < len) snprintf(buf + used, len - used, "]");
+}
+
+static int parse_count(const char *s, long *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < 1 || v > 100000000L) return 0;
+  *out = v;
+  return 1;
+}
+
+static int parse_hex(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+  if (!*s || strlen(s) > 16) return 0;
+  v = strtoull(s, &end, 16);
+  if (*end || v == 0) return 0;
+  *out = (uint64_t)v;
+  return 1;
+}
+
+/* In-place heap sort: glibc's qsort may allocate, and the benchmark loop must not. */
+static void sift(uint64_t *a, long root, long n) {
+  for (;;) {
+    long c = 2 * root + 1;
+    uint64_t t;
+    if (c >= n) return;
+    if (c + 1 < n && a[c + 1] > a[c]) c++;
+    if (a[root] >= a[c]) return;
+    t = a[root];
+    a[root] = a[c];
+    a[c] = t;
+    root = c;
+  }
+}
+
+static void sort_u64(uint64_t *a, long n) {
+  long i;
+  for (i = n / 2 - 1; i >= 0; i--) sift(a, i, n);
+  for (i = n - 1; i > 0; i--) {
+    uint64_t t = a[0];
+    a[0] = a[i];
+    a[i] = t;
+    sift(a, 0, i);
+  }
+}
+
+/* Reads input file i into a buffer of the partition's dtype and shape (with slack). */
+static int load_input(const ecrt_program *p, int i, const char *path, void **out) {
+  const ecrt_io_desc *d = &p->inputs[i];
+  unsigned char *buf;
+  size_t len, bytes;
+  ecrt_pb_tensor t;
+  const char *err = "";
+  int k, ok;
+  char want[160], got[160];
+  ecrt_status st = ecrt_read_file(path, &buf, &len);
+  if (st) {
+    fprintf(stderr, "%s: error: %s: cannot read input '%s'\n", p->name, path, d->name);
+    return 1;
+  }
+  st = ecrt_pb_parse(buf, len, &t, &err);
+  if (st) {
+    fprintf(stderr, "%s: error: %s: not a valid TensorProto file: %s\n", p->name, path, err);
+    ecrt_free(buf);
+    return 1;
+  }
+  ok = t.dtype == d->dtype && t.rank == d->rank;
+  for (k = 0; ok && k < d->rank; k++) ok = t.dims[k] == d->dims[k];
+  if (!ok) {
+    shape_str(want, sizeof want, d->rank, d->dims);
+    shape_str(got, sizeof got, t.rank, t.dims);
+    fprintf(stderr, "%s: error: %s: input %d '%s' must be %s %s, the file holds %s %s\n", p->name,
+            path, i, d->name, ecrt_dtype_name(d->dtype), want, ecrt_dtype_name(t.dtype), got);
+    ecrt_free(buf);
+    return 1;
+  }
+  bytes = (size_t)t.numel * ecrt_dtype_size(t.dtype);
+  *out = ecrt_alloc(bytes + ECRT_SLACK, ECRT_ALIGN);
+  if (!*out) {
+    ecrt_free(buf);
+    fprintf(stderr, "%s: error: out of memory\n", p->name);
+    return 1;
+  }
+  memset((unsigned char *)*out + bytes, 0, ECRT_SLACK);
+  st = ecrt_pb_decode(&t, *out, bytes);
+  ecrt_free(buf);
+  if (st) {
+    fprintf(stderr, "%s: error: %s: malformed tensor data\n", p->name, path);
+    return 1;
+  }
+  return 0;
+}
+
+static size_t io_bytes(const ecrt_io_desc *d) {
+  size_t n = ecrt_dtype_size(d->dtype);
+  int k;
+  for (k = 0; k < d->rank; k++) n *= (size_t)d->dims[k];
+  return n;
+}
+
+/* The weights file beside the program: the directory of argv[0], else the current one. */
+static void default_weights_path(const ecrt_program *p, const char *argv0, char *buf, size_t len) {
+  const char *slash = strrchr(argv0, '/');
+  if (slash && (size_t)(slash - argv0) + strlen(p->weights_file) + 2 < len)
+    snprintf(buf, len, "%.*s/%s", (int)(slash - argv0), argv0, p->weights_file);
+  else
+    snprintf(buf, len, "%s", p->weights_file);
+}
+
+int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
+  const char *in_files[MAX_FILES], *out_files[MAX_FILES], *weights_path = NULL;
+  int n_in = 0, n_out = 0, profile = 0, rc = 1, i, mode = 0;
+  long bench = 0, threads = 0;
+  void *ins[MAX_FILES], *outs[MAX_FILES];
+  unsigned char *wbuf = NULL, *arena = NULL;
+  void *ctx = NULL;
+  uint64_t *prof = NULL, *times = NULL;
+  const void *wdata;
+  size_t wlen;
+  char wpath[4096];
+  ecrt_status st;
+  ecrt_serve_opts serve;
+  memset(ins, 0, sizeof ins);
+  memset(outs, 0, sizeof outs);
+  memset(&serve, 0, sizeof serve);
+  serve.timeout_ms = 5000;
+  serve.max_bytes = (uint64_t)256 << 20;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--input") == 0) {
+      mode = 1;
+      if (i + 1 >= argc) return usage(p, "--input needs a file", NULL);
+    } else if (strcmp(a, "--output") == 0) {
+      mode = 2;
+      if (i + 1 >= argc) return usage(p, "--output needs a file", NULL);
+    } else if (strcmp(a, "--weights") == 0) {
+      if (i + 1 >= argc) return usage(p, "--weights needs a path", NULL);
+      weights_path = argv[++i];
+      mode = 0;
+    } else if (strcmp(a, "--bench") == 0) {
+      if (i + 1 >= argc || !parse_count(argv[i + 1], &bench))
+        return usage(p, "--bench needs a positive count", NULL);
+      i++;
+      mode = 0;
+    } else if (strcmp(a, "--threads") == 0) {
+      if (i + 1 >= argc || !parse_count(argv[i + 1], &threads) || threads > 1024)
+        return usage(p, "--threads needs a positive count", NULL);
+      i++;
+      mode = 0;
+    } else if (strcmp(a, "--listen") == 0 || strcmp(a, "--next") == 0) {
+      char err[300];
+      if (i + 1 >= argc || !ecrt_endpoint_valid(argv[i + 1], err, sizeof err))
+        return usage(p, i + 1 >= argc ? "an endpoint is needed after" : err, i + 1 >= argc ? a : NULL);
+      if (a[2] == 'l') serve.listen = argv[++i];
+      else serve.next = argv[++i];
+      mode = 0;
+    } else if (strcmp(a, "--plan-id") == 0) {
+      if (i + 1 >= argc || !parse_hex(argv[i + 1], &serve.plan_id))
+        return usage(p, "--plan-id needs a non-zero hexadecimal number", NULL);
+      i++;
+      mode = 0;
+    } else if (strcmp(a, "--timeout") == 0) {
+      long ms;
+      if (i + 1 >= argc || !parse_count(argv[i + 1], &ms) || ms > 3600000L)
+        return usage(p, "--timeout needs milliseconds (1 to 3600000)", NULL);
+      serve.timeout_ms = (int)ms;
+      i++;
+      mode = 0;
+    } else if (strcmp(a, "--max-bytes") == 0) {
+      long mb;
+      if (i + 1 >= argc || !parse_count(argv[i + 1], &mb))
+        return usage(p, "--max-bytes needs a positive byte count", NULL);
+      serve.max_bytes = (uint64_t)mb;
+      i++;
+      mode = 0;
+    } else if (strcmp(a, "--profile") == 0) {
+      profile = 1;
+      mode = 0;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      printf("usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
+             "       [--profile] [--threads N]\n"
+             "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
+             "       [--max-bytes N] [--weights PATH] [--threads N]\n"
+             "Inputs and outputs are ONNX TensorProto files in graph order (%d in, %d out).\n"
+             "Endpoints: tcp://HOST:PORT (port 0: any free one), unix://PATH, shm://NAME.\n"
+             "Serving is unauthenticated; listen on loopback unless the network is trusted.\n",
+             p->name, p->name, p->n_inputs, p->n_outputs);
+      return 0;
+    } else if (a[0] == '-' && a[1] == '-') {
+      return usage(p, "unknown option", a);
+    } else if (mode == 1) {
+      if (n_in >= MAX_FILES) return usage(p, "too many inputs", NULL);
+      in_files[n_in++] = a;
+    } else if (mode == 2) {
+      if (n_out >= MAX_FILES) return usage(p, "too many outputs", NULL);
+      out_files[n_out++] = a;
+    } else {
+      return usage(p, "unexpected argument", a);
+    }
+  }
+  if (serve.next && !serve.listen) return usage(p, "--next needs --listen", NULL);
+  if (serve.listen && (n_in || n_out || bench || profile))
+    return usage(p, "--listen takes its inputs from requests: no --input, --output, --bench or --profile", NULL);
+  if (!serve.listen && (serve.plan_id || serve.timeout_ms != 5000))
+    return usage(p, "--plan-id and --timeout only apply with --listen", NULL);
+  if (!serve.plan_id) serve.plan_id = ecrt_program_plan_id(p);
+  if (serve.listen) n_in = p->n_inputs; /* no files: the count check below is for file mode */
+  if (n_in != p->n_inputs) {
+    fprintf(stderr, "%s: error: the model takes %d input(s), %d given (--input FILE.pb ...)\n",
+            p->name, p->n_inputs, n_in);
+    return 1;
+  }
+  if (n_out > p->n_outputs) {
+    fprintf(stderr, "%s: error: the model has %d output(s), %d output files given\n", p->name,
+            p->n_outputs, n_out);
+    return 1;
+  }
+  /* Weights: a file (given, or beside the program), or the array compiled in. */
+  if (weights_path || !p->embedded_weights) {
+    if (!weights_path) {
+      default_weights_path(p, argv[0], wpath, sizeof wpath);
+      weights_path = wpath;
+    }
+    st = ecrt_read_file(weights_path, &wbuf, &wlen);
+    if (st) {
+      fprintf(stderr, "%s: error: cannot read the weights file %s (--weights PATH)\n", p->name,
+              weights_path);
+      return 1;
+    }
+    wdata = wbuf;
+  } else {
+    wdata = p->embedded_weights;
+    wlen = p->embedded_weights_len;
+  }
+  ctx = ecrt_alloc(p->ctx_bytes, ECRT_ALIGN);
+  arena = ecrt_alloc(p->arena_bytes + ECRT_SLACK, ECRT_ALIGN);
+  if (!ctx || !arena) {
+    fprintf(stderr, "%s: error: out of memory (arena of %lu bytes)\n", p->name,
+            (unsigned long)p->arena_bytes);
+    goto done;
+  }
+  memset(ctx, 0, p->ctx_bytes);
+  st = p->init(ctx, wdata, wlen, arena, p->arena_bytes, (int)(threads ? threads : 1));
+  if (st) {
+    fprintf(stderr, "%s: error: %s: %s (not the weights this program was compiled with, or a damaged file)\n",
+            p->name, weights_path ? weights_path : "embedded weights", ecrt_status_str(st));
+    goto done;
+  }
+  if (serve.listen) {
+    /* The server runs until a signal, then the process ends: nothing is freed. */
+    return ecrt_serve(p, ctx, &serve);
+  }
+  for (i = 0; i < n_in; i++)
+    if (load_input(p, i, in_files[i], &ins[i])) goto done;
+  for (i = 0; i < p->n_outputs; i++) {
+    size_t b = io_bytes(&p->outputs[i]);
+    outs[i] = ecrt_alloc(b + ECRT_SLACK, ECRT_ALIGN);
+    if (!outs[i]) {
+      fprintf(stderr, "%s: error: out of memory\n", p->name);
+      goto done;
+    }
+    memset(outs[i], 0, b + ECRT_SLACK);
+  }
+  if (profile) {
+    prof = ecrt_alloc(sizeof(uint64_t) * (size_t)(p->n_steps + 1), 8);
+    if (!prof) goto done;
+    memset(prof, 0, sizeof(uint64_t) * (size_t)(p->n_steps + 1));
+  }
+  if (bench) {
+    times = ecrt_alloc(sizeof(uint64_t) * (size_t)bench, 8);
+    if (!times) goto done;
+  }
+  /* The first run is the warm-up for --bench; its outputs are the ones written. */
+  st = p->run(ctx, (const void *const *)ins, outs);
+  for (i = 0; !st && i < bench; i++) {
+    uint64_t t0;
+    if (i == 0 && prof) ((ecrt_ctx *)ctx)->prof_ns = prof;
+    t0 = ecrt_now_ns();
+    st = p->run(ctx, (const void *const *)ins, outs);
+    times[i] = ecrt_now_ns() - t0;
+  }
+  if (!bench && prof && !st) {
+    ((ecrt_ctx *)ctx)->prof_ns = prof;
+    st = p->run(ctx, (const void *const *)ins, outs);
+  }
+  if (st) {
+    int f = ((ecrt_ctx *)ctx)->failed_step;
+    if (st == ECRT_ERR_KERNEL && f >= 0 && f < p->n_steps)
+      fprintf(stderr, "%s: error: node '%s' (%s) failed (an index out of range, or bad input values)\n",
+              p->name, p->steps[f].name, p->steps[f].op);
+    else
+      fprintf(stderr, "%s: error: run failed: %s\n", p->name, ecrt_status_str(st));
+    goto done;
+  }
+  for (i = 0; i < n_out; i++) {
+    const ecrt_io_desc *d = &p->outputs[i];
+    size_t b = io_bytes(d), cap = ecrt_pb_encoded_size(d->name, d->rank, d->dims, b), w;
+    unsigned char *enc = ecrt_alloc(cap, 8);
+    if (!enc) goto done;
+    st = ecrt_pb_encode(enc, cap, &w, d->name, d->dtype, d->rank, d->dims, outs[i], b);
+    if (!st) st = ecrt_write_file(out_files[i], enc, w);
+    ecrt_free(enc);
+    if (st) {
+      fprintf(stderr, "%s: error: cannot write %s\n", p->name, out_files[i]);
+      goto done;
+    }
+  }
+  if (prof) {
+    double total = 0, runs = bench ? (double)bench : 1.0;
+    for (i = 0; i < p->n_steps; i++) total += (double)prof[i];
+    printf("%-6s %-24s %-32s %10s %6s\n", "step", "op", "node", "ms", "%");
+    for (i = 0; i < p->n_steps; i++)
+      printf("%-6d %-24s %-32s %10.4f %6.1f\n", i, p->steps[i].op, p->steps[i].name,
+             (double)prof[i] / runs / 1e6, total > 0 ? 100.0 * (double)prof[i] / total : 0.0);
+    printf("total_ms: %.4f\n", total / runs / 1e6);
+  }
+  if (bench) {
+    sort_u64(times, bench);
+    printf("median_ms: %.4f\n", (bench & 1 ? (double)times[bench / 2]
+                                           : ((double)times[bench / 2 - 1] + (double)times[bench / 2]) / 2) /
+                                    1e6);
+  }
+  rc = 0;
+done:
+  for (i = 0; i < MAX_FILES; i++) {
+    if (ins[i]) ecrt_free(ins[i]);
+    if (outs[i]) ecrt_free(outs[i]);
+  }
+  if (prof) ecrt_free(prof);
+  if (times) ecrt_free(times);
+  if (ctx) ecrt_free(ctx);
+  if (arena) ecrt_free(arena);
+  if (wbuf) ecrt_free(wbuf);
+  return rc;
+}

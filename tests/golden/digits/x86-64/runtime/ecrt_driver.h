@@ -1,0 +1,43 @@
+/* ecrt_driver.h — the command-line driver every generated main_p<k>.c hands over to: file in,
+ * file out, benchmark loop and per-node profile, around one partition described by a table. */
+#ifndef ECRT_DRIVER_H
+#define ECRT_DRIVER_H
+
+#include "ecrt.h"
+
+typedef struct ecrt_io_desc {
+  const char *name;              /* ONNX tensor name */
+  int32_t dtype;
+  int32_t rank;
+  int64_t dims[ECRT_MAX_RANK];
+} ecrt_io_desc;
+
+/* A partition as the driver sees it; main_p<k>.c fills one from the generated header. */
+typedef struct ecrt_program {
+  const char *name;              /* "<name>_p<k>" */
+  const char *weights_file;      /* "<name>_p<k>.bin" (looked up beside the program) */
+  const unsigned char *embedded_weights; /* non-NULL when compiled with --embed-weights */
+  size_t embedded_weights_len;
+  size_t ctx_bytes, arena_bytes;
+  int n_inputs, n_outputs;
+  const ecrt_io_desc *inputs, *outputs;
+  const ecrt_step *steps;
+  int n_steps;
+  /* Typed entry points wrapped generically by main_p<k>.c; ctx starts with an ecrt_ctx. */
+  ecrt_status (*init)(void *ctx, const void *weights, size_t weights_len, void *arena,
+                      size_t arena_len, int threads);
+  ecrt_status (*run)(void *ctx, const void *const *inputs, void *const *outputs);
+  /* The plan this partition belongs to (a hash of plan.json), so that partitions of different
+   * compiles refuse each other's frames. Codegen may leave it 0 (positional initialisers stop
+   * after run): the serving mode then uses a hash of the program's input and output signature
+   * (ecrt_program_plan_id), and --plan-id HEX overrides either. */
+  uint64_t plan_id;
+} ecrt_program;
+
+/* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile] [--threads N]`,
+ * or serving: `PROG --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]
+ * [--max-bytes N]` (ecrt_serve.h). Returns the process exit status: 0, 1 for bad input or a
+ * failed run, 2 for usage errors. */
+int ecrt_driver_main(const ecrt_program *p, int argc, char **argv);
+
+#endif

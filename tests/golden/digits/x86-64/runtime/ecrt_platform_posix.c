@@ -1,0 +1,62 @@
+/* ecrt_platform_posix.c — the platform hooks of ecrt_platform.h for POSIX systems: clock_gettime
+ * for the timer, posix_memalign for startup buffers, stdio for files. */
+#define _POSIX_C_SOURCE 200112L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ecrt_platform.h"
+
+uint64_t ecrt_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void *ecrt_alloc(size_t bytes, size_t align) {
+  void *p = NULL;
+  if (align < sizeof(void *)) align = sizeof(void *);
+  if (posix_memalign(&p, align, bytes ? bytes : 1) != 0) return NULL;
+  return p;
+}
+
+void ecrt_free(void *p) { free(p); }
+
+ecrt_status ecrt_read_file(const char *path, unsigned char **buf, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  long size;
+  unsigned char *b;
+  *buf = NULL;
+  *len = 0;
+  if (!f) return ECRT_ERR_IO;
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    fclose(f);
+    return ECRT_ERR_IO;
+  }
+  b = ecrt_alloc((size_t)size + ECRT_SLACK, ECRT_ALIGN);
+  if (!b) {
+    fclose(f);
+    return ECRT_ERR_NOMEM;
+  }
+  if (size && fread(b, 1, (size_t)size, f) != (size_t)size) {
+    fclose(f);
+    ecrt_free(b);
+    return ECRT_ERR_IO;
+  }
+  fclose(f);
+  memset(b + size, 0, ECRT_SLACK);
+  *buf = b;
+  *len = (size_t)size;
+  return ECRT_OK;
+}
+
+ecrt_status ecrt_write_file(const char *path, const void *buf, size_t len) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return ECRT_ERR_IO;
+  if (len && fwrite(buf, 1, len, f) != len) {
+    fclose(f);
+    return ECRT_ERR_IO;
+  }
+  return fclose(f) == 0 ? ECRT_OK : ECRT_ERR_IO;
+}

@@ -1,0 +1,28 @@
+/* ecrt_serve.h — serving a partition over a transport (`--listen`): requests in, replies back on
+ * the connection they came from, outputs forwarded to the next partition (`--next`). C99, POSIX
+ * threads. docs/serving.md describes the behaviour; docs/wire-format.md the frames. */
+#ifndef ECRT_SERVE_H
+#define ECRT_SERVE_H
+
+#include <stdint.h>
+
+#include "ecrt_driver.h"
+
+typedef struct ecrt_serve_opts {
+  const char *listen;            /* endpoint to accept requests on */
+  const char *next;              /* endpoint of the next partition, or NULL for the last one */
+  uint64_t plan_id;              /* frames carrying another plan id are refused */
+  int timeout_ms;                /* bound of every blocking call, and of a request's wait for the
+                                    next partition's reply */
+  uint64_t max_bytes;            /* largest payload accepted in one frame */
+} ecrt_serve_opts;
+
+/* Serves an initialised partition until SIGINT or SIGTERM. Returns the exit status (0 after a
+ * signal, 1 when the endpoint cannot be opened). Does not free ctx: the process is ending. */
+int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o);
+
+/* The plan id a program serves under: the one codegen compiled in (ecrt_program.plan_id), else
+ * a hash of the program's name-free signature (input and output dtypes and shapes). */
+uint64_t ecrt_program_plan_id(const ecrt_program *p);
+
+#endif

@@ -1,0 +1,128 @@
+/* ecrt_wire.h — the frames partitions and clients exchange (docs/wire-format.md): encoding, strict
+ * decoding, and sending/receiving them over an ecrt_conn. C99.
+ *
+ * A frame, little-endian: a 32-byte fixed header (magic "ECT1", u16 version, u16 type, u64 plan
+ * id, u64 request id, u32 tensor count, u32 header CRC32C), one descriptor per tensor (u32 id,
+ * u8 dtype, u8 rank, i64 dims[rank], f32 scale, i32 zero point, u64 byte length), the payload
+ * (the tensors' bytes, in descriptor order, unpadded), then the payload's CRC32C (u32). The
+ * header CRC covers the fixed header's first 28 bytes and every descriptor. A receiver checks
+ * the header completely (magic, version, type, count, ranks, lengths against the dims and a
+ * maximum, the header CRC) before it reads a payload byte, and reads payloads only into buffers
+ * it chose for exactly that many bytes. */
+#ifndef ECRT_WIRE_H
+#define ECRT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ecrt.h"
+#include "ecrt_transport.h"
+
+#define ECRT_WIRE_MAGIC 0x31544345u /* "ECT1" as a little-endian u32 */
+#define ECRT_WIRE_VERSION 1
+#define ECRT_WIRE_FIXED 32
+#define ECRT_WIRE_MAX_TENSORS 64
+#define ECRT_WIRE_DESC_MAX (22 + 8 * ECRT_MAX_RANK)
+#define ECRT_WIRE_HEADER_MAX (ECRT_WIRE_FIXED + ECRT_WIRE_MAX_TENSORS * ECRT_WIRE_DESC_MAX)
+/* Error messages travel as one uint8 tensor; longer ones are cut. */
+#define ECRT_WIRE_ERROR_TEXT_MAX 512
+
+enum { ECRT_MSG_REQUEST = 1, ECRT_MSG_RESPONSE = 2, ECRT_MSG_ERROR = 3, ECRT_MSG_PING = 4 };
+
+/* What went wrong with a frame or a request: the id of the tensor an error frame carries. */
+typedef enum ecrt_wire_err {
+  ECRT_WIRE_OK = 0,
+  ECRT_WIRE_BAD_MAGIC = 1,
+  ECRT_WIRE_BAD_VERSION = 2,
+  ECRT_WIRE_BAD_TYPE = 3,
+  ECRT_WIRE_BAD_HEADER_CRC = 4,
+  ECRT_WIRE_BAD_PAYLOAD_CRC = 5,
+  ECRT_WIRE_PLAN_MISMATCH = 6,
+  ECRT_WIRE_TOO_LARGE = 7,       /* tensor count or payload over the limits */
+  ECRT_WIRE_BAD_TENSORS = 8,     /* rank, dims, or a byte length that does not match dims */
+  ECRT_WIRE_BAD_INPUTS = 9,      /* not the partition's inputs: count, ids, dtype, shape */
+  ECRT_WIRE_RUN_FAILED = 10,
+  ECRT_WIRE_NEXT_UNAVAILABLE = 11, /* the next partition cannot be reached */
+  ECRT_WIRE_NEXT_LOST = 12,      /* the next partition went away with the request in flight */
+  ECRT_WIRE_TIMEOUT = 13,        /* no reply from the next partition within the timeout */
+  ECRT_WIRE_BUSY = 14,           /* too many connections or requests in flight */
+  ECRT_WIRE_INTERNAL = 15,
+  ECRT_WIRE_IO = 100             /* local only: the connection failed (see the ecrt_net_status) */
+} ecrt_wire_err;
+
+typedef struct ecrt_wire_tensor {
+  uint32_t id;                   /* index among the partition's inputs (requests) or outputs */
+  int32_t dtype;                 /* ECK_* */
+  int32_t rank;
+  int64_t dims[ECRT_MAX_RANK];
+  float scale;                   /* 0 and zero point 0: not quantized */
+  int32_t zero_point;
+  uint64_t bytes;
+  const void *data;              /* for sending; set by ecrt_wire_parse */
+} ecrt_wire_tensor;
+
+typedef struct ecrt_wire_msg {
+  uint16_t version, type;
+  uint64_t plan_id, request_id;
+  uint32_t n_tensors;
+  uint64_t payload_bytes;        /* sum of the tensors' bytes */
+  size_t header_bytes;           /* fixed header + descriptors */
+  ecrt_wire_tensor t[ECRT_WIRE_MAX_TENSORS];
+} ecrt_wire_msg;
+
+const char *ecrt_wire_err_str(ecrt_wire_err e);
+/* Stable short names ("bad-payload-crc") used in messages and docs. */
+const char *ecrt_wire_err_name(ecrt_wire_err e);
+
+size_t ecrt_wire_header_size(const ecrt_wire_tensor *t, uint32_t n);
+/* Writes the fixed header and descriptors (with their CRC) into buf; returns the bytes written,
+ * 0 when they do not fit or a tensor is invalid. */
+size_t ecrt_wire_encode_header(unsigned char *buf, size_t cap, int type, uint64_t plan_id,
+                               uint64_t request_id, const ecrt_wire_tensor *t, uint32_t n);
+
+/* Decoding, step by step as bytes arrive. parse_fixed: magic, version, type, tensor count.
+ * parse_desc: one descriptor at p (len bytes available; *used gets its size). check_header:
+ * the header CRC over hdr[0..len), and byte lengths against dims and max_payload. */
+ecrt_wire_err ecrt_wire_parse_fixed(const unsigned char *p, ecrt_wire_msg *m);
+ecrt_wire_err ecrt_wire_parse_desc(const unsigned char *p, size_t len, ecrt_wire_tensor *t,
+                                   size_t *used);
+ecrt_wire_err ecrt_wire_check_header(const unsigned char *hdr, size_t len, ecrt_wire_msg *m,
+                                     uint64_t max_payload);
+/* A whole frame in memory (tests, fuzzing): every check above plus the payload CRC; tensors'
+ * data point into frame. */
+ecrt_wire_err ecrt_wire_parse(const void *frame, size_t len, ecrt_wire_msg *m,
+                              uint64_t max_payload);
+
+/* Whether a request's tensors are exactly `want` (count, each id once, dtype, shape, not
+ * quantized); msg gets a sentence naming the first difference. */
+ecrt_wire_err ecrt_wire_check_tensors(const ecrt_wire_msg *m, const ecrt_wire_tensor *want,
+                                      int n_want, char *msg, size_t msg_len);
+
+/* Rewrites the request id of an encoded header (and its CRC): relaying a reply upstream. */
+void ecrt_wire_restamp(unsigned char *hdr, size_t len, uint64_t request_id);
+
+/* ---- over a connection -------------------------------------------------------------------- */
+
+/* Sends a frame: header, the tensors' data, payload CRC. */
+ecrt_net_status ecrt_wire_send(ecrt_conn *c, int type, uint64_t plan_id, uint64_t request_id,
+                               const ecrt_wire_tensor *t, uint32_t n, int timeout_ms);
+/* An error frame: one uint8 tensor holding the text, its id the error code. */
+ecrt_net_status ecrt_wire_send_error(ecrt_conn *c, uint64_t plan_id, uint64_t request_id,
+                                     ecrt_wire_err code, const char *text, int timeout_ms);
+/* Reads and checks a header into hdr (ECRT_WIRE_HEADER_MAX bytes). ECRT_WIRE_IO with *net set
+ * when the connection fails. After BAD_MAGIC, BAD_VERSION, BAD_TYPE... with the header
+ * unverified, the stream cannot be trusted: callers reply and close. */
+ecrt_wire_err ecrt_wire_recv_header(ecrt_conn *c, unsigned char *hdr, ecrt_wire_msg *m,
+                                    uint64_t max_payload, int timeout_ms, ecrt_net_status *net);
+/* Reads the payload of a checked header: tensor i into dst[i] (NULL: discard), then the CRC.
+ * BAD_PAYLOAD_CRC leaves the stream in step. */
+ecrt_wire_err ecrt_wire_recv_payload(ecrt_conn *c, const ecrt_wire_msg *m, void *const *dst,
+                                     int timeout_ms, ecrt_net_status *net);
+/* The text of an error frame's payload (read into buf, NUL-terminated). */
+ecrt_wire_err ecrt_wire_recv_error_text(ecrt_conn *c, const ecrt_wire_msg *m, char *buf,
+                                        size_t len, int timeout_ms, ecrt_net_status *net);
+
+/* A 64-bit FNV-1a hash, for default plan ids. */
+uint64_t ecrt_wire_hash(uint64_t h, const void *data, size_t n);
+
+#endif

@@ -1,0 +1,26 @@
+# tests/golden — the generated folder of the committed digits model for x86-64, checked in under
+# tests/golden/digits: any change to generated code shows up here as a diff (label unit). After a
+# deliberate change: tests/golden/update.sh BUILD/edgecc, then review and commit the diff.
+add_test(NAME golden.digits COMMAND sh -c
+  "set -e; rm -rf \"$2\"; mkdir -p \"$2\"; cd \"$2\"; \"$1\" \"$3/examples/digits/digits.onnx\" --targets x86-64 -o out >/dev/null; \
+   if diff -r \"$3/tests/golden/digits\" out; then rm -rf \"$2\"; else \
+   echo 'generated code changed: if deliberate, run tests/golden/update.sh and commit the diff'; exit 1; fi"
+  sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/golden-check ${CMAKE_SOURCE_DIR})
+set_tests_properties(golden.digits PROPERTIES LABELS unit TIMEOUT 60)
+
+# Reproducible output: two runs from different working directories, with different model and output
+# paths (relative and absolute, a copy of the model elsewhere), over several devices including
+# cross targets and a split plan, give byte-identical trees.
+add_test(NAME golden.reproducible COMMAND sh -c
+  "set -e; w=\"$2\"; rm -rf \"$w\"; mkdir -p \"$w/one\" \"$w/two/deeper/still\" \"$w/model-copy\"; \
+   cp \"$3\" \"$w/model-copy/digits.onnx\"; \
+   for args in '--targets a=host,b=pi5,c=orin-nano --partitions 3' '--targets pi5,orin-nano,pi4,x86-64' '--targets a=host,b=pi5 --split-at /pool_1/MaxPool_output_0 --kernels ref'; do \
+     rm -rf \"$w/one/out\" \"$w/two/deeper/still/o2\"; \
+     (cd \"$w/one\" && \"$1\" ../model-copy/digits.onnx $args -o out >/dev/null); \
+     (cd \"$w/two\" && \"$1\" \"$3\" $args -o \"$w/two/deeper/still/o2\" >/dev/null); \
+     diff -r \"$w/one/out\" \"$w/two/deeper/still/o2\"; \
+     if grep -rlI -e \"$w\" -e \"$(dirname \"$3\")\" \"$w/one/out\"; then echo 'absolute path in the output'; exit 1; fi; \
+     echo \"identical: $args ($(find \"$w/one/out\" -type f | wc -l) files)\"; \
+   done; rm -rf \"$w\""
+  sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/golden-repro ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
+set_tests_properties(golden.reproducible PROPERTIES LABELS unit TIMEOUT 120)

@@ -1,0 +1,46 @@
+#!/bin/sh
+# chain.sh — a model split into partitions gives the same bits as the whole: compiles MODEL for one
+# host device and, with PLAN_ARGS, over several; builds every folder with its own CMakeLists; runs
+# the single program, then the partitions one after the other through files (p0's outputs are
+# p1's inputs...); the final outputs must be byte-identical. Folders are deleted after a pass.
+# usage: chain.sh EDGECC EXPORT_SCRIPT PYTHON CACHE MODEL WORK PLAN_ARGS...   (exit 77: cannot export)
+set -eu
+edgecc=$1 export=$2 python=$3 cache=$4 model=$5 work=$6
+shift 6
+if [ ! -f "$cache/$model.onnx" ]; then
+  "$python" -c 'import torch, torchvision, onnx' 2>/dev/null || { echo "SKIP: no torch to export $model"; exit 77; }
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$cache/.export-$model-XXXXXX")
+  "$python" "$export" "$model" "$tmp" || { rm -rf "$tmp"; echo "SKIP: exporting $model failed"; exit 77; }
+  for f in "$tmp"/*.pb; do mv -f "$f" "$cache/"; done
+  mv -f "$tmp/$model.onnx" "$cache/$model.onnx"
+  rm -rf "$tmp"
+fi
+rm -rf "$work"
+mkdir -p "$work"
+m=$cache/$model.onnx
+"$edgecc" plan "$m" "$@"
+"$edgecc" "$m" --targets host -o "$work/single" >/dev/null
+"$edgecc" "$m" "$@" -o "$work/split" >/dev/null
+n=$("$python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["partitions"]))' "$work/split/plan.json")
+cmake -S "$work/single/host" -B "$work/b-single" >/dev/null && cmake --build "$work/b-single" -j 2 >/dev/null
+in=$cache/${model}_input_0.pb
+[ -f "$in" ] || in=$cache/samples/input_0.pb  # examples/<model>/samples
+"$work/b-single/dist/${model}_p0" --input "$in" --output "$work/single.pb"
+k=0
+while [ $k -lt "$n" ]; do
+  dev=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["partitions"][int(sys.argv[2])]["device"])' \
+        "$work/split/plan.json" $k)
+  [ -d "$work/b-$dev" ] || { cmake -S "$work/split/$dev" -B "$work/b-$dev" >/dev/null && cmake --build "$work/b-$dev" -j 2 >/dev/null; }
+  "$work/b-$dev/dist/${model}_p$k" --input "$in" --output "$work/cut_$k.pb"
+  echo "p$k on $dev: $(stat -c %s "$work/cut_$k.pb") bytes out"
+  in=$work/cut_$k.pb
+  k=$((k + 1))
+done
+k=$((n - 1))
+if ! cmp "$work/single.pb" "$work/cut_$k.pb"; then
+  echo "FAIL: $n partitions chained differ from the single program"
+  exit 1
+fi
+echo "$model: $n partitions chained through files give the single program's output bit for bit"
+rm -rf "$work"

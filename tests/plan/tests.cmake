@@ -1,0 +1,64 @@
+# tests/plan — the planner end to end through the CLI: `edgecc plan` tables, errors (--split-at,
+# --partitions, ram_mb), and partitioned programs chained through files equal to the whole model.
+set(EC_PLAN_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
+set(_ec_digits ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
+set(_ec_expect ${CMAKE_SOURCE_DIR}/tests/cross/expect.cmake)
+
+# Usage errors, each with its message (exit status 2).
+set(_ec_plan_err
+  "split_unknown|--split-at nope|--split-at: the model has no tensor named 'nope'"
+  "split_input|--split-at input|'input' is a graph input: cutting there leaves an empty partition"
+  "split_twice|--split-at /pool_1/MaxPool_output_0,/pool_1/MaxPool_output_0|is given twice"
+  "split_empty|--split-at a,,b|empty tensor name"
+  "split_contradicts|--split-at /pool_1/MaxPool_output_0 --partitions 1|--partitions 1 contradicts --split-at"
+  "too_many_parts|--partitions 3|3 partitions need 3 devices, but only 2 are given"
+  "bad_objective|--objective fast|--objective fast: must be latency or throughput"
+  "bad_link|--link a:c=100|device 'c' is not in --targets")
+foreach(case IN LISTS _ec_plan_err)
+  string(REPLACE "|" ";" case "${case}")
+  list(GET case 0 name)
+  list(GET case 1 args)
+  list(GET case 2 msg)
+  string(REPLACE " " ";" args "${args}")
+  add_test(NAME plan.error.${name} COMMAND ${CMAKE_COMMAND}
+           "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;a=host,b=host;${args}" -DRC=2
+           "-DREGEX=edgecc: error: [^\n]*${msg}" -P ${_ec_expect})
+  set_tests_properties(plan.error.${name} PROPERTIES LABELS unit)
+endforeach()
+
+# Tables: a forced split over two boards, and devices left unused.
+add_test(NAME plan.table.split COMMAND ${CMAKE_COMMAND}
+         "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;a=host,b=pi5;--split-at;/pool_1/MaxPool_output_0;--link;a:b=10,5"
+         -DRC=0 "-DREGEX=p0 +a +host +6 +0-5 .* 512 B +5.410 +/pool_1/MaxPool_output_0\np1 +b +pi5 +2 .*latency: [0-9.]+ ms\npredicted throughput"
+         -P ${_ec_expect})
+add_test(NAME plan.table.unused COMMAND ${CMAKE_COMMAND}
+         "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;pi5,orin-nano,host" -DRC=0
+         "-DREGEX=1 partition over 3 devices.*unused \\(whole model there" -P ${_ec_expect})
+set_tests_properties(plan.table.split plan.table.unused PROPERTIES LABELS unit)
+
+# Compile over three devices: three programs chained through files equal the single program (digits:
+# fast, label unit; resnet50: label zoo), and an unused device gets only a README.
+add_test(NAME plan.chain.digits COMMAND sh ${EC_PLAN_DIR}/chain.sh $<TARGET_FILE:edgecc> none ${EC_PYTHON}
+         ${CMAKE_SOURCE_DIR}/examples/digits digits ${CMAKE_BINARY_DIR}/plan-chain-digits
+         --targets a=host,b=host,c=host --partitions 3)
+set_tests_properties(plan.chain.digits PROPERTIES LABELS unit TIMEOUT 300
+                     PASS_REGULAR_EXPRESSION "3 partitions chained through files give the single program's output bit for bit")
+add_test(NAME plan.chain.resnet50 COMMAND sh ${EC_PLAN_DIR}/chain.sh $<TARGET_FILE:edgecc>
+         ${CMAKE_SOURCE_DIR}/tests/models/export_zoo.py ${EC_PYTHON} ${EC_ZOO_CACHE} resnet50
+         ${CMAKE_BINARY_DIR}/plan-chain-resnet50 --targets a=host,b=host,c=host --partitions 3 --objective throughput)
+set_tests_properties(plan.chain.resnet50 PROPERTIES LABELS zoo TIMEOUT 900 SKIP_RETURN_CODE 77
+                     PASS_REGULAR_EXPRESSION "3 partitions chained through files give the single program's output bit for bit")
+add_test(NAME plan.unused_readme COMMAND sh -c
+  "set -e; rm -rf \"$2\"; \"$1\" \"$3\" --targets a=host,b=pi5 -o \"$2\" >/dev/null; test \"$(ls \"$2/b\")\" = README.md; \
+   grep -q 'Predicted compute of the whole model here' \"$2/b/README.md\"; grep -q '\"used\": false' \"$2/plan.json\"; rm -rf \"$2\""
+  sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/plan-unused ${_ec_digits})
+set_tests_properties(plan.unused_readme PROPERTIES LABELS unit)
+
+# Memory: ResNet-50's ~98 MB of weights on a 64 MB board is an error naming the device.
+add_test(NAME plan.ram_mb COMMAND sh -c
+  "set -e; [ -f \"$2/resnet50.onnx\" ] || { echo 'SKIP: no resnet50 in the zoo cache'; exit 77; }; \
+   \"$1\" plan \"$2/resnet50.onnx\" --target-file \"$3/small64.json\" --targets a=small64 2>&1 && echo rc=0 || echo rc=$?"
+  sh $<TARGET_FILE:edgecc> ${EC_ZOO_CACHE} ${EC_PLAN_DIR})
+set_tests_properties(plan.ram_mb PROPERTIES LABELS zoo SKIP_RETURN_CODE 77
+  PASS_REGULAR_EXPRESSION "error: [^\n]*device 'a': blocks 0..37 need [0-9.]+ MB \\(weights [0-9.]+ MB \\+ arena [0-9.]+ MB\\) but the device has 64.0 MB[^\n]*\nrc=1")
