@@ -29,6 +29,10 @@ tmp="$out.tmp.$$"
   echo "*unsupported* (rejected with an \`edgecc: error:\` diagnostic); *crash* (a signal, an exit status other"
   echo "than 0 and 1, or exit 1 without a diagnostic); *timeout* (60 s per edgecc call)."
   echo
+  echo "A test whose status differs from its list fails \`ctest -L conformance\`, improvements too. After an"
+  echo "intended change: \`/usr/bin/python3 tests/conformance/run.py --edgecc BUILD/edgecc --mode MODE --update\`"
+  echo "(compile mode also takes \`--build-dir BUILD\`), review the diff of the list and commit it."
+  echo
   for mode in shapes eval compile; do
     f="$build/conformance/$mode/report.md"
     [ -f "$f" ] || continue

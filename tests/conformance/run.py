@@ -586,7 +586,8 @@ def parse_rates(items, what):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[2],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--edgecc", required=True, help="the edgecc binary")
     ap.add_argument("--mode", choices=["shapes", "eval", "compile"], default="shapes")
     ap.add_argument("--data", default=DEFAULT_DATA, help="folder holding the suites")
