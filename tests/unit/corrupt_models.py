@@ -63,7 +63,7 @@ def main():
             if line.strip() and not line.startswith("#"):
                 base, seed, reason = line.split(None, 2)
                 known[(base, int(seed))] = reason.strip()
-    known_hit = set()
+    known_hit, known_run = set(), set()
     stats = {}
 
     def full_load_rejects(path):
@@ -146,6 +146,7 @@ def main():
             else:
                 failures.append("%s: expected exit 0 or 1, got %s; %s" % (what, r.rc, r.describe()))
             key = (os.path.basename(model), seed)
+            known_run.add(key)
             if key in known and len(failures) > nfail:
                 known_hit.add(key)
                 gaps.append("%s: known (%s): %s" % (what, known[key], failures.pop()))
@@ -155,11 +156,8 @@ def main():
     for m, st in stats.items():
         print("%s: loads unmodified: %s; truncations rejected: %d; flips: %d accepted, %d rejected"
               % (m, "yes" if st["loads"] else "no", st["trunc"], st["flip0"], st["flip1"]))
-    if a.only_seed is None and a.flips >= 1000:
-        for key in set(known) - known_hit:
-            if any(os.path.basename(m) == key[0] for m in a.models):
-                print("NOTE: known flip %s seed %d no longer fails: remove it from corrupt_known.txt"
-                      % key)
+    for key in (set(known) & known_run) - known_hit:
+        print("NOTE: known flip %s seed %d no longer fails: remove it from corrupt_known.txt" % key)
     for gp in gaps[:50]:
         print("KNOWN GAP:", gp)
     for f in failures[:200]:
