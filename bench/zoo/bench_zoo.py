@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""bench_zoo.py — edgecc's fast generated code vs ONNX Runtime vs torch on the zoo models.
+
+For each model: export (tests/models/export_zoo.py, cached), compile with the fast kernels,
+build, then in R alternating rounds run each program once per thread count (1 thread pinned with
+`taskset -c 0`, 2 threads unpinned): the edgecc binary's own --bench, ONNX Runtime (npm
+onnxruntime-node, installed here with ONNXRUNTIME_NODE_INSTALL=skip; sequential, all graph
+optimisations, timed around session.run) and torch (OPENBLAS_NUM_THREADS=1). Each program
+reports the median of N runs after a warm-up; the table shows the median over rounds. Memory is
+the growth of RSS from before the model is loaded to after the runs. Writes the section between
+the bench/zoo markers of docs/benchmarks.md (other sections are kept).
+
+usage: bench/zoo/bench_zoo.py --fastc BUILD/tests/ec_fastc [--models a,b] [--runs 20] [--rounds 3]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+PY = "/usr/bin/python3"
+MODELS = ["squeezenet1_1", "mobilenet_v2", "resnet18", "resnet50", "googlenet", "inception_v3",
+          "densenet121", "shufflenet_v2_x1_0"]
+BEGIN, END = "<!-- bench/zoo: begin -->", "<!-- bench/zoo: end -->"
+
+
+def edgecc_prog(args, model, zoo, work):
+    out = os.path.join(work, model)
+    subprocess.run([args.fastc, os.path.join(zoo, model + ".onnx"), "-o", out + "/src", "--name", model],
+                   check=True, stdout=subprocess.DEVNULL)
+    exe = os.path.join(out, "bin", "prog")
+    env = dict(os.environ, CFLAGS="-O2")
+    subprocess.run([os.path.join(ROOT, "tests", "fast", "build_fast.sh"), out + "/src/host", exe], check=True, env=env)
+    return exe
+
+
+def time_edgecc(exe, inp, threads, runs):
+    cmd = [exe, "--input", inp, "--bench", str(runs), "--threads", str(threads)]
+    if threads == 1:
+        cmd = ["taskset", "-c", "0"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return float(re.findall(r"median_ms:\s*([0-9.]+)", p.stdout)[-1])
+
+
+def rss_edgecc(exe, inp, threads, runs):
+    """The program's peak RSS with the model minus its peak without (--help loads the libraries)."""
+    def peak(cmd):
+        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
+        return int(p.stderr.strip().splitlines()[-1]) / 1e3
+    full = peak([exe, "--input", inp, "--bench", str(runs), "--threads", str(threads)])
+    base = peak([exe, "--help"])
+    return full - base
+
+
+def input_raw(inp, work, model):
+    from onnx import TensorProto, numpy_helper
+    t = TensorProto()
+    with open(inp, "rb") as f:
+        t.ParseFromString(f.read())
+    a = numpy_helper.to_array(t)
+    raw = os.path.join(work, model + "_input.bin")
+    a.astype("float32").tofile(raw)
+    return raw, t.name or "input", ",".join(str(d) for d in a.shape)
+
+
+def macs(zoo, model):
+    p = subprocess.run([PY, os.path.join(ROOT, "tests", "models", "count_macs.py"), os.path.join(zoo, model + ".onnx")],
+                       capture_output=True, text=True, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])["conv_gemm_macs"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fastc", required=True)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--work", default=os.path.join(ROOT, "build-bench-zoo"))
+    ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    a = ap.parse_args()
+    zoo = os.path.join(a.work, "zoo-cache")
+    ortdir = os.path.join(a.work, "ort")
+    os.makedirs(zoo, exist_ok=True)
+    if not os.path.isdir(os.path.join(ortdir, "node_modules", "onnxruntime-node")):
+        os.makedirs(ortdir, exist_ok=True)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "onnxruntime-node"], cwd=ortdir, check=True,
+                       env=dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip"), stdout=subprocess.DEVNULL)
+    ort_ver = json.load(open(os.path.join(ortdir, "node_modules", "onnxruntime-node", "package.json")))["version"]
+    torch_ver = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True,
+                               text=True).stdout.strip()
+    rows = []
+    for model in a.models.split(","):
+        if not os.path.exists(os.path.join(zoo, model + ".onnx")):
+            subprocess.run([PY, os.path.join(ROOT, "tests", "models", "export_zoo.py"), model, zoo], check=True,
+                           stdout=subprocess.DEVNULL)
+        inp = os.path.join(zoo, model + "_input_0.pb")
+        exe = edgecc_prog(a, model, zoo, a.work)
+        raw, iname, dims = input_raw(inp, a.work, model)
+        res = {}
+        for rnd in range(a.rounds):
+            for th in (1, 2):
+                pin = ["taskset", "-c", "0"] if th == 1 else []
+                res.setdefault(("edgecc", th), []).append(time_edgecc(exe, inp, th, a.runs))
+                p = subprocess.run(pin + ["node", os.path.join(HERE, "ort_bench.js"), ortdir,
+                                          os.path.join(zoo, model + ".onnx"), iname, raw, dims, str(th), str(a.runs)],
+                                   capture_output=True, text=True, check=True)
+                o = json.loads(p.stdout.strip().splitlines()[-1])
+                res.setdefault(("ort", th), []).append(o["median_ms"])
+                res.setdefault(("ort_rss", th), []).append(o["rss_growth_mb"])
+                p = subprocess.run(pin + [PY, os.path.join(HERE, "torch_bench.py"), model, str(th), str(a.runs)],
+                                   capture_output=True, text=True, check=True,
+                                   env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+                o = json.loads(p.stdout.strip().splitlines()[-1])
+                res.setdefault(("torch", th), []).append(o["median_ms"])
+                res.setdefault(("torch_rss", th), []).append(o["rss_growth_mb"])
+        rss_e = rss_edgecc(exe, inp, 1, a.runs)
+        med = {k: statistics.median(v) for k, v in res.items()}
+        mc = macs(zoo, model)
+        rows.append((model, med, rss_e, mc))
+        print(model, json.dumps({f"{k[0]}_{k[1]}T": round(v, 2) for k, v in med.items()}), f"rss_edgecc {rss_e:.1f}",
+              flush=True)
+    write_doc(a, rows, ort_ver, torch_ver)
+
+
+def geomean(xs):
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p ** (1.0 / len(xs)) if xs else float("nan")
+
+
+def write_doc(a, rows, ort_ver, torch_ver):
+    load = os.getloadavg()[0]
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    cpu = "?"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    L = [BEGIN, "## Zoo models: edgecc (fast kernels) vs ONNX Runtime vs torch", "",
+         f"{datetime.date.today().isoformat()}, commit {commit}, {cpu}, {os.cpu_count()} cores, "
+         f"1-minute load average {load:.1f} when the table was written (other work shares this machine: "
+         f"compare ratios, not absolute times). ONNX Runtime {ort_ver} (npm onnxruntime-node, sequential, "
+         f"all graph optimisations), torch {torch_ver} (OpenBLAS held to one thread). Median of {a.runs} runs "
+         f"after a warm-up, median over {a.rounds} alternating rounds; 1 thread pinned with `taskset -c 0`. "
+         "Memory: RSS growth from before the model is loaded to after the runs (edgecc: the program's peak RSS "
+         "minus its peak without a model; ORT: inside node; torch: includes building the model).", "",
+         "| model | edgecc 1T ms | ORT 1T ms | torch 1T ms | edgecc/ORT 1T | edgecc/torch 1T | edgecc 2T ms | "
+         "ORT 2T ms | torch 2T ms | edgecc/ORT 2T | edgecc GFLOP/s 1T | RSS growth edgecc / ORT / torch MB |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    r1, r2 = [], []
+    for model, m, rss_e, mc in rows:
+        e1, o1, t1 = m[("edgecc", 1)], m[("ort", 1)], m[("torch", 1)]
+        e2, o2, t2 = m[("edgecc", 2)], m[("ort", 2)], m[("torch", 2)]
+        r1.append(e1 / o1)
+        r2.append(e2 / o2)
+        L.append(f"| {model} | {e1:.1f} | {o1:.1f} | {t1:.1f} | {e1 / o1:.2f} | {e1 / t1:.2f} | {e2:.1f} | {o2:.1f} | "
+                 f"{t2:.1f} | {e2 / o2:.2f} | {2 * mc / e1 / 1e6:.1f} | {rss_e:.0f} / {m[('ort_rss', 1)]:.0f} / "
+                 f"{m[('torch_rss', 1)]:.0f} |")
+    L += ["", f"Geometric mean edgecc/ORT over these {len(rows)} models: {geomean(r1):.2f} at 1 thread, "
+          f"{geomean(r2):.2f} at 2 threads (goal: at most 1.0 and 1.1 over the 8 zoo models, no model above 1.3 "
+          "at 1 thread).", "",
+          f"Command: `/usr/bin/python3 bench/zoo/bench_zoo.py --fastc BUILD/tests/ec_fastc --models {a.models} "
+          f"--runs {a.runs} --rounds {a.rounds}`", END]
+    text = open(a.doc).read() if os.path.exists(a.doc) else "# Benchmarks\n"
+    sec = "\n".join(L)
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + sec + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + sec + "\n"
+    with open(a.doc, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
