@@ -1,0 +1,418 @@
+#!/usr/bin/python3
+"""test_dist.py — served partitions as separate processes over loopback: outputs through
+edgecc-client equal a direct file run bit for bit (tcp, unix, shm), chains of two programs equal
+the composed model, corrupted frames get error replies while the server keeps serving, a killed
+or stopped next partition fails the request clearly within the timeout and is reconnected after a
+restart, and a Poisson load completes with no request lost or duplicated.
+
+usage: test_dist.py TEST --edgecc PATH --client PATH --build-dir DIR --src DIR   (exit 77 = skipped)
+Every server listens on an ephemeral port (tcp://127.0.0.1:0) or a private path/name, so tests
+run in parallel.
+"""
+import argparse
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+A = None
+PROCS = []
+
+
+def run(cmd, ok=True, timeout=120):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout)
+    if ok and p.returncode != 0:
+        raise SystemExit("FAILED (%d): %s\n%s%s" % (p.returncode, " ".join(map(str, cmd)), p.stdout, p.stderr))
+    return p
+
+
+def build_program(model, name, tmp):
+    """edgecc MODEL --targets host, built against the runtime of the main build."""
+    out = os.path.join(tmp, "out_" + name)
+    run([A.edgecc, model, "--targets", "host", "-o", out, "--name", name])
+    exe = os.path.join(tmp, "bin_" + name, name + "_p0")
+    run([os.path.join(A.src, "tests/codegen/build_generated.sh"), os.path.join(out, "host"), A.build_dir, exe])
+    return exe
+
+
+def serve(exe, endpoint, *extra):
+    """Starts a server, waits for its `listening on ENDPOINT` line, returns (process, endpoint)."""
+    p = subprocess.Popen([exe, "--listen", endpoint, *extra], stdout=subprocess.PIPE,
+                         stderr=open(os.path.join(TMP, "server-%d.log" % len(PROCS)), "w"), text=True)
+    PROCS.append(p)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        r, _, _ = select.select([p.stdout], [], [], 0.2)
+        if r:
+            line = p.stdout.readline()
+            if "listening on " in line:
+                return p, line.split("listening on ")[1].split()[0]
+        if p.poll() is not None:
+            break
+    raise SystemExit("FAILED: %s did not start listening on %s" % (exe, endpoint))
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGCONT)
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def save(path, arr, name="x"):
+    with open(path, "wb") as f:
+        f.write(numpy_helper.from_array(arr, name).SerializeToString())
+
+
+def load(path):
+    return numpy_helper.to_array(onnx.load_tensor(path))
+
+
+def same(a, b, what):
+    if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+        raise SystemExit("FAILED: %s: outputs differ (%s%s vs %s%s, max diff %s)" % (
+            what, a.dtype, a.shape, b.dtype, b.shape,
+            np.abs(a.astype(np.float64) - b.astype(np.float64)).max() if a.shape == b.shape else "-"))
+
+
+def client(endpoint, inputs, outputs=(), extra=(), ok=True, timeout=120):
+    cmd = [A.client, endpoint, "--input", *inputs]
+    if outputs:
+        cmd += ["--output", *outputs]
+    return run(cmd + list(extra), ok=ok, timeout=timeout)
+
+
+def endpoint_for(kind, tag):
+    if kind == "tcp":
+        return "tcp://127.0.0.1:0"
+    if kind == "unix":
+        return "unix://" + os.path.join(TMP, tag + ".sock")
+    return "shm://edgecc-test-%d-%s" % (os.getpid(), tag)
+
+
+# ---- single program ------------------------------------------------------------------------------
+
+def digits_program():
+    return build_program(os.path.join(A.src, "examples/digits/digits.onnx"), "digits", TMP)
+
+
+def t_serve(kind):
+    exe = digits_program()
+    samples = os.path.join(A.src, "examples/digits/samples")
+    _, ep = serve(exe, endpoint_for(kind, "digits"))
+    for i in range(4):
+        inp = os.path.join(samples, "input_%d.pb" % i)
+        direct, served = os.path.join(TMP, "direct%d.pb" % i), os.path.join(TMP, "served%d.pb" % i)
+        run([exe, "--input", inp, "--output", direct])
+        client(ep, [inp], [served])
+        same(load(served), load(direct), "%s sample %d" % (kind, i))
+    p = client(ep, [os.path.join(samples, "input_0.pb")], extra=["--requests", "300", "--rate", "0"])
+    if "lost 0" not in p.stdout or "ok 300" not in p.stdout:
+        raise SystemExit("FAILED: load over %s:\n%s" % (kind, p.stdout))
+    print(p.stdout)
+
+
+# ---- chains --------------------------------------------------------------------------------------
+
+def chain_models(tmp):
+    """Two small models whose composition is a third: a(x) = relu(x @ W1 + b1); b(h) = h @ W2 + b2
+    then softmax-free tanh... kept to ops the reference kernels run identically in both builds."""
+    rng = np.random.default_rng(7)
+    w1 = numpy_helper.from_array(rng.standard_normal((16, 32)).astype(np.float32), "w1")
+    b1 = numpy_helper.from_array(rng.standard_normal((32,)).astype(np.float32), "b1")
+    w2 = numpy_helper.from_array(rng.standard_normal((32, 8)).astype(np.float32), "w2")
+    b2 = numpy_helper.from_array(rng.standard_normal((8,)).astype(np.float32), "b2")
+    first = [helper.make_node("MatMul", ["x", "w1"], ["m1"], name="mm1"),
+             helper.make_node("Add", ["m1", "b1"], ["a1"], name="add1"),
+             helper.make_node("Relu", ["a1"], ["h"], name="relu1")]
+    second = [helper.make_node("MatMul", ["h", "w2"], ["m2"], name="mm2"),
+              helper.make_node("Add", ["m2", "b2"], ["y"], name="add2"),
+              helper.make_node("Sigmoid", ["y"], ["z"], name="sig")]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])
+    h = helper.make_tensor_value_info("h", TensorProto.FLOAT, [4, 32])
+    outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8]),
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, [4, 8])]
+    paths = {}
+    for name, nodes, ins, os_, inits in (("a", first, [x], [h], [w1, b1]), ("b", second, [h], outs, [w2, b2]),
+                                          ("ab", first + second, [x], outs, [w1, b1, w2, b2])):
+        g = helper.make_graph(nodes, name, ins, os_, inits)
+        paths[name] = os.path.join(tmp, name + ".onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), paths[name])
+    inp = os.path.join(tmp, "x.pb")
+    save(inp, rng.standard_normal((4, 16)).astype(np.float32), "x")
+    return paths, inp
+
+
+PLAN = "5eed0123456789ab"
+
+
+def start_chain(kind, timeout_ms=3000):
+    paths, inp = chain_models(TMP)
+    exes = {k: build_program(paths[k], k, TMP) for k in ("a", "b", "ab")}
+    pb, ep_b = serve(exes["b"], endpoint_for(kind, "b"), "--plan-id", PLAN)
+    pa, ep_a = serve(exes["a"], endpoint_for(kind, "a"), "--next", ep_b, "--plan-id", PLAN,
+                     "--timeout", str(timeout_ms))
+    return exes, inp, (pa, ep_a), (pb, ep_b)
+
+
+def t_chain(kind):
+    exes, inp, (pa, ep_a), (pb, ep_b) = start_chain(kind)
+    want = [os.path.join(TMP, "want_y.pb"), os.path.join(TMP, "want_z.pb")]
+    got = [os.path.join(TMP, "got_y.pb"), os.path.join(TMP, "got_z.pb")]
+    run([exes["ab"], "--input", inp, "--output", *want])
+    client(ep_a, [inp], got)
+    for g, w in zip(got, want):
+        same(load(g), load(w), "chain over %s" % kind)
+    # A program of another plan is refused with a clear error.
+    p = client(ep_a, [inp], extra=["--plan-id", "1234"], ok=False)
+    if p.returncode != 1 or "plan-mismatch" not in p.stderr:
+        raise SystemExit("FAILED: wrong plan id not refused:\n%s" % p.stderr)
+
+
+# ---- corrupted frames ----------------------------------------------------------------------------
+
+def crc32c(data, crc=0):
+    table = crc32c.table
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+crc32c.table = []
+for _b in range(256):
+    _c = _b
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
+    crc32c.table.append(_c)
+
+
+def frame(plan, req, tensors, mtype=1, magic=b"ECT1", hdr_crc=None, pay_crc=None, lengths=None):
+    """tensors: list of (id, dtype, dims, bytes). Returns the encoded frame."""
+    fixed = magic + struct.pack("<HHQQI", 1, mtype, plan, req, len(tensors))
+    descs = b""
+    for k, (tid, dt, dims, data) in enumerate(tensors):
+        n = lengths[k] if lengths else len(data)
+        descs += struct.pack("<IBB", tid, dt, len(dims)) + struct.pack("<%dq" % len(dims), *dims) + \
+            struct.pack("<fiQ", 0.0, 0, n)
+    c = crc32c(fixed + descs) if hdr_crc is None else hdr_crc
+    payload = b"".join(t[3] for t in tensors)
+    pc = crc32c(payload) if pay_crc is None else pay_crc
+    return fixed + struct.pack("<I", c) + descs + payload + struct.pack("<I", pc)
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        k = s.recv(n - len(b))
+        if not k:
+            raise EOFError("connection closed after %d of %d bytes" % (len(b), n))
+        b += k
+    return b
+
+
+def read_reply(s):
+    """Returns (type, request id, [(id, dtype, dims, bytes)], plan id)."""
+    fixed = recv_exact(s, 32)
+    magic, ver, mtype, plan, req, n, hcrc = struct.unpack("<4sHHQQII", fixed)
+    if magic != b"ECT1":
+        raise SystemExit("FAILED: reply without magic")
+    descs, hdr = [], fixed[:28]
+    for _ in range(n):
+        head = recv_exact(s, 6)
+        tid, dt, rank = struct.unpack("<IBB", head)
+        rest = recv_exact(s, 8 * rank + 16)
+        dims = struct.unpack("<%dq" % rank, rest[:8 * rank])
+        _, _, nbytes = struct.unpack("<fiQ", rest[8 * rank:])
+        descs.append((tid, dt, dims, nbytes))
+        hdr += head + rest
+    if crc32c(hdr) != hcrc:
+        raise SystemExit("FAILED: reply with a bad header CRC")
+    out = [(tid, dt, dims, recv_exact(s, nb)) for tid, dt, dims, nb in descs]
+    pcrc, = struct.unpack("<I", recv_exact(s, 4))
+    if crc32c(b"".join(t[3] for t in out)) != pcrc:
+        raise SystemExit("FAILED: reply with a bad payload CRC")
+    return mtype, req, out, plan
+
+
+def connect(ep):
+    host, port = ep[len("tcp://"):].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    return s
+
+
+def expect_error(s, code, req, what):
+    mtype, rid, out, _ = read_reply(s)
+    if mtype != 3 or out[0][0] != code or rid != req:
+        raise SystemExit("FAILED: %s: expected error %d for request %d, got type %d id %s request %d %s" % (
+            what, code, req, mtype, out[0][0] if out else None, rid, out[0][3] if out else b""))
+    print("%s -> %s" % (what, out[0][3].decode()))
+
+
+def expect_ok(s, plan, x, req, want, what):
+    s.sendall(frame(plan, req, [(0, 1, list(x.shape), x.tobytes())]))
+    mtype, rid, out, _ = read_reply(s)
+    if mtype != 2 or rid != req or out[0][3] != want:
+        raise SystemExit("FAILED: %s: the next valid request was not answered correctly (type %d)" % (what, mtype))
+
+
+def t_bad_frames():
+    exe = digits_program()
+    samples = os.path.join(A.src, "examples/digits/samples")
+    proc, ep = serve(exe, "tcp://127.0.0.1:0", "--max-bytes", "1000000")
+    x = load(os.path.join(samples, "input_0.pb"))
+    run([exe, "--input", os.path.join(samples, "input_0.pb"), "--output", os.path.join(TMP, "d.pb")])
+    want = load(os.path.join(TMP, "d.pb")).tobytes()
+    s = connect(ep)
+    s.sendall(frame(0, 1, [], mtype=4))  # a ping: its reply carries the server's plan id
+    mtype, _, _, plan = read_reply(s)
+    if mtype != 4:
+        raise SystemExit("FAILED: no ping reply")
+    expect_ok(s, plan, x, 3, want, "first request")
+    good = [(0, 1, list(x.shape), x.tobytes())]
+    # Errors after which the stream stays in step: same connection.
+    s.sendall(frame(plan, 10, good, pay_crc=0xDEADBEEF))
+    expect_error(s, 5, 10, "bad payload CRC")
+    expect_ok(s, plan, x, 11, want, "after bad payload CRC")
+    s.sendall(frame(plan ^ 1, 12, good))
+    expect_error(s, 6, 12, "wrong plan id")
+    expect_ok(s, plan, x, 13, want, "after wrong plan id")
+    wrong = x.reshape(-1)[: x.size // 2].copy()
+    s.sendall(frame(plan, 14, [(0, 1, list(wrong.shape), wrong.tobytes())]))
+    expect_error(s, 9, 14, "wrong shape")
+    expect_ok(s, plan, x, 15, want, "after wrong shape")
+    s.sendall(frame(plan, 16, [(0, 7, list(x.shape), np.zeros(x.shape, np.int64).tobytes())]))
+    expect_error(s, 9, 16, "wrong dtype")
+    expect_ok(s, plan, x, 17, want, "after wrong dtype")
+    s.close()
+    # Errors after which the header cannot be trusted: the server replies, closes, and serves others.
+    cases = [("bad magic", dict(magic=b"XXXX"), 1),
+             ("bad header CRC", dict(hdr_crc=0x12345678), 4),
+             ("oversized length", dict(lengths=[1 << 40]), 7)]
+    for what, kw, code in cases:
+        s = connect(ep)
+        f = frame(plan, 20, good, **kw)
+        s.sendall(f[:200] if "lengths" in kw else f)
+        expect_error(s, code, 20 if code != 1 else 0, what)
+        try:
+            s.settimeout(5)
+            if s.recv(1) != b"":
+                raise SystemExit("FAILED: %s: connection not closed" % what)
+        except ConnectionResetError:
+            pass
+        s.close()
+        s = connect(ep)
+        expect_ok(s, plan, x, 21, want, "after " + what)
+        s.close()
+    # Truncated frame then silence: the server must not hang on it (other clients still served).
+    s = connect(ep)
+    s.sendall(frame(plan, 30, good)[:50])
+    s2 = connect(ep)
+    expect_ok(s2, plan, x, 31, want, "while another connection stalls mid-frame")
+    s.close()
+    s2.close()
+    if proc.poll() is not None:
+        raise SystemExit("FAILED: the server died")
+
+
+# ---- a lost next partition -----------------------------------------------------------------------
+
+def t_next_killed():
+    exes, inp, (pa, ep_a), (pb, ep_b) = start_chain("tcp", timeout_ms=1500)
+    client(ep_a, [inp])
+    # A stopped partition: the request fails with a timeout error within the timeout.
+    pb.send_signal(signal.SIGSTOP)
+    t0 = time.time()
+    p = client(ep_a, [inp], ok=False, timeout=30)
+    dt = time.time() - t0
+    if p.returncode != 1 or "[timeout]" not in p.stderr or dt > 6:
+        raise SystemExit("FAILED: stopped next partition: rc %d after %.1fs: %s" % (p.returncode, dt, p.stderr))
+    print("stopped next: %.2fs: %s" % (dt, p.stderr.strip()))
+    # Killed with a request in flight: the request fails at once with next-lost.
+    slow = subprocess.Popen([A.client, ep_a, "--input", inp], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(0.5)
+    pb.kill()
+    pb.wait()
+    out, err = slow.communicate(timeout=30)
+    if slow.returncode != 1 or "[next-lost]" not in err:
+        raise SystemExit("FAILED: killed next partition: rc %d: %s" % (slow.returncode, err))
+    print("killed next: %s" % err.strip())
+    # While it is down: a clear error, quickly.
+    p = client(ep_a, [inp], ok=False, timeout=30)
+    if p.returncode != 1 or "[next-unavailable]" not in p.stderr:
+        raise SystemExit("FAILED: next partition down: %s" % p.stderr)
+    print("next down: %s" % p.stderr.strip())
+    # Restarted on the same endpoint: the first partition reconnects without a restart.
+    serve(exes["b"], ep_b, "--plan-id", PLAN)
+    for attempt in range(3):
+        p = client(ep_a, [inp], [os.path.join(TMP, "y.pb"), os.path.join(TMP, "z.pb")], ok=False)
+        if p.returncode == 0:
+            break
+    if p.returncode != 0:
+        raise SystemExit("FAILED: not reconnected to the restarted partition: %s" % p.stderr)
+    if pa.poll() is not None:
+        raise SystemExit("FAILED: the first partition died")
+
+
+def t_load(kind):
+    exes, inp, (pa, ep_a), _ = start_chain(kind, timeout_ms=20000)
+    # Offered faster than the chain serves, so that most of the 1,000 are in flight at once.
+    p = client(ep_a, [inp], extra=["--requests", "1000", "--rate", "200000", "--arrivals", "poisson",
+                                   "--timeout", "30000"], ok=False, timeout=120)
+    print(p.stdout, p.stderr)
+    if p.returncode != 0 or "ok 1000" not in p.stdout or "lost 0" not in p.stdout or \
+            "duplicated 0" not in p.stdout or "mismatched 0" not in p.stdout:
+        raise SystemExit("FAILED: Poisson load through a chain over %s" % kind)
+    in_flight = int(p.stdout.split("max_in_flight ")[1].split()[0])
+    if in_flight < 100:
+        raise SystemExit("FAILED: only %d requests were in flight at once" % in_flight)
+
+
+TESTS = {
+    "serve_tcp": lambda: t_serve("tcp"), "serve_unix": lambda: t_serve("unix"),
+    "serve_shm": lambda: t_serve("shm"),
+    "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),
+    "chain_shm": lambda: t_chain("shm"),
+    "bad_frames": t_bad_frames, "next_killed": t_next_killed,
+    "load_poisson_tcp": lambda: t_load("tcp"), "load_poisson_shm": lambda: t_load("shm"),
+}
+
+
+def main():
+    global A, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("test", choices=sorted(TESTS))
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--client", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--src", required=True)
+    A = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ec_dist_") as TMP:
+        try:
+            TESTS[A.test]()
+        finally:
+            for p in PROCS:
+                stop(p)
+            if A.test and os.environ.get("EC_DIST_LOGS"):
+                for f in sorted(os.listdir(TMP)):
+                    if f.endswith(".log"):
+                        sys.stderr.write("---- %s\n%s" % (f, open(os.path.join(TMP, f)).read()))
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
