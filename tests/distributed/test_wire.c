@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecrt_crc32c.h"
 #include "ecrt_wire.h"
 
 static int failures;
@@ -47,6 +48,12 @@ int main(void) {
   char msg[256];
   unsigned long long seed = 12345;
   long k;
+  /* The fast CRC equals the bytewise one of ecrt.c at every alignment and length. */
+  CHECK(ecrt_crc32c_fast(0, "123456789", 9) == 0xE3069283u, "CRC32C check value");
+  for (i = 0; i < 4096; i++) frame[i] = (unsigned char)(i * 131u + (i >> 5));
+  for (i = 0; i < 16; i++)
+    for (bit = 0; bit < 300; bit += 7)
+      CHECK(ecrt_crc32c_fast(5, frame + i, bit) == ecrt_crc32c(5, frame + i, bit), "fast CRC at %zu+%zu", i, bit);
   for (i = 0; i < 24; i++) a[i] = (float)i * 0.5f - 3.0f;
   for (i = 0; i < 5; i++) b[i] = (int64_t)i * 1000000007LL;
   memset(t, 0, sizeof t);
