@@ -8,14 +8,16 @@
 
 #include "cli.h"
 #include "codegen.h"
+#include "lower.h"
 #include "op.h"
+#include "passes.h"
 #include "plan.h"
 #include "target.h"
 
 static const char compile_help[] =
-    "usage: edgecc [compile] MODEL --targets DEVICES -o OUT [--name NAME] [--kernels ref]\n"
+    "usage: edgecc [compile] MODEL --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack]\n"
     "              [--force] [--embed-weights] [--target-file FILE] [--dim NAME=N]\n"
-    "              [--freeze-input NAME=FILE.pb] [PLAN OPTIONS]\n"
+    "              [--freeze-input NAME=FILE.pb] [--no-pass NAME] [PLAN OPTIONS]\n"
     "\n"
     "Plans MODEL's partitions over the devices, then writes C: OUT/plan.json, OUT/plan.dot,\n"
     "OUT/README.md (how to start the boards), and per device OUT/<device>/ with the programs of\n"
@@ -27,7 +29,9 @@ static const char compile_help[] =
     "  --targets DEVICES   `host`, `pi5,orin-nano` or `a=host,b=pi5` (see edgecc targets)\n"
     "  -o, --output OUT    output folder: new, empty, or an earlier edgecc output with --force\n"
     "  --name NAME         C name of the programs (default: the model file's stem)\n"
-    "  --kernels ref       kernel library (ref: portable C99, the only one so far)\n"
+    "  --kernels LIB       ref (portable C99, needs only libc and libm; the default) or xnnpack\n"
+    "                      (XNNPACK and OpenBLAS, for targets that list them)\n"
+    "  --no-pass NAME      switch off a graph pass or lowering step (`all`: every one)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
     "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
     "\n"
@@ -63,6 +67,8 @@ typedef struct compile_args {
   int n_tfiles;
   const char *links[EC_MAX_OPTS];
   int n_links;
+  const char *no_pass[EC_MAX_OPTS];
+  int n_no_pass;
   bool force, embed;
 } compile_args;
 
@@ -93,12 +99,12 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->partitions;
     } else if (strcmp(s, "--threads") == 0) {
       slot = &a->threads;
-    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0) {
-      bool tf = s[2] == 't';
+    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--no-pass") == 0) {
+      const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : a->no_pass;
+      int *n = s[2] == 't' ? &a->n_tfiles : s[2] == 'l' ? &a->n_links : &a->n_no_pass;
       if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
-      if ((tf ? a->n_tfiles : a->n_links) >= EC_MAX_OPTS) return ec_usage_error("too many %s options", s);
-      if (tf) a->tfiles[a->n_tfiles++] = argv[++i];
-      else a->links[a->n_links++] = argv[++i];
+      if (*n >= EC_MAX_OPTS) return ec_usage_error("too many %s options", s);
+      list[(*n)++] = argv[++i];
       continue;
     } else if (!plan_only && strcmp(s, "--force") == 0) {
       a->force = true;
@@ -120,8 +126,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   if (!a->path) return ec_usage_error("no model given (see edgecc %s --help)", plan_only ? "plan" : "compile");
   if (!plan_only && !a->out) return ec_usage_error("no output folder given (-o OUT)");
   if (!a->targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
-  if (strcmp(a->kernels, "ref") != 0)
-    return ec_usage_error("--kernels %s: unknown kernel library (available: ref)", a->kernels);
+  if (strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0)
+    return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack)", a->kernels);
   return -1;
 }
 
@@ -211,6 +217,24 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_plan_opts po;
   memset(&po, 0, sizeof po);
   po.klib = ec_kernel_lib_from_name(a.kernels);
+  bool fast = ec_kernels_fast(a.kernels);
+  /* --no-pass names a graph pass or a lowering step (or `all`: every one of both). */
+  ec_pass_opts pass_opts;
+  memset(&pass_opts, 0, sizeof pass_opts);
+  const char *lower_off[EC_MAX_OPTS];
+  int n_lower_off = 0;
+  for (int i = 0; i < a.n_no_pass; i++) {
+    const char *nmp = a.no_pass[i];
+    bool all = strcmp(nmp, "all") == 0;
+    if (all || ec_lower_is_step(nmp)) lower_off[n_lower_off++] = nmp;
+    if (!all && ec_lower_is_step(nmp)) continue;
+    ec_diag pd;
+    memset(&pd, 0, sizeof pd);
+    if (ec_pass_disable(&pass_opts, nmp, &pd)) {
+      ec_diag_print(&pd);
+      return EC_ERR_USAGE;
+    }
+  }
   if (a.objective) {
     if (strcmp(a.objective, "latency") == 0) po.objective = EC_PLAN_LATENCY;
     else if (strcmp(a.objective, "throughput") == 0) po.objective = EC_PLAN_THROUGHPUT;
@@ -264,6 +288,12 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     }
   }
   po.links = &links;
+  for (int v = 0; !st && fast && v < devs.n; v++)
+    if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
+      ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no XNNPACK in its description's \"kernels\": "
+                  "use --kernels ref", devs.items[v].name, devs.items[v].target_name);
+      st = EC_ERR_USAGE;
+    }
   if (st) {
     ec_diag_print(&d);
     ec_targets_free(&ts);
@@ -282,7 +312,14 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&plan, 0, sizeof plan);
   ec_fileset fs = {0};
   ec_part_report *reps = NULL;
-  st = ec_plan_build(g, &devs, &po, &plan, &d);
+  /* Target-independent passes, then lowering for the kernel library (the whole graph: every
+   * device uses the same library), then the plan over the lowered graph's split points. */
+  st = ec_run_passes(g, &pass_opts, &d);
+  if (!st && fast) {
+    ec_lower_opts lo = {a.kernels, lower_off, n_lower_off};
+    st = ec_lower(g, &lo, &d);
+  }
+  if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);
   if (!st && plan_only) {
     ec_buf b = {0};
     ec_plan_table(g, &devs, &plan, &b);

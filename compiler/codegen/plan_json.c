@@ -35,6 +35,7 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
   ec_buf_printf(b, ",\n  \"kernels\": ");
   ec_buf_json_str(b, o->kernels);
   if (plan) {
+    ec_buf_printf(b, ",\n  \"plan_id\": \"%016llx\"", (unsigned long long)plan->id);
     ec_buf_printf(b, ",\n  \"objective\": \"%s\",\n  \"blocks\": %d,\n  \"split_points\": %d,\n"
                   "  \"predicted\": {\"latency_ms\": ", plan->objective ? "throughput" : "latency",
                   plan->n_blocks, plan->n_cuts);

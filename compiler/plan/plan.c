@@ -173,6 +173,37 @@ done:
   return st;
 }
 
+/* FNV-1a, 64-bit: a stable hash of the plan's decisions (not of any path or time). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
+static uint64_t hash_tensors(uint64_t h, const ec_graph *g, const int *ts, int n) {
+  for (int i = 0; i < n; i++) {
+    const ec_tensor *t = &g->tensors[ts[i]];
+    h = fnv(h, t->name, strlen(t->name) + 1);
+    h = fnv(h, &t->dtype, sizeof t->dtype);
+    for (int k = 0; k < t->rank; k++) h = fnv(h, &t->dims[k], sizeof t->dims[k]);
+  }
+  return h;
+}
+
+static uint64_t plan_id(const ec_graph *g, const ec_device_list *devs, const ec_plan *p) {
+  uint64_t h = fnv(0xcbf29ce484222325ull, g->sha256, sizeof g->sha256);
+  for (int k = 0; k < p->n_parts; k++) {
+    const ec_plan_part *q = &p->parts[k];
+    h = fnv(h, devs->items[q->device].name, strlen(devs->items[q->device].name) + 1);
+    h = fnv(h, &q->part.n_nodes, sizeof q->part.n_nodes);
+    for (int s = 0; s < q->part.n_nodes; s++) h = fnv(h, &g->nodes[q->part.nodes[s]].index, sizeof(int));
+    h = hash_tensors(h, g, q->part.inputs, q->part.n_inputs);
+    h = fnv(h, "->", 2);
+    h = hash_tensors(h, g, q->part.outputs, q->part.n_outputs);
+  }
+  return h ? h : 1;
+}
+
 ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o,
                         ec_plan *out, ec_diag *d) {
   memset(out, 0, sizeof *out);
@@ -266,6 +297,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     if (st) goto done;
     out->n_parts = k + 1;
   }
+  out->id = plan_id(g, devs, out);
 done:
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while planning");
   ec_part_plan_free(&pp);
@@ -394,6 +426,7 @@ static void start_command(const ec_device_list *devs, const ec_plan *p, const ch
     ec_plan_endpoint(k + 1, next, sizeof next);
     ec_buf_printf(b, " --next %s", next);
   }
+  ec_buf_printf(b, " --plan-id %016llx", (unsigned long long)p->id);
 }
 
 void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
@@ -425,6 +458,9 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
   char ep[64];
   ec_plan_endpoint(0, ep, sizeof ep);
   ec_buf_printf(b, "# client\nedgecc-client %s --input INPUT.pb ... --output OUTPUT.pb ...\n```\n\n", ep);
+  ec_buf_printf(b, "`--plan-id %016llx` (also `plan_id` in plan.json) makes the partitions refuse frames from\n"
+                "programs of another compile. Wire format and transports: docs/wire-format.md.\n\n",
+                (unsigned long long)p->id);
   ec_buf_printf(b, "Endpoints default to loopback (`127.0.0.1`); on real boards replace the host of each\n"
                 "`--next` with the next board's address and listen on its interface. The servers are\n"
                 "unauthenticated: keep them on a trusted network.\n\n"

@@ -55,6 +55,10 @@ typedef struct ec_plan {
   int n_blocks;                /* chain of blocks between cuts (bridges.h) */
   int n_cuts;
   int objective;
+  /* Identifies this plan on the wire (--plan-id): a hash of the model's SHA-256 and of every
+   * partition's device, nodes and cut tensors, so programs of different compiles refuse each
+   * other. Never 0. */
+  uint64_t id;
   double latency_ms;           /* sum of compute and transfers */
   double bottleneck_ms;        /* slowest pipeline stage (compute or transfer) */
   double throughput_rps;       /* 1000 / bottleneck_ms */

@@ -143,6 +143,10 @@ static void default_weights_path(const ecrt_program *p, const char *argv0, char 
 }
 
 int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
+  return ecrt_driver_main_plan(p, 0, argc, argv);
+}
+
+int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv) {
   const char *in_files[MAX_FILES], *out_files[MAX_FILES], *weights_path = NULL;
   int n_in = 0, n_out = 0, profile = 0, rc = 1, i, mode = 0;
   long bench = 0, threads = 0;
@@ -238,7 +242,7 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
     return usage(p, "--listen takes its inputs from requests: no --input, --output, --bench or --profile", NULL);
   if (!serve.listen && (serve.plan_id || serve.timeout_ms != 5000))
     return usage(p, "--plan-id and --timeout only apply with --listen", NULL);
-  if (!serve.plan_id) serve.plan_id = ecrt_program_plan_id(p);
+  if (!serve.plan_id) serve.plan_id = plan_id ? plan_id : ecrt_program_plan_id(p);
   if (serve.listen) n_in = p->n_inputs; /* no files: the count check below is for file mode */
   if (n_in != p->n_inputs) {
     fprintf(stderr, "%s: error: the model takes %d input(s), %d given (--input FILE.pb ...)\n",

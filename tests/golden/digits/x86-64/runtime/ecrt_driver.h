@@ -27,11 +27,6 @@ typedef struct ecrt_program {
   ecrt_status (*init)(void *ctx, const void *weights, size_t weights_len, void *arena,
                       size_t arena_len, int threads);
   ecrt_status (*run)(void *ctx, const void *const *inputs, void *const *outputs);
-  /* The plan this partition belongs to (a hash of plan.json), so that partitions of different
-   * compiles refuse each other's frames. Codegen may leave it 0 (positional initialisers stop
-   * after run): the serving mode then uses a hash of the program's input and output signature
-   * (ecrt_program_plan_id), and --plan-id HEX overrides either. */
-  uint64_t plan_id;
 } ecrt_program;
 
 /* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile] [--threads N]`,
@@ -39,5 +34,11 @@ typedef struct ecrt_program {
  * [--max-bytes N]` (ecrt_serve.h). Returns the process exit status: 0, 1 for bad input or a
  * failed run, 2 for usage errors. */
 int ecrt_driver_main(const ecrt_program *p, int argc, char **argv);
+
+/* The same, for a program that knows the plan it belongs to: plan_id is the hash of plan.json
+ * that codegen computed, so that partitions of different compiles refuse each other's frames.
+ * ecrt_driver_main passes 0, and serving then uses a hash of the program's input and output
+ * signature (ecrt_program_plan_id in ecrt_serve.h); `--plan-id HEX` overrides either. */
+int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv);
 
 #endif

@@ -88,7 +88,6 @@ static void on_signal(int sig) {
 uint64_t ecrt_program_plan_id(const ecrt_program *p) {
   uint64_t h = 0;
   int i, side;
-  if (p->plan_id) return p->plan_id;
   for (side = 0; side < 2; side++) {
     int n = side ? p->n_outputs : p->n_inputs;
     const ecrt_io_desc *d = side ? p->outputs : p->inputs;

@@ -21,8 +21,8 @@ typedef struct ecrt_serve_opts {
  * signal, 1 when the endpoint cannot be opened). Does not free ctx: the process is ending. */
 int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o);
 
-/* The plan id a program serves under: the one codegen compiled in (ecrt_program.plan_id), else
- * a hash of the program's name-free signature (input and output dtypes and shapes). */
+/* The default plan id of a program that was given none (ecrt_driver_main_plan): a hash of its
+ * input and output dtypes and shapes. */
 uint64_t ecrt_program_plan_id(const ecrt_program *p);
 
 #endif
