@@ -3,11 +3,13 @@
 #define EC_CLI_H
 
 #include "onnx_load.h"
+#include "passes.h"
 
 #define EC_MAX_OPTS 64
 
-/* Options every command that loads a model accepts: --dim, --freeze-input. */
+/* Options every command that loads a model accepts: --dim, --freeze-input, --no-pass. */
 typedef struct ec_model_opts {
+  ec_pass_opts passes;
   ec_dim_pin dims[EC_MAX_OPTS];
   int n_dims;
   ec_freeze freezes[EC_MAX_OPTS];
@@ -17,8 +19,8 @@ typedef struct ec_model_opts {
 /* Tries to consume argv[*i] (and its value) as a model option. Returns 1 if consumed, 0 if
  * not a model option, -1 on a usage error (message printed). */
 int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i);
-/* Loads the model with the options; prints warnings and, on failure, the diagnostic.
- * Returns the exit status. */
+/* Loads the model with the options and (unless no_infer) runs the graph passes; prints
+ * warnings and, on failure, the diagnostic. Returns the exit status. */
 int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_graph **g);
 void ec_print_warnings(const ec_graph *g);
 /* Prints `edgecc: error: MSG` for usage errors and returns 2. */

@@ -29,6 +29,22 @@ static bool split_eq(char *arg, char **name, char **value) {
 
 int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
   const char *a = argv[*i];
+  if (strcmp(a, "--no-pass") == 0) {
+    if (*i + 1 >= argc) {
+      ec_buf b = {0};
+      ec_pass_names(&b);
+      ec_usage_error("--no-pass needs a pass name (%s, or all)", b.data ? b.data : "");
+      ec_buf_free(&b);
+      return -1;
+    }
+    ec_diag d;
+    memset(&d, 0, sizeof d);
+    if (ec_pass_disable(&mo->passes, argv[++*i], &d)) {
+      ec_usage_error("%s", d.msg);
+      return -1;
+    }
+    return 1;
+  }
   bool is_dim = strcmp(a, "--dim") == 0, is_freeze = strcmp(a, "--freeze-input") == 0;
   if (!is_dim && !is_freeze) return 0;
   if (*i + 1 >= argc) {
@@ -78,6 +94,15 @@ int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_gra
     if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, path, "", "internal error");
     ec_diag_print(&d);
     return st;
+  }
+  if (!no_infer) {
+    st = ec_run_passes(*g, &mo->passes, &d);
+    if (st) {
+      ec_diag_print(&d);
+      ec_graph_free(*g);
+      *g = NULL;
+      return st;
+    }
   }
   ec_print_warnings(*g);
   return 0;

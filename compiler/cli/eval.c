@@ -10,11 +10,11 @@
 
 static const char eval_help[] =
     "usage: edgecc eval MODEL --input FILE.pb ... --output FILE.pb ... [--dim NAME=N]\n"
-    "                   [--freeze-input NAME=FILE.pb]\n"
+    "                   [--freeze-input NAME=FILE.pb] [--no-pass NAME]\n"
     "\n"
     "Runs MODEL in-process with edgecc's reference kernels. Inputs are ONNX TensorProto files\n"
     "in graph-input order (frozen inputs are not given); outputs are written in graph-output\n"
-    "order.\n";
+    "order. --no-pass NAME switches a graph pass off (dce, identity, bn-fold, or all).\n";
 
 int ec_cmd_eval(int argc, char **argv) {
   ec_model_opts mo;

@@ -141,6 +141,7 @@ int ec_cmd_inspect(int argc, char **argv) {
   ec_diag d;
   memset(&d, 0, sizeof d);
   ec_status st = ec_infer_graph(g, &d);
+  if (!st) st = ec_onnx_check_declared(g, &d);
   if (!st) st = ec_graph_compact(g);
   if (st) {
     ec_diag_print(&d);

@@ -168,7 +168,7 @@ ec_status ec_node_set_outputs(ec_graph *g, int node, const int *tensors, int n);
 ec_status ec_graph_link(ec_graph *g);
 /* Orders nodes topologically (stable: keeps file order where possible). Fails on a cycle. */
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
-/* Drops dead nodes and tensors no node or graph edge refers to. */
+/* Drops dead nodes and relinks; tensors stay (codegen emits only the ones nodes use). */
 ec_status ec_graph_compact(ec_graph *g);
 void ec_graph_warn(ec_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

