@@ -382,6 +382,67 @@ def t_load(kind):
         raise SystemExit("FAILED: only %d requests were in flight at once" % in_flight)
 
 
+# ---- real partitions (edgecc --partitions 3) ----------------------------------------------------
+
+def cmake_program(dev_dir, prog, tag):
+    b = os.path.join(TMP, "b-" + tag)
+    if not os.path.isdir(b):
+        run(["cmake", "-S", dev_dir, "-B", b], timeout=600)
+        run(["cmake", "--build", b, "-j", "2"], timeout=1800)
+    for cand in (os.path.join(b, "dist", prog), os.path.join(b, prog)):
+        if os.path.exists(cand):
+            return cand
+    raise SystemExit("FAILED: %s not built in %s" % (prog, b))
+
+
+def zoo_model(model):
+    if model == "digits":
+        return os.path.join(A.src, "examples/digits/digits.onnx"), os.path.join(A.src, "examples/digits/samples/input_0.pb")
+    cache = A.zoo_cache
+    m = os.path.join(cache, model + ".onnx")
+    if not os.path.exists(m):
+        os.makedirs(cache, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".export-%s-" % model, dir=cache)
+        p = run([sys.executable, os.path.join(A.src, "tests/models/export_zoo.py"), model, tmp], ok=False, timeout=900)
+        if p.returncode != 0:
+            print("SKIP: cannot export %s\n%s" % (model, p.stderr))
+            sys.exit(77)
+        for f in os.listdir(tmp):
+            if f.endswith(".pb"):
+                os.replace(os.path.join(tmp, f), os.path.join(cache, f))
+        os.replace(os.path.join(tmp, model + ".onnx"), m)
+    return m, os.path.join(cache, model + "_input_0.pb")
+
+
+def t_partitions(model, kind):
+    """`--partitions 3` over a=host,b=host,c=host, the three programs served as separate processes
+    and chained with --next: the client's output equals the single program's, bit for bit."""
+    import json
+    m, inp = zoo_model(model)
+    single, split = os.path.join(TMP, "single"), os.path.join(TMP, "split")
+    run([A.edgecc, m, "--targets", "host", "-o", single], timeout=900)
+    run([A.edgecc, m, "--targets", "a=host,b=host,c=host", "--partitions", "3", "-o", split], timeout=900)
+    plan = json.load(open(os.path.join(split, "plan.json")))
+    parts = plan["partitions"]
+    if len(parts) != 3:
+        raise SystemExit("FAILED: %d partitions" % len(parts))
+    plan_id = plan.get("plan_id", PLAN)
+    name = parts[0]["program"].rsplit("_p", 1)[0]
+    exe = cmake_program(os.path.join(single, "host"), name + "_p0", "single")
+    want = os.path.join(TMP, "want.pb")
+    run([exe, "--input", inp, "--output", want], timeout=900)
+    nxt = None
+    for k in (2, 1, 0):
+        pe = cmake_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
+        extra = ["--plan-id", plan_id, "--timeout", "60000"] + (["--next", nxt] if nxt else [])
+        _, nxt = serve(pe, endpoint_for(kind, "p%d" % k), *extra)
+    got = os.path.join(TMP, "got.pb")
+    client(nxt, [inp], [got], extra=["--timeout", "120000"], timeout=900)
+    same(load(got), load(want), "%s in 3 served partitions over %s" % (model, kind))
+    p = client(nxt, [inp], extra=["--requests", "8", "--rate", "0", "--timeout", "120000"], timeout=900)
+    print("%s over %s: %s" % (model, kind, p.stdout))
+
+
 TESTS = {
     "serve_tcp": lambda: t_serve("tcp"), "serve_unix": lambda: t_serve("unix"),
     "serve_shm": lambda: t_serve("shm"),
@@ -390,6 +451,9 @@ TESTS = {
     "bad_frames": t_bad_frames, "next_killed": t_next_killed,
     "load_poisson_tcp": lambda: t_load("tcp"), "load_poisson_shm": lambda: t_load("shm"),
 }
+for _m in ("digits", "resnet50", "googlenet"):
+    for _k in ("tcp", "unix", "shm"):
+        TESTS["partitions_%s_%s" % (_m, _k)] = (lambda m, k: lambda: t_partitions(m, k))(_m, _k)
 
 
 def main():
@@ -400,6 +464,7 @@ def main():
     ap.add_argument("--client", required=True)
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--src", required=True)
+    ap.add_argument("--zoo-cache", default="")
     A = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ec_dist_") as TMP:
         try:
