@@ -11,7 +11,7 @@ EC_PACKAGES=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libopenblas-dev libcjson-dev libxgboost-dev
   libcmocka-dev
   python3-onnx python3-numpy python3-torch python3-torchvision python3-sklearn
-  gcc-aarch64-linux-gnu qemu-user graphviz
+  gcc-aarch64-linux-gnu qemu-user graphviz strace
 )
 
 ec_log() { printf '== %s\n' "$*"; }

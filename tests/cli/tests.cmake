@@ -4,3 +4,8 @@ add_test(NAME unit_cli
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_test.py --edgecc $<TARGET_FILE:edgecc>
                  --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/cli)
 set_tests_properties(unit_cli PROPERTIES LABELS unit TIMEOUT 120)
+
+# An installed edgecc works from any directory with the repository out of reach.
+add_test(NAME unit_install
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/install_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(unit_install PROPERTIES LABELS unit TIMEOUT 300)
