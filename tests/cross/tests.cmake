@@ -127,3 +127,10 @@ foreach(case "mobilenet_v2|pi5;orin-nano;pi4" "squeezenet1_1|pi5;orin-nano")
                    ${EC_PYTHON} ${EC_ZOO_CACHE} ${model} ${EC_CROSS_WORK}/zoo-${model} ${case})
   set_tests_properties(cross.zoo.${model} PROPERTIES LABELS cross TIMEOUT 900 SKIP_RETURN_CODE 77)
 endforeach()
+# The same with the fast kernels: XNNPACK and its libraries from the sysroot, copied into dist/lib.
+add_test(NAME cross.zoo_xnnpack.mobilenet_v2
+         COMMAND env KERNELS=xnnpack EC_SYSROOT=${EC_CROSS_SYSROOT} sh ${EC_CROSS_DIR}/zoo_cross.sh $<TARGET_FILE:edgecc>
+                 ${CMAKE_SOURCE_DIR}/tests/models/export_zoo.py ${EC_PYTHON} ${EC_ZOO_CACHE} mobilenet_v2
+                 ${EC_CROSS_WORK}/zoo-xnnpack-mobilenet_v2 pi5 orin-nano)
+set_tests_properties(cross.zoo_xnnpack.mobilenet_v2 PROPERTIES LABELS cross TIMEOUT 900 SKIP_RETURN_CODE 77
+                     FIXTURES_REQUIRED ec_sysroot)

@@ -6,6 +6,7 @@
 # host vs torch (max |diff| <= 1e-4 of the largest output), each device vs host (conformance rule).
 # Build folders are deleted after a pass.
 # usage: zoo_cross.sh EDGECC EXPORT_SCRIPT PYTHON CACHE MODEL WORK DEV...   (exit 77: cannot export)
+# environment: KERNELS (edgecc --kernels, default ref), EC_SYSROOT (aarch64 sysroot, for xnnpack)
 set -eu
 edgecc=$1 export=$2 python=$3 cache=$4 model=$5 work=$6
 shift 6
@@ -26,9 +27,10 @@ prefix=$(dirname "$(dirname "$libc")")
 unset LD_LIBRARY_PATH
 for dev in host "$@"; do
   start=$(date +%s)
-  "$edgecc" "$cache/$model.onnx" --targets "$dev" -o "$work/out-$dev" >/dev/null
+  "$edgecc" "$cache/$model.onnx" --targets "$dev" --kernels "${KERNELS:-ref}" -o "$work/out-$dev" >/dev/null
   tc=""
   [ -f "$work/out-$dev/$dev/toolchain.cmake" ] && tc="--toolchain $work/out-$dev/$dev/toolchain.cmake"
+  [ -n "$tc" ] && [ -n "${EC_SYSROOT:-}" ] && tc="$tc -DEC_SYSROOT=$EC_SYSROOT"
   # shellcheck disable=SC2086
   cmake -S "$work/out-$dev/$dev" -B "$work/b-$dev" $tc >/dev/null
   cmake --build "$work/b-$dev" -j 2 >/dev/null
