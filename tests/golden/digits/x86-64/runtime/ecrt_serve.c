@@ -21,6 +21,7 @@
 
 #include "ecrt_platform.h"
 #include "ecrt_serve.h"
+#include "ecrt_crc32c.h"
 #include "ecrt_wire.h"
 
 #define SLOTS 2                  /* staging slots per connection: receive r+1 while r runs */
@@ -328,7 +329,7 @@ static void *down_main(void *arg) {
     {
       const unsigned char *t = s->relay + m.payload_bytes;
       uint32_t crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-      if (ecrt_crc32c(0, s->relay, (size_t)m.payload_bytes) != crc || m.plan_id != s->plan ||
+      if (ecrt_crc32c_fast(0, s->relay, (size_t)m.payload_bytes) != crc || m.plan_id != s->plan ||
           m.type == ECRT_MSG_REQUEST) {
         pending pe;
         int found;
@@ -631,7 +632,6 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
   }
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
-  (void)ecrt_crc32c(0, "", 0); /* builds its table before any thread can race on it */
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, NULL);
