@@ -165,6 +165,15 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
     const ec_device *dv = &devs->items[plan->parts[k].device];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
+    /* The planner checked an estimate; the memory plan's real arena is checked here. */
+    double need = (double)reps[k].arena_bytes + (double)reps[k].weights_bytes;
+    double cap = (double)dv->target->ram_mb * 1048576.0;
+    if (!st && need > cap) {
+      ec_diag_set(d, g->source_path, "", "device '%s': partition %d needs %.1f MB (weights %.1f MB + arena %.1f MB) "
+                  "but the device has %.1f MB", dv->name, k, need / 1048576.0, reps[k].weights_bytes / 1048576.0,
+                  reps[k].arena_bytes / 1048576.0, cap / 1048576.0);
+      st = EC_ERR_MODEL;
+    }
   }
   char path[200];
   for (int v = 0; !st && v < devs->n; v++) {
