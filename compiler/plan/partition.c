@@ -127,7 +127,7 @@ static ec_status prepare(const ec_part_problem *p, prep *q, ec_diag *d) {
         } else {
           if (!p->links || !p->cut_bytes)
             return prep_free(q), usage(d, "partition: no link model for the transfers");
-          ec_link l = p->links[(size_t)a * D + b];
+          ec_dp_link l = p->links[(size_t)a * D + b];
           if (!(l.bytes_per_time > 0) || isnan(l.latency) || l.latency < 0)
             return prep_free(q), usage(d, "partition: the link from device %d to %d is invalid", a, b);
           t = l.latency + p->cut_bytes[c] / l.bytes_per_time;
@@ -327,7 +327,7 @@ static ec_status eval_prepped(const prep *q, const int *bdev, ec_part_plan *out,
       return usage(d, "partition: block %d is placed on device %d out of order", b, bdev[b]);
   }
   out->block_device = malloc(sizeof(int) * (size_t)B);
-  out->parts = ec_alloc(sizeof(ec_part) * (size_t)B);
+  out->parts = ec_alloc(sizeof(ec_dp_part) * (size_t)B);
   if (!out->block_device || !out->parts) {
     ec_part_plan_free(out);
     ec_diag_set(d, "", "", "out of memory while planning partitions");
@@ -337,7 +337,7 @@ static ec_status eval_prepped(const prep *q, const int *bdev, ec_part_plan *out,
   for (int b = 0; b < B;) {
     int e = b;
     while (e < B && bdev[e] == bdev[b]) e++;
-    ec_part *pt = &out->parts[out->n_parts++];
+    ec_dp_part *pt = &out->parts[out->n_parts++];
     pt->device = bdev[b];
     pt->first_block = b, pt->end_block = e;
     for (int x = b; x < e; x++) pt->compute += p->compute[(size_t)x * q->D + pt->device];
@@ -346,7 +346,7 @@ static ec_status eval_prepped(const prep *q, const int *bdev, ec_part_plan *out,
     b = e;
   }
   for (int k = 0; k < out->n_parts; k++) {
-    const ec_part *pt = &out->parts[k];
+    const ec_dp_part *pt = &out->parts[k];
     out->latency += pt->compute + pt->transfer_out;
     if (pt->compute > out->bottleneck) out->bottleneck = pt->compute;
     if (pt->transfer_out > out->bottleneck) out->bottleneck = pt->transfer_out;
@@ -484,7 +484,7 @@ ec_status ec_partition_plan(const ec_part_problem *p, ec_part_plan *out, ec_diag
      * partition; for the upper end take the plan's own worst stage recomputed the same way. */
     double hi = 0;
     for (int k = 0; k < first.n_parts; k++) {
-      const ec_part *pt = &first.parts[k];
+      const ec_dp_part *pt = &first.parts[k];
       double c = range_compute(&q, pt->device, pt->first_block, pt->end_block);
       if (c > hi) hi = c;
       if (pt->transfer_out > hi) hi = pt->transfer_out;

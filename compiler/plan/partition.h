@@ -25,10 +25,10 @@
 typedef enum ec_objective { EC_OBJ_LATENCY = 0, EC_OBJ_THROUGHPUT = 1 } ec_objective;
 
 /* One direction of a link: time = latency + bytes / bytes_per_time. */
-typedef struct ec_link {
+typedef struct ec_dp_link {
   double latency;
   double bytes_per_time; /* > 0 */
-} ec_link;
+} ec_dp_link;
 
 /* Transfer time of cut `cut` from device `from` to device `to` (from < to). */
 typedef double (*ec_transfer_fn)(void *ctx, int cut, int from, int to);
@@ -39,7 +39,7 @@ typedef struct ec_part_problem {
   const double *compute;       /* B x D, row-major by block, >= 0 or INFINITY */
   /* Transfers: `transfer` when set, else latency + cut_bytes[c] / bandwidth from links. */
   const double *cut_bytes;     /* B - 1 entries */
-  const ec_link *links;        /* D x D, [from * D + to] */
+  const ec_dp_link *links;        /* D x D, [from * D + to] */
   ec_transfer_fn transfer;
   void *transfer_ctx;
   /* Memory (all optional: NULL means zero / unlimited). */
@@ -56,16 +56,16 @@ typedef struct ec_part_problem {
   int n_forced_cuts;
 } ec_part_problem;
 
-typedef struct ec_part {
+typedef struct ec_dp_part {
   int device;
   int first_block, end_block;  /* blocks [first_block, end_block) */
   double compute;              /* sum of the blocks' compute on the device */
   double transfer_out;         /* time to send the cut after it to the next partition (0: last) */
   double memory;               /* weights + largest arena, bytes */
-} ec_part;
+} ec_dp_part;
 
 typedef struct ec_part_plan {
-  ec_part *parts;
+  ec_dp_part *parts;
   int n_parts;
   int *block_device;           /* B entries */
   double latency;              /* sum of compute and transfers */

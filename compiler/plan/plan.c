@@ -6,13 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* partition.h names its own ec_part and ec_link, which codegen.h and cost.h also define:
- * rename them for this file (the functions' ABI does not depend on the struct tags). */
-#define ec_part ec_dp_part
-#define ec_link ec_dp_link
 #include "partition.h"
-#undef ec_part
-#undef ec_link
 
 #include "bridges.h"
 #include "plan.h"

@@ -50,7 +50,7 @@ static bool brute_eval(const ec_part_problem *p, const int *bd, double *lat, dou
     *lat += c;
     if (c > *bot) *bot = c;
     if (e < B) {
-      ec_link l = p->links[bd[b] * D + bd[e]];
+      ec_dp_link l = p->links[bd[b] * D + bd[e]];
       double x = l.latency + p->cut_bytes[e - 1] / l.bytes_per_time;
       *lat += x;
       if (x > *bot) *bot = x;
@@ -100,7 +100,7 @@ static bool close_to(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(1, 
 
 typedef struct problem_store {
   double compute[7 * 4], cut_bytes[6], weight[7], arena[7], cap[4];
-  ec_link links[16];
+  ec_dp_link links[16];
   int forced[6];
 } problem_store;
 
@@ -115,7 +115,7 @@ static void random_problem(ec_part_problem *p, problem_store *s) {
   }
   for (int c = 0; c + 1 < B; c++) s->cut_bytes[c] = integers ? (double)rnd(4) * 1000 : rndf() * 5000;
   for (int k = 0; k < D * D; k++)
-    s->links[k] = (ec_link){integers ? (double)rnd(3) : rndf(), integers ? 1000.0 * (1 + rnd(2)) : 500 + rndf() * 2000};
+    s->links[k] = (ec_dp_link){integers ? (double)rnd(3) : rndf(), integers ? 1000.0 * (1 + rnd(2)) : 500 + rndf() * 2000};
   p->compute = s->compute, p->cut_bytes = s->cut_bytes, p->links = s->links;
   if (rnd(3) == 0) {
     for (int b = 0; b < B; b++) s->weight[b] = rnd(10), s->arena[b] = rnd(10);
@@ -222,7 +222,7 @@ static void test_exhaustive_sizes(void **state) {
           p.n_blocks = B, p.n_devices = D;
           for (int k = 0; k < B * D; k++) s.compute[k] = rndf() * 10;
           for (int c = 0; c + 1 < B; c++) s.cut_bytes[c] = rndf() * 4000;
-          for (int k = 0; k < D * D; k++) s.links[k] = (ec_link){rndf(), 1000 + rndf() * 1000};
+          for (int k = 0; k < D * D; k++) s.links[k] = (ec_dp_link){rndf(), 1000 + rndf() * 1000};
           p.compute = s.compute, p.cut_bytes = s.cut_bytes, p.links = s.links;
           p.objective = (ec_objective)obj;
           p.n_parts = np;
@@ -236,7 +236,7 @@ static void test_known_plan(void **state) {
   /* 4 blocks; device 0 is twice as slow as device 1; links cost 1 + bytes/1000. */
   double compute[8] = {2, 1, 2, 1, 2, 1, 2, 1};
   double bytes[3] = {1000, 9000, 1000};
-  ec_link links[4] = {{0, 1}, {1, 1000}, {1, 1000}, {0, 1}};
+  ec_dp_link links[4] = {{0, 1}, {1, 1000}, {1, 1000}, {0, 1}};
   ec_part_problem p = {.n_blocks = 4, .n_devices = 2, .compute = compute, .cut_bytes = bytes,
                        .links = links};
   ec_part_plan plan;
@@ -260,7 +260,7 @@ static void test_known_plan(void **state) {
 static void test_errors(void **state) {
   double compute[6] = {1, 1, 1, 1, 1, 1};
   double bytes[2] = {10, 10};
-  ec_link links[4] = {{0, 1}, {0, 1}, {0, 1}, {0, 1}};
+  ec_dp_link links[4] = {{0, 1}, {0, 1}, {0, 1}, {0, 1}};
   double weight[3] = {40e6, 30e6, 30e6}, arena[3] = {10e6, 10e6, 10e6};
   double cap[2] = {64 * 1048576.0, 64 * 1048576.0};
   const char *names[2] = {"pi5", "orin-nano"};
@@ -339,7 +339,7 @@ static double reference_dp(const ec_part_problem *p) {
           if (i == 0) continue;
           for (int e = 0; e < d; e++) {
             if (isinf(f[k - 1][i][e])) continue;
-            ec_link l = p->links[e * D + d];
+            ec_dp_link l = p->links[e * D + d];
             double x = l.latency + p->cut_bytes[i - 1] / l.bytes_per_time;
             double v = thr ? fmax(f[k - 1][i][e], fmax(x, c)) : f[k - 1][i][e] + x + c;
             if (v < f[k][j][d]) f[k][j][d] = v;
@@ -355,14 +355,14 @@ static double reference_dp(const ec_part_problem *p) {
 static void test_medium_vs_reference(void **state) {
   enum { MB = 64, MD = 5 };
   double compute[MB * MD], bytes[MB], weight[MB], arena[MB], cap[MD];
-  ec_link links[MD * MD];
+  ec_dp_link links[MD * MD];
   int n = 0, feasible = 0;
   for (int seed = 1; seed <= 300; seed++) {
     rng_state = (uint64_t)seed * 0x2545F4914F6CDD1Dull;
     int B = 8 + (int)rnd(MB - 7), D = 1 + (int)rnd(MD);
     for (int k = 0; k < B * D; k++) compute[k] = rnd(30) ? rndf() * 10 : INFINITY;
     for (int c = 0; c + 1 < B; c++) bytes[c] = rndf() * 4000;
-    for (int k = 0; k < D * D; k++) links[k] = (ec_link){rndf(), 500 + rndf() * 2000};
+    for (int k = 0; k < D * D; k++) links[k] = (ec_dp_link){rndf(), 500 + rndf() * 2000};
     for (int b = 0; b < B; b++) weight[b] = rnd(10), arena[b] = rnd(10);
     for (int d = 0; d < D; d++) cap[d] = rnd(4) ? 20 + rnd(200) : 0;
     ec_part_problem p = {.n_blocks = B, .n_devices = D, .compute = compute, .cut_bytes = bytes,
