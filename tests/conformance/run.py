@@ -513,8 +513,9 @@ def write_report(args, results, table, diffs, elapsed):
              + (" | %d (%.1f%%)" % (total["loads"], 100 * total["loads"] / n) if args.mode == "shapes" else "")
              + " | %.1f%% |" % (100 * total["pass"] / n))
     L.append("")
-    if args.require_ops_pass:
-        need = set(args.require_ops_pass.split(","))
+    ops = args.report_ops or args.require_ops_pass
+    if ops:
+        need = set(ops.split(","))
         req = [r for r in results if r["suite"] == "node" and r.get("op") in need]
         bad = [r for r in req if r["status"] != "pass" and not r.get("excused")]
         L.append("Node tests of the %d ops that must pass (`_expanded` variants included): %d, of which %d pass%s."
@@ -574,6 +575,41 @@ def git_commit():
 
 # ---- main ------------------------------------------------------------------------------------
 
+def requirements(args, results, table, min_load, min_pass):
+    """The checks beyond the expected list; prints each shortfall, returns whether all hold."""
+    ok = True
+    for s, need in min_load.items():
+        if s in table and table[s]["load_rate"] < need:
+            print("FAIL: %.1f%% of the %s tests load, at least %.1f%% must"
+                  % (100 * table[s]["load_rate"], s, 100 * need))
+            ok = False
+    for s, need in min_pass.items():
+        if s in table and table[s]["pass_rate"] < need:
+            print("FAIL: %.1f%% of the %s tests pass, at least %.1f%% must"
+                  % (100 * table[s]["pass_rate"], s, 100 * need))
+            ok = False
+    crashes = [r for r in results if r["status"] in ("crash", "timeout") and not r.get("excused")]
+    for r in crashes:
+        print("CRASH: %s: %s" % (r["id"], r["reason"]))
+    if args.require_correct_shapes:
+        wrong = [r for r in results if r["status"] == "fail" and not r.get("excused")]
+        for r in wrong:
+            print("WRONG SHAPE: %s: %s" % (r["id"], r["reason"]))
+        ok = ok and not wrong
+    if crashes:
+        ok = False
+    if args.require_ops_pass:
+        need = set(args.require_ops_pass.split(","))
+        short = [r for r in results if r["suite"] == "node" and r.get("op") in need
+                 and r["status"] != "pass" and not r.get("excused")]
+        for r in short:
+            print("REQUIRED OP: %s (%s) %s: %s" % (r["id"], r["op"], r["status"], short_reason(r["reason"])))
+        print("required ops: %d node tests of %d ops, %d do not pass"
+              % (sum(r["suite"] == "node" and r.get("op") in need for r in results), len(need), len(short)))
+        ok = ok and not short
+    return ok
+
+
 def parse_rates(items, what):
     rates = {}
     for it in items or []:
@@ -608,6 +644,10 @@ def main():
     ap.add_argument("--min-pass", action="append", help="SUITE=FRACTION of tests that must pass")
     ap.add_argument("--require-ops-pass", help="comma-separated ops: every node test of one of them "
                     "(its `_expanded` variant included) must pass, excused tests aside")
+    ap.add_argument("--report-ops", help="comma-separated ops whose node tests the report counts "
+                    "(as --require-ops-pass does, without failing the run)")
+    ap.add_argument("--from-report", help="check the requirements against an earlier run's report.json "
+                    "instead of running anything (the expected list is not compared)")
     ap.add_argument("--require-correct-shapes", action="store_true",
                     help="fail if a model that loads has a wrong output dtype or shape (excused tests aside)")
     args = ap.parse_args()
@@ -616,6 +656,14 @@ def main():
     args.expected = args.expected or os.path.join(HERE, "expected_%s.txt" % args.mode)
     args.edgecc = os.path.abspath(args.edgecc)
     min_load, min_pass = parse_rates(args.min_load, "--min-load"), parse_rates(args.min_pass, "--min-pass")
+    if args.from_report:
+        with open(args.from_report) as f:
+            rep = json.load(f)
+        results = rep["tests"]
+        args.suites = [s for s in args.suites if any(r["suite"] == s for r in results)]
+        ok = requirements(args, results, summarize(results, args.suites), min_load, min_pass)
+        print("%s: %s" % (args.from_report, "every requirement holds" if ok else "requirements not met"))
+        return 0 if ok else 1
     if args.mode == "compile" and not (os.access(args.build_hook, os.X_OK) and args.build_dir):
         print("run.py: compile mode needs --build-dir and the build hook %s" % args.build_hook)
         return 2
@@ -675,35 +723,7 @@ def main():
                                                row["crash"], row["timeout"], row["frozen"],
                                                100 * row["load_rate"], 100 * row["pass_rate"]))
     print("%d tests in %.1f s; report: %s/report.md" % (len(results), elapsed, args.out))
-    for s, need in min_load.items():
-        if s in table and table[s]["load_rate"] < need:
-            print("FAIL: %.1f%% of the %s tests load, at least %.1f%% must"
-                  % (100 * table[s]["load_rate"], s, 100 * need))
-            ok = False
-    for s, need in min_pass.items():
-        if s in table and table[s]["pass_rate"] < need:
-            print("FAIL: %.1f%% of the %s tests pass, at least %.1f%% must"
-                  % (100 * table[s]["pass_rate"], s, 100 * need))
-            ok = False
-    crashes = [r for r in results if r["status"] in ("crash", "timeout") and not r.get("excused")]
-    for r in crashes:
-        print("CRASH: %s: %s" % (r["id"], r["reason"]))
-    if args.require_correct_shapes:
-        wrong = [r for r in results if r["status"] == "fail" and not r.get("excused")]
-        for r in wrong:
-            print("WRONG SHAPE: %s: %s" % (r["id"], r["reason"]))
-        ok = ok and not wrong
-    if crashes:
-        ok = False
-    if args.require_ops_pass:
-        need = set(args.require_ops_pass.split(","))
-        short = [r for r in results if r["suite"] == "node" and r.get("op") in need
-                 and r["status"] != "pass" and not r.get("excused")]
-        for r in short:
-            print("REQUIRED OP: %s (%s) %s: %s" % (r["id"], r["op"], r["status"], short_reason(r["reason"])))
-        print("required ops: %d node tests of %d ops, %d do not pass"
-              % (sum(r["suite"] == "node" and r.get("op") in need for r in results), len(need), len(short)))
-        ok = ok and not short
+    ok = requirements(args, results, table, min_load, min_pass) and ok
     if args.update:
         write_expected(args.expected, args.mode, results, expected)
         print("wrote %s" % args.expected)

@@ -30,8 +30,16 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
                    --build-dir ${CMAKE_BINARY_DIR}
                    --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh
                    --cmake-build "^node/test_(relu|conv_with_strides_padding|gemm_all_attributes|resize_upsample_scales_linear|reshape_negative_dim)$"
-                   --min-pass node=0.75 --require-ops-pass ${EC_CONFORMANCE_REQUIRED_OPS})
-  set_tests_properties(conformance_compile PROPERTIES LABELS conformance TIMEOUT 1800)
+                   --min-pass node=0.75 --report-ops ${EC_CONFORMANCE_REQUIRED_OPS})
+  set_tests_properties(conformance_compile PROPERTIES LABELS conformance TIMEOUT 1800
+                       FIXTURES_SETUP conformance_compile_report)
+  # Its own test, so that a missing op does not hide the expected-list check above.
+  add_test(NAME conformance_compile_required_ops
+           COMMAND ${EC_CONFORMANCE_RUN} --mode compile
+                   --from-report ${CMAKE_BINARY_DIR}/conformance/compile/report.json
+                   --require-ops-pass ${EC_CONFORMANCE_REQUIRED_OPS})
+  set_tests_properties(conformance_compile_required_ops PROPERTIES LABELS conformance TIMEOUT 60
+                       FIXTURES_REQUIRED conformance_compile_report)
 endif()
 
 # The harness itself: comparison rule, statuses from a fake edgecc, expected-list round trip.
