@@ -1,28 +1,37 @@
-/* cost.c — predicted node and transfer times. A roofline: a node takes the longer of its
- * arithmetic at a class-specific fraction of the target's peak and its bytes at a fraction of
- * the memory bandwidth, plus a fixed dispatch overhead. */
+/* cost.c — predicted node and transfer times. A node takes its arithmetic at a class-specific
+ * fraction of the target's per-core peak, plus its bytes at a fraction of the memory bandwidth,
+ * plus a fixed cost per call; the fractions depend on the kernel library that runs the node. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cost.h"
+#include "lower.h"
 #include "op.h"
 
-/* Fractions of peak reached per class and kernel library. XNNPACK runs ResNet-50's convolutions
- * at 82-85% of the fp32 FMA ceiling on this project's x86 machines (FACTS); plain C loops reach a
- * few percent. Depthwise convolutions and element-wise ops are bound by memory. */
-static const struct {
-  double compute_xnn, compute_ref, memory;
-} class_eff[EC_OPC_COUNT] = {
-    [EC_OPC_GEMM] = {0.80, 0.03, 0.60},
-    [EC_OPC_DWCONV] = {0.20, 0.03, 0.50},
-    [EC_OPC_MEMORY] = {0.10, 0.05, 0.40},
+_Static_assert(EC_OPC_COUNT == EC_EFF_CLASSES, "target.h's efficiency classes follow ec_op_class");
+
+/* Default efficiencies per kernel library (index 0 ref, 1 XNNPACK) and class, fitted by
+ * bench/plan/calibrate.py to every node of resnet50, googlenet and mobilenet_v2 timed with
+ * --profile on one pinned core of the project's x86 machine (docs/benchmarks.md, "Cost model";
+ * docs/planner.md says how). Compute is a fraction of the per-core fp32 peak, memory of the
+ * description's mem_gbps (a single-thread read of DRAM: nodes whose data stays in cache beat it,
+ * hence fractions above what DRAM alone allows). A description's "efficiency" object replaces
+ * any of these for its device. */
+static const ec_class_eff default_eff[EC_EFF_LIBS][EC_OPC_COUNT] = {
+    /* ref: plain C loops. Their speed follows the length of the innermost loop (a row of the
+     * output), not the FLOPs: ResNet-50's 7x7 layers run 10x slower per FLOP than its 56x56 ones. */
+    {[EC_OPC_GEMM] = {.compute = 0.89, .memory = 0.048, .row_ns = 9.7},
+     [EC_OPC_DWCONV] = {.memory = 0.25, .row_ns = 2.6, .overhead_ms = 0.046},
+     [EC_OPC_MEMORY] = {.compute = 0.0012, .row_ns = 8.2}},
+    /* XNNPACK: convolutions near the FMA peak, slowed by the weights they stream (layer4). */
+    {[EC_OPC_GEMM] = {.compute = 0.92, .memory = 0.42, .row_ns = 0.07},
+     [EC_OPC_DWCONV] = {.compute = 0.53, .memory = 1.45},
+     [EC_OPC_MEMORY] = {.compute = 0.13, .memory = 2.6, .overhead_ms = 0.0003}},
 };
-/* Fraction of linear speed-up per extra thread. */
+/* Fraction of linear speed-up per extra thread (compute only: bandwidth is shared). */
 #define EC_THREAD_EFF 0.85
-/* Fixed cost of one kernel call, in ms. */
-#define EC_NODE_OVERHEAD_MS 0.002
 
 ec_op_class ec_node_class(const ec_graph *g, const ec_node *n) {
   const char *op = n->op_type;
@@ -37,6 +46,18 @@ ec_op_class ec_node_class(const ec_graph *g, const ec_node *n) {
     return EC_OPC_GEMM;
   (void)g;
   return EC_OPC_MEMORY;
+}
+
+/* The efficiencies that apply: the description's calibration where it gives a field, else the
+ * default. */
+static ec_class_eff class_eff(const ec_target *t, int lib, ec_op_class cls) {
+  ec_class_eff e = default_eff[lib][cls];
+  const ec_class_eff *o = &t->eff[lib][cls];
+  if (o->set & EC_EFF_COMPUTE) e.compute = o->compute;
+  if (o->set & EC_EFF_MEMORY) e.memory = o->memory;
+  if (o->set & EC_EFF_OVERHEAD) e.overhead_ms = o->overhead_ms;
+  if (o->set & EC_EFF_ROW) e.row_ns = o->row_ns;
+  return e;
 }
 
 ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *t, int threads,
@@ -57,10 +78,23 @@ ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *
   if (threads <= 0 || threads > cores) threads = cores;
   double par = 1 + (threads - 1) * EC_THREAD_EFF;
   double per_core = ec_target_peak_gflops(t, dtype) / cores * 1e9;
-  double eff = klib == EC_KLIB_XNNPACK ? class_eff[r.cls].compute_xnn : class_eff[r.cls].compute_ref;
-  double compute_s = r.flops / (per_core * par * eff);
-  double memory_s = r.bytes / (t->mem_gbps * 1e9 * class_eff[r.cls].memory);
-  r.ms = (compute_s > memory_s ? compute_s : memory_s) * 1e3 + EC_NODE_OVERHEAD_MS;
+  /* With the fast kernels, a node lowering leaves on a reference kernel runs at ref speed. */
+  int lib = 0;
+  if (klib == EC_KLIB_XNNPACK) {
+    ec_kernel_choice kc;
+    lib = ec_choose_kernel(g, n, "xnnpack", &kc) != EC_K_REF;
+  }
+  int64_t row = 1;
+  if (n->n_outputs && n->outputs[0] >= 0) {
+    const ec_tensor *o = &g->tensors[n->outputs[0]];
+    if (o->rank > 0 && o->dims[o->rank - 1] > 0) row = o->dims[o->rank - 1];
+  }
+  r.rows = (c.macs > 0 ? c.macs : r.flops) / (double)row;
+  ec_class_eff e = class_eff(t, lib, r.cls);
+  /* A zero fraction leaves its term out: the fit found no time to explain by it. */
+  double compute_s = e.compute > 0 ? r.flops / (per_core * par * e.compute) : 0;
+  double memory_s = e.memory > 0 ? r.bytes / (t->mem_gbps * 1e9 * e.memory) : 0;
+  r.ms = (compute_s + memory_s + r.rows * e.row_ns * 1e-9 / par) * 1e3 + e.overhead_ms;
   return r;
 }
 

@@ -33,6 +33,9 @@ typedef struct ec_link_set {
 typedef struct ec_node_cost {
   ec_op_class cls;
   double flops, bytes; /* from the op table's cost function */
+  /* Innermost rows: multiply-adds (or element operations) over the length of the output's last
+   * dimension. Loop kernels (kernels/ref) pay a fixed cost per row, so short rows run slowly. */
+  double rows;
   double ms;           /* predicted time */
 } ec_node_cost;
 

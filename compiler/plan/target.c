@@ -200,10 +200,61 @@ static bool plain_flag(const char *s) {
   return true;
 }
 
+static const char *const eff_libs[EC_EFF_LIBS] = {"ref", "xnnpack"};
+static const char *const eff_classes[EC_EFF_CLASSES] = {"gemm", "dwconv", "memory"};
+const char *ec_eff_lib_name(int lib) { return lib >= 0 && lib < EC_EFF_LIBS ? eff_libs[lib] : NULL; }
+const char *ec_eff_class_name(int cls) { return cls >= 0 && cls < EC_EFF_CLASSES ? eff_classes[cls] : NULL; }
+
+/* "efficiency": {"xnnpack": {"gemm": {"compute": 0.5, "memory": 0.3, "overhead_ms": 0.002}, ...}, ...}
+ * compute is a fraction of the per-core peak, at most 1; memory a fraction of mem_gbps, which may
+ * exceed 1 (data a node reuses from cache moves faster than DRAM's single-thread read). */
+static ec_status parse_efficiency(vctx *v, const cJSON *root, ec_target *t) {
+  const cJSON *ef = cJSON_GetObjectItemCaseSensitive(root, "efficiency");
+  if (!ef) return EC_OK;
+  if (!cJSON_IsObject(ef))
+    return field_error(v, "efficiency", "must be an object like {\"xnnpack\": {\"gemm\": {\"compute\": 0.5}}}, got %s",
+                       json_type_name(ef));
+  ec_status st;
+  if ((st = check_keys(v, ef, "efficiency.", eff_libs, EC_EFF_LIBS))) return st;
+  for (int l = 0; l < EC_EFF_LIBS; l++) {
+    const cJSON *lj = cJSON_GetObjectItemCaseSensitive(ef, eff_libs[l]);
+    if (!lj) continue;
+    char f[96];
+    snprintf(f, sizeof f, "efficiency.%s", eff_libs[l]);
+    if (!cJSON_IsObject(lj)) return field_error(v, f, "must be an object, got %s", json_type_name(lj));
+    snprintf(f, sizeof f, "efficiency.%s.", eff_libs[l]);
+    if ((st = check_keys(v, lj, f, eff_classes, EC_EFF_CLASSES))) return st;
+    for (int c = 0; c < EC_EFF_CLASSES; c++) {
+      const cJSON *cj = cJSON_GetObjectItemCaseSensitive(lj, eff_classes[c]);
+      if (!cj) continue;
+      char base[48];
+      snprintf(base, sizeof base, "efficiency.%s.%s", eff_libs[l], eff_classes[c]);
+      if (!cJSON_IsObject(cj)) return field_error(v, base, "must be an object, got %s", json_type_name(cj));
+      static const char *const fkeys[] = {"compute", "memory", "overhead_ms", "row_ns"};
+      snprintf(f, sizeof f, "%s.", base);
+      if ((st = check_keys(v, cj, f, fkeys, 4))) return st;
+      ec_class_eff *e = &t->eff[l][c];
+      for (int k = 0; k < 4; k++) {
+        if (!cJSON_GetObjectItemCaseSensitive(cj, fkeys[k])) continue;
+        double x = 0;
+        snprintf(f, sizeof f, "%s.%s", base, fkeys[k]);
+        if ((st = get_number(v, cj, f, fkeys[k], true, k >= 2, &x))) return st;
+        if (k == 0 && x > 1) return field_error(v, f, "must be a fraction of the peak, at most 1, got %g", x);
+        if (k == 0) e->compute = x;
+        if (k == 1) e->memory = x;
+        if (k == 2) e->overhead_ms = x;
+        if (k == 3) e->row_ns = x;
+        e->set |= 1u << k;
+      }
+    }
+  }
+  return EC_OK;
+}
+
 static ec_status parse_target(vctx *v, const cJSON *root, ec_target *t) {
   static const char *const keys[] = {"name", "board", "triple", "cflags", "cores", "clock_ghz",
                                      "ram_mb", "features", "peak_gflops", "mem_gbps", "kernels",
-                                     "link", "qemu_cpu", "estimated", "notes"};
+                                     "link", "qemu_cpu", "estimated", "notes", "efficiency"};
   ec_status st;
   if ((st = check_keys(v, root, "", keys, (int)(sizeof keys / sizeof *keys)))) return st;
   if ((st = get_string(v, root, "board", true, t->board, sizeof t->board))) return st;
@@ -298,6 +349,7 @@ static ec_status parse_target(vctx *v, const cJSON *root, ec_target *t) {
     if ((st = get_number(v, ln, "link.latency_ms", "latency_ms", true, true, &t->link_latency_ms))) return st;
   }
 
+  if ((st = parse_efficiency(v, root, t))) return st;
   if ((st = get_string(v, root, "qemu_cpu", false, t->qemu_cpu, sizeof t->qemu_cpu))) return st;
   for (const char *p = t->qemu_cpu; *p; p++)
     if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
@@ -611,6 +663,36 @@ void ec_target_to_json(const ec_target *t, ec_buf *b, int indent) {
   if (t->qemu_cpu[0]) {
     ec_buf_printf(b, ",\n%s  \"qemu_cpu\": ", pad);
     ec_buf_json_str(b, t->qemu_cpu);
+  }
+  bool any_eff = false;
+  for (int l = 0; l < EC_EFF_LIBS; l++)
+    for (int c = 0; c < EC_EFF_CLASSES; c++) any_eff |= t->eff[l][c].set != 0;
+  if (any_eff) {
+    ec_buf_printf(b, ",\n%s  \"efficiency\": {", pad);
+    bool first_lib = true;
+    for (int l = EC_EFF_LIBS - 1; l >= 0; l--) { /* xnnpack first, like "kernels" */
+      bool first_cls = true;
+      for (int c = 0; c < EC_EFF_CLASSES; c++) {
+        const ec_class_eff *e = &t->eff[l][c];
+        if (!e->set) continue;
+        if (first_cls) ec_buf_printf(b, "%s\n%s    \"%s\": {", first_lib ? "" : ",", pad, eff_libs[l]);
+        ec_buf_printf(b, "%s\"%s\": {", first_cls ? "" : ", ", eff_classes[c]);
+        const double vals[4] = {e->compute, e->memory, e->overhead_ms, e->row_ns};
+        static const char *const fk[] = {"compute", "memory", "overhead_ms", "row_ns"};
+        bool first_f = true;
+        for (int k = 0; k < 4; k++) {
+          if (!(e->set & (1u << k))) continue;
+          ec_buf_printf(b, "%s\"%s\": ", first_f ? "" : ", ", fk[k]);
+          put_num(b, vals[k]);
+          first_f = false;
+        }
+        ec_buf_printf(b, "}");
+        first_cls = false;
+        first_lib = false;
+      }
+      if (!first_cls) ec_buf_printf(b, "}");
+    }
+    ec_buf_printf(b, "\n%s  }", pad);
   }
   if (t->estimated) ec_buf_printf(b, ",\n%s  \"estimated\": true", pad);
   if (t->notes[0]) {

@@ -54,6 +54,20 @@ enum {
 #define EC_TF(id) (UINT64_C(1) << EC_TFB_##id)
 const char *ec_target_feature_name(int bit); /* NULL past the end */
 
+/* Measured efficiencies of one op class with one kernel library (`"efficiency"` in a description,
+ * docs/targets.md): fractions of the description's per-core peak and of its memory bandwidth, and
+ * a fixed cost per node. Fields not given keep the cost model's defaults (compiler/plan/cost.c). */
+#define EC_EFF_LIBS 2    /* 0: ref, 1: xnnpack */
+#define EC_EFF_CLASSES 3 /* cost.h's ec_op_class order: gemm, dwconv, memory */
+enum { EC_EFF_COMPUTE = 1, EC_EFF_MEMORY = 2, EC_EFF_OVERHEAD = 4, EC_EFF_ROW = 8 };
+typedef struct ec_class_eff {
+  double compute, memory, overhead_ms;
+  double row_ns;                   /* per innermost row (see cost.h's ec_node_cost.rows) */
+  unsigned set;                    /* EC_EFF_* bits of the fields the description gives */
+} ec_class_eff;
+const char *ec_eff_lib_name(int lib);     /* "ref", "xnnpack" */
+const char *ec_eff_class_name(int cls);   /* "gemm", "dwconv", "memory" */
+
 /* One device description. Plain data (fixed arrays), safe to copy. */
 typedef struct ec_target {
   char name[EC_TARGET_NAME_MAX];   /* "pi5": [a-z0-9][a-z0-9._-]* */
@@ -72,6 +86,7 @@ typedef struct ec_target {
   unsigned kernels;                /* EC_KLIB_* bits; always includes EC_KLIB_REF */
   double link_mbps, link_latency_ms; /* default network link (--link overrides per pair) */
   char qemu_cpu[32];               /* QEMU_CPU that runs its code in tests; "" when native only */
+  ec_class_eff eff[EC_EFF_LIBS][EC_EFF_CLASSES]; /* optional calibration ("efficiency") */
   bool estimated;                  /* figures are nominal or guessed (generic, --detect) */
   char notes[512];                 /* where the figures come from */
   char source[512];                /* "built-in targets/pi5.json" or the --target-file path */

@@ -1,0 +1,111 @@
+"""common.py — shared pieces of bench/plan: running commands, compiling and building device
+folders, pinned --bench/--profile runs, the node_costs helper, and the zoo cache."""
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+
+
+def run(cmd, timeout=1800, ok=True, env=None):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, env=env)
+    if ok and p.returncode != 0:
+        raise SystemExit("FAILED (%d): %s\n%s%s" % (p.returncode, " ".join(map(str, cmd)), p.stdout[-3000:],
+                                                    p.stderr[-3000:]))
+    return p
+
+
+def load():
+    return os.getloadavg()[0]
+
+
+def zoo(cache, model):
+    m = os.path.join(cache, model + ".onnx")
+    if not os.path.exists(m):
+        os.makedirs(cache, exist_ok=True)
+        run(["/usr/bin/python3", os.path.join(SRC, "tests/models/export_zoo.py"), model, cache], timeout=1800)
+    return m, os.path.join(cache, model + "_input_0.pb")
+
+
+def detect(edgecc, work, name="here"):
+    """`edgecc targets --detect` once per work folder (the description the bench plans with)."""
+    path = os.path.join(work, "detected-%s.json" % name)
+    if not os.path.exists(path):
+        run([edgecc, "targets", "--detect", "--name", name, "-o", path])
+    return path
+
+
+def compile_model(edgecc, model, out, target_file, targets, kernels, extra=()):
+    run([edgecc, model, "--target-file", target_file, "--targets", targets, "--kernels", kernels,
+         "--threads", "1", "-o", out, "--force", *extra], timeout=1800)
+
+
+def build_folder(dev_dir, bdir):
+    """cmake build of one device folder (once); returns the build folder."""
+    if not os.path.exists(os.path.join(bdir, ".built")):
+        run(["cmake", "-S", dev_dir, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release"], timeout=600)
+        run(["cmake", "--build", bdir, "-j", "2"], timeout=3600)
+        open(os.path.join(bdir, ".built"), "w").close()
+    return bdir
+
+
+MEDIAN = re.compile(r"^median_ms: ([0-9.]+)", re.M)
+STEP = re.compile(r"^(\d+)\s+(\S+)\s+(.+?)\s+([0-9.]+)\s+([0-9.]+)$", re.M)
+
+
+def bench(exe, inputs, runs, cpu="0", threads=1, profile=False):
+    """One pinned `--bench runs` invocation: (median_ms, {step name: mean ms} or None)."""
+    cmd = ["taskset", "-c", cpu, exe, "--threads", str(threads), "--bench", str(runs)]
+    for i in inputs:
+        cmd += ["--input", i]
+    if profile:
+        cmd.append("--profile")
+    p = run(cmd, timeout=3600)
+    med = float(MEDIAN.search(p.stdout).group(1))
+    steps = None
+    if profile:
+        steps = {}
+        for m in STEP.finditer(p.stdout):
+            steps[m.group(3).strip()] = float(m.group(4))
+    return med, steps
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def node_costs_tool(build, work):
+    """Builds bench/plan/node_costs.c against the build folder's compiler library."""
+    exe = os.path.join(work, "node_costs")
+    lib = os.path.join(build, "libec_compiler.a")
+    if os.path.exists(exe) and os.path.getmtime(exe) > os.path.getmtime(lib):
+        return exe
+    incs = ["compiler/ir", "compiler/ops", "compiler/onnx", "compiler/passes", "compiler/plan", "compiler/codegen",
+            "compiler/cli", "compiler/lower", "kernels/xnnpack", "kernels/ref"]
+    cmd = ["cc", "-O1", "-std=c11", '-DEC_VERSION="bench"']
+    cmd += ["-I" + os.path.join(SRC, d) for d in incs]
+    cmd += ["-I" + os.path.join(build, "generated"), "-I" + os.path.join(build, "onnx_pb")]
+    cmd += [os.path.join(HERE, "node_costs.c"), lib, os.path.join(build, "libec_onnx_pb.a"),
+            os.path.join(build, "libeck_ref.a"), "-lcjson", "-lprotobuf-c", "-lm", "-o", exe]
+    run(cmd)
+    return exe
+
+
+def node_costs(tool, model, target_file, target, kernels):
+    p = run([tool, model, target_file, target, kernels, "1"])
+    lines = p.stdout.strip().split("\n")
+    head = lines[0].split("\t")
+    rows = []
+    for ln in lines[1:]:
+        r = dict(zip(head, ln.split("\t")))
+        for k in ("flops", "bytes", "rows", "ms"):
+            r[k] = float(r[k])
+        rows.append(r)
+    return rows
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
