@@ -11,6 +11,9 @@ the growth of RSS from before the model is loaded to after the runs. Writes the 
 the bench/zoo markers of docs/benchmarks.md (other sections are kept).
 
 usage: bench/zoo/bench_zoo.py --fastc BUILD/tests/ec_fastc [--models a,b] [--runs 20] [--rounds 3]
+       [--threads 1,2] [--no-torch] [--no-doc]
+(--threads, --no-torch and --no-doc are for quick comparisons while working; the table in
+docs/benchmarks.md comes from a run without them.)
 """
 import argparse
 import datetime
@@ -83,7 +86,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-bench-zoo"))
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--no-doc", action="store_true")
     a = ap.parse_args()
+    a.work = os.path.abspath(a.work)
     zoo = os.path.join(a.work, "zoo-cache")
     ortdir = os.path.join(a.work, "ort")
     os.makedirs(zoo, exist_ok=True)
@@ -104,7 +111,7 @@ def main():
         raw, iname, dims = input_raw(inp, a.work, model)
         res = {}
         for rnd in range(a.rounds):
-            for th in (1, 2):
+            for th in [int(x) for x in a.threads.split(",")]:
                 pin = ["taskset", "-c", "0"] if th == 1 else []
                 res.setdefault(("edgecc", th), []).append(time_edgecc(exe, inp, th, a.runs))
                 p = subprocess.run(pin + ["node", os.path.join(HERE, "ort_bench.js"), ortdir,
@@ -113,19 +120,24 @@ def main():
                 o = json.loads(p.stdout.strip().splitlines()[-1])
                 res.setdefault(("ort", th), []).append(o["median_ms"])
                 res.setdefault(("ort_rss", th), []).append(o["rss_growth_mb"])
+                if a.no_torch:
+                    continue
                 p = subprocess.run(pin + [PY, os.path.join(HERE, "torch_bench.py"), model, str(th), str(a.runs)],
                                    capture_output=True, text=True, check=True,
                                    env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
                 o = json.loads(p.stdout.strip().splitlines()[-1])
                 res.setdefault(("torch", th), []).append(o["median_ms"])
                 res.setdefault(("torch_rss", th), []).append(o["rss_growth_mb"])
-        rss_e = rss_edgecc(exe, inp, 1, a.runs)
+        rss_e = rss_edgecc(exe, inp, 1, a.runs) if not a.no_doc else 0.0
         med = {k: statistics.median(v) for k, v in res.items()}
         mc = macs(zoo, model)
         rows.append((model, med, rss_e, mc))
-        print(model, json.dumps({f"{k[0]}_{k[1]}T": round(v, 2) for k, v in med.items()}), f"rss_edgecc {rss_e:.1f}",
-              flush=True)
-    write_doc(a, rows, ort_ver, torch_ver)
+        ratios = {f"edgecc/ort_{th}T": round(med[("edgecc", th)] / med[("ort", th)], 3)
+                  for (k, th) in med if k == "edgecc"}
+        print(model, json.dumps({f"{k[0]}_{k[1]}T": round(v, 2) for k, v in med.items()}), json.dumps(ratios),
+              f"rss_edgecc {rss_e:.1f}", f"load {os.getloadavg()[0]:.1f}", flush=True)
+    if not a.no_doc:
+        write_doc(a, rows, ort_ver, torch_ver)
 
 
 def geomean(xs):

@@ -430,6 +430,8 @@ static const char *kind_label(const ec_kernel_choice *kc) {
     case EC_K_CONCAT_NHWC: return "channel concat (NHWC)";
     case EC_K_SHUFFLE_NCHW: return "channel shuffle (NCHW)";
     case EC_K_BLAS_MATMUL: return "OpenBLAS sgemm";
+    case EC_K_BATCHNORM_NHWC: return "BatchNormalization (NHWC)";
+    case EC_K_SLICE_NHWC: return "channel slice (NHWC)";
     default: return "reference";
   }
 }
@@ -474,6 +476,32 @@ static ec_status emit_fast_step(emitter *e, ec_buf *b, int s, const ec_node *n, 
       ec_buf_printf(b, ", (float *)");
       put_val(e, b, y);
       ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
+      break;
+    case EC_K_BATCHNORM_NHWC:
+      ec_buf_printf(b, "  eck_xnn_batchnorm_nhwc((const float *)");
+      put_val(e, b, x);
+      ec_buf_printf(b, ", (float *)");
+      put_val(e, b, y);
+      for (int k = 1; k < 5; k++) {
+        ec_buf_printf(b, ",\n      (const float *)");
+        put_val(e, b, n->inputs[k]);
+      }
+      ec_buf_printf(b, ", ");
+      put_float(b, kc->xp.value);
+      ec_buf_printf(b, ", %zu, %zu, %zu, %zu, ", kc->xp.batch, kc->xp.channels_in, kc->xp.in_stride,
+                    kc->xp.out_stride);
+      put_float(b, kc->xp.out_min);
+      ec_buf_printf(b, ", ");
+      put_float(b, kc->xp.out_max);
+      ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
+      break;
+    case EC_K_SLICE_NHWC:
+      ec_buf_printf(b, "  eck_xnn_copy_channels((const float *)");
+      put_val(e, b, x);
+      ec_buf_printf(b, " + %zu, (float *)", kc->xp.pre[0]);
+      put_val(e, b, y);
+      ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->xp.batch, kc->xp.channels_in,
+                    kc->xp.in_stride, kc->xp.out_stride);
       break;
     case EC_K_CONCAT_NHWC:
     case EC_K_BLAS_MATMUL:

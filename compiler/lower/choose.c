@@ -319,6 +319,59 @@ static ec_kernel_kind choose_concat(const ec_graph *g, const ec_node *n, ec_kern
   return EC_K_CONCAT_NHWC;
 }
 
+/* Inference BatchNormalization of NHWC data with constant float parameters. */
+static ec_kernel_kind choose_batchnorm(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_batchnorm_params *bp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!bp || bp->training || n->n_inputs != 5 || !is_f32(x) || !y || x->rank != 4 || !is_nhwc(x) ||
+      !is_nhwc(y) || ec_layout_free(x) || out_t(g, n, 1) || out_t(g, n, 2))
+    return EC_K_REF;
+  for (int k = 1; k < 5; k++) {
+    const ec_tensor *t = in_t(g, n, k);
+    if (!t || t->kind != EC_TK_CONSTANT || t->dtype != ECK_FLOAT || ec_tensor_numel(t) != x->dims[1])
+      return EC_K_REF;
+  }
+  p->batch = (size_t)(x->dims[0] * x->dims[2] * x->dims[3]);
+  p->channels_in = p->channels_out = (size_t)x->dims[1];
+  p->in_stride = p->out_stride = (size_t)x->dims[1];
+  p->value = bp->epsilon;
+  act_range(n, p);
+  c->a = n->inputs[0];
+  return EC_K_BATCHNORM_NHWC;
+}
+
+/* A Slice of NHWC data along the channel axis only, step 1. */
+static ec_kernel_kind choose_slice(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_slice_params *sp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!sp || !is_f32(x) || !y || x->rank != 4 || y->rank != 4 || !is_nhwc(x) || !is_nhwc(y) ||
+      ec_layout_free(x))
+    return EC_K_REF;
+  for (int i = 0; i < 4; i++) {
+    if (sp->steps[i] != 1) return EC_K_REF;
+    if (i != 1 && (sp->starts[i] != 0 || y->dims[i] != x->dims[i])) return EC_K_REF;
+  }
+  if (sp->starts[1] < 0 || sp->starts[1] + y->dims[1] > x->dims[1]) return EC_K_REF;
+  p->batch = (size_t)(x->dims[0] * x->dims[2] * x->dims[3]);
+  p->channels_in = p->channels_out = (size_t)y->dims[1];
+  p->in_stride = (size_t)x->dims[1];
+  p->out_stride = (size_t)y->dims[1];
+  p->pre[0] = (size_t)sp->starts[1];
+  c->a = n->inputs[0];
+  return EC_K_SLICE_NHWC;
+}
+
+/* ReduceMean over H and W of NHWC data: a global average pooling. */
+static ec_kernel_kind choose_reduce_mean(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_reduce_params *rp = n->params;
+  const ec_tensor *x = in_t(g, n, 0);
+  if (!rp || rp->fn != ECK_REDUCE_MEAN || rp->axes != 0xcu || !x || x->rank != 4)
+    return EC_K_REF;
+  return choose_gap(g, n, c);
+}
+
 static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
   const eck_pad_params *pp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
@@ -387,6 +440,9 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
     case EC_OP_Transpose: k = choose_transpose(g, n, c); break;
     case EC_OP_Concat: k = choose_concat(g, n, c); break;
     case EC_OP_Pad: k = choose_pad(g, n, c); break;
+    case EC_OP_BatchNormalization: k = choose_batchnorm(g, n, c); break;
+    case EC_OP_Slice: k = choose_slice(g, n, c); break;
+    case EC_OP_ReduceMean: k = choose_reduce_mean(g, n, c); break;
     default: break;
   }
   if (k == EC_K_REF) {

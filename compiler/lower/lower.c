@@ -202,7 +202,7 @@ enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW };
 static bool wants_nhwc(ec_graph *g, int i, const char *kernels) {
   ec_node *n = &g->nodes[i];
   if (n->op != EC_OP_Conv && n->op != EC_OP_MaxPool && n->op != EC_OP_AveragePool &&
-      n->op != EC_OP_GlobalAveragePool)
+      n->op != EC_OP_GlobalAveragePool && n->op != EC_OP_ReduceMean)
     return false;
   if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_float_act(&g->tensors[n->inputs[0]], 4)) return false;
   ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
@@ -211,19 +211,37 @@ static bool wants_nhwc(ec_graph *g, int i, const char *kernels) {
   x->layout = y->layout = EC_LAYOUT_NHWC;
   if (w) w->layout = EC_LAYOUT_NHWC;
   ec_kernel_choice c;
-  bool yes = ec_choose_kernel(g, n, kernels, &c) == EC_K_XNN;
+  bool yes = ec_choose_kernel(g, n, kernels, &c) != EC_K_REF;
   x->layout = lx, y->layout = ly;
   if (w) w->layout = lw;
   return yes;
 }
 
+/* Would the fast kernel of n (BatchNormalization, Slice) run it with input 0 and output 0 in
+ * NHWC? Such ops follow their input's layout only where they then have a kernel. */
+static bool fast_in_nhwc(ec_graph *g, const ec_node *n) {
+  if (n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs < 1 || n->outputs[0] < 0) return false;
+  ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
+  int lx = x->layout, ly = y->layout;
+  ec_kernel_choice c;
+  x->layout = y->layout = EC_LAYOUT_NHWC;
+  bool yes = ec_choose_kernel(g, n, "xnnpack", &c) != EC_K_REF;
+  x->layout = lx, y->layout = ly;
+  return yes;
+}
+
 /* Layout-following ops: float, rank 4, constants only where their bytes fit any layout. */
-static bool follows(const ec_graph *g, const ec_node *n) {
+static bool follows(ec_graph *g, const ec_node *n) {
   if (n->n_outputs < 1 || n->outputs[0] < 0 || g->tensors[n->outputs[0]].dtype != ECK_FLOAT ||
       g->tensors[n->outputs[0]].rank != 4)
     return false;
   int data_inputs = n->n_inputs;
   switch (n->op) {
+    case EC_OP_BatchNormalization:
+    case EC_OP_Slice:
+      if (!fast_in_nhwc(g, n)) return false;
+      data_inputs = 1;
+      break;
     case EC_OP_Relu:
     case EC_OP_Sigmoid:
     case EC_OP_HardSwish: break;
@@ -401,9 +419,10 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     ec_node *n = &g->nodes[i];
     ec_kernel_choice c;
     if (n->dead || n->n_outputs < 1 || n->outputs[0] < 0) continue;
-    if (ec_choose_kernel(g, n, kernels, &c) != EC_K_XNN) continue;
+    ec_kernel_kind kk = ec_choose_kernel(g, n, kernels, &c);
+    if (kk != EC_K_XNN && kk != EC_K_BATCHNORM_NHWC) continue;
     int k = c.xp.kind;
-    if (k != ECK_XNN_CONV && k != ECK_XNN_FC && k != ECK_XNN_AVGPOOL && k != ECK_XNN_MAXPOOL &&
+    if (kk == EC_K_XNN && k != ECK_XNN_CONV && k != ECK_XNN_FC && k != ECK_XNN_AVGPOOL && k != ECK_XNN_MAXPOOL &&
         k != ECK_XNN_GAVGPOOL && k != ECK_XNN_ADD && k != ECK_XNN_SUB && k != ECK_XNN_MUL &&
         k != ECK_XNN_DIV)
       continue;

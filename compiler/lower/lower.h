@@ -48,7 +48,10 @@ typedef enum ec_kernel_kind {
   EC_K_TO_NCHW,
   EC_K_CONCAT_NHWC,    /* eck_xnn_concat_nhwc */
   EC_K_SHUFFLE_NCHW,   /* eck_xnn_shuffle_nchw */
-  EC_K_BLAS_MATMUL     /* eck_blas_matmul: MatMul of two activations */
+  EC_K_BLAS_MATMUL,    /* eck_blas_matmul: MatMul of two activations */
+  EC_K_BATCHNORM_NHWC, /* eck_xnn_batchnorm_nhwc: xp.batch pixels, channels_in, strides, clamp,
+                          value = epsilon; inputs 1..4 are scale, bias, mean, var */
+  EC_K_SLICE_NHWC      /* eck_xnn_copy_channels: a channel Slice; xp.pre[0] = first channel */
 } ec_kernel_kind;
 
 typedef struct ec_kernel_choice {

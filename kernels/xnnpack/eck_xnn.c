@@ -11,14 +11,14 @@ int eck_xnn_start(void **pool, int threads) {
   /* Mandatory before any create; later calls are no-ops. */
   if (xnn_initialize(NULL) != xnn_status_success) return ECK_ERR_UNSUPPORTED;
   if (threads > 1) {
-    *pool = pthreadpool_create((size_t)threads);
+    *pool = eck_pool_create(threads);
     if (!*pool) return ECK_ERR_UNSUPPORTED;
   }
   return ECK_OK;
 }
 
 void eck_xnn_stop(void *pool) {
-  if (pool) pthreadpool_destroy((pthreadpool_t)pool);
+  if (pool) eck_pool_destroy(pool);
 }
 
 int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, const float *b) {

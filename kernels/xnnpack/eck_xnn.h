@@ -71,6 +71,10 @@ typedef struct eck_xnn_node {
  * *pool = NULL; 0 is taken as 1). Returns ECK_OK or ECK_ERR_UNSUPPORTED. */
 int eck_xnn_start(void **pool, int threads);
 void eck_xnn_stop(void *pool);
+/* The pool itself (eck_pool.c: pthreadpool's interface, which XNNPACK calls, on a pool whose
+ * caller never waits for a worker that has not started). threads <= 0: one per core. */
+void *eck_pool_create(int threads);
+void eck_pool_destroy(void *pool);
 
 /* Creates the operator; weights are packed now and not read again (w, b may be NULL where the
  * kind has none). */
@@ -94,5 +98,15 @@ int eck_xnn_concat_nhwc(const eck_tensor *in, int n_in, eck_tensor *out);
 /* Channel shuffle of NCHW data (shufflenet): [n, g, c/g, hw] -> [n, c/g, g, hw]. */
 void eck_xnn_shuffle_nchw(const float *x, float *y, size_t n, size_t groups, size_t group_c,
                           size_t hw);
+/* Inference BatchNormalization of NHWC float32 pixels (channel c scaled by scale/sqrt(var+eps),
+ * shifted), clamped to [lo, hi] (a fused Relu/Clip). Pixel strides in elements, so x or y may be
+ * a channel slice of a wider tensor. */
+void eck_xnn_batchnorm_nhwc(const float *x, float *y, const float *scale, const float *bias,
+                            const float *mean, const float *var, float eps, size_t pixels,
+                            size_t c, size_t x_stride, size_t y_stride, float lo, float hi);
+/* c channels of each of `pixels` pixels from x to y (a channel Slice of NHWC data, or a copy into
+ * a concat's slice); strides in elements. */
+void eck_xnn_copy_channels(const float *x, float *y, size_t pixels, size_t c, size_t x_stride,
+                           size_t y_stride);
 
 #endif

@@ -1,5 +1,6 @@
-/* eck_xnn_layout.c — the data movement around the XNNPACK kernels, in plain C: NCHW <-> NHWC at
- * the edges of an NHWC chain, channel concat and the NCHW channel shuffle. */
+/* eck_xnn_layout.c — the plain-C kernels around XNNPACK: NCHW <-> NHWC at the edges of an NHWC
+ * chain, channel concat, slice and shuffle, and the NHWC BatchNormalization XNNPACK lacks. */
+#include <math.h>
 #include <string.h>
 
 #include "eck_xnn.h"
@@ -48,4 +49,36 @@ void eck_xnn_shuffle_nchw(const float *x, float *y, size_t n, size_t groups, siz
       for (size_t k = 0; k < group_c; k++)
         memcpy(y + ((i * group_c + k) * groups + g) * hw, x + ((i * groups + g) * group_c + k) * hw,
                hw * sizeof(float));
+}
+
+/* Channels per block of folded scale/shift: kept on the stack (no malloc in kernels). */
+#define BN_BLOCK 256
+
+void eck_xnn_batchnorm_nhwc(const float *x, float *y, const float *scale, const float *bias,
+                            const float *mean, const float *var, float eps, size_t pixels,
+                            size_t c, size_t x_stride, size_t y_stride, float lo, float hi) {
+  float a[BN_BLOCK], b[BN_BLOCK];
+  for (size_t c0 = 0; c0 < c; c0 += BN_BLOCK) {
+    size_t nc = c - c0 < BN_BLOCK ? c - c0 : BN_BLOCK;
+    /* Folded like the reference kernel (double, then float), once per call. */
+    for (size_t k = 0; k < nc; k++) {
+      double s = (double)scale[c0 + k] / sqrt((double)var[c0 + k] + (double)eps);
+      a[k] = (float)s;
+      b[k] = (float)((double)bias[c0 + k] - (double)mean[c0 + k] * s);
+    }
+    for (size_t p = 0; p < pixels; p++) {
+      const float *xp = x + p * x_stride + c0;
+      float *yp = y + p * y_stride + c0;
+      for (size_t k = 0; k < nc; k++) {
+        float v = xp[k] * a[k] + b[k];
+        v = v < lo ? lo : v;
+        yp[k] = v > hi ? hi : v;
+      }
+    }
+  }
+}
+
+void eck_xnn_copy_channels(const float *x, float *y, size_t pixels, size_t c, size_t x_stride,
+                           size_t y_stride) {
+  for (size_t p = 0; p < pixels; p++) memcpy(y + p * y_stride, x + p * x_stride, c * sizeof(float));
 }
