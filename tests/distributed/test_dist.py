@@ -443,6 +443,76 @@ def t_partitions(model, kind):
     print("%s over %s: %s" % (model, kind, p.stdout))
 
 
+def t_partitions_cross(model):
+    """The chain cross-built: `--partitions 3` over a=pi5,b=orin-nano,c=pi5 (reference kernels, so
+    the toolchain file alone builds them), each folder built with its toolchain.cmake, its dist/
+    copied elsewhere as onto a board, the three programs run under qemu-aarch64 with the board's
+    CPU, served over tcp on loopback and fed by edgecc-client: the output equals the host's single
+    program within the conformance tolerance (|diff| <= 1e-7 + 1e-3 |expected|)."""
+    import json
+    import shutil
+    qemu, gcc = shutil.which("qemu-aarch64"), shutil.which("aarch64-linux-gnu-gcc")
+    if not qemu or not gcc:
+        print("SKIP: needs qemu-user and gcc-aarch64-linux-gnu")
+        sys.exit(77)
+    libc = os.path.realpath(run([gcc, "-print-file-name=libc.so.6"]).stdout.strip())
+    prefix = os.path.dirname(os.path.dirname(libc))
+    m, inp = zoo_model(model)
+    single, split = os.path.join(TMP, "single"), os.path.join(TMP, "split")
+    run([A.edgecc, m, "--targets", "host", "-o", single], timeout=900)
+    run([A.edgecc, m, "--targets", "a=pi5,b=orin-nano,c=pi5", "--partitions", "3", "-o", split], timeout=900)
+    plan = json.load(open(os.path.join(split, "plan.json")))
+    parts = plan["partitions"]
+    if len(parts) != 3:
+        raise SystemExit("FAILED: %d partitions" % len(parts))
+    name = parts[0]["program"].rsplit("_p", 1)[0]
+    want = os.path.join(TMP, "want.pb")
+    run([cmake_program(os.path.join(single, "host"), name + "_p0", "single"), "--input", inp, "--output", want],
+        timeout=900)
+    env = dict(os.environ)
+    env.pop("LD_LIBRARY_PATH", None)
+    nxt = None
+    for k in (2, 1, 0):
+        dev = parts[k]["device"]
+        b = os.path.join(TMP, "b-" + dev)
+        if not os.path.isdir(b):
+            run(["cmake", "-S", os.path.join(split, dev), "-B", b, "--toolchain",
+                 os.path.join(split, dev, "toolchain.cmake")], timeout=600)
+            run(["cmake", "--build", b, "-j", "2"], timeout=1800)
+        board = os.path.join(TMP, "board-" + dev)
+        if not os.path.isdir(board):
+            shutil.copytree(os.path.join(b, "dist"), board)
+        target = json.loads(run([A.edgecc, "targets", plan["devices"][[d["name"] for d in plan["devices"]].index(dev)]["target"]]).stdout)
+        env["QEMU_CPU"] = target["qemu_cpu"]
+        extra = ["--listen", "tcp://127.0.0.1:0", "--plan-id", plan["plan_id"], "--timeout", "60000"] + \
+            (["--next", nxt] if nxt else [])
+        p = subprocess.Popen([qemu, "-L", prefix, os.path.join(board, parts[k]["program"]), *extra],
+                             stdout=subprocess.PIPE, stderr=open(os.path.join(TMP, "server-%d.log" % k), "w"),
+                             text=True, env=env)
+        PROCS.append(p)
+        deadline, nxt = time.time() + 60, None
+        while time.time() < deadline and nxt is None:
+            r, _, _ = select.select([p.stdout], [], [], 0.2)
+            if r:
+                line = p.stdout.readline()
+                if "listening on " in line:
+                    nxt = line.split("listening on ")[1].split()[0]
+            if p.poll() is not None:
+                break
+        if nxt is None:
+            raise SystemExit("FAILED: %s under qemu did not start listening" % parts[k]["program"])
+        print("p%d on %s (QEMU_CPU=%s): %s" % (k, dev, env["QEMU_CPU"], nxt))
+    got = os.path.join(TMP, "got.pb")
+    client(nxt, [inp], [got], extra=["--timeout", "120000"], timeout=900)
+    run([sys.executable, os.path.join(A.src, "tests/cross/compare_pb.py"), want, got])
+    print("%s: 3 aarch64 partitions under qemu over tcp: %s the host's single program" % (
+        model, "bit-identical to" if open(want, "rb").read() == open(got, "rb").read() else "within tolerance of"))
+    p = client(nxt, [inp], extra=["--requests", "20", "--rate", "0", "--timeout", "120000"], timeout=900)
+    if "ok 20" not in p.stdout or "lost 0" not in p.stdout:
+        raise SystemExit("FAILED: load through the qemu chain:\n%s" % p.stdout)
+    print(p.stdout)
+
+
 TESTS = {
     "serve_tcp": lambda: t_serve("tcp"), "serve_unix": lambda: t_serve("unix"),
     "serve_shm": lambda: t_serve("shm"),
@@ -451,6 +521,8 @@ TESTS = {
     "bad_frames": t_bad_frames, "next_killed": t_next_killed,
     "load_poisson_tcp": lambda: t_load("tcp"), "load_poisson_shm": lambda: t_load("shm"),
 }
+for _m in ("digits", "mobilenet_v2"):
+    TESTS["partitions_cross_%s" % _m] = (lambda m: lambda: t_partitions_cross(m))(_m)
 for _m in ("digits", "resnet50", "googlenet"):
     for _k in ("tcp", "unix", "shm"):
         TESTS["partitions_%s_%s" % (_m, _k)] = (lambda m, k: lambda: t_partitions(m, k))(_m, _k)

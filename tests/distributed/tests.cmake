@@ -27,3 +27,20 @@ foreach(model digits resnet50 googlenet)
     set_tests_properties(dist_partitions_${model}_${kind} PROPERTIES LABELS dist SKIP_RETURN_CODE 77 TIMEOUT 1800)
   endforeach()
 endforeach()
+
+# The same chain cross-built: digits and mobilenet_v2 in 3 partitions over a=pi5,b=orin-nano,c=pi5
+# (reference kernels: the toolchain file alone builds them), each program run from a copy of its
+# dist/ under qemu-aarch64 with the board's CPU, served over tcp on loopback: outputs within the
+# conformance tolerance of the host's single program.
+find_program(EC_DIST_QEMU qemu-aarch64)
+find_program(EC_DIST_CROSS_GCC aarch64-linux-gnu-gcc)
+if(EC_DIST_QEMU AND EC_DIST_CROSS_GCC)
+  foreach(model digits mobilenet_v2)
+    add_test(NAME dist_partitions_cross_${model}
+      COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py partitions_cross_${model}
+              --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>
+              --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR} --zoo-cache ${EC_ZOO_CACHE})
+    set_tests_properties(dist_partitions_cross_${model} PROPERTIES LABELS "dist;cross" SKIP_RETURN_CODE 77
+                         TIMEOUT 1200)
+  endforeach()
+endif()
