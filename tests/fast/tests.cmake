@@ -21,3 +21,8 @@ foreach(m resnet18 mobilenet_v2 googlenet shufflenet_v2_x1_0)
     set_tests_properties(zoo_fast_${m}_no_${p} PROPERTIES LABELS "zoo;slow" TIMEOUT 900 RESOURCE_LOCK zoo_export)
   endforeach()
 endforeach()
+
+# The fast path end to end on a tiny model through the real CLI, against `edgecc eval`.
+add_test(NAME fast_tiny
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/tiny_check.sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/fast/tiny)
+set_tests_properties(fast_tiny PROPERTIES LABELS "unit;fast" TIMEOUT 300)
