@@ -432,6 +432,7 @@ static const char *kind_label(const ec_kernel_choice *kc) {
     case EC_K_BLAS_MATMUL: return "OpenBLAS sgemm";
     case EC_K_BATCHNORM_NHWC: return "BatchNormalization (NHWC)";
     case EC_K_SLICE_NHWC: return "channel slice (NHWC)";
+    case EC_K_CONCAT_VIEW: return "channel concat in place (inputs written into its channels)";
     default: return "reference";
   }
 }
@@ -476,6 +477,9 @@ static ec_status emit_fast_step(emitter *e, ec_buf *b, int s, const ec_node *n, 
       ec_buf_printf(b, ", (float *)");
       put_val(e, b, y);
       ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
+      break;
+    case EC_K_CONCAT_VIEW:
+      ec_buf_printf(b, "  (void)ctx;\n  return ECK_OK;\n}\n");
       break;
     case EC_K_BATCHNORM_NHWC:
       ec_buf_printf(b, "  eck_xnn_batchnorm_nhwc((const float *)");
@@ -584,7 +588,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     size_t off = 0;
     if (e->mp.where[t] == EC_MP_ARENA) {
       where = "ECRT_ARENA";
-      off = e->mp.bufs[e->mp.buf[t]].offset;
+      off = e->mp.bufs[e->mp.buf[t]].offset + e->mp.view_off[t];
     } else if (e->mp.where[t] == EC_MP_WEIGHTS) {
       where = "ECRT_WEIGHTS";
       off = e->woff[v];

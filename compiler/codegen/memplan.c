@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lower.h"
 #include "memplan.h"
 #include "op.h"
 
@@ -23,6 +24,8 @@ void ec_memplan_free(ec_memplan *mp) {
   free(mp->first);
   free(mp->last);
   free(mp->inplace_of);
+  free(mp->view_root);
+  free(mp->view_off);
   free(mp->bufs);
   free(mp->scratch_buf);
   free(mp->scratch_bytes);
@@ -74,6 +77,37 @@ static ec_status classify(const ec_graph *g, const int *nodes, int n_nodes, cons
   return EC_OK;
 }
 
+/* Views of zero-copy concats: root and byte offset of every arena tensor that lives in another
+ * one's bytes. Both must be this partition's arena tensors (a concat split across partitions
+ * cannot be in place). */
+static ec_status find_views(const ec_graph *g, ec_memplan *mp, ec_diag *d) {
+  for (int t = 0; t < g->n_tensors; t++) {
+    mp->view_root[t] = -1;
+    mp->view_off[t] = 0;
+    if (mp->where[t] != EC_MP_ARENA) continue;
+    int64_t off;
+    int r = ec_view_root(g, t, &off);
+    if (r == t) continue;
+    if (mp->where[r] != EC_MP_ARENA) {
+      ec_diag_set(d, g->source_path ? g->source_path : "", "memory plan",
+                  "'%s' is written into '%s', which this partition does not hold (compile with "
+                  "--no-pass concat-in-place)", g->tensors[t].name, g->tensors[r].name);
+      return EC_ERR_INTERNAL;
+    }
+    mp->view_root[t] = r;
+    mp->view_off[t] = (size_t)off * ec_dtype_size(g->tensors[t].dtype);
+  }
+  return EC_OK;
+}
+
+/* t is a view or the root of one. */
+static bool in_view_group(const ec_memplan *mp, int t) {
+  if (mp->view_root[t] >= 0) return true;
+  for (int u = 0; u < mp->n_tensors; u++)
+    if (mp->view_root[u] == t) return true;
+  return false;
+}
+
 static size_t *g_sort_bytes; /* qsort has no context argument; planning is single-threaded */
 static int *g_sort_first;
 
@@ -106,6 +140,8 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
   mp->first = ec_alloc(sizeof(int) * (size_t)(nt + 1));
   mp->last = ec_alloc(sizeof(int) * (size_t)(nt + 1));
   mp->inplace_of = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  mp->view_root = ec_alloc(sizeof(int) * (size_t)(nt + 1));
+  mp->view_off = ec_alloc(sizeof(size_t) * (size_t)(nt + 1));
   mp->bufs = ec_alloc(sizeof(ec_mp_buf) * (size_t)(nt + n_nodes + 1));
   mp->scratch_buf = ec_alloc(sizeof(int) * (size_t)(n_nodes + 1));
   mp->scratch_bytes = ec_alloc(sizeof(size_t) * (size_t)(n_nodes + 1));
@@ -115,7 +151,8 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
   int *sfirst = ec_alloc(sizeof(int) * (size_t)(nt + n_nodes + 1));
   size_t *key_bytes = ec_alloc(sizeof(size_t) * (size_t)(nt + n_nodes + 1));
   ec_status st = EC_OK;
-  if (!mp->where || !mp->buf || !mp->first || !mp->last || !mp->inplace_of || !mp->bufs ||
+  if (!mp->where || !mp->buf || !mp->first || !mp->last || !mp->inplace_of || !mp->view_root ||
+      !mp->view_off || !mp->bufs ||
       !mp->scratch_buf || !mp->scratch_bytes || !order || !live || !sbytes || !sfirst || !key_bytes) {
     st = EC_ERR_INTERNAL;
     goto done;
@@ -124,6 +161,8 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
                 mp->last, d);
   if (st) goto done;
   for (int t = 0; t < nt; t++) mp->buf[t] = mp->inplace_of[t] = -1;
+  st = find_views(g, mp, d);
+  if (st) goto done;
 
   /* Buffers in step order: each output either joins its input's buffer in place or opens one. */
   for (int s = 0; s < n_nodes; s++) {
@@ -131,12 +170,13 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
     const ec_op_def *op = &ec_ops[n->op];
     for (int k = 0; k < n->n_outputs; k++) {
       int t = n->outputs[k];
-      if (t < 0 || mp->where[t] != EC_MP_ARENA) continue;
+      if (t < 0 || mp->where[t] != EC_MP_ARENA || mp->view_root[t] >= 0) continue;
       size_t bytes = tensor_bytes(&g->tensors[t]);
       int src = n->n_inputs > 0 ? n->inputs[0] : -1;
       bool inplace = k == 0 && (op->flags & EC_OPF_INPLACE) && src >= 0 &&
                      mp->where[src] == EC_MP_ARENA && mp->last[src] == s &&
-                     tensor_bytes(&g->tensors[src]) >= bytes;
+                     tensor_bytes(&g->tensors[src]) >= bytes && !in_view_group(mp, src) &&
+                     !in_view_group(mp, t);
       for (int j = 1; inplace && j < n->n_inputs; j++)
         if (n->inputs[j] == src) inplace = false;
       if (inplace) {
@@ -163,6 +203,17 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
       b->scratch_step = s;
       mp->scratch_buf[s] = mp->n_bufs++;
     }
+  }
+
+  /* A view shares its root's buffer, which lives from the first write of any of them to the
+   * last read. */
+  for (int t = 0; t < nt; t++) {
+    int r = mp->view_root[t];
+    if (r < 0) continue;
+    int b = mp->buf[r];
+    mp->buf[t] = b;
+    if (mp->first[t] < mp->bufs[b].first) mp->bufs[b].first = mp->first[t];
+    if (mp->last[t] > mp->bufs[b].last) mp->bufs[b].last = mp->last[t];
   }
 
   /* Greedy best-fit: each buffer goes into the smallest gap between the buffers already placed
@@ -250,6 +301,30 @@ static const char *buf_label(const ec_graph *g, const ec_memplan *mp, int b, cha
   return "?";
 }
 
+/* A view t of root r at channel voff: same buffer, offset as recomputed, inside the root's
+ * channels with the root's N, H, W; and no other tensor written by a step into the same root
+ * overlaps its channels (in-place concat outputs, which are unions of views, excepted). */
+static ec_status verify_view(const ec_graph *g, const ec_memplan *mp, const ec_mp_where *where,
+                             const int *nodes, const int *first, int t, int r, int64_t voff, ec_diag *d) {
+  const ec_tensor *x = &g->tensors[t], *rt = &g->tensors[r];
+  if (where[r] != EC_MP_ARENA || mp->view_root[t] != r || mp->buf[t] != mp->buf[r] ||
+      mp->view_off[t] != (size_t)voff * ec_dtype_size(x->dtype))
+    return vfail(d, g, "view '%s' is not planned inside '%s'", x->name, rt->name);
+  if (x->rank != 4 || rt->rank != 4 || x->dtype != rt->dtype || voff < 0 || voff + x->dims[1] > rt->dims[1] ||
+      x->dims[0] != rt->dims[0] || x->dims[2] != rt->dims[2] || x->dims[3] != rt->dims[3])
+    return vfail(d, g, "view '%s' does not fit in '%s'", x->name, rt->name);
+  if (first[t] < 0 || g->nodes[nodes[first[t]]].op == EC_OP_Concat) return EC_OK;
+  for (int u = 0; u < t; u++) {
+    int64_t uoff;
+    if (where[u] != EC_MP_ARENA || u == r || first[u] < 0 || g->nodes[nodes[first[u]]].op == EC_OP_Concat ||
+        ec_view_root(g, u, &uoff) != r)
+      continue;
+    if (uoff < voff + x->dims[1] && voff < uoff + g->tensors[u].dims[1])
+      return vfail(d, g, "views '%s' and '%s' are written into the same channels", g->tensors[u].name, x->name);
+  }
+  return EC_OK;
+}
+
 ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, const int *inputs,
                             int n_inputs, const int *outputs, int n_outputs, const ec_memplan *mp,
                             ec_diag *d) {
@@ -303,12 +378,25 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
       goto done;
     }
     size_t bytes = tensor_bytes(&g->tensors[t]);
+    int64_t voff;
+    int root = ec_view_root(g, t, &voff);
+    if (root != t) {
+      st = verify_view(g, mp, where, nodes, first, t, root, voff, d);
+      if (st) goto done;
+      bytes = 0; /* inside its root's bytes, checked above */
+    } else if (mp->view_root[t] >= 0) {
+      st = vfail(d, g, "'%s' is planned as a view but is none%s", g->tensors[t].name, "");
+      goto done;
+    }
     if (bytes > bbytes[b]) bbytes[b] = bytes;
     if (first[t] < bfirst[b]) bfirst[b] = first[t];
     if (last[t] > blast[b]) blast[b] = last[t];
-    /* Tensors sharing a buffer must follow each other, touching only at an in-place step. */
+    /* Tensors sharing a buffer must follow each other, touching only at an in-place step; views
+     * of one root were checked against each other in verify_view. */
     for (int u = 0; u < t; u++) {
       if (where[u] != EC_MP_ARENA || mp->buf[u] != b) continue;
+      int64_t uoff;
+      if (ec_view_root(g, u, &uoff) == root) continue;
       if (last[u] < first[t] || last[t] < first[u]) continue;
       int a = mp->inplace_of[t] == u ? u : mp->inplace_of[u] == t ? t : -1;
       int o = a == u ? t : u;

@@ -7,7 +7,8 @@
  * time); a clustered schedule on threads must pass steps whose intervals already respect the
  * happens-before partial order (e.g. by widening lifetimes to the cluster's span), and the
  * verifier then holds for it too. Graph inputs and outputs are the caller's buffers; constants
- * live in the weights. */
+ * live in the weights. A view (a tensor written straight into a zero-copy concat's channels,
+ * lower.h) has no buffer of its own: it shares its root's, whose lifetime covers all its views. */
 #ifndef EC_MEMPLAN_H
 #define EC_MEMPLAN_H
 
@@ -37,6 +38,9 @@ typedef struct ec_memplan {
   int *buf;                     /* per tensor: arena buffer index, or -1 */
   int *first, *last;            /* per tensor: steps of first write and last read (-1 if n/a) */
   int *inplace_of;              /* per tensor: the input tensor whose bytes it reuses, or -1 */
+  int *view_root;               /* per tensor: the tensor whose bytes it lives in (a view of a
+                                   zero-copy concat, ec_view_root), or -1 */
+  size_t *view_off;             /* per tensor: byte offset of a view's first element in its root */
   ec_mp_buf *bufs;
   int n_bufs;
   int *scratch_buf;             /* per step: arena buffer of its scratch, or -1 */

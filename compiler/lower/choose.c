@@ -34,6 +34,80 @@ static bool is_f32(const ec_tensor *t) { return t && t->dtype == ECK_FLOAT && t-
 
 static bool is_nhwc(const ec_tensor *t) { return t->rank == 4 && t->layout == EC_LAYOUT_NHWC; }
 
+/* ---- views (zero-copy concat) ---------------------------------------------------------------- */
+
+static bool in_place_concat(const ec_graph *g, int node) {
+  const ec_node *n = &g->nodes[node];
+  return !n->dead && n->op == EC_OP_Concat && attr(n, EC_ATTR_IN_PLACE) && n->n_outputs == 1 &&
+         n->outputs[0] >= 0;
+}
+
+/* The in-place Concat among t's consumers with the most inputs (lowest index on a tie), and t's
+ * first channel in its output; -1 when none. */
+static int owner_concat(const ec_graph *g, int t, int64_t *off) {
+  const ec_tensor *x = &g->tensors[t];
+  int best = -1;
+  for (int k = 0; k < x->n_consumers; k++) {
+    int c = x->consumers[k];
+    if (!in_place_concat(g, c)) continue;
+    const ec_node *n = &g->nodes[c];
+    if (best >= 0 && (n->n_inputs < g->nodes[best].n_inputs ||
+                      (n->n_inputs == g->nodes[best].n_inputs && c > best)))
+      continue;
+    int64_t o = 0;
+    int j = 0;
+    for (; j < n->n_inputs && n->inputs[j] != t; j++) o += g->tensors[n->inputs[j]].dims[1];
+    if (j == n->n_inputs) continue;
+    best = c;
+    *off = o;
+  }
+  return best;
+}
+
+/* The tensor whose bytes t lives in directly, and t's first channel there; -1 when none. */
+static int view_parent(const ec_graph *g, int t, int64_t *off) {
+  int c = owner_concat(g, t, off);
+  if (c >= 0) return g->nodes[c].outputs[0];
+  int p = g->tensors[t].producer;
+  if (p >= 0 && in_place_concat(g, p) && g->nodes[p].n_inputs > 0 && g->nodes[p].inputs[0] >= 0) {
+    c = owner_concat(g, g->nodes[p].inputs[0], off);
+    if (c >= 0 && c != p) return g->nodes[c].outputs[0];
+  }
+  return -1;
+}
+
+int ec_view_root(const ec_graph *g, int t, int64_t *off) {
+  *off = 0;
+  /* Lowering makes the chain acyclic; the bound keeps a damaged graph from looping. */
+  for (int depth = 0; t >= 0 && depth < 64; depth++) {
+    int64_t o = 0;
+    int p = view_parent(g, t, &o);
+    if (p < 0) break;
+    *off += o;
+    t = p;
+  }
+  return t;
+}
+
+size_t ec_view_stride(const ec_graph *g, int t) {
+  int64_t off;
+  int r = ec_view_root(g, t, &off);
+  const ec_tensor *x = &g->tensors[r];
+  return x->rank == 4 ? (size_t)x->dims[1] : 0;
+}
+
+bool ec_kernel_strided_in(const ec_kernel_choice *c) {
+  if (c->kind == EC_K_BATCHNORM_NHWC || c->kind == EC_K_SLICE_NHWC || c->kind == EC_K_CONCAT_VIEW) return true;
+  return c->kind == EC_K_XNN && (c->xp.kind == ECK_XNN_CONV || c->xp.kind == ECK_XNN_MAXPOOL ||
+                                 c->xp.kind == ECK_XNN_AVGPOOL || c->xp.kind == ECK_XNN_GAVGPOOL);
+}
+
+bool ec_kernel_strided_out(const ec_kernel_choice *c) {
+  if (c->kind == EC_K_BATCHNORM_NHWC || c->kind == EC_K_SLICE_NHWC) return true;
+  return c->kind == EC_K_XNN && (c->xp.kind == ECK_XNN_CONV || c->xp.kind == ECK_XNN_MAXPOOL ||
+                                 c->xp.kind == ECK_XNN_AVGPOOL);
+}
+
 /* A float constant holding one value. */
 static bool const_scalar(const ec_tensor *t, float *v) {
   if (!t || t->kind != EC_TK_CONSTANT || t->dtype != ECK_FLOAT || ec_tensor_numel(t) != 1 || !t->data)
@@ -117,8 +191,8 @@ static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel
   p->groups = (uint32_t)group;
   p->channels_in = (size_t)(cin / group);
   p->channels_out = (size_t)(cout / group);
-  p->in_stride = (size_t)cin;
-  p->out_stride = (size_t)cout;
+  p->in_stride = ec_view_stride(g, n->inputs[0]);
+  p->out_stride = ec_view_stride(g, n->outputs[0]);
   act_range(n, p);
   c->a = n->inputs[0];
   c->w = n->inputs[1];
@@ -188,7 +262,8 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   /* XNNPACK refuses 1x1 pooling windows (a no-op for max pooling with stride 1). */
   if (p->kernel[0] * p->kernel[1] == 1) return EC_K_REF;
   p->channels_in = (size_t)x->dims[1];
-  p->in_stride = p->out_stride = (size_t)x->dims[1];
+  p->in_stride = ec_view_stride(g, n->inputs[0]);
+  p->out_stride = ec_view_stride(g, n->outputs[0]);
   act_range(n, p);
   c->a = n->inputs[0];
   return EC_K_XNN;
@@ -203,7 +278,8 @@ static ec_kernel_kind choose_gap(const ec_graph *g, const ec_node *n, ec_kernel_
   p->batch = (size_t)x->dims[0];
   p->width = (size_t)(x->dims[2] * x->dims[3]);
   p->channels_in = (size_t)x->dims[1];
-  p->in_stride = p->out_stride = (size_t)x->dims[1];
+  p->in_stride = ec_view_stride(g, n->inputs[0]);
+  p->out_stride = (size_t)x->dims[1];
   act_range(n, p);
   c->a = n->inputs[0];
   return p->width ? EC_K_XNN : EC_K_REF;
@@ -316,7 +392,7 @@ static ec_kernel_kind choose_concat(const ec_graph *g, const ec_node *n, ec_kern
     const ec_tensor *x = in_t(g, n, i);
     if (!is_f32(x) || x->rank != 4 || (!is_nhwc(x) && !ec_layout_free(x))) return EC_K_REF;
   }
-  return EC_K_CONCAT_NHWC;
+  return attr(n, EC_ATTR_IN_PLACE) ? EC_K_CONCAT_VIEW : EC_K_CONCAT_NHWC;
 }
 
 /* Inference BatchNormalization of NHWC data with constant float parameters. */
@@ -334,7 +410,8 @@ static ec_kernel_kind choose_batchnorm(const ec_graph *g, const ec_node *n, ec_k
   }
   p->batch = (size_t)(x->dims[0] * x->dims[2] * x->dims[3]);
   p->channels_in = p->channels_out = (size_t)x->dims[1];
-  p->in_stride = p->out_stride = (size_t)x->dims[1];
+  p->in_stride = ec_view_stride(g, n->inputs[0]);
+  p->out_stride = ec_view_stride(g, n->outputs[0]);
   p->value = bp->epsilon;
   act_range(n, p);
   c->a = n->inputs[0];
@@ -356,8 +433,8 @@ static ec_kernel_kind choose_slice(const ec_graph *g, const ec_node *n, ec_kerne
   if (sp->starts[1] < 0 || sp->starts[1] + y->dims[1] > x->dims[1]) return EC_K_REF;
   p->batch = (size_t)(x->dims[0] * x->dims[2] * x->dims[3]);
   p->channels_in = p->channels_out = (size_t)y->dims[1];
-  p->in_stride = (size_t)x->dims[1];
-  p->out_stride = (size_t)y->dims[1];
+  p->in_stride = ec_view_stride(g, n->inputs[0]);
+  p->out_stride = ec_view_stride(g, n->outputs[0]);
   p->pre[0] = (size_t)sp->starts[1];
   c->a = n->inputs[0];
   return EC_K_SLICE_NHWC;

@@ -8,7 +8,7 @@
 #include "lower.h"
 #include "op.h"
 
-const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "fuse-act"};
+const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "fuse-act", "concat-in-place"};
 const int ec_n_lower_steps = (int)(sizeof ec_lower_steps / sizeof ec_lower_steps[0]);
 
 bool ec_lower_is_step(const char *name) {
@@ -447,6 +447,91 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
   return relink(g, d);
 }
 
+/* ---- concat-in-place ---------------------------------------------------------------------- */
+
+static void drop_attr(ec_node *n, const char *name) {
+  for (int k = 0; k < n->n_attrs; k++)
+    if (strcmp(n->attrs[k].name, name) == 0) {
+      free(n->attrs[k].name);
+      n->attrs[k] = n->attrs[n->n_attrs - 1];
+      n->n_attrs--;
+      return;
+    }
+}
+
+/* Every consumer of t reads NHWC with any pixel stride (or is an in-place Concat). */
+static bool readers_strided(const ec_graph *g, int t, const char *kernels) {
+  const ec_tensor *x = &g->tensors[t];
+  for (int k = 0; k < x->n_consumers; k++) {
+    const ec_node *c = &g->nodes[x->consumers[k]];
+    ec_kernel_choice kc;
+    if (c->dead) continue;
+    ec_choose_kernel(g, c, kernels, &kc);
+    if (!ec_kernel_strided_in(&kc)) return false;
+    /* Strided kernels read only input 0 that way. */
+    for (int j = 1; kc.kind != EC_K_CONCAT_VIEW && j < c->n_inputs; j++)
+      if (c->inputs[j] == t) return false;
+  }
+  return true;
+}
+
+/* An in-place Concat holds when its output and each input live where the views say, each input
+ * is written by a kernel with an output pixel stride (or is itself an in-place Concat's output),
+ * and everything reading a view reads with a stride. */
+static bool in_place_ok(const ec_graph *g, int i, const char *kernels) {
+  const ec_node *n = &g->nodes[i];
+  int y = n->outputs[0];
+  int64_t yoff, off = 0;
+  int root = ec_view_root(g, y, &yoff);
+  const ec_tensor *r = &g->tensors[root];
+  if (r->kind != EC_TK_ACTIVATION || r->is_output || r->rank != 4 || r->layout != EC_LAYOUT_NHWC ||
+      g->tensors[y].is_output)
+    return false;
+  if (root != y && !readers_strided(g, y, kernels)) return false;
+  for (int k = 0; k < n->n_inputs; k++) {
+    int x = n->inputs[k];
+    if (x < 0) return false;
+    const ec_tensor *t = &g->tensors[x];
+    for (int j = 0; j < k; j++)
+      if (n->inputs[j] == x) return false;
+    if (t->kind != EC_TK_ACTIVATION || t->is_output || t->producer < 0 || t->rank != 4) return false;
+    int64_t xoff;
+    if (ec_view_root(g, x, &xoff) != root || xoff != yoff + off) return false;
+    const ec_node *p = &g->nodes[t->producer];
+    ec_kernel_choice kc;
+    ec_choose_kernel(g, p, kernels, &kc);
+    if (kc.kind != EC_K_CONCAT_VIEW && (!ec_kernel_strided_out(&kc) || p->n_outputs != 1)) return false;
+    if (!readers_strided(g, x, kernels)) return false;
+    off += t->dims[1];
+  }
+  return true;
+}
+
+static ec_status lower_concat_in_place(ec_graph *g, const char *kernels, int *count) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *n = &g->nodes[i];
+    ec_kernel_choice kc;
+    if (n->dead || n->op != EC_OP_Concat || ec_choose_kernel(g, n, kernels, &kc) != EC_K_CONCAT_NHWC) continue;
+    ec_status st = add_attr(n, EC_ATTR_IN_PLACE, EC_ATTR_INT, 1, 0);
+    if (st) return st;
+  }
+  /* Dropping one changes where others' tensors live: repeat until all that stay hold. */
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = 0; i < g->n_nodes; i++) {
+      ec_node *n = &g->nodes[i];
+      if (n->dead || n->op != EC_OP_Concat || !find_attr(n, EC_ATTR_IN_PLACE)) continue;
+      if (!in_place_ok(g, i, kernels)) {
+        drop_attr(n, EC_ATTR_IN_PLACE);
+        changed = true;
+      }
+    }
+  }
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead && g->nodes[i].op == EC_OP_Concat && find_attr(&g->nodes[i], EC_ATTR_IN_PLACE)) (*count)++;
+  return EC_OK;
+}
+
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   if (!ec_kernels_fast(o->kernels)) return EC_OK;
   int cnt = 0;
@@ -461,6 +546,7 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   }
   if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
+  if (!st && step_on(o, "concat-in-place")) st = lower_concat_in_place(g, o->kernels, &cnt);
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");
   return st;
 }

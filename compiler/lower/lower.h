@@ -8,7 +8,10 @@
  *   nhwc             NHWC layout for XNNPACK chains (tensor.layout = EC_LAYOUT_NHWC), weights
  *                    re-ordered at compile time, layout conversions only where a reference
  *                    kernel or a graph input/output needs NCHW
- *   fuse-act         Relu/Clip after a Conv, Gemm, pooling or Add -> the producer's output clamp
+ *   fuse-act         Relu/Clip after a Conv, Gemm, pooling, Add or NHWC BatchNormalization ->
+ *                    the producer's output clamp
+ *   concat-in-place  a channel Concat of NHWC data whose inputs' producers can write into its
+ *                    output's channels (output pixel stride) does so: no copy (ec_view_root)
  * The rewritten graph stays a valid ONNX-shaped graph: logical dims never change, a tensor's
  * `layout` says how its bytes are ordered, and extra facts live in `edgecc_*` attributes.
  * ec_choose_kernel is a pure function of that graph and the kernel library name. */
@@ -25,6 +28,8 @@ enum { EC_LAYOUT_NCHW = 0, EC_LAYOUT_NHWC = 1 };
 #define EC_ATTR_ACT_MAX "edgecc_act_max"
 #define EC_ATTR_SHUFFLE "edgecc_shuffle_groups" /* a Transpose that is a channel shuffle (int) */
 #define EC_ATTR_LAYOUT "edgecc_layout"       /* a Transpose that only converts layout (int) */
+#define EC_ATTR_IN_PLACE "edgecc_in_place"   /* a channel Concat whose inputs are written in its
+                                                output's channels (int 1): no copy */
 
 typedef struct ec_lower_opts {
   const char *kernels;           /* "xnnpack" lowers; "ref" leaves the graph as it is */
@@ -51,7 +56,8 @@ typedef enum ec_kernel_kind {
   EC_K_BLAS_MATMUL,    /* eck_blas_matmul: MatMul of two activations */
   EC_K_BATCHNORM_NHWC, /* eck_xnn_batchnorm_nhwc: xp.batch pixels, channels_in, strides, clamp,
                           value = epsilon; inputs 1..4 are scale, bias, mean, var */
-  EC_K_SLICE_NHWC      /* eck_xnn_copy_channels: a channel Slice; xp.pre[0] = first channel */
+  EC_K_SLICE_NHWC,     /* eck_xnn_copy_channels: a channel Slice; xp.pre[0] = first channel */
+  EC_K_CONCAT_VIEW     /* a Concat lowered in place (EC_ATTR_IN_PLACE): nothing to run */
 } ec_kernel_kind;
 
 typedef struct ec_kernel_choice {
@@ -65,6 +71,19 @@ typedef struct ec_kernel_choice {
 /* The kernel node n runs on with the given library ("ref": always EC_K_REF). */
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c);
+
+/* Zero-copy concat (lowering step concat-in-place): a tensor may live inside another one's
+ * bytes, as the channels [off, off + C) of each pixel of a wider NHWC tensor (its "root", whose
+ * channel count is then the pixel stride). ec_view_root returns the root of t (t itself when t
+ * is no view) and t's first channel there. Derived from the graph alone: an input of an
+ * in-place Concat lives in that Concat's output (the one with the most inputs when several),
+ * and an in-place Concat whose inputs all live in a wider one's lives there too. */
+int ec_view_root(const ec_graph *g, int t, int64_t *off);
+/* Elements between pixels of NHWC tensor t: its root's channel count. */
+size_t ec_view_stride(const ec_graph *g, int t);
+/* Kernels that read or write NHWC data with any pixel stride (may touch views). */
+bool ec_kernel_strided_in(const ec_kernel_choice *c);
+bool ec_kernel_strided_out(const ec_kernel_choice *c);
 
 /* A rank-4 tensor whose bytes are the same in NCHW and NHWC order (C == 1 or H*W == 1);
  * tensors of other ranks have no layout and count as such too. */

@@ -14,7 +14,7 @@ foreach(m squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 de
 endforeach()
 # Every lowering step switched off in turn changes no result.
 foreach(m resnet18 mobilenet_v2 googlenet shufflenet_v2_x1_0)
-  foreach(p channel-shuffle fold-pad nhwc fuse-act)
+  foreach(p channel-shuffle fold-pad nhwc fuse-act concat-in-place)
     add_test(NAME zoo_fast_${m}_no_${p}
       COMMAND ${CMAKE_CURRENT_LIST_DIR}/zoo_check.sh $<TARGET_FILE:ec_fastc> ${EC_FAST_ZOO} ${m}
               ${CMAKE_BINARY_DIR}/fast/${m}_no_${p} --no-pass ${p})
