@@ -279,7 +279,8 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     goto done;
   }
   memset(ctx, 0, p->ctx_bytes);
-  st = p->init(ctx, wdata, wlen, arena, p->arena_bytes, (int)(threads ? threads : 1));
+  /* 0 when --threads is not given: the program's default (the target's cores). */
+  st = p->init(ctx, wdata, wlen, arena, p->arena_bytes, (int)threads);
   if (st) {
     fprintf(stderr, "%s: error: %s: %s (not the weights this program was compiled with, or a damaged file)\n",
             p->name, weights_path ? weights_path : "embedded weights", ecrt_status_str(st));
