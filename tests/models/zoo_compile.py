@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""zoo_compile.py — a zoo model compiled by edgecc, built, run, and checked against torch.
+
+usage: zoo_compile.py --edgecc E --build-dir B --cache DIR --work DIR --kernels ref|xnnpack
+                      --malloc-count LIB MODEL
+
+Exports MODEL into the cache if needed (zoo_inspect.export), then:
+- `edgecc MODEL.onnx --targets host --kernels K -o WORK/out`;
+- plan.json: the memory plan was verified, and the arena is at most 1.1x its lower bound;
+- builds the program (ref: against the runtime and kernel libraries of the main build, through
+  tests/codegen/build_generated.sh; xnnpack: the folder's own CMakeLists.txt);
+- runs it on MODEL_input_0.pb: max |got - torch| <= 1e-4 * max |torch|;
+- with the malloc counter preloaded, `--bench 1` and `--bench 4` make the same number of
+  allocations: the run function allocates nothing after warm-up.
+The work folder is deleted when the test passes.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from zoo_inspect import export  # noqa: E402
+
+
+def run(argv, **kw):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit("FAILED: %s\nexit %d\n%s%s" % (" ".join(argv), p.returncode, p.stdout[-2000:], p.stderr[-2000:]))
+    return p
+
+
+def malloc_count(argv, lib):
+    p = run(argv, env=dict(os.environ, LD_PRELOAD=lib))
+    lines = [l for l in p.stderr.splitlines() if l.startswith("malloc_count:")]
+    if not lines:
+        raise SystemExit("FAILED: the malloc counter printed nothing for %s" % " ".join(argv))
+    return int(lines[-1].split()[1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--cache", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--kernels", required=True, choices=["ref", "xnnpack"])
+    ap.add_argument("--malloc-count", required=True)
+    ap.add_argument("model")
+    a = ap.parse_args()
+
+    onnx_path = export(a.model, a.cache)
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    out = os.path.join(a.work, "out")
+    run([a.edgecc, onnx_path, "--targets", "host", "--kernels", a.kernels, "-o", out, "--name", "model"])
+
+    with open(os.path.join(out, "plan.json")) as f:
+        plan = json.load(f)
+    for part in plan["partitions"]:
+        if part.get("arena_verified") is not True:
+            raise SystemExit("FAILED: plan.json does not record a verified memory plan")
+        arena, bound = part["arena_bytes"], part["arena_lower_bound_bytes"]
+        if arena > 1.1 * bound:
+            raise SystemExit("FAILED: arena %d bytes is more than 1.1x its lower bound %d" % (arena, bound))
+
+    host = os.path.join(out, "host")
+    if a.kernels == "ref":
+        exe = os.path.join(a.work, "bin", "model_p0")
+        run([os.path.join(REPO, "tests/codegen/build_generated.sh"), host, a.build_dir, exe],
+            env=dict(os.environ, CFLAGS="-O2"))
+    else:
+        b = os.path.join(a.work, "build")
+        run(["cmake", "-S", host, "-B", b, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release"])
+        run(["cmake", "--build", b])
+        exe = os.path.join(b, "model_p0")
+
+    got_pb = os.path.join(a.work, "got.pb")
+    inp = os.path.join(a.cache, a.model + "_input_0.pb")
+    run([exe, "--input", inp, "--output", got_pb])
+    got = numpy_helper.to_array(onnx.load_tensor(got_pb))
+    exp = numpy_helper.to_array(onnx.load_tensor(os.path.join(a.cache, a.model + "_output_0.pb")))
+    if got.shape != exp.shape:
+        raise SystemExit("FAILED: output shape %s, torch %s" % (got.shape, exp.shape))
+    scale = float(np.abs(exp).max())
+    err = float(np.abs(got.astype(np.float64) - exp).max())
+    if not err <= 1e-4 * scale:
+        raise SystemExit("FAILED: max error %.3g is more than 1e-4 of the largest output %.3g" % (err, scale))
+
+    counts = [malloc_count([exe, "--input", inp, "--bench", str(n)], a.malloc_count) for n in (1, 4)]
+    if counts[0] != counts[1]:
+        raise SystemExit("FAILED: the run allocates: %d allocations with --bench 1, %d with --bench 4" % tuple(counts))
+
+    print("%s --kernels %s: max error %.2e of %.3g; arena %d bytes (lower bound %d); %d allocations, none per run"
+          % (a.model, a.kernels, err, scale, arena, bound, counts[0]))
+    shutil.rmtree(a.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
