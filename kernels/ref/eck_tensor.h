@@ -68,5 +68,11 @@ void eck_broadcast_strides(const eck_tensor *t, int rank, const int64_t *dims, i
  * beyond 2^53: integer kernels must not go through these), and back (C conversion rules). */
 double eck_load_f64(const void *data, int32_t dtype, int64_t i);
 void eck_store_f64(void *data, int32_t dtype, int64_t i, double v);
+/* Dtype classes (bool counts as unsigned), and exact element access for integer dtypes: 64-bit
+ * values never go through double (other dtypes convert through eck_load_f64/eck_store_f64). */
+int eck_dtype_is_float(int32_t dt);
+int eck_dtype_is_unsigned(int32_t dt);
+int64_t eck_load_i64(const void *data, int32_t dtype, int64_t i);
+void eck_store_i64(void *data, int32_t dtype, int64_t i, int64_t v);
 
 #endif

@@ -59,7 +59,7 @@ int eck_ref_gemm(const void *params, const eck_tensor *in, int n_in, eck_tensor 
   }
   int64_t cs[2] = {0, 0};
   if (c) eck_broadcast_strides(c, 2, 0, cs);
-  int isf = eck_nn_is_float(a->dtype);
+  int isf = eck_dtype_is_float(a->dtype);
   for (int64_t m = 0; m < M; m++)
     for (int64_t n = 0; n < N; n++) {
       double accf = 0;
@@ -69,8 +69,8 @@ int eck_ref_gemm(const void *params, const eck_tensor *in, int n_in, eck_tensor 
         if (isf)
           accf += eck_load_f64(a->data, a->dtype, ia) * eck_load_f64(b->data, b->dtype, ib);
         else
-          acci += (uint64_t)eck_nn_load_i64(a->data, a->dtype, ia) *
-                  (uint64_t)eck_nn_load_i64(b->data, b->dtype, ib);
+          acci += (uint64_t)eck_load_i64(a->data, a->dtype, ia) *
+                  (uint64_t)eck_load_i64(b->data, b->dtype, ib);
       }
       int64_t ic = m * cs[0] + n * cs[1], iy = m * N + n;
       if (isf) {
@@ -80,10 +80,10 @@ int eck_ref_gemm(const void *params, const eck_tensor *in, int n_in, eck_tensor 
       } else {
         if (p->alpha != 1.0f) acci = (uint64_t)(int64_t)((double)(int64_t)acci * p->alpha);
         if (c) {
-          int64_t cv = eck_nn_load_i64(c->data, c->dtype, ic);
+          int64_t cv = eck_load_i64(c->data, c->dtype, ic);
           acci += p->beta == 1.0f ? (uint64_t)cv : (uint64_t)(int64_t)((double)cv * p->beta);
         }
-        eck_nn_store_i64(out[0].data, out[0].dtype, iy, (int64_t)acci);
+        eck_store_i64(out[0].data, out[0].dtype, iy, (int64_t)acci);
       }
     }
   return ECK_OK;
@@ -168,7 +168,7 @@ int eck_ref_matmul(const void *params, const eck_tensor *in, int n_in, eck_tenso
     case ECK_DOUBLE: matmul_f64(&s, a->data, b->data, out[0].data); return ECK_OK;
     default: break;
   }
-  int isf = eck_nn_is_float(a->dtype);
+  int isf = eck_dtype_is_float(a->dtype);
   for (int64_t bi = 0; bi < s.batches; bi++) {
     int64_t oa, ob;
     mm_offsets(&s, bi, &oa, &ob);
@@ -181,14 +181,14 @@ int eck_ref_matmul(const void *params, const eck_tensor *in, int n_in, eck_tenso
           if (isf)
             accf += eck_load_f64(a->data, a->dtype, ia) * eck_load_f64(b->data, b->dtype, ib);
           else
-            acci += (uint64_t)eck_nn_load_i64(a->data, a->dtype, ia) *
-                    (uint64_t)eck_nn_load_i64(b->data, b->dtype, ib);
+            acci += (uint64_t)eck_load_i64(a->data, a->dtype, ia) *
+                    (uint64_t)eck_load_i64(b->data, b->dtype, ib);
         }
         int64_t iy = (bi * s.M + m) * s.N + n;
         if (isf)
           eck_store_f64(out[0].data, out[0].dtype, iy, accf);
         else
-          eck_nn_store_i64(out[0].data, out[0].dtype, iy, (int64_t)acci);
+          eck_store_i64(out[0].data, out[0].dtype, iy, (int64_t)acci);
       }
   }
   return ECK_OK;
@@ -197,7 +197,7 @@ int eck_ref_matmul(const void *params, const eck_tensor *in, int n_in, eck_tenso
 /* Zero point or scale k of a per-tensor (1 element) or per-row/column operand. */
 static int64_t q_at(const eck_tensor *t, int64_t k) {
   if (!t || !t->data) return 0;
-  return eck_nn_load_i64(t->data, t->dtype, eck_numel(t) == 1 ? 0 : k);
+  return eck_load_i64(t->data, t->dtype, eck_numel(t) == 1 ? 0 : k);
 }
 
 static double s_at(const eck_tensor *t, int64_t k) {
@@ -220,8 +220,8 @@ static void qmatmul(const eck_tensor *a, const eck_tensor *b, const eck_tensor *
       for (int64_t n = 0; n < s.N; n++) {
         int32_t zb = (int32_t)q_at(bzp, n), acc = 0;
         for (int64_t k = 0; k < s.K; k++)
-          acc += ((int32_t)eck_nn_load_i64(a->data, a->dtype, oa + m * s.K + k) - za) *
-                 ((int32_t)eck_nn_load_i64(b->data, b->dtype, ob + k * s.N + n) - zb);
+          acc += ((int32_t)eck_load_i64(a->data, a->dtype, oa + m * s.K + k) - za) *
+                 ((int32_t)eck_load_i64(b->data, b->dtype, ob + k * s.N + n) - zb);
         emit(ctx, (bi * s.M + m) * s.N + n, m, n, acc);
       }
     }
@@ -250,7 +250,7 @@ static void emit_qlm(void *vctx, int64_t iy, int64_t m, int64_t n, int32_t acc) 
   float v = nearbyintf((float)acc * mult) + (float)q_at(c->yzp, 0);
   float lo = c->y->dtype == ECK_INT8 ? -128.f : 0.f, hi = c->y->dtype == ECK_INT8 ? 127.f : 255.f;
   v = v < lo ? lo : v > hi ? hi : v;
-  eck_nn_store_i64(c->y->data, c->y->dtype, iy, (int64_t)v);
+  eck_store_i64(c->y->data, c->y->dtype, iy, (int64_t)v);
 }
 
 int eck_ref_qlinear_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
@@ -280,7 +280,7 @@ int eck_ref_einsum(const void *params, const eck_tensor *in, int n_in, eck_tenso
   int64_t n_outer = 1, n_inner = 1;
   for (int l = 0; l < p->n_out_labels; l++) n_outer *= p->label_dim[l];
   for (int l = p->n_out_labels; l < p->n_labels; l++) n_inner *= p->label_dim[l];
-  int isf = eck_nn_is_float(out[0].dtype);
+  int isf = eck_dtype_is_float(out[0].dtype);
   for (int64_t o = 0; o < n_outer; o++) {
     int64_t base[ECK_EINSUM_MAX_IN] = {0};
     int64_t r = o;
@@ -306,7 +306,7 @@ int eck_ref_einsum(const void *params, const eck_tensor *in, int n_in, eck_tenso
         if (isf)
           pf *= eck_load_f64(in[t].data, in[t].dtype, off[t]);
         else
-          pi *= (uint64_t)eck_nn_load_i64(in[t].data, in[t].dtype, off[t]);
+          pi *= (uint64_t)eck_load_i64(in[t].data, in[t].dtype, off[t]);
       }
       accf += pf;
       acci += pi;
@@ -314,7 +314,7 @@ int eck_ref_einsum(const void *params, const eck_tensor *in, int n_in, eck_tenso
     if (isf)
       eck_store_f64(out[0].data, out[0].dtype, o, accf);
     else
-      eck_nn_store_i64(out[0].data, out[0].dtype, o, (int64_t)acci);
+      eck_store_i64(out[0].data, out[0].dtype, o, (int64_t)acci);
   }
   return ECK_OK;
 }

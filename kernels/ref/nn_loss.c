@@ -32,7 +32,7 @@ int eck_ref_loss(const void *params, const eck_tensor *in, int n_in, eck_tensor 
             eck_store_f64(lp->data, lp->dtype, base + c * D,
                           eck_load_f64(x->data, x->dtype, base + c * D) - mx - log(se));
       }
-      int64_t tg = eck_nn_load_i64(t->data, t->dtype, n * D + d);
+      int64_t tg = eck_load_i64(t->data, t->dtype, n * D + d);
       double loss = 0, wt = 0;
       if (!(p->has_ignore && tg == p->ignore_index)) {
         if (tg < 0 || tg >= C) return ECK_ERR_INDEX;
@@ -80,7 +80,7 @@ static double iou(const double *a, const double *b) {
 int64_t eck_nms_run(const eck_nms_params *p, const eck_tensor *in, int n_in, int64_t *sel,
                     int64_t cap) {
   const eck_tensor *bx = &in[0], *sc = &in[1];
-  int64_t maxk = n_in > 2 && in[2].data && eck_numel(&in[2]) ? eck_nn_load_i64(in[2].data, in[2].dtype, 0) : 0;
+  int64_t maxk = n_in > 2 && in[2].data && eck_numel(&in[2]) ? eck_load_i64(in[2].data, in[2].dtype, 0) : 0;
   double thr = n_in > 3 && in[3].data && eck_numel(&in[3]) ? eck_load_f64(in[3].data, in[3].dtype, 0) : 0;
   int has_st = n_in > 4 && in[4].data && eck_numel(&in[4]);
   double sthr = has_st ? eck_load_f64(in[4].data, in[4].dtype, 0) : 0;

@@ -117,7 +117,7 @@ int eck_ref_resize(const void *params, const eck_tensor *in, int n_in, eck_tenso
       while (k >= 0 && ++t[k] == nt[k]) t[k--] = 0;
       if (k < 0) break;
     }
-    if (!eck_nn_is_float(y->dtype)) acc = nearbyint(acc);
+    if (!eck_dtype_is_float(y->dtype)) acc = nearbyint(acc);
     eck_store_f64(y->data, y->dtype, o, acc);
   }
   return ECK_OK;
@@ -264,7 +264,7 @@ int eck_ref_roialign(const void *params, const eck_tensor *in, int n_in, eck_ten
   const int64_t R = y->dims[0], OH = y->dims[2], OW = y->dims[3];
   const double off = p->half_pixel ? 0.5 : 0;
   for (int64_t r = 0; r < R; r++) {
-    int64_t b = eck_nn_load_i64(bi->data, bi->dtype, r);
+    int64_t b = eck_load_i64(bi->data, bi->dtype, r);
     if (b < 0 || b >= N) return ECK_ERR_INDEX;
     double x1 = eck_load_f64(rois->data, rois->dtype, r * 4) * p->spatial_scale - off;
     double y1 = eck_load_f64(rois->data, rois->dtype, r * 4 + 1) * p->spatial_scale - off;

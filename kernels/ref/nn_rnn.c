@@ -61,7 +61,7 @@ int eck_ref_rnn(const void *params, const eck_tensor *in, int n_in, eck_tensor *
         h[k] = H0 ? ld(H0, sb + k) : 0;
         c[k] = C0 ? ld(C0, sb + k) : 0;
       }
-      int64_t len = SL ? eck_nn_load_i64(SL->data, SL->dtype, b) : S;
+      int64_t len = SL ? eck_load_i64(SL->data, SL->dtype, b) : S;
       if (len < 0 || len > S) return ECK_ERR_INDEX;
       for (int64_t s = 0; s < len; s++) {
         int64_t t = rev ? len - 1 - s : s;

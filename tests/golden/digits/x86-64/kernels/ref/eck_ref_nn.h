@@ -193,11 +193,4 @@ ECK_REF_DECL(eck_ref_loss)
 ECK_REF_DECL(eck_ref_nms)
 #undef ECK_REF_DECL
 
-/* Helpers shared by the nn kernels (nn_common.c): exact integer element access (uint64 keeps
- * its bit pattern) and dtype classes. */
-int64_t eck_nn_load_i64(const void *data, int32_t dtype, int64_t i);
-void eck_nn_store_i64(void *data, int32_t dtype, int64_t i, int64_t v);
-int eck_nn_is_float(int32_t dtype);
-int eck_nn_is_unsigned(int32_t dtype);
-
 #endif

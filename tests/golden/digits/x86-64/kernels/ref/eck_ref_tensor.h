@@ -5,11 +5,6 @@
 #include "eck_tensor.h"
 
 /* ---- dtype helpers shared by the tensor kernels (tensor_common.c) ---------------------------- */
-int eck_dtype_is_float(int32_t dtype);    /* float, double, float16, bfloat16 */
-int eck_dtype_is_unsigned(int32_t dtype); /* uint8..uint64 and bool */
-/* Element i as int64, exact for every integer dtype (uint64 keeps its bit pattern). */
-int64_t eck_load_i64(const void *data, int32_t dtype, int64_t i);
-void eck_store_i64(void *data, int32_t dtype, int64_t i, int64_t v);
 /* Copies element src[j] into dst[i] (same dtype, `size` bytes each). */
 void eck_copy_elem(void *dst, int64_t i, const void *src, int64_t j, size_t size);
 /* Compares a[i] with b[j] exactly for the dtype: -1, 0 or 1 (NaN compares equal). */

@@ -113,7 +113,7 @@ int eck_ref_maxunpool(const void *params, const eck_tensor *in, int n_in, eck_te
   unsigned char *yb = y->data;
   for (int64_t i = 0; i < ny * (int64_t)es; i++) yb[i] = 0;
   for (int64_t i = 0; i < nx; i++) {
-    int64_t j = eck_nn_load_i64(ind->data, ind->dtype, i);
+    int64_t j = eck_load_i64(ind->data, ind->dtype, i);
     if (j < 0) return ECK_ERR_INDEX;
     int64_t jj = 0, r = j, mul = 1, lim = 1;
     for (int k = p->rank - 1; k >= 0; k--) {
