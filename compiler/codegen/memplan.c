@@ -108,6 +108,10 @@ static bool in_view_group(const ec_memplan *mp, int t) {
   return false;
 }
 
+/* Extra placement orders tried for graphs with at most this many buffers (each costs O(n^2)). */
+#define EC_MP_PERTURB_MAX_BUFS 3000
+#define EC_MP_PERTURBED_ORDERS 32
+
 static size_t *g_sort_bytes; /* qsort has no context argument; planning is single-threaded */
 static int *g_sort_first;
 
@@ -218,8 +222,9 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
 
   /* Greedy best-fit: each buffer goes into the smallest gap between the buffers already placed
    * that are live at the same time, or above the highest of them. The order matters; three
-   * orders are tried (largest first, longest-lived-times-size first, earliest first) and the
-   * smallest arena kept. */
+   * orders are tried (largest first, longest-lived-times-size first, earliest first), then, for
+   * graphs small enough that it costs little, sizes perturbed by a fixed-seed generator (the
+   * output stays reproducible), and the smallest arena kept. */
   int nb = mp->n_bufs;
   size_t *best_off = ec_alloc(sizeof(size_t) * (size_t)(nb + 1));
   size_t best_arena = (size_t)-1;
@@ -228,11 +233,18 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
     goto done;
   }
   for (int i = 0; i < nb; i++) sbytes[i] = ec_mp_padded(mp->bufs[i].bytes);
-  for (int strategy = 0; strategy < 3; strategy++) {
+  int n_strategies = 3 + (nb <= EC_MP_PERTURB_MAX_BUFS ? EC_MP_PERTURBED_ORDERS : 0);
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
+  for (int strategy = 0; strategy < n_strategies; strategy++) {
     for (int i = 0; i < nb; i++) {
       order[i] = i;
       size_t life = (size_t)(mp->bufs[i].last - mp->bufs[i].first + 1);
-      key_bytes[i] = strategy == 0 ? sbytes[i] : strategy == 1 ? sbytes[i] * life : (size_t)(nb - mp->bufs[i].first);
+      if (strategy < 3) {
+        key_bytes[i] = strategy == 0 ? sbytes[i] : strategy == 1 ? sbytes[i] * life : (size_t)(nb - mp->bufs[i].first);
+      } else { /* size scaled by a factor in [0.5, 1.5) */
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        key_bytes[i] = (size_t)((double)sbytes[i] * (0.5 + (double)(rng >> 11) / 9007199254740992.0));
+      }
       sfirst[i] = mp->bufs[i].first;
     }
     g_sort_bytes = key_bytes;

@@ -24,6 +24,3 @@ foreach(model ${EC_ZOO_MODELS})
     set_tests_properties(zoo_compile_${model}_${kernels} PROPERTIES LABELS zoo TIMEOUT 900)
   endforeach()
 endforeach()
-# Known: with the fast kernels googlenet's arena is 1.15x its lower bound (4.62 MB vs 4.01 MB):
-# the layout conversions around its Concats give the greedy best-fit a harder packing.
-set_tests_properties(zoo_compile_googlenet_xnnpack PROPERTIES DISABLED TRUE)
