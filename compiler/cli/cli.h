@@ -9,14 +9,17 @@
 
 /* Options every command that loads a model accepts: --dim, --freeze-input, --no-pass. */
 typedef struct ec_model_opts {
-  ec_pass_opts passes;
+  ec_pass_opts passes;                 /* graph passes switched off by --no-pass */
+  const char *lower_off[EC_MAX_OPTS];  /* lowering steps switched off (`all` stands for all) */
+  int n_lower_off;
   ec_dim_pin dims[EC_MAX_OPTS];
   int n_dims;
   ec_freeze freezes[EC_MAX_OPTS];
   int n_freezes;
 } ec_model_opts;
 
-/* Tries to consume argv[*i] (and its value) as a model option. Returns 1 if consumed, 0 if
+/* Tries to consume argv[*i] (and its value) as a model option. `--no-pass NAME` takes a graph
+ * pass, a lowering step or `all`. Returns 1 if consumed, 0 if
  * not a model option, -1 on a usage error (message printed). */
 int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i);
 /* Loads the model with the options and (unless no_infer) runs the graph passes; prints

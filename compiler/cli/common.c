@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lower.h"
 #include "op.h"
 
 int ec_usage_error(const char *fmt, ...) {
@@ -27,20 +28,39 @@ static bool split_eq(char *arg, char **name, char **value) {
   return true;
 }
 
+/* "channel-shuffle, fold-pad, ..." */
+static const char *lower_step_names(void) {
+  static char names[256];
+  if (!names[0])
+    for (int k = 0; k < ec_n_lower_steps; k++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+               ec_lower_steps[k]);
+  return names;
+}
+
 int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   if (strcmp(a, "--no-pass") == 0) {
     if (*i + 1 >= argc) {
       ec_buf b = {0};
       ec_pass_names(&b);
-      ec_usage_error("--no-pass needs a pass name (%s, or all)", b.data ? b.data : "");
+      ec_usage_error("--no-pass needs a graph pass (%s), a lowering step (%s), or all",
+                     b.data ? b.data : "", lower_step_names());
       ec_buf_free(&b);
       return -1;
     }
+    const char *name = argv[++*i];
+    bool all = strcmp(name, "all") == 0, step = ec_lower_is_step(name);
+    if ((all || step) && mo->n_lower_off < EC_MAX_OPTS) mo->lower_off[mo->n_lower_off++] = name;
+    if (step) return 1;
     ec_diag d;
     memset(&d, 0, sizeof d);
-    if (ec_pass_disable(&mo->passes, argv[++*i], &d)) {
-      ec_usage_error("%s", d.msg);
+    if (ec_pass_disable(&mo->passes, name, &d)) {
+      ec_buf b = {0};
+      ec_pass_names(&b);
+      ec_usage_error("--no-pass %s: not a graph pass (%s) nor a lowering step (%s)", name,
+                     b.data ? b.data : "", lower_step_names());
+      ec_buf_free(&b);
       return -1;
     }
     return 1;

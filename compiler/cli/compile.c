@@ -67,8 +67,6 @@ typedef struct compile_args {
   int n_tfiles;
   const char *links[EC_MAX_OPTS];
   int n_links;
-  const char *no_pass[EC_MAX_OPTS];
-  int n_no_pass;
   bool force, embed;
 } compile_args;
 
@@ -99,9 +97,9 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->partitions;
     } else if (strcmp(s, "--threads") == 0) {
       slot = &a->threads;
-    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--no-pass") == 0) {
-      const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : a->no_pass;
-      int *n = s[2] == 't' ? &a->n_tfiles : s[2] == 'l' ? &a->n_links : &a->n_no_pass;
+    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0) {
+      const char **list = s[2] == 't' ? a->tfiles : a->links;
+      int *n = s[2] == 't' ? &a->n_tfiles : &a->n_links;
       if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
       if (*n >= EC_MAX_OPTS) return ec_usage_error("too many %s options", s);
       list[(*n)++] = argv[++i];
@@ -227,23 +225,6 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&po, 0, sizeof po);
   po.klib = ec_kernel_lib_from_name(a.kernels);
   bool fast = ec_kernels_fast(a.kernels);
-  /* --no-pass names a graph pass or a lowering step (or `all`: every one of both). */
-  ec_pass_opts pass_opts;
-  memset(&pass_opts, 0, sizeof pass_opts);
-  const char *lower_off[EC_MAX_OPTS];
-  int n_lower_off = 0;
-  for (int i = 0; i < a.n_no_pass; i++) {
-    const char *nmp = a.no_pass[i];
-    bool all = strcmp(nmp, "all") == 0;
-    if (all || ec_lower_is_step(nmp)) lower_off[n_lower_off++] = nmp;
-    if (!all && ec_lower_is_step(nmp)) continue;
-    ec_diag pd;
-    memset(&pd, 0, sizeof pd);
-    if (ec_pass_disable(&pass_opts, nmp, &pd)) {
-      ec_diag_print(&pd);
-      return EC_ERR_USAGE;
-    }
-  }
   if (a.objective) {
     if (strcmp(a.objective, "latency") == 0) po.objective = EC_PLAN_LATENCY;
     else if (strcmp(a.objective, "throughput") == 0) po.objective = EC_PLAN_THROUGHPUT;
@@ -323,9 +304,10 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_part_report *reps = NULL;
   /* Target-independent passes, then lowering for the kernel library (the whole graph: every
    * device uses the same library), then the plan over the lowered graph's split points. */
-  st = ec_run_passes(g, &pass_opts, &d);
-  if (!st && fast) {
-    ec_lower_opts lo = {a.kernels, lower_off, n_lower_off};
+  /* (ec_cli_load ran the passes; --no-pass was parsed into a.mo for both.) */
+  st = EC_OK;
+  if (fast) {
+    ec_lower_opts lo = {a.kernels, a.mo.lower_off, a.mo.n_lower_off};
     st = ec_lower(g, &lo, &d);
   }
   if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);

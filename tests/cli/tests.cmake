@@ -9,3 +9,9 @@ set_tests_properties(unit_cli PROPERTIES LABELS unit TIMEOUT 120)
 add_test(NAME unit_install
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/install_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(unit_install PROPERTIES LABELS unit TIMEOUT 300)
+
+# --no-pass reaches compile (graph passes and lowering steps).
+add_test(NAME unit_no_pass_compile
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/no_pass_compile.py $<TARGET_FILE:edgecc>
+                 ${CMAKE_BINARY_DIR}/no-pass-compile)
+set_tests_properties(unit_no_pass_compile PROPERTIES LABELS unit TIMEOUT 120)
