@@ -5,7 +5,7 @@ Debian's libonnx-testdata, writes a report, and compares each test's status with
 Usage: /usr/bin/python3 tests/conformance/run.py --edgecc PATH --mode shapes|eval|compile \
            [--out DIR] [-j N] [--suites node,...] [--filter REGEX] [--update] \
            [--min-load SUITE=FRACTION] [--min-pass SUITE=FRACTION] [--require-correct-shapes] \
-           [--build-dir BUILD] [--build-hook SCRIPT] [--cmake-build REGEX]
+           [--build-dir BUILD] [--build-hook SCRIPT] [--cmake-build REGEX] [--kernels ref|xnnpack]
 
 Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`) are frozen
 with the test's own input files (the report marks the test "frozen"); then
@@ -19,6 +19,9 @@ with the test's own input files (the report marks the test "frozen"); then
            the generated CMakeLists.txt instead), and the program runs every data set with
            --input/--output; values compared as in eval. plan.json must record that edgecc's
            verifier proved the memory plan (no two live tensors share arena bytes).
+           --kernels xnnpack compiles with the fast kernels instead (build hook
+           tests/codegen/build_fast.sh; expected list expected_compile_xnnpack.txt, where --update
+           marks each test that passes in expected_compile.txt but not here "xnnpack regression").
 Statuses: pass; fail (loads, wrong dtype/shape/values); unsupported (exit 1 with an
 `edgecc: error:` line — the model is rejected with a diagnostic); crash (a signal, an exit status
 other than 0 and 1, or exit 1 without a diagnostic); timeout (an edgecc call ran past --timeout).
@@ -330,8 +333,9 @@ class Runner:
         """edgecc writes d/gen, then the build hook (or, for --cmake-build tests, the folder's own
         CMake build) makes the program. Its path, or (status, reason)."""
         gen = os.path.join(d, "gen")
+        kernels = ["--kernels", self.args.kernels] if self.args.kernels != "ref" else []
         rc, out, err = self.edgecc(["compile", model_path, "--targets", "host", "-o", gen,
-                                    "--name", "model"] + freeze)
+                                    "--name", "model"] + kernels + freeze)
         if rc != 0:
             return self.failure("compile", rc, err, model_path)
         # edgecc's verifier proves no two live tensors overlap in the arena; plan.json says it ran.
@@ -343,6 +347,15 @@ class Runner:
         if not parts or not all(p.get("arena_verified") is True for p in parts):
             return "fail", "plan.json does not record a verified memory plan for every partition"
         host = os.path.join(gen, "host")
+        if self.args.kernels != "ref":
+            # The fast kernels the code calls: codegen heads each such step with "/* kernel: KIND */"
+            # (kernels/xnnpack is copied in any case, for its thread pool).
+            kinds = set(res.get("fast", []))
+            for f in os.listdir(host):
+                if re.match(r".*_p\d+\.c$", f) and not f.startswith("main_"):
+                    with open(os.path.join(host, f), errors="replace") as fh:
+                        kinds |= set(re.findall(r"^/\* kernel: (.*) \*/$", fh.read(), re.M)) - {"reference"}
+            res["fast"] = sorted(kinds)
         if self.args.cmake_build and re.search(self.args.cmake_build, res["id"]):
             res["cmake_build"] = True
             b = os.path.join(d, "build")
@@ -426,15 +439,22 @@ def excuse_for(test_id, res, old_comment):
     return None
 
 
-def write_expected(path, mode, results, old):
-    lines = ["# Expected status of every conformance test in %s mode: `suite/test status [# reason]`." % mode,
+def write_expected(path, mode, results, old, kernels="ref", ref_expected=None):
+    how = mode if kernels == "ref" else "%s --kernels %s" % (mode, kernels)
+    lines = ["# Expected status of every conformance test in %s mode: `suite/test status [# reason]`." % how,
              "# A run fails when a test's status differs, improvements too: after a deliberate change,",
-             "# regenerate with `tests/conformance/run.py --mode %s --update ...` and review the diff." % mode,
+             "# regenerate with `tests/conformance/run.py --mode %s --update ...` and review the diff." % how,
              "# Lines whose reason starts with 'excused:' keep it across updates."]
+    if ref_expected is not None:
+        lines.append("# '%s regression:' marks a test that passes with the reference kernels "
+                     "(expected_%s.txt) but not here." % (kernels, mode))
     for r in sorted(results, key=lambda r: r["id"]):
         comment = ""
         if r["status"] != "pass":
             comment = r.get("excused") or short_reason(r["reason"])
+            if (ref_expected is not None and not r.get("excused")
+                    and ref_expected.get(r["id"], ("", ""))[0] == "pass"):
+                comment = "%s regression: %s" % (kernels, comment)
         lines.append("%s %s%s" % (r["id"], r["status"], ("  # " + comment) if comment else ""))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -479,8 +499,9 @@ def summarize(results, suites):
 
 def write_report(args, results, table, diffs, elapsed):
     os.makedirs(args.out, exist_ok=True)
-    meta = {"mode": args.mode, "suites": args.suites, "seconds": round(elapsed, 1),
-            "command": "tests/conformance/run.py --mode %s" % args.mode,
+    how = args.mode if args.kernels == "ref" else "%s --kernels %s" % (args.mode, args.kernels)
+    meta = {"mode": args.mode, "kernels": args.kernels, "suites": args.suites, "seconds": round(elapsed, 1),
+            "command": "tests/conformance/run.py --mode %s" % how,
             "commit": git_commit()}
     with open(os.path.join(args.out, "report.json"), "w") as f:
         json.dump({"meta": meta, "summary": table, "differences": diffs,
@@ -491,10 +512,12 @@ def write_report(args, results, table, diffs, elapsed):
                     "compare values by ONNX's rule",
             "compile": "compile to C (`edgecc compile MODEL --targets host`), build against the runtime and "
                        "kernel libraries, run every data set, compare values by ONNX's rule"}[args.mode]
-    L.append("## Mode `%s`" % args.mode)
+    if args.kernels != "ref":
+        what = what.replace("--targets host`", "--targets host --kernels %s`" % args.kernels)
+    L.append("## Mode `%s`" % how)
     L.append("")
     L.append("Each test must %s. Made by `tests/conformance/run.py --mode %s` at commit %s in %.0f s."
-             % (what, args.mode, meta["commit"], elapsed))
+             % (what, how, meta["commit"], elapsed))
     L.append("Rates are over all the tests of a suite; *frozen* tests had graph inputs that feed shape "
              "operands turned into constants with `--freeze-input`.")
     L.append("")
@@ -515,6 +538,9 @@ def write_report(args, results, table, diffs, elapsed):
              + (" | %d (%.1f%%)" % (total["loads"], 100 * total["loads"] / n) if args.mode == "shapes" else "")
              + " | %.1f%% |" % (100 * total["pass"] / n))
     L.append("")
+    if args.kernels != "ref":
+        L.append(fast_summary(results, args.kernels))
+        L.append("")
     ops = args.report_ops or args.require_ops_pass
     if ops:
         need = set(ops.split(","))
@@ -563,6 +589,19 @@ def write_report(args, results, table, diffs, elapsed):
         L.append("")
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(L))
+
+
+def fast_summary(results, kernels):
+    fast = [r for r in results if r.get("fast")]
+    kinds = {}
+    for r in fast:
+        for k in r["fast"]:
+            kinds[k] = kinds.get(k, 0) + 1
+    return ("With `--kernels %s`, %d tests compiled to code with at least one step on a fast kernel "
+            "(the others fell back to the reference kernels wholly): %d pass, %d do not. Steps by kind "
+            "(tests): %s." % (kernels, len(fast), sum(r["status"] == "pass" for r in fast),
+                             sum(r["status"] != "pass" for r in fast),
+                             ", ".join("%s %d" % kv for kv in sorted(kinds.items(), key=lambda kv: -kv[1]))))
 
 
 def md(s):
@@ -638,7 +677,10 @@ def main():
     ap.add_argument("--update", action="store_true", help="rewrite the expected list from this run")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=60, help="seconds per edgecc call")
-    ap.add_argument("--build-hook", default=os.path.join(REPO, "tests", "codegen", "build_generated.sh"),
+    ap.add_argument("--kernels", choices=["ref", "xnnpack"], default="ref",
+                    help="compile mode: the kernel library `edgecc compile` uses (default ref); with xnnpack "
+                         "the default build hook, expected list and report folder change accordingly")
+    ap.add_argument("--build-hook", default=None,
                     help="compile mode: `HOOK DEVICE_DIR BUILD_DIR EXE` builds the generated folder into EXE "
                          "against the runtime and kernel libraries of BUILD_DIR")
     ap.add_argument("--build-dir", help="compile mode: the edgecc build folder (libecrt.a, libeck_ref.a)")
@@ -656,8 +698,13 @@ def main():
                     help="fail if a model that loads has a wrong output dtype or shape (excused tests aside)")
     args = ap.parse_args()
     args.suites = [s for s in args.suites.split(",") if s]
-    args.out = os.path.abspath(args.out or "conformance-%s" % args.mode)
-    args.expected = args.expected or os.path.join(HERE, "expected_%s.txt" % args.mode)
+    if args.kernels != "ref" and args.mode != "compile":
+        sys.exit("run.py: --kernels %s needs --mode compile (shapes and eval use no kernels of the build)" % args.kernels)
+    fast = "" if args.kernels == "ref" else "_" + args.kernels
+    args.build_hook = args.build_hook or os.path.join(
+        REPO, "tests", "codegen", "build_generated.sh" if args.kernels == "ref" else "build_fast.sh")
+    args.out = os.path.abspath(args.out or "conformance-%s%s" % (args.mode, fast.replace("_", "-")))
+    args.expected = args.expected or os.path.join(HERE, "expected_%s%s.txt" % (args.mode, fast))
     args.edgecc = os.path.abspath(args.edgecc)
     min_load, min_pass = parse_rates(args.min_load, "--min-load"), parse_rates(args.min_pass, "--min-pass")
     if args.from_report:
@@ -727,9 +774,14 @@ def main():
                                                row["crash"], row["timeout"], row["frozen"],
                                                100 * row["load_rate"], 100 * row["pass_rate"]))
     print("%d tests in %.1f s; report: %s/report.md" % (len(results), elapsed, args.out))
+    if args.kernels != "ref":
+        print(fast_summary(results, args.kernels).replace("`", ""))
     ok = requirements(args, results, table, min_load, min_pass) and ok
     if args.update:
-        write_expected(args.expected, args.mode, results, expected)
+        ref_list = None
+        if args.kernels != "ref":
+            ref_list = read_expected(os.path.join(HERE, "expected_%s.txt" % args.mode))
+        write_expected(args.expected, args.mode, results, expected, args.kernels, ref_list)
         print("wrote %s" % args.expected)
     elif diffs:
         print("%d test(s) changed status against %s:" % (len(diffs), os.path.relpath(args.expected, REPO)))

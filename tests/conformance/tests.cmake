@@ -42,6 +42,19 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
                        FIXTURES_REQUIRED conformance_compile_report)
 endif()
 
+# Issue 4: the same with the fast kernels (`edgecc compile --kernels xnnpack`), built by
+# tests/codegen/build_fast.sh; statuses must match expected_compile_xnnpack.txt, where a test that
+# passes with the reference kernels but not here is marked "xnnpack regression".
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_fast.sh)
+  add_test(NAME conformance_compile_xnnpack
+           COMMAND ${EC_CONFORMANCE_RUN} --mode compile --kernels xnnpack
+                   --out ${CMAKE_BINARY_DIR}/conformance/compile-xnnpack
+                   --build-dir ${CMAKE_BINARY_DIR}
+                   --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_fast.sh
+                   --cmake-build "^node/test_(conv_with_strides_padding|gemm_all_attributes)$")
+  set_tests_properties(conformance_compile_xnnpack PROPERTIES LABELS conformance TIMEOUT 1800)
+endif()
+
 # The harness itself: comparison rule, statuses from a fake edgecc, expected-list round trip.
 add_test(NAME conformance_harness COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/conformance/test_run.py)
 set_tests_properties(conformance_harness PROPERTIES LABELS conformance TIMEOUT 120)

@@ -1,0 +1,48 @@
+#!/bin/sh
+# build_fast.sh — build_generated.sh for a folder compiled with --kernels xnnpack: the generated
+# top-level .c files plus the folder's kernels/xnnpack and kernels/blas copies, linked against the
+# runtime and reference kernels built once by the main build and against XNNPACK and OpenBLAS.
+#
+# usage: tests/codegen/build_fast.sh DEVICE_DIR BUILD_DIR EXE   (as build_generated.sh)
+#   DEVICE_DIR  a device folder edgecc wrote (OUT/host)
+#   BUILD_DIR   the edgecc CMake build folder (holds libecrt.a and libeck_ref.a; targets ecrt, eck_ref)
+#   EXE         the program to write; the weights (<name>_p<k>.bin) are copied beside it
+# environment: CC (default cc), CFLAGS (default -O2), PART (default 0). Exit status: 0 built,
+# 1 failed, 2 usage. A folder without fast kernels (every op fell back) builds as with build_generated.sh.
+set -eu
+if [ $# -ne 3 ]; then
+  sed -n '2,11p' "$0" >&2
+  exit 2
+fi
+dev=$1 build=$2 exe=$3
+part=${PART:-0}
+cc=${CC:-cc}
+cflags=${CFLAGS:--O2}
+lib_dir() { # the folder holding lib$1.a in the build tree
+  if [ -f "$build/lib$1.a" ]; then echo "$build"; else dirname "$(find "$build" -name "lib$1.a" | head -n 1)"; fi
+}
+ecrt=$(lib_dir ecrt)/libecrt.a
+eckref=$(lib_dir eck_ref)/libeck_ref.a
+[ -f "$ecrt" ] && [ -f "$eckref" ] || { echo "build_fast.sh: libecrt.a or libeck_ref.a missing in $build (build targets ecrt and eck_ref)" >&2; exit 1; }
+main="$dev/main_p$part.c"
+[ -f "$main" ] || { echo "build_fast.sh: $main not found" >&2; exit 1; }
+prog=$(sed -n 's/^#include "\(.*_p[0-9]*\)\.h"$/\1/p' "$main" | head -n 1)
+srcs="$main $dev/$prog.c"
+[ -f "$dev/${prog}_weights.c" ] && srcs="$srcs $dev/${prog}_weights.c"
+incs="-I$dev -I$dev/runtime -I$dev/kernels/ref"
+libs=""
+# Only the fast families the folder carries: edgecc copies a family when a step uses it.
+if [ -d "$dev/kernels/xnnpack" ]; then
+  srcs="$srcs $(find "$dev/kernels/xnnpack" -name '*.c' | sort | tr '\n' ' ')"
+  incs="$incs -I$dev/kernels/xnnpack"
+  libs="$libs -lXNNPACK -lpthreadpool -lcpuinfo"
+fi
+if [ -d "$dev/kernels/blas" ]; then
+  srcs="$srcs $(find "$dev/kernels/blas" -name '*.c' | sort | tr '\n' ' ')"
+  incs="$incs -I$dev/kernels/blas"
+  libs="$libs -lopenblas"
+fi
+mkdir -p "$(dirname "$exe")"
+# shellcheck disable=SC2086
+"$cc" -std=c99 $cflags $incs $srcs "$ecrt" "$eckref" $libs -lpthread -lm -o "$exe"
+if [ -f "$dev/$prog.bin" ]; then cp "$dev/$prog.bin" "$(dirname "$exe")/$prog.bin"; fi
