@@ -40,7 +40,8 @@ static const char compile_help[] =
     "  --partitions N      exactly N partitions (on N of the devices, in order)\n"
     "  --split-at T1,T2    cut exactly after these tensors (split points: see edgecc plan)\n"
     "  --link a:b=MBPS[,LATENCY_MS]   the link between devices a and b (default: the targets')\n"
-    "  --threads N         threads per program for the predictions (default: the target's cores)\n";
+    "  --threads N         threads of each generated program (its default; the program's own\n"
+    "                      --threads overrides it) and of the predictions (default: the target's cores)\n";
 
 static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
@@ -68,6 +69,7 @@ typedef struct compile_args {
   const char *links[EC_MAX_OPTS];
   int n_links;
   bool force, embed;
+  int n_threads; /* --threads: default threads of the generated programs; 0 = the target's */
 } compile_args;
 
 /* Returns -1 to go on, else the exit status (help printed, or a usage error). */
@@ -161,7 +163,8 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   ec_status st = EC_OK;
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
-    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed};
+    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed,
+                         a->n_threads, dv->target->cores};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
     double need = (double)reps[k].arena_bytes + (double)reps[k].weights_bytes;
@@ -176,7 +179,8 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   char path[200];
   for (int v = 0; !st && v < devs->n; v++) {
     const ec_device *dv = &devs->items[v];
-    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed};
+    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed,
+                         a->n_threads, dv->target->cores};
     if (plan->device_part[v] < 0) {
       ec_buf rd = {0};
       ec_plan_unused_readme(g, devs, plan, v, &rd);
@@ -193,7 +197,8 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   }
   ec_buf b = {0};
   if (!st) {
-    ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name, a->kernels, base, a->embed};
+    ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name, a->kernels, base,
+                         a->embed, a->n_threads, devs->items[0].target->cores};
     ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
     for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
@@ -232,6 +237,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   }
   if (a.partitions && (rc = parse_count("--partitions", a.partitions, EC_MAX_DEVICES, &po.n_parts)) >= 0) return rc;
   if (a.threads && (rc = parse_count("--threads", a.threads, 1024, &po.threads)) >= 0) return rc;
+  a.n_threads = a.threads ? po.threads : 0;
   char split_buf[4096];
   const char *split_names[256];
   if (a.split_at) {

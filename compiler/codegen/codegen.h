@@ -56,6 +56,9 @@ typedef struct ec_codegen_opts {
   const char *kernels;           /* "ref" */
   const char *model_file;        /* file name of the model (no directory), for comments */
   bool embed_weights;            /* weights as a C array instead of a .bin file */
+  int threads;                   /* default worker threads of fast code (compile --threads);
+                                    0: the target's cores */
+  int cores;                     /* the device's target's cores (0: look the name up) */
 } ec_codegen_opts;
 
 /* Refuse --embed-weights above this (the C array is ~5 bytes of source per weight byte). */

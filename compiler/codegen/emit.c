@@ -810,7 +810,10 @@ static ec_status choose_kernels(emitter *e) {
     e->xslot[s] = e->kc[s].kind == EC_K_XNN ? e->n_xnn++ : -1;
     if (e->kc[s].kind == EC_K_BLAS_MATMUL) e->n_blas++;
   }
-  if (e->fast) e->threads = target_cores(e->o->target);
+  if (e->fast)
+    e->threads = e->o->threads > 0 ? e->o->threads
+                 : e->o->cores > 0 ? e->o->cores
+                                   : target_cores(e->o->target);
   return EC_OK;
 }
 

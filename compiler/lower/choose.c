@@ -178,7 +178,10 @@ static bool spatial_ok(const int64_t *pb, const int64_t *pe, int nsp) {
 static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
   const eck_conv_params *cp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *b = in_t(g, n, 2), *y = out_t(g, n, 0);
-  if (!cp || !is_f32(x) || !is_f32(w) || !y || x->rank != 4 || !is_nhwc(x) || !is_nhwc(y) ||
+  /* A layout-free input (one channel, or 1x1 pixels) has the same bytes in NCHW and NHWC: the
+   * lowering leaves such a graph input as it is. */
+  if (!cp || !is_f32(x) || !is_f32(w) || !y || x->rank != 4 || !(is_nhwc(x) || ec_layout_free(x)) ||
+      !is_nhwc(y) ||
       w->kind != EC_TK_CONSTANT || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
     return EC_K_REF;
   if (b && (b->kind != EC_TK_CONSTANT || b->dtype != ECK_FLOAT)) return EC_K_REF;

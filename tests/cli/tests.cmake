@@ -15,3 +15,9 @@ add_test(NAME unit_no_pass_compile
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/no_pass_compile.py $<TARGET_FILE:edgecc>
                  ${CMAKE_BINARY_DIR}/no-pass-compile)
 set_tests_properties(unit_no_pass_compile PROPERTIES LABELS unit TIMEOUT 120)
+
+# The digits example through the fast kernels.
+add_test(NAME unit_digits_xnnpack
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/digits_fast.sh $<TARGET_FILE:edgecc> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_BINARY_DIR}/digits-xnnpack)
+set_tests_properties(unit_digits_xnnpack PROPERTIES LABELS unit TIMEOUT 300)
