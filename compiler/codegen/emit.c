@@ -530,7 +530,8 @@ static bool in_arena_or_weights(emitter *e, int t) {
 /* Init: the thread pool, then every XNNPACK operator created (weights packed) and, where all
  * its buffers are the arena's or the weights', set up. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, threads > 0 ? threads : %s_THREADS) != ECK_OK) return ECRT_ERR_NOMEM;\n",
+  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, threads > 0 ? threads : eck_xnn_default_threads(%s_THREADS)) != ECK_OK)\n"
+                   "    return ECRT_ERR_NOMEM;\n",
                 e->PROG);
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_kernel_choice *kc = &e->kc[s];

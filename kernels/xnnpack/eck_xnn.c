@@ -2,9 +2,16 @@
  * (buffers bound), run. Generated code calls these; Debian's libxnnpack-dev provides them.
  * edgecc-link: XNNPACK pthreadpool */
 #include <pthreadpool.h>
+#include <unistd.h>
 #include <xnnpack.h>
 
 #include "eck_xnn.h"
+
+int eck_xnn_default_threads(int target_cores) {
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  if (online > 0 && online < target_cores) return (int)online;
+  return target_cores > 0 ? target_cores : 1;
+}
 
 int eck_xnn_start(void **pool, int threads) {
   *pool = NULL;

@@ -70,6 +70,9 @@ typedef struct eck_xnn_node {
 /* Initialises XNNPACK and makes a thread pool for `threads` workers (<= 1: the caller's thread,
  * *pool = NULL; 0 is taken as 1). Returns ECK_OK or ECK_ERR_UNSUPPORTED. */
 int eck_xnn_start(void **pool, int threads);
+/* The default thread count: the target's cores, but no more than the processors online on the
+ * machine the program runs on (a generic description may promise more than the board has). */
+int eck_xnn_default_threads(int target_cores);
 void eck_xnn_stop(void *pool);
 /* The pool itself (eck_pool.c: pthreadpool's interface, which XNNPACK calls, on a pool whose
  * caller never waits for a worker that has not started). threads <= 0: one per core. */
