@@ -115,6 +115,22 @@ def main_op(tdir, model):
     return ops.pop() if len(ops) == 1 else None
 
 
+# The operands the fast kernels need constant (weights, biases, statistics), by op.
+WEIGHT_OPERANDS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,),
+                   "BatchNormalization": (1, 2, 3, 4), "PRelu": (1,)}
+
+
+def weight_inputs(model):
+    """Graph inputs that feed a weight operand (WEIGHT_OPERANDS), in graph-input order."""
+    inits = {t.name for t in model.graph.initializer}
+    want = set()
+    for n in model.graph.node:
+        for k in WEIGHT_OPERANDS.get(n.op_type, ()):
+            if k < len(n.input) and n.input[k]:
+                want.add(n.input[k])
+    return [vi.name for vi in model.graph.input if vi.name in want and vi.name not in inits]
+
+
 def has_strings(model):
     for vi in list(model.graph.input) + list(model.graph.output):
         if vi.type.WhichOneof("value") == "tensor_type" and vi.type.tensor_type.elem_type == 8:
@@ -208,6 +224,8 @@ class Runner:
             res["status"], res["reason"] = self.failure("inspect --shape-inputs", rc, err, model_path)
             return
         frozen = [l for l in out.splitlines() if l]
+        if args.freeze_weights:
+            frozen += [n for n in weight_inputs(model) if n not in frozen]
         index = {vi.name: i for i, vi in enumerate(graph_inputs)}
         for n in frozen:
             if n not in index:
@@ -680,6 +698,10 @@ def main():
     ap.add_argument("--kernels", choices=["ref", "xnnpack"], default="ref",
                     help="compile mode: the kernel library `edgecc compile` uses (default ref); with xnnpack "
                          "the default build hook, expected list and report folder change accordingly")
+    ap.add_argument("--freeze-weights", action="store_true",
+                    help="also freeze the graph inputs that feed weight operands (Conv/ConvTranspose/Gemm "
+                         "W and B, MatMul B, BatchNormalization statistics, PRelu slope) with the data set's "
+                         "values: the suites pass weights as inputs, and the fast kernels need them constant")
     ap.add_argument("--build-hook", default=None,
                     help="compile mode: `HOOK DEVICE_DIR BUILD_DIR EXE` builds the generated folder into EXE "
                          "against the runtime and kernel libraries of BUILD_DIR")
