@@ -10,7 +10,7 @@ build=$1
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/docs/conformance.md"
 found=0
-for mode in shapes eval compile; do
+for mode in shapes eval compile compile-xnnpack; do
   [ -f "$build/conformance/$mode/report.md" ] && found=1
 done
 if [ $found -eq 0 ]; then
@@ -33,7 +33,7 @@ tmp="$out.tmp.$$"
   echo "intended change: \`/usr/bin/python3 tests/conformance/run.py --edgecc BUILD/edgecc --mode MODE --update\`"
   echo "(compile mode also takes \`--build-dir BUILD\`), review the diff of the list and commit it."
   echo
-  for mode in shapes eval compile; do
+  for mode in shapes eval compile compile-xnnpack; do
     f="$build/conformance/$mode/report.md"
     [ -f "$f" ] || continue
     cat "$f"
