@@ -1,0 +1,25 @@
+#!/bin/sh
+# check.sh EDGECC REPO WORK — compiles the digits example for x86-64 and compares it with
+# tests/golden/digits: the generated files must be identical, and each runtime or kernel source
+# edgecc copied into the folder must equal the repository's file (those copies are not kept
+# twice; which files are copied is in the kept manifest and CMakeLists.txt).
+set -eu
+edgecc=$1 repo=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+"$edgecc" "$repo/examples/digits/digits.onnx" --targets x86-64 -o out >/dev/null
+for f in $(cd out && find ./*/runtime ./*/kernels -type f | sort); do
+  f=${f#./}
+  if ! cmp -s "out/$f" "$repo/${f#*/}"; then
+    echo "copied source $f differs from the repository's ${f#*/}"
+    exit 1
+  fi
+done
+rm -rf out/*/runtime out/*/kernels
+if diff -r "$repo/tests/golden/digits" out; then
+  rm -rf "$work"
+else
+  echo 'generated code changed: if deliberate, run tests/golden/update.sh and commit the diff'
+  exit 1
+fi
