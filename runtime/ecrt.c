@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ecrt.h"
+#include "ecrt_crc32c.h"
 #include "ecrt_platform.h"
 
 const char *ecrt_status_str(int st) {
@@ -87,27 +88,6 @@ const eck_tensor ecrt_no_tensor;
 
 void ecrt_copy(void *dst, const void *src, size_t n) {
   if (n && dst != src) memmove(dst, src, n);
-}
-
-/* Table-driven CRC32C, the table built from the polynomial on first use (startup, not run). */
-static uint32_t crc_table[256];
-static int crc_ready;
-
-uint32_t ecrt_crc32c(uint32_t crc, const void *data, size_t n) {
-  const unsigned char *p = data;
-  size_t i;
-  if (!crc_ready) {
-    uint32_t b, k;
-    for (b = 0; b < 256; b++) {
-      uint32_t c = b;
-      for (k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-      crc_table[b] = c;
-    }
-    crc_ready = 1;
-  }
-  crc = ~crc;
-  for (i = 0; i < n; i++) crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
 }
 
 static uint32_t rd32(const unsigned char *p) {

@@ -89,7 +89,4 @@ ecrt_status ecrt_weights_check(const void *file, size_t len, const uint8_t model
                                uint64_t payload_bytes, uint32_t payload_crc,
                                const unsigned char **payload);
 
-/* CRC32C (Castagnoli), as the wire format of the transports also uses. */
-uint32_t ecrt_crc32c(uint32_t crc, const void *data, size_t n);
-
 #endif

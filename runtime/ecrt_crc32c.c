@@ -368,7 +368,7 @@ static const uint32_t tab[8][256] = {
   }
 };
 
-uint32_t ecrt_crc32c_fast(uint32_t crc, const void *data, size_t n) {
+uint32_t ecrt_crc32c(uint32_t crc, const void *data, size_t n) {
   const unsigned char *p = data;
   crc = ~crc;
   while (n && ((uintptr_t)p & 7)) {

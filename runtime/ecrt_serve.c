@@ -329,7 +329,7 @@ static void *down_main(void *arg) {
     {
       const unsigned char *t = s->relay + m.payload_bytes;
       uint32_t crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-      if (ecrt_crc32c_fast(0, s->relay, (size_t)m.payload_bytes) != crc || m.plan_id != s->plan ||
+      if (ecrt_crc32c(0, s->relay, (size_t)m.payload_bytes) != crc || m.plan_id != s->plan ||
           m.type == ECRT_MSG_REQUEST) {
         pending pe;
         int found;

@@ -85,8 +85,8 @@ size_t ecrt_wire_header_size(const ecrt_wire_tensor *t, uint32_t n) {
 
 /* The header CRC: fixed bytes 0..27 (everything but the CRC field), then the descriptors. */
 static uint32_t header_crc(const unsigned char *hdr, size_t len) {
-  uint32_t c = ecrt_crc32c_fast(0, hdr, 28);
-  return ecrt_crc32c_fast(c, hdr + ECRT_WIRE_FIXED, len - ECRT_WIRE_FIXED);
+  uint32_t c = ecrt_crc32c(0, hdr, 28);
+  return ecrt_crc32c(c, hdr + ECRT_WIRE_FIXED, len - ECRT_WIRE_FIXED);
 }
 
 size_t ecrt_wire_encode_header(unsigned char *buf, size_t cap, int type, uint64_t plan_id,
@@ -199,7 +199,7 @@ ecrt_wire_err ecrt_wire_parse(const void *frame, size_t len, ecrt_wire_msg *m,
   if ((e = ecrt_wire_check_header(p, off, m, max_payload)) != ECRT_WIRE_OK) return e;
   if (len - off < 4 || m->payload_bytes > len - off - 4) return ECRT_WIRE_BAD_TENSORS;
   if (m->payload_bytes != len - off - 4) return ECRT_WIRE_BAD_TENSORS;
-  if (ecrt_crc32c_fast(0, p + off, (size_t)m->payload_bytes) != r32(p + off + m->payload_bytes))
+  if (ecrt_crc32c(0, p + off, (size_t)m->payload_bytes) != r32(p + off + m->payload_bytes))
     return ECRT_WIRE_BAD_PAYLOAD_CRC;
   for (i = 0, at = off; i < m->n_tensors; i++) {
     m->t[i].data = p + at;
@@ -271,7 +271,7 @@ ecrt_net_status ecrt_wire_send(ecrt_conn *c, int type, uint64_t plan_id, uint64_
   iov[k].base = hdr;
   iov[k++].len = len;
   for (i = 0; i < n; i++) {
-    crc = ecrt_crc32c_fast(crc, t[i].data, (size_t)t[i].bytes);
+    crc = ecrt_crc32c(crc, t[i].data, (size_t)t[i].bytes);
     iov[k].base = t[i].data;
     iov[k++].len = (size_t)t[i].bytes;
   }
@@ -330,7 +330,7 @@ ecrt_wire_err ecrt_wire_recv_payload(ecrt_conn *c, const ecrt_wire_msg *m, void 
       unsigned char *into = d ? d : scratch;
       *net = c->ops->recv(c, into, k, timeout_ms);
       if (*net) return ECRT_WIRE_IO;
-      crc = ecrt_crc32c_fast(crc, into, k);
+      crc = ecrt_crc32c(crc, into, k);
       left -= k;
       if (d) d += k;
     }
@@ -352,7 +352,7 @@ ecrt_wire_err ecrt_wire_recv_error_text(ecrt_conn *c, const ecrt_wire_msg *m, ch
       size_t k = left < sizeof scratch ? (size_t)left : sizeof scratch;
       *net = c->ops->recv(c, scratch, k, timeout_ms);
       if (*net) return ECRT_WIRE_IO;
-      crc = ecrt_crc32c_fast(crc, scratch, k);
+      crc = ecrt_crc32c(crc, scratch, k);
       if (i == 0 && got + 1 < len) {
         size_t n = k < len - 1 - got ? k : len - 1 - got;
         memcpy(buf + got, scratch, n);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "ecrt_crc32c.h"
 #include "lower.h"
 #include "op.h"
 #include "target.h"
@@ -32,20 +33,6 @@ void ec_part_free(ec_part *p) {
   free(p->inputs);
   free(p->outputs);
   memset(p, 0, sizeof *p);
-}
-
-/* CRC32C, bit by bit: the weights are checksummed once per compile. Same as ecrt_crc32c. */
-static uint32_t crc32c(const unsigned char *p, size_t n) {
-  static uint32_t table[256];
-  if (!table[1])
-    for (uint32_t b = 0; b < 256; b++) {
-      uint32_t c = b;
-      for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-      table[b] = c;
-    }
-  uint32_t crc = 0xffffffffu;
-  for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
 }
 
 /* ---- text helpers ------------------------------------------------------------------------------ */
@@ -223,7 +210,7 @@ static ec_status weights_blob(emitter *e, ec_buf *w) {
     const ec_tensor *t = &g->tensors[e->vals[v]];
     if (e->mp.where[e->vals[v]] == EC_MP_WEIGHTS && tbytes(t)) memcpy(payload + e->woff[v], t->data, tbytes(t));
   }
-  e->crc = crc32c(payload, e->payload);
+  e->crc = ecrt_crc32c(0, payload, e->payload);
   unsigned char h[64] = {'E', 'C', 'W', '1', 1};
   for (int i = 0; i < 8; i++) h[8 + i] = (unsigned char)((uint64_t)e->payload >> (8 * i));
   for (int i = 0; i < 4; i++) h[16 + i] = (unsigned char)(e->crc >> (8 * i));

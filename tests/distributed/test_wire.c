@@ -19,6 +19,18 @@ static int failures;
     }                                                   \
   } while (0)
 
+/* CRC32C one bit at a time, straight from the polynomial: the reference the table-driven
+ * ecrt_crc32c is checked against. */
+static uint32_t crc_bitwise(uint32_t crc, const void *data, size_t n) {
+  const unsigned char *p = data;
+  crc = ~crc;
+  while (n--) {
+    crc ^= *p++;
+    for (int k = 0; k < 8; k++) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+  }
+  return ~crc;
+}
+
 /* Builds a frame in memory the way ecrt_wire_send lays it out. */
 static size_t build(unsigned char *buf, size_t cap, int type, uint64_t plan, uint64_t req,
                     const ecrt_wire_tensor *t, uint32_t n) {
@@ -49,11 +61,11 @@ int main(void) {
   unsigned long long seed = 12345;
   long k;
   /* The fast CRC equals the bytewise one of ecrt.c at every alignment and length. */
-  CHECK(ecrt_crc32c_fast(0, "123456789", 9) == 0xE3069283u, "CRC32C check value");
+  CHECK(ecrt_crc32c(0, "123456789", 9) == 0xE3069283u, "CRC32C check value");
   for (i = 0; i < 4096; i++) frame[i] = (unsigned char)(i * 131u + (i >> 5));
   for (i = 0; i < 16; i++)
     for (bit = 0; bit < 300; bit += 7)
-      CHECK(ecrt_crc32c_fast(5, frame + i, bit) == ecrt_crc32c(5, frame + i, bit), "fast CRC at %zu+%zu", i, bit);
+      CHECK(ecrt_crc32c(5, frame + i, bit) == crc_bitwise(5, frame + i, bit), "CRC at %zu+%zu", i, bit);
   for (i = 0; i < 24; i++) a[i] = (float)i * 0.5f - 3.0f;
   for (i = 0; i < 5; i++) b[i] = (int64_t)i * 1000000007LL;
   memset(t, 0, sizeof t);

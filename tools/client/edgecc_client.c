@@ -366,7 +366,7 @@ static int run_load(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
         while (left && !bad) {
           size_t n = left < sizeof scratch ? (size_t)left : sizeof scratch;
           if (c->ops->recv(c, scratch, n, o->timeout_ms)) bad = 1;
-          else crc = ecrt_crc32c_fast(crc, scratch, n), left -= n;
+          else crc = ecrt_crc32c(crc, scratch, n), left -= n;
         }
       }
       if (bad || (net = c->ops->recv(c, tail, 4, o->timeout_ms)) != ECRT_NET_OK) {
