@@ -139,9 +139,8 @@ int ec_shape_inputs(const ec_graph *g, ec_buf *b) {
     uint32_t mask = n->op >= 0 ? ec_ops[n->op].shape_inputs : 0;
     for (int k = 0; k < n->n_inputs; k++) {
       if (n->inputs[k] < 0) continue;
-      /* Shape only reads its input's shape, never its values. */
-      if (out_needed && n->op >= 0 && strcmp(ec_ops[n->op].name, "Shape") == 0) continue;
-      if (out_needed && n->op >= 0 && strcmp(ec_ops[n->op].name, "Size") == 0) continue;
+      /* Shape and Size read their input's shape, never its values. */
+      if (out_needed && n->op >= 0 && (ec_ops[n->op].flags & EC_OPF_SHAPE_ONLY)) continue;
       if (out_needed || (k < 32 && (mask >> k) & 1)) need[n->inputs[k]] = true;
     }
   }
