@@ -29,8 +29,9 @@ static const char compile_help[] =
     "  --targets DEVICES   `host`, `pi5,orin-nano` or `a=host,b=pi5` (see edgecc targets)\n"
     "  -o, --output OUT    output folder: new, empty, or an earlier edgecc output with --force\n"
     "  --name NAME         C name of the programs (default: the model file's stem)\n"
-    "  --kernels LIB       ref (portable C99, needs only libc and libm; the default) or xnnpack\n"
-    "                      (XNNPACK and OpenBLAS, for targets that list them)\n"
+    "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS; the default when every device's\n"
+    "                      description lists them) or ref (portable C99, needs only libc and\n"
+    "                      libm; the default otherwise)\n"
     "  --no-pass NAME      switch off a graph pass or lowering step (`all`: every one)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
     "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
@@ -46,7 +47,8 @@ static const char compile_help[] =
 static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
-    "                   [--target-file FILE] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "                   [--kernels ref|xnnpack] [--target-file FILE] [--dim NAME=N]\n"
+    "                   [--freeze-input NAME=FILE.pb]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
@@ -126,7 +128,7 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   if (!a->path) return ec_usage_error("no model given (see edgecc %s --help)", plan_only ? "plan" : "compile");
   if (!plan_only && !a->out) return ec_usage_error("no output folder given (-o OUT)");
   if (!a->targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
-  if (strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0)
+  if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0)
     return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack)", a->kernels);
   return -1;
 }
@@ -222,14 +224,11 @@ int ec_compile_main(int argc, char **argv, bool plan_only);
 int ec_compile_main(int argc, char **argv, bool plan_only) {
   compile_args a;
   memset(&a, 0, sizeof a);
-  a.kernels = "ref";
   int rc = parse_args(argc, argv, plan_only, &a);
   if (rc >= 0) return rc;
 
   ec_plan_opts po;
   memset(&po, 0, sizeof po);
-  po.klib = ec_kernel_lib_from_name(a.kernels);
-  bool fast = ec_kernels_fast(a.kernels);
   if (a.objective) {
     if (strcmp(a.objective, "latency") == 0) po.objective = EC_PLAN_LATENCY;
     else if (strcmp(a.objective, "throughput") == 0) po.objective = EC_PLAN_THROUGHPUT;
@@ -284,6 +283,21 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     }
   }
   po.links = &links;
+  /* Without --kernels: the fast kernels when every device's description lists XNNPACK (one
+   * library for the whole model), else the portable ones. */
+  if (!st && !a.kernels) {
+    a.kernels = "xnnpack";
+    for (int v = 0; v < devs.n; v++)
+      if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
+        fprintf(stderr, "edgecc: note: device '%s' (target %s) has no XNNPACK: using --kernels ref for all devices\n",
+                devs.items[v].name, devs.items[v].target_name);
+        a.kernels = "ref";
+        break;
+      }
+  }
+  if (!a.kernels) a.kernels = "ref";
+  po.klib = ec_kernel_lib_from_name(a.kernels);
+  bool fast = ec_kernels_fast(a.kernels);
   for (int v = 0; !st && fast && v < devs.n; v++)
     if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
       ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no XNNPACK in its description's \"kernels\": "

@@ -351,7 +351,7 @@ class Runner:
         """edgecc writes d/gen, then the build hook (or, for --cmake-build tests, the folder's own
         CMake build) makes the program. Its path, or (status, reason)."""
         gen = os.path.join(d, "gen")
-        kernels = ["--kernels", self.args.kernels] if self.args.kernels != "ref" else []
+        kernels = ["--kernels", self.args.kernels]
         rc, out, err = self.edgecc(["compile", model_path, "--targets", "host", "-o", gen,
                                     "--name", "model"] + kernels + freeze)
         if rc != 0:

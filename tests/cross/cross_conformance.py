@@ -113,7 +113,7 @@ def main():
                 ins.append(f)
         outs = sorted(f for f in os.listdir(ds) if f.startswith("output_"))
         for t in targets:
-            run([a.edgecc, os.path.join(tdir, "model.onnx"), "--targets", t.name, "--name", cname, "-o",
+            run([a.edgecc, os.path.join(tdir, "model.onnx"), "--targets", t.name, "--kernels", "ref", "--name", cname, "-o",
                  os.path.join(a.work, name, t.name)] + freeze)
         return name, cname, ins, [os.path.join(ds, o) for o in outs]
 

@@ -38,7 +38,7 @@ def run(cmd, ok=True, timeout=120):
 def build_program(model, name, tmp):
     """edgecc MODEL --targets host, built against the runtime of the main build."""
     out = os.path.join(tmp, "out_" + name)
-    run([A.edgecc, model, "--targets", "host", "-o", out, "--name", name])
+    run([A.edgecc, model, "--targets", "host", "--kernels", "ref", "-o", out, "--name", name])
     exe = os.path.join(tmp, "bin_" + name, name + "_p0")
     run([os.path.join(A.src, "tests/codegen/build_generated.sh"), os.path.join(out, "host"), A.build_dir, exe])
     return exe
@@ -459,8 +459,9 @@ def t_partitions_cross(model):
     prefix = os.path.dirname(os.path.dirname(libc))
     m, inp = zoo_model(model)
     single, split = os.path.join(TMP, "single"), os.path.join(TMP, "split")
-    run([A.edgecc, m, "--targets", "host", "-o", single], timeout=900)
-    run([A.edgecc, m, "--targets", "a=pi5,b=orin-nano,c=pi5", "--partitions", "3", "-o", split], timeout=900)
+    run([A.edgecc, m, "--targets", "host", "--kernels", "ref", "-o", single], timeout=900)
+    run([A.edgecc, m, "--targets", "a=pi5,b=orin-nano,c=pi5", "--kernels", "ref", "--partitions", "3", "-o", split],
+        timeout=900)
     plan = json.load(open(os.path.join(split, "plan.json")))
     parts = plan["partitions"]
     if len(parts) != 3:
