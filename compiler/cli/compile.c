@@ -331,6 +331,10 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     st = ec_lower(g, &lo, &d);
   }
   if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);
+  /* A cut tensor lives in the partitions' send and receive buffers, not in an arena: no
+   * in-place Concat may write through it. */
+  for (int k = 0; !st && fast && k + 1 < plan.n_parts; k++)
+    ec_lower_pin(g, a.kernels, plan.parts[k].part.outputs, plan.parts[k].part.n_outputs);
   if (!st && plan_only) {
     ec_buf b = {0};
     ec_plan_table(g, &devs, &plan, &b);

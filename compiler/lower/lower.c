@@ -478,14 +478,14 @@ static bool readers_strided(const ec_graph *g, int t, const char *kernels) {
 /* An in-place Concat holds when its output and each input live where the views say, each input
  * is written by a kernel with an output pixel stride (or is itself an in-place Concat's output),
  * and everything reading a view reads with a stride. */
-static bool in_place_ok(const ec_graph *g, int i, const char *kernels) {
+static bool in_place_ok(const ec_graph *g, int i, const char *kernels, const bool *pinned) {
   const ec_node *n = &g->nodes[i];
   int y = n->outputs[0];
   int64_t yoff, off = 0;
   int root = ec_view_root(g, y, &yoff);
   const ec_tensor *r = &g->tensors[root];
   if (r->kind != EC_TK_ACTIVATION || r->is_output || r->rank != 4 || r->layout != EC_LAYOUT_NHWC ||
-      g->tensors[y].is_output)
+      g->tensors[y].is_output || (pinned && (pinned[root] || pinned[y])))
     return false;
   if (root != y && !readers_strided(g, y, kernels)) return false;
   for (int k = 0; k < n->n_inputs; k++) {
@@ -494,7 +494,9 @@ static bool in_place_ok(const ec_graph *g, int i, const char *kernels) {
     const ec_tensor *t = &g->tensors[x];
     for (int j = 0; j < k; j++)
       if (n->inputs[j] == x) return false;
-    if (t->kind != EC_TK_ACTIVATION || t->is_output || t->producer < 0 || t->rank != 4) return false;
+    if (t->kind != EC_TK_ACTIVATION || t->is_output || t->producer < 0 || t->rank != 4 ||
+        (pinned && pinned[x]))
+      return false;
     int64_t xoff;
     if (ec_view_root(g, x, &xoff) != root || xoff != yoff + off) return false;
     const ec_node *p = &g->nodes[t->producer];
@@ -507,6 +509,21 @@ static bool in_place_ok(const ec_graph *g, int i, const char *kernels) {
   return true;
 }
 
+/* Dropping one changes where others' tensors live: repeat until all that stay hold. */
+static void drop_in_place_failing(ec_graph *g, const char *kernels, const bool *pinned) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = 0; i < g->n_nodes; i++) {
+      ec_node *n = &g->nodes[i];
+      if (n->dead || n->op != EC_OP_Concat || !find_attr(n, EC_ATTR_IN_PLACE)) continue;
+      if (!in_place_ok(g, i, kernels, pinned)) {
+        drop_attr(n, EC_ATTR_IN_PLACE);
+        changed = true;
+      }
+    }
+  }
+}
+
 static ec_status lower_concat_in_place(ec_graph *g, const char *kernels, int *count) {
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *n = &g->nodes[i];
@@ -515,21 +532,24 @@ static ec_status lower_concat_in_place(ec_graph *g, const char *kernels, int *co
     ec_status st = add_attr(n, EC_ATTR_IN_PLACE, EC_ATTR_INT, 1, 0);
     if (st) return st;
   }
-  /* Dropping one changes where others' tensors live: repeat until all that stay hold. */
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (int i = 0; i < g->n_nodes; i++) {
-      ec_node *n = &g->nodes[i];
-      if (n->dead || n->op != EC_OP_Concat || !find_attr(n, EC_ATTR_IN_PLACE)) continue;
-      if (!in_place_ok(g, i, kernels)) {
-        drop_attr(n, EC_ATTR_IN_PLACE);
-        changed = true;
-      }
-    }
-  }
+  drop_in_place_failing(g, kernels, NULL);
   for (int i = 0; i < g->n_nodes; i++)
     if (!g->nodes[i].dead && g->nodes[i].op == EC_OP_Concat && find_attr(&g->nodes[i], EC_ATTR_IN_PLACE)) (*count)++;
   return EC_OK;
+}
+
+void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n) {
+  if (!ec_kernels_fast(kernels) || n <= 0) return;
+  bool *pinned = calloc((size_t)g->n_tensors, sizeof *pinned);
+  if (!pinned) { /* without the map, keep no in-place Concat at all: always correct */
+    for (int i = 0; i < g->n_nodes; i++)
+      if (!g->nodes[i].dead && g->nodes[i].op == EC_OP_Concat) drop_attr(&g->nodes[i], EC_ATTR_IN_PLACE);
+    return;
+  }
+  for (int k = 0; k < n; k++)
+    if (tensors[k] >= 0 && tensors[k] < g->n_tensors) pinned[tensors[k]] = true;
+  drop_in_place_failing(g, kernels, pinned);
+  free(pinned);
 }
 
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {

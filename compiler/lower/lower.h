@@ -46,6 +46,11 @@ bool ec_lower_is_step(const char *name);
  * topologically sorted and compacted on return. */
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
 
+/* After planning: the tensors crossing a cut live in a partition's input or output buffers, not
+ * in its arena, so no in-place Concat may write into or through them. Drops EC_ATTR_IN_PLACE
+ * from every Concat that would (those Concats copy again). */
+void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n);
+
 typedef enum ec_kernel_kind {
   EC_K_REF = 0,        /* the op's reference kernel (NCHW) */
   EC_K_XNN,            /* an XNNPACK operator: xp filled, weight/bias tensors in w/b */

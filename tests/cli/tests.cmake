@@ -21,3 +21,9 @@ add_test(NAME unit_digits_xnnpack
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/digits_fast.sh $<TARGET_FILE:edgecc> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_BINARY_DIR}/digits-xnnpack)
 set_tests_properties(unit_digits_xnnpack PROPERTIES LABELS unit TIMEOUT 300)
+
+# A cut right after an in-place Concat (fast kernels): the Concat copies again, outputs bit-identical.
+add_test(NAME unit_concat_cut
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/concat_cut.sh $<TARGET_FILE:edgecc> ${EC_PYTHON}
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/concat-cut)
+set_tests_properties(unit_concat_cut PROPERTIES LABELS unit TIMEOUT 300)
