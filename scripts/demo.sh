@@ -40,10 +40,15 @@ ec_log "running $OUT/build-host/digits_p0 on the samples"
 show_labels "$OUT/build-host/digits_p0"
 
 # Cross-build the same model for a Raspberry Pi 5 and run its dist/ under qemu with the board's CPU.
+# The fast kernels link the board's XNNPACK: an aarch64 sysroot from Debian's :arm64 packages.
+SYSROOT=${EC_SYSROOT:-$EC_BUILD/sysroot-aarch64}
+ec_log "targets/make-sysroot.sh $SYSROOT (XNNPACK, pthreadpool, cpuinfo, OpenBLAS for aarch64)"
+sh "$EC_ROOT/targets/make-sysroot.sh" "$SYSROOT"
 ec_log "edgecc examples/digits/digits.onnx --targets pi5 -o $OUT-pi5"
 "$EDGECC" "$MODEL" --targets pi5 -o "$OUT-pi5" --force
 ec_log "cross-building $OUT-pi5/pi5 with its toolchain.cmake (gcc-aarch64-linux-gnu, -mcpu=cortex-a76)"
-cmake -S "$OUT-pi5/pi5" -B "$OUT/build-pi5" -G Ninja --toolchain "$OUT-pi5/pi5/toolchain.cmake" >/dev/null
+cmake -S "$OUT-pi5/pi5" -B "$OUT/build-pi5" -G Ninja --toolchain "$OUT-pi5/pi5/toolchain.cmake" \
+  -DEC_SYSROOT="$SYSROOT" >/dev/null
 cmake --build "$OUT/build-pi5" >/dev/null
 ec_log "running $OUT/build-pi5/dist/digits_p0 under qemu-aarch64 (QEMU_CPU=cortex-a76); dist/ needs glibc >= $(cat "$OUT/build-pi5/dist/glibc-min.txt")"
 show_labels "$OUT/build-pi5/dist/digits_p0" env QEMU_CPU=cortex-a76 qemu-aarch64 -L /usr/aarch64-linux-gnu
