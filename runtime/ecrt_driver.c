@@ -1,6 +1,7 @@
 /* ecrt_driver.c — the command-line driver of generated programs: reads inputs from TensorProto
  * files, checks them against the partition, runs it (optionally N times), writes the outputs;
  * or, with --listen, hands the initialised partition to the server (ecrt_serve.c). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ static int usage(const ecrt_program *p, const char *msg, const char *arg) {
   fprintf(stderr, "%s: error: %s%s%s\n", p->name, msg, arg ? " " : "", arg ? arg : "");
   fprintf(stderr,
           "usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
-          "       [--profile] [--threads N]\n"
+          "       [--profile] [--profile-json FILE] [--threads N]\n"
           "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
           "       [--max-bytes N] [--weights PATH] [--threads N]\n",
           p->name, p->name);
@@ -77,6 +78,78 @@ static void sort_u64(uint64_t *a, long n) {
     a[i] = t;
     sift(a, 0, i);
   }
+}
+
+/* Median of n samples in milliseconds; sorts them. */
+static double median_ms(uint64_t *a, long n) {
+  sort_u64(a, n);
+  return (n & 1 ? (double)a[n / 2] : ((double)a[n / 2 - 1] + (double)a[n / 2]) / 2) / 1e6;
+}
+
+/* Text built in a caller's buffer: a first pass with cap 0 only measures the length. */
+typedef struct text_buf {
+  char *p;
+  size_t cap, len;
+} text_buf;
+
+static void tb_put(text_buf *b, const char *s, size_t n) {
+  if (b->len + n < b->cap) memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+/* Numbers and keys only (names go through tb_json_str): 256 characters are enough. */
+static void tb_printf(text_buf *b, const char *fmt, ...) {
+  char tmp[256];
+  int n;
+  va_list ap;
+  va_start(ap, fmt);
+  n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n > 0) tb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static void tb_json_str(text_buf *b, const char *s) {
+  tb_put(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      char e[2];
+      e[0] = '\\';
+      e[1] = (char)c;
+      tb_put(b, e, 2);
+    } else if (c < 0x20) {
+      tb_printf(b, "\\u%04x", (unsigned)c);
+    } else {
+      tb_put(b, s, 1);
+    }
+  }
+  tb_put(b, "\"", 1);
+}
+
+/* The profile as JSON (docs/generated-code.md): samples[run * n_steps + step] in ns, times[run]
+ * the whole runs; col is scratch for one step's samples. Sorts times and col. */
+static void profile_json(const ecrt_program *p, text_buf *b, long threads, long runs,
+                         const uint64_t *samples, uint64_t *col, uint64_t *times) {
+  int i;
+  long r;
+  tb_printf(b, "{\n  \"format\": \"edgecc-profile\",\n  \"format_version\": 1,\n  \"program\": ");
+  tb_json_str(b, p->name);
+  tb_printf(b, ",\n  \"threads\": %ld,\n  \"runs\": %ld,\n", threads, runs);
+  tb_printf(b, "  \"run_median_ms\": %.6f,\n  \"steps\": [", median_ms(times, runs));
+  for (i = 0; i < p->n_steps; i++) {
+    double sum = 0;
+    for (r = 0; r < runs; r++) {
+      col[r] = samples[(size_t)r * (size_t)p->n_steps + (size_t)i];
+      sum += (double)col[r];
+    }
+    tb_printf(b, "%s\n    {\"index\": %d, \"node\": ", i ? "," : "", i);
+    tb_json_str(b, p->steps[i].name);
+    tb_printf(b, ", \"op\": ");
+    tb_json_str(b, p->steps[i].op);
+    tb_printf(b, ", \"median_ms\": %.6f", median_ms(col, runs));
+    tb_printf(b, ", \"mean_ms\": %.6f}", sum / (double)runs / 1e6);
+  }
+  tb_printf(b, "%s]\n}\n", p->n_steps ? "\n  " : "");
 }
 
 /* Reads input file i into a buffer of the partition's dtype and shape (with slack). */
@@ -147,13 +220,14 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
 }
 
 int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv) {
-  const char *in_files[MAX_FILES], *out_files[MAX_FILES], *weights_path = NULL;
+  const char *in_files[MAX_FILES], *out_files[MAX_FILES], *weights_path = NULL, *prof_json = NULL;
   int n_in = 0, n_out = 0, profile = 0, rc = 1, i, mode = 0;
-  long bench = 0, threads = 0;
+  long bench = 0, threads = 0, n_timed;
   void *ins[MAX_FILES], *outs[MAX_FILES];
   unsigned char *wbuf = NULL, *arena = NULL;
   void *ctx = NULL;
-  uint64_t *prof = NULL, *times = NULL;
+  uint64_t *prof = NULL, *times = NULL, *col = NULL;
+  char *json = NULL;
   const void *wdata;
   size_t wlen;
   char wpath[4096];
@@ -215,12 +289,18 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     } else if (strcmp(a, "--profile") == 0) {
       profile = 1;
       mode = 0;
+    } else if (strcmp(a, "--profile-json") == 0) {
+      if (i + 1 >= argc) return usage(p, "--profile-json needs a file", NULL);
+      prof_json = argv[++i];
+      mode = 0;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
-             "       [--profile] [--threads N]\n"
+             "       [--profile] [--profile-json FILE] [--threads N]\n"
              "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
              "       [--max-bytes N] [--weights PATH] [--threads N]\n"
              "Inputs and outputs are ONNX TensorProto files in graph order (%d in, %d out).\n"
+             "--profile prints each step's mean time per run; --profile-json FILE writes each\n"
+             "step's median and mean (edgecc compile --profile DEVICE=FILE reads it).\n"
              "Endpoints: tcp://HOST:PORT (port 0: any free one), unix://PATH, shm://NAME.\n"
              "Serving is unauthenticated; listen on loopback unless the network is trusted.\n",
              p->name, p->name, p->n_inputs, p->n_outputs);
@@ -238,7 +318,7 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     }
   }
   if (serve.next && !serve.listen) return usage(p, "--next needs --listen", NULL);
-  if (serve.listen && (n_in || n_out || bench || profile))
+  if (serve.listen && (n_in || n_out || bench || profile || prof_json))
     return usage(p, "--listen takes its inputs from requests: no --input, --output, --bench or --profile", NULL);
   if (!serve.listen && (serve.plan_id || serve.timeout_ms != 5000))
     return usage(p, "--plan-id and --timeout only apply with --listen", NULL);
@@ -301,28 +381,32 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     }
     memset(outs[i], 0, b + ECRT_SLACK);
   }
+  /* Profiles keep every timed run's step times (one row per run, all allocated here, none in
+   * the loop) so that --profile-json can give each step's median. */
+  if (prof_json) profile = 1;
+  n_timed = bench ? bench : profile;
   if (profile) {
-    prof = ecrt_alloc(sizeof(uint64_t) * (size_t)(p->n_steps + 1), 8);
-    if (!prof) goto done;
-    memset(prof, 0, sizeof(uint64_t) * (size_t)(p->n_steps + 1));
+    size_t cells = (size_t)p->n_steps + 1;
+    if ((size_t)n_timed > ((size_t)-1) / sizeof(uint64_t) / cells) goto oom;
+    prof = ecrt_alloc(sizeof(uint64_t) * cells * (size_t)n_timed, 8);
+    col = ecrt_alloc(sizeof(uint64_t) * (size_t)n_timed, 8);
+    if (!prof || !col) goto oom;
+    memset(prof, 0, sizeof(uint64_t) * cells * (size_t)n_timed);
   }
-  if (bench) {
-    times = ecrt_alloc(sizeof(uint64_t) * (size_t)bench, 8);
-    if (!times) goto done;
+  if (n_timed) {
+    times = ecrt_alloc(sizeof(uint64_t) * (size_t)n_timed, 8);
+    if (!times) goto oom;
   }
-  /* The first run is the warm-up for --bench; its outputs are the ones written. */
+  /* The first run is the warm-up for --bench and --profile; its outputs are the ones written. */
   st = p->run(ctx, (const void *const *)ins, outs);
-  for (i = 0; !st && i < bench; i++) {
+  for (i = 0; !st && i < n_timed; i++) {
     uint64_t t0;
-    if (i == 0 && prof) ((ecrt_ctx *)ctx)->prof_ns = prof;
+    if (prof) ((ecrt_ctx *)ctx)->prof_ns = prof + (size_t)i * (size_t)p->n_steps;
     t0 = ecrt_now_ns();
     st = p->run(ctx, (const void *const *)ins, outs);
     times[i] = ecrt_now_ns() - t0;
   }
-  if (!bench && prof && !st) {
-    ((ecrt_ctx *)ctx)->prof_ns = prof;
-    st = p->run(ctx, (const void *const *)ins, outs);
-  }
+  ((ecrt_ctx *)ctx)->prof_ns = NULL;
   if (st) {
     int f = ((ecrt_ctx *)ctx)->failed_step;
     if (st == ECRT_ERR_KERNEL && f >= 0 && f < p->n_steps)
@@ -346,27 +430,49 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     }
   }
   if (prof) {
-    double total = 0, runs = bench ? (double)bench : 1.0;
-    for (i = 0; i < p->n_steps; i++) total += (double)prof[i];
+    double total = 0;
+    long r;
     printf("%-6s %-24s %-32s %10s %6s\n", "step", "op", "node", "ms", "%");
     for (i = 0; i < p->n_steps; i++)
+      for (r = 0; r < n_timed; r++) total += (double)prof[(size_t)r * (size_t)p->n_steps + (size_t)i];
+    for (i = 0; i < p->n_steps; i++) {
+      double step = 0;
+      for (r = 0; r < n_timed; r++) step += (double)prof[(size_t)r * (size_t)p->n_steps + (size_t)i];
       printf("%-6d %-24s %-32s %10.4f %6.1f\n", i, p->steps[i].op, p->steps[i].name,
-             (double)prof[i] / runs / 1e6, total > 0 ? 100.0 * (double)prof[i] / total : 0.0);
-    printf("total_ms: %.4f\n", total / runs / 1e6);
+             step / (double)n_timed / 1e6, total > 0 ? 100.0 * step / total : 0.0);
+    }
+    printf("total_ms: %.4f\n", total / (double)n_timed / 1e6);
   }
-  if (bench) {
-    sort_u64(times, bench);
-    printf("median_ms: %.4f\n", (bench & 1 ? (double)times[bench / 2]
-                                           : ((double)times[bench / 2 - 1] + (double)times[bench / 2]) / 2) /
-                                    1e6);
+  if (prof_json) {
+    text_buf tb;
+    long thr = ((ecrt_ctx *)ctx)->threads > 0 ? (long)((ecrt_ctx *)ctx)->threads : threads;
+    memset(&tb, 0, sizeof tb);
+    profile_json(p, &tb, thr, n_timed, prof, col, times);
+    json = ecrt_alloc(tb.len + 1, 8);
+    if (!json) goto oom;
+    tb.p = json;
+    tb.cap = tb.len + 1;
+    tb.len = 0;
+    /* times and col were sorted by the first pass: the medians are the same. */
+    profile_json(p, &tb, thr, n_timed, prof, col, times);
+    if (ecrt_write_file(prof_json, json, tb.len)) {
+      fprintf(stderr, "%s: error: cannot write %s\n", p->name, prof_json);
+      goto done;
+    }
   }
+  if (bench) printf("median_ms: %.4f\n", median_ms(times, bench));
   rc = 0;
+  goto done;
+oom:
+  fprintf(stderr, "%s: error: out of memory\n", p->name);
 done:
   for (i = 0; i < MAX_FILES; i++) {
     if (ins[i]) ecrt_free(ins[i]);
     if (outs[i]) ecrt_free(outs[i]);
   }
   if (prof) ecrt_free(prof);
+  if (col) ecrt_free(col);
+  if (json) ecrt_free(json);
   if (times) ecrt_free(times);
   if (ctx) ecrt_free(ctx);
   if (arena) ecrt_free(arena);

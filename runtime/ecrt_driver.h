@@ -29,7 +29,8 @@ typedef struct ecrt_program {
   ecrt_status (*run)(void *ctx, const void *const *inputs, void *const *outputs);
 } ecrt_program;
 
-/* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile] [--threads N]`,
+/* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile]
+ * [--profile-json FILE] [--threads N]` (the JSON profile: docs/generated-code.md),
  * or serving: `PROG --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]
  * [--max-bytes N]` (ecrt_serve.h). Returns the process exit status: 0, 1 for bad input or a
  * failed run, 2 for usage errors. */
