@@ -106,10 +106,23 @@ void ec_print_warnings(const ec_graph *g) {
 }
 
 int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_graph **g) {
-  ec_load_opts lo = {mo->dims, mo->n_dims, mo->freezes, mo->n_freezes, no_infer};
+  /* The loader folds every constant computation while it infers shapes; with const-fold off,
+   * load without inference and infer here, folding only what static shapes need. */
+  bool fold_all = ec_pass_fold_all(&mo->passes);
+  ec_load_opts lo = {mo->dims, mo->n_dims, mo->freezes, mo->n_freezes, no_infer || !fold_all};
   ec_diag d;
   memset(&d, 0, sizeof d);
   ec_status st = ec_onnx_load(path, &lo, g, &d);
+  if (!st && !fold_all) {
+    (*g)->fold_shapes_only = true;
+    if (!no_infer) st = ec_infer_graph(*g, &d);
+    if (!no_infer && !st) st = ec_onnx_check_declared(*g, &d);
+    if (!no_infer && !st) st = ec_graph_compact(*g);
+    if (st) {
+      ec_graph_free(*g);
+      *g = NULL;
+    }
+  }
   if (st) {
     if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, path, "", "internal error");
     ec_diag_print(&d);

@@ -145,6 +145,8 @@ typedef struct ec_graph {
   int64_t init_bytes;  /* their bytes */
   char **warnings;     /* warnings collected while loading, printed by main */
   int n_warnings;
+  bool fold_shapes_only; /* `--no-pass const-fold`: ec_infer_graph folds only what static shapes
+                            need (docs/passes.md) */
 } ec_graph;
 
 /* Cost of one node. */

@@ -1,6 +1,6 @@
 /* infer.c — shape and dtype inference over a whole graph, with constant folding: a node whose
- * inputs are all constants is run in-process with its reference kernel. Also the in-process
- * evaluator used by folding and by `edgecc eval`. */
+ * inputs are all constants is run in-process with its reference kernel (with `--no-pass
+ * const-fold`, only where static shapes need the value). Also the evaluator of `edgecc eval`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,17 +131,50 @@ ec_status ec_infer_node(ec_graph *g, int idx, ec_diag *d) {
   return EC_OK;
 }
 
+/* With g->fold_shapes_only, the nodes whose values static shapes need: marks every tensor that
+ * is a shape operand of some node (a Reshape's shape, a Slice's starts...) or that such a tensor
+ * is computed from, walking backwards through the values nodes read. Shape and Size read only
+ * their input's shape, so the walk stops there. Returns NULL on out of memory. */
+static bool *shape_values(const ec_graph *g) {
+  bool *need = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
+  if (!need) return NULL;
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    const ec_node *n = &g->nodes[i];
+    if (n->dead || n->op < 0) continue;
+    bool out_needed = false;
+    for (int k = 0; k < n->n_outputs; k++)
+      if (n->outputs[k] >= 0 && need[n->outputs[k]]) out_needed = true;
+    if (ec_ops[n->op].flags & EC_OPF_SHAPE_ONLY) out_needed = false;
+    uint32_t mask = ec_ops[n->op].shape_inputs;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0 && (out_needed || (k < 32 && (mask >> k) & 1)))
+        need[n->inputs[k]] = true;
+  }
+  return need;
+}
+
+/* Whether folding n is wanted: always, unless only shapes are folded; then only Shape and Size
+ * and the nodes that compute a value shape inference must know. */
+static bool fold_wanted(const ec_node *n, const bool *need) {
+  if (!need || (ec_ops[n->op].flags & EC_OPF_SHAPE_ONLY)) return true;
+  for (int k = 0; k < n->n_outputs; k++)
+    if (n->outputs[k] >= 0 && need[n->outputs[k]]) return true;
+  return false;
+}
+
 ec_status ec_infer_graph(ec_graph *g, ec_diag *d) {
-  for (int i = 0; i < g->n_nodes; i++) {
+  bool *need = NULL;
+  if (g->fold_shapes_only && !(need = shape_values(g))) return EC_ERR_INTERNAL;
+  ec_status st = EC_OK;
+  for (int i = 0; i < g->n_nodes && !st; i++) {
     ec_node *n = &g->nodes[i];
     if (n->dead) continue;
-    ec_status st = ec_infer_node(g, i, d);
-    if (st) return st;
-    if (foldable(g, n)) {
+    st = ec_infer_node(g, i, d);
+    if (!st && foldable(g, n) && fold_wanted(n, need)) {
       st = ec_eval_node(g, i, NULL, d);
-      if (st) return st;
-      n->dead = true;
+      if (!st) n->dead = true;
     }
   }
-  return EC_OK;
+  free(need);
+  return st;
 }

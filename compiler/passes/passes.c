@@ -6,10 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* dce first, so the later passes see only live consumers (bn-fold needs a Conv's output to have
+/* const-fold first: it runs while the model loads (ec_infer_graph folds as it infers shapes), so
+ * its row has no function; ec_cli_load reads its bit. dce next, so the later passes see only live consumers (bn-fold needs a Conv's output to have
  * the BatchNormalization as its only consumer); identity before bn-fold, so an Identity between
  * a Conv and its BatchNormalization does not stop the fold. */
 const ec_pass_def ec_passes[] = {
+    {"const-fold", NULL,
+     "constant folding: evaluate at compile time every node whose inputs are all constants "
+     "(runs inside shape inference; when off, only what static shapes need is folded)"},
     {"dce", ec_pass_dce, "dead-code elimination: drop nodes no graph output depends on"},
     {"identity", ec_pass_identity,
      "remove Identity and inference-mode Dropout, wiring consumers to the input"},
@@ -18,6 +22,10 @@ const ec_pass_def ec_passes[] = {
 };
 const int ec_n_passes = (int)(sizeof ec_passes / sizeof ec_passes[0]);
 _Static_assert(sizeof ec_passes / sizeof ec_passes[0] <= 32, "ec_pass_opts holds 32 bits");
+
+bool ec_pass_fold_all(const ec_pass_opts *o) {
+  return ec_pass_enabled(o, ec_pass_find("const-fold"));
+}
 
 int ec_pass_find(const char *name) {
   for (int i = 0; i < ec_n_passes; i++)
@@ -55,7 +63,7 @@ ec_status ec_run_passes_counted(ec_graph *g, const ec_pass_opts *o, int *counts,
   ec_status st = ec_graph_compact(g);
   for (int i = 0; i < ec_n_passes && !st; i++) {
     int count = 0;
-    if (ec_pass_enabled(o, i)) {
+    if (ec_pass_enabled(o, i) && ec_passes[i].run) {
       st = ec_passes[i].run(g, &count, d);
       /* Dead nodes leave; the survivors keep their (topological) order. */
       if (!st) st = ec_graph_compact(g);

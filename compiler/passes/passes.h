@@ -6,7 +6,9 @@
  * and may add constants; the manager compacts the graph (ec_graph_compact) after each pass, so
  * every pass starts from a linked graph in topological order without dead nodes. A pass must
  * not change the model's results (bn-fold: up to float rounding), its inputs or the names of
- * its outputs. Constant folding is not a pass: ec_infer_graph folds while it infers shapes.
+ * its outputs. Constant folding is the exception: ec_infer_graph folds while it infers shapes,
+ * so its row (`const-fold`) has no function, and the loader reads its bit: with const-fold off,
+ * it sets g->fold_shapes_only before inference (ec_cli_load does).
  *
  * How to add a pass: write `ec_status ec_pass_NAME(ec_graph *g, int *count, ec_diag *d)` in
  * compiler/passes/NAME.c, declare it below, add a row to the table in passes.c (the order of
@@ -23,7 +25,7 @@ typedef ec_status (*ec_pass_fn)(ec_graph *g, int *count, ec_diag *d);
 
 typedef struct ec_pass_def {
   const char *name;        /* as `--no-pass NAME` spells it */
-  ec_pass_fn run;
+  ec_pass_fn run;          /* NULL for const-fold, which runs during shape inference */
   const char *description; /* one line, for --help and docs */
 } ec_pass_def;
 
@@ -41,7 +43,9 @@ ec_status ec_pass_disable(ec_pass_opts *o, const char *name, ec_diag *d);
 /* Index of the pass called name in ec_passes, -1 if none. */
 int ec_pass_find(const char *name);
 bool ec_pass_enabled(const ec_pass_opts *o, int pass);
-/* Appends the known pass names, comma separated ("dce, identity, bn-fold"). */
+/* False with `--no-pass const-fold`: then load with g->fold_shapes_only (see infer.c). */
+bool ec_pass_fold_all(const ec_pass_opts *o);
+/* Appends the known pass names, comma separated ("const-fold, dce, identity, bn-fold"). */
 void ec_pass_names(ec_buf *b);
 
 /* Runs the enabled passes in table order. o may be NULL (all enabled). On return the graph is

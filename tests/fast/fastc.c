@@ -1,5 +1,5 @@
 /* fastc.c — test driver for the fast kernels until `edgecc compile` takes `--kernels xnnpack`:
- * load, passes, ec_lower, codegen of the whole model for one device, written under OUT. */
+ * load, graph passes, ec_lower, codegen of the whole model for one device, written under OUT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,44 +9,36 @@
 #include "lower.h"
 #include "passes.h"
 
+static int usage(void) {
+  fprintf(stderr, "usage: fastc MODEL -o OUT [--kernels K] [--name N] [--target T] [--no-pass NAME]...\n");
+  return 2;
+}
+
 int main(int argc, char **argv) {
   const char *path = NULL, *out = NULL, *kernels = "xnnpack", *name = "model", *target = "host";
-  const char *disabled[32];
-  int n_disabled = 0;
-  ec_pass_opts po = {0};
+  ec_model_opts mo;
+  memset(&mo, 0, sizeof mo);
   ec_diag d;
   memset(&d, 0, sizeof d);
   for (int i = 1; i < argc; i++) {
+    /* --no-pass (graph passes and lowering steps) and --dim as edgecc parses them. */
+    int r = ec_parse_model_opt(&mo, argc, argv, &i);
+    if (r < 0) return 2;
+    if (r > 0) continue;
     if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
     else if (strcmp(argv[i], "--kernels") == 0 && i + 1 < argc) kernels = argv[++i];
     else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) name = argv[++i];
     else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc) target = argv[++i];
-    else if (strcmp(argv[i], "--no-pass") == 0 && i + 1 < argc && n_disabled < 32) {
-      const char *nm = argv[++i];
-      if (ec_lower_is_step(nm)) disabled[n_disabled++] = nm;
-      else if (ec_pass_disable(&po, nm, &d)) {
-        ec_diag_print(&d);
-        return 2;
-      }
-      if (strcmp(nm, "all") == 0) disabled[n_disabled++] = nm;
-    } else if (!path) path = argv[i];
-    else {
-      fprintf(stderr, "usage: fastc MODEL -o OUT [--kernels K] [--name N] [--target T] [--no-pass NAME]...\n");
-      return 2;
-    }
+    else if (!path && argv[i][0] != '-') path = argv[i];
+    else return usage();
   }
-  if (!path || !out) {
-    fprintf(stderr, "usage: fastc MODEL -o OUT [--kernels K] [--name N] [--target T] [--no-pass NAME]...\n");
-    return 2;
-  }
-  ec_model_opts mo;
-  memset(&mo, 0, sizeof mo);
+  if (!path || !out) return usage();
+  /* ec_cli_load runs the graph passes --no-pass left on (and const-fold while loading). */
   ec_graph *g;
   int rc = ec_cli_load(path, &mo, false, &g);
   if (rc) return rc;
-  ec_lower_opts lo = {kernels, disabled, n_disabled};
-  ec_status st = ec_run_passes(g, &po, &d);
-  if (!st) st = ec_lower(g, &lo, &d);
+  ec_lower_opts lo = {kernels, mo.lower_off, mo.n_lower_off};
+  ec_status st = ec_lower(g, &lo, &d);
   ec_part part;
   memset(&part, 0, sizeof part);
   ec_fileset fs = {0};

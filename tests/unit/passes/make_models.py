@@ -6,7 +6,7 @@ Usage: /usr/bin/python3 tests/unit/passes/make_models.py OUTDIR
 Torch exports (opset 13, `training=PRESERVE` on eval-mode models so that torch does not fold
 BatchNormalization itself): conv_bn_relu, residual, linear_bn1d, conv1d_bn. Hand-made graphs
 (onnx.helper) for the corner cases: identity_outputs, dropout, bn_shared, bn_matmul_gemm,
-dead_code.
+dead_code, const_fold.
 --zoo exports a zoo model (tests/models/export_zoo.py: same weights, statistics and input) with
 its BatchNormalizations kept, as OUTDIR/MODEL_bn.onnx and OUTDIR/MODEL_bn_input_0.pb.
 """
@@ -175,6 +175,28 @@ def hand_models(outdir):
         helper.make_node("Neg", ["s2"], ["dead3"], name="neg_dead"),
         helper.make_node("Sigmoid", ["s1"], ["y"], name="sig"),
     ], [vi("x", [1, 4, 3, 3])], [vi("y", [1, 2, 3, 3])], [const("w", rng.normal(0, 0.3, (2, 4, 1, 1)))])
+
+    # Constant folding: float work on initializers (a Transpose of a weight, a Mul making a bias,
+    # a Neg that is a graph output) is folded, or with --no-pass const-fold left to run; the
+    # shape subgraph (Shape, Gather, Unsqueeze, a float Mul cast to int64, Concat into a Reshape)
+    # is folded either way, since static shapes need it.
+    i64 = lambda name, arr: numpy_helper.from_array(np.asarray(arr, dtype=np.int64), name)
+    save(outdir, "const_fold", [
+        helper.make_node("Transpose", ["w0"], ["wt"], name="transpose_w", perm=[1, 0, 2, 3]),
+        helper.make_node("Mul", ["s1", "s2"], ["sb"], name="mul_bias"),
+        helper.make_node("Conv", ["x", "wt", "sb"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["c"], ["sh"], name="shape"),
+        helper.make_node("Gather", ["sh", "i0"], ["n"], name="gather", axis=0),
+        helper.make_node("Unsqueeze", ["n", "ax0"], ["nu"], name="unsqueeze"),
+        helper.make_node("Mul", ["fa", "fb"], ["fm"], name="mul_shape"),
+        helper.make_node("Cast", ["fm"], ["mi"], name="cast", to=TensorProto.INT64),
+        helper.make_node("Concat", ["nu", "mi"], ["shp"], name="concat", axis=0),
+        helper.make_node("Reshape", ["c", "shp"], ["y"], name="reshape"),
+        helper.make_node("Neg", ["s1"], ["k"], name="neg_const"),
+    ], [vi("x", [1, 3, 6, 6])], [vi("y", [1, 144]), vi("k", [4])],
+        [const("w0", rng.normal(0, 0.3, (3, 4, 3, 3))), const("s1", rng.normal(0, 1, 4)),
+         const("s2", rng.normal(0, 1, 4)), i64("i0", 0), i64("ax0", [0]), const("fa", [2.0]),
+         const("fb", [-0.5])])
 
 
 def export_zoo_bn(name, outdir):

@@ -2,11 +2,12 @@
  * with every pass off, then with each pass alone, all passes, and all but one, and compares.
  *
  * usage: pass_check MODEL [--input F.pb]... [--data-dir DIR] [--rtol R] [--quick]
- *                   [--expect PASS=N]... [--expect-op OP=N]...
+ *                   [--expect PASS=N]... [--expect-op OP=N]... [--expect-op-off PASS:OP=N]...
  * Inputs come from --input files, from DIR/input_<i>.pb, or from a seeded generator. Outputs of
  * a configuration without bn-fold must be bit-identical to the reference; with bn-fold, within
  * R (default 1e-5) of the largest reference value. --expect checks how many rewrites a pass made
- * with all passes on; --expect-op how many nodes of an op remain. Exit 0 when all checks hold. */
+ * with all passes on (const-fold: nodes folded while loading); --expect-op how many nodes of an op
+ * remain, --expect-op-off the same with only PASS off. Exit 0 when all checks hold. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 typedef struct {
   const char *name;
   int value;
+  int off; /* --expect-op-off: the pass switched off (-1: all passes on) */
 } expect;
 
 typedef struct {
@@ -118,12 +120,22 @@ static ec_status prepare_inputs(const args *a, const ec_graph *g, ec_diag *d) {
 /* Loads the model, runs the passes allowed by `o`, evaluates it. */
 static ec_status run(const args *a, const ec_pass_opts *o, run_result *r, ec_diag *d) {
   memset(r, 0, sizeof *r);
+  /* Inference here, as ec_cli_load does it for --no-pass const-fold, to count the folds. */
   ec_load_opts lo = {0};
+  lo.no_infer = true;
   ec_graph *g;
   ec_status st = ec_onnx_load(a->model, &lo, &g, d);
   if (st) return st;
-  if (!n_inputs_made && g->n_inputs) st = prepare_inputs(a, g, d);
+  bool fold_all = ec_pass_fold_all(o);
+  int loaded = g->n_nodes;
+  g->fold_shapes_only = !fold_all;
+  st = ec_infer_graph(g, d);
+  if (!st) st = ec_onnx_check_declared(g, d);
+  if (!st) st = ec_graph_compact(g);
+  int folded = loaded - g->n_nodes;
+  if (!st && !n_inputs_made && g->n_inputs) st = prepare_inputs(a, g, d);
   if (!st) st = ec_run_passes_counted(g, o, r->counts, d);
+  if (fold_all) r->counts[ec_pass_find("const-fold")] = folded;
   void **values = st ? NULL : ec_alloc(sizeof(void *) * (size_t)(g->n_tensors + 1));
   if (!st && !values) st = EC_ERR_INTERNAL;
   for (int i = 0; !st && i < g->n_inputs; i++) {
@@ -151,12 +163,15 @@ static ec_status run(const args *a, const ec_pass_opts *o, run_result *r, ec_dia
     memcpy(r->dims[i], t->dims, sizeof r->dims[i]);
     r->n = i + 1;
   }
-  /* The op census of the fully optimised graph, for --expect-op. */
-  for (int e = 0; !st && e < a->n_ops && o->disabled == 0; e++) {
+  /* The op census, for --expect-op (all passes on) and --expect-op-off (only that pass off). */
+  for (int e = 0; !st && e < a->n_ops; e++) {
+    int off = a->ops[e].off;
+    if (o->disabled != (off < 0 ? 0u : 1u << off)) continue;
     int count = 0;
     for (int i = 0; i < g->n_nodes; i++) count += strcmp(g->nodes[i].op_type, a->ops[e].name) == 0;
     if (count != a->ops[e].value) {
-      ec_diag_set(d, a->model, "", "after all passes %d %s node(s) remain, expected %d",
+      ec_diag_set(d, a->model, "", "%s%s %d %s node(s) remain, expected %d",
+                  off < 0 ? "after all passes" : "with --no-pass ", off < 0 ? "" : ec_passes[off].name,
                   count, a->ops[e].name, a->ops[e].value);
       st = EC_ERR_MODEL;
     }
@@ -217,7 +232,23 @@ static bool parse_expect(const char *s, expect *e) {
   if (*end || end == eq + 1) return false;
   e->name = ec_strndup(s, (size_t)(eq - s));
   e->value = (int)v;
+  e->off = -1;
   return e->name != NULL;
+}
+
+/* PASS:OP=N */
+static bool parse_expect_off(const char *s, expect *e) {
+  const char *colon = strchr(s, ':');
+  if (!colon) return false;
+  char pass[64];
+  size_t len = (size_t)(colon - s);
+  if (len >= sizeof pass) return false;
+  memcpy(pass, s, len);
+  pass[len] = 0;
+  int off = ec_pass_find(pass);
+  if (off < 0 || !parse_expect(colon + 1, e)) return false;
+  e->off = off;
+  return true;
 }
 
 int main(int argc, char **argv) {
@@ -236,6 +267,9 @@ int main(int argc, char **argv) {
     else if (strcmp(s, "--expect-op") == 0 && more && a.n_ops < MAX_ITEMS &&
              parse_expect(argv[i + 1], &a.ops[a.n_ops]))
       a.n_ops++, i++;
+    else if (strcmp(s, "--expect-op-off") == 0 && more && a.n_ops < MAX_ITEMS &&
+             parse_expect_off(argv[i + 1], &a.ops[a.n_ops]))
+      a.n_ops++, i++;
     else if (s[0] != '-' && !a.model) a.model = s;
     else {
       fprintf(stderr, "pass_check: bad argument '%s'\n", s);
@@ -244,7 +278,8 @@ int main(int argc, char **argv) {
   }
   if (!a.model) {
     fprintf(stderr, "usage: pass_check MODEL [--input F.pb]... [--data-dir DIR] [--rtol R] "
-                    "[--quick] [--expect PASS=N]... [--expect-op OP=N]...\n");
+                    "[--quick] [--expect PASS=N]... [--expect-op OP=N]... "
+                    "[--expect-op-off PASS:OP=N]...\n");
     return 2;
   }
   for (int e = 0; e < a.n_passes; e++)

@@ -14,7 +14,8 @@ add_test(NAME unit_passes_make_models
 set_tests_properties(unit_passes_make_models PROPERTIES LABELS unit TIMEOUT 300
                      FIXTURES_SETUP ec_pass_models)
 
-# name: expectations with all passes on (rewrites per pass, ops left)
+# name: expectations with all passes on (rewrites per pass, ops left), and with one pass off
+# (const_fold: the float work on initializers stays as nodes, the shape subgraph is folded)
 set(EC_PASS_CASES
     "conv_bn_relu: --expect bn-fold=2 --expect-op BatchNormalization=0"
     "residual: --expect bn-fold=5 --expect-op BatchNormalization=0"
@@ -25,7 +26,8 @@ set(EC_PASS_CASES
     "dropout_old: --expect identity=1 --expect-op Dropout=0"
     "bn_shared: --expect bn-fold=2 --expect-op BatchNormalization=2 --expect-op Conv=3"
     "bn_matmul_gemm: --expect bn-fold=3 --expect-op BatchNormalization=0 --expect-op MatMul=0"
-    "dead_code: --expect dce=3 --expect-op Conv=0")
+    "dead_code: --expect dce=3 --expect-op Conv=0"
+    "const_fold: --expect const-fold=9 --expect-op Mul=0 --expect-op Transpose=0 --expect-op Neg=0 --expect-op-off const-fold:Mul=1 --expect-op-off const-fold:Transpose=1 --expect-op-off const-fold:Neg=1 --expect-op-off const-fold:Shape=0 --expect-op-off const-fold:Cast=0 --expect-op-off const-fold:Concat=0")
 foreach(case IN LISTS EC_PASS_CASES)
   string(REGEX MATCH "^[^:]+" name "${case}")
   string(REGEX REPLACE "^[^:]+: " "" extra "${case}")
@@ -42,7 +44,8 @@ add_test(NAME unit_passes_cli_no_pass
          COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/cli_no_pass.py --edgecc $<TARGET_FILE:edgecc>
                  --work ${CMAKE_BINARY_DIR}/passes/cli
                  ${EC_PASS_MODELS}/conv_bn_relu.onnx ${EC_PASS_MODELS}/linear_bn1d.onnx
-                 ${EC_PASS_MODELS}/identity_outputs.onnx ${EC_PASS_MODELS}/dead_code.onnx)
+                 ${EC_PASS_MODELS}/identity_outputs.onnx ${EC_PASS_MODELS}/dead_code.onnx
+                 ${EC_PASS_MODELS}/const_fold.onnx)
 set_tests_properties(unit_passes_cli_no_pass PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77
                      FIXTURES_REQUIRED ec_pass_models)
 
