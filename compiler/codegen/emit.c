@@ -355,7 +355,7 @@ static const char *xnn_kind_name(int k) {
                                       "ECK_XNN_GAVGPOOL", "ECK_XNN_ADD", "ECK_XNN_SUB", "ECK_XNN_MUL",
                                       "ECK_XNN_DIV", "ECK_XNN_MAX", "ECK_XNN_MIN", "ECK_XNN_CLAMP",
                                       "ECK_XNN_HARDSWISH", "ECK_XNN_SIGMOID", "ECK_XNN_SOFTMAX",
-                                      "ECK_XNN_SHUFFLE", "ECK_XNN_PAD"};
+                                      "ECK_XNN_SHUFFLE", "ECK_XNN_PAD", "ECK_XNN_RESIZE"};
   return k > 0 && k < (int)(sizeof names / sizeof names[0]) ? names[k] : "0";
 }
 
@@ -374,6 +374,8 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
                   p->channels_in, p->channels_out, p->in_stride, p->out_stride);
   if (p->batch || p->height || p->width)
     ec_buf_printf(b, ",\n    .batch = %zu, .height = %zu, .width = %zu", p->batch, p->height, p->width);
+  if (p->out_height || p->out_width)
+    ec_buf_printf(b, ", .out_height = %zu, .out_width = %zu", p->out_height, p->out_width);
   ec_buf_printf(b, ",\n    .out_min = ");
   put_float(b, p->out_min);
   ec_buf_printf(b, ", .out_max = ");

@@ -99,13 +99,14 @@ size_t ec_view_stride(const ec_graph *g, int t) {
 bool ec_kernel_strided_in(const ec_kernel_choice *c) {
   if (c->kind == EC_K_BATCHNORM_NHWC || c->kind == EC_K_SLICE_NHWC || c->kind == EC_K_CONCAT_VIEW) return true;
   return c->kind == EC_K_XNN && (c->xp.kind == ECK_XNN_CONV || c->xp.kind == ECK_XNN_MAXPOOL ||
-                                 c->xp.kind == ECK_XNN_AVGPOOL || c->xp.kind == ECK_XNN_GAVGPOOL);
+                                 c->xp.kind == ECK_XNN_AVGPOOL || c->xp.kind == ECK_XNN_GAVGPOOL ||
+                                 c->xp.kind == ECK_XNN_RESIZE);
 }
 
 bool ec_kernel_strided_out(const ec_kernel_choice *c) {
   if (c->kind == EC_K_BATCHNORM_NHWC || c->kind == EC_K_SLICE_NHWC) return true;
   return c->kind == EC_K_XNN && (c->xp.kind == ECK_XNN_CONV || c->xp.kind == ECK_XNN_MAXPOOL ||
-                                 c->xp.kind == ECK_XNN_AVGPOOL);
+                                 c->xp.kind == ECK_XNN_AVGPOOL || c->xp.kind == ECK_XNN_RESIZE);
 }
 
 /* A float constant holding one value. */
@@ -483,6 +484,50 @@ static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_
   return EC_K_XNN;
 }
 
+/* Resize (opsets 10-13) and Upsample in linear mode over H and W of NHWC data, N and C kept:
+ * XNNPACK's bilinear resize, where it computes what ONNX defines. XNNPACK maps output pixels
+ * with the ratio in/out ((in - 1)/(out - 1) aligning corners), ONNX with the given scale, so the
+ * scale must be out/in (a scale that floors, like 0.6 of 2 pixels, stays on the reference).
+ * pytorch_half_pixel is half_pixel except for a one-pixel output, and aligning corners divides
+ * by out - 1: both need out > 1. Linear interpolation clamps the source coordinate into the
+ * image in both; exclude_outside only weights cubic taps. */
+static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_resize_params *rp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  /* Layout-free data (one channel, as in the ONNX node tests) needs no conversion. */
+  if (!rp || rp->mode != ECK_RESIZE_LINEAR || !is_f32(x) || !is_f32(y) || x->rank != 4 ||
+      !(is_nhwc(x) || ec_layout_free(x)) || !(is_nhwc(y) || ec_layout_free(y)) || rp->scales[0] != 1.0 || rp->scales[1] != 1.0 || y->dims[0] != x->dims[0] ||
+      y->dims[1] != x->dims[1] || ec_tensor_numel(x) <= 0)
+    return EC_K_REF;
+  for (int a = 2; a < 4; a++) {
+    double in = (double)x->dims[a], out = (double)y->dims[a];
+    if (fabs(rp->scales[a] * in - out) > 1e-6 * out) return EC_K_REF;
+    if (out < 2 && (rp->coord == ECK_COORD_PYTORCH_HALF_PIXEL || rp->coord == ECK_COORD_ALIGN_CORNERS))
+      return EC_K_REF;
+  }
+  switch (rp->coord) {
+    case ECK_COORD_HALF_PIXEL:
+    case ECK_COORD_PYTORCH_HALF_PIXEL: p->flags = 0; break;
+    case ECK_COORD_ALIGN_CORNERS: p->flags = ECK_XNN_FLAG_ALIGN_CORNERS; break;
+    case ECK_COORD_ASYMMETRIC: p->flags = ECK_XNN_FLAG_TF_LEGACY; break;
+    default: return EC_K_REF;
+  }
+  p->kind = ECK_XNN_RESIZE;
+  p->batch = (size_t)x->dims[0];
+  p->height = (size_t)x->dims[2];
+  p->width = (size_t)x->dims[3];
+  p->out_height = (size_t)y->dims[2];
+  p->out_width = (size_t)y->dims[3];
+  p->channels_in = (size_t)x->dims[1];
+  p->in_stride = ec_view_stride(g, n->inputs[0]);
+  p->out_stride = ec_view_stride(g, n->outputs[0]);
+  p->out_min = -INFINITY;
+  p->out_max = INFINITY;
+  c->a = n->inputs[0];
+  return EC_K_XNN;
+}
+
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c) {
   memset(c, 0, sizeof *c);
@@ -523,6 +568,8 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
     case EC_OP_BatchNormalization: k = choose_batchnorm(g, n, c); break;
     case EC_OP_Slice: k = choose_slice(g, n, c); break;
     case EC_OP_ReduceMean: k = choose_reduce_mean(g, n, c); break;
+    case EC_OP_Resize:
+    case EC_OP_Upsample: k = choose_resize(g, n, c); break;
     default: break;
   }
   if (k == EC_K_REF) {

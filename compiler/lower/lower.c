@@ -202,7 +202,8 @@ enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW };
 static bool wants_nhwc(ec_graph *g, int i, const char *kernels) {
   ec_node *n = &g->nodes[i];
   if (n->op != EC_OP_Conv && n->op != EC_OP_MaxPool && n->op != EC_OP_AveragePool &&
-      n->op != EC_OP_GlobalAveragePool && n->op != EC_OP_ReduceMean)
+      n->op != EC_OP_GlobalAveragePool && n->op != EC_OP_ReduceMean && n->op != EC_OP_Resize &&
+      n->op != EC_OP_Upsample)
     return false;
   if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_float_act(&g->tensors[n->inputs[0]], 4)) return false;
   ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];

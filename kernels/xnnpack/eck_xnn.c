@@ -7,6 +7,10 @@
 
 #include "eck_xnn.h"
 
+/* The compiler writes XNNPACK's flag values without including xnnpack.h: they must agree. */
+typedef char eck_xnn_flag_tf_legacy_ok[ECK_XNN_FLAG_TF_LEGACY == XNN_FLAG_TENSORFLOW_LEGACY_MODE ? 1 : -1];
+typedef char eck_xnn_flag_align_corners_ok[ECK_XNN_FLAG_ALIGN_CORNERS == XNN_FLAG_ALIGN_CORNERS ? 1 : -1];
+
 int eck_xnn_default_threads(int target_cores) {
   long online = sysconf(_SC_NPROCESSORS_ONLN);
   if (online > 0 && online < target_cores) return (int)online;
@@ -84,6 +88,9 @@ int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, con
                                              p->flags, &op);
       break;
     case ECK_XNN_PAD: st = xnn_create_constant_pad_nd_x32(&p->value, p->flags, &op); break;
+    case ECK_XNN_RESIZE:
+      st = xnn_create_resize_bilinear2d_nhwc_f32(p->channels_in, p->in_stride, p->out_stride, p->flags, &op);
+      break;
     default: return ECK_ERR_ARG;
   }
   if (st != xnn_status_success) return ECK_ERR_UNSUPPORTED;
@@ -141,6 +148,10 @@ int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const
     case ECK_XNN_SHUFFLE: st = xnn_setup_channel_shuffle_nc_x32(op, p->batch, a, y, tp); break;
     case ECK_XNN_PAD:
       st = xnn_setup_constant_pad_nd_x32(op, (size_t)p->rank_a, p->shape_a, p->pre, p->post, a, y, tp);
+      break;
+    case ECK_XNN_RESIZE:
+      st = xnn_setup_resize_bilinear2d_nhwc_f32(op, p->batch, p->height, p->width, p->out_height,
+                                                 p->out_width, x, out, tp);
       break;
     default: return ECK_ERR_ARG;
   }

@@ -37,8 +37,16 @@ typedef enum eck_xnn_kind {
   ECK_XNN_SIGMOID,
   ECK_XNN_SOFTMAX,      /* over the last dimension */
   ECK_XNN_SHUFFLE,      /* NHWC channel shuffle: groups x group_channels per pixel */
-  ECK_XNN_PAD           /* constant padding of a physical shape */
+  ECK_XNN_PAD,          /* constant padding of a physical shape */
+  ECK_XNN_RESIZE        /* NHWC bilinear 2-D resize: [N, H, W, C] -> [N, out_height, out_width, C] */
 } eck_xnn_kind;
+
+/* XNNPACK's resize flags (xnnpack.h spells them XNN_FLAG_*; eck_xnn.c checks the values).
+ * Neither: half-pixel centres, source coordinates clamped to the image. ALIGN_CORNERS: corner
+ * pixels map to corner pixels, ratio (in - 1) / (out - 1). TF_LEGACY: source = out * in / out,
+ * no half-pixel shift (ONNX's asymmetric). */
+#define ECK_XNN_FLAG_TF_LEGACY 0x4u
+#define ECK_XNN_FLAG_ALIGN_CORNERS 0x8u
 
 #define ECK_XNN_MAX_DIMS 6
 
@@ -57,6 +65,7 @@ typedef struct eck_xnn_params {
   size_t shape_a[ECK_XNN_MAX_DIMS], shape_b[ECK_XNN_MAX_DIMS];
   size_t pre[ECK_XNN_MAX_DIMS], post[ECK_XNN_MAX_DIMS]; /* pad */
   float value;                    /* pad value */
+  size_t out_height, out_width;   /* resize: output H, W */
 } eck_xnn_params;
 
 /* One XNNPACK step's state: its operator and the buffers it was last set up with. */

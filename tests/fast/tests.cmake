@@ -26,3 +26,9 @@ endforeach()
 add_test(NAME fast_tiny
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/tiny_check.sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/fast/tiny)
 set_tests_properties(fast_tiny PROPERTIES LABELS "unit;fast" TIMEOUT 300)
+
+# Linear Resize/Upsample on XNNPACK's bilinear resize (each coordinate mode it runs, and one it
+# must not), against `edgecc eval`.
+add_test(NAME fast_resize
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/resize_check.sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/fast/resize)
+set_tests_properties(fast_resize PROPERTIES LABELS "unit;fast" TIMEOUT 300)
