@@ -134,7 +134,8 @@ ec_status ec_infer_node(ec_graph *g, int idx, ec_diag *d) {
 /* With g->fold_shapes_only, the nodes whose values static shapes need: marks every tensor that
  * is a shape operand of some node (a Reshape's shape, a Slice's starts...) or that such a tensor
  * is computed from, walking backwards through the values nodes read. Shape and Size read only
- * their input's shape, so the walk stops there. Returns NULL on out of memory. */
+ * their input's shape, so the walk stops there (the rule `edgecc inspect --shape-inputs` applies
+ * to graph inputs, ec_shape_inputs in cli/common.c). Returns NULL on out of memory. */
 static bool *shape_values(const ec_graph *g) {
   bool *need = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
   if (!need) return NULL;

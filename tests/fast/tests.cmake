@@ -56,6 +56,16 @@ foreach(m IN LISTS EC_FAST_ZOO_MODELS)
   endforeach()
 endforeach()
 
+# ec_fastc honours a graph pass's --no-pass (it once ran every pass while loading, so the matrix
+# above compared the same program): bn-fold off keeps the BatchNormalization step, on folds it.
+add_test(NAME fast_fastc_no_pass
+  COMMAND sh -c "set -eu; rm -rf \"$3\"; \"$1\" \"$2\" -o \"$3/on\"; \"$1\" \"$2\" -o \"$3/off\" --no-pass bn-fold; \
+                 if grep -q '(BatchNormalization)' \"$3/on/host/model_p0.c\"; then echo 'bn-fold on: BatchNormalization left'; exit 1; fi; \
+                 grep -q '(BatchNormalization)' \"$3/off/host/model_p0.c\" || { echo '--no-pass bn-fold: no BatchNormalization step'; exit 1; }; \
+                 rm -rf \"$3\""
+          sh $<TARGET_FILE:ec_fastc> ${CMAKE_BINARY_DIR}/passes/models/conv_bn_relu.onnx ${CMAKE_BINARY_DIR}/fast/fastc_no_pass)
+set_tests_properties(fast_fastc_no_pass PROPERTIES LABELS "unit;fast" TIMEOUT 120 FIXTURES_REQUIRED ec_pass_models)
+
 # The fast path end to end on a tiny model through the real CLI, against `edgecc eval`.
 add_test(NAME fast_tiny
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/tiny_check.sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/fast/tiny)
