@@ -42,17 +42,22 @@ static const char compile_help[] =
     "  --split-at T1,T2    cut exactly after these tensors (split points: see edgecc plan)\n"
     "  --link a:b=MBPS[,LATENCY_MS]   the link between devices a and b (default: the targets')\n"
     "  --threads N         threads of each generated program (its default; the program's own\n"
-    "                      --threads overrides it) and of the predictions (default: the target's cores)\n";
+    "                      --threads overrides it) and of the predictions (default: the target's cores)\n"
+    "  --profile DEVICE=FILE   measured step times of DEVICE (a program's --profile-json output,\n"
+    "                      same kernels and threads): its nodes cost their median there instead of\n"
+    "                      the prediction (repeatable, one per device)\n";
 
 static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
-    "                   [--kernels ref|xnnpack] [--target-file FILE] [--dim NAME=N]\n"
-    "                   [--freeze-input NAME=FILE.pb]\n"
+    "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
+    "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
-    "end-to-end latency and throughput. Devices are used in the order given; some may stay unused.\n";
+    "end-to-end latency and throughput. Devices are used in the order given; some may stay unused.\n"
+    "A '*' after a partition's compute: part of it was measured (--profile), as the lines under\n"
+    "the table say. The options are edgecc compile's (edgecc compile --help).\n";
 
 /* The model file's stem ("models/My-Net.v2.onnx" -> "My-Net.v2"), as the default name. */
 static void stem(const char *path, char *out, size_t len) {
@@ -70,6 +75,8 @@ typedef struct compile_args {
   int n_tfiles;
   const char *links[EC_MAX_OPTS];
   int n_links;
+  const char *profiles[EC_MAX_OPTS];
+  int n_profiles;
   bool force, embed;
   int n_threads; /* --threads: default threads of the generated programs; 0 = the target's */
 } compile_args;
@@ -101,9 +108,9 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->partitions;
     } else if (strcmp(s, "--threads") == 0) {
       slot = &a->threads;
-    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0) {
-      const char **list = s[2] == 't' ? a->tfiles : a->links;
-      int *n = s[2] == 't' ? &a->n_tfiles : &a->n_links;
+    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--profile") == 0) {
+      const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : a->profiles;
+      int *n = s[2] == 't' ? &a->n_tfiles : s[2] == 'l' ? &a->n_links : &a->n_profiles;
       if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
       if (*n >= EC_MAX_OPTS) return ec_usage_error("too many %s options", s);
       list[(*n)++] = argv[++i];
@@ -169,12 +176,14 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
                          a->n_threads, dv->target->cores};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
-    double need = (double)reps[k].arena_bytes + (double)reps[k].weights_bytes;
+    double staging = plan->parts[k].staging_bytes;
+    double need = (double)reps[k].arena_bytes + (double)reps[k].weights_bytes + staging;
     double cap = (double)dv->target->ram_mb * 1048576.0;
     if (!st && need > cap) {
-      ec_diag_set(d, g->source_path, "", "device '%s': partition %d needs %.1f MB (weights %.1f MB + arena %.1f MB) "
-                  "but the device has %.1f MB", dv->name, k, need / 1048576.0, reps[k].weights_bytes / 1048576.0,
-                  reps[k].arena_bytes / 1048576.0, cap / 1048576.0);
+      ec_diag_set(d, g->source_path, "", "device '%s': partition %d needs %.1f MB (weights %.1f MB + arena %.1f MB "
+                  "+ staging %.1f MB) but the device has %.1f MB", dv->name, k, need / 1048576.0,
+                  reps[k].weights_bytes / 1048576.0, reps[k].arena_bytes / 1048576.0, staging / 1048576.0,
+                  cap / 1048576.0);
       st = EC_ERR_MODEL;
     }
   }
@@ -283,6 +292,36 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     }
   }
   po.links = &links;
+  /* --profile DEVICE=FILE: DEVICE must be in --targets (a typo would silently drop the profile). */
+  ec_profile_set profs;
+  const ec_profile *dev_prof[EC_MAX_DEVICES] = {0};
+  memset(&profs, 0, sizeof profs);
+  for (int i = 0; !st && i < a.n_profiles; i++) {
+    const char *spec = a.profiles[i], *eq = strchr(spec, '=');
+    int v = 0;
+    while (eq && v < devs.n && (strncmp(devs.items[v].name, spec, (size_t)(eq - spec)) != 0 ||
+                                devs.items[v].name[eq - spec] != 0))
+      v++;
+    if (eq && eq > spec && v == devs.n) {
+      ec_diag_set(&d, "--profile", "", "'%s': device '%.*s' is not in --targets", spec, (int)(eq - spec), spec);
+      st = EC_ERR_USAGE;
+      break;
+    }
+    st = ec_profile_add(&profs, spec, &d);
+    if (st) break;
+    const ec_profile *pr = &profs.items[profs.n - 1];
+    dev_prof[v] = pr;
+    /* Measured with other threads or another program, the times mislead the plan: say so. */
+    int want = po.threads > 0 ? po.threads : devs.items[v].target->cores;
+    if (pr->threads > 0 && pr->threads != want)
+      fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
+              "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
+    size_t cl = strlen(cname);
+    if (strncmp(pr->program, cname, cl) != 0 || strncmp(pr->program + cl, "_p", 2) != 0)
+      fprintf(stderr, "edgecc: warning: %s: a profile of program '%s', not of %s_p<k>\n", pr->path, pr->program,
+              cname);
+  }
+  if (a.n_profiles) po.profiles = dev_prof;
   /* Without --kernels: the fast kernels when every device's description lists XNNPACK (one
    * library for the whole model), else the portable ones. */
   if (!st && !a.kernels) {
@@ -306,6 +345,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     }
   if (st) {
     ec_diag_print(&d);
+    ec_profiles_free(&profs);
     ec_targets_free(&ts);
     return st;
   }
@@ -313,6 +353,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_graph *g;
   rc = ec_cli_load(a.path, &a.mo, false, &g);
   if (rc) {
+    ec_profiles_free(&profs);
     ec_targets_free(&ts);
     return rc;
   }
@@ -331,6 +372,12 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     st = ec_lower(g, &lo, &d);
   }
   if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);
+  for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
+    const ec_profile *pr = plan.profiles[v];
+    if (pr && plan.profile_unmatched[v])
+      fprintf(stderr, "edgecc: warning: %s: %d of its %d steps name no node of this model (another model, "
+              "or other kernels?)\n", pr->path, plan.profile_unmatched[v], pr->n_steps);
+  }
   /* A cut tensor lives in the partitions' send and receive buffers, not in an arena: no
    * in-place Concat may write through it. */
   for (int k = 0; !st && fast && k + 1 < plan.n_parts; k++)
@@ -369,6 +416,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_plan_free(&plan);
   ec_fileset_free(&fs);
   ec_graph_free(g);
+  ec_profiles_free(&profs);
   ec_targets_free(&ts);
   return st;
 }

@@ -60,6 +60,20 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
         ec_buf_printf(b, ", \"used\": %s, \"predicted_whole_model_ms\": ",
                       plan->device_part[v] >= 0 ? "true" : "false");
         num(b, plan->device_whole_ms[v]);
+        /* The measured profile behind its predictions (--profile), by file name only. */
+        const ec_profile *pr = plan->profiles ? plan->profiles[v] : NULL;
+        ec_buf_printf(b, ", \"profile\": ");
+        if (pr) {
+          const char *slash = strrchr(pr->path, '/');
+          ec_buf_printf(b, "{\"file\": ");
+          ec_buf_json_str(b, slash ? slash + 1 : pr->path);
+          ec_buf_printf(b, ", \"program\": ");
+          ec_buf_json_str(b, pr->program);
+          ec_buf_printf(b, ", \"threads\": %d, \"runs\": %d, \"matched_nodes\": %d, \"unmatched_steps\": %d}",
+                        pr->threads, pr->runs, plan->profile_matched[v], plan->profile_unmatched[v]);
+        } else {
+          ec_buf_printf(b, "null");
+        }
       }
       ec_buf_printf(b, ", \"programs\": [");
       for (int j = 0, k = 0; j < n; j++)
@@ -110,12 +124,16 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
       ec_buf_printf(b, ",\n      \"blocks\": [%d, %d],\n      \"predicted_compute_ms\": ", q->first_block,
                     q->end_block);
       num(b, q->compute_ms);
+      ec_buf_printf(b, ",\n      \"profiled_nodes\": %d,\n      \"profiled_ms\": ", q->profiled_nodes);
+      num(b, q->profiled_ms);
       ec_buf_printf(b, ",\n      \"bytes_out\": ");
       num(b, q->bytes_out);
       ec_buf_printf(b, ",\n      \"predicted_transfer_ms\": ");
       num(b, q->transfer_ms);
       ec_buf_printf(b, ",\n      \"planned_memory_bytes\": ");
-      num(b, q->weights_bytes + q->arena_estimate_bytes);
+      num(b, q->weights_bytes + q->arena_estimate_bytes + q->staging_bytes);
+      ec_buf_printf(b, ",\n      \"planned_staging_bytes\": ");
+      num(b, q->staging_bytes);
       ec_buf_printf(b, ",\n      \"endpoint\": \"%s\",\n      \"next\": ", ep);
       if (parts[i].index + 1 < plan->n_parts) {
         ec_plan_endpoint(parts[i].index + 1, ep, sizeof ep);

@@ -15,6 +15,7 @@ typedef struct prep {
   int *ninf;            /* D x (B+1): prefix counts of INFINITY compute */
   double *wpre;         /* B+1: prefix sums of weights */
   double *amax;         /* sparse table of arena maxima: LOG x B */
+  double stage_max;     /* largest recv_bytes + largest send_bytes */
   int logn;
   double *xfer;         /* (B-1) x D x D transfer times */
   uint8_t *boundary;    /* B+1: position may start/end a partition (forced cuts) */
@@ -43,8 +44,17 @@ static double range_arena(const prep *q, int i, int j) {
   return a > b ? a : b;
 }
 
+/* Weights and arena: grows when the range does, unlike the staging at its ends. */
 static double range_memory(const prep *q, int i, int j) {
   return (q->wpre[j] - q->wpre[i]) + range_arena(q, i, j);
+}
+
+static double range_staging(const prep *q, int i, int j) {
+  return (q->p->recv_bytes ? q->p->recv_bytes[i] : 0) + (q->p->send_bytes ? q->p->send_bytes[j - 1] : 0);
+}
+
+static double full_memory(const prep *q, int i, int j) {
+  return range_memory(q, i, j) + range_staging(q, i, j);
 }
 
 static double capacity(const ec_part_problem *p, int d) {
@@ -99,6 +109,16 @@ static ec_status prepare(const ec_part_problem *p, prep *q, ec_diag *d) {
     double w = p->block_weight_bytes ? p->block_weight_bytes[b] : 0;
     if (isnan(w) || w < 0) return prep_free(q), usage(d, "partition: block %d has invalid weight bytes", b);
     q->wpre[b + 1] = q->wpre[b] + w;
+  }
+  for (int e = 0; e < 2; e++) {
+    const double *v = e ? p->send_bytes : p->recv_bytes;
+    double mx = 0;
+    for (int b = 0; v && b < B; b++) {
+      if (isnan(v[b]) || v[b] < 0)
+        return prep_free(q), usage(d, "partition: block %d has invalid %s bytes", b, e ? "send" : "receive");
+      if (v[b] > mx) mx = v[b];
+    }
+    q->stage_max += mx;
   }
   if (p->block_arena_bytes) {
     int lg = 1;
@@ -171,11 +191,12 @@ oom:
   return EC_ERR_INTERNAL;
 }
 
-/* Is [i, j) allowed on device d with stages at most beta and (if use_mem) within memory? */
-static bool range_ok(const prep *q, int d, int i, int j, double beta, bool use_mem) {
+/* Is [i, j) allowed on device d with stages at most beta and (if use_mem) with weights, arena
+ * and `slack` more bytes within memory? Sub-ranges of an allowed range are allowed. */
+static bool range_ok(const prep *q, int d, int i, int j, double beta, bool use_mem, double slack) {
   double c = range_compute(q, d, i, j);
   if (isinf(c) || c > beta) return false;
-  if (use_mem && range_memory(q, i, j) > capacity(q->p, d)) return false;
+  if (use_mem && range_memory(q, i, j) + slack > capacity(q->p, d)) return false;
   if (q->forced && j - 1 >= i + 1 && q->forced_inside[j - 1] - q->forced_inside[i] > 0)
     return false;
   return true;
@@ -188,14 +209,15 @@ typedef struct dp {
   int *fi;       /* start of that last partition */
   double *h;     /* (K+1) x (B+1) x D: best latency of [0, i) in k-1 parts + transfer to d */
   int *hd;       /* previous device of that */
-  int *lo;       /* D x (B+1) */
+  int *lo;       /* D x (B+1): first start allowed without staging */
+  int *lo2;      /* D x (B+1): first start allowed whatever the staging */
   int *dq;       /* deque storage, B+1 */
 } dp;
 
 #define AT(x, k, j, d) ((x)[(((size_t)(k) * (s->B + 1)) + (j)) * s->D + (d)])
 
 static void dp_free(dp *s) {
-  free(s->f), free(s->fi), free(s->h), free(s->hd), free(s->lo), free(s->dq);
+  free(s->f), free(s->fi), free(s->h), free(s->hd), free(s->lo), free(s->lo2), free(s->dq);
 }
 
 static bool dp_alloc(dp *s, const prep *q) {
@@ -207,26 +229,32 @@ static bool dp_alloc(dp *s, const prep *q) {
   s->h = malloc(sizeof(double) * n);
   s->hd = malloc(sizeof(int) * n);
   s->lo = malloc(sizeof(int) * (size_t)q->D * (q->B + 1));
+  s->lo2 = malloc(sizeof(int) * (size_t)q->D * (q->B + 1));
   s->dq = malloc(sizeof(int) * ((size_t)q->B + 1) * (q->K + 1) * q->D);
-  return s->f && s->fi && s->h && s->hd && s->lo && s->dq;
+  return s->f && s->fi && s->h && s->hd && s->lo && s->lo2 && s->dq;
 }
 
 /* Minimum latency over plans whose stages are all <= beta. Returns the best (k, d) of a full
  * plan through *bk, *bd, or false if none. Sliding-window minimum: for a fixed end j the
  * allowed starts form a window [lo[d][j], j-1] whose left edge never moves back as j grows
  * (sub-ranges of an allowed range are allowed), so each (k, d) keeps a monotone deque of
- * h[k][i][d] - prefix[d][i]. */
+ * h[k][i][d] - prefix[d][i]. The staging buffers at a range's ends break that (a shorter range
+ * may receive a larger tensor), so the deque holds only starts from lo2[d][j], which fit even
+ * with the largest staging; the few starts in [lo, lo2), near the memory limit, are checked one
+ * by one. */
 static bool dp_run(dp *s, const prep *q, double beta, bool use_mem, int *bk, int *bd) {
   int B = q->B, D = q->D, K = q->K;
   size_t n = (size_t)(K + 1) * (B + 1) * D;
   for (size_t x = 0; x < n; x++) s->f[x] = s->h[x] = INFINITY, s->fi[x] = s->hd[x] = -1;
   for (int d = 0; d < D; d++) {
-    int *lo = s->lo + (size_t)d * (B + 1);
-    int i = 0;
-    lo[0] = 0;
+    int *lo = s->lo + (size_t)d * (B + 1), *lo2 = s->lo2 + (size_t)d * (B + 1);
+    int i = 0, i2 = 0;
+    lo[0] = lo2[0] = 0;
     for (int j = 1; j <= B; j++) {
-      while (i < j && !range_ok(q, d, i, j, beta, use_mem)) i++;
-      lo[j] = i;
+      while (i < j && !range_ok(q, d, i, j, beta, use_mem, 0)) i++;
+      if (i2 < i) i2 = i;
+      while (i2 < j && !range_ok(q, d, i2, j, beta, use_mem, q->stage_max)) i2++;
+      lo[j] = i, lo2[j] = i2;
     }
   }
   /* Deques: one per (k, d), each a slice of B+1 ints with head/tail indices. */
@@ -269,21 +297,35 @@ static bool dp_run(dp *s, const prep *q, double beta, bool use_mem, int *bk, int
     }
     if (!q->boundary[j]) continue;
     for (int d = 0; d < D; d++) {
-      int lo = s->lo[(size_t)d * (B + 1) + j];
+      int lo = s->lo[(size_t)d * (B + 1) + j], lo2 = s->lo2[(size_t)d * (B + 1) + j];
       if (lo >= j) continue;
       const double *pr = q->pre + (size_t)d * (B + 1);
-      if (lo == 0) {
+      double cap = use_mem ? capacity(q->p, d) : INFINITY;
+      if (lo == 0 && (lo2 == 0 || full_memory(q, 0, j) <= cap)) {
         AT(s->f, 1, j, d) = range_compute(q, d, 0, j);
         AT(s->fi, 1, j, d) = 0;
       }
       for (int k = 2; k <= K; k++) {
         int *dqk = s->dq + ((size_t)k * D + d) * (B + 1);
         int *hh = &head[k * D + d], *tt = &tail[k * D + d];
-        while (*tt > *hh && dqk[*hh] < lo) (*hh)++;
-        if (*tt == *hh) continue;
-        int st = dqk[*hh];
-        AT(s->f, k, j, d) = AT(s->h, k, st, d) + (pr[j] - pr[st]);
-        AT(s->fi, k, j, d) = st;
+        while (*tt > *hh && dqk[*hh] < lo2) (*hh)++;
+        /* Starts near the memory limit first: on equal latency the earliest start wins. */
+        double best = INFINITY;
+        int arg = -1;
+        for (int i = lo > 1 ? lo : 1; i < lo2; i++) {
+          double h = AT(s->h, k, i, d);
+          if (isinf(h) || full_memory(q, i, j) > cap) continue;
+          double v = h + (pr[j] - pr[i]);
+          if (v < best) best = v, arg = i;
+        }
+        if (*tt > *hh) {
+          int st = dqk[*hh];
+          double v = AT(s->h, k, st, d) + (pr[j] - pr[st]);
+          if (v < best) best = v, arg = st;
+        }
+        if (arg < 0) continue;
+        AT(s->f, k, j, d) = best;
+        AT(s->fi, k, j, d) = arg;
       }
     }
   }
@@ -341,7 +383,8 @@ static ec_status eval_prepped(const prep *q, const int *bdev, ec_part_plan *out,
     pt->device = bdev[b];
     pt->first_block = b, pt->end_block = e;
     for (int x = b; x < e; x++) pt->compute += p->compute[(size_t)x * q->D + pt->device];
-    pt->memory = range_memory(q, b, e);
+    pt->staging = range_staging(q, b, e);
+    pt->memory = range_memory(q, b, e) + pt->staging;
     if (e < B) pt->transfer_out = xfer(q, e - 1, bdev[b], bdev[e]);
     b = e;
   }
@@ -394,7 +437,8 @@ static ec_status explain_infeasible(const prep *q, dp *s, ec_diag *d) {
                 "the constraints (blocks some devices cannot run, forced cuts)", B, D);
     return EC_ERR_MODEL;
   }
-  /* Memory is the obstacle. A block that fits nowhere is named first. */
+  /* Memory is the obstacle. A block whose weights and arena fit nowhere is named first (the
+   * staging at a range's ends depends on the range, so it is left out here). */
   for (int b = 0; b < B; b++) {
     double need = range_memory(q, b, b + 1), best = -1;
     int arg = 0;
@@ -413,13 +457,13 @@ static ec_status explain_infeasible(const prep *q, dp *s, ec_diag *d) {
   for (int b = 0; b < B;) {
     int e = b;
     while (e < B && bdev[e] == bdev[b]) e++;
-    double need = range_memory(q, b, e), cap = capacity(p, bdev[b]);
+    double need = full_memory(q, b, e), cap = capacity(p, bdev[b]);
     if (need > cap) {
       ec_diag_set(d, "", "", "device '%s': blocks %d..%d need %.1f MB (weights %.1f MB + arena "
-                  "%.1f MB) but the device has %.1f MB, and no other placement fits",
+                  "%.1f MB + staging %.1f MB) but the device has %.1f MB, and no other placement fits",
                   dev_name(p, bdev[b], nb2, sizeof nb2), b, e - 1, need / 1048576.0,
                   (q->wpre[e] - q->wpre[b]) / 1048576.0, range_arena(q, b, e) / 1048576.0,
-                  cap / 1048576.0);
+                  range_staging(q, b, e) / 1048576.0, cap / 1048576.0);
       free(bdev);
       return EC_ERR_MODEL;
     }

@@ -15,7 +15,9 @@
  *   Among plans with the same slowest stage, the lowest latency wins.
  * Memory: a partition holding blocks [i, j) needs the sum of their weights plus the largest of
  * their arenas (consecutive blocks reuse the arena; the cut tensor between them is inside both
- * blocks' arenas). It must not exceed the device's capacity.
+ * blocks' arenas), plus the buffers outside the arena at its two ends: what it receives into
+ * (recv_bytes[i]) and what it sends from (send_bytes[j-1]). It must not exceed the device's
+ * capacity.
  * Ties: the same inputs always give the same plan (see docs/planner.md for the order). */
 #ifndef EC_PARTITION_H
 #define EC_PARTITION_H
@@ -45,6 +47,11 @@ typedef struct ec_part_problem {
   /* Memory (all optional: NULL means zero / unlimited). */
   const double *block_weight_bytes; /* B */
   const double *block_arena_bytes;  /* B */
+  /* Staging buffers (optional, NULL: none): a partition whose first block is b receives into
+   * recv_bytes[b] bytes (b = 0: the graph inputs), one whose last block is b sends from
+   * send_bytes[b] bytes (b = B-1: the graph outputs). */
+  const double *recv_bytes;         /* B */
+  const double *send_bytes;         /* B */
   const double *device_capacity;    /* D; <= 0 means unlimited */
   const char *const *device_names;  /* D, for messages; NULL: "device #k" */
   const char *const *cut_names;     /* B - 1, for messages (tensor names); may be NULL */
@@ -61,7 +68,8 @@ typedef struct ec_dp_part {
   int first_block, end_block;  /* blocks [first_block, end_block) */
   double compute;              /* sum of the blocks' compute on the device */
   double transfer_out;         /* time to send the cut after it to the next partition (0: last) */
-  double memory;               /* weights + largest arena, bytes */
+  double memory;               /* weights + largest arena + staging, bytes */
+  double staging;              /* recv_bytes of its first block + send_bytes of its last */
 } ec_dp_part;
 
 typedef struct ec_part_plan {

@@ -27,6 +27,25 @@ static bool is_value(const ec_graph *g, int t) {
   return t >= 0 && g->tensors[t].kind != EC_TK_CONSTANT;
 }
 
+double ec_plan_staging_bytes(const ec_graph *g, const int *ins, int n_ins, const int *outs, int n_outs) {
+  double b = 0;
+  for (int i = 0; i < n_ins; i++) b += EC_PLAN_STAGING_SLOTS * padded(tensor_bytes(&g->tensors[ins[i]]));
+  for (int i = 0; i < n_outs; i++) b += padded(tensor_bytes(&g->tensors[outs[i]]));
+  return b;
+}
+
+/* Per block, the staging a partition starting there receives into (block 0: the graph inputs)
+ * and the buffer one ending there sends from (the last block: the graph outputs). */
+static void block_staging(const ec_graph *g, const ec_bridges *br, double *recv, double *send) {
+  int B = br->n_blocks;
+  recv[0] = 0;
+  for (int j = 0; j < g->n_inputs; j++)
+    if (is_value(g, g->inputs[j])) recv[0] += ec_plan_staging_bytes(g, &g->inputs[j], 1, NULL, 0);
+  for (int b = 1; b < B; b++) recv[b] = ec_plan_staging_bytes(g, &br->cut[b - 1], 1, NULL, 0);
+  for (int b = 0; b + 1 < B; b++) send[b] = ec_plan_staging_bytes(g, NULL, 0, &br->cut[b], 1);
+  send[B - 1] = ec_plan_staging_bytes(g, NULL, 0, g->outputs, g->n_outputs);
+}
+
 /* Arena estimate per block: the largest sum of live activation buffers over the block's
  * schedule, tensors live from their producer (or the block's start) to their last reader in
  * the block (or its end, for the cut it sends on and the graph outputs). */
@@ -209,6 +228,14 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   double *cut_bytes = ec_alloc(sizeof(double) * (size_t)B + 8);
   double *weights = ec_alloc(sizeof(double) * (size_t)B + 8);
   double *arenas = ec_alloc(sizeof(double) * (size_t)B + 8);
+  double *recv = ec_alloc(sizeof(double) * (size_t)B + 8);
+  double *send = ec_alloc(sizeof(double) * (size_t)B + 8);
+  /* Per block and device: profiled nodes and their measured ms. */
+  double *prof_ms = ec_alloc(sizeof(double) * (size_t)B * (size_t)D + 8);
+  int *prof_n = ec_alloc(sizeof(int) * (size_t)B * (size_t)D + 8);
+  ec_profile_match *pm = ec_alloc(sizeof(ec_profile_match) * (size_t)D + 8);
+  out->profile_matched = ec_alloc(sizeof(int) * (size_t)D + 8);
+  out->profile_unmatched = ec_alloc(sizeof(int) * (size_t)D + 8);
   double *cap = ec_alloc(sizeof(double) * (size_t)D + 8);
   const char **dnames = ec_alloc(sizeof(char *) * (size_t)D + 8);
   const char **cnames = ec_alloc(sizeof(char *) * (size_t)B + 8);
@@ -217,7 +244,8 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   out->device_part = ec_alloc(sizeof(int) * (size_t)D + 8);
   ec_part_plan pp;
   memset(&pp, 0, sizeof pp);
-  if (!compute || !cut_bytes || !weights || !arenas || !cap || !dnames || !cnames || !forced ||
+  if (!compute || !cut_bytes || !weights || !arenas || !recv || !send || !prof_ms || !prof_n || !pm ||
+      !out->profile_matched || !out->profile_unmatched || !cap || !dnames || !cnames || !forced ||
       !out->device_whole_ms || !out->device_part) {
     st = EC_ERR_INTERNAL;
     goto done;
@@ -226,14 +254,31 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   out->n_blocks = B;
   out->n_cuts = br.n_cuts;
   out->objective = o->objective;
+  out->profiles = o->profiles;
+  for (int v = 0; o->profiles && v < D; v++)
+    if (o->profiles[v]) {
+      if ((st = ec_profile_match_graph(o->profiles[v], g, &pm[v]))) goto done;
+      out->profile_matched[v] = pm[v].n_matched;
+      out->profile_unmatched[v] = pm[v].n_unmatched_steps;
+    }
+  /* A node the device's profile has costs its measured time: the step of a node includes the
+   * nodes lowering fused into it, which are dead here and cost nothing. */
   for (int i = 0; i < g->n_nodes; i++) {
     const ec_node *n = &g->nodes[i];
     if (n->dead) continue;
     for (int v = 0; v < D; v++) {
       const ec_target *t = devs->items[v].target;
       unsigned klib = ec_target_has_kernels(t, o->klib) ? o->klib : EC_KLIB_REF;
-      double ms = ec_cost_node(g, n, t, o->threads, klib).ms;
-      compute[(size_t)br.node_block[i] * (size_t)D + (size_t)v] += ms;
+      size_t at = (size_t)br.node_block[i] * (size_t)D + (size_t)v;
+      double ms;
+      if (pm[v].node_ms && pm[v].node_ms[i] >= 0) {
+        ms = pm[v].node_ms[i];
+        prof_ms[at] += ms;
+        prof_n[at]++;
+      } else {
+        ms = ec_cost_node(g, n, t, o->threads, klib).ms;
+      }
+      compute[at] += ms;
       out->device_whole_ms[v] += ms;
     }
   }
@@ -243,6 +288,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   }
   ec_bridges_block_weights(g, &br, weights);
   block_arenas(g, &br, arenas);
+  block_staging(g, &br, recv, send);
   for (int v = 0; v < D; v++) {
     cap[v] = (double)devs->items[v].target->ram_mb * 1048576.0;
     dnames[v] = devs->items[v].name;
@@ -255,7 +301,8 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   ec_part_problem prob = {
       .n_blocks = B, .n_devices = D, .compute = compute, .cut_bytes = cut_bytes,
       .transfer = transfer, .transfer_ctx = &tc, .block_weight_bytes = weights,
-      .block_arena_bytes = arenas, .device_capacity = cap, .device_names = dnames,
+      .block_arena_bytes = arenas, .recv_bytes = recv, .send_bytes = send,
+      .device_capacity = cap, .device_names = dnames,
       .cut_names = cnames, .objective = o->objective ? EC_OBJ_THROUGHPUT : EC_OBJ_LATENCY,
       .n_parts = o->n_parts, .forced_cuts = o->n_split_at ? forced : NULL,
       .n_forced_cuts = o->n_split_at};
@@ -282,9 +329,12 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     q->compute_ms = dp->compute;
     q->transfer_ms = dp->transfer_out;
     q->bytes_out = dp->end_block < B ? cut_bytes[dp->end_block - 1] : 0;
+    q->staging_bytes = dp->staging;
     for (int b = dp->first_block; b < dp->end_block; b++) {
       q->weights_bytes += weights[b];
       if (arenas[b] > q->arena_estimate_bytes) q->arena_estimate_bytes = arenas[b];
+      q->profiled_nodes += prof_n[(size_t)b * (size_t)D + (size_t)dp->device];
+      q->profiled_ms += prof_ms[(size_t)b * (size_t)D + (size_t)dp->device];
     }
     out->device_part[dp->device] = k;
     st = make_part(g, &br, dp->first_block, dp->end_block, k, &q->part);
@@ -300,6 +350,12 @@ done:
   free(cut_bytes);
   free(weights);
   free(arenas);
+  free(recv);
+  free(send);
+  free(prof_ms);
+  free(prof_n);
+  for (int v = 0; pm && v < D; v++) ec_profile_match_free(&pm[v]);
+  free(pm);
   free(cap);
   free(dnames);
   free(cnames);
@@ -313,6 +369,8 @@ void ec_plan_free(ec_plan *p) {
   free(p->parts);
   free(p->device_whole_ms);
   free(p->device_part);
+  free(p->profile_matched);
+  free(p->profile_unmatched);
   memset(p, 0, sizeof *p);
 }
 
@@ -325,6 +383,12 @@ static void human_bytes(double v, char *buf, size_t len) {
   if (v >= 1e6) snprintf(buf, len, "%.1f MB", v / 1e6);
   else if (v >= 1e3) snprintf(buf, len, "%.1f kB", v / 1e3);
   else snprintf(buf, len, "%.0f B", v);
+}
+
+/* A path's file name: the table goes into OUT/README.md, which holds no folder of the machine. */
+static const char *base_name(const char *path) {
+  const char *b = strrchr(path, '/');
+  return b ? b + 1 : path;
 }
 
 static const char *cut_name(const ec_graph *g, const ec_plan_part *q) {
@@ -344,14 +408,23 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
     human_bytes(q->bytes_out, bytes, sizeof bytes);
     snprintf(blocks, sizeof blocks, "%d-%d", q->first_block, q->end_block - 1);
     bool last = k == p->n_parts - 1;
-    ec_buf_printf(b, "p%-3d %-16s %-12s %6d %7s %11.3f %10s %11.3f  %s\n", k, dv->name, dv->target_name,
-                  q->part.n_nodes, blocks, q->compute_ms, last ? "-" : bytes, q->transfer_ms,
-                  last ? "(graph outputs)" : cut_name(g, q));
+    /* A '*' after the compute: some of it was measured (the lines under the table say how much). */
+    ec_buf_printf(b, "p%-3d %-16s %-12s %6d %7s %11.3f%s%10s %11.3f  %s\n", k, dv->name, dv->target_name,
+                  q->part.n_nodes, blocks, q->compute_ms, q->profiled_nodes ? "*" : " ", last ? "-" : bytes,
+                  q->transfer_ms, last ? "(graph outputs)" : cut_name(g, q));
   }
   for (int v = 0; v < p->n_devices; v++)
     if (p->device_part[v] < 0)
       ec_buf_printf(b, "-    %-16s %-12s unused (whole model there: %.3f ms)\n", devs->items[v].name,
                     devs->items[v].target_name, p->device_whole_ms[v]);
+  for (int k = 0, first = 1; k < p->n_parts; k++) {
+    const ec_plan_part *q = &p->parts[k];
+    if (!q->profiled_nodes) continue;
+    const ec_profile *pr = p->profiles[q->device];
+    ec_buf_printf(b, "%s* p%d: %d of its %d nodes measured (%.3f ms, from %s), the rest predicted\n",
+                  first ? "\n" : "", k, q->profiled_nodes, q->part.n_nodes, q->profiled_ms, base_name(pr->path));
+    first = 0;
+  }
   ec_buf_printf(b, "\npredicted end-to-end latency: %.3f ms\n", p->latency_ms);
   ec_buf_printf(b, "predicted throughput: %.1f requests/s (slowest stage %.3f ms)\n", p->throughput_rps,
                 p->bottleneck_ms);

@@ -18,6 +18,7 @@
 
 #include "codegen.h"
 #include "cost.h"
+#include "profile.h"
 #include "target.h"
 
 /* Objectives: the values of partition.h's ec_objective (that header's ec_part and ec_link clash
@@ -33,7 +34,15 @@ typedef struct ec_plan_opts {
   const ec_link_set *links;    /* --link overrides (may be NULL) */
   unsigned klib;               /* kernel library the code will use: EC_KLIB_REF or EC_KLIB_XNNPACK */
   int threads;                 /* threads per program (0: each target's cores) */
+  /* Measured profiles (--profile DEVICE=FILE), one pointer per device of the list (NULL: none);
+   * the array may be NULL. A node the profile has costs its measured median instead of the
+   * model's prediction. The plan keeps the pointers: they must outlive it. */
+  const ec_profile *const *profiles;
 } ec_plan_opts;
+
+/* Staging slots per received tensor: ecrt_serve.c lands a request in one slot while the
+ * partition computes on the other (its SLOTS). */
+#define EC_PLAN_STAGING_SLOTS 2
 
 /* Default port of partition k's endpoint in plan.json and the READMEs (tcp://127.0.0.1:PORT). */
 #define EC_PLAN_PORT_BASE 7600
@@ -46,6 +55,11 @@ typedef struct ec_plan_part {
   double transfer_ms;          /* predicted time to send them (0: last) */
   double weights_bytes;        /* weights its nodes read */
   double arena_estimate_bytes; /* the planner's arena estimate (codegen reports the real one) */
+  /* Buffers outside the arena: EC_PLAN_STAGING_SLOTS per received tensor plus one per sent
+   * tensor, each padded like codegen's (ec_plan_staging_bytes). */
+  double staging_bytes;
+  int profiled_nodes;          /* nodes whose time came from the device's profile */
+  double profiled_ms;          /* their measured time (part of compute_ms) */
   ec_part part;                /* index k, nodes, inputs and outputs of the cut */
 } ec_plan_part;
 
@@ -67,7 +81,15 @@ typedef struct ec_plan {
   double *device_whole_ms;
   int *device_part;
   int n_devices;
+  /* Per device: its profile (NULL: none, or the array is NULL), how many live nodes found a
+   * step in it, and how many of its steps named no node of the graph. */
+  const ec_profile *const *profiles;
+  int *profile_matched, *profile_unmatched;
 } ec_plan;
+
+/* Bytes of the buffers outside the arena a partition receiving ins[] and sending outs[] holds
+ * while serving (what the planner's memory check counts as staging). */
+double ec_plan_staging_bytes(const ec_graph *g, const int *ins, int n_ins, const int *outs, int n_outs);
 
 /* Plans `g` (topologically sorted, shapes inferred) over the devices in order. Errors:
  * EC_ERR_USAGE for bad --split-at / --partitions values, EC_ERR_MODEL for plans that cannot be

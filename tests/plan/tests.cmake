@@ -62,3 +62,28 @@ add_test(NAME plan.ram_mb COMMAND sh -c
   sh $<TARGET_FILE:edgecc> ${EC_ZOO_CACHE} ${EC_PLAN_DIR})
 set_tests_properties(plan.ram_mb PROPERTIES LABELS zoo SKIP_RETURN_CODE 77
   PASS_REGULAR_EXPRESSION "error: [^\n]*device 'a': blocks 0..37 need [0-9.]+ MB \\(weights [0-9.]+ MB \\+ arena [0-9.]+ MB\\) but the device has 64.0 MB[^\n]*\nrc=1")
+
+# Measured profiles (--profile DEVICE=FILE): a real program's --profile-json output and written
+# ones drive the plan (tests/plan/profile.sh), and the usage errors.
+add_test(NAME plan.profile COMMAND sh ${EC_PLAN_DIR}/profile.sh $<TARGET_FILE:edgecc> ${EC_PYTHON} ${_ec_digits}
+         ${CMAKE_SOURCE_DIR}/examples/digits/samples/input_0.pb ${CMAKE_BINARY_DIR}/plan-profile)
+set_tests_properties(plan.profile PROPERTIES LABELS unit TIMEOUT 300
+                     PASS_REGULAR_EXPRESSION "profiles: measured step times drive the plan")
+set(_ec_profile_err
+  "unknown_device|--profile c=${EC_PLAN_DIR}/small64.json|--profile: 'c=[^']*': device 'c' is not in --targets"
+  "no_file|--profile a=${CMAKE_BINARY_DIR}/no-such-profile.json|no-such-profile.json: cannot open the profile"
+  "not_json|--profile a=${_ec_digits}|digits.onnx: not a profile written by a program's --profile-json: not valid JSON"
+  "not_profile|--profile a=${EC_PLAN_DIR}/small64.json|small64.json: not a profile [^\n]*\"format\" must be \"edgecc-profile\""
+  "no_device|--profile ${EC_PLAN_DIR}/small64.json|must look like DEVICE=FILE"
+  "twice|--profile a=${EC_PLAN_DIR}/empty-profile.json --profile a=${EC_PLAN_DIR}/empty-profile.json|--profile: device 'a' is given twice")
+foreach(case IN LISTS _ec_profile_err)
+  string(REPLACE "|" ";" case "${case}")
+  list(GET case 0 name)
+  list(GET case 1 args)
+  list(GET case 2 msg)
+  string(REPLACE " " ";" args "${args}")
+  add_test(NAME plan.profile_error.${name} COMMAND ${CMAKE_COMMAND}
+           "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;a=host,b=host;${args}" -DRC=2
+           "-DREGEX=edgecc: error: [^\n]*${msg}" -P ${_ec_expect})
+  set_tests_properties(plan.profile_error.${name} PROPERTIES LABELS unit)
+endforeach()

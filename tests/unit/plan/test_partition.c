@@ -1,6 +1,6 @@
 /* test_partition.c — the partition DP against brute force on random small problems (B <= 7,
- * D <= 4, both objectives, forced counts, forced cuts, memory limits), its error messages, and
- * its speed on a 10,000-block chain. */
+ * D <= 4, both objectives, forced counts, forced cuts, memory limits with staging buffers), its
+ * error messages, and its speed on a 10,000-block chain. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,7 +45,8 @@ static bool brute_eval(const ec_part_problem *p, const int *bd, double *lat, dou
       if (p->block_arena_bytes && p->block_arena_bytes[x] > a) a = p->block_arena_bytes[x];
     }
     if (isinf(c)) return false;
-    if (p->device_capacity && p->device_capacity[bd[b]] > 0 && w + a > p->device_capacity[bd[b]])
+    double stage = (p->recv_bytes ? p->recv_bytes[b] : 0) + (p->send_bytes ? p->send_bytes[e - 1] : 0);
+    if (p->device_capacity && p->device_capacity[bd[b]] > 0 && w + a + stage > p->device_capacity[bd[b]])
       return false;
     *lat += c;
     if (c > *bot) *bot = c;
@@ -99,7 +100,7 @@ static bool close_to(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(1, 
 /* ---- random problems ---------------------------------------------------------------------- */
 
 typedef struct problem_store {
-  double compute[7 * 4], cut_bytes[6], weight[7], arena[7], cap[4];
+  double compute[7 * 4], cut_bytes[6], weight[7], arena[7], cap[4], recv[7], send[7];
   ec_dp_link links[16];
   int forced[6];
 } problem_store;
@@ -121,6 +122,11 @@ static void random_problem(ec_part_problem *p, problem_store *s) {
     for (int b = 0; b < B; b++) s->weight[b] = rnd(10), s->arena[b] = rnd(10);
     for (int d = 0; d < D; d++) s->cap[d] = rnd(5) == 0 ? 0 : 5 + rnd(40);
     p->block_weight_bytes = s->weight, p->block_arena_bytes = s->arena, p->device_capacity = s->cap;
+    /* Staging: a start or an end may carry a large buffer a longer range avoids. */
+    if (rnd(2)) {
+      for (int b = 0; b < B; b++) s->recv[b] = rnd(3) ? rnd(4) : rnd(30), s->send[b] = rnd(3) ? rnd(4) : rnd(30);
+      p->recv_bytes = s->recv, p->send_bytes = s->send;
+    }
   }
   p->objective = rnd(2) ? EC_OBJ_THROUGHPUT : EC_OBJ_LATENCY;
   if (rnd(3) == 0) p->n_parts = 1 + (int)rnd((uint32_t)D);
@@ -142,6 +148,7 @@ static void dump(const ec_part_problem *p, const ec_part_plan *plan) {
     for (int d = 0; d < D; d++) fprintf(stderr, " %g", p->compute[b * D + d]);
     if (p->block_weight_bytes)
       fprintf(stderr, "  w %g a %g", p->block_weight_bytes[b], p->block_arena_bytes[b]);
+    if (p->recv_bytes) fprintf(stderr, "  recv %g send %g", p->recv_bytes[b], p->send_bytes[b]);
     fprintf(stderr, "  -> device %d\n", plan ? plan->block_device[b] : -1);
   }
   if (p->device_capacity)
@@ -309,6 +316,51 @@ static void test_errors(void **state) {
   assert_int_equal(ec_partition_plan(&p, &plan, &d), EC_ERR_USAGE);
 }
 
+/* The staging buffers count: a partition that receives a large tensor no longer fits where its
+ * weights and arena alone would, the plan moves the cut, and without a placement the message
+ * names the device and the three figures. */
+static void test_staging_memory(void **state) {
+  const double MiB = 1048576.0;
+  /* 3 blocks, 2 devices; device 1 is faster but has 8 MiB, too little for block 0's weights
+   * with the rest. The best plan without staging is [0,1) on 0 and [1,3) on 1 (weights 3 +
+   * arena 2 = 5 MiB); cut 0 is 4 MiB, and received into two staging slots it tips [1,3) over:
+   * the plan must cut after block 1 instead (cut 1 is small). */
+  double compute[6] = {1, 1, 10, 1, 10, 1};
+  double bytes[2] = {4 * MiB, 1000};
+  ec_dp_link links[4] = {{0, 1e9}, {0, 1e9}, {0, 1e9}, {0, 1e9}};
+  double weight[3] = {5 * MiB, 1 * MiB, 2 * MiB}, arena[3] = {2 * MiB, 2 * MiB, 2 * MiB};
+  double recv[3] = {0.1 * MiB, 8 * MiB, 2000}, send[3] = {4 * MiB, 1000, 0.1 * MiB};
+  double cap[2] = {64 * MiB, 8 * MiB};
+  const char *names[2] = {"big", "small"};
+  ec_part_problem p = {.n_blocks = 3, .n_devices = 2, .compute = compute, .cut_bytes = bytes,
+                       .links = links, .block_weight_bytes = weight, .block_arena_bytes = arena,
+                       .device_capacity = cap, .device_names = names};
+  ec_part_plan plan;
+  ec_diag d = {0};
+  assert_int_equal(ec_partition_plan(&p, &plan, &d), EC_OK);
+  assert_int_equal(plan.n_parts, 2);
+  assert_int_equal(plan.parts[1].first_block, 1);
+  ec_part_plan_free(&plan);
+  p.recv_bytes = recv, p.send_bytes = send;
+  assert_int_equal(ec_partition_plan(&p, &plan, &d), EC_OK);
+  assert_int_equal(plan.n_parts, 2);
+  assert_int_equal(plan.parts[1].first_block, 2);
+  assert_true(plan.parts[1].staging == 2000 + 0.1 * MiB);
+  assert_true(plan.parts[1].memory == 2 * MiB + 2 * MiB + 2000 + 0.1 * MiB);
+  ec_part_plan_free(&plan);
+  /* Only the small device: [0,3) fits by weights and arena (4 + 2 MiB) but not with its input
+   * and output buffers (0.1 + 2.1 MiB more is over 8). */
+  recv[0] = 2 * MiB, weight[0] = 1 * MiB;
+  p.n_devices = 1, p.device_names = &names[1], p.device_capacity = &cap[1];
+  compute[0] = 1, compute[1] = 1, compute[2] = 1;
+  assert_int_equal(ec_partition_plan(&p, &plan, &d), EC_ERR_MODEL);
+  assert_non_null(strstr(d.msg, "device 'small': blocks 0..2 need 8.1 MB (weights 4.0 MB + arena 2.0 MB + "
+                                "staging 2.1 MB) but the device has 8.0 MB"));
+  p.recv_bytes = NULL, p.send_bytes = NULL;
+  assert_int_equal(ec_partition_plan(&p, &plan, &d), EC_OK);
+  ec_part_plan_free(&plan);
+}
+
 /* A plain O(K B^2 D^2) DP written independently of partition.c (no prefix sums, no deques), for
  * sizes brute force cannot reach: min over plans of the latency, or of the slowest stage. */
 static double reference_dp(const ec_part_problem *p) {
@@ -330,7 +382,8 @@ static double reference_dp(const ec_part_problem *p) {
             if (p->block_arena_bytes && p->block_arena_bytes[x] > a) a = p->block_arena_bytes[x];
           }
           if (isinf(c)) continue;
-          if (p->device_capacity && p->device_capacity[d] > 0 && w + a > p->device_capacity[d])
+          double stage = (p->recv_bytes ? p->recv_bytes[i] : 0) + (p->send_bytes ? p->send_bytes[j - 1] : 0);
+          if (p->device_capacity && p->device_capacity[d] > 0 && w + a + stage > p->device_capacity[d])
             continue;
           if (k == 1) {
             if (i == 0 && c < f[1][j][d]) f[1][j][d] = c;
@@ -354,7 +407,7 @@ static double reference_dp(const ec_part_problem *p) {
 
 static void test_medium_vs_reference(void **state) {
   enum { MB = 64, MD = 5 };
-  double compute[MB * MD], bytes[MB], weight[MB], arena[MB], cap[MD];
+  double compute[MB * MD], bytes[MB], weight[MB], arena[MB], cap[MD], recv[MB], send[MB];
   ec_dp_link links[MD * MD];
   int n = 0, feasible = 0;
   for (int seed = 1; seed <= 300; seed++) {
@@ -369,6 +422,10 @@ static void test_medium_vs_reference(void **state) {
                          .links = links, .objective = (ec_objective)rnd(2),
                          .n_parts = rnd(3) ? 0 : 1 + (int)rnd((uint32_t)D)};
     if (rnd(2)) p.block_weight_bytes = weight, p.block_arena_bytes = arena, p.device_capacity = cap;
+    if (p.device_capacity && rnd(2)) {
+      for (int b = 0; b < B; b++) recv[b] = rnd(4) ? rnd(5) : rnd(60), send[b] = rnd(4) ? rnd(5) : rnd(60);
+      p.recv_bytes = recv, p.send_bytes = send;
+    }
     double ref = reference_dp(&p);
     ec_part_plan plan;
     ec_diag d = {0};
@@ -421,6 +478,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_plan),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_staging_memory),
       cmocka_unit_test(test_exhaustive_sizes),
       cmocka_unit_test(test_random_vs_brute),
       cmocka_unit_test(test_medium_vs_reference),
