@@ -61,7 +61,7 @@ add_test(NAME plan.ram_mb COMMAND sh -c
    \"$1\" plan \"$2/resnet50.onnx\" --target-file \"$3/small64.json\" --targets a=small64 2>&1 && echo rc=0 || echo rc=$?"
   sh $<TARGET_FILE:edgecc> ${EC_ZOO_CACHE} ${EC_PLAN_DIR})
 set_tests_properties(plan.ram_mb PROPERTIES LABELS zoo SKIP_RETURN_CODE 77
-  PASS_REGULAR_EXPRESSION "error: [^\n]*device 'a': blocks 0..37 need [0-9.]+ MB \\(weights [0-9.]+ MB \\+ arena [0-9.]+ MB\\) but the device has 64.0 MB[^\n]*\nrc=1")
+  PASS_REGULAR_EXPRESSION "error: [^\n]*device 'a': blocks 0..37 need [0-9.]+ MB \\(weights [0-9.]+ MB \\+ arena [0-9.]+ MB \\+ staging [0-9.]+ MB\\) but the device has 64.0 MB[^\n]*\nrc=1")
 
 # Measured profiles (--profile DEVICE=FILE): a real program's --profile-json output and written
 # ones drive the plan (tests/plan/profile.sh), and the usage errors.
