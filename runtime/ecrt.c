@@ -51,38 +51,9 @@ ecrt_status ecrt_run_steps(const ecrt_step *steps, int n, void *ctx, uint64_t *p
   return ECRT_OK;
 }
 
-size_t ecrt_dtype_size(int32_t dtype) {
-  switch (dtype) {
-    case ECK_UINT8: case ECK_INT8: case ECK_BOOL: return 1;
-    case ECK_UINT16: case ECK_INT16: case ECK_FLOAT16: case ECK_BFLOAT16: return 2;
-    case ECK_FLOAT: case ECK_INT32: case ECK_UINT32: return 4;
-    case ECK_INT64: case ECK_UINT64: case ECK_DOUBLE: case ECK_COMPLEX64: return 8;
-    case ECK_COMPLEX128: return 16;
-    default: return 0;
-  }
-}
+size_t ecrt_dtype_size(int32_t dtype) { return eck_dtype_size(dtype); }
 
-const char *ecrt_dtype_name(int32_t dtype) {
-  switch (dtype) {
-    case ECK_FLOAT: return "float32";
-    case ECK_UINT8: return "uint8";
-    case ECK_INT8: return "int8";
-    case ECK_UINT16: return "uint16";
-    case ECK_INT16: return "int16";
-    case ECK_INT32: return "int32";
-    case ECK_INT64: return "int64";
-    case ECK_STRING: return "string";
-    case ECK_BOOL: return "bool";
-    case ECK_FLOAT16: return "float16";
-    case ECK_DOUBLE: return "float64";
-    case ECK_UINT32: return "uint32";
-    case ECK_UINT64: return "uint64";
-    case ECK_COMPLEX64: return "complex64";
-    case ECK_COMPLEX128: return "complex128";
-    case ECK_BFLOAT16: return "bfloat16";
-    default: return "?";
-  }
-}
+const char *ecrt_dtype_name(int32_t dtype) { return dtype == ECK_UNDEFINED ? "?" : eck_dtype_name(dtype); }
 
 const eck_tensor ecrt_no_tensor;
 

@@ -163,30 +163,12 @@ void ec_diag_print(const ec_diag *d) {
 
 /* ---- dtypes ---------------------------------------------------------------------------------- */
 
-static const struct {
-  const char *name;
-  size_t size;
-} dtype_info[] = {
-    [ECK_UNDEFINED] = {"undefined", 0}, [ECK_FLOAT] = {"float32", 4},
-    [ECK_UINT8] = {"uint8", 1},         [ECK_INT8] = {"int8", 1},
-    [ECK_UINT16] = {"uint16", 2},       [ECK_INT16] = {"int16", 2},
-    [ECK_INT32] = {"int32", 4},         [ECK_INT64] = {"int64", 8},
-    [ECK_STRING] = {"string", 0},       [ECK_BOOL] = {"bool", 1},
-    [ECK_FLOAT16] = {"float16", 2},     [ECK_DOUBLE] = {"float64", 8},
-    [ECK_UINT32] = {"uint32", 4},       [ECK_UINT64] = {"uint64", 8},
-    [ECK_COMPLEX64] = {"complex64", 8}, [ECK_COMPLEX128] = {"complex128", 16},
-    [ECK_BFLOAT16] = {"bfloat16", 2},
-};
-
+/* Sizes and names come from the kernels' table (eck_tensor.h), shared with the runtime. */
 bool ec_dtype_valid(int32_t dt) { return dt > 0 && dt <= ECK_BFLOAT16; }
 
-const char *ec_dtype_name(int32_t dt) {
-  return dt >= 0 && dt <= ECK_BFLOAT16 ? dtype_info[dt].name : "?";
-}
+const char *ec_dtype_name(int32_t dt) { return eck_dtype_name(dt); }
 
-size_t ec_dtype_size(int32_t dt) {
-  return dt >= 0 && dt <= ECK_BFLOAT16 ? dtype_info[dt].size : 0;
-}
+size_t ec_dtype_size(int32_t dt) { return eck_dtype_size(dt); }
 
 /* ---- graph ----------------------------------------------------------------------------------- */
 

@@ -10,17 +10,6 @@ int64_t eck_numel(const eck_tensor *t) {
   return n;
 }
 
-size_t eck_dtype_size(int32_t dtype) {
-  switch (dtype) {
-    case ECK_UINT8: case ECK_INT8: case ECK_BOOL: return 1;
-    case ECK_UINT16: case ECK_INT16: case ECK_FLOAT16: case ECK_BFLOAT16: return 2;
-    case ECK_FLOAT: case ECK_INT32: case ECK_UINT32: return 4;
-    case ECK_INT64: case ECK_UINT64: case ECK_DOUBLE: case ECK_COMPLEX64: return 8;
-    case ECK_COMPLEX128: return 16;
-    default: return 0;
-  }
-}
-
 static uint32_t f32_bits(float f) {
   uint32_t u;
   memcpy(&u, &f, 4);

@@ -56,7 +56,42 @@ typedef int (*eck_ref_fn)(const void *params, const eck_tensor *in, int n_in, ec
 
 /* Helpers available to every kernel. */
 int64_t eck_numel(const eck_tensor *t);
-size_t eck_dtype_size(int32_t dtype);
+
+/* The one table of dtype sizes and names: kernels, the runtime and the compiler all use it.
+ * Unknown dtypes have size 0 and name "?". */
+static inline size_t eck_dtype_size(int32_t dtype) {
+  switch (dtype) {
+    case ECK_UINT8: case ECK_INT8: case ECK_BOOL: return 1;
+    case ECK_UINT16: case ECK_INT16: case ECK_FLOAT16: case ECK_BFLOAT16: return 2;
+    case ECK_FLOAT: case ECK_INT32: case ECK_UINT32: return 4;
+    case ECK_INT64: case ECK_UINT64: case ECK_DOUBLE: case ECK_COMPLEX64: return 8;
+    case ECK_COMPLEX128: return 16;
+    default: return 0;
+  }
+}
+
+static inline const char *eck_dtype_name(int32_t dtype) {
+  switch (dtype) {
+    case ECK_UNDEFINED: return "undefined";
+    case ECK_FLOAT: return "float32";
+    case ECK_UINT8: return "uint8";
+    case ECK_INT8: return "int8";
+    case ECK_UINT16: return "uint16";
+    case ECK_INT16: return "int16";
+    case ECK_INT32: return "int32";
+    case ECK_INT64: return "int64";
+    case ECK_STRING: return "string";
+    case ECK_BOOL: return "bool";
+    case ECK_FLOAT16: return "float16";
+    case ECK_DOUBLE: return "float64";
+    case ECK_UINT32: return "uint32";
+    case ECK_UINT64: return "uint64";
+    case ECK_COMPLEX64: return "complex64";
+    case ECK_COMPLEX128: return "complex128";
+    case ECK_BFLOAT16: return "bfloat16";
+    default: return "?";
+  }
+}
 float eck_f16_to_f32(uint16_t h);
 uint16_t eck_f32_to_f16(float f);
 float eck_bf16_to_f32(uint16_t h);
