@@ -34,7 +34,7 @@ static int fail(ec_status st, const ec_diag *d) {
 static int write_text(const char *path, const ec_buf *b) {
   FILE *f = path ? fopen(path, "wb") : stdout;
   if (!f) {
-    fprintf(stderr, "edgecc: error: %s: cannot write: ", path);
+    fprintf(stderr, "edgecc: error: %s: cannot write: ", path ? path : "stdout");
     perror(NULL);
     return EC_ERR_MODEL;
   }

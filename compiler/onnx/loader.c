@@ -215,7 +215,11 @@ static ec_status inline_call(loader *L, const Onnx__NodeProto *np, const Onnx__F
   const char *first = np->n_output && np->output[0][0] ? np->output[0] : fn->name;
   char buf[1024];
   const char *rf = resolve(sc, first, buf, sizeof buf);
-  snprintf(in.prefix, sizeof in.prefix, "%s/%s.%d/", rf ? rf : fn->name, fn->name, call_no);
+  int len = snprintf(in.prefix, sizeof in.prefix, "%s/%s.%d/", rf ? rf : fn->name, fn->name, call_no);
+  /* A cut prefix could make two calls' internal names collide. */
+  if (!st && (len < 0 || (size_t)len >= sizeof in.prefix))
+    st = fail(L, "", "call of function '%s' by '%s': names too long (over %zu bytes)", fn->name, first,
+              sizeof in.prefix);
   if (!st) st = add_nodes(L, fn->node, fn->n_node, &in);
   for (size_t i = 0; i < in.n_formal; i++) free(owned[i]);
   free(owned), free(in.formal), free(in.actual);

@@ -115,7 +115,7 @@ ec_status ec_infer_maxunpool(ec_ctx *cx, ec_node *n) {
   ec_window w;
   if ((st = ec_nn_window(cx, n, nsp, NULL, false, &w))) return st;
   if (w.auto_pad != EC_PAD_NOTSET) return ec_fail(cx, n, "MaxUnpool takes no 'auto_pad'");
-  int64_t od[EC_MAX_RANK], dflt[EC_MAX_RANK];
+  int64_t od[EC_MAX_RANK] = {0}, dflt[EC_MAX_RANK] = {0};
   od[0] = dflt[0] = x->dims[0];
   od[1] = dflt[1] = x->dims[1];
   for (int k = 0; k < nsp; k++) {

@@ -270,7 +270,7 @@ ec_status ec_infer_stft(ec_ctx *cx, ec_node *n) {
   if (!st) st = ec_check_input(cx, n, 0, ec_dt_float);
   if (st) return st;
   const ec_tensor *x = ec_in(cx, n, 0), *w = ec_in(cx, n, 2);
-  int64_t onesided, step, frame = -1;
+  int64_t onesided = 1, step = 0, frame = -1;
   if ((st = ec_attr_int(cx, n, "onesided", 1, &onesided)) ||
       (st = scalar_int(cx, n, 1, "frame_step", &step)))
     return st;
@@ -281,7 +281,7 @@ ec_status ec_infer_stft(ec_ctx *cx, ec_node *n) {
     frame = w->dims[0];
   }
   if (ec_in(cx, n, 3)) {
-    int64_t f;
+    int64_t f = 0;
     if ((st = scalar_int(cx, n, 3, "frame_length", &f))) return st;
     if (frame >= 0 && f != frame) return ec_fail(cx, n, "frame_length differs from the window's length");
     frame = f;
