@@ -504,7 +504,8 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
                 "figures for programs; `plan.dot` draws the partitions (`dot -Tsvg plan.dot -o plan.svg`).\n\n```\n",
                 name, EC_VERSION, sha);
   ec_plan_table(g, devs, p, b);
-  ec_buf_printf(b, "```\n\nPredictions come from each target's description (peak GFLOP/s, memory bandwidth, link);\n"
+  ec_buf_printf(b, "```\n\nPredictions come from each target's description (peak GFLOP/s, memory bandwidth, link)\n"
+                "and, for the compute marked `*`, from measured profiles (`--profile DEVICE=FILE`);\n"
                 "measure with `<program> --bench 100`.\n\n");
   ec_buf_printf(b, "## Build\n\nPer device folder, see its README (`cmake -S DEVICE -B DEVICE/build ...`); the\n"
                 "commands below assume each board holds its folder's `dist/` as `<device>/dist`.\n\n");
