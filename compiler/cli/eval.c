@@ -14,7 +14,8 @@ static const char eval_help[] =
     "\n"
     "Runs MODEL in-process with edgecc's reference kernels. Inputs are ONNX TensorProto files\n"
     "in graph-input order (frozen inputs are not given); outputs are written in graph-output\n"
-    "order. --no-pass NAME switches a graph pass off (dce, identity, bn-fold, or all).\n";
+    "order. --no-pass NAME switches a graph pass off (const-fold, dce, identity, bn-fold,\n"
+    "or all).\n";
 
 int ec_cmd_eval(int argc, char **argv) {
   ec_model_opts mo;
