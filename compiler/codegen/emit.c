@@ -362,7 +362,11 @@ static const char *xnn_kind_name(int k) {
 /* The eck_xnn_params initializer: only the fields the kind uses are non-zero. */
 static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
   ec_buf_printf(b, "{\n    .kind = %s", xnn_kind_name(p->kind));
-  if (p->flags) ec_buf_printf(b, ", .flags = %uu", p->flags);
+  if (p->kind == ECK_XNN_RESIZE && (p->flags == ECK_XNN_FLAG_TF_LEGACY || p->flags == ECK_XNN_FLAG_ALIGN_CORNERS))
+    ec_buf_printf(b, ", .flags = %s",
+                  p->flags == ECK_XNN_FLAG_TF_LEGACY ? "ECK_XNN_FLAG_TF_LEGACY" : "ECK_XNN_FLAG_ALIGN_CORNERS");
+  else if (p->flags)
+    ec_buf_printf(b, ", .flags = %uu", p->flags);
   if (p->pad[0] || p->pad[1] || p->pad[2] || p->pad[3])
     ec_buf_printf(b, ",\n    .pad = {%u, %u, %u, %u}", p->pad[0], p->pad[1], p->pad[2], p->pad[3]);
   if (p->kernel[0])

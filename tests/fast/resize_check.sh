@@ -39,11 +39,11 @@ run() {
 
 "$edgecc" compile "$work/resize.onnx" --targets host --kernels xnnpack -o "$work/out_resize" >/dev/null
 src="$work/out_resize/host/resize_p0.c"
-# half_pixel, align_corners (flag 8), asymmetric (flag 4), pytorch_half_pixel on XNNPACK; the
+# half_pixel, align_corners and asymmetric (with their flags), pytorch_half_pixel on XNNPACK; the
 # 0.6 scale (4 pixels -> 2) on the reference kernel.
 expect "$src" ".kind = ECK_XNN_RESIZE" 4
-expect "$src" ".kind = ECK_XNN_RESIZE, .flags = 8u" 1
-expect "$src" ".kind = ECK_XNN_RESIZE, .flags = 4u" 1
+expect "$src" ".kind = ECK_XNN_RESIZE, .flags = ECK_XNN_FLAG_ALIGN_CORNERS" 1
+expect "$src" ".kind = ECK_XNN_RESIZE, .flags = ECK_XNN_FLAG_TF_LEGACY" 1
 expect "$src" "return eck_ref_resize(" 1
 # The half_pixel resize writes straight into the Concat's channels (output pixel stride 14).
 expect "$src" "kernel: channel concat in place" 1
@@ -53,7 +53,7 @@ for m in upsample resize10; do
   "$edgecc" compile "$work/$m.onnx" --targets host --kernels xnnpack -o "$work/out_$m" >/dev/null
   src="$work/out_$m/host/${m}_p0.c"
   # One channel: no layout conversion around the resize.
-  expect "$src" ".kind = ECK_XNN_RESIZE, .flags = 4u" 1
+  expect "$src" ".kind = ECK_XNN_RESIZE, .flags = ECK_XNN_FLAG_TF_LEGACY" 1
   expect "$src" "kernel: layout" 0
   expect "$src" "eck_ref_resize(" 0
   run "$m" y
