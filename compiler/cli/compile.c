@@ -292,6 +292,21 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     }
   }
   po.links = &links;
+  /* Without --kernels: the fast kernels when every device's description lists XNNPACK (one
+   * library for the whole model), else the portable ones. */
+  if (!st && !a.kernels) {
+    a.kernels = "xnnpack";
+    for (int v = 0; v < devs.n; v++)
+      if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
+        fprintf(stderr, "edgecc: note: device '%s' (target %s) has no XNNPACK: using --kernels ref for all devices\n",
+                devs.items[v].name, devs.items[v].target_name);
+        a.kernels = "ref";
+        break;
+      }
+  }
+  if (!a.kernels) a.kernels = "ref";
+  po.klib = ec_kernel_lib_from_name(a.kernels);
+  bool fast = ec_kernels_fast(a.kernels);
   /* --profile DEVICE=FILE: DEVICE must be in --targets (a typo would silently drop the profile). */
   ec_profile_set profs;
   const ec_profile *dev_prof[EC_MAX_DEVICES] = {0};
@@ -312,7 +327,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     const ec_profile *pr = &profs.items[profs.n - 1];
     dev_prof[v] = pr;
     /* Measured with other threads or another program, the times mislead the plan: say so. */
-    int want = po.threads > 0 ? po.threads : devs.items[v].target->cores;
+    int want = !fast ? 1 : po.threads > 0 ? po.threads : devs.items[v].target->cores;
     if (pr->threads > 0 && pr->threads != want)
       fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
               "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
@@ -322,21 +337,6 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
               cname);
   }
   if (a.n_profiles) po.profiles = dev_prof;
-  /* Without --kernels: the fast kernels when every device's description lists XNNPACK (one
-   * library for the whole model), else the portable ones. */
-  if (!st && !a.kernels) {
-    a.kernels = "xnnpack";
-    for (int v = 0; v < devs.n; v++)
-      if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
-        fprintf(stderr, "edgecc: note: device '%s' (target %s) has no XNNPACK: using --kernels ref for all devices\n",
-                devs.items[v].name, devs.items[v].target_name);
-        a.kernels = "ref";
-        break;
-      }
-  }
-  if (!a.kernels) a.kernels = "ref";
-  po.klib = ec_kernel_lib_from_name(a.kernels);
-  bool fast = ec_kernels_fast(a.kernels);
   for (int v = 0; !st && fast && v < devs.n; v++)
     if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
       ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no XNNPACK in its description's \"kernels\": "

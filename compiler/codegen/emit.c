@@ -523,9 +523,7 @@ static bool in_arena_or_weights(emitter *e, int t) {
 /* Init: the thread pool, then every XNNPACK operator created (weights packed) and, where all
  * its buffers are the arena's or the weights', set up. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, threads > 0 ? threads : eck_xnn_default_threads(%s_THREADS)) != ECK_OK)\n"
-                   "    return ECRT_ERR_NOMEM;\n",
-                e->PROG);
+  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads) != ECK_OK)\n    return ECRT_ERR_NOMEM;\n");
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_kernel_choice *kc = &e->kc[s];
     if (kc->kind != EC_K_XNN) continue;
@@ -678,7 +676,12 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "  if (!ctx || arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
   ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
                 "                          WEIGHTS_PAYLOAD_CRC32C, &payload);\n  if (st != ECRT_OK) return st;\n");
-  ec_buf_printf(b, "  ctx->base.prof_ns = NULL;\n  ctx->base.failed_step = -1;\n  ctx->base.threads = threads;\n");
+  /* The threads it really runs with (a profile records them): the reference kernels use one. */
+  ec_buf_printf(b, "  ctx->base.prof_ns = NULL;\n  ctx->base.failed_step = -1;\n");
+  if (e->fast)
+    ec_buf_printf(b, "  ctx->base.threads = threads > 0 ? threads : eck_xnn_default_threads(%s_THREADS);\n", e->PROG);
+  else
+    ec_buf_printf(b, "  (void)threads;\n  ctx->base.threads = 1;\n");
   ec_buf_printf(b, "  ctx->weights = payload;\n  ctx->arena = arena;\n");
   ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n", e->PROG);
   if (e->fast) emit_fast_init(e, b);

@@ -76,7 +76,6 @@ ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *
   if (n->n_outputs && n->outputs[0] >= 0) dtype = g->tensors[n->outputs[0]].dtype;
   int cores = t->cores > 0 ? t->cores : 1;
   if (threads <= 0 || threads > cores) threads = cores;
-  double par = 1 + (threads - 1) * EC_THREAD_EFF;
   double per_core = ec_target_peak_gflops(t, dtype) / cores * 1e9;
   /* With the fast kernels, a node lowering leaves on a reference kernel runs at ref speed. */
   int lib = 0;
@@ -84,6 +83,8 @@ ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *
     ec_kernel_choice kc;
     lib = ec_choose_kernel(g, n, "xnnpack", &kc) != EC_K_REF;
   }
+  /* The reference kernels run on one thread whatever the program's thread count. */
+  double par = lib ? 1 + (threads - 1) * EC_THREAD_EFF : 1;
   int64_t row = 1;
   if (n->n_outputs && n->outputs[0] >= 0) {
     const ec_tensor *o = &g->tensors[n->outputs[0]];

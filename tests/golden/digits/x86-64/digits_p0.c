@@ -178,7 +178,8 @@ ecrt_status digits_p0_init(digits_p0 *ctx, const void *weights, size_t weights_l
   if (st != ECRT_OK) return st;
   ctx->base.prof_ns = NULL;
   ctx->base.failed_step = -1;
-  ctx->base.threads = threads;
+  (void)threads;
+  ctx->base.threads = 1;
   ctx->weights = payload;
   ctx->arena = arena;
   ecrt_bind(values, DIGITS_P0_N_VALUES, ctx->v, ctx->arena, ctx->weights);
