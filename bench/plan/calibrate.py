@@ -63,12 +63,22 @@ def predict(x, r):
     return sum(x[i] * r[f] for i, f in enumerate(FEATURES)) + x[-1]
 
 
-def fit(rows):
+def fit(rows, min_ms_per_flop=0.0):
     """Non-negative least squares on absolute times (ms = flops*a + bytes*b + rows*c + d, all >= 0):
-    partitions are sums of nodes, so the nodes that take the time must weigh the most."""
-    from itertools import combinations
+    partitions are sums of nodes, so the nodes that take the time must weigh the most.
+    a >= min_ms_per_flop (the core's peak: no class computes faster than that)."""
     A = np.array([[r[f] for f in FEATURES] + [1.0] for r in rows])
     y = np.array([r["measured"] for r in rows])
+    x = nnls(A, y)
+    if x[0] < min_ms_per_flop:
+        # Bounded: the FLOP term at the peak, the other terms fitted to what is left.
+        x = nnls(A[:, 1:], y - A[:, 0] * min_ms_per_flop)
+        x = np.concatenate([[min_ms_per_flop], x])
+    return x
+
+
+def nnls(A, y):
+    from itertools import combinations
     scale = A.max(axis=0)
     scale[scale == 0] = 1
     W = A / scale
@@ -132,7 +142,8 @@ def main():
                     (kernels == "ref" and r["lib"] == "xnnpack" and r["kernel"] == "ref"))]
             if len(sel) < 3:
                 continue
-            x = fit(sel)
+            peak_ms_per_flop = 1.0 / (peak_core * 1e9) * 1e3
+            x = fit(sel, peak_ms_per_flop)
             comp, mem, row, ovh = to_eff(x, peak_core, desc["mem_gbps"])
 
             def total_err(xx, rs):
@@ -148,7 +159,7 @@ def main():
                 train = [r for r in sel if r["model"] != m]
                 test = [r for r in sel if r["model"] == m]
                 if len(train) >= 3 and test:
-                    loo.append(total_err(fit(train), test))
+                    loo.append(total_err(fit(train, peak_ms_per_flop), test))
             e = {}
             if comp:
                 e["compute"] = float("%.3g" % min(comp, 1.0))

@@ -14,21 +14,21 @@ _Static_assert(EC_OPC_COUNT == EC_EFF_CLASSES, "target.h's efficiency classes fo
 
 /* Default efficiencies per kernel library (index 0 ref, 1 XNNPACK) and class, fitted by
  * bench/plan/calibrate.py to every node of resnet50, googlenet and mobilenet_v2 timed with
- * --profile on one pinned core of the project's x86 machine (docs/benchmarks.md, "Cost model";
- * docs/planner.md says how). Compute is a fraction of the per-core fp32 peak, memory of the
- * description's mem_gbps (a single-thread read of DRAM: nodes whose data stays in cache beat it,
+ * --profile on one pinned core of the project's x86 machine, quiet (load 1.2-1.5), on 2026-11-22
+ * (docs/planner.md, "Cost model", says how; the compute term is bounded by the core's peak).
+ * Compute is a fraction of the per-core fp32 peak, memory of the description's mem_gbps (a single-thread read of DRAM: nodes whose data stays in cache beat it,
  * hence fractions above what DRAM alone allows). A description's "efficiency" object replaces
  * any of these for its device. */
 static const ec_class_eff default_eff[EC_EFF_LIBS][EC_OPC_COUNT] = {
     /* ref: plain C loops. Their speed follows the length of the innermost loop (a row of the
      * output), not the FLOPs: ResNet-50's 7x7 layers run 10x slower per FLOP than its 56x56 ones. */
-    {[EC_OPC_GEMM] = {.compute = 0.89, .memory = 0.048, .row_ns = 9.7},
-     [EC_OPC_DWCONV] = {.memory = 0.25, .row_ns = 2.6, .overhead_ms = 0.046},
-     [EC_OPC_MEMORY] = {.compute = 0.0012, .row_ns = 8.2}},
-    /* XNNPACK: convolutions near the FMA peak, slowed by the weights they stream (layer4). */
-    {[EC_OPC_GEMM] = {.compute = 0.92, .memory = 0.42, .row_ns = 0.07},
-     [EC_OPC_DWCONV] = {.compute = 0.53, .memory = 1.45},
-     [EC_OPC_MEMORY] = {.compute = 0.13, .memory = 2.6, .overhead_ms = 0.0003}},
+    {[EC_OPC_GEMM] = {.compute = 1.0, .memory = 0.0583, .row_ns = 5.12},
+     [EC_OPC_DWCONV] = {.compute = 1.0, .memory = 0.279, .row_ns = 2.73, .overhead_ms = 0.0373},
+     [EC_OPC_MEMORY] = {.compute = 0.00138}},
+    /* XNNPACK: convolutions at the FMA peak, slowed by the weights they stream (layer4). */
+    {[EC_OPC_GEMM] = {.compute = 1.0, .memory = 0.788, .row_ns = 0.016},
+     [EC_OPC_DWCONV] = {.compute = 0.271, .memory = 34.3},
+     [EC_OPC_MEMORY] = {.compute = 0.0896, .memory = 3.48}},
 };
 /* Fraction of linear speed-up per extra thread (compute only: bandwidth is shared). */
 #define EC_THREAD_EFF 0.85
