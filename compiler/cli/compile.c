@@ -230,6 +230,21 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
 
 int ec_compile_main(int argc, char **argv, bool plan_only);
 
+/* Adds a node to a partition's schedule, first or last. */
+static ec_status part_add_node(ec_part *p, int node, bool first) {
+  int *v = realloc(p->nodes, sizeof(int) * (size_t)(p->n_nodes + 1));
+  if (!v) return EC_ERR_INTERNAL;
+  if (first) {
+    memmove(v + 1, v, sizeof(int) * (size_t)p->n_nodes);
+    v[0] = node;
+  } else {
+    v[p->n_nodes] = node;
+  }
+  p->nodes = v;
+  p->n_nodes++;
+  return EC_OK;
+}
+
 int ec_compile_main(int argc, char **argv, bool plan_only) {
   compile_args a;
   memset(&a, 0, sizeof a);
@@ -382,6 +397,17 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
    * in-place Concat may write through it. */
   for (int k = 0; !st && fast && k + 1 < plan.n_parts; k++)
     ec_lower_pin(g, a.kernels, plan.parts[k].part.outputs, plan.parts[k].part.n_outputs);
+  /* ...and in ONNX's layout: NHWC data is converted back before it leaves a partition. */
+  for (int k = 0; !st && fast && k + 1 < plan.n_parts; k++) {
+    ec_part *src = &plan.parts[k].part, *dst = &plan.parts[k + 1].part;
+    for (int j = 0; !st && j < src->n_outputs; j++) {
+      int to_nchw, to_nhwc;
+      st = ec_lower_cut_tensor(g, src->outputs[j], &to_nchw, &to_nhwc);
+      if (!st && to_nchw >= 0) st = part_add_node(src, to_nchw, false);
+      if (!st && to_nhwc >= 0) st = part_add_node(dst, to_nhwc, true);
+    }
+    if (st == EC_ERR_INTERNAL) ec_diag_set(&d, a.path, "", "out of memory while converting cut tensors");
+  }
   if (!st && plan_only) {
     ec_buf b = {0};
     ec_plan_table(g, &devs, &plan, &b);

@@ -553,6 +553,34 @@ void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n) {
   free(pinned);
 }
 
+ec_status ec_lower_cut_tensor(ec_graph *g, int t, int *to_nchw, int *to_nhwc) {
+  *to_nchw = *to_nhwc = -1;
+  if (t < 0 || t >= g->n_tensors) return EC_OK;
+  const ec_tensor *x = &g->tensors[t];
+  if (x->rank != 4 || x->layout != EC_LAYOUT_NHWC || ec_layout_free(x) || x->producer < 0) return EC_OK;
+  int producer = x->producer;
+  /* The producer writes an NHWC twin; t itself becomes NCHW; its readers read an NHWC copy. */
+  int twin = new_tensor_like(g, t, "_nhwc");
+  int rx = twin < 0 ? -1 : new_tensor_like(g, t, "_nhwc");
+  if (rx < 0) return EC_ERR_INTERNAL;
+  ec_node *p = &g->nodes[producer];
+  for (int j = 0; j < p->n_outputs; j++)
+    if (p->outputs[j] == t) p->outputs[j] = twin;
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; !g->nodes[i].dead && j < g->nodes[i].n_inputs; j++)
+      if (g->nodes[i].inputs[j] == t) g->nodes[i].inputs[j] = rx;
+  g->tensors[t].layout = EC_LAYOUT_NCHW;
+  int first = g->n_nodes;
+  ec_status st = add_conversion(g, twin, t);
+  if (!st) st = add_conversion(g, t, rx);
+  if (!st) st = ec_graph_link(g);
+  if (!st) {
+    *to_nchw = first;
+    *to_nhwc = first + 1;
+  }
+  return st;
+}
+
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   if (!ec_kernels_fast(o->kernels)) return EC_OK;
   int cnt = 0;

@@ -51,6 +51,14 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
  * from every Concat that would (those Concats copy again). */
 void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n);
 
+/* After planning: a tensor crossing a cut travels in ONNX's layout (NCHW), so a partition's
+ * output .pb, the wire frame's shape and every kernel library agree on its bytes. When lowering
+ * left t in NHWC, its producer writes an NHWC twin, node *to_nchw (run last in the sending
+ * partition) converts it into t, and node *to_nhwc (run first in the receiving partition)
+ * converts t back for its readers. Both -1 when t needs nothing. Node indices stay valid (the
+ * new nodes are appended; the graph is relinked, not re-sorted). */
+ec_status ec_lower_cut_tensor(ec_graph *g, int t, int *to_nchw, int *to_nhwc);
+
 typedef enum ec_kernel_kind {
   EC_K_REF = 0,        /* the op's reference kernel (NCHW) */
   EC_K_XNN,            /* an XNNPACK operator: xp filled, weight/bias tensors in w/b */

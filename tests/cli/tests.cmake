@@ -27,3 +27,9 @@ add_test(NAME unit_concat_cut
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/concat_cut.sh $<TARGET_FILE:edgecc> ${EC_PYTHON}
                  ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/concat-cut)
 set_tests_properties(unit_concat_cut PROPERTIES LABELS unit TIMEOUT 300)
+
+# A tensor crossing a cut leaves its partition in ONNX's layout (NCHW), whatever lowering chose inside.
+add_test(NAME unit_cut_layout
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/cut_layout.sh $<TARGET_FILE:edgecc> ${EC_PYTHON}
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/cut-layout)
+set_tests_properties(unit_cut_layout PROPERTIES LABELS unit TIMEOUT 300)
