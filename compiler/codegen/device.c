@@ -273,7 +273,7 @@ static void readme(const ec_graph *g, const ec_codegen_opts *o, const ec_target 
     if (plan && plan->n_parts > 1 && r->index < plan->n_parts) {
       const ec_plan_part *q = &plan->parts[r->index];
       ec_buf_printf(rd, "Partition %d: blocks %d-%d, %d nodes, predicted %.3f ms here", r->index, q->first_block,
-                    q->end_block - 1, q->part.n_nodes, q->compute_ms);
+                    q->end_block - 1, q->planned_nodes, q->compute_ms);
       if (r->index + 1 < plan->n_parts)
         ec_buf_printf(rd, "; sends %.0f bytes to partition %d (%.3f ms)", q->bytes_out, r->index + 1, q->transfer_ms);
       ec_buf_printf(rd, ".\n\n");

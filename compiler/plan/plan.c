@@ -339,6 +339,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     out->device_part[dp->device] = k;
     st = make_part(g, &br, dp->first_block, dp->end_block, k, &q->part);
     if (st) goto done;
+    q->planned_nodes = q->part.n_nodes;
     out->n_parts = k + 1;
   }
   out->id = plan_id(g, devs, out);
@@ -410,7 +411,7 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
     bool last = k == p->n_parts - 1;
     /* A '*' after the compute: some of it was measured (the lines under the table say how much). */
     ec_buf_printf(b, "p%-3d %-16s %-12s %6d %7s %11.3f%s%10s %11.3f  %s\n", k, dv->name, dv->target_name,
-                  q->part.n_nodes, blocks, q->compute_ms, q->profiled_nodes ? "*" : " ", last ? "-" : bytes,
+                  q->planned_nodes, blocks, q->compute_ms, q->profiled_nodes ? "*" : " ", last ? "-" : bytes,
                   q->transfer_ms, last ? "(graph outputs)" : cut_name(g, q));
   }
   for (int v = 0; v < p->n_devices; v++)
@@ -422,7 +423,7 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
     if (!q->profiled_nodes) continue;
     const ec_profile *pr = p->profiles[q->device];
     ec_buf_printf(b, "%s* p%d: %d of its %d nodes measured (%.3f ms, from %s), the rest predicted\n",
-                  first ? "\n" : "", k, q->profiled_nodes, q->part.n_nodes, q->profiled_ms, base_name(pr->path));
+                  first ? "\n" : "", k, q->profiled_nodes, q->planned_nodes, q->profiled_ms, base_name(pr->path));
     first = 0;
   }
   ec_buf_printf(b, "\npredicted end-to-end latency: %.3f ms\n", p->latency_ms);

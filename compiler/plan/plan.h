@@ -59,6 +59,7 @@ typedef struct ec_plan_part {
    * tensor, each padded like codegen's (ec_plan_staging_bytes). */
   double staging_bytes;
   int profiled_nodes;          /* nodes whose time came from the device's profile */
+  int planned_nodes;           /* part.n_nodes as planned (codegen may add layout steps at cuts) */
   double profiled_ms;          /* their measured time (part of compute_ms) */
   ec_part part;                /* index k, nodes, inputs and outputs of the cut */
 } ec_plan_part;
