@@ -134,6 +134,8 @@ static void profile_json(const ecrt_program *p, text_buf *b, long threads, long 
   long r;
   tb_printf(b, "{\n  \"format\": \"edgecc-profile\",\n  \"format_version\": 1,\n  \"program\": ");
   tb_json_str(b, p->name);
+  tb_printf(b, ",\n  \"kernels\": ");
+  tb_json_str(b, p->kernels ? p->kernels : "");
   tb_printf(b, ",\n  \"threads\": %ld,\n  \"runs\": %ld,\n", threads, runs);
   tb_printf(b, "  \"run_median_ms\": %.6f,\n  \"steps\": [", median_ms(times, runs));
   for (i = 0; i < p->n_steps; i++) {

@@ -27,6 +27,7 @@ typedef struct ecrt_program {
   ecrt_status (*init)(void *ctx, const void *weights, size_t weights_len, void *arena,
                       size_t arena_len, int threads);
   ecrt_status (*run)(void *ctx, const void *const *inputs, void *const *outputs);
+  const char *kernels;           /* the kernel library compiled in: "xnnpack" or "ref" */
 } ecrt_program;
 
 /* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile]

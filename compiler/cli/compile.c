@@ -346,6 +346,9 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     if (pr->threads > 0 && pr->threads != want)
       fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
               "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
+    if (pr->kernels[0] && strcmp(pr->kernels, a.kernels) != 0)
+      fprintf(stderr, "edgecc: warning: %s: profiled with --kernels %s, but this compile uses --kernels %s\n",
+              pr->path, pr->kernels, a.kernels);
     size_t cl = strlen(cname);
     if (strncmp(pr->program, cname, cl) != 0 || strncmp(pr->program + cl, "_p", 2) != 0)
       fprintf(stderr, "edgecc: warning: %s: a profile of program '%s', not of %s_p<k>\n", pr->path, pr->program,

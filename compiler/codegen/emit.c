@@ -756,7 +756,7 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      sizeof(%s), %s_ARENA_BYTES,\n", e->prog, e->PROG);
   ec_buf_printf(b, "      %d, %d, %s, %s,\n", e->p->n_inputs, e->p->n_outputs,
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
-  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run};\n", e->prog, e->PROG);
+  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, \"%s\"};\n", e->prog, e->PROG, e->fast ? "xnnpack" : "ref");
   ec_buf_printf(b, "  return ecrt_driver_main(&program, argc, argv);\n}\n");
 }
 

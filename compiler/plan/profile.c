@@ -68,6 +68,8 @@ static ec_status parse(ec_profile *p, const char *text, size_t len, ec_diag *d) 
   } else {
     int n = cJSON_GetArraySize(steps);
     p->program = dup_str(prog->valuestring);
+    const cJSON *kl = cJSON_GetObjectItemCaseSensitive(root, "kernels");
+    if (cJSON_IsString(kl)) snprintf(p->kernels, sizeof p->kernels, "%s", kl->valuestring);
     p->threads = (int)thr->valuedouble;
     p->runs = (int)runs->valuedouble;
     p->steps = calloc((size_t)n + 1, sizeof *p->steps);

@@ -17,6 +17,7 @@ typedef struct ec_profile {
   char device[EC_TARGET_NAME_MAX]; /* the device of --targets it describes */
   char *path;                 /* as given */
   char *program;              /* "<name>_p<k>" that was timed */
+  char kernels[16];           /* the kernel library it was compiled with ("" when not recorded) */
   int threads;                /* as the program recorded it: 0 = its default */
   int runs;
   ec_profile_step *steps;

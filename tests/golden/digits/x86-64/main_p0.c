@@ -27,6 +27,6 @@ int main(int argc, char **argv) {
       NULL, 0,
       sizeof(digits_p0), DIGITS_P0_ARENA_BYTES,
       1, 1, inputs, outputs,
-      digits_p0_steps, DIGITS_P0_N_STEPS, init, run};
+      digits_p0_steps, DIGITS_P0_N_STEPS, init, run, "ref"};
   return ecrt_driver_main(&program, argc, argv);
 }
