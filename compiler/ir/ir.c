@@ -2,6 +2,7 @@
  * utilities (buffers, checked allocation) every stage shares. */
 #include "ir.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,21 @@ void ec_buf_printf(ec_buf *b, const char *fmt, ...) {
 void ec_buf_free(ec_buf *b) {
   free(b->data);
   memset(b, 0, sizeof *b);
+}
+
+int ec_read_small_file(const char *path, size_t max, ec_buf *b) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return errno ? errno : EIO;
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b->len < max) ec_buf_append(b, chunk, n);
+  bool err = ferror(f);
+  fclose(f);
+  ec_buf_append(b, "", 1);
+  int e = err ? EIO : b->oom ? ENOMEM : b->len - 1 >= max ? EFBIG : 0;
+  if (e) ec_buf_free(b);
+  else b->len--;
+  return e;
 }
 
 void ec_buf_json_str(ec_buf *b, const char *s) {

@@ -211,6 +211,10 @@ void ec_buf_append(ec_buf *b, const void *p, size_t n);
 void ec_buf_free(ec_buf *b);
 /* Appends `s` as a JSON string literal (with quotes). */
 void ec_buf_json_str(ec_buf *b, const char *s);
+/* Reads a whole small file (a description, a profile, a /proc file) into an empty b, followed by
+ * a NUL that b->len does not count. Returns 0, or an errno value: fopen's, EIO for a read error,
+ * EFBIG when the file holds max bytes or more, ENOMEM. b is freed on failure. */
+int ec_read_small_file(const char *path, size_t max, ec_buf *b);
 
 /* Checked allocation helpers: return NULL on failure, never abort. */
 void *ec_alloc(size_t n);          /* zeroed */

@@ -132,28 +132,20 @@ ec_status ec_profile_add(ec_profile_set *ps, const char *spec, ec_diag *d) {
   }
   p->path = dup_str(eq + 1);
   if (!p->path) return EC_ERR_INTERNAL;
-  FILE *f = fopen(p->path, "rb");
-  if (!f) {
-    ec_diag_set(d, p->path, "", "cannot open the profile (--profile %s): %s", spec, strerror(errno));
-    profile_free(p);
-    return EC_ERR_USAGE;
-  }
   ec_buf b = {0};
-  char chunk[4096];
-  size_t n;
   /* A profile holds one line per step: 64 MB is far past any model's. */
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (64u << 20)) ec_buf_append(&b, chunk, n);
-  bool err = ferror(f);
-  fclose(f);
-  ec_status st;
-  if (err || b.len >= (64u << 20)) {
-    ec_diag_set(d, p->path, "", err ? "cannot read the profile" : "too large for a profile (64 MB or more)");
-    st = EC_ERR_USAGE;
-  } else if (b.oom) {
+  int e = ec_read_small_file(p->path, 64u << 20, &b);
+  ec_status st = EC_ERR_USAGE;
+  if (e == ENOMEM)
     st = EC_ERR_INTERNAL;
-  } else {
-    st = parse(p, b.data ? b.data : "", b.len, d);
-  }
+  else if (e == EFBIG)
+    ec_diag_set(d, p->path, "", "too large for a profile (64 MB or more)");
+  else if (e == EIO)
+    ec_diag_set(d, p->path, "", "cannot read the profile");
+  else if (e)
+    ec_diag_set(d, p->path, "", "cannot open the profile (--profile %s): %s", spec, strerror(e));
+  else
+    st = parse(p, b.data, b.len, d);
   ec_buf_free(&b);
   if (st) {
     profile_free(p);

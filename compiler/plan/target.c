@@ -521,29 +521,19 @@ done:
 }
 
 ec_status ec_targets_add_file(ec_target_set *ts, const char *path, ec_diag *d) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    ec_diag_set(d, path, "", "cannot open the target description: %s", strerror(errno));
-    return EC_ERR_MODEL;
-  }
   ec_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (1u << 20)) ec_buf_append(&b, chunk, n);
-  bool err = ferror(f);
-  fclose(f);
-  ec_status st;
-  if (err) {
-    ec_diag_set(d, path, "", "cannot read the target description");
-    st = EC_ERR_MODEL;
-  } else if (b.oom) {
+  int e = ec_read_small_file(path, 1u << 20, &b);
+  ec_status st = EC_ERR_MODEL;
+  if (e == ENOMEM)
     st = EC_ERR_INTERNAL;
-  } else if (b.len >= (1u << 20)) {
+  else if (e == EFBIG)
     ec_diag_set(d, path, "", "too large for a target description (1 MB or more)");
-    st = EC_ERR_MODEL;
-  } else {
-    st = ec_targets_add_json(ts, b.data ? b.data : "", b.len, path, false, d);
-  }
+  else if (e == EIO)
+    ec_diag_set(d, path, "", "cannot read the target description");
+  else if (e)
+    ec_diag_set(d, path, "", "cannot open the target description: %s", strerror(e));
+  else
+    st = ec_targets_add_json(ts, b.data, b.len, path, false, d);
   ec_buf_free(&b);
   return st;
 }
@@ -777,19 +767,8 @@ ec_status ec_devices_parse(const ec_target_set *ts, const char *spec, ec_device_
 #include <unistd.h>
 
 static char *slurp_small(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
   ec_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (4u << 20)) ec_buf_append(&b, chunk, n);
-  fclose(f);
-  ec_buf_append(&b, "", 1);
-  if (b.oom) {
-    ec_buf_free(&b);
-    return NULL;
-  }
-  return b.data;
+  return ec_read_small_file(path, 4u << 20, &b) ? NULL : b.data;
 }
 
 /* The value of the first "key<spaces>: value" line of a /proc file, trimmed; "" when absent. */
