@@ -5,27 +5,16 @@ set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (
 set(_ec_digits ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
 set(_ec_expect ${CMAKE_SOURCE_DIR}/tests/cross/expect.cmake)
 
-# Usage errors, each with its message (exit status 2).
+# Usage errors (registered below, with the profile errors), each with its message.
 set(_ec_plan_err
-  "split_unknown|--split-at nope|--split-at: the model has no tensor named 'nope'"
-  "split_input|--split-at input|'input' is a graph input: cutting there leaves an empty partition"
-  "split_twice|--split-at /pool_1/MaxPool_output_0,/pool_1/MaxPool_output_0|is given twice"
-  "split_empty|--split-at a,,b|empty tensor name"
-  "split_contradicts|--split-at /pool_1/MaxPool_output_0 --partitions 1|--partitions 1 contradicts --split-at"
-  "too_many_parts|--partitions 3|3 partitions need 3 devices, but only 2 are given"
-  "bad_objective|--objective fast|--objective fast: must be latency or throughput"
-  "bad_link|--link a:c=100|device 'c' is not in --targets")
-foreach(case IN LISTS _ec_plan_err)
-  string(REPLACE "|" ";" case "${case}")
-  list(GET case 0 name)
-  list(GET case 1 args)
-  list(GET case 2 msg)
-  string(REPLACE " " ";" args "${args}")
-  add_test(NAME plan.error.${name} COMMAND ${CMAKE_COMMAND}
-           "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;a=host,b=host;${args}" -DRC=2
-           "-DREGEX=edgecc: error: [^\n]*${msg}" -P ${_ec_expect})
-  set_tests_properties(plan.error.${name} PROPERTIES LABELS unit)
-endforeach()
+  "error.split_unknown|--split-at nope|--split-at: the model has no tensor named 'nope'"
+  "error.split_input|--split-at input|'input' is a graph input: cutting there leaves an empty partition"
+  "error.split_twice|--split-at /pool_1/MaxPool_output_0,/pool_1/MaxPool_output_0|is given twice"
+  "error.split_empty|--split-at a,,b|empty tensor name"
+  "error.split_contradicts|--split-at /pool_1/MaxPool_output_0 --partitions 1|--partitions 1 contradicts --split-at"
+  "error.too_many_parts|--partitions 3|3 partitions need 3 devices, but only 2 are given"
+  "error.bad_objective|--objective fast|--objective fast: must be latency or throughput"
+  "error.bad_link|--link a:c=100|device 'c' is not in --targets")
 
 # Tables: a forced split over two boards, and devices left unused.
 add_test(NAME plan.table.split COMMAND ${CMAKE_COMMAND}
@@ -70,20 +59,22 @@ add_test(NAME plan.profile COMMAND sh ${EC_PLAN_DIR}/profile.sh $<TARGET_FILE:ed
 set_tests_properties(plan.profile PROPERTIES LABELS unit TIMEOUT 300
                      PASS_REGULAR_EXPRESSION "profiles: measured step times drive the plan")
 set(_ec_profile_err
-  "unknown_device|--profile c=${EC_PLAN_DIR}/small64.json|--profile: 'c=[^']*': device 'c' is not in --targets"
-  "no_file|--profile a=${CMAKE_BINARY_DIR}/no-such-profile.json|no-such-profile.json: cannot open the profile"
-  "not_json|--profile a=${_ec_digits}|digits.onnx: not a profile written by a program's --profile-json: not valid JSON"
-  "not_profile|--profile a=${EC_PLAN_DIR}/small64.json|small64.json: not a profile [^\n]*\"format\" must be \"edgecc-profile\""
-  "no_device|--profile ${EC_PLAN_DIR}/small64.json|must look like DEVICE=FILE"
-  "twice|--profile a=${EC_PLAN_DIR}/empty-profile.json --profile a=${EC_PLAN_DIR}/empty-profile.json|--profile: device 'a' is given twice")
-foreach(case IN LISTS _ec_profile_err)
+  "profile_error.unknown_device|--profile c=${EC_PLAN_DIR}/small64.json|--profile: 'c=[^']*': device 'c' is not in --targets"
+  "profile_error.no_file|--profile a=${CMAKE_BINARY_DIR}/no-such-profile.json|no-such-profile.json: cannot open the profile"
+  "profile_error.not_json|--profile a=${_ec_digits}|digits.onnx: not a profile written by a program's --profile-json: not valid JSON"
+  "profile_error.not_profile|--profile a=${EC_PLAN_DIR}/small64.json|small64.json: not a profile [^\n]*\"format\" must be \"edgecc-profile\""
+  "profile_error.no_device|--profile ${EC_PLAN_DIR}/small64.json|must look like DEVICE=FILE"
+  "profile_error.twice|--profile a=${EC_PLAN_DIR}/empty-profile.json --profile a=${EC_PLAN_DIR}/empty-profile.json|--profile: device 'a' is given twice")
+
+# Every usage error above, each with its message (exit status 2).
+foreach(case IN LISTS _ec_plan_err _ec_profile_err)
   string(REPLACE "|" ";" case "${case}")
   list(GET case 0 name)
   list(GET case 1 args)
   list(GET case 2 msg)
   string(REPLACE " " ";" args "${args}")
-  add_test(NAME plan.profile_error.${name} COMMAND ${CMAKE_COMMAND}
+  add_test(NAME plan.${name} COMMAND ${CMAKE_COMMAND}
            "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;a=host,b=host;${args}" -DRC=2
            "-DREGEX=edgecc: error: [^\n]*${msg}" -P ${_ec_expect})
-  set_tests_properties(plan.profile_error.${name} PROPERTIES LABELS unit)
+  set_tests_properties(plan.${name} PROPERTIES LABELS unit)
 endforeach()
