@@ -29,9 +29,9 @@ static const char compile_help[] =
     "  --targets DEVICES   `host`, `pi5,orin-nano` or `a=host,b=pi5` (see edgecc targets)\n"
     "  -o, --output OUT    output folder: new, empty, or an earlier edgecc output with --force\n"
     "  --name NAME         C name of the programs (default: the model file's stem)\n"
-    "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS; the default when every device's\n"
-    "                      description lists them) or ref (portable C99, needs only libc and\n"
-    "                      libm; the default otherwise)\n"
+    "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS) or ref (portable C99, needs only libc\n"
+    "                      and libm) for every device; default: xnnpack on each device whose\n"
+    "                      description lists it, ref on the others\n"
     "  --no-pass NAME      switch off a graph pass or lowering step (`all`: every one)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
     "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
@@ -79,6 +79,10 @@ typedef struct compile_args {
   int n_profiles;
   bool force, embed;
   int n_threads; /* --threads: default threads of the generated programs; 0 = the target's */
+  /* Each device's kernel library: --kernels for all, else the fast kernels where the device's
+   * description lists XNNPACK and the reference ones elsewhere (then `mixed`). */
+  const char *dev_kernels[EC_MAX_DEVICES];
+  bool mixed;
 } compile_args;
 
 /* Returns -1 to go on, else the exit status (help printed, or a usage error). */
@@ -172,8 +176,8 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   ec_status st = EC_OK;
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
-    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed,
-                         a->n_threads, dv->target->cores};
+    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[plan->parts[k].device], base,
+                         a->embed, a->n_threads, dv->target->cores, NULL};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
     double staging = plan->parts[k].staging_bytes;
@@ -190,8 +194,8 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   char path[200];
   for (int v = 0; !st && v < devs->n; v++) {
     const ec_device *dv = &devs->items[v];
-    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->kernels, base, a->embed,
-                         a->n_threads, dv->target->cores};
+    ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[v], base, a->embed,
+                         a->n_threads, dv->target->cores, NULL};
     if (plan->device_part[v] < 0) {
       ec_buf rd = {0};
       ec_plan_unused_readme(g, devs, plan, v, &rd);
@@ -208,8 +212,9 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   }
   ec_buf b = {0};
   if (!st) {
-    ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name, a->kernels, base,
-                         a->embed, a->n_threads, devs->items[0].target->cores};
+    ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name,
+                         a->mixed ? "mixed" : a->kernels, base, a->embed, a->n_threads,
+                         devs->items[0].target->cores, a->dev_kernels};
     ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
     for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
@@ -229,6 +234,89 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
 }
 
 int ec_compile_main(int argc, char **argv, bool plan_only);
+
+/* Partition p's schedule from the graph as it is now: every node its outputs need, walking back
+ * to its inputs (constant-only nodes included, as the planner includes them), in graph order. */
+static ec_status part_reslice(const ec_graph *g, ec_part *p) {
+  uint8_t *need = ec_alloc((size_t)g->n_nodes + 1), *stop = ec_alloc((size_t)g->n_tensors + 1);
+  int *nodes = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  if (!need || !stop || !nodes) {
+    free(need), free(stop), free(nodes);
+    return EC_ERR_INTERNAL;
+  }
+  for (int j = 0; j < p->n_inputs; j++) stop[p->inputs[j]] = 1;
+  for (int j = 0; j < p->n_outputs; j++) {
+    int pr = g->tensors[p->outputs[j]].producer;
+    if (pr >= 0 && !stop[p->outputs[j]]) need[pr] = 1;
+  }
+  for (int i = g->n_nodes - 1; i >= 0; i--) { /* topological order: consumers come later */
+    if (!need[i]) continue;
+    const ec_node *n = &g->nodes[i];
+    for (int c = 0; c < n->n_inputs; c++) {
+      int t = n->inputs[c];
+      if (t < 0 || stop[t]) continue;
+      int pr = g->tensors[t].producer;
+      if (pr >= 0) need[pr] = 1;
+    }
+  }
+  int n = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (need[i]) nodes[n++] = i;
+  free(p->nodes);
+  p->nodes = nodes;
+  p->n_nodes = n;
+  free(need), free(stop);
+  return EC_OK;
+}
+
+/* Devices with different kernel libraries (a description without XNNPACK among them): lowering
+ * follows the plan, made on the graph before lowering. Nodes of reference-kernel partitions are
+ * marked so that no lowering step touches them, and while lowering runs the cut tensors count as
+ * graph outputs, so none is fused away, written in place or left in NHWC: each travels in ONNX's
+ * layout, and each partition is lowered for its own device's kernels. Then every partition's
+ * schedule is taken again from the lowered graph. */
+static ec_status lower_mixed(ec_graph *g, const compile_args *a, ec_plan *plan, ec_diag *d) {
+  for (int k = 0; k < plan->n_parts; k++) {
+    const ec_part *p = &plan->parts[k].part;
+    if (strcmp(a->dev_kernels[plan->parts[k].device], "ref") == 0)
+      for (int s = 0; s < p->n_nodes; s++) g->nodes[p->nodes[s]].ref_kernels = true;
+  }
+  /* The cut tensors count as outputs while lowering runs (lowering renumbers nodes, not tensors). */
+  bool *was_output = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
+  if (!was_output) return EC_ERR_INTERNAL;
+  int nt0 = g->n_tensors;
+  for (int t = 0; t < nt0; t++) was_output[t] = g->tensors[t].is_output;
+  for (int k = 0; k + 1 < plan->n_parts; k++)
+    for (int j = 0; j < plan->parts[k].part.n_outputs; j++)
+      g->tensors[plan->parts[k].part.outputs[j]].is_output = true;
+  ec_lower_opts lo = {"xnnpack", a->mo.lower_off, a->mo.n_lower_off};
+  ec_status st = ec_lower(g, &lo, d);
+  for (int k = 0; !st && k + 1 < plan->n_parts; k++)
+    for (int j = 0; !st && j < plan->parts[k].part.n_outputs; j++) {
+      int to_nchw, to_nhwc;
+      st = ec_lower_cut_tensor(g, plan->parts[k].part.outputs[j], &to_nchw, &to_nhwc);
+    }
+  for (int t = 0; t < nt0; t++) g->tensors[t].is_output = was_output[t];
+  free(was_output);
+  if (!st) st = ec_graph_compact(g);
+  if (!st) st = ec_graph_toposort(g, d);
+  for (int k = 0; !st && k < plan->n_parts; k++) {
+    ec_part *p = &plan->parts[k].part;
+    st = part_reslice(g, p);
+    /* A reference-kernel device must get no fast step (its folder links no XNNPACK). */
+    bool ref = strcmp(a->dev_kernels[plan->parts[k].device], "ref") == 0;
+    for (int s = 0; !st && ref && s < p->n_nodes; s++) {
+      const ec_node *n = &g->nodes[p->nodes[s]];
+      if (!n->ref_kernels) {
+        ec_diag_set(d, g->source_path, "", "internal: node '%s' of partition %d (reference kernels) was lowered",
+                    n->name, k);
+        st = EC_ERR_INTERNAL;
+      }
+    }
+  }
+  if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");
+  return st;
+}
 
 /* Adds a node to a partition's schedule, first or last. */
 static ec_status part_add_node(ec_part *p, int node, bool first) {
@@ -309,17 +397,22 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   po.links = &links;
   /* Without --kernels: the fast kernels when every device's description lists XNNPACK (one
    * library for the whole model), else the portable ones. */
+  bool kernels_given = a.kernels != NULL;
   if (!st && !a.kernels) {
-    a.kernels = "xnnpack";
-    for (int v = 0; v < devs.n; v++)
-      if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
-        fprintf(stderr, "edgecc: note: device '%s' (target %s) has no XNNPACK: using --kernels ref for all devices\n",
-                devs.items[v].name, devs.items[v].target_name);
-        a.kernels = "ref";
-        break;
-      }
+    int with = 0;
+    for (int v = 0; v < devs.n; v++) with += ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK);
+    a.kernels = with ? "xnnpack" : "ref";
+    for (int v = 0; with && v < devs.n; v++)
+      if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK))
+        fprintf(stderr, "edgecc: note: device '%s' (target %s) has no XNNPACK in its description: its "
+                "partition uses the reference kernels\n", devs.items[v].name, devs.items[v].target_name);
   }
   if (!a.kernels) a.kernels = "ref";
+  for (int v = 0; !st && v < devs.n; v++) {
+    bool xnn = ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK);
+    a.dev_kernels[v] = !kernels_given && !xnn ? "ref" : a.kernels;
+    a.mixed |= strcmp(a.dev_kernels[v], a.kernels) != 0;
+  }
   po.klib = ec_kernel_lib_from_name(a.kernels);
   bool fast = ec_kernels_fast(a.kernels);
   /* --profile DEVICE=FILE: DEVICE must be in --targets (a typo would silently drop the profile). */
@@ -342,20 +435,21 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     const ec_profile *pr = &profs.items[profs.n - 1];
     dev_prof[v] = pr;
     /* Measured with other threads or another program, the times mislead the plan: say so. */
-    int want = !fast ? 1 : po.threads > 0 ? po.threads : devs.items[v].target->cores;
+    bool dev_fast = ec_kernels_fast(a.dev_kernels[v]);
+    int want = !dev_fast ? 1 : po.threads > 0 ? po.threads : devs.items[v].target->cores;
     if (pr->threads > 0 && pr->threads != want)
       fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
               "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
-    if (pr->kernels[0] && strcmp(pr->kernels, a.kernels) != 0)
-      fprintf(stderr, "edgecc: warning: %s: profiled with --kernels %s, but this compile uses --kernels %s\n",
-              pr->path, pr->kernels, a.kernels);
+    if (pr->kernels[0] && strcmp(pr->kernels, a.dev_kernels[v]) != 0)
+      fprintf(stderr, "edgecc: warning: %s: profiled with --kernels %s, but device '%s' uses --kernels %s\n",
+              pr->path, pr->kernels, pr->device, a.dev_kernels[v]);
     size_t cl = strlen(cname);
     if (strncmp(pr->program, cname, cl) != 0 || strncmp(pr->program + cl, "_p", 2) != 0)
       fprintf(stderr, "edgecc: warning: %s: a profile of program '%s', not of %s_p<k>\n", pr->path, pr->program,
               cname);
   }
   if (a.n_profiles) po.profiles = dev_prof;
-  for (int v = 0; !st && fast && v < devs.n; v++)
+  for (int v = 0; !st && fast && kernels_given && v < devs.n; v++)
     if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
       ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no XNNPACK in its description's \"kernels\": "
                   "use --kernels ref", devs.items[v].name, devs.items[v].target_name);
@@ -385,11 +479,13 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
    * device uses the same library), then the plan over the lowered graph's split points. */
   /* (ec_cli_load ran the passes; --no-pass was parsed into a.mo for both.) */
   st = EC_OK;
-  if (fast) {
+  if (fast && !a.mixed) {
     ec_lower_opts lo = {a.kernels, a.mo.lower_off, a.mo.n_lower_off};
     st = ec_lower(g, &lo, &d);
   }
   if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);
+  /* Devices with different kernels: lowering follows the plan, partition by partition. */
+  if (!st && a.mixed && !plan_only) st = lower_mixed(g, &a, &plan, &d);
   for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
     const ec_profile *pr = plan.profiles[v];
     if (pr && plan.profile_unmatched[v])
@@ -398,10 +494,23 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   }
   /* A cut tensor lives in the partitions' send and receive buffers, not in an arena: no
    * in-place Concat may write through it. */
-  for (int k = 0; !st && fast && k + 1 < plan.n_parts; k++)
+  for (int k = 0; !st && fast && !a.mixed && k + 1 < plan.n_parts; k++)
     ec_lower_pin(g, a.kernels, plan.parts[k].part.outputs, plan.parts[k].part.n_outputs);
-  /* ...and in ONNX's layout: NHWC data is converted back before it leaves a partition. */
-  for (int k = 0; !st && fast && k + 1 < plan.n_parts; k++) {
+  /* ...and in ONNX's layout: NHWC data is converted back before it leaves a partition. The cut
+   * tensors count as outputs meanwhile (a conversion that makes one must stay). */
+  bool *cut_mark = NULL;
+  int n_marked = g->n_tensors;
+  if (!st && fast && !a.mixed && plan.n_parts > 1) {
+    cut_mark = ec_alloc(sizeof(bool) * (size_t)(n_marked + 1));
+    if (!cut_mark) st = EC_ERR_INTERNAL;
+    for (int k = 0; cut_mark && k + 1 < plan.n_parts; k++)
+      for (int j = 0; j < plan.parts[k].part.n_outputs; j++) {
+        int t = plan.parts[k].part.outputs[j];
+        cut_mark[t] = !g->tensors[t].is_output;
+        g->tensors[t].is_output = true;
+      }
+  }
+  for (int k = 0; !st && fast && !a.mixed && k + 1 < plan.n_parts; k++) {
     ec_part *src = &plan.parts[k].part, *dst = &plan.parts[k + 1].part;
     for (int j = 0; !st && j < src->n_outputs; j++) {
       int to_nchw, to_nhwc;
@@ -409,8 +518,16 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
       if (!st && to_nchw >= 0) st = part_add_node(src, to_nchw, false);
       if (!st && to_nhwc >= 0) st = part_add_node(dst, to_nhwc, true);
     }
-    if (st == EC_ERR_INTERNAL) ec_diag_set(&d, a.path, "", "out of memory while converting cut tensors");
+    /* A conversion the receiver no longer needs was marked dead. */
+    int w = 0;
+    for (int s = 0; s < dst->n_nodes; s++)
+      if (!g->nodes[dst->nodes[s]].dead) dst->nodes[w++] = dst->nodes[s];
+    dst->n_nodes = w;
   }
+  for (int t = 0; cut_mark && t < n_marked; t++)
+    if (cut_mark[t]) g->tensors[t].is_output = false;
+  free(cut_mark);
+  if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, a.path, "", "out of memory while converting cut tensors");
   if (!st && plan_only) {
     ec_buf b = {0};
     ec_plan_table(g, &devs, &plan, &b);

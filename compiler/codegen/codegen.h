@@ -59,6 +59,7 @@ typedef struct ec_codegen_opts {
   int threads;                   /* default worker threads of fast code (compile --threads);
                                     0: the target's cores */
   int cores;                     /* the device's target's cores (0: look the name up) */
+  const char *const *device_kernels; /* plan.json: each device's kernels (NULL: `kernels`) */
 } ec_codegen_opts;
 
 /* Refuse --embed-weights above this (the C array is ~5 bytes of source per weight byte). */

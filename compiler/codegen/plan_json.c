@@ -56,6 +56,8 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
       ec_buf_json_str(b, devs->items[v].target_name);
       ec_buf_printf(b, ", \"folder\": ");
       ec_buf_json_str(b, devs->items[v].name);
+      ec_buf_printf(b, ", \"kernels\": ");
+      ec_buf_json_str(b, o->device_kernels ? o->device_kernels[v] : o->kernels);
       if (plan) {
         ec_buf_printf(b, ", \"used\": %s, \"predicted_whole_model_ms\": ",
                       plan->device_part[v] >= 0 ? "true" : "false");

@@ -118,6 +118,7 @@ typedef struct ec_node {
   bool dead;           /* removed by a pass; compacted away by ec_graph_compact */
   /* Planner annotations. */
   int partition, device, cluster, bits;
+  bool ref_kernels;    /* placed on a device without the fast kernels: lowering leaves it alone */
   int fused_act;
 } ec_node;
 
@@ -147,6 +148,7 @@ typedef struct ec_graph {
   int n_warnings;
   bool fold_shapes_only; /* `--no-pass const-fold`: ec_infer_graph folds only what static shapes
                             need (docs/passes.md) */
+  bool lowered;        /* ec_lower ran for the fast kernels (layouts, fusions are final) */
 } ec_graph;
 
 /* Cost of one node. */

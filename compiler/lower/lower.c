@@ -117,7 +117,9 @@ static ec_status relink(ec_graph *g, ec_diag *d) {
 static ec_status lower_shuffle(ec_graph *g, int *count) {
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *t = &g->nodes[i];
-    if (t->dead || t->op != EC_OP_Transpose || t->n_inputs != 1 || t->n_outputs != 1 || !t->params) continue;
+    if (t->dead || t->ref_kernels || t->op != EC_OP_Transpose || t->n_inputs != 1 || t->n_outputs != 1 ||
+        !t->params)
+      continue;
     const eck_transpose_params *tp = t->params;
     static const int32_t want[5] = {0, 2, 1, 3, 4};
     if (memcmp(tp->perm, want, sizeof want) != 0) continue;
@@ -322,7 +324,8 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, int *count, ec_dia
   for (int i = 0; i < n0; i++) {
     ec_node *n = &g->nodes[i];
     if (n->dead) continue;
-    cls[i] = wants_nhwc(g, i, kernels) ? CLS_WANT : follows(g, n) ? CLS_FOLLOW : CLS_NCHW;
+    /* A node left to the reference kernels (its device has no others) keeps NCHW throughout. */
+    cls[i] = n->ref_kernels ? CLS_NCHW : wants_nhwc(g, i, kernels) ? CLS_WANT : follows(g, n) ? CLS_FOLLOW : CLS_NCHW;
     int layout = EC_LAYOUT_NCHW;
     if (cls[i] == CLS_WANT) {
       layout = EC_LAYOUT_NHWC;
@@ -539,6 +542,14 @@ static ec_status lower_concat_in_place(ec_graph *g, const char *kernels, int *co
   return EC_OK;
 }
 
+bool ec_lower_runs_fast(const ec_graph *g, int i) {
+  ec_kernel_choice kc;
+  if (ec_choose_kernel(g, &g->nodes[i], "xnnpack", &kc) != EC_K_REF) return true;
+  /* Before lowering, a convolution or pooling is still NCHW: ask as lowering will. wants_nhwc
+   * sets the layouts it tries and puts them back. */
+  return !g->lowered && !g->nodes[i].ref_kernels && wants_nhwc((ec_graph *)g, i, "xnnpack");
+}
+
 void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n) {
   if (!ec_kernels_fast(kernels) || n <= 0) return;
   bool *pinned = calloc((size_t)g->n_tensors, sizeof *pinned);
@@ -553,30 +564,55 @@ void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n) {
   free(pinned);
 }
 
+/* A layout conversion node back to NCHW (a reference kernel's input). */
+static bool is_to_nchw(const ec_node *n) {
+  const ec_attr *at = n->op == EC_OP_Transpose ? find_attr(n, EC_ATTR_LAYOUT) : NULL;
+  return at && at->i == 0;
+}
+
 ec_status ec_lower_cut_tensor(ec_graph *g, int t, int *to_nchw, int *to_nhwc) {
   *to_nchw = *to_nhwc = -1;
   if (t < 0 || t >= g->n_tensors) return EC_OK;
   const ec_tensor *x = &g->tensors[t];
   if (x->rank != 4 || x->layout != EC_LAYOUT_NHWC || ec_layout_free(x) || x->producer < 0) return EC_OK;
   int producer = x->producer;
-  /* The producer writes an NHWC twin; t itself becomes NCHW; its readers read an NHWC copy. */
+  /* The producer writes an NHWC twin and t itself becomes NCHW. A reader that only converted t
+   * to NCHW (for a reference kernel) goes away: its readers read t. The others read an NHWC
+   * copy made on the receiving side. */
   int twin = new_tensor_like(g, t, "_nhwc");
-  int rx = twin < 0 ? -1 : new_tensor_like(g, t, "_nhwc");
-  if (rx < 0) return EC_ERR_INTERNAL;
+  if (twin < 0) return EC_ERR_INTERNAL;
   ec_node *p = &g->nodes[producer];
   for (int j = 0; j < p->n_outputs; j++)
     if (p->outputs[j] == t) p->outputs[j] = twin;
-  for (int i = 0; i < g->n_nodes; i++)
-    for (int j = 0; !g->nodes[i].dead && j < g->nodes[i].n_inputs; j++)
-      if (g->nodes[i].inputs[j] == t) g->nodes[i].inputs[j] = rx;
   g->tensors[t].layout = EC_LAYOUT_NCHW;
+  int rx = -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; !g->nodes[i].dead && !is_to_nchw(&g->nodes[i]) && j < g->nodes[i].n_inputs; j++) {
+      if (g->nodes[i].inputs[j] != t) continue;
+      if (rx < 0 && (rx = new_tensor_like(g, twin, "2")) < 0) return EC_ERR_INTERNAL;
+      g->nodes[i].inputs[j] = rx;
+    }
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *n = &g->nodes[i];
+    if (n->dead || n->n_inputs < 1 || n->inputs[0] != t || !is_to_nchw(n)) continue;
+    int y = n->outputs[0];
+    if (g->tensors[y].is_output) { /* it crosses a cut (or leaves the graph) itself: keep it */
+      n->inputs[0] = rx < 0 ? (rx = new_tensor_like(g, twin, "2")) : rx;
+      if (rx < 0) return EC_ERR_INTERNAL;
+      continue;
+    }
+    for (int c = 0; c < g->n_nodes; c++)
+      for (int j = 0; !g->nodes[c].dead && j < g->nodes[c].n_inputs; j++)
+        if (g->nodes[c].inputs[j] == y) g->nodes[c].inputs[j] = t;
+    n->dead = true;
+  }
   int first = g->n_nodes;
   ec_status st = add_conversion(g, twin, t);
-  if (!st) st = add_conversion(g, t, rx);
+  if (!st && rx >= 0) st = add_conversion(g, t, rx);
   if (!st) st = ec_graph_link(g);
   if (!st) {
     *to_nchw = first;
-    *to_nhwc = first + 1;
+    if (rx >= 0) *to_nhwc = first + 1;
   }
   return st;
 }
@@ -597,5 +633,6 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "concat-in-place")) st = lower_concat_in_place(g, o->kernels, &cnt);
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");
+  if (!st) g->lowered = true;
   return st;
 }

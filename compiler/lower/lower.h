@@ -46,6 +46,10 @@ bool ec_lower_is_step(const char *name);
  * topologically sorted and compacted on return. */
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
 
+/* Will node i run on a fast kernel? On a lowered graph, what ec_choose_kernel says; before
+ * lowering (a plan over devices with different kernels), also what lowering will make of it. */
+bool ec_lower_runs_fast(const ec_graph *g, int i);
+
 /* After planning: the tensors crossing a cut live in a partition's input or output buffers, not
  * in its arena, so no in-place Concat may write into or through them. Drops EC_ATTR_IN_PLACE
  * from every Concat that would (those Concats copy again). */
@@ -55,8 +59,11 @@ void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n);
  * output .pb, the wire frame's shape and every kernel library agree on its bytes. When lowering
  * left t in NHWC, its producer writes an NHWC twin, node *to_nchw (run last in the sending
  * partition) converts it into t, and node *to_nhwc (run first in the receiving partition)
- * converts t back for its readers. Both -1 when t needs nothing. Node indices stay valid (the
- * new nodes are appended; the graph is relinked, not re-sorted). */
+ * converts t back for the readers that want NHWC (-1 when none does: a reader that only
+ * converted t to NCHW for a reference kernel is marked dead and its readers read t, unless its
+ * output is marked is_output: callers mark the cut tensors so while they call this). Both -1
+ * when t needs nothing. Node indices stay valid (new nodes are appended; the graph is relinked,
+ * not re-sorted), but schedules must drop the nodes marked dead. */
 ec_status ec_lower_cut_tensor(ec_graph *g, int t, int *to_nchw, int *to_nhwc);
 
 typedef enum ec_kernel_kind {

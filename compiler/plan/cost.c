@@ -79,10 +79,7 @@ ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *
   double per_core = ec_target_peak_gflops(t, dtype) / cores * 1e9;
   /* With the fast kernels, a node lowering leaves on a reference kernel runs at ref speed. */
   int lib = 0;
-  if (klib == EC_KLIB_XNNPACK) {
-    ec_kernel_choice kc;
-    lib = ec_choose_kernel(g, n, "xnnpack", &kc) != EC_K_REF;
-  }
+  if (klib == EC_KLIB_XNNPACK) lib = ec_lower_runs_fast(g, (int)(n - g->nodes));
   /* The reference kernels run on one thread whatever the program's thread count. */
   double par = lib ? 1 + (threads - 1) * EC_THREAD_EFF : 1;
   int64_t row = 1;

@@ -80,6 +80,6 @@ grep -q '"kernels": "xnnpack"' "$work/p.json"
 "$edgecc" plan "$model" --targets a=host,b=host --kernels ref --split-at $cut --profile a="$work/p.json" \
   >/dev/null 2>"$work/w4.txt"
 cat "$work/w4.txt"
-grep -q "warning: .*p.json: profiled with --kernels xnnpack, but this compile uses --kernels ref" "$work/w4.txt"
+grep -q "warning: .*p.json: profiled with --kernels xnnpack, but device 'a' uses --kernels ref" "$work/w4.txt"
 echo "profiles: measured step times drive the plan"
 rm -rf "$work"
