@@ -44,8 +44,11 @@ def compile_model(edgecc, model, out, target_file, targets, kernels, extra=()):
 
 
 def build_folder(dev_dir, bdir):
-    """cmake build of one device folder (once); returns the build folder."""
-    if not os.path.exists(os.path.join(bdir, ".built")):
+    """cmake build of one device folder (again when a file of the folder is newer than the last
+    build: a recompile with --force rewrites them); returns the build folder."""
+    mark = os.path.join(bdir, ".built")
+    newest = max(os.path.getmtime(os.path.join(r, f)) for r, _, fs in os.walk(dev_dir) for f in fs)
+    if not os.path.exists(mark) or os.path.getmtime(mark) < newest:
         run(["cmake", "-S", dev_dir, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release"], timeout=600)
         run(["cmake", "--build", bdir, "-j", "2"], timeout=3600)
         open(os.path.join(bdir, ".built"), "w").close()
