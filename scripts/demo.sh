@@ -47,6 +47,7 @@ sh "$EC_ROOT/targets/make-sysroot.sh" "$SYSROOT"
 ec_log "edgecc examples/digits/digits.onnx --targets pi5 -o $OUT-pi5"
 "$EDGECC" "$MODEL" --targets pi5 -o "$OUT-pi5" --force
 ec_log "cross-building $OUT-pi5/pi5 with its toolchain.cmake (gcc-aarch64-linux-gnu, -mcpu=cortex-a76)"
+rm -rf "$OUT/build-pi5"  # a folder configured by an older run keeps that run's settings
 cmake -S "$OUT-pi5/pi5" -B "$OUT/build-pi5" -G Ninja --toolchain "$OUT-pi5/pi5/toolchain.cmake" \
   -DEC_SYSROOT="$SYSROOT" >/dev/null
 cmake --build "$OUT/build-pi5" >/dev/null
