@@ -134,3 +134,11 @@ add_test(NAME cross.zoo_xnnpack.mobilenet_v2
                  ${EC_CROSS_WORK}/zoo-xnnpack-mobilenet_v2 pi5 orin-nano)
 set_tests_properties(cross.zoo_xnnpack.mobilenet_v2 PROPERTIES LABELS cross TIMEOUT 900 SKIP_RETURN_CODE 77
                      FIXTURES_REQUIRED ec_sysroot)
+
+# A pi5 build folder configured for the reference kernels without a sysroot, then again for the
+# fast kernels with one: dist/ still finds XNNPACK's libraries.
+add_test(NAME cross.reconfigure_sysroot
+         COMMAND sh ${EC_CROSS_DIR}/reconfigure.sh $<TARGET_FILE:edgecc> ${EC_CROSS_SYSROOT}
+                 ${EC_CROSS_WORK}/reconfigure ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx
+                 ${CMAKE_SOURCE_DIR}/examples/digits/samples/input_0.pb)
+set_tests_properties(cross.reconfigure_sysroot PROPERTIES LABELS cross TIMEOUT 600 FIXTURES_REQUIRED ec_sysroot)
