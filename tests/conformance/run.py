@@ -20,7 +20,7 @@ with the test's own input files (the report marks the test "frozen"); then
            --input/--output; values compared as in eval. plan.json must record that edgecc's
            verifier proved the memory plan (no two live tensors share arena bytes).
            --kernels xnnpack compiles with the fast kernels instead (build hook
-           tests/codegen/build_fast.sh; expected list expected_compile_xnnpack.txt, where --update
+           tests/codegen/build_generated.sh as for ref; expected list expected_compile_xnnpack.txt, where --update
            marks each test that passes in expected_compile.txt but not here "xnnpack regression").
 Statuses: pass; fail (loads, wrong dtype/shape/values); unsupported (exit 1 with an
 `edgecc: error:` line — the model is rejected with a diagnostic); crash (a signal, an exit status
@@ -723,8 +723,7 @@ def main():
     if args.kernels != "ref" and args.mode != "compile":
         sys.exit("run.py: --kernels %s needs --mode compile (shapes and eval use no kernels of the build)" % args.kernels)
     fast = "" if args.kernels == "ref" else "_" + args.kernels
-    args.build_hook = args.build_hook or os.path.join(
-        REPO, "tests", "codegen", "build_generated.sh" if args.kernels == "ref" else "build_fast.sh")
+    args.build_hook = args.build_hook or os.path.join(REPO, "tests", "codegen", "build_generated.sh")
     args.out = os.path.abspath(args.out or "conformance-%s%s" % (args.mode, fast.replace("_", "-")))
     args.expected = args.expected or os.path.join(HERE, "expected_%s%s.txt" % (args.mode, fast))
     args.edgecc = os.path.abspath(args.edgecc)

@@ -43,15 +43,15 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
 endif()
 
 # Issue 4: the same with the fast kernels (`edgecc compile --kernels xnnpack`), built by
-# tests/codegen/build_fast.sh; statuses must match expected_compile_xnnpack.txt, where a test that
+# tests/codegen/build_generated.sh (which adds the fast kernel families the folder carries); statuses must match expected_compile_xnnpack.txt, where a test that
 # passes with the reference kernels but not here is marked "xnnpack regression". The suites pass
 # weights as graph inputs, and the fast kernels need them constant: --freeze-weights.
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_fast.sh)
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh)
   add_test(NAME conformance_compile_xnnpack
            COMMAND ${EC_CONFORMANCE_RUN} --mode compile --kernels xnnpack --freeze-weights
                    --out ${CMAKE_BINARY_DIR}/conformance/compile-xnnpack
                    --build-dir ${CMAKE_BINARY_DIR}
-                   --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_fast.sh
+                   --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh
                    --cmake-build "^node/test_(conv_with_strides_padding|gemm_all_attributes)$")
   set_tests_properties(conformance_compile_xnnpack PROPERTIES LABELS conformance TIMEOUT 1800)
 endif()
