@@ -269,35 +269,43 @@ static ec_status part_reslice(const ec_graph *g, ec_part *p) {
   return EC_OK;
 }
 
-/* Devices with different kernel libraries (a description without XNNPACK among them): lowering
- * follows the plan, made on the graph before lowering. Nodes of reference-kernel partitions are
- * marked so that no lowering step touches them, and while lowering runs the cut tensors count as
- * graph outputs, so none is fused away, written in place or left in NHWC: each travels in ONNX's
- * layout, and each partition is lowered for its own device's kernels. Then every partition's
- * schedule is taken again from the lowered graph. */
-static ec_status lower_mixed(ec_graph *g, const compile_args *a, ec_plan *plan, ec_diag *d) {
-  for (int k = 0; k < plan->n_parts; k++) {
+/* After planning, with the fast kernels. The tensors crossing cuts count as graph outputs
+ * meanwhile: they live in the partitions' send and receive buffers, so no in-place Concat may
+ * write through one (ec_lower_pin), and one lowering left NHWC travels as NCHW
+ * (ec_lower_cut_tensor). Devices with different kernel libraries (a description without XNNPACK
+ * among them) are lowered here, after the plan: the nodes of reference-kernel partitions are
+ * marked so that no lowering step touches them, and the marked cut tensors are neither fused
+ * away nor left NHWC, so each partition is lowered for its own device's kernels. Then every
+ * partition's schedule is taken again from the sorted graph. */
+static ec_status finish_cuts(ec_graph *g, const compile_args *a, ec_plan *plan, ec_diag *d) {
+  if (plan->n_parts < 2 && !a->mixed) return EC_OK;
+  for (int k = 0; a->mixed && k < plan->n_parts; k++) {
     const ec_part *p = &plan->parts[k].part;
     if (strcmp(a->dev_kernels[plan->parts[k].device], "ref") == 0)
       for (int s = 0; s < p->n_nodes; s++) g->nodes[p->nodes[s]].ref_kernels = true;
   }
-  /* The cut tensors count as outputs while lowering runs (lowering renumbers nodes, not tensors). */
-  bool *was_output = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
-  if (!was_output) return EC_ERR_INTERNAL;
   int nt0 = g->n_tensors;
-  for (int t = 0; t < nt0; t++) was_output[t] = g->tensors[t].is_output;
+  bool *marked = ec_alloc(sizeof(bool) * (size_t)(nt0 + 1));
+  if (!marked) return EC_ERR_INTERNAL;
   for (int k = 0; k + 1 < plan->n_parts; k++)
-    for (int j = 0; j < plan->parts[k].part.n_outputs; j++)
-      g->tensors[plan->parts[k].part.outputs[j]].is_output = true;
-  ec_lower_opts lo = {"xnnpack", a->mo.lower_off, a->mo.n_lower_off};
-  ec_status st = ec_lower(g, &lo, d);
-  for (int k = 0; !st && k + 1 < plan->n_parts; k++)
-    for (int j = 0; !st && j < plan->parts[k].part.n_outputs; j++) {
-      int to_nchw, to_nhwc;
-      st = ec_lower_cut_tensor(g, plan->parts[k].part.outputs[j], &to_nchw, &to_nhwc);
+    for (int j = 0; j < plan->parts[k].part.n_outputs; j++) {
+      int t = plan->parts[k].part.outputs[j];
+      marked[t] = !g->tensors[t].is_output;
+      g->tensors[t].is_output = true;
     }
-  for (int t = 0; t < nt0; t++) g->tensors[t].is_output = was_output[t];
-  free(was_output);
+  ec_status st = EC_OK;
+  if (a->mixed) {
+    ec_lower_opts lo = {"xnnpack", a->mo.lower_off, a->mo.n_lower_off};
+    st = ec_lower(g, &lo, d);
+  } else {
+    ec_lower_pin(g, a->kernels);
+  }
+  for (int k = 0; !st && k + 1 < plan->n_parts; k++)
+    for (int j = 0; !st && j < plan->parts[k].part.n_outputs; j++)
+      st = ec_lower_cut_tensor(g, plan->parts[k].part.outputs[j]);
+  for (int t = 0; t < nt0; t++)
+    if (marked[t]) g->tensors[t].is_output = false;
+  free(marked);
   if (!st) st = ec_graph_compact(g);
   if (!st) st = ec_graph_toposort(g, d);
   for (int k = 0; !st && k < plan->n_parts; k++) {
@@ -305,7 +313,7 @@ static ec_status lower_mixed(ec_graph *g, const compile_args *a, ec_plan *plan, 
     st = part_reslice(g, p);
     /* A reference-kernel device must get no fast step (its folder links no XNNPACK). */
     bool ref = strcmp(a->dev_kernels[plan->parts[k].device], "ref") == 0;
-    for (int s = 0; !st && ref && s < p->n_nodes; s++) {
+    for (int s = 0; !st && a->mixed && ref && s < p->n_nodes; s++) {
       const ec_node *n = &g->nodes[p->nodes[s]];
       if (!n->ref_kernels) {
         ec_diag_set(d, g->source_path, "", "internal: node '%s' of partition %d (reference kernels) was lowered",
@@ -314,23 +322,8 @@ static ec_status lower_mixed(ec_graph *g, const compile_args *a, ec_plan *plan, 
       }
     }
   }
-  if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");
+  if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory at the cuts");
   return st;
-}
-
-/* Adds a node to a partition's schedule, first or last. */
-static ec_status part_add_node(ec_part *p, int node, bool first) {
-  int *v = realloc(p->nodes, sizeof(int) * (size_t)(p->n_nodes + 1));
-  if (!v) return EC_ERR_INTERNAL;
-  if (first) {
-    memmove(v + 1, v, sizeof(int) * (size_t)p->n_nodes);
-    v[0] = node;
-  } else {
-    v[p->n_nodes] = node;
-  }
-  p->nodes = v;
-  p->n_nodes++;
-  return EC_OK;
 }
 
 int ec_compile_main(int argc, char **argv, bool plan_only) {
@@ -484,50 +477,14 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     st = ec_lower(g, &lo, &d);
   }
   if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);
-  /* Devices with different kernels: lowering follows the plan, partition by partition. */
-  if (!st && a.mixed && !plan_only) st = lower_mixed(g, &a, &plan, &d);
+  /* The cuts (and, for devices with different kernels, lowering itself) after the plan. */
+  if (!st && fast && !plan_only) st = finish_cuts(g, &a, &plan, &d);
   for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
     const ec_profile *pr = plan.profiles[v];
     if (pr && plan.profile_unmatched[v])
       fprintf(stderr, "edgecc: warning: %s: %d of its %d steps name no node of this model (another model, "
               "or other kernels?)\n", pr->path, plan.profile_unmatched[v], pr->n_steps);
   }
-  /* A cut tensor lives in the partitions' send and receive buffers, not in an arena: no
-   * in-place Concat may write through it. */
-  for (int k = 0; !st && fast && !a.mixed && k + 1 < plan.n_parts; k++)
-    ec_lower_pin(g, a.kernels, plan.parts[k].part.outputs, plan.parts[k].part.n_outputs);
-  /* ...and in ONNX's layout: NHWC data is converted back before it leaves a partition. The cut
-   * tensors count as outputs meanwhile (a conversion that makes one must stay). */
-  bool *cut_mark = NULL;
-  int n_marked = g->n_tensors;
-  if (!st && fast && !a.mixed && plan.n_parts > 1) {
-    cut_mark = ec_alloc(sizeof(bool) * (size_t)(n_marked + 1));
-    if (!cut_mark) st = EC_ERR_INTERNAL;
-    for (int k = 0; cut_mark && k + 1 < plan.n_parts; k++)
-      for (int j = 0; j < plan.parts[k].part.n_outputs; j++) {
-        int t = plan.parts[k].part.outputs[j];
-        cut_mark[t] = !g->tensors[t].is_output;
-        g->tensors[t].is_output = true;
-      }
-  }
-  for (int k = 0; !st && fast && !a.mixed && k + 1 < plan.n_parts; k++) {
-    ec_part *src = &plan.parts[k].part, *dst = &plan.parts[k + 1].part;
-    for (int j = 0; !st && j < src->n_outputs; j++) {
-      int to_nchw, to_nhwc;
-      st = ec_lower_cut_tensor(g, src->outputs[j], &to_nchw, &to_nhwc);
-      if (!st && to_nchw >= 0) st = part_add_node(src, to_nchw, false);
-      if (!st && to_nhwc >= 0) st = part_add_node(dst, to_nhwc, true);
-    }
-    /* A conversion the receiver no longer needs was marked dead. */
-    int w = 0;
-    for (int s = 0; s < dst->n_nodes; s++)
-      if (!g->nodes[dst->nodes[s]].dead) dst->nodes[w++] = dst->nodes[s];
-    dst->n_nodes = w;
-  }
-  for (int t = 0; cut_mark && t < n_marked; t++)
-    if (cut_mark[t]) g->tensors[t].is_output = false;
-  free(cut_mark);
-  if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, a.path, "", "out of memory while converting cut tensors");
   if (!st && plan_only) {
     ec_buf b = {0};
     ec_plan_table(g, &devs, &plan, &b);

@@ -482,14 +482,14 @@ static bool readers_strided(const ec_graph *g, int t, const char *kernels) {
 /* An in-place Concat holds when its output and each input live where the views say, each input
  * is written by a kernel with an output pixel stride (or is itself an in-place Concat's output),
  * and everything reading a view reads with a stride. */
-static bool in_place_ok(const ec_graph *g, int i, const char *kernels, const bool *pinned) {
+static bool in_place_ok(const ec_graph *g, int i, const char *kernels) {
   const ec_node *n = &g->nodes[i];
   int y = n->outputs[0];
   int64_t yoff, off = 0;
   int root = ec_view_root(g, y, &yoff);
   const ec_tensor *r = &g->tensors[root];
   if (r->kind != EC_TK_ACTIVATION || r->is_output || r->rank != 4 || r->layout != EC_LAYOUT_NHWC ||
-      g->tensors[y].is_output || (pinned && (pinned[root] || pinned[y])))
+      g->tensors[y].is_output)
     return false;
   if (root != y && !readers_strided(g, y, kernels)) return false;
   for (int k = 0; k < n->n_inputs; k++) {
@@ -498,9 +498,7 @@ static bool in_place_ok(const ec_graph *g, int i, const char *kernels, const boo
     const ec_tensor *t = &g->tensors[x];
     for (int j = 0; j < k; j++)
       if (n->inputs[j] == x) return false;
-    if (t->kind != EC_TK_ACTIVATION || t->is_output || t->producer < 0 || t->rank != 4 ||
-        (pinned && pinned[x]))
-      return false;
+    if (t->kind != EC_TK_ACTIVATION || t->is_output || t->producer < 0 || t->rank != 4) return false;
     int64_t xoff;
     if (ec_view_root(g, x, &xoff) != root || xoff != yoff + off) return false;
     const ec_node *p = &g->nodes[t->producer];
@@ -514,13 +512,13 @@ static bool in_place_ok(const ec_graph *g, int i, const char *kernels, const boo
 }
 
 /* Dropping one changes where others' tensors live: repeat until all that stay hold. */
-static void drop_in_place_failing(ec_graph *g, const char *kernels, const bool *pinned) {
+static void drop_in_place_failing(ec_graph *g, const char *kernels) {
   for (bool changed = true; changed;) {
     changed = false;
     for (int i = 0; i < g->n_nodes; i++) {
       ec_node *n = &g->nodes[i];
       if (n->dead || n->op != EC_OP_Concat || !find_attr(n, EC_ATTR_IN_PLACE)) continue;
-      if (!in_place_ok(g, i, kernels, pinned)) {
+      if (!in_place_ok(g, i, kernels)) {
         drop_attr(n, EC_ATTR_IN_PLACE);
         changed = true;
       }
@@ -536,7 +534,7 @@ static ec_status lower_concat_in_place(ec_graph *g, const char *kernels, int *co
     ec_status st = add_attr(n, EC_ATTR_IN_PLACE, EC_ATTR_INT, 1, 0);
     if (st) return st;
   }
-  drop_in_place_failing(g, kernels, NULL);
+  drop_in_place_failing(g, kernels);
   for (int i = 0; i < g->n_nodes; i++)
     if (!g->nodes[i].dead && g->nodes[i].op == EC_OP_Concat && find_attr(&g->nodes[i], EC_ATTR_IN_PLACE)) (*count)++;
   return EC_OK;
@@ -550,18 +548,8 @@ bool ec_lower_runs_fast(const ec_graph *g, int i) {
   return !g->lowered && !g->nodes[i].ref_kernels && wants_nhwc((ec_graph *)g, i, "xnnpack");
 }
 
-void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n) {
-  if (!ec_kernels_fast(kernels) || n <= 0) return;
-  bool *pinned = calloc((size_t)g->n_tensors, sizeof *pinned);
-  if (!pinned) { /* without the map, keep no in-place Concat at all: always correct */
-    for (int i = 0; i < g->n_nodes; i++)
-      if (!g->nodes[i].dead && g->nodes[i].op == EC_OP_Concat) drop_attr(&g->nodes[i], EC_ATTR_IN_PLACE);
-    return;
-  }
-  for (int k = 0; k < n; k++)
-    if (tensors[k] >= 0 && tensors[k] < g->n_tensors) pinned[tensors[k]] = true;
-  drop_in_place_failing(g, kernels, pinned);
-  free(pinned);
+void ec_lower_pin(ec_graph *g, const char *kernels) {
+  if (ec_kernels_fast(kernels)) drop_in_place_failing(g, kernels);
 }
 
 /* A layout conversion node back to NCHW (a reference kernel's input). */
@@ -570,8 +558,7 @@ static bool is_to_nchw(const ec_node *n) {
   return at && at->i == 0;
 }
 
-ec_status ec_lower_cut_tensor(ec_graph *g, int t, int *to_nchw, int *to_nhwc) {
-  *to_nchw = *to_nhwc = -1;
+ec_status ec_lower_cut_tensor(ec_graph *g, int t) {
   if (t < 0 || t >= g->n_tensors) return EC_OK;
   const ec_tensor *x = &g->tensors[t];
   if (x->rank != 4 || x->layout != EC_LAYOUT_NHWC || ec_layout_free(x) || x->producer < 0) return EC_OK;
@@ -606,14 +593,9 @@ ec_status ec_lower_cut_tensor(ec_graph *g, int t, int *to_nchw, int *to_nhwc) {
         if (g->nodes[c].inputs[j] == y) g->nodes[c].inputs[j] = t;
     n->dead = true;
   }
-  int first = g->n_nodes;
   ec_status st = add_conversion(g, twin, t);
   if (!st && rx >= 0) st = add_conversion(g, t, rx);
   if (!st) st = ec_graph_link(g);
-  if (!st) {
-    *to_nchw = first;
-    if (rx >= 0) *to_nhwc = first + 1;
-  }
   return st;
 }
 

@@ -50,21 +50,19 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
  * lowering (a plan over devices with different kernels), also what lowering will make of it. */
 bool ec_lower_runs_fast(const ec_graph *g, int i);
 
-/* After planning: the tensors crossing a cut live in a partition's input or output buffers, not
- * in its arena, so no in-place Concat may write into or through them. Drops EC_ATTR_IN_PLACE
- * from every Concat that would (those Concats copy again). */
-void ec_lower_pin(ec_graph *g, const char *kernels, const int *tensors, int n);
+/* After planning, with the tensors crossing cuts marked is_output (they live in the partitions'
+ * send and receive buffers, not in an arena): drops EC_ATTR_IN_PLACE from every Concat that would
+ * write into or through such a tensor (those Concats copy again). */
+void ec_lower_pin(ec_graph *g, const char *kernels);
 
 /* After planning: a tensor crossing a cut travels in ONNX's layout (NCHW), so a partition's
  * output .pb, the wire frame's shape and every kernel library agree on its bytes. When lowering
- * left t in NHWC, its producer writes an NHWC twin, node *to_nchw (run last in the sending
- * partition) converts it into t, and node *to_nhwc (run first in the receiving partition)
- * converts t back for the readers that want NHWC (-1 when none does: a reader that only
+ * left t in NHWC, its producer writes an NHWC twin converted into t (on the sending side), and the
+ * readers that want NHWC read a copy converted back (on the receiving side); a reader that only
  * converted t to NCHW for a reference kernel is marked dead and its readers read t, unless its
- * output is marked is_output: callers mark the cut tensors so while they call this). Both -1
- * when t needs nothing. Node indices stay valid (new nodes are appended; the graph is relinked,
- * not re-sorted), but schedules must drop the nodes marked dead. */
-ec_status ec_lower_cut_tensor(ec_graph *g, int t, int *to_nchw, int *to_nhwc);
+ * output is itself marked is_output (callers mark the cut tensors while they call this). New
+ * nodes are appended and the graph relinked, not re-sorted: callers sort and reschedule. */
+ec_status ec_lower_cut_tensor(ec_graph *g, int t);
 
 typedef enum ec_kernel_kind {
   EC_K_REF = 0,        /* the op's reference kernel (NCHW) */
