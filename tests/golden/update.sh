@@ -15,7 +15,7 @@ rm -rf "$here/digits"
 # Relative paths, run from the repository: the output must not depend on them anyway.
 cd "$repo"
 "$edgecc" examples/digits/digits.onnx --targets x86-64 --kernels ref -o tests/golden/digits >/dev/null
-# The copied runtime and kernel sources are the repository's own files: the test compares them
-# with those instead of keeping a second copy here.
-rm -rf "$here"/digits/*/runtime "$here"/digits/*/kernels
+# The copied runtime and kernel sources and cmake/ helpers are the repository's own files: the test
+# compares them with those instead of keeping a second copy here.
+rm -rf "$here"/digits/*/runtime "$here"/digits/*/kernels "$here"/digits/*/cmake
 echo "update.sh: tests/golden/digits regenerated ($(find "$here/digits" -type f | wc -l) files); review with git diff"
