@@ -4,15 +4,9 @@
 EC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EC_BUILD=${EC_BUILD:-$EC_ROOT/build}
 
-# Every Debian package the build, the tests and the demo use.
-EC_PACKAGES=(
-  build-essential cmake ninja-build clang libclang-rt-14-dev
-  protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
-  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libopenblas-dev libcjson-dev libxgboost-dev
-  libcmocka-dev
-  python3-onnx python3-numpy python3-torch python3-torchvision python3-sklearn
-  gcc-aarch64-linux-gnu qemu-user graphviz strace
-)
+# Every Debian package edgecc needs, from the one list (comments and blank lines skipped).
+ec_packages() { sed -e 's/#.*//' "$EC_ROOT/scripts/packages.txt" | tr -s ' \t' '\n\n' | grep -v '^$'; }
+mapfile -t EC_PACKAGES < <(ec_packages)
 
 ec_log() { printf '== %s\n' "$*"; }
 
