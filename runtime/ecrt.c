@@ -16,6 +16,7 @@ const char *ecrt_status_str(int st) {
     case ECRT_ERR_SHAPE: return "wrong dtype or shape";
     case ECRT_ERR_KERNEL: return "a kernel failed";
     case ECRT_ERR_NOMEM: return "out of memory";
+    case ECRT_ERR_LIBRARY: return "a kernel library call failed";
     default: return "unknown error";
   }
 }

@@ -28,7 +28,8 @@ typedef enum ecrt_status {
   ECRT_ERR_WEIGHTS = 4, /* the weights are not the ones this code was compiled with */
   ECRT_ERR_SHAPE = 5,   /* a tensor has the wrong dtype or shape */
   ECRT_ERR_KERNEL = 6,  /* a kernel failed (e.g. an index out of range) */
-  ECRT_ERR_NOMEM = 7    /* an allocation at startup failed (never in the run path) */
+  ECRT_ERR_NOMEM = 7,   /* an allocation at startup failed (never in the run path) */
+  ECRT_ERR_LIBRARY = 8  /* a kernel library call failed at init (ecrt_ctx.failed_call names it) */
 } ecrt_status;
 
 const char *ecrt_status_str(int st);
@@ -54,8 +55,14 @@ typedef struct ecrt_step {
 /* The first member of every generated context struct: what the driver reads and sets. */
 typedef struct ecrt_ctx {
   uint64_t *prof_ns;             /* NULL, or one accumulator per step (--profile) */
-  int failed_step;               /* set when run returns ECRT_ERR_KERNEL */
+  int failed_step;               /* set when run returns ECRT_ERR_KERNEL, and when init returns
+                                    ECRT_ERR_LIBRARY in a step's call (-1: before the steps) */
   int threads;                   /* requested worker threads (reference kernels use one) */
+  /* When init returns ECRT_ERR_LIBRARY: the library call that failed ("xnn_initialize") and
+   * the status it returned ("xnn_status_out_of_memory"), static strings, so that the message
+   * says which step failed rather than a generic status. */
+  const char *failed_call;
+  const char *failed_status;
 } ecrt_ctx;
 
 /* Fills views[i] from values[i], pointing arena and weights values at their bytes; caller

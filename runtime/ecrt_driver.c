@@ -208,6 +208,25 @@ static size_t io_bytes(const ecrt_io_desc *d) {
   return n;
 }
 
+/* Says which step of init failed: the weights check (the file is not this program's), a kernel
+ * library call (named with its status, and its node when it belongs to one), or the arguments. */
+static void init_error(const ecrt_program *p, const ecrt_ctx *c, ecrt_status st, const char *weights) {
+  if (st == ECRT_ERR_WEIGHTS)
+    fprintf(stderr, "%s: error: %s: %s (not the weights this program was compiled with, or a damaged file)\n",
+            p->name, weights, ecrt_status_str(st));
+  else if (st == ECRT_ERR_LIBRARY && c->failed_step >= 0 && c->failed_step < p->n_steps)
+    fprintf(stderr, "%s: error: init: node '%s' (%s): %s failed (%s)\n", p->name,
+            p->steps[c->failed_step].name, p->steps[c->failed_step].op,
+            c->failed_call ? c->failed_call : "a kernel library call",
+            c->failed_status ? c->failed_status : "no status");
+  else if (st == ECRT_ERR_LIBRARY)
+    fprintf(stderr, "%s: error: init: %s failed (%s)\n", p->name,
+            c->failed_call ? c->failed_call : "a kernel library call",
+            c->failed_status ? c->failed_status : "no status");
+  else
+    fprintf(stderr, "%s: error: init: %s\n", p->name, ecrt_status_str(st));
+}
+
 /* The weights file beside the program: the directory of argv[0], else the current one. */
 static void default_weights_path(const ecrt_program *p, const char *argv0, char *buf, size_t len) {
   const char *slash = strrchr(argv0, '/');
@@ -223,7 +242,7 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
 
 int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv) {
   const char *in_files[MAX_FILES], *out_files[MAX_FILES], *weights_path = NULL, *prof_json = NULL;
-  int n_in = 0, n_out = 0, profile = 0, rc = 1, i, mode = 0;
+  int n_in = 0, n_out = 0, profile = 0, rc = 1, i, mode = 0, inited = 0;
   long bench = 0, threads = 0, n_timed;
   void *ins[MAX_FILES], *outs[MAX_FILES];
   unsigned char *wbuf = NULL, *arena = NULL;
@@ -364,13 +383,16 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
   /* 0 when --threads is not given: the program's default (the target's cores). */
   st = p->init(ctx, wdata, wlen, arena, p->arena_bytes, (int)threads);
   if (st) {
-    fprintf(stderr, "%s: error: %s: %s (not the weights this program was compiled with, or a damaged file)\n",
-            p->name, weights_path ? weights_path : "embedded weights", ecrt_status_str(st));
+    /* A failed init has released what it made. */
+    init_error(p, (const ecrt_ctx *)ctx, st, weights_path ? weights_path : "embedded weights");
     goto done;
   }
+  inited = 1;
   if (serve.listen) {
-    /* The server runs until a signal, then the process ends: nothing is freed. */
-    return ecrt_serve(p, ctx, &serve);
+    /* Until a signal; the server frees its own buffers and joins its threads, then the partition
+     * is released below like after a file run. */
+    rc = ecrt_serve(p, ctx, &serve);
+    goto done;
   }
   for (i = 0; i < n_in; i++)
     if (load_input(p, i, in_files[i], &ins[i])) goto done;
@@ -468,6 +490,7 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
 oom:
   fprintf(stderr, "%s: error: out of memory\n", p->name);
 done:
+  if (inited) p->release(ctx);
   for (i = 0; i < MAX_FILES; i++) {
     if (ins[i]) ecrt_free(ins[i]);
     if (outs[i]) ecrt_free(outs[i]);

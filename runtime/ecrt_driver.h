@@ -27,6 +27,9 @@ typedef struct ecrt_program {
   ecrt_status (*init)(void *ctx, const void *weights, size_t weights_len, void *arena,
                       size_t arena_len, int threads);
   ecrt_status (*run)(void *ctx, const void *const *inputs, void *const *outputs);
+  /* Frees what a successful init made (XNNPACK operators, thread pool); the driver calls it on
+   * every exit after init, before it frees the arena and weights. */
+  void (*release)(void *ctx);
   const char *kernels;           /* the kernel library compiled in: "xnnpack" or "ref" */
 } ecrt_program;
 

@@ -600,6 +600,70 @@ static void fill_desc(ecrt_wire_tensor *t, const ecrt_io_desc *d, uint32_t id) {
   }
 }
 
+static void free_outputs(server *s) {
+  int i;
+  for (i = 0; i < s->n_out; i++) {
+    if (s->out[i]) ecrt_free(s->out[i]);
+    s->out[i] = NULL;
+  }
+}
+
+/* After a signal: the compute and downstream threads are joined (the compute thread answers
+ * what was queued first), requests still waiting on the next partition or queued by a reader
+ * since are answered `busy`, and once every connection's reader has seen the stop flag and
+ * dropped its connection the server's buffers are freed; the caller then releases the
+ * partition, and the process ends with nothing leaked. A reader blocked past the timeout keeps
+ * what it uses: nothing is freed under it. */
+static void shut_down(server *s, pthread_t compute, pthread_t down) {
+  pending *list;
+  int n, left;
+  uint64_t deadline = now_ns() + ((uint64_t)s->o.timeout_ms + 2000u) * 1000000u;
+  pthread_join(compute, NULL);
+  if (s->o.next) pthread_join(down, NULL);
+  pthread_mutex_lock(&s->mu);
+  list = s->pend;
+  n = s->n_pend;
+  s->pend = NULL;
+  s->n_pend = s->cap_pend = 0;
+  pthread_mutex_unlock(&s->mu);
+  fail_all(s, list, n, ECRT_WIRE_BUSY, "the partition stopped before the next one replied");
+  free(list);
+  if (s->down) s->down->ops->close(s->down);
+  s->down = NULL;
+  for (;;) {
+    job j;
+    pthread_mutex_lock(&s->mu);
+    if (!s->q_n) {
+      if (!s->n_conns || now_ns() >= deadline) break;
+      timed_wait(s, SLICE_MS);
+      pthread_mutex_unlock(&s->mu);
+      continue;
+    }
+    j = s->q[s->q_head];
+    s->q_head = (s->q_head + 1) % (MAX_CONNS * SLOTS);
+    s->q_n--;
+    j.u->busy[j.slot] = 0;
+    pthread_mutex_unlock(&s->mu);
+    reply_error(s, j.u, j.req, ECRT_WIRE_BUSY, "the partition is stopping");
+    pthread_mutex_lock(&s->mu);
+    unref(s, j.u);
+    pthread_mutex_unlock(&s->mu);
+  }
+  left = s->n_conns;
+  pthread_mutex_unlock(&s->mu);
+  if (left) {
+    logf_(s, "%d connection(s) did not close within the timeout; their buffers are not freed", left);
+    return;
+  }
+  free_outputs(s);
+  free(s->relay);
+  pthread_cond_destroy(&s->cv);
+  pthread_mutex_destroy(&s->mu);
+  /* Nothing of the partition stays reachable from here: a caller that forgot to release it
+   * leaks, and LeakSanitizer says so. */
+  memset(s, 0, sizeof *s);
+}
+
 int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
   static server srv;
   server *s = &srv;
@@ -607,6 +671,7 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
   char err[300];
   int i;
   struct sigaction sa;
+  pthread_t compute, down;
   if (p->n_inputs > ECRT_WIRE_MAX_TENSORS || p->n_outputs > ECRT_WIRE_MAX_TENSORS) {
     fprintf(stderr, "%s: error: more than %d inputs or outputs cannot be served\n", p->name,
             ECRT_WIRE_MAX_TENSORS);
@@ -625,6 +690,7 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
     s->out[i] = ecrt_alloc((size_t)s->outs[i].bytes + ECRT_SLACK, ECRT_ALIGN);
     if (!s->out[i]) {
       fprintf(stderr, "%s: error: out of memory\n", p->name);
+      free_outputs(s);
       return 1;
     }
     memset(s->out[i], 0, (size_t)s->outs[i].bytes + ECRT_SLACK);
@@ -640,11 +706,23 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
   sigaction(SIGTERM, &sa, NULL);
   if (ecrt_listen(o->listen, &l, err, sizeof err) != ECRT_NET_OK) {
     fprintf(stderr, "%s: error: %s\n", p->name, err);
+    free_outputs(s);
     return 1;
   }
-  if (!start_thread(compute_main, s) || (o->next && !start_thread(down_main, s))) {
+  /* Joinable, unlike the connections' readers: shut_down waits for them. */
+  memset(&down, 0, sizeof down);
+  if (pthread_create(&compute, NULL, compute_main, s) != 0) {
     fprintf(stderr, "%s: error: cannot start threads\n", p->name);
     l->ops->close(l);
+    free_outputs(s);
+    return 1;
+  }
+  if (o->next && pthread_create(&down, NULL, down_main, s) != 0) {
+    fprintf(stderr, "%s: error: cannot start threads\n", p->name);
+    l->ops->close(l);
+    stop_flag = 1;
+    pthread_join(compute, NULL);
+    free_outputs(s);
     return 1;
   }
   if (o->next) {
@@ -687,6 +765,7 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
     }
   }
   l->ops->close(l);
-  logf_(s, "stopped");
+  shut_down(s, compute, down);
+  fprintf(stderr, "%s: stopped\n", p->name); /* s is cleared by now */
   return 0;
 }

@@ -18,7 +18,8 @@ typedef struct ecrt_serve_opts {
 } ecrt_serve_opts;
 
 /* Serves an initialised partition until SIGINT or SIGTERM. Returns the exit status (0 after a
- * signal, 1 when the endpoint cannot be opened). Does not free ctx: the process is ending. */
+ * signal, 1 when the endpoint cannot be opened), having joined its threads and freed its
+ * buffers; ctx stays the caller's to release. */
 int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o);
 
 /* The default plan id of a program that was given none (ecrt_driver_main_plan): a hash of its

@@ -276,6 +276,7 @@ static void emit_header(emitter *e, ec_buf *b) {
                 e->prog, e->PROG);
   if (e->fast)
     ec_buf_printf(b, "  void *pool;                      /* XNNPACK's thread pool (NULL: one thread) */\n"
+                  "  int xnn_started;                 /* XNNPACK initialised by init: release stops it */\n"
                   "  eck_xnn_node xn[%s_N_XNN > 0 ? %s_N_XNN : 1]; /* operators, created at init */\n",
                   e->PROG, e->PROG);
   ec_buf_printf(b, "} %s;\n\n", e->prog);
@@ -283,13 +284,25 @@ static void emit_header(emitter *e, ec_buf *b) {
                 "/* Checks the weights (a whole %s.bin file, or %s_weights.bytes when compiled with\n"
                 " * --embed-weights: magic, model hash, size, CRC32C) and binds every tensor to its\n"
                 " * address. arena: %s_ARENA_BYTES bytes, ECRT_ALIGN-aligned, kept for the context's\n"
-                " * life, as are the weights. */\n",
+                " * life, as are the weights.\n",
                 e->prog, e->prog, e->PROG);
+  if (e->fast)
+    ec_buf_printf(b, " * Creates the XNNPACK operators and the thread pool. Returns ECRT_OK, ECRT_ERR_ARG,\n"
+                  " * ECRT_ERR_WEIGHTS, or ECRT_ERR_LIBRARY with ctx->base.failed_call and failed_status\n"
+                  " * naming the XNNPACK call that failed and failed_step its step (-1: XNNPACK itself or\n"
+                  " * the thread pool); a failed init has released what it made. */\n");
+  else
+    ec_buf_printf(b, " * Returns ECRT_OK, ECRT_ERR_ARG or ECRT_ERR_WEIGHTS. */\n");
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "    size_t arena_len, int threads);\n\n", e->prog, e->prog);
   if (e->fast)
-    ec_buf_printf(b, "/* Deletes the XNNPACK operators and the thread pool init made. */\n"
-                  "void %s_release(%s *ctx);\n\n", e->prog, e->prog);
+    ec_buf_printf(b, "/* Deletes the XNNPACK operators, stops the thread pool (its threads joined) and\n"
+                  " * deinitialises XNNPACK: everything init made. Call it when the context will not run\n"
+                  " * again, before freeing the arena and weights; a second call does nothing. */\n");
+  else
+    ec_buf_printf(b, "/* Init allocates nothing, so this does nothing: kept so that code built for any\n"
+                  " * kernels has the same API. */\n");
+  ec_buf_printf(b, "void %s_release(%s *ctx);\n\n", e->prog, e->prog);
   ec_buf_printf(b, "/* Runs the partition once. Buffers are the caller's, in graph order, dense row-major;\n"
                 " * inputs need ECRT_SLACK readable bytes past their end; outputs must not alias inputs.\n");
   for (int i = 0; i < e->p->n_inputs + e->p->n_outputs; i++) {
@@ -520,18 +533,19 @@ static bool in_arena_or_weights(emitter *e, int t) {
   return t < 0 || e->mp.where[t] == EC_MP_ARENA || e->mp.where[t] == EC_MP_WEIGHTS;
 }
 
-/* Init: the thread pool, then every XNNPACK operator created (weights packed) and, where all
- * its buffers are the arena's or the weights', set up. */
+/* Init: XNNPACK and the thread pool, then every XNNPACK operator created (weights packed) and,
+ * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
+ * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads) != ECK_OK)\n    return ECRT_ERR_NOMEM;\n");
+  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n"
+                "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_kernel_choice *kc = &e->kc[s];
     if (kc->kind != EC_K_XNN) continue;
     const ec_node *n = &e->g->nodes[e->p->nodes[s]];
     char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
     int y = n->outputs[0];
-    ec_buf_printf(b, "  ctx->base.failed_step = %d;\n  if (eck_xnn_create(&ctx->xn[%d], &s%d_%s_xp, ", s, e->xslot[s], s,
-                  nm ? nm : "");
+    ec_buf_printf(b, "  if (eck_xnn_create(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
     if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
     put_val(e, b, kc->w);
     ec_buf_printf(b, ", ");
@@ -547,10 +561,27 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
       put_val(e, b, y);
       ec_buf_printf(b, ", ctx->pool) != ECK_OK");
     }
-    ec_buf_printf(b, ")\n    return ECRT_ERR_KERNEL;\n");
+    ec_buf_printf(b, ")\n    return init_failed(ctx, %d, &ctx->xn[%d].err);\n", s, e->xslot[s]);
     free(nm);
   }
-  ec_buf_printf(b, "  ctx->base.failed_step = -1;\n");
+}
+
+/* The release function, and for fast code the init_failed helper init ends with on a failed
+ * call: it records the call for the caller's message and releases what init made. */
+static void emit_release(emitter *e, ec_buf *b) {
+  if (!e->fast) {
+    ec_buf_printf(b, "void %s_release(%s *ctx) {\n  (void)ctx;\n}\n\n", e->prog, e->prog);
+    return;
+  }
+  ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n"
+                "  for (i = 0; i < %s_N_XNN; i++) eck_xnn_delete(&ctx->xn[i]);\n"
+                "  if (ctx->xnn_started) eck_xnn_stop(ctx->pool);\n"
+                "  ctx->pool = NULL;\n  ctx->xnn_started = 0;\n}\n\n", e->prog, e->prog, e->PROG);
+  ec_buf_printf(b, "/* Init failed in the XNNPACK call err names, at step (-1: before the steps). */\n"
+                "static ecrt_status init_failed(%s *ctx, int step, const eck_xnn_error *err) {\n"
+                "  ctx->base.failed_step = step;\n  ctx->base.failed_call = err->call;\n"
+                "  ctx->base.failed_status = err->status;\n  %s_release(ctx);\n"
+                "  return ECRT_ERR_LIBRARY;\n}\n\n", e->prog, e->prog);
 }
 
 static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
@@ -558,7 +589,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   char file[200];
   snprintf(file, sizeof file, "%s.c", e->prog);
   header_comment(e, b, file, "the partition: tensor table, one step per ONNX node, init and run.");
-  ec_buf_printf(b, "#include \"%s.h\"\n\n%s#include \"eck_ref.h\"\n", e->prog, e->fast ? "#include <string.h>\n\n" : "");
+  ec_buf_printf(b, "#include \"%s.h\"\n\n#include <string.h>\n\n#include \"eck_ref.h\"\n", e->prog);
   if (e->n_blas) ec_buf_printf(b, "#include \"kernels/blas/eck_blas.h\"\n");
   ec_buf_printf(b, "\n");
   ec_buf_printf(b, "static const uint8_t model_sha256[32] = {");
@@ -669,15 +700,15 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   if (e->p->n_nodes == 0) ec_buf_printf(b, "  {\"\", \"\", NULL} /* no steps: C forbids an empty array */\n");
   ec_buf_printf(b, "};\n\n");
 
+  emit_release(e, b);
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "    size_t arena_len, int threads) {\n", e->prog, e->prog);
-  ec_buf_printf(b, "  const unsigned char *payload;\n  ecrt_status st;\n");
-  if (e->fast) ec_buf_printf(b, "  memset(ctx, 0, sizeof *ctx);\n");
-  ec_buf_printf(b, "  if (!ctx || arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
+  ec_buf_printf(b, "  const unsigned char *payload;\n%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "");
+  ec_buf_printf(b, "  if (!ctx) return ECRT_ERR_ARG;\n  memset(ctx, 0, sizeof *ctx);\n  ctx->base.failed_step = -1;\n");
+  ec_buf_printf(b, "  if (arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
   ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
                 "                          WEIGHTS_PAYLOAD_CRC32C, &payload);\n  if (st != ECRT_OK) return st;\n");
   /* The threads it really runs with (a profile records them): the reference kernels use one. */
-  ec_buf_printf(b, "  ctx->base.prof_ns = NULL;\n  ctx->base.failed_step = -1;\n");
   if (e->fast)
     ec_buf_printf(b, "  ctx->base.threads = threads > 0 ? threads : eck_xnn_default_threads(%s_THREADS);\n", e->PROG);
   else
@@ -686,10 +717,6 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n", e->PROG);
   if (e->fast) emit_fast_init(e, b);
   ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
-  if (e->fast) {
-    ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n  for (i = 0; i < %s_N_XNN; i++) eck_xnn_delete(&ctx->xn[i]);\n"
-                  "  eck_xnn_stop(ctx->pool);\n  ctx->pool = NULL;\n}\n\n", e->prog, e->prog, e->PROG);
-  }
 
   run_signature(e, b);
   ec_buf_printf(b, " {\n");
@@ -738,6 +765,7 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "static ecrt_status init(void *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "                        size_t arena_len, int threads) {\n"
                 "  return %s_init(ctx, weights, weights_len, arena, arena_len, threads);\n}\n\n", e->prog);
+  ec_buf_printf(b, "static void release(void *ctx) {\n  %s_release(ctx);\n}\n\n", e->prog);
   ec_buf_printf(b, "static ecrt_status run(void *ctx, const void *const *in, void *const *out) {\n");
   if (!e->p->n_inputs) ec_buf_printf(b, "  (void)in;\n");
   if (!e->p->n_outputs) ec_buf_printf(b, "  (void)out;\n");
@@ -756,7 +784,8 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      sizeof(%s), %s_ARENA_BYTES,\n", e->prog, e->PROG);
   ec_buf_printf(b, "      %d, %d, %s, %s,\n", e->p->n_inputs, e->p->n_outputs,
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
-  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, \"%s\"};\n", e->prog, e->PROG, e->fast ? "xnnpack" : "ref");
+  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"};\n", e->prog, e->PROG,
+                e->fast ? "xnnpack" : "ref");
   ec_buf_printf(b, "  return ecrt_driver_main(&program, argc, argv);\n}\n");
 }
 

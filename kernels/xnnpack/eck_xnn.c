@@ -17,20 +17,79 @@ int eck_xnn_default_threads(int target_cores) {
   return target_cores > 0 ? target_cores : 1;
 }
 
-int eck_xnn_start(void **pool, int threads) {
+/* xnn_status names as xnnpack.h spells them: messages print these, not a generic "failed". */
+static const char *status_name(enum xnn_status st) {
+  switch (st) {
+    case xnn_status_success: return "xnn_status_success";
+    case xnn_status_uninitialized: return "xnn_status_uninitialized";
+    case xnn_status_invalid_parameter: return "xnn_status_invalid_parameter";
+    case xnn_status_invalid_state: return "xnn_status_invalid_state";
+    case xnn_status_unsupported_parameter: return "xnn_status_unsupported_parameter";
+    case xnn_status_unsupported_hardware: return "xnn_status_unsupported_hardware";
+    case xnn_status_out_of_memory: return "xnn_status_out_of_memory";
+  }
+  return "unknown xnn_status";
+}
+
+/* Records a failed call in err (may be NULL) and returns rc. */
+static int fail_rc(eck_xnn_error *err, const char *call, const char *status, int rc) {
+  if (err) {
+    err->call = call;
+    err->status = status;
+  }
+  return rc;
+}
+
+static int failed(eck_xnn_error *err, const char *call, const char *status) {
+  return fail_rc(err, call, status, ECK_ERR_UNSUPPORTED);
+}
+
+int eck_xnn_start(void **pool, int threads, eck_xnn_error *err) {
+  enum xnn_status st;
   *pool = NULL;
-  /* Mandatory before any create; later calls are no-ops. */
-  if (xnn_initialize(NULL) != xnn_status_success) return ECK_ERR_UNSUPPORTED;
+  /* Mandatory before any create. It fails where cpuinfo cannot read /sys (a chroot without it):
+   * the status is all XNNPACK says, so it goes into the message. */
+  st = xnn_initialize(NULL);
+  if (st != xnn_status_success) return failed(err, "xnn_initialize", status_name(st));
   if (threads > 1) {
     *pool = eck_pool_create(threads);
-    if (!*pool) return ECK_ERR_UNSUPPORTED;
+    if (!*pool) {
+      xnn_deinitialize();
+      return failed(err, "pthreadpool_create", "no memory or threads left");
+    }
   }
   return ECK_OK;
 }
 
 void eck_xnn_stop(void *pool) {
   if (pool) eck_pool_destroy(pool);
+  xnn_deinitialize();
 }
+
+/* The XNNPACK functions each kind creates and sets up its operator with, for messages. */
+static const struct {
+  const char *create, *setup;
+} calls[] = {
+    [ECK_XNN_CONV] = {"xnn_create_convolution2d_nhwc_f32", "xnn_setup_convolution2d_nhwc_f32"},
+    [ECK_XNN_FC] = {"xnn_create_fully_connected_nc_f32", "xnn_setup_fully_connected_nc_f32"},
+    [ECK_XNN_MAXPOOL] = {"xnn_create_max_pooling2d_nhwc_f32", "xnn_setup_max_pooling2d_nhwc_f32"},
+    [ECK_XNN_AVGPOOL] = {"xnn_create_average_pooling2d_nhwc_f32", "xnn_setup_average_pooling2d_nhwc_f32"},
+    [ECK_XNN_GAVGPOOL] = {"xnn_create_global_average_pooling_nwc_f32",
+                          "xnn_setup_global_average_pooling_nwc_f32"},
+    [ECK_XNN_ADD] = {"xnn_create_add_nd_f32", "xnn_setup_add_nd_f32"},
+    [ECK_XNN_SUB] = {"xnn_create_subtract_nd_f32", "xnn_setup_subtract_nd_f32"},
+    [ECK_XNN_MUL] = {"xnn_create_multiply_nd_f32", "xnn_setup_multiply_nd_f32"},
+    [ECK_XNN_DIV] = {"xnn_create_divide_nd_f32", "xnn_setup_divide_nd_f32"},
+    [ECK_XNN_MAX] = {"xnn_create_maximum_nd_f32", "xnn_setup_maximum_nd_f32"},
+    [ECK_XNN_MIN] = {"xnn_create_minimum_nd_f32", "xnn_setup_minimum_nd_f32"},
+    [ECK_XNN_CLAMP] = {"xnn_create_clamp_nc_f32", "xnn_setup_clamp_nc_f32"},
+    [ECK_XNN_HARDSWISH] = {"xnn_create_hardswish_nc_f32", "xnn_setup_hardswish_nc_f32"},
+    [ECK_XNN_SIGMOID] = {"xnn_create_sigmoid_nc_f32", "xnn_setup_sigmoid_nc_f32"},
+    [ECK_XNN_SOFTMAX] = {"xnn_create_softmax_nc_f32", "xnn_setup_softmax_nc_f32"},
+    [ECK_XNN_SHUFFLE] = {"xnn_create_channel_shuffle_nc_x32", "xnn_setup_channel_shuffle_nc_x32"},
+    [ECK_XNN_PAD] = {"xnn_create_constant_pad_nd_x32", "xnn_setup_constant_pad_nd_x32"},
+    [ECK_XNN_RESIZE] = {"xnn_create_resize_bilinear2d_nhwc_f32", "xnn_setup_resize_bilinear2d_nhwc_f32"},
+};
 
 int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, const float *b) {
   xnn_operator_t op = NULL;
@@ -91,9 +150,9 @@ int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, con
     case ECK_XNN_RESIZE:
       st = xnn_create_resize_bilinear2d_nhwc_f32(p->channels_in, p->in_stride, p->out_stride, p->flags, &op);
       break;
-    default: return ECK_ERR_ARG;
+    default: return fail_rc(&s->err, "eck_xnn_create", "unknown operator kind", ECK_ERR_ARG);
   }
-  if (st != xnn_status_success) return ECK_ERR_UNSUPPORTED;
+  if (st != xnn_status_success) return failed(&s->err, calls[p->kind].create, status_name(st));
   s->op = op;
   return ECK_OK;
 }
@@ -105,7 +164,7 @@ int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const
   enum xnn_status st = xnn_status_invalid_parameter;
   const float *x = (const float *)a;
   float *out = (float *)y;
-  if (!op || !a || !y) return ECK_ERR_ARG;
+  if (!op || !a || !y) return fail_rc(&s->err, "eck_xnn_setup", "no operator or no buffer", ECK_ERR_ARG);
   switch (p->kind) {
     case ECK_XNN_CONV:
       st = xnn_setup_convolution2d_nhwc_f32(op, p->batch, p->height, p->width, x, out, tp);
@@ -136,7 +195,7 @@ int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const
         case ECK_XNN_MAX: fn = xnn_setup_maximum_nd_f32; break;
         default: fn = xnn_setup_minimum_nd_f32; break;
       }
-      if (!b) return ECK_ERR_ARG;
+      if (!b) return fail_rc(&s->err, "eck_xnn_setup", "no second operand", ECK_ERR_ARG);
       st = fn(op, (size_t)p->rank_a, p->shape_a, (size_t)p->rank_b, p->shape_b, x,
               (const float *)b, out, tp);
       break;
@@ -153,9 +212,9 @@ int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const
       st = xnn_setup_resize_bilinear2d_nhwc_f32(op, p->batch, p->height, p->width, p->out_height,
                                                  p->out_width, x, out, tp);
       break;
-    default: return ECK_ERR_ARG;
+    default: return fail_rc(&s->err, "eck_xnn_setup", "unknown operator kind", ECK_ERR_ARG);
   }
-  if (st != xnn_status_success) return ECK_ERR_UNSUPPORTED;
+  if (st != xnn_status_success) return failed(&s->err, calls[p->kind].setup, status_name(st));
   s->in[0] = a;
   s->in[1] = b;
   s->out = y;
@@ -165,13 +224,13 @@ int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const
 
 int eck_xnn_run(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const void *b, void *y,
                 void *pool) {
+  enum xnn_status st;
   if (!s->ready || s->in[0] != a || s->in[1] != b || s->out != y) {
     int rc = eck_xnn_setup(s, p, a, b, y, pool);
     if (rc != ECK_OK) return rc;
   }
-  return xnn_run_operator((xnn_operator_t)s->op, (pthreadpool_t)pool) == xnn_status_success
-             ? ECK_OK
-             : ECK_ERR_UNSUPPORTED;
+  st = xnn_run_operator((xnn_operator_t)s->op, (pthreadpool_t)pool);
+  return st == xnn_status_success ? ECK_OK : failed(&s->err, "xnn_run_operator", status_name(st));
 }
 
 void eck_xnn_delete(eck_xnn_node *s) {

@@ -68,20 +68,33 @@ typedef struct eck_xnn_params {
   size_t out_height, out_width;   /* resize: output H, W */
 } eck_xnn_params;
 
+/* The library call that failed and the status it returned ("xnn_create_convolution2d_nhwc_f32",
+ * "xnn_status_invalid_parameter"): static strings, so init can say which step failed and why.
+ * Both NULL while nothing failed. */
+typedef struct eck_xnn_error {
+  const char *call;
+  const char *status;
+} eck_xnn_error;
+
 /* One XNNPACK step's state: its operator and the buffers it was last set up with. */
 typedef struct eck_xnn_node {
   void *op;                       /* xnn_operator_t */
   const void *in[2];
   void *out;
   int ready;                      /* set up with in/out */
+  eck_xnn_error err;              /* the last create/setup/run call that failed */
 } eck_xnn_node;
 
 /* Initialises XNNPACK and makes a thread pool for `threads` workers (<= 1: the caller's thread,
- * *pool = NULL; 0 is taken as 1). Returns ECK_OK or ECK_ERR_UNSUPPORTED. */
-int eck_xnn_start(void **pool, int threads);
+ * *pool = NULL; 0 is taken as 1). Returns ECK_OK, or ECK_ERR_UNSUPPORTED with *err naming the
+ * call that failed (and nothing left to stop). */
+int eck_xnn_start(void **pool, int threads, eck_xnn_error *err);
 /* The default thread count: the target's cores, but no more than the processors online on the
  * machine the program runs on (a generic description may promise more than the board has). */
 int eck_xnn_default_threads(int target_cores);
+/* Undoes a successful eck_xnn_start: destroys the pool (its workers joined) and deinitialises
+ * XNNPACK (xnnpack.h asks for one xnn_deinitialize per successful xnn_initialize). Delete the
+ * operators first. */
 void eck_xnn_stop(void *pool);
 /* The pool itself (eck_pool.c: pthreadpool's interface, which XNNPACK calls, on a pool whose
  * caller never waits for a worker that has not started). threads <= 0: one per core. */

@@ -3,6 +3,8 @@
  * for device 'x86-64' (target x86-64, kernels ref). Do not edit: recompile the model. */
 #include "digits_p0.h"
 
+#include <string.h>
+
 #include "eck_ref.h"
 
 static const uint8_t model_sha256[32] = {
@@ -168,16 +170,21 @@ const ecrt_step digits_p0_steps[] = {
   {"/fc/Gemm", "Gemm", s7_fc_Gemm},
 };
 
+void digits_p0_release(digits_p0 *ctx) {
+  (void)ctx;
+}
+
 ecrt_status digits_p0_init(digits_p0 *ctx, const void *weights, size_t weights_len, void *arena,
     size_t arena_len, int threads) {
   const unsigned char *payload;
   ecrt_status st;
-  if (!ctx || arena_len < DIGITS_P0_ARENA_BYTES || (uintptr_t)arena % ECRT_ALIGN != 0) return ECRT_ERR_ARG;
+  if (!ctx) return ECRT_ERR_ARG;
+  memset(ctx, 0, sizeof *ctx);
+  ctx->base.failed_step = -1;
+  if (arena_len < DIGITS_P0_ARENA_BYTES || (uintptr_t)arena % ECRT_ALIGN != 0) return ECRT_ERR_ARG;
   st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,
                           WEIGHTS_PAYLOAD_CRC32C, &payload);
   if (st != ECRT_OK) return st;
-  ctx->base.prof_ns = NULL;
-  ctx->base.failed_step = -1;
   (void)threads;
   ctx->base.threads = 1;
   ctx->weights = payload;

@@ -29,9 +29,14 @@ typedef struct digits_p0 {
 /* Checks the weights (a whole digits_p0.bin file, or digits_p0_weights.bytes when compiled with
  * --embed-weights: magic, model hash, size, CRC32C) and binds every tensor to its
  * address. arena: DIGITS_P0_ARENA_BYTES bytes, ECRT_ALIGN-aligned, kept for the context's
- * life, as are the weights. */
+ * life, as are the weights.
+ * Returns ECRT_OK, ECRT_ERR_ARG or ECRT_ERR_WEIGHTS. */
 ecrt_status digits_p0_init(digits_p0 *ctx, const void *weights, size_t weights_len, void *arena,
     size_t arena_len, int threads);
+
+/* Init allocates nothing, so this does nothing: kept so that code built for any
+ * kernels has the same API. */
+void digits_p0_release(digits_p0 *ctx);
 
 /* Runs the partition once. Buffers are the caller's, in graph order, dense row-major;
  * inputs need ECRT_SLACK readable bytes past their end; outputs must not alias inputs.

@@ -17,6 +17,10 @@ static ecrt_status init(void *ctx, const void *weights, size_t weights_len, void
   return digits_p0_init(ctx, weights, weights_len, arena, arena_len, threads);
 }
 
+static void release(void *ctx) {
+  digits_p0_release(ctx);
+}
+
 static ecrt_status run(void *ctx, const void *const *in, void *const *out) {
   return digits_p0_run(ctx, (const float *)in[0], (float *)out[0]);
 }
@@ -27,6 +31,6 @@ int main(int argc, char **argv) {
       NULL, 0,
       sizeof(digits_p0), DIGITS_P0_ARENA_BYTES,
       1, 1, inputs, outputs,
-      digits_p0_steps, DIGITS_P0_N_STEPS, init, run, "ref"};
+      digits_p0_steps, DIGITS_P0_N_STEPS, init, run, release, "ref"};
   return ecrt_driver_main(&program, argc, argv);
 }
