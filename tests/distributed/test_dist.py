@@ -11,7 +11,6 @@ run in parallel.
 """
 import argparse
 import os
-import select
 import signal
 import socket
 import struct
@@ -23,6 +22,9 @@ import time
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from listening import wait_listening  # noqa: E402
 
 A = None
 PROCS = []
@@ -49,16 +51,10 @@ def serve(exe, endpoint, *extra):
     p = subprocess.Popen([exe, "--listen", endpoint, *extra], stdout=subprocess.PIPE,
                          stderr=open(os.path.join(TMP, "server-%d.log" % len(PROCS)), "w"), text=True)
     PROCS.append(p)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        r, _, _ = select.select([p.stdout], [], [], 0.2)
-        if r:
-            line = p.stdout.readline()
-            if "listening on " in line:
-                return p, line.split("listening on ")[1].split()[0]
-        if p.poll() is not None:
-            break
-    raise SystemExit("FAILED: %s did not start listening on %s" % (exe, endpoint))
+    bound = wait_listening(p, 20)
+    if not bound:
+        raise SystemExit("FAILED: %s did not start listening on %s" % (exe, endpoint))
+    return p, bound
 
 
 def stop(p):
@@ -492,15 +488,7 @@ def t_partitions_cross(model):
                              stdout=subprocess.PIPE, stderr=open(os.path.join(TMP, "server-%d.log" % k), "w"),
                              text=True, env=env)
         PROCS.append(p)
-        deadline, nxt = time.time() + 60, None
-        while time.time() < deadline and nxt is None:
-            r, _, _ = select.select([p.stdout], [], [], 0.2)
-            if r:
-                line = p.stdout.readline()
-                if "listening on " in line:
-                    nxt = line.split("listening on ")[1].split()[0]
-            if p.poll() is not None:
-                break
+        nxt = wait_listening(p, 60)
         if nxt is None:
             raise SystemExit("FAILED: %s under qemu did not start listening" % parts[k]["program"])
         print("p%d on %s (QEMU_CPU=%s): %s" % (k, dev, env["QEMU_CPU"], nxt))

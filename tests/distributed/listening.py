@@ -1,0 +1,20 @@
+"""listening.py — waiting for a served generated program to be ready: it prints one line
+`NAME: listening on ENDPOINT (plan ID)...` on stdout (docs/serving.md); the endpoint there is
+the one actually bound (an ephemeral tcp port resolved). Shared by the tests that start servers."""
+import select
+import time
+
+
+def wait_listening(p, timeout):
+    """The endpoint process p (stdout a text pipe) reports listening on, or None if it exits or
+    says nothing of the kind within timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([p.stdout], [], [], 0.2)
+        if r:
+            line = p.stdout.readline()
+            if "listening on " in line:
+                return line.split("listening on ")[1].split()[0]
+        if p.poll() is not None:
+            return None
+    return None
