@@ -1,7 +1,8 @@
 # tests/distributed — served partitions over loopback (label `dist`): client outputs equal direct
 # runs over tcp/unix/shm, hand-split chains equal the composed model, corrupted frames, a killed
 # next partition, Poisson load. Ephemeral ports and private names: the tests run in parallel.
-# The wire-format unit test (round trips, every corruption detected) is label `unit`.
+# The wire-format unit test (the streaming reader over a socketpair: round trips, every
+# corruption detected) is label `unit`.
 add_executable(test_ecrt_wire ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_wire.c)
 target_link_libraries(test_ecrt_wire PRIVATE ecrt)
 add_test(NAME dist_wire COMMAND test_ecrt_wire)

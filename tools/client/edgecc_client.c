@@ -14,7 +14,6 @@
 #include "ecrt_pb.h"
 #include "ecrt_platform.h"
 #include "ecrt_transport.h"
-#include "ecrt_crc32c.h"
 #include "ecrt_wire.h"
 
 #define MAX_FILES ECRT_WIRE_MAX_TENSORS
@@ -186,7 +185,7 @@ static ecrt_wire_err read_payload(ecrt_conn *c, const ecrt_wire_msg *m, void **b
     bufs[i] = ecrt_alloc((size_t)m->t[i].bytes + 1, ECRT_ALIGN);
     if (!bufs[i]) return ECRT_WIRE_INTERNAL;
   }
-  return ecrt_wire_recv_payload(c, m, bufs, o->timeout_ms, net);
+  return ecrt_wire_recv_payload(c, m, bufs, NULL, o->timeout_ms, net);
 }
 
 static int ping(opts *o, ecrt_conn *c) {
@@ -205,7 +204,7 @@ static int ping(opts *o, ecrt_conn *c) {
             r < 0 ? msg : "unexpected reply");
     return 0;
   }
-  if (ecrt_wire_recv_payload(c, &m, NULL, o->timeout_ms, &net) != ECRT_WIRE_OK) return 0;
+  if (ecrt_wire_recv_payload(c, &m, NULL, NULL, o->timeout_ms, &net) != ECRT_WIRE_OK) return 0;
   o->plan_id = m.plan_id;
   return 1;
 }
@@ -356,25 +355,15 @@ static int run_load(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
     k = (long)id - 1;
     if (m.type == ECRT_MSG_RESPONSE) {
       ecrt_net_status net;
-      unsigned char tail[4];
-      uint32_t crc = 0, j;
-      /* Read the payload through a scratch buffer: only its CRC is kept. */
-      static unsigned char scratch[1 << 16];
-      int bad = 0;
-      for (j = 0; j < m.n_tensors && !bad; j++) {
-        uint64_t left = m.t[j].bytes;
-        while (left && !bad) {
-          size_t n = left < sizeof scratch ? (size_t)left : sizeof scratch;
-          if (c->ops->recv(c, scratch, n, o->timeout_ms)) bad = 1;
-          else crc = ecrt_crc32c(crc, scratch, n), left -= n;
-        }
-      }
-      if (bad || (net = c->ops->recv(c, tail, 4, o->timeout_ms)) != ECRT_NET_OK) {
+      uint32_t crc = 0;
+      /* Only the payload's CRC is kept: it tells whether the outputs equal the first reply's. */
+      ecrt_wire_err e = ecrt_wire_recv_payload(c, &m, NULL, &crc, o->timeout_ms, &net);
+      if (e == ECRT_WIRE_IO) {
         fprintf(stderr, "edgecc-client: error: connection lost while reading a reply\n");
         broken = 1;
         break;
       }
-      if (((uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 | (uint32_t)tail[3] << 24) != crc) {
+      if (e) {
         fprintf(stderr, "edgecc-client: error: reply %llu has a bad payload CRC\n", (unsigned long long)id);
         L.n_mismatch++;
       }
@@ -409,7 +398,7 @@ static int run_load(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
       last = ecrt_now_ns();
     } else {
       ecrt_net_status net;
-      if (ecrt_wire_recv_payload(c, &m, NULL, o->timeout_ms, &net) == ECRT_WIRE_IO) {
+      if (ecrt_wire_recv_payload(c, &m, NULL, NULL, o->timeout_ms, &net) == ECRT_WIRE_IO) {
         broken = 1;
         break;
       }
