@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lower.h"
 #include "memplan.h"
 #include "op.h"
 #include "unit_test.h"
@@ -51,16 +52,25 @@ static void node(fx *f, const char *op, const char *name, const char *const *ins
   assert_true(f->g->nodes[k].op >= 0);
 }
 
-/* Infers shapes, schedules the nodes in order, plans, and checks the verifier accepts the plan. */
-static void plan(fx *f, const char *const *outs) {
+static void infer(fx *f) {
   assert_int_equal(ec_graph_toposort(f->g, &f->dg), EC_OK);
   ec_status st = ec_infer_graph(f->g, &f->dg);
   if (st) fail_msg("inference failed: %s: %s", f->dg.where, f->dg.msg);
+}
+
+/* Schedules the nodes in order (after inference) and plans. */
+static void plan_inferred(fx *f, const char *const *outs) {
+  ec_status st;
   for (int i = 0; outs[i]; i++) f->outputs[f->n_outputs++] = T(f, outs[i]);
   for (int i = 0; i < f->g->n_nodes; i++) f->nodes[f->n_nodes++] = i;
   st = ec_memplan_build(f->g, f->nodes, f->n_nodes, f->inputs, f->n_inputs, f->outputs,
                         f->n_outputs, &f->mp, &f->dg);
   if (st) fail_msg("planning failed: %s", f->dg.msg);
+}
+
+static void plan(fx *f, const char *const *outs) {
+  infer(f);
+  plan_inferred(f, outs);
 }
 
 static ec_status verify(fx *f) {
@@ -338,13 +348,70 @@ static void scratch_overlaps(void **state) {
   fx_free(f);
 }
 
+/* x[1,2,2,2] -> Relu a (0), Relu b (1) -> Concat c (2, in place: a and b are written straight
+ * into c's channels 0-1 and 2-3, NHWC, so a view's offset is its first channel's byte offset in
+ * a pixel) -> Relu y (3). One buffer holds a, b and c, live from step 0. */
+static fx *views(void) {
+  fx *f = fx_new();
+  int64_t d[4] = {1, 2, 2, 2};
+  in(f, "x", 4, d);
+  node(f, "Relu", "ra", UT_NAMES("x"), UT_NAMES("a"));
+  node(f, "Relu", "rb", UT_NAMES("x"), UT_NAMES("b"));
+  node(f, "Concat", "cat", UT_NAMES("a", "b"), UT_NAMES("c"));
+  node(f, "Relu", "ry", UT_NAMES("c"), UT_NAMES("y"));
+  ec_node *cat = &f->g->nodes[2];
+  cat->attrs = calloc(2, sizeof(ec_attr));
+  cat->n_attrs = 1;
+  cat->attrs[0].name = ec_strdup("axis");
+  cat->attrs[0].type = EC_ATTR_INT;
+  cat->attrs[0].i = 1;
+  infer(f);
+  cat = &f->g->nodes[2];
+  cat->attrs[1].name = ec_strdup(EC_ATTR_IN_PLACE); /* what lowering marks */
+  cat->attrs[1].type = EC_ATTR_INT;
+  cat->attrs[1].i = 1;
+  cat->n_attrs = 2;
+  plan_inferred(f, UT_NAMES("y"));
+  assert_int_equal(f->mp.view_root[T(f, "b")], T(f, "c"));
+  assert_int_equal(f->mp.view_off[T(f, "b")], 2 * sizeof(float)); /* channel 2 of each pixel */
+  assert_int_equal(f->mp.buf[T(f, "a")], f->mp.buf[T(f, "c")]);
+  expect_ok(f, "views");
+  return f;
+}
+
+static void view_corrupted(void **state) {
+  fx *f = views();
+  f->mp.view_off[T(f, "b")] = sizeof(float); /* over a's second channel */
+  expect_reject(f, "b at the wrong channel", "not planned inside", "b", "c");
+  fx_free(f);
+
+  /* The buffer must live from the first view's write, not from the Concat's step. */
+  f = views();
+  f->mp.bufs[buf_of(f, "c")].first = 2;
+  expect_reject(f, "buffer born at the Concat", "shorter-lived", "a", NULL);
+  fx_free(f);
+
+  /* b planned as no view, or given a buffer of its own (the code would write it there), while the
+   * Concat still reads it from its channels. */
+  f = views();
+  f->mp.view_root[T(f, "b")] = -1;
+  expect_reject(f, "b not marked a view", "not planned inside", "b", "c");
+  fx_free(f);
+  f = views();
+  f->mp.buf[T(f, "b")] = f->mp.n_bufs;
+  f->mp.bufs[f->mp.n_bufs++] = (ec_mp_buf){.bytes = 32, .first = 1, .last = 2, .offset = 512, .scratch_step = -1};
+  fit_arena(f);
+  expect_reject(f, "b in a buffer of its own", "not planned inside", "b", "c");
+  fx_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(touching_lifetimes), cmocka_unit_test(lifetimes_one_step_apart),
       cmocka_unit_test(misaligned),         cmocka_unit_test(arena_too_short),
       cmocka_unit_test(inplace_op_not_allowed), cmocka_unit_test(overlapping_live),
       cmocka_unit_test(inplace_illegal),    cmocka_unit_test(scratch_short),
-      cmocka_unit_test(scratch_overlaps),
+      cmocka_unit_test(scratch_overlaps),   cmocka_unit_test(view_corrupted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
