@@ -14,7 +14,6 @@ import os
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,9 @@ import time
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wire import frame, read_reply  # noqa: E402
 
 A = None
 PROCS = []
@@ -183,70 +185,6 @@ def t_chain(kind):
 
 
 # ---- corrupted frames ----------------------------------------------------------------------------
-
-def crc32c(data, crc=0):
-    table = crc32c.table
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-crc32c.table = []
-for _b in range(256):
-    _c = _b
-    for _ in range(8):
-        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-    crc32c.table.append(_c)
-
-
-def frame(plan, req, tensors, mtype=1, magic=b"ECT1", hdr_crc=None, pay_crc=None, lengths=None):
-    """tensors: list of (id, dtype, dims, bytes). Returns the encoded frame."""
-    fixed = magic + struct.pack("<HHQQI", 1, mtype, plan, req, len(tensors))
-    descs = b""
-    for k, (tid, dt, dims, data) in enumerate(tensors):
-        n = lengths[k] if lengths else len(data)
-        descs += struct.pack("<IBB", tid, dt, len(dims)) + struct.pack("<%dq" % len(dims), *dims) + \
-            struct.pack("<fiQ", 0.0, 0, n)
-    c = crc32c(fixed + descs) if hdr_crc is None else hdr_crc
-    payload = b"".join(t[3] for t in tensors)
-    pc = crc32c(payload) if pay_crc is None else pay_crc
-    return fixed + struct.pack("<I", c) + descs + payload + struct.pack("<I", pc)
-
-
-def recv_exact(s, n):
-    b = b""
-    while len(b) < n:
-        k = s.recv(n - len(b))
-        if not k:
-            raise EOFError("connection closed after %d of %d bytes" % (len(b), n))
-        b += k
-    return b
-
-
-def read_reply(s):
-    """Returns (type, request id, [(id, dtype, dims, bytes)], plan id)."""
-    fixed = recv_exact(s, 32)
-    magic, ver, mtype, plan, req, n, hcrc = struct.unpack("<4sHHQQII", fixed)
-    if magic != b"ECT1":
-        raise SystemExit("FAILED: reply without magic")
-    descs, hdr = [], fixed[:28]
-    for _ in range(n):
-        head = recv_exact(s, 6)
-        tid, dt, rank = struct.unpack("<IBB", head)
-        rest = recv_exact(s, 8 * rank + 16)
-        dims = struct.unpack("<%dq" % rank, rest[:8 * rank])
-        _, _, nbytes = struct.unpack("<fiQ", rest[8 * rank:])
-        descs.append((tid, dt, dims, nbytes))
-        hdr += head + rest
-    if crc32c(hdr) != hcrc:
-        raise SystemExit("FAILED: reply with a bad header CRC")
-    out = [(tid, dt, dims, recv_exact(s, nb)) for tid, dt, dims, nb in descs]
-    pcrc, = struct.unpack("<I", recv_exact(s, 4))
-    if crc32c(b"".join(t[3] for t in out)) != pcrc:
-        raise SystemExit("FAILED: reply with a bad payload CRC")
-    return mtype, req, out, plan
-
 
 def connect(ep):
     host, port = ep[len("tcp://"):].rsplit(":", 1)
