@@ -36,4 +36,9 @@ int ec_cmd_eval(int argc, char **argv);
  * names appended to `b`; returns their count. Works on a graph loaded without inference. */
 int ec_shape_inputs(const ec_graph *g, ec_buf *b);
 
+/* Graphviz's `dot` on PATH: its path into `path`; false when it is not installed. */
+bool ec_find_dot(char *path, size_t len);
+/* Runs `dot -Tsvg -o out` on the DOT text in `src` (edgecc plan --svg). */
+ec_status ec_render_svg(const char *dot, const ec_buf *src, const char *out, ec_diag *d);
+
 #endif

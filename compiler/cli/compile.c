@@ -51,11 +51,12 @@ static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
-    "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--svg FILE]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
     "end-to-end latency and throughput. Devices are used in the order given; some may stay unused.\n"
+    "--svg FILE draws the plan (compile's plan.dot) as SVG with Graphviz's dot (package graphviz).\n"
     "A '*' after a partition's compute: part of it was measured (--profile), as the lines under\n"
     "the table say. The options are edgecc compile's (edgecc compile --help).\n";
 
@@ -71,6 +72,7 @@ static void stem(const char *path, char *out, size_t len) {
 typedef struct compile_args {
   ec_model_opts mo;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
+  const char *svg; /* edgecc plan --svg FILE */
   const char *tfiles[EC_MAX_OPTS];
   int n_tfiles;
   const char *links[EC_MAX_OPTS];
@@ -100,6 +102,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->out;
     } else if (strcmp(s, "--targets") == 0) {
       slot = &a->targets;
+    } else if (plan_only && strcmp(s, "--svg") == 0) {
+      slot = &a->svg;
     } else if (!plan_only && strcmp(s, "--name") == 0) {
       slot = &a->name;
     } else if (strcmp(s, "--kernels") == 0) {
@@ -332,6 +336,14 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   int rc = parse_args(argc, argv, plan_only, &a);
   if (rc >= 0) return rc;
 
+  /* Before the model is loaded: without Graphviz, --svg cannot be honoured. */
+  char dot[4096];
+  if (a.svg && !ec_find_dot(dot, sizeof dot)) {
+    fprintf(stderr, "edgecc: error: --svg %s: Graphviz's `dot` is not installed (Debian: apt-get install "
+            "graphviz)\n", a.svg);
+    return EC_ERR_MODEL;
+  }
+
   ec_plan_opts po;
   memset(&po, 0, sizeof po);
   if (a.objective) {
@@ -491,6 +503,11 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     if (b.data) fwrite(b.data, 1, b.len, stdout);
     st = b.oom ? EC_ERR_INTERNAL : EC_OK;
     ec_buf_free(&b);
+    if (!st && a.svg) {
+      ec_plan_dot(g, &devs, &plan, &b);
+      st = b.oom ? EC_ERR_INTERNAL : ec_render_svg(dot, &b, a.svg, &d);
+      ec_buf_free(&b);
+    }
   } else if (!st) {
     reps = ec_alloc(sizeof(ec_part_report) * (size_t)(plan.n_parts + 1));
     st = reps ? generate(g, &a, cname, base, &devs, &plan, &fs, reps, &d) : EC_ERR_INTERNAL;

@@ -431,6 +431,27 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
                 p->bottleneck_ms);
 }
 
+/* Text inside a DOT string for Graphviz: quotes and backslashes escaped (a lone backslash starts
+ * one of Graphviz's label escapes, \N or \l), line breaks as `\n`, other control characters as
+ * spaces, and `&` as `&amp;` because Graphviz reads HTML entities in plain labels (`&lt;` would
+ * draw `<`). JSON's escapes mean nothing to it: `\u000a` was drawn as `u000a`. */
+static void dot_esc(ec_buf *b, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') {
+      char e[2] = {'\\', (char)*p};
+      ec_buf_append(b, e, 2);
+    } else if (*p == '\n') {
+      ec_buf_append(b, "\\n", 2);
+    } else if (*p == '&') {
+      ec_buf_append(b, "&amp;", 5);
+    } else if (*p < 0x20 || *p == 0x7f) {
+      ec_buf_append(b, " ", 1);
+    } else {
+      ec_buf_append(b, p, 1);
+    }
+  }
+}
+
 void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b) {
   static const char *const colors[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#fb9a99", "#ffff99"};
   int *owner = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
@@ -442,22 +463,22 @@ void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p
   ec_buf_printf(b, "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=filled, fontname=\"Helvetica\"];\n");
   for (int k = 0; k < p->n_parts; k++) {
     const ec_plan_part *q = &p->parts[k];
-    ec_buf_printf(b, "  subgraph cluster_p%d {\n    label=", k);
-    char label[256];
-    snprintf(label, sizeof label, "p%d on %s (%s): %.3f ms", k, devs->items[q->device].name,
-             devs->items[q->device].target_name, q->compute_ms);
-    ec_buf_json_str(b, label);
-    ec_buf_printf(b, ";\n    style=filled; color=\"%s\"; fillcolor=\"%s40\";\n", colors[k % 6], colors[k % 6]);
+    ec_buf_printf(b, "  subgraph cluster_p%d {\n    label=\"p%d on ", k, k);
+    dot_esc(b, devs->items[q->device].name);
+    ec_buf_printf(b, " (");
+    dot_esc(b, devs->items[q->device].target_name);
+    ec_buf_printf(b, "): %.3f ms\";\n    style=filled; color=\"%s\"; fillcolor=\"%s40\";\n", q->compute_ms,
+                  colors[k % 6], colors[k % 6]);
     for (int s = 0; s < q->part.n_nodes; s++) {
       int i = q->part.nodes[s];
       if (owner[i] >= 0) continue; /* a replicated constant-only node: drawn once */
       owner[i] = k;
       const ec_node *n = &g->nodes[i];
-      char nl[300];
-      snprintf(nl, sizeof nl, "%s\n%s", n->name && n->name[0] ? n->name : "", n->op_type);
-      ec_buf_printf(b, "    n%d [label=", i);
-      ec_buf_json_str(b, nl);
-      ec_buf_printf(b, ", fillcolor=\"%s\"];\n", colors[k % 6]);
+      ec_buf_printf(b, "    n%d [label=\"", i);
+      dot_esc(b, n->name ? n->name : "");
+      ec_buf_printf(b, "\\n");
+      dot_esc(b, n->op_type);
+      ec_buf_printf(b, "\", fillcolor=\"%s\"];\n", colors[k % 6]);
     }
     ec_buf_printf(b, "  }\n");
   }
@@ -469,13 +490,11 @@ void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p
       if (t < 0 || g->tensors[t].producer < 0 || owner[g->tensors[t].producer] < 0) continue;
       int from = g->tensors[t].producer;
       if (owner[from] != owner[i]) {
-        char el[300];
         char bytes[32];
         human_bytes(tensor_bytes(&g->tensors[t]), bytes, sizeof bytes);
-        snprintf(el, sizeof el, "%s (%s)", g->tensors[t].name, bytes);
-        ec_buf_printf(b, "  n%d -> n%d [penwidth=3, label=", from, i);
-        ec_buf_json_str(b, el);
-        ec_buf_printf(b, "];\n");
+        ec_buf_printf(b, "  n%d -> n%d [penwidth=3, label=\"", from, i);
+        dot_esc(b, g->tensors[t].name);
+        ec_buf_printf(b, " (%s)\"];\n", bytes);
       } else {
         ec_buf_printf(b, "  n%d -> n%d;\n", from, i);
       }
