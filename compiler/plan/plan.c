@@ -513,7 +513,6 @@ static void start_command(const ec_device_list *devs, const ec_plan *p, const ch
     ec_plan_endpoint(k + 1, next, sizeof next);
     ec_buf_printf(b, " --next %s", next);
   }
-  ec_buf_printf(b, " --plan-id %016llx", (unsigned long long)p->id);
 }
 
 void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
@@ -546,8 +545,9 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
   char ep[64];
   ec_plan_endpoint(0, ep, sizeof ep);
   ec_buf_printf(b, "# client\nedgecc-client %s --input INPUT.pb ... --output OUTPUT.pb ...\n```\n\n", ep);
-  ec_buf_printf(b, "`--plan-id %016llx` (also `plan_id` in plan.json) makes the partitions refuse frames from\n"
-                "programs of another compile. Wire format and transports: docs/wire-format.md.\n\n",
+  ec_buf_printf(b, "The programs carry this plan's id, `%016llx` (`plan_id` in plan.json), and refuse frames\n"
+                "from programs of another compile; `--plan-id HEX` overrides it. Wire format and\n"
+                "transports: docs/wire-format.md.\n\n",
                 (unsigned long long)p->id);
   ec_buf_printf(b, "Endpoints default to loopback (`127.0.0.1`); on real boards replace the host of each\n"
                 "`--next` with the next board's address and listen on its interface. The servers are\n"
