@@ -526,8 +526,12 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
                "predicted %.3f ms\n", a.out, reps[k].device, reps[k].program, reps[k].n_steps,
                reps[k].arena_bytes, reps[k].lower_bound, reps[k].weights_bytes, plan.parts[k].compute_ms);
       for (int v = 0; v < devs.n; v++)
-        if (plan.device_part[v] < 0)
-          printf("edgecc: %s/%s: unused by the plan (see its README.md)\n", a.out, devs.items[v].name);
+        if (plan.device_part[v] < 0) {
+          ec_buf why = {0};
+          ec_plan_unused_why(&devs, &plan, v, &why);
+          printf("edgecc: %s/%s: unused: %s\n", a.out, devs.items[v].name, why.data ? why.data : "");
+          ec_buf_free(&why);
+        }
       if (plan.n_parts > 1)
         printf("edgecc: %d partitions, predicted latency %.3f ms, throughput %.1f requests/s\n", plan.n_parts,
                plan.latency_ms, plan.throughput_rps);

@@ -217,6 +217,8 @@ static uint64_t plan_id(const ec_graph *g, const ec_device_list *devs, const ec_
   return h ? h : 1;
 }
 
+static void plan_alternatives(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p);
+
 ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o,
                         ec_plan *out, ec_diag *d) {
   memset(out, 0, sizeof *out);
@@ -343,6 +345,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     out->n_parts = k + 1;
   }
   out->id = plan_id(g, devs, out);
+  if (!o->no_alternatives) plan_alternatives(g, devs, o, out);
 done:
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while planning");
   ec_part_plan_free(&pp);
@@ -363,6 +366,36 @@ done:
   free(forced);
   if (st) ec_plan_free(out);
   return st;
+}
+
+/* Plans with the other objective and with more partitions, kept only when they place a partition
+ * on a device this plan leaves unused. A plan the options cannot meet (memory, --split-at) is no
+ * alternative, and is dropped with its diagnostic. */
+static void plan_alternatives(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p) {
+  uint64_t unused = 0;
+  for (int v = 0; v < devs->n && v < 64; v++)
+    if (p->device_part[v] < 0) unused |= (uint64_t)1 << v;
+  if (!unused) return;
+  for (int n = 0; n <= devs->n; n++) {
+    ec_plan_opts ao = *o;
+    ao.no_alternatives = true;
+    if (n == 0) {
+      ao.objective = o->objective == EC_PLAN_LATENCY ? EC_PLAN_THROUGHPUT : EC_PLAN_LATENCY;
+    } else {
+      if (n <= p->n_parts || o->n_split_at) continue;
+      ao.n_parts = n;
+    }
+    ec_plan alt;
+    ec_diag ad;
+    memset(&ad, 0, sizeof ad);
+    if (ec_plan_build(g, devs, &ao, &alt, &ad)) continue;
+    uint64_t used = 0;
+    for (int k = 0; k < alt.n_parts; k++) used |= (uint64_t)1 << alt.parts[k].device;
+    if (used & unused)
+      p->alts[p->n_alts++] = (ec_plan_alt){ao.objective, alt.n_parts, n > 0, alt.latency_ms, alt.bottleneck_ms,
+                                           alt.throughput_rps, used};
+    ec_plan_free(&alt);
+  }
 }
 
 void ec_plan_free(ec_plan *p) {
@@ -418,6 +451,13 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
     if (p->device_part[v] < 0)
       ec_buf_printf(b, "-    %-16s %-12s unused (whole model there: %.3f ms)\n", devs->items[v].name,
                     devs->items[v].target_name, p->device_whole_ms[v]);
+  for (int v = 0, first = 1; v < p->n_devices; v++)
+    if (p->device_part[v] < 0) {
+      ec_buf_printf(b, "%s%s unused: ", first ? "\n" : "", devs->items[v].name);
+      ec_plan_unused_why(devs, p, v, b);
+      ec_buf_printf(b, "\n");
+      first = 0;
+    }
   for (int k = 0, first = 1; k < p->n_parts; k++) {
     const ec_plan_part *q = &p->parts[k];
     if (!q->profiled_nodes) continue;
@@ -565,6 +605,36 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
   ec_buf_printf(b, "```\n");
 }
 
+void ec_plan_unused_why(const ec_device_list *devs, const ec_plan *p, int v, ec_buf *b) {
+  const char *obj = p->objective ? "throughput" : "latency";
+  ec_buf_printf(b, "objective %s ", obj);
+  if (p->n_parts == 1) {
+    ec_buf_printf(b, "puts the whole model on %s (predicted %.3f ms)", devs->items[p->parts[0].device].name,
+                  p->latency_ms);
+  } else {
+    ec_buf_printf(b, "chose %d partitions on ", p->n_parts);
+    for (int k = 0; k < p->n_parts; k++)
+      ec_buf_printf(b, "%s%s", k ? (k + 1 < p->n_parts ? ", " : " and ") : "", devs->items[p->parts[k].device].name);
+    ec_buf_printf(b, " (predicted latency %.3f ms, %.1f requests/s)", p->latency_ms, p->throughput_rps);
+  }
+  ec_buf_printf(b, "; the whole model on %s alone: %.3f ms", devs->items[v].name, p->device_whole_ms[v]);
+  bool said_obj = false, said_parts = false;
+  for (int i = 0; i < p->n_alts; i++) {
+    const ec_plan_alt *a = &p->alts[i];
+    if (v >= 64 || !(a->used >> v & 1) || (a->by_parts ? said_parts : said_obj)) continue;
+    if (a->by_parts)
+      ec_buf_printf(b, "; --partitions %d uses it (predicted latency %.3f ms, %.1f requests/s)", a->n_parts,
+                    a->latency_ms, a->throughput_rps);
+    else
+      ec_buf_printf(b, "; --objective %s uses it (%d partitions, %.1f requests/s against %.1f, latency %.3f ms)",
+                    a->objective ? "throughput" : "latency", a->n_parts, a->throughput_rps, p->throughput_rps,
+                    a->latency_ms);
+    *(a->by_parts ? &said_parts : &said_obj) = true;
+  }
+  if (!said_obj && !said_parts)
+    ec_buf_printf(b, "; neither the other objective nor more partitions use it (--split-at TENSOR forces a cut)");
+}
+
 void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
                            int device, ec_buf *b) {
   const ec_device *dv = &devs->items[device];
@@ -579,7 +649,9 @@ void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const 
     ec_buf_printf(b, "%sp%d on `%s` (%.3f ms)", k ? ", " : "", k, devs->items[p->parts[k].device].name,
                   p->parts[k].compute_ms);
   ec_buf_printf(b, ".\n\nEvery placement that uses this device was predicted %s. Force a split with\n"
-                "`--partitions N` or `--split-at TENSOR` to use it anyway, or leave it out of `--targets`.\n",
+                "`--partitions N` or `--split-at TENSOR` to use it anyway, or leave it out of `--targets`.\n\n",
                 p->objective ? "to have a slower pipeline stage" : "to take longer, transfers included");
+  ec_plan_unused_why(devs, p, device, b);
+  ec_buf_printf(b, ".\n");
   (void)g;
 }

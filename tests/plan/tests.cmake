@@ -84,3 +84,9 @@ endforeach()
 add_test(NAME plan.dot_renders COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/dot_test.py $<TARGET_FILE:edgecc> ${_ec_digits}
          ${CMAKE_BINARY_DIR}/plan-dot)
 set_tests_properties(plan.dot_renders PROPERTIES LABELS unit TIMEOUT 120)
+
+# An unused device said plainly: the summary line's figures equal plan.json's, and the flags it
+# suggests (--partitions N, --objective throughput) do place a partition on it with its figures.
+add_test(NAME plan.unused_said COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/unused_test.py $<TARGET_FILE:edgecc> ${_ec_digits}
+         ${CMAKE_BINARY_DIR}/plan-unused-said)
+set_tests_properties(plan.unused_said PROPERTIES LABELS unit TIMEOUT 120)
