@@ -1,13 +1,13 @@
 # tests/distributed — served partitions over loopback (label `dist`): client outputs equal direct
 # runs over tcp/unix/shm, hand-split chains equal the composed model, corrupted frames, a killed
-# next partition, Poisson load, a split compile's programs started without --plan-id (and two
-# compiles' programs refusing each other). Ephemeral ports and private names: the tests run in parallel.
+# next partition, Poisson load. Ephemeral ports and private names: the tests run in parallel.
 # The wire-format unit test (round trips, every corruption detected) is label `unit`.
 add_executable(test_ecrt_wire ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_wire.c)
 target_link_libraries(test_ecrt_wire PRIVATE ecrt)
 add_test(NAME dist_wire COMMAND test_ecrt_wire)
 set_tests_properties(dist_wire PROPERTIES LABELS unit TIMEOUT 60)
 
+# plan_id: a split compile's programs started without --plan-id, and two compiles' refusing each other.
 foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_frames next_killed
           load_poisson_tcp load_poisson_shm plan_id)
   add_test(NAME dist_${t}
