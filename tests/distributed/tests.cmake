@@ -7,9 +7,9 @@ target_link_libraries(test_ecrt_wire PRIVATE ecrt)
 add_test(NAME dist_wire COMMAND test_ecrt_wire)
 set_tests_properties(dist_wire PROPERTIES LABELS unit TIMEOUT 60)
 
-# plan_id: a split compile's programs started without --plan-id, and two compiles' refusing each other.
 foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_frames next_killed
-          load_poisson_tcp load_poisson_shm plan_id)
+          load_poisson_tcp load_poisson_shm
+          plan_id) # a split compile's programs started without --plan-id; two compiles' refuse each other
   add_test(NAME dist_${t}
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py ${t}
             --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>
