@@ -338,12 +338,18 @@ static void *down_main(void *arg) {
       if (e != ECRT_WIRE_OK || m.plan_id != s->plan || m.type == ECRT_MSG_REQUEST) {
         pending pe;
         int found;
+        char why[160];
         pthread_mutex_lock(&s->mu);
         found = take_pending(s, m.request_id, &pe);
         pthread_mutex_unlock(&s->mu);
+        /* Both ids: the user finds the two compiles by the plan_id of their plan.json. */
+        if (m.plan_id != s->plan)
+          snprintf(why, sizeof why, "the next partition serves plan %016llx, this partition plan %016llx "
+                   "(programs of two compiles)", (unsigned long long)m.plan_id, (unsigned long long)s->plan);
+        else
+          snprintf(why, sizeof why, "corrupted reply from the next partition");
         if (found) fail_all(s, &pe, 1, m.plan_id != s->plan ? ECRT_WIRE_PLAN_MISMATCH : ECRT_WIRE_BAD_PAYLOAD_CRC,
-                            m.plan_id != s->plan ? "the next partition serves another plan"
-                                                 : "corrupted reply from the next partition");
+                            why);
         continue;
       }
     }

@@ -184,6 +184,56 @@ def t_chain(kind):
         raise SystemExit("FAILED: wrong plan id not refused:\n%s" % p.stderr)
 
 
+# ---- programs know their plan ----------------------------------------------------------------------
+
+def t_plan_id():
+    """The programs of a split compile carry plan.json's plan_id: a 3-partition digits chain started
+    with no --plan-id (as the generated README says) answers like the single program, bit for bit;
+    a program of another compile (a 2-partition plan) is refused, and the error names both ids."""
+    import json
+    digits = os.path.join(A.src, "examples/digits/digits.onnx")
+    inp = os.path.join(A.src, "examples/digits/samples/input_0.pb")
+    single = digits_program()
+    want = os.path.join(TMP, "want.pb")
+    run([single, "--input", inp, "--output", want])
+    plans, exes = {}, {}
+    for tag, targets, n in (("A", "a=host,b=host,c=host", 3), ("B", "a=host,b=host", 2)):
+        out = os.path.join(TMP, "out" + tag)
+        run([A.edgecc, digits, "--targets", targets, "--partitions", str(n), "--kernels", "ref", "-o", out])
+        plan = json.load(open(os.path.join(out, "plan.json")))
+        plans[tag] = plan["plan_id"]
+        if any("--listen" in l and "--plan-id" in l for l in open(os.path.join(out, "README.md"))):
+            raise SystemExit("FAILED: %s/README.md still starts the programs with --plan-id" % out)
+        for k, part in enumerate(plan["partitions"]):
+            exe = os.path.join(TMP, "bin%s%d" % (tag, k), part["program"])
+            subprocess.run([os.path.join(A.src, "tests/codegen/build_generated.sh"), os.path.join(out, part["device"]),
+                            A.build_dir, exe], check=True, env=dict(os.environ, PART=str(k)))
+            exes[tag, k] = exe
+    if plans["A"] == plans["B"]:
+        raise SystemExit("FAILED: two different plans have the same plan_id %s" % plans["A"])
+    nxt = None
+    for k in (2, 1, 0):
+        _, nxt = serve(exes["A", k], endpoint_for("tcp", "A%d" % k), *(["--next", nxt] if nxt else []))
+    got = os.path.join(TMP, "got.pb")
+    client(nxt, [inp], [got])
+    same(load(got), load(want), "3 partitions started without --plan-id")
+    print("3 partitions of plan %s, started without --plan-id: the single program's output" % plans["A"])
+    # Another compile's partition as the next one: refused, both ids named.
+    _, ep_b1 = serve(exes["B", 1], endpoint_for("tcp", "B1"))
+    _, ep_a0 = serve(exes["A", 0], endpoint_for("tcp", "A0x"), "--next", ep_b1, "--timeout", "5000")
+    p = client(ep_a0, [inp], ok=False)
+    if p.returncode == 0 or "plan-mismatch" not in p.stderr or plans["A"] not in p.stderr or plans["B"] not in p.stderr:
+        raise SystemExit("FAILED: A's p0 before B's p1 not refused naming %s and %s:\n%s" % (plans["A"], plans["B"],
+                                                                                          p.stderr))
+    print("A.p0 -> B.p1:", p.stderr.strip())
+    # A client of plan B sending to A's p0: refused, both ids named.
+    p = client(ep_a0, [inp], extra=["--plan-id", plans["B"]], ok=False)
+    if p.returncode == 0 or plans["A"] not in p.stderr or plans["B"] not in p.stderr:
+        raise SystemExit("FAILED: a request of plan %s to A's p0 not refused naming both ids:\n%s" % (plans["B"],
+                                                                                                   p.stderr))
+    print("plan B's request -> A.p0:", p.stderr.strip())
+
+
 # ---- corrupted frames ----------------------------------------------------------------------------
 
 def connect(ep):
@@ -364,7 +414,6 @@ def t_partitions(model, kind):
     parts = plan["partitions"]
     if len(parts) != 3:
         raise SystemExit("FAILED: %d partitions" % len(parts))
-    plan_id = plan.get("plan_id", PLAN)
     name = parts[0]["program"].rsplit("_p", 1)[0]
     exe = cmake_program(os.path.join(single, "host"), name + "_p0", "single")
     want = os.path.join(TMP, "want.pb")
@@ -372,7 +421,8 @@ def t_partitions(model, kind):
     nxt = None
     for k in (2, 1, 0):
         pe = cmake_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
-        extra = ["--plan-id", plan_id, "--timeout", "60000"] + (["--next", nxt] if nxt else [])
+        # No --plan-id: the programs carry plan.json's (as the generated README starts them).
+        extra = ["--timeout", "60000"] + (["--next", nxt] if nxt else [])
         _, nxt = serve(pe, endpoint_for(kind, "p%d" % k), *extra)
     got = os.path.join(TMP, "got.pb")
     client(nxt, [inp], [got], extra=["--timeout", "120000"], timeout=900)
@@ -424,7 +474,7 @@ def t_partitions_cross(model):
         target = json.loads(run([A.edgecc, "targets", plan["devices"][[d["name"] for d in plan["devices"]].index(dev)]["target"]]).stdout)
         env["QEMU_CPU"] = target["qemu_cpu"]
         # Emulated code runs several seconds per request: queued requests need a long timeout.
-        extra = ["--listen", "tcp://127.0.0.1:0", "--plan-id", plan["plan_id"], "--timeout", "600000"] + \
+        extra = ["--listen", "tcp://127.0.0.1:0", "--timeout", "600000"] + \
             (["--next", nxt] if nxt else [])
         p = subprocess.Popen([qemu, "-L", prefix, os.path.join(board, parts[k]["program"]), *extra],
                              stdout=subprocess.PIPE, stderr=open(os.path.join(TMP, "server-%d.log" % k), "w"),
@@ -459,7 +509,7 @@ TESTS = {
     "serve_shm": lambda: t_serve("shm"),
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),
     "chain_shm": lambda: t_chain("shm"),
-    "bad_frames": t_bad_frames, "next_killed": t_next_killed,
+    "bad_frames": t_bad_frames, "next_killed": t_next_killed, "plan_id": t_plan_id,
     "load_poisson_tcp": lambda: t_load("tcp"), "load_poisson_shm": lambda: t_load("shm"),
 }
 for _m in ("digits", "mobilenet_v2"):
