@@ -1,8 +1,10 @@
 /* fashion_eval.c — test driver: the accuracy of the compiled Fashion-MNIST example over a whole IDX
  * test set, through the partition's API (fashion_p0.h) in one process instead of 10,000 runs.
  *
- * usage: fashion_eval WEIGHTS IMAGES LABELS   (IMAGES, LABELS: gunzipped IDX files)
- * prints "correct N total M"; exit 0 ok, 1 bad data or a failed run, 2 usage.
+ * usage: fashion_eval WEIGHTS IMAGES LABELS LOGITS   (IMAGES, LABELS: gunzipped IDX files)
+ * prints "correct N total M" and writes every image's logits to LOGITS (raw float32, image by
+ * image), so that the caller can hold this driver's inputs to torch's through the logits of
+ * images torch also ran; exit 0 ok, 1 bad data or a failed run, 2 usage.
  * Each pixel becomes (float)p / 255.0f, the normalisation examples/fashion/fashion.json states
  * and train.py applies, so the compiled program sees exactly the tensors torch saw. */
 #include <stdio.h>
@@ -54,9 +56,10 @@ int main(int argc, char **argv) {
   void *arena;
   float *input, logits[CLASSES];
   ecrt_status st;
+  FILE *logits_file;
 
-  if (argc != 4) {
-    fprintf(stderr, "usage: fashion_eval WEIGHTS IMAGES LABELS\n");
+  if (argc != 5) {
+    fprintf(stderr, "usage: fashion_eval WEIGHTS IMAGES LABELS LOGITS\n");
     return 2;
   }
   if (ecrt_read_file(argv[1], &weights, &weights_len) != ECRT_OK ||
@@ -79,6 +82,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   memset(input, 0, PIXELS * sizeof(float) + ECRT_SLACK);
+  logits_file = fopen(argv[4], "wb");
+  if (!logits_file) {
+    fprintf(stderr, "fashion_eval: cannot write %s\n", argv[4]);
+    return 1;
+  }
   st = fashion_p0_init(ctx, weights, weights_len, arena, FASHION_P0_ARENA_BYTES, 1);
   if (st != ECRT_OK) {
     fprintf(stderr, "fashion_eval: init: %s\n", ecrt_status_str(st));
@@ -93,6 +101,10 @@ int main(int argc, char **argv) {
       fprintf(stderr, "fashion_eval: image %lu: %s\n", i, ecrt_status_str(st));
       return 1;
     }
+    if (fwrite(logits, sizeof logits, 1, logits_file) != 1) {
+      fprintf(stderr, "fashion_eval: cannot write %s\n", argv[4]);
+      return 1;
+    }
     /* The first of equal maxima, as torch's argmax picks. */
     for (k = 1; k < CLASSES; k++)
       if (logits[k] > logits[best]) best = k;
@@ -101,6 +113,10 @@ int main(int argc, char **argv) {
       return 1;
     }
     correct += best == label;
+  }
+  if (fclose(logits_file) != 0) {
+    fprintf(stderr, "fashion_eval: cannot write %s\n", argv[4]);
+    return 1;
   }
   printf("correct %lu total %lu\n", correct, n);
   return 0;
