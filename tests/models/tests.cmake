@@ -36,3 +36,8 @@ foreach(kernels default ref)
                    --work ${CMAKE_BINARY_DIR}/fashion-accuracy-${kernels} --kernels ${kernels})
   set_tests_properties(unit_fashion_accuracy_${kernels} PROPERTIES LABELS unit TIMEOUT 600)
 endforeach()
+# The example's own files against the data set (calibration images and labels, samples, the
+# model's input and output, the data files' SHA-256): what the later --calib step relies on.
+add_test(NAME unit_fashion_files
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/fashion/fashion_files.py --src ${CMAKE_SOURCE_DIR})
+set_tests_properties(unit_fashion_files PROPERTIES LABELS unit TIMEOUT 120)
