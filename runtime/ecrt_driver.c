@@ -323,6 +323,7 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
              "--profile prints each step's mean time per run; --profile-json FILE writes each\n"
              "step's median and mean (edgecc compile --profile DEVICE=FILE reads it).\n"
              "Endpoints: tcp://HOST:PORT (port 0: any free one), unix://PATH, shm://NAME.\n"
+             "--plan-id HEX overrides the plan id compiled in (plan_id in plan.json).\n"
              "Serving is unauthenticated; listen on loopback unless the network is trusted.\n",
              p->name, p->name, p->n_inputs, p->n_outputs);
       return 0;

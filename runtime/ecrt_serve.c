@@ -21,7 +21,6 @@
 
 #include "ecrt_platform.h"
 #include "ecrt_serve.h"
-#include "ecrt_crc32c.h"
 #include "ecrt_wire.h"
 
 #define SLOTS 2                  /* staging slots per connection: receive r+1 while r runs */
@@ -321,24 +320,36 @@ static void *down_main(void *arg) {
       s->relay = b;
       s->relay_cap = (size_t)m.payload_bytes + 4;
     }
-    net = c->ops->recv(c, s->relay, (size_t)m.payload_bytes + 4, s->o.timeout_ms);
-    if (net) {
-      lose_down(s, c, ecrt_net_status_str(net));
-      continue;
-    }
     {
-      const unsigned char *t = s->relay + m.payload_bytes;
-      uint32_t crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
-      if (ecrt_crc32c(0, s->relay, (size_t)m.payload_bytes) != crc || m.plan_id != s->plan ||
-          m.type == ECRT_MSG_REQUEST) {
+      /* The payload lands contiguous in the relay buffer, its CRC after it: relayed as read. */
+      void *dst[ECRT_WIRE_MAX_TENSORS];
+      size_t at = 0;
+      uint32_t i, crc = 0;
+      for (i = 0; i < m.n_tensors; i++) {
+        dst[i] = s->relay + at;
+        at += (size_t)m.t[i].bytes;
+      }
+      e = ecrt_wire_recv_payload(c, &m, dst, &crc, s->o.timeout_ms, &net);
+      if (e == ECRT_WIRE_IO) {
+        lose_down(s, c, ecrt_net_status_str(net));
+        continue;
+      }
+      for (i = 0; i < 4; i++) s->relay[at + i] = (unsigned char)(crc >> (8 * i));
+      if (e != ECRT_WIRE_OK || m.plan_id != s->plan || m.type == ECRT_MSG_REQUEST) {
         pending pe;
         int found;
+        char why[160];
         pthread_mutex_lock(&s->mu);
         found = take_pending(s, m.request_id, &pe);
         pthread_mutex_unlock(&s->mu);
+        /* Both ids: the user finds the two compiles by the plan_id of their plan.json. */
+        if (m.plan_id != s->plan)
+          snprintf(why, sizeof why, "the next partition serves plan %016llx, this partition plan %016llx "
+                   "(programs of two compiles)", (unsigned long long)m.plan_id, (unsigned long long)s->plan);
+        else
+          snprintf(why, sizeof why, "corrupted reply from the next partition");
         if (found) fail_all(s, &pe, 1, m.plan_id != s->plan ? ECRT_WIRE_PLAN_MISMATCH : ECRT_WIRE_BAD_PAYLOAD_CRC,
-                            m.plan_id != s->plan ? "the next partition serves another plan"
-                                                 : "corrupted reply from the next partition");
+                            why);
         continue;
       }
     }
@@ -474,7 +485,7 @@ static int serve_frame(server *s, up_conn *u) {
     return 1;
   }
   if (m.type == ECRT_MSG_PING) {
-    e = ecrt_wire_recv_payload(u->c, &m, NULL, s->o.timeout_ms, &net);
+    e = ecrt_wire_recv_payload(u->c, &m, NULL, NULL, s->o.timeout_ms, &net);
     if (e == ECRT_WIRE_IO) return 1;
     pthread_mutex_lock(&u->wmu);
     net = ecrt_wire_send(u->c, ECRT_MSG_PING, s->plan, m.request_id, NULL, 0, s->o.timeout_ms);
@@ -492,7 +503,7 @@ static int serve_frame(server *s, up_conn *u) {
     e = ecrt_wire_check_tensors(&m, s->want, s->n_in, why, sizeof why);
   }
   if (e) {
-    if (ecrt_wire_recv_payload(u->c, &m, NULL, s->o.timeout_ms, &net) == ECRT_WIRE_IO) return 1;
+    if (ecrt_wire_recv_payload(u->c, &m, NULL, NULL, s->o.timeout_ms, &net) == ECRT_WIRE_IO) return 1;
     reply_error(s, u, m.request_id, e, "%s", why);
     return 0;
   }
@@ -509,7 +520,7 @@ static int serve_frame(server *s, up_conn *u) {
   u->busy[slot] = 1;
   pthread_mutex_unlock(&s->mu);
   for (i = 0; i < m.n_tensors; i++) dst[i] = u->in[slot][m.t[i].id];
-  e = ecrt_wire_recv_payload(u->c, &m, dst, s->o.timeout_ms, &net);
+  e = ecrt_wire_recv_payload(u->c, &m, dst, NULL, s->o.timeout_ms, &net);
   if (e) {
     pthread_mutex_lock(&s->mu);
     u->busy[slot] = 0;

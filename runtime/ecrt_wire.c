@@ -183,31 +183,6 @@ ecrt_wire_err ecrt_wire_check_header(const unsigned char *hdr, size_t len, ecrt_
   return ECRT_WIRE_OK;
 }
 
-ecrt_wire_err ecrt_wire_parse(const void *frame, size_t len, ecrt_wire_msg *m,
-                              uint64_t max_payload) {
-  const unsigned char *p = frame;
-  size_t off = ECRT_WIRE_FIXED, used;
-  uint64_t at;
-  uint32_t i;
-  ecrt_wire_err e;
-  if (len < ECRT_WIRE_FIXED) return ECRT_WIRE_BAD_MAGIC;
-  if ((e = ecrt_wire_parse_fixed(p, m)) != ECRT_WIRE_OK) return e;
-  for (i = 0; i < m->n_tensors; i++) {
-    if ((e = ecrt_wire_parse_desc(p + off, len - off, &m->t[i], &used)) != ECRT_WIRE_OK) return e;
-    off += used;
-  }
-  if ((e = ecrt_wire_check_header(p, off, m, max_payload)) != ECRT_WIRE_OK) return e;
-  if (len - off < 4 || m->payload_bytes > len - off - 4) return ECRT_WIRE_BAD_TENSORS;
-  if (m->payload_bytes != len - off - 4) return ECRT_WIRE_BAD_TENSORS;
-  if (ecrt_crc32c(0, p + off, (size_t)m->payload_bytes) != r32(p + off + m->payload_bytes))
-    return ECRT_WIRE_BAD_PAYLOAD_CRC;
-  for (i = 0, at = off; i < m->n_tensors; i++) {
-    m->t[i].data = p + at;
-    at += m->t[i].bytes;
-  }
-  return ECRT_WIRE_OK;
-}
-
 static void shape_str(char *buf, size_t len, int32_t dtype, int32_t rank, const int64_t *dims) {
   size_t used = (size_t)snprintf(buf, len, "%s [", ecrt_dtype_name(dtype));
   int i;
@@ -318,51 +293,48 @@ ecrt_wire_err ecrt_wire_recv_header(ecrt_conn *c, unsigned char *hdr, ecrt_wire_
   return ecrt_wire_check_header(hdr, off, m, max_payload);
 }
 
-ecrt_wire_err ecrt_wire_recv_payload(ecrt_conn *c, const ecrt_wire_msg *m, void *const *dst,
-                                     int timeout_ms, ecrt_net_status *net) {
+/* The one payload reader: of tensor i, the first `keep` bytes into dst[i] (dst or dst[i] NULL:
+ * none), the rest through a scratch buffer, all of it into the CRC; then the CRC itself. Reads
+ * exactly the bytes the checked header announced, so a BAD_PAYLOAD_CRC leaves the stream in step. */
+static ecrt_wire_err recv_body(ecrt_conn *c, const ecrt_wire_msg *m, void *const *dst, uint64_t keep,
+                               uint32_t *crc_out, int timeout_ms, ecrt_net_status *net) {
   unsigned char scratch[16384], tail[4];
   uint32_t crc = 0, i;
   for (i = 0; i < m->n_tensors; i++) {
-    uint64_t left = m->t[i].bytes;
+    uint64_t left = m->t[i].bytes, kept = 0;
     unsigned char *d = dst ? dst[i] : NULL;
     while (left) {
-      size_t k = d ? (size_t)left : (left < sizeof scratch ? (size_t)left : sizeof scratch);
-      unsigned char *into = d ? d : scratch;
+      int into_dst = d && kept < keep;
+      uint64_t want = into_dst ? (left < keep - kept ? left : keep - kept)
+                               : (left < sizeof scratch ? left : sizeof scratch);
+      size_t k = want > (size_t)-1 ? (size_t)-1 : (size_t)want;
+      unsigned char *into = into_dst ? d + kept : scratch;
       *net = c->ops->recv(c, into, k, timeout_ms);
       if (*net) return ECRT_WIRE_IO;
       crc = ecrt_crc32c(crc, into, k);
       left -= k;
-      if (d) d += k;
+      if (into_dst) kept += k;
     }
   }
   *net = c->ops->recv(c, tail, 4, timeout_ms);
   if (*net) return ECRT_WIRE_IO;
+  if (crc_out) *crc_out = crc;
   return r32(tail) == crc ? ECRT_WIRE_OK : ECRT_WIRE_BAD_PAYLOAD_CRC;
+}
+
+ecrt_wire_err ecrt_wire_recv_payload(ecrt_conn *c, const ecrt_wire_msg *m, void *const *dst,
+                                     uint32_t *crc, int timeout_ms, ecrt_net_status *net) {
+  return recv_body(c, m, dst, UINT64_MAX, crc, timeout_ms, net);
 }
 
 ecrt_wire_err ecrt_wire_recv_error_text(ecrt_conn *c, const ecrt_wire_msg *m, char *buf,
                                         size_t len, int timeout_ms, ecrt_net_status *net) {
-  unsigned char scratch[ECRT_WIRE_ERROR_TEXT_MAX + 1], tail[4];
-  uint32_t crc = 0, i;
-  size_t got = 0;
-  buf[0] = 0;
-  for (i = 0; i < m->n_tensors; i++) {
-    uint64_t left = m->t[i].bytes;
-    while (left) {
-      size_t k = left < sizeof scratch ? (size_t)left : sizeof scratch;
-      *net = c->ops->recv(c, scratch, k, timeout_ms);
-      if (*net) return ECRT_WIRE_IO;
-      crc = ecrt_crc32c(crc, scratch, k);
-      if (i == 0 && got + 1 < len) {
-        size_t n = k < len - 1 - got ? k : len - 1 - got;
-        memcpy(buf + got, scratch, n);
-        got += n;
-        buf[got] = 0;
-      }
-      left -= k;
-    }
-  }
-  *net = c->ops->recv(c, tail, 4, timeout_ms);
-  if (*net) return ECRT_WIRE_IO;
-  return r32(tail) == crc ? ECRT_WIRE_OK : ECRT_WIRE_BAD_PAYLOAD_CRC;
+  void *dst[ECRT_WIRE_MAX_TENSORS] = {0};
+  uint64_t n = m->n_tensors ? m->t[0].bytes : 0;
+  ecrt_wire_err e;
+  if (!len) return ECRT_WIRE_INTERNAL;
+  dst[0] = buf;
+  e = recv_body(c, m, dst, len - 1, NULL, timeout_ms, net);
+  buf[n < len - 1 ? (size_t)n : len - 1] = 0;
+  return e;
 }

@@ -58,7 +58,7 @@ typedef struct ecrt_wire_tensor {
   float scale;                   /* 0 and zero point 0: not quantized */
   int32_t zero_point;
   uint64_t bytes;
-  const void *data;              /* for sending; set by ecrt_wire_parse */
+  const void *data;              /* for sending */
 } ecrt_wire_tensor;
 
 typedef struct ecrt_wire_msg {
@@ -80,7 +80,8 @@ size_t ecrt_wire_header_size(const ecrt_wire_tensor *t, uint32_t n);
 size_t ecrt_wire_encode_header(unsigned char *buf, size_t cap, int type, uint64_t plan_id,
                                uint64_t request_id, const ecrt_wire_tensor *t, uint32_t n);
 
-/* Decoding, step by step as bytes arrive. parse_fixed: magic, version, type, tensor count.
+/* Decoding, step by step as bytes arrive (ecrt_wire_recv_header is the one caller; tests and the
+ * fuzzer drive that over a socket). parse_fixed: magic, version, type, tensor count.
  * parse_desc: one descriptor at p (len bytes available; *used gets its size). check_header:
  * the header CRC over hdr[0..len), and byte lengths against dims and max_payload. */
 ecrt_wire_err ecrt_wire_parse_fixed(const unsigned char *p, ecrt_wire_msg *m);
@@ -88,10 +89,6 @@ ecrt_wire_err ecrt_wire_parse_desc(const unsigned char *p, size_t len, ecrt_wire
                                    size_t *used);
 ecrt_wire_err ecrt_wire_check_header(const unsigned char *hdr, size_t len, ecrt_wire_msg *m,
                                      uint64_t max_payload);
-/* A whole frame in memory (tests, fuzzing): every check above plus the payload CRC; tensors'
- * data point into frame. */
-ecrt_wire_err ecrt_wire_parse(const void *frame, size_t len, ecrt_wire_msg *m,
-                              uint64_t max_payload);
 
 /* Whether a request's tensors are exactly `want` (count, each id once, dtype, shape, not
  * quantized); msg gets a sentence naming the first difference. */
@@ -114,11 +111,13 @@ ecrt_net_status ecrt_wire_send_error(ecrt_conn *c, uint64_t plan_id, uint64_t re
  * unverified, the stream cannot be trusted: callers reply and close. */
 ecrt_wire_err ecrt_wire_recv_header(ecrt_conn *c, unsigned char *hdr, ecrt_wire_msg *m,
                                     uint64_t max_payload, int timeout_ms, ecrt_net_status *net);
-/* Reads the payload of a checked header: tensor i into dst[i] (NULL: discard), then the CRC.
+/* Reads the payload of a checked header: tensor i into dst[i] (dst or dst[i] NULL: discarded),
+ * then checks the payload CRC; *crc (when crc is not NULL) gets the CRC of the bytes read.
  * BAD_PAYLOAD_CRC leaves the stream in step. */
 ecrt_wire_err ecrt_wire_recv_payload(ecrt_conn *c, const ecrt_wire_msg *m, void *const *dst,
-                                     int timeout_ms, ecrt_net_status *net);
-/* The text of an error frame's payload (read into buf, NUL-terminated). */
+                                     uint32_t *crc, int timeout_ms, ecrt_net_status *net);
+/* The text of an error frame's payload: the first len-1 bytes of its first tensor into buf,
+ * NUL-terminated, the rest read and discarded, the CRC checked as above. */
 ecrt_wire_err ecrt_wire_recv_error_text(ecrt_conn *c, const ecrt_wire_msg *m, char *buf,
                                         size_t len, int timeout_ms, ecrt_net_status *net);
 

@@ -7,7 +7,8 @@
 
 #define EC_MAX_OPTS 64
 
-/* Options every command that loads a model accepts: --dim, --freeze-input, --no-pass. */
+/* Options every command that loads a model accepts: --dim, --input-shape, --freeze-input,
+ * --no-pass. */
 typedef struct ec_model_opts {
   ec_pass_opts passes;                 /* graph passes switched off by --no-pass */
   const char *lower_off[EC_MAX_OPTS];  /* lowering steps switched off (`all` stands for all) */
@@ -16,6 +17,9 @@ typedef struct ec_model_opts {
   int n_dims;
   ec_freeze freezes[EC_MAX_OPTS];
   int n_freezes;
+  ec_input_shape shapes[EC_MAX_OPTS];
+  int n_shapes;
+  bool allow_unpinned; /* set by inspect: report dynamic dims nothing pins instead of failing */
 } ec_model_opts;
 
 /* Tries to consume argv[*i] (and its value) as a model option. `--no-pass NAME` takes a graph
@@ -35,5 +39,10 @@ int ec_cmd_eval(int argc, char **argv);
 /* Graph inputs that feed shape operands (directly or through other nodes), NUL-separated
  * names appended to `b`; returns their count. Works on a graph loaded without inference. */
 int ec_shape_inputs(const ec_graph *g, ec_buf *b);
+
+/* Graphviz's `dot` on PATH: its path into `path`; false when it is not installed. */
+bool ec_find_dot(char *path, size_t len);
+/* Runs `dot -Tsvg -o out` on the DOT text in `src` (edgecc plan --svg). */
+ec_status ec_render_svg(const char *dot, const ec_buf *src, const char *out, ec_diag *d);
 
 #endif

@@ -38,6 +38,67 @@ static const char *lower_step_names(void) {
   return names;
 }
 
+/* `--input-shape NAME=1x576[,NAME=...]`, the convention of trtexec --shapes and tvmc: all dims of
+ * one input. An entry's dims run from its '=' to the next ',' ('x' between them), so a name may
+ * hold ',' or ':' (TensorFlow's `input:0`) but not '='. Names point into argv. */
+static bool parse_input_shapes(ec_model_opts *mo, char *v) {
+  const char *whole = v;
+  char copy[512];
+  snprintf(copy, sizeof copy, "%s", whole); /* for messages: v is cut up below */
+  for (char *p = v; *p;) {
+    char *eq = strchr(p, '=');
+    if (!eq || eq == p) {
+      ec_usage_error("--input-shape %s: each entry is NAME=D0xD1x... (e.g. input=1x576)", copy);
+      return false;
+    }
+    *eq = 0;
+    if (mo->n_shapes >= EC_MAX_OPTS) {
+      ec_usage_error("--input-shape: too many inputs (at most %d)", EC_MAX_OPTS);
+      return false;
+    }
+    ec_input_shape *s = &mo->shapes[mo->n_shapes];
+    memset(s, 0, sizeof *s);
+    s->name = p;
+    char *q = eq + 1;
+    for (;;) {
+      char *end;
+      errno = 0;
+      long long n = (*q >= '0' && *q <= '9') ? strtoll(q, &end, 10) : -1;
+      if (n < 0 || errno || (*end && *end != 'x' && *end != ',')) {
+        ec_usage_error("--input-shape %s: '%s' needs its dims as non-negative integers joined by 'x' (e.g. %s=1x576)",
+                       copy, p, p);
+        return false;
+      }
+      if (s->rank >= EC_MAX_RANK) {
+        ec_usage_error("--input-shape %s: input '%s' has more than %d dims", copy, p, EC_MAX_RANK);
+        return false;
+      }
+      s->dims[s->rank++] = n;
+      q = end;
+      if (*q == 'x') {
+        q++;
+        continue;
+      }
+      break;
+    }
+    for (int k = 0; k < mo->n_shapes; k++)
+      if (strcmp(mo->shapes[k].name, s->name) == 0) {
+        ec_usage_error("--input-shape: input '%s' is given twice", s->name);
+        return false;
+      }
+    mo->n_shapes++;
+    if (*q == ',') {
+      *q++ = 0;
+      if (!*q) {
+        ec_usage_error("--input-shape %s: nothing after the last ','", copy);
+        return false;
+      }
+    }
+    p = q;
+  }
+  return true;
+}
+
 int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   if (strcmp(a, "--no-pass") == 0) {
@@ -64,6 +125,13 @@ int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
       return -1;
     }
     return 1;
+  }
+  if (strcmp(a, "--input-shape") == 0) {
+    if (*i + 1 >= argc) {
+      ec_usage_error("--input-shape needs a value (NAME=D0xD1x...[,NAME=...], e.g. input=1x576)");
+      return -1;
+    }
+    return parse_input_shapes(mo, argv[++*i]) ? 1 : -1;
   }
   bool is_dim = strcmp(a, "--dim") == 0, is_freeze = strcmp(a, "--freeze-input") == 0;
   if (!is_dim && !is_freeze) return 0;
@@ -109,7 +177,8 @@ int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_gra
   /* The loader folds every constant computation while it infers shapes; with const-fold off,
    * load without inference and infer here, folding only what static shapes need. */
   bool fold_all = ec_pass_fold_all(&mo->passes);
-  ec_load_opts lo = {mo->dims, mo->n_dims, mo->freezes, mo->n_freezes, no_infer || !fold_all};
+  ec_load_opts lo = {mo->dims,    mo->n_dims,   mo->freezes,       mo->n_freezes, no_infer || !fold_all,
+                     mo->shapes, mo->n_shapes, mo->allow_unpinned};
   ec_diag d;
   memset(&d, 0, sizeof d);
   ec_status st = ec_onnx_load(path, &lo, g, &d);

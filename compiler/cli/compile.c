@@ -16,8 +16,8 @@
 
 static const char compile_help[] =
     "usage: edgecc [compile] MODEL --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack]\n"
-    "              [--force] [--embed-weights] [--target-file FILE] [--dim NAME=N]\n"
-    "              [--freeze-input NAME=FILE.pb] [--no-pass NAME] [PLAN OPTIONS]\n"
+    "              [--force] [--embed-weights] [--target-file FILE] [--input-shape NAME=D0xD1...]\n"
+    "              [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--no-pass NAME] [PLAN OPTIONS]\n"
     "\n"
     "Plans MODEL's partitions over the devices, then writes C: OUT/plan.json, OUT/plan.dot,\n"
     "OUT/README.md (how to start the boards), and per device OUT/<device>/ with the programs of\n"
@@ -32,6 +32,10 @@ static const char compile_help[] =
     "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS) or ref (portable C99, needs only libc\n"
     "                      and libm) for every device; default: xnnpack on each device whose\n"
     "                      description lists it, ref on the others\n"
+    "  --input-shape NAME=D0xD1[,NAME=...]   every dim of graph input NAME, for models with\n"
+    "                      dynamic dims ('?', named, p2o.DynamicDimension.N), e.g. input=1x576\n"
+    "  --dim NAME=N        pin the named dimension NAME to N (in every input that has it)\n"
+    "  --freeze-input NAME=FILE.pb   make graph input NAME the constant in a TensorProto file\n"
     "  --no-pass NAME      switch off a graph pass or lowering step (`all`: every one)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
     "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
@@ -51,11 +55,13 @@ static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
-    "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "                   [--svg FILE]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
     "end-to-end latency and throughput. Devices are used in the order given; some may stay unused.\n"
+    "--svg FILE draws the plan (compile's plan.dot) as SVG with Graphviz's dot (package graphviz).\n"
     "A '*' after a partition's compute: part of it was measured (--profile), as the lines under\n"
     "the table say. The options are edgecc compile's (edgecc compile --help).\n";
 
@@ -71,6 +77,7 @@ static void stem(const char *path, char *out, size_t len) {
 typedef struct compile_args {
   ec_model_opts mo;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
+  const char *svg; /* edgecc plan --svg FILE */
   const char *tfiles[EC_MAX_OPTS];
   int n_tfiles;
   const char *links[EC_MAX_OPTS];
@@ -100,6 +107,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->out;
     } else if (strcmp(s, "--targets") == 0) {
       slot = &a->targets;
+    } else if (plan_only && strcmp(s, "--svg") == 0) {
+      slot = &a->svg;
     } else if (!plan_only && strcmp(s, "--name") == 0) {
       slot = &a->name;
     } else if (strcmp(s, "--kernels") == 0) {
@@ -177,7 +186,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[plan->parts[k].device], base,
-                         a->embed, a->n_threads, dv->target->cores, NULL};
+                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
     double staging = plan->parts[k].staging_bytes;
@@ -195,7 +204,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int v = 0; !st && v < devs->n; v++) {
     const ec_device *dv = &devs->items[v];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[v], base, a->embed,
-                         a->n_threads, dv->target->cores, NULL};
+                         a->n_threads, dv->target->cores, NULL, plan->id};
     if (plan->device_part[v] < 0) {
       ec_buf rd = {0};
       ec_plan_unused_readme(g, devs, plan, v, &rd);
@@ -214,7 +223,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   if (!st) {
     ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name,
                          a->mixed ? "mixed" : a->kernels, base, a->embed, a->n_threads,
-                         devs->items[0].target->cores, a->dev_kernels};
+                         devs->items[0].target->cores, a->dev_kernels, plan->id};
     ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
     for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
@@ -331,6 +340,14 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&a, 0, sizeof a);
   int rc = parse_args(argc, argv, plan_only, &a);
   if (rc >= 0) return rc;
+
+  /* Before the model is loaded: without Graphviz, --svg cannot be honoured. */
+  char dot[4096];
+  if (a.svg && !ec_find_dot(dot, sizeof dot)) {
+    fprintf(stderr, "edgecc: error: --svg %s: Graphviz's `dot` is not installed (Debian: apt-get install "
+            "graphviz)\n", a.svg);
+    return EC_ERR_MODEL;
+  }
 
   ec_plan_opts po;
   memset(&po, 0, sizeof po);
@@ -491,6 +508,11 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     if (b.data) fwrite(b.data, 1, b.len, stdout);
     st = b.oom ? EC_ERR_INTERNAL : EC_OK;
     ec_buf_free(&b);
+    if (!st && a.svg) {
+      ec_plan_dot(g, &devs, &plan, &b);
+      st = b.oom ? EC_ERR_INTERNAL : ec_render_svg(dot, &b, a.svg, &d);
+      ec_buf_free(&b);
+    }
   } else if (!st) {
     reps = ec_alloc(sizeof(ec_part_report) * (size_t)(plan.n_parts + 1));
     st = reps ? generate(g, &a, cname, base, &devs, &plan, &fs, reps, &d) : EC_ERR_INTERNAL;
@@ -504,8 +526,12 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
                "predicted %.3f ms\n", a.out, reps[k].device, reps[k].program, reps[k].n_steps,
                reps[k].arena_bytes, reps[k].lower_bound, reps[k].weights_bytes, plan.parts[k].compute_ms);
       for (int v = 0; v < devs.n; v++)
-        if (plan.device_part[v] < 0)
-          printf("edgecc: %s/%s: unused by the plan (see its README.md)\n", a.out, devs.items[v].name);
+        if (plan.device_part[v] < 0) {
+          ec_buf why = {0};
+          ec_plan_unused_why(&devs, &plan, v, &why);
+          printf("edgecc: %s/%s: unused: %s\n", a.out, devs.items[v].name, why.data ? why.data : "");
+          ec_buf_free(&why);
+        }
       if (plan.n_parts > 1)
         printf("edgecc: %d partitions, predicted latency %.3f ms, throughput %.1f requests/s\n", plan.n_parts,
                plan.latency_ms, plan.throughput_rps);

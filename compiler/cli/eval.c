@@ -9,13 +9,14 @@
 #include "op.h"
 
 static const char eval_help[] =
-    "usage: edgecc eval MODEL --input FILE.pb ... --output FILE.pb ... [--dim NAME=N]\n"
-    "                   [--freeze-input NAME=FILE.pb] [--no-pass NAME]\n"
+    "usage: edgecc eval MODEL --input FILE.pb ... --output FILE.pb ... [--input-shape NAME=D0xD1...]\n"
+    "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--no-pass NAME]\n"
     "\n"
     "Runs MODEL in-process with edgecc's reference kernels. Inputs are ONNX TensorProto files\n"
     "in graph-input order (frozen inputs are not given); outputs are written in graph-output\n"
     "order. --no-pass NAME switches a graph pass off (const-fold, dce, identity, bn-fold,\n"
-    "or all).\n";
+    "or all). --input-shape input=1x576 gives every dim of an input the model leaves dynamic\n"
+    "(--dim NAME=N one named dim); the files must have those shapes.\n";
 
 int ec_cmd_eval(int argc, char **argv) {
   ec_model_opts mo;

@@ -9,15 +9,19 @@
 #include "sha256.h"
 
 static const char inspect_help[] =
-    "usage: edgecc inspect MODEL [--json] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "usage: edgecc inspect MODEL [--json] [--input-shape NAME=D0xD1...] [--dim NAME=N]\n"
+    "                      [--freeze-input NAME=FILE.pb]\n"
     "       edgecc inspect MODEL --shape-inputs\n"
     "\n"
     "Loads MODEL, infers every shape and prints what it holds: graph inputs and outputs with\n"
-    "dtypes and shapes, the op histogram, parameter count, weight bytes, FLOPs and\n"
-    "multiply-adds, and the ops edgecc cannot compile yet.\n"
+    "dtypes and shapes, the dynamic dimensions of the inputs and the --input-shape flag that pins\n"
+    "them, the op histogram, parameter count, weight bytes, FLOPs and multiply-adds, and the ops\n"
+    "edgecc cannot compile yet. While a dynamic dimension has no value, outputs and compute are\n"
+    "left out (they need static shapes).\n"
     "\n"
     "  --json                 machine-readable output (see docs/inspect-json.md)\n"
-    "  --dim NAME=N           pin the symbolic dimension NAME to N\n"
+    "  --input-shape NAME=D0xD1[,NAME=...]   every dim of graph input NAME (e.g. input=1x576)\n"
+    "  --dim NAME=N           pin the named dimension NAME to N\n"
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
     "                         they must be frozen with --freeze-input\n";
@@ -61,15 +65,24 @@ static void put_si(ec_buf *b, double v) {
   ec_buf_printf(b, u ? "%.4g%s" : "%.0f%s", v, units[u]);
 }
 
-static void shape_json(ec_buf *b, const ec_tensor *t) {
-  ec_buf_printf(b, "[");
-  for (int k = 0; k < t->rank; k++) ec_buf_printf(b, "%s%lld", k ? ", " : "", (long long)t->dims[k]);
-  ec_buf_printf(b, "]");
+/* The dynamic dim record of tensor t's dim k, or NULL. */
+static const ec_dyn_dim *dyn_of(const ec_graph *g, int t, int k) {
+  for (int i = 0; i < g->n_dyn_dims; i++)
+    if (g->dyn_dims[i].tensor == t && g->dyn_dims[i].dim == k) return &g->dyn_dims[i];
+  return NULL;
 }
 
-static void shape_text(ec_buf *b, const ec_tensor *t) {
+static bool unpinned(const ec_dyn_dim *dd) { return dd && dd->how == EC_PIN_NONE; }
+
+/* A shape; a dim nothing pinned is `null` in JSON and `N` in text. */
+static void shape_put(ec_buf *b, const ec_graph *g, int t, bool json) {
+  const ec_tensor *tt = &g->tensors[t];
   ec_buf_printf(b, "[");
-  for (int k = 0; k < t->rank; k++) ec_buf_printf(b, "%s%lld", k ? "," : "", (long long)t->dims[k]);
+  for (int k = 0; k < tt->rank; k++) {
+    const char *sep = k ? (json ? ", " : ",") : "";
+    if (unpinned(dyn_of(g, t, k))) ec_buf_printf(b, "%s%s", sep, json ? "null" : "N");
+    else ec_buf_printf(b, "%s%lld", sep, (long long)tt->dims[k]);
+  }
   ec_buf_printf(b, "]");
 }
 
@@ -80,10 +93,64 @@ static void tensors_json(ec_buf *b, const ec_graph *g, const int *ts, int n) {
     ec_buf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
     ec_buf_json_str(b, t->name);
     ec_buf_printf(b, ", \"dtype\": \"%s\", \"shape\": ", ec_dtype_name(t->dtype));
-    shape_json(b, t);
+    shape_put(b, g, ts[i], true);
     ec_buf_printf(b, "}");
   }
   ec_buf_printf(b, "%s]", n ? "\n  " : "");
+}
+
+static const char *pin_name(ec_pin_kind k) {
+  static const char *const names[] = {[EC_PIN_NONE] = "none", [EC_PIN_DEFAULT] = "default",
+                                      [EC_PIN_DIM] = "--dim", [EC_PIN_SHAPE] = "--input-shape"};
+  return names[k];
+}
+
+/* "dynamic_dims": [{"input", "dim", "name", "declared", "value", "pinned_by"}], "pin_flag". */
+static void dynamic_json(ec_buf *b, const ec_graph *g) {
+  ec_buf_printf(b, "[");
+  for (int i = 0; i < g->n_dyn_dims; i++) {
+    const ec_dyn_dim *dd = &g->dyn_dims[i];
+    ec_buf_printf(b, "%s\n    {\"input\": ", i ? "," : "");
+    ec_buf_json_str(b, g->tensors[dd->tensor].name);
+    ec_buf_printf(b, ", \"dim\": %d, \"name\": ", dd->dim);
+    ec_buf_json_str(b, dd->param);
+    ec_buf_printf(b, ", \"declared\": ");
+    ec_buf d = {0};
+    ec_onnx_declared_shape(g, dd->tensor, &d);
+    ec_buf_json_str(b, d.data ? d.data : "");
+    ec_buf_free(&d);
+    if (dd->how == EC_PIN_NONE) ec_buf_printf(b, ", \"value\": null, \"pinned_by\": null}");
+    else ec_buf_printf(b, ", \"value\": %lld, \"pinned_by\": \"%s\"}",
+                       (long long)g->tensors[dd->tensor].dims[dd->dim], pin_name(dd->how));
+  }
+  ec_buf_printf(b, "%s],\n  \"pin_flag\": ", g->n_dyn_dims ? "\n  " : "");
+  ec_buf f = {0};
+  ec_onnx_pin_flag(g, &f);
+  ec_buf_json_str(b, f.data ? f.data : "");
+  ec_buf_free(&f);
+}
+
+/* One line per input with dynamic dims: declared shape, then each dim's value and what set it. */
+static void dynamic_text(ec_buf *b, const ec_graph *g) {
+  if (!g->n_dyn_dims) return;
+  for (int i = 0; i < g->n_dyn_dims; i++) {
+    const ec_dyn_dim *dd = &g->dyn_dims[i];
+    bool first = i == 0 || g->dyn_dims[i - 1].tensor != dd->tensor;
+    if (first) {
+      ec_buf_printf(b, "%s input '%s' declared ", i ? "\n        " : "dynamic ", g->tensors[dd->tensor].name);
+      ec_onnx_declared_shape(g, dd->tensor, b);
+      ec_buf_printf(b, ":");
+    }
+    ec_buf_printf(b, "%s dim %d ", first ? "" : ",", dd->dim);
+    if (dd->how == EC_PIN_NONE)
+      ec_buf_printf(b, "not pinned");
+    else
+      ec_buf_printf(b, "%lld (%s)", (long long)g->tensors[dd->tensor].dims[dd->dim],
+                    dd->how == EC_PIN_DEFAULT ? "leading, 1 by default" : pin_name(dd->how));
+  }
+  ec_buf_printf(b, "\n         pin with: ");
+  ec_onnx_pin_flag(g, b);
+  ec_buf_printf(b, "\n");
 }
 
 static void ops_json(ec_buf *b, const op_count *ops, int n) {
@@ -99,6 +166,7 @@ static void ops_json(ec_buf *b, const op_count *ops, int n) {
 int ec_cmd_inspect(int argc, char **argv) {
   ec_model_opts mo;
   memset(&mo, 0, sizeof mo);
+  mo.allow_unpinned = true; /* reported below, not an error */
   const char *path = NULL;
   bool json = false, shape_inputs = false;
   for (int i = 0; i < argc; i++) {
@@ -137,12 +205,15 @@ int ec_cmd_inspect(int argc, char **argv) {
   op_count ops[512], unsup[512];
   int n_ops = histogram(g, false, ops, 512);
   int n_nodes = g->n_nodes;
+  /* A dynamic dim without a value: no static shapes, so no inference; the rest is reported. */
+  bool dynamic = false;
+  for (int i = 0; i < g->n_dyn_dims; i++) dynamic |= unpinned(&g->dyn_dims[i]);
   /* The histogram above is of the file's nodes; now infer shapes and fold constants. */
   ec_diag d;
   memset(&d, 0, sizeof d);
-  ec_status st = ec_infer_graph(g, &d);
-  if (!st) st = ec_onnx_check_declared(g, &d);
-  if (!st) st = ec_graph_compact(g);
+  ec_status st = dynamic ? EC_OK : ec_infer_graph(g, &d);
+  if (!st && !dynamic) st = ec_onnx_check_declared(g, &d);
+  if (!st && !dynamic) st = ec_graph_compact(g);
   if (st) {
     ec_diag_print(&d);
     ec_graph_free(g);
@@ -155,7 +226,7 @@ int ec_cmd_inspect(int argc, char **argv) {
     ec_graph_free(g);
     return EC_ERR_INTERNAL;
   }
-  for (int i = 0; i < g->n_nodes; i++) {
+  for (int i = 0; !dynamic && i < g->n_nodes; i++) { /* costs read the parameters inference parsed */
     const ec_node *nd = &g->nodes[i];
     ec_cost c = {0};
     if (ec_ops[nd->op].cost)
@@ -177,16 +248,21 @@ int ec_cmd_inspect(int argc, char **argv) {
                   (long long)g->ir_version, (long long)g->opset);
     ec_buf_printf(&b, "  \"inputs\": ");
     tensors_json(&b, g, g->inputs, g->n_inputs);
+    ec_buf_printf(&b, ",\n  \"dynamic_dims\": ");
+    dynamic_json(&b, g);
     ec_buf_printf(&b, ",\n  \"outputs\": ");
-    tensors_json(&b, g, g->outputs, g->n_outputs);
+    tensors_json(&b, g, g->outputs, dynamic ? 0 : g->n_outputs);
     ec_buf_printf(&b, ",\n  \"frozen_inputs\": %d,\n  \"nodes\": %d,\n  \"ops\": ", g->n_frozen,
                   n_nodes);
     ops_json(&b, ops, n_ops);
-    ec_buf_printf(&b,
-                  ",\n  \"params\": %lld,\n  \"weight_bytes\": %lld,\n  \"flops\": %.0f,\n"
-                  "  \"macs\": %.0f,\n  \"nodes_after_folding\": %d,\n  \"unsupported_ops\": ",
-                  (long long)g->init_params, (long long)g->init_bytes, total.flops, total.macs,
-                  g->n_nodes);
+    ec_buf_printf(&b, ",\n  \"params\": %lld,\n  \"weight_bytes\": %lld,\n", (long long)g->init_params,
+                  (long long)g->init_bytes);
+    if (dynamic)
+      ec_buf_printf(&b, "  \"flops\": null,\n  \"macs\": null,\n  \"nodes_after_folding\": null,\n");
+    else
+      ec_buf_printf(&b, "  \"flops\": %.0f,\n  \"macs\": %.0f,\n  \"nodes_after_folding\": %d,\n", total.flops,
+                    total.macs, g->n_nodes);
+    ec_buf_printf(&b, "  \"unsupported_ops\": ");
     ops_json(&b, unsup, n_unsup);
     ec_buf_printf(&b, ",\n  \"macs_by_op\": {");
     bool first = true;
@@ -209,26 +285,34 @@ int ec_cmd_inspect(int argc, char **argv) {
     for (int i = 0; i < g->n_inputs; i++) {
       const ec_tensor *t = &g->tensors[g->inputs[i]];
       ec_buf_printf(&b, "  %-24s %-8s ", t->name, ec_dtype_name(t->dtype));
-      shape_text(&b, t);
+      shape_put(&b, g, g->inputs[i], false);
       ec_buf_printf(&b, "\n");
     }
     if (g->n_frozen) ec_buf_printf(&b, "  (%d input(s) frozen into constants)\n", g->n_frozen);
-    ec_buf_printf(&b, "outputs\n");
-    for (int i = 0; i < g->n_outputs; i++) {
+    dynamic_text(&b, g);
+    ec_buf_printf(&b, dynamic ? "outputs  unknown until every dynamic dimension has a value\n" : "outputs\n");
+    for (int i = 0; !dynamic && i < g->n_outputs; i++) {
       const ec_tensor *t = &g->tensors[g->outputs[i]];
       ec_buf_printf(&b, "  %-24s %-8s ", t->name, ec_dtype_name(t->dtype));
-      shape_text(&b, t);
+      shape_put(&b, g, g->outputs[i], false);
       ec_buf_printf(&b, "\n");
     }
-    ec_buf_printf(&b, "nodes    %d (%d after constant folding)\nops     ", n_nodes, g->n_nodes);
+    if (dynamic)
+      ec_buf_printf(&b, "nodes    %d\nops     ", n_nodes);
+    else
+      ec_buf_printf(&b, "nodes    %d (%d after constant folding)\nops     ", n_nodes, g->n_nodes);
     for (int i = 0; i < n_ops; i++) ec_buf_printf(&b, "%s%s x%d", i ? ", " : "", ops[i].name, ops[i].count);
     ec_buf_printf(&b, "\nparams   %lld (%lld weight bytes)\n", (long long)g->init_params,
                   (long long)g->init_bytes);
-    ec_buf_printf(&b, "compute  ");
-    put_si(&b, total.flops);
-    ec_buf_printf(&b, "FLOP, ");
-    put_si(&b, total.macs);
-    ec_buf_printf(&b, " multiply-adds\n");
+    if (dynamic) {
+      ec_buf_printf(&b, "compute  unknown until every dynamic dimension has a value\n");
+    } else {
+      ec_buf_printf(&b, "compute  ");
+      put_si(&b, total.flops);
+      ec_buf_printf(&b, "FLOP, ");
+      put_si(&b, total.macs);
+      ec_buf_printf(&b, " multiply-adds\n");
+    }
     if (n_unsup) {
       ec_buf_printf(&b, "cannot compile yet: ");
       for (int i = 0; i < n_unsup; i++)

@@ -60,6 +60,9 @@ typedef struct ec_codegen_opts {
                                     0: the target's cores */
   int cores;                     /* the device's target's cores (0: look the name up) */
   const char *const *device_kernels; /* plan.json: each device's kernels (NULL: `kernels`) */
+  uint64_t plan_id;              /* plan.json's plan_id, compiled into main_p<k>.c so that the
+                                    programs of one compile serve each other with no --plan-id;
+                                    0: none (the runtime hashes the program's signature) */
 } ec_codegen_opts;
 
 /* Refuse --embed-weights above this (the C array is ~5 bytes of source per weight byte). */

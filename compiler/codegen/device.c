@@ -265,7 +265,6 @@ static void readme(const ec_graph *g, const ec_codegen_opts *o, const ec_target 
         ec_plan_endpoint(r->index + 1, next, sizeof next);
         ec_buf_printf(rd, " --next %s", next);
       }
-      ec_buf_printf(rd, " --plan-id %016llx", (unsigned long long)plan->id);
       ec_buf_printf(rd, "   # serve: partition %d of %d (see ../README.md for the order)\n", r->index,
                     plan->n_parts);
     }

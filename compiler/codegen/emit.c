@@ -786,7 +786,12 @@ static void emit_main(emitter *e, ec_buf *b) {
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
   ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"};\n", e->prog, e->PROG,
                 e->fast ? "xnnpack" : "ref");
-  ec_buf_printf(b, "  return ecrt_driver_main(&program, argc, argv);\n}\n");
+  if (e->o->plan_id)
+    ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
+                  "  return ecrt_driver_main_plan(&program, UINT64_C(0x%016llx), argc, argv);\n}\n",
+                  (unsigned long long)e->o->plan_id);
+  else
+    ec_buf_printf(b, "  return ecrt_driver_main(&program, argc, argv);\n}\n");
 }
 
 static void emit_weights_c(emitter *e, ec_buf *b, const ec_buf *w) {

@@ -1,5 +1,6 @@
 /* memplan.c — arena offsets by greedy best-fit over lifetimes (largest buffers first, each into
  * the tightest gap left by the buffers it is live with), in-place reuse, and the verifier. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,21 +297,52 @@ done:
   return st;
 }
 
-static ec_status vfail(ec_diag *d, const ec_graph *g, const char *fmt, const char *a,
-                       const char *b) {
-  ec_diag_set(d, g->source_path ? g->source_path : "", "memory plan", fmt, a, b);
+static ec_status vfail(ec_diag *d, const ec_graph *g, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static ec_status vfail(ec_diag *d, const ec_graph *g, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ec_diag_vset(d, g->source_path ? g->source_path : "", "memory plan", fmt, ap);
+  va_end(ap);
   return EC_ERR_INTERNAL;
 }
 
-static const char *buf_label(const ec_graph *g, const ec_memplan *mp, int b, char *tmp,
-                             size_t len) {
-  if (mp->bufs[b].scratch_step >= 0) {
-    snprintf(tmp, len, "scratch of step %d", mp->bufs[b].scratch_step);
-    return tmp;
+/* Whether two lifetimes (first write, last read) share a step. A step reads its inputs while it
+ * writes its outputs, so a tensor written at the step that last reads another is live with it;
+ * one written a step later is not. The verifier's own test, independent of the planner's. */
+static bool v_live_together(int f1, int l1, int f2, int l2) { return !(l1 < f2 || l2 < f1); }
+
+/* The bytes the kernel of step s uses as scratch: what its op asks for, whatever the plan says. */
+static size_t scratch_want(const ec_graph *g, const int *nodes, int s) {
+  const ec_node *n = &g->nodes[nodes[s]];
+  return ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
+}
+
+static const char *scratch_label(const ec_graph *g, const int *nodes, int s, char *tmp, size_t len) {
+  const ec_node *n = &g->nodes[nodes[s]];
+  if (n->name && n->name[0]) snprintf(tmp, len, "the scratch of '%.200s'", n->name);
+  else snprintf(tmp, len, "the scratch of step %d (%s)", s, n->op_type);
+  return tmp;
+}
+
+/* An arena tensor of buffer b live during steps [f, l], else any tensor of b, else -1. */
+static int tensor_in(const ec_memplan *mp, const ec_mp_where *where, const int *first,
+                     const int *last, int b, int f, int l) {
+  int any = -1;
+  for (int t = 0; t < mp->n_tensors; t++) {
+    if (where[t] != EC_MP_ARENA || mp->buf[t] != b) continue;
+    if (v_live_together(first[t], last[t], f, l)) return t;
+    if (any < 0) any = t;
   }
-  for (int t = 0; t < mp->n_tensors; t++)
-    if (mp->buf[t] == b) return g->tensors[t].name;
-  return "?";
+  return any;
+}
+
+/* Buffer b in messages: its step's scratch, or tensor t of it (quoted). */
+static const char *buf_label(const ec_graph *g, const ec_memplan *mp, const int *nodes, int b,
+                             int t, char *tmp, size_t len) {
+  if (mp->bufs[b].scratch_step >= 0) return scratch_label(g, nodes, mp->bufs[b].scratch_step, tmp, len);
+  snprintf(tmp, len, "'%.200s'", t >= 0 ? g->tensors[t].name : "?");
+  return tmp;
 }
 
 /* A view t of root r at channel voff: same buffer, offset as recomputed, inside the root's
@@ -341,8 +373,7 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
                             int n_inputs, const int *outputs, int n_outputs, const ec_memplan *mp,
                             ec_diag *d) {
   int nt = g->n_tensors;
-  if (mp->n_tensors != nt || mp->n_steps != n_nodes)
-    return vfail(d, g, "plan made for another graph%s%s", "", "");
+  if (mp->n_tensors != nt || mp->n_steps != n_nodes) return vfail(d, g, "plan made for another graph");
   ec_mp_where *where = ec_alloc(sizeof(ec_mp_where) * (size_t)(nt + 1));
   int *first = ec_alloc(sizeof(int) * (size_t)(nt + 1));
   int *last = ec_alloc(sizeof(int) * (size_t)(nt + 1));
@@ -351,42 +382,57 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
   int *blast = ec_alloc(sizeof(int) * (size_t)(mp->n_bufs + 1));
   size_t *bbytes = ec_alloc(sizeof(size_t) * (size_t)(mp->n_bufs + 1));
   ec_status st = EC_OK;
-  char l1[64], l2[64];
+  char l1[256], l2[256];
   if (!where || !first || !last || !bfirst || !blast || !bbytes) {
     st = EC_ERR_INTERNAL;
     goto done;
   }
   st = classify(g, nodes, n_nodes, inputs, n_inputs, outputs, n_outputs, where, first, last, d);
   if (st) goto done;
+  /* Every step's kernel gets a scratch buffer of its own, as large as the op asks. */
+  for (int s = 0; s < n_nodes; s++) {
+    size_t want = scratch_want(g, nodes, s);
+    int b = mp->scratch_buf[s];
+    if (!want && b < 0) continue;
+    if (b < 0 || b >= mp->n_bufs || mp->bufs[b].scratch_step != s) {
+      st = vfail(d, g, "%s (%zu bytes) has no buffer of its own", scratch_label(g, nodes, s, l1, sizeof l1),
+                 want);
+      goto done;
+    }
+    if (mp->bufs[b].bytes < want || mp->scratch_bytes[s] < want) {
+      st = vfail(d, g, "%s is smaller than its kernel asks (%zu bytes)", scratch_label(g, nodes, s, l1, sizeof l1),
+                 want);
+      goto done;
+    }
+  }
   for (int b = 0; b < mp->n_bufs; b++) {
     bfirst[b] = mp->n_steps;
     blast[b] = -1;
     bbytes[b] = 0;
-    if (mp->bufs[b].offset % EC_MP_ALIGN) {
-      st = vfail(d, g, "buffer of '%s' is not aligned%s", buf_label(g, mp, b, l1, sizeof l1), "");
+    int s = mp->bufs[b].scratch_step;
+    if (s >= n_nodes || (s >= 0 && mp->scratch_buf[s] != b)) {
+      st = vfail(d, g, "buffer %d is the scratch of no step", b);
       goto done;
     }
-    if (mp->bufs[b].scratch_step >= 0) {
-      int s = mp->bufs[b].scratch_step;
+    if (mp->bufs[b].offset % EC_MP_ALIGN) {
+      st = vfail(d, g, "buffer of %s is not aligned",
+                 buf_label(g, mp, nodes, b, tensor_in(mp, where, first, last, b, 0, -1), l1, sizeof l1));
+      goto done;
+    }
+    if (s >= 0) {
       bfirst[b] = blast[b] = s;
-      bbytes[b] = mp->scratch_bytes[s];
-      const ec_node *n = &g->nodes[nodes[s]];
-      size_t want = ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
-      if (want > mp->bufs[b].bytes || mp->scratch_buf[s] != b) {
-        st = vfail(d, g, "scratch of '%s' is smaller than its kernel asks%s", n->name, "");
-        goto done;
-      }
+      bbytes[b] = scratch_want(g, nodes, s);
     }
   }
   for (int t = 0; t < nt; t++) {
     if (where[t] != mp->where[t]) {
-      st = vfail(d, g, "tensor '%s' is placed in the wrong memory%s", g->tensors[t].name, "");
+      st = vfail(d, g, "tensor '%s' is placed in the wrong memory", g->tensors[t].name);
       goto done;
     }
     if (where[t] != EC_MP_ARENA) continue;
     int b = mp->buf[t];
     if (b < 0 || b >= mp->n_bufs || mp->bufs[b].scratch_step >= 0) {
-      st = vfail(d, g, "activation '%s' has no arena buffer%s", g->tensors[t].name, "");
+      st = vfail(d, g, "activation '%s' has no arena buffer", g->tensors[t].name);
       goto done;
     }
     size_t bytes = tensor_bytes(&g->tensors[t]);
@@ -397,7 +443,7 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
       if (st) goto done;
       bytes = 0; /* inside its root's bytes, checked above */
     } else if (mp->view_root[t] >= 0) {
-      st = vfail(d, g, "'%s' is planned as a view but is none%s", g->tensors[t].name, "");
+      st = vfail(d, g, "'%s' is planned as a view but is none", g->tensors[t].name);
       goto done;
     }
     if (bytes > bbytes[b]) bbytes[b] = bytes;
@@ -409,7 +455,7 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
       if (where[u] != EC_MP_ARENA || mp->buf[u] != b) continue;
       int64_t uoff;
       if (ec_view_root(g, u, &uoff) == root) continue;
-      if (last[u] < first[t] || last[t] < first[u]) continue;
+      if (!v_live_together(first[u], last[u], first[t], last[t])) continue;
       int a = mp->inplace_of[t] == u ? u : mp->inplace_of[u] == t ? t : -1;
       int o = a == u ? t : u;
       if (a < 0 || last[a] != first[o]) {
@@ -417,37 +463,49 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
                    g->tensors[u].name, g->tensors[t].name);
         goto done;
       }
+      /* In place: output 0 of an op that allows it over its input 0, never a smaller one (an
+       * input broadcast to the output would be overwritten before all of it is read). */
       const ec_node *n = &g->nodes[nodes[first[o]]];
       if (!(ec_ops[n->op].flags & EC_OPF_INPLACE) || n->n_outputs < 1 || n->outputs[0] != o ||
-          n->inputs[0] != a) {
+          n->n_inputs < 1 || n->inputs[0] != a) {
         st = vfail(d, g, "'%s' reuses the bytes of '%s' but its op may not run in place",
+                   g->tensors[o].name, g->tensors[a].name);
+        goto done;
+      }
+      if (tensor_bytes(&g->tensors[a]) < tensor_bytes(&g->tensors[o])) {
+        st = vfail(d, g, "'%s' reuses the bytes of '%s', which is smaller: a broadcast may not run in place",
                    g->tensors[o].name, g->tensors[a].name);
         goto done;
       }
     }
   }
   for (int b = 0; b < mp->n_bufs; b++) {
+    int tb = tensor_in(mp, where, first, last, b, 0, -1);
     if (bbytes[b] > mp->bufs[b].bytes || bfirst[b] < mp->bufs[b].first || blast[b] > mp->bufs[b].last) {
-      st = vfail(d, g, "buffer of '%s' is smaller or shorter-lived than its tensors%s",
-                 buf_label(g, mp, b, l1, sizeof l1), "");
+      st = vfail(d, g, "buffer of %s is smaller or shorter-lived than its tensors",
+                 buf_label(g, mp, nodes, b, tb, l1, sizeof l1));
       goto done;
     }
     if (mp->bufs[b].offset + bbytes[b] + EC_MP_SLACK > mp->arena_bytes) {
-      st = vfail(d, g, "buffer of '%s' runs past the arena%s", buf_label(g, mp, b, l1, sizeof l1), "");
+      st = vfail(d, g, "buffer of %s runs past the arena", buf_label(g, mp, nodes, b, tb, l1, sizeof l1));
       goto done;
     }
     for (int c = 0; c < b; c++) {
-      if (blast[b] < bfirst[c] || blast[c] < bfirst[b]) continue;
+      if (!v_live_together(bfirst[b], blast[b], bfirst[c], blast[c])) continue;
       size_t b0 = mp->bufs[b].offset, b1 = b0 + bbytes[b] + EC_MP_SLACK;
       size_t c0 = mp->bufs[c].offset, c1 = c0 + bbytes[c] + EC_MP_SLACK;
       if (b0 < c1 && c0 < b1) {
-        st = vfail(d, g, "'%s' and '%s' are live at the same time and overlap in the arena",
-                   buf_label(g, mp, c, l1, sizeof l1), buf_label(g, mp, b, l2, sizeof l2));
+        /* Name a tensor of each that are live together, not just the buffers' first tensors. */
+        int tc = tensor_in(mp, where, first, last, c, bfirst[b], blast[b]);
+        int fc = tc >= 0 ? first[tc] : bfirst[c], lc = tc >= 0 ? last[tc] : blast[c];
+        st = vfail(d, g, "%s and %s are live at the same time and overlap in the arena",
+                   buf_label(g, mp, nodes, c, tc, l1, sizeof l1),
+                   buf_label(g, mp, nodes, b, tensor_in(mp, where, first, last, b, fc, lc), l2, sizeof l2));
         goto done;
       }
     }
   }
-  if (mp->lower_bound > mp->arena_bytes) st = vfail(d, g, "arena below the lower bound%s%s", "", "");
+  if (mp->lower_bound > mp->arena_bytes) st = vfail(d, g, "arena below the lower bound");
 done:
   if (!where || !first || !last || !bfirst || !blast || !bbytes) st = EC_ERR_INTERNAL;
   free(where);

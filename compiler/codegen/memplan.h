@@ -60,10 +60,13 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
                            ec_diag *d);
 
 /* Proves the plan: every arena tensor lies inside its buffer, in-place sharing only where the
- * op allows it and its input dies there, no two buffers whose lifetimes overlap share a byte
- * (slack counted), everything inside arena_bytes, offsets aligned, and the lower bound holds.
+ * op allows it, over its input 0, no larger than that input and where that input dies, every
+ * step's scratch a buffer of its own as large as its op asks, no two buffers whose lifetimes
+ * share a step share a byte (slack counted), everything inside arena_bytes, offsets aligned,
+ * and the lower bound holds.
  * Lifetimes are recomputed from the graph, not taken from the plan.
- * Fails with EC_ERR_INTERNAL and a message naming the two tensors otherwise. */
+ * Fails with EC_ERR_INTERNAL and a message naming the two tensors (or scratch) otherwise;
+ * tests/unit/test_memplan.c feeds it corrupted plans. */
 ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, const int *inputs,
                             int n_inputs, const int *outputs, int n_outputs, const ec_memplan *mp,
                             ec_diag *d);

@@ -228,6 +228,8 @@ void ec_graph_free(ec_graph *g) {
   }
   for (int i = 0; i < g->n_warnings; i++) free(g->warnings[i]);
   free(g->warnings);
+  for (int i = 0; i < g->n_dyn_dims; i++) free(g->dyn_dims[i].param);
+  free(g->dyn_dims);
   free(g->tensors);
   free(g->nodes);
   free(g->inputs);

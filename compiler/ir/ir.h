@@ -122,6 +122,22 @@ typedef struct ec_node {
   int fused_act;
 } ec_node;
 
+/* How a dimension the model leaves dynamic (a dim_param, or no value at all) got its value. */
+typedef enum ec_pin_kind {
+  EC_PIN_NONE,    /* not pinned (only `edgecc inspect` loads such a graph; the dim holds 1) */
+  EC_PIN_DEFAULT, /* a leading dim, 1 by default (with a warning) */
+  EC_PIN_DIM,     /* --dim NAME=N */
+  EC_PIN_SHAPE,   /* --input-shape INPUT=D0xD1...: given for its input, or for another input
+                     with the same dim_param */
+} ec_pin_kind;
+
+typedef struct ec_dyn_dim {
+  int tensor;          /* the graph input */
+  int dim;
+  char *param;         /* its dim_param; "" when it has none */
+  ec_pin_kind how;
+} ec_dyn_dim;
+
 typedef struct ec_graph {
   char *name;
   ec_tensor *tensors;
@@ -139,6 +155,8 @@ typedef struct ec_graph {
   void *pb_model;      /* the unpacked protobuf; constant data may point into it */
   void (*free_pb_model)(void *);
   int n_frozen;        /* graph inputs frozen into constants (--freeze-input) */
+  ec_dyn_dim *dyn_dims; /* the graph inputs' dynamic dims, in input and dim order, as pinned */
+  int n_dyn_dims;
   /* name -> tensor index */
   int *hash;
   int hash_cap;

@@ -417,7 +417,157 @@ static const ec_freeze *find_freeze(loader *L, const char *name) {
   return NULL;
 }
 
-static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi, ec_buf *unpinned) {
+static const ec_input_shape *find_shape(loader *L, const char *name) {
+  for (int i = 0; i < L->opts->n_shapes; i++)
+    if (strcmp(L->opts->shapes[i].name, name) == 0) return &L->opts->shapes[i];
+  return NULL;
+}
+
+/* A dim's dim_param, "" when it has none. ONNX exporters write "?" for "unknown": that is no
+ * name either (two "?" dims are not the same dimension). */
+static const char *dim_symbol(const Onnx__TensorShapeProto__Dimension *dim) {
+  const char *p = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
+                      ? dim->dim_param
+                      : "";
+  return strcmp(p, "?") == 0 ? "" : p;
+}
+
+static bool dim_fixed(const Onnx__TensorShapeProto__Dimension *dim) {
+  return dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+}
+
+static const Onnx__TensorShapeProto *declared_shape(const Onnx__ValueInfoProto *vi) {
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) return NULL;
+  return tp->tensor_type->shape;
+}
+
+/* "[?,seq,8]" */
+static void put_declared(ec_buf *b, const Onnx__TensorShapeProto *sh) {
+  ec_buf_printf(b, "[");
+  for (size_t k = 0; sh && k < sh->n_dim; k++) {
+    const char *p = dim_symbol(sh->dim[k]);
+    if (dim_fixed(sh->dim[k])) ec_buf_printf(b, "%s%lld", k ? "," : "", (long long)sh->dim[k]->dim_value);
+    else ec_buf_printf(b, "%s%s", k ? "," : "", p[0] ? p : "?");
+  }
+  ec_buf_printf(b, "]");
+}
+
+/* "input=1x576", as the flag was given. */
+static void put_shape_flag(ec_buf *b, const ec_input_shape *s) {
+  ec_buf_printf(b, "%s=", s->name);
+  for (int k = 0; k < s->rank; k++) ec_buf_printf(b, "%s%lld", k ? "x" : "", (long long)s->dims[k]);
+}
+
+/* The value --dim gives the symbol, if any (the last --dim of that name wins). */
+static bool dim_pin(loader *L, const char *sym, int64_t *v) {
+  bool found = false;
+  for (int k = 0; sym[0] && k < L->opts->n_dims; k++)
+    if (strcmp(L->opts->dims[k].name, sym) == 0) {
+      *v = L->opts->dims[k].value;
+      found = true;
+    }
+  return found;
+}
+
+static const Onnx__ValueInfoProto *graph_input(loader *L, const char *name) {
+  const Onnx__GraphProto *gp = L->model->graph;
+  for (size_t i = 0; i < gp->n_input; i++)
+    if (gp->input[i]->name && strcmp(gp->input[i]->name, name) == 0) return gp->input[i];
+  return NULL;
+}
+
+/* The value another --input-shape gives the symbol (they agree: check_input_shapes). */
+static bool shape_pin(loader *L, const char *sym, int64_t *v) {
+  for (int i = 0; sym[0] && i < L->opts->n_shapes; i++) {
+    const Onnx__TensorShapeProto *sh = declared_shape(graph_input(L, L->opts->shapes[i].name));
+    for (size_t k = 0; sh && k < sh->n_dim; k++)
+      if (!dim_fixed(sh->dim[k]) && strcmp(dim_symbol(sh->dim[k]), sym) == 0) {
+        *v = L->opts->shapes[i].dims[k];
+        return true;
+      }
+  }
+  return false;
+}
+
+/* Every --input-shape against the model's declarations, before any input is built: the input
+ * exists, the rank matches, fixed dims agree, and a named dim gets one value from every flag. */
+static ec_status check_input_shapes(loader *L) {
+  const Onnx__GraphProto *gp = L->model->graph;
+  for (int i = 0; i < L->opts->n_shapes; i++) {
+    const ec_input_shape *s = &L->opts->shapes[i];
+    ec_buf flag = {0}, decl = {0};
+    put_shape_flag(&flag, s);
+    const Onnx__ValueInfoProto *vi = graph_input(L, s->name);
+    bool initializer = false;
+    for (size_t k = 0; vi && k < gp->n_initializer; k++)
+      initializer |= gp->initializer[k]->name && strcmp(gp->initializer[k]->name, s->name) == 0;
+    ec_status st = EC_OK;
+    if (!vi || initializer) {
+      ec_buf names = {0};
+      for (size_t k = 0; k < gp->n_input; k++) {
+        bool init = false;
+        for (size_t j = 0; gp->input[k]->name && j < gp->n_initializer; j++)
+          init |= gp->initializer[j]->name && strcmp(gp->initializer[j]->name, gp->input[k]->name) == 0;
+        if (!init && gp->input[k]->name) ec_buf_printf(&names, "%s'%s'", names.len ? ", " : "", gp->input[k]->name);
+      }
+      st = fail(L, "", "--input-shape %s: the model has no graph input '%s' (its inputs: %s)", flag.data, s->name,
+                names.len ? names.data : "none");
+      ec_buf_free(&names);
+    } else if (find_freeze(L, s->name)) {
+      st = fail(L, "", "--input-shape %s: input '%s' is also frozen by --freeze-input", flag.data, s->name);
+    }
+    const Onnx__TensorShapeProto *sh = vi ? declared_shape(vi) : NULL;
+    if (sh) put_declared(&decl, sh);
+    if (!st && sh && sh->n_dim != (size_t)s->rank)
+      st = fail(L, "", "--input-shape %s: input '%s' has rank %zu (declared %s), the flag gives %d dim%s", flag.data,
+                s->name, sh->n_dim, decl.data, s->rank, s->rank == 1 ? "" : "s");
+    for (int k = 0; !st && sh && k < s->rank; k++) {
+      const Onnx__TensorShapeProto__Dimension *dim = sh->dim[k];
+      const char *sym = dim_symbol(dim);
+      int64_t v;
+      if (dim_fixed(dim) && dim->dim_value != s->dims[k]) {
+        st = fail(L, "", "--input-shape %s: dim %d of input '%s' is fixed at %lld (declared %s), the flag says %lld",
+                  flag.data, k, s->name, (long long)dim->dim_value, decl.data, (long long)s->dims[k]);
+      } else if (!dim_fixed(dim) && dim_pin(L, sym, &v) && v != s->dims[k]) {
+        st = fail(L, "", "--input-shape %s: dim %d of input '%s' is '%s', which --dim %s=%lld sets, the flag says %lld",
+                  flag.data, k, s->name, sym, sym, (long long)v, (long long)s->dims[k]);
+      } else if (!dim_fixed(dim) && sym[0]) {
+        /* The same symbol in an earlier flag (or earlier in this one) with another value. */
+        for (int j = 0; !st && j <= i; j++) {
+          const ec_input_shape *o = &L->opts->shapes[j];
+          const Onnx__TensorShapeProto *osh = declared_shape(graph_input(L, o->name));
+          for (int m = 0; !st && osh && m < o->rank && (size_t)m < osh->n_dim && (j < i || m < k); m++)
+            if (!dim_fixed(osh->dim[m]) && strcmp(dim_symbol(osh->dim[m]), sym) == 0 && o->dims[m] != s->dims[k]) {
+              ec_buf of = {0};
+              put_shape_flag(&of, o);
+              st = fail(L, "", "--input-shape %s: dimension '%s' is %lld there (dim %d of '%s'), but %lld in "
+                        "--input-shape %s (dim %d of '%s')", flag.data, sym, (long long)s->dims[k], k, s->name,
+                        (long long)o->dims[m], of.data, m, o->name);
+              ec_buf_free(&of);
+            }
+        }
+      }
+    }
+    ec_buf_free(&flag);
+    ec_buf_free(&decl);
+    if (st) return st;
+  }
+  return EC_OK;
+}
+
+static ec_status record_dyn(loader *L, int t, int dim, const char *param, ec_pin_kind how) {
+  ec_graph *g = L->g;
+  ec_dyn_dim *p = ec_realloc_array(g->dyn_dims, (size_t)g->n_dyn_dims + 1, sizeof *p);
+  if (!p) return EC_ERR_INTERNAL;
+  g->dyn_dims = p;
+  p[g->n_dyn_dims] = (ec_dyn_dim){t, dim, ec_strdup(param), how};
+  if (!p[g->n_dyn_dims].param) return EC_ERR_INTERNAL;
+  g->n_dyn_dims++;
+  return EC_OK;
+}
+
+static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi) {
   ec_graph *g = L->g;
   if (!vi->name || !vi->name[0]) return fail(L, "", "a graph input has no name");
   int t = ec_graph_find(g, vi->name);
@@ -439,15 +589,25 @@ static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi, ec_buf *un
   tt->dtype = dt;
   tt->kind = EC_TK_INPUT;
   const ec_freeze *fz = find_freeze(L, vi->name);
-  if (!tt_pb->shape && !fz)
-    return fail(L, "", "graph input '%s' has no shape; edgecc needs static shapes", vi->name);
-  int rank = tt_pb->shape ? (int)tt_pb->shape->n_dim : 0;
+  const ec_input_shape *is = find_shape(L, vi->name);
+  if (!tt_pb->shape && !fz && !is)
+    return fail(L, "", "graph input '%s' has no shape; edgecc needs static shapes (give one with "
+                "--input-shape %s=D0xD1...)", vi->name, vi->name);
+  int rank = is ? is->rank : tt_pb->shape ? (int)tt_pb->shape->n_dim : 0;
   if (rank > EC_MAX_RANK)
     return fail(L, "", "graph input '%s' has rank %d (edgecc supports up to %d)", vi->name, rank,
                 EC_MAX_RANK);
   tt->rank = rank;
-  for (int i = 0; tt_pb->shape && i < rank; i++) {
-    const Onnx__TensorShapeProto__Dimension *dim = tt_pb->shape->dim[i];
+  for (int i = 0; (tt_pb->shape || is) && i < rank; i++) {
+    const Onnx__TensorShapeProto__Dimension *dim = tt_pb->shape ? tt_pb->shape->dim[i] : NULL;
+    if (is) { /* checked against the declaration by check_input_shapes */
+      tt->dims[i] = is->dims[i];
+      if (!dim || !dim_fixed(dim)) {
+        ec_status st = record_dyn(L, t, i, dim ? dim_symbol(dim) : "", EC_PIN_SHAPE);
+        if (st) return st;
+      }
+      continue;
+    }
     if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
       if (dim->dim_value < 0)
         return fail(L, "", "graph input '%s' has a negative dimension (%lld)", vi->name,
@@ -458,32 +618,30 @@ static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi, ec_buf *un
       tt->dims[i] = dim->dim_value;
       continue;
     }
-    const char *param =
-        dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
-            ? dim->dim_param
-            : "";
-    bool pinned = false;
-    for (int k = 0; k < L->opts->n_dims && param[0]; k++)
-      if (strcmp(L->opts->dims[k].name, param) == 0) {
-        tt->dims[i] = L->opts->dims[k].value;
-        pinned = true;
-      }
-    if (pinned || fz) continue;
-    if (i == 0) {
-      tt->dims[i] = 1;
-      ec_graph_warn(g, "%s: input '%s': symbolic leading dimension '%s' set to 1 (use --dim %s=N to choose)",
-                    L->file, vi->name, param[0] ? param : "?", param[0] ? param : "NAME");
-      continue;
+    if (fz) continue; /* the file gives every dim */
+    const char *param = dim_symbol(dim);
+    ec_pin_kind how = EC_PIN_NONE;
+    int64_t v = 1;
+    if (dim_pin(L, param, &v)) {
+      how = EC_PIN_DIM;
+    } else if (shape_pin(L, param, &v)) {
+      how = EC_PIN_SHAPE;
+    } else if (i == 0) {
+      how = EC_PIN_DEFAULT;
+      ec_graph_warn(g, "%s: input '%s': dynamic leading dimension '%s' set to 1 (choose with --input-shape %s=...%s)",
+                    L->file, vi->name, param[0] ? param : "?", vi->name,
+                    param[0] ? " or --dim NAME=N" : "");
     }
-    ec_buf_printf(unpinned, "%s'%s' (input '%s', dim %d)", unpinned->len ? ", " : "",
-                  param[0] ? param : "?", vi->name, i);
+    tt->dims[i] = v;
+    ec_status st = record_dyn(L, t, i, param, how);
+    if (st) return st;
   }
   /* Each dim is bounded above, but their product (or a --dim value) may still overflow. */
   int64_t bytes = (int64_t)ec_dtype_size(dt);
   for (int i = 0; !fz && i < rank; i++)
     if (!ec_mul_overflow_i64(bytes, tt->dims[i], &bytes) || bytes > ((int64_t)1 << 40))
       return fail(L, "", "graph input '%s' is too large (%s dimensions overflow)", vi->name,
-                  L->opts->n_dims ? "its pinned" : "its");
+                  L->opts->n_dims || L->opts->n_shapes ? "its pinned" : "its");
   if (fz) {
     ec_const c;
     ec_diag fd;
@@ -514,6 +672,71 @@ static ec_status add_input(loader *L, const Onnx__ValueInfoProto *vi, ec_buf *un
     g->n_frozen++;
   }
   return EC_OK;
+}
+
+void ec_onnx_declared_shape(const ec_graph *g, int tensor, ec_buf *b) {
+  const ec_tensor *t = &g->tensors[tensor];
+  ec_buf_printf(b, "[");
+  for (int k = 0; k < t->rank; k++) {
+    const ec_dyn_dim *dd = NULL;
+    for (int i = 0; i < g->n_dyn_dims && !dd; i++)
+      if (g->dyn_dims[i].tensor == tensor && g->dyn_dims[i].dim == k) dd = &g->dyn_dims[i];
+    if (dd) ec_buf_printf(b, "%s%s", k ? "," : "", dd->param[0] ? dd->param : "?");
+    else ec_buf_printf(b, "%s%lld", k ? "," : "", (long long)t->dims[k]);
+  }
+  ec_buf_printf(b, "]");
+}
+
+/* Whether `s` can stand in a shell word unquoted. */
+static bool shell_plain(const char *s) {
+  for (; *s; s++)
+    if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:+@%=,", *s)) return false;
+  return true;
+}
+
+void ec_onnx_pin_flag(const ec_graph *g, ec_buf *b) {
+  ec_buf v = {0};
+  for (int i = 0; i < g->n_dyn_dims; i++) {
+    int t = g->dyn_dims[i].tensor;
+    if (i && g->dyn_dims[i - 1].tensor == t) continue; /* one entry per input, at its first dim */
+    ec_buf_printf(&v, "%s%s=", v.len ? "," : "", g->tensors[t].name);
+    for (int k = 0; k < g->tensors[t].rank; k++) {
+      bool none = false;
+      for (int j = i; j < g->n_dyn_dims && g->dyn_dims[j].tensor == t; j++)
+        none |= g->dyn_dims[j].dim == k && g->dyn_dims[j].how == EC_PIN_NONE;
+      if (none) ec_buf_printf(&v, "%sN", k ? "x" : "");
+      else ec_buf_printf(&v, "%s%lld", k ? "x" : "", (long long)g->tensors[t].dims[k]);
+    }
+  }
+  if (v.len) ec_buf_printf(b, shell_plain(v.data) ? "--input-shape %s" : "--input-shape '%s'", v.data);
+  ec_buf_free(&v);
+}
+
+/* Dynamic dims nothing pinned: one error that lists them with the declared shapes and gives the
+ * --input-shape flag to add, with N where a size is needed. */
+static ec_status unpinned_error(loader *L) {
+  const ec_graph *g = L->g;
+  ec_buf list = {0}, flag = {0};
+  int last = -1;
+  for (int i = 0; i < g->n_dyn_dims; i++) {
+    const ec_dyn_dim *dd = &g->dyn_dims[i];
+    if (dd->how != EC_PIN_NONE) continue;
+    if (dd->tensor != last) {
+      ec_buf_printf(&list, "%sinput '%s' ", list.len ? "), " : "", g->tensors[dd->tensor].name);
+      ec_onnx_declared_shape(g, dd->tensor, &list);
+      ec_buf_printf(&list, " (dim %d", dd->dim);
+      last = dd->tensor;
+    } else {
+      ec_buf_printf(&list, ", %d", dd->dim);
+    }
+  }
+  if (!list.len) return EC_OK;
+  ec_onnx_pin_flag(g, &flag);
+  ec_status st = fail(L, "", "dynamic dimensions need values: %s); add %s with each N the size to compile for "
+                      "(a named dimension also takes --dim NAME=N)", list.data, flag.data ? flag.data : "");
+  ec_buf_free(&list);
+  ec_buf_free(&flag);
+  return st;
 }
 
 /* ---- the model --------------------------------------------------------------------------- */
@@ -596,21 +819,16 @@ static ec_status convert(loader *L) {
     g->init_bytes += (int64_t)c.nbytes;
   }
 
-  ec_buf unpinned = {0};
+  ec_status ist = check_input_shapes(L);
+  if (ist) return ist;
   for (size_t i = 0; i < gp->n_input; i++) {
-    ec_status st = add_input(L, gp->input[i], &unpinned);
-    if (st) {
-      ec_buf_free(&unpinned);
-      return st;
-    }
+    ist = add_input(L, gp->input[i]);
+    if (ist) return ist;
   }
-  if (unpinned.len) {
-    ec_status st = fail(L, "", "symbolic dimensions need values: %s; pin them with --dim NAME=N",
-                        unpinned.data);
-    ec_buf_free(&unpinned);
-    return st;
+  if (!L->opts->allow_unpinned) {
+    ist = unpinned_error(L);
+    if (ist) return ist;
   }
-  ec_buf_free(&unpinned);
   for (int k = 0; k < L->opts->n_freezes; k++) {
     int t = ec_graph_find(g, L->opts->freezes[k].name);
     if (t < 0 || g->tensors[t].kind == EC_TK_ACTIVATION)

@@ -16,6 +16,13 @@ typedef struct ec_dim_pin {
   int64_t value;
 } ec_dim_pin;
 
+/* --input-shape NAME=D0xD1x...: every dim of one graph input. */
+typedef struct ec_input_shape {
+  const char *name;
+  int rank;
+  int64_t dims[EC_MAX_RANK];
+} ec_input_shape;
+
 typedef struct ec_freeze {
   const char *name; /* graph input */
   const char *path; /* TensorProto .pb file */
@@ -27,6 +34,11 @@ typedef struct ec_load_opts {
   const ec_freeze *freezes; /* --freeze-input NAME=FILE.pb */
   int n_freezes;
   bool no_infer;            /* stop after building the graph (no shape inference) */
+  const ec_input_shape *shapes; /* --input-shape NAME=D0xD1... (names unique) */
+  int n_shapes;
+  /* Leave dynamic dims without a value at 1 and record them (EC_PIN_NONE) instead of failing:
+   * for `edgecc inspect`, which then reports them; needs no_infer. */
+  bool allow_unpinned;
 } ec_load_opts;
 
 /* Loads the model at `path` into a new graph, with shape inference and constant folding.
@@ -46,6 +58,13 @@ ec_status ec_onnx_check_declared(ec_graph *g, ec_diag *d);
 /* Walks the wire format iteratively; rejects deep nesting and lengths past the buffer. */
 ec_status ec_onnx_prescan(const uint8_t *buf, size_t len, const ProtobufCMessageDescriptor *root,
                           char *err, size_t errlen);
+
+/* The flag that pins every dynamic dim of the graph inputs, from g->dyn_dims:
+ * `--input-shape a=1x576,b=1xN` (N where a dim is not pinned). Appends nothing when the model
+ * has no dynamic dims. */
+void ec_onnx_pin_flag(const ec_graph *g, ec_buf *b);
+/* An input's shape as the model declares it: `[?,seq,8]`. */
+void ec_onnx_declared_shape(const ec_graph *g, int tensor, ec_buf *b);
 
 /* Reads a TensorProto file; out->data is malloc'd. `name` (may be NULL) receives a malloc'd
  * copy of the tensor's name. */

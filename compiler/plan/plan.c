@@ -217,6 +217,8 @@ static uint64_t plan_id(const ec_graph *g, const ec_device_list *devs, const ec_
   return h ? h : 1;
 }
 
+static void plan_alternatives(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p);
+
 ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o,
                         ec_plan *out, ec_diag *d) {
   memset(out, 0, sizeof *out);
@@ -343,6 +345,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     out->n_parts = k + 1;
   }
   out->id = plan_id(g, devs, out);
+  if (!o->no_alternatives) plan_alternatives(g, devs, o, out);
 done:
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while planning");
   ec_part_plan_free(&pp);
@@ -363,6 +366,36 @@ done:
   free(forced);
   if (st) ec_plan_free(out);
   return st;
+}
+
+/* Plans with the other objective and with more partitions, kept only when they place a partition
+ * on a device this plan leaves unused. A plan the options cannot meet (memory, --split-at) is no
+ * alternative, and is dropped with its diagnostic. */
+static void plan_alternatives(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p) {
+  uint64_t unused = 0;
+  for (int v = 0; v < devs->n && v < 64; v++)
+    if (p->device_part[v] < 0) unused |= (uint64_t)1 << v;
+  if (!unused) return;
+  for (int n = 0; n <= devs->n; n++) {
+    ec_plan_opts ao = *o;
+    ao.no_alternatives = true;
+    if (n == 0) {
+      ao.objective = o->objective == EC_PLAN_LATENCY ? EC_PLAN_THROUGHPUT : EC_PLAN_LATENCY;
+    } else {
+      if (n <= p->n_parts || o->n_split_at) continue;
+      ao.n_parts = n;
+    }
+    ec_plan alt;
+    ec_diag ad;
+    memset(&ad, 0, sizeof ad);
+    if (ec_plan_build(g, devs, &ao, &alt, &ad)) continue;
+    uint64_t used = 0;
+    for (int k = 0; k < alt.n_parts; k++) used |= (uint64_t)1 << alt.parts[k].device;
+    if (used & unused)
+      p->alts[p->n_alts++] = (ec_plan_alt){ao.objective, alt.n_parts, n > 0, alt.latency_ms, alt.bottleneck_ms,
+                                           alt.throughput_rps, used};
+    ec_plan_free(&alt);
+  }
 }
 
 void ec_plan_free(ec_plan *p) {
@@ -418,6 +451,13 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
     if (p->device_part[v] < 0)
       ec_buf_printf(b, "-    %-16s %-12s unused (whole model there: %.3f ms)\n", devs->items[v].name,
                     devs->items[v].target_name, p->device_whole_ms[v]);
+  for (int v = 0, first = 1; v < p->n_devices; v++)
+    if (p->device_part[v] < 0) {
+      ec_buf_printf(b, "%s%s unused: ", first ? "\n" : "", devs->items[v].name);
+      ec_plan_unused_why(devs, p, v, b);
+      ec_buf_printf(b, "\n");
+      first = 0;
+    }
   for (int k = 0, first = 1; k < p->n_parts; k++) {
     const ec_plan_part *q = &p->parts[k];
     if (!q->profiled_nodes) continue;
@@ -431,6 +471,27 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
                 p->bottleneck_ms);
 }
 
+/* Text inside a DOT string for Graphviz: quotes and backslashes escaped (a lone backslash starts
+ * one of Graphviz's label escapes, \N or \l), line breaks as `\n`, other control characters as
+ * spaces, and `&` as `&amp;` because Graphviz reads HTML entities in plain labels (`&lt;` would
+ * draw `<`). JSON's escapes mean nothing to it: `\u000a` was drawn as `u000a`. */
+static void dot_esc(ec_buf *b, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') {
+      char e[2] = {'\\', (char)*p};
+      ec_buf_append(b, e, 2);
+    } else if (*p == '\n') {
+      ec_buf_append(b, "\\n", 2);
+    } else if (*p == '&') {
+      ec_buf_append(b, "&amp;", 5);
+    } else if (*p < 0x20 || *p == 0x7f) {
+      ec_buf_append(b, " ", 1);
+    } else {
+      ec_buf_append(b, p, 1);
+    }
+  }
+}
+
 void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b) {
   static const char *const colors[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#fb9a99", "#ffff99"};
   int *owner = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
@@ -442,22 +503,22 @@ void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p
   ec_buf_printf(b, "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=filled, fontname=\"Helvetica\"];\n");
   for (int k = 0; k < p->n_parts; k++) {
     const ec_plan_part *q = &p->parts[k];
-    ec_buf_printf(b, "  subgraph cluster_p%d {\n    label=", k);
-    char label[256];
-    snprintf(label, sizeof label, "p%d on %s (%s): %.3f ms", k, devs->items[q->device].name,
-             devs->items[q->device].target_name, q->compute_ms);
-    ec_buf_json_str(b, label);
-    ec_buf_printf(b, ";\n    style=filled; color=\"%s\"; fillcolor=\"%s40\";\n", colors[k % 6], colors[k % 6]);
+    ec_buf_printf(b, "  subgraph cluster_p%d {\n    label=\"p%d on ", k, k);
+    dot_esc(b, devs->items[q->device].name);
+    ec_buf_printf(b, " (");
+    dot_esc(b, devs->items[q->device].target_name);
+    ec_buf_printf(b, "): %.3f ms\";\n    style=filled; color=\"%s\"; fillcolor=\"%s40\";\n", q->compute_ms,
+                  colors[k % 6], colors[k % 6]);
     for (int s = 0; s < q->part.n_nodes; s++) {
       int i = q->part.nodes[s];
       if (owner[i] >= 0) continue; /* a replicated constant-only node: drawn once */
       owner[i] = k;
       const ec_node *n = &g->nodes[i];
-      char nl[300];
-      snprintf(nl, sizeof nl, "%s\n%s", n->name && n->name[0] ? n->name : "", n->op_type);
-      ec_buf_printf(b, "    n%d [label=", i);
-      ec_buf_json_str(b, nl);
-      ec_buf_printf(b, ", fillcolor=\"%s\"];\n", colors[k % 6]);
+      ec_buf_printf(b, "    n%d [label=\"", i);
+      dot_esc(b, n->name ? n->name : "");
+      ec_buf_printf(b, "\\n");
+      dot_esc(b, n->op_type);
+      ec_buf_printf(b, "\", fillcolor=\"%s\"];\n", colors[k % 6]);
     }
     ec_buf_printf(b, "  }\n");
   }
@@ -469,13 +530,11 @@ void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p
       if (t < 0 || g->tensors[t].producer < 0 || owner[g->tensors[t].producer] < 0) continue;
       int from = g->tensors[t].producer;
       if (owner[from] != owner[i]) {
-        char el[300];
         char bytes[32];
         human_bytes(tensor_bytes(&g->tensors[t]), bytes, sizeof bytes);
-        snprintf(el, sizeof el, "%s (%s)", g->tensors[t].name, bytes);
-        ec_buf_printf(b, "  n%d -> n%d [penwidth=3, label=", from, i);
-        ec_buf_json_str(b, el);
-        ec_buf_printf(b, "];\n");
+        ec_buf_printf(b, "  n%d -> n%d [penwidth=3, label=\"", from, i);
+        dot_esc(b, g->tensors[t].name);
+        ec_buf_printf(b, " (%s)\"];\n", bytes);
       } else {
         ec_buf_printf(b, "  n%d -> n%d;\n", from, i);
       }
@@ -494,7 +553,6 @@ static void start_command(const ec_device_list *devs, const ec_plan *p, const ch
     ec_plan_endpoint(k + 1, next, sizeof next);
     ec_buf_printf(b, " --next %s", next);
   }
-  ec_buf_printf(b, " --plan-id %016llx", (unsigned long long)p->id);
 }
 
 void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
@@ -527,8 +585,9 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
   char ep[64];
   ec_plan_endpoint(0, ep, sizeof ep);
   ec_buf_printf(b, "# client\nedgecc-client %s --input INPUT.pb ... --output OUTPUT.pb ...\n```\n\n", ep);
-  ec_buf_printf(b, "`--plan-id %016llx` (also `plan_id` in plan.json) makes the partitions refuse frames from\n"
-                "programs of another compile. Wire format and transports: docs/wire-format.md.\n\n",
+  ec_buf_printf(b, "The programs carry this plan's id, `%016llx` (`plan_id` in plan.json), and refuse frames\n"
+                "from programs of another compile; `--plan-id HEX` overrides it. Wire format and\n"
+                "transports: docs/wire-format.md.\n\n",
                 (unsigned long long)p->id);
   ec_buf_printf(b, "Endpoints default to loopback (`127.0.0.1`); on real boards replace the host of each\n"
                 "`--next` with the next board's address and listen on its interface. The servers are\n"
@@ -546,6 +605,36 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
   ec_buf_printf(b, "```\n");
 }
 
+void ec_plan_unused_why(const ec_device_list *devs, const ec_plan *p, int v, ec_buf *b) {
+  const char *obj = p->objective ? "throughput" : "latency";
+  ec_buf_printf(b, "objective %s ", obj);
+  if (p->n_parts == 1) {
+    ec_buf_printf(b, "puts the whole model on %s (predicted %.3f ms)", devs->items[p->parts[0].device].name,
+                  p->latency_ms);
+  } else {
+    ec_buf_printf(b, "chose %d partitions on ", p->n_parts);
+    for (int k = 0; k < p->n_parts; k++)
+      ec_buf_printf(b, "%s%s", k ? (k + 1 < p->n_parts ? ", " : " and ") : "", devs->items[p->parts[k].device].name);
+    ec_buf_printf(b, " (predicted latency %.3f ms, %.1f requests/s)", p->latency_ms, p->throughput_rps);
+  }
+  ec_buf_printf(b, "; the whole model on %s alone: %.3f ms", devs->items[v].name, p->device_whole_ms[v]);
+  bool said_obj = false, said_parts = false;
+  for (int i = 0; i < p->n_alts; i++) {
+    const ec_plan_alt *a = &p->alts[i];
+    if (v >= 64 || !(a->used >> v & 1) || (a->by_parts ? said_parts : said_obj)) continue;
+    if (a->by_parts)
+      ec_buf_printf(b, "; --partitions %d uses it (predicted latency %.3f ms, %.1f requests/s)", a->n_parts,
+                    a->latency_ms, a->throughput_rps);
+    else
+      ec_buf_printf(b, "; --objective %s uses it (%d partitions, %.1f requests/s against %.1f, latency %.3f ms)",
+                    a->objective ? "throughput" : "latency", a->n_parts, a->throughput_rps, p->throughput_rps,
+                    a->latency_ms);
+    *(a->by_parts ? &said_parts : &said_obj) = true;
+  }
+  if (!said_obj && !said_parts)
+    ec_buf_printf(b, "; neither the other objective nor more partitions use it (--split-at TENSOR forces a cut)");
+}
+
 void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
                            int device, ec_buf *b) {
   const ec_device *dv = &devs->items[device];
@@ -560,7 +649,9 @@ void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const 
     ec_buf_printf(b, "%sp%d on `%s` (%.3f ms)", k ? ", " : "", k, devs->items[p->parts[k].device].name,
                   p->parts[k].compute_ms);
   ec_buf_printf(b, ".\n\nEvery placement that uses this device was predicted %s. Force a split with\n"
-                "`--partitions N` or `--split-at TENSOR` to use it anyway, or leave it out of `--targets`.\n",
+                "`--partitions N` or `--split-at TENSOR` to use it anyway, or leave it out of `--targets`.\n\n",
                 p->objective ? "to have a slower pipeline stage" : "to take longer, transfers included");
+  ec_plan_unused_why(devs, p, device, b);
+  ec_buf_printf(b, ".\n");
   (void)g;
 }

@@ -38,6 +38,7 @@ typedef struct ec_plan_opts {
    * the array may be NULL. A node the profile has costs its measured median instead of the
    * model's prediction. The plan keeps the pointers: they must outlive it. */
   const ec_profile *const *profiles;
+  bool no_alternatives;        /* do not plan the alternatives of ec_plan.alts */
 } ec_plan_opts;
 
 /* Staging slots per received tensor: ecrt_serve.c lands a request in one slot while the
@@ -64,6 +65,16 @@ typedef struct ec_plan_part {
   ec_part part;                /* index k, nodes, inputs and outputs of the cut */
 } ec_plan_part;
 
+/* Another plan of the same model and devices, made to say why a device stays unused and which
+ * flag would use it: the other objective, or more partitions. */
+typedef struct ec_plan_alt {
+  int objective;               /* EC_PLAN_LATENCY or EC_PLAN_THROUGHPUT */
+  int n_parts;                 /* its partitions (the flag --partitions N when by_parts) */
+  bool by_parts;               /* made with --partitions n_parts (else with --objective) */
+  double latency_ms, bottleneck_ms, throughput_rps;
+  uint64_t used;               /* bit v: device v runs a partition */
+} ec_plan_alt;
+
 typedef struct ec_plan {
   ec_plan_part *parts;
   int n_parts;
@@ -86,6 +97,10 @@ typedef struct ec_plan {
    * step in it, and how many of its steps named no node of the graph. */
   const ec_profile *const *profiles;
   int *profile_matched, *profile_unmatched;
+  /* When a device stays unused: the plan with the other objective (if the options allow it),
+   * then those with n_parts+1 .. n_devices partitions (without --split-at). */
+  ec_plan_alt alts[EC_MAX_DEVICES + 1];
+  int n_alts;
 } ec_plan;
 
 /* Bytes of the buffers outside the arena a partition receiving ins[] and sending outs[] holds
@@ -109,6 +124,10 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
 /* OUT/<device>/README.md of a device the plan leaves unused: why, with the predicted figures. */
 void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
                            int device, ec_buf *b);
+/* Why device v gets no partition, in one line for people (no trailing newline): the objective,
+ * the predicted figures of the plan and of the whole model on v, and the flag that would use v
+ * (`--objective throughput`, `--partitions N`) with that plan's figures. */
+void ec_plan_unused_why(const ec_device_list *devs, const ec_plan *p, int v, ec_buf *b);
 /* "tcp://127.0.0.1:PORT" of partition k. */
 void ec_plan_endpoint(int k, char *buf, size_t len);
 

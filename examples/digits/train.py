@@ -7,16 +7,17 @@ Run with Debian's interpreter: /usr/bin/python3 examples/digits/train.py
 """
 
 import os
-import re
+import sys
 
 import numpy as np
 import onnx
 import torch
-from onnx import numpy_helper
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from example_files import record_accuracy, write_samples  # noqa: E402  (examples/example_files.py)
 SEED = 0
 NUM_SAMPLES = 8
 EPOCHS = 40
@@ -83,35 +84,6 @@ def export(model, path):
     onnx.checker.check_model(onnx.load(path))
 
 
-def write_samples(model, x_test, y_test, outdir):
-    os.makedirs(outdir, exist_ok=True)
-    lines = []
-    for k in range(NUM_SAMPLES):
-        x = x_test[k:k + 1]
-        with torch.no_grad():
-            logits = model(torch.from_numpy(x)).numpy()
-        with open(os.path.join(outdir, "input_%d.pb" % k), "wb") as f:
-            f.write(numpy_helper.from_array(x, "input").SerializeToString())
-        with open(os.path.join(outdir, "output_%d.pb" % k), "wb") as f:
-            f.write(numpy_helper.from_array(logits, "logits").SerializeToString())
-        lines.append("input_%d.pb %d\n" % (k, y_test[k]))
-    with open(os.path.join(outdir, "labels.txt"), "w") as f:
-        f.writelines(lines)
-
-
-def record_accuracy(correct, total):
-    """Rewrite the 'Test accuracy:' line of the README, if the README is there."""
-    path = os.path.join(HERE, "README.md")
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        text = f.read()
-    line = "Test accuracy: **%.2f%%** (%d of %d test images)." % (100.0 * correct / total, correct, total)
-    text = re.sub(r"^Test accuracy:.*$", line, text, count=1, flags=re.M)
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def main():
     make_deterministic()
     x_train, x_test, y_train, y_test = load_split()
@@ -119,8 +91,10 @@ def main():
     train(model, x_train, y_train)
     correct, total = accuracy(model, x_test, y_test)
     export(model, os.path.join(HERE, "digits.onnx"))
-    write_samples(model, x_test, y_test, os.path.join(HERE, "samples"))
-    record_accuracy(correct, total)
+    with torch.no_grad():
+        write_samples(lambda x: model(torch.from_numpy(x)).numpy(), x_test, y_test,
+                      os.path.join(HERE, "samples"), NUM_SAMPLES)
+    record_accuracy(os.path.join(HERE, "README.md"), correct, total)
     print("digits: test accuracy %.2f%% (%d/%d), wrote digits.onnx and %d samples"
           % (100.0 * correct / total, correct, total, NUM_SAMPLES))
 

@@ -5,6 +5,13 @@ add_test(NAME unit_cli
                  --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/cli)
 set_tests_properties(unit_cli PROPERTIES LABELS unit TIMEOUT 120)
 
+# --input-shape NAME=1x576: a model declared ['?', '?'] compiles and matches edgecc eval and numpy;
+# missing pins show the flag, conflicts and bad syntax are errors; inspect reports dynamic dims.
+add_test(NAME unit_input_shape
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/input_shape_test.py $<TARGET_FILE:edgecc>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/input-shape)
+set_tests_properties(unit_input_shape PROPERTIES LABELS unit TIMEOUT 300)
+
 # An installed edgecc works from any directory with the repository out of reach.
 add_test(NAME unit_install
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/install_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})

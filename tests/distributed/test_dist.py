@@ -13,7 +13,6 @@ import argparse
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from listening import wait_listening  # noqa: E402
+from wire import frame, read_reply  # noqa: E402
 
 A = None
 PROCS = []
@@ -178,71 +178,57 @@ def t_chain(kind):
         raise SystemExit("FAILED: wrong plan id not refused:\n%s" % p.stderr)
 
 
+# ---- programs know their plan ----------------------------------------------------------------------
+
+def t_plan_id():
+    """The programs of a split compile carry plan.json's plan_id: a 3-partition digits chain started
+    with no --plan-id (as the generated README says) answers like the single program, bit for bit;
+    a program of another compile (a 2-partition plan) is refused, and the error names both ids."""
+    import json
+    digits = os.path.join(A.src, "examples/digits/digits.onnx")
+    inp = os.path.join(A.src, "examples/digits/samples/input_0.pb")
+    single = digits_program()
+    want = os.path.join(TMP, "want.pb")
+    run([single, "--input", inp, "--output", want])
+    plans, exes = {}, {}
+    for tag, targets, n in (("A", "a=host,b=host,c=host", 3), ("B", "a=host,b=host", 2)):
+        out = os.path.join(TMP, "out" + tag)
+        run([A.edgecc, digits, "--targets", targets, "--partitions", str(n), "--kernels", "ref", "-o", out])
+        plan = json.load(open(os.path.join(out, "plan.json")))
+        plans[tag] = plan["plan_id"]
+        if any("--listen" in l and "--plan-id" in l for l in open(os.path.join(out, "README.md"))):
+            raise SystemExit("FAILED: %s/README.md still starts the programs with --plan-id" % out)
+        for k, part in enumerate(plan["partitions"]):
+            exe = os.path.join(TMP, "bin%s%d" % (tag, k), part["program"])
+            subprocess.run([os.path.join(A.src, "tests/codegen/build_generated.sh"), os.path.join(out, part["device"]),
+                            A.build_dir, exe], check=True, env=dict(os.environ, PART=str(k)))
+            exes[tag, k] = exe
+    if plans["A"] == plans["B"]:
+        raise SystemExit("FAILED: two different plans have the same plan_id %s" % plans["A"])
+    nxt = None
+    for k in (2, 1, 0):
+        _, nxt = serve(exes["A", k], endpoint_for("tcp", "A%d" % k), *(["--next", nxt] if nxt else []))
+    got = os.path.join(TMP, "got.pb")
+    client(nxt, [inp], [got])
+    same(load(got), load(want), "3 partitions started without --plan-id")
+    print("3 partitions of plan %s, started without --plan-id: the single program's output" % plans["A"])
+    # Another compile's partition as the next one: refused, both ids named.
+    _, ep_b1 = serve(exes["B", 1], endpoint_for("tcp", "B1"))
+    _, ep_a0 = serve(exes["A", 0], endpoint_for("tcp", "A0x"), "--next", ep_b1, "--timeout", "5000")
+    p = client(ep_a0, [inp], ok=False)
+    if p.returncode == 0 or "plan-mismatch" not in p.stderr or plans["A"] not in p.stderr or plans["B"] not in p.stderr:
+        raise SystemExit("FAILED: A's p0 before B's p1 not refused naming %s and %s:\n%s" % (plans["A"], plans["B"],
+                                                                                          p.stderr))
+    print("A.p0 -> B.p1:", p.stderr.strip())
+    # A client of plan B sending to A's p0: refused, both ids named.
+    p = client(ep_a0, [inp], extra=["--plan-id", plans["B"]], ok=False)
+    if p.returncode == 0 or plans["A"] not in p.stderr or plans["B"] not in p.stderr:
+        raise SystemExit("FAILED: a request of plan %s to A's p0 not refused naming both ids:\n%s" % (plans["B"],
+                                                                                                   p.stderr))
+    print("plan B's request -> A.p0:", p.stderr.strip())
+
+
 # ---- corrupted frames ----------------------------------------------------------------------------
-
-def crc32c(data, crc=0):
-    table = crc32c.table
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-crc32c.table = []
-for _b in range(256):
-    _c = _b
-    for _ in range(8):
-        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-    crc32c.table.append(_c)
-
-
-def frame(plan, req, tensors, mtype=1, magic=b"ECT1", hdr_crc=None, pay_crc=None, lengths=None):
-    """tensors: list of (id, dtype, dims, bytes). Returns the encoded frame."""
-    fixed = magic + struct.pack("<HHQQI", 1, mtype, plan, req, len(tensors))
-    descs = b""
-    for k, (tid, dt, dims, data) in enumerate(tensors):
-        n = lengths[k] if lengths else len(data)
-        descs += struct.pack("<IBB", tid, dt, len(dims)) + struct.pack("<%dq" % len(dims), *dims) + \
-            struct.pack("<fiQ", 0.0, 0, n)
-    c = crc32c(fixed + descs) if hdr_crc is None else hdr_crc
-    payload = b"".join(t[3] for t in tensors)
-    pc = crc32c(payload) if pay_crc is None else pay_crc
-    return fixed + struct.pack("<I", c) + descs + payload + struct.pack("<I", pc)
-
-
-def recv_exact(s, n):
-    b = b""
-    while len(b) < n:
-        k = s.recv(n - len(b))
-        if not k:
-            raise EOFError("connection closed after %d of %d bytes" % (len(b), n))
-        b += k
-    return b
-
-
-def read_reply(s):
-    """Returns (type, request id, [(id, dtype, dims, bytes)], plan id)."""
-    fixed = recv_exact(s, 32)
-    magic, ver, mtype, plan, req, n, hcrc = struct.unpack("<4sHHQQII", fixed)
-    if magic != b"ECT1":
-        raise SystemExit("FAILED: reply without magic")
-    descs, hdr = [], fixed[:28]
-    for _ in range(n):
-        head = recv_exact(s, 6)
-        tid, dt, rank = struct.unpack("<IBB", head)
-        rest = recv_exact(s, 8 * rank + 16)
-        dims = struct.unpack("<%dq" % rank, rest[:8 * rank])
-        _, _, nbytes = struct.unpack("<fiQ", rest[8 * rank:])
-        descs.append((tid, dt, dims, nbytes))
-        hdr += head + rest
-    if crc32c(hdr) != hcrc:
-        raise SystemExit("FAILED: reply with a bad header CRC")
-    out = [(tid, dt, dims, recv_exact(s, nb)) for tid, dt, dims, nb in descs]
-    pcrc, = struct.unpack("<I", recv_exact(s, 4))
-    if crc32c(b"".join(t[3] for t in out)) != pcrc:
-        raise SystemExit("FAILED: reply with a bad payload CRC")
-    return mtype, req, out, plan
-
 
 def connect(ep):
     host, port = ep[len("tcp://"):].rsplit(":", 1)
@@ -422,7 +408,6 @@ def t_partitions(model, kind):
     parts = plan["partitions"]
     if len(parts) != 3:
         raise SystemExit("FAILED: %d partitions" % len(parts))
-    plan_id = plan.get("plan_id", PLAN)
     name = parts[0]["program"].rsplit("_p", 1)[0]
     exe = cmake_program(os.path.join(single, "host"), name + "_p0", "single")
     want = os.path.join(TMP, "want.pb")
@@ -430,7 +415,8 @@ def t_partitions(model, kind):
     nxt = None
     for k in (2, 1, 0):
         pe = cmake_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
-        extra = ["--plan-id", plan_id, "--timeout", "60000"] + (["--next", nxt] if nxt else [])
+        # No --plan-id: the programs carry plan.json's (as the generated README starts them).
+        extra = ["--timeout", "60000"] + (["--next", nxt] if nxt else [])
         _, nxt = serve(pe, endpoint_for(kind, "p%d" % k), *extra)
     got = os.path.join(TMP, "got.pb")
     client(nxt, [inp], [got], extra=["--timeout", "120000"], timeout=900)
@@ -482,7 +468,7 @@ def t_partitions_cross(model):
         target = json.loads(run([A.edgecc, "targets", plan["devices"][[d["name"] for d in plan["devices"]].index(dev)]["target"]]).stdout)
         env["QEMU_CPU"] = target["qemu_cpu"]
         # Emulated code runs several seconds per request: queued requests need a long timeout.
-        extra = ["--listen", "tcp://127.0.0.1:0", "--plan-id", plan["plan_id"], "--timeout", "600000"] + \
+        extra = ["--listen", "tcp://127.0.0.1:0", "--timeout", "600000"] + \
             (["--next", nxt] if nxt else [])
         p = subprocess.Popen([qemu, "-L", prefix, os.path.join(board, parts[k]["program"]), *extra],
                              stdout=subprocess.PIPE, stderr=open(os.path.join(TMP, "server-%d.log" % k), "w"),
@@ -509,7 +495,7 @@ TESTS = {
     "serve_shm": lambda: t_serve("shm"),
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),
     "chain_shm": lambda: t_chain("shm"),
-    "bad_frames": t_bad_frames, "next_killed": t_next_killed,
+    "bad_frames": t_bad_frames, "next_killed": t_next_killed, "plan_id": t_plan_id,
     "load_poisson_tcp": lambda: t_load("tcp"), "load_poisson_shm": lambda: t_load("shm"),
 }
 for _m in ("digits", "mobilenet_v2"):

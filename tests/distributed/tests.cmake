@@ -1,14 +1,26 @@
 # tests/distributed — served partitions over loopback (label `dist`): client outputs equal direct
 # runs over tcp/unix/shm, hand-split chains equal the composed model, corrupted frames, a killed
 # next partition, Poisson load. Ephemeral ports and private names: the tests run in parallel.
-# The wire-format unit test (round trips, every corruption detected) is label `unit`.
+# The wire-format unit test (the streaming reader over a socketpair: round trips, every
+# corruption detected) is label `unit`.
 add_executable(test_ecrt_wire ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_wire.c)
 target_link_libraries(test_ecrt_wire PRIVATE ecrt)
 add_test(NAME dist_wire COMMAND test_ecrt_wire)
 set_tests_properties(dist_wire PROPERTIES LABELS unit TIMEOUT 60)
 
+# edgecc-client against a fake server that lies (lying_server.py): dropped, duplicated, forged,
+# corrupted and late replies each show in the client's counters and make it exit 1. Label `unit`:
+# no model is compiled, each takes a second or two.
+foreach(b honest drop duplicate forge corrupt stale_single)
+  add_test(NAME dist_lying_${b}
+           COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/lying_server.py ${b}
+                   --client $<TARGET_FILE:edgecc-client>)
+  set_tests_properties(dist_lying_${b} PROPERTIES LABELS unit TIMEOUT 120)
+endforeach()
+
 foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_frames next_killed
-          load_poisson_tcp load_poisson_shm)
+          load_poisson_tcp load_poisson_shm
+          plan_id) # a split compile's programs started without --plan-id; two compiles' refuse each other
   add_test(NAME dist_${t}
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py ${t}
             --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>

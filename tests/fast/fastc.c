@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
   ec_fileset fs = {0};
   ec_part_report rep;
   const char *base = strrchr(path, '/');
-  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, 0, NULL};
+  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, 0, NULL, 0};
   if (!st) st = ec_part_whole(g, &part);
   if (!st) st = ec_codegen_partition(g, &part, &o, &fs, &rep, &d);
   if (!st) st = ec_codegen_device(g, &o, &rep, 1, &fs, &d);

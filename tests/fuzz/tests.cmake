@@ -1,7 +1,7 @@
-# tests/fuzz — libFuzzer targets over the frontend. The normal build only registers a ctest that
-# makes a clang sub-build (EC_FUZZ_BUILD=ON, ASan + UBSan + fuzzer coverage) under
-# ${CMAKE_BINARY_DIR}/fuzz and runs each target over the seed corpus plus a bounded number of
-# mutations. Inside that sub-build this file defines the fuzz executables instead.
+# tests/fuzz — libFuzzer targets over the frontend and the runtime's frame reader. The normal
+# build only registers a ctest that makes a clang sub-build (EC_FUZZ_BUILD=ON, ASan + UBSan +
+# fuzzer coverage) under ${CMAKE_BINARY_DIR}/fuzz and runs each target over the seed corpus plus a
+# bounded number of mutations. Inside that sub-build this file defines the fuzz executables instead.
 option(EC_FUZZ_BUILD "Build the libFuzzer targets (needs clang; set by the fuzz ctest)" OFF)
 if(EC_FUZZ_BUILD)
   foreach(t load tensor)
@@ -9,6 +9,11 @@ if(EC_FUZZ_BUILD)
     target_link_libraries(fuzz_${t} PRIVATE ec_compiler)
     target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
   endforeach()
+  # The runtime's streaming frame reader, fed over a socketpair (tests/distributed/wire_pair.h).
+  add_executable(fuzz_wire ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_wire.c)
+  target_include_directories(fuzz_wire PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/distributed)
+  target_link_libraries(fuzz_wire PRIVATE ecrt)
+  target_link_options(fuzz_wire PRIVATE -fsanitize=fuzzer)
   return()
 endif()
 

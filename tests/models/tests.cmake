@@ -24,3 +24,20 @@ foreach(model ${EC_ZOO_MODELS})
     set_tests_properties(zoo_compile_${model}_${kernels} PROPERTIES LABELS zoo TIMEOUT 900)
   endforeach()
 endforeach()
+
+# The committed Fashion-MNIST example (examples/fashion): compiled with the default fast kernels and
+# with --kernels ref, its accuracy over the 10,000 test images of Debian's dataset-fashion-mnist
+# equals torch's fp32 accuracy (fashion.json) within 0.1 pp, and the samples' logits equal torch's
+# within 1e-4 of the largest value. About 10 s (fast) and 20 s (ref) of CPU, so label `unit`.
+foreach(kernels default ref)
+  add_test(NAME unit_fashion_accuracy_${kernels}
+           COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/fashion/fashion_accuracy.py
+                   --edgecc $<TARGET_FILE:edgecc> --src ${CMAKE_SOURCE_DIR}
+                   --work ${CMAKE_BINARY_DIR}/fashion-accuracy-${kernels} --kernels ${kernels})
+  set_tests_properties(unit_fashion_accuracy_${kernels} PROPERTIES LABELS unit TIMEOUT 600)
+endforeach()
+# The example's own files against the data set (calibration images and labels, samples, the
+# model's input and output, the data files' SHA-256): what the later --calib step relies on.
+add_test(NAME unit_fashion_files
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/fashion/fashion_files.py --src ${CMAKE_SOURCE_DIR})
+set_tests_properties(unit_fashion_files PROPERTIES LABELS unit TIMEOUT 120)

@@ -78,3 +78,15 @@ foreach(case IN LISTS _ec_plan_err _ec_profile_err)
            "-DREGEX=edgecc: error: [^\n]*${msg}" -P ${_ec_expect})
   set_tests_properties(plan.${name} PROPERTIES LABELS unit)
 endforeach()
+
+# plan.dot renders: `dot -Tsvg` draws the real node and cut tensor names (DOT escapes, not JSON's),
+# and `edgecc plan --svg FILE` writes the picture or names the package when dot is missing.
+add_test(NAME plan.dot_renders COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/dot_test.py $<TARGET_FILE:edgecc> ${_ec_digits}
+         ${CMAKE_BINARY_DIR}/plan-dot)
+set_tests_properties(plan.dot_renders PROPERTIES LABELS unit TIMEOUT 120)
+
+# An unused device said plainly: the summary line's figures equal plan.json's, and the flags it
+# suggests (--partitions N, --objective throughput) do place a partition on it with its figures.
+add_test(NAME plan.unused_said COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/unused_test.py $<TARGET_FILE:edgecc> ${_ec_digits}
+         ${CMAKE_BINARY_DIR}/plan-unused-said)
+set_tests_properties(plan.unused_said PROPERTIES LABELS unit TIMEOUT 120)

@@ -6,7 +6,7 @@ if(NOT EC_CMOCKA_INCLUDE OR NOT EC_CMOCKA_LIB)
   message(FATAL_ERROR "the unit tests need cmocka: install the Debian package libcmocka-dev (apt-get install libcmocka-dev)")
 endif()
 
-foreach(t ir ops sha256 prescan)
+foreach(t ir ops sha256 prescan memplan)
   add_executable(test_${t} ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_${t}.c)
   target_include_directories(test_${t} PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
   target_link_libraries(test_${t} PRIVATE ec_compiler ${EC_CMOCKA_LIB})

@@ -14,7 +14,6 @@
 #include "ecrt_pb.h"
 #include "ecrt_platform.h"
 #include "ecrt_transport.h"
-#include "ecrt_crc32c.h"
 #include "ecrt_wire.h"
 
 #define MAX_FILES ECRT_WIRE_MAX_TENSORS
@@ -28,7 +27,8 @@ static const char *usage_text =
     "Without --plan-id the client asks the server for its plan id (a ping) and uses it.\n"
     "Load mode sends the same inputs N times at R requests/s (0: as fast as possible), then\n"
     "prints throughput and p50/p95/p99 latency; it fails when a request is lost, answered twice,\n"
-    "answered with an error, or answered with outputs that differ from the first reply's.\n"
+    "answered with an error or a corrupted payload, or answered with outputs that differ from the\n"
+    "first reply's, and when the server sends a reply to no request it made.\n"
     "Exit status: 0 all requests answered, 1 a request failed, 2 usage error.\n";
 
 typedef struct opts {
@@ -44,8 +44,11 @@ typedef struct opts {
   unsigned long long seed;
 } opts;
 
-/* Per request of the load: state and times. */
-enum { R_UNSENT = 0, R_SENT = 1, R_OK = 2, R_ERR = 3 };
+/* Per request of the load: state and times. R_BAD: answered with a corrupted payload. */
+enum { R_UNSENT = 0, R_SENT = 1, R_OK = 2, R_ERR = 3, R_BAD = 4 };
+
+/* After the last answer, how long the load still reads replies (duplicates, forged ids). */
+#define DRAIN_MS 100
 
 typedef struct load {
   opts *o;
@@ -186,7 +189,7 @@ static ecrt_wire_err read_payload(ecrt_conn *c, const ecrt_wire_msg *m, void **b
     bufs[i] = ecrt_alloc((size_t)m->t[i].bytes + 1, ECRT_ALIGN);
     if (!bufs[i]) return ECRT_WIRE_INTERNAL;
   }
-  return ecrt_wire_recv_payload(c, m, bufs, o->timeout_ms, net);
+  return ecrt_wire_recv_payload(c, m, bufs, NULL, o->timeout_ms, net);
 }
 
 static int ping(opts *o, ecrt_conn *c) {
@@ -205,12 +208,14 @@ static int ping(opts *o, ecrt_conn *c) {
             r < 0 ? msg : "unexpected reply");
     return 0;
   }
-  if (ecrt_wire_recv_payload(c, &m, NULL, o->timeout_ms, &net) != ECRT_WIRE_OK) return 0;
+  if (ecrt_wire_recv_payload(c, &m, NULL, NULL, o->timeout_ms, &net) != ECRT_WIRE_OK) return 0;
   o->plan_id = m.plan_id;
   return 1;
 }
 
-static int single(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
+/* One request with id `id`: after a load, an id the load did not use, so that a late reply to
+ * one of the load's requests cannot pass for its answer. */
+static int single(opts *o, ecrt_conn *c, ecrt_wire_tensor *t, uint64_t id) {
   unsigned char hdr[ECRT_WIRE_HEADER_MAX];
   ecrt_wire_msg m;
   char msg[600];
@@ -219,20 +224,20 @@ static int single(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
   ecrt_wire_err e;
   int r, ok;
   uint32_t i;
-  if (ecrt_wire_send(c, ECRT_MSG_REQUEST, o->plan_id, 1, t, (uint32_t)o->n_in, o->timeout_ms)) {
+  if (ecrt_wire_send(c, ECRT_MSG_REQUEST, o->plan_id, id, t, (uint32_t)o->n_in, o->timeout_ms)) {
     fprintf(stderr, "edgecc-client: error: %s: cannot send the request\n", o->endpoint);
     return 1;
   }
   r = read_frame(c, hdr, &m, o, o->timeout_ms, msg, sizeof msg);
   if (r < 0) {
-    fprintf(stderr, "edgecc-client: error: request 1: %s\n", msg);
+    fprintf(stderr, "edgecc-client: error: request %llu: %s\n", (unsigned long long)id, msg);
     return 1;
   }
   if (m.type == ECRT_MSG_ERROR) {
-    fprintf(stderr, "edgecc-client: error: request 1 failed: %s\n", msg);
+    fprintf(stderr, "edgecc-client: error: request %llu failed: %s\n", (unsigned long long)id, msg);
     return 1;
   }
-  if (m.type != ECRT_MSG_RESPONSE || m.request_id != 1) {
+  if (m.type != ECRT_MSG_RESPONSE || m.request_id != id) {
     fprintf(stderr, "edgecc-client: error: unexpected reply (type %u, request %llu)\n", m.type,
             (unsigned long long)m.request_id);
     return 1;
@@ -240,7 +245,7 @@ static int single(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
   memset(bufs, 0, sizeof bufs);
   e = read_payload(c, &m, bufs, o, &net);
   ok = e == ECRT_WIRE_OK;
-  if (!ok) fprintf(stderr, "edgecc-client: error: request 1: %s\n", ecrt_wire_err_str(e));
+  if (!ok) fprintf(stderr, "edgecc-client: error: request %llu: %s\n", (unsigned long long)id, ecrt_wire_err_str(e));
   if (ok) ok = write_outputs(o, &m, bufs);
   for (i = 0; i < m.n_tensors; i++)
     if (bufs[i]) ecrt_free(bufs[i]);
@@ -295,6 +300,25 @@ static void *sender(void *arg) {
   return NULL;
 }
 
+/* Books a reply to request `id`: unknown when no such request was sent, duplicated when it was
+ * answered already; otherwise the request takes `state` and 1 is returned (its first answer). */
+static int book(load *L, uint64_t id, int state) {
+  int first = 0;
+  pthread_mutex_lock(&L->mu);
+  if (id == 0 || id > (uint64_t)L->o->requests || L->state[id - 1] == R_UNSENT) {
+    L->n_unknown++;
+  } else if (L->state[id - 1] != R_SENT) {
+    L->n_dup++;
+  } else {
+    L->state[id - 1] = (unsigned char)state;
+    L->lat_ns[id - 1] = ecrt_now_ns() - L->sent_ns[id - 1];
+    L->n_done++;
+    first = 1;
+  }
+  pthread_mutex_unlock(&L->mu);
+  return first;
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -313,7 +337,7 @@ static int run_load(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
   load L;
   pthread_t th;
   unsigned char hdr[ECRT_WIRE_HEADER_MAX];
-  uint64_t start = ecrt_now_ns(), last = 0, *lat;
+  uint64_t start = ecrt_now_ns(), last = 0, drain_end = 0, *lat;
   long i, n_lat = 0, lost;
   int rc, broken = 0;
   memset(&L, 0, sizeof L);
@@ -338,78 +362,62 @@ static int run_load(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
     char msg[600];
     int r, done, idle;
     uint64_t id;
-    long k;
+    int wait_ms;
     pthread_mutex_lock(&L.mu);
     done = L.n_done >= o->requests || (L.sender_done && (L.n_done >= L.n_sent || L.failed));
+    done = done && L.n_done >= L.n_sent;
     idle = L.sender_done;
     pthread_mutex_unlock(&L.mu);
-    if (done && L.n_done >= L.n_sent) break;
-    /* While sending, wait in slices; once all are sent, the timeout bounds the silence. */
-    r = read_frame(c, hdr, &m, o, idle ? o->timeout_ms : 100, msg, sizeof msg);
-    if (r == -2 && !idle) continue;
+    if (done) {
+      /* Every request is answered; a duplicate or forged reply sent right after the last
+       * answer is still read and counted during a short grace period. */
+      uint64_t now = ecrt_now_ns();
+      if (!drain_end) drain_end = now + (uint64_t)(o->timeout_ms < DRAIN_MS ? o->timeout_ms : DRAIN_MS) * 1000000u;
+      if (now >= drain_end) break;
+      wait_ms = (int)((drain_end - now + 999999u) / 1000000u);
+    } else {
+      /* While sending, wait in slices; once all are sent, the timeout bounds the silence. */
+      wait_ms = idle ? o->timeout_ms : 100;
+    }
+    r = read_frame(c, hdr, &m, o, wait_ms, msg, sizeof msg);
+    if (r == -2 && (done || !idle)) continue;
     if (r < 0) {
+      if (done) break; /* the server hung up after answering everything */
       fprintf(stderr, "edgecc-client: error: %s\n", msg);
       broken = 1;
       break;
     }
     id = m.request_id;
-    k = (long)id - 1;
     if (m.type == ECRT_MSG_RESPONSE) {
       ecrt_net_status net;
-      unsigned char tail[4];
-      uint32_t crc = 0, j;
-      /* Read the payload through a scratch buffer: only its CRC is kept. */
-      static unsigned char scratch[1 << 16];
-      int bad = 0;
-      for (j = 0; j < m.n_tensors && !bad; j++) {
-        uint64_t left = m.t[j].bytes;
-        while (left && !bad) {
-          size_t n = left < sizeof scratch ? (size_t)left : sizeof scratch;
-          if (c->ops->recv(c, scratch, n, o->timeout_ms)) bad = 1;
-          else crc = ecrt_crc32c(crc, scratch, n), left -= n;
-        }
-      }
-      if (bad || (net = c->ops->recv(c, tail, 4, o->timeout_ms)) != ECRT_NET_OK) {
+      uint32_t crc = 0;
+      /* Only the payload's CRC is kept: it tells whether the outputs equal the first reply's. */
+      ecrt_wire_err e = ecrt_wire_recv_payload(c, &m, NULL, &crc, o->timeout_ms, &net);
+      if (e == ECRT_WIRE_IO) {
         fprintf(stderr, "edgecc-client: error: connection lost while reading a reply\n");
         broken = 1;
         break;
       }
-      if (((uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 | (uint32_t)tail[3] << 24) != crc) {
+      if (e) {
         fprintf(stderr, "edgecc-client: error: reply %llu has a bad payload CRC\n", (unsigned long long)id);
-        L.n_mismatch++;
-      }
-      pthread_mutex_lock(&L.mu);
-      if (k < 0 || k >= o->requests || L.state[k] == R_UNSENT) {
-        L.n_unknown++;
-      } else if (L.state[k] != R_SENT) {
-        L.n_dup++;
-      } else {
-        L.state[k] = R_OK;
-        L.lat_ns[k] = ecrt_now_ns() - L.sent_ns[k];
+        if (book(&L, id, R_BAD)) L.n_mismatch++, last = ecrt_now_ns();
+      } else if (book(&L, id, R_OK)) {
         L.n_ok++;
-        L.n_done++;
+        last = ecrt_now_ns();
         if (!L.have_first) L.first_crc = crc, L.have_first = 1;
         else if (crc != L.first_crc) L.n_mismatch++;
       }
-      pthread_mutex_unlock(&L.mu);
-      last = ecrt_now_ns();
     } else if (m.type == ECRT_MSG_ERROR) {
-      pthread_mutex_lock(&L.mu);
-      if (k < 0 || k >= o->requests || L.state[k] == R_UNSENT) {
-        L.n_unknown++;
-      } else if (L.state[k] != R_SENT) {
-        L.n_dup++;
-      } else {
-        L.state[k] = R_ERR;
+      if (book(&L, id, R_ERR)) {
         L.n_err++;
-        L.n_done++;
+        last = ecrt_now_ns();
         if (!L.first_error[0]) snprintf(L.first_error, sizeof L.first_error, "request %llu: %.560s", (unsigned long long)id, msg);
       }
-      pthread_mutex_unlock(&L.mu);
-      last = ecrt_now_ns();
     } else {
+      /* A request or a ping from the server answers nothing the client asked. */
       ecrt_net_status net;
-      if (ecrt_wire_recv_payload(c, &m, NULL, o->timeout_ms, &net) == ECRT_WIRE_IO) {
+      L.n_unknown++;
+      if (ecrt_wire_recv_payload(c, &m, NULL, NULL, o->timeout_ms, &net) == ECRT_WIRE_IO) {
         broken = 1;
         break;
       }
@@ -527,10 +535,10 @@ int main(int argc, char **argv) {
     rc = run_load(&o, c, t);
     if (rc == 0 && o.n_out) {
       /* Outputs of one more request, for comparison. */
-      rc = single(&o, c, t);
+      rc = single(&o, c, t, (uint64_t)o.requests + 1);
     }
   } else {
-    rc = single(&o, c, t);
+    rc = single(&o, c, t, 1);
   }
   c->ops->close(c);
   return rc;
