@@ -132,6 +132,32 @@ for cmd in "${COMMANDS[@]}"; do
   fi
 done
 
+# A test that a missing package turns off proves nothing, and neither does a check that missed
+# it: the fresh root must register every test this machine registers for the same commit (a
+# tests.cmake that leaves tests out when a tool is missing shows up here), and skip none.
+list_tests() { sed -n 's/^ *Test *#[0-9]*: //p' | sort; }
+if [ -f "$ROOT$SRC/build/CTestTestfile.cmake" ]; then
+  rm -rf "$WORK/host-src" "$WORK/host-build"
+  mkdir -p "$WORK/host-src"
+  git -C "$EC_ROOT" archive --format=tar HEAD | tar -x -C "$WORK/host-src"
+  cmake -S "$WORK/host-src" -B "$WORK/host-build" -G Ninja >"$WORK/host-configure.log" 2>&1 ||
+    die "configuring HEAD on this machine failed (log: $WORK/host-configure.log)"
+  (cd "$WORK/host-build" && ctest -N -LE 'slow|fresh') | list_tests > "$WORK/tests-host.txt"
+  chroot "$ROOT" /bin/sh -c "cd $SRC/build && ctest -N -LE 'slow|fresh'" </dev/null | list_tests > "$WORK/tests-fresh.txt"
+  lost=$(comm -23 "$WORK/tests-host.txt" "$WORK/tests-fresh.txt")
+  if [ -n "$lost" ]; then
+    times+=("$(echo "$lost" | wc -l) tests registered on this machine are missing in the fresh root: $(echo $lost)")
+    status=1
+  else
+    times+=("$(wc -l < "$WORK/tests-fresh.txt") tests registered, as on this machine")
+  fi
+  skipped=$(sed -n '/tests did not run:/,/^$/s/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$WORK/test.log" 2>/dev/null || true)
+  if [ -n "$skipped" ]; then
+    times+=("skipped in the fresh root: $(echo $skipped)")
+    status=1
+  fi
+fi
+
 log "commit $commit"
 for t in "${times[@]}"; do log "$t"; done
 if [ $status -eq 0 ]; then log "PASS: both README commands succeeded on a fresh Debian 12 root"; else log "FAIL"; fi
