@@ -51,7 +51,7 @@ static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
-    "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--no-pass NAME]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"

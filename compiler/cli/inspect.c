@@ -10,6 +10,7 @@
 
 static const char inspect_help[] =
     "usage: edgecc inspect MODEL [--json] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
+    "                    [--no-pass NAME]\n"
     "       edgecc inspect MODEL --shape-inputs\n"
     "\n"
     "Loads MODEL, infers every shape and prints what it holds: graph inputs and outputs with\n"
@@ -19,6 +20,7 @@ static const char inspect_help[] =
     "  --json                 machine-readable output (see docs/inspect-json.md)\n"
     "  --dim NAME=N           pin the symbolic dimension NAME to N\n"
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
+    "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
     "                         they must be frozen with --freeze-input\n";
 
