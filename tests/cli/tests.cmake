@@ -51,3 +51,10 @@ add_test(NAME zoo_mixed_kernels_googlenet
 # (zoo_fast_googlenet exports the model into the cache first.)
 set_tests_properties(zoo_mixed_kernels_googlenet PROPERTIES LABELS zoo TIMEOUT 900 SKIP_RETURN_CODE 77
                      DEPENDS zoo_fast_googlenet)
+
+# Every subcommand's --help (and edgecc-client's, a generated program's) names exactly the flags
+# the command accepts, found by running it; every flag README.md and docs/ show is accepted there.
+add_test(NAME unit_help_flags
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/help_flags.py --edgecc $<TARGET_FILE:edgecc>
+                 --client $<TARGET_FILE:edgecc-client> --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/help-flags)
+set_tests_properties(unit_help_flags PROPERTIES LABELS unit TIMEOUT 300)
