@@ -54,10 +54,14 @@ mounts_under() { awk -v r="$1" '$5 == r || index($5, r "/") == 1 {print $5}' /pr
 # Undoes the mounts, deepest first, after stopping whatever still runs inside the root: an
 # interrupted run leaves no mount behind, and a root is never deleted while a mount is in it.
 cleanup() {
-  local rc=$? pid
+  local rc=$? sig pid n
   trap - EXIT INT TERM HUP
-  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-    [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] && kill -TERM "$pid" 2>/dev/null || true
+  # Processes whose root is ours (by id, nothing else): TERM, up to 10 s to go, then KILL.
+  in_root() { for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+                [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] && echo "$pid"; done; }
+  for sig in TERM KILL; do
+    for pid in $(in_root); do kill -"$sig" "$pid" 2>/dev/null || true; done
+    for n in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(in_root)" ] && break; sleep 1; done
   done
   local m pass
   for pass in 1 2 3; do   # stacked mounts on one point need one umount each
@@ -118,11 +122,12 @@ for cmd in "${COMMANDS[@]}"; do
   name=$(basename "${cmd%% *}" .sh)
   log "chroot: cd $SRC && $cmd   (log: $WORK/$name.log)"
   start=$SECONDS
-  set +e
-  chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    /bin/bash -c "cd $SRC && $cmd" </dev/null 2>&1 | tee "$WORK/$name.log"
-  rc=${PIPESTATUS[0]}
-  set -e
+  # In the background and waited for: a signal then reaches the trap at once (bash runs traps only
+  # between foreground commands), and cleanup stops what runs inside the root.
+  (chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+     /bin/bash -c "cd $SRC && $cmd" 2>&1 | tee "$WORK/$name.log"; exit "${PIPESTATUS[0]}") </dev/null &
+  rc=0
+  wait $! || rc=$?
   t=$((SECONDS - start))
   if [ "$rc" -eq 0 ]; then
     times+=("$cmd $t s ok")
