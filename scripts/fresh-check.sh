@@ -57,8 +57,8 @@ cleanup() {
   local rc=$? sig pid n
   trap - EXIT INT TERM HUP
   # Processes whose root is ours (by id, nothing else): TERM, up to 10 s to go, then KILL.
-  in_root() { for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-                [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] && echo "$pid"; done; }
+  in_root() { find /proc -mindepth 2 -maxdepth 2 -name root -type l -lname "$ROOT" 2>/dev/null |
+                cut -d/ -f3; }
   for sig in TERM KILL; do
     for pid in $(in_root); do kill -"$sig" "$pid" 2>/dev/null || true; done
     for n in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(in_root)" ] && break; sleep 1; done
