@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """bench_zoo.py — edgecc's fast generated code vs ONNX Runtime vs torch on the zoo models.
 
-For each model: export (tests/models/export_zoo.py, cached), compile with the fast kernels,
-build, then in R alternating rounds run each program once per thread count (1 thread pinned with
+For each model: export (tests/models/export_zoo.py, cached), compile with the `edgecc` binary for
+`--targets host` with its default (fast) kernels and build the generated folder with its own
+CMakeLists.txt in Release mode, as README command 1 does (the user's path, no test driver), then in R alternating rounds run each program once per thread count (1 thread pinned with
 `taskset -c 0`, 2 threads unpinned): the edgecc binary's own --bench, ONNX Runtime (npm
 onnxruntime-node, installed here with ONNXRUNTIME_NODE_INSTALL=skip; sequential, all graph
 optimisations, timed around session.run) and torch (OPENBLAS_NUM_THREADS=1). Each program
@@ -10,7 +11,7 @@ reports the median of N runs after a warm-up; the table shows the median over ro
 the growth of RSS from before the model is loaded to after the runs. Writes the section between
 the bench/zoo markers of docs/benchmarks.md (other sections are kept).
 
-usage: bench/zoo/bench_zoo.py --fastc BUILD/tests/ec_fastc [--models a,b] [--runs 20] [--rounds 3]
+usage: bench/zoo/bench_zoo.py --edgecc BUILD/edgecc [--models a,b] [--runs 20] [--rounds 3]
        [--threads 1,2] [--no-torch] [--no-doc]
 (--threads, --no-torch and --no-doc are for quick comparisons while working; the table in
 docs/benchmarks.md comes from a run without them.)
@@ -31,16 +32,17 @@ PY = "/usr/bin/python3"
 MODELS = ["squeezenet1_1", "mobilenet_v2", "resnet18", "resnet50", "googlenet", "inception_v3",
           "densenet121", "shufflenet_v2_x1_0"]
 BEGIN, END = "<!-- bench/zoo: begin -->", "<!-- bench/zoo: end -->"
+sys.path.insert(0, os.path.join(HERE, "..", "plan"))
+from common import build_folder, run  # noqa: E402  (bench/plan's helpers: one way to build a folder)
 
 
 def edgecc_prog(args, model, zoo, work):
+    """`edgecc MODEL --targets host -o OUT`, then the generated folder's CMake build (Release)."""
     out = os.path.join(work, model)
-    subprocess.run([args.fastc, os.path.join(zoo, model + ".onnx"), "-o", out + "/src", "--name", model],
-                   check=True, stdout=subprocess.DEVNULL)
-    exe = os.path.join(out, "bin", "prog")
-    env = dict(os.environ, CFLAGS="-O2")
-    subprocess.run([os.path.join(ROOT, "tests", "fast", "build_fast.sh"), out + "/src/host", exe], check=True, env=env)
-    return exe
+    run([args.edgecc, os.path.join(zoo, model + ".onnx"), "--targets", "host", "-o", out + "/src", "--name", model,
+         "--force"])
+    bdir = build_folder(os.path.join(out, "src", "host"), os.path.join(out, "build"))
+    return os.path.join(bdir, model + "_p0")
 
 
 def time_edgecc(exe, inp, threads, runs):
@@ -80,7 +82,7 @@ def macs(zoo, model):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--fastc", required=True)
+    ap.add_argument("--edgecc", required=True, help="the edgecc binary (BUILD/edgecc)")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
@@ -179,7 +181,7 @@ def write_doc(a, rows, ort_ver, torch_ver):
     L += ["", f"Geometric mean edgecc/ORT over these {len(rows)} models: {geomean(r1):.2f} at 1 thread, "
           f"{geomean(r2):.2f} at 2 threads (goal: at most 1.0 and 1.1 over the 8 zoo models, no model above 1.3 "
           "at 1 thread).", "",
-          f"Command: `/usr/bin/python3 bench/zoo/bench_zoo.py --fastc BUILD/tests/ec_fastc --models {a.models} "
+          f"Command: `/usr/bin/python3 bench/zoo/bench_zoo.py --edgecc BUILD/edgecc --models {a.models} "
           f"--runs {a.runs} --rounds {a.rounds}`", END]
     text = open(a.doc).read() if os.path.exists(a.doc) else "# Benchmarks\n"
     sec = "\n".join(L)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "detect.h"
 #include "target.h"
 
 int ec_cmd_targets(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* target.c — loads and validates device descriptions (built-in targets/NAME.json and --target-file),
- * resolves names and aliases, parses the --targets device list, and writes descriptions as JSON. */
+ * resolves names and aliases, and parses the --targets device list. Writing descriptions back as
+ * JSON lives in target_json.c; describing this machine (`targets --detect`) in cli/detect.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -63,6 +64,8 @@ bool ec_target_has_kernels(const ec_target *t, unsigned klibs) { return (t->kern
 
 const char *ec_target_host_name(void) { return EC_HOST_TARGET; }
 
+const char *ec_target_host_triple(void) { return EC_HOST_TRIPLE; }
+
 bool ec_target_is_native(const ec_target *t) { return strcmp(t->triple, EC_HOST_TRIPLE) == 0; }
 
 const char *ec_targets_embedded_file(const char *relpath, size_t *len) {
@@ -96,7 +99,7 @@ double ec_target_peak_gflops(const ec_target *t, int32_t dtype) {
 /* ---- validation helpers ----------------------------------------------------------------------- */
 
 /* Target and device names become folder and file names: keep them portable and unquoted. */
-static bool valid_name(const char *s, bool allow_upper) {
+bool ec_target_name_valid(const char *s, bool allow_upper) {
   size_t n = strlen(s);
   if (n == 0 || n >= EC_TARGET_NAME_MAX) return false;
   if (!(isdigit((unsigned char)s[0]) || islower((unsigned char)s[0]) ||
@@ -442,7 +445,7 @@ ec_status ec_targets_add_json(ec_target_set *ts, const char *text, size_t len, c
     goto done;
   }
   if ((st = get_string(&v, root, "name", true, name, sizeof name))) goto done;
-  if (!valid_name(name, false)) {
+  if (!ec_target_name_valid(name, false)) {
     st = field_error(&v, "name", "'%s' is not a valid target name (lower-case letters, digits, '-', '.', '_'; "
                                  "starts with a letter or digit; at most %d characters)",
                      name, EC_TARGET_NAME_MAX - 1);
@@ -587,111 +590,6 @@ void ec_targets_free(ec_target_set *ts) {
   memset(ts, 0, sizeof *ts);
 }
 
-/* ---- JSON output ------------------------------------------------------------------------------ */
-
-/* Shortest of %.6g that reads back as a JSON number (always finite here). */
-static void put_num(ec_buf *b, double x) {
-  char s[64];
-  snprintf(s, sizeof s, "%.6g", x);
-  ec_buf_printf(b, "%s", s);
-}
-
-void ec_target_to_json(const ec_target *t, ec_buf *b, int indent) {
-  char pad[64];
-  int n = indent < 0 ? 0 : indent > 60 ? 60 : indent;
-  memset(pad, ' ', (size_t)n);
-  pad[n] = 0;
-  ec_buf_printf(b, "{\n%s  \"name\": ", pad);
-  ec_buf_json_str(b, t->name);
-  ec_buf_printf(b, ",\n%s  \"board\": ", pad);
-  ec_buf_json_str(b, t->board);
-  ec_buf_printf(b, ",\n%s  \"triple\": ", pad);
-  ec_buf_json_str(b, t->triple);
-  ec_buf_printf(b, ",\n%s  \"cflags\": [", pad);
-  for (int i = 0; i < t->n_cflags; i++) {
-    if (i) ec_buf_printf(b, ", ");
-    ec_buf_json_str(b, t->cflags[i]);
-  }
-  ec_buf_printf(b, "],\n%s  \"cores\": %d,\n", pad, t->cores);
-  if (t->clock_ghz > 0) {
-    ec_buf_printf(b, "%s  \"clock_ghz\": ", pad);
-    put_num(b, t->clock_ghz);
-    ec_buf_printf(b, ",\n");
-  }
-  ec_buf_printf(b, "%s  \"ram_mb\": %lld,\n%s  \"features\": [", pad, (long long)t->ram_mb, pad);
-  bool first = true;
-  for (int i = 0; i < EC_TF_COUNT; i++) {
-    if (!(t->features & (UINT64_C(1) << i))) continue;
-    ec_buf_printf(b, "%s\"%s\"", first ? "" : ", ", feature_names[i]);
-    first = false;
-  }
-  ec_buf_printf(b, "],\n%s  \"peak_gflops\": {\"f32\": ", pad);
-  put_num(b, t->peak_f32);
-  const struct { const char *k; double v; } opt[] = {
-      {"f16", t->peak_f16}, {"bf16", t->peak_bf16}, {"i8", t->peak_i8}, {"f64", t->peak_f64}};
-  for (int i = 0; i < 4; i++) {
-    if (opt[i].v <= 0) continue;
-    ec_buf_printf(b, ", \"%s\": ", opt[i].k);
-    put_num(b, opt[i].v);
-  }
-  ec_buf_printf(b, "},\n%s  \"mem_gbps\": ", pad);
-  put_num(b, t->mem_gbps);
-  ec_buf_printf(b, ",\n%s  \"kernels\": [", pad);
-  /* The order of the built-in files: preferred first. */
-  const unsigned order[] = {EC_KLIB_XNNPACK, EC_KLIB_OPENBLAS, EC_KLIB_REF};
-  first = true;
-  for (int i = 0; i < 3; i++) {
-    if (!(t->kernels & order[i])) continue;
-    ec_buf_printf(b, "%s\"%s\"", first ? "" : ", ", ec_kernel_lib_name(order[i]));
-    first = false;
-  }
-  ec_buf_printf(b, "],\n%s  \"link\": {\"mbps\": ", pad);
-  put_num(b, t->link_mbps);
-  ec_buf_printf(b, ", \"latency_ms\": ");
-  put_num(b, t->link_latency_ms);
-  ec_buf_printf(b, "}");
-  if (t->qemu_cpu[0]) {
-    ec_buf_printf(b, ",\n%s  \"qemu_cpu\": ", pad);
-    ec_buf_json_str(b, t->qemu_cpu);
-  }
-  bool any_eff = false;
-  for (int l = 0; l < EC_EFF_LIBS; l++)
-    for (int c = 0; c < EC_EFF_CLASSES; c++) any_eff |= t->eff[l][c].set != 0;
-  if (any_eff) {
-    ec_buf_printf(b, ",\n%s  \"efficiency\": {", pad);
-    bool first_lib = true;
-    for (int l = EC_EFF_LIBS - 1; l >= 0; l--) { /* xnnpack first, like "kernels" */
-      bool first_cls = true;
-      for (int c = 0; c < EC_EFF_CLASSES; c++) {
-        const ec_class_eff *e = &t->eff[l][c];
-        if (!e->set) continue;
-        if (first_cls) ec_buf_printf(b, "%s\n%s    \"%s\": {", first_lib ? "" : ",", pad, eff_libs[l]);
-        ec_buf_printf(b, "%s\"%s\": {", first_cls ? "" : ", ", eff_classes[c]);
-        const double vals[4] = {e->compute, e->memory, e->overhead_ms, e->row_ns};
-        static const char *const fk[] = {"compute", "memory", "overhead_ms", "row_ns"};
-        bool first_f = true;
-        for (int k = 0; k < 4; k++) {
-          if (!(e->set & (1u << k))) continue;
-          ec_buf_printf(b, "%s\"%s\": ", first_f ? "" : ", ", fk[k]);
-          put_num(b, vals[k]);
-          first_f = false;
-        }
-        ec_buf_printf(b, "}");
-        first_cls = false;
-        first_lib = false;
-      }
-      if (!first_cls) ec_buf_printf(b, "}");
-    }
-    ec_buf_printf(b, "\n%s  }", pad);
-  }
-  if (t->estimated) ec_buf_printf(b, ",\n%s  \"estimated\": true", pad);
-  if (t->notes[0]) {
-    ec_buf_printf(b, ",\n%s  \"notes\": ", pad);
-    ec_buf_json_str(b, t->notes);
-  }
-  ec_buf_printf(b, "\n%s}", pad);
-}
-
 /* ---- --targets --------------------------------------------------------------------------------- */
 
 ec_status ec_devices_parse(const ec_target_set *ts, const char *spec, ec_device_list *out, ec_diag *d) {
@@ -721,7 +619,7 @@ ec_status ec_devices_parse(const ec_target_set *ts, const char *spec, ec_device_
     if (eq) {
       *eq = 0;
       tgt = eq + 1;
-      if (!valid_name(dev, true) || strcmp(dev, ".") == 0) {
+      if (!ec_target_name_valid(dev, true) || strcmp(dev, ".") == 0) {
         ec_diag_set(d, src, "", "'%s' is not a valid device name (letters, digits, '-', '.', '_'; "
                                 "starts with a letter, digit or '_'; at most %d characters)",
                     dev, EC_TARGET_NAME_MAX - 1);
@@ -758,223 +656,5 @@ ec_status ec_devices_parse(const ec_target_set *ts, const char *spec, ec_device_
     if (!comma) break;
     p = comma + 1;
   }
-  return EC_OK;
-}
-
-/* ---- --detect ----------------------------------------------------------------------------------- */
-
-#include <time.h>
-#include <unistd.h>
-
-static char *slurp_small(const char *path) {
-  ec_buf b = {0};
-  return ec_read_small_file(path, 4u << 20, &b) ? NULL : b.data;
-}
-
-/* The value of the first "key<spaces>: value" line of a /proc file, trimmed; "" when absent. */
-static void proc_field(const char *text, const char *key, char *out, size_t cap) {
-  out[0] = 0;
-  size_t kl = strlen(key);
-  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-    if (strncmp(p, key, kl) != 0) continue;
-    const char *q = p + kl;
-    while (*q == ' ' || *q == '\t') q++;
-    if (*q != ':') continue;
-    q++;
-    while (*q == ' ' || *q == '\t') q++;
-    size_t n = strcspn(q, "\n");
-    while (n && isspace((unsigned char)q[n - 1])) n--;
-    if (n >= cap) n = cap - 1;
-    memcpy(out, q, n);
-    out[n] = 0;
-    return;
-  }
-}
-
-static bool has_word(const char *list, const char *w) {
-  size_t n = strlen(w);
-  for (const char *p = list; (p = strstr(p, w)) != NULL; p += n)
-    if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return true;
-  return false;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Single-thread read bandwidth over a buffer far larger than any cache: best of a few passes. */
-static double measure_read_gbps(void) {
-  size_t n = (64u << 20) / sizeof(uint64_t);
-  uint64_t *a = malloc(n * sizeof *a);
-  if (!a) return 0;
-  for (size_t i = 0; i < n; i++) a[i] = i;
-  double best = 0;
-  volatile uint64_t sink = 0;
-  for (int rep = 0; rep < 4; rep++) {
-    double t0 = now_s();
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (size_t i = 0; i + 4 <= n; i += 4) s0 += a[i], s1 += a[i + 1], s2 += a[i + 2], s3 += a[i + 3];
-    double dt = now_s() - t0;
-    sink += s0 + s1 + s2 + s3;
-    if (dt > 0 && (double)(n * sizeof *a) / dt / 1e9 > best) best = (double)(n * sizeof *a) / dt / 1e9;
-  }
-  (void)sink;
-  free(a);
-  return best;
-}
-
-/* Clock from a chain of dependent integer adds (one per cycle on every core of interest): the
- * frequency the core really runs at, boost included, which /proc/cpuinfo often misstates in VMs. */
-static double measure_clock_ghz(void) {
-  const long n = 5000000;
-  double best = 0;
-  for (int rep = 0; rep < 3; rep++) {
-    uint64_t x = (uint64_t)rep;
-    double t0 = now_s();
-    for (long i = 0; i < n; i++) {
-#if defined(__x86_64__)
-      __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-                       "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
-#elif defined(__aarch64__)
-      __asm__ volatile("add %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1\n\t"
-                       "add %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1" : "+r"(x));
-#endif
-    }
-    double dt = now_s() - t0;
-    if (dt > 0 && 8.0 * (double)n / dt / 1e9 > best) best = 8.0 * (double)n / dt / 1e9;
-  }
-  return best;
-}
-
-#if defined(__aarch64__)
-static const struct {
-  unsigned part;
-  const char *cpu;
-  int flops; /* fp32 FLOP/cycle/core */
-  const char *qemu;
-} arm_parts[] = {
-    {0xd03, "cortex-a53", 8, "cortex-a53"},   {0xd04, "cortex-a35", 8, "cortex-a35"},
-    {0xd05, "cortex-a55", 8, "cortex-a53"},   {0xd07, "cortex-a57", 8, "cortex-a57"},
-    {0xd08, "cortex-a72", 8, "cortex-a72"},   {0xd09, "cortex-a73", 8, "cortex-a72"},
-    {0xd0a, "cortex-a75", 16, "cortex-a72"},  {0xd0b, "cortex-a76", 16, "cortex-a76"},
-    {0xd0c, "neoverse-n1", 16, "neoverse-n1"}, {0xd0d, "cortex-a77", 16, "cortex-a76"},
-    {0xd41, "cortex-a78", 16, "cortex-a76"},  {0xd42, "cortex-a78ae", 16, "cortex-a76"},
-    {0xd44, "cortex-x1", 16, "cortex-a76"},   {0xd4b, "cortex-a78c", 16, "cortex-a76"},
-};
-#endif
-
-ec_status ec_target_detect(const char *name, ec_target *t, ec_diag *d) {
-  memset(t, 0, sizeof *t);
-  if (!valid_name(name, false) || strcmp(name, "host") == 0) {
-    ec_diag_set(d, "--name", "", "'%s' is not a valid target name (lower-case letters, digits, '-', '.', '_'; not 'host')", name);
-    return EC_ERR_USAGE;
-  }
-  strcpy(t->name, name);
-  strcpy(t->triple, EC_HOST_TRIPLE);
-  char *cpu = slurp_small("/proc/cpuinfo");
-  char *mem = slurp_small("/proc/meminfo");
-  char model[160] = "", flags[4096] = "", mhz[32] = "", part[32] = "";
-  if (cpu) {
-    proc_field(cpu, "model name", model, sizeof model);
-    proc_field(cpu, "flags", flags, sizeof flags);
-    if (!flags[0]) proc_field(cpu, "Features", flags, sizeof flags);
-    proc_field(cpu, "cpu MHz", mhz, sizeof mhz);
-    proc_field(cpu, "CPU part", part, sizeof part);
-  }
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  t->cores = ncpu > 0 && ncpu <= 1024 ? (int)ncpu : 1;
-  char total[64] = "";
-  if (mem) proc_field(mem, "MemTotal", total, sizeof total);
-  long long kb = atoll(total);
-  t->ram_mb = kb > 16 * 1024 ? kb / 1024 : 16;
-
-  /* Clock: the highest frequency cpufreq reports, else what /proc/cpuinfo says now. */
-  double ghz = 0;
-  const char *clock_src = "cpufreq maximum";
-  char *fmax = slurp_small("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
-  if (fmax) ghz = atof(fmax) / 1e6;
-  free(fmax);
-  if (ghz <= 0 && mhz[0]) ghz = atof(mhz) / 1e3, clock_src = "/proc/cpuinfo";
-  double measured = measure_clock_ghz();
-  /* A measurement within reason beats a nominal figure (turbo, or a VM's base clock). */
-  if (measured > 0.3 && measured < 6.5 && (ghz <= 0 || measured > ghz)) ghz = measured, clock_src = "measured";
-  bool clock_guessed = ghz <= 0;
-  if (clock_guessed) ghz = 2.0, clock_src = "unknown, guessed";
-  t->clock_ghz = ghz;
-
-  static const struct { const char *flag; int bit; } fmap[] = {
-      {"asimd", EC_TFB_NEON},       {"asimdhp", EC_TFB_FP16},         {"asimddp", EC_TFB_DOTPROD},
-      {"i8mm", EC_TFB_I8MM},        {"bf16", EC_TFB_BF16},            {"sve", EC_TFB_SVE},
-      {"sve2", EC_TFB_SVE2},        {"sse2", EC_TFB_SSE2},            {"sse4_1", EC_TFB_SSE41},
-      {"sse4_2", EC_TFB_SSE42},     {"avx", EC_TFB_AVX},              {"avx2", EC_TFB_AVX2},
-      {"fma", EC_TFB_FMA},          {"f16c", EC_TFB_F16C},            {"avx512f", EC_TFB_AVX512F},
-      {"avx512bw", EC_TFB_AVX512BW}, {"avx512dq", EC_TFB_AVX512DQ},   {"avx512vl", EC_TFB_AVX512VL},
-      {"avx512_vnni", EC_TFB_AVX512VNNI}, {"avx512_bf16", EC_TFB_AVX512BF16}, {"avx_vnni", EC_TFB_AVXVNNI},
-  };
-  for (size_t i = 0; i < sizeof fmap / sizeof *fmap; i++)
-    if (has_word(flags, fmap[i].flag)) t->features |= UINT64_C(1) << fmap[i].bit;
-
-  int flops = 8; /* fp32 FLOP/cycle/core */
-  const char *how;
-  char cflag[EC_TARGET_FLAG_MAX] = "";
-  uint64_t f = t->features;
-#if defined(__x86_64__)
-  if (f & EC_TF(AVX512F)) flops = 32, how = "AVX-512: one 512-bit FMA/cycle";
-  else if ((f & EC_TF(AVX2)) && (f & EC_TF(FMA))) flops = 32, how = "AVX2: two 256-bit FMA/cycle";
-  else if (f & EC_TF(AVX)) flops = 16, how = "AVX: 256-bit add + multiply/cycle";
-  else how = "SSE: 128-bit add + multiply/cycle";
-  uint64_t v4 = EC_TF(AVX512F) | EC_TF(AVX512BW) | EC_TF(AVX512DQ) | EC_TF(AVX512VL);
-  if ((f & v4) == v4) strcpy(cflag, "-march=x86-64-v4");
-  else if ((f & (EC_TF(AVX2) | EC_TF(FMA) | EC_TF(F16C))) == (EC_TF(AVX2) | EC_TF(FMA) | EC_TF(F16C)))
-    strcpy(cflag, "-march=x86-64-v3");
-  else if (f & EC_TF(SSE42)) strcpy(cflag, "-march=x86-64-v2");
-  snprintf(t->board, sizeof t->board, "%s (%d cores)", model[0] ? model : "x86-64 machine", t->cores);
-#else
-  how = "unknown core: assumed one 128-bit FMA/cycle";
-  unsigned p = (unsigned)strtoul(part, NULL, 0);
-  const char *core = NULL;
-  for (size_t i = 0; i < sizeof arm_parts / sizeof *arm_parts; i++) {
-    if (arm_parts[i].part != p) continue;
-    core = arm_parts[i].cpu;
-    flops = arm_parts[i].flops;
-    snprintf(t->qemu_cpu, sizeof t->qemu_cpu, "%s", arm_parts[i].qemu);
-    how = flops == 16 ? "two 128-bit FMA/cycle" : "one 128-bit FMA/cycle";
-  }
-  if (core) snprintf(cflag, sizeof cflag, "-mcpu=%s", core);
-  else if ((f & (EC_TF(FP16) | EC_TF(DOTPROD))) == (EC_TF(FP16) | EC_TF(DOTPROD)))
-    strcpy(cflag, "-march=armv8.2-a+fp16+dotprod");
-  else strcpy(cflag, "-march=armv8-a");
-  char dt[160] = "";
-  char *m = slurp_small("/sys/firmware/devicetree/base/model");
-  if (m) snprintf(dt, sizeof dt, "%s", m);
-  free(m);
-  snprintf(t->board, sizeof t->board, "%s (%d x %s)", dt[0] ? dt : "aarch64 machine", t->cores,
-           core ? core : "unknown Arm core");
-#endif
-  strcpy(t->cflags[t->n_cflags++], "-O3");
-  if (cflag[0]) strcpy(t->cflags[t->n_cflags++], cflag);
-
-  double core_ghz = t->cores * ghz;
-  t->peak_f32 = core_ghz * flops;
-  if (f & EC_TF(FP16)) t->peak_f16 = 2 * t->peak_f32;
-  if (f & (EC_TF(BF16) | EC_TF(AVX512BF16))) t->peak_bf16 = 2 * t->peak_f32;
-  bool dot = f & (EC_TF(DOTPROD) | EC_TF(AVX512VNNI) | EC_TF(AVXVNNI));
-  t->peak_i8 = (dot ? 4 : 2) * t->peak_f32;
-  double bw = measure_read_gbps();
-  t->mem_gbps = bw > 0 ? bw : 10;
-  t->kernels = EC_KLIB_REF | EC_KLIB_XNNPACK | EC_KLIB_OPENBLAS;
-  t->link_mbps = 1000;
-  t->link_latency_ms = 0.2;
-  t->estimated = true;
-  snprintf(t->notes, sizeof t->notes,
-           "written by edgecc targets --detect; peaks estimated, not measured: %d cores x %.3g GHz (%s) x %d "
-           "fp32 FLOP/cycle (%s), i8 %dx fp32%s; mem_gbps measured (single-thread read, %.1f GB/s); "
-           "link is a default",
-           t->cores, ghz, clock_src, flops, how, dot ? 4 : 2,
-           dot ? " (dot product)" : "", bw);
-  free(cpu);
-  free(mem);
   return EC_OK;
 }

@@ -15,7 +15,8 @@
  * Every function that can fail on user input returns EC_ERR_MODEL or EC_ERR_USAGE with a
  * diagnostic naming the file (or "--targets") and the field. edgecc never probes the machine
  * while compiling: `host` is an alias fixed when edgecc itself was compiled (x86-64 on x86-64
- * builds, generic-aarch64 on aarch64 builds). Only `edgecc targets --detect` looks at the machine. */
+ * builds, generic-aarch64 on aarch64 builds). Only `edgecc targets --detect` looks at the machine
+ * (compiler/cli/detect.c, outside the planner). */
 #ifndef EC_TARGET_H
 #define EC_TARGET_H
 
@@ -147,6 +148,12 @@ const char *ec_target_toolchain(const char *triple, size_t *len);
  * cmake/ec_dist.cmake to make their dist/ folder. */
 const char *ec_targets_embedded_file(const char *relpath, size_t *len);
 
+/* Names of targets and devices become folder and file names: [a-z0-9][a-z0-9._-]* (devices may
+ * also use upper case and a leading '_'), shorter than EC_TARGET_NAME_MAX. */
+bool ec_target_name_valid(const char *s, bool allow_upper);
+/* The triple of the machine edgecc itself was built for (`host`'s). */
+const char *ec_target_host_triple(void);
+
 /* Writes a description as JSON in the schema of docs/targets.md: fixed key order, floats with
  * up to 6 significant digits, no source path (output must not depend on where files live).
  * `indent` spaces before each line after the first. */
@@ -169,10 +176,5 @@ typedef struct ec_device_list {
  * targets (listing the known ones), more than EC_MAX_DEVICES. */
 ec_status ec_devices_parse(const ec_target_set *ts, const char *spec, ec_device_list *out,
                            ec_diag *d);
-
-/* Describes the machine edgecc runs on, from /proc/cpuinfo, sysconf and /proc/meminfo, with a
- * short memory-bandwidth measurement; peak figures are estimated from the core type, features
- * and clock, and marked so (`estimated`, `notes`). Only `edgecc targets --detect` calls it. */
-ec_status ec_target_detect(const char *name, ec_target *t, ec_diag *d);
 
 #endif
