@@ -10,7 +10,10 @@
 # checked is the commit HEAD, not the working tree. The root is made anew on every run and
 # deleted at the end unless --keep; the logs stay in DIR.
 set -euo pipefail
-
+# The whole script is one block, which bash reads before running it: a run takes an hour, and
+# bash reads a plain script as it goes, so editing or checking out the file meanwhile (a branch
+# switch) would run a mix of both versions.
+{
 usage="usage: scripts/fresh-check.sh [--dir DIR] [--mirror URL] [--keep]"
 die_usage() { echo "fresh-check: error: $* (see --help)" >&2; exit 2; }
 die() { echo "fresh-check: error: $*" >&2; exit 1; }
@@ -167,3 +170,4 @@ log "commit $commit"
 for t in "${times[@]}"; do log "$t"; done
 if [ $status -eq 0 ]; then log "PASS: both README commands succeeded on a fresh Debian 12 root"; else log "FAIL"; fi
 exit $status
+}
