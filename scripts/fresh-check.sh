@@ -6,7 +6,7 @@
 # usage: scripts/fresh-check.sh [--dir DIR] [--mirror URL] [--keep]
 #
 # Needs root (debootstrap, mount, chroot) and the Debian archive; installs debootstrap if missing.
-# Takes about 15 min and 10 GB of disk on an idle 2-core machine (docs/fresh-check.md). What is
+# Time and disk it takes: docs/fresh-check.md (about 15 min idle, an hour on a busy machine). What is
 # checked is the commit HEAD, not the working tree. The root is made anew on every run and
 # deleted at the end unless --keep; the logs stay in DIR.
 set -euo pipefail
