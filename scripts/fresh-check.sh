@@ -57,8 +57,16 @@ mounts_under() { awk -v r="$1" '$5 == r || index($5, r "/") == 1 {print $5}' /pr
 # Undoes the mounts, deepest first, after stopping whatever still runs inside the root: an
 # interrupted run leaves no mount behind, and a root is never deleted while a mount is in it.
 cleanup() {
-  local rc=$? sig pid n
+  local rc=$? sig pid n t
   trap - EXIT INT TERM HUP
+  if [ -n "$phase" ]; then  # stopped midway: what had finished, and how far the rest got
+    for t in ${times[@]+"${times[@]}"}; do log "$t"; done
+    log "$phase: stopped after $((SECONDS - start)) s (exit $rc)"
+  fi
+  if [ -n "$boot_pid" ]; then  # debootstrap's group: it runs outside the root
+    kill -TERM -- -"$boot_pid" 2>/dev/null || true
+    wait "$boot_pid" 2>/dev/null || true
+  fi
   # Processes whose root is ours (by id, nothing else): TERM, up to 10 s to go, then KILL.
   in_root() { find /proc -mindepth 2 -maxdepth 2 -name root -type l -lname "$ROOT" 2>/dev/null |
                 cut -d/ -f3; }
@@ -80,6 +88,7 @@ cleanup() {
   fi
   exit "$rc"
 }
+phase="" times=() boot_pid=""
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -98,9 +107,14 @@ commit=$(git -C "$EC_ROOT" rev-parse HEAD)
   log "note: the working tree has uncommitted changes; checking HEAD ($commit) only"
 
 SECONDS=0
+start=0 phase=debootstrap
 log "debootstrap --variant=minbase bookworm $ROOT $MIRROR"
-debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
-  { tail -n 20 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log: $WORK/debootstrap.log)"; }
+# Its own process group, in the background: a signal reaches the trap at once, which stops it.
+setsid debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 </dev/null &
+boot_pid=$!
+wait "$boot_pid" ||
+  { boot_pid=""; tail -n 20 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log: $WORK/debootstrap.log)"; }
+boot_pid=""
 t_boot=$SECONDS
 
 # What a Debian 12 installer writes: the release, its updates and its security archive.
@@ -124,7 +138,7 @@ status=0
 for cmd in "${COMMANDS[@]}"; do
   name=$(basename "${cmd%% *}" .sh)
   log "chroot: cd $SRC && $cmd   (log: $WORK/$name.log)"
-  start=$SECONDS
+  start=$SECONDS phase=$cmd
   # In the background and waited for: a signal then reaches the trap at once (bash runs traps only
   # between foreground commands), and cleanup stops what runs inside the root.
   (chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -140,6 +154,7 @@ for cmd in "${COMMANDS[@]}"; do
   fi
 done
 
+phase=""
 # A test that a missing package turns off proves nothing, and neither does a check that missed
 # it: the fresh root must register every test this machine registers for the same commit (a
 # tests.cmake that leaves tests out when a tool is missing shows up here), and skip none.
