@@ -56,7 +56,7 @@ static const char plan_help[] =
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
-    "                   [--svg FILE]\n"
+    "                   [--no-pass NAME] [--svg FILE]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
