@@ -28,7 +28,7 @@ static const char usage[] =
     "  throughput          the most requests per second: a pipeline whose slowest stage is\n"
     "                      shortest, one stage per board:\n"
     "                      edgecc model.onnx --targets pi5,orin --objective throughput -o out/\n"
-    "  --partitions N      exactly N partitions, whatever either objective prefers\n"
+    "  manual              exactly N partitions, whatever either objective prefers: --partitions N\n"
     "\n"
     "options:\n"
     "  --help, -h                 this text; `edgecc COMMAND --help` for a command's own\n"

@@ -35,7 +35,8 @@ WRAPPERS = {"nice": {"-n"}, "taskset": {"-c"}, "env": set(), "sudo": set(), "tim
 # Flags of those tools that the docs name in prose, away from the tool's command line.
 FOREIGN_FLAGS = {"--toolchain": "cmake", "-S": "cmake", "-B": "cmake", "-c": "taskset", "-j": "ninja, ctest",
                  "-L": "ctest", "-LE": "ctest", "-R": "ctest", "-Tsvg": "dot", "-n": "nice", "-x": "dpkg",
-                 "-o": "dot"}
+                 "-o": "dot", "--shapes": "trtexec", "--input-shapes": "tvmc",
+                 "--overwrite-input-shape": "onnxsim"}
 
 failures = []
 passed = 0
