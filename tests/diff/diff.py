@@ -679,7 +679,54 @@ PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p
 # Each is the smallest graph that showed one bug, kept exactly as written (random data only), so
 # that later changes to the generators above cannot move it away from the bug it guards.
 
-REGRESSIONS = []
+def r_se_mobilenet(c):
+    """MobileNetV3's squeeze-and-excitation at opset 13: the Relu fused into the first SE
+    Conv, whose output [1,r,1,1] is layout-free, was dropped (that Conv fell to the reference
+    kernel, which ignores a fused clamp): 0.41-0.52 of the output on mobilenet_v3_large."""
+    x = c.conv1x1(c.input([1, 16, 7, 7]), 16, 16)
+    g = c.node("GlobalAveragePool", [x], "xnn")
+    s1 = c.node("Relu", [c.node("Conv", [g, c.rand([4, 16, 1, 1], 0.5), c.rand([4], 0.5)], "xnn")], "fused")
+    s2 = c.node("Conv", [s1, c.rand([16, 4, 1, 1], 0.5), c.rand([16], 0.3)], "xnn")
+    gate = c.node("HardSigmoid", [s2], alpha=1.0 / 6, beta=0.5)
+    c.out(c.node("Mul", [gate, x], "xnn"))
+
+
+def r_se_opset9(c):
+    """The same block as older exporters write it (opset 9): ReduceMean, Add/Clip/Div as the
+    hard sigmoid, on a graph input."""
+    c.opset = 9
+    x = c.input([1, 8, 5, 5])
+    g = c.node("ReduceMean", [x], "xnn", axes=[2, 3], keepdims=1)
+    s1 = c.node("Relu", [c.node("Conv", [g, c.rand([2, 8, 1, 1], 0.5), c.rand([2], 0.5)], "xnn")], "fused")
+    s2 = c.node("Conv", [s1, c.rand([8, 2, 1, 1], 0.5), c.rand([8], 0.3)], "xnn")
+    a = c.node("Clip", [c.node("Add", [s2, c.const(np.float32(3))])], min=0.0, max=6.0)
+    c.out(c.node("Mul", [x, c.node("Div", [a, c.const(np.float32(6))])], "xnn"))
+
+
+def r_pool_one_channel_relu(c):
+    """A Relu fused into an AveragePool of one channel (layout-free output): the same dropped
+    clamp, 11.7 of the largest value."""
+    c.opset = 10
+    x = c.conv1x1(c.input([1, 1, 6, 4]), 1, 1)
+    c.out(c.node("Relu", [c.node("AveragePool", [x], "xnn", kernel_shape=[2, 2])], "fused"))
+
+
+def r_shuffle_1x1(c):
+    """A channel shuffle of 1x1 pixels: lowering tagged its input NHWC and its output NCHW,
+    and edgecc stopped with an internal error."""
+    x = c.conv1x1(c.input([1, 12, 1, 1]), 12, 12)
+    r = c.node("Reshape", [x, c.const([1, 3, 4, 1, 1], np.int64)], "fused")
+    t = c.node("Transpose", [r], "xnn", perm=[0, 2, 1, 3, 4])
+    y = c.node("Reshape", [t, c.const([1, 12, 1, 1], np.int64)], "fused", shape=[1, 12, 1, 1])
+    c.out(c.conv1x1(y, 12, 3))
+
+
+def r_pool_layout_free_input(c):
+    """Pooling a one-channel graph input (needs no conversion) ran on the reference kernel."""
+    c.out(c.node("AveragePool", [c.input([1, 1, 5, 5])], "xnn", kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+
+
+REGRESSIONS = [r_se_mobilenet, r_se_opset9, r_pool_one_channel_relu, r_shuffle_1x1, r_pool_layout_free_input]
 REGRESS_BASE = 1000000
 
 
