@@ -175,6 +175,19 @@ static bool pool_fit(eck_xnn_params *p, const ec_tensor *y) {
   return true;
 }
 
+/* Could a window see padding only? XNNPACK's average then divides by a count of 0 (inf) and its
+ * maximum takes the nearest row or column of the input, where the reference kernel writes 0 and
+ * -inf, what ONNX's formulas give (no exporter writes such pads, but ONNX allows them). */
+static bool pool_window_in_padding(const eck_xnn_params *p) {
+  for (int a = 0; a < 2; a++) {
+    uint32_t keff = (p->kernel[a] - 1) * p->dilation[a] + 1, in = (uint32_t)(a ? p->width : p->height);
+    uint32_t pb = a ? p->pad[3] : p->pad[0], pe = a ? p->pad[1] : p->pad[2];
+    /* Taps dilated past a narrow input can straddle it, each landing in padding. */
+    if (pb >= keff || pe >= keff || (p->dilation[a] > 1 && in < p->dilation[a])) return true;
+  }
+  return false;
+}
+
 static bool spatial_ok(const int64_t *pb, const int64_t *pe, int nsp) {
   if (nsp != 2) return false;
   for (int i = 0; i < 3; i++)
@@ -266,7 +279,7 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   }
   spatial(p, x, pp->kernel, pp->strides, pp->dilations, pp->pad_begin, pp->pad_end);
   uint32_t before = p->pad[1] + p->pad[2];
-  if (!pool_fit(p, y)) return EC_K_REF;
+  if (!pool_fit(p, y) || pool_window_in_padding(p)) return EC_K_REF;
   /* Extra padding counts in an average when count_include_pad is set. */
   if (p->kind == ECK_XNN_AVGPOOL && pp->count_include_pad && p->pad[1] + p->pad[2] != before) return EC_K_REF;
   /* XNNPACK refuses 1x1 pooling windows (a no-op for max pooling with stride 1). */

@@ -726,7 +726,23 @@ def r_pool_layout_free_input(c):
     c.out(c.node("AveragePool", [c.input([1, 1, 5, 5])], "xnn", kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
 
 
-REGRESSIONS = [r_se_mobilenet, r_se_opset9, r_pool_one_channel_relu, r_shuffle_1x1, r_pool_layout_free_input]
+def r_avgpool_window_of_padding(c):
+    """An AveragePool whose pad is as wide as its window: the last row of windows sees padding
+    only, and XNNPACK's average (padding not counted) divided by 0 (inf)."""
+    c.opset = 9
+    x = c.conv1x1(c.input([2, 6, 5, 4]), 6, 6)
+    c.out(c.node("AveragePool", [x], kernel_shape=[1, 2], pads=[0, 0, 1, 1]))
+
+
+def r_maxpool_window_of_padding(c):
+    """A MaxPool whose top pad is as tall as its window: its first row of windows sees padding
+    only: XNNPACK's maximum took the next row instead of -inf."""
+    x = c.conv1x1(c.input([1, 4, 3, 3]), 4, 4)
+    c.out(c.node("MaxPool", [x], kernel_shape=[2, 2], pads=[2, 0, 0, 0]))
+
+
+REGRESSIONS = [r_se_mobilenet, r_se_opset9, r_pool_one_channel_relu, r_shuffle_1x1, r_pool_layout_free_input,
+               r_avgpool_window_of_padding, r_maxpool_window_of_padding]
 REGRESS_BASE = 1000000
 
 
