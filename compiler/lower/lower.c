@@ -451,9 +451,11 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     n->outputs[0] = z;
     g->nodes[r].dead = true;
     (*count)++;
-    /* Relink now so that a chain (Conv, Relu, then another clamp) sees the new consumer. */
+    /* A chain (Conv, Relu, then another clamp) folds into the same producer: relink so that
+     * the clamp's consumer is the producer's now, and look at this node again. */
     st = ec_graph_link(g);
     if (st) return st;
+    i--;
   }
   return relink(g, d);
 }

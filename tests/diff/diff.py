@@ -144,19 +144,21 @@ class Case:
 def build_case(seed, cut_rate):
     c = Case(seed)
     c.pattern(c)
-    # A cut after the pattern: its output crosses between two partitions; a tail reads it there.
-    # (Regression cases are kept exactly as written.)
-    if seed < REGRESS_BASE and cut_rate > 0 and len(c.outputs) == 1 and c.rng.random() < cut_rate:
+    # A cut after the pattern: its output crosses between two partitions; a tail reads it there,
+    # a Relu (which fuse-act must not fuse across the cut) or a 1x1 Conv. Regression cases are
+    # kept exactly as written: they ask for a cut themselves (c.tail).
+    tail = getattr(c, "tail", None)
+    if tail is None and seed < REGRESS_BASE and cut_rate > 0 and len(c.outputs) == 1 and c.rng.random() < cut_rate:
+        tail = "Relu" if c.chance(0.4) else "Conv"
+    if tail is not None:
         c.cut = True
         t = c.outputs[0]
         c.cut_tensor = t
         shape = c.shape(t)
-        # Not a Relu: fused into the pattern's last node, it would take the cut tensor away.
-        if len(shape) == 4:
-            tail = c.conv1x1(t, shape[1], 3)
+        if tail == "Conv" and len(shape) == 4:
+            c.outputs = [c.conv1x1(t, shape[1], 3)]
         else:
-            tail = c.node("Sigmoid", [t])
-        c.outputs = [tail]
+            c.outputs = [c.node("Relu", [t])]
     return c
 
 
@@ -348,6 +350,8 @@ def p_binary(c):
     n, ch, h, w = c.pick(1, 1, 2), c.int(1, 9), c.int(1, 6), c.int(1, 6)
     x = c.feat(n, ch, h, w)
     y, fast = binary_operand(c, op, n, ch, h, w)
+    if op != "Div" and c.chance(0.1):  # x op x
+        y, fast = x, True
     if op == "Div" or c.chance(0.5):
         ins = [x, y]
         if op == "Div" and c.chance(0.5):
@@ -436,9 +440,13 @@ def p_fuse_act(c):
         y = c.node("BatchNormalization", [x] + params, "fast")
         if c.opset < 9:
             c.opset = 9
-    r = clamp_node(c, y, "fused")
+    # The producer's output also leaving the graph: the clamp must stay a step of its own.
+    also_out = c.chance(0.15)
+    r = clamp_node(c, y, None if also_out else "fused")
     if c.chance(0.25):
-        r = clamp_node(c, r, "fused")
+        r = clamp_node(c, r, None if also_out else "fused")
+    if also_out:
+        c.out(y)
     c.out(r)
 
 
@@ -668,7 +676,10 @@ def p_batchnorm(c):
     c.opset = 13
     lo = c.int(0, ch - 2)
     hi = c.int(lo + 1, ch)
-    c.out(c.node("Slice", [x, c.const([lo], np.int64), c.const([hi], np.int64), c.const([1], np.int64)], "fast"))
+    ends = hi if hi < ch or c.chance(0.5) else c.pick(2**63 - 1, 2**31 - 1)  # "to the end", as exporters write it
+    if c.chance(0.3):  # negative indices count from the end
+        lo, ends = lo - ch, (ends - ch if ends < ch else ends)
+    c.out(c.node("Slice", [x, c.const([lo], np.int64), c.const([ends], np.int64), c.const([1], np.int64)], "fast"))
 
 
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
@@ -741,8 +752,21 @@ def r_maxpool_window_of_padding(c):
     c.out(c.node("MaxPool", [x], kernel_shape=[2, 2], pads=[2, 0, 0, 0]))
 
 
+def r_clamp_chain(c):
+    """Two clamps in a row after a BatchNormalization (and a Conv): fuse-act fused the first and
+    moved on, leaving the second as a step of its own."""
+    c.opset = 11
+    x = c.node("MaxPool", [c.conv1x1(c.input([1, 6, 4, 3]), 6, 6)], "xnn", kernel_shape=[2, 2])
+    p = [c.rand([6], 0.5), c.rand([6], 0.3), c.rand([6], 0.3), c.rand([6], 0.5, positive=True)]
+    b = c.node("BatchNormalization", [x] + p, "fast")
+    b = c.node("Clip", [b, "", c.const(np.float32(0.5))], "fused")
+    c.out(c.node("Clip", [b, c.const(np.float32(-0.25)), c.const(np.float32(1.0))], "fused"))
+    y = c.node("Conv", [c.input([1, 3, 4, 4]), c.rand([4, 3, 3, 3], 0.3)], "xnn")
+    c.out(c.node("Clip", [c.node("Relu", [y], "fused"), c.const(np.float32(0)), c.const(np.float32(0.3))], "fused"))
+
+
 REGRESSIONS = [r_se_mobilenet, r_se_opset9, r_pool_one_channel_relu, r_shuffle_1x1, r_pool_layout_free_input,
-               r_avgpool_window_of_padding, r_maxpool_window_of_padding]
+               r_avgpool_window_of_padding, r_maxpool_window_of_padding, r_clamp_chain]
 REGRESS_BASE = 1000000
 
 
