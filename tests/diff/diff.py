@@ -765,8 +765,15 @@ def r_clamp_chain(c):
     c.out(c.node("Clip", [c.node("Relu", [y], "fused"), c.const(np.float32(0)), c.const(np.float32(0.3))], "fused"))
 
 
+def r_cut_before_relu(c):
+    """--split-at the output of a Conv followed by a Relu: lowering (before the plan) fused the
+    Relu into the Conv and the named tensor vanished ('computed from constants only')."""
+    c.out(c.node("Conv", [c.conv1x1(c.input([1, 4, 5, 5]), 4, 4), c.rand([3, 4, 3, 3], 0.3)], "xnn"))
+    c.tail = "Relu"
+
+
 REGRESSIONS = [r_se_mobilenet, r_se_opset9, r_pool_one_channel_relu, r_shuffle_1x1, r_pool_layout_free_input,
-               r_avgpool_window_of_padding, r_maxpool_window_of_padding, r_clamp_chain]
+               r_avgpool_window_of_padding, r_maxpool_window_of_padding, r_clamp_chain, r_cut_before_relu]
 REGRESS_BASE = 1000000
 
 
