@@ -10,3 +10,16 @@ set(EC_DIFF_ARGS --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR})
 add_test(NAME diff_regress COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --regress
                                    --work ${CMAKE_BINARY_DIR}/diff/regress)
 set_tests_properties(diff_regress PROPERTIES LABELS unit TIMEOUT 600)
+
+# Generated cases: 4 x 80 in CI (label unit, about 2 minutes of CPU together), 4 x 800 more under
+# slow. Seed ranges do not overlap, so every test adds cases; a failure prints its seed.
+foreach(k RANGE 0 3)
+  math(EXPR seed "1 + ${k} * 80")
+  add_test(NAME diff_ci_${k} COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --seed ${seed} --count 80
+                                     --work ${CMAKE_BINARY_DIR}/diff/ci_${k})
+  set_tests_properties(diff_ci_${k} PROPERTIES LABELS unit TIMEOUT 1200)
+  math(EXPR seed "10001 + ${k} * 800")
+  add_test(NAME diff_slow_${k} COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --seed ${seed} --count 800
+                                       --work ${CMAKE_BINARY_DIR}/diff/slow_${k})
+  set_tests_properties(diff_slow_${k} PROPERTIES LABELS slow TIMEOUT 7200)
+endforeach()
