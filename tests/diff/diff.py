@@ -484,7 +484,7 @@ def p_pad(c):
         p = c.node("Pad", [x], "xnn", pads=pads, value=value)
     else:
         p = c.node("Pad", [x, c.const(np.array(pads, np.int64), np.int64), c.const(np.float32(value))], "xnn")
-    if c.chance(0.5):
+    if c.chance(0.5) and min(h + pads[2] + pads[6], w + pads[3] + pads[7]) >= 2:
         p = c.node("AveragePool", [p], "xnn", kernel_shape=[2, 2], strides=[2, 2])
     c.out(p)
 
@@ -668,7 +668,9 @@ def p_batchnorm(c):
     if c.chance(0.7):
         x = c.node("AveragePool", [c.feat(n, ch, h, w)], "xnn", kernel_shape=[2, 2], pads=[0, 0, 1, 1])
     else:
-        x = c.node("Add", [c.feat(n, ch, h, w), c.feat(n, ch, h, w)], "xnn")
+        # One operand NHWC at least: an Add of two NCHW graph inputs stays NCHW, and so would the
+        # BatchNormalization after it (on its reference kernel, rightly).
+        x = c.node("Add", [c.feat(n, ch, h, w, nhwc=True), c.feat(n, ch, h, w)], "xnn")
     if c.chance(0.6):
         p = [c.rand([ch], 0.5), c.rand([ch], 0.3), c.rand([ch], 0.3), c.rand([ch], 0.5, positive=True)]
         c.out(c.node("BatchNormalization", [x] + p, "fast", epsilon=c.pick(1e-5, 1e-3)))
