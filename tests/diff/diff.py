@@ -1028,6 +1028,7 @@ def main():
     ap.add_argument("--list", action="store_true", help="list the patterns and exit")
     ap.add_argument("--keep", action="store_true", help="keep the work folders of passing models")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # a long run's failures show as they happen
     if args.list:
         for i, p in enumerate(PATTERNS):
             print("%7d %-10s %s" % (i, p.__name__[2:], " ".join(p.__doc__.split())))
