@@ -491,7 +491,22 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   st = EC_OK;
   if (fast && !a.mixed) {
     ec_lower_opts lo = {a.kernels, a.mo.lower_off, a.mo.n_lower_off};
-    st = ec_lower(g, &lo, &d);
+    /* A tensor named by --split-at must outlive lowering: fuse-act would hand a Conv's output
+     * to the Relu after it, and the cut would name a tensor nothing writes. Such tensors count
+     * as graph outputs meanwhile, as finish_cuts does with the planned cuts. */
+    bool *named = ec_alloc(sizeof(bool) * (size_t)(po.n_split_at + 1));
+    if (!named) st = EC_ERR_INTERNAL;
+    for (int k = 0; !st && k < po.n_split_at; k++) {
+      int t = ec_graph_find(g, po.split_at[k]);
+      named[k] = t >= 0 && !g->tensors[t].is_output;
+      if (named[k]) g->tensors[t].is_output = true;
+    }
+    if (!st) st = ec_lower(g, &lo, &d);
+    for (int k = 0; named && k < po.n_split_at; k++) {
+      int t = ec_graph_find(g, po.split_at[k]); /* lowering renumbers tensors */
+      if (named[k] && t >= 0) g->tensors[t].is_output = false;
+    }
+    free(named);
   }
   if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);
   /* The cuts (and, for devices with different kernels, lowering itself) after the plan. */

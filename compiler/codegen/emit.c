@@ -638,6 +638,13 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
       if (fst) return fst;
       continue;
     }
+    /* Reference kernels ignore a fused clamp: emitting one here would drop the activation. */
+    for (int k = 0; k < n->n_attrs; k++)
+      if (strcmp(n->attrs[k].name, EC_ATTR_ACT_MIN) == 0 || strcmp(n->attrs[k].name, EC_ATTR_ACT_MAX) == 0) {
+        ec_fail_node(d, g, n, "internal error: %s carries a fused activation but runs on its reference kernel",
+                     n->op_type);
+        return EC_ERR_INTERNAL;
+      }
     if (e->fast && !ref_layout_ok(g, n)) {
       ec_fail_node(d, g, n, "internal error: the reference kernel of %s would read NHWC data", n->op_type);
       return EC_ERR_INTERNAL;

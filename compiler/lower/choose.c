@@ -34,6 +34,12 @@ static bool is_f32(const ec_tensor *t) { return t && t->dtype == ECK_FLOAT && t-
 
 static bool is_nhwc(const ec_tensor *t) { return t->rank == 4 && t->layout == EC_LAYOUT_NHWC; }
 
+/* NHWC bytes: tagged NHWC, or layout-free (one channel, or 1x1 pixels), whose bytes are the same
+ * in both orders. A kernel that wants NHWC must take a layout-free tensor whatever its tag: the
+ * tag of such a tensor follows from lowering's bookkeeping (a graph input, a Relu fused into its
+ * producer hands over its own output), not from its bytes. */
+static bool nhwc_bytes(const ec_tensor *t) { return is_nhwc(t) || ec_layout_free(t); }
+
 /* ---- views (zero-copy concat) ---------------------------------------------------------------- */
 
 static bool in_place_concat(const ec_graph *g, int node) {
@@ -169,6 +175,19 @@ static bool pool_fit(eck_xnn_params *p, const ec_tensor *y) {
   return true;
 }
 
+/* Could a window see padding only? XNNPACK's average then divides by a count of 0 (inf) and its
+ * maximum takes the nearest row or column of the input, where the reference kernel writes 0 and
+ * -inf, what ONNX's formulas give (no exporter writes such pads, but ONNX allows them). */
+static bool pool_window_in_padding(const eck_xnn_params *p) {
+  for (int a = 0; a < 2; a++) {
+    uint32_t keff = (p->kernel[a] - 1) * p->dilation[a] + 1, in = (uint32_t)(a ? p->width : p->height);
+    uint32_t pb = a ? p->pad[3] : p->pad[0], pe = a ? p->pad[1] : p->pad[2];
+    /* Taps dilated past a narrow input can straddle it, each landing in padding. */
+    if (pb >= keff || pe >= keff || (p->dilation[a] > 1 && in < p->dilation[a])) return true;
+  }
+  return false;
+}
+
 static bool spatial_ok(const int64_t *pb, const int64_t *pe, int nsp) {
   if (nsp != 2) return false;
   for (int i = 0; i < 3; i++)
@@ -181,9 +200,8 @@ static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel
   const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *b = in_t(g, n, 2), *y = out_t(g, n, 0);
   /* A layout-free input (one channel, or 1x1 pixels) has the same bytes in NCHW and NHWC: the
    * lowering leaves such a graph input as it is. */
-  if (!cp || !is_f32(x) || !is_f32(w) || !y || x->rank != 4 || !(is_nhwc(x) || ec_layout_free(x)) ||
-      !is_nhwc(y) ||
-      w->kind != EC_TK_CONSTANT || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
+  if (!cp || !is_f32(x) || !is_f32(w) || !y || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) ||
+      !nhwc_bytes(y) || w->kind != EC_TK_CONSTANT || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
     return EC_K_REF;
   if (b && (b->kind != EC_TK_CONSTANT || b->dtype != ECK_FLOAT)) return EC_K_REF;
   int64_t group = cp->group, cin = x->dims[1], cout = y->dims[1];
@@ -245,7 +263,8 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   const eck_pool_params *pp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
-  if (!pp || !is_f32(x) || !y || x->rank != 4 || !is_nhwc(x) || !is_nhwc(y) || out_t(g, n, 1) ||
+  if (!pp || !is_f32(x) || !y || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) || !nhwc_bytes(y) ||
+      out_t(g, n, 1) ||
       !spatial_ok(pp->pad_begin, pp->pad_end, pp->nsp))
     return EC_K_REF;
   bool pads = false;
@@ -260,7 +279,7 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   }
   spatial(p, x, pp->kernel, pp->strides, pp->dilations, pp->pad_begin, pp->pad_end);
   uint32_t before = p->pad[1] + p->pad[2];
-  if (!pool_fit(p, y)) return EC_K_REF;
+  if (!pool_fit(p, y) || pool_window_in_padding(p)) return EC_K_REF;
   /* Extra padding counts in an average when count_include_pad is set. */
   if (p->kind == ECK_XNN_AVGPOOL && pp->count_include_pad && p->pad[1] + p->pad[2] != before) return EC_K_REF;
   /* XNNPACK refuses 1x1 pooling windows (a no-op for max pooling with stride 1). */
@@ -276,7 +295,7 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
 static ec_kernel_kind choose_gap(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
-  if (!is_f32(x) || !y || x->rank != 4 || !is_nhwc(x) || (!is_nhwc(y) && !ec_layout_free(y)))
+  if (!is_f32(x) || !y || x->rank != 4 || !nhwc_bytes(x) || (y->rank == 4 && !nhwc_bytes(y)))
     return EC_K_REF;
   p->kind = ECK_XNN_GAVGPOOL;
   p->batch = (size_t)x->dims[0];
@@ -372,8 +391,10 @@ static ec_kernel_kind choose_transpose(const ec_graph *g, const ec_node *n, ec_k
   }
   if (sh && x->dtype == ECK_FLOAT && sh->i > 0 && x->dims[1] % sh->i == 0) {
     c->groups = (size_t)sh->i;
-    if (x->layout != y->layout) return EC_K_REF;
-    if (x->layout == EC_LAYOUT_NCHW) return EC_K_SHUFFLE_NCHW;
+    /* 1x1 pixels: both shuffles move the same bytes, whatever the tags say. */
+    bool lf = ec_layout_free(x);
+    if (x->layout != y->layout && !lf) return EC_K_REF;
+    if (x->layout == EC_LAYOUT_NCHW && !lf) return EC_K_SHUFFLE_NCHW;
     eck_xnn_params *p = &c->xp;
     p->kind = ECK_XNN_SHUFFLE;
     p->groups = (uint32_t)sh->i;
@@ -394,7 +415,7 @@ static ec_kernel_kind choose_concat(const ec_graph *g, const ec_node *n, ec_kern
     return EC_K_REF;
   for (int i = 0; i < n->n_inputs; i++) {
     const ec_tensor *x = in_t(g, n, i);
-    if (!is_f32(x) || x->rank != 4 || (!is_nhwc(x) && !ec_layout_free(x))) return EC_K_REF;
+    if (!is_f32(x) || x->rank != 4 || !nhwc_bytes(x)) return EC_K_REF;
   }
   return attr(n, EC_ATTR_IN_PLACE) ? EC_K_CONCAT_VIEW : EC_K_CONCAT_NHWC;
 }
@@ -497,7 +518,7 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
   eck_xnn_params *p = &c->xp;
   /* Layout-free data (one channel, as in the ONNX node tests) needs no conversion. */
   if (!rp || rp->mode != ECK_RESIZE_LINEAR || !is_f32(x) || !is_f32(y) || x->rank != 4 ||
-      !(is_nhwc(x) || ec_layout_free(x)) || !(is_nhwc(y) || ec_layout_free(y)) || rp->scales[0] != 1.0 || rp->scales[1] != 1.0 || y->dims[0] != x->dims[0] ||
+      !nhwc_bytes(x) || !nhwc_bytes(y) || rp->scales[0] != 1.0 || rp->scales[1] != 1.0 || y->dims[0] != x->dims[0] ||
       y->dims[1] != x->dims[1] || ec_tensor_numel(x) <= 0)
     return EC_K_REF;
   for (int a = 2; a < 4; a++) {

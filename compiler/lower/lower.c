@@ -435,6 +435,13 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     if (r < 0 || g->nodes[r].inputs[0] != y || !clamp_of(g, &g->nodes[r], &lo, &hi)) continue;
     int z = g->nodes[r].outputs[0];
     if (z < 0 || (g->tensors[z].layout != g->tensors[y].layout && !ec_layout_free(&g->tensors[y]))) continue;
+    /* Only a fast kernel applies the clamp: the producer must keep it once it writes z (the
+     * reference kernels know nothing of edgecc_act_*, so a fused Relu would silently vanish). */
+    ec_kernel_choice after;
+    n->outputs[0] = z;
+    bool keeps = ec_choose_kernel(g, n, kernels, &after) == kk;
+    n->outputs[0] = y;
+    if (!keeps) continue;
     lo = fmaxf(lo, c.xp.out_min);
     hi = fminf(hi, c.xp.out_max);
     ec_status st = add_attr(n, EC_ATTR_ACT_MIN, EC_ATTR_FLOAT, 0, lo);
@@ -444,9 +451,11 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     n->outputs[0] = z;
     g->nodes[r].dead = true;
     (*count)++;
-    /* Relink now so that a chain (Conv, Relu, then another clamp) sees the new consumer. */
+    /* A chain (Conv, Relu, then another clamp) folds into the same producer: relink so that
+     * the clamp's consumer is the producer's now, and look at this node again. */
     st = ec_graph_link(g);
     if (st) return st;
+    i--;
   }
   return relink(g, d);
 }

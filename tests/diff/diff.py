@@ -1,0 +1,1107 @@
+#!/usr/bin/python3
+"""diff.py — the differential harness "fast equals reference" (docs/fast-kernels.md, "The
+differential harness"): seeded random small graphs, one per case, built with python3-onnx from
+every pattern lowering rewrites or fuses (PATTERNS below), compiled by the edgecc binary once per
+kernel family in FAST_KERNELS and once with --kernels ref, built against the libraries of the
+edgecc build folder, run, and compared by the zoo's rule: max |fast - ref| <= 1e-4 of max |ref|.
+Per case it also checks that the nodes a pattern names ran where they should: on an XNNPACK
+operator ("xnn"), on any fast kernel ("fast"), or fused away ("fused"), so a pass that falls back
+to the reference kernels cannot pass for a fast one.
+
+A case is a pure function of its seed: the seed picks the pattern (seed % len(PATTERNS)), the
+shapes, the opset and whether a cut between two partitions follows the pattern. Cases without a
+cut are packed into one model per opset (up to --batch cases, each with its own inputs and
+outputs: one compile and one build for many cases); a cut case is compiled alone with
+--targets a=host,b=host --split-at its output, and its two programs run one after the other.
+A failing case prints its seed, writes its model and inputs to WORK/fail/seed<N>/, and is run
+again alone; replay it with --replay N.
+
+Usage: diff.py --edgecc PATH --build-dir BUILD [--work DIR] [--seed S] [--count N]
+               [--batch K] [--replay SEED[,SEED...]] [--list] [--keep]
+Exit status: 0 every case agrees and ran where it should, 1 a case failed, 2 usage error.
+"""
+
+import argparse
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BUILD_HOOK = os.path.join(REPO, "tests", "codegen", "build_generated.sh")
+# The fast kernel families compared with --kernels ref; later families join this table.
+FAST_KERNELS = ["xnnpack"]
+TOL = 1e-4
+
+
+# ---- building one case ------------------------------------------------------------------------
+
+class Case:
+    """One pattern instance: nodes, weights, inputs (with data), outputs, and where named nodes
+    must run. Every name carries the prefix c<seed>_ so that cases can share a model."""
+
+    def __init__(self, seed):
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        if seed >= REGRESS_BASE:
+            self.pattern = REGRESSIONS[seed - REGRESS_BASE]
+        else:
+            self.pattern = PATTERNS[seed % len(PATTERNS)]
+        self.name = self.pattern.__name__[2:]
+        self.pre = "c%d_" % seed
+        self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
+        self.expect = []      # (node name, "xnn" | "fast" | "fused")
+        self.opset = 13
+        self.count = 0
+        self.cut = False
+        self.shapes = {}      # tensor name -> shape, as the pattern knows it
+
+    # random choices
+    def pick(self, *options):
+        return options[int(self.rng.integers(len(options)))]
+
+    def int(self, lo, hi):
+        return int(self.rng.integers(lo, hi + 1))
+
+    def chance(self, p):
+        return bool(self.rng.random() < p)
+
+    def fresh(self, what):
+        self.count += 1
+        return "%s%s%d" % (self.pre, what, self.count)
+
+    # graph pieces
+    def input(self, shape, positive=False):
+        name = self.fresh("in")
+        data = self.rng.standard_normal(shape).astype(np.float32)
+        if positive:
+            data = np.abs(data) + 0.5
+        self.inputs.append((name, data))
+        self.shapes[name] = list(shape)
+        return name
+
+    def const(self, arr, dtype=np.float32):
+        name = self.fresh("w")
+        self.inits.append(numpy_helper.from_array(np.asarray(arr, dtype), name))
+        self.shapes[name] = list(np.shape(arr))
+        return name
+
+    def rand(self, shape, scale=1.0, positive=False):
+        a = self.rng.standard_normal(shape) * scale
+        if positive:
+            a = np.abs(a) + 0.5
+        return self.const(a)
+
+    def node(self, op, ins, expect=None, n_out=1, shape=None, **attrs):
+        name = self.fresh("n_" + op + "_")
+        outs = [self.fresh("t") for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op, ins, outs, name=name, **attrs))
+        if expect:
+            self.expect.append((name, expect))
+        if shape is not None:
+            self.shapes[outs[0]] = list(shape)
+        return outs[0] if n_out == 1 else outs
+
+    def last_node(self):
+        return self.nodes[-1].name
+
+    def out(self, t):
+        self.outputs.append(t)
+
+    # NHWC data: a graph input, or (usually) a 1x1 convolution's output, which lowering keeps NHWC
+    def feat(self, n, c, h, w, nhwc=None):
+        x = self.input([n, c, h, w])
+        if nhwc is None:
+            nhwc = self.chance(0.8)
+        if not nhwc:
+            return x
+        return self.conv1x1(x, c, c)
+
+    def conv1x1(self, x, cin, cout, bias=True):
+        ins = [x, self.rand([cout, cin, 1, 1], 1 / math.sqrt(cin))]
+        if bias:
+            ins.append(self.rand([cout], 0.3))
+        y = self.node("Conv", ins, "xnn")
+        n, _, h, w = self.shape(x)
+        self.shapes[y] = [n, cout, h, w]
+        return y
+
+    def shape(self, t):
+        """t's shape: as the pattern recorded it, else by ONNX's shape inference."""
+        if t not in self.shapes:
+            self.shapes[t] = out_shape(self, t)
+        return self.shapes[t]
+
+
+def build_case(seed, cut_rate):
+    c = Case(seed)
+    c.pattern(c)
+    # A cut after the pattern: its output crosses between two partitions; a tail reads it there,
+    # a Relu (which fuse-act must not fuse across the cut) or a 1x1 Conv. Regression cases are
+    # kept exactly as written: they ask for a cut themselves (c.tail).
+    tail = getattr(c, "tail", None)
+    if tail is None and seed < REGRESS_BASE and cut_rate > 0 and len(c.outputs) == 1 and c.rng.random() < cut_rate:
+        tail = "Relu" if c.chance(0.4) else "Conv"
+    if tail is not None:
+        c.cut = True
+        t = c.outputs[0]
+        c.cut_tensor = t
+        shape = c.shape(t)
+        if tail == "Conv" and len(shape) == 4:
+            c.outputs = [c.conv1x1(t, shape[1], 3)]
+        else:  # (ONNX infers no shape for Relu-1: say it)
+            c.outputs = [c.node("Relu", [t], shape=shape)]
+    return c
+
+
+def out_shape(c, t):
+    """The shape of tensor t of case c, by ONNX's shape inference."""
+    outs = c.outputs
+    c.outputs = [t]
+    try:
+        m = make_model([c], c.opset, check=False)
+    finally:
+        c.outputs = outs
+    for v in list(m.graph.value_info) + list(m.graph.output):
+        if v.name == t:
+            return [d.dim_value for d in v.type.tensor_type.shape.dim]
+    raise RuntimeError("seed %d: no shape for %s" % (c.seed, t))
+
+
+def case_data(c):
+    """The graph inputs and outputs of case c (output shapes where the pattern knows them)."""
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(d.shape)) for n, d in c.inputs]
+    outs = [helper.make_tensor_value_info(t, TensorProto.FLOAT, c.shapes.get(t)) for t in c.outputs]
+    return ins, outs
+
+
+def make_model(cases, opset, name="diff", check=True):
+    ins, outs, nodes, inits = [], [], [], []
+    for c in cases:
+        i, o = case_data(c)
+        ins += i
+        outs += o
+        nodes += c.nodes
+        inits += c.inits
+    g = helper.make_graph(nodes, name, ins, outs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 7
+    m = onnx.shape_inference.infer_shapes(m)
+    if check:
+        onnx.checker.check_model(m)
+    return m
+
+
+# ---- patterns: each fills one Case ------------------------------------------------------------
+# Expectations ("xnn", "fast", "fused") name what lowering promises for the pattern; a pattern
+# that lowering leaves on the reference kernels on purpose expects nothing of that node.
+
+def p_conv(c):
+    """A Conv alone: random groups (depthwise too), kernel, strides, dilations, asymmetric pads,
+    auto_pad, with and without bias."""
+    n = c.pick(1, 1, 1, 2)
+    groups = c.pick(1, 1, 2, 3, "dw")
+    if groups == "dw":
+        cin = c.int(1, 12)
+        groups, cout = cin, cin * c.pick(1, 1, 2)
+    else:
+        cin, cout = groups * c.int(1, 4), groups * c.int(1, 4)
+    kh, kw = c.pick(1, 2, 3, 3, 5), c.pick(1, 2, 3, 3)
+    sh, sw = c.pick(1, 1, 2, 3), c.pick(1, 1, 2)
+    dh, dw = c.pick(1, 1, 1, 2), c.pick(1, 1, 2)
+    attrs = dict(kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], group=groups)
+    auto = c.pick("NOTSET", "NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+    pads = [c.int(0, kh - 1), c.int(0, kw - 1), c.int(0, kh - 1), c.int(0, kw - 1)]
+    if auto == "NOTSET":
+        attrs["pads"] = pads
+    else:
+        attrs["auto_pad"] = auto
+        pads = [kh, kw, kh, kw] if auto != "VALID" else [0, 0, 0, 0]
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    h = max(c.int(1, 9), eh - pads[0] - pads[2])
+    w = max(c.int(1, 9), ew - pads[1] - pads[3])
+    if auto == "VALID":
+        h, w = max(h, eh), max(w, ew)
+    x = c.feat(n, cin, h, w)
+    ins = [x, c.rand([cout, cin // groups, kh, kw], 1 / math.sqrt(cin // groups * kh * kw))]
+    if c.chance(0.7):
+        ins.append(c.rand([cout], 0.3))
+    c.out(c.node("Conv", ins, "xnn", **attrs))
+
+
+def p_pool(c):
+    """MaxPool / AveragePool alone: kernel, strides, pads, ceil_mode, count_include_pad,
+    dilations (MaxPool); GlobalAveragePool; ReduceMean over H, W."""
+    n, ch = c.pick(1, 1, 2), c.int(1, 12)
+    kind = c.pick("MaxPool", "AveragePool", "AveragePool", "GlobalAveragePool", "ReduceMean")
+    h, w = c.int(1, 10), c.int(1, 10)
+    x = c.feat(n, ch, h, w)
+    if kind == "GlobalAveragePool":
+        c.out(c.node(kind, [x], "xnn", shape=[n, ch, 1, 1]))
+        return
+    if kind == "ReduceMean":
+        c.out(c.node(kind, [x], "xnn", axes=[2, 3], keepdims=1, shape=[n, ch, 1, 1]))
+        return
+    kh, kw = c.int(1, min(h, 3) + 1), c.int(1, min(w, 3) + 1)
+    kh, kw = min(kh, h), min(kw, w)
+    attrs = dict(kernel_shape=[kh, kw], strides=[c.pick(1, 1, 2, 3), c.pick(1, 2)])
+    pads = [c.int(0, kh - 1), c.int(0, kw - 1), c.int(0, kh - 1), c.int(0, kw - 1)]
+    expect = "xnn" if kh * kw > 1 else None
+    if c.chance(0.1):  # a pad as wide as the window: windows of padding only, the reference's
+        pads[c.int(0, 3)] = kh if c.chance(0.5) else kw
+        pads = [min(p, kh if i % 2 == 0 else kw) for i, p in enumerate(pads)]
+        expect = None
+    if c.chance(0.6) or expect is None:
+        attrs["pads"] = pads
+    else:
+        pads = [0, 0, 0, 0]
+    # ceil_mode, except where ONNX's output size (shape inference) and PyTorch's (edgecc) differ:
+    # when the last window would start past the input and its begin pad.
+    ceil_ok = all((-(-(i + pads[a] + pads[a + 2] - k) // attrs["strides"][a])) * attrs["strides"][a] < i + pads[a]
+                  for a, (i, k) in enumerate(((h, kh), (w, kw))))
+    if c.chance(0.3) and ceil_ok:
+        attrs["ceil_mode"] = 1
+    if kind == "MaxPool" and c.chance(0.2) and max(kh, kw) > 1 and not attrs.get("ceil_mode"):
+        d = c.pick(1, 2)
+        if (kh - 1) * d + 1 <= h + pads[0] + pads[2] and (kw - 1) * d + 1 <= w + pads[1] + pads[3]:
+            attrs["dilations"] = [d, d]
+            c.opset = max(c.opset, 10)
+    d = attrs.get("dilations", [1, 1])
+    for a, (i, k) in enumerate(((h, kh), (w, kw))):
+        if window_of_padding(i, k, attrs["strides"][a], d[a], pads[a], pads[a + 2], attrs.get("ceil_mode", 0)):
+            expect = None
+    if kind == "AveragePool" and c.chance(0.4):
+        attrs["count_include_pad"] = 1
+        if any(pads):
+            expect = None  # XNNPACK's average excludes padding: the reference kernel runs it
+    if attrs.get("ceil_mode"):
+        c.opset = max(c.opset, 10)
+    c.out(c.node(kind, [x], expect, **attrs))
+
+
+def window_of_padding(size, k, s, d, pb, pe, ceil):
+    """Can a pooling window along one axis see padding only (the reference kernel's case)?"""
+    keff = (k - 1) * d + 1
+    span = size + pb + pe - keff
+    out = (-(-span // s) if ceil else span // s) + 1
+    pe = max(pe, (out - 1) * s + keff - size - pb)
+    return pb >= keff or pe >= keff or (d > 1 and size < d)
+
+
+def p_gemm(c):
+    """Gemm / MatMul with a constant operand (XNNPACK fully connected), a Flatten head, and
+    MatMul of two activations (OpenBLAS)."""
+    m, k, nout = c.int(1, 5), c.int(1, 24), c.int(1, 16)
+    kind = c.pick("gemm", "gemm", "matmul", "head", "matmul2")
+    if kind == "head":
+        ch = c.int(2, 16)
+        x = c.feat(1, ch, c.int(1, 5), c.int(1, 5))
+        g = c.node("GlobalAveragePool", [x], "xnn")
+        f = c.node("Flatten", [g], axis=1)
+        c.out(c.node("Gemm", [f, c.rand([nout, ch], 0.3), c.rand([nout], 0.3)], "xnn", transB=1))
+        return
+    if kind == "matmul2":
+        a, b = c.input([c.pick(1, 2), m, k]), c.input([k, nout])
+        c.out(c.node("MatMul", [a, b], "fast"))
+        return
+    if kind == "matmul":
+        lead = c.pick([], [2], [1, 3])
+        x = c.input(lead + [m, k])
+        c.out(c.node("MatMul", [x, c.rand([k, nout], 0.3)], "xnn"))
+        return
+    x = c.input([m, k])
+    tb = c.pick(0, 1)
+    ins = [x, c.rand([nout, k] if tb else [k, nout], 0.3)]
+    if c.chance(0.7):
+        ins.append(c.rand(c.pick([nout], [1, nout]), 0.3))
+    c.out(c.node("Gemm", ins, "xnn", transB=tb))
+
+
+def binary_operand(c, op, n, ch, h, w):
+    """The second operand of a broadcasting element-wise op with NHWC data [n, ch, h, w]:
+    [1,C,1,1], [1,1,H,W], [W], [1], scalar, [C,1,1] or the same shape; a constant or an
+    activation. Returns (tensor, whether XNNPACK runs the op in NHWC with it)."""
+    shape = c.pick([1, ch, 1, 1], [1, 1, h, w], [w], [1], [], [ch, 1, 1], [n, ch, h, w], [n, ch, h, w])
+    positive = op == "Div"
+    if c.chance(0.4) or shape == []:
+        t = c.rand(shape, 1.0, positive) if shape else c.const(np.float32(c.pick(0.5, 2.0, 3.0)))
+        # A constant whose bytes depend on the layout (channels and pixels both > 1) stays NCHW.
+        full = [1] * (4 - len(shape)) + shape
+        return t, full[1] == 1 or full[2] * full[3] == 1
+    if shape == [1, ch, 1, 1] and c.chance(0.5):  # a computed per-channel operand (as in SE blocks)
+        g = c.node("GlobalAveragePool", [c.feat(n, ch, h, w)], "xnn")
+        if positive:
+            g = c.node("Add", [c.node("Sigmoid", [g]), c.const(np.float32(0.5))])
+        return g, True
+    return c.input(shape, positive), True
+
+
+def p_binary(c):
+    """Add/Sub/Mul/Div/Max/Min of NHWC data with every broadcast shape, on either side."""
+    op = c.pick("Add", "Sub", "Mul", "Div", "Max", "Min")
+    n, ch, h, w = c.pick(1, 1, 2), c.int(1, 9), c.int(1, 6), c.int(1, 6)
+    x = c.feat(n, ch, h, w)
+    y, fast = binary_operand(c, op, n, ch, h, w)
+    if op != "Div" and c.chance(0.1):  # x op x
+        y, fast = x, True
+    if op == "Div" or c.chance(0.5):
+        ins = [x, y]
+        if op == "Div" and c.chance(0.5):
+            ins = [y, x]
+            x2 = c.node("Sigmoid", [x])
+            ins = [y, c.node("Add", [x2, c.const(np.float32(0.5))])]
+    else:
+        ins = [y, x]
+    if op in ("Max", "Min"):
+        c.opset = max(c.opset, 8)
+    c.out(c.node(op, ins, "xnn" if fast else None))
+
+
+def p_unary(c):
+    """Relu, Clip, Sigmoid, HardSwish, Softmax (last axis) on NHWC data and on plain tensors."""
+    op = c.pick("Relu", "Sigmoid", "HardSwish", "Softmax", "Clip", "LeakyRelu")
+    rank4 = c.chance(0.7)
+    if rank4:
+        # Not after a convolution: a Relu or Clip there would be fused.
+        h, w = c.int(1, 5), c.int(1, 5)
+        x = c.node("Concat", [c.feat(1, c.int(1, 6), h, w) for _ in range(2)],
+                   axis=1) if op in ("Relu", "Clip") else c.feat(1, c.int(1, 9), h, w)
+    else:
+        x = c.input([c.int(1, 4), c.int(1, 17)])
+    attrs = {}
+    expect = "xnn"
+    if op == "HardSwish":
+        c.opset = 14
+    if op == "Softmax":
+        attrs["axis"] = -1
+        if rank4:
+            expect = None  # NHWC data: the last axis is not contiguous
+    if op == "LeakyRelu":
+        attrs["alpha"] = 0.1
+        expect = None
+    if op == "Clip":
+        lo, hi = sorted(c.rng.standard_normal(2).astype(np.float32).tolist())
+        if c.chance(0.4):
+            c.opset = c.pick(6, 10)
+            c.out(c.node(op, [x], expect, min=lo, max=hi))
+            return
+        ins = [x, c.const(np.float32(lo)) if c.chance(0.8) else "", c.const(np.float32(hi)) if c.chance(0.8) else ""]
+        while ins[-1] == "":
+            ins.pop()
+        c.out(c.node(op, ins, expect))
+        return
+    c.out(c.node(op, [x], expect, **attrs))
+
+
+def clamp_node(c, x, expect):
+    """Relu, or Clip by attributes (opset <= 10) or by inputs (opset >= 11), on x."""
+    kind = c.pick("Relu", "Relu", "Clip6", "Clip")
+    if kind == "Relu":
+        return c.node("Relu", [x], expect)
+    lo, hi = c.pick((0.0, 6.0), (-1.0, 1.0), (0.0, 0.5), (-0.5, 3.0))
+    if c.opset <= 10:
+        return c.node("Clip", [x], expect, min=lo, max=hi)
+    ins = [x, c.const(np.float32(lo)) if c.chance(0.8) else "", c.const(np.float32(hi)) if c.chance(0.8) else ""]
+    while ins[-1] == "":
+        ins.pop()
+    return c.node("Clip", ins, expect)
+
+
+def p_fuse_act(c):
+    """An activation fused into its producer: Conv, Gemm, pooling, Add/Mul, BatchNormalization,
+    followed by Relu or Clip (by attributes at opset <= 10, by inputs otherwise), sometimes two."""
+    c.opset = c.pick(6, 10, 11, 13)
+    prod = c.pick("Conv", "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Mul",
+                  "BatchNormalization")
+    n, ch, h, w = 1, c.int(1, 8), c.int(2, 6), c.int(2, 6)
+    if prod == "Gemm":
+        y = c.node("Gemm", [c.input([c.int(1, 3), ch]), c.rand([5, ch], 0.4), c.rand([5], 0.3)], "xnn", transB=1)
+    elif prod == "Conv":
+        x = c.feat(n, ch, h, w, nhwc=c.chance(0.5))
+        y = c.node("Conv", [x, c.rand([4, ch, 3, 3], 0.3), c.rand([4], 0.3)], "xnn", pads=[1, 1, 1, 1])
+    elif prod in ("MaxPool", "AveragePool"):
+        y = c.node(prod, [c.feat(n, ch, h, w)], "xnn", kernel_shape=[2, 2])
+    elif prod == "GlobalAveragePool":
+        y = c.node(prod, [c.feat(n, ch, h, w)], "xnn")
+    elif prod in ("Add", "Mul"):
+        y = c.node(prod, [c.feat(n, ch, h, w), c.feat(n, ch, h, w)], "xnn")
+    else:  # (3x3 at least: a 1x1-pixel BatchNormalization rightly stays on the reference kernel)
+        x = c.node("MaxPool", [c.feat(n, max(ch, 2), max(h, 3), max(w, 3))], "xnn", kernel_shape=[2, 2])
+        k = max(ch, 2)
+        params = [c.rand([k], 0.5), c.rand([k], 0.3), c.rand([k], 0.3), c.rand([k], 0.5, positive=True)]
+        y = c.node("BatchNormalization", [x] + params, "fast")
+        if c.opset < 9:
+            c.opset = 9
+    # The producer's output also leaving the graph: the clamp must stay a step of its own.
+    also_out = c.chance(0.15)
+    r = clamp_node(c, y, None if also_out else "fused")
+    if c.chance(0.25):
+        r = clamp_node(c, r, None if also_out else "fused")
+    if also_out:
+        c.out(y)
+    c.out(r)
+
+
+def p_fold_pad(c):
+    """Pad before a Conv: zero constant pads on H, W fold into the Conv's padding; a non-zero
+    value, pads on N or C, or reflect mode stay a Pad."""
+    c.opset = c.pick(2, 11, 13)
+    ch, h, w = c.int(1, 6), c.int(1, 6), c.int(1, 6)
+    x = c.feat(1, ch, h, w)
+    pads = [0, 0, c.int(0, 2), c.int(0, 2), 0, 0, c.int(0, 2), c.int(0, 2)]
+    value = c.pick(0.0, 0.0, 0.0, 0.5)
+    mode = c.pick("constant", "constant", "constant", "reflect" if min(h, w) > 2 else "constant")
+    fold = value == 0.0 and mode == "constant"
+    if c.opset == 2:
+        p = c.node("Pad", [x], "fused" if fold else None, pads=pads, value=value, mode=mode)
+    else:
+        ins = [x, c.const(np.array(pads, np.int64), np.int64)]
+        if value != 0.0 or c.chance(0.5):
+            ins.append(c.const(np.float32(value)))
+        p = c.node("Pad", ins, "fused" if fold else None, mode=mode)
+    k = c.pick(1, 3)
+    hp, wp = h + pads[2] + pads[6], w + pads[3] + pads[7]
+    k = min(k, hp, wp)
+    c.out(c.node("Conv", [p, c.rand([3, ch, k, k], 0.3)], "xnn"))
+
+
+def p_pad(c):
+    """A constant Pad alone on NHWC data (XNNPACK), sometimes feeding an AveragePool."""
+    c.opset = c.pick(2, 11, 13)
+    ch, h, w = c.int(1, 6), c.int(1, 6), c.int(1, 6)
+    x = c.feat(1, ch, h, w)
+    pads = [0, c.int(0, 1), c.int(0, 2), c.int(0, 2), 0, c.int(0, 1), c.int(0, 2), c.int(0, 2)]
+    value = c.pick(0.0, 0.25)
+    if c.opset == 2:
+        p = c.node("Pad", [x], "xnn", pads=pads, value=value)
+    else:
+        p = c.node("Pad", [x, c.const(np.array(pads, np.int64), np.int64), c.const(np.float32(value))], "xnn")
+    if c.chance(0.5) and min(h + pads[2] + pads[6], w + pads[3] + pads[7]) >= 2:
+        p = c.node("AveragePool", [p], "xnn", kernel_shape=[2, 2], strides=[2, 2])
+    c.out(p)
+
+
+def hard_sigmoid(c, x):
+    """HardSigmoid as exporters write it: the op (torch, opset >= 6), or Add 3 / Clip 0..6 / Div 6
+    (other frameworks, older opsets)."""
+    if c.chance(0.6):
+        return c.node("HardSigmoid", [x], alpha=1.0 / 6, beta=0.5)
+    a = c.node("Add", [x, c.const(np.float32(3.0))])
+    if c.opset <= 10:
+        r = c.node("Clip", [a], min=0.0, max=6.0)
+    else:
+        r = c.node("Clip", [a, c.const(np.float32(0.0)), c.const(np.float32(6.0))])
+    return c.node("Div", [r, c.const(np.float32(6.0))])
+
+
+def p_se(c):
+    """Squeeze-and-excitation: GlobalAveragePool (or ReduceMean) -> Conv -> Relu -> Conv ->
+    HardSigmoid (or Sigmoid) -> Mul with the block's input, as MobileNetV3 and other exporters
+    write it, at opsets 9 to 13, sometimes followed by a projection Conv."""
+    c.opset = c.pick(9, 11, 13)
+    n, ch, h, w = 1, c.pick(4, 8, 16), c.int(1, 7), c.int(1, 7)
+    r = max(1, ch // c.pick(2, 4))
+    x = c.feat(n, ch, h, w, nhwc=c.chance(0.9))
+    if c.chance(0.7):
+        g = c.node("GlobalAveragePool", [x], "xnn")
+    else:
+        g = c.node("ReduceMean", [x], "xnn", axes=[2, 3], keepdims=1)
+    s1 = c.node("Conv", [g, c.rand([r, ch, 1, 1], 0.5), c.rand([r], 0.3)], "xnn")
+    s1 = c.node("Relu", [s1], "fused")
+    s2 = c.node("Conv", [s1, c.rand([ch, r, 1, 1], 0.5), c.rand([ch], 0.3)], "xnn")
+    gate = hard_sigmoid(c, s2) if c.chance(0.7) else c.node("Sigmoid", [s2])
+    y = c.node("Mul", [x, gate] if c.chance(0.5) else [gate, x], "xnn")
+    if c.chance(0.5):
+        y = c.conv1x1(y, ch, c.int(1, 8))
+    c.out(y)
+
+
+def p_hsig_mul(c):
+    """HardSigmoid(x)*x (hard swish as opset-13 exporters write it) and HardSigmoid(y)*x."""
+    c.opset = c.pick(9, 11, 13)
+    n, ch, h, w = c.pick(1, 2), c.int(1, 9), c.int(1, 6), c.int(1, 6)
+    x = c.feat(n, ch, h, w)
+    y = x if c.chance(0.5) else c.conv1x1(x, ch, ch)
+    hs = hard_sigmoid(c, y)
+    c.out(c.node("Mul", [x, hs] if c.chance(0.5) else [hs, x], "xnn"))
+
+
+def p_concat(c):
+    """A channel Concat of NHWC branches (convolution, pooling, resize, BatchNormalization,
+    Slice, a graph input), nested as in DenseNet, read by a Conv: in place where it can be."""
+    n, h, w = 1, c.int(2, 7), c.int(2, 7)
+    ch = c.int(1, 6)
+    x = c.feat(n, ch, h, w)
+    branches = []
+    # Lowering concatenates in NHWC when some input is NHWC data (not layout-free); otherwise the
+    # inputs are NCHW (graph inputs) or layout-free and the reference Concat is as good.
+    x_nhwc = bool(c.nodes) and c.nodes[-1].output[0] == x and ch > 1
+    nhwc = False
+    for _ in range(c.int(2, 4)):
+        kind = c.pick("conv", "conv", "maxpool", "avgpool", "bn", "slice", "input", "copy")
+        if kind == "slice" and ch < 2:
+            kind = "copy"
+        nhwc |= kind in ("maxpool", "avgpool", "bn") and ch > 1 or (kind == "copy" and x_nhwc)
+        if kind == "conv":
+            co = c.int(1, 5)
+            nhwc |= co > 1
+            branches.append(c.node("Conv", [x, c.rand([co, ch, 3, 3], 0.3)], "xnn", pads=[1, 1, 1, 1], shape=[n, co, h, w]))
+        elif kind in ("maxpool", "avgpool"):
+            op = "MaxPool" if kind == "maxpool" else "AveragePool"
+            branches.append(c.node(op, [x], "xnn", kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], shape=[n, ch, h, w]))
+        elif kind == "bn":
+            c.opset = max(c.opset, 9)
+            p = [c.rand([ch], 0.5), c.rand([ch], 0.3), c.rand([ch], 0.3), c.rand([ch], 0.5, positive=True)]
+            mp = c.node("MaxPool", [x], "xnn", kernel_shape=[2, 2], pads=[0, 0, 1, 1], shape=[n, ch, h, w])
+            branches.append(c.node("BatchNormalization", [mp] + p, "fast" if ch > 1 else None, shape=[n, ch, h, w]))
+        elif kind == "slice":
+            lo = c.int(0, ch - 2)
+            hi = c.int(lo + 1, ch)
+            nhwc |= hi - lo > 1
+            branches.append(c.node("Slice", [x, c.const([lo], np.int64), c.const([hi], np.int64),
+                                            c.const([1], np.int64)], "fast", shape=[n, hi - lo, h, w]))
+        elif kind == "input":
+            branches.append(c.input([n, c.int(1, 4), h, w]))
+        else:
+            branches.append(x)
+    y = c.node("Concat", branches, "fast" if nhwc else None, axis=1)
+    total = sum(c.shapes[b][1] for b in branches)
+    c.shapes[y] = [n, total, h, w]
+    if c.chance(0.4):  # DenseNet: the next block's concat holds this one
+        z = c.node("Conv", [y, c.rand([2, total, 1, 1], 0.3)], "xnn", shape=[n, 2, h, w])
+        y = c.node("Concat", [y, z], "fast", axis=1)
+        total += 2
+        c.shapes[y] = [n, total, h, w]
+    if c.chance(0.7):
+        y = c.conv1x1(y, total, c.int(1, 4))
+    c.out(y)
+
+
+def p_shuffle(c):
+    """ShuffleNet's Reshape -> Transpose(0,2,1,3,4) -> Reshape: one channel shuffle, NHWC
+    (XNNPACK) or NCHW."""
+    groups, per = c.int(2, 4), c.int(1, 4)
+    n, h, w = c.pick(1, 1, 2), c.int(1, 5), c.int(1, 5)
+    ch = groups * per
+    nhwc = c.chance(0.7)
+    x = c.feat(n, ch, h, w, nhwc=nhwc)
+    r1 = c.node("Reshape", [x, c.const([n, groups, per, h, w], np.int64)], "fused")
+    t = c.node("Transpose", [r1], "xnn" if nhwc and ch > 1 and h * w > 1 else "fast", perm=[0, 2, 1, 3, 4])
+    r2 = c.node("Reshape", [t, c.const([n, ch, h, w], np.int64)], "fused", shape=[n, ch, h, w])
+    if c.chance(0.5):
+        r2 = c.conv1x1(r2, ch, c.int(1, 4))
+    c.out(r2)
+
+
+def p_resize(c):
+    """Resize (opsets 10, 11, 13) and Upsample (opsets 7, 9): linear in every coordinate mode,
+    by scales and by sizes, up and down; nearest stays on the reference kernel."""
+    ch, h, w = c.int(1, 6), c.int(1, 6), c.int(1, 6)
+    x = c.feat(1, ch, h, w)
+    form = c.pick("resize13", "resize13", "resize11", "resize10", "upsample9", "upsample7")
+    mode = c.pick("linear", "linear", "linear", "nearest")
+    up = c.chance(0.7)
+    sh, sw = (c.pick(1, 2, 3), c.pick(1, 2, 3)) if up else (c.pick(0.5, 1.0), c.pick(0.5, 1.0))
+    if not up and (h % 2 or w % 2):
+        sh, sw = 1.0, 1.0 if w % 2 else sw
+    oh, ow = int(math.floor(h * sh)), int(math.floor(w * sw))
+    coord = "asymmetric"
+    if form in ("resize13", "resize11"):
+        c.opset = 13 if form == "resize13" else 11
+        coord = c.pick("half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel")
+        attrs = dict(mode=mode, coordinate_transformation_mode=coord)
+        if mode == "nearest":
+            attrs["nearest_mode"] = "floor"
+        roi = c.const(np.zeros(0, np.float32)) if c.opset == 11 else ""
+        if c.chance(0.5):
+            ins = [x, roi, c.const([1, 1, sh, sw])]
+        else:
+            ins = [x, roi, "" if c.opset == 13 else c.const(np.zeros(0, np.float32)),
+                   c.const([1, ch, oh, ow], np.int64)]
+    elif form == "resize10":
+        c.opset = 10
+        attrs = dict(mode=mode)
+        ins = [x, c.const([1, 1, sh, sw])]
+    else:
+        c.opset = 9 if form == "upsample9" else 7
+        attrs = dict(mode=mode)
+        if not up:
+            sh, sw, oh, ow = 1.0, 1.0, h, w
+        if form == "upsample9":
+            ins = [x, c.const([1, 1, sh, sw])]
+        else:
+            ins, attrs["scales"] = [x], [1.0, 1.0, float(sh), float(sw)]
+    fast = mode == "linear" and not (coord in ("pytorch_half_pixel", "align_corners") and min(oh, ow) < 2)
+    op = "Upsample" if form.startswith("upsample") else "Resize"
+    y = c.node(op, ins, "xnn" if fast else None, shape=[1, ch, oh, ow], **attrs)
+    if c.chance(0.4):
+        y = c.conv1x1(y, ch, c.int(1, 4))
+    c.out(y)
+
+
+def p_residual(c):
+    """A residual block: Conv -> Relu -> Conv, Add of the block's input (either side), Relu."""
+    n, ch, h, w = c.pick(1, 2), c.int(1, 8), c.int(1, 6), c.int(1, 6)
+    x = c.feat(n, ch, h, w)
+    a = c.node("Conv", [x, c.rand([ch, ch, 3, 3], 0.3), c.rand([ch], 0.2)], "xnn", pads=[1, 1, 1, 1])
+    a = c.node("Relu", [a], "fused")
+    b = c.node("Conv", [a, c.rand([ch, ch, 3, 3], 0.3)], "xnn", pads=[1, 1, 1, 1])
+    y = c.node("Add", [b, x] if c.chance(0.5) else [x, b], "xnn")
+    if c.chance(0.7):
+        y = c.node("Relu", [y], "fused")
+    c.out(y)
+
+
+def p_batchnorm(c):
+    """BatchNormalization of NHWC data (not after a Conv, which would fold it), a channel Slice."""
+    c.opset = c.pick(9, 13)
+    n, ch, h, w = c.pick(1, 2), c.int(2, 9), c.int(1, 6), c.int(1, 6)
+    # Not right after a Conv, which bn-fold would fold it into.
+    if c.chance(0.7):
+        x = c.node("AveragePool", [c.feat(n, ch, h, w)], "xnn", kernel_shape=[2, 2], pads=[0, 0, 1, 1])
+    else:
+        # One operand NHWC at least: an Add of two NCHW graph inputs stays NCHW, and so would the
+        # BatchNormalization after it (on its reference kernel, rightly).
+        x = c.node("Add", [c.feat(n, ch, h, w, nhwc=True), c.feat(n, ch, h, w)], "xnn")
+    if c.chance(0.6):
+        p = [c.rand([ch], 0.5), c.rand([ch], 0.3), c.rand([ch], 0.3), c.rand([ch], 0.5, positive=True)]
+        # Layout-free data (1x1 pixels) needs no NHWC kernel: the reference one runs it, rightly.
+        c.out(c.node("BatchNormalization", [x] + p, "fast" if h * w > 1 else None, epsilon=c.pick(1e-5, 1e-3)))
+        return
+    c.opset = 13
+    lo = c.int(0, ch - 2)
+    hi = c.int(lo + 1, ch)
+    ends = hi if hi < ch or c.chance(0.5) else c.pick(2**63 - 1, 2**31 - 1)  # "to the end", as exporters write it
+    if c.chance(0.3):  # negative indices count from the end
+        lo, ends = lo - ch, (ends - ch if ends < ch else ends)
+    c.out(c.node("Slice", [x, c.const([lo], np.int64), c.const([ends], np.int64), c.const([1], np.int64)],
+                 "fast" if h * w > 1 else None))
+
+
+PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
+            p_concat, p_shuffle, p_resize, p_residual, p_batchnorm]
+
+
+# ---- regressions: fixed graphs of the differences the harness found (seeds REGRESS_BASE + i) ---
+# Each is the smallest graph that showed one bug, kept exactly as written (random data only), so
+# that later changes to the generators above cannot move it away from the bug it guards.
+
+def r_se_mobilenet(c):
+    """MobileNetV3's squeeze-and-excitation at opset 13: the Relu fused into the first SE
+    Conv, whose output [1,r,1,1] is layout-free, was dropped (that Conv fell to the reference
+    kernel, which ignores a fused clamp): 0.41-0.52 of the output on mobilenet_v3_large."""
+    x = c.conv1x1(c.input([1, 16, 7, 7]), 16, 16)
+    g = c.node("GlobalAveragePool", [x], "xnn")
+    s1 = c.node("Relu", [c.node("Conv", [g, c.rand([4, 16, 1, 1], 0.5), c.rand([4], 0.5)], "xnn")], "fused")
+    s2 = c.node("Conv", [s1, c.rand([16, 4, 1, 1], 0.5), c.rand([16], 0.3)], "xnn")
+    gate = c.node("HardSigmoid", [s2], alpha=1.0 / 6, beta=0.5)
+    c.out(c.node("Mul", [gate, x], "xnn"))
+
+
+def r_se_opset9(c):
+    """The same block as older exporters write it (opset 9): ReduceMean, Add/Clip/Div as the
+    hard sigmoid, on a graph input."""
+    c.opset = 9
+    x = c.input([1, 8, 5, 5])
+    g = c.node("ReduceMean", [x], "xnn", axes=[2, 3], keepdims=1)
+    s1 = c.node("Relu", [c.node("Conv", [g, c.rand([2, 8, 1, 1], 0.5), c.rand([2], 0.5)], "xnn")], "fused")
+    s2 = c.node("Conv", [s1, c.rand([8, 2, 1, 1], 0.5), c.rand([8], 0.3)], "xnn")
+    a = c.node("Clip", [c.node("Add", [s2, c.const(np.float32(3))])], min=0.0, max=6.0)
+    c.out(c.node("Mul", [x, c.node("Div", [a, c.const(np.float32(6))])], "xnn"))
+
+
+def r_pool_one_channel_relu(c):
+    """A Relu fused into an AveragePool of one channel (layout-free output): the same dropped
+    clamp, 11.7 of the largest value."""
+    c.opset = 10
+    x = c.conv1x1(c.input([1, 1, 6, 4]), 1, 1)
+    c.out(c.node("Relu", [c.node("AveragePool", [x], "xnn", kernel_shape=[2, 2])], "fused"))
+
+
+def r_shuffle_1x1(c):
+    """A channel shuffle of 1x1 pixels: lowering tagged its input NHWC and its output NCHW,
+    and edgecc stopped with an internal error."""
+    x = c.conv1x1(c.input([1, 12, 1, 1]), 12, 12)
+    r = c.node("Reshape", [x, c.const([1, 3, 4, 1, 1], np.int64)], "fused")
+    t = c.node("Transpose", [r], "xnn", perm=[0, 2, 1, 3, 4])
+    y = c.node("Reshape", [t, c.const([1, 12, 1, 1], np.int64)], "fused", shape=[1, 12, 1, 1])
+    c.out(c.conv1x1(y, 12, 3))
+
+
+def r_pool_layout_free_input(c):
+    """Pooling a one-channel graph input (needs no conversion) ran on the reference kernel."""
+    c.out(c.node("AveragePool", [c.input([1, 1, 5, 5])], "xnn", kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+
+
+def r_avgpool_window_of_padding(c):
+    """An AveragePool whose pad is as wide as its window: the last row of windows sees padding
+    only, and XNNPACK's average (padding not counted) divided by 0 (inf)."""
+    c.opset = 9
+    x = c.conv1x1(c.input([2, 6, 5, 4]), 6, 6)
+    c.out(c.node("AveragePool", [x], kernel_shape=[1, 2], pads=[0, 0, 1, 1]))
+
+
+def r_maxpool_window_of_padding(c):
+    """A MaxPool whose top pad is as tall as its window: its first row of windows sees padding
+    only: XNNPACK's maximum took the next row instead of -inf."""
+    x = c.conv1x1(c.input([1, 4, 3, 3]), 4, 4)
+    c.out(c.node("MaxPool", [x], kernel_shape=[2, 2], pads=[2, 0, 0, 0]))
+
+
+def r_clamp_chain(c):
+    """Two clamps in a row after a BatchNormalization (and a Conv): fuse-act fused the first and
+    moved on, leaving the second as a step of its own."""
+    c.opset = 11
+    x = c.node("MaxPool", [c.conv1x1(c.input([1, 6, 4, 3]), 6, 6)], "xnn", kernel_shape=[2, 2])
+    p = [c.rand([6], 0.5), c.rand([6], 0.3), c.rand([6], 0.3), c.rand([6], 0.5, positive=True)]
+    b = c.node("BatchNormalization", [x] + p, "fast")
+    b = c.node("Clip", [b, "", c.const(np.float32(0.5))], "fused")
+    c.out(c.node("Clip", [b, c.const(np.float32(-0.25)), c.const(np.float32(1.0))], "fused"))
+    y = c.node("Conv", [c.input([1, 3, 4, 4]), c.rand([4, 3, 3, 3], 0.3)], "xnn")
+    c.out(c.node("Clip", [c.node("Relu", [y], "fused"), c.const(np.float32(0)), c.const(np.float32(0.3))], "fused"))
+
+
+def r_cut_before_relu(c):
+    """--split-at the output of a Conv followed by a Relu: lowering (before the plan) fused the
+    Relu into the Conv and the named tensor vanished ('computed from constants only')."""
+    c.out(c.node("Conv", [c.conv1x1(c.input([1, 4, 5, 5]), 4, 4), c.rand([3, 4, 3, 3], 0.3)], "xnn"))
+    c.tail = "Relu"
+
+
+REGRESSIONS = [r_se_mobilenet, r_se_opset9, r_pool_one_channel_relu, r_shuffle_1x1, r_pool_layout_free_input,
+               r_avgpool_window_of_padding, r_maxpool_window_of_padding, r_clamp_chain, r_cut_before_relu]
+REGRESS_BASE = 1000000
+
+
+# ---- running ----------------------------------------------------------------------------------
+
+def run(argv, what, timeout=120, cwd=None):
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise Failure("%s: timed out after %d s" % (what, timeout))
+    if p.returncode != 0:
+        err = (p.stderr.decode(errors="replace") + p.stdout.decode(errors="replace")).strip().splitlines()
+        raise Failure("%s: exit %d: %s" % (what, p.returncode, " | ".join(err[-3:])))
+    return p.stdout.decode(errors="replace")
+
+
+class Failure(Exception):
+    pass
+
+
+def save_pb(arr, path):
+    with open(path, "wb") as f:
+        f.write(numpy_helper.from_array(arr).SerializeToString())
+
+
+def load_pb(path):
+    t = TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t)
+
+
+STEP_RE = re.compile(r"^/\* node '([^']*)' \(")
+KERNEL_RE = re.compile(r"^/\* kernel: (.*) \*/$")
+
+
+def kernels_of(folder):
+    """Node name -> kernel label of its step ("reference" when the step has none), over every
+    generated partition source under folder."""
+    got = {}
+    for root, _, files in os.walk(folder):
+        if os.path.basename(root) in ("runtime", "ref", "xnnpack", "blas", "cmake"):
+            continue
+        for f in files:
+            if not re.match(r".*_p\d+\.c$", f):
+                continue
+            node = None
+            with open(os.path.join(root, f)) as fh:
+                for line in fh:
+                    m = STEP_RE.match(line)
+                    if m:
+                        node = m.group(1)
+                        got[node] = "reference"
+                        continue
+                    m = KERNEL_RE.match(line)
+                    if m and node is not None:
+                        got[node] = m.group(1)
+                    if line.startswith("static int "):
+                        node = None
+    return got
+
+
+def check_kernels(case, labels):
+    """Problems with where the case's nodes ran on a fast kernel family."""
+    bad = []
+    for name, want in case.expect:
+        got = labels.get(name)
+        if want == "fused" and got is not None:
+            bad.append("%s should be fused away but runs as a step (%s)" % (name, got))
+        elif want == "xnn" and got != "XNNPACK":
+            bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
+        elif want == "fast" and (got is None or got == "reference"):
+            bad.append("%s should run on a fast kernel but runs on %s" % (name, got or "nothing"))
+    return bad
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.edgecc = os.path.abspath(args.edgecc)
+        self.build = os.path.abspath(args.build_dir)
+        self.work = os.path.abspath(args.work)
+        self.failures = []
+        self.n_cases = 0
+        self.n_cut = 0
+
+    def compile_and_run(self, d, model_path, cases, kernels, cut_tensor, threads):
+        """Compiles with one kernel library, builds, runs; returns (outputs by name, labels)."""
+        out = os.path.join(d, "out_" + kernels)
+        shutil.rmtree(out, ignore_errors=True)
+        if cut_tensor is None:
+            argv = [self.edgecc, "compile", model_path, "--targets", "host", "--kernels", kernels, "-o", out]
+            parts = [("host", 0)]
+        else:
+            argv = [self.edgecc, "compile", model_path, "--targets", "a=host,b=host", "--kernels", kernels,
+                    "--split-at", cut_tensor, "-o", out]
+            parts = [("a", 0), ("b", 1)]
+        run(argv, "edgecc compile --kernels " + kernels)
+        env = dict(os.environ, CFLAGS="-O1", PART="0")
+        progs = []
+        for dev, k in parts:
+            exe = os.path.join(d, "bin_%s_%s" % (kernels, dev), "prog")
+            env["PART"] = str(k)
+            try:
+                p = subprocess.run(["sh", BUILD_HOOK, os.path.join(out, dev), self.build, exe], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            except subprocess.TimeoutExpired:
+                raise Failure("build (%s): timed out" % kernels)
+            if p.returncode != 0:
+                raise Failure("build (%s): %s" % (kernels, p.stdout.decode(errors="replace").strip()[-400:]))
+            progs.append(exe)
+        ins = []
+        for c in cases:
+            for name, data in c.inputs:
+                ins += ["--input", os.path.join(d, name + ".pb")]
+        outs = [t for c in cases for t in c.outputs]
+        got = {}
+        thr = ["--threads", str(threads)]
+        if cut_tensor is None:
+            files = [os.path.join(d, "%s_%s.pb" % (t, kernels)) for t in outs]
+            run([progs[0]] + ins + sum([["--output", f] for f in files], []) + thr, "run (%s)" % kernels)
+        else:
+            cut = os.path.join(d, "cut_%s.pb" % kernels)
+            run([progs[0]] + ins + ["--output", cut] + thr, "run p0 (%s)" % kernels)
+            files = [os.path.join(d, "%s_%s.pb" % (t, kernels)) for t in outs]
+            run([progs[1], "--input", cut] + sum([["--output", f] for f in files], []) + thr, "run p1 (%s)" % kernels)
+            got[cut_tensor] = load_pb(cut)
+        for t, f in zip(outs, files):
+            got[t] = load_pb(f)
+        return got, kernels_of(out)
+
+    def run_model(self, d, cases, opset, threads):
+        """Builds one model of the cases; returns {seed: [problem, ...]} (empty lists: pass).
+        Raises Failure when the model as a whole does not compile, build or run."""
+        os.makedirs(d, exist_ok=True)
+        try:
+            model = make_model(cases, opset)
+        except Exception as e:  # a generator's mistake: report the seed, do not stop the run
+            raise Failure("the generated model is not valid ONNX: %s" % str(e).splitlines()[0])
+        path = os.path.join(d, "model.onnx")
+        onnx.save(model, path)
+        for c in cases:
+            for name, data in c.inputs:
+                save_pb(data, os.path.join(d, name + ".pb"))
+        cut = cases[0].cut_tensor if cases[0].cut else None
+        want, _ = self.compile_and_run(d, path, cases, "ref", cut, threads)
+        problems = {c.seed: [] for c in cases}
+        for k in FAST_KERNELS:
+            got, labels = self.compile_and_run(d, path, cases, k, cut, threads)
+            for c in cases:
+                problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels)]
+                names = c.outputs + ([c.cut_tensor] if c.cut else [])
+                for t in names:
+                    err = compare(got[t], want[t])
+                    if err is not None:
+                        problems[c.seed].append("%s: output %s: %s" % (k, t[len(c.pre):], err))
+        return problems
+
+    def write_case(self, c):
+        d = os.path.join(self.work, "fail", "seed%d" % c.seed)
+        os.makedirs(d, exist_ok=True)
+        onnx.save(make_model([c], c.opset, "seed%d" % c.seed, check=False), os.path.join(d, "model.onnx"))
+        for i, (name, data) in enumerate(c.inputs):
+            save_pb(data, os.path.join(d, "input_%d.pb" % i))
+        return d
+
+    def report(self, c, problems):
+        d = self.write_case(c)
+        print("FAIL seed %d (pattern %s, opset %d%s)" % (c.seed, c.name, c.opset,
+              ", cut after %s" % c.cut_tensor[len(c.pre):] if c.cut else ""))
+        for p in problems:
+            print("    " + p)
+        print("    model and inputs: %s; replay: %s --replay %d" % (d, sys.argv[0], c.seed))
+        self.failures.append(c.seed)
+
+    def run_alone(self, c, threads):
+        d = os.path.join(self.work, "alone", "seed%d" % c.seed)
+        shutil.rmtree(d, ignore_errors=True)
+        try:
+            probs = self.run_model(d, [c], c.opset, threads)[c.seed]
+        except Failure as e:
+            probs = [str(e)]
+        if not self.args.keep and not probs:
+            shutil.rmtree(d, ignore_errors=True)
+        return probs
+
+    def run_batch(self, idx, cases, threads):
+        d = os.path.join(self.work, "batch%d" % idx)
+        shutil.rmtree(d, ignore_errors=True)
+        try:
+            problems = self.run_model(d, cases, cases[0].opset, threads)
+        except Failure as e:
+            if len(cases) == 1:
+                self.report(cases[0], [str(e)])
+                return
+            print("batch %d (%d cases): %s; running its cases one by one" % (idx, len(cases), e))
+            problems = None
+        for c in cases:
+            probs = problems[c.seed] if problems is not None else self.run_alone(c, threads)
+            if probs and problems is not None and len(cases) > 1:
+                alone = self.run_alone(c, threads)
+                if alone:
+                    probs = alone
+                else:
+                    probs = probs + ["(passes when compiled alone)"]
+            if probs:
+                self.report(c, probs)
+        if not self.args.keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def compare(got, want):
+    """None when got matches want by the zoo's rule, else what differs."""
+    if got.shape != want.shape:
+        return "shape %s, reference %s" % (list(got.shape), list(want.shape))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return compare_values(got.astype(np.float64), want.astype(np.float64))
+
+
+def compare_values(g, w):
+    # Equal values (infinities of one sign, NaN against NaN) agree; the scale is the largest
+    # finite reference value, and a non-finite value where the reference differs is an error.
+    same = (g == w) | (np.isnan(g) & np.isnan(w))
+    if not np.isfinite(np.where(same, 0.0, g - w)).all():
+        return "%d values inf or NaN where the reference differs" % int((~same & ~np.isfinite(g - w)).sum())
+    finite = np.isfinite(w)
+    scale = float(np.max(np.abs(w[finite]))) if finite.any() else 0.0
+    err = float(np.max(np.abs(np.where(same, 0.0, g - w)))) if w.size else 0.0
+    if err <= TOL * scale or err == 0.0:
+        return None
+    return "max error %.3g = %.3g of the largest reference value %.3g" % (err, err / max(scale, 1e-30), scale)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--edgecc", required=True, help="the edgecc binary")
+    ap.add_argument("--build-dir", required=True, help="the edgecc build folder (libecrt.a, libeck_ref.a)")
+    ap.add_argument("--work", default="diff-work", help="work folder (default ./diff-work)")
+    ap.add_argument("--seed", type=int, default=1, help="first case seed (default 1)")
+    ap.add_argument("--count", type=int, default=100, help="number of cases (default 100)")
+    ap.add_argument("--batch", type=int, default=32, help="cases per model (default 32)")
+    ap.add_argument("--cut-rate", type=float, default=0.1,
+                    help="share of cases followed by a cut between two partitions (default 0.1)")
+    ap.add_argument("--replay", help="run these case seeds (comma-separated) alone, keep their folders")
+    ap.add_argument("--pattern", help="only cases of these patterns (comma-separated names, see --list): "
+                    "--count of them from --seed on")
+    ap.add_argument("--regress", action="store_true",
+                    help="run the regression cases (seeds %d and up) instead of generated ones" % REGRESS_BASE)
+    ap.add_argument("--list", action="store_true", help="list the patterns and exit")
+    ap.add_argument("--keep", action="store_true", help="keep the work folders of passing models")
+    args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # a long run's failures show as they happen
+    if args.list:
+        for i, p in enumerate(PATTERNS):
+            print("%7d %-10s %s" % (i, p.__name__[2:], " ".join(p.__doc__.split())))
+        for i, p in enumerate(REGRESSIONS):
+            print("%7d %s: %s" % (REGRESS_BASE + i, p.__name__[2:], " ".join(p.__doc__.split())))
+        return 0
+    if args.count < 1 or args.batch < 1 or not 0 <= args.cut_rate <= 1:
+        ap.error("--count and --batch must be at least 1, --cut-rate within 0..1")
+    for f in (args.edgecc, os.path.join(args.build_dir, "libecrt.a")):
+        if not os.path.exists(f):
+            print("diff.py: %s not found (build targets edgecc, ecrt and eck_ref first)" % f, file=sys.stderr)
+            return 2
+    h = Harness(args)
+    t0 = time.time()
+    if args.replay:
+        try:
+            seeds = [int(s) for s in args.replay.split(",")]
+        except ValueError:
+            ap.error("--replay takes case seeds: --replay 17 or --replay 17,230")
+        args.keep = True
+        for s in seeds:
+            c = build_case(s, args.cut_rate)
+            h.n_cases += 1
+            h.n_cut += c.cut
+            print("seed %d: pattern %s, opset %d%s" % (s, c.name, c.opset, ", cut after " + c.cut_tensor if c.cut else ""))
+            probs = h.run_alone(c, 1)
+            if probs:
+                h.report(c, probs)
+            else:
+                print("    agrees; folder %s" % os.path.join(h.work, "alone", "seed%d" % s))
+    else:
+        seeds = range(args.seed, args.seed + args.count)
+        if args.pattern:
+            names = [p.__name__[2:] for p in PATTERNS]
+            want = args.pattern.split(",")
+            for w in want:
+                if w not in names:
+                    ap.error("--pattern: no pattern '%s' (patterns: %s)" % (w, ", ".join(names)))
+            idx = [names.index(w) for w in want]
+            seeds = [s for s in range(args.seed, args.seed + args.count * len(PATTERNS))
+                     if s % len(PATTERNS) in idx][:args.count]
+        if args.regress:
+            seeds = range(REGRESS_BASE, REGRESS_BASE + len(REGRESSIONS))
+        cases = []
+        for s in seeds:
+            try:
+                cases.append(build_case(s, args.cut_rate))
+            except Exception as e:  # a generator's mistake: report the seed, run the others
+                print("FAIL seed %d: the generator failed: %s: %s" % (s, type(e).__name__, e))
+                h.failures.append(s)
+        h.n_cases = len(cases) + len(h.failures)
+        groups = {}
+        idx = 0
+        for c in cases:
+            if c.cut:
+                h.n_cut += 1
+                h.run_batch(idx, [c], 1 + idx % 2)
+                idx += 1
+            else:
+                groups.setdefault(c.opset, []).append(c)
+        for opset in sorted(groups):
+            g = groups[opset]
+            for k in range(0, len(g), args.batch):
+                h.run_batch(idx, g[k:k + args.batch], 1 + idx % 2)
+                idx += 1
+    print("%d cases (%d with a cut), %d failed, %.0f s; kernels %s against ref" %
+          (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(FAST_KERNELS)))
+    if h.failures:
+        print("failed seeds: " + ",".join(str(s) for s in h.failures))
+    return 1 if h.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

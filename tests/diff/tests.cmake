@@ -1,0 +1,25 @@
+# tests/diff — the differential harness "fast equals reference" (diff.py; docs/fast-kernels.md):
+# seeded random graphs of every pattern lowering rewrites or fuses, compiled with each fast kernel
+# family and with --kernels ref, built, run and compared (1e-4 of the largest reference value),
+# with a check that each pattern ran on the fast kernel it should. Each test needs edgecc and the
+# runtime and reference kernel libraries built once (build_generated.sh links against them).
+set(EC_DIFF ${CMAKE_CURRENT_LIST_DIR}/diff.py)
+set(EC_DIFF_ARGS --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR})
+
+# The regression cases: the smallest graphs of the differences the harness found, as written.
+add_test(NAME diff_regress COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --regress
+                                   --work ${CMAKE_BINARY_DIR}/diff/regress)
+set_tests_properties(diff_regress PROPERTIES LABELS unit TIMEOUT 600)
+
+# Generated cases: 4 x 80 in CI (label unit, about 2 minutes of CPU together), 4 x 800 more under
+# slow. Seed ranges do not overlap, so every test adds cases; a failure prints its seed.
+foreach(k RANGE 0 3)
+  math(EXPR seed "1 + ${k} * 80")
+  add_test(NAME diff_ci_${k} COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --seed ${seed} --count 80
+                                     --work ${CMAKE_BINARY_DIR}/diff/ci_${k})
+  set_tests_properties(diff_ci_${k} PROPERTIES LABELS unit TIMEOUT 1200)
+  math(EXPR seed "10001 + ${k} * 800")
+  add_test(NAME diff_slow_${k} COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --seed ${seed} --count 800
+                                       --work ${CMAKE_BINARY_DIR}/diff/slow_${k})
+  set_tests_properties(diff_slow_${k} PROPERTIES LABELS slow TIMEOUT 7200)
+endforeach()
