@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """cli_test.py — edgecc's command line: help and version exit 0, usage errors exit 2 with one
-message, and `inspect` / `eval` on the bundled digits example (skipped, with the reason, while
-edgecc cannot load it yet).
+message, and `inspect` / `eval` on the bundled digits example (which must load: a failure to load
+it fails the test).
 
 usage: cli_test.py --edgecc PATH --root REPO --work DIR"""
 import argparse
@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "unit"))
 
 import edgecc_run  # noqa: E402
 
-failures, passed, skipped = [], 0, []
+failures, passed = [], 0
 
 
 def expect(name, ok, expected, got):
@@ -80,57 +80,52 @@ def main():
 
     digits = os.path.join(a.root, "examples", "digits", "digits.onnx")
     r = edgecc_run.run(e, ["inspect", digits, "--json"])
-    if r.rc == 1 and "unknown op" in r.err:
-        skipped.append("inspect/eval of the digits example: edgecc cannot load it yet (%s)"
-                       % r.err.strip().splitlines()[-1])
-    else:
-        expect("inspect digits --json (exit)", r.rc == 0, "exit 0", r.describe())
-        try:
-            j = json.loads(r.out)
-        except ValueError as ex:
-            j = None
-            expect("inspect digits --json (JSON)", False, "valid JSON", "%s: %r" % (ex, r.out[:200]))
-        if j is not None:
-            import onnx
-            m = onnx.load(digits)
-            want_params = sum(int(__import__("numpy").prod(t.dims)) for t in m.graph.initializer)
-            ins = [(i["name"], i["dtype"], i["shape"]) for i in j.get("inputs", [])]
-            outs = [(o["name"], o["dtype"], o["shape"]) for o in j.get("outputs", [])]
-            expect("digits inputs", ins == [("input", "float32", [1, 1, 8, 8])],
-                   "[input float32 [1,1,8,8]]", ins)
-            expect("digits outputs", outs == [("logits", "float32", [1, 10])],
-                   "[logits float32 [1,10]]", outs)
-            expect("digits params", j.get("params") == want_params, want_params, j.get("params"))
-            expect("digits unsupported ops", j.get("unsupported_ops") == {}, "{}",
-                   j.get("unsupported_ops"))
-        r = expect_exit(e, ["inspect", digits], 0, stdout_has="[1,1,8,8]")
-        # eval: the samples' true labels are the argmax for most of them (98% test accuracy).
-        samples = os.path.join(a.root, "examples", "digits", "samples")
-        labels = {}
-        with open(os.path.join(samples, "labels.txt")) as f:
-            for line in f:
-                if line.strip():
-                    k, v = line.split()
-                    labels[k] = int(v)
-        import numpy as np
-        from onnx import numpy_helper
-        right = 0
-        for k, want in sorted(labels.items()):
-            out = os.path.join(a.work, "out_" + k)
-            r = edgecc_run.run(e, ["eval", digits, "--input", os.path.join(samples, k), "--output", out])
-            if r.rc != 0:
-                expect("eval digits " + k, False, "exit 0", r.describe())
-                continue
-            got = int(np.argmax(numpy_helper.to_array(onnx.load_tensor(out))))
-            right += got == want
-        expect("eval digits: samples classified right", right >= len(labels) - 1,
-               "at least %d of %d" % (len(labels) - 1, len(labels)), right)
+    # The bundled example must load: every check below fails when it does not (no skip).
+    expect("inspect digits --json (exit)", r.rc == 0, "exit 0", r.describe())
+    try:
+        j = json.loads(r.out)
+    except ValueError as ex:
+        j = None
+        expect("inspect digits --json (JSON)", False, "valid JSON", "%s: %r" % (ex, r.out[:200]))
+    if j is not None:
+        import onnx
+        m = onnx.load(digits)
+        want_params = sum(int(__import__("numpy").prod(t.dims)) for t in m.graph.initializer)
+        ins = [(i["name"], i["dtype"], i["shape"]) for i in j.get("inputs", [])]
+        outs = [(o["name"], o["dtype"], o["shape"]) for o in j.get("outputs", [])]
+        expect("digits inputs", ins == [("input", "float32", [1, 1, 8, 8])],
+               "[input float32 [1,1,8,8]]", ins)
+        expect("digits outputs", outs == [("logits", "float32", [1, 10])],
+               "[logits float32 [1,10]]", outs)
+        expect("digits params", j.get("params") == want_params, want_params, j.get("params"))
+        expect("digits unsupported ops", j.get("unsupported_ops") == {}, "{}",
+               j.get("unsupported_ops"))
+    r = expect_exit(e, ["inspect", digits], 0, stdout_has="[1,1,8,8]")
+    # eval: the samples' true labels are the argmax for most of them (98% test accuracy).
+    samples = os.path.join(a.root, "examples", "digits", "samples")
+    labels = {}
+    with open(os.path.join(samples, "labels.txt")) as f:
+        for line in f:
+            if line.strip():
+                k, v = line.split()
+                labels[k] = int(v)
+    import numpy as np
+    from onnx import numpy_helper
+    right = 0
+    for k, want in sorted(labels.items()):
+        out = os.path.join(a.work, "out_" + k)
+        r = edgecc_run.run(e, ["eval", digits, "--input", os.path.join(samples, k), "--output", out])
+        if r.rc != 0:
+            expect("eval digits " + k, False, "exit 0", r.describe())
+            continue
+        got = int(np.argmax(numpy_helper.to_array(onnx.load_tensor(out))))
+        right += got == want
+    expect("eval digits: samples classified right", right >= len(labels) - 1,
+           "at least %d of %d" % (len(labels) - 1, len(labels)), right)
 
-    for s in skipped:
-        print("skipped:", s)
     for f in failures:
         print("FAIL:", f)
-    print("cli: %d passed, %d failed, %d skipped" % (passed, len(failures), len(skipped)))
+    print("cli: %d passed, %d failed" % (passed, len(failures)))
     return 1 if failures else 0
 
 
