@@ -4,7 +4,7 @@
 # labelled zoo through tests/CMakeLists.txt): a failed export fails the fixture, and ctest then
 # reports those tests as failed (not run); a test whose model is missing fails, it never skips.
 set(EC_ZOO_MODELS squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121
-    shufflenet_v2_x1_0)
+    shufflenet_v2_x1_0 mobilenet_v3_large)
 # Also exported with their BatchNormalizations kept (MODEL_bn.onnx), for bn-fold's tests.
 set(EC_ZOO_BN_MODELS mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121 shufflenet_v2_x1_0)
 set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
@@ -24,8 +24,14 @@ endforeach()
 # and compared with torch (1e-4 of the largest output), with the memory checks (verified arena
 # within 1.1x of its lower bound; no allocation per run, counted by a preloaded malloc counter).
 add_library(ec_malloc_count SHARED ${CMAKE_SOURCE_DIR}/tests/codegen/malloc_count.c)
+# mobilenet_v3_large (squeeze-and-excitation blocks, HardSigmoid, HardSwish) with the reference
+# kernels only, for now: the fast kernels give it wrong answers (issue 10) until lowering is fixed.
 foreach(model ${EC_ZOO_MODELS})
-  foreach(kernels ref xnnpack)
+  set(kernel_sets ref xnnpack)
+  if(model STREQUAL "mobilenet_v3_large")
+    set(kernel_sets ref)
+  endif()
+  foreach(kernels ${kernel_sets})
     add_test(NAME zoo_compile_${model}_${kernels}
              COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_compile.py
                      --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
