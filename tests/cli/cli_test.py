@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """cli_test.py — edgecc's command line: help and version exit 0, usage errors exit 2 with one
-message, and `inspect` / `eval` on the bundled digits example.
+message, and `inspect` / `eval` on the bundled digits example (which must load: a failure to load
+it fails the test).
 
 usage: cli_test.py --edgecc PATH --root REPO --work DIR"""
 import argparse
@@ -79,6 +80,7 @@ def main():
 
     digits = os.path.join(a.root, "examples", "digits", "digits.onnx")
     r = edgecc_run.run(e, ["inspect", digits, "--json"])
+    # The bundled example must load: every check below fails when it does not (no skip).
     expect("inspect digits --json (exit)", r.rc == 0, "exit 0", r.describe())
     try:
         j = json.loads(r.out)

@@ -50,13 +50,11 @@ add_test(NAME unit_mixed_kernels
                  eval 1e-5 a=host,b=plainbox --split-at /pool_1/MaxPool_output_0)
 set_tests_properties(unit_mixed_kernels PROPERTIES LABELS unit TIMEOUT 300)
 add_test(NAME zoo_mixed_kernels_googlenet
-         COMMAND sh -c "[ -f \"$5/googlenet.onnx\" ] || { echo 'FAIL: no googlenet.onnx in the zoo cache: zoo_fast_googlenet exports it (ctest -R zoo_fast_googlenet first)'; exit 1; }; \
-                        exec sh \"$1\" \"$2\" \"$3\" \"$4\" \"$6\" \"$5/googlenet.onnx\" \"$5/googlenet_input_0.pb\" \
+         COMMAND sh -c "exec sh \"$1\" \"$2\" \"$3\" \"$4\" \"$6\" \"$5/googlenet.onnx\" \"$5/googlenet_input_0.pb\" \
                         \"$5/googlenet_output_0.pb\" 1e-4 a=host,b=plainbox,c=host --partitions 3 --objective throughput"
                  sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/mixed_kernels.sh $<TARGET_FILE:edgecc> ${EC_PYTHON}
                  ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/zoo-cache ${CMAKE_BINARY_DIR}/mixed-kernels-googlenet)
-# (zoo_fast_googlenet exports the model into the cache first; without it the test fails, never skips.)
-set_tests_properties(zoo_mixed_kernels_googlenet PROPERTIES LABELS zoo TIMEOUT 900 DEPENDS zoo_fast_googlenet)
+set_tests_properties(zoo_mixed_kernels_googlenet PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
 
 # Every subcommand's --help (and edgecc-client's, a generated program's) names exactly the flags
 # the command accepts, found by running it; every flag README.md and docs/ show is accepted there.

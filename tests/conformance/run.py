@@ -3,9 +3,10 @@
 Debian's libonnx-testdata, writes a report, and compares each test's status with the expected list.
 
 Usage: /usr/bin/python3 tests/conformance/run.py --edgecc PATH --mode shapes|eval|compile \
-           [--out DIR] [-j N] [--suites node,...] [--filter REGEX] [--update] \
+           [--out DIR] [-j N] [--suites node,...] [--filter REGEX] [--update [--force]] \
            [--min-load SUITE=FRACTION] [--min-pass SUITE=FRACTION] [--require-correct-shapes] \
-           [--build-dir BUILD] [--build-hook SCRIPT] [--cmake-build REGEX] [--kernels ref|xnnpack]
+           [--build-dir BUILD] [--build-hook SCRIPT] [--cmake-build REGEX] [--kernels ref|xnnpack] \
+           [--min-fast-tests KIND=N,...]
 
 Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`) are frozen
 with the test's own input files (the report marks the test "frozen"); then
@@ -25,6 +26,12 @@ with the test's own input files (the report marks the test "frozen"); then
 Statuses: pass; fail (loads, wrong dtype/shape/values); unsupported (exit 1 with an
 `edgecc: error:` line — the model is rejected with a diagnostic); crash (a signal, an exit status
 other than 0 and 1, or exit 1 without a diagnostic); timeout (an edgecc call ran past --timeout).
+Each non-pass also has a reason class (CLASS_RULES: `unsupported: op Loop`, `fail: values`,
+`crash: signal`, `excused`...). The expected list records `STATUS[: CLASS]` per test and a run fails
+when either differs; --update rewrites the list but refuses, unless --force, when a test the list
+says passes no longer does. --min-fast-tests (fast kernels) requires at least N tests to run a step
+of each named XNNPACK operator kind, read from the generated code, so that a lowering that falls
+back to the reference kernels everywhere fails the run.
 """
 
 import argparse
@@ -368,12 +375,17 @@ class Runner:
         if self.args.kernels != "ref":
             # The fast kernels the code calls: codegen heads each such step with "/* kernel: KIND */"
             # (kernels/xnnpack is copied in any case, for its thread pool).
-            kinds = set(res.get("fast", []))
+            # XNNPACK steps also carry their operator kind in their parameters (".kind = ECK_XNN_CONV"):
+            # --min-fast-tests counts the tests per kind, so that a lowering that falls back to the
+            # reference kernels for some kind everywhere fails the run.
+            kinds, ops = set(res.get("fast", [])), set(res.get("xnn_ops", []))
             for f in os.listdir(host):
                 if re.match(r".*_p\d+\.c$", f) and not f.startswith("main_"):
                     with open(os.path.join(host, f), errors="replace") as fh:
-                        kinds |= set(re.findall(r"^/\* kernel: (.*) \*/$", fh.read(), re.M)) - {"reference"}
-            res["fast"] = sorted(kinds)
+                        text = fh.read()
+                    kinds |= set(re.findall(r"^/\* kernel: (.*) \*/$", text, re.M)) - {"reference"}
+                    ops |= {k.lower() for k in re.findall(r"^\s*\.kind = ECK_XNN_([A-Z0-9_]+),", text, re.M)}
+            res["fast"], res["xnn_ops"] = sorted(kinds), sorted(ops)
         if self.args.cmake_build and re.search(self.args.cmake_build, res["id"]):
             res["cmake_build"] = True
             b = os.path.join(d, "build")
@@ -433,17 +445,26 @@ def compare_values(got, exp, kind):
 # ---- expected list ---------------------------------------------------------------------------
 
 def read_expected(path):
+    """{test id: (status, class, comment)} from an expected list. A line is
+    `suite/test STATUS[: CLASS]  # reason`; CLASS is "" for a pass (and for an old list without one)."""
     exp = {}
     if not os.path.exists(path):
         return exp
     with open(path) as f:
         for line in f:
             text, _, comment = line.partition("#")
-            parts = text.split()
+            parts = text.split(None, 1)
             if not parts:
                 continue
-            exp[parts[0]] = (parts[1] if len(parts) > 1 else "?", comment.strip())
+            rest = parts[1].strip() if len(parts) > 1 else "?"
+            status, _, cls = rest.partition(":")
+            exp[parts[0]] = (status.strip(), cls.strip(), comment.strip())
     return exp
+
+
+def outcome(status, cls):
+    """What a list line and a run are compared by: the status with its reason class."""
+    return "%s: %s" % (status, cls) if cls else status
 
 
 def excuse_for(test_id, res, old_comment):
@@ -457,30 +478,97 @@ def excuse_for(test_id, res, old_comment):
     return None
 
 
-def write_expected(path, mode, results, old, kernels="ref", ref_expected=None):
+def write_expected(path, mode, results, old, kernels="ref", ref_expected=None, selected=None):
+    """Rewrites the list from `results`. The old lines of the tests this run did not select
+    (`selected(id)` false: another suite, or outside --filter) stay as they were."""
     how = mode if kernels == "ref" else "%s --kernels %s" % (mode, kernels)
-    lines = ["# Expected status of every conformance test in %s mode: `suite/test status [# reason]`." % how,
-             "# A run fails when a test's status differs, improvements too: after a deliberate change,",
-             "# regenerate with `tests/conformance/run.py --mode %s --update ...` and review the diff." % how,
+    lines = ["# Expected outcome of every conformance test in %s mode: `suite/test STATUS[: CLASS]  [# reason]`." % how,
+             "# CLASS is the reason class (run.py's CLASS_RULES: `op X`, `values`, `signal`, `excused`...).",
+             "# A run fails when a test's status or class differs, improvements too: after a deliberate change,",
+             "# regenerate with `tests/conformance/run.py --mode %s --update ...` and review the diff;" % how,
+             "# --update refuses to turn a pass into anything else unless --force is given too.",
              "# Lines whose reason starts with 'excused:' keep it across updates."]
     if ref_expected is not None:
         lines.append("# '%s regression:' marks a test that passes with the reference kernels "
                      "(expected_%s.txt) but not here." % (kernels, mode))
-    for r in sorted(results, key=lambda r: r["id"]):
+    entries = {}
+    for tid, (st, cls, comment) in old.items():
+        if selected is not None and not selected(tid):
+            entries[tid] = "%s %s%s" % (tid, outcome(st, cls), ("  # " + comment) if comment else "")
+    for r in results:
         comment = ""
         if r["status"] != "pass":
             comment = r.get("excused") or short_reason(r["reason"])
             if (ref_expected is not None and not r.get("excused")
-                    and ref_expected.get(r["id"], ("", ""))[0] == "pass"):
+                    and ref_expected.get(r["id"], ("", "", ""))[0] == "pass"):
                 comment = "%s regression: %s" % (kernels, comment)
-        lines.append("%s %s%s" % (r["id"], r["status"], ("  # " + comment) if comment else ""))
+        entries[r["id"]] = "%s %s%s" % (r["id"], outcome(r["status"], r["class"]),
+                                        ("  # " + comment) if comment else "")
+    lines += [entries[k] for k in sorted(entries)]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def lost_passes(expected, results, selected):
+    """[(id, new outcome)] of the tests the list says pass that no longer do, or that this run
+    selected (`selected(id)`) but did not find: what --update refuses without --force."""
+    got = {r["id"]: outcome(r["status"], r["class"]) for r in results}
+    lost = []
+    for tid, (st, _cls, _c) in sorted(expected.items()):
+        if st != "pass":
+            continue
+        if tid in got and got[tid] != "pass":
+            lost.append((tid, got[tid]))
+        elif tid not in got and selected(tid):
+            lost.append((tid, "(missing)"))
+    return lost
 
 
 def short_reason(reason):
     reason = reason.replace("\n", " ")
     return reason if len(reason) <= 140 else reason[:137] + "..."
+
+
+# The reason class a list records beside the status (first match wins): coarse enough to stay put
+# when a message's wording or a node name changes, fine enough that a test which fails for a new
+# reason (its values, where it used to be a missing op) changes its line.
+CLASS_RULES = [
+    ("unsupported", re.compile(r"unknown op '([^']+)'"), lambda m: "op " + m.group(1)),
+    ("unsupported", re.compile(r"not (declared as )?a tensor \(sequences"), lambda m: "non-tensor value"),
+    ("unsupported", re.compile(r"feeds a shape operand and .* has no value"), lambda m: "shape operand without a value"),
+    ("unsupported", re.compile(r"unsupported dtype|dtype .* is not supported", re.I), lambda m: "dtype"),
+    ("unsupported", re.compile(r""), lambda m: "diagnostic"),
+    ("fail", re.compile(r"elements differ|values differ"), lambda m: "values"),
+    ("fail", re.compile(r"^(output \d+ .*)?(dtype |shape |inferred )|outputs inferred, the test has"), lambda m: "dtype or shape"),
+    ("fail", re.compile(r"was not written"), lambda m: "output not written"),
+    ("fail", re.compile(r"does not build|the build made no program"), lambda m: "build"),
+    ("fail", re.compile(r"plan\.json"), lambda m: "memory plan"),
+    ("fail", re.compile(r"generated program exit"), lambda m: "program exit status"),
+    ("fail", re.compile(r"not UTF-8"), lambda m: "output encoding"),
+    ("fail", re.compile(r""), lambda m: "other"),
+    ("crash", re.compile(r"^harness:"), lambda m: "harness"),
+    ("crash", re.compile(r"killed by"), lambda m: "signal"),
+    ("crash", re.compile(r"without an 'edgecc: error:' line"), lambda m: "no diagnostic"),
+    ("crash", re.compile(r"exit status \d+"), lambda m: "exit status"),
+    ("crash", re.compile(r""), lambda m: "other"),
+    ("timeout", re.compile(r"building"), lambda m: "build"),
+    ("timeout", re.compile(r""), lambda m: "time limit"),
+]
+
+
+def list_class(status, reason, excused=None):
+    """The reason class of a result for the expected list: "" for a pass, "excused" for a test the
+    suites make impossible, else the first CLASS_RULES entry that matches (e.g. "op Loop", "values")."""
+    if status == "pass":
+        return ""
+    if excused:
+        return "excused"
+    for st, rule, name in CLASS_RULES:
+        if st == status:
+            m = rule.search(reason)
+            if m:
+                return name(m)
+    return "other"
 
 
 def reason_class(reason):
@@ -609,17 +697,29 @@ def write_report(args, results, table, diffs, elapsed):
         f.write("\n".join(L))
 
 
+def count_xnn_ops(results):
+    """{XNNPACK operator kind: number of tests with at least one step of it}."""
+    ops = {}
+    for r in results:
+        for k in r.get("xnn_ops", []):
+            ops[k] = ops.get(k, 0) + 1
+    return ops
+
+
 def fast_summary(results, kernels):
     fast = [r for r in results if r.get("fast")]
     kinds = {}
     for r in fast:
         for k in r["fast"]:
             kinds[k] = kinds.get(k, 0) + 1
+    ops = count_xnn_ops(results)
     return ("With `--kernels %s`, %d tests compiled to code with at least one step on a fast kernel "
             "(the others fell back to the reference kernels wholly): %d pass, %d do not. Steps by kind "
             "(tests): %s." % (kernels, len(fast), sum(r["status"] == "pass" for r in fast),
                              sum(r["status"] != "pass" for r in fast),
-                             ", ".join("%s %d" % kv for kv in sorted(kinds.items(), key=lambda kv: -kv[1]))))
+                             ", ".join("%s %d" % kv for kv in sorted(kinds.items(), key=lambda kv: -kv[1])))
+            + " XNNPACK operators by kind (tests): %s."
+            % (", ".join("%s %d" % kv for kv in sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"))
 
 
 def md(s):
@@ -659,6 +759,15 @@ def requirements(args, results, table, min_load, min_pass):
         ok = ok and not wrong
     if crashes:
         ok = False
+    if getattr(args, "min_fast", None):
+        ops = count_xnn_ops(results)
+        for kind, need in sorted(args.min_fast.items()):
+            if ops.get(kind, 0) < need:
+                print("FAIL: %d test(s) ran an XNNPACK %s step, at least %d must (has lowering fallen back "
+                      "to the reference kernels?)" % (ops.get(kind, 0), kind, need))
+                ok = False
+        print("XNNPACK operators by kind (tests, minimum): %s" % ", ".join(
+            "%s %d (%d)" % (k, ops.get(k, 0), n) for k, n in sorted(args.min_fast.items())))
     if args.require_ops_pass:
         need = set(args.require_ops_pass.split(","))
         short = [r for r in results if r["suite"] == "node" and r.get("op") in need
@@ -682,6 +791,23 @@ def parse_rates(items, what):
     return rates
 
 
+def parse_min_fast(items, kernels):
+    """--min-fast-tests KIND=N,... into {kind: N}; a bad value is a usage error (exit 2)."""
+    need = {}
+    for it in items or []:
+        for part in it.split(","):
+            kind, _, n = part.partition("=")
+            if not re.fullmatch(r"[a-z0-9_]+", kind) or not re.fullmatch(r"[0-9]+", n):
+                print("run.py: --min-fast-tests takes KIND=N[,KIND=N...] (KIND an XNNPACK operator kind "
+                      "such as conv, N a count), got '%s'" % part, file=sys.stderr)
+                sys.exit(2)
+            need[kind] = int(n)
+    if need and kernels == "ref":
+        print("run.py: --min-fast-tests needs --kernels xnnpack", file=sys.stderr)
+        sys.exit(2)
+    return need
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[2],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -692,7 +818,10 @@ def main():
     ap.add_argument("--filter", help="only tests whose suite/name matches this regular expression")
     ap.add_argument("--out", help="report folder (default ./conformance-MODE)")
     ap.add_argument("--expected", help="expected-results list (default tests/conformance/expected_MODE.txt)")
-    ap.add_argument("--update", action="store_true", help="rewrite the expected list from this run")
+    ap.add_argument("--update", action="store_true",
+                    help="rewrite the expected list from this run (refused when a listed pass no longer passes)")
+    ap.add_argument("--force", action="store_true",
+                    help="with --update: write the list even though tests listed as passing no longer pass")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=60, help="seconds per edgecc call")
     ap.add_argument("--kernels", choices=["ref", "xnnpack"], default="ref",
@@ -716,6 +845,10 @@ def main():
                     "(as --require-ops-pass does, without failing the run)")
     ap.add_argument("--from-report", help="check the requirements against an earlier run's report.json "
                     "instead of running anything (the expected list is not compared)")
+    ap.add_argument("--min-fast-tests", action="append", metavar="KIND=N[,KIND=N...]",
+                    help="with --kernels xnnpack: at least N tests must run a step of each XNNPACK operator "
+                         "kind (conv, fc, maxpool, avgpool, gavgpool, add, mul, clamp, sigmoid, softmax, resize...; "
+                         "read from the generated code)")
     ap.add_argument("--require-correct-shapes", action="store_true",
                     help="fail if a model that loads has a wrong output dtype or shape (excused tests aside)")
     args = ap.parse_args()
@@ -728,6 +861,10 @@ def main():
     args.expected = args.expected or os.path.join(HERE, "expected_%s%s.txt" % (args.mode, fast))
     args.edgecc = os.path.abspath(args.edgecc)
     min_load, min_pass = parse_rates(args.min_load, "--min-load"), parse_rates(args.min_pass, "--min-pass")
+    args.min_fast = parse_min_fast(args.min_fast_tests, args.kernels)
+    if args.force and not args.update:
+        print("run.py: --force only goes with --update", file=sys.stderr)
+        return 2
     if args.from_report:
         with open(args.from_report) as f:
             rep = json.load(f)
@@ -768,21 +905,22 @@ def main():
 
     expected = read_expected(args.expected)
     for r in results:
-        old = expected.get(r["id"], ("", ""))[1]
+        old = expected.get(r["id"], ("", "", ""))[2]
         exc = excuse_for(r["id"], r, old) if (r["status"] != "pass" or old.startswith("excused:")) else None
         if exc and (r["status"] != "pass"):
             r["excused"] = exc
+        r["class"] = list_class(r["status"], r["reason"], r.get("excused"))
     diffs = []
     seen = {r["id"] for r in results}
     for r in results:
-        want = expected.get(r["id"], (None, ""))[0]
-        if want != r["status"]:
-            diffs.append({"id": r["id"], "expected": want or "(not listed)", "got": r["status"],
-                          "reason": r["reason"]})
+        want = outcome(*expected[r["id"]][:2]) if r["id"] in expected else "(not listed)"
+        got = outcome(r["status"], r["class"])
+        if want != got:
+            diffs.append({"id": r["id"], "expected": want, "got": got, "reason": r["reason"]})
     if not args.filter:
-        for tid, (want, _) in sorted(expected.items()):
+        for tid, (want, cls, _) in sorted(expected.items()):
             if tid.split("/")[0] in args.suites and tid not in seen:
-                diffs.append({"id": tid, "expected": want, "got": "(missing)", "reason": ""})
+                diffs.append({"id": tid, "expected": outcome(want, cls), "got": "(missing)", "reason": ""})
 
     table = summarize(results, args.suites)
     write_report(args, results, table, diffs, elapsed)
@@ -798,16 +936,27 @@ def main():
     if args.kernels != "ref":
         print(fast_summary(results, args.kernels).replace("`", ""))
     ok = requirements(args, results, table, min_load, min_pass) and ok
-    if args.update:
+    def selected(tid):
+        return tid.split("/")[0] in args.suites and not (args.filter and not re.search(args.filter, tid))
+    lost = lost_passes(expected, results, selected) if args.update else []
+    if lost and not args.force:
+        print("--update refused: %d test(s) that %s lists as passing would no longer pass:"
+              % (len(lost), os.path.relpath(args.expected, REPO)))
+        for tid, got in lost:
+            print("  %-60s now %s" % (tid, got))
+        print("Fix the regression, or rerun with --update --force if losing these passes is intended.")
+        ok = False
+    elif args.update:
         ref_list = None
         if args.kernels != "ref":
             ref_list = read_expected(os.path.join(HERE, "expected_%s.txt" % args.mode))
-        write_expected(args.expected, args.mode, results, expected, args.kernels, ref_list)
-        print("wrote %s" % args.expected)
+        write_expected(args.expected, args.mode, results, expected, args.kernels, ref_list, selected)
+        print("wrote %s%s" % (args.expected, " (%d pass(es) given up, --force)" % len(lost) if lost else ""))
     elif diffs:
-        print("%d test(s) changed status against %s:" % (len(diffs), os.path.relpath(args.expected, REPO)))
+        print("%d test(s) changed status or reason class against %s:"
+              % (len(diffs), os.path.relpath(args.expected, REPO)))
         for d in diffs:
-            print("  %-60s expected %-11s got %-11s %s" % (d["id"], d["expected"], d["got"],
+            print("  %-60s expected %-20s got %-20s %s" % (d["id"], d["expected"], d["got"],
                                                          short_reason(d["reason"])))
         print("If the change is intended, rerun with --update and commit the list.")
         ok = False

@@ -4,8 +4,7 @@ add_executable(ec_fastc ${CMAKE_CURRENT_LIST_DIR}/fastc.c)
 target_link_libraries(ec_fastc PRIVATE ec_compiler)
 
 # The 8 zoo models through the fast kernels against torch (1e-4 of the largest output); the
-# models are exported on first use into the build folder's zoo cache (zoo_check.sh exports
-# atomically, so the cases may run in parallel).
+# models come from the build folder's zoo cache, which the fixture zoo_export fills.
 set(EC_FAST_ZOO ${CMAKE_BINARY_DIR}/zoo-cache)
 set(EC_FAST_ZOO_MODELS squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121
     shufflenet_v2_x1_0)
@@ -49,9 +48,9 @@ foreach(m IN LISTS EC_FAST_ZOO_MODELS)
       COMMAND ${CMAKE_CURRENT_LIST_DIR}/zoo_check.sh $<TARGET_FILE:ec_fastc> ${EC_FAST_ZOO} ${m}
               ${CMAKE_BINARY_DIR}/fast/${name} ${extra})
     if(name IN_LIST EC_FAST_CI_EXTRA)
-      set_tests_properties(zoo_fast_${name} PROPERTIES LABELS zoo TIMEOUT 900)
+      set_tests_properties(zoo_fast_${name} PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
     else()
-      set_tests_properties(zoo_fast_${name} PROPERTIES LABELS "${labels}" TIMEOUT 900)
+      set_tests_properties(zoo_fast_${name} PROPERTIES LABELS "${labels}" TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
     endif()
   endforeach()
 endforeach()

@@ -5,11 +5,10 @@
 #   --bn  the model re-exported with its BatchNormalizations kept (MODEL_bn.onnx, made by
 #         tests/unit/passes/make_models.py --zoo), so that bn-fold has work; same weights, input
 #         and torch output as MODEL.onnx.
-# Exports go through a temporary folder and a rename (the model last), so tests running in
-# parallel never read a half-written file. The runtime and kernel sources, identical from case to
-# case, are compiled once into WORK_DIR/../objcache (keyed by their contents, the headers beside
-# them and the compiler flags); only the generated model files are compiled per case. The work
-# folder is deleted when the case passes.
+# The models come from the zoo cache the zoo_export fixture fills. The runtime and kernel sources,
+# identical from case to case, are compiled once into WORK_DIR/../objcache (keyed by their
+# contents, the headers beside them and the compiler flags); only the generated model files are
+# compiled per case. The work folder is deleted when the case passes.
 set -eu
 fastc=$1 zoo=$2 model=$3 work=$4
 shift 4
@@ -20,24 +19,14 @@ if [ "${1:-}" = "--bn" ]; then
   shift
 fi
 
-# export STEM SCRIPT ARGS...: runs the exporter into a temporary folder of the cache, then moves
-# the files in, the model last (its presence means the export is complete).
-export_model() {
-  s=$1
-  shift
-  [ -f "$zoo/$s.onnx" ] && return 0
-  mkdir -p "$zoo"
-  tmp=$(mktemp -d "$zoo/.export-$s-XXXXXX")
-  /usr/bin/python3 "$@" "$tmp" >/dev/null
-  for f in "${s}_input_0.pb" "${s}_output_0.pb" "$s.onnx"; do
-    if [ -f "$tmp/$f" ]; then mv -f "$tmp/$f" "$zoo/$f"; fi
-  done
-  rm -rf "$tmp"
-}
-export_model "$model" "$here/../models/export_zoo.py" "$model"
-if [ "$stem" != "$model" ]; then
-  export_model "$stem" "$here/../unit/passes/make_models.py" --zoo "$model"
-fi
+# The zoo_export fixture (tests/models/zoo_cache.py) fills the cache before any zoo test runs; a
+# missing file fails the case, it never exports or skips here.
+for f in "$stem.onnx" "${stem}_input_0.pb" "${model}_output_0.pb"; do
+  if [ ! -f "$zoo/$f" ]; then
+    echo "FAILED: the zoo cache $zoo has no $f: the ctest fixture zoo_export (tests/models/zoo_cache.py) makes it"
+    exit 1
+  fi
+done
 
 rm -rf "$work" && mkdir -p "$work"
 "$fastc" "$zoo/$stem.onnx" -o "$work/out" --name "$model" "$@"

@@ -25,6 +25,7 @@ MODELS = {
     "inception_v3": ({"aux_logits": False, "init_weights": True}, 299),
     "densenet121": ({}, 224),
     "shufflenet_v2_x1_0": ({}, 224),
+    "mobilenet_v3_large": ({}, 224),
 }
 
 SEED_INIT = 0      # torchvision's own weight init

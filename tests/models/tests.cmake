@@ -1,27 +1,44 @@
-# tests/models — the 8 torchvision zoo models, exported at test time into a cache under the build
-# folder (reused by later runs) and checked with `edgecc inspect --json` (zoo_inspect.py).
+# tests/models — the torchvision zoo models, exported once per build folder into its zoo cache by
+# the fixture zoo_export (tests/models/zoo_cache.py: FIXTURES_SETUP ec_zoo) and checked with
+# `edgecc inspect --json` (zoo_inspect.py). Every test that reads the cache requires ec_zoo (those
+# labelled zoo through tests/CMakeLists.txt): a failed export fails the fixture, and ctest then
+# reports those tests as failed (not run); a test whose model is missing fails, it never skips.
 set(EC_ZOO_MODELS squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121
-    shufflenet_v2_x1_0)
+    shufflenet_v2_x1_0 mobilenet_v3_large)
+# Also exported with their BatchNormalizations kept (MODEL_bn.onnx), for bn-fold's tests.
+set(EC_ZOO_BN_MODELS mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121 shufflenet_v2_x1_0)
 set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
+string(REPLACE ";" "," _ec_zoo_bn "${EC_ZOO_BN_MODELS}")
+add_test(NAME zoo_export
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_cache.py --cache ${EC_ZOO_CACHE} -j 2
+                 --bn ${_ec_zoo_bn} ${EC_ZOO_MODELS})
+set_tests_properties(zoo_export PROPERTIES LABELS zoo TIMEOUT 1800 FIXTURES_SETUP ec_zoo)
 foreach(model ${EC_ZOO_MODELS})
   add_test(NAME zoo_inspect_${model}
            COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_inspect.py
                    --edgecc $<TARGET_FILE:edgecc> --cache ${EC_ZOO_CACHE} ${model})
-  set_tests_properties(zoo_inspect_${model} PROPERTIES LABELS zoo TIMEOUT 600 SKIP_RETURN_CODE 77)
+  set_tests_properties(zoo_inspect_${model} PROPERTIES LABELS zoo TIMEOUT 600 FIXTURES_REQUIRED ec_zoo)
 endforeach()
 
 # Issue 3/4's zoo test: each model compiled with the reference and the fast kernels, built, run
 # and compared with torch (1e-4 of the largest output), with the memory checks (verified arena
 # within 1.1x of its lower bound; no allocation per run, counted by a preloaded malloc counter).
 add_library(ec_malloc_count SHARED ${CMAKE_SOURCE_DIR}/tests/codegen/malloc_count.c)
+# mobilenet_v3_large (squeeze-and-excitation blocks, HardSigmoid, HardSwish) with the reference
+# kernels only, for now: the fast kernels give it wrong answers (issue 10) until lowering is fixed.
 foreach(model ${EC_ZOO_MODELS})
-  foreach(kernels ref xnnpack)
+  set(kernel_sets ref xnnpack)
+  if(model STREQUAL "mobilenet_v3_large")
+    set(kernel_sets ref)
+  endif()
+  foreach(kernels ${kernel_sets})
     add_test(NAME zoo_compile_${model}_${kernels}
              COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_compile.py
                      --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
                      --cache ${EC_ZOO_CACHE} --work ${CMAKE_BINARY_DIR}/zoo-compile/${model}_${kernels}
                      --kernels ${kernels} --malloc-count $<TARGET_FILE:ec_malloc_count> ${model})
-    set_tests_properties(zoo_compile_${model}_${kernels} PROPERTIES LABELS zoo TIMEOUT 900)
+    set_tests_properties(zoo_compile_${model}_${kernels} PROPERTIES LABELS zoo TIMEOUT 900
+                         FIXTURES_REQUIRED ec_zoo)
   endforeach()
 endforeach()
 

@@ -4,7 +4,7 @@
 usage: zoo_compile.py --edgecc E --build-dir B --cache DIR --work DIR --kernels ref|xnnpack
                       --malloc-count LIB MODEL
 
-Exports MODEL into the cache if needed (zoo_inspect.export), then:
+Reads MODEL from the zoo cache (the zoo_export fixture fills it; a missing file fails), then:
 - `edgecc MODEL.onnx --targets host --kernels K -o WORK/out`;
 - plan.json: the memory plan was verified, and the arena is at most 1.1x its lower bound;
 - builds the program (ref: against the runtime and kernel libraries of the main build, through
@@ -29,7 +29,7 @@ from onnx import numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from zoo_inspect import export  # noqa: E402
+from zoo_cache import require  # noqa: E402
 
 
 def run(argv, **kw):
@@ -58,7 +58,7 @@ def main():
     ap.add_argument("model")
     a = ap.parse_args()
 
-    onnx_path = export(a.model, a.cache)
+    onnx_path = require(a.model, a.cache)
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
     out = os.path.join(a.work, "out")

@@ -3,44 +3,27 @@
 file itself and against count_macs.py, the independent counter.
 
 Usage: /usr/bin/python3 tests/models/zoo_inspect.py --edgecc PATH --cache DIR MODEL
-Exports MODEL into DIR with export_zoo.py unless DIR/MODEL.onnx is already there, then checks:
+Reads MODEL from the zoo cache DIR (filled by the zoo_export fixture, tests/models/zoo_cache.py;
+a missing file fails the test), then checks:
 graph input and output dtypes and shapes equal the model's declared ones; `params` equals
 count_macs.py's params exactly; Conv+Gemm+MatMul of `macs_by_op` is within 1% of its conv_gemm_macs.
-Exit 0 pass, 1 fail (each mismatch printed), 77 skip (only with --skip-unsupported, when edgecc
-rejects the model for an op it does not know yet).
+Exit 0 pass, 1 fail (each mismatch printed).
 """
 
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from zoo_cache import export, require  # noqa: E402,F401  (export: the benchmarks import it from here)
 DTYPE_NAMES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool",
                10: "float16", 11: "float64"}
 MAC_OPS = ("Conv", "Gemm", "MatMul")
-SKIP = 77
-
-
-def export(model, cache):
-    """DIR/MODEL.onnx, exported once; the .onnx appears last, so its presence means complete."""
-    path = os.path.join(cache, model + ".onnx")
-    if os.path.exists(path):
-        return path
-    os.makedirs(cache, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".export-%s-" % model, dir=cache)
-    try:
-        subprocess.run([sys.executable, os.path.join(HERE, "export_zoo.py"), model, tmp], check=True)
-        for suffix in ("_input_0.pb", "_output_0.pb", ".onnx"):
-            os.replace(os.path.join(tmp, model + suffix), os.path.join(cache, model + suffix))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return path
 
 
 def counts(path):
@@ -80,13 +63,11 @@ def declared(model, which):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--edgecc", required=True)
-    ap.add_argument("--cache", required=True, help="folder holding the exports (reused)")
-    ap.add_argument("--skip-unsupported", action="store_true",
-                    help="exit 77 (skip) when edgecc rejects the model for an op it does not know yet")
+    ap.add_argument("--cache", required=True, help="the zoo cache (the zoo_export fixture fills it)")
     ap.add_argument("model")
     args = ap.parse_args()
 
-    path = export(args.model, args.cache)
+    path = require(args.model, args.cache)
     want = counts(path)
     p = subprocess.run([args.edgecc, "inspect", path, "--json"], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=120)
@@ -95,8 +76,6 @@ def main():
         print("FAIL: edgecc inspect %s exited %d:\n%s" % (path, p.returncode, err))
         if p.returncode == 1 and "unknown op" in err:
             print("(the zoo test needs every op of %s; edgecc does not know one of them yet)" % args.model)
-            if args.skip_unsupported:
-                return SKIP
         return 1
     try:
         got = json.loads(p.stdout.decode("utf-8"))

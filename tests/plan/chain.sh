@@ -3,18 +3,15 @@
 # host device and, with PLAN_ARGS, over several; builds every folder with its own CMakeLists; runs
 # the single program, then the partitions one after the other through files (p0's outputs are
 # p1's inputs...); the final outputs must be byte-identical. Folders are deleted after a pass.
-# usage: chain.sh EDGECC EXPORT_SCRIPT PYTHON CACHE MODEL WORK PLAN_ARGS...   (exit 77: cannot export)
+# usage: chain.sh EDGECC PYTHON DIR MODEL WORK PLAN_ARGS...
+# DIR holds MODEL.onnx and its input (the zoo cache, which the zoo_export fixture fills, or an
+# example folder); a missing file fails the test.
 set -eu
-edgecc=$1 export=$2 python=$3 cache=$4 model=$5 work=$6
-shift 6
+edgecc=$1 python=$2 cache=$3 model=$4 work=$5
+shift 5
 if [ ! -f "$cache/$model.onnx" ]; then
-  "$python" -c 'import torch, torchvision, onnx' 2>/dev/null || { echo "SKIP: no torch to export $model"; exit 77; }
-  mkdir -p "$cache"
-  tmp=$(mktemp -d "$cache/.export-$model-XXXXXX")
-  "$python" "$export" "$model" "$tmp" || { rm -rf "$tmp"; echo "SKIP: exporting $model failed"; exit 77; }
-  for f in "$tmp"/*.pb; do mv -f "$f" "$cache/"; done
-  mv -f "$tmp/$model.onnx" "$cache/$model.onnx"
-  rm -rf "$tmp"
+  echo "FAILED: no $cache/$model.onnx: the ctest fixture zoo_export (tests/models/zoo_cache.py) makes it"
+  exit 1
 fi
 rm -rf "$work"
 mkdir -p "$work"

@@ -28,15 +28,15 @@ set_tests_properties(plan.table.split plan.table.unused PROPERTIES LABELS unit)
 
 # Compile over three devices: three programs chained through files equal the single program (digits:
 # fast, label unit; resnet50: label zoo), and an unused device gets only a README.
-add_test(NAME plan.chain.digits COMMAND sh ${EC_PLAN_DIR}/chain.sh $<TARGET_FILE:edgecc> none ${EC_PYTHON}
+add_test(NAME plan.chain.digits COMMAND sh ${EC_PLAN_DIR}/chain.sh $<TARGET_FILE:edgecc> ${EC_PYTHON}
          ${CMAKE_SOURCE_DIR}/examples/digits digits ${CMAKE_BINARY_DIR}/plan-chain-digits
          --targets a=host,b=host,c=host --partitions 3)
 set_tests_properties(plan.chain.digits PROPERTIES LABELS unit TIMEOUT 300
                      PASS_REGULAR_EXPRESSION "3 partitions chained through files give the single program's output bit for bit")
 add_test(NAME plan.chain.resnet50 COMMAND sh ${EC_PLAN_DIR}/chain.sh $<TARGET_FILE:edgecc>
-         ${CMAKE_SOURCE_DIR}/tests/models/export_zoo.py ${EC_PYTHON} ${EC_ZOO_CACHE} resnet50
+         ${EC_PYTHON} ${EC_ZOO_CACHE} resnet50
          ${CMAKE_BINARY_DIR}/plan-chain-resnet50 --targets a=host,b=host,c=host --partitions 3 --objective throughput)
-set_tests_properties(plan.chain.resnet50 PROPERTIES LABELS zoo TIMEOUT 900 SKIP_RETURN_CODE 77
+set_tests_properties(plan.chain.resnet50 PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo
                      PASS_REGULAR_EXPRESSION "3 partitions chained through files give the single program's output bit for bit")
 add_test(NAME plan.unused_readme COMMAND sh -c
   "set -e; rm -rf \"$2\"; \"$1\" \"$3\" --targets a=host,b=pi5 -o \"$2\" >/dev/null; test \"$(ls \"$2/b\")\" = README.md; \
@@ -46,10 +46,10 @@ set_tests_properties(plan.unused_readme PROPERTIES LABELS unit)
 
 # Memory: ResNet-50's ~98 MB of weights on a 64 MB board is an error naming the device.
 add_test(NAME plan.ram_mb COMMAND sh -c
-  "set -e; [ -f \"$2/resnet50.onnx\" ] || { echo 'SKIP: no resnet50 in the zoo cache'; exit 77; }; \
+  "set -e; [ -f \"$2/resnet50.onnx\" ] || { echo 'FAILED: no resnet50 in the zoo cache (fixture zoo_export)'; exit 1; }; \
    \"$1\" plan \"$2/resnet50.onnx\" --target-file \"$3/small64.json\" --targets a=small64 2>&1 && echo rc=0 || echo rc=$?"
   sh $<TARGET_FILE:edgecc> ${EC_ZOO_CACHE} ${EC_PLAN_DIR})
-set_tests_properties(plan.ram_mb PROPERTIES LABELS zoo SKIP_RETURN_CODE 77
+set_tests_properties(plan.ram_mb PROPERTIES LABELS zoo FIXTURES_REQUIRED ec_zoo
   PASS_REGULAR_EXPRESSION "error: [^\n]*device 'a': blocks 0..37 need [0-9.]+ MB \\(weights [0-9.]+ MB \\+ arena [0-9.]+ MB \\+ staging [0-9.]+ MB\\) but the device has 64.0 MB[^\n]*\nrc=1")
 
 # Measured profiles (--profile DEVICE=FILE): a real program's --profile-json output and written
