@@ -24,14 +24,8 @@ endforeach()
 # and compared with torch (1e-4 of the largest output), with the memory checks (verified arena
 # within 1.1x of its lower bound; no allocation per run, counted by a preloaded malloc counter).
 add_library(ec_malloc_count SHARED ${CMAKE_SOURCE_DIR}/tests/codegen/malloc_count.c)
-# mobilenet_v3_large (squeeze-and-excitation blocks, HardSigmoid, HardSwish) with the reference
-# kernels only, for now: the fast kernels give it wrong answers (issue 10) until lowering is fixed.
 foreach(model ${EC_ZOO_MODELS})
-  set(kernel_sets ref xnnpack)
-  if(model STREQUAL "mobilenet_v3_large")
-    set(kernel_sets ref)
-  endif()
-  foreach(kernels ${kernel_sets})
+  foreach(kernels ref xnnpack)
     add_test(NAME zoo_compile_${model}_${kernels}
              COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_compile.py
                      --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
