@@ -565,9 +565,11 @@ def p_concat(c):
         elif kind == "slice":
             lo = c.int(0, ch - 2)
             hi = c.int(lo + 1, ch)
-            nhwc |= hi - lo > 1
+            # (a Slice of an NCHW graph input stays NCHW, on the reference kernel)
+            nhwc |= hi - lo > 1 and x_nhwc
             branches.append(c.node("Slice", [x, c.const([lo], np.int64), c.const([hi], np.int64),
-                                            c.const([1], np.int64)], "fast", shape=[n, hi - lo, h, w]))
+                                            c.const([1], np.int64)], "fast" if x_nhwc else None,
+                                   shape=[n, hi - lo, h, w]))
         elif kind == "input":
             branches.append(c.input([n, c.int(1, 4), h, w]))
         else:

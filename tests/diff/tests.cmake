@@ -11,7 +11,7 @@ add_test(NAME diff_regress COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --reg
                                    --work ${CMAKE_BINARY_DIR}/diff/regress)
 set_tests_properties(diff_regress PROPERTIES LABELS unit TIMEOUT 600)
 
-# Generated cases: 4 x 80 in CI (label unit, about 2 minutes of CPU together), 4 x 800 more under
+# Generated cases: 4 x 80 in CI (label unit, 2.5-3 minutes of CPU together), 4 x 800 more under
 # slow. Seed ranges do not overlap, so every test adds cases; a failure prints its seed.
 foreach(k RANGE 0 3)
   math(EXPR seed "1 + ${k} * 80")
