@@ -5,7 +5,7 @@ the composed model, corrupted frames get error replies while the server keeps se
 or stopped next partition fails the request clearly within the timeout and is reconnected after a
 restart, and a Poisson load completes with no request lost or duplicated.
 
-usage: test_dist.py TEST --edgecc PATH --client PATH --build-dir DIR --src DIR   (exit 77 = skipped)
+usage: test_dist.py TEST --edgecc PATH --client PATH --build-dir DIR --src DIR
 Every server listens on an ephemeral port (tcp://127.0.0.1:0) or a private path/name, so tests
 run in parallel.
 """
@@ -25,6 +25,9 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from listening import wait_listening  # noqa: E402
 from wire import frame, read_reply  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+import zoo_cache  # noqa: E402
 
 A = None
 PROCS = []
@@ -380,20 +383,9 @@ def cmake_program(dev_dir, prog, tag):
 def zoo_model(model):
     if model == "digits":
         return os.path.join(A.src, "examples/digits/digits.onnx"), os.path.join(A.src, "examples/digits/samples/input_0.pb")
-    cache = A.zoo_cache
-    m = os.path.join(cache, model + ".onnx")
-    if not os.path.exists(m):
-        os.makedirs(cache, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".export-%s-" % model, dir=cache)
-        p = run([sys.executable, os.path.join(A.src, "tests/models/export_zoo.py"), model, tmp], ok=False, timeout=900)
-        if p.returncode != 0:
-            print("SKIP: cannot export %s\n%s" % (model, p.stderr))
-            sys.exit(77)
-        for f in os.listdir(tmp):
-            if f.endswith(".pb"):
-                os.replace(os.path.join(tmp, f), os.path.join(cache, f))
-        os.replace(os.path.join(tmp, model + ".onnx"), m)
-    return m, os.path.join(cache, model + "_input_0.pb")
+    # The ctest fixture zoo_export fills the cache; a missing model fails (never a skip).
+    m = zoo_cache.require(model, A.zoo_cache)
+    return m, os.path.join(A.zoo_cache, model + "_input_0.pb")
 
 
 def t_partitions(model, kind):
@@ -435,8 +427,8 @@ def t_partitions_cross(model):
     import shutil
     qemu, gcc = shutil.which("qemu-aarch64"), shutil.which("aarch64-linux-gnu-gcc")
     if not qemu or not gcc:
-        print("SKIP: needs qemu-user and gcc-aarch64-linux-gnu")
-        sys.exit(77)
+        print("FAILED: needs qemu-user and gcc-aarch64-linux-gnu (scripts/packages.txt)")
+        sys.exit(1)
     libc = os.path.realpath(run([gcc, "-print-file-name=libc.so.6"]).stdout.strip())
     prefix = os.path.dirname(os.path.dirname(libc))
     m, inp = zoo_model(model)

@@ -25,7 +25,7 @@ foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_fram
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py ${t}
             --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>
             --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR})
-  set_tests_properties(dist_${t} PROPERTIES LABELS dist SKIP_RETURN_CODE 77 TIMEOUT 180)
+  set_tests_properties(dist_${t} PROPERTIES LABELS dist TIMEOUT 180)
 endforeach()
 
 # Real partitions: `edgecc --partitions 3` over a=host,b=host,c=host, served and chained, equal to the
@@ -36,7 +36,7 @@ foreach(model digits resnet50 googlenet)
       COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py partitions_${model}_${kind}
               --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>
               --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR} --zoo-cache ${EC_ZOO_CACHE})
-    set_tests_properties(dist_partitions_${model}_${kind} PROPERTIES LABELS dist SKIP_RETURN_CODE 77 TIMEOUT 1800)
+    set_tests_properties(dist_partitions_${model}_${kind} PROPERTIES LABELS dist TIMEOUT 1800)
   endforeach()
 endforeach()
 
@@ -52,7 +52,7 @@ if(EC_DIST_QEMU AND EC_DIST_CROSS_GCC)
       COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py partitions_cross_${model}
               --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>
               --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR} --zoo-cache ${EC_ZOO_CACHE})
-    set_tests_properties(dist_partitions_cross_${model} PROPERTIES LABELS "dist;cross" SKIP_RETURN_CODE 77
+    set_tests_properties(dist_partitions_cross_${model} PROPERTIES LABELS "dist;cross"
                          TIMEOUT 1200)
   endforeach()
 endif()

@@ -38,15 +38,14 @@ foreach(case IN LISTS EC_PASS_CASES)
                        FIXTURES_REQUIRED ec_pass_models)
 endforeach()
 
-# The same through the command line (`edgecc eval --no-pass NAME`); skipped until edgecc
-# parses --no-pass.
+# The same through the command line (`edgecc eval --no-pass NAME`).
 add_test(NAME unit_passes_cli_no_pass
          COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/cli_no_pass.py --edgecc $<TARGET_FILE:edgecc>
                  --work ${CMAKE_BINARY_DIR}/passes/cli
                  ${EC_PASS_MODELS}/conv_bn_relu.onnx ${EC_PASS_MODELS}/linear_bn1d.onnx
                  ${EC_PASS_MODELS}/identity_outputs.onnx ${EC_PASS_MODELS}/dead_code.onnx
                  ${EC_PASS_MODELS}/const_fold.onnx)
-set_tests_properties(unit_passes_cli_no_pass PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77
+set_tests_properties(unit_passes_cli_no_pass PROPERTIES LABELS unit TIMEOUT 300
                      FIXTURES_REQUIRED ec_pass_models)
 
 # ONNX node tests on the ops the passes rewrite, with their own inputs.
@@ -86,12 +85,12 @@ foreach(entry IN LISTS EC_PASS_ZOO)
            COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/run_zoo.py --pass-check $<TARGET_FILE:pass_check>
                    --cache ${EC_ZOO_CACHE} ${m} --quick)
   set_tests_properties(zoo_passes_${m} PROPERTIES
-                       LABELS "${labels}" TIMEOUT 1800 SKIP_RETURN_CODE 77)
+                       LABELS "${labels}" TIMEOUT 1800)
   if(NOT folds STREQUAL "-") # squeezenet has no BatchNorm
     add_test(NAME zoo_passes_bn_${m}
              COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/run_zoo.py --pass-check $<TARGET_FILE:pass_check>
                      --cache ${EC_ZOO_CACHE} --bn ${m} --expect bn-fold=${folds} --rtol 1e-4)
     set_tests_properties(zoo_passes_bn_${m} PROPERTIES
-                         LABELS "${labels}" TIMEOUT 1800 SKIP_RETURN_CODE 77)
+                         LABELS "${labels}" TIMEOUT 1800)
   endif()
 endforeach()
