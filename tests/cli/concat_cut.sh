@@ -31,6 +31,6 @@ PY
 # The Concat really is in place when nothing is cut (else this test would prove nothing).
 "$edgecc" "$work/cache/concatcut.onnx" --targets host --kernels xnnpack -o "$work/whole" >/dev/null
 grep -q "in place" "$work/whole/host/concatcut_p0.c" || { echo "FAIL: the Concat is not in place uncut"; exit 1; }
-sh "$src/tests/plan/chain.sh" "$edgecc" none "$python" "$work/cache" concatcut "$work/chain" \
+sh "$src/tests/plan/chain.sh" "$edgecc" "$python" "$work/cache" concatcut "$work/chain" \
   --targets a=host,b=host --kernels xnnpack --split-at cat
 rm -rf "$work"
