@@ -123,7 +123,6 @@ set_tests_properties(cross.conformance.pi5 PROPERTIES LABELS cross TIMEOUT 600)
 # Zoo models through whole device folders (own CMake build, toolchain.cmake, dist/ run from a copy
 # under qemu with each board's CPU): mobilenet_v2 for pi5, orin-nano and pi4 (cortex-a72), squeezenet1_1
 # for pi5 and orin-nano. Models come from the zoo cache the fixture zoo_export fills.
-set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
 foreach(case "mobilenet_v2|pi5;orin-nano;pi4" "squeezenet1_1|pi5;orin-nano")
   string(REPLACE "|" ";" case "${case}")
   list(POP_FRONT case model)

@@ -7,7 +7,6 @@ set(EC_ZOO_MODELS squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet incepti
     shufflenet_v2_x1_0 mobilenet_v3_large)
 # Also exported with their BatchNormalizations kept (MODEL_bn.onnx), for bn-fold's tests.
 set(EC_ZOO_BN_MODELS mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121 shufflenet_v2_x1_0)
-set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
 string(REPLACE ";" "," _ec_zoo_bn "${EC_ZOO_BN_MODELS}")
 add_test(NAME zoo_export
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_cache.py --cache ${EC_ZOO_CACHE} -j 2

@@ -1,7 +1,6 @@
 # tests/plan — the planner end to end through the CLI: `edgecc plan` tables, errors (--split-at,
 # --partitions, ram_mb), and partitioned programs chained through files equal to the whole model.
 set(EC_PLAN_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
 set(_ec_digits ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
 set(_ec_expect ${CMAKE_SOURCE_DIR}/tests/cross/expect.cmake)
 

@@ -69,7 +69,6 @@ endforeach()
 # torch's own conv-bn fusion moves the output by 4.0e-5 and the unfused float32 model is 2.8e-5
 # from float64. These use 1e-4; a folding bug (a wrong channel, a lost bias) costs orders more.
 # The big three are also `slow`.
-set(EC_ZOO_CACHE ${CMAKE_BINARY_DIR}/zoo-cache CACHE PATH "exported zoo models (made by tests/models/export_zoo.py)")
 set(EC_PASS_ZOO
     "squeezenet1_1:-" "mobilenet_v2:52" "resnet18:20" "googlenet:57" "shufflenet_v2_x1_0:56"
     "resnet50:53" "inception_v3:94" "densenet121:59")
