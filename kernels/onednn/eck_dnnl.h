@@ -23,14 +23,18 @@
  * primitive runs on omp_get_max_threads() threads of the calling thread's OpenMP team:
  * omp_set_num_threads(n) in that thread controls it (eck_dnnl_start calls it; with 1 no worker is
  * ever started, checked in tests/onednn). The count is an ICV of the calling thread, so a
- * cluster thread that runs oneDNN steps must call eck_dnnl_threads itself, and it must be set
- * before the primitives are created: oneDNN splits the work by the count it sees at creation.
+ * cluster thread that runs oneDNN steps must call eck_dnnl_threads itself, before it creates
+ * them: a primitive keeps the count it saw at creation (measured: created at 1 and run after
+ * omp_set_num_threads(2), it runs on one thread; created at 2 and run after setting 1, on two).
  * libgomp's workers spin after a parallel region (GOMP_SPINCOUNT, 300000 iterations by default)
  * before they sleep. libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, in a constructor that
  * runs when the library is loaded — before main — so setting them with setenv() in main changes
  * nothing (measured: bench/onednn/README.md). They must be in the environment when the program
  * starts: eck_dnnl_passive_wait re-executes the program once with OMP_WAIT_POLICY=passive added
- * when it is missing; a driver calls it first thing in main. */
+ * when it is missing; a driver calls it first thing in main. Measured after a 2-thread run of a
+ * 56x56x64 3x3 convolution, CPU burnt in the next 200 ms: 7.6 ms by default, 9.1 ms with setenv in
+ * main, 0.1 ms with the variable in the environment or after the re-exec, 0.1 ms with
+ * GOMP_SPINCOUNT=0. */
 #ifndef ECK_DNNL_H
 #define ECK_DNNL_H
 
