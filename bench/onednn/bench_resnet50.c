@@ -2,7 +2,7 @@
  * thread: oneDNN (kernels/onednn) against XNNPACK (kernels/xnnpack), both created once through the
  * wrappers generated code uses (create with weights, setup with fixed buffers, run per call).
  * Each shape is timed for both libraries alternately, in rounds; per shape the median over rounds
- * of the mean time per call; the totals weight each shape by how often ResNet-50 has it.
+ * of the median time per call; the totals weight each shape by how often ResNet-50 has it.
  * Convolutions carry a bias and, where the model has one, a fused Relu; the residual convolutions
  * (the last 1x1 of each block) are also timed with the residual Add: fused into oneDNN's
  * convolution as a sum post-op, a separate XNNPACK add after XNNPACK's convolution.
@@ -59,6 +59,11 @@ static const shape shapes[] = {
 static double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+static double thread_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
 }
 static int out_hw(const shape *s) { return (s->hw + 2 * s->pad - s->k) / s->s + 1; }
@@ -132,19 +137,24 @@ static void make_ops(ops *o, const shape *s, eck_dnnl_ctx *ctx, int residual) {
   free(w), free(b); /* both wrappers hold their own packed copies */
 }
 
-/* Mean ms per call over enough calls to fill min_ms. */
-static double time_lib(ops *o, eck_dnnl_ctx *ctx, int dnnl, double min_ms) {
+/* Times calls until min_ms have passed (at least 5): the median wall time per call, and the
+ * median CPU time of this thread per call in *cpu. Medians of single calls, because the machine is
+ * shared: a call that lost the core to another process is an outlier, not a share of a mean. */
+static double time_lib(ops *o, eck_dnnl_ctx *ctx, int dnnl, double min_ms, double *cpu) {
+  static double wall[4096], th[4096];
   int n = 0;
-  double t0 = now_ms(), t;
+  double t0 = now_ms();
   do {
+    double w0 = now_ms(), c0 = thread_ms();
     int rc = dnnl ? eck_dnnl_run(&o->dn, ctx, &o->dp, o->x, NULL, o->y)
                   : eck_xnn_run(&o->xn, &o->xp, o->x, NULL, o->y, NULL);
     if (rc == ECK_OK && !dnnl && o->residual) rc = eck_xnn_run(&o->an, &o->ap, o->y, o->r, o->y, NULL);
     if (rc != ECK_OK) die("run", dnnl ? o->dn.err.call : o->xn.err.call, dnnl ? o->dn.err.status : o->xn.err.status);
-    n++;
-    t = now_ms() - t0;
-  } while (t < min_ms || n < 3);
-  return t / n;
+    th[n] = thread_ms() - c0;
+    wall[n++] = now_ms() - w0;
+  } while ((now_ms() - t0 < min_ms || n < 5) && n < 4096);
+  if (cpu) *cpu = median(th, n);
+  return median(wall, n);
 }
 
 static void cpu_name(char *buf, size_t len) {
@@ -186,7 +196,7 @@ int main(int argc, char **argv) {
   char cpu[512];
   double load0[3] = {0, 0, 0}, load1[3] = {0, 0, 0};
   static ops op[N_SHAPES][2];
-  static double td[N_SHAPES][2][64], tx[N_SHAPES][2][64];
+  static double td[N_SHAPES][2][64], tx[N_SHAPES][2][64], cd[N_SHAPES][2][64], cx[N_SHAPES][2][64];
   if (rounds < 1 || rounds > 64 || min_ms <= 0) {
     fprintf(stderr, "usage: bench_resnet50 [ROUNDS 1..64] [MIN_MS_PER_SAMPLE > 0]\n");
     return 2;
@@ -202,16 +212,16 @@ int main(int argc, char **argv) {
   /* Warm-up: one call each. */
   for (int i = 0; i < N_SHAPES; i++)
     for (int v = 0; v < 2; v++)
-      if (v == 0 || shapes[i].residual) time_lib(&op[i][v], &ctx, 1, 0), time_lib(&op[i][v], &ctx, 0, 0);
+      if (v == 0 || shapes[i].residual) time_lib(&op[i][v], &ctx, 1, 0, NULL), time_lib(&op[i][v], &ctx, 0, 0, NULL);
   for (int r = 0; r < rounds; r++)
     for (int i = 0; i < N_SHAPES; i++)
       for (int v = 0; v < 2; v++) {
         if (v && !shapes[i].residual) continue;
         /* Alternate which library goes first. */
         int first = r % 2;
-        double a = time_lib(&op[i][v], &ctx, first, min_ms), b = time_lib(&op[i][v], &ctx, !first, min_ms);
-        td[i][v][r] = first ? a : b;
-        tx[i][v][r] = first ? b : a;
+        double ca, cb, a = time_lib(&op[i][v], &ctx, first, min_ms, &ca), b = time_lib(&op[i][v], &ctx, !first, min_ms, &cb);
+        td[i][v][r] = first ? a : b, cd[i][v][r] = first ? ca : cb;
+        tx[i][v][r] = first ? b : a, cx[i][v][r] = first ? cb : ca;
       }
   getloadavg(load1, 3);
 
@@ -220,13 +230,14 @@ int main(int argc, char **argv) {
          rounds, min_ms, load0[0], load1[0]);
   printf("| shape | count | MMAC | oneDNN ms | oneDNN impl | XNNPACK ms | oneDNN/XNNPACK | oneDNN GMAC/s | XNNPACK GMAC/s |\n");
   printf("|---|---|---|---|---|---|---|---|---|\n");
-  double sd = 0, sx = 0, sm = 0, rd = 0, rx = 0, pd = 0, px = 0;
+  double sd = 0, sx = 0, sm = 0, rd = 0, rx = 0, pd = 0, px = 0, scd = 0, scx = 0;
   for (int i = 0; i < N_SHAPES; i++) {
     const shape *s = &shapes[i];
     double d = median(td[i][0], rounds), x = median(tx[i][0], rounds), mm = macs(s) / 1e6;
     printf("| %s | %d | %.1f | %.3f | %s | %.3f | %.2f | %.1f | %.1f |\n", s->name, s->count, mm, d,
            eck_dnnl_impl(&op[i][0].dn), x, d / x, mm / d, mm / x);
     sd += s->count * d, sx += s->count * x, sm += s->count * mm;
+    scd += s->count * median(cd[i][0], rounds), scx += s->count * median(cx[i][0], rounds);
     if (s->residual) {
       double d2 = median(td[i][1], rounds), x2 = median(tx[i][1], rounds);
       rd += s->residual * (d2 - d), rx += s->residual * (x2 - x);
@@ -235,6 +246,8 @@ int main(int argc, char **argv) {
   }
   printf("| **53 convolutions + FC, weighted by count** | 54 | %.0f | **%.2f** | | **%.2f** | **%.2f** | %.1f | %.1f |\n\n",
          sm, sd, sx, sd / sx, sm / sd, sm / sx);
+  printf("The same totals in CPU time of the benchmark's thread (time it lost the core to other processes left "
+         "out): oneDNN %.2f ms, XNNPACK %.2f ms, ratio %.2f.\n\n", scd, scx, scd / scx);
   printf("Residual blocks' last 1x1 convolutions (16 of them) with the residual Add and Relu: oneDNN fused "
          "(sum post-op) %.2f ms, XNNPACK convolution + separate add %.2f ms (the Add costs oneDNN %+.2f ms "
          "over its plain convolutions, XNNPACK %+.2f ms).\n",
