@@ -29,12 +29,12 @@
  * libgomp's workers spin after a parallel region (GOMP_SPINCOUNT, 300000 iterations by default)
  * before they sleep. libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, in a constructor that
  * runs when the library is loaded — before main — so setting them with setenv() in main changes
- * nothing (measured: bench/onednn/README.md). They must be in the environment when the program
+ * nothing (measured below). They must be in the environment when the program
  * starts: eck_dnnl_passive_wait re-executes the program once with OMP_WAIT_POLICY=passive added
- * when it is missing; a driver calls it first thing in main. Measured after a 2-thread run of a
- * 56x56x64 3x3 convolution, CPU burnt in the next 200 ms: 7.6 ms by default, 9.1 ms with setenv in
- * main, 0.1 ms with the variable in the environment or after the re-exec, 0.1 ms with
- * GOMP_SPINCOUNT=0. */
+ * when it is missing; a driver calls it first thing in main. Measured after 2-thread runs of a
+ * 56x56x64 3x3 convolution, CPU burnt in the next 200 ms: 3-8 ms by default and with setenv in
+ * main alike, 0.0-0.3 ms with the variable in the environment, after the re-exec, or with
+ * GOMP_SPINCOUNT=0 (bench/onednn/omp_wait.c). */
 #ifndef ECK_DNNL_H
 #define ECK_DNNL_H
 
