@@ -274,17 +274,18 @@ static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
         return fail_rc(err, "eck_dnnl_create", "both operands broadcast", ECK_ERR_UNSUPPORTED);
       *swap = !a_full;
       {
+        dnnl_memory_desc_t src1;
         static const dnnl_format_tag_t plain[ECK_DNNL_MAX_DIMS + 1] = {
             dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef};
         CHECK(err, "dnnl_memory_desc_init (src0)",
               dnnl_memory_desc_init_by_tag(&src, r, *swap ? db : da, dnnl_f32, plain[r]));
         CHECK(err, "dnnl_memory_desc_init (src1)",
-              dnnl_memory_desc_init_by_tag(&w, r, *swap ? da : db, dnnl_f32, plain[r]));
+              dnnl_memory_desc_init_by_tag(&src1, r, *swap ? da : db, dnnl_f32, plain[r]));
         CHECK(err, "dnnl_memory_desc_init (dst)",
               dnnl_memory_desc_init_by_tag(&dst, r, *swap ? db : da, dnnl_f32, plain[r]));
+        CHECK(err, "dnnl_binary_desc_init",
+              dnnl_binary_desc_init(bin, p->kind == ECK_DNNL_ADD ? dnnl_binary_add : dnnl_binary_mul, &src, &src1, &dst));
       }
-      CHECK(err, "dnnl_binary_desc_init",
-            dnnl_binary_desc_init(bin, p->kind == ECK_DNNL_ADD ? dnnl_binary_add : dnnl_binary_mul, &src, &w, &dst));
       return ECK_OK;
     }
     default: return fail_rc(err, "eck_dnnl_create", "unknown primitive kind", ECK_ERR_ARG);

@@ -145,6 +145,8 @@ static void pick_clamp(float *lo, float *hi, const char **name) {
     }
   }
 }
+/* A pixel stride of c channels: dense, or (one case in four) a channel slice of a wider tensor. */
+static size_t with_slack(size_t c, int most) { return c + (pick(0, 3) == 0 ? (size_t)pick(1, most) : 0); }
 static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* ---- convolution ------------------------------------------------------------------------------ */
@@ -161,7 +163,7 @@ static void conv_case(worst *w) {
   int has_bias = pick(0, 1), post = pick(0, 2); /* 0 clamp only, 1 sum then clamp, 2 clamp then sum */
   size_t C = (size_t)g * cg, M = (size_t)g * mg;
   size_t oh = (size_t)(h + pt + pb - eh) / sh + 1, ow = (size_t)(wd + pl + pr - ew) / sw + 1;
-  size_t is = C + (pick(0, 3) == 0 ? pick(1, 5) : 0), os = M + (pick(0, 3) == 0 ? pick(1, 5) : 0);
+  size_t is = with_slack(C, 5), os = with_slack(M, 5);
   float lo, hi;
   const char *cname;
   char desc[160];
@@ -211,7 +213,7 @@ static void conv_case(worst *w) {
 static void fc_case(worst *w) {
   int rows = pick(1, 4), in_f = pick(0, 2) == 0 ? pick(1, 300) : 16 * pick(1, 20), out_f = pick(1, 100);
   int has_bias = pick(0, 1), in_out = pick(0, 1);
-  size_t is = in_f + (pick(0, 3) == 0 ? pick(1, 7) : 0), os = out_f + (pick(0, 3) == 0 ? pick(1, 7) : 0);
+  size_t is = with_slack((size_t)in_f, 7), os = with_slack((size_t)out_f, 7);
   float lo, hi;
   const char *cname;
   char desc[160];
@@ -263,7 +265,7 @@ static void pool_case(worst *w) {
     if (incl && (ch != oh || cw != ow)) incl = 0; /* refused by the wrapper: tested apart */
     oh = ch, ow = cw;
   }
-  size_t is = c + (pick(0, 3) == 0 ? pick(1, 5) : 0), os = c + (pick(0, 3) == 0 ? pick(1, 5) : 0);
+  size_t is = with_slack((size_t)c, 5), os = with_slack((size_t)c, 5);
   float lo, hi;
   const char *cname;
   char desc[160];
