@@ -301,6 +301,57 @@ static int unbound(dnnl_memory_t *m, dnnl_primitive_desc_t pd, dnnl_query_t what
   return ECK_OK;
 }
 
+/* Implementations oneDNN 2.6.3 offers but that must not run: each with the primitive kinds and
+ * flags (0: any) under which it fails. Both are kernels of CPUs without AVX2 (or of
+ * DNNL_MAX_CPU_ISA below it), found by tests/onednn, which runs at SSE41 too:
+ * - jit_dw:sse41, the depthwise convolution, crashes with a sum post-op (SIGSEGV inside the JIT
+ *   code on NHWC depthwise convolutions of 22 or 32 channels, even 3x3 with pad 1);
+ * - jit:sse41 pooling crashes while its code is generated (in dnnl_primitive_create) for some
+ *   NHWC shapes, e.g. a 1x4 max pool with pads left 1, right 3 over 19 channels. */
+static const struct {
+  int32_t kind, kind2; /* eck_dnnl_kind */
+  const char *impl;
+  uint32_t flags;
+} bad_impls[] = {
+    {ECK_DNNL_CONV, ECK_DNNL_CONV, "jit_dw:sse41", ECK_DNNL_SUM},
+    {ECK_DNNL_MAXPOOL, ECK_DNNL_AVGPOOL, "jit:sse41", 0},
+};
+
+static int bad_impl(const_dnnl_primitive_desc_t pd, const eck_dnnl_params *p) {
+  const char *name = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, (void *)&name) != dnnl_success || !name)
+    return 0;
+  for (size_t i = 0; i < sizeof bad_impls / sizeof bad_impls[0]; i++)
+    if ((p->kind == bad_impls[i].kind || p->kind == bad_impls[i].kind2) && strcmp(name, bad_impls[i].impl) == 0 &&
+        (!bad_impls[i].flags || (p->flags & bad_impls[i].flags)))
+      return 1;
+  return 0;
+}
+
+/* The first implementation oneDNN offers for desc that is not in bad_impls (its list is in order
+ * of preference, the reference kernels last). */
+static dnnl_status_t first_good_pd(dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
+                                   eck_dnnl_ctx *c, const eck_dnnl_params *p) {
+  dnnl_primitive_desc_iterator_t it = NULL;
+  dnnl_status_t st = dnnl_primitive_desc_iterator_create(&it, desc, attr, (dnnl_engine_t)c->engine, NULL);
+  *pd = NULL;
+  while (st == dnnl_success) {
+    dnnl_primitive_desc_t cand = dnnl_primitive_desc_iterator_fetch(it);
+    if (!cand) {
+      st = dnnl_runtime_error;
+      break;
+    }
+    if (!bad_impl(cand, p)) {
+      *pd = cand;
+      break;
+    }
+    dnnl_primitive_desc_destroy(cand);
+    st = dnnl_primitive_desc_iterator_next(it);
+  }
+  if (it) dnnl_primitive_desc_iterator_destroy(it);
+  return st == dnnl_iterator_ends ? dnnl_unimplemented : st;
+}
+
 int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const float *w,
                     const float *b) {
   dnnl_convolution_desc_t conv;
@@ -324,7 +375,7 @@ int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p,
                                   : (const void *)&pool;
   rc = make_attr(&attr, p, p->kind == ECK_DNNL_CONV, &s->err);
   if (rc != ECK_OK) return rc;
-  st = dnnl_primitive_desc_create(&pd, desc, attr, (dnnl_engine_t)c->engine, NULL);
+  st = first_good_pd(&pd, desc, attr, c, p);
   dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success) return fail_rc(&s->err, "dnnl_primitive_desc_create", dnnl_status2str(st), ECK_ERR_UNSUPPORTED);
   /* Everything below is undone by eck_dnnl_delete on failure: s holds what exists so far. */
