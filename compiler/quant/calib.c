@@ -338,8 +338,7 @@ static ec_status weight_absmax(const ec_graph *g, ec_calib_weight *w, ec_diag *d
   return EC_OK;
 }
 
-static ec_status add_weight_use(const ec_graph *g, ec_calib_result *r, int tensor, int axis,
-                                const ec_node *n) {
+static ec_status add_weight_use(ec_calib_result *r, int tensor, int axis, const ec_node *n) {
   ec_calib_weight *w = NULL;
   for (int i = 0; i < r->n_weights && !w; i++)
     if (r->weights[i].tensor == tensor && r->weights[i].axis == axis) w = &r->weights[i];
@@ -361,7 +360,6 @@ static ec_status add_weight_use(const ec_graph *g, ec_calib_result *r, int tenso
   memcpy(nn + have, n->name, add);
   w->nodes = nn;
   w->n_nodes++;
-  (void)g;
   return EC_OK;
 }
 
@@ -381,7 +379,7 @@ static ec_status collect_weights(const ec_graph *g, ec_calib_result *r, ec_diag 
       axis = t->rank >= 2 ? t->rank - 1 : -1;
     else
       continue;
-    if (add_weight_use(g, r, n->inputs[1], axis, n)) return EC_ERR_INTERNAL;
+    if (add_weight_use(r, n->inputs[1], axis, n)) return EC_ERR_INTERNAL;
   }
   for (int i = 0; i < r->n_weights; i++) {
     ec_status st = weight_absmax(g, &r->weights[i], d);

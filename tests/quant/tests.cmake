@@ -16,3 +16,11 @@ add_test(NAME unit_calib_cli
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/calib_cli.py --edgecc $<TARGET_FILE:edgecc>
                  --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/cli)
 set_tests_properties(unit_calib_cli PROPERTIES LABELS unit TIMEOUT 300)
+
+# The threshold arithmetic on hand-made histograms and ranges (cmocka): bin edges, the
+# percentile's bin, the entropy search's tie rule, zero points that are exact halves.
+add_executable(test_calib_thresholds ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_thresholds.c)
+target_include_directories(test_calib_thresholds PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(test_calib_thresholds PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+add_test(NAME unit_calib_thresholds COMMAND test_calib_thresholds)
+set_tests_properties(unit_calib_thresholds PROPERTIES LABELS unit TIMEOUT 60)
