@@ -36,6 +36,7 @@ static const char calibrate_help[] =
 /* "calibrating: 12/64 samples": rewritten in place on a terminal, else a line every 10%. */
 typedef struct progress {
   bool tty;
+  bool open_line; /* a terminal line without its newline yet: an error must start a new one */
   int last_decile;
 } progress;
 
@@ -48,6 +49,7 @@ static void show_progress(void *ctx, int pass, int n_passes, int done, int total
   if (p->tty) {
     fprintf(stderr, "\rcalibrating: %d/%d samples%s", done, total, what);
     if (done == total) fputc('\n', stderr);
+    p->open_line = done != total;
     fflush(stderr);
     return;
   }
@@ -126,6 +128,7 @@ int ec_cmd_calibrate(int argc, char **argv) {
   co.progress_ctx = &pr;
   if (!st) st = ec_calib_run(g, &set, &co, &res, &d);
   if (st) {
+    if (pr.open_line) fputc('\n', stderr);
     ec_diag_print(&d);
   } else {
     ec_buf b = {0};

@@ -182,9 +182,15 @@ def progress(e, root):
     check(rc == 0 and lines[-1:] == ["calibrating: 20/20 samples"] and len(lines) == 10,
           "progress off a terminal: one line per 10%%, got %r" % lines)
     # On a terminal: one line rewritten in place.
+    rc, text = on_terminal([e, "calibrate", model, "--calib", calib, "--calib-max", "5"])
+    check(rc == 0 and "\rcalibrating: 3/5 samples" in text and text.count("\n") == 1,
+          "progress on a terminal: %r" % text)
+
+
+def on_terminal(cmd):
+    """Runs cmd with stderr on a pseudo-terminal: its exit status and what it wrote there."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([e, "calibrate", model, "--calib", calib, "--calib-max", "5"],
-                         stdout=subprocess.DEVNULL, stderr=slave)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     buf = b""
     while True:
@@ -197,9 +203,7 @@ def progress(e, root):
         buf += chunk
     p.wait()
     os.close(master)
-    text = buf.decode()
-    check(p.returncode == 0 and "\rcalibrating: 3/5 samples" in text and text.count("\n") == 1,
-          "progress on a terminal: %r" % text)
+    return p.returncode, buf.decode()
 
 
 def errors(e, work, one, d1, two, d2):
@@ -250,6 +254,11 @@ def errors(e, work, one, d1, two, d2):
     os.makedirs(bad)
     write_pb(os.path.join(bad, "a.pb"), np.array([[1, np.nan, 0, 0]], np.float32))
     bad_file([one, "--calib", bad], "NaN", "a.pb: tensor 'x' holds NaN")
+    # After a good sample on a terminal, the error starts a line of its own.
+    shutil.copy(os.path.join(d1, "s0.pb"), os.path.join(bad, "0.pb"))
+    rc, text = on_terminal([e, "calibrate", one, "--calib", bad])
+    check(rc == 1 and "calibrating: 1/2 samples\r\nedgecc: error: " in text,
+          "an error after progress on a terminal: %r" % text)
     bad = os.path.join(work, "bad_folder")
     shutil.copytree(d2, bad)
     os.makedirs(os.path.join(bad, "s1"))
