@@ -150,6 +150,14 @@ def known_answers(e, one, d1, two, d2):
     expect_range("minmax", by_name(j)["a"], -1, 2048, 2049 / 255, -128)
     check(j["calib_sha256"] == calib_ref.set_hash(d2, ["s0/input_0.pb", "s0/input_1.pb"], "minmax", 64),
           "two.onnx: calib_sha256 differs from hashlib's over s0/input_0.pb, s0/input_1.pb")
+    # --freeze-input b=FILE: one input left, so the .pb files in a folder are its samples; b and
+    # Neg(b) are constants now (folded), not activations.
+    d3 = os.path.join(os.path.dirname(d2), "a_only")
+    os.makedirs(d3)
+    shutil.copy(os.path.join(d2, "s0", "input_0.pb"), os.path.join(d3, "a0.pb"))
+    j, _ = calibrate(e, [two, "--calib", d3, "--freeze-input", "b=" + os.path.join(d2, "s0", "input_1.pb")])
+    check(sorted(by_name(j)) == ["a", "na"] and j["samples"] == 1,
+          "--freeze-input b: calibrated %s over %d samples, want a and na over 1" % (sorted(by_name(j)), j["samples"]))
 
 
 def reproducible(e, root, work):
