@@ -8,6 +8,7 @@
 #include "codegen.h"
 #include "lower.h"
 #include "passes.h"
+#include "target.h"
 
 static int usage(void) {
   fprintf(stderr, "usage: fastc MODEL -o OUT [--kernels K] [--name N] [--target T] [--no-pass NAME]...\n");
@@ -44,7 +45,12 @@ int main(int argc, char **argv) {
   ec_fileset fs = {0};
   ec_part_report rep;
   const char *base = strrchr(path, '/');
-  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, 0, NULL, 0};
+  /* Codegen takes the core count from its caller, who knows the target. */
+  ec_target_set ts;
+  memset(&ts, 0, sizeof ts);
+  if (!st) st = ec_targets_init(&ts, &d);
+  const ec_target *t = st ? NULL : ec_targets_find(&ts, target);
+  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, t ? t->cores : 1, NULL, 0};
   if (!st) st = ec_part_whole(g, &part);
   if (!st) st = ec_codegen_partition(g, &part, &o, &fs, &rep, &d);
   if (!st) st = ec_codegen_device(g, &o, &rep, 1, &fs, &d);
@@ -54,6 +60,7 @@ int main(int argc, char **argv) {
   }
   if (st) ec_diag_print(&d);
   ec_part_free(&part);
+  ec_targets_free(&ts);
   ec_fileset_free(&fs);
   ec_graph_free(g);
   return st ? 1 : 0;
