@@ -7,6 +7,10 @@ Torch exports (opset 13, `training=PRESERVE` on eval-mode models so that torch d
 BatchNormalization itself): conv_bn_relu, residual, linear_bn1d, conv1d_bn. Hand-made graphs
 (onnx.helper) for the corner cases: identity_outputs, dropout, bn_shared, bn_matmul_gemm,
 dead_code, const_fold.
+Fusion models (pow-square, layernorm, gelu): torch exports of the blocks (pow_torch, ln_torch,
+gelu_torch) and hand-made variants and near-misses (pow_hand, ln_variants, ln_nomatch,
+gelu_variants, gelu_nomatch), each with OUTDIR/NAME_input_0.pb and the output computed outside
+edgecc (torch, or numpy in float64) in OUTDIR/NAME_output_<i>.pb.
 --zoo exports a zoo model (tests/models/export_zoo.py: same weights, statistics and input) with
 its BatchNormalizations kept, as OUTDIR/MODEL_bn.onnx and OUTDIR/MODEL_bn_input_0.pb.
 """
@@ -215,6 +219,96 @@ def export_zoo_bn(name, outdir):
         f.write(numpy_helper.from_array(x.numpy(), "input").SerializeToString())
 
 
+def save_pb(path, arr, name):
+    with open(path, "wb") as f:
+        f.write(numpy_helper.from_array(np.asarray(arr), name).SerializeToString())
+
+
+def save_io(outdir, name, x, outs):
+    save_pb(os.path.join(outdir, name + "_input_0.pb"), x, "x")
+    for i, y in enumerate(outs):
+        save_pb(os.path.join(outdir, "%s_output_%d.pb" % (name, i)), y, "y%d" % i)
+
+
+class PowBlock(torch.nn.Module):
+    def forward(self, x):
+        return x ** 2 + (x.abs() + 0.25) ** 0.5 + x ** 3
+
+
+class LnBlock(torch.nn.Module):
+    """A Linear, a LayerNorm with drawn affine parameters, one without affine parameters."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(16, 32)
+        self.ln1 = torch.nn.LayerNorm(32, eps=1e-6)
+        self.ln2 = torch.nn.LayerNorm(32, elementwise_affine=False)
+        gen = torch.Generator().manual_seed(21)
+        with torch.no_grad():
+            self.ln1.weight.copy_(torch.rand(32, generator=gen) * 0.5 + 0.75)
+            self.ln1.bias.copy_(torch.randn(32, generator=gen) * 0.1)
+
+    def forward(self, x):
+        return self.ln2(self.ln1(self.lin(x)) * 3.0)
+
+
+class GeluBlock(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2 = torch.nn.Linear(16, 24), torch.nn.Linear(24, 8)
+
+    def forward(self, x):
+        return torch.nn.functional.gelu(self.l2(torch.nn.functional.gelu(self.l1(x))), approximate="tanh")
+
+
+def fusion_torch(outdir):
+    for name, model, shape in (("pow_torch", PowBlock(), (2, 7)), ("ln_torch", LnBlock(), (2, 5, 16)),
+                               ("gelu_torch", GeluBlock(), (3, 16))):
+        torch.manual_seed(31)
+        model = type(model)().eval() if name != "pow_torch" else model.eval()
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(32)) * 2
+        with torch.no_grad():
+            y = model(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, x, os.path.join(outdir, name + ".onnx"), opset_version=13,
+                              input_names=["x"], output_names=["y"])
+        save_io(outdir, name, x.numpy(), [y.numpy()])
+
+
+def fusion_hand(outdir):
+    rng = np.random.default_rng(41)
+    x = rng.normal(0, 1.5, (3, 6)).astype(np.float32)
+    f = lambda name, v: const(name, v)
+    i64 = lambda name, v: numpy_helper.from_array(np.asarray(v, dtype=np.int64), name)
+
+    # Pow: float and int64 exponents of 2 and 0.5 fuse; an exponent of 3, one a float ulp off 2,
+    # one that raises the rank, and an integer base stay Pow.
+    save(outdir, "pow_hand", [
+        helper.make_node("Pow", ["x", "two"], ["p1"], name="pow_f2"),
+        helper.make_node("Pow", ["x", "two_i"], ["p2"], name="pow_i2"),
+        helper.make_node("Abs", ["x"], ["ax"], name="abs"),
+        helper.make_node("Pow", ["ax", "half"], ["p3"], name="pow_half"),
+        helper.make_node("Pow", ["x", "three"], ["p4"], name="pow_3"),
+        helper.make_node("Pow", ["ax", "two_off"], ["p5"], name="pow_off"),
+        helper.make_node("Sum", ["p1", "p2", "p3", "p4", "p5"], ["y"], name="sum"),
+        helper.make_node("ReduceSum", ["x", "ax0"], ["r"], name="rsum", keepdims=0),
+        helper.make_node("Pow", ["r", "two_rank"], ["y2"], name="pow_rank"),
+        helper.make_node("Cast", ["x"], ["xi"], name="cast", to=TensorProto.INT32),
+        helper.make_node("Pow", ["xi", "two_i32"], ["y3"], name="pow_int_base"),
+    ], [vi("x", [3, 6])], [vi("y", [3, 6]), vi("y2", [1, 6]),
+                           helper.make_tensor_value_info("y3", TensorProto.INT32, [3, 6])],
+        [f("two", 2.0), i64("two_i", 2), f("half", [0.5]), f("three", 3.0),
+         f("two_off", np.nextafter(np.float32(2), np.float32(3))), f("two_rank", [[2.0]]),
+         numpy_helper.from_array(np.asarray(2, dtype=np.int32), "two_i32"), i64("ax0", [0])])
+    xd = x.astype(np.float64)
+    off = float(np.nextafter(np.float32(2), np.float32(3)))
+    y = xd ** 2 * 2 + np.abs(xd) ** 0.5 + xd ** 3 + np.abs(xd) ** off
+    r = xd.sum(axis=0, keepdims=True) ** 2
+    xi = x.astype(np.int32)
+    save_io(outdir, "pow_hand", x, [y.astype(np.float32), r.astype(np.float32), xi * xi])
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--zoo":
         export_zoo_bn(sys.argv[2], sys.argv[3])
@@ -225,6 +319,8 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     export_torch(outdir)
     hand_models(outdir)
+    fusion_torch(outdir)
+    fusion_hand(outdir)
 
 
 if __name__ == "__main__":

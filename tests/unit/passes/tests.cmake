@@ -38,6 +38,30 @@ foreach(case IN LISTS EC_PASS_CASES)
                        FIXTURES_REQUIRED ec_pass_models)
 endforeach()
 
+# The fusion passes, on torch exports of the blocks and on hand-made variants and near-misses
+# (make_models.py): every configuration must also match the outputs torch (or numpy, in float64)
+# computed, within 1e-5 of the largest value. name:outputs: expectations.
+set(EC_PASS_FUSION_CASES
+    "pow_torch:1: --expect pow-square=2 --expect-op Pow=1"
+    "pow_hand:3: --expect pow-square=3 --expect-op Pow=4 --expect-op Sqrt=1")
+foreach(case IN LISTS EC_PASS_FUSION_CASES)
+  string(REGEX MATCH "^[^:]+" name "${case}")
+  string(REGEX MATCH ":[0-9]+:" nout "${case}")
+  string(REPLACE ":" "" nout "${nout}")
+  string(REGEX REPLACE "^[^:]+:[0-9]+: " "" extra "${case}")
+  separate_arguments(extra UNIX_COMMAND "${extra}")
+  set(wants "")
+  math(EXPR last "${nout} - 1")
+  foreach(i RANGE 0 ${last})
+    list(APPEND wants --want ${EC_PASS_MODELS}/${name}_output_${i}.pb)
+  endforeach()
+  add_test(NAME unit_passes_${name}
+           COMMAND pass_check ${EC_PASS_MODELS}/${name}.onnx --input ${EC_PASS_MODELS}/${name}_input_0.pb
+                   ${wants} ${extra})
+  set_tests_properties(unit_passes_${name} PROPERTIES LABELS unit TIMEOUT 120
+                       FIXTURES_REQUIRED ec_pass_models)
+endforeach()
+
 # The same through the command line (`edgecc eval --no-pass NAME`).
 add_test(NAME unit_passes_cli_no_pass
          COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/cli_no_pass.py --edgecc $<TARGET_FILE:edgecc>
