@@ -12,7 +12,8 @@
 /* const-fold first: it runs while the model loads (ec_infer_graph folds as it infers shapes), so
  * its row has no function; ec_cli_load reads its bit. dce next, so the later passes see only live consumers (bn-fold needs a Conv's output to have
  * the BatchNormalization as its only consumer); identity before bn-fold, so an Identity between
- * a Conv and its BatchNormalization does not stop the fold. */
+ * a Conv and its BatchNormalization does not stop the fold. The block fusions (layernorm) come
+ * before pow-square, so that they see the Pow(x, 2) PyTorch writes as well as Mul(x, x). */
 const ec_pass_def ec_passes[] = {
     {"const-fold", NULL,
      "constant folding: evaluate at compile time every node whose inputs are all constants "
@@ -22,6 +23,9 @@ const ec_pass_def ec_passes[] = {
      "remove Identity and inference-mode Dropout, wiring consumers to the input"},
     {"bn-fold", ec_pass_bn_fold,
      "fold inference BatchNormalization into the preceding Conv, Gemm or constant-weight MatMul"},
+    {"layernorm", ec_pass_layernorm,
+     "fold the decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) "
+     "into one LayerNormalization"},
     {"pow-square", ec_pass_pow_square,
      "Pow(x, 2) becomes Mul(x, x) and Pow(x, 0.5) becomes Sqrt(x), for a constant exponent"},
 };
@@ -130,7 +134,7 @@ int ec_pass_sole_reader(const ec_graph *g, int t) {
   return g->nodes[x->consumers[0]].dead ? -1 : x->consumers[0];
 }
 
-bool ec_pass_scalar_near(const ec_graph *g, int t, double want, double tol) {
+bool ec_pass_scalar(const ec_graph *g, int t, double *v) {
   if (t < 0) return false;
   const ec_tensor *c = &g->tensors[t];
   if (c->kind != EC_TK_CONSTANT || !c->data || c->rank < 0 || ec_tensor_numel(c) != 1) return false;
@@ -140,8 +144,21 @@ bool ec_pass_scalar_near(const ec_graph *g, int t, double want, double tol) {
     case ECK_UINT8: case ECK_UINT16: case ECK_UINT32: case ECK_UINT64: break;
     default: return false;
   }
-  double v = eck_load_f64(c->data, c->dtype, 0);
-  return fabs(v - want) <= tol * fabs(want);
+  *v = eck_load_f64(c->data, c->dtype, 0);
+  return true;
+}
+
+bool ec_pass_scalar_near(const ec_graph *g, int t, double want, double tol) {
+  double v;
+  return ec_pass_scalar(g, t, &v) && fabs(v - want) <= tol * fabs(want);
+}
+
+bool ec_pass_is_binary(const ec_graph *g, int ni, int op) {
+  if (ni < 0) return false;
+  const ec_node *n = &g->nodes[ni];
+  const eck_binary_params *p = n->params;
+  return !n->dead && n->op == op && n->n_inputs == 2 && n->inputs[0] >= 0 && n->inputs[1] >= 0 &&
+         p && !p->b_trailing_ones;
 }
 
 int ec_pass_binary_with_scalar(const ec_graph *g, const ec_node *n, double want, double tol) {

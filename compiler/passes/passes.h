@@ -77,12 +77,18 @@ int ec_pass_producer(const ec_graph *g, int t, int op);
 /* The one node reading t (every use of t is by that node, which may read it twice) when t is
  * not a graph output, else -1. */
 int ec_pass_sole_reader(const ec_graph *g, int t);
+/* True when t is a constant of one element (a scalar, [1], [1, 1]...) of a float or integer
+ * dtype; its value in *v. */
+bool ec_pass_scalar(const ec_graph *g, int t, double *v);
 /* True when t is a constant of one element (a scalar, [1], [1, 1]...), of a float or integer
  * dtype, whose value is within tol * |want| of want (tol 0: exactly want). */
 bool ec_pass_scalar_near(const ec_graph *g, int t, double want, double tol);
 /* The float tolerance of ec_pass_scalar_near for constants an exporter rounded from a real
  * number (sqrt(2), 0.044715...): 2^-22, two float32 ulps of a value in [1, 2). */
 #define EC_PASS_CONST_TOL (1.0 / 4194304.0)
+/* True when node ni is a live binary node of op `op` (EC_OP_Add...) with numpy broadcasting (not
+ * the opset < 7 kind, b_trailing_ones). False for ni < 0. */
+bool ec_pass_is_binary(const ec_graph *g, int ni, int op);
 /* For a binary node (Add, Mul...) with a constant scalar operand near `want`: the index (0 or 1)
  * of its other input, else -1. Opset < 7 broadcasting (b_trailing_ones) never matches. */
 int ec_pass_binary_with_scalar(const ec_graph *g, const ec_node *n, double want, double tol);

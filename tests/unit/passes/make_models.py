@@ -309,6 +309,85 @@ def fusion_hand(outdir):
     save_io(outdir, "pow_hand", x, [y.astype(np.float32), r.astype(np.float32), xi * xi])
 
 
+def ln_nodes(p, x, y, eps="eps", axes=(-1,), square="pow", div="div", gamma=None, beta=None,
+             swap=False):
+    """A decomposed LayerNorm named p..., from x to y, in one of the forms exporters write."""
+    n = [helper.make_node("ReduceMean", [x], [p + "m"], name=p + "mean", axes=list(axes)),
+         helper.make_node("Sub", [x, p + "m"], [p + "d"], name=p + "sub")]
+    if square == "pow":
+        n.append(helper.make_node("Pow", [p + "d", "two"], [p + "sq"], name=p + "pow"))
+    else:
+        n.append(helper.make_node("Mul", [p + "d", p + "d"], [p + "sq"], name=p + "square"))
+    n += [helper.make_node("ReduceMean", [p + "sq"], [p + "v"], name=p + "var", axes=list(axes)),
+          helper.make_node("Add", [eps, p + "v"] if swap else [p + "v", eps], [p + "ve"], name=p + "add_eps"),
+          helper.make_node("Sqrt", [p + "ve"], [p + "s"], name=p + "sqrt")]
+    tail = [t for t in (gamma, beta) if t]
+    out = y if not tail else p + "n"
+    if div == "div":
+        n.append(helper.make_node("Div", [p + "d", p + "s"], [out], name=p + "div"))
+    else:
+        n += [helper.make_node("Reciprocal", [p + "s"], [p + "r"], name=p + "recip"),
+              helper.make_node("Mul", [p + "r", p + "d"] if swap else [p + "d", p + "r"], [out], name=p + "mul_r")]
+    if gamma:
+        gout = y if not beta else p + "g"
+        n.append(helper.make_node("Mul", [gamma, out] if swap else [out, gamma], [gout], name=p + "gamma"))
+        out = gout
+    if beta:
+        n.append(helper.make_node("Add", [beta, out] if swap else [out, beta], [y], name=p + "beta"))
+    return n
+
+
+def ln_ref(x, axes=(-1,), eps=1e-5, gamma=None, beta=None):
+    x = x.astype(np.float64)
+    m = x.mean(axis=axes, keepdims=True)
+    y = (x - m) / np.sqrt(((x - m) ** 2).mean(axis=axes, keepdims=True) + eps)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return y.astype(np.float32)
+
+
+def ln_hand(outdir):
+    rng = np.random.default_rng(43)
+    x = rng.normal(0.5, 2.0, (2, 3, 8)).astype(np.float32)
+    g8, b8 = rng.uniform(0.5, 1.5, 8).astype(np.float32), rng.normal(0, 0.3, 8).astype(np.float32)
+    g24 = rng.uniform(0.5, 1.5, (3, 8)).astype(np.float32)
+    inits = [const("two", 2.0), const("eps", 1e-5), const("eps3", [1e-3]), const("g8", g8), const("b8", b8),
+             const("g24", g24)]
+    # Variants that fuse: Mul d*d and Mul by Reciprocal with the operands swapped, gamma only;
+    # no affine parameters; two trailing axes with a [3, 8] gamma and a beta; eps as [1] first.
+    save(outdir, "ln_variants",
+         ln_nodes("a_", "x", "ya", square="mul", div="recip", gamma="g8", swap=True)
+         + ln_nodes("b_", "x", "yb")
+         + ln_nodes("c_", "x", "yc", eps="eps3", axes=(-2, -1), gamma="g24", beta="b8", swap=True),
+         [vi("x", [2, 3, 8])], [vi("ya", [2, 3, 8]), vi("yb", [2, 3, 8]), vi("yc", [2, 3, 8])], inits)
+    save_io(outdir, "ln_variants", x, [ln_ref(x, gamma=g8), ln_ref(x),
+                                       ln_ref(x, axes=(-2, -1), eps=1e-3, gamma=g24, beta=b8)])
+    # Near-misses that must not fuse: d also read outside the block (a graph output); the mean
+    # over axis 1, not the last; eps a graph input; the two means over different axes; a gamma
+    # that is an activation. Each keeps its ReduceMeans (2 x 5).
+    nodes = ln_nodes("s_", "x", "ys", gamma="g8", beta="b8")
+    nodes.append(helper.make_node("Neg", ["s_d"], ["yd"], name="s_leak"))
+    nodes += ln_nodes("w_", "x", "yw", axes=(1,))
+    nodes += ln_nodes("e_", "x", "ye", eps="eps_in")
+    axes_nodes = ln_nodes("v_", "x", "yv")
+    axes_nodes[3] = helper.make_node("ReduceMean", ["v_sq"], ["v_v"], name="v_var", axes=[-2, -1])
+    nodes += axes_nodes
+    nodes += ln_nodes("r_", "x", "yr", gamma="x")
+    save(outdir, "ln_nomatch", nodes, [vi("x", [2, 3, 8]), vi("eps_in", [])],
+         [vi(n, [2, 3, 8]) for n in ("ys", "yd", "yw", "ye", "yv", "yr")], inits)
+    e_in = np.float32(1e-2)
+    xd = x.astype(np.float64)
+    dv = xd - xd.mean(axis=-1, keepdims=True)
+    yv = dv / np.sqrt((dv ** 2).mean(axis=(-2, -1), keepdims=True) + 1e-5)
+    save_pb(os.path.join(outdir, "ln_nomatch_input_0.pb"), x, "x")
+    save_pb(os.path.join(outdir, "ln_nomatch_input_1.pb"), e_in, "eps_in")
+    for i, y in enumerate([ln_ref(x, gamma=g8, beta=b8), -dv, ln_ref(x, axes=(1,)), ln_ref(x, eps=float(e_in)),
+                           yv, ln_ref(x, gamma=x)]):
+        save_pb(os.path.join(outdir, "ln_nomatch_output_%d.pb" % i), np.asarray(y, np.float32), "y%d" % i)
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--zoo":
         export_zoo_bn(sys.argv[2], sys.argv[3])
@@ -321,6 +400,7 @@ def main():
     hand_models(outdir)
     fusion_torch(outdir)
     fusion_hand(outdir)
+    ln_hand(outdir)
 
 
 if __name__ == "__main__":

@@ -40,24 +40,32 @@ endforeach()
 
 # The fusion passes, on torch exports of the blocks and on hand-made variants and near-misses
 # (make_models.py): every configuration must also match the outputs torch (or numpy, in float64)
-# computed, within 1e-5 of the largest value. name:outputs: expectations.
+# computed, within 1e-5 of the largest value. name:inputs:outputs: expectations. (ln_nomatch's
+# last block has an activation as gamma: the LayerNorm before it fuses, the Mul stays.)
 set(EC_PASS_FUSION_CASES
-    "pow_torch:1: --expect pow-square=2 --expect-op Pow=1"
-    "pow_hand:3: --expect pow-square=3 --expect-op Pow=4 --expect-op Sqrt=1")
+    "pow_torch:1:1: --expect pow-square=2 --expect-op Pow=1"
+    "pow_hand:1:3: --expect pow-square=3 --expect-op Pow=4 --expect-op Sqrt=1"
+    "ln_torch:1:1: --expect layernorm=2 --expect-op ReduceMean=0 --expect-op LayerNormalization=2 --expect-op-off layernorm:ReduceMean=4"
+    "ln_variants:1:3: --expect layernorm=3 --expect-op ReduceMean=0 --expect-op Reciprocal=0"
+    "ln_nomatch:2:6: --expect layernorm=1 --expect-op ReduceMean=8 --expect-op LayerNormalization=1")
 foreach(case IN LISTS EC_PASS_FUSION_CASES)
-  string(REGEX MATCH "^[^:]+" name "${case}")
-  string(REGEX MATCH ":[0-9]+:" nout "${case}")
-  string(REPLACE ":" "" nout "${nout}")
-  string(REGEX REPLACE "^[^:]+:[0-9]+: " "" extra "${case}")
+  string(REGEX MATCH "^[^:]+:[0-9]+:[0-9]+" head "${case}")
+  string(REPLACE ":" ";" head "${head}")
+  list(GET head 0 name)
+  list(GET head 1 nin)
+  list(GET head 2 nout)
+  string(REGEX REPLACE "^[^:]+:[0-9]+:[0-9]+: " "" extra "${case}")
   separate_arguments(extra UNIX_COMMAND "${extra}")
-  set(wants "")
+  set(files "")
+  math(EXPR last "${nin} - 1")
+  foreach(i RANGE 0 ${last})
+    list(APPEND files --input ${EC_PASS_MODELS}/${name}_input_${i}.pb)
+  endforeach()
   math(EXPR last "${nout} - 1")
   foreach(i RANGE 0 ${last})
-    list(APPEND wants --want ${EC_PASS_MODELS}/${name}_output_${i}.pb)
+    list(APPEND files --want ${EC_PASS_MODELS}/${name}_output_${i}.pb)
   endforeach()
-  add_test(NAME unit_passes_${name}
-           COMMAND pass_check ${EC_PASS_MODELS}/${name}.onnx --input ${EC_PASS_MODELS}/${name}_input_0.pb
-                   ${wants} ${extra})
+  add_test(NAME unit_passes_${name} COMMAND pass_check ${EC_PASS_MODELS}/${name}.onnx ${files} ${extra})
   set_tests_properties(unit_passes_${name} PROPERTIES LABELS unit TIMEOUT 120
                        FIXTURES_REQUIRED ec_pass_models)
 endforeach()
