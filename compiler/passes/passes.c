@@ -12,7 +12,7 @@
 /* const-fold first: it runs while the model loads (ec_infer_graph folds as it infers shapes), so
  * its row has no function; ec_cli_load reads its bit. dce next, so the later passes see only live consumers (bn-fold needs a Conv's output to have
  * the BatchNormalization as its only consumer); identity before bn-fold, so an Identity between
- * a Conv and its BatchNormalization does not stop the fold. The block fusions (layernorm) come
+ * a Conv and its BatchNormalization does not stop the fold. The block fusions (layernorm, gelu) come
  * before pow-square, so that they see the Pow(x, 2) PyTorch writes as well as Mul(x, x). */
 const ec_pass_def ec_passes[] = {
     {"const-fold", NULL,
@@ -26,6 +26,8 @@ const ec_pass_def ec_passes[] = {
     {"layernorm", ec_pass_layernorm,
      "fold the decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) "
      "into one LayerNormalization"},
+    {"gelu", ec_pass_gelu,
+     "fold the GELU PyTorch exports (Erf form, and the tanh form) into one Gelu node (com.edgecc)"},
     {"pow-square", ec_pass_pow_square,
      "Pow(x, 2) becomes Mul(x, x) and Pow(x, 0.5) becomes Sqrt(x), for a constant exponent"},
 };

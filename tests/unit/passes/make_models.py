@@ -388,6 +388,73 @@ def ln_hand(outdir):
         save_pb(os.path.join(outdir, "ln_nomatch_output_%d.pb" % i), np.asarray(y, np.float32), "y%d" % i)
 
 
+def gelu_ref(x, tanh=False):
+    import math
+    x = x.astype(np.float64)
+    if tanh:
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def gelu_hand(outdir):
+    import math
+    rng = np.random.default_rng(47)
+    x = rng.normal(0, 2.0, (4, 9)).astype(np.float32)
+    mk = helper.make_node
+    # float32 constants as exporters round them; r2i is 1/sqrt(2), b is sqrt(2/pi)
+    inits = [const("r2", math.sqrt(2)), const("r2i", [1 / math.sqrt(2)]), const("one", 1.0),
+             const("half", 0.5), const("k", 0.044715), const("b", math.sqrt(2 / math.pi)), const("three", 3.0),
+             const("r2_off", 1.4142), const("half_off", 0.5001)]
+    # Erf variants: Mul by 1/sqrt(2), 1 + erf, (x 0.5) a; Div, (a 0.5) x; Div, x (a 0.5).
+    # Tanh variants: Pow(x, 3), (a x) 0.5; (x x) x, inner Mul by b first, (x 0.5) a.
+    save(outdir, "gelu_variants", [
+        mk("Mul", ["r2i", "x"], ["a_d"], name="a_scale"), mk("Erf", ["a_d"], ["a_e"], name="a_erf"),
+        mk("Add", ["one", "a_e"], ["a_a"], name="a_add"), mk("Mul", ["x", "half"], ["a_h"], name="a_half"),
+        mk("Mul", ["a_h", "a_a"], ["ya"], name="a_mul"),
+        mk("Div", ["x", "r2"], ["b_d"], name="b_div"), mk("Erf", ["b_d"], ["b_e"], name="b_erf"),
+        mk("Add", ["b_e", "one"], ["b_a"], name="b_add"), mk("Mul", ["b_a", "half"], ["b_m"], name="b_mul1"),
+        mk("Mul", ["b_m", "x"], ["yb"], name="b_mul2"),
+        mk("Div", ["x", "r2"], ["c_d"], name="c_div"), mk("Erf", ["c_d"], ["c_e"], name="c_erf"),
+        mk("Add", ["c_e", "one"], ["c_a"], name="c_add"), mk("Mul", ["half", "c_a"], ["c_m"], name="c_mul1"),
+        mk("Mul", ["x", "c_m"], ["yc"], name="c_mul2"),
+        mk("Pow", ["x", "three"], ["t_c"], name="t_pow"), mk("Mul", ["t_c", "k"], ["t_k"], name="t_kappa"),
+        mk("Add", ["t_k", "x"], ["t_s"], name="t_add"), mk("Mul", ["t_s", "b"], ["t_i"], name="t_beta"),
+        mk("Tanh", ["t_i"], ["t_t"], name="t_tanh"), mk("Add", ["t_t", "one"], ["t_a"], name="t_add1"),
+        mk("Mul", ["t_a", "x"], ["t_m"], name="t_mul1"), mk("Mul", ["t_m", "half"], ["yt"], name="t_mul2"),
+        mk("Mul", ["x", "x"], ["u_sq"], name="u_sq"), mk("Mul", ["u_sq", "x"], ["u_c"], name="u_cube"),
+        mk("Mul", ["k", "u_c"], ["u_k"], name="u_kappa"), mk("Add", ["x", "u_k"], ["u_s"], name="u_add"),
+        mk("Mul", ["b", "u_s"], ["u_i"], name="u_beta"), mk("Tanh", ["u_i"], ["u_t"], name="u_tanh"),
+        mk("Add", ["one", "u_t"], ["u_a"], name="u_add1"), mk("Mul", ["half", "x"], ["u_h"], name="u_half"),
+        mk("Mul", ["u_a", "u_h"], ["yu"], name="u_mul"),
+    ], [vi("x", [4, 9])], [vi(n, [4, 9]) for n in ("ya", "yb", "yc", "yt", "yu")], inits)
+    e, t = gelu_ref(x).astype(np.float32), gelu_ref(x, tanh=True).astype(np.float32)
+    save_io(outdir, "gelu_variants", x, [e, e, e, t, t])
+    # Near-misses: the Erf's output also a graph output; sqrt(2) written as 1.4142 (1.5e-5 off);
+    # 0.5 as 0.5001; the 1 a graph input (not a constant). None fuses: 4 Erfs stay.
+    save(outdir, "gelu_nomatch", [
+        mk("Div", ["x", "r2"], ["s_d"], name="s_div"), mk("Erf", ["s_d"], ["ys_e"], name="s_erf"),
+        mk("Add", ["ys_e", "one"], ["s_a"], name="s_add"), mk("Mul", ["x", "s_a"], ["s_m"], name="s_mul1"),
+        mk("Mul", ["s_m", "half"], ["ys"], name="s_mul2"),
+        mk("Div", ["x", "r2_off"], ["o_d"], name="o_div"), mk("Erf", ["o_d"], ["o_e"], name="o_erf"),
+        mk("Add", ["o_e", "one"], ["o_a"], name="o_add"), mk("Mul", ["x", "o_a"], ["o_m"], name="o_mul1"),
+        mk("Mul", ["o_m", "half"], ["yo"], name="o_mul2"),
+        mk("Div", ["x", "r2"], ["h_d"], name="h_div"), mk("Erf", ["h_d"], ["h_e"], name="h_erf"),
+        mk("Add", ["h_e", "one"], ["h_a"], name="h_add"), mk("Mul", ["x", "h_a"], ["h_m"], name="h_mul1"),
+        mk("Mul", ["h_m", "half_off"], ["yh"], name="h_mul2"),
+        mk("Div", ["x", "r2"], ["i_d"], name="i_div"), mk("Erf", ["i_d"], ["i_e"], name="i_erf"),
+        mk("Add", ["i_e", "one_in"], ["i_a"], name="i_add"), mk("Mul", ["x", "i_a"], ["i_m"], name="i_mul1"),
+        mk("Mul", ["i_m", "half"], ["yi"], name="i_mul2"),
+    ], [vi("x", [4, 9]), vi("one_in", [])], [vi(n, [4, 9]) for n in ("ys_e", "ys", "yo", "yh", "yi")], inits)
+    xd = x.astype(np.float64)
+    erf = np.vectorize(math.erf)
+    outs = [erf(xd / math.sqrt(2)), e, xd * (1 + erf(xd / float(np.float32(1.4142)))) * 0.5,
+            xd * (1 + erf(xd / math.sqrt(2))) * float(np.float32(0.5001)), e]
+    save_pb(os.path.join(outdir, "gelu_nomatch_input_0.pb"), x, "x")
+    save_pb(os.path.join(outdir, "gelu_nomatch_input_1.pb"), np.float32(1.0), "one_in")
+    for i, y in enumerate(outs):
+        save_pb(os.path.join(outdir, "gelu_nomatch_output_%d.pb" % i), np.asarray(y, np.float32), "y%d" % i)
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--zoo":
         export_zoo_bn(sys.argv[2], sys.argv[3])
@@ -401,6 +468,7 @@ def main():
     fusion_torch(outdir)
     fusion_hand(outdir)
     ln_hand(outdir)
+    gelu_hand(outdir)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,10 @@ set(EC_PASS_FUSION_CASES
     "pow_hand:1:3: --expect pow-square=3 --expect-op Pow=4 --expect-op Sqrt=1"
     "ln_torch:1:1: --expect layernorm=2 --expect-op ReduceMean=0 --expect-op LayerNormalization=2 --expect-op-off layernorm:ReduceMean=4"
     "ln_variants:1:3: --expect layernorm=3 --expect-op ReduceMean=0 --expect-op Reciprocal=0"
-    "ln_nomatch:2:6: --expect layernorm=1 --expect-op ReduceMean=8 --expect-op LayerNormalization=1")
+    "ln_nomatch:2:6: --expect layernorm=1 --expect-op ReduceMean=8 --expect-op LayerNormalization=1"
+    "gelu_torch:1:1: --expect gelu=2 --expect-op Gelu=2 --expect-op Erf=0 --expect-op Tanh=0 --expect-op-off gelu:Erf=1"
+    "gelu_variants:1:5: --expect gelu=5 --expect-op Gelu=5 --expect-op Mul=0 --expect-op Pow=0"
+    "gelu_nomatch:2:5: --expect gelu=0 --expect-op Erf=4")
 foreach(case IN LISTS EC_PASS_FUSION_CASES)
   string(REGEX MATCH "^[^:]+:[0-9]+:[0-9]+" head "${case}")
   string(REPLACE ":" ";" head "${head}")
