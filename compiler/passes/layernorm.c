@@ -53,6 +53,19 @@ static bool affine_ok(const ec_graph *g, int t, const ec_tensor *x, int axis) {
 
 static void add(ln_match *m, int ni) { m->nodes[m->n++] = ni; }
 
+/* When the sole reader of *out is a binary `op` with a constant gamma or beta (affine_ok) as
+ * its other operand: adds it to the block, moves *out to its output, returns that constant;
+ * else -1. */
+static int affine_step(const ec_graph *g, int op, int *out, const ec_tensor *x, ln_match *m) {
+  int ni = ec_pass_sole_reader(g, *out);
+  if (!ec_pass_is_binary(g, ni, op)) return -1;
+  int c = other_input(g, ni, *out);
+  if (c < 0 || c == *out || !affine_ok(g, c, x, m->axis)) return -1;
+  add(m, ni);
+  *out = g->nodes[ni].outputs[0];
+  return c;
+}
+
 /* Matches the block whose mean is ReduceMean node ri. */
 static bool match(const ec_graph *g, int ri, ln_match *m) {
   memset(m, 0, sizeof *m);
@@ -119,24 +132,8 @@ static bool match(const ec_graph *g, int ri, ln_match *m) {
   add(m, div);
   /* Optional affine tail: * gamma, then + beta (either side of each). */
   int out = g->nodes[div].outputs[0];
-  int mul = ec_pass_sole_reader(g, out);
-  if (ec_pass_is_binary(g, mul, EC_OP_Mul)) {
-    int gt = other_input(g, mul, out);
-    if (gt >= 0 && gt != out && affine_ok(g, gt, x, m->axis)) {
-      m->scale = gt;
-      add(m, mul);
-      out = g->nodes[mul].outputs[0];
-    }
-  }
-  int ab = ec_pass_sole_reader(g, out);
-  if (ec_pass_is_binary(g, ab, EC_OP_Add)) {
-    int bt = other_input(g, ab, out);
-    if (bt >= 0 && bt != out && affine_ok(g, bt, x, m->axis)) {
-      m->bias = bt;
-      add(m, ab);
-      out = g->nodes[ab].outputs[0];
-    }
-  }
+  m->scale = affine_step(g, EC_OP_Mul, &out, x, m);
+  m->bias = affine_step(g, EC_OP_Add, &out, x, m);
   /* Nothing outside the block reads an intermediate, and the output keeps x's shape. */
   const ec_tensor *y = &g->tensors[out];
   if (!ec_pass_block_closed(g, m->nodes, m->n) || y->dtype != x->dtype || y->rank != x->rank ||

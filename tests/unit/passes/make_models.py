@@ -224,8 +224,11 @@ def save_pb(path, arr, name):
         f.write(numpy_helper.from_array(np.asarray(arr), name).SerializeToString())
 
 
-def save_io(outdir, name, x, outs):
-    save_pb(os.path.join(outdir, name + "_input_0.pb"), x, "x")
+def save_io(outdir, name, xs, outs):
+    """NAME_input_<i>.pb (xs: one array, or a list of (array, graph input name)) and
+    NAME_output_<i>.pb."""
+    for i, (x, xn) in enumerate(xs if isinstance(xs, list) else [(xs, "x")]):
+        save_pb(os.path.join(outdir, "%s_input_%d.pb" % (name, i)), x, xn)
     for i, y in enumerate(outs):
         save_pb(os.path.join(outdir, "%s_output_%d.pb" % (name, i)), y, "y%d" % i)
 
@@ -381,11 +384,8 @@ def ln_hand(outdir):
     xd = x.astype(np.float64)
     dv = xd - xd.mean(axis=-1, keepdims=True)
     yv = dv / np.sqrt((dv ** 2).mean(axis=(-2, -1), keepdims=True) + 1e-5)
-    save_pb(os.path.join(outdir, "ln_nomatch_input_0.pb"), x, "x")
-    save_pb(os.path.join(outdir, "ln_nomatch_input_1.pb"), e_in, "eps_in")
-    for i, y in enumerate([ln_ref(x, gamma=g8, beta=b8), -dv, ln_ref(x, axes=(1,)), ln_ref(x, eps=float(e_in)),
-                           yv, ln_ref(x, gamma=x)]):
-        save_pb(os.path.join(outdir, "ln_nomatch_output_%d.pb" % i), np.asarray(y, np.float32), "y%d" % i)
+    outs = [ln_ref(x, gamma=g8, beta=b8), -dv, ln_ref(x, axes=(1,)), ln_ref(x, eps=float(e_in)), yv, ln_ref(x, gamma=x)]
+    save_io(outdir, "ln_nomatch", [(x, "x"), (e_in, "eps_in")], [np.asarray(y, np.float32) for y in outs])
 
 
 def gelu_ref(x, tanh=False):
@@ -431,28 +431,20 @@ def gelu_hand(outdir):
     save_io(outdir, "gelu_variants", x, [e, e, e, t, t])
     # Near-misses: the Erf's output also a graph output; sqrt(2) written as 1.4142 (1.5e-5 off);
     # 0.5 as 0.5001; the 1 a graph input (not a constant). None fuses: 4 Erfs stay.
-    save(outdir, "gelu_nomatch", [
-        mk("Div", ["x", "r2"], ["s_d"], name="s_div"), mk("Erf", ["s_d"], ["ys_e"], name="s_erf"),
-        mk("Add", ["ys_e", "one"], ["s_a"], name="s_add"), mk("Mul", ["x", "s_a"], ["s_m"], name="s_mul1"),
-        mk("Mul", ["s_m", "half"], ["ys"], name="s_mul2"),
-        mk("Div", ["x", "r2_off"], ["o_d"], name="o_div"), mk("Erf", ["o_d"], ["o_e"], name="o_erf"),
-        mk("Add", ["o_e", "one"], ["o_a"], name="o_add"), mk("Mul", ["x", "o_a"], ["o_m"], name="o_mul1"),
-        mk("Mul", ["o_m", "half"], ["yo"], name="o_mul2"),
-        mk("Div", ["x", "r2"], ["h_d"], name="h_div"), mk("Erf", ["h_d"], ["h_e"], name="h_erf"),
-        mk("Add", ["h_e", "one"], ["h_a"], name="h_add"), mk("Mul", ["x", "h_a"], ["h_m"], name="h_mul1"),
-        mk("Mul", ["h_m", "half_off"], ["yh"], name="h_mul2"),
-        mk("Div", ["x", "r2"], ["i_d"], name="i_div"), mk("Erf", ["i_d"], ["i_e"], name="i_erf"),
-        mk("Add", ["i_e", "one_in"], ["i_a"], name="i_add"), mk("Mul", ["x", "i_a"], ["i_m"], name="i_mul1"),
-        mk("Mul", ["i_m", "half"], ["yi"], name="i_mul2"),
-    ], [vi("x", [4, 9]), vi("one_in", [])], [vi(n, [4, 9]) for n in ("ys_e", "ys", "yo", "yh", "yi")], inits)
+    def torch_erf(p, y, r2="r2", one="one", half="half", erf_out=None):
+        """PyTorch's form: Div, Erf, Add, Mul x, Mul 0.5 (from x to y, nodes named p...)."""
+        e = erf_out or p + "e"
+        return [mk("Div", ["x", r2], [p + "d"], name=p + "div"), mk("Erf", [p + "d"], [e], name=p + "erf"),
+                mk("Add", [e, one], [p + "a"], name=p + "add"), mk("Mul", ["x", p + "a"], [p + "m"], name=p + "mul1"),
+                mk("Mul", [p + "m", half], [y], name=p + "mul2")]
+    save(outdir, "gelu_nomatch", torch_erf("s_", "ys", erf_out="ys_e") + torch_erf("o_", "yo", r2="r2_off")
+         + torch_erf("h_", "yh", half="half_off") + torch_erf("i_", "yi", one="one_in"),
+         [vi("x", [4, 9]), vi("one_in", [])], [vi(n, [4, 9]) for n in ("ys_e", "ys", "yo", "yh", "yi")], inits)
     xd = x.astype(np.float64)
     erf = np.vectorize(math.erf)
     outs = [erf(xd / math.sqrt(2)), e, xd * (1 + erf(xd / float(np.float32(1.4142)))) * 0.5,
             xd * (1 + erf(xd / math.sqrt(2))) * float(np.float32(0.5001)), e]
-    save_pb(os.path.join(outdir, "gelu_nomatch_input_0.pb"), x, "x")
-    save_pb(os.path.join(outdir, "gelu_nomatch_input_1.pb"), np.float32(1.0), "one_in")
-    for i, y in enumerate(outs):
-        save_pb(os.path.join(outdir, "gelu_nomatch_output_%d.pb" % i), np.asarray(y, np.float32), "y%d" % i)
+    save_io(outdir, "gelu_nomatch", [(x, "x"), (np.float32(1.0), "one_in")], [np.asarray(y, np.float32) for y in outs])
 
 
 def main():
