@@ -41,7 +41,7 @@ foreach(model ${EC_ZOO_MODELS})
 endforeach()
 
 # The transformers with both kernel sets, against torch within 1e-4 of the largest output (measured:
-# vit_b_32 1.0e-5, swin_t 1.2e-6), 20-40 s of CPU each. vit_b_32's arena is 1.111x its lower bound
+# vit_b_32 2.8e-6, swin_t 1.0e-6 of it: 1.03e-5 of 3.69 and 1.2e-6 of 1.15), 20-40 s of CPU each. vit_b_32's arena is 1.111x its lower bound
 # (1536256 against 1382592 bytes, the same with the fusion passes off): a memory-planner matter for
 # issue 18's follow-up, allowed here up to 1.12x so that the test guards correctness meanwhile.
 foreach(model ${EC_ZOO_TRANSFORMERS})
