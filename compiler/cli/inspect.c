@@ -23,7 +23,8 @@ static const char inspect_help[] =
     "  --input-shape NAME=D0xD1[,NAME=...]   every dim of graph input NAME (e.g. input=1x576)\n"
     "  --dim NAME=N           pin the named dimension NAME to N\n"
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
-    "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold, all)\n"
+    "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold,\n"
+    "                         layernorm, gelu, pow-square, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
     "                         they must be frozen with --freeze-input\n";
 

@@ -463,6 +463,13 @@ ec_status ec_graph_compact(ec_graph *g) {
   return ec_graph_link(g);
 }
 
+void ec_node_clear_attrs(ec_node *n) {
+  for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
+  free(n->attrs), free(n->params);
+  n->attrs = NULL, n->params = NULL;
+  n->n_attrs = 0, n->params_size = 0;
+}
+
 void ec_graph_warn(ec_graph *g, const char *fmt, ...) {
   char msg[1024];
   va_list ap;

@@ -192,6 +192,8 @@ ec_status ec_graph_link(ec_graph *g);
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
 /* Drops dead nodes and relinks; tensors stay (codegen emits only the ones nodes use). */
 ec_status ec_graph_compact(ec_graph *g);
+/* Frees n's attributes and parsed params (a pass turning a node into another op). */
+void ec_node_clear_attrs(ec_node *n);
 void ec_graph_warn(ec_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Tensors. */

@@ -19,6 +19,10 @@ ec_status ec_ew_legacy_attrs(ec_ctx *cx, ec_node *n);
 /* Appends `.field = VALUE` + sep, VALUE exact (hex float, INFINITY or NAN). */
 void ec_ew_print_float(ec_buf *b, const char *field, float v, const char *sep);
 
+/* elementwise_gelu.c: edgecc's own Gelu (com.edgecc), made by the graph pass gelu */
+ec_status ec_infer_gelu(ec_ctx *cx, ec_node *n);
+void ec_print_gelu(ec_buf *b, const ec_node *n);
+
 /* elementwise_binary.c */
 ec_status ec_infer_binary(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_variadic(ec_ctx *cx, ec_node *n);

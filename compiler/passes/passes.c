@@ -2,14 +2,18 @@
  * handling, and the helpers the passes share. */
 #include "passes.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "op.h"
+
 /* const-fold first: it runs while the model loads (ec_infer_graph folds as it infers shapes), so
  * its row has no function; ec_cli_load reads its bit. dce next, so the later passes see only live consumers (bn-fold needs a Conv's output to have
  * the BatchNormalization as its only consumer); identity before bn-fold, so an Identity between
- * a Conv and its BatchNormalization does not stop the fold. */
+ * a Conv and its BatchNormalization does not stop the fold. The block fusions (layernorm, gelu) come
+ * before pow-square, so that they see the Pow(x, 2) PyTorch writes as well as Mul(x, x). */
 const ec_pass_def ec_passes[] = {
     {"const-fold", NULL,
      "constant folding: evaluate at compile time every node whose inputs are all constants "
@@ -19,6 +23,13 @@ const ec_pass_def ec_passes[] = {
      "remove Identity and inference-mode Dropout, wiring consumers to the input"},
     {"bn-fold", ec_pass_bn_fold,
      "fold inference BatchNormalization into the preceding Conv, Gemm or constant-weight MatMul"},
+    {"layernorm", ec_pass_layernorm,
+     "fold the decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) "
+     "into one LayerNormalization"},
+    {"gelu", ec_pass_gelu,
+     "fold the GELU PyTorch exports (Erf form, and the tanh form) into one Gelu node (com.edgecc)"},
+    {"pow-square", ec_pass_pow_square,
+     "Pow(x, 2) becomes Mul(x, x) and Pow(x, 0.5) becomes Sqrt(x), for a constant exponent"},
 };
 const int ec_n_passes = (int)(sizeof ec_passes / sizeof ec_passes[0]);
 _Static_assert(sizeof ec_passes / sizeof ec_passes[0] <= 32, "ec_pass_opts holds 32 bits");
@@ -105,4 +116,166 @@ int ec_pass_new_const(ec_graph *g, const char *base, const char *suffix, int32_t
   for (int k = 0; k < rank; k++) nt->dims[k] = dims[k];
   ec_tensor_set_data(nt, data, nbytes, true);
   return t;
+}
+
+/* ---- pattern matching ------------------------------------------------------------------------ */
+
+int ec_pass_producer(const ec_graph *g, int t, int op) {
+  if (t < 0) return -1;
+  int p = g->tensors[t].producer;
+  if (p < 0 || g->nodes[p].dead || g->nodes[p].op != op) return -1;
+  return p;
+}
+
+int ec_pass_sole_reader(const ec_graph *g, int t) {
+  if (t < 0 || ec_pass_is_output(g, t)) return -1;
+  const ec_tensor *x = &g->tensors[t];
+  if (x->n_consumers < 1) return -1;
+  for (int k = 1; k < x->n_consumers; k++)
+    if (x->consumers[k] != x->consumers[0]) return -1;
+  return g->nodes[x->consumers[0]].dead ? -1 : x->consumers[0];
+}
+
+bool ec_pass_scalar(const ec_graph *g, int t, double *v) {
+  if (t < 0) return false;
+  const ec_tensor *c = &g->tensors[t];
+  if (c->kind != EC_TK_CONSTANT || !c->data || c->rank < 0 || ec_tensor_numel(c) != 1) return false;
+  switch (c->dtype) {
+    case ECK_FLOAT: case ECK_DOUBLE: case ECK_FLOAT16: case ECK_BFLOAT16:
+    case ECK_INT8: case ECK_INT16: case ECK_INT32: case ECK_INT64:
+    case ECK_UINT8: case ECK_UINT16: case ECK_UINT32: case ECK_UINT64: break;
+    default: return false;
+  }
+  *v = eck_load_f64(c->data, c->dtype, 0);
+  return true;
+}
+
+bool ec_pass_scalar_near(const ec_graph *g, int t, double want, double tol) {
+  double v;
+  return ec_pass_scalar(g, t, &v) && fabs(v - want) <= tol * fabs(want);
+}
+
+bool ec_pass_is_binary(const ec_graph *g, int ni, int op) {
+  if (ni < 0) return false;
+  const ec_node *n = &g->nodes[ni];
+  const eck_binary_params *p = n->params;
+  return !n->dead && n->op == op && n->n_inputs == 2 && n->inputs[0] >= 0 && n->inputs[1] >= 0 &&
+         p && !p->b_trailing_ones;
+}
+
+int ec_pass_binary_with_scalar(const ec_graph *g, const ec_node *n, double want, double tol) {
+  const eck_binary_params *p = n->params;
+  if (n->dead || n->n_inputs != 2 || !p || p->b_trailing_ones) return -1;
+  for (int k = 0; k < 2; k++)
+    if (ec_pass_scalar_near(g, n->inputs[k], want, tol) && n->inputs[1 - k] >= 0) {
+      /* The scalar must not widen the other operand's rank (a [1, 1, 1] constant would). */
+      if (g->tensors[n->inputs[k]].rank > g->tensors[n->inputs[1 - k]].rank) return -1;
+      return 1 - k;
+    }
+  return -1;
+}
+
+static bool in_block(const int *nodes, int count, int ni) {
+  for (int k = 0; k < count; k++)
+    if (nodes[k] == ni) return true;
+  return false;
+}
+
+bool ec_pass_block_closed(const ec_graph *g, const int *nodes, int count) {
+  for (int k = 0; k < count; k++) {
+    const ec_node *n = &g->nodes[nodes[k]];
+    if (n->dead) return false;
+    if (k == count - 1) break;
+    for (int o = 0; o < n->n_outputs; o++) {
+      int t = n->outputs[o];
+      if (t < 0) continue;
+      if (ec_pass_is_output(g, t)) return false;
+      for (int c = 0; c < g->tensors[t].n_consumers; c++)
+        if (!in_block(nodes, count, g->tensors[t].consumers[c])) return false;
+    }
+  }
+  return true;
+}
+
+ec_status ec_pass_retype(ec_graph *g, int ni, const char *op_type, const char *domain,
+                         const int *ins, int n_ins) {
+  ec_node *n = &g->nodes[ni];
+  char *type = ec_strdup(op_type), *dom = ec_strdup(domain);
+  int op = ec_op_find(op_type, domain);
+  if (!type || !dom || op < 0) {
+    free(type), free(dom);
+    return EC_ERR_INTERNAL;
+  }
+  free(n->op_type), free(n->domain);
+  n->op_type = type;
+  n->domain = dom;
+  n->op = op;
+  ec_node_clear_attrs(n);
+  return ec_node_set_inputs(g, ni, ins, n_ins);
+}
+
+/* A new attribute slot on node ni, named name; NULL on out of memory. */
+static ec_attr *new_attr(ec_graph *g, int ni, const char *name, ec_attr_type type) {
+  ec_node *n = &g->nodes[ni];
+  ec_attr *a = ec_realloc_array(n->attrs, (size_t)n->n_attrs + 1, sizeof *a);
+  if (!a) return NULL;
+  n->attrs = a;
+  a = &a[n->n_attrs];
+  memset(a, 0, sizeof *a);
+  a->name = ec_strdup(name);
+  if (!a->name) return NULL;
+  a->type = type;
+  n->n_attrs++;
+  return a;
+}
+
+ec_status ec_pass_set_attr_float(ec_graph *g, int ni, const char *name, float v) {
+  ec_attr *a = new_attr(g, ni, name, EC_ATTR_FLOAT);
+  if (!a) return EC_ERR_INTERNAL;
+  a->f = v;
+  return EC_OK;
+}
+
+ec_status ec_pass_set_attr_int(ec_graph *g, int ni, const char *name, int64_t v) {
+  ec_attr *a = new_attr(g, ni, name, EC_ATTR_INT);
+  if (!a) return EC_ERR_INTERNAL;
+  a->i = v;
+  return EC_OK;
+}
+
+ec_status ec_pass_set_attr_string(ec_graph *g, int ni, const char *name, const char *v) {
+  ec_attr *a = new_attr(g, ni, name, EC_ATTR_STRING);
+  if (!a) return EC_ERR_INTERNAL;
+  a->s = ec_strdup(v);
+  if (!a->s) return EC_ERR_INTERNAL;
+  a->s_len = strlen(v);
+  return EC_OK;
+}
+
+ec_status ec_pass_name_fused(ec_graph *g, int ni, const int *nodes, int count, const char *op_type) {
+  const char *first = g->nodes[nodes[0]].name, *last = g->nodes[nodes[count - 1]].name;
+  /* The longest '/'-terminated prefix all the names share (PyTorch's module scope). */
+  size_t scope = 0;
+  for (size_t i = 0; first[i]; i++) {
+    bool all = true;
+    for (int k = 1; k < count && all; k++) all = strncmp(g->nodes[nodes[k]].name, first, i + 1) == 0;
+    if (!all) break;
+    if (first[i] == '/') scope = i + 1;
+  }
+  char *name;
+  if (scope > 1) {
+    size_t len = scope + strlen(op_type) + 1;
+    name = malloc(len);
+    if (name) snprintf(name, len, "%.*s%s", (int)scope, first, op_type);
+  } else if (first[0] && last[0]) {
+    size_t len = strlen(first) + strlen(last) + 3;
+    name = malloc(len);
+    if (name) snprintf(name, len, "%s..%s", first, last);
+  } else {
+    return EC_OK;
+  }
+  if (!name) return EC_ERR_INTERNAL;
+  free(g->nodes[ni].name);
+  g->nodes[ni].name = name;
+  return EC_OK;
 }

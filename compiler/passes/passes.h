@@ -59,6 +59,9 @@ ec_status ec_run_passes_counted(ec_graph *g, const ec_pass_opts *o, int *counts,
 ec_status ec_pass_dce(ec_graph *g, int *count, ec_diag *d);      /* dce.c */
 ec_status ec_pass_identity(ec_graph *g, int *count, ec_diag *d); /* identity.c */
 ec_status ec_pass_bn_fold(ec_graph *g, int *count, ec_diag *d);  /* bn_fold.c */
+ec_status ec_pass_layernorm(ec_graph *g, int *count, ec_diag *d); /* layernorm.c */
+ec_status ec_pass_gelu(ec_graph *g, int *count, ec_diag *d);      /* gelu.c */
+ec_status ec_pass_pow_square(ec_graph *g, int *count, ec_diag *d); /* pow_square.c */
 
 /* Helpers the passes share (passes.c). */
 /* True when tensor t is a graph output. */
@@ -67,5 +70,42 @@ bool ec_pass_is_output(const ec_graph *g, int t);
  * (freed on failure). Returns its index or -1 on out of memory. Invalidates tensor pointers. */
 int ec_pass_new_const(ec_graph *g, const char *base, const char *suffix, int32_t dtype, int rank,
                       const int64_t *dims, void *data, size_t nbytes);
+
+/* Pattern matching, for the passes that fold an exporter's decomposed block into one op. */
+/* The node producing t when it is a live node of op `op` (EC_OP_*), else -1. */
+int ec_pass_producer(const ec_graph *g, int t, int op);
+/* The one node reading t (every use of t is by that node, which may read it twice) when t is
+ * not a graph output, else -1. */
+int ec_pass_sole_reader(const ec_graph *g, int t);
+/* True when t is a constant of one element (a scalar, [1], [1, 1]...) of a float or integer
+ * dtype; its value in *v. */
+bool ec_pass_scalar(const ec_graph *g, int t, double *v);
+/* True when t is a constant of one element (a scalar, [1], [1, 1]...), of a float or integer
+ * dtype, whose value is within tol * |want| of want (tol 0: exactly want). */
+bool ec_pass_scalar_near(const ec_graph *g, int t, double want, double tol);
+/* The float tolerance of ec_pass_scalar_near for constants an exporter rounded from a real
+ * number (sqrt(2), 0.044715...): 2^-22, two float32 ulps of a value in [1, 2). */
+#define EC_PASS_CONST_TOL (1.0 / 4194304.0)
+/* True when node ni is a live binary node of op `op` (EC_OP_Add...) with numpy broadcasting (not
+ * the opset < 7 kind, b_trailing_ones). False for ni < 0. */
+bool ec_pass_is_binary(const ec_graph *g, int ni, int op);
+/* For a binary node (Add, Mul...) with a constant scalar operand near `want`: the index (0 or 1)
+ * of its other input, else -1. Opset < 7 broadcasting (b_trailing_ones) never matches. */
+int ec_pass_binary_with_scalar(const ec_graph *g, const ec_node *n, double want, double tol);
+/* True when the nodes in `nodes` (count of them, indices; the last one writes the block's
+ * output) form a closed block: every output of every node but the last is read only by nodes of
+ * the block and is not a graph output. */
+bool ec_pass_block_closed(const ec_graph *g, const int *nodes, int count);
+/* Turns node `ni` into op `op_type` of `domain` reading `ins`, without attributes (add them with
+ * ec_pass_set_attr_*), keeping its name and outputs. Call ec_infer_node after. */
+ec_status ec_pass_retype(ec_graph *g, int ni, const char *op_type, const char *domain,
+                         const int *ins, int n_ins);
+ec_status ec_pass_set_attr_float(ec_graph *g, int ni, const char *name, float v);
+ec_status ec_pass_set_attr_int(ec_graph *g, int ni, const char *name, int64_t v);
+ec_status ec_pass_set_attr_string(ec_graph *g, int ni, const char *name, const char *v);
+/* Names the fused node `ni` after the nodes it replaces: their common scope plus op_type
+ * ("/encoder/ln_1/" + "LayerNormalization") when they share a '/'-scope, else
+ * "FIRST..LAST" of the block's first and last node names; unchanged when those are empty. */
+ec_status ec_pass_name_fused(ec_graph *g, int ni, const int *nodes, int count, const char *op_type);
 
 #endif

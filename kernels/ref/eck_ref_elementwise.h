@@ -82,6 +82,14 @@ typedef struct eck_quant_params {
   int32_t axis;   /* normalised; -1: per tensor */
 } eck_quant_params;
 
+/* Gelu (edgecc's own op, domain com.edgecc, made by the graph pass `gelu`; ONNX has Gelu only
+ * from opset 20): y = x/2 (1 + erf(x/sqrt 2)), or with tanh, x/2 (1 + tanh(sqrt(2/pi) (x +
+ * 0.044715 x^3))). */
+enum { ECK_GELU_NONE = 0, ECK_GELU_TANH = 1 };
+typedef struct eck_gelu_params {
+  int32_t approximate; /* ECK_GELU_NONE or ECK_GELU_TANH */
+} eck_gelu_params;
+
 int eck_ref_identity(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_unary(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_classify(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
@@ -94,6 +102,7 @@ int eck_ref_cast(const void *p, const eck_tensor *in, int n_in, eck_tensor *out,
 int eck_ref_dropout(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_quantize_linear(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_dequantize_linear(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
+int eck_ref_gelu(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_dynamic_quantize_linear(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 
 /* ---- helpers shared by the element-wise kernel files (elementwise_common.c) ------------------ */

@@ -2,7 +2,9 @@
 """diff.py — the differential harness "fast equals reference" (docs/fast-kernels.md, "The
 differential harness"): seeded random small graphs, one per case, built with python3-onnx from
 every pattern lowering rewrites or fuses (PATTERNS below), compiled by the edgecc binary once per
-kernel family in FAST_KERNELS and once with --kernels ref, built against the libraries of the
+kernel family in FAST_KERNELS and once with --kernels ref (without the graph passes in
+REF_NO_PASS, so that the blocks they fold are compared with the graph as exported), built against
+the libraries of the
 edgecc build folder, run, and compared by the zoo's rule: max |fast - ref| <= 1e-4 of max |ref|.
 Per case it also checks that the nodes a pattern names ran where they should: on an XNNPACK
 operator ("xnn"), on any fast kernel ("fast"), or fused away ("fused"), so a pass that falls back
@@ -688,8 +690,120 @@ def p_batchnorm(c):
                  "fast" if h * w > 1 else None))
 
 
+# ---- blocks the graph passes fold (layernorm, gelu, pow-square): the reference build compiles them
+# unfused (REF_NO_PASS), so the fused fast build is compared with the graph as exported.
+
+def fusion_input(c, shape):
+    """A graph input, or (half the time) a MatMul by a weight producing the data, as in a
+    transformer, on a fast kernel."""
+    if c.chance(0.5):
+        return c.input(shape)
+    k = c.int(1, 12)
+    return c.node("MatMul", [c.input(shape[:-1] + [k]), c.rand([k, shape[-1]], 1 / math.sqrt(k))], "xnn",
+                  shape=shape)
+
+
+def p_layernorm(c):
+    """LayerNorm as PyTorch exports it below opset 17 (ReduceMean, Sub, Pow 2, ReduceMean, Add eps,
+    Sqrt, Div, Mul gamma, Add beta) and the variants (Mul d d, Mul by Reciprocal, operands swapped,
+    no or partial affine, two trailing axes): folded into one LayerNormalization; sometimes an
+    intermediate is also a graph output, and nothing may fold."""
+    rank = c.pick(2, 3, 3, 4)
+    shape = [c.int(1, 3) for _ in range(rank - 1)] + [c.int(1, 24)]
+    x = fusion_input(c, shape)
+    axes = [-1] if c.chance(0.8) or rank < 3 else [-2, -1]
+    norm = shape[len(shape) - len(axes):]
+    leak = c.chance(0.15)
+    fused = None if leak else "fused"
+    swap = lambda a, b: [b, a] if c.chance(0.5) else [a, b]
+    m = c.node("ReduceMean", [x], fused, axes=axes, shape=shape[:-len(axes)] + [1] * len(axes))
+    d = c.node("Sub", [x, m], fused, shape=shape)
+    if c.chance(0.6):
+        sq = c.node("Pow", [d, c.const(np.float32(2.0))], fused)
+    else:
+        sq = c.node("Mul", [d, d], fused)
+    v = c.node("ReduceMean", [sq], fused, axes=axes)
+    e = c.node("Add", swap(v, c.const(np.float32(c.pick(1e-5, 1e-6, 1e-12, 1e-3)))), fused)
+    s = c.node("Sqrt", [e], fused)
+    if c.chance(0.7):
+        y = c.node("Div", [d, s], fused, shape=shape)
+    else:
+        y = c.node("Mul", swap(d, c.node("Reciprocal", [s], fused)), fused, shape=shape)
+    affine = c.pick("none", "gamma", "both", "both", "both")
+    if affine != "none":
+        gshape = c.pick(norm, norm[-1:]) if len(norm) > 1 else norm
+        g = c.const(c.rng.uniform(0.5, 1.5, gshape))
+        y = c.node("Mul", swap(y, g), fused, shape=shape)
+    if affine == "both":
+        y = c.node("Add", swap(y, c.rand(norm[-1:], 0.3)), fused, shape=shape)
+    if leak:
+        c.out(d)
+    c.out(y)
+
+
+def gelu_tail(c, x, a, fused, shape):
+    """x * a * 0.5 in one of the orders exporters write."""
+    half = c.const(np.float32(0.5))
+    swap = lambda p, q: [q, p] if c.chance(0.5) else [p, q]
+    form = c.pick("xa_h", "ah_x", "xh_a")
+    if form == "xa_h":
+        return c.node("Mul", swap(c.node("Mul", swap(x, a), fused), half), fused, shape=shape)
+    if form == "ah_x":
+        return c.node("Mul", swap(c.node("Mul", swap(a, half), fused), x), fused, shape=shape)
+    return c.node("Mul", swap(c.node("Mul", swap(x, half), fused), a), fused, shape=shape)
+
+
+def p_gelu_erf(c):
+    """GELU as PyTorch exports it (Div by sqrt 2, Erf, Add 1, Mul x, Mul 0.5) and its variants
+    (Mul by 1/sqrt 2, the products in any order): folded into one com.edgecc Gelu."""
+    shape = [c.int(1, 4), c.int(1, 3), c.int(1, 20)][c.int(0, 1):]
+    x = fusion_input(c, shape)
+    leak = c.chance(0.15)
+    fused = None if leak else "fused"
+    if c.chance(0.7):
+        d = c.node("Div", [x, c.const(np.float32(math.sqrt(2)))], fused)
+    else:
+        d = c.node("Mul", [c.const(np.float32(1 / math.sqrt(2))), x], fused)
+    e = c.node("Erf", [d], fused)
+    a = c.node("Add", [e, c.const(np.float32(1))] if c.chance(0.5) else [c.const(np.float32(1)), e], fused)
+    if leak:
+        c.out(e)
+    c.out(gelu_tail(c, x, a, fused, shape))
+
+
+def p_gelu_tanh(c):
+    """GELU(approximate='tanh') as PyTorch exports it (x*(x*x), Mul 0.044715, Add x, Mul
+    sqrt(2/pi), Tanh, Add 1, Mul x, Mul 0.5) and with Pow(x, 3): one com.edgecc Gelu."""
+    shape = [c.int(1, 4), c.int(1, 3), c.int(1, 20)][c.int(0, 1):]
+    x = fusion_input(c, shape)
+    fused = "fused"
+    if c.chance(0.5):
+        cube = c.node("Pow", [x, c.const(np.float32(3))], fused)
+    else:
+        cube = c.node("Mul", [x, c.node("Mul", [x, x], fused)], fused)
+    k = c.node("Mul", [c.const(np.float32(0.044715)), cube], fused)
+    inner = c.node("Mul", [c.const(np.float32(math.sqrt(2 / math.pi))), c.node("Add", [x, k], fused)], fused)
+    t = c.node("Tanh", [inner], fused)
+    a = c.node("Add", [c.const(np.float32(1)), t], fused)
+    c.out(gelu_tail(c, x, a, fused, shape))
+
+
+def p_pow2(c):
+    """Pow by a constant 2 (Mul x x) or 0.5 (Sqrt), of a graph input or a MatMul's output."""
+    shape = [c.int(1, 4), c.int(1, 20)]
+    x = fusion_input(c, shape)
+    if c.chance(0.5):
+        c.out(c.node("Pow", [x, c.const(np.float32(2.0))], shape=shape))
+    else:
+        a = c.node("Add", [c.node("Abs", [x]), c.const(np.float32(0.5))])
+        c.out(c.node("Pow", [a, c.const(c.pick(np.float32(0.5), np.array([0.5], np.float32)))], shape=shape))
+
+
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
-            p_concat, p_shuffle, p_resize, p_residual, p_batchnorm]
+            p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
+            p_pow2]
+# The graph passes that fold the blocks above: off for the reference build.
+REF_NO_PASS = ["layernorm", "gelu", "pow-square"]
 
 
 # ---- regressions: fixed graphs of the differences the harness found (seeds REGRESS_BASE + i) ---
@@ -877,6 +991,9 @@ class Harness:
             argv = [self.edgecc, "compile", model_path, "--targets", "a=host,b=host", "--kernels", kernels,
                     "--split-at", cut_tensor, "-o", out]
             parts = [("a", 0), ("b", 1)]
+        if kernels == "ref":
+            for p in REF_NO_PASS:
+                argv += ["--no-pass", p]
         run(argv, "edgecc compile --kernels " + kernels)
         env = dict(os.environ, CFLAGS="-O1", PART="0")
         progs = []

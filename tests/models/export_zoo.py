@@ -26,12 +26,16 @@ MODELS = {
     "densenet121": ({}, 224),
     "shufflenet_v2_x1_0": ({}, 224),
     "mobilenet_v3_large": ({}, 224),
+    # transformers (issue 18): LayerNorm and GELU as PyTorch exports them at opset 13
+    "vit_b_32": ({}, 224),
+    "swin_t": ({}, 224),
 }
 
 SEED_INIT = 0      # torchvision's own weight init
 SEED_BN = 1        # BatchNorm scale and shift
 SEED_CALIB = 2     # the batch that sets BatchNorm running statistics
 SEED_INPUT = 3     # the test input
+SEED_LN = 4        # LayerNorm scale and shift
 CALIB_BATCH = 8
 
 
@@ -50,6 +54,18 @@ def build(name):
             bn.bias.copy_(torch.randn(bn.bias.shape, generator=gen) * 0.1)
             bn.reset_running_stats()
             bn.momentum = None  # cumulative average: one pass gives exactly that batch's statistics
+
+    # LayerNorm's default init (scale 1, shift 0) would hide a lost or misplaced gamma or beta:
+    # draw them like BatchNorm's, from their own generator (the CNNs' exports do not change).
+    gen = torch.Generator().manual_seed(SEED_LN)
+    with torch.no_grad():
+        for ln in (m for m in model.modules() if isinstance(m, torch.nn.LayerNorm)):
+            ln.weight.copy_(torch.rand(ln.weight.shape, generator=gen) * 0.5 + 0.75)
+            ln.bias.copy_(torch.randn(ln.bias.shape, generator=gen) * 0.1)
+        # ViT's classifier starts at zero (its output would be 0 whatever the model computes).
+        for lin in (m for m in model.modules() if isinstance(m, torch.nn.Linear)):
+            if not lin.weight.any():
+                lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen) / lin.in_features ** 0.5)
 
     calib = torch.randn(CALIB_BATCH, 3, side, side, generator=torch.Generator().manual_seed(SEED_CALIB))
     model.train()

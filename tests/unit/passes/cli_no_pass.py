@@ -14,7 +14,7 @@ import sys
 import numpy as np
 from onnx import TensorProto, load, numpy_helper
 
-PASSES = ["const-fold", "dce", "identity", "bn-fold"]
+PASSES = ["const-fold", "dce", "identity", "bn-fold", "layernorm", "gelu", "pow-square"]
 
 
 def run(cmd):

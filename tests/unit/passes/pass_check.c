@@ -1,13 +1,16 @@
 /* pass_check.c — checks that the graph passes change no result: loads a model, runs it in-process
  * with every pass off, then with each pass alone, all passes, and all but one, and compares.
  *
- * usage: pass_check MODEL [--input F.pb]... [--data-dir DIR] [--rtol R] [--quick]
+ * usage: pass_check MODEL [--input F.pb]... [--data-dir DIR] [--rtol R] [--quick] [--want F.pb]...
  *                   [--expect PASS=N]... [--expect-op OP=N]... [--expect-op-off PASS:OP=N]...
  * Inputs come from --input files, from DIR/input_<i>.pb, or from a seeded generator. Outputs of
- * a configuration without bn-fold must be bit-identical to the reference; with bn-fold, within
- * R (default 1e-5) of the largest reference value. --expect checks how many rewrites a pass made
+ * a configuration without the passes that round differently (bn-fold, layernorm, gelu,
+ * pow-square) must be bit-identical to the reference; with one of them, within R (default 1e-5)
+ * of the largest reference value. --expect checks how many rewrites a pass made
  * with all passes on (const-fold: nodes folded while loading); --expect-op how many nodes of an op
- * remain, --expect-op-off the same with only PASS off. Exit 0 when all checks hold. */
+ * remain, --expect-op-off the same with only PASS off. --want gives the outputs computed by
+ * something other than edgecc (torch, numpy), in graph-output order: every configuration must
+ * match them within R of their largest value. Exit 0 when all checks hold. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,8 @@ typedef struct {
   const char *inputs[MAX_ITEMS];
   int n_inputs;
   const char *data_dir;
+  const char *wants[MAX_ITEMS];
+  int n_wants;
   double rtol;
   bool quick;
   expect passes[MAX_ITEMS], ops[MAX_ITEMS];
@@ -259,6 +264,7 @@ int main(int argc, char **argv) {
     bool more = i + 1 < argc;
     if (strcmp(s, "--input") == 0 && more && a.n_inputs < MAX_ITEMS) a.inputs[a.n_inputs++] = argv[++i];
     else if (strcmp(s, "--data-dir") == 0 && more) a.data_dir = argv[++i];
+    else if (strcmp(s, "--want") == 0 && more && a.n_wants < MAX_ITEMS) a.wants[a.n_wants++] = argv[++i];
     else if (strcmp(s, "--rtol") == 0 && more) a.rtol = atof(argv[++i]);
     else if (strcmp(s, "--quick") == 0) a.quick = true;
     else if (strcmp(s, "--expect") == 0 && more && a.n_passes < MAX_ITEMS &&
@@ -278,7 +284,7 @@ int main(int argc, char **argv) {
   }
   if (!a.model) {
     fprintf(stderr, "usage: pass_check MODEL [--input F.pb]... [--data-dir DIR] [--rtol R] "
-                    "[--quick] [--expect PASS=N]... [--expect-op OP=N]... "
+                    "[--quick] [--want F.pb]... [--expect PASS=N]... [--expect-op OP=N]... "
                     "[--expect-op-off PASS:OP=N]...\n");
     return 2;
   }
@@ -291,7 +297,13 @@ int main(int argc, char **argv) {
   ec_diag d;
   memset(&d, 0, sizeof d);
   const uint32_t all_off = (1u << ec_n_passes) - 1;
-  const int bn = ec_pass_find("bn-fold");
+  /* The passes whose rewrites round differently from the graph they replace: bn-fold (weights
+   * folded in double), layernorm and gelu (one kernel in double or libm's erff instead of a chain
+   * of float ops), pow-square (x*x against powf, which is not always correctly rounded). */
+  uint32_t inexact = 0;
+  static const char *const rounding[] = {"bn-fold", "layernorm", "gelu", "pow-square"};
+  for (size_t k = 0; k < sizeof rounding / sizeof rounding[0]; k++)
+    if (ec_pass_find(rounding[k]) >= 0) inexact |= 1u << ec_pass_find(rounding[k]);
   run_result ref;
   ec_pass_opts none = {all_off};
   if (run(&a, &none, &ref, &d)) {
@@ -299,6 +311,36 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("%s: %d nodes with no pass\n", a.model, ref.n_nodes);
+
+  /* The outputs computed outside edgecc, shaped like the reference's. */
+  run_result want;
+  memset(&want, 0, sizeof want);
+  for (int i = 0; i < a.n_wants; i++) {
+    ec_const c;
+    if (i >= ref.n || ec_onnx_read_tensor(a.wants[i], &c, NULL, &d)) {
+      if (i >= ref.n) fprintf(stderr, "pass_check: --want %s: the model has %d outputs\n", a.wants[i], ref.n);
+      else ec_diag_print(&d);
+      return 1;
+    }
+    want.names[i] = ec_strdup(ref.names[i]);
+    want.data[i] = c.data;
+    want.nbytes[i] = c.nbytes;
+    want.dtype[i] = c.dtype;
+    want.rank[i] = c.rank;
+    memcpy(want.dims[i], c.dims, sizeof want.dims[i]);
+    want.n = i + 1;
+  }
+  if (a.n_wants) {
+    if (a.n_wants != ref.n) {
+      fprintf(stderr, "pass_check: %d --want files for %d outputs\n", a.n_wants, ref.n);
+      return 2;
+    }
+    double worst = 0;
+    bool ok = compare(&want, &ref, false, a.rtol, &worst);
+    printf("%s %-28s against --want: max diff %.3g of largest output\n", ok ? "ok  " : "FAIL",
+           "no pass", worst);
+    if (!ok) return 1;
+  }
 
   /* Configurations: all passes, each pass alone, all but one (the way --no-pass is used). */
   uint32_t configs[3 * 32 + 1];
@@ -327,12 +369,15 @@ int main(int argc, char **argv) {
       continue;
     }
     double worst = 0;
-    bool exact = !ec_pass_enabled(&o, bn);
+    bool exact = (~o.disabled & inexact) == 0;
     bool ok = compare(&ref, &r, exact, a.rtol, &worst);
+    double worst_want = 0;
+    if (ok && a.n_wants) ok = compare(&want, &r, false, a.rtol, &worst_want);
     printf("%s %-28s %5d nodes (", ok ? "ok  " : "FAIL", label, r.n_nodes);
     for (int i = 0; i < ec_n_passes; i++) printf("%s%s %d", i ? ", " : "", ec_passes[i].name, r.counts[i]);
     printf(")%s", exact ? ", bit-exact" : "");
     if (!exact) printf(", max diff %.3g of largest output", worst);
+    if (a.n_wants) printf(", %.3g from --want", worst_want);
     printf("\n");
     if (!ok) failures++;
     if (o.disabled == 0)
@@ -346,6 +391,7 @@ int main(int argc, char **argv) {
     result_free(&r);
   }
   result_free(&ref);
+  result_free(&want);
   for (int i = 0; i < n_inputs_made; i++) free(inputs[i].data);
   for (int e = 0; e < a.n_passes; e++) free((char *)a.passes[e].name);
   for (int e = 0; e < a.n_ops; e++) free((char *)a.ops[e].name);

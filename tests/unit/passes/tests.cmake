@@ -38,6 +38,41 @@ foreach(case IN LISTS EC_PASS_CASES)
                        FIXTURES_REQUIRED ec_pass_models)
 endforeach()
 
+# The fusion passes, on torch exports of the blocks and on hand-made variants and near-misses
+# (make_models.py): every configuration must also match the outputs torch (or numpy, in float64)
+# computed, within 1e-5 of the largest value. name:inputs:outputs: expectations. (ln_nomatch's
+# last block has an activation as gamma: the LayerNorm before it fuses, the Mul stays.)
+set(EC_PASS_FUSION_CASES
+    "pow_torch:1:1: --expect pow-square=2 --expect-op Pow=1"
+    "pow_hand:1:3: --expect pow-square=3 --expect-op Pow=4 --expect-op Sqrt=1"
+    "ln_torch:1:1: --expect layernorm=2 --expect-op ReduceMean=0 --expect-op LayerNormalization=2 --expect-op-off layernorm:ReduceMean=4"
+    "ln_variants:1:3: --expect layernorm=3 --expect-op ReduceMean=0 --expect-op Reciprocal=0"
+    "ln_nomatch:2:6: --expect layernorm=1 --expect-op ReduceMean=8 --expect-op LayerNormalization=1"
+    "gelu_torch:1:1: --expect gelu=2 --expect-op Gelu=2 --expect-op Erf=0 --expect-op Tanh=0 --expect-op-off gelu:Erf=1"
+    "gelu_variants:1:5: --expect gelu=5 --expect-op Gelu=5 --expect-op Mul=0 --expect-op Pow=0"
+    "gelu_nomatch:2:5: --expect gelu=0 --expect-op Erf=4")
+foreach(case IN LISTS EC_PASS_FUSION_CASES)
+  string(REGEX MATCH "^[^:]+:[0-9]+:[0-9]+" head "${case}")
+  string(REPLACE ":" ";" head "${head}")
+  list(GET head 0 name)
+  list(GET head 1 nin)
+  list(GET head 2 nout)
+  string(REGEX REPLACE "^[^:]+:[0-9]+:[0-9]+: " "" extra "${case}")
+  separate_arguments(extra UNIX_COMMAND "${extra}")
+  set(files "")
+  math(EXPR last "${nin} - 1")
+  foreach(i RANGE 0 ${last})
+    list(APPEND files --input ${EC_PASS_MODELS}/${name}_input_${i}.pb)
+  endforeach()
+  math(EXPR last "${nout} - 1")
+  foreach(i RANGE 0 ${last})
+    list(APPEND files --want ${EC_PASS_MODELS}/${name}_output_${i}.pb)
+  endforeach()
+  add_test(NAME unit_passes_${name} COMMAND pass_check ${EC_PASS_MODELS}/${name}.onnx ${files} ${extra})
+  set_tests_properties(unit_passes_${name} PROPERTIES LABELS unit TIMEOUT 120
+                       FIXTURES_REQUIRED ec_pass_models)
+endforeach()
+
 # The same through the command line (`edgecc eval --no-pass NAME`).
 add_test(NAME unit_passes_cli_no_pass
          COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/cli_no_pass.py --edgecc $<TARGET_FILE:edgecc>
