@@ -87,7 +87,7 @@ def node_costs_tool(build, work):
     if os.path.exists(exe) and os.path.getmtime(exe) > os.path.getmtime(lib):
         return exe
     incs = ["compiler/ir", "compiler/ops", "compiler/onnx", "compiler/passes", "compiler/plan", "compiler/codegen",
-            "compiler/cli", "compiler/lower", "kernels/xnnpack", "kernels/ref"]
+            "compiler/cli", "compiler/lower", "compiler/pipeline", "kernels/xnnpack", "kernels/ref"]
     cmd = ["cc", "-O1", "-std=c11", '-DEC_VERSION="bench"']
     cmd += ["-I" + os.path.join(SRC, d) for d in incs]
     cmd += ["-I" + os.path.join(build, "generated"), "-I" + os.path.join(build, "onnx_pb")]
