@@ -1,6 +1,7 @@
-/* compile.c — `edgecc [compile] MODEL --targets DEVICES -o OUT` and `edgecc plan`: loads and infers
- * the model, plans its partitions over the devices, and (compile) generates the device folders,
- * plan.json, plan.dot and README.md, put under OUT under the manifest rules. */
+/* compile.c — `edgecc [compile] MODEL --targets DEVICES -o OUT` and `edgecc plan`: parses the
+ * options, loads the model, runs the pipeline (compiler/pipeline: the plan, then lowering for each
+ * device), and prints the plan (plan) or generates the device folders, plan.json, plan.dot and
+ * README.md, put under OUT under the manifest rules (compile). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,7 +398,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_part_report *reps = NULL;
   /* ec_cli_load ran the graph passes; the pipeline plans and lowers (--no-pass was parsed into
    * a.mo for both). */
-  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, plan_only};
+  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off};
   st = ec_pipeline_run(g, &devs, &pipe, &plan, &d);
   for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
     const ec_profile *pr = plan.profiles[v];

@@ -27,15 +27,18 @@ typedef struct ec_pipeline_opts {
   ec_plan_opts plan;
   const char *const *lower_off; /* lowering steps switched off (--no-pass NAME, `all`) */
   int n_lower_off;
-  bool plan_only;               /* `edgecc plan`: the plan, without the cuts' lowering */
 } ec_pipeline_opts;
 
 /* The kernel library device dv runs: klib where its description lists it, else the reference
  * kernels (a device without XNNPACK among fast ones: `mixed`). */
 unsigned ec_pipeline_device_klib(const ec_device *dv, unsigned klib);
 
-/* Plans g over the devices and lowers it for their kernels. On success `plan` holds the
- * partitions, each with its schedule on the graph as it now is; the caller frees it with
+/* Plans g over the devices, then lowers each partition for its device's kernel library: the
+ * plan is made on the graph as the passes left it, recorded on the IR (each node's partition,
+ * device and kernel family), and the tensors crossing cuts are pinned while lowering runs, so
+ * that none is fused away or left NHWC. The same order for one device or many, one kernel
+ * library or mixed. On success `plan` holds the partitions, each with its schedule on the
+ * lowered graph; its figures are the planner's predictions. The caller frees it with
  * ec_plan_free. Errors are the planner's (EC_ERR_USAGE for --split-at / --partitions values,
  * EC_ERR_MODEL for plans that cannot be met) and lowering's (EC_ERR_INTERNAL). */
 ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipeline_opts *o,
