@@ -8,6 +8,7 @@
 int ec_cmd_targets(int argc, char **argv); /* cli/targets.c */
 int ec_cmd_compile(int argc, char **argv); /* cli/compile.c */
 int ec_cmd_plan(int argc, char **argv);    /* cli/plan.c */
+int ec_cmd_calibrate(int argc, char **argv); /* cli/calibrate.c */
 
 static const char usage[] =
     "usage: edgecc COMMAND [ARGS...]\n"
@@ -19,6 +20,7 @@ static const char usage[] =
     "  eval MODEL --input F.pb... run a model in-process with the reference kernels\n"
     "  [compile] MODEL --targets DEVICES -o OUT   C code per device (edgecc compile --help)\n"
     "  plan MODEL --targets DEVICES   the partition plan over the devices, as a table\n"
+    "  calibrate MODEL --calib DIR    activation ranges and int8 scales from calibration data\n"
     "  targets [--detect]         list the device descriptions, or describe this machine\n"
     "\n"
     "objectives (--objective, for compile and plan): devices are used in the order given, and a\n"
@@ -54,6 +56,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "eval") == 0) return ec_cmd_eval(argc - 2, argv + 2);
   if (strcmp(cmd, "targets") == 0) return ec_cmd_targets(argc - 2, argv + 2);
   if (strcmp(cmd, "plan") == 0) return ec_cmd_plan(argc - 2, argv + 2);
+  if (strcmp(cmd, "calibrate") == 0) return ec_cmd_calibrate(argc - 2, argv + 2);
   if (strcmp(cmd, "compile") == 0) return ec_cmd_compile(argc - 2, argv + 2);
   /* `edgecc MODEL --targets ... -o OUT`: a model file (or an option) first means compile. */
   size_t n = strlen(cmd);

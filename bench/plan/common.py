@@ -81,18 +81,20 @@ def median(xs):
 
 
 def node_costs_tool(build, work):
-    """Builds bench/plan/node_costs.c against the build folder's compiler library."""
+    """Builds bench/plan/node_costs.c against the build folder's compiler libraries (one per stage)."""
     exe = os.path.join(work, "node_costs")
-    lib = os.path.join(build, "libec_compiler.a")
-    if os.path.exists(exe) and os.path.getmtime(exe) > os.path.getmtime(lib):
+    stages = ["cli", "pipeline", "codegen", "plan", "lower", "passes", "onnx", "ops", "ir"]
+    libs = [os.path.join(build, "libec_%s.a" % s) for s in stages if os.path.exists(os.path.join(build, "libec_%s.a" % s))]
+    if os.path.exists(exe) and all(os.path.getmtime(exe) > os.path.getmtime(l) for l in libs):
         return exe
     incs = ["compiler/ir", "compiler/ops", "compiler/onnx", "compiler/passes", "compiler/plan", "compiler/codegen",
-            "compiler/cli", "compiler/lower", "compiler/pipeline", "kernels/xnnpack", "kernels/ref"]
+            "compiler/cli", "compiler/lower", "compiler/pipeline", "kernels/xnnpack", "kernels/ref", "runtime"]
     cmd = ["cc", "-O1", "-std=c11", '-DEC_VERSION="bench"']
     cmd += ["-I" + os.path.join(SRC, d) for d in incs]
-    cmd += ["-I" + os.path.join(build, "generated"), "-I" + os.path.join(build, "onnx_pb")]
-    cmd += [os.path.join(HERE, "node_costs.c"), lib, os.path.join(build, "libec_onnx_pb.a"),
-            os.path.join(build, "libeck_ref.a"), "-lcjson", "-lprotobuf-c", "-lm", "-o", exe]
+    cmd += ["-I" + os.path.join(build, "onnx_pb")]
+    cmd += [os.path.join(HERE, "node_costs.c"), "-Wl,--start-group"] + libs + ["-Wl,--end-group",
+            os.path.join(build, "libec_onnx_pb.a"), os.path.join(build, "libeck_ref.a"), "-lcjson", "-lprotobuf-c",
+            "-lm", "-o", exe]
     run(cmd)
     return exe
 

@@ -31,6 +31,7 @@ static const char compile_help[] =
     "  --targets DEVICES   `host`, `pi5,orin-nano` or `a=host,b=pi5` (see edgecc targets)\n"
     "  -o, --output OUT    output folder: new, empty, or an earlier edgecc output with --force\n"
     "  --name NAME         C name of the programs (default: the model file's stem)\n"
+    "  --target-file FILE  add a device description (JSON, docs/targets.md); may repeat\n"
     "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS) or ref (portable C99, needs only libc\n"
     "                      and libm) for every device; default: xnnpack on each device whose\n"
     "                      description lists it, ref on the others\n"

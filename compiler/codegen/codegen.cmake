@@ -25,4 +25,4 @@ add_custom_command(
   COMMAND ec_embed ${EC_EMBED_OUT} ${CMAKE_SOURCE_DIR} ${EC_EMBED_REL}
   DEPENDS ec_embed ${EC_EMBED_ABS}
   COMMENT "Embedding runtime/ and kernels/ sources into edgecc")
-target_sources(ec_compiler PRIVATE ${EC_EMBED_OUT})
+# ${EC_EMBED_OUT} is a source of the codegen stage's library (CMakeLists.txt, EC_STAGE_codegen_EXTRA).

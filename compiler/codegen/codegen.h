@@ -1,7 +1,8 @@
 /* codegen.h — from an inferred graph to device folders: per partition `<name>_p<k>.c/.h`, its
  * weights and driver; per device the build files and a copy of the runtime and kernel sources.
  *
- * Codegen only reads the graph. It fills an ec_fileset (paths relative to the output folder,
+ * Codegen only reads the graph and the plan (plan.h: codegen consumes the planner's decisions;
+ * the planner never sees this header). It fills an ec_fileset (paths relative to the output folder,
  * contents in memory), which ec_output_write puts on disk under the manifest rules. Several
  * partitions may land in one device folder: call ec_codegen_partition for each, then
  * ec_codegen_device once per device. */
@@ -10,6 +11,7 @@
 
 #include "ir.h"
 #include "memplan.h"
+#include "plan.h"
 
 /* ---- files to write ------------------------------------------------------------------------ */
 typedef struct ec_file {
@@ -38,17 +40,6 @@ void ec_fileset_free(ec_fileset *fs);
 ec_status ec_output_write(const char *out_dir, const ec_fileset *fs, bool force, ec_diag *d);
 
 /* ---- what to compile -------------------------------------------------------------------------- */
-typedef struct ec_part {
-  int index;                     /* k of <name>_p<k> */
-  int *nodes, n_nodes;           /* schedule: node indices in the order they run */
-  int *inputs, n_inputs;         /* tensors the caller provides, in argument order */
-  int *outputs, n_outputs;       /* tensors the partition returns, in argument order */
-} ec_part;
-
-/* The whole graph as partition 0: every live node, graph inputs and outputs. */
-ec_status ec_part_whole(const ec_graph *g, ec_part *p);
-void ec_part_free(ec_part *p);
-
 typedef struct ec_codegen_opts {
   const char *name;              /* C identifier; programs are <name>_p<k> */
   const char *device;            /* device folder name ("host") */
@@ -58,7 +49,8 @@ typedef struct ec_codegen_opts {
   bool embed_weights;            /* weights as a C array instead of a .bin file */
   int threads;                   /* default worker threads of fast code (compile --threads);
                                     0: the target's cores */
-  int cores;                     /* the device's target's cores (0: look the name up) */
+  int cores;                     /* the device's target's cores, the default of `threads`
+                                    (the caller knows the target; 0: one thread) */
   const char *const *device_kernels; /* plan.json: each device's kernels (NULL: `kernels`) */
   uint64_t plan_id;              /* plan.json's plan_id, compiled into main_p<k>.c so that the
                                     programs of one compile serve each other with no --plan-id;
@@ -91,9 +83,31 @@ ec_status ec_codegen_device(const ec_graph *g, const ec_codegen_opts *o,
                             const ec_part_report *parts, int n_parts, ec_fileset *fs,
                             ec_diag *d);
 
+/* ec_codegen_device with the target's build settings: cflags, toolchain.cmake for its triple
+ * (when edgecc has one), cmake/ec_dist.cmake and the dist/ step, README with cross/board
+ * commands. `plan` (may be NULL) adds the --listen/--next commands of each partition. */
+ec_status ec_codegen_device_for(const ec_graph *g, const ec_codegen_opts *o, const ec_target *t,
+                                const ec_plan *plan, const ec_part_report *parts, int n_parts,
+                                ec_fileset *fs, ec_diag *d);
+
 /* plan.json for the partitions compiled: parts[i] placed as reps[i] says (device, target). */
 ec_status ec_plan_json(const ec_graph *g, const ec_codegen_opts *o, const ec_part *parts,
                        const ec_part_report *reps, int n, ec_buf *out);
+/* plan.json with the planner's decisions and predictions (plan may be NULL: no predictions). */
+ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec_device_list *devs,
+                           const ec_plan *plan, const ec_part *parts, const ec_part_report *reps,
+                           int n, ec_buf *out);
+
+/* ---- the plan for people (plan_docs.c) ---------------------------------------------------------- */
+
+/* OUT/plan.dot: one box per node, partitions as coloured clusters, cut tensors as labelled edges. */
+void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);
+/* OUT/README.md: the plan table and the commands that start each board, last partition first. */
+void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
+                    const char *name, ec_buf *b);
+/* OUT/<device>/README.md of a device the plan leaves unused: why, with the predicted figures. */
+void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
+                           int device, ec_buf *b);
 
 /* ---- helpers shared by the emitters ------------------------------------------------------------ */
 

@@ -6,7 +6,6 @@
 
 #include "codegen.h"
 #include "lower.h"
-#include "plan.h"
 
 /* Libraries kernel sources declare they link (`edgecc-link: XNNPACK pthreadpool`, read by
  * ec_sources_link_libs): the header CMake finds each one's include folder by, and the Debian

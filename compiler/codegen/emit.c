@@ -10,30 +10,6 @@
 #include "ecrt_crc32c.h"
 #include "lower.h"
 #include "op.h"
-#include "target.h"
-
-ec_status ec_part_whole(const ec_graph *g, ec_part *p) {
-  memset(p, 0, sizeof *p);
-  p->nodes = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
-  p->inputs = ec_alloc(sizeof(int) * (size_t)(g->n_inputs + 1));
-  p->outputs = ec_alloc(sizeof(int) * (size_t)(g->n_outputs + 1));
-  if (!p->nodes || !p->inputs || !p->outputs) {
-    ec_part_free(p);
-    return EC_ERR_INTERNAL;
-  }
-  for (int i = 0; i < g->n_nodes; i++)
-    if (!g->nodes[i].dead) p->nodes[p->n_nodes++] = i;
-  for (int i = 0; i < g->n_inputs; i++) p->inputs[p->n_inputs++] = g->inputs[i];
-  for (int i = 0; i < g->n_outputs; i++) p->outputs[p->n_outputs++] = g->outputs[i];
-  return EC_OK;
-}
-
-void ec_part_free(ec_part *p) {
-  free(p->nodes);
-  free(p->inputs);
-  free(p->outputs);
-  memset(p, 0, sizeof *p);
-}
 
 /* ---- text helpers ------------------------------------------------------------------------------ */
 
@@ -824,19 +800,6 @@ static void emitter_free(emitter *e) {
   ec_memplan_free(&e->mp);
 }
 
-/* The target's core count: the default number of worker threads of fast code. */
-static int target_cores(const char *name) {
-  ec_target_set ts;
-  ec_diag d;
-  memset(&ts, 0, sizeof ts);
-  memset(&d, 0, sizeof d);
-  if (ec_targets_init(&ts, &d) != EC_OK) return 1;
-  const ec_target *t = ec_targets_find(&ts, name);
-  int cores = t && t->cores > 0 ? t->cores : 1;
-  ec_targets_free(&ts);
-  return cores;
-}
-
 /* Per step, the kernel it runs on (a pure function of the lowered graph and --kernels). */
 static ec_status choose_kernels(emitter *e) {
   e->kc = ec_alloc(sizeof(ec_kernel_choice) * (size_t)(e->p->n_nodes + 1));
@@ -849,9 +812,7 @@ static ec_status choose_kernels(emitter *e) {
     if (e->kc[s].kind == EC_K_BLAS_MATMUL) e->n_blas++;
   }
   if (e->fast)
-    e->threads = e->o->threads > 0 ? e->o->threads
-                 : e->o->cores > 0 ? e->o->cores
-                                   : target_cores(e->o->target);
+    e->threads = e->o->threads > 0 ? e->o->threads : e->o->cores > 0 ? e->o->cores : 1;
   return EC_OK;
 }
 

@@ -12,10 +12,13 @@
 #ifndef EC_MEMPLAN_H
 #define EC_MEMPLAN_H
 
+#include "ecrt.h"
 #include "ir.h"
 
-#define EC_MP_ALIGN 64   /* offset alignment (ECRT_ALIGN) */
-#define EC_MP_SLACK 16   /* readable bytes past every buffer (ECRT_SLACK) */
+/* The runtime's constants, defined once in runtime/ecrt.h: the arena the generated code binds
+ * must be laid out by the same numbers its allocator and kernels assume. */
+#define EC_MP_ALIGN ECRT_ALIGN /* offset alignment */
+#define EC_MP_SLACK ECRT_SLACK /* readable bytes past every buffer */
 
 typedef enum ec_mp_where {
   EC_MP_NONE = 0,     /* not touched by this partition */

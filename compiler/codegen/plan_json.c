@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "codegen.h"
-#include "plan.h"
 
 static void io_list(ec_buf *b, const ec_graph *g, const int *ts, int n) {
   ec_buf_printf(b, "[");

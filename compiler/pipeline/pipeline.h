@@ -11,9 +11,8 @@
  *     st = ec_codegen_partition(g, &plan.parts[k].part, ...);
  *   ec_plan_free(&plan);
  *
- * Links against the planner (compiler/plan), lowering (compiler/lower) and the IR; it never
- * includes a codegen header for anything but the ec_part it fills (plan.h's, until the planner
- * owns that type). */
+ * Uses the planner (compiler/plan: ec_plan_build, ec_plan_record, ec_plan_identify, target.h),
+ * lowering (compiler/lower: ec_lower, ec_lower_cut_tensor) and the IR; no codegen. */
 #ifndef EC_PIPELINE_H
 #define EC_PIPELINE_H
 

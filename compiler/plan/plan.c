@@ -1,6 +1,7 @@
 /* plan.c — from a graph and a device list to partitions: node costs per device (cost.h), the chain
  * of blocks between split points (bridges.h), the partition DP (partition.h), and per partition
- * the nodes it runs with the tensors it receives and sends. Also the plan's text renderings. */
+ * the nodes it runs with the tensors it receives and sends. Also the plan as text for people
+ * (`edgecc plan`'s table, why a device stays unused), which codegen's README.md reuses. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 #include "partition.h"
 
 #include "bridges.h"
-#include "lower.h"
+#include "ecrt.h"
 #include "plan.h"
 
 _Static_assert(EC_PLAN_LATENCY == EC_OBJ_LATENCY && EC_PLAN_THROUGHPUT == EC_OBJ_THROUGHPUT,
@@ -20,8 +21,8 @@ static double tensor_bytes(const ec_tensor *t) {
   return n < 0 ? 0 : (double)n * (double)ec_dtype_size(t->dtype);
 }
 
-/* Padding codegen's memory plan adds per buffer (64-byte alignment plus read slack). */
-static double padded(double bytes) { return ceil((bytes + 16) / 64) * 64; }
+/* Padding codegen's memory plan adds per buffer: the runtime's read slack, then its alignment. */
+static double padded(double bytes) { return ceil((bytes + ECRT_SLACK) / ECRT_ALIGN) * ECRT_ALIGN; }
 
 /* A tensor that a partition must be handed: not a weight or folded constant. */
 static bool is_value(const ec_graph *g, int t) {
@@ -223,14 +224,14 @@ static void plan_alternatives(const ec_graph *g, const ec_device_list *devs, con
 
 /* The plan comes before lowering: per tensor, 1 when lowering for the fast kernels will leave no
  * such tensor (a Conv's output that a Relu fuses into, the 5-D tensors inside a channel shuffle:
- * ec_lower_removes_tensor), when some device has them; NULL when none has. */
+ * ec_cost_lowered_away), when some device has them; NULL when none has. */
 static uint8_t *lowered_away(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, bool *oom) {
   bool fast = false;
   for (int v = 0; v < devs->n; v++)
     fast |= o->klib == EC_KLIB_XNNPACK && ec_target_has_kernels(devs->items[v].target, o->klib);
   uint8_t *gone = fast ? ec_alloc((size_t)g->n_tensors + 1) : NULL;
   *oom = fast && !gone;
-  for (int t = 0; gone && t < g->n_tensors; t++) gone[t] = ec_lower_removes_tensor(g, t);
+  for (int t = 0; gone && t < g->n_tensors; t++) gone[t] = ec_cost_lowered_away(g, t);
   return gone;
 }
 
@@ -467,8 +468,7 @@ void ec_plan_endpoint(int k, char *buf, size_t len) {
   snprintf(buf, len, "tcp://127.0.0.1:%d", EC_PLAN_PORT_BASE + k);
 }
 
-/* "1.2 MB", "340 kB", "12 B": sizes for people. */
-static void human_bytes(double v, char *buf, size_t len) {
+void ec_plan_human_bytes(double v, char *buf, size_t len) {
   if (v >= 1e6) snprintf(buf, len, "%.1f MB", v / 1e6);
   else if (v >= 1e3) snprintf(buf, len, "%.1f kB", v / 1e3);
   else snprintf(buf, len, "%.0f B", v);
@@ -480,7 +480,7 @@ static const char *base_name(const char *path) {
   return b ? b + 1 : path;
 }
 
-static const char *cut_name(const ec_graph *g, const ec_plan_part *q) {
+const char *ec_plan_cut_name(const ec_graph *g, const ec_plan_part *q) {
   return q->part.n_outputs ? g->tensors[q->part.outputs[0]].name : "";
 }
 
@@ -494,13 +494,13 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
     const ec_plan_part *q = &p->parts[k];
     const ec_device *dv = &devs->items[q->device];
     char bytes[32], blocks[32];
-    human_bytes(q->bytes_out, bytes, sizeof bytes);
+    ec_plan_human_bytes(q->bytes_out, bytes, sizeof bytes);
     snprintf(blocks, sizeof blocks, "%d-%d", q->first_block, q->end_block - 1);
     bool last = k == p->n_parts - 1;
     /* A '*' after the compute: some of it was measured (the lines under the table say how much). */
     ec_buf_printf(b, "p%-3d %-16s %-12s %6d %7s %11.3f%s%10s %11.3f  %s\n", k, dv->name, dv->target_name,
                   q->planned_nodes, blocks, q->compute_ms, q->profiled_nodes ? "*" : " ", last ? "-" : bytes,
-                  q->transfer_ms, last ? "(graph outputs)" : cut_name(g, q));
+                  q->transfer_ms, last ? "(graph outputs)" : ec_plan_cut_name(g, q));
   }
   for (int v = 0; v < p->n_devices; v++)
     if (p->device_part[v] < 0)
@@ -524,140 +524,6 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
   ec_buf_printf(b, "\npredicted end-to-end latency: %.3f ms\n", p->latency_ms);
   ec_buf_printf(b, "predicted throughput: %.1f requests/s (slowest stage %.3f ms)\n", p->throughput_rps,
                 p->bottleneck_ms);
-}
-
-/* Text inside a DOT string for Graphviz: quotes and backslashes escaped (a lone backslash starts
- * one of Graphviz's label escapes, \N or \l), line breaks as `\n`, other control characters as
- * spaces, and `&` as `&amp;` because Graphviz reads HTML entities in plain labels (`&lt;` would
- * draw `<`). JSON's escapes mean nothing to it: `\u000a` was drawn as `u000a`. */
-static void dot_esc(ec_buf *b, const char *s) {
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') {
-      char e[2] = {'\\', (char)*p};
-      ec_buf_append(b, e, 2);
-    } else if (*p == '\n') {
-      ec_buf_append(b, "\\n", 2);
-    } else if (*p == '&') {
-      ec_buf_append(b, "&amp;", 5);
-    } else if (*p < 0x20 || *p == 0x7f) {
-      ec_buf_append(b, " ", 1);
-    } else {
-      ec_buf_append(b, p, 1);
-    }
-  }
-}
-
-void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b) {
-  static const char *const colors[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#fb9a99", "#ffff99"};
-  int *owner = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
-  if (!owner) {
-    b->oom = true;
-    return;
-  }
-  for (int i = 0; i < g->n_nodes; i++) owner[i] = -1;
-  ec_buf_printf(b, "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=filled, fontname=\"Helvetica\"];\n");
-  for (int k = 0; k < p->n_parts; k++) {
-    const ec_plan_part *q = &p->parts[k];
-    ec_buf_printf(b, "  subgraph cluster_p%d {\n    label=\"p%d on ", k, k);
-    dot_esc(b, devs->items[q->device].name);
-    ec_buf_printf(b, " (");
-    dot_esc(b, devs->items[q->device].target_name);
-    ec_buf_printf(b, "): %.3f ms\";\n    style=filled; color=\"%s\"; fillcolor=\"%s40\";\n", q->compute_ms,
-                  colors[k % 6], colors[k % 6]);
-    for (int s = 0; s < q->part.n_nodes; s++) {
-      int i = q->part.nodes[s];
-      if (owner[i] >= 0) continue; /* a replicated constant-only node: drawn once */
-      owner[i] = k;
-      const ec_node *n = &g->nodes[i];
-      ec_buf_printf(b, "    n%d [label=\"", i);
-      dot_esc(b, n->name ? n->name : "");
-      ec_buf_printf(b, "\\n");
-      dot_esc(b, n->op_type);
-      ec_buf_printf(b, "\", fillcolor=\"%s\"];\n", colors[k % 6]);
-    }
-    ec_buf_printf(b, "  }\n");
-  }
-  for (int i = 0; i < g->n_nodes; i++) {
-    if (owner[i] < 0) continue;
-    const ec_node *n = &g->nodes[i];
-    for (int c = 0; c < n->n_inputs; c++) {
-      int t = n->inputs[c];
-      if (t < 0 || g->tensors[t].producer < 0 || owner[g->tensors[t].producer] < 0) continue;
-      int from = g->tensors[t].producer;
-      if (owner[from] != owner[i]) {
-        char bytes[32];
-        human_bytes(tensor_bytes(&g->tensors[t]), bytes, sizeof bytes);
-        ec_buf_printf(b, "  n%d -> n%d [penwidth=3, label=\"", from, i);
-        dot_esc(b, g->tensors[t].name);
-        ec_buf_printf(b, " (%s)\"];\n", bytes);
-      } else {
-        ec_buf_printf(b, "  n%d -> n%d;\n", from, i);
-      }
-    }
-  }
-  ec_buf_printf(b, "}\n");
-  free(owner);
-}
-
-/* The command that starts partition k (as the transport's driver will take it). */
-static void start_command(const ec_device_list *devs, const ec_plan *p, const char *name, int k, ec_buf *b) {
-  char ep[64], next[64];
-  ec_plan_endpoint(k, ep, sizeof ep);
-  ec_buf_printf(b, "%s/dist/%s_p%d --listen %s", devs->items[p->parts[k].device].name, name, k, ep);
-  if (k + 1 < p->n_parts) {
-    ec_plan_endpoint(k + 1, next, sizeof next);
-    ec_buf_printf(b, " --next %s", next);
-  }
-}
-
-void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
-                    const char *name, ec_buf *b) {
-  char sha[65];
-  for (int i = 0; i < 32; i++) sprintf(sha + 2 * i, "%02x", g->sha256[i]);
-  ec_buf_printf(b, "# %s: the plan\n\nGenerated by edgecc %s (model SHA-256 `%s`). `plan.json` holds the same\n"
-                "figures for programs; `plan.dot` draws the partitions (`dot -Tsvg plan.dot -o plan.svg`).\n\n```\n",
-                name, EC_VERSION, sha);
-  ec_plan_table(g, devs, p, b);
-  ec_buf_printf(b, "```\n\nPredictions come from each target's description (peak GFLOP/s, memory bandwidth, link)\n"
-                "and, for the compute marked `*`, from measured profiles (`--profile DEVICE=FILE`);\n"
-                "measure with `<program> --bench 100`.\n\n");
-  ec_buf_printf(b, "## Build\n\nPer device folder, see its README (`cmake -S DEVICE -B DEVICE/build ...`); the\n"
-                "commands below assume each board holds its folder's `dist/` as `<device>/dist`.\n\n");
-  if (p->n_parts == 1) {
-    const ec_plan_part *q = &p->parts[0];
-    ec_buf_printf(b, "## Run\n\nOne partition: `%s/dist/%s_p0 --input INPUT.pb ... --output OUTPUT.pb ...` on device\n"
-                  "`%s`.\n", devs->items[q->device].name, name, devs->items[q->device].name);
-    return;
-  }
-  ec_buf_printf(b, "## Start the pipeline\n\nStart the boards in this order (each partition connects to the next one,\n"
-                "so the last starts first), then send requests to the first:\n\n```sh\n");
-  for (int k = p->n_parts - 1; k >= 0; k--) {
-    ec_buf_printf(b, "# on device %s (target %s)\n", devs->items[p->parts[k].device].name,
-                  devs->items[p->parts[k].device].target_name);
-    start_command(devs, p, name, k, b);
-    ec_buf_printf(b, "\n");
-  }
-  char ep[64];
-  ec_plan_endpoint(0, ep, sizeof ep);
-  ec_buf_printf(b, "# client\nedgecc-client %s --input INPUT.pb ... --output OUTPUT.pb ...\n```\n\n", ep);
-  ec_buf_printf(b, "The programs carry this plan's id, `%016llx` (`plan_id` in plan.json), and refuse frames\n"
-                "from programs of another compile; `--plan-id HEX` overrides it. Wire format and\n"
-                "transports: docs/wire-format.md.\n\n",
-                (unsigned long long)p->id);
-  ec_buf_printf(b, "Endpoints default to loopback (`127.0.0.1`); on real boards replace the host of each\n"
-                "`--next` with the next board's address and listen on its interface. The servers are\n"
-                "unauthenticated: keep them on a trusted network.\n\n"
-                "Without the transports, the partitions chain through files:\n\n```sh\n");
-  for (int k = 0; k < p->n_parts; k++) {
-    const ec_plan_part *q = &p->parts[k];
-    char in[32], outf[32];
-    snprintf(in, sizeof in, "cut_%d.pb", k - 1);
-    snprintf(outf, sizeof outf, "cut_%d.pb", k);
-    ec_buf_printf(b, "%s/dist/%s_p%d --input %s --output %s   # sends %s\n", devs->items[q->device].name,
-                  name, k, k ? in : "INPUT.pb ...", k + 1 < p->n_parts ? outf : "OUTPUT.pb ...",
-                  k + 1 < p->n_parts ? cut_name(g, q) : "the graph outputs");
-  }
-  ec_buf_printf(b, "```\n");
 }
 
 void ec_plan_unused_why(const ec_device_list *devs, const ec_plan *p, int v, ec_buf *b) {
@@ -688,25 +554,4 @@ void ec_plan_unused_why(const ec_device_list *devs, const ec_plan *p, int v, ec_
   }
   if (!said_obj && !said_parts)
     ec_buf_printf(b, "; neither the other objective nor more partitions use it (--split-at TENSOR forces a cut)");
-}
-
-void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
-                           int device, ec_buf *b) {
-  const ec_device *dv = &devs->items[device];
-  ec_buf_printf(b, "# Device `%s`: unused\n\nThe plan places no partition on device `%s` (target `%s`).\n\n",
-                dv->name, dv->name, dv->target_name);
-  ec_buf_printf(b, "- Predicted compute of the whole model here: %.3f ms.\n", p->device_whole_ms[device]);
-  ec_buf_printf(b, "- The chosen plan: %d partition%s, predicted end-to-end latency %.3f ms, slowest stage %.3f ms",
-                p->n_parts, p->n_parts == 1 ? "" : "s", p->latency_ms, p->bottleneck_ms);
-  ec_buf_printf(b, " (objective %s).\n", p->objective ? "throughput" : "latency");
-  ec_buf_printf(b, "- Partitions: ");
-  for (int k = 0; k < p->n_parts; k++)
-    ec_buf_printf(b, "%sp%d on `%s` (%.3f ms)", k ? ", " : "", k, devs->items[p->parts[k].device].name,
-                  p->parts[k].compute_ms);
-  ec_buf_printf(b, ".\n\nEvery placement that uses this device was predicted %s. Force a split with\n"
-                "`--partitions N` or `--split-at TENSOR` to use it anyway, or leave it out of `--targets`.\n\n",
-                p->objective ? "to have a slower pipeline stage" : "to take longer, transfers included");
-  ec_plan_unused_why(devs, p, device, b);
-  ec_buf_printf(b, ".\n");
-  (void)g;
 }

@@ -1,5 +1,8 @@
 /* plan.h — the planner's orchestration: cost model per node and device, split points, the
- * partition DP, and the resulting partitions (nodes, cut inputs and outputs) that codegen emits.
+ * partition DP, and the resulting partitions (ec_part: nodes, cut inputs and outputs) that
+ * lowering and codegen carry out. The planner decides and emits nothing: the files that describe
+ * a plan for people (README.md, plan.dot) are codegen's (codegen.h); this header never includes
+ * a codegen header (the build refuses it: docs/architecture.md).
  *
  * How a command uses it:
  *
@@ -16,15 +19,26 @@
 #ifndef EC_PLAN_H
 #define EC_PLAN_H
 
-#include "codegen.h"
 #include "cost.h"
 #include "profile.h"
 #include "target.h"
 
-/* Objectives: the values of partition.h's ec_objective (that header's ec_part and ec_link clash
- * with codegen.h's and cost.h's, so users of this header do not include it). */
+/* Objectives: the values of partition.h's ec_objective (that header's ec_part_* and ec_dp_link
+ * are the DP's own small problem, so users of this header do not include it). */
 #define EC_PLAN_LATENCY 0
 #define EC_PLAN_THROUGHPUT 1
+
+/* One partition to lower and compile: the nodes it runs and the values crossing its boundary. */
+typedef struct ec_part {
+  int index;                     /* k of <name>_p<k> */
+  int *nodes, n_nodes;           /* schedule: node indices in the order they run */
+  int *inputs, n_inputs;         /* tensors the caller provides, in argument order */
+  int *outputs, n_outputs;       /* tensors the partition returns, in argument order */
+} ec_part;
+
+/* The whole graph as partition 0: every live node, graph inputs and outputs. */
+ec_status ec_part_whole(const ec_graph *g, ec_part *p);
+void ec_part_free(ec_part *p);
 
 typedef struct ec_plan_opts {
   int objective;               /* EC_PLAN_LATENCY or EC_PLAN_THROUGHPUT */
@@ -121,14 +135,6 @@ void ec_plan_identify(const ec_graph *g, const ec_device_list *devs, ec_plan *p)
 
 /* The plan as a text table for people (`edgecc plan`). */
 void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);
-/* plan.dot: one box per node, partitions as coloured clusters, cut tensors as labelled edges. */
-void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);
-/* OUT/README.md: the plan table and the commands that start each board, last partition first. */
-void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
-                    const char *name, ec_buf *b);
-/* OUT/<device>/README.md of a device the plan leaves unused: why, with the predicted figures. */
-void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
-                           int device, ec_buf *b);
 /* Why device v gets no partition, in one line for people (no trailing newline): the objective,
  * the predicted figures of the plan and of the whole model on v, and the flag that would use v
  * (`--objective throughput`, `--partitions N`) with that plan's figures. */
@@ -136,19 +142,9 @@ void ec_plan_unused_why(const ec_device_list *devs, const ec_plan *p, int v, ec_
 /* "tcp://127.0.0.1:PORT" of partition k. */
 void ec_plan_endpoint(int k, char *buf, size_t len);
 
-/* ---- codegen entry points that need the target or the plan (compiler/codegen/device.c and
- * plan_json.c). They extend ec_codegen_device and ec_plan_json of codegen.h, which call them
- * with t/plan NULL; declared here until codegen.h's ec_codegen_opts carries the target. */
-
-/* Device folder with the target's build settings: cflags, toolchain.cmake for its triple (when
- * edgecc has one), cmake/ec_dist.cmake and the dist/ step, README with cross/board commands.
- * `plan` (may be NULL) adds the --listen/--next commands of each partition. */
-ec_status ec_codegen_device_for(const ec_graph *g, const ec_codegen_opts *o, const ec_target *t,
-                                const ec_plan *plan, const ec_part_report *parts, int n_parts,
-                                ec_fileset *fs, ec_diag *d);
-/* plan.json with the planner's decisions and predictions (plan may be NULL: no predictions). */
-ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec_device_list *devs,
-                           const ec_plan *plan, const ec_part *parts, const ec_part_report *reps,
-                           int n, ec_buf *out);
+/* Sizes for people in the plan's texts: "1.2 MB", "340 kB", "12 B". */
+void ec_plan_human_bytes(double v, char *buf, size_t len);
+/* The tensor partition q sends on ("" for none): the name the texts give its cut. */
+const char *ec_plan_cut_name(const ec_graph *g, const ec_plan_part *q);
 
 #endif

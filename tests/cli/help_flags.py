@@ -203,10 +203,16 @@ def main():
         tail = [] if sub == "targets" else [missing]
         cmds[sub] = Command("edgecc " + sub, [e, sub], tail, unknown_edgecc)
     cmds["client"] = Command("edgecc-client", [os.path.abspath(a.client)], ["tcp://127.0.0.1:1"],
-                             r"^edgecc-client: error: (unknown option|unexpected argument) {f}$")
+                             r"^edgecc-client: error: (unknown option|unexpected argument) {f} \(see edgecc-client --help\)$")
     prog = build_program(e, root, a.work)
     cmds["program"] = Command("digits_p0 (a generated program)", [prog], [],
                               r"^digits_p0: error: (unknown option|unexpected argument) {f}$")
+
+    # A usage error is one line (the client once printed its whole usage after it).
+    r = subprocess.run([os.path.abspath(a.client), "tcp://127.0.0.1:1", "--no-such-flag"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    check(r.returncode == 2 and len(r.stderr.splitlines()) == 1,
+          "edgecc-client --no-such-flag: want exit 2 and one line, got %d and %r" % (r.returncode, r.stderr))
 
     for c in cmds.values():
         h = c.help()

@@ -12,6 +12,9 @@
 #include "op.h"
 #include "unit_test.h"
 
+/* The fixtures below place buffers by the runtime's numbers (runtime/ecrt.h, through memplan.h). */
+_Static_assert(EC_MP_ALIGN == 64 && EC_MP_SLACK == 16, "test_memplan's offsets assume ECRT_ALIGN 64, ECRT_SLACK 16");
+
 typedef struct {
   ec_graph *g;
   int nodes[16], n_nodes;

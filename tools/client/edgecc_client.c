@@ -66,7 +66,7 @@ typedef struct load {
 } load;
 
 static int fail_usage(const char *msg, const char *arg) {
-  fprintf(stderr, "edgecc-client: error: %s%s%s\n%s", msg, arg ? " " : "", arg ? arg : "", usage_text);
+  fprintf(stderr, "edgecc-client: error: %s%s%s (see edgecc-client --help)\n", msg, arg ? " " : "", arg ? arg : "");
   return 2;
 }
 

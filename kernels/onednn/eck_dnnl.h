@@ -1,0 +1,151 @@
+/* eck_dnnl.h — fast kernels of generated code for x86-64 targets: oneDNN 2.6 primitives (C API,
+ * Debian's libdnnl-dev) behind one parameter struct, in the shape of kernels/xnnpack/eck_xnn.h:
+ * create at init (weights reordered once), setup once the arena addresses are known, run per call.
+ * C99.
+ *
+ * How generated code uses it: the partition context holds one eck_dnnl_ctx (engine and stream,
+ * made by eck_dnnl_start) and one eck_dnnl_node per oneDNN step. Init calls eck_dnnl_create with
+ * the step's eck_dnnl_params and its weight addresses, then eck_dnnl_setup with the arena
+ * addresses; each step calls eck_dnnl_run, which only executes the primitive unless a caller
+ * buffer (a graph input or output) moved since the last setup. Activations are NHWC, shapes
+ * physical ([N, H, W, C]), float32. This header does not include dnnl.h, so the compiler can fill
+ * the params struct too.
+ *
+ * Memory ownership. eck_dnnl_create reads the weights (and bias) once: it reorders them into the
+ * layout the primitive picked (dnnl_format_tag_any: blocked, e.g. OIhw16i16o, or whatever the
+ * JIT kernel for this CPU wants) in memory oneDNN allocates and the node owns; the caller's copy
+ * is not read again and may be released right after create (one copy of the weights in memory).
+ * Each node also owns its scratchpad (user scratchpad mode, allocated at create), so a run never
+ * allocates. Activations stay the caller's (arena) memory. eck_dnnl_delete frees what the node
+ * owns; eck_dnnl_stop the engine and stream, after every node of the context is deleted.
+ *
+ * Threads. Debian's libdnnl (2.6.3) is built with DNNL_CPU_RUNTIME=OMP and links libgomp. A
+ * primitive runs on omp_get_max_threads() threads of the calling thread's OpenMP team:
+ * omp_set_num_threads(n) in that thread controls it (eck_dnnl_start calls it; with 1 no worker is
+ * ever started, checked in tests/onednn). The count is an ICV of the calling thread, so a
+ * cluster thread that runs oneDNN steps must call eck_dnnl_threads itself, before it creates
+ * them: a primitive keeps the count it saw at creation (measured: created at 1 and run after
+ * omp_set_num_threads(2), it runs on one thread; created at 2 and run after setting 1, on two).
+ * libgomp's workers spin after a parallel region (GOMP_SPINCOUNT, 300000 iterations by default)
+ * before they sleep. libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, in a constructor that
+ * runs when the library is loaded — before main — so setting them with setenv() in main changes
+ * nothing (measured below). They must be in the environment when the program
+ * starts: eck_dnnl_passive_wait re-executes the program once with OMP_WAIT_POLICY=passive added
+ * when it is missing; a driver calls it first thing in main. Measured after 2-thread runs of a
+ * 56x56x64 3x3 convolution, CPU burnt in the next 200 ms: 3-8 ms by default and with setenv in
+ * main alike, 0.0-0.3 ms with the variable in the environment, after the re-exec, or with
+ * GOMP_SPINCOUNT=0 (bench/onednn/omp_wait.c). */
+#ifndef ECK_DNNL_H
+#define ECK_DNNL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eck_tensor.h"
+
+/* The bound of an open clamp (no fused activation). */
+#define ECK_DNNL_INF INFINITY
+
+typedef enum eck_dnnl_kind {
+  ECK_DNNL_CONV = 1, /* NHWC convolution: grouped, depthwise, dilated, asymmetric pads */
+  ECK_DNNL_FC,       /* inner product: [batch, in] x W (+ bias) -> [batch, out] */
+  ECK_DNNL_MAXPOOL,  /* NHWC 2-D max pooling */
+  ECK_DNNL_AVGPOOL,  /* NHWC 2-D average pooling (padding excluded unless ECK_DNNL_AVG_INCLUDE_PAD) */
+  ECK_DNNL_ADD,      /* binary ops over physical shapes; the second operand may broadcast */
+  ECK_DNNL_MUL
+} eck_dnnl_kind;
+
+/* Flags (eck_dnnl_params.flags). */
+/* Conv: a fused residual sum. The output buffer already holds the residual when the step runs,
+ * and the convolution adds into it (oneDNN's sum post-op): y = clamp(conv(x) + y). */
+#define ECK_DNNL_SUM 0x1u
+/* With ECK_DNNL_SUM: the clamp applies to the convolution before the sum, y = clamp(conv(x)) + y
+ * (a Relu between the Conv and the Add). */
+#define ECK_DNNL_CLAMP_FIRST 0x2u
+/* FC: weights are [in, out] (Gemm transB = 0, a MatMul's constant operand), not [out, in]. */
+#define ECK_DNNL_W_IN_OUT 0x4u
+/* AVGPOOL: padding counted in the divisor (ONNX count_include_pad = 1). */
+#define ECK_DNNL_AVG_INCLUDE_PAD 0x8u
+
+#define ECK_DNNL_MAX_DIMS 6
+
+/* Everything a primitive needs, resolved by the compiler. Unused fields stay 0. The fields mean
+ * what eck_xnn_params' fields of the same name mean, so lowering fills both alike. */
+typedef struct eck_dnnl_params {
+  int32_t kind;                   /* eck_dnnl_kind */
+  uint32_t flags;                 /* ECK_DNNL_* */
+  uint32_t pad[4];                /* top, right, bottom, left (XNNPACK's order) */
+  uint32_t kernel[2], stride[2], dilation[2]; /* H, W; dilation as ONNX writes it (1: none) */
+  uint32_t groups;                /* conv: 1, or the group count (depthwise: channels) */
+  size_t channels_in, channels_out; /* conv: per group; fc: in, out; pooling: channels */
+  size_t in_stride, out_stride;   /* elements between pixels/rows (>= channels; 0: dense). Correct
+                                     either way, but oneDNN 2.6 runs a strided (channel-slice)
+                                     convolution on its reference kernel, ref:any: measured for
+                                     1x1 and 3x3 64->64 at 28x28 with either stride 128 */
+  size_t batch, height, width;    /* input N, H, W (fc: rows in batch) */
+  size_t out_height, out_width;   /* pooling: output H, W (0: from the pads, rounding down; a
+                                     ceil_mode output is one larger) */
+  float out_min, out_max;         /* fused clamp (-inf, +inf when none): conv, fc, pooling, binary */
+  int32_t rank_a, rank_b;         /* binary ops: physical shapes, numpy broadcasting */
+  size_t shape_a[ECK_DNNL_MAX_DIMS], shape_b[ECK_DNNL_MAX_DIMS];
+} eck_dnnl_params;
+
+/* The library call that failed and what it returned ("dnnl_primitive_desc_create",
+ * "unimplemented"): static strings, so init can say which step failed and why. NULL while nothing
+ * failed. */
+typedef struct eck_dnnl_error {
+  const char *call;
+  const char *status;
+} eck_dnnl_error;
+
+/* One engine and one stream per partition context (dnnl_engine_t, dnnl_stream_t). */
+typedef struct eck_dnnl_ctx {
+  void *engine;
+  void *stream;
+} eck_dnnl_ctx;
+
+/* One oneDNN step: its primitive, the memory objects it executes on (bound to the caller's
+ * buffers by setup; weights, bias and scratchpad owned by the node) and the buffers last bound. */
+typedef struct eck_dnnl_node {
+  void *prim;                     /* dnnl_primitive_t */
+  void *src, *src1, *dst;         /* dnnl_memory_t bound to caller buffers (src1: binary only) */
+  void *weights, *bias, *scratch; /* dnnl_memory_t owned by the node (NULL where none) */
+  int swap;                       /* binary: operands swapped at create (b is the full shape) */
+  const void *in[2];
+  void *out;
+  int ready;                      /* set up with in/out */
+  eck_dnnl_error err;             /* the last create/setup/run call that failed */
+} eck_dnnl_node;
+
+/* Makes the CPU engine and a stream, and sets the calling thread's OpenMP thread count (<= 1: one
+ * thread, no workers). Returns ECK_OK, or ECK_ERR_UNSUPPORTED with *err naming the call. */
+int eck_dnnl_start(eck_dnnl_ctx *c, int threads, eck_dnnl_error *err);
+/* The calling thread's OpenMP thread count for the primitives it creates and runs. */
+void eck_dnnl_threads(int threads);
+/* Re-executes the program (argv as given to main) with OMP_WAIT_POLICY=passive in its
+ * environment when that variable is not set, so libgomp's workers sleep as soon as a run ends.
+ * Returns only when nothing was done (the variable was set, or the exec failed: then workers spin
+ * for GOMP_SPINCOUNT after each run, which costs CPU but not correctness). */
+void eck_dnnl_passive_wait(char **argv);
+/* Undoes eck_dnnl_start. Delete the nodes first. */
+void eck_dnnl_stop(eck_dnnl_ctx *c);
+
+/* Creates the primitive and reorders the weights into the node's own memory (w, b may be NULL
+ * where the kind has none; b NULL: no bias). Conv weights are ONNX's [groups * channels_out,
+ * channels_in, kh, kw]; fc weights [out, in], or [in, out] with ECK_DNNL_W_IN_OUT. */
+int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const float *w,
+                    const float *b);
+/* Binds the buffers (b: second input of binary ops, else NULL). With ECK_DNNL_SUM, y holds the
+ * residual when the step runs. */
+int eck_dnnl_setup(eck_dnnl_node *s, const eck_dnnl_params *p, const void *a, const void *b, void *y);
+/* Executes the primitive, binding the buffers again first only when one differs from the last
+ * setup. Returns when the outputs are written. */
+int eck_dnnl_run(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const void *a,
+                 const void *b, void *y);
+/* The implementation oneDNN picked ("brgconv:avx512_core", "jit:avx2", "ref:any"), for profiles
+ * and benchmarks; "" before create. */
+const char *eck_dnnl_impl(const eck_dnnl_node *s);
+void eck_dnnl_delete(eck_dnnl_node *s);
+
+#endif

@@ -1,0 +1,26 @@
+# tests/quant — calibration (`edgecc calibrate`, compiler/quant/), label `unit`. calib_ref.py is
+# docs/quantization.md's definitions written again in numpy; the tests hold edgecc to it.
+
+# The Fashion-MNIST example, minmax/percentile/entropy: bit for bit against numpy on the values
+# edgecc eval computes, within a bin against numpy on torch's values (train.py's network with
+# the ONNX weights); weight scales against the initializers, the set's hash against hashlib.
+add_test(NAME unit_calib_fashion
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/fashion_calib.py --edgecc $<TARGET_FILE:edgecc>
+                 --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/fashion)
+set_tests_properties(unit_calib_fashion PROPERTIES LABELS unit TIMEOUT 600
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+
+# Hand-computed answers on tiny models, several inputs as sample folders, byte-identical output
+# across runs and file orders, progress, and every bad flag value and bad file.
+add_test(NAME unit_calib_cli
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/calib_cli.py --edgecc $<TARGET_FILE:edgecc>
+                 --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/cli)
+set_tests_properties(unit_calib_cli PROPERTIES LABELS unit TIMEOUT 300)
+
+# The threshold arithmetic on hand-made histograms and ranges (cmocka): bin edges, the
+# percentile's bin, the entropy search's tie rule, zero points that are exact halves.
+add_executable(test_calib_thresholds ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_thresholds.c)
+target_include_directories(test_calib_thresholds PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(test_calib_thresholds PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+add_test(NAME unit_calib_thresholds COMMAND test_calib_thresholds)
+set_tests_properties(unit_calib_thresholds PROPERTIES LABELS unit TIMEOUT 60)
