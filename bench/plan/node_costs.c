@@ -11,6 +11,7 @@
 #include "cost.h"
 #include "lower.h"
 #include "passes.h"
+#include "pipeline.h"
 #include "target.h"
 
 int main(int argc, char **argv) {
@@ -36,19 +37,24 @@ int main(int argc, char **argv) {
   memset(&mo, 0, sizeof mo);
   ec_graph *g;
   if (ec_cli_load(argv[1], &mo, false, &g)) return 1;
-  ec_pass_opts po;
-  memset(&po, 0, sizeof po);
-  ec_status st = ec_run_passes(g, &po, &d);
+  /* The graph as edgecc compile lowers it for one device of this target (ec_cli_load ran the
+   * graph passes), so that the node names match a --profile of the compiled program. */
+  ec_device_list devs;
+  memset(&devs, 0, sizeof devs);
+  char spec[300];
+  snprintf(spec, sizeof spec, "here=%s", argv[3]);
   bool fast = ec_kernels_fast(kernels);
-  if (!st && fast) {
-    ec_lower_opts lo = {kernels, NULL, 0};
-    st = ec_lower(g, &lo, &d);
-  }
+  unsigned klib = fast ? EC_KLIB_XNNPACK : EC_KLIB_REF;
+  ec_pipeline_opts o = {.plan = {.klib = klib, .threads = threads}};
+  ec_plan plan;
+  memset(&plan, 0, sizeof plan);
+  ec_status st = ec_devices_parse(&ts, spec, &devs, &d);
+  if (!st) st = ec_pipeline_run(g, &devs, &o, &plan, &d);
+  ec_plan_free(&plan);
   if (st) {
     ec_diag_print(&d);
     return 1;
   }
-  unsigned klib = fast ? EC_KLIB_XNNPACK : EC_KLIB_REF;
   static const char *const kinds[] = {"ref", "xnn", "to_nhwc", "to_nchw", "concat_nhwc", "shuffle", "blas"};
   static const char *const classes[] = {"gemm", "dwconv", "memory"};
   printf("name\top\tkernel\tclass\tflops\tbytes\trows\tms\n");

@@ -1,6 +1,7 @@
-/* compile.c — `edgecc [compile] MODEL --targets DEVICES -o OUT` and `edgecc plan`: loads and infers
- * the model, plans its partitions over the devices, and (compile) generates the device folders,
- * plan.json, plan.dot and README.md, put under OUT under the manifest rules. */
+/* compile.c — `edgecc [compile] MODEL --targets DEVICES -o OUT` and `edgecc plan`: parses the
+ * options, loads the model, runs the pipeline (compiler/pipeline: the plan, then lowering for each
+ * device), and prints the plan (plan) or generates the device folders, plan.json, plan.dot and
+ * README.md, put under OUT under the manifest rules (compile). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "lower.h"
 #include "op.h"
 #include "passes.h"
+#include "pipeline.h"
 #include "plan.h"
 #include "target.h"
 
@@ -245,97 +247,6 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
 
 int ec_compile_main(int argc, char **argv, bool plan_only);
 
-/* Partition p's schedule from the graph as it is now: every node its outputs need, walking back
- * to its inputs (constant-only nodes included, as the planner includes them), in graph order. */
-static ec_status part_reslice(const ec_graph *g, ec_part *p) {
-  uint8_t *need = ec_alloc((size_t)g->n_nodes + 1), *stop = ec_alloc((size_t)g->n_tensors + 1);
-  int *nodes = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
-  if (!need || !stop || !nodes) {
-    free(need), free(stop), free(nodes);
-    return EC_ERR_INTERNAL;
-  }
-  for (int j = 0; j < p->n_inputs; j++) stop[p->inputs[j]] = 1;
-  for (int j = 0; j < p->n_outputs; j++) {
-    int pr = g->tensors[p->outputs[j]].producer;
-    if (pr >= 0 && !stop[p->outputs[j]]) need[pr] = 1;
-  }
-  for (int i = g->n_nodes - 1; i >= 0; i--) { /* topological order: consumers come later */
-    if (!need[i]) continue;
-    const ec_node *n = &g->nodes[i];
-    for (int c = 0; c < n->n_inputs; c++) {
-      int t = n->inputs[c];
-      if (t < 0 || stop[t]) continue;
-      int pr = g->tensors[t].producer;
-      if (pr >= 0) need[pr] = 1;
-    }
-  }
-  int n = 0;
-  for (int i = 0; i < g->n_nodes; i++)
-    if (need[i]) nodes[n++] = i;
-  free(p->nodes);
-  p->nodes = nodes;
-  p->n_nodes = n;
-  free(need), free(stop);
-  return EC_OK;
-}
-
-/* After planning, with the fast kernels. The tensors crossing cuts count as graph outputs
- * meanwhile: they live in the partitions' send and receive buffers, so no in-place Concat may
- * write through one (ec_lower_pin), and one lowering left NHWC travels as NCHW
- * (ec_lower_cut_tensor). Devices with different kernel libraries (a description without XNNPACK
- * among them) are lowered here, after the plan: the nodes of reference-kernel partitions are
- * marked so that no lowering step touches them, and the marked cut tensors are neither fused
- * away nor left NHWC, so each partition is lowered for its own device's kernels. Then every
- * partition's schedule is taken again from the sorted graph. */
-static ec_status finish_cuts(ec_graph *g, const compile_args *a, ec_plan *plan, ec_diag *d) {
-  if (plan->n_parts < 2 && !a->mixed) return EC_OK;
-  for (int k = 0; a->mixed && k < plan->n_parts; k++) {
-    const ec_part *p = &plan->parts[k].part;
-    if (strcmp(a->dev_kernels[plan->parts[k].device], "ref") == 0)
-      for (int s = 0; s < p->n_nodes; s++) g->nodes[p->nodes[s]].ref_kernels = true;
-  }
-  int nt0 = g->n_tensors;
-  bool *marked = ec_alloc(sizeof(bool) * (size_t)(nt0 + 1));
-  if (!marked) return EC_ERR_INTERNAL;
-  for (int k = 0; k + 1 < plan->n_parts; k++)
-    for (int j = 0; j < plan->parts[k].part.n_outputs; j++) {
-      int t = plan->parts[k].part.outputs[j];
-      marked[t] = !g->tensors[t].is_output;
-      g->tensors[t].is_output = true;
-    }
-  ec_status st = EC_OK;
-  if (a->mixed) {
-    ec_lower_opts lo = {"xnnpack", a->mo.lower_off, a->mo.n_lower_off};
-    st = ec_lower(g, &lo, d);
-  } else {
-    ec_lower_pin(g, a->kernels);
-  }
-  for (int k = 0; !st && k + 1 < plan->n_parts; k++)
-    for (int j = 0; !st && j < plan->parts[k].part.n_outputs; j++)
-      st = ec_lower_cut_tensor(g, plan->parts[k].part.outputs[j]);
-  for (int t = 0; t < nt0; t++)
-    if (marked[t]) g->tensors[t].is_output = false;
-  free(marked);
-  if (!st) st = ec_graph_compact(g);
-  if (!st) st = ec_graph_toposort(g, d);
-  for (int k = 0; !st && k < plan->n_parts; k++) {
-    ec_part *p = &plan->parts[k].part;
-    st = part_reslice(g, p);
-    /* A reference-kernel device must get no fast step (its folder links no XNNPACK). */
-    bool ref = strcmp(a->dev_kernels[plan->parts[k].device], "ref") == 0;
-    for (int s = 0; !st && a->mixed && ref && s < p->n_nodes; s++) {
-      const ec_node *n = &g->nodes[p->nodes[s]];
-      if (!n->ref_kernels) {
-        ec_diag_set(d, g->source_path, "", "internal: node '%s' of partition %d (reference kernels) was lowered",
-                    n->name, k);
-        st = EC_ERR_INTERNAL;
-      }
-    }
-  }
-  if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory at the cuts");
-  return st;
-}
-
 int ec_compile_main(int argc, char **argv, bool plan_only) {
   compile_args a;
   memset(&a, 0, sizeof a);
@@ -486,32 +397,10 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&plan, 0, sizeof plan);
   ec_fileset fs = {0};
   ec_part_report *reps = NULL;
-  /* Target-independent passes, then lowering for the kernel library (the whole graph: every
-   * device uses the same library), then the plan over the lowered graph's split points. */
-  /* (ec_cli_load ran the passes; --no-pass was parsed into a.mo for both.) */
-  st = EC_OK;
-  if (fast && !a.mixed) {
-    ec_lower_opts lo = {a.kernels, a.mo.lower_off, a.mo.n_lower_off};
-    /* A tensor named by --split-at must outlive lowering: fuse-act would hand a Conv's output
-     * to the Relu after it, and the cut would name a tensor nothing writes. Such tensors count
-     * as graph outputs meanwhile, as finish_cuts does with the planned cuts. */
-    bool *named = ec_alloc(sizeof(bool) * (size_t)(po.n_split_at + 1));
-    if (!named) st = EC_ERR_INTERNAL;
-    for (int k = 0; !st && k < po.n_split_at; k++) {
-      int t = ec_graph_find(g, po.split_at[k]);
-      named[k] = t >= 0 && !g->tensors[t].is_output;
-      if (named[k]) g->tensors[t].is_output = true;
-    }
-    if (!st) st = ec_lower(g, &lo, &d);
-    for (int k = 0; named && k < po.n_split_at; k++) {
-      int t = ec_graph_find(g, po.split_at[k]); /* lowering renumbers tensors */
-      if (named[k] && t >= 0) g->tensors[t].is_output = false;
-    }
-    free(named);
-  }
-  if (!st) st = ec_plan_build(g, &devs, &po, &plan, &d);
-  /* The cuts (and, for devices with different kernels, lowering itself) after the plan. */
-  if (!st && fast && !plan_only) st = finish_cuts(g, &a, &plan, &d);
+  /* ec_cli_load ran the graph passes; the pipeline plans and lowers (--no-pass was parsed into
+   * a.mo for both). */
+  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off};
+  st = ec_pipeline_run(g, &devs, &pipe, &plan, &d);
   for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
     const ec_profile *pr = plan.profiles[v];
     if (pr && plan.profile_unmatched[v])

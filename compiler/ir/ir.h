@@ -101,6 +101,9 @@ typedef struct ec_attr {
   bool used;           /* set by the getters; an attribute nobody read is reported unknown */
 } ec_attr;
 
+/* Kernel families a node can be lowered for (its device's library). */
+typedef enum ec_kernel_family { EC_KF_UNSET = 0, EC_KF_REF, EC_KF_XNNPACK } ec_kernel_family;
+
 typedef struct ec_node {
   char *name;          /* may be "" */
   char *op_type;
@@ -116,9 +119,13 @@ typedef struct ec_node {
   void *params;        /* op-specific parameter struct filled by shape inference (malloc'd) */
   size_t params_size;
   bool dead;           /* removed by a pass; compacted away by ec_graph_compact */
-  /* Planner annotations. */
+  /* The planner's decisions (ec_plan_record): the partition that runs the node and its device
+   * (an index into the device list), -1 before planning. cluster, bits: not planned yet. */
   int partition, device, cluster, bits;
-  bool ref_kernels;    /* placed on a device without the fast kernels: lowering leaves it alone */
+  /* The kernel family of its device (ec_pipeline_run, from the plan): EC_KF_REF nodes are left
+   * alone by lowering and run the reference kernels; EC_KF_UNSET before planning, where the
+   * library a caller names decides. */
+  ec_kernel_family family;
   int fused_act;
 } ec_node;
 

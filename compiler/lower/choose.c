@@ -553,7 +553,7 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
                                 ec_kernel_choice *c) {
   memset(c, 0, sizeof *c);
   c->a = c->b = c->w = c->bias = -1;
-  if (!ec_kernels_fast(kernels) || n->op < 0 || n->ref_kernels) return c->kind = EC_K_REF;
+  if (!ec_kernels_fast(kernels) || n->op < 0 || n->family == EC_KF_REF) return c->kind = EC_K_REF;
   ec_kernel_kind k = EC_K_REF;
   switch (n->op) {
     case EC_OP_Conv: k = choose_conv(g, n, c); break;

@@ -112,31 +112,40 @@ static ec_status relink(ec_graph *g, ec_diag *d) {
 
 /* ---- channel-shuffle ---------------------------------------------------------------------- */
 
-/* Reshape [N,C,H,W]->[N,g,C/g,H,W], Transpose (0,2,1,3,4), Reshape back to [N,C,H,W]: the
- * Transpose node becomes the shuffle (X -> Y), both Reshapes go. */
+/* Reshape [N,C,H,W]->[N,g,C/g,H,W], Transpose (0,2,1,3,4), Reshape back to [N,C,H,W], with
+ * node i the Transpose: the Reshapes r1 and r2, the 4-D tensors x and y around them and the
+ * group count. Pure: lowering rewrites what it finds, the planner asks which tensors go. */
+static bool shuffle_at(const ec_graph *g, int i, int *r1, int *r2, int *x, int *y, int64_t *groups) {
+  const ec_node *t = &g->nodes[i];
+  if (t->dead || t->family == EC_KF_REF || t->op != EC_OP_Transpose || t->n_inputs != 1 || t->n_outputs != 1 ||
+      !t->params)
+    return false;
+  const eck_transpose_params *tp = t->params;
+  static const int32_t want[5] = {0, 2, 1, 3, 4};
+  if (memcmp(tp->perm, want, sizeof want) != 0) return false;
+  int x5 = t->inputs[0], y5 = t->outputs[0];
+  if (x5 < 0 || y5 < 0 || g->tensors[x5].rank != 5) return false;
+  *r1 = g->tensors[x5].producer, *r2 = single_consumer(g, y5);
+  if (*r1 < 0 || *r2 < 0 || single_consumer(g, x5) != i) return false;
+  const ec_node *a = &g->nodes[*r1], *b = &g->nodes[*r2];
+  if (a->op != EC_OP_Reshape || b->op != EC_OP_Reshape || a->inputs[0] < 0 || b->outputs[0] < 0) return false;
+  *x = a->inputs[0], *y = b->outputs[0];
+  const ec_tensor *tx = &g->tensors[*x], *ty = &g->tensors[*y], *t5 = &g->tensors[x5];
+  if (!is_float_act(tx, 4) || ty->rank != 4 || memcmp(tx->dims, ty->dims, 4 * sizeof(int64_t)) != 0 ||
+      t5->dims[0] != tx->dims[0] || t5->dims[1] * t5->dims[2] != tx->dims[1] ||
+      t5->dims[3] != tx->dims[2] || t5->dims[4] != tx->dims[3])
+    return false;
+  *groups = t5->dims[1];
+  return true;
+}
+
+/* The Transpose node becomes the shuffle (X -> Y), both Reshapes go. */
 static ec_status lower_shuffle(ec_graph *g, int *count) {
   for (int i = 0; i < g->n_nodes; i++) {
-    ec_node *t = &g->nodes[i];
-    if (t->dead || t->ref_kernels || t->op != EC_OP_Transpose || t->n_inputs != 1 || t->n_outputs != 1 ||
-        !t->params)
-      continue;
-    const eck_transpose_params *tp = t->params;
-    static const int32_t want[5] = {0, 2, 1, 3, 4};
-    if (memcmp(tp->perm, want, sizeof want) != 0) continue;
-    int x5 = t->inputs[0], y5 = t->outputs[0];
-    if (x5 < 0 || y5 < 0 || g->tensors[x5].rank != 5) continue;
-    int r1 = g->tensors[x5].producer, r2 = single_consumer(g, y5);
-    if (r1 < 0 || r2 < 0 || single_consumer(g, x5) != i) continue;
-    ec_node *a = &g->nodes[r1], *b = &g->nodes[r2];
-    if (a->op != EC_OP_Reshape || b->op != EC_OP_Reshape || a->inputs[0] < 0 || b->outputs[0] < 0) continue;
-    int x = a->inputs[0], y = b->outputs[0];
-    const ec_tensor *tx = &g->tensors[x], *ty = &g->tensors[y], *t5 = &g->tensors[x5];
-    if (!is_float_act(tx, 4) || ty->rank != 4 || memcmp(tx->dims, ty->dims, 4 * sizeof(int64_t)) != 0 ||
-        t5->dims[0] != tx->dims[0] || t5->dims[1] * t5->dims[2] != tx->dims[1] ||
-        t5->dims[3] != tx->dims[2] || t5->dims[4] != tx->dims[3])
-      continue;
-    int64_t groups = t5->dims[1];
-    ec_status st = add_attr(t, EC_ATTR_SHUFFLE, EC_ATTR_INT, groups, 0);
+    int r1, r2, x, y;
+    int64_t groups;
+    if (!shuffle_at(g, i, &r1, &r2, &x, &y, &groups)) continue;
+    ec_status st = add_attr(&g->nodes[i], EC_ATTR_SHUFFLE, EC_ATTR_INT, groups, 0);
     if (!st) st = ec_node_set_inputs(g, i, &x, 1);
     if (!st) st = ec_node_set_outputs(g, i, &y, 1);
     if (st) return st;
@@ -200,41 +209,68 @@ static ec_status lower_fold_pad(ec_graph *g, int *count) {
 
 enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW };
 
+/* Node n as it would be with input 0, output 0 (and, with `weights`, input 1) in NHWC: a copy of
+ * n and of the tensors it reads and writes, so that asking ec_choose_kernel what-if never writes
+ * the graph (the planner's cost model asks before lowering). The copies have no producer or
+ * consumers: no tensor is a view of another before concat-in-place, which runs last. */
+#define SHADOW_MAX 8
+typedef struct shadow {
+  ec_graph g;
+  ec_node n;
+  ec_tensor t[2 * SHADOW_MAX];
+  int in[SHADOW_MAX], out[SHADOW_MAX];
+} shadow;
+
+static bool shadow_nhwc(const ec_graph *g, const ec_node *n, bool weights, shadow *s) {
+  if (n->n_inputs > SHADOW_MAX || n->n_outputs > SHADOW_MAX || n->n_inputs < 1 || n->n_outputs < 1 ||
+      n->inputs[0] < 0 || n->outputs[0] < 0)
+    return false;
+  memset(&s->g, 0, sizeof s->g);
+  s->n = *n;
+  int nt = 0;
+  for (int k = 0; k < n->n_inputs + n->n_outputs; k++) {
+    bool is_in = k < n->n_inputs;
+    int src = is_in ? n->inputs[k] : n->outputs[k - n->n_inputs];
+    int *dst = is_in ? &s->in[k] : &s->out[k - n->n_inputs];
+    *dst = -1;
+    if (src < 0) continue;
+    s->t[nt] = g->tensors[src];
+    s->t[nt].producer = -1;
+    s->t[nt].n_consumers = 0;
+    s->t[nt].consumers = NULL;
+    *dst = nt++;
+  }
+  s->t[s->in[0]].layout = s->t[s->out[0]].layout = EC_LAYOUT_NHWC;
+  if (weights && n->n_inputs > 1 && s->in[1] >= 0) s->t[s->in[1]].layout = EC_LAYOUT_NHWC;
+  s->g.tensors = s->t;
+  s->g.n_tensors = nt;
+  s->n.inputs = s->in;
+  s->n.outputs = s->out;
+  return true;
+}
+
 /* Would XNNPACK run node i if its input 0 and output 0 (and a Conv's weights) were NHWC? */
-static bool wants_nhwc(ec_graph *g, int i, const char *kernels) {
-  ec_node *n = &g->nodes[i];
+static bool wants_nhwc(const ec_graph *g, int i, const char *kernels, ec_kernel_choice *c) {
+  const ec_node *n = &g->nodes[i];
   if (n->op != EC_OP_Conv && n->op != EC_OP_MaxPool && n->op != EC_OP_AveragePool &&
       n->op != EC_OP_GlobalAveragePool && n->op != EC_OP_ReduceMean && n->op != EC_OP_Resize &&
       n->op != EC_OP_Upsample)
     return false;
   if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_float_act(&g->tensors[n->inputs[0]], 4)) return false;
-  ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
-  ec_tensor *w = n->op == EC_OP_Conv && n->n_inputs > 1 && n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
-  int lx = x->layout, ly = y->layout, lw = w ? w->layout : 0;
-  x->layout = y->layout = EC_LAYOUT_NHWC;
-  if (w) w->layout = EC_LAYOUT_NHWC;
-  ec_kernel_choice c;
-  bool yes = ec_choose_kernel(g, n, kernels, &c) != EC_K_REF;
-  x->layout = lx, y->layout = ly;
-  if (w) w->layout = lw;
-  return yes;
+  shadow s;
+  return shadow_nhwc(g, n, n->op == EC_OP_Conv, &s) && ec_choose_kernel(&s.g, &s.n, kernels, c) != EC_K_REF;
 }
 
 /* Would the fast kernel of n (BatchNormalization, Slice) run it with input 0 and output 0 in
  * NHWC? Such ops follow their input's layout only where they then have a kernel. */
-static bool fast_in_nhwc(ec_graph *g, const ec_node *n) {
-  if (n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs < 1 || n->outputs[0] < 0) return false;
-  ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
-  int lx = x->layout, ly = y->layout;
+static bool fast_in_nhwc(const ec_graph *g, const ec_node *n) {
+  shadow s;
   ec_kernel_choice c;
-  x->layout = y->layout = EC_LAYOUT_NHWC;
-  bool yes = ec_choose_kernel(g, n, "xnnpack", &c) != EC_K_REF;
-  x->layout = lx, y->layout = ly;
-  return yes;
+  return shadow_nhwc(g, n, false, &s) && ec_choose_kernel(&s.g, &s.n, "xnnpack", &c) != EC_K_REF;
 }
 
 /* Layout-following ops: float, rank 4, constants only where their bytes fit any layout. */
-static bool follows(ec_graph *g, const ec_node *n) {
+static bool follows(const ec_graph *g, const ec_node *n) {
   if (n->n_outputs < 1 || n->outputs[0] < 0 || g->tensors[n->outputs[0]].dtype != ECK_FLOAT ||
       g->tensors[n->outputs[0]].rank != 4)
     return false;
@@ -325,7 +361,8 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, int *count, ec_dia
     ec_node *n = &g->nodes[i];
     if (n->dead) continue;
     /* A node left to the reference kernels (its device has no others) keeps NCHW throughout. */
-    cls[i] = n->ref_kernels ? CLS_NCHW : wants_nhwc(g, i, kernels) ? CLS_WANT : follows(g, n) ? CLS_FOLLOW : CLS_NCHW;
+    ec_kernel_choice kc;
+    cls[i] = n->family == EC_KF_REF ? CLS_NCHW : wants_nhwc(g, i, kernels, &kc) ? CLS_WANT : follows(g, n) ? CLS_FOLLOW : CLS_NCHW;
     int layout = EC_LAYOUT_NCHW;
     if (cls[i] == CLS_WANT) {
       layout = EC_LAYOUT_NHWC;
@@ -418,18 +455,21 @@ static bool clamp_of(const ec_graph *g, const ec_node *r, float *lo, float *hi) 
   return true;
 }
 
+/* Producers whose fast kernel takes an output clamp (fuse-act). */
+static bool clamps_output(ec_kernel_kind kk, int k) {
+  return kk == EC_K_BATCHNORM_NHWC ||
+         (kk == EC_K_XNN && (k == ECK_XNN_CONV || k == ECK_XNN_FC || k == ECK_XNN_AVGPOOL || k == ECK_XNN_MAXPOOL ||
+                             k == ECK_XNN_GAVGPOOL || k == ECK_XNN_ADD || k == ECK_XNN_SUB || k == ECK_XNN_MUL ||
+                             k == ECK_XNN_DIV));
+}
+
 static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec_diag *d) {
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *n = &g->nodes[i];
     ec_kernel_choice c;
     if (n->dead || n->n_outputs < 1 || n->outputs[0] < 0) continue;
     ec_kernel_kind kk = ec_choose_kernel(g, n, kernels, &c);
-    if (kk != EC_K_XNN && kk != EC_K_BATCHNORM_NHWC) continue;
-    int k = c.xp.kind;
-    if (kk == EC_K_XNN && k != ECK_XNN_CONV && k != ECK_XNN_FC && k != ECK_XNN_AVGPOOL && k != ECK_XNN_MAXPOOL &&
-        k != ECK_XNN_GAVGPOOL && k != ECK_XNN_ADD && k != ECK_XNN_SUB && k != ECK_XNN_MUL &&
-        k != ECK_XNN_DIV)
-      continue;
+    if (!clamps_output(kk, c.xp.kind)) continue;
     int y = n->outputs[0], r = single_consumer(g, y);
     float lo, hi;
     if (r < 0 || g->nodes[r].inputs[0] != y || !clamp_of(g, &g->nodes[r], &lo, &hi)) continue;
@@ -549,16 +589,45 @@ static ec_status lower_concat_in_place(ec_graph *g, const char *kernels, int *co
   return EC_OK;
 }
 
-bool ec_lower_runs_fast(const ec_graph *g, int i) {
-  ec_kernel_choice kc;
-  if (ec_choose_kernel(g, &g->nodes[i], "xnnpack", &kc) != EC_K_REF) return true;
-  /* Before lowering, a convolution or pooling is still NCHW: ask as lowering will. wants_nhwc
-   * sets the layouts it tries and puts them back. */
-  return !g->lowered && !g->nodes[i].ref_kernels && wants_nhwc((ec_graph *)g, i, "xnnpack");
+/* ---- what-if queries for the planner (pure: they never write the graph) ------------------- */
+
+/* The kernel node i runs on with the fast kernels once lowered: on a lowered graph what
+ * ec_choose_kernel says; before, a convolution or pooling as the nhwc step will lay it out. */
+static ec_kernel_kind fast_choice(const ec_graph *g, int i, ec_kernel_choice *c) {
+  ec_kernel_kind k = ec_choose_kernel(g, &g->nodes[i], "xnnpack", c);
+  if (k != EC_K_REF || g->lowered || g->nodes[i].family == EC_KF_REF) return k;
+  return wants_nhwc(g, i, "xnnpack", c) ? c->kind : EC_K_REF;
 }
 
-void ec_lower_pin(ec_graph *g, const char *kernels) {
-  if (ec_kernels_fast(kernels)) drop_in_place_failing(g, kernels);
+bool ec_lower_runs_fast(const ec_graph *g, int i) {
+  ec_kernel_choice kc;
+  int r1, r2, x, y;
+  int64_t groups;
+  /* A channel shuffle's Transpose becomes XNNPACK's shuffle (channel-shuffle, before nhwc). */
+  return fast_choice(g, i, &kc) != EC_K_REF || (!g->lowered && shuffle_at(g, i, &r1, &r2, &x, &y, &groups));
+}
+
+bool ec_lower_fused_act(const ec_graph *g, int i) {
+  const ec_node *r = &g->nodes[i];
+  float lo, hi;
+  if (g->lowered || r->dead || r->n_inputs < 1 || r->inputs[0] < 0 || !clamp_of(g, r, &lo, &hi)) return false;
+  int y = r->inputs[0], p = g->tensors[y].producer;
+  if (p < 0 || single_consumer(g, y) != i || g->nodes[p].n_outputs < 1 || g->nodes[p].outputs[0] != y) return false;
+  ec_kernel_choice c;
+  ec_kernel_kind kk = fast_choice(g, p, &c);
+  return clamps_output(kk, c.xp.kind);
+}
+
+bool ec_lower_removes_tensor(const ec_graph *g, int t) {
+  if (t < 0 || t >= g->n_tensors || g->lowered) return false;
+  const ec_tensor *x = &g->tensors[t];
+  int c = single_consumer(g, t);
+  if (c >= 0 && g->nodes[c].inputs[0] == t && ec_lower_fused_act(g, c)) return true;
+  /* The 5-D tensors inside a channel shuffle, before and after its Transpose. */
+  int r1, r2, a, b;
+  int64_t groups;
+  return x->rank == 5 && ((c >= 0 && shuffle_at(g, c, &r1, &r2, &a, &b, &groups)) ||
+                          (x->producer >= 0 && shuffle_at(g, x->producer, &r1, &r2, &a, &b, &groups)));
 }
 
 /* A layout conversion node back to NCHW (a reference kernel's input). */

@@ -31,8 +31,11 @@ enum { EC_LAYOUT_NCHW = 0, EC_LAYOUT_NHWC = 1 };
 #define EC_ATTR_IN_PLACE "edgecc_in_place"   /* a channel Concat whose inputs are written in its
                                                 output's channels (int 1): no copy */
 
+/* Which kernels each node gets is its `family` (ir.h), recorded from the plan before lowering:
+ * a node of EC_KF_REF (its device has no fast kernels) is left as it is and keeps NCHW. */
 typedef struct ec_lower_opts {
-  const char *kernels;           /* "xnnpack" lowers; "ref" leaves the graph as it is */
+  const char *kernels;           /* "xnnpack" lowers (the nodes not of EC_KF_REF); "ref" leaves the
+                                    graph as it is */
   const char *const *disabled;   /* names of lowering steps switched off (`all` = every one) */
   int n_disabled;
 } ec_lower_opts;
@@ -46,22 +49,29 @@ bool ec_lower_is_step(const char *name);
  * topologically sorted and compacted on return. */
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
 
-/* Will node i run on a fast kernel? On a lowered graph, what ec_choose_kernel says; before
- * lowering (a plan over devices with different kernels), also what lowering will make of it. */
+/* What-if queries for the planner's cost model, before lowering (DESIGN 2.4). Pure: they read
+ * the graph as the passes left it and never write it (no layout is set and put back).
+ *
+ * Will node i run on a fast kernel once lowered? On a lowered graph, what ec_choose_kernel
+ * says; before lowering, also what the nhwc step will make of a convolution or pooling. */
 bool ec_lower_runs_fast(const ec_graph *g, int i);
+/* Is node i a Relu or Clip that fuse-act will fold into its producer's fast kernel (its time is
+ * then the producer's: about nothing)? False on a lowered graph, where such nodes are gone. */
+bool ec_lower_fused_act(const ec_graph *g, int i);
+/* Will lowering for the fast kernels leave no tensor t (the input of a fused Relu or Clip, the
+ * 5-D tensors inside a channel shuffle)? The planner offers no cut there: cutting would keep
+ * lowering from fusing (the tensor is pinned), for no fewer bytes on the link. */
+bool ec_lower_removes_tensor(const ec_graph *g, int t);
 
-/* After planning, with the tensors crossing cuts marked is_output (they live in the partitions'
- * send and receive buffers, not in an arena): drops EC_ATTR_IN_PLACE from every Concat that would
- * write into or through such a tensor (those Concats copy again). */
-void ec_lower_pin(ec_graph *g, const char *kernels);
-
-/* After planning: a tensor crossing a cut travels in ONNX's layout (NCHW), so a partition's
- * output .pb, the wire frame's shape and every kernel library agree on its bytes. When lowering
- * left t in NHWC, its producer writes an NHWC twin converted into t (on the sending side), and the
- * readers that want NHWC read a copy converted back (on the receiving side); a reader that only
- * converted t to NCHW for a reference kernel is marked dead and its readers read t, unless its
- * output is itself marked is_output (callers mark the cut tensors while they call this). New
- * nodes are appended and the graph relinked, not re-sorted: callers sort and reschedule. */
+/* After lowering, with the tensors crossing cuts marked is_output (they live in the
+ * partitions' send and receive buffers, not in an arena, so lowering fused nothing across them
+ * and no in-place Concat writes through them): a tensor crossing a cut travels in ONNX's layout
+ * (NCHW), so a partition's output .pb, the wire frame's shape and every kernel library agree on
+ * its bytes. When lowering left t in NHWC, its producer writes an NHWC twin converted into t (on
+ * the sending side), and the readers that want NHWC read a copy converted back (on the receiving
+ * side); a reader that only converted t to NCHW for a reference kernel is marked dead and its
+ * readers read t, unless its output is itself marked is_output. New nodes are appended and the
+ * graph relinked, not re-sorted: callers sort and reschedule (ec_pipeline_run). */
 ec_status ec_lower_cut_tensor(ec_graph *g, int t);
 
 typedef enum ec_kernel_kind {

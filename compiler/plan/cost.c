@@ -77,7 +77,8 @@ ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *
   int cores = t->cores > 0 ? t->cores : 1;
   if (threads <= 0 || threads > cores) threads = cores;
   double per_core = ec_target_peak_gflops(t, dtype) / cores * 1e9;
-  /* With the fast kernels, a node lowering leaves on a reference kernel runs at ref speed. */
+  /* With the fast kernels, a node lowering leaves on a reference kernel runs at ref speed: asked
+   * of lowering through a pure query, before lowering (the plan comes first) or after. */
   int lib = 0;
   if (klib == EC_KLIB_XNNPACK) lib = ec_lower_runs_fast(g, (int)(n - g->nodes));
   /* The reference kernels run on one thread whatever the program's thread count. */
@@ -93,8 +94,13 @@ ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *
   double compute_s = e.compute > 0 ? r.flops / (per_core * par * e.compute) : 0;
   double memory_s = e.memory > 0 ? r.bytes / (t->mem_gbps * 1e9 * e.memory) : 0;
   r.ms = (compute_s + memory_s + r.rows * e.row_ns * 1e-9 / par) * 1e3 + e.overhead_ms;
+  /* A Relu or Clip that lowering folds into its producer's fast kernel costs what it will cost
+   * there: nothing (the producer's clamp), as its profile step includes it. */
+  if (klib == EC_KLIB_XNNPACK && ec_lower_fused_act(g, (int)(n - g->nodes))) r.ms = 0;
   return r;
 }
+
+bool ec_cost_lowered_away(const ec_graph *g, int t) { return ec_lower_removes_tensor(g, t); }
 
 double ec_transfer_ms(ec_link l, double bytes) {
   if (l.mbps <= 0) return l.latency_ms;

@@ -45,6 +45,11 @@ ec_op_class ec_node_class(const ec_graph *g, const ec_node *n);
 ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *t, int threads,
                           unsigned klib);
 
+/* Will lowering for the fast kernels leave no tensor t (a Conv's output a Relu fuses into, the
+ * 5-D tensors inside a channel shuffle)? lower.h's pure ec_lower_removes_tensor: the planner asks
+ * lowering through the cost model alone (the one planner source that sees lower.h). */
+bool ec_cost_lowered_away(const ec_graph *g, int t);
+
 /* Parses one `--link a:b=MBPS[,LATENCY_MS]` into the set. EC_ERR_USAGE with a message. */
 ec_status ec_links_parse(ec_link_set *ls, const char *spec, ec_diag *d);
 /* The link from device a to b: an override (either direction) or the slower of the two

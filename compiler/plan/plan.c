@@ -50,8 +50,9 @@ static void block_staging(const ec_graph *g, const ec_bridges *br, double *recv,
 
 /* Arena estimate per block: the largest sum of live activation buffers over the block's
  * schedule, tensors live from their producer (or the block's start) to their last reader in
- * the block (or its end, for the cut it sends on and the graph outputs). */
-static void block_arenas(const ec_graph *g, const ec_bridges *br, double *out) {
+ * the block (or its end, for the cut it sends on and the graph outputs); tensors lowering will
+ * remove (gone, may be NULL) take no bytes. */
+static void block_arenas(const ec_graph *g, const ec_bridges *br, const uint8_t *gone, double *out) {
   int *first = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
   int *last = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
   double *delta = ec_alloc(sizeof(double) * (size_t)(g->n_nodes + 2));
@@ -90,7 +91,7 @@ static void block_arenas(const ec_graph *g, const ec_bridges *br, double *out) {
     }
     for (int i = 0; i <= hi - lo + 1; i++) delta[i] = 0;
     for (int t = 0; t < g->n_tensors; t++)
-      if (first[t] >= 0) {
+      if (first[t] >= 0 && !(gone && gone[t])) {
         double sz = padded(tensor_bytes(&g->tensors[t]));
         delta[first[t] - lo] += sz;
         delta[last[t] - lo + 1] -= sz;
@@ -221,12 +222,64 @@ static uint64_t plan_id(const ec_graph *g, const ec_device_list *devs, const ec_
 
 static void plan_alternatives(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p);
 
+/* The plan comes before lowering: per tensor, 1 when lowering for the fast kernels will leave no
+ * such tensor (a Conv's output that a Relu fuses into, the 5-D tensors inside a channel shuffle:
+ * ec_cost_lowered_away), when some device has them; NULL when none has. */
+static uint8_t *lowered_away(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, bool *oom) {
+  bool fast = false;
+  for (int v = 0; v < devs->n; v++)
+    fast |= o->klib == EC_KLIB_XNNPACK && ec_target_has_kernels(devs->items[v].target, o->klib);
+  uint8_t *gone = fast ? ec_alloc((size_t)g->n_tensors + 1) : NULL;
+  *oom = fast && !gone;
+  for (int t = 0; gone && t < g->n_tensors; t++) gone[t] = ec_cost_lowered_away(g, t);
+  return gone;
+}
+
+/* A cut at a tensor lowering removes is offered to no plan: it would keep lowering from fusing
+ * there, for no fewer bytes on the link. The blocks on either side become one. A tensor
+ * --split-at names stays a cut. */
+static void drop_lowered_cuts(const ec_graph *g, const uint8_t *gone, const ec_plan_opts *o, ec_bridges *br) {
+  int kept = 0;
+  for (int c = 0; c < br->n_cuts; c++) {
+    int t = br->cut[c];
+    bool named = false;
+    for (int k = 0; k < o->n_split_at; k++) named |= strcmp(g->tensors[t].name, o->split_at[k]) == 0;
+    if (named || !gone || !gone[t]) {
+      br->cut[kept++] = t;
+      continue;
+    }
+    /* The cut joined blocks kept and kept + 1 as numbered now: the later ones move down. */
+    br->tensor_flags[t] &= (uint8_t)~EC_BR_CUT;
+    for (int i = 0; i < g->n_nodes; i++)
+      if (br->node_block[i] > kept) br->node_block[i]--;
+  }
+  br->n_cuts = kept;
+  br->n_blocks = kept + 1;
+}
+
+void ec_plan_identify(const ec_graph *g, const ec_device_list *devs, ec_plan *p) { p->id = plan_id(g, devs, p); }
+
+void ec_plan_record(ec_graph *g, const ec_plan *p) {
+  for (int i = 0; i < g->n_nodes; i++) g->nodes[i].partition = g->nodes[i].device = -1;
+  /* A constant-only node every partition that reads it computes for itself: the first one's. */
+  for (int k = 0; k < p->n_parts; k++)
+    for (int s = 0; s < p->parts[k].part.n_nodes; s++) {
+      ec_node *n = &g->nodes[p->parts[k].part.nodes[s]];
+      if (n->partition >= 0) continue;
+      n->partition = k;
+      n->device = p->parts[k].device;
+    }
+}
+
 ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o,
                         ec_plan *out, ec_diag *d) {
   memset(out, 0, sizeof *out);
   ec_bridges br;
   ec_status st = ec_bridges_find(g, &br, d);
   if (st) return st;
+  bool oom;
+  uint8_t *gone = lowered_away(g, devs, o, &oom);
+  drop_lowered_cuts(g, gone, o, &br);
   int B = br.n_blocks, D = devs->n;
   double *compute = ec_alloc(sizeof(double) * (size_t)B * (size_t)D + 8);
   double *cut_bytes = ec_alloc(sizeof(double) * (size_t)B + 8);
@@ -250,7 +303,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   memset(&pp, 0, sizeof pp);
   if (!compute || !cut_bytes || !weights || !arenas || !recv || !send || !prof_ms || !prof_n || !pm ||
       !out->profile_matched || !out->profile_unmatched || !cap || !dnames || !cnames || !forced ||
-      !out->device_whole_ms || !out->device_part) {
+      !out->device_whole_ms || !out->device_part || oom) {
     st = EC_ERR_INTERNAL;
     goto done;
   }
@@ -291,7 +344,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     cnames[c] = g->tensors[br.cut[c]].name;
   }
   ec_bridges_block_weights(g, &br, weights);
-  block_arenas(g, &br, arenas);
+  block_arenas(g, &br, gone, arenas);
   block_staging(g, &br, recv, send);
   for (int v = 0; v < D; v++) {
     cap[v] = (double)devs->items[v].target->ram_mb * 1048576.0;
@@ -366,6 +419,7 @@ done:
   free(dnames);
   free(cnames);
   free(forced);
+  free(gone);
   if (st) ec_plan_free(out);
   return st;
 }

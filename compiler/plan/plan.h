@@ -127,6 +127,11 @@ double ec_plan_staging_bytes(const ec_graph *g, const int *ins, int n_ins, const
 ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o,
                         ec_plan *out, ec_diag *d);
 void ec_plan_free(ec_plan *p);
+/* Records the plan on the IR: each node's partition and device (-1: in none). */
+void ec_plan_record(ec_graph *g, const ec_plan *p);
+/* Sets p->id again from the partitions as they are now (after lowering rescheduled them), so
+ * that programs of compiles that lowered differently refuse each other too. */
+void ec_plan_identify(const ec_graph *g, const ec_device_list *devs, ec_plan *p);
 
 /* The plan as a text table for people (`edgecc plan`). */
 void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);

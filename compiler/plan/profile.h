@@ -41,7 +41,7 @@ void ec_profiles_free(ec_profile_set *ps);
 typedef struct ec_profile_match {
   double *node_ms;            /* per node: measured ms, or a negative number: not in the profile */
   int n_matched;              /* nodes that found a step */
-  int n_unmatched_steps;      /* steps that name no live node of the graph */
+  int n_unmatched_steps;      /* steps that name no live node of the graph (layout Transposes aside) */
 } ec_profile_match;
 
 ec_status ec_profile_match_graph(const ec_profile *p, const ec_graph *g, ec_profile_match *m);

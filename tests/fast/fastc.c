@@ -1,5 +1,6 @@
-/* fastc.c — test driver for the fast kernels until `edgecc compile` takes `--kernels xnnpack`:
- * load, graph passes, ec_lower, codegen of the whole model for one device, written under OUT. */
+/* fastc.c — test driver for the fast kernels: load and graph passes (ec_cli_load), the pipeline
+ * edgecc compile runs (ec_pipeline_run: plan, lowering) for one device named `host` on target T,
+ * and codegen of its one partition with ec_codegen_device (no cross or dist files), under OUT. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "codegen.h"
 #include "lower.h"
 #include "passes.h"
+#include "pipeline.h"
 #include "target.h"
 
 static int usage(void) {
@@ -38,28 +40,37 @@ int main(int argc, char **argv) {
   ec_graph *g;
   int rc = ec_cli_load(path, &mo, false, &g);
   if (rc) return rc;
-  ec_lower_opts lo = {kernels, mo.lower_off, mo.n_lower_off};
-  ec_status st = ec_lower(g, &lo, &d);
-  ec_part part;
-  memset(&part, 0, sizeof part);
+  ec_target_set ts;
+  memset(&ts, 0, sizeof ts);
+  ec_device_list devs;
+  memset(&devs, 0, sizeof devs);
+  char spec[300];
+  snprintf(spec, sizeof spec, "host=%s", target);
+  ec_plan plan;
+  memset(&plan, 0, sizeof plan);
+  ec_status st = ec_targets_init(&ts, &d);
+  if (!st) st = ec_devices_parse(&ts, spec, &devs, &d);
+  unsigned klib = ec_kernel_lib_from_name(kernels);
+  if (!st && (!klib || ec_pipeline_device_klib(&devs.items[0], klib) != klib)) {
+    ec_diag_set(&d, "--kernels", "", "target %s has no kernel library '%s'", target, kernels);
+    st = EC_ERR_USAGE;
+  }
+  ec_pipeline_opts po = {.plan = {.klib = klib}, .lower_off = mo.lower_off, .n_lower_off = mo.n_lower_off};
+  if (!st) st = ec_pipeline_run(g, &devs, &po, &plan, &d);
   ec_fileset fs = {0};
   ec_part_report rep;
   const char *base = strrchr(path, '/');
   /* Codegen takes the core count from its caller, who knows the target. */
-  ec_target_set ts;
-  memset(&ts, 0, sizeof ts);
-  if (!st) st = ec_targets_init(&ts, &d);
-  const ec_target *t = st ? NULL : ec_targets_find(&ts, target);
-  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, t ? t->cores : 1, NULL, 0};
-  if (!st) st = ec_part_whole(g, &part);
-  if (!st) st = ec_codegen_partition(g, &part, &o, &fs, &rep, &d);
+  int cores = st ? 1 : devs.items[0].target->cores;
+  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, cores, NULL, 0};
+  if (!st) st = ec_codegen_partition(g, &plan.parts[0].part, &o, &fs, &rep, &d);
   if (!st) st = ec_codegen_device(g, &o, &rep, 1, &fs, &d);
   if (!st) {
     ec_fileset_sort(&fs);
     st = ec_output_write(out, &fs, true, &d);
   }
   if (st) ec_diag_print(&d);
-  ec_part_free(&part);
+  ec_plan_free(&plan);
   ec_targets_free(&ts);
   ec_fileset_free(&fs);
   ec_graph_free(g);

@@ -18,8 +18,8 @@ cut=/pool_1/MaxPool_output_0
 "$edgecc" plan "$model" --targets a=host,b=host --split-at $cut --profile a="$work/p.json" >"$work/table.txt"
 cat "$work/table.txt"
 grep -Eq '^p0 +a +host +[0-9]+ +0-3 +[0-9.]+\* ' "$work/table.txt"
-grep -Eq '^p1 +b +host +[0-9]+ +4-6 +[0-9.]+ +- ' "$work/table.txt"
-grep -Eq '^\* p0: 4 of its 4 nodes measured \([0-9.]+ ms, from p.json\), the rest predicted$' "$work/table.txt"
+grep -Eq '^p1 +b +host +[0-9]+ +4-5 +[0-9.]+ +- ' "$work/table.txt"
+grep -Eq '^\* p0: 4 of its 6 nodes measured \([0-9.]+ ms, from p.json\), the rest predicted$' "$work/table.txt"
 "$edgecc" "$model" --targets a=host,b=host --split-at $cut --profile a="$work/p.json" -o "$work/split" >/dev/null
 "$python" - "$work/p.json" "$work/split" <<'EOF'
 import json, re, sys
@@ -45,7 +45,11 @@ for p in plan["partitions"]:
     else:
         assert p["profiled_nodes"] == 0 and p["profiled_ms"] == 0, p
 dev = {d["name"]: d for d in plan["devices"]}
-assert dev["a"]["profile"]["file"] == "p.json" and dev["a"]["profile"]["matched_nodes"] == len(med), dev["a"]
+# The planner sees the graph before lowering: the two Relus fused into the convolutions have no
+# step of their own (they cost nothing there), and the layout conversion lowering adds before
+# Flatten names no node.
+assert dev["a"]["profile"]["file"] == "p.json", dev["a"]
+assert dev["a"]["profile"]["matched_nodes"] == sum(s["op"] != "Transpose" for s in prof["steps"]), dev["a"]
 assert dev["b"]["profile"] is None
 print("profiled partition p0: predicted compute = sum of its steps' medians (%d nodes)" % len(med))
 
@@ -64,9 +68,9 @@ write(sys.argv[2] + "/../fa_threads.json", True, threads=7, extra=True, program=
 EOF
 "$edgecc" plan "$model" --targets a=host,b=host --profile a="$work/fa.json" --profile b="$work/fb.json" >"$work/t2.txt"
 cat "$work/t2.txt"
-grep -Eq '^p0 +a +host +4 +0-3 +4\.000\* ' "$work/t2.txt"
-grep -Eq '^p1 +b +host +3 +4-6 +3\.000\* ' "$work/t2.txt"
-grep -q '^\* p1: 3 of its 3 nodes measured (3.000 ms, from fb.json), the rest predicted$' "$work/t2.txt"
+grep -Eq '^p0 +a +host +6 +0-3 +4\.000\* ' "$work/t2.txt"
+grep -Eq '^p1 +b +host +2 +4-5 +2\.000\* ' "$work/t2.txt"
+grep -q '^\* p1: 2 of its 2 nodes measured (2.000 ms, from fb.json), the rest predicted$' "$work/t2.txt"
 # Taken with other threads, of another program, with a step the model lacks: warnings, same plan.
 "$edgecc" plan "$model" --targets a=host,b=host --threads 2 --profile a="$work/fa_threads.json" \
   --profile b="$work/fb.json" >"$work/t3.txt" 2>"$work/w3.txt"
@@ -74,7 +78,7 @@ cat "$work/w3.txt"
 grep -q "warning: .*fa_threads.json: profiled with 7 threads, but device 'a' runs 2" "$work/w3.txt"
 grep -q "warning: .*fa_threads.json: 1 of its 8 steps name no node of this model" "$work/w3.txt"
 grep -q "warning: .*fa_threads.json: a profile of program 'lenet_p0', not of digits_p<k>" "$work/w3.txt"
-grep -Eq '^p0 +a +host +4 +0-3 +4\.000\* ' "$work/t3.txt"
+grep -Eq '^p0 +a +host +6 +0-3 +4\.000\* ' "$work/t3.txt"
 # The real profile records its kernel library: planning with the other one warns.
 grep -q '"kernels": "xnnpack"' "$work/p.json"
 "$edgecc" plan "$model" --targets a=host,b=host --kernels ref --split-at $cut --profile a="$work/p.json" \

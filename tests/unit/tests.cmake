@@ -61,3 +61,12 @@ add_test(NAME unit_bad_inputs_asan
 set_tests_properties(unit_corrupt_models PROPERTIES LABELS unit TIMEOUT 900)
 set_tests_properties(unit_corrupt_models_asan unit_bad_inputs_asan PROPERTIES
                      LABELS unit TIMEOUT 1200 FIXTURES_REQUIRED ec_asan_build)
+
+# One order for every compile: only compiler/pipeline/ calls lowering and the planner.
+add_test(NAME unit_one_pipeline COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/unit/one_pipeline.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(unit_one_pipeline PROPERTIES LABELS unit TIMEOUT 60)
+add_executable(test_lower_query ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_lower_query.c)
+target_include_directories(test_lower_query PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(test_lower_query PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+add_test(NAME unit_lower_query COMMAND test_lower_query ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
+set_tests_properties(unit_lower_query PROPERTIES LABELS unit TIMEOUT 60)

@@ -1,0 +1,46 @@
+/* pipeline.h — the order every compile follows (DESIGN 2): a graph the frontend loaded and the
+ * graph passes cleaned (ec_cli_load) -> the planner -> lowering for each device's kernel library
+ * -> a graph and a plan that codegen only reads. `edgecc compile`, `edgecc plan`, the fast-kernel
+ * test driver (tests/fast/fastc.c) and the cost-model bench (bench/plan/node_costs.c) all come
+ * through here: nothing else calls ec_lower or ec_plan_build (tests/unit/one_pipeline.sh).
+ *
+ *   ec_pipeline_opts o = {.plan = po, .lower_off = mo.lower_off, .n_lower_off = mo.n_lower_off};
+ *   ec_plan plan;
+ *   st = ec_pipeline_run(g, &devs, &o, &plan, &d);
+ *   for (int k = 0; !st && k < plan.n_parts; k++)   // each with its device's kernel library
+ *     st = ec_codegen_partition(g, &plan.parts[k].part, ...);
+ *   ec_plan_free(&plan);
+ *
+ * Uses the planner (compiler/plan: ec_plan_build, ec_plan_record, ec_plan_identify, target.h),
+ * lowering (compiler/lower: ec_lower, ec_lower_cut_tensor) and the IR; no codegen. */
+#ifndef EC_PIPELINE_H
+#define EC_PIPELINE_H
+
+#include "ir.h"
+#include "plan.h"
+#include "target.h"
+
+typedef struct ec_pipeline_opts {
+  /* Planner options: objective, --partitions, --split-at, --link, --threads, --profile, and
+   * plan.klib, the kernel library asked for (EC_KLIB_XNNPACK or EC_KLIB_REF). */
+  ec_plan_opts plan;
+  const char *const *lower_off; /* lowering steps switched off (--no-pass NAME, `all`) */
+  int n_lower_off;
+} ec_pipeline_opts;
+
+/* The kernel library device dv runs: klib where its description lists it, else the reference
+ * kernels (a device without XNNPACK among fast ones: `mixed`). */
+unsigned ec_pipeline_device_klib(const ec_device *dv, unsigned klib);
+
+/* Plans g over the devices, then lowers each partition for its device's kernel library: the
+ * plan is made on the graph as the passes left it, recorded on the IR (each node's partition,
+ * device and kernel family), and the tensors crossing cuts are pinned while lowering runs, so
+ * that none is fused away or left NHWC. The same order for one device or many, one kernel
+ * library or mixed. On success `plan` holds the partitions, each with its schedule on the
+ * lowered graph; its figures are the planner's predictions. The caller frees it with
+ * ec_plan_free. Errors are the planner's (EC_ERR_USAGE for --split-at / --partitions values,
+ * EC_ERR_MODEL for plans that cannot be met) and lowering's (EC_ERR_INTERNAL). */
+ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipeline_opts *o,
+                          ec_plan *plan, ec_diag *d);
+
+#endif
