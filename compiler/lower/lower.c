@@ -200,13 +200,19 @@ static ec_status lower_fold_pad(ec_graph *g, int *count) {
 
 enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW };
 
+/* The layout column of fast_kernels.def, per op (ops without a row: NCHW). */
+enum { EC_FAST_NCHW = 0, EC_FAST_NHWC, EC_FAST_FOLLOW, EC_FAST_FOLLOW_X, EC_FAST_FOLLOW_FAST };
+static const unsigned char fast_layout[EC_OP_COUNT] = {
+#define EC_FAST_OP(Op, choose, xnn, layout) [EC_OP_##Op] = EC_FAST_##layout,
+#include "fast_kernels.def"
+};
+
+static int layout_of(const ec_node *n) { return n->op >= 0 && n->op < EC_OP_COUNT ? fast_layout[n->op] : EC_FAST_NCHW; }
+
 /* Would XNNPACK run node i if its input 0 and output 0 (and a Conv's weights) were NHWC? */
 static bool wants_nhwc(ec_graph *g, int i, const char *kernels) {
   ec_node *n = &g->nodes[i];
-  if (n->op != EC_OP_Conv && n->op != EC_OP_MaxPool && n->op != EC_OP_AveragePool &&
-      n->op != EC_OP_GlobalAveragePool && n->op != EC_OP_ReduceMean && n->op != EC_OP_Resize &&
-      n->op != EC_OP_Upsample)
-    return false;
+  if (layout_of(n) != EC_FAST_NHWC) return false;
   if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_float_act(&g->tensors[n->inputs[0]], 4)) return false;
   ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
   ec_tensor *w = n->op == EC_OP_Conv && n->n_inputs > 1 && n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
@@ -233,34 +239,22 @@ static bool fast_in_nhwc(ec_graph *g, const ec_node *n) {
   return yes;
 }
 
-/* Layout-following ops: float, rank 4, constants only where their bytes fit any layout. */
+/* Layout-following ops (FOLLOW* in fast_kernels.def): float, rank 4, constants only where their
+ * bytes fit any layout. */
 static bool follows(ec_graph *g, const ec_node *n) {
-  if (n->n_outputs < 1 || n->outputs[0] < 0 || g->tensors[n->outputs[0]].dtype != ECK_FLOAT ||
-      g->tensors[n->outputs[0]].rank != 4)
+  int layout = layout_of(n);
+  if (layout < EC_FAST_FOLLOW || n->n_outputs < 1 || n->outputs[0] < 0 ||
+      g->tensors[n->outputs[0]].dtype != ECK_FLOAT || g->tensors[n->outputs[0]].rank != 4)
     return false;
-  int data_inputs = n->n_inputs;
+  if (layout == EC_FAST_FOLLOW_FAST && !fast_in_nhwc(g, n)) return false;
+  int data_inputs = layout == EC_FAST_FOLLOW ? n->n_inputs : 1;
+  /* What an op's kernels need of a node to run it in either layout. */
   switch (n->op) {
-    case EC_OP_BatchNormalization:
-    case EC_OP_Slice:
-      if (!fast_in_nhwc(g, n)) return false;
-      data_inputs = 1;
-      break;
-    case EC_OP_Relu:
-    case EC_OP_Sigmoid:
-    case EC_OP_HardSwish: break;
-    case EC_OP_Clip: data_inputs = 1; break;
     case EC_OP_Pad: {
       const eck_pad_params *pp = n->params;
       if (!pp || pp->mode != ECK_PAD_CONSTANT) return false;
-      data_inputs = 1;
       break;
     }
-    case EC_OP_Add:
-    case EC_OP_Sub:
-    case EC_OP_Mul:
-    case EC_OP_Div:
-      if (n->n_inputs != 2) return false;
-      break;
     case EC_OP_Concat: {
       const eck_axis_params *ap = n->params;
       if (!ap || ap->axis != 1) return false;
@@ -269,7 +263,7 @@ static bool follows(ec_graph *g, const ec_node *n) {
     case EC_OP_Transpose:
       if (!find_attr(n, EC_ATTR_SHUFFLE)) return false;
       break;
-    default: return false;
+    default: break;
   }
   for (int k = 0; k < data_inputs; k++) {
     if (n->inputs[k] < 0) return false;
@@ -424,12 +418,7 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     ec_kernel_choice c;
     if (n->dead || n->n_outputs < 1 || n->outputs[0] < 0) continue;
     ec_kernel_kind kk = ec_choose_kernel(g, n, kernels, &c);
-    if (kk != EC_K_XNN && kk != EC_K_BATCHNORM_NHWC) continue;
-    int k = c.xp.kind;
-    if (kk == EC_K_XNN && k != ECK_XNN_CONV && k != ECK_XNN_FC && k != ECK_XNN_AVGPOOL && k != ECK_XNN_MAXPOOL &&
-        k != ECK_XNN_GAVGPOOL && k != ECK_XNN_ADD && k != ECK_XNN_SUB && k != ECK_XNN_MUL &&
-        k != ECK_XNN_DIV)
-      continue;
+    if (!(ec_kernel_flags(&c) & EC_KF_FUSE_ACT)) continue;
     int y = n->outputs[0], r = single_consumer(g, y);
     float lo, hi;
     if (r < 0 || g->nodes[r].inputs[0] != y || !clamp_of(g, &g->nodes[r], &lo, &hi)) continue;
