@@ -317,6 +317,8 @@ static ec_status finish_cuts(ec_graph *g, const compile_args *a, ec_plan *plan, 
   free(marked);
   if (!st) st = ec_graph_compact(g);
   if (!st) st = ec_graph_toposort(g, d);
+  /* The cuts changed what runs: lowering's records are final from here. */
+  if (!st) st = ec_lower_record(g, a->mixed ? "xnnpack" : a->kernels);
   for (int k = 0; !st && k < plan->n_parts; k++) {
     ec_part *p = &plan->parts[k].part;
     st = part_reslice(g, p);
@@ -489,7 +491,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
    * device uses the same library), then the plan over the lowered graph's split points. */
   /* (ec_cli_load ran the passes; --no-pass was parsed into a.mo for both.) */
   st = EC_OK;
-  if (fast && !a.mixed) {
+  if (!a.mixed) {
     ec_lower_opts lo = {a.kernels, a.mo.lower_off, a.mo.n_lower_off};
     /* A tensor named by --split-at must outlive lowering: fuse-act would hand a Conv's output
      * to the Relu after it, and the cut would name a tensor nothing writes. Such tensors count

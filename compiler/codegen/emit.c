@@ -150,7 +150,7 @@ typedef struct emitter {
   uint64_t *woff;                /* per value: offset in the weights payload */
   size_t payload;
   uint32_t crc;
-  ec_kernel_choice *kc;          /* per step: the kernel it runs on */
+  const ec_kernel_choice **kc;   /* per step: the kernel lowering recorded for it */
   int *xslot;                    /* per step: index in ctx->xn, or -1 */
   int n_xnn, n_blas;
   bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
@@ -441,7 +441,7 @@ static void step_open(emitter *e, ec_buf *b, const char *fname) {
 
 /* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
 static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  const ec_kernel_choice *kc = &e->kc[s];
+  const ec_kernel_choice *kc = e->kc[s];
   ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
   put_xnn_params(b, &kc->xp);
   ec_buf_printf(b, ";\n");
@@ -457,7 +457,7 @@ static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char 
 
 /* eck_xnn_to_nhwc / eck_xnn_to_nchw. */
 static void emit_layout(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  const ec_kernel_choice *kc = &e->kc[s];
+  const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
   ec_buf_printf(b, "  eck_xnn_to_%s((const float *)", kc->kind == EC_K_TO_NHWC ? "nhwc" : "nchw");
   put_val(e, b, n->inputs[0]);
@@ -467,7 +467,7 @@ static void emit_layout(emitter *e, ec_buf *b, int s, const ec_node *n, const ch
 }
 
 static void emit_shuffle_nchw(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  const ec_kernel_choice *kc = &e->kc[s];
+  const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
   ec_buf_printf(b, "  eck_xnn_shuffle_nchw((const float *)");
   put_val(e, b, n->inputs[0]);
@@ -483,7 +483,7 @@ static void emit_nothing(emitter *e, ec_buf *b, int s, const ec_node *n, const c
 }
 
 static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  const ec_kernel_choice *kc = &e->kc[s];
+  const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
   ec_buf_printf(b, "  eck_xnn_batchnorm_nhwc((const float *)");
   put_val(e, b, n->inputs[0]);
@@ -504,7 +504,7 @@ static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const
 }
 
 static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  const ec_kernel_choice *kc = &e->kc[s];
+  const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
   ec_buf_printf(b, "  eck_xnn_copy_channels((const float *)");
   put_val(e, b, n->inputs[0]);
@@ -521,7 +521,7 @@ static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, con
   for (int k = 0; k < n->n_inputs; k++)
     ec_buf_printf(b, "  in[%d] = ctx->v[V_%s];\n", k, e->vname[e->val_of[n->inputs[k]]]);
   ec_buf_printf(b, "  out[0] = ctx->v[V_%s];\n", e->vname[e->val_of[n->outputs[0]]]);
-  if (e->kc[s].kind == EC_K_CONCAT_NHWC)
+  if (e->kc[s]->kind == EC_K_CONCAT_NHWC)
     ec_buf_printf(b, "  return eck_xnn_concat_nhwc(in, %d, out);\n}\n", n->n_inputs);
   else
     ec_buf_printf(b, "  return eck_blas_matmul(NULL, in, 2, out, 1, NULL);\n}\n");
@@ -539,7 +539,7 @@ _Static_assert(sizeof kernel_rows / sizeof kernel_rows[0] == EC_K_COUNT, "fast_k
 
 /* The step function of a node on a fast kernel. */
 static ec_status emit_fast_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  ec_kernel_kind k = e->kc[s].kind;
+  ec_kernel_kind k = e->kc[s]->kind;
   if ((unsigned)k >= EC_K_COUNT || !kernel_rows[k].emit) return EC_ERR_INTERNAL;
   ec_buf_printf(b, "/* kernel: %s */\n", kernel_rows[k].label);
   kernel_rows[k].emit(e, b, s, n, fname);
@@ -557,7 +557,7 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n"
                 "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
   for (int s = 0; s < e->p->n_nodes; s++) {
-    const ec_kernel_choice *kc = &e->kc[s];
+    const ec_kernel_choice *kc = e->kc[s];
     if (kc->kind != EC_K_XNN) continue;
     const ec_node *n = &e->g->nodes[e->p->nodes[s]];
     char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
@@ -649,7 +649,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     free(nm);
     ec_buf_printf(b, "\n");
     node_comment(e, b, n);
-    const ec_kernel_choice *kc = &e->kc[s];
+    const ec_kernel_choice *kc = e->kc[s];
     if (kc->kind != EC_K_REF) {
       ec_status fst = emit_fast_step(e, b, s, n, fname);
       if (fst) return fst;
@@ -855,16 +855,27 @@ static int target_cores(const char *name) {
   return cores;
 }
 
-/* Per step, the kernel it runs on (a pure function of the lowered graph and --kernels). */
-static ec_status choose_kernels(emitter *e) {
-  e->kc = ec_alloc(sizeof(ec_kernel_choice) * (size_t)(e->p->n_nodes + 1));
+/* Per step, the kernel lowering recorded for it (ec_lower_record): codegen decides nothing. */
+static ec_status read_kernels(emitter *e, ec_diag *d) {
+  e->kc = ec_alloc(sizeof(ec_kernel_choice *) * (size_t)(e->p->n_nodes + 1));
   e->xslot = ec_alloc(sizeof(int) * (size_t)(e->p->n_nodes + 1));
   if (!e->kc || !e->xslot) return EC_ERR_INTERNAL;
   e->fast = ec_kernels_fast(e->o->kernels);
   for (int s = 0; s < e->p->n_nodes; s++) {
-    ec_choose_kernel(e->g, &e->g->nodes[e->p->nodes[s]], e->o->kernels, &e->kc[s]);
-    e->xslot[s] = e->kc[s].kind == EC_K_XNN ? e->n_xnn++ : -1;
-    if (e->kc[s].kind == EC_K_BLAS_MATMUL) e->n_blas++;
+    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+    if (!n->kernel || (unsigned)n->kernel->kind >= EC_K_COUNT) {
+      ec_fail_node(d, e->g, n, "internal error: %s has no kernel recorded (the graph was not lowered)", n->op_type);
+      return EC_ERR_INTERNAL;
+    }
+    /* A reference-kernel device's folder carries no fast kernel to call. */
+    if (!e->fast && n->kernel->kind != EC_K_REF) {
+      ec_fail_node(d, e->g, n, "internal error: %s was lowered for fast kernels, but its device uses --kernels %s",
+                   n->op_type, e->o->kernels);
+      return EC_ERR_INTERNAL;
+    }
+    e->kc[s] = n->kernel;
+    e->xslot[s] = e->kc[s]->kind == EC_K_XNN ? e->n_xnn++ : -1;
+    if (e->kc[s]->kind == EC_K_BLAS_MATMUL) e->n_blas++;
   }
   if (e->fast)
     e->threads = e->o->threads > 0 ? e->o->threads
@@ -894,7 +905,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
                             g->tensors[t].name, ec_dtype_name(g->tensors[t].dtype));
     }
   }
-  ec_status st = choose_kernels(&e);
+  ec_status st = read_kernels(&e, d);
   if (!st) st = ec_memplan_build(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
                                  p->n_outputs, &e.mp, d);
   if (!st) st = ec_memplan_verify(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,

@@ -119,7 +119,9 @@ typedef struct ec_node {
   /* Planner annotations. */
   int partition, device, cluster, bits;
   bool ref_kernels;    /* placed on a device without the fast kernels: lowering leaves it alone */
-  int fused_act;
+  /* Lowering's decision (compiler/lower/lower.h): the kernel the node runs on and its parameters,
+   * malloc'd and owned by the node, set by ec_lower_record; NULL until lowering ran. */
+  struct ec_kernel_choice *kernel;
 } ec_node;
 
 /* How a dimension the model leaves dynamic (a dim_param, or no value at all) got its value. */

@@ -436,7 +436,6 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     ec_status st = add_attr(n, EC_ATTR_ACT_MIN, EC_ATTR_FLOAT, 0, lo);
     if (!st) st = add_attr(n, EC_ATTR_ACT_MAX, EC_ATTR_FLOAT, 0, hi);
     if (st) return st;
-    n->fused_act = g->nodes[r].op;
     n->outputs[0] = z;
     g->nodes[r].dead = true;
     (*count)++;
@@ -597,8 +596,20 @@ ec_status ec_lower_cut_tensor(ec_graph *g, int t) {
   return st;
 }
 
+ec_status ec_lower_record(ec_graph *g, const char *kernels) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    if (!n->kernel && !(n->kernel = malloc(sizeof *n->kernel))) return EC_ERR_INTERNAL;
+    ec_kernel_choice c;
+    ec_choose_kernel(g, n, kernels, &c);
+    memcpy(n->kernel, &c, sizeof c); /* padding too: records compare with memcmp */
+  }
+  return EC_OK;
+}
+
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
-  if (!ec_kernels_fast(o->kernels)) return EC_OK;
+  if (!ec_kernels_fast(o->kernels)) return ec_lower_record(g, o->kernels);
   int cnt = 0;
   ec_status st = EC_OK;
   if (step_on(o, "channel-shuffle")) {
@@ -612,6 +623,7 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "concat-in-place")) st = lower_concat_in_place(g, o->kernels, &cnt);
+  if (!st) st = ec_lower_record(g, o->kernels);
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");
   if (!st) g->lowered = true;
   return st;

@@ -14,8 +14,9 @@
  *                    output's channels (output pixel stride) does so: no copy (ec_view_root)
  * The rewritten graph stays a valid ONNX-shaped graph: logical dims never change, a tensor's
  * `layout` says how its bytes are ordered, and extra facts live in `edgecc_*` attributes.
- * ec_choose_kernel is a pure function of that graph and the kernel library name. The fast kernels
- * are the rows of fast_kernels.def (docs/fast-kernels.md: how to add one). */
+ * ec_choose_kernel is a pure function of that graph and the kernel library name; lowering's last
+ * step (ec_lower_record) stores its answer on every node, which the stages after it read. The
+ * fast kernels are the rows of fast_kernels.def (docs/fast-kernels.md: how to add one). */
 #ifndef EC_LOWER_H
 #define EC_LOWER_H
 
@@ -89,9 +90,16 @@ typedef struct ec_kernel_choice {
   size_t n, c, hw, groups; /* layout helpers and the NCHW shuffle */
 } ec_kernel_choice;
 
-/* The kernel node n runs on with the given library ("ref": always EC_K_REF). */
+/* The kernel node n runs on with the given library ("ref": always EC_K_REF). Lowering's own
+ * query: the stages after it read the choice it recorded (n->kernel), never this. */
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c);
+
+/* Lowering's last step: records on every live node (n->kernel) the kernel it runs on with the
+ * library, EC_K_REF everywhere for "ref". ec_lower ends with it; after the cut steps
+ * (ec_lower_pin, ec_lower_cut_tensor), which change what runs, the caller records again. Memory
+ * planning and codegen read the records. EC_ERR_INTERNAL when out of memory. */
+ec_status ec_lower_record(ec_graph *g, const char *kernels);
 
 /* Zero-copy concat (lowering step concat-in-place): a tensor may live inside another one's
  * bytes, as the channels [off, off + C) of each pixel of a wider NHWC tensor (its "root", whose
