@@ -455,24 +455,28 @@ static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char 
   ec_buf_printf(b, ", ctx->pool);\n}\n");
 }
 
+/* A step calling a plain-C kernel on the node's input 0 and output 0 as floats: opens the
+ * function and the call up to `call((const float *)x[ + x_off], (float *)y`. */
+static void open_float_call(emitter *e, ec_buf *b, const char *fname, const char *call, const ec_node *n,
+                            const size_t *x_off) {
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  %s((const float *)", call);
+  put_val(e, b, n->inputs[0]);
+  if (x_off) ec_buf_printf(b, " + %zu", *x_off);
+  ec_buf_printf(b, ", (float *)");
+  put_val(e, b, n->outputs[0]);
+}
+
 /* eck_xnn_to_nhwc / eck_xnn_to_nchw. */
 static void emit_layout(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
-  step_open(e, b, fname);
-  ec_buf_printf(b, "  eck_xnn_to_%s((const float *)", kc->kind == EC_K_TO_NHWC ? "nhwc" : "nchw");
-  put_val(e, b, n->inputs[0]);
-  ec_buf_printf(b, ", (float *)");
-  put_val(e, b, n->outputs[0]);
+  open_float_call(e, b, fname, kc->kind == EC_K_TO_NHWC ? "eck_xnn_to_nhwc" : "eck_xnn_to_nchw", n, NULL);
   ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
 }
 
 static void emit_shuffle_nchw(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
-  step_open(e, b, fname);
-  ec_buf_printf(b, "  eck_xnn_shuffle_nchw((const float *)");
-  put_val(e, b, n->inputs[0]);
-  ec_buf_printf(b, ", (float *)");
-  put_val(e, b, n->outputs[0]);
+  open_float_call(e, b, fname, "eck_xnn_shuffle_nchw", n, NULL);
   ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
 }
 
@@ -484,11 +488,7 @@ static void emit_nothing(emitter *e, ec_buf *b, int s, const ec_node *n, const c
 
 static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
-  step_open(e, b, fname);
-  ec_buf_printf(b, "  eck_xnn_batchnorm_nhwc((const float *)");
-  put_val(e, b, n->inputs[0]);
-  ec_buf_printf(b, ", (float *)");
-  put_val(e, b, n->outputs[0]);
+  open_float_call(e, b, fname, "eck_xnn_batchnorm_nhwc", n, NULL);
   for (int k = 1; k < 5; k++) {
     ec_buf_printf(b, ",\n      (const float *)");
     put_val(e, b, n->inputs[k]);
@@ -505,11 +505,7 @@ static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const
 
 static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
-  step_open(e, b, fname);
-  ec_buf_printf(b, "  eck_xnn_copy_channels((const float *)");
-  put_val(e, b, n->inputs[0]);
-  ec_buf_printf(b, " + %zu, (float *)", kc->xp.pre[0]);
-  put_val(e, b, n->outputs[0]);
+  open_float_call(e, b, fname, "eck_xnn_copy_channels", n, &kc->xp.pre[0]);
   ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->xp.batch, kc->xp.channels_in,
                 kc->xp.in_stride, kc->xp.out_stride);
 }
