@@ -136,9 +136,9 @@ unsigned ec_kernel_flags(const ec_kernel_choice *c) {
   return f;
 }
 
-bool ec_kernel_strided_in(const ec_kernel_choice *c) { return ec_kernel_flags(c) & EC_KF_STRIDED_IN; }
+bool ec_kernel_strided_in(const ec_kernel_choice *c) { return ec_kernel_flags(c) & EC_KFLAG_STRIDED_IN; }
 
-bool ec_kernel_strided_out(const ec_kernel_choice *c) { return ec_kernel_flags(c) & EC_KF_STRIDED_OUT; }
+bool ec_kernel_strided_out(const ec_kernel_choice *c) { return ec_kernel_flags(c) & EC_KFLAG_STRIDED_OUT; }
 
 /* A float constant holding one value. */
 static bool const_scalar(const ec_tensor *t, float *v) {
@@ -344,7 +344,7 @@ static ec_kernel_kind choose_binary(const ec_graph *g, const ec_node *n, ec_kern
   p->kind = xnn;
   p->rank_a = p->rank_b = y->rank;
   act_range(n, p);
-  if (!(xnn_flags[xnn] & EC_KF_FUSE_ACT)) p->out_min = -INFINITY, p->out_max = INFINITY;
+  if (!(xnn_flags[xnn] & EC_KFLAG_FUSE_ACT)) p->out_min = -INFINITY, p->out_max = INFINITY;
   c->a = n->inputs[0];
   c->b = n->inputs[1];
   return EC_K_XNN;

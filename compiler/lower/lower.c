@@ -418,7 +418,7 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     ec_kernel_choice c;
     if (n->dead || n->n_outputs < 1 || n->outputs[0] < 0) continue;
     ec_kernel_kind kk = ec_choose_kernel(g, n, kernels, &c);
-    if (!(ec_kernel_flags(&c) & EC_KF_FUSE_ACT)) continue;
+    if (!(ec_kernel_flags(&c) & EC_KFLAG_FUSE_ACT)) continue;
     int y = n->outputs[0], r = single_consumer(g, y);
     float lo, hi;
     if (r < 0 || g->nodes[r].inputs[0] != y || !clamp_of(g, &g->nodes[r], &lo, &hi)) continue;

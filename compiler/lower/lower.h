@@ -68,9 +68,9 @@ ec_status ec_lower_cut_tensor(ec_graph *g, int t);
 
 /* Flags of a fast kernel (the flags column of fast_kernels.def). */
 enum {
-  EC_KF_FUSE_ACT = 1 << 0,    /* applies a fused clamp (edgecc_act_min/max) */
-  EC_KF_STRIDED_IN = 1 << 1,  /* reads input 0 with any pixel stride */
-  EC_KF_STRIDED_OUT = 1 << 2  /* writes output 0 with any pixel stride */
+  EC_KFLAG_FUSE_ACT = 1 << 0,    /* applies a fused clamp (edgecc_act_min/max) */
+  EC_KFLAG_STRIDED_IN = 1 << 1,  /* reads input 0 with any pixel stride */
+  EC_KFLAG_STRIDED_OUT = 1 << 2  /* writes output 0 with any pixel stride */
 };
 
 /* What runs a node: its op's reference kernel (NCHW), an XNNPACK operator (xp filled, weight and
@@ -110,7 +110,7 @@ ec_status ec_lower_record(ec_graph *g, const char *kernels);
 int ec_view_root(const ec_graph *g, int t, int64_t *off);
 /* Elements between pixels of NHWC tensor t: its root's channel count. */
 size_t ec_view_stride(const ec_graph *g, int t);
-/* The EC_KF_* flags of the kernel c chose: its row's, and for an XNNPACK step its operator's. */
+/* The EC_KFLAG_* flags of the kernel c chose: its row's, and for an XNNPACK step its operator's. */
 unsigned ec_kernel_flags(const ec_kernel_choice *c);
 /* Kernels that read or write NHWC data with any pixel stride (may touch views). */
 bool ec_kernel_strided_in(const ec_kernel_choice *c);
