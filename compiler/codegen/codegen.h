@@ -131,8 +131,5 @@ extern const int ec_embedded_count;
  * Appends the .c paths (relative to the device folder, sorted) to srcs as NUL-separated names. */
 ec_status ec_sources_needed(const char *const *texts, int n_texts, const char *prefix,
                             ec_fileset *fs, ec_buf *srcs, ec_diag *d);
-/* The params struct type a reference kernel casts its params to, found in its source
- * ("eck_conv_params" for eck_ref_conv). NULL if it cannot be found. */
-const char *ec_kernel_params_type(const char *kernel);
 
 #endif

@@ -126,7 +126,7 @@ typedef struct emitter {
   uint64_t *woff;                /* per value: offset in the weights payload */
   size_t payload;
   uint32_t crc;
-  ec_kernel_choice *kc;          /* per step: the kernel it runs on */
+  const ec_kernel_choice **kc;   /* per step: the kernel lowering recorded for it */
   int *xslot;                    /* per step: index in ctx->xn, or -1 */
   int n_xnn, n_blas;
   bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
@@ -339,13 +339,13 @@ static void put_sizes(ec_buf *b, const size_t *v, int n) {
   ec_buf_printf(b, "}");
 }
 
+/* The C name of an XNNPACK operator kind (an EC_XNN row of fast_kernels.def). */
 static const char *xnn_kind_name(int k) {
-  static const char *const names[] = {"", "ECK_XNN_CONV", "ECK_XNN_FC", "ECK_XNN_MAXPOOL", "ECK_XNN_AVGPOOL",
-                                      "ECK_XNN_GAVGPOOL", "ECK_XNN_ADD", "ECK_XNN_SUB", "ECK_XNN_MUL",
-                                      "ECK_XNN_DIV", "ECK_XNN_MAX", "ECK_XNN_MIN", "ECK_XNN_CLAMP",
-                                      "ECK_XNN_HARDSWISH", "ECK_XNN_SIGMOID", "ECK_XNN_SOFTMAX",
-                                      "ECK_XNN_SHUFFLE", "ECK_XNN_PAD", "ECK_XNN_RESIZE"};
-  return k > 0 && k < (int)(sizeof names / sizeof names[0]) ? names[k] : "0";
+  static const char *const names[ECK_XNN_KIND_COUNT] = {
+#define EC_XNN(KIND, flags) [ECK_XNN_##KIND] = "ECK_XNN_" #KIND,
+#include "fast_kernels.def"
+  };
+  return k > 0 && k < ECK_XNN_KIND_COUNT && names[k] ? names[k] : "0";
 }
 
 /* The eck_xnn_params initializer: only the fields the kind uses are non-zero. */
@@ -404,104 +404,117 @@ static bool ref_layout_ok(const ec_graph *g, const ec_node *n) {
   return true;
 }
 
-static const char *kind_label(const ec_kernel_choice *kc) {
-  switch (kc->kind) {
-    case EC_K_XNN: return "XNNPACK";
-    case EC_K_TO_NHWC: return "layout NCHW -> NHWC";
-    case EC_K_TO_NCHW: return "layout NHWC -> NCHW";
-    case EC_K_CONCAT_NHWC: return "channel concat (NHWC)";
-    case EC_K_SHUFFLE_NCHW: return "channel shuffle (NCHW)";
-    case EC_K_BLAS_MATMUL: return "OpenBLAS sgemm";
-    case EC_K_BATCHNORM_NHWC: return "BatchNormalization (NHWC)";
-    case EC_K_SLICE_NHWC: return "channel slice (NHWC)";
-    case EC_K_CONCAT_VIEW: return "channel concat in place (inputs written into its channels)";
-    default: return "reference";
-  }
-}
-
 static void put_val(emitter *e, ec_buf *b, int t) {
   if (t < 0) ec_buf_printf(b, "NULL");
   else ec_buf_printf(b, "ctx->v[V_%s].data", e->vname[e->val_of[t]]);
 }
 
+/* ---- fast steps: one function per EC_KERNEL row of fast_kernels.def ---------------------------- */
+
+static void step_open(emitter *e, ec_buf *b, const char *fname) {
+  ec_buf_printf(b, "static int %s(void *c) {\n  %s *ctx = c;\n", fname, e->prog);
+}
+
+/* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
+static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
+  put_xnn_params(b, &kc->xp);
+  ec_buf_printf(b, ";\n");
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  return eck_xnn_run(&ctx->xn[%d], &%s_xp, ", e->xslot[s], fname);
+  put_val(e, b, kc->a);
+  ec_buf_printf(b, ", ");
+  put_val(e, b, kc->b);
+  ec_buf_printf(b, ", ");
+  put_val(e, b, n->n_outputs ? n->outputs[0] : -1);
+  ec_buf_printf(b, ", ctx->pool);\n}\n");
+}
+
+/* A step calling a plain-C kernel on the node's input 0 and output 0 as floats: opens the
+ * function and the call up to `call((const float *)x[ + x_off], (float *)y`. */
+static void open_float_call(emitter *e, ec_buf *b, const char *fname, const char *call, const ec_node *n,
+                            const size_t *x_off) {
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  %s((const float *)", call);
+  put_val(e, b, n->inputs[0]);
+  if (x_off) ec_buf_printf(b, " + %zu", *x_off);
+  ec_buf_printf(b, ", (float *)");
+  put_val(e, b, n->outputs[0]);
+}
+
+/* eck_xnn_to_nhwc / eck_xnn_to_nchw. */
+static void emit_layout(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  open_float_call(e, b, fname, kc->kind == EC_K_TO_NHWC ? "eck_xnn_to_nhwc" : "eck_xnn_to_nchw", n, NULL);
+  ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
+}
+
+static void emit_shuffle_nchw(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  open_float_call(e, b, fname, "eck_xnn_shuffle_nchw", n, NULL);
+  ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
+}
+
+static void emit_nothing(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  (void)s, (void)n;
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  (void)ctx;\n  return ECK_OK;\n}\n");
+}
+
+static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  open_float_call(e, b, fname, "eck_xnn_batchnorm_nhwc", n, NULL);
+  for (int k = 1; k < 5; k++) {
+    ec_buf_printf(b, ",\n      (const float *)");
+    put_val(e, b, n->inputs[k]);
+  }
+  ec_buf_printf(b, ", ");
+  put_float(b, kc->xp.value);
+  ec_buf_printf(b, ", %zu, %zu, %zu, %zu, ", kc->xp.batch, kc->xp.channels_in, kc->xp.in_stride,
+                kc->xp.out_stride);
+  put_float(b, kc->xp.out_min);
+  ec_buf_printf(b, ", ");
+  put_float(b, kc->xp.out_max);
+  ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
+}
+
+static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  open_float_call(e, b, fname, "eck_xnn_copy_channels", n, &kc->xp.pre[0]);
+  ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->xp.batch, kc->xp.channels_in,
+                kc->xp.in_stride, kc->xp.out_stride);
+}
+
+/* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm. */
+static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  eck_tensor in[%d], out[1];\n", n->n_inputs);
+  for (int k = 0; k < n->n_inputs; k++)
+    ec_buf_printf(b, "  in[%d] = ctx->v[V_%s];\n", k, e->vname[e->val_of[n->inputs[k]]]);
+  ec_buf_printf(b, "  out[0] = ctx->v[V_%s];\n", e->vname[e->val_of[n->outputs[0]]]);
+  if (e->kc[s]->kind == EC_K_CONCAT_NHWC)
+    ec_buf_printf(b, "  return eck_xnn_concat_nhwc(in, %d, out);\n}\n", n->n_inputs);
+  else
+    ec_buf_printf(b, "  return eck_blas_matmul(NULL, in, 2, out, 1, NULL);\n}\n");
+}
+
+typedef void (*emit_step_fn)(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname);
+static const struct {
+  emit_step_fn emit;
+  const char *label;
+} kernel_rows[] = {
+#define EC_KERNEL(NAME, emit, label, flags) [EC_K_##NAME] = {emit, label},
+#include "fast_kernels.def"
+};
+_Static_assert(sizeof kernel_rows / sizeof kernel_rows[0] == EC_K_COUNT, "fast_kernels.def: kernel table out of step");
+
 /* The step function of a node on a fast kernel. */
 static ec_status emit_fast_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  const ec_kernel_choice *kc = &e->kc[s];
-  int x = n->n_inputs ? n->inputs[0] : -1, y = n->n_outputs ? n->outputs[0] : -1;
-  ec_buf_printf(b, "/* kernel: %s */\n", kind_label(kc));
-  if (kc->kind == EC_K_XNN) {
-    ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
-    put_xnn_params(b, &kc->xp);
-    ec_buf_printf(b, ";\n");
-  }
-  ec_buf_printf(b, "static int %s(void *c) {\n  %s *ctx = c;\n", fname, e->prog);
-  switch (kc->kind) {
-    case EC_K_XNN:
-      ec_buf_printf(b, "  return eck_xnn_run(&ctx->xn[%d], &%s_xp, ", e->xslot[s], fname);
-      put_val(e, b, kc->a);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, kc->b);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, y);
-      ec_buf_printf(b, ", ctx->pool);\n}\n");
-      break;
-    case EC_K_TO_NHWC:
-    case EC_K_TO_NCHW:
-      ec_buf_printf(b, "  eck_xnn_to_%s((const float *)", kc->kind == EC_K_TO_NHWC ? "nhwc" : "nchw");
-      put_val(e, b, x);
-      ec_buf_printf(b, ", (float *)");
-      put_val(e, b, y);
-      ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
-      break;
-    case EC_K_SHUFFLE_NCHW:
-      ec_buf_printf(b, "  eck_xnn_shuffle_nchw((const float *)");
-      put_val(e, b, x);
-      ec_buf_printf(b, ", (float *)");
-      put_val(e, b, y);
-      ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
-      break;
-    case EC_K_CONCAT_VIEW:
-      ec_buf_printf(b, "  (void)ctx;\n  return ECK_OK;\n}\n");
-      break;
-    case EC_K_BATCHNORM_NHWC:
-      ec_buf_printf(b, "  eck_xnn_batchnorm_nhwc((const float *)");
-      put_val(e, b, x);
-      ec_buf_printf(b, ", (float *)");
-      put_val(e, b, y);
-      for (int k = 1; k < 5; k++) {
-        ec_buf_printf(b, ",\n      (const float *)");
-        put_val(e, b, n->inputs[k]);
-      }
-      ec_buf_printf(b, ", ");
-      put_float(b, kc->xp.value);
-      ec_buf_printf(b, ", %zu, %zu, %zu, %zu, ", kc->xp.batch, kc->xp.channels_in, kc->xp.in_stride,
-                    kc->xp.out_stride);
-      put_float(b, kc->xp.out_min);
-      ec_buf_printf(b, ", ");
-      put_float(b, kc->xp.out_max);
-      ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
-      break;
-    case EC_K_SLICE_NHWC:
-      ec_buf_printf(b, "  eck_xnn_copy_channels((const float *)");
-      put_val(e, b, x);
-      ec_buf_printf(b, " + %zu, (float *)", kc->xp.pre[0]);
-      put_val(e, b, y);
-      ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->xp.batch, kc->xp.channels_in,
-                    kc->xp.in_stride, kc->xp.out_stride);
-      break;
-    case EC_K_CONCAT_NHWC:
-    case EC_K_BLAS_MATMUL:
-      ec_buf_printf(b, "  eck_tensor in[%d], out[1];\n", n->n_inputs);
-      for (int k = 0; k < n->n_inputs; k++)
-        ec_buf_printf(b, "  in[%d] = ctx->v[V_%s];\n", k, e->vname[e->val_of[n->inputs[k]]]);
-      ec_buf_printf(b, "  out[0] = ctx->v[V_%s];\n", e->vname[e->val_of[y]]);
-      if (kc->kind == EC_K_CONCAT_NHWC)
-        ec_buf_printf(b, "  return eck_xnn_concat_nhwc(in, %d, out);\n}\n", n->n_inputs);
-      else
-        ec_buf_printf(b, "  return eck_blas_matmul(NULL, in, 2, out, 1, NULL);\n}\n");
-      break;
-    default: return EC_ERR_INTERNAL;
-  }
+  ec_kernel_kind k = e->kc[s]->kind;
+  if ((unsigned)k >= EC_K_COUNT || !kernel_rows[k].emit) return EC_ERR_INTERNAL;
+  ec_buf_printf(b, "/* kernel: %s */\n", kernel_rows[k].label);
+  kernel_rows[k].emit(e, b, s, n, fname);
   return EC_OK;
 }
 
@@ -516,7 +529,7 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n"
                 "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
   for (int s = 0; s < e->p->n_nodes; s++) {
-    const ec_kernel_choice *kc = &e->kc[s];
+    const ec_kernel_choice *kc = e->kc[s];
     if (kc->kind != EC_K_XNN) continue;
     const ec_node *n = &e->g->nodes[e->p->nodes[s]];
     char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
@@ -608,7 +621,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     free(nm);
     ec_buf_printf(b, "\n");
     node_comment(e, b, n);
-    const ec_kernel_choice *kc = &e->kc[s];
+    const ec_kernel_choice *kc = e->kc[s];
     if (kc->kind != EC_K_REF) {
       ec_status fst = emit_fast_step(e, b, s, n, fname);
       if (fst) return fst;
@@ -627,12 +640,13 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     }
     bool has_params = op->print_params && n->params;
     if (has_params) {
-      const char *type = ec_kernel_params_type(op->ref_name);
-      if (!type) {
-        ec_fail_node(d, g, n, "internal error: cannot find the params type of kernel %s", op->ref_name);
+      /* The op table names the kernel's params type; infer allocated n->params as one. */
+      if (n->params_size != op->params_size) {
+        ec_fail_node(d, g, n, "internal error: %s's params take %zu bytes, not the %zu of its table type %s",
+                     n->op_type, n->params_size, op->params_size, op->params_type);
         return EC_ERR_INTERNAL;
       }
-      ec_buf_printf(b, "static const %s %s_params = ", type, fname);
+      ec_buf_printf(b, "static const %s %s_params = ", op->params_type, fname);
       op->print_params(b, n);
       ec_buf_printf(b, ";\n");
     }
@@ -800,16 +814,27 @@ static void emitter_free(emitter *e) {
   ec_memplan_free(&e->mp);
 }
 
-/* Per step, the kernel it runs on (a pure function of the lowered graph and --kernels). */
-static ec_status choose_kernels(emitter *e) {
-  e->kc = ec_alloc(sizeof(ec_kernel_choice) * (size_t)(e->p->n_nodes + 1));
+/* Per step, the kernel lowering recorded for it (ec_lower_record): codegen decides nothing. */
+static ec_status read_kernels(emitter *e, ec_diag *d) {
+  e->kc = ec_alloc(sizeof(ec_kernel_choice *) * (size_t)(e->p->n_nodes + 1));
   e->xslot = ec_alloc(sizeof(int) * (size_t)(e->p->n_nodes + 1));
   if (!e->kc || !e->xslot) return EC_ERR_INTERNAL;
   e->fast = ec_kernels_fast(e->o->kernels);
   for (int s = 0; s < e->p->n_nodes; s++) {
-    ec_choose_kernel(e->g, &e->g->nodes[e->p->nodes[s]], e->o->kernels, &e->kc[s]);
-    e->xslot[s] = e->kc[s].kind == EC_K_XNN ? e->n_xnn++ : -1;
-    if (e->kc[s].kind == EC_K_BLAS_MATMUL) e->n_blas++;
+    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+    if (!n->kernel || (unsigned)n->kernel->kind >= EC_K_COUNT) {
+      ec_fail_node(d, e->g, n, "internal error: %s has no kernel recorded (the graph was not lowered)", n->op_type);
+      return EC_ERR_INTERNAL;
+    }
+    /* A reference-kernel device's folder carries no fast kernel to call. */
+    if (!e->fast && n->kernel->kind != EC_K_REF) {
+      ec_fail_node(d, e->g, n, "internal error: %s was lowered for fast kernels, but its device uses --kernels %s",
+                   n->op_type, e->o->kernels);
+      return EC_ERR_INTERNAL;
+    }
+    e->kc[s] = n->kernel;
+    e->xslot[s] = e->kc[s]->kind == EC_K_XNN ? e->n_xnn++ : -1;
+    if (e->kc[s]->kind == EC_K_BLAS_MATMUL) e->n_blas++;
   }
   if (e->fast)
     e->threads = e->o->threads > 0 ? e->o->threads : e->o->cores > 0 ? e->o->cores : 1;
@@ -837,7 +862,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
                             g->tensors[t].name, ec_dtype_name(g->tensors[t].dtype));
     }
   }
-  ec_status st = choose_kernels(&e);
+  ec_status st = read_kernels(&e, d);
   if (!st) st = ec_memplan_build(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
                                  p->n_outputs, &e.mp, d);
   if (!st) st = ec_memplan_verify(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,

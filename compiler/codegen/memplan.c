@@ -14,6 +14,14 @@ size_t ec_mp_padded(size_t bytes) {
   return (n + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
 }
 
+/* Scratch bytes of node n's kernel: what its op's reference kernel asks for, when lowering recorded
+ * that kernel (or recorded nothing: graphs built by hand in tests); the fast kernels take none
+ * from the arena. */
+static size_t kernel_scratch(const ec_graph *g, const ec_node *n) {
+  bool ref = !n->kernel || n->kernel->kind == EC_K_REF;
+  return ref && ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
+}
+
 static size_t tensor_bytes(const ec_tensor *t) {
   int64_t n = ec_tensor_numel(t);
   return n < 0 ? 0 : (size_t)n * ec_dtype_size(t->dtype);
@@ -198,7 +206,7 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
       b->scratch_step = -1;
       mp->buf[t] = mp->n_bufs++;
     }
-    size_t sc = op->scratch ? op->scratch(g, n) : 0;
+    size_t sc = kernel_scratch(g, n);
     mp->scratch_bytes[s] = sc;
     mp->scratch_buf[s] = -1;
     if (sc) {
@@ -315,7 +323,7 @@ static bool v_live_together(int f1, int l1, int f2, int l2) { return !(l1 < f2 |
 /* The bytes the kernel of step s uses as scratch: what its op asks for, whatever the plan says. */
 static size_t scratch_want(const ec_graph *g, const int *nodes, int s) {
   const ec_node *n = &g->nodes[nodes[s]];
-  return ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
+  return kernel_scratch(g, n);
 }
 
 static const char *scratch_label(const ec_graph *g, const int *nodes, int s, char *tmp, size_t len) {

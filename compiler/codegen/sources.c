@@ -201,51 +201,6 @@ done:
   return st;
 }
 
-/* Cache of kernel -> params type; kernels are few and looked up once per node. */
-static struct {
-  char kernel[64];
-  char type[64];
-} cache[256];
-static int n_cache;
-
-/* First `eck_..._params` identifier in [p, end). */
-static bool find_params(const char *p, const char *end, char *out, size_t len) {
-  for (; p + 7 < end; p++) {
-    if (strncmp(p, "eck_", 4) != 0 || (ident_char(p[-1]))) continue;
-    const char *q = p;
-    while (q < end && ident_char(*q)) q++;
-    if (q - p > 11 && strncmp(q - 7, "_params", 7) == 0 && (size_t)(q - p) < len) {
-      memcpy(out, p, (size_t)(q - p));
-      out[q - p] = 0;
-      return true;
-    }
-    p = q;
-  }
-  return false;
-}
-
-const char *ec_kernel_params_type(const char *kernel) {
-  for (int i = 0; i < n_cache; i++)
-    if (strcmp(cache[i].kernel, kernel) == 0) return cache[i].type;
-  if (n_cache >= 256 || strlen(kernel) >= sizeof cache[0].kernel) return NULL;
-  char type[64];
-  bool found = false;
-  for (int i = 0; i < ec_embedded_count && !found; i++) {
-    const ec_embedded_file *f = &ec_embedded_files[i];
-    const char *at;
-    if (!is_c_file(f->path) || !defines(f, kernel, &at)) continue;
-    /* The kernel's own body first (up to the next definition at column 0), else the file. */
-    const char *end = (const char *)f->data + f->len, *stop = at;
-    while (stop < end && !(stop[0] == '\n' && stop + 1 < end && stop[1] == '}')) stop++;
-    found = find_params(at + strlen(kernel), stop, type, sizeof type) ||
-            find_params((const char *)f->data + 1, end, type, sizeof type);
-  }
-  if (!found) return NULL;
-  snprintf(cache[n_cache].kernel, sizeof cache[0].kernel, "%s", kernel);
-  snprintf(cache[n_cache].type, sizeof cache[0].type, "%s", type);
-  return cache[n_cache++].type;
-}
-
 /* Libraries a kernel source needs at link time, declared in the file itself by a line
  * `edgecc-link: LIB...` (kernels/xnnpack: XNNPACK pthreadpool; kernels/blas: openblas). */
 void ec_sources_link_libs(const char *srcs, size_t len, ec_buf *libs) {

@@ -225,6 +225,7 @@ void ec_graph_free(ec_graph *g) {
     for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
     free(n->attrs);
     free(n->params);
+    free(n->kernel);
   }
   for (int i = 0; i < g->n_warnings; i++) free(g->warnings[i]);
   free(g->warnings);
@@ -454,7 +455,7 @@ ec_status ec_graph_compact(ec_graph *g) {
     if (n->dead) {
       free(n->name), free(n->op_type), free(n->domain), free(n->inputs), free(n->outputs);
       for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
-      free(n->attrs), free(n->params);
+      free(n->attrs), free(n->params), free(n->kernel);
       continue;
     }
     g->nodes[w++] = *n;

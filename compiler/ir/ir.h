@@ -126,7 +126,9 @@ typedef struct ec_node {
    * alone by lowering and run the reference kernels; EC_KF_UNSET before planning, where the
    * library a caller names decides. */
   ec_kernel_family family;
-  int fused_act;
+  /* Lowering's decision (compiler/lower/lower.h): the kernel the node runs on and its parameters,
+   * malloc'd and owned by the node, set by ec_lower_record; NULL until lowering ran. */
+  struct ec_kernel_choice *kernel;
 } ec_node;
 
 /* How a dimension the model leaves dynamic (a dim_param, or no value at all) got its value. */

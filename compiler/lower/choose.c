@@ -102,18 +102,43 @@ size_t ec_view_stride(const ec_graph *g, int t) {
   return x->rank == 4 ? (size_t)x->dims[1] : 0;
 }
 
-bool ec_kernel_strided_in(const ec_kernel_choice *c) {
-  if (c->kind == EC_K_BATCHNORM_NHWC || c->kind == EC_K_SLICE_NHWC || c->kind == EC_K_CONCAT_VIEW) return true;
-  return c->kind == EC_K_XNN && (c->xp.kind == ECK_XNN_CONV || c->xp.kind == ECK_XNN_MAXPOOL ||
-                                 c->xp.kind == ECK_XNN_AVGPOOL || c->xp.kind == ECK_XNN_GAVGPOOL ||
-                                 c->xp.kind == ECK_XNN_RESIZE);
+/* ---- the table (fast_kernels.def) ------------------------------------------------------------ */
+
+/* The EC_XNN rows are eck_xnn.h's operator kinds, in its order and every one of them: a row out of
+ * order, one naming no kind, and a kind without a row all fail to compile. */
+enum {
+  EC_XNN_ROW_NONE = 0,
+#define EC_XNN(KIND, flags) EC_XNN_ROW_##KIND,
+#include "fast_kernels.def"
+  EC_XNN_ROWS
+};
+#define EC_XNN(KIND, flags) \
+  _Static_assert((int)ECK_XNN_##KIND == (int)EC_XNN_ROW_##KIND, "fast_kernels.def: EC_XNN(" #KIND ") out of eck_xnn.h's order");
+#include "fast_kernels.def"
+_Static_assert((int)EC_XNN_ROWS == (int)ECK_XNN_KIND_COUNT, "fast_kernels.def: an eck_xnn_kind of eck_xnn.h has no EC_XNN row");
+
+static const unsigned kernel_flags[] = {
+#define EC_KERNEL(NAME, emit, label, flags) [EC_K_##NAME] = (flags),
+#include "fast_kernels.def"
+};
+_Static_assert(sizeof kernel_flags / sizeof kernel_flags[0] == EC_K_COUNT, "fast_kernels.def: kernel table out of step");
+
+static const unsigned xnn_flags[] = {
+    [0] = 0,
+#define EC_XNN(KIND, flags) [ECK_XNN_##KIND] = (flags),
+#include "fast_kernels.def"
+};
+
+unsigned ec_kernel_flags(const ec_kernel_choice *c) {
+  if ((unsigned)c->kind >= EC_K_COUNT) return 0;
+  unsigned f = kernel_flags[c->kind];
+  if (c->kind == EC_K_XNN && c->xp.kind > 0 && c->xp.kind < EC_XNN_ROWS) f |= xnn_flags[c->xp.kind];
+  return f;
 }
 
-bool ec_kernel_strided_out(const ec_kernel_choice *c) {
-  if (c->kind == EC_K_BATCHNORM_NHWC || c->kind == EC_K_SLICE_NHWC) return true;
-  return c->kind == EC_K_XNN && (c->xp.kind == ECK_XNN_CONV || c->xp.kind == ECK_XNN_MAXPOOL ||
-                                 c->xp.kind == ECK_XNN_AVGPOOL || c->xp.kind == ECK_XNN_RESIZE);
-}
+bool ec_kernel_strided_in(const ec_kernel_choice *c) { return ec_kernel_flags(c) & EC_KFLAG_STRIDED_IN; }
+
+bool ec_kernel_strided_out(const ec_kernel_choice *c) { return ec_kernel_flags(c) & EC_KFLAG_STRIDED_OUT; }
 
 /* A float constant holding one value. */
 static bool const_scalar(const ec_tensor *t, float *v) {
@@ -195,7 +220,7 @@ static bool spatial_ok(const int64_t *pb, const int64_t *pe, int nsp) {
   return true;
 }
 
-static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_conv_params *cp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *b = in_t(g, n, 2), *y = out_t(g, n, 0);
   /* A layout-free input (one channel, or 1x1 pixels) has the same bytes in NCHW and NHWC: the
@@ -208,7 +233,7 @@ static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel
   /* The weights must be [O, kh, kw, I/group]: re-ordered by lowering unless the orders agree. */
   if (w->layout != EC_LAYOUT_NHWC && !(w->dims[1] == 1 || w->dims[2] * w->dims[3] == 1)) return EC_K_REF;
   eck_xnn_params *p = &c->xp;
-  p->kind = ECK_XNN_CONV;
+  p->kind = xnn;
   spatial(p, x, cp->kernel, cp->strides, cp->dilations, cp->pad_begin, cp->pad_end);
   p->groups = (uint32_t)group;
   p->channels_in = (size_t)(cin / group);
@@ -222,7 +247,7 @@ static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel
   return EC_K_XNN;
 }
 
-static ec_kernel_kind choose_fc(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_fc(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *a = in_t(g, n, 0), *w = in_t(g, n, 1), *bias = NULL, *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
   if (!is_f32(a) || !is_f32(w) || !y || w->kind != EC_TK_CONSTANT || w->rank != 2 || a->rank < 1 ||
@@ -246,7 +271,7 @@ static ec_kernel_kind choose_fc(const ec_graph *g, const ec_node *n, ec_kernel_c
     p->flags = 1;
   }
   int64_t nout = y->dims[y->rank - 1];
-  p->kind = ECK_XNN_FC;
+  p->kind = xnn;
   p->channels_in = (size_t)k;
   p->channels_out = (size_t)nout;
   p->in_stride = (size_t)k;
@@ -259,7 +284,7 @@ static ec_kernel_kind choose_fc(const ec_graph *g, const ec_node *n, ec_kernel_c
   return m > 0 && k > 0 && nout > 0 ? EC_K_XNN : EC_K_REF;
 }
 
-static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_pool_params *pp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
@@ -269,11 +294,11 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
     return EC_K_REF;
   bool pads = false;
   for (int i = 0; i < 3; i++) pads |= pp->pad_begin[i] || pp->pad_end[i];
-  if (pp->kind == ECK_POOL_MAX) {
-    p->kind = ECK_XNN_MAXPOOL;
-  } else if (pp->kind == ECK_POOL_AVG) {
+  if (xnn == ECK_XNN_MAXPOOL && pp->kind == ECK_POOL_MAX) {
+    p->kind = xnn;
+  } else if (xnn == ECK_XNN_AVGPOOL && pp->kind == ECK_POOL_AVG) {
     if ((pp->count_include_pad && pads) || pp->dilations[1] != 1 || pp->dilations[2] != 1) return EC_K_REF;
-    p->kind = ECK_XNN_AVGPOOL;
+    p->kind = xnn;
   } else {
     return EC_K_REF;
   }
@@ -292,12 +317,12 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   return EC_K_XNN;
 }
 
-static ec_kernel_kind choose_gap(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_gap(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
   if (!is_f32(x) || !y || x->rank != 4 || !nhwc_bytes(x) || (y->rank == 4 && !nhwc_bytes(y)))
     return EC_K_REF;
-  p->kind = ECK_XNN_GAVGPOOL;
+  p->kind = xnn;
   p->batch = (size_t)x->dims[0];
   p->width = (size_t)(x->dims[2] * x->dims[3]);
   p->channels_in = (size_t)x->dims[1];
@@ -308,7 +333,7 @@ static ec_kernel_kind choose_gap(const ec_graph *g, const ec_node *n, ec_kernel_
   return p->width ? EC_K_XNN : EC_K_REF;
 }
 
-static ec_kernel_kind choose_binary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int kind) {
+static ec_kernel_kind choose_binary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
   if (n->n_inputs != 2 || !is_f32(a) || !is_f32(b) || !y || y->rank < 1 || y->rank > ECK_XNN_MAX_DIMS)
@@ -316,16 +341,16 @@ static ec_kernel_kind choose_binary(const ec_graph *g, const ec_node *n, ec_kern
   int layout = is_nhwc(y) && !ec_layout_free(y) ? EC_LAYOUT_NHWC : EC_LAYOUT_NCHW;
   if (!phys_shape(a, y->rank, layout, p->shape_a) || !phys_shape(b, y->rank, layout, p->shape_b))
     return EC_K_REF;
-  p->kind = kind;
+  p->kind = xnn;
   p->rank_a = p->rank_b = y->rank;
   act_range(n, p);
-  if (kind == ECK_XNN_MAX || kind == ECK_XNN_MIN) p->out_min = -INFINITY, p->out_max = INFINITY;
+  if (!(xnn_flags[xnn] & EC_KFLAG_FUSE_ACT)) p->out_min = -INFINITY, p->out_max = INFINITY;
   c->a = n->inputs[0];
   c->b = n->inputs[1];
   return EC_K_XNN;
 }
 
-static ec_kernel_kind choose_unary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_unary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
   if (!is_f32(x) || !y || (x->rank == 4 && y->rank == 4 && x->layout != y->layout &&
@@ -333,26 +358,22 @@ static ec_kernel_kind choose_unary(const ec_graph *g, const ec_node *n, ec_kerne
     return EC_K_REF;
   int64_t cnt = ec_tensor_numel(x);
   if (cnt <= 0) return EC_K_REF;
+  p->kind = xnn;
   p->out_min = -INFINITY;
   p->out_max = INFINITY;
-  switch (n->op) {
-    case EC_OP_Relu: p->kind = ECK_XNN_CLAMP, p->out_min = 0.0f; break;
-    case EC_OP_Clip: {
-      const eck_clip_params *cp = n->params;
-      p->kind = ECK_XNN_CLAMP;
-      if (cp && cp->use_attrs) {
-        p->out_min = cp->min, p->out_max = cp->max;
-      } else {
-        const ec_tensor *lo = in_t(g, n, 1), *hi = in_t(g, n, 2);
-        if ((lo && !const_scalar(lo, &p->out_min)) || (hi && !const_scalar(hi, &p->out_max)))
-          return EC_K_REF;
-      }
-      if (!(p->out_min <= p->out_max)) return EC_K_REF;
-      break;
+  /* The clamps: Relu's bound, Clip's from its attributes or constant inputs. */
+  if (n->op == EC_OP_Relu) {
+    p->out_min = 0.0f;
+  } else if (n->op == EC_OP_Clip) {
+    const eck_clip_params *cp = n->params;
+    if (cp && cp->use_attrs) {
+      p->out_min = cp->min, p->out_max = cp->max;
+    } else {
+      const ec_tensor *lo = in_t(g, n, 1), *hi = in_t(g, n, 2);
+      if ((lo && !const_scalar(lo, &p->out_min)) || (hi && !const_scalar(hi, &p->out_max)))
+        return EC_K_REF;
     }
-    case EC_OP_Sigmoid: p->kind = ECK_XNN_SIGMOID; break;
-    case EC_OP_HardSwish: p->kind = ECK_XNN_HARDSWISH; break;
-    default: return EC_K_REF;
+    if (!(p->out_min <= p->out_max)) return EC_K_REF;
   }
   /* Contiguous elements: XNNPACK treats them as one long row and splits it across threads. */
   p->batch = 1;
@@ -361,7 +382,7 @@ static ec_kernel_kind choose_unary(const ec_graph *g, const ec_node *n, ec_kerne
   return EC_K_XNN;
 }
 
-static ec_kernel_kind choose_softmax(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_softmax(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_softmax_params *sp = n->params;
   const ec_tensor *x = in_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
@@ -370,16 +391,17 @@ static ec_kernel_kind choose_softmax(const ec_graph *g, const ec_node *n, ec_ker
     return EC_K_REF;
   int64_t ch = x->dims[x->rank - 1];
   if (ch <= 0) return EC_K_REF;
-  p->kind = ECK_XNN_SOFTMAX;
+  p->kind = xnn;
   p->channels_in = p->in_stride = p->out_stride = (size_t)ch;
   p->batch = (size_t)(ec_tensor_numel(x) / ch);
   c->a = n->inputs[0];
   return EC_K_XNN;
 }
 
-static ec_kernel_kind choose_transpose(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_transpose(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   const ec_attr *lay = attr(n, EC_ATTR_LAYOUT), *sh = attr(n, EC_ATTR_SHUFFLE);
+  (void)xnn; /* decided by the node: a layout conversion or a channel shuffle */
   if (!x || !y || x->rank != 4 || y->rank != 4) return EC_K_REF;
   c->n = (size_t)x->dims[0];
   c->c = (size_t)x->dims[1];
@@ -407,10 +429,10 @@ static ec_kernel_kind choose_transpose(const ec_graph *g, const ec_node *n, ec_k
   return EC_K_REF;
 }
 
-static ec_kernel_kind choose_concat(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_concat(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_axis_params *ap = n->params;
   const ec_tensor *y = out_t(g, n, 0);
-  (void)c;
+  (void)c, (void)xnn;
   if (!ap || !is_f32(y) || y->rank != 4 || ap->axis != 1 || !is_nhwc(y) || ec_layout_free(y))
     return EC_K_REF;
   for (int i = 0; i < n->n_inputs; i++) {
@@ -421,10 +443,11 @@ static ec_kernel_kind choose_concat(const ec_graph *g, const ec_node *n, ec_kern
 }
 
 /* Inference BatchNormalization of NHWC data with constant float parameters. */
-static ec_kernel_kind choose_batchnorm(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_batchnorm(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_batchnorm_params *bp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
+  (void)xnn;
   if (!bp || bp->training || n->n_inputs != 5 || !is_f32(x) || !y || x->rank != 4 || !is_nhwc(x) ||
       !is_nhwc(y) || ec_layout_free(x) || out_t(g, n, 1) || out_t(g, n, 2))
     return EC_K_REF;
@@ -444,10 +467,11 @@ static ec_kernel_kind choose_batchnorm(const ec_graph *g, const ec_node *n, ec_k
 }
 
 /* A Slice of NHWC data along the channel axis only, step 1. */
-static ec_kernel_kind choose_slice(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_slice(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_slice_params *sp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
+  (void)xnn;
   if (!sp || !is_f32(x) || !y || x->rank != 4 || y->rank != 4 || !is_nhwc(x) || !is_nhwc(y) ||
       ec_layout_free(x))
     return EC_K_REF;
@@ -466,15 +490,15 @@ static ec_kernel_kind choose_slice(const ec_graph *g, const ec_node *n, ec_kerne
 }
 
 /* ReduceMean over H and W of NHWC data: a global average pooling. */
-static ec_kernel_kind choose_reduce_mean(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_reduce_mean(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_reduce_params *rp = n->params;
   const ec_tensor *x = in_t(g, n, 0);
   if (!rp || rp->fn != ECK_REDUCE_MEAN || rp->axes != 0xcu || !x || x->rank != 4)
     return EC_K_REF;
-  return choose_gap(g, n, c);
+  return choose_gap(g, n, c, xnn);
 }
 
-static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_pad_params *pp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
@@ -498,7 +522,7 @@ static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_
     p->pre[i] = (size_t)pp->pads[src];
     p->post[i] = (size_t)pp->pads[ECK_MAX_RANK + src];
   }
-  p->kind = ECK_XNN_PAD;
+  p->kind = xnn;
   p->rank_a = r;
   p->value = v;
   c->a = n->inputs[0];
@@ -512,7 +536,7 @@ static ec_kernel_kind choose_pad(const ec_graph *g, const ec_node *n, ec_kernel_
  * pytorch_half_pixel is half_pixel except for a one-pixel output, and aligning corners divides
  * by out - 1: both need out > 1. Linear interpolation clamps the source coordinate into the
  * image in both; exclude_outside only weights cubic taps. */
-static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_resize_params *rp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
@@ -534,7 +558,7 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
     case ECK_COORD_ASYMMETRIC: p->flags = ECK_XNN_FLAG_TF_LEGACY; break;
     default: return EC_K_REF;
   }
-  p->kind = ECK_XNN_RESIZE;
+  p->kind = xnn;
   p->batch = (size_t)x->dims[0];
   p->height = (size_t)x->dims[2];
   p->width = (size_t)x->dims[3];
@@ -549,6 +573,17 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
   return EC_K_XNN;
 }
 
+/* A constant right operand: XNNPACK's fully-connected; two float activations: OpenBLAS. */
+static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
+  if (b && b->kind == EC_TK_CONSTANT) return choose_fc(g, n, c, xnn);
+  if (is_f32(a) && is_f32(b) && a->kind != EC_TK_CONSTANT && a->rank >= 2 && b->rank >= 2 &&
+      (a->rank != 4 || a->layout != EC_LAYOUT_NHWC || ec_layout_free(a)) &&
+      (b->rank != 4 || b->layout != EC_LAYOUT_NHWC || ec_layout_free(b)))
+    return EC_K_BLAS_MATMUL;
+  return EC_K_REF;
+}
+
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c) {
   memset(c, 0, sizeof *c);
@@ -556,41 +591,9 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
   if (!ec_kernels_fast(kernels) || n->op < 0 || n->family == EC_KF_REF) return c->kind = EC_K_REF;
   ec_kernel_kind k = EC_K_REF;
   switch (n->op) {
-    case EC_OP_Conv: k = choose_conv(g, n, c); break;
-    case EC_OP_Gemm: k = choose_fc(g, n, c); break;
-    case EC_OP_MatMul: {
-      const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
-      if (b && b->kind == EC_TK_CONSTANT) {
-        k = choose_fc(g, n, c);
-      } else if (is_f32(a) && is_f32(b) && a->kind != EC_TK_CONSTANT && a->rank >= 2 && b->rank >= 2 &&
-                 (a->rank != 4 || a->layout != EC_LAYOUT_NHWC || ec_layout_free(a)) &&
-                 (b->rank != 4 || b->layout != EC_LAYOUT_NHWC || ec_layout_free(b))) {
-        k = EC_K_BLAS_MATMUL;
-      }
-      break;
-    }
-    case EC_OP_MaxPool:
-    case EC_OP_AveragePool: k = choose_pool(g, n, c); break;
-    case EC_OP_GlobalAveragePool: k = choose_gap(g, n, c); break;
-    case EC_OP_Add: k = choose_binary(g, n, c, ECK_XNN_ADD); break;
-    case EC_OP_Sub: k = choose_binary(g, n, c, ECK_XNN_SUB); break;
-    case EC_OP_Mul: k = choose_binary(g, n, c, ECK_XNN_MUL); break;
-    case EC_OP_Div: k = choose_binary(g, n, c, ECK_XNN_DIV); break;
-    case EC_OP_Max: k = choose_binary(g, n, c, ECK_XNN_MAX); break;
-    case EC_OP_Min: k = choose_binary(g, n, c, ECK_XNN_MIN); break;
-    case EC_OP_Relu:
-    case EC_OP_Clip:
-    case EC_OP_Sigmoid:
-    case EC_OP_HardSwish: k = choose_unary(g, n, c); break;
-    case EC_OP_Softmax: k = choose_softmax(g, n, c); break;
-    case EC_OP_Transpose: k = choose_transpose(g, n, c); break;
-    case EC_OP_Concat: k = choose_concat(g, n, c); break;
-    case EC_OP_Pad: k = choose_pad(g, n, c); break;
-    case EC_OP_BatchNormalization: k = choose_batchnorm(g, n, c); break;
-    case EC_OP_Slice: k = choose_slice(g, n, c); break;
-    case EC_OP_ReduceMean: k = choose_reduce_mean(g, n, c); break;
-    case EC_OP_Resize:
-    case EC_OP_Upsample: k = choose_resize(g, n, c); break;
+#define EC_FAST_OP(Op, choose, xnn, layout) \
+  case EC_OP_##Op: k = choose(g, n, c, xnn); break;
+#include "fast_kernels.def"
     default: break;
   }
   if (k == EC_K_REF) {

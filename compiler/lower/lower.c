@@ -209,6 +209,15 @@ static ec_status lower_fold_pad(ec_graph *g, int *count) {
 
 enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW };
 
+/* The layout column of fast_kernels.def, per op (ops without a row: NCHW). */
+enum { EC_FAST_NCHW = 0, EC_FAST_NHWC, EC_FAST_FOLLOW, EC_FAST_FOLLOW_X, EC_FAST_FOLLOW_FAST };
+static const unsigned char fast_layout[EC_OP_COUNT] = {
+#define EC_FAST_OP(Op, choose, xnn, layout) [EC_OP_##Op] = EC_FAST_##layout,
+#include "fast_kernels.def"
+};
+
+static int layout_of(const ec_node *n) { return n->op >= 0 && n->op < EC_OP_COUNT ? fast_layout[n->op] : EC_FAST_NCHW; }
+
 /* Node n as it would be with input 0, output 0 (and, with `weights`, input 1) in NHWC: a copy of
  * n and of the tensors it reads and writes, so that asking ec_choose_kernel what-if never writes
  * the graph (the planner's cost model asks before lowering). The copies have no producer or
@@ -252,10 +261,7 @@ static bool shadow_nhwc(const ec_graph *g, const ec_node *n, bool weights, shado
 /* Would XNNPACK run node i if its input 0 and output 0 (and a Conv's weights) were NHWC? */
 static bool wants_nhwc(const ec_graph *g, int i, const char *kernels, ec_kernel_choice *c) {
   const ec_node *n = &g->nodes[i];
-  if (n->op != EC_OP_Conv && n->op != EC_OP_MaxPool && n->op != EC_OP_AveragePool &&
-      n->op != EC_OP_GlobalAveragePool && n->op != EC_OP_ReduceMean && n->op != EC_OP_Resize &&
-      n->op != EC_OP_Upsample)
-    return false;
+  if (layout_of(n) != EC_FAST_NHWC) return false;
   if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_float_act(&g->tensors[n->inputs[0]], 4)) return false;
   shadow s;
   return shadow_nhwc(g, n, n->op == EC_OP_Conv, &s) && ec_choose_kernel(&s.g, &s.n, kernels, c) != EC_K_REF;
@@ -269,34 +275,22 @@ static bool fast_in_nhwc(const ec_graph *g, const ec_node *n) {
   return shadow_nhwc(g, n, false, &s) && ec_choose_kernel(&s.g, &s.n, "xnnpack", &c) != EC_K_REF;
 }
 
-/* Layout-following ops: float, rank 4, constants only where their bytes fit any layout. */
+/* Layout-following ops (FOLLOW* in fast_kernels.def): float, rank 4, constants only where their
+ * bytes fit any layout. */
 static bool follows(const ec_graph *g, const ec_node *n) {
-  if (n->n_outputs < 1 || n->outputs[0] < 0 || g->tensors[n->outputs[0]].dtype != ECK_FLOAT ||
-      g->tensors[n->outputs[0]].rank != 4)
+  int layout = layout_of(n);
+  if (layout < EC_FAST_FOLLOW || n->n_outputs < 1 || n->outputs[0] < 0 ||
+      g->tensors[n->outputs[0]].dtype != ECK_FLOAT || g->tensors[n->outputs[0]].rank != 4)
     return false;
-  int data_inputs = n->n_inputs;
+  if (layout == EC_FAST_FOLLOW_FAST && !fast_in_nhwc(g, n)) return false;
+  int data_inputs = layout == EC_FAST_FOLLOW ? n->n_inputs : 1;
+  /* What an op's kernels need of a node to run it in either layout. */
   switch (n->op) {
-    case EC_OP_BatchNormalization:
-    case EC_OP_Slice:
-      if (!fast_in_nhwc(g, n)) return false;
-      data_inputs = 1;
-      break;
-    case EC_OP_Relu:
-    case EC_OP_Sigmoid:
-    case EC_OP_HardSwish: break;
-    case EC_OP_Clip: data_inputs = 1; break;
     case EC_OP_Pad: {
       const eck_pad_params *pp = n->params;
       if (!pp || pp->mode != ECK_PAD_CONSTANT) return false;
-      data_inputs = 1;
       break;
     }
-    case EC_OP_Add:
-    case EC_OP_Sub:
-    case EC_OP_Mul:
-    case EC_OP_Div:
-      if (n->n_inputs != 2) return false;
-      break;
     case EC_OP_Concat: {
       const eck_axis_params *ap = n->params;
       if (!ap || ap->axis != 1) return false;
@@ -305,7 +299,7 @@ static bool follows(const ec_graph *g, const ec_node *n) {
     case EC_OP_Transpose:
       if (!find_attr(n, EC_ATTR_SHUFFLE)) return false;
       break;
-    default: return false;
+    default: break;
   }
   for (int k = 0; k < data_inputs; k++) {
     if (n->inputs[k] < 0) return false;
@@ -456,12 +450,8 @@ static bool clamp_of(const ec_graph *g, const ec_node *r, float *lo, float *hi) 
 }
 
 /* Producers whose fast kernel takes an output clamp (fuse-act). */
-static bool clamps_output(ec_kernel_kind kk, int k) {
-  return kk == EC_K_BATCHNORM_NHWC ||
-         (kk == EC_K_XNN && (k == ECK_XNN_CONV || k == ECK_XNN_FC || k == ECK_XNN_AVGPOOL || k == ECK_XNN_MAXPOOL ||
-                             k == ECK_XNN_GAVGPOOL || k == ECK_XNN_ADD || k == ECK_XNN_SUB || k == ECK_XNN_MUL ||
-                             k == ECK_XNN_DIV));
-}
+/* Kernels that can clamp their output (the FUSE_ACT flag of fast_kernels.def). */
+static bool clamps_output(const ec_kernel_choice *c) { return (ec_kernel_flags(c) & EC_KFLAG_FUSE_ACT) != 0; }
 
 static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec_diag *d) {
   for (int i = 0; i < g->n_nodes; i++) {
@@ -469,7 +459,7 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     ec_kernel_choice c;
     if (n->dead || n->n_outputs < 1 || n->outputs[0] < 0) continue;
     ec_kernel_kind kk = ec_choose_kernel(g, n, kernels, &c);
-    if (!clamps_output(kk, c.xp.kind)) continue;
+    if (!clamps_output(&c)) continue;
     int y = n->outputs[0], r = single_consumer(g, y);
     float lo, hi;
     if (r < 0 || g->nodes[r].inputs[0] != y || !clamp_of(g, &g->nodes[r], &lo, &hi)) continue;
@@ -487,7 +477,6 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
     ec_status st = add_attr(n, EC_ATTR_ACT_MIN, EC_ATTR_FLOAT, 0, lo);
     if (!st) st = add_attr(n, EC_ATTR_ACT_MAX, EC_ATTR_FLOAT, 0, hi);
     if (st) return st;
-    n->fused_act = g->nodes[r].op;
     n->outputs[0] = z;
     g->nodes[r].dead = true;
     (*count)++;
@@ -614,8 +603,8 @@ bool ec_lower_fused_act(const ec_graph *g, int i) {
   int y = r->inputs[0], p = g->tensors[y].producer;
   if (p < 0 || single_consumer(g, y) != i || g->nodes[p].n_outputs < 1 || g->nodes[p].outputs[0] != y) return false;
   ec_kernel_choice c;
-  ec_kernel_kind kk = fast_choice(g, p, &c);
-  return clamps_output(kk, c.xp.kind);
+  fast_choice(g, p, &c);
+  return clamps_output(&c);
 }
 
 bool ec_lower_removes_tensor(const ec_graph *g, int t) {
@@ -677,8 +666,20 @@ ec_status ec_lower_cut_tensor(ec_graph *g, int t) {
   return st;
 }
 
+ec_status ec_lower_record(ec_graph *g, const char *kernels) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *n = &g->nodes[i];
+    if (n->dead) continue;
+    if (!n->kernel && !(n->kernel = malloc(sizeof *n->kernel))) return EC_ERR_INTERNAL;
+    ec_kernel_choice c;
+    ec_choose_kernel(g, n, kernels, &c);
+    memcpy(n->kernel, &c, sizeof c); /* padding too: records compare with memcmp */
+  }
+  return EC_OK;
+}
+
 ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
-  if (!ec_kernels_fast(o->kernels)) return EC_OK;
+  if (!ec_kernels_fast(o->kernels)) return ec_lower_record(g, o->kernels);
   int cnt = 0;
   ec_status st = EC_OK;
   if (step_on(o, "channel-shuffle")) {
@@ -692,6 +693,7 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "concat-in-place")) st = lower_concat_in_place(g, o->kernels, &cnt);
+  if (!st) st = ec_lower_record(g, o->kernels);
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");
   if (!st) g->lowered = true;
   return st;

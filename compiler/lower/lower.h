@@ -14,7 +14,9 @@
  *                    output's channels (output pixel stride) does so: no copy (ec_view_root)
  * The rewritten graph stays a valid ONNX-shaped graph: logical dims never change, a tensor's
  * `layout` says how its bytes are ordered, and extra facts live in `edgecc_*` attributes.
- * ec_choose_kernel is a pure function of that graph and the kernel library name. */
+ * ec_choose_kernel is a pure function of that graph and the kernel library name; lowering's last
+ * step (ec_lower_record) stores its answer on every node, which the stages after it read. The
+ * fast kernels are the rows of fast_kernels.def (docs/fast-kernels.md: how to add one). */
 #ifndef EC_LOWER_H
 #define EC_LOWER_H
 
@@ -74,18 +76,20 @@ bool ec_lower_removes_tensor(const ec_graph *g, int t);
  * graph relinked, not re-sorted: callers sort and reschedule (ec_pipeline_run). */
 ec_status ec_lower_cut_tensor(ec_graph *g, int t);
 
+/* Flags of a fast kernel (the flags column of fast_kernels.def). */
+enum {
+  EC_KFLAG_FUSE_ACT = 1 << 0,    /* applies a fused clamp (edgecc_act_min/max) */
+  EC_KFLAG_STRIDED_IN = 1 << 1,  /* reads input 0 with any pixel stride */
+  EC_KFLAG_STRIDED_OUT = 1 << 2  /* writes output 0 with any pixel stride */
+};
+
+/* What runs a node: its op's reference kernel (NCHW), an XNNPACK operator (xp filled, weight and
+ * bias tensors in w and bias), or one of the plain-C helpers around them; one EC_KERNEL row of
+ * fast_kernels.def each. */
 typedef enum ec_kernel_kind {
-  EC_K_REF = 0,        /* the op's reference kernel (NCHW) */
-  EC_K_XNN,            /* an XNNPACK operator: xp filled, weight/bias tensors in w/b */
-  EC_K_TO_NHWC,        /* layout conversions (eck_xnn_to_nhwc / eck_xnn_to_nchw) */
-  EC_K_TO_NCHW,
-  EC_K_CONCAT_NHWC,    /* eck_xnn_concat_nhwc */
-  EC_K_SHUFFLE_NCHW,   /* eck_xnn_shuffle_nchw */
-  EC_K_BLAS_MATMUL,    /* eck_blas_matmul: MatMul of two activations */
-  EC_K_BATCHNORM_NHWC, /* eck_xnn_batchnorm_nhwc: xp.batch pixels, channels_in, strides, clamp,
-                          value = epsilon; inputs 1..4 are scale, bias, mean, var */
-  EC_K_SLICE_NHWC,     /* eck_xnn_copy_channels: a channel Slice; xp.pre[0] = first channel */
-  EC_K_CONCAT_VIEW     /* a Concat lowered in place (EC_ATTR_IN_PLACE): nothing to run */
+#define EC_KERNEL(NAME, emit, label, flags) EC_K_##NAME,
+#include "fast_kernels.def"
+  EC_K_COUNT
 } ec_kernel_kind;
 
 typedef struct ec_kernel_choice {
@@ -96,9 +100,16 @@ typedef struct ec_kernel_choice {
   size_t n, c, hw, groups; /* layout helpers and the NCHW shuffle */
 } ec_kernel_choice;
 
-/* The kernel node n runs on with the given library ("ref": always EC_K_REF). */
+/* The kernel node n runs on with the given library ("ref": always EC_K_REF). Lowering's own
+ * query: the stages after it read the choice it recorded (n->kernel), never this. */
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c);
+
+/* Lowering's last step: records on every live node (n->kernel) the kernel it runs on with the
+ * library, EC_K_REF everywhere for "ref". ec_lower ends with it; after the cut steps
+ * (ec_lower_cut_tensor, by compiler/pipeline), which change what runs, the caller records again. Memory
+ * planning and codegen read the records. EC_ERR_INTERNAL when out of memory. */
+ec_status ec_lower_record(ec_graph *g, const char *kernels);
 
 /* Zero-copy concat (lowering step concat-in-place): a tensor may live inside another one's
  * bytes, as the channels [off, off + C) of each pixel of a wider NHWC tensor (its "root", whose
@@ -109,6 +120,8 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
 int ec_view_root(const ec_graph *g, int t, int64_t *off);
 /* Elements between pixels of NHWC tensor t: its root's channel count. */
 size_t ec_view_stride(const ec_graph *g, int t);
+/* The EC_KFLAG_* flags of the kernel c chose: its row's, and for an XNNPACK step its operator's. */
+unsigned ec_kernel_flags(const ec_kernel_choice *c);
 /* Kernels that read or write NHWC data with any pixel stride (may touch views). */
 bool ec_kernel_strided_in(const ec_kernel_choice *c);
 bool ec_kernel_strided_out(const ec_kernel_choice *c);

@@ -2,8 +2,8 @@
  * reference kernel that runs it. Ops are listed once in ops.def (X-macro); each family of ops
  * lives in one file under compiler/ops/ and its kernels in kernels/ref/.
  *
- * How to add an op: add `EC_OP(Name, "", infer_fn, cost_fn, ref_fn, print_fn, scratch_fn, flags,
- * shape_inputs)` to the family's ops_*.def, write infer_fn (cost_fn may be NULL: one op per
+ * How to add an op: add `EC_OP(Name, "", infer_fn, cost_fn, class, ref_fn, print_fn, params_type,
+ * scratch_fn, flags, shape_inputs)` to the family's ops_*.def, write infer_fn (cost_fn may be NULL: one op per
  * output element) in the family file, and the kernel in kernels/ref/. The static_assert in
  * ops.c keeps the enum and the table in step. */
 #ifndef EC_OP_H
@@ -34,14 +34,30 @@ enum {
                                 folded, since shapes are static */
 };
 
+/* The cost model's class of an op (compiler/plan/cost.c maps it to its efficiency classes). */
+typedef enum ec_op_cls {
+  EC_OPCLS_MEMORY = 0, /* element-wise, pooling, data movement: bound by memory */
+  EC_OPCLS_GEMM,       /* matrix products: bound by arithmetic */
+  EC_OPCLS_CONV        /* convolutions: as GEMM, or between the two when grouped */
+} ec_op_cls;
+
+/* The params column of an op whose reference kernel takes no parameter struct. */
+typedef struct ec_no_params {
+  char none;
+} ec_no_params;
+
 typedef struct ec_op_def {
   const char *name;         /* ONNX op type */
   const char *domain;       /* "" = ai.onnx */
   ec_infer_fn infer;        /* checks inputs and attributes, sets outputs, fills n->params */
   ec_cost_fn cost;          /* NULL: one op per output element */
+  ec_op_cls cls;            /* the cost model's class */
   eck_ref_fn ref;           /* NULL: edgecc cannot compile this op yet */
   const char *ref_name;     /* C name of the kernel, for codegen ("eck_ref_conv") */
   ec_print_fn print_params; /* NULL when the kernel takes no params */
+  const char *params_type;  /* C type of n->params that print_params initialises ("eck_conv_params";
+                               "ec_no_params" when none) */
+  size_t params_size;       /* its size: n->params_size of every node of the op that has params */
   ec_scratch_fn scratch;    /* NULL: no scratch */
   unsigned flags;
   uint32_t shape_inputs;    /* bit i: input i is a shape operand and must be constant */
@@ -49,7 +65,7 @@ typedef struct ec_op_def {
 
 /* The op enum: EC_OP_Conv, EC_OP_Add, ... */
 typedef enum ec_op_id {
-#define EC_OP(name, domain, infer, cost, ref, print, scratch, flags, shape_inputs) EC_OP_##name,
+#define EC_OP(name, domain, infer, cost, cls, ref, print, params, scratch, flags, shape_inputs) EC_OP_##name,
 #include "ops.def"
 #undef EC_OP
   EC_OP_COUNT

@@ -5,8 +5,8 @@
 #include "ops_decl.h"
 
 const ec_op_def ec_ops[] = {
-#define EC_OP(name, domain, infer, cost, ref, print, scratch, flags, shape_inputs) \
-  {#name, domain, infer, cost, ref, #ref, print, scratch, flags, shape_inputs},
+#define EC_OP(name, domain, infer, cost, cls, ref, print, params, scratch, flags, shape_inputs) \
+  {#name, domain, infer, cost, EC_OPCLS_##cls, ref, #ref, print, #params, sizeof(params), scratch, flags, shape_inputs},
 #include "ops.def"
 #undef EC_OP
 };

@@ -71,7 +71,7 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
   bool fast = false;
   for (int v = 0; v < devs->n; v++)
     fast |= ec_pipeline_device_klib(&devs->items[v], o->plan.klib) == EC_KLIB_XNNPACK;
-  if (!fast) return EC_OK; /* the reference kernels take the graph as it is */
+  if (!fast) return ec_lower_record(g, "ref"); /* the reference kernels take the graph as it is */
   /* The tensors crossing cuts (the --split-at ones among them) count as graph outputs while
    * lowering runs: they live in the partitions' send and receive buffers, so no step fuses them
    * away or lets an in-place Concat write through one. Then one lowering left NHWC travels as
@@ -111,6 +111,8 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
     }
   }
   if (!st) record(g, devs, plan, o->plan.klib);
+  /* The kernel of every node, the cut conversions' too, once their device's family is set. */
+  if (!st) st = ec_lower_record(g, "xnnpack");
   if (!st) ec_plan_identify(g, devs, plan);
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory at the cuts");
   return st;

@@ -33,18 +33,20 @@ static const ec_class_eff default_eff[EC_EFF_LIBS][EC_OPC_COUNT] = {
 /* Fraction of linear speed-up per extra thread (compute only: bandwidth is shared). */
 #define EC_THREAD_EFF 0.85
 
+/* The op table's class, a grouped convolution apart. */
 ec_op_class ec_node_class(const ec_graph *g, const ec_node *n) {
-  const char *op = n->op_type;
-  if (strcmp(op, "Conv") == 0 || strcmp(op, "ConvTranspose") == 0) {
-    int64_t group = 1;
-    for (int i = 0; i < n->n_attrs; i++)
-      if (strcmp(n->attrs[i].name, "group") == 0 && n->attrs[i].type == EC_ATTR_INT)
-        group = n->attrs[i].i;
-    return group > 1 ? EC_OPC_DWCONV : EC_OPC_GEMM;
-  }
-  if (strcmp(op, "Gemm") == 0 || strcmp(op, "MatMul") == 0 || strcmp(op, "Einsum") == 0)
-    return EC_OPC_GEMM;
   (void)g;
+  switch (n->op >= 0 ? ec_ops[n->op].cls : EC_OPCLS_MEMORY) {
+    case EC_OPCLS_CONV: {
+      int64_t group = 1;
+      for (int i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, "group") == 0 && n->attrs[i].type == EC_ATTR_INT)
+          group = n->attrs[i].i;
+      return group > 1 ? EC_OPC_DWCONV : EC_OPC_GEMM;
+    }
+    case EC_OPCLS_GEMM: return EC_OPC_GEMM;
+    case EC_OPCLS_MEMORY: break;
+  }
   return EC_OPC_MEMORY;
 }
 

@@ -38,7 +38,8 @@ typedef enum eck_xnn_kind {
   ECK_XNN_SOFTMAX,      /* over the last dimension */
   ECK_XNN_SHUFFLE,      /* NHWC channel shuffle: groups x group_channels per pixel */
   ECK_XNN_PAD,          /* constant padding of a physical shape */
-  ECK_XNN_RESIZE        /* NHWC bilinear 2-D resize: [N, H, W, C] -> [N, out_height, out_width, C] */
+  ECK_XNN_RESIZE,       /* NHWC bilinear 2-D resize: [N, H, W, C] -> [N, out_height, out_width, C] */
+  ECK_XNN_KIND_COUNT    /* not a kind: the compiler's table of kinds checks its rows against it */
 } eck_xnn_kind;
 
 /* XNNPACK's resize flags (xnnpack.h spells them XNN_FLAG_*; eck_xnn.c checks the values).

@@ -2,7 +2,9 @@
  * infer functions share (broadcast, axis normalisation, attribute getters) and of shape
  * inference and constant folding on small graphs built in C. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "cost.h"
 #include "op.h"
 #include "unit_test.h"
 
@@ -21,6 +23,13 @@ static void op_table(void **state) {
       fail_msg("ec_op_find(\"%s\", \"ai.onnx\") does not find entry %d", op->name, i);
     if (!op->domain[0] && ec_op_find(op->name, NULL) != i)
       fail_msg("ec_op_find(\"%s\", NULL) does not find entry %d", op->name, i);
+    /* The params column names a type exactly where the kernel takes params codegen prints. */
+    bool none = strcmp(op->params_type, "ec_no_params") == 0;
+    if (!op->print_params != none)
+      fail_msg("op '%s': params column %s but %s params printer", op->name, op->params_type,
+               op->print_params ? "a" : "no");
+    if (!none && strncmp(op->params_type, "eck_", 4) != 0)
+      fail_msg("op '%s': params type %s is not a kernel's (eck_*)", op->name, op->params_type);
   }
   assert_int_equal(ec_op_find("NoSuchOp", ""), -1);
   assert_int_equal(ec_op_find("Relu", "com.example"), -1);
@@ -28,6 +37,39 @@ static void op_table(void **state) {
   assert_int_equal(ec_op_find("", ""), -1);
   assert_int_equal(ec_op_find("Relu", ""), EC_OP_Relu);
   assert_int_equal(ec_op_find("Add", ""), EC_OP_Add);
+}
+
+/* The cost model's class comes from the op table's class column: convolutions (the integer ones
+ * too: they were classed by op_type strings once, which missed them) by their group. */
+static void node_class(void **state) {
+  ec_graph *g = ec_graph_new();
+  static const struct {
+    const char *op;
+    int64_t group;
+    ec_op_class want;
+  } cases[] = {{"Conv", 1, EC_OPC_GEMM},         {"Conv", 32, EC_OPC_DWCONV},
+               {"ConvTranspose", 1, EC_OPC_GEMM}, {"ConvInteger", 1, EC_OPC_GEMM},
+               {"QLinearConv", 8, EC_OPC_DWCONV}, {"Gemm", 0, EC_OPC_GEMM},
+               {"MatMul", 0, EC_OPC_GEMM},        {"MatMulInteger", 0, EC_OPC_GEMM},
+               {"Einsum", 0, EC_OPC_GEMM},        {"Relu", 0, EC_OPC_MEMORY},
+               {"MaxPool", 0, EC_OPC_MEMORY},     {"NoSuchOp", 0, EC_OPC_MEMORY}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    int i = ec_graph_add_node(g, cases[k].op, "", "n");
+    ec_node *n = &g->nodes[i];
+    n->op = ec_op_find(cases[k].op, "");
+    if (cases[k].group) {
+      n->attrs = calloc(1, sizeof *n->attrs);
+      n->attrs[0].name = ec_strdup("group");
+      n->attrs[0].type = EC_ATTR_INT;
+      n->attrs[0].i = cases[k].group;
+      n->n_attrs = 1;
+    }
+    if (ec_node_class(g, n) != cases[k].want)
+      fail_msg("%s (group %lld): class %d, expected %d", cases[k].op, (long long)cases[k].group,
+               (int)ec_node_class(g, n), (int)cases[k].want);
+  }
+  ec_graph_free(g);
+  (void)state;
 }
 
 /* A context over a scratch graph whose messages go to `dg`. */
@@ -326,7 +368,8 @@ static void constant_folding(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(op_table),          cmocka_unit_test(broadcast),
+      cmocka_unit_test(op_table),          cmocka_unit_test(node_class),
+      cmocka_unit_test(broadcast),
       cmocka_unit_test(norm_axis),         cmocka_unit_test(attributes),
       cmocka_unit_test(set_output_checks), cmocka_unit_test(infer_small_graph),
       cmocka_unit_test(infer_errors),      cmocka_unit_test(constant_folding),

@@ -21,6 +21,22 @@ add_test(NAME unit_stage_includes
                  ${CMAKE_BINARY_DIR})
 set_tests_properties(unit_stage_includes PROPERTIES LABELS unit TIMEOUT 120)
 
+# Lowering's recorded kernel choices equal a fresh choice (test_kernel_record.c): on the golden
+# example and every ONNX node test edgecc loads (label unit), and on the zoo models (label zoo).
+add_executable(test_kernel_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_kernel_record.c)
+target_link_libraries(test_kernel_record PRIVATE ec_compiler)
+add_test(NAME unit_kernel_record
+         COMMAND sh -c "\"$0\" \"$@\" 2>/dev/null" $<TARGET_FILE:test_kernel_record>
+                 ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx --min-loaded 700
+                 --dir /usr/share/libonnx-testdata/data/node)
+set_tests_properties(unit_kernel_record PROPERTIES LABELS unit TIMEOUT 300)
+set(EC_RECORD_ZOO)
+foreach(m squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121 shufflenet_v2_x1_0)
+  list(APPEND EC_RECORD_ZOO ${EC_ZOO_CACHE}/${m}.onnx)
+endforeach()
+add_test(NAME zoo_kernel_record COMMAND test_kernel_record ${EC_RECORD_ZOO})
+set_tests_properties(zoo_kernel_record PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
+
 # Malformed models made at test time, the deep-nesting file, local functions, external data.
 add_test(NAME unit_bad_inputs
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/bad_inputs.py
