@@ -205,6 +205,21 @@ static void free_attr(ec_attr *a) {
   free(a->t);
 }
 
+/* Frees what a node owns, its subgraphs included. */
+static void free_node(ec_node *n) {
+  free(n->name), free(n->op_type), free(n->domain), free(n->inputs), free(n->outputs);
+  for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
+  free(n->attrs), free(n->params);
+  for (int k = 0; k < n->n_subgraphs; k++) ec_graph_free(n->subgraphs[k]);
+  free(n->subgraphs);
+}
+
+int ec_node_n_explicit_inputs(const ec_node *n) {
+  int implicit = 0;
+  for (int k = 0; k < n->n_subgraphs; k++) implicit += n->subgraphs[k]->n_captures;
+  return n->n_inputs - implicit;
+}
+
 void ec_graph_free(ec_graph *g) {
   if (!g) return;
   for (int i = 0; i < g->n_tensors; i++) {
@@ -215,17 +230,8 @@ void ec_graph_free(ec_graph *g) {
     free(t->quant.scale);
     free(t->quant.zero_point);
   }
-  for (int i = 0; i < g->n_nodes; i++) {
-    ec_node *n = &g->nodes[i];
-    free(n->name);
-    free(n->op_type);
-    free(n->domain);
-    free(n->inputs);
-    free(n->outputs);
-    for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
-    free(n->attrs);
-    free(n->params);
-  }
+  for (int i = 0; i < g->n_nodes; i++) free_node(&g->nodes[i]);
+  free(g->captures);
   for (int i = 0; i < g->n_warnings; i++) free(g->warnings[i]);
   free(g->warnings);
   for (int i = 0; i < g->n_dyn_dims; i++) free(g->dyn_dims[i].param);
@@ -447,14 +453,100 @@ ec_status ec_graph_toposort(ec_graph *g, ec_diag *d) {
   return ec_graph_link(g);
 }
 
+/* A name for a tensor moved into g: its own, or NAME/2, NAME/3... where g already has it. */
+static int fresh_tensor(ec_graph *g, const char *name) {
+  if (ec_graph_find(g, name) < 0) return ec_graph_tensor(g, name);
+  size_t len = strlen(name) + 24;
+  char *buf = malloc(len);
+  if (!buf) return -1;
+  int t = -1;
+  for (long k = 2;; k++) {
+    snprintf(buf, len, "%s/%ld", name, k);
+    if (ec_graph_find(g, buf) < 0) {
+      t = ec_graph_tensor(g, buf);
+      break;
+    }
+  }
+  free(buf);
+  return t;
+}
+
+ec_status ec_graph_inline_subgraph(ec_graph *g, int node, int s) {
+  ec_graph *sub = g->nodes[node].subgraphs[s];
+  if (sub->n_inputs) return EC_ERR_INTERNAL;
+  int base = ec_node_n_explicit_inputs(&g->nodes[node]);
+  for (int k = 0; k < s; k++) base += g->nodes[node].subgraphs[k]->n_captures;
+  int *map = ec_alloc(sizeof(int) * (size_t)(sub->n_tensors + 1));
+  bool *captured = ec_alloc(sizeof(bool) * (size_t)(sub->n_tensors + 1));
+  ec_status st = map && captured ? EC_OK : EC_ERR_INTERNAL;
+  for (int k = 0; k < sub->n_captures && !st; k++) {
+    map[sub->captures[k]] = g->nodes[node].inputs[base + k];
+    captured[sub->captures[k]] = true;
+  }
+  for (int t = 0; t < sub->n_tensors && !st; t++) {
+    if (captured[t]) continue;
+    ec_tensor *from = &sub->tensors[t];
+    int o = fresh_tensor(g, from->name);
+    if (o < 0) {
+      st = EC_ERR_INTERNAL;
+      break;
+    }
+    ec_tensor *to = &g->tensors[o];
+    to->dtype = from->dtype;
+    to->rank = from->rank;
+    memcpy(to->dims, from->dims, sizeof to->dims);
+    to->kind = from->kind;
+    to->data = from->data, to->nbytes = from->nbytes, to->owned = from->owned;
+    from->owned = false; /* the bytes belong to g now */
+    to->layout = from->layout;
+    map[t] = o;
+  }
+  for (int m = 0; m < sub->n_nodes && !st; m++) {
+    ec_node *sn = &sub->nodes[m];
+    if (sn->dead) continue;
+    int k = ec_graph_add_node(g, sn->op_type, sn->domain, sn->name);
+    if (k < 0) {
+      st = EC_ERR_INTERNAL;
+      break;
+    }
+    ec_node *nd = &g->nodes[k];
+    nd->op = sn->op;
+    nd->index = g->nodes[node].index;
+    for (int i = 0; i < sn->n_inputs; i++) sn->inputs[i] = sn->inputs[i] < 0 ? -1 : map[sn->inputs[i]];
+    for (int i = 0; i < sn->n_outputs; i++) sn->outputs[i] = sn->outputs[i] < 0 ? -1 : map[sn->outputs[i]];
+    /* Moved, not copied: the subgraph is freed with the dead node. */
+    nd->inputs = sn->inputs, nd->n_inputs = sn->n_inputs, sn->inputs = NULL, sn->n_inputs = 0;
+    nd->outputs = sn->outputs, nd->n_outputs = sn->n_outputs, sn->outputs = NULL, sn->n_outputs = 0;
+    nd->attrs = sn->attrs, nd->n_attrs = sn->n_attrs, sn->attrs = NULL, sn->n_attrs = 0;
+    nd->params = sn->params, nd->params_size = sn->params_size, sn->params = NULL;
+    nd->subgraphs = sn->subgraphs, nd->n_subgraphs = sn->n_subgraphs;
+    sn->subgraphs = NULL, sn->n_subgraphs = 0;
+    for (int i = 0; i < nd->n_subgraphs; i++) nd->subgraphs[i]->parent = g;
+  }
+  for (int k = 0; k < g->nodes[node].n_outputs && !st; k++) {
+    int out = g->nodes[node].outputs[k];
+    if (out < 0) continue;
+    char name[600];
+    snprintf(name, sizeof name, "%s/taken", g->nodes[node].name);
+    int id = ec_graph_add_node(g, "Identity", "", name);
+    int in = map[sub->outputs[k]];
+    if (id < 0 || (st = ec_node_set_inputs(g, id, &in, 1)) || (st = ec_node_set_outputs(g, id, &out, 1))) {
+      if (!st) st = EC_ERR_INTERNAL;
+      break;
+    }
+    g->nodes[id].index = g->nodes[node].index; /* op: the caller knows the op table */
+  }
+  if (!st) g->nodes[node].dead = true;
+  free(map), free(captured);
+  return st;
+}
+
 ec_status ec_graph_compact(ec_graph *g) {
   int w = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *n = &g->nodes[i];
     if (n->dead) {
-      free(n->name), free(n->op_type), free(n->domain), free(n->inputs), free(n->outputs);
-      for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
-      free(n->attrs), free(n->params);
+      free_node(n);
       continue;
     }
     g->nodes[w++] = *n;

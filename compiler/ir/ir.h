@@ -98,6 +98,7 @@ typedef struct ec_attr {
   char **strings;
   int n;               /* element count of INTS / FLOATS / STRINGS */
   ec_const *t;         /* TENSOR */
+  struct ec_graph *graph; /* GRAPH: one of the node's subgraphs (the node owns it, not the attr) */
   bool used;           /* set by the getters; an attribute nobody read is reported unknown */
 } ec_attr;
 
@@ -120,6 +121,12 @@ typedef struct ec_node {
   int partition, device, cluster, bits;
   bool ref_kernels;    /* placed on a device without the fast kernels: lowering leaves it alone */
   int fused_act;
+  /* Control flow (If, Loop, Scan): the graphs the node owns, in attribute order. A subgraph
+   * reads tensors of the enclosing graphs by name (lexical scope); each such capture is an
+   * implicit input of the node, appended after its ONNX inputs in subgraph order, so linking,
+   * ordering and dead-code removal of the enclosing graph see the dependency. */
+  struct ec_graph **subgraphs;
+  int n_subgraphs;
 } ec_node;
 
 /* How a dimension the model leaves dynamic (a dim_param, or no value at all) got its value. */
@@ -167,7 +174,16 @@ typedef struct ec_graph {
   bool fold_shapes_only; /* `--no-pass const-fold`: ec_infer_graph folds only what static shapes
                             need (docs/passes.md) */
   bool lowered;        /* ec_lower ran for the fast kernels (layouts, fusions are final) */
+  struct ec_graph *parent; /* a subgraph: the graph whose node owns it; NULL for the model's */
+  int depth;               /* nesting depth: 0 for the model's graph */
+  /* A subgraph's captures: tensors (kind EC_TK_INPUT, not in `inputs`) standing for tensors of
+   * an enclosing graph; captures[k] matches the owning node's k-th implicit input of this graph. */
+  int *captures;
+  int n_captures;
 } ec_graph;
+
+/* The deepest nesting of subgraphs the frontend accepts (the model's graph is depth 0). */
+#define EC_MAX_GRAPH_DEPTH 16
 
 /* Cost of one node. */
 typedef struct ec_cost {
@@ -190,6 +206,14 @@ ec_status ec_node_set_outputs(ec_graph *g, int node, const int *tensors, int n);
 ec_status ec_graph_link(ec_graph *g);
 /* Orders nodes topologically (stable: keeps file order where possible). Fails on a cycle. */
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
+/* Number of the node's ONNX inputs (its inputs without the subgraphs' captures). */
+int ec_node_n_explicit_inputs(const ec_node *n);
+/* Replaces node `node` by the nodes of its subgraph `s` (If with a constant condition: the taken
+ * branch). The subgraph's tensors move into g (renamed "NAME/2"... where g already has the
+ * name), its captures become the node's matching inputs, an Identity node copies each of its
+ * outputs into the node's output, and the node is marked dead; the new nodes are appended, so the
+ * caller compacts and reorders. Fails on a subgraph with formal inputs. */
+ec_status ec_graph_inline_subgraph(ec_graph *g, int node, int s);
 /* Drops dead nodes and relinks; tensors stay (codegen emits only the ones nodes use). */
 ec_status ec_graph_compact(ec_graph *g);
 void ec_graph_warn(ec_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "op.h"
 
 /* Folding makes constants; beyond this size a folded value would bloat the weights file more
@@ -29,6 +30,7 @@ static size_t tensor_bytes(const ec_tensor *t) {
 ec_status ec_eval_node(ec_graph *g, int node, void **values, ec_diag *d) {
   ec_node *n = &g->nodes[node];
   const ec_op_def *op = &ec_ops[n->op];
+  if (n->n_subgraphs) return ec_eval_control(g, node, values, d);
   if (!op->ref) return ec_fail_node(d, g, n, "no reference kernel for %s yet", n->op_type);
   eck_tensor in[64], out[64];
   if (n->n_inputs > 64 || n->n_outputs > 64)
@@ -88,7 +90,7 @@ done:
 
 static bool foldable(const ec_graph *g, const ec_node *n) {
   const ec_op_def *op = &ec_ops[n->op];
-  if (!op->ref || (op->flags & EC_OPF_NOFOLD)) return false;
+  if ((!op->ref && !n->n_subgraphs) || (op->flags & EC_OPF_NOFOLD)) return false;
   size_t bytes = 0;
   for (int i = 0; i < n->n_inputs && !(op->flags & EC_OPF_SHAPE_ONLY); i++) {
     if (n->inputs[i] < 0) continue;
@@ -163,10 +165,31 @@ static bool fold_wanted(const ec_node *n, const bool *need) {
   return false;
 }
 
+/* Part of constant folding: an If whose condition is a constant (and whose other inputs are not,
+ * or it would fold whole) is replaced by the taken branch's nodes. Returns whether it was. */
+static ec_status fold_if(ec_graph *g, int i, bool *spliced) {
+  const ec_node *n = &g->nodes[i];
+  const ec_tensor *c = &g->tensors[n->inputs[0]];
+  if (n->op != EC_OP_If || g->fold_shapes_only || c->kind != EC_TK_CONSTANT || !c->data) return EC_OK;
+  const char *want = *(const uint8_t *)c->data ? "then_branch" : "else_branch";
+  int s = -1;
+  for (int k = 0; k < n->n_subgraphs; k++)
+    for (int a = 0; a < n->n_attrs; a++)
+      if (n->attrs[a].graph == n->subgraphs[k] && strcmp(n->attrs[a].name, want) == 0) s = k;
+  if (s < 0) return EC_ERR_INTERNAL;
+  int before = g->n_nodes;
+  ec_status st = ec_graph_inline_subgraph(g, i, s);
+  for (int k = before; k < g->n_nodes && !st; k++)
+    if (g->nodes[k].op < 0) g->nodes[k].op = ec_op_find(g->nodes[k].op_type, g->nodes[k].domain);
+  *spliced = !st;
+  return st;
+}
+
 ec_status ec_infer_graph(ec_graph *g, ec_diag *d) {
   bool *need = NULL;
   if (g->fold_shapes_only && !(need = shape_values(g))) return EC_ERR_INTERNAL;
   ec_status st = EC_OK;
+  bool spliced = false;
   for (int i = 0; i < g->n_nodes && !st; i++) {
     ec_node *n = &g->nodes[i];
     if (n->dead) continue;
@@ -174,8 +197,13 @@ ec_status ec_infer_graph(ec_graph *g, ec_diag *d) {
     if (!st && foldable(g, n) && fold_wanted(n, need)) {
       st = ec_eval_node(g, i, NULL, d);
       if (!st) n->dead = true;
+    } else if (!st && n->n_subgraphs) {
+      st = fold_if(g, i, &spliced);
     }
   }
   free(need);
+  /* The taken branches' nodes were appended: order them, then infer and fold what they feed. */
+  if (!st && spliced && !(st = ec_graph_compact(g)) && !(st = ec_graph_toposort(g, d)))
+    st = ec_infer_graph(g, d);
   return st;
 }

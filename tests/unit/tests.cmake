@@ -61,3 +61,9 @@ add_test(NAME unit_bad_inputs_asan
 set_tests_properties(unit_corrupt_models PROPERTIES LABELS unit TIMEOUT 900)
 set_tests_properties(unit_corrupt_models_asan unit_bad_inputs_asan PROPERTIES
                      LABELS unit TIMEOUT 1200 FIXTURES_REQUIRED ec_asan_build)
+
+# Issue 17: subgraphs (If, Loop, Scan) — scoping errors, and evaluation against numpy.
+add_test(NAME unit_control_flow
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/control_flow.py
+                 --edgecc $<TARGET_FILE:edgecc> --work ${CMAKE_BINARY_DIR}/unit/control_flow)
+set_tests_properties(unit_control_flow PROPERTIES LABELS unit TIMEOUT 120)
