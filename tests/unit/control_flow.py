@@ -44,11 +44,11 @@ def branch(name, nodes, outputs, inputs=()):
 
 # ---- models -------------------------------------------------------------------------------------
 
-def if_model(work, name, then_nodes, then_out, else_nodes, else_out, out_vi, cond_init=None):
+def if_model(work, name, then_nodes, then_out, else_nodes, else_out, out_vi, cond_init=None, inits=()):
     nodes = [helper.make_node("If", ["c"], ["y"], name="pick",
                               then_branch=branch("then_g", then_nodes, [then_out]),
                               else_branch=branch("else_g", else_nodes, [else_out]))]
-    inits = []
+    inits = list(inits)
     inputs = [vi("x", F, [3])]
     if cond_init is None:
         inputs.append(vi("c", B, []))
@@ -189,10 +189,13 @@ def main():
     expect_error("branch shape mismatch", p, "node 'pick' (If)",
                  r"output 0 has shape \[3\] in branch 'then_g' but \[2\] in branch 'else_g'")
 
-    # An If on a run-time condition that reads the outer x; both ways.
+    # An If on a run-time condition that reads the outer x; both ways. The then branch reshapes
+    # with an outer initializer: a shape operand, so folding must carry the constant inside.
     p = if_model(work, "if_runtime",
-                 [helper.make_node("Mul", ["x", "x"], ["t"])], vi("t", F, [3]),
-                 [helper.make_node("Neg", ["x"], ["e"])], vi("e", F, [3]), vi("y", F, [3]))
+                 [helper.make_node("Mul", ["x", "x"], ["t0"]),
+                  helper.make_node("Reshape", ["t0", "shape"], ["t"])], vi("t", F, [3]),
+                 [helper.make_node("Neg", ["x"], ["e"])], vi("e", F, [3]), vi("y", F, [3]),
+                 inits=[numpy_helper.from_array(np.array([3], np.int64), "shape")])
     x = np.array([1.5, -2.0, 3.0], np.float32)
     for c in (True, False):
         got, r = run_eval(edgecc, p, [("x", x), ("c", np.array(c))], 1, work, "if%d" % c)
