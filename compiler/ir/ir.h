@@ -208,12 +208,17 @@ ec_status ec_graph_link(ec_graph *g);
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
 /* Number of the node's ONNX inputs (its inputs without the subgraphs' captures). */
 int ec_node_n_explicit_inputs(const ec_node *n);
-/* Replaces node `node` by the nodes of its subgraph `s` (If with a constant condition: the taken
- * branch). The subgraph's tensors move into g (renamed "NAME/2"... where g already has the
- * name), its captures become the node's matching inputs, an Identity node copies each of its
- * outputs into the node's output, and the node is marked dead; the new nodes are appended, so the
- * caller compacts and reorders. Fails on a subgraph with formal inputs. */
-ec_status ec_graph_inline_subgraph(ec_graph *g, int node, int s);
+/* Appends the nodes of subgraph `s` of node `node` to g (an If's taken branch, a Loop's body
+ * unrolled): the subgraph's tensors get tensors of g (named "NAME/2"... where g has the name
+ * already), its captures are the node's matching implicit inputs, its formal inputs the tensors
+ * `formals` names (NULL: it has none); outs[k] receives the tensor of g that its output k
+ * became. copy: the subgraph stays as it is (nodes with subgraphs of their own cannot be
+ * copied); else its nodes and bytes move into g and the subgraph is left for freeing. The node
+ * itself is left alone; the caller wires its outputs, marks it dead and reorders g. */
+ec_status ec_graph_inline_subgraph(ec_graph *g, int node, int s, const int *formals, bool copy,
+                                   int *outs);
+/* Creates a tensor named `name`, or NAME/2, NAME/3... when g has that name. -1: out of memory. */
+int ec_graph_fresh_tensor(ec_graph *g, const char *name);
 /* Drops dead nodes and relinks; tensors stay (codegen emits only the ones nodes use). */
 ec_status ec_graph_compact(ec_graph *g);
 void ec_graph_warn(ec_graph *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -229,6 +229,17 @@ static ec_status inline_call(loader *L, const Onnx__NodeProto *np, const Onnx__F
   return st;
 }
 
+/* Makes tt the constant c (its bytes borrowed from the unpacked protobuf, or owned). */
+static void set_constant(ec_tensor *tt, const ec_const *c, bool borrowed) {
+  tt->dtype = c->dtype;
+  tt->rank = c->rank;
+  memcpy(tt->dims, c->dims, sizeof c->dims);
+  tt->kind = EC_TK_CONSTANT;
+  tt->data = c->data;
+  tt->nbytes = c->nbytes;
+  tt->owned = !borrowed;
+}
+
 /* Turns a Constant node into a constant tensor. */
 static ec_status add_constant(loader *L, const Onnx__NodeProto *np, const char *out_name,
                               const scope *sc, const char *where) {
@@ -268,13 +279,7 @@ static ec_status add_constant(loader *L, const Onnx__NodeProto *np, const char *
     char err[512];
     ec_status st = ec_tensor_from_pb(ap->t, L->dir, &c, &borrowed, err, sizeof err);
     if (st) return fail(L, where, "%s", err);
-    tt->dtype = c.dtype;
-    tt->rank = c.rank;
-    memcpy(tt->dims, c.dims, sizeof c.dims);
-    tt->kind = EC_TK_CONSTANT;
-    tt->data = c.data;
-    tt->nbytes = c.nbytes;
-    tt->owned = !borrowed;
+    set_constant(tt, &c, borrowed);
     return EC_OK;
   }
   int64_t one[1];
@@ -894,13 +899,7 @@ static ec_status add_initializers(loader *L, const Onnx__GraphProto *gp) {
       return EC_ERR_INTERNAL;
     }
     ec_tensor *tt = &g->tensors[t];
-    tt->dtype = c.dtype;
-    tt->rank = c.rank;
-    memcpy(tt->dims, c.dims, sizeof c.dims);
-    tt->kind = EC_TK_CONSTANT;
-    tt->data = c.data;
-    tt->nbytes = c.nbytes;
-    tt->owned = !borrowed;
+    set_constant(tt, &c, borrowed);
     g->init_params += ec_tensor_numel(tt);
     g->init_bytes += (int64_t)c.nbytes;
   }

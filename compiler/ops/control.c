@@ -627,3 +627,130 @@ ec_status ec_eval_control(ec_graph *g, int node, void **values, ec_diag *d) {
     default: return ec_fail_node(d, g, n, "internal error: %s has subgraphs", n->op_type);
   }
 }
+
+/* ---- rewriting: taken branches and unrolled loops ---------------------------------------- */
+
+/* The loops worth unrolling: copies of the body times trips, at most this many nodes. */
+#define EC_UNROLL_MAX_NODES 4096
+
+/* Appends `op_type` reading ins and writing out (one output); its op from the table. */
+static int add_node(ec_graph *g, const char *op_type, const char *name, const int *ins, int n_in, int out) {
+  int k = ec_graph_add_node(g, op_type, "", name);
+  if (k < 0 || ec_node_set_inputs(g, k, ins, n_in) || ec_node_set_outputs(g, k, &out, 1)) return -1;
+  g->nodes[k].op = ec_op_find(op_type, "");
+  return k;
+}
+
+/* An int attribute (n < 0) or a one-entry ints attribute on node k. */
+static ec_status add_int_attr(ec_graph *g, int k, const char *name, int64_t v, int n) {
+  ec_node *nd = &g->nodes[k];
+  ec_attr *a = ec_realloc_array(nd->attrs, (size_t)nd->n_attrs + 1, sizeof *a);
+  if (!a) return EC_ERR_INTERNAL;
+  nd->attrs = a;
+  a = &a[nd->n_attrs];
+  memset(a, 0, sizeof *a);
+  if (!(a->name = ec_strdup(name))) return EC_ERR_INTERNAL;
+  nd->n_attrs++;
+  a->type = n < 0 ? EC_ATTR_INT : EC_ATTR_INTS;
+  a->i = v;
+  if (n >= 0) {
+    if (!(a->ints = ec_alloc(sizeof(int64_t)))) return EC_ERR_INTERNAL;
+    a->ints[0] = v;
+    a->n = 1;
+  }
+  return EC_OK;
+}
+
+/* A constant tensor of g holding `bytes` (rank 0, or rank 1 of dim0). -1 on out of memory. */
+static int add_const(ec_graph *g, const char *name, int32_t dtype, int rank, int64_t dim0, const void *bytes,
+                     size_t len) {
+  int t = ec_graph_fresh_tensor(g, name);
+  if (t < 0) return -1;
+  ec_tensor *tt = &g->tensors[t];
+  tt->dtype = dtype;
+  tt->rank = rank;
+  tt->dims[0] = dim0;
+  return ec_tensor_set_data(tt, (void *)bytes, len, false) ? -1 : t;
+}
+
+ec_status ec_if_fold(ec_graph *g, int node, bool *spliced) {
+  const ec_node *n = &g->nodes[node];
+  const ec_tensor *c = &g->tensors[n->inputs[0]];
+  if (c->kind != EC_TK_CONSTANT || !c->data) return EC_OK;
+  const char *want = *(const uint8_t *)c->data ? "then_branch" : "else_branch";
+  int s = -1;
+  for (int k = 0; k < n->n_subgraphs; k++)
+    for (int a = 0; a < n->n_attrs; a++)
+      if (n->attrs[a].graph == n->subgraphs[k] && strcmp(n->attrs[a].name, want) == 0) s = k;
+  if (s < 0) return EC_ERR_INTERNAL;
+  int *outs = ec_alloc(sizeof(int) * (size_t)(n->n_outputs + 1));
+  if (!outs) return EC_ERR_INTERNAL;
+  ec_status st = ec_graph_inline_subgraph(g, node, s, NULL, false, outs);
+  char name[600];
+  snprintf(name, sizeof name, "%s/taken", g->nodes[node].name);
+  for (int k = 0; k < g->nodes[node].n_outputs && !st; k++)
+    if (g->nodes[node].outputs[k] >= 0 && add_node(g, "Identity", name, &outs[k], 1, g->nodes[node].outputs[k]) < 0)
+      st = EC_ERR_INTERNAL;
+  free(outs);
+  if (!st) g->nodes[node].dead = *spliced = true;
+  return st;
+}
+
+ec_status ec_loop_unroll(ec_graph *g, int node, bool *spliced, ec_status failed) {
+  ec_node *n = &g->nodes[node];
+  ec_graph *body = n->n_subgraphs == 1 ? n->subgraphs[0] : NULL;
+  int N = ec_node_n_explicit_inputs(n) - 2;
+  if (!body || g->fold_shapes_only || N < 0 || N > 256 || body->n_inputs != N + 2 ||
+      body->n_outputs < 1 + N || n->n_outputs != body->n_outputs - 1)
+    return failed;
+  int K = body->n_outputs - 1 - N;
+  const ec_tensor *m = n->inputs[0] >= 0 ? &g->tensors[n->inputs[0]] : NULL;
+  const ec_tensor *c = n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
+  bool c0 = true;
+  if (!m || m->kind != EC_TK_CONSTANT || !m->data || m->dtype != ECK_INT64 || (c && !const_bool(c, &c0)) ||
+      !c0 || (c && !cond_invariant(body)))
+    return failed;
+  int64_t trips = *(const int64_t *)m->data;
+  for (int i = 0; i < body->n_nodes; i++)
+    if (body->nodes[i].n_subgraphs) return failed;
+  if (trips < 1 || K > 256 || trips * (body->n_nodes + K + 1) > EC_UNROLL_MAX_NODES) return failed;
+  int formals[256 + 2], outs[256 * 2 + 1];
+  int *scan = ec_alloc(sizeof(int) * (size_t)(K * trips + 1));
+  if (!scan) return EC_ERR_INTERNAL;
+  uint8_t yes = 1;
+  formals[1] = c ? n->inputs[1] : add_const(g, "cond", ECK_BOOL, 0, 0, &yes, 1);
+  for (int j = 0; j < N; j++) formals[2 + j] = g->nodes[node].inputs[2 + j];
+  ec_status st = formals[1] < 0 ? EC_ERR_INTERNAL : EC_OK;
+  char name[600];
+  for (int64_t i = 0; i < trips && !st; i++) {
+    snprintf(name, sizeof name, "%s/iteration", body->name);
+    formals[0] = add_const(g, name, ECK_INT64, 0, 0, &i, sizeof i);
+    if (formals[0] < 0) st = EC_ERR_INTERNAL;
+    if (!st) st = ec_graph_inline_subgraph(g, node, 0, formals, true, outs);
+    for (int j = 0; j < N && !st; j++) formals[2 + j] = outs[1 + j];
+    for (int k = 0; k < K && !st; k++) scan[k * trips + i] = outs[1 + N + k];
+  }
+  snprintf(name, sizeof name, "%s/unrolled", g->nodes[node].name);
+  for (int j = 0; j < N && !st; j++)
+    if (g->nodes[node].outputs[j] >= 0 && add_node(g, "Identity", name, &formals[2 + j], 1, g->nodes[node].outputs[j]) < 0)
+      st = EC_ERR_INTERNAL;
+  /* Scan outputs: each iteration's value gains a leading dim, then all are concatenated. */
+  int64_t zero = 0;
+  int axes = g->opset >= 13 ? add_const(g, "axes", ECK_INT64, 1, 1, &zero, sizeof zero) : -1;
+  if (g->opset >= 13 && axes < 0) st = EC_ERR_INTERNAL;
+  for (int k = 0; k < K && !st; k++) {
+    for (int64_t i = 0; i < trips && !st; i++) {
+      int ins[2] = {scan[k * trips + i], axes};
+      int t = ec_graph_fresh_tensor(g, g->tensors[ins[0]].name);
+      int u = t < 0 ? -1 : add_node(g, "Unsqueeze", name, ins, g->opset >= 13 ? 2 : 1, t);
+      if (u < 0 || (g->opset < 13 && add_int_attr(g, u, "axes", 0, 1))) st = EC_ERR_INTERNAL;
+      scan[k * trips + i] = t;
+    }
+    int out = g->nodes[node].outputs[N + k];
+    int cc = st || out < 0 ? -1 : add_node(g, "Concat", name, &scan[k * trips], (int)trips, out);
+    if (!st && out >= 0 && (cc < 0 || add_int_attr(g, cc, "axis", 0, -1))) st = EC_ERR_INTERNAL;
+  }
+  free(scan);
+  if (!st) g->nodes[node].dead = *spliced = true;
+  return st;
+}

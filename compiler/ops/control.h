@@ -22,6 +22,15 @@ ec_status ec_infer_if(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_loop(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_scan(ec_ctx *cx, ec_node *n);
 
+/* Part of constant folding (ec_infer_graph): an If whose condition is a constant is replaced by
+ * the taken branch's nodes; *spliced is set when it was (the caller reorders and re-infers). */
+ec_status ec_if_fold(ec_graph *g, int node, bool *spliced);
+/* When a Loop's body cannot be inferred (`failed`, ec_infer_node's status) because its shapes
+ * need the iteration number (a Slice at i), and the trip count is a small constant: the body is
+ * copied once per iteration with the iteration number a constant, and the node replaced.
+ * Returns `failed` (the diagnostic kept) when the loop cannot be unrolled. */
+ec_status ec_loop_unroll(ec_graph *g, int node, bool *spliced, ec_status failed);
+
 /* Evaluates a node with subgraphs (ec_eval_node's contract: values NULL folds it). */
 ec_status ec_eval_control(ec_graph *g, int node, void **values, ec_diag *d);
 

@@ -165,26 +165,6 @@ static bool fold_wanted(const ec_node *n, const bool *need) {
   return false;
 }
 
-/* Part of constant folding: an If whose condition is a constant (and whose other inputs are not,
- * or it would fold whole) is replaced by the taken branch's nodes. Returns whether it was. */
-static ec_status fold_if(ec_graph *g, int i, bool *spliced) {
-  const ec_node *n = &g->nodes[i];
-  const ec_tensor *c = &g->tensors[n->inputs[0]];
-  if (n->op != EC_OP_If || g->fold_shapes_only || c->kind != EC_TK_CONSTANT || !c->data) return EC_OK;
-  const char *want = *(const uint8_t *)c->data ? "then_branch" : "else_branch";
-  int s = -1;
-  for (int k = 0; k < n->n_subgraphs; k++)
-    for (int a = 0; a < n->n_attrs; a++)
-      if (n->attrs[a].graph == n->subgraphs[k] && strcmp(n->attrs[a].name, want) == 0) s = k;
-  if (s < 0) return EC_ERR_INTERNAL;
-  int before = g->n_nodes;
-  ec_status st = ec_graph_inline_subgraph(g, i, s);
-  for (int k = before; k < g->n_nodes && !st; k++)
-    if (g->nodes[k].op < 0) g->nodes[k].op = ec_op_find(g->nodes[k].op_type, g->nodes[k].domain);
-  *spliced = !st;
-  return st;
-}
-
 ec_status ec_infer_graph(ec_graph *g, ec_diag *d) {
   bool *need = NULL;
   if (g->fold_shapes_only && !(need = shape_values(g))) return EC_ERR_INTERNAL;
@@ -194,15 +174,17 @@ ec_status ec_infer_graph(ec_graph *g, ec_diag *d) {
     ec_node *n = &g->nodes[i];
     if (n->dead) continue;
     st = ec_infer_node(g, i, d);
-    if (!st && foldable(g, n) && fold_wanted(n, need)) {
+    if (st == EC_ERR_MODEL && n->op == EC_OP_Loop) {
+      st = ec_loop_unroll(g, i, &spliced, st);
+    } else if (!st && foldable(g, n) && fold_wanted(n, need)) {
       st = ec_eval_node(g, i, NULL, d);
       if (!st) n->dead = true;
-    } else if (!st && n->n_subgraphs) {
-      st = fold_if(g, i, &spliced);
+    } else if (!st && n->op == EC_OP_If && !g->fold_shapes_only) {
+      st = ec_if_fold(g, i, &spliced);
     }
   }
   free(need);
-  /* The taken branches' nodes were appended: order them, then infer and fold what they feed. */
+  /* Taken branches and unrolled bodies were appended: order them, then infer and fold them. */
   if (!st && spliced && !(st = ec_graph_compact(g)) && !(st = ec_graph_toposort(g, d)))
     st = ec_infer_graph(g, d);
   return st;

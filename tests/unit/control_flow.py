@@ -116,6 +116,27 @@ def scan_reference(s0, x):
     return s, ys
 
 
+def slice_loop_model(work):
+    """A body whose shapes need the iteration number (Slice X[i:i+1], as test_loop11): the
+    trip count is a constant, so the loop is unrolled. y += X[i:i+1]; every y is scanned."""
+    one = numpy_helper.from_array(np.array([1], np.int64), "one")
+    body = helper.make_graph(
+        [helper.make_node("Unsqueeze", ["i", "ax"], ["start"]),
+         helper.make_node("Add", ["start", "one"], ["end"]),
+         helper.make_node("Slice", ["X", "start", "end"], ["xi"]),
+         helper.make_node("Add", ["y_in", "xi"], ["y_out"]),
+         helper.make_node("Identity", ["y_out"], ["y_scan"])],
+        "slice_step", [vi("i", I64, []), vi("c_in", B, []), vi("y_in", F, [1, 2])],
+        [vi("c_in", B, []), vi("y_out", F, [1, 2]), vi("y_scan", F, [1, 2])])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["M", "", "y0"], ["y_last", "ys"], name="cumsum", body=body)],
+        "slice_loop", [vi("X", F, [4, 2]), vi("y0", F, [1, 2])],
+        [vi("y_last", F, [1, 2]), vi("ys", F, [3, 1, 2])],
+        initializer=[numpy_helper.from_array(np.array(3, np.int64), "M"), one,
+                     numpy_helper.from_array(np.array([0], np.int64), "ax")])
+    return save(work, "slice_loop", g)
+
+
 def nested(depth):
     """If inside If inside ... depth levels (then branches nest; else branches are a constant, so
     the file stays small), the innermost branch yielding a constant."""
@@ -234,6 +255,17 @@ def main():
                                 % (k, got[k].shape, want[k].shape, err))
             else:
                 passed += 1
+
+    # A Loop unrolled because its body slices at the iteration number, against numpy.
+    p = slice_loop_model(work)
+    X = np.arange(8, dtype=np.float32).reshape(4, 2)
+    y0 = np.array([[10, 20]], np.float32)
+    got, r = run_eval(edgecc, p, [("X", X), ("y0", y0)], 2, work, "slice")
+    ys = np.stack([y0 + X[:i + 1].sum(0, keepdims=True) for i in range(3)])
+    if got is None or not np.array_equal(got[0], ys[-1]) or not np.array_equal(got[1], ys):
+        failures.append("unrolled loop: got %s, want %s, %s (%s)" % (got, ys[-1], ys, r.describe()))
+    else:
+        passed += 1
 
     # Scan along a non-leading axis, both directions reversed, against numpy.
     p = scan_model(work)
