@@ -165,6 +165,42 @@ static void ops_json(ec_buf *b, const op_count *ops, int n) {
   ec_buf_printf(b, "}");
 }
 
+/* The subgraphs of control-flow nodes, indented by depth: each one's inputs, captures (names
+ * read from an enclosing graph), nodes and outputs. */
+static void subgraphs_text(ec_buf *b, const ec_graph *g, int depth) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const ec_node *n = &g->nodes[i];
+    if (!n->n_subgraphs) continue;
+    char desc[512];
+    ec_node_describe(g, n, desc, sizeof desc);
+    ec_buf_printf(b, "%*s%s\n", 2 * depth, "", desc);
+    for (int k = 0; k < n->n_attrs; k++) {
+      const ec_graph *s = n->attrs[k].type == EC_ATTR_GRAPH ? n->attrs[k].graph : NULL;
+      if (!s) continue;
+      ec_buf_printf(b, "%*s%s: graph '%s'", 2 * depth + 2, "", n->attrs[k].name, s->name);
+      const int *lists[3] = {s->inputs, s->captures, s->outputs};
+      const int counts[3] = {s->n_inputs, s->n_captures, s->n_outputs};
+      const char *titles[3] = {"inputs", "captures", "outputs"};
+      for (int l = 0; l < 3; l++) {
+        ec_buf_printf(b, "%s %s", l ? ";" : ",", titles[l]);
+        for (int m = 0; m < counts[l]; m++) ec_buf_printf(b, " %s", s->tensors[lists[l][m]].name);
+      }
+      ec_buf_printf(b, "\n");
+      for (int m = 0; m < s->n_nodes; m++) {
+        const ec_node *sn = &s->nodes[m];
+        ec_buf_printf(b, "%*s%s(", 2 * depth + 4, "", sn->op_type);
+        for (int q = 0; q < ec_node_n_explicit_inputs(sn); q++)
+          ec_buf_printf(b, "%s%s", q ? ", " : "", sn->inputs[q] >= 0 ? s->tensors[sn->inputs[q]].name : "");
+        ec_buf_printf(b, ") ->");
+        for (int q = 0; q < sn->n_outputs; q++)
+          ec_buf_printf(b, " %s", sn->outputs[q] >= 0 ? s->tensors[sn->outputs[q]].name : "");
+        ec_buf_printf(b, "\n");
+      }
+      subgraphs_text(b, s, depth + 2);
+    }
+  }
+}
+
 int ec_cmd_inspect(int argc, char **argv) {
   ec_model_opts mo;
   memset(&mo, 0, sizeof mo);
@@ -314,6 +350,12 @@ int ec_cmd_inspect(int argc, char **argv) {
       ec_buf_printf(&b, "FLOP, ");
       put_si(&b, total.macs);
       ec_buf_printf(&b, " multiply-adds\n");
+    }
+    bool any_sub = false;
+    for (int i = 0; i < g->n_nodes; i++) any_sub |= g->nodes[i].n_subgraphs > 0;
+    if (any_sub) {
+      ec_buf_printf(&b, "subgraphs\n");
+      subgraphs_text(&b, g, 1);
     }
     if (n_unsup) {
       ec_buf_printf(&b, "cannot compile yet: ");

@@ -205,6 +205,21 @@ static void free_attr(ec_attr *a) {
   free(a->t);
 }
 
+/* Frees what a node owns, its subgraphs included. */
+static void free_node(ec_node *n) {
+  free(n->name), free(n->op_type), free(n->domain), free(n->inputs), free(n->outputs);
+  for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
+  free(n->attrs), free(n->params), free(n->kernel);
+  for (int k = 0; k < n->n_subgraphs; k++) ec_graph_free(n->subgraphs[k]);
+  free(n->subgraphs);
+}
+
+int ec_node_n_explicit_inputs(const ec_node *n) {
+  int implicit = 0;
+  for (int k = 0; k < n->n_subgraphs; k++) implicit += n->subgraphs[k]->n_captures;
+  return n->n_inputs - implicit;
+}
+
 void ec_graph_free(ec_graph *g) {
   if (!g) return;
   for (int i = 0; i < g->n_tensors; i++) {
@@ -215,18 +230,8 @@ void ec_graph_free(ec_graph *g) {
     free(t->quant.scale);
     free(t->quant.zero_point);
   }
-  for (int i = 0; i < g->n_nodes; i++) {
-    ec_node *n = &g->nodes[i];
-    free(n->name);
-    free(n->op_type);
-    free(n->domain);
-    free(n->inputs);
-    free(n->outputs);
-    for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
-    free(n->attrs);
-    free(n->params);
-    free(n->kernel);
-  }
+  for (int i = 0; i < g->n_nodes; i++) free_node(&g->nodes[i]);
+  free(g->captures);
   for (int i = 0; i < g->n_warnings; i++) free(g->warnings[i]);
   free(g->warnings);
   for (int i = 0; i < g->n_dyn_dims; i++) free(g->dyn_dims[i].param);
@@ -448,14 +453,132 @@ ec_status ec_graph_toposort(ec_graph *g, ec_diag *d) {
   return ec_graph_link(g);
 }
 
+/* A name for a tensor moved into g: its own, or NAME/2, NAME/3... where g already has it. */
+int ec_graph_fresh_tensor(ec_graph *g, const char *name) {
+  if (ec_graph_find(g, name) < 0) return ec_graph_tensor(g, name);
+  size_t len = strlen(name) + 24;
+  char *buf = malloc(len);
+  if (!buf) return -1;
+  int t = -1;
+  for (long k = 2;; k++) {
+    snprintf(buf, len, "%s/%ld", name, k);
+    if (ec_graph_find(g, buf) < 0) {
+      t = ec_graph_tensor(g, buf);
+      break;
+    }
+  }
+  free(buf);
+  return t;
+}
+
+/* A deep copy of an attribute that holds no graph. */
+static ec_status copy_attr(ec_attr *d, const ec_attr *a) {
+  *d = *a;
+  d->name = NULL, d->s = NULL, d->ints = NULL, d->floats = NULL, d->strings = NULL, d->t = NULL;
+  if (a->graph) return EC_ERR_INTERNAL;
+  bool ok = (d->name = ec_strdup(a->name)) != NULL;
+  if (ok && a->s) ok = (d->s = ec_strndup(a->s, a->s_len)) != NULL;
+  if (ok && a->ints) ok = (d->ints = ec_realloc_array(NULL, (size_t)a->n + 1, sizeof(int64_t))) != NULL;
+  if (ok && a->ints) memcpy(d->ints, a->ints, sizeof(int64_t) * (size_t)a->n);
+  if (ok && a->floats) ok = (d->floats = ec_realloc_array(NULL, (size_t)a->n + 1, sizeof(float))) != NULL;
+  if (ok && a->floats) memcpy(d->floats, a->floats, sizeof(float) * (size_t)a->n);
+  if (ok && a->strings) ok = (d->strings = ec_alloc(sizeof(char *) * ((size_t)a->n + 1))) != NULL;
+  for (int i = 0; ok && a->strings && i < a->n; i++) ok = (d->strings[i] = ec_strdup(a->strings[i])) != NULL;
+  if (ok && a->t) ok = (d->t = ec_alloc(sizeof *d->t)) != NULL;
+  if (ok && a->t) {
+    *d->t = *a->t;
+    d->t->data = malloc(a->t->nbytes ? a->t->nbytes : 1);
+    ok = d->t->data != NULL;
+    if (ok) memcpy(d->t->data, a->t->data, a->t->nbytes);
+  }
+  return ok ? EC_OK : EC_ERR_INTERNAL;
+}
+
+ec_status ec_graph_inline_subgraph(ec_graph *g, int node, int s, const int *formals, bool copy,
+                                   int *outs) {
+  ec_graph *sub = g->nodes[node].subgraphs[s];
+  if (sub->n_inputs && !formals) return EC_ERR_INTERNAL;
+  int base = ec_node_n_explicit_inputs(&g->nodes[node]);
+  for (int k = 0; k < s; k++) base += g->nodes[node].subgraphs[k]->n_captures;
+  int *map = ec_alloc(sizeof(int) * (size_t)(sub->n_tensors + 1));
+  bool *mapped = ec_alloc(sizeof(bool) * (size_t)(sub->n_tensors + 1));
+  ec_status st = map && mapped ? EC_OK : EC_ERR_INTERNAL;
+  for (int k = 0; k < sub->n_captures && !st; k++) {
+    map[sub->captures[k]] = g->nodes[node].inputs[base + k];
+    mapped[sub->captures[k]] = true;
+  }
+  for (int k = 0; k < sub->n_inputs && !st; k++) {
+    map[sub->inputs[k]] = formals[k];
+    mapped[sub->inputs[k]] = true;
+  }
+  for (int t = 0; t < sub->n_tensors && !st; t++) {
+    if (mapped[t]) continue;
+    ec_tensor *from = &sub->tensors[t];
+    int o = ec_graph_fresh_tensor(g, from->name);
+    if (o < 0) {
+      st = EC_ERR_INTERNAL;
+      break;
+    }
+    ec_tensor *to = &g->tensors[o];
+    to->dtype = from->dtype;
+    to->rank = from->rank;
+    memcpy(to->dims, from->dims, sizeof to->dims);
+    to->kind = from->kind;
+    to->layout = from->layout;
+    map[t] = o;
+    if (copy && from->data) {
+      st = ec_tensor_set_data(to, from->data, from->nbytes, false);
+    } else {
+      to->data = from->data, to->nbytes = from->nbytes, to->owned = from->owned;
+      from->owned = false; /* the bytes belong to g now */
+    }
+  }
+  for (int m = 0; m < sub->n_nodes && !st; m++) {
+    ec_node *sn = &sub->nodes[m];
+    if (sn->dead) continue;
+    int k = ec_graph_add_node(g, sn->op_type, sn->domain, sn->name);
+    if (k < 0) {
+      st = EC_ERR_INTERNAL;
+      break;
+    }
+    ec_node *nd = &g->nodes[k];
+    nd->op = sn->op;
+    nd->index = g->nodes[node].index;
+    int *ins = ec_alloc(sizeof(int) * (size_t)(sn->n_inputs + 1));
+    int *os = ec_alloc(sizeof(int) * (size_t)(sn->n_outputs + 1));
+    if (ins && os) {
+      for (int i = 0; i < sn->n_inputs; i++) ins[i] = sn->inputs[i] < 0 ? -1 : map[sn->inputs[i]];
+      for (int i = 0; i < sn->n_outputs; i++) os[i] = sn->outputs[i] < 0 ? -1 : map[sn->outputs[i]];
+      st = ec_node_set_inputs(g, k, ins, sn->n_inputs);
+      if (!st) st = ec_node_set_outputs(g, k, os, sn->n_outputs);
+    } else {
+      st = EC_ERR_INTERNAL;
+    }
+    free(ins), free(os);
+    nd = &g->nodes[k];
+    if (!st && copy) { /* params are not copied: inference makes them again */
+      if (sn->n_subgraphs) st = EC_ERR_INTERNAL;
+      if (!st && !(nd->attrs = ec_alloc(sizeof(ec_attr) * (size_t)(sn->n_attrs + 1)))) st = EC_ERR_INTERNAL;
+      for (int i = 0; i < sn->n_attrs && !st; i++, nd->n_attrs++) st = copy_attr(&nd->attrs[i], &sn->attrs[i]);
+    } else if (!st) { /* moved: the subgraph is freed with the dead node */
+      nd->attrs = sn->attrs, nd->n_attrs = sn->n_attrs, sn->attrs = NULL, sn->n_attrs = 0;
+      nd->params = sn->params, nd->params_size = sn->params_size, sn->params = NULL;
+      nd->subgraphs = sn->subgraphs, nd->n_subgraphs = sn->n_subgraphs;
+      sn->subgraphs = NULL, sn->n_subgraphs = 0;
+      for (int i = 0; i < nd->n_subgraphs; i++) nd->subgraphs[i]->parent = g;
+    }
+  }
+  for (int k = 0; k < sub->n_outputs && !st; k++) outs[k] = map[sub->outputs[k]];
+  free(map), free(mapped);
+  return st;
+}
+
 ec_status ec_graph_compact(ec_graph *g) {
   int w = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *n = &g->nodes[i];
     if (n->dead) {
-      free(n->name), free(n->op_type), free(n->domain), free(n->inputs), free(n->outputs);
-      for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
-      free(n->attrs), free(n->params), free(n->kernel);
+      free_node(n);
       continue;
     }
     g->nodes[w++] = *n;

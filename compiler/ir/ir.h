@@ -98,6 +98,7 @@ typedef struct ec_attr {
   char **strings;
   int n;               /* element count of INTS / FLOATS / STRINGS */
   ec_const *t;         /* TENSOR */
+  struct ec_graph *graph; /* GRAPH: one of the node's subgraphs (the node owns it, not the attr) */
   bool used;           /* set by the getters; an attribute nobody read is reported unknown */
 } ec_attr;
 
@@ -129,6 +130,12 @@ typedef struct ec_node {
   /* Lowering's decision (compiler/lower/lower.h): the kernel the node runs on and its parameters,
    * malloc'd and owned by the node, set by ec_lower_record; NULL until lowering ran. */
   struct ec_kernel_choice *kernel;
+  /* Control flow (If, Loop, Scan): the graphs the node owns, in attribute order. A subgraph
+   * reads tensors of the enclosing graphs by name (lexical scope); each such capture is an
+   * implicit input of the node, appended after its ONNX inputs in subgraph order, so linking,
+   * ordering and dead-code removal of the enclosing graph see the dependency. */
+  struct ec_graph **subgraphs;
+  int n_subgraphs;
 } ec_node;
 
 /* How a dimension the model leaves dynamic (a dim_param, or no value at all) got its value. */
@@ -176,7 +183,16 @@ typedef struct ec_graph {
   bool fold_shapes_only; /* `--no-pass const-fold`: ec_infer_graph folds only what static shapes
                             need (docs/passes.md) */
   bool lowered;        /* ec_lower ran for the fast kernels (layouts, fusions are final) */
+  struct ec_graph *parent; /* a subgraph: the graph whose node owns it; NULL for the model's */
+  int depth;               /* nesting depth: 0 for the model's graph */
+  /* A subgraph's captures: tensors (kind EC_TK_INPUT, not in `inputs`) standing for tensors of
+   * an enclosing graph; captures[k] matches the owning node's k-th implicit input of this graph. */
+  int *captures;
+  int n_captures;
 } ec_graph;
+
+/* The deepest nesting of subgraphs the frontend accepts (the model's graph is depth 0). */
+#define EC_MAX_GRAPH_DEPTH 16
 
 /* Cost of one node. */
 typedef struct ec_cost {
@@ -199,6 +215,19 @@ ec_status ec_node_set_outputs(ec_graph *g, int node, const int *tensors, int n);
 ec_status ec_graph_link(ec_graph *g);
 /* Orders nodes topologically (stable: keeps file order where possible). Fails on a cycle. */
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
+/* Number of the node's ONNX inputs (its inputs without the subgraphs' captures). */
+int ec_node_n_explicit_inputs(const ec_node *n);
+/* Appends the nodes of subgraph `s` of node `node` to g (an If's taken branch, a Loop's body
+ * unrolled): the subgraph's tensors get tensors of g (named "NAME/2"... where g has the name
+ * already), its captures are the node's matching implicit inputs, its formal inputs the tensors
+ * `formals` names (NULL: it has none); outs[k] receives the tensor of g that its output k
+ * became. copy: the subgraph stays as it is (nodes with subgraphs of their own cannot be
+ * copied); else its nodes and bytes move into g and the subgraph is left for freeing. The node
+ * itself is left alone; the caller wires its outputs, marks it dead and reorders g. */
+ec_status ec_graph_inline_subgraph(ec_graph *g, int node, int s, const int *formals, bool copy,
+                                   int *outs);
+/* Creates a tensor named `name`, or NAME/2, NAME/3... when g has that name. -1: out of memory. */
+int ec_graph_fresh_tensor(ec_graph *g, const char *name);
 /* Drops dead nodes and relinks; tensors stay (codegen emits only the ones nodes use). */
 ec_status ec_graph_compact(ec_graph *g);
 /* Frees n's attributes and parsed params (a pass turning a node into another op). */

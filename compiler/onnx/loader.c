@@ -168,6 +168,9 @@ static const Onnx__FunctionProto *find_function(loader *L, const char *domain, c
 }
 
 static ec_status add_nodes(loader *L, Onnx__NodeProto **nodes, size_t n, const scope *sc);
+static ec_status add_initializers(loader *L, const Onnx__GraphProto *gp);
+static ec_status add_subgraph(loader *L, int node, ec_attr *a, const Onnx__GraphProto *gp,
+                              const scope *sc, const char *where);
 
 static ec_status inline_call(loader *L, const Onnx__NodeProto *np, const Onnx__FunctionProto *fn,
                              const scope *sc, const char *where, int call_no) {
@@ -226,6 +229,17 @@ static ec_status inline_call(loader *L, const Onnx__NodeProto *np, const Onnx__F
   return st;
 }
 
+/* Makes tt the constant c (its bytes borrowed from the unpacked protobuf, or owned). */
+static void set_constant(ec_tensor *tt, const ec_const *c, bool borrowed) {
+  tt->dtype = c->dtype;
+  tt->rank = c->rank;
+  memcpy(tt->dims, c->dims, sizeof c->dims);
+  tt->kind = EC_TK_CONSTANT;
+  tt->data = c->data;
+  tt->nbytes = c->nbytes;
+  tt->owned = !borrowed;
+}
+
 /* Turns a Constant node into a constant tensor. */
 static ec_status add_constant(loader *L, const Onnx__NodeProto *np, const char *out_name,
                               const scope *sc, const char *where) {
@@ -265,13 +279,7 @@ static ec_status add_constant(loader *L, const Onnx__NodeProto *np, const char *
     char err[512];
     ec_status st = ec_tensor_from_pb(ap->t, L->dir, &c, &borrowed, err, sizeof err);
     if (st) return fail(L, where, "%s", err);
-    tt->dtype = c.dtype;
-    tt->rank = c.rank;
-    memcpy(tt->dims, c.dims, sizeof c.dims);
-    tt->kind = EC_TK_CONSTANT;
-    tt->data = c.data;
-    tt->nbytes = c.nbytes;
-    tt->owned = !borrowed;
+    set_constant(tt, &c, borrowed);
     return EC_OK;
   }
   int64_t one[1];
@@ -401,6 +409,17 @@ static ec_status add_nodes(loader *L, Onnx__NodeProto **nodes, size_t n, const s
       }
       nd->n_attrs++;
       if (st) return st;
+      const Onnx__AttributeProto *gsrc = ap;
+      if (ap->ref_attr_name && ap->ref_attr_name[0])
+        for (size_t m = 0; m < sc->n_call_attrs; m++)
+          if (sc->call_attrs[m]->name && strcmp(sc->call_attrs[m]->name, ap->ref_attr_name) == 0)
+            gsrc = sc->call_attrs[m];
+      if (nd->attrs[nd->n_attrs - 1].type == EC_ATTR_GRAPH) {
+        if (!gsrc->g) return fail(L, where, "attribute '%s' is a graph but holds none", ap->name);
+        st = add_subgraph(L, k, &nd->attrs[nd->n_attrs - 1], gsrc->g, &here, where);
+        if (st) return st;
+        nd = &g->nodes[k];
+      }
       for (int m = 0; m + 1 < nd->n_attrs; m++)
         if (strcmp(nd->attrs[m].name, nd->attrs[nd->n_attrs - 1].name) == 0)
           return fail(L, where, "attribute '%s' is given twice", nd->attrs[m].name);
@@ -739,7 +758,153 @@ static ec_status unpinned_error(loader *L) {
   return st;
 }
 
+/* ---- subgraphs ------------------------------------------------------------------------------ */
+
+/* A subgraph's formal input: a tensor with the declared dtype (0 when none); its shape comes
+ * from the owning node when shapes are inferred. */
+static ec_status add_subgraph_input(loader *L, const Onnx__ValueInfoProto *vi) {
+  ec_graph *g = L->g;
+  if (!vi->name || !vi->name[0]) return fail(L, "", "a subgraph input has no name");
+  if (ec_graph_find(g, vi->name) >= 0)
+    return fail(L, "", "subgraph '%s': input '%s' is listed twice or is also an initializer", g->name,
+                vi->name);
+  const Onnx__TypeProto *tp = vi->type;
+  if (tp && tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+    return fail(L, "", "subgraph '%s': input '%s' is not a tensor (sequences, maps and optionals are "
+                "not supported)", g->name, vi->name);
+  int t = ec_graph_tensor(g, vi->name);
+  if (t < 0) return EC_ERR_INTERNAL;
+  int32_t dt = tp && tp->tensor_type && tp->tensor_type->has_elem_type ? tp->tensor_type->elem_type : 0;
+  if (dt && !ec_dtype_valid(dt))
+    return fail(L, "", "subgraph '%s': input '%s' has invalid dtype %d", g->name, vi->name, dt);
+  g->tensors[t].dtype = dt;
+  g->tensors[t].kind = EC_TK_INPUT;
+  int *p = ec_realloc_array(g->inputs, (size_t)g->n_inputs + 1, sizeof(int));
+  if (!p) return EC_ERR_INTERNAL;
+  g->inputs = p;
+  g->inputs[g->n_inputs++] = t;
+  return EC_OK;
+}
+
+/* Loads graph attribute `a` of node `node` of L->g as a subgraph the node owns. Names the
+ * subgraph does not define are captures: they resolve in the enclosing scope `sc` (through a
+ * function's formal names when the node sits in an inlined function), to a tensor of the
+ * enclosing graph, which becomes an implicit input of the node. A name no scope defines is
+ * reported where the model's graph is checked, naming the node. */
+static ec_status add_subgraph(loader *L, int node, ec_attr *a, const Onnx__GraphProto *gp,
+                              const scope *sc, const char *where) {
+  ec_graph *outer = L->g;
+  if (outer->depth + 1 > EC_MAX_GRAPH_DEPTH)
+    return fail(L, where, "subgraphs nested deeper than %d levels", EC_MAX_GRAPH_DEPTH);
+  ec_graph *sub = ec_graph_new();
+  ec_node *n = &outer->nodes[node];
+  ec_graph **gs = sub ? ec_realloc_array(n->subgraphs, (size_t)n->n_subgraphs + 1, sizeof *gs) : NULL;
+  if (!gs) {
+    ec_graph_free(sub);
+    return EC_ERR_INTERNAL;
+  }
+  n->subgraphs = gs;
+  n->subgraphs[n->n_subgraphs++] = sub; /* owned by the node from here on, freed with it */
+  a->graph = sub;
+  sub->parent = outer;
+  sub->depth = outer->depth + 1;
+  sub->opset = outer->opset;
+  sub->ir_version = outer->ir_version;
+  sub->name = ec_strdup(gp->name && gp->name[0] ? gp->name : a->name);
+  sub->source_path = ec_strdup(outer->source_path);
+  if (!sub->name || !sub->source_path) return EC_ERR_INTERNAL;
+  if (gp->n_sparse_initializer) return fail(L, where, "sparse initializers are not supported");
+  L->g = sub;
+  ec_status st = add_initializers(L, gp);
+  for (size_t i = 0; i < gp->n_input && !st; i++) st = add_subgraph_input(L, gp->input[i]);
+  scope body = {0};
+  body.imports = sc->imports;
+  body.n_imports = sc->n_imports;
+  if (!st) st = add_nodes(L, gp->node, gp->n_node, &body);
+  if (!st && !(sub->outputs = ec_alloc(sizeof(int) * (gp->n_output + 1)))) st = EC_ERR_INTERNAL;
+  for (size_t i = 0; i < gp->n_output && !st; i++) {
+    const char *name = gp->output[i]->name;
+    if (!name || !name[0]) {
+      st = fail(L, where, "subgraph '%s': output #%zu has no name", sub->name, i);
+      break;
+    }
+    const Onnx__TypeProto *tp = gp->output[i]->type;
+    if (tp && tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+      st = fail(L, where, "subgraph '%s': output '%s' is not a tensor (sequences, maps and "
+                "optionals are not supported)", sub->name, name);
+    int t = st ? -1 : ec_graph_tensor(sub, name);
+    if (!st && t < 0) st = EC_ERR_INTERNAL;
+    if (!st) sub->outputs[sub->n_outputs++] = t;
+  }
+  if (!st) st = ec_graph_link(sub);
+  L->g = outer;
+  /* Captures: what the subgraph reads and neither defines nor takes as an input. */
+  int *outer_ts = NULL;
+  for (int t = 0; t < sub->n_tensors && !st; t++) {
+    ec_tensor *tt = &sub->tensors[t];
+    if (tt->kind != EC_TK_ACTIVATION || tt->producer >= 0) continue;
+    char buf[1024];
+    const char *r = resolve(sc, tt->name, buf, sizeof buf);
+    int o = r ? ec_graph_tensor(outer, r) : -1;
+    int *c = ec_realloc_array(sub->captures, (size_t)sub->n_captures + 1, sizeof(int));
+    int *ot = ec_realloc_array(outer_ts, (size_t)sub->n_captures + 1, sizeof(int));
+    if (c) sub->captures = c;
+    if (ot) outer_ts = ot;
+    if (!c || !ot || o < 0) {
+      st = r ? EC_ERR_INTERNAL
+             : fail(L, where, "subgraph '%s' reads '%s', an omitted input of the enclosing function",
+                    sub->name, tt->name);
+      break;
+    }
+    tt->kind = EC_TK_INPUT;
+    outer_ts[sub->n_captures] = o;
+    sub->captures[sub->n_captures++] = t;
+  }
+  if (!st) st = ec_graph_toposort(sub, L->d);
+  if (!st && sub->n_captures) { /* the implicit inputs, after those already there */
+    n = &outer->nodes[node];
+    int total = n->n_inputs + sub->n_captures;
+    int *ins = ec_alloc(sizeof(int) * (size_t)total);
+    if (!ins) {
+      st = EC_ERR_INTERNAL;
+    } else {
+      memcpy(ins, n->inputs, sizeof(int) * (size_t)n->n_inputs);
+      memcpy(ins + n->n_inputs, outer_ts, sizeof(int) * (size_t)sub->n_captures);
+      st = ec_node_set_inputs(outer, node, ins, total);
+      free(ins);
+    }
+  }
+  free(outer_ts);
+  return st;
+}
+
 /* ---- the model --------------------------------------------------------------------------- */
+
+/* The graph's initializers, as constants of L->g (the model's graph or a subgraph). */
+static ec_status add_initializers(loader *L, const Onnx__GraphProto *gp) {
+  ec_graph *g = L->g;
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    const Onnx__TensorProto *tp = gp->initializer[i];
+    if (!tp->name || !tp->name[0]) return fail(L, "", "initializer #%zu has no name", i);
+    if (ec_graph_find(g, tp->name) >= 0)
+      return fail(L, "", "initializer '%s' is defined twice", tp->name);
+    ec_const c;
+    bool borrowed;
+    char err[512];
+    ec_status st = ec_tensor_from_pb(tp, L->dir, &c, &borrowed, err, sizeof err);
+    if (st) return fail(L, "", "initializer '%s': %s", tp->name, err);
+    int t = ec_graph_tensor(g, tp->name);
+    if (t < 0) {
+      if (!borrowed) free(c.data);
+      return EC_ERR_INTERNAL;
+    }
+    ec_tensor *tt = &g->tensors[t];
+    set_constant(tt, &c, borrowed);
+    g->init_params += ec_tensor_numel(tt);
+    g->init_bytes += (int64_t)c.nbytes;
+  }
+  return EC_OK;
+}
 
 static ec_status check_declared_structure(loader *L);
 
@@ -792,34 +957,9 @@ static ec_status convert(loader *L) {
   ec_status cst = check_declared_structure(L);
   if (cst) return cst;
 
-  for (size_t i = 0; i < gp->n_initializer; i++) {
-    const Onnx__TensorProto *tp = gp->initializer[i];
-    if (!tp->name || !tp->name[0]) return fail(L, "", "initializer #%zu has no name", i);
-    if (ec_graph_find(g, tp->name) >= 0)
-      return fail(L, "", "initializer '%s' is defined twice", tp->name);
-    ec_const c;
-    bool borrowed;
-    char err[512];
-    ec_status st = ec_tensor_from_pb(tp, L->dir, &c, &borrowed, err, sizeof err);
-    if (st) return fail(L, "", "initializer '%s': %s", tp->name, err);
-    int t = ec_graph_tensor(g, tp->name);
-    if (t < 0) {
-      if (!borrowed) free(c.data);
-      return EC_ERR_INTERNAL;
-    }
-    ec_tensor *tt = &g->tensors[t];
-    tt->dtype = c.dtype;
-    tt->rank = c.rank;
-    memcpy(tt->dims, c.dims, sizeof c.dims);
-    tt->kind = EC_TK_CONSTANT;
-    tt->data = c.data;
-    tt->nbytes = c.nbytes;
-    tt->owned = !borrowed;
-    g->init_params += ec_tensor_numel(tt);
-    g->init_bytes += (int64_t)c.nbytes;
-  }
-
-  ec_status ist = check_input_shapes(L);
+  ec_status ist = add_initializers(L, gp);
+  if (ist) return ist;
+  ist = check_input_shapes(L);
   if (ist) return ist;
   for (size_t i = 0; i < gp->n_input; i++) {
     ist = add_input(L, gp->input[i]);
@@ -857,6 +997,9 @@ static ec_status convert(loader *L) {
     for (int k = 0; k < n->n_inputs; k++) {
       if (n->inputs[k] < 0) continue;
       ec_tensor *t = &g->tensors[n->inputs[k]];
+      if (t->kind == EC_TK_ACTIVATION && t->producer < 0 && k >= ec_node_n_explicit_inputs(n))
+        return ec_fail_node(L->d, g, n, "a subgraph reads '%s', which no enclosing scope defines",
+                            t->name);
       if (t->kind == EC_TK_ACTIVATION && t->producer < 0)
         return ec_fail_node(L->d, g, n,
                             "input '%s' is not produced by any node, nor a graph input or "

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "op.h"
 
 /* Folding makes constants; beyond this size a folded value would bloat the weights file more
@@ -29,6 +30,7 @@ static size_t tensor_bytes(const ec_tensor *t) {
 ec_status ec_eval_node(ec_graph *g, int node, void **values, ec_diag *d) {
   ec_node *n = &g->nodes[node];
   const ec_op_def *op = &ec_ops[n->op];
+  if (n->n_subgraphs) return ec_eval_control(g, node, values, d);
   if (!op->ref) return ec_fail_node(d, g, n, "no reference kernel for %s yet", n->op_type);
   eck_tensor in[64], out[64];
   if (n->n_inputs > 64 || n->n_outputs > 64)
@@ -88,7 +90,7 @@ done:
 
 static bool foldable(const ec_graph *g, const ec_node *n) {
   const ec_op_def *op = &ec_ops[n->op];
-  if (!op->ref || (op->flags & EC_OPF_NOFOLD)) return false;
+  if ((!op->ref && !n->n_subgraphs) || (op->flags & EC_OPF_NOFOLD)) return false;
   size_t bytes = 0;
   for (int i = 0; i < n->n_inputs && !(op->flags & EC_OPF_SHAPE_ONLY); i++) {
     if (n->inputs[i] < 0) continue;
@@ -167,15 +169,23 @@ ec_status ec_infer_graph(ec_graph *g, ec_diag *d) {
   bool *need = NULL;
   if (g->fold_shapes_only && !(need = shape_values(g))) return EC_ERR_INTERNAL;
   ec_status st = EC_OK;
+  bool spliced = false;
   for (int i = 0; i < g->n_nodes && !st; i++) {
     ec_node *n = &g->nodes[i];
     if (n->dead) continue;
     st = ec_infer_node(g, i, d);
-    if (!st && foldable(g, n) && fold_wanted(n, need)) {
+    if (st == EC_ERR_MODEL && n->op == EC_OP_Loop) {
+      st = ec_loop_unroll(g, i, &spliced, st);
+    } else if (!st && foldable(g, n) && fold_wanted(n, need)) {
       st = ec_eval_node(g, i, NULL, d);
       if (!st) n->dead = true;
+    } else if (!st && n->op == EC_OP_If && !g->fold_shapes_only) {
+      st = ec_if_fold(g, i, &spliced);
     }
   }
   free(need);
+  /* Taken branches and unrolled bodies were appended: order them, then infer and fold them. */
+  if (!st && spliced && !(st = ec_graph_compact(g)) && !(st = ec_graph_toposort(g, d)))
+    st = ec_infer_graph(g, d);
   return st;
 }

@@ -6,5 +6,6 @@
 #include "elementwise.h"
 #include "nn.h"
 #include "tensor.h"
+#include "control.h"
 
 #endif

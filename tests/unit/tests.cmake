@@ -86,3 +86,9 @@ target_include_directories(test_lower_query PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE
 target_link_libraries(test_lower_query PRIVATE ec_compiler ${EC_CMOCKA_LIB})
 add_test(NAME unit_lower_query COMMAND test_lower_query ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
 set_tests_properties(unit_lower_query PROPERTIES LABELS unit TIMEOUT 60)
+
+# Issue 17: subgraphs (If, Loop, Scan) — scoping errors, and evaluation against numpy.
+add_test(NAME unit_control_flow
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/control_flow.py
+                 --edgecc $<TARGET_FILE:edgecc> --work ${CMAKE_BINARY_DIR}/unit/control_flow)
+set_tests_properties(unit_control_flow PROPERTIES LABELS unit TIMEOUT 120)
