@@ -117,6 +117,18 @@ void ec_plan_unused_readme(const ec_graph *g, const ec_device_list *devs, const 
 #define EC_CNAME_MAX 40
 char *ec_cname(const char *raw, char *const *taken, int n_taken);
 
+/* C names for a set of n things (a partition's tensors, or its steps): out[i] (malloc'd) is
+ * raw[i] sanitised and shortened to EC_CNAME_SET_MAX characters (a longer name keeps its start
+ * and end). Names that would clash get `_` and 8 hex digits of a hash of key[i] (key NULL: raw),
+ * except one whose raw name needs no change; so a name depends on the names, never on
+ * positions, and inserting a node renames nothing else. No name starts with the prefixes of
+ * the generated enums (V_, S_, X_). bare: the names stand alone at file scope (step functions,
+ * run arguments) beside program `prog`'s globals, so they also avoid C library names, `prog`
+ * and its prefixed names, and the _params/_xp suffixes of a step's data. */
+#define EC_CNAME_SET_MAX 44
+ec_status ec_cnames(const char *const *raw, const char *const *key, int n, const char *prog,
+                    bool bare, char **out);
+
 /* The sources edgecc carries inside its binary (runtime/ and kernels/), embedded at build time. */
 typedef struct ec_embedded_file {
   const char *path;              /* "runtime/ecrt.c", "kernels/ref/nn_conv.c" */

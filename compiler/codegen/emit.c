@@ -123,6 +123,10 @@ typedef struct emitter {
   int *val_of;                   /* tensor -> value index or -1 */
   char **vname;                  /* per value: sanitised name */
   char **arg;                    /* per input then output: run argument name */
+  char **sname;                  /* per step: C name of its function, from the node's name */
+  bool *aliased;                 /* per step: a reshape whose output shares its input's bytes
+                                    (memory plan): no step is emitted for it */
+  int n_emit;                    /* steps emitted (the steps table's length) */
   uint64_t *woff;                /* per value: offset in the weights payload */
   size_t payload;
   uint32_t crc;
@@ -157,16 +161,17 @@ static ec_status collect_values(emitter *e) {
   }
   for (int i = 0; i < e->p->n_outputs; i++) ADD_VAL(e->p->outputs[i]);
 #undef ADD_VAL
-  for (int v = 0; v < e->n_vals; v++) {
-    e->vname[v] = ec_cname(g->tensors[e->vals[v]].name, e->vname, v);
-    if (!e->vname[v]) return EC_ERR_INTERNAL;
-  }
   int na = e->p->n_inputs + e->p->n_outputs;
-  for (int i = 0; i < na; i++) {
-    int t = i < e->p->n_inputs ? e->p->inputs[i] : e->p->outputs[i - e->p->n_inputs];
-    e->arg[i] = ec_cname(g->tensors[t].name, e->arg, i);
-    if (!e->arg[i]) return EC_ERR_INTERNAL;
-  }
+  const char **raw = ec_alloc(sizeof(char *) * (size_t)(e->n_vals + na + 1));
+  if (!raw) return EC_ERR_INTERNAL;
+  for (int v = 0; v < e->n_vals; v++) raw[v] = g->tensors[e->vals[v]].name;
+  ec_status st = ec_cnames(raw, NULL, e->n_vals, e->prog, false, e->vname);
+  for (int i = 0; i < na; i++)
+    raw[i] = g->tensors[i < e->p->n_inputs ? e->p->inputs[i] : e->p->outputs[i - e->p->n_inputs]].name;
+  /* Run arguments stand beside the program's globals, as step functions do. */
+  if (!st) st = ec_cnames(raw, NULL, na, e->prog, true, e->arg);
+  free(raw);
+  if (st) return st;
   /* Weights: constants in order of first use, each at a multiple of EC_MP_ALIGN. */
   for (int v = 0; v < e->n_vals; v++) {
     int t = e->vals[v];
@@ -176,6 +181,60 @@ static ec_status collect_values(emitter *e) {
     e->payload += tbytes(&g->tensors[t]);
   }
   return EC_OK;
+}
+
+/* Bytes of t in the arena: its offset, or (size_t)-1 when it is not there. */
+static size_t arena_offset(const emitter *e, int t) {
+  if (t < 0 || e->mp.where[t] != EC_MP_ARENA || e->mp.buf[t] < 0) return (size_t)-1;
+  return e->mp.bufs[e->mp.buf[t]].offset + e->mp.view_off[t];
+}
+
+/* A Reshape, Flatten, Squeeze, Unsqueeze or Identity on its reference kernel whose output the
+ * memory plan put on its input's very bytes: the copy would do nothing, so no step is emitted
+ * and the tensor table says the output aliases the input. */
+static bool is_alias_step(const emitter *e, int s) {
+  const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+  /* A Concat lowered in place: its inputs were written into its channels. */
+  if (e->kc[s]->kind == EC_K_CONCAT_VIEW) return true;
+  const char *k = ec_ops[n->op].ref_name;
+  if (e->kc[s]->kind != EC_K_REF || !k || (strcmp(k, "eck_ref_reshape") != 0 && strcmp(k, "eck_ref_identity") != 0))
+    return false;
+  if (n->n_inputs < 1 || n->n_outputs != 1 || n->inputs[0] < 0 || n->outputs[0] < 0) return false;
+  int x = n->inputs[0], y = n->outputs[0];
+  size_t off = arena_offset(e, x);
+  return off != (size_t)-1 && off == arena_offset(e, y) && e->mp.buf[x] == e->mp.buf[y] &&
+         tbytes(&e->g->tensors[x]) == tbytes(&e->g->tensors[y]);
+}
+
+/* Step names from the nodes' names (an unnamed node: its op and first output), and which steps
+ * are emitted. Named after the graph, never after positions: an inserted node renames nothing. */
+static ec_status name_steps(emitter *e) {
+  const ec_graph *g = e->g;
+  int ns = e->p->n_nodes;
+  e->sname = ec_alloc(sizeof(char *) * (size_t)(ns + 1));
+  e->aliased = ec_alloc(sizeof(bool) * (size_t)(ns + 1));
+  char **raw = ec_alloc(sizeof(char *) * (size_t)(ns + 1));
+  char **key = ec_alloc(sizeof(char *) * (size_t)(ns + 1));
+  ec_status st = e->sname && e->aliased && raw && key ? EC_OK : EC_ERR_INTERNAL;
+  for (int s = 0; !st && s < ns; s++) {
+    const ec_node *n = &g->nodes[e->p->nodes[s]];
+    const char *out = n->n_outputs && n->outputs[0] >= 0 ? g->tensors[n->outputs[0]].name : "";
+    ec_buf r = {0}, k = {0};
+    if (n->name && n->name[0]) ec_buf_printf(&r, "%s", n->name);
+    else ec_buf_printf(&r, "%s_%s", n->op_type, out);
+    /* Node names need not be unique; a node's first output is. */
+    ec_buf_printf(&k, "%s\n%s", r.data ? r.data : "", out);
+    raw[s] = r.data;
+    key[s] = k.data;
+    if (r.oom || k.oom || !r.data || !k.data) st = EC_ERR_INTERNAL;
+    e->aliased[s] = is_alias_step(e, s);
+    e->n_emit += !e->aliased[s];
+  }
+  if (!st) st = ec_cnames((const char *const *)raw, (const char *const *)key, ns, e->prog, true, e->sname);
+  for (int s = 0; raw && key && s < ns; s++) free(raw[s]), free(key[s]);
+  free(raw);
+  free(key);
+  return st;
 }
 
 static ec_status weights_blob(emitter *e, ec_buf *w) {
@@ -236,7 +295,7 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "/* Bytes of the weights file, header included. */\n#define %s_WEIGHTS_BYTES %zuu\n",
                 e->PROG, e->payload + 64);
   ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals, e->PROG,
-                e->p->n_nodes);
+                e->n_emit);
   if (e->fast)
     ec_buf_printf(b, "/* Steps on XNNPACK operators; worker threads when init is given threads <= 0 (the\n"
                   " * target's cores). */\n#define %s_N_XNN %d\n#define %s_THREADS %d\n", e->PROG,
@@ -327,6 +386,118 @@ static void node_comment(emitter *e, ec_buf *b, const ec_node *n) {
   ec_buf_printf(b, " */\n");
 }
 
+/* ---- parameter initializers -------------------------------------------------------------------- */
+
+/* The end of the initializer element starting at p: the next comma or closing brace outside
+ * braces and parentheses. */
+static const char *element_end(const char *p) {
+  int depth = 0;
+  for (; *p; p++) {
+    if (*p == '{' || *p == '(') depth++;
+    else if ((*p == '}' || *p == ')') && depth-- == 0) break;
+    else if (*p == ',' && depth == 0) break;
+  }
+  return p;
+}
+
+static const char *skip_blank(const char *p) {
+  while (*p == ' ' || *p == '\n' || *p == '\t') p++;
+  return p;
+}
+
+/* True when text [p, end) is a zero: a number that is +0 (0, 0u, 0x0p+0, 0ull) or a brace
+ * list of zeros. A named constant is never zero here: it says what the op does. */
+static bool is_zero_value(const char *p, const char *end) {
+  p = skip_blank(p);
+  while (end > p && (end[-1] == ' ' || end[-1] == '\n')) end--;
+  if (p < end && *p == '{') {
+    const char *q = skip_blank(p + 1);
+    while (q < end && *q != '}') {
+      const char *e = element_end(q);
+      if (!is_zero_value(q, e)) return false;
+      q = *e == ',' ? skip_blank(e + 1) : e;
+    }
+    return true;
+  }
+  if (p >= end || !((*p >= '0' && *p <= '9') || *p == '.')) return false;
+  char num[64];
+  size_t n = (size_t)(end - p);
+  if (n >= sizeof num) return false;
+  memcpy(num, p, n);
+  num[n] = 0;
+  char *rest;
+  double v = strtod(num, &rest);
+  while (*rest == 'u' || *rest == 'U' || *rest == 'l' || *rest == 'L') rest++;
+  return *rest == 0 && v == 0 && !signbit(v);
+}
+
+/* A brace list with its trailing zero elements dropped (C zero-fills them), or as it is when
+ * an element is designated. */
+static void put_trimmed_list(ec_buf *b, const char *p, const char *end) {
+  const char *elems[64], *ends[64];
+  int n = 0, keep = 0;
+  for (const char *q = skip_blank(p + 1); q < end && *q != '}' && n < 64;) {
+    const char *e = element_end(q);
+    if (*q == '.' || *q == '[') {
+      ec_buf_append(b, p, (size_t)(end - p));
+      return;
+    }
+    elems[n] = q;
+    ends[n++] = e;
+    if (!is_zero_value(q, e)) keep = n;
+    q = *e == ',' ? skip_blank(e + 1) : e;
+  }
+  if (n == 64) {
+    ec_buf_append(b, p, (size_t)(end - p));
+    return;
+  }
+  ec_buf_append(b, "{", 1);
+  for (int i = 0; i < (keep ? keep : 1); i++) {
+    const char *e = ends[i];
+    while (e > elems[i] && (e[-1] == ' ' || e[-1] == '\n')) e--;
+    ec_buf_printf(b, "%s%.*s", i ? ", " : "", (int)(e - elems[i]), elems[i]);
+  }
+  ec_buf_append(b, "}", 1);
+}
+
+/* Writes a params initializer (an op's print_params) with only the fields that say something:
+ * fields that are zero (C zero-fills what a designated initializer leaves out, so the struct
+ * is the same) are left out, but for an axis, and arrays lose their trailing zeros. An
+ * initializer that is not all designated fields is written as it is. */
+static void put_params(ec_buf *b, const char *init) {
+  const char *p = skip_blank(init);
+  if (*p != '{') {
+    ec_buf_printf(b, "%s", init);
+    return;
+  }
+  for (const char *q = skip_blank(p + 1); *q && *q != '}';) {
+    const char *e = element_end(q);
+    if (*q != '.' || !*e) {
+      ec_buf_printf(b, "%s", init);
+      return;
+    }
+    q = *e == ',' ? skip_blank(e + 1) : e;
+  }
+  int kept = 0;
+  ec_buf_printf(b, "{");
+  for (const char *q = skip_blank(p + 1); *q && *q != '}';) {
+    const char *e = element_end(q), *eq = strchr(q, '=');
+    if (!eq || eq > e) eq = q;
+    const char *name_end = eq;
+    while (name_end > q && name_end[-1] == ' ') name_end--;
+    const char *v = skip_blank(eq + 1), *ve = e;
+    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\n')) ve--;
+    bool axis = name_end - q == 5 && strncmp(q, ".axis", 5) == 0;
+    if (axis || !is_zero_value(v, ve)) {
+      ec_buf_printf(b, "%s%.*s = ", kept++ ? ", " : " ", (int)(name_end - q), q);
+      if (*v == '{') put_trimmed_list(b, v, ve);
+      else ec_buf_append(b, v, (size_t)(ve - v));
+    }
+    q = *e == ',' ? skip_blank(e + 1) : e;
+  }
+  ec_buf_printf(b, kept ? " }" : " 0 }");
+}
+
 /* A float for generated C: exact (hex), or the infinities of an open clamp. */
 static void put_float(ec_buf *b, float f) {
   if (isinf(f)) ec_buf_printf(b, "%sECK_XNN_INF", f < 0 ? "-" : "");
@@ -362,13 +533,23 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
     ec_buf_printf(b, ",\n    .kernel = {%u, %u}, .stride = {%u, %u}, .dilation = {%u, %u}", p->kernel[0],
                   p->kernel[1], p->stride[0], p->stride[1], p->dilation[0], p->dilation[1]);
   if (p->groups) ec_buf_printf(b, ", .groups = %u", p->groups);
-  if (p->channels_in || p->channels_out)
-    ec_buf_printf(b, ",\n    .channels_in = %zu, .channels_out = %zu, .in_stride = %zu, .out_stride = %zu",
-                  p->channels_in, p->channels_out, p->in_stride, p->out_stride);
-  if (p->batch || p->height || p->width)
-    ec_buf_printf(b, ",\n    .batch = %zu, .height = %zu, .width = %zu", p->batch, p->height, p->width);
-  if (p->out_height || p->out_width)
-    ec_buf_printf(b, ", .out_height = %zu, .out_width = %zu", p->out_height, p->out_width);
+  /* One line per group of sizes, each size only when the kind uses it (non-zero). */
+  const struct {
+    const char *name;
+    size_t v;
+    bool line;                   /* starts a line */
+  } sizes[] = {{"channels_in", p->channels_in, true}, {"channels_out", p->channels_out, false},
+               {"in_stride", p->in_stride, false},    {"out_stride", p->out_stride, false},
+               {"batch", p->batch, true},             {"height", p->height, false},
+               {"width", p->width, false},            {"out_height", p->out_height, false},
+               {"out_width", p->out_width, false}};
+  bool line_open = false;
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    if (sizes[i].line) line_open = false;
+    if (!sizes[i].v) continue;
+    ec_buf_printf(b, line_open ? ", .%s = %zu" : ",\n    .%s = %zu", sizes[i].name, sizes[i].v);
+    line_open = true;
+  }
   ec_buf_printf(b, ",\n    .out_min = ");
   put_float(b, p->out_min);
   ec_buf_printf(b, ", .out_max = ");
@@ -422,7 +603,7 @@ static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char 
   put_xnn_params(b, &kc->xp);
   ec_buf_printf(b, ";\n");
   step_open(e, b, fname);
-  ec_buf_printf(b, "  return eck_xnn_run(&ctx->xn[%d], &%s_xp, ", e->xslot[s], fname);
+  ec_buf_printf(b, "  return eck_xnn_run(&ctx->xn[X_%s], &%s_xp, ", fname, fname);
   put_val(e, b, kc->a);
   ec_buf_printf(b, ", ");
   put_val(e, b, kc->b);
@@ -454,12 +635,6 @@ static void emit_shuffle_nchw(emitter *e, ec_buf *b, int s, const ec_node *n, co
   const ec_kernel_choice *kc = e->kc[s];
   open_float_call(e, b, fname, "eck_xnn_shuffle_nchw", n, NULL);
   ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
-}
-
-static void emit_nothing(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  (void)s, (void)n;
-  step_open(e, b, fname);
-  ec_buf_printf(b, "  (void)ctx;\n  return ECK_OK;\n}\n");
 }
 
 static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
@@ -532,9 +707,9 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     const ec_kernel_choice *kc = e->kc[s];
     if (kc->kind != EC_K_XNN) continue;
     const ec_node *n = &e->g->nodes[e->p->nodes[s]];
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
+    const char *nm = e->sname[s];
     int y = n->outputs[0];
-    ec_buf_printf(b, "  if (eck_xnn_create(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
+    ec_buf_printf(b, "  if (eck_xnn_create(&ctx->xn[X_%s], &%s_xp, ", nm, nm);
     if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
     put_val(e, b, kc->w);
     ec_buf_printf(b, ", ");
@@ -542,7 +717,7 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     put_val(e, b, kc->bias);
     ec_buf_printf(b, ") != ECK_OK");
     if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
-      ec_buf_printf(b, " ||\n      eck_xnn_setup(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
+      ec_buf_printf(b, " ||\n      eck_xnn_setup(&ctx->xn[X_%s], &%s_xp, ", nm, nm);
       put_val(e, b, kc->a);
       ec_buf_printf(b, ", ");
       put_val(e, b, kc->b);
@@ -550,8 +725,7 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
       put_val(e, b, y);
       ec_buf_printf(b, ", ctx->pool) != ECK_OK");
     }
-    ec_buf_printf(b, ")\n    return init_failed(ctx, %d, &ctx->xn[%d].err);\n", s, e->xslot[s]);
-    free(nm);
+    ec_buf_printf(b, ")\n    return init_failed(ctx, S_%s, &ctx->xn[X_%s].err);\n", nm, nm);
   }
 }
 
@@ -587,9 +761,13 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
 
   ec_buf_printf(b, "/* Every tensor the partition touches, by ONNX name. */\nenum {\n");
   for (int v = 0; v < e->n_vals; v++) {
-    ec_buf_printf(b, "  V_%s = %d, /* ", e->vname[v], v);
-    put_comment_text(b, g->tensors[e->vals[v]].name);
-    ec_buf_printf(b, " */\n");
+    ec_buf_printf(b, "  V_%s,", e->vname[v]);
+    if (strcmp(e->vname[v], g->tensors[e->vals[v]].name) != 0) {
+      ec_buf_printf(b, " /* ");
+      put_comment_text(b, g->tensors[e->vals[v]].name);
+      ec_buf_printf(b, " */");
+    }
+    ec_buf_printf(b, "\n");
   }
   ec_buf_printf(b, "};\n\n/* Where each tensor lives: arena offset (memory plan), weights offset, or the caller's\n * buffer (graph inputs and outputs). */\n");
   ec_buf_printf(b, "static const ecrt_value values[%s_N_VALUES] = {\n", e->PROG);
@@ -605,20 +783,38 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
       where = "ECRT_WEIGHTS";
       off = e->woff[v];
     }
-    ec_buf_printf(b, "  {%s, %d, ", dtype_macro(tt->dtype), tt->rank);
+    ec_buf_printf(b, "  [V_%s] = {%s, %d, ", e->vname[v], dtype_macro(tt->dtype), tt->rank);
     put_dims_init(b, tt);
-    ec_buf_printf(b, ", %s, %zu}, /* %s */\n", where, off, e->vname[v]);
+    ec_buf_printf(b, ", %s, %zu},", where, off);
+    for (int s = 0; s < e->p->n_nodes; s++) {
+      const ec_node *n = &g->nodes[e->p->nodes[s]];
+      if (!e->aliased[s] || n->outputs[0] != t) continue;
+      if (e->kc[s]->kind == EC_K_CONCAT_VIEW)
+        ec_buf_printf(b, " /* %s, no step: %s */", n->op_type, kernel_rows[EC_K_CONCAT_VIEW].label);
+      else
+        ec_buf_printf(b, " /* %s, no step: aliases V_%s */", n->op_type, e->vname[e->val_of[n->inputs[0]]]);
+    }
+    ec_buf_printf(b, "\n");
   }
   ec_buf_printf(b, "};\n");
+  if (e->n_emit) {
+    ec_buf_printf(b, "\n/* The steps, in run order. */\nenum {\n");
+    for (int s = 0; s < e->p->n_nodes; s++)
+      if (!e->aliased[s]) ec_buf_printf(b, "  S_%s,\n", e->sname[s]);
+    ec_buf_printf(b, "};\n");
+  }
+  if (e->n_xnn) {
+    ec_buf_printf(b, "\n/* The XNNPACK operators of ctx->xn. */\nenum {\n");
+    for (int s = 0; s < e->p->n_nodes; s++)
+      if (e->xslot[s] >= 0) ec_buf_printf(b, "  X_%s,\n", e->sname[s]);
+    ec_buf_printf(b, "};\n");
+  }
 
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &g->nodes[e->p->nodes[s]];
     const ec_op_def *op = &ec_ops[n->op];
-    char fname[120];
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
-    if (!nm) return EC_ERR_INTERNAL;
-    snprintf(fname, sizeof fname, "s%d_%s", s, nm);
-    free(nm);
+    const char *fname = e->sname[s];
+    if (e->aliased[s]) continue;
     ec_buf_printf(b, "\n");
     node_comment(e, b, n);
     const ec_kernel_choice *kc = e->kc[s];
@@ -646,8 +842,15 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
                      n->op_type, n->params_size, op->params_size, op->params_type);
         return EC_ERR_INTERNAL;
       }
+      ec_buf init = {0};
+      op->print_params(&init, n);
+      if (init.oom || !init.data) {
+        ec_buf_free(&init);
+        return EC_ERR_INTERNAL;
+      }
       ec_buf_printf(b, "static const %s %s_params = ", op->params_type, fname);
-      op->print_params(b, n);
+      put_params(b, init.data);
+      ec_buf_free(&init);
       ec_buf_printf(b, ";\n");
     }
     int ni = n->n_inputs, no = n->n_outputs;
@@ -683,18 +886,16 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "\nconst ecrt_step %s_steps[] = {\n", e->prog);
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &g->nodes[e->p->nodes[s]];
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
     char label[64];
-    if (!nm) return EC_ERR_INTERNAL;
+    if (e->aliased[s]) continue;
     snprintf(label, sizeof label, "#%d", n->index);
-    ec_buf_printf(b, "  {");
+    ec_buf_printf(b, "  [S_%s] = {", e->sname[s]);
     put_c_string(b, n->name && n->name[0] ? n->name : label);
     ec_buf_printf(b, ", ");
     put_c_string(b, n->op_type);
-    ec_buf_printf(b, ", s%d_%s},\n", s, nm);
-    free(nm);
+    ec_buf_printf(b, ", %s},\n", e->sname[s]);
   }
-  if (e->p->n_nodes == 0) ec_buf_printf(b, "  {\"\", \"\", NULL} /* no steps: C forbids an empty array */\n");
+  if (e->n_emit == 0) ec_buf_printf(b, "  {\"\", \"\", NULL} /* no steps: C forbids an empty array */\n");
   ec_buf_printf(b, "};\n\n");
 
   emit_release(e, b);
@@ -804,6 +1005,9 @@ static void emit_weights_c(emitter *e, ec_buf *b, const ec_buf *w) {
 static void emitter_free(emitter *e) {
   for (int v = 0; e->vname && v < e->n_vals; v++) free(e->vname[v]);
   for (int i = 0; e->arg && i < e->p->n_inputs + e->p->n_outputs; i++) free(e->arg[i]);
+  for (int s = 0; e->sname && s < e->p->n_nodes; s++) free(e->sname[s]);
+  free(e->sname);
+  free(e->aliased);
   free(e->vals);
   free(e->val_of);
   free(e->vname);
@@ -868,6 +1072,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
   if (!st) st = ec_memplan_verify(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
                                   p->n_outputs, &e.mp, d);
   if (!st) st = collect_values(&e);
+  if (!st) st = name_steps(&e);
   for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {
     int t = i < p->n_inputs ? p->inputs[i] : p->outputs[i - p->n_inputs];
     if (!dtype_macro(g->tensors[t].dtype)) {
@@ -914,7 +1119,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
     snprintf(r->device, sizeof r->device, "%s", o->device);
     snprintf(r->target, sizeof r->target, "%s", o->target);
     r->index = p->index;
-    r->n_steps = p->n_nodes;
+    r->n_steps = e.n_emit;
     r->arena_bytes = e.mp.arena_bytes;
     r->lower_bound = e.mp.lower_bound;
     r->weights_bytes = w.len;

@@ -99,9 +99,11 @@ ec_status ec_infer_nms(ec_ctx *cx, ec_node *n) {
 
 void ec_print_loss(ec_buf *b, const ec_node *n) {
   const eck_loss_params *p = n->params;
-  ec_buf_printf(b, "{ .reduction = %d, .ignore_index = %lld, .has_ignore = %d, .softmax = %d }",
-                (int)p->reduction, (long long)p->ignore_index, (int)p->has_ignore,
-                (int)p->softmax);
+  static const char *const reds[] = {"ECK_RED_NONE", "ECK_RED_SUM", "ECK_RED_MEAN"};
+  ec_buf_printf(b, "{ .reduction = %s, .has_ignore = %d", p->reduction >= 0 && p->reduction <= 2 ? reds[p->reduction] : "0",
+                (int)p->has_ignore);
+  if (p->has_ignore) ec_buf_printf(b, ", .ignore_index = %lld", (long long)p->ignore_index);
+  ec_buf_printf(b, ", .softmax = %d }", (int)p->softmax);
 }
 
 void ec_print_nms(ec_buf *b, const ec_node *n) {

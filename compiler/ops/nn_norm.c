@@ -194,8 +194,9 @@ ec_status ec_infer_lrn(ec_ctx *cx, ec_node *n) {
 
 void ec_print_softmax(ec_buf *b, const ec_node *n) {
   const eck_softmax_params *p = n->params;
-  ec_buf_printf(b, "{ .fn = %d, .axis = %d, .flatten = %d }", (int)p->fn, (int)p->axis,
-                (int)p->flatten);
+  static const char *const fns[] = {"ECK_SOFTMAX", "ECK_LOGSOFTMAX", "ECK_HARDMAX"};
+  ec_buf_printf(b, "{ .fn = %s, .axis = %d, .flatten = %d }", p->fn >= 0 && p->fn <= 2 ? fns[p->fn] : "0",
+                (int)p->axis, (int)p->flatten);
 }
 
 void ec_print_batchnorm(ec_buf *b, const ec_node *n) {

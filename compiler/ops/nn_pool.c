@@ -162,17 +162,25 @@ void ec_cost_pool(const ec_graph *g, const ec_node *n, ec_cost *c) {
   c->bytes = ec_nn_bytes(g, n);
 }
 
+/* Only the fields of the pool's kind (codegen leaves out the zero ones): count_include_pad is
+ * AveragePool's, storage_order MaxPool's, p LpPool's; dilations only when one is not 1 (the
+ * kernel reads a zero dilation as 1). */
 void ec_print_pool(ec_buf *b, const ec_node *n) {
+  static const char *const kinds[] = {"ECK_POOL_MAX", "ECK_POOL_AVG", "ECK_POOL_LP"};
   const eck_pool_params *p = n->params;
-  ec_buf_printf(b, "{ .kind = %d, .nsp = %d, .count_include_pad = %d, .storage_order = %d, .p = %d",
-                (int)p->kind, (int)p->nsp, (int)p->count_include_pad, (int)p->storage_order,
-                (int)p->p);
+  ec_buf_printf(b, "{ .kind = %s, .nsp = %d", p->kind >= 0 && p->kind <= 2 ? kinds[p->kind] : "0",
+                (int)p->nsp);
+  if (p->kind == ECK_POOL_AVG) ec_buf_printf(b, ", .count_include_pad = %d", (int)p->count_include_pad);
+  if (p->kind == ECK_POOL_MAX) ec_buf_printf(b, ", .storage_order = %d", (int)p->storage_order);
+  if (p->kind == ECK_POOL_LP) ec_buf_printf(b, ", .p = %d", (int)p->p);
   ec_buf_printf(b, ", .kernel = ");
   ec_nn_print_i64s(b, p->kernel, ECK_SP);
   ec_buf_printf(b, ", .strides = ");
   ec_nn_print_i64s(b, p->strides, ECK_SP);
-  ec_buf_printf(b, ", .dilations = ");
-  ec_nn_print_i64s(b, p->dilations, ECK_SP);
+  if (p->dilations[0] != 1 || p->dilations[1] != 1 || p->dilations[2] != 1) {
+    ec_buf_printf(b, ", .dilations = ");
+    ec_nn_print_i64s(b, p->dilations, ECK_SP);
+  }
   ec_buf_printf(b, ", .pad_begin = ");
   ec_nn_print_i64s(b, p->pad_begin, ECK_SP);
   ec_buf_printf(b, ", .pad_end = ");

@@ -271,15 +271,33 @@ ec_status ec_infer_roialign(ec_ctx *cx, ec_node *n) {
   return ec_set_output(cx, n, 0, x->dtype, 4, od);
 }
 
+/* Only what the mode reads: nearest's rounding, cubic's coefficient and exclude_outside, and
+ * tf_crop_and_resize's roi and extrapolation value. */
 void ec_print_resize(ec_buf *b, const ec_node *n) {
+  static const char *const modes[] = {"ECK_RESIZE_NEAREST", "ECK_RESIZE_LINEAR", "ECK_RESIZE_CUBIC"};
+  static const char *const coords[] = {"ECK_COORD_HALF_PIXEL", "ECK_COORD_ASYMMETRIC", "ECK_COORD_PYTORCH_HALF_PIXEL",
+                                       "ECK_COORD_TF_HALF_PIXEL_FOR_NN", "ECK_COORD_ALIGN_CORNERS",
+                                       "ECK_COORD_TF_CROP_AND_RESIZE"};
+  static const char *const nearest[] = {"ECK_NEAREST_ROUND_PREFER_FLOOR", "ECK_NEAREST_ROUND_PREFER_CEIL",
+                                        "ECK_NEAREST_FLOOR", "ECK_NEAREST_CEIL", "ECK_NEAREST_LEGACY"};
   const eck_resize_params *p = n->params;
-  ec_buf_printf(b, "{ .mode = %d, .coord = %d, .nearest = %d, .exclude_outside = %d, "
-                ".cubic_a = %a, .extrapolation = %a, .scales = {", (int)p->mode, (int)p->coord,
-                (int)p->nearest, (int)p->exclude_outside, p->cubic_a, p->extrapolation);
+  ec_buf_printf(b, "{ .mode = %s, .coord = %s", p->mode >= 0 && p->mode <= 2 ? modes[p->mode] : "0",
+                p->coord >= 0 && p->coord <= 5 ? coords[p->coord] : "0");
+  if (p->mode == ECK_RESIZE_NEAREST)
+    ec_buf_printf(b, ", .nearest = %s", p->nearest >= 0 && p->nearest <= 4 ? nearest[p->nearest] : "0");
+  if (p->mode == ECK_RESIZE_CUBIC)
+    ec_buf_printf(b, ", .exclude_outside = %d, .cubic_a = %a", (int)p->exclude_outside, p->cubic_a);
+  bool crop = p->coord == ECK_COORD_TF_CROP_AND_RESIZE;
+  if (crop) ec_buf_printf(b, ", .extrapolation = %a", p->extrapolation);
+  ec_buf_printf(b, ", .scales = {");
   for (int k = 0; k < ECK_MAX_RANK; k++) ec_buf_printf(b, "%s%a", k ? ", " : "", p->scales[k]);
-  ec_buf_printf(b, "}, .roi = {");
-  for (int k = 0; k < 2 * ECK_MAX_RANK; k++) ec_buf_printf(b, "%s%a", k ? ", " : "", p->roi[k]);
-  ec_buf_printf(b, "} }");
+  ec_buf_printf(b, "}");
+  if (crop) {
+    ec_buf_printf(b, ", .roi = {");
+    for (int k = 0; k < 2 * ECK_MAX_RANK; k++) ec_buf_printf(b, "%s%a", k ? ", " : "", p->roi[k]);
+    ec_buf_printf(b, "}");
+  }
+  ec_buf_printf(b, " }");
 }
 
 void ec_print_depth_space(ec_buf *b, const ec_node *n) {
@@ -290,8 +308,11 @@ void ec_print_depth_space(ec_buf *b, const ec_node *n) {
 
 void ec_print_gridsample(ec_buf *b, const ec_node *n) {
   const eck_gridsample_params *p = n->params;
-  ec_buf_printf(b, "{ .mode = %d, .padding = %d, .align_corners = %d }", (int)p->mode,
-                (int)p->padding, (int)p->align_corners);
+  static const char *const modes[] = {"ECK_GRID_BILINEAR", "ECK_GRID_NEAREST", "ECK_GRID_BICUBIC"};
+  static const char *const pads[] = {"ECK_GRID_ZEROS", "ECK_GRID_BORDER", "ECK_GRID_REFLECTION"};
+  ec_buf_printf(b, "{ .mode = %s, .padding = %s, .align_corners = %d }",
+                p->mode >= 0 && p->mode <= 2 ? modes[p->mode] : "0",
+                p->padding >= 0 && p->padding <= 2 ? pads[p->padding] : "0", (int)p->align_corners);
 }
 
 void ec_print_roialign(ec_buf *b, const ec_node *n) {

@@ -140,11 +140,19 @@ size_t ec_scratch_rnn(const ec_graph *g, const ec_node *n) {
 
 void ec_print_rnn(ec_buf *b, const ec_node *n) {
   const eck_rnn_params *p = n->params;
-  ec_buf_printf(b, "{ .kind = %d, .direction = %d, .hidden = %d, .layout = %d, "
+  static const char *const kinds[] = {"ECK_RNN", "ECK_GRU", "ECK_LSTM"};
+  static const char *const acts[] = {"ECK_ACT_SIGMOID", "ECK_ACT_TANH", "ECK_ACT_RELU", "ECK_ACT_AFFINE",
+                                     "ECK_ACT_LEAKYRELU", "ECK_ACT_THRESHOLDEDRELU", "ECK_ACT_SCALEDTANH",
+                                     "ECK_ACT_HARDSIGMOID", "ECK_ACT_ELU", "ECK_ACT_SOFTSIGN", "ECK_ACT_SOFTPLUS"};
+  static const char *const dirs[] = {"ECK_DIR_FORWARD", "ECK_DIR_REVERSE", "ECK_DIR_BIDIRECTIONAL"};
+  ec_buf_printf(b, "{ .kind = %s, .direction = %s, .hidden = %d, .layout = %d, "
                 ".linear_before_reset = %d, .input_forget = %d, .clip = %a, .act = {",
-                (int)p->kind, (int)p->direction, (int)p->hidden, (int)p->layout,
-                (int)p->linear_before_reset, (int)p->input_forget, p->clip);
-  for (int k = 0; k < 6; k++) ec_buf_printf(b, "%s%d", k ? ", " : "", (int)p->act[k]);
+                p->kind >= 0 && p->kind <= 2 ? kinds[p->kind] : "0",
+                p->direction >= 0 && p->direction <= 2 ? dirs[p->direction] : "0", (int)p->hidden,
+                (int)p->layout, (int)p->linear_before_reset, (int)p->input_forget, p->clip);
+  /* Three slots per direction: a second direction's only when bidirectional. */
+  for (int k = 0; k < (p->direction == 2 ? 6 : 3); k++)
+    ec_buf_printf(b, "%s%s", k ? ", " : "", p->act[k] >= 0 && p->act[k] <= ECK_ACT_SOFTPLUS ? acts[p->act[k]] : "0");
   ec_buf_printf(b, "}, .act_alpha = {");
   for (int k = 0; k < 6; k++) ec_buf_printf(b, "%s%a", k ? ", " : "", p->act_alpha[k]);
   ec_buf_printf(b, "}, .act_beta = {");

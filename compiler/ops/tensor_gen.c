@@ -166,7 +166,8 @@ ec_status ec_infer_window(ec_ctx *cx, ec_node *n) {
 
 void ec_print_window(ec_buf *b, const ec_node *n) {
   const eck_window_params *p = n->params;
-  ec_buf_printf(b, "{ .fn = %d, .periodic = %d }", (int)p->fn, (int)p->periodic);
+  static const char *const fns[] = {"ECK_WIN_HANN", "ECK_WIN_HAMMING", "ECK_WIN_BLACKMAN"};
+  ec_buf_printf(b, "{ .fn = %s, .periodic = %d }", p->fn >= 0 && p->fn <= 2 ? fns[p->fn] : "0", (int)p->periodic);
 }
 
 /* RandomUniform, RandomNormal, their *Like forms and Bernoulli: outputs cannot match any
@@ -207,7 +208,9 @@ ec_status ec_infer_random(ec_ctx *cx, ec_node *n) {
 
 void ec_print_random(ec_buf *b, const ec_node *n) {
   const eck_random_params *p = n->params;
-  ec_buf_printf(b, "{ .fn = %d, .a = %a, .b = %a, .seed = 0x%llxull }", (int)p->fn, p->a, p->b,
+  static const char *const fns[] = {"ECK_RANDOM_UNIFORM", "ECK_RANDOM_NORMAL", "ECK_RANDOM_BERNOULLI"};
+  ec_buf_printf(b, "{ .fn = %s, .a = %a, .b = %a, .seed = 0x%llxull }", p->fn >= 0 && p->fn <= 2 ? fns[p->fn] : "0",
+                p->a, p->b,
                 (unsigned long long)p->seed);
 }
 

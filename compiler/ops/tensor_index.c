@@ -154,7 +154,10 @@ ec_status ec_infer_scatter_nd(ec_ctx *cx, ec_node *n) {
 
 void ec_print_scatter(ec_buf *b, const ec_node *n) {
   const eck_scatter_params *p = n->params;
-  ec_buf_printf(b, "{ .axis = %d, .reduction = %d }", (int)p->axis, (int)p->reduction);
+  static const char *const reds[] = {"ECK_SCATTER_NONE", "ECK_SCATTER_ADD", "ECK_SCATTER_MUL", "ECK_SCATTER_MAX",
+                                     "ECK_SCATTER_MIN"};
+  ec_buf_printf(b, "{ .axis = %d, .reduction = %s }", (int)p->axis,
+                p->reduction >= 0 && p->reduction <= ECK_SCATTER_MIN ? reds[p->reduction] : "0");
 }
 
 ec_status ec_infer_onehot(ec_ctx *cx, ec_node *n) {

@@ -79,7 +79,11 @@ void ec_cost_reduce(const ec_graph *g, const ec_node *n, ec_cost *c) {
 
 void ec_print_reduce(ec_buf *b, const ec_node *n) {
   const eck_reduce_params *p = n->params;
-  ec_buf_printf(b, "{ .fn = %d, .axes = 0x%xu }", (int)p->fn, (unsigned)p->axes);
+  static const char *const fns[] = {"ECK_REDUCE_SUM", "ECK_REDUCE_MEAN", "ECK_REDUCE_MAX", "ECK_REDUCE_MIN",
+                                    "ECK_REDUCE_PROD", "ECK_REDUCE_L1", "ECK_REDUCE_L2", "ECK_REDUCE_LOGSUM",
+                                    "ECK_REDUCE_LOGSUMEXP", "ECK_REDUCE_SUMSQUARE"};
+  ec_buf_printf(b, "{ .fn = %s, .axes = 0x%xu }", p->fn >= 0 && p->fn <= ECK_REDUCE_SUMSQUARE ? fns[p->fn] : "0",
+                (unsigned)p->axes);
 }
 
 ec_status ec_infer_arg(ec_ctx *cx, ec_node *n) {

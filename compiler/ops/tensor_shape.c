@@ -536,7 +536,8 @@ ec_status ec_infer_pad(ec_ctx *cx, ec_node *n) {
 
 void ec_print_pad(ec_buf *b, const ec_node *n) {
   const eck_pad_params *p = n->params;
-  ec_buf_printf(b, "{ .mode = %d, .pads = {", (int)p->mode);
+  static const char *const modes[] = {"ECK_PAD_CONSTANT", "ECK_PAD_REFLECT", "ECK_PAD_EDGE"};
+  ec_buf_printf(b, "{ .mode = %s, .pads = {", p->mode >= 0 && p->mode <= 2 ? modes[p->mode] : "0");
   for (int k = 0; k < 2 * EC_MAX_RANK; k++)
     ec_buf_printf(b, "%s%lld", k ? ", " : " ", (long long)p->pads[k]);
   ec_buf_printf(b, " }, .has_value_input = %d, .value = %a }", (int)p->has_value_input, p->value);

@@ -110,9 +110,11 @@ typedef struct eck_maxunpool_params {
   int64_t index_dims[ECK_MAX_RANK];
 } eck_maxunpool_params;
 
+typedef enum eck_grid_mode { ECK_GRID_BILINEAR = 0, ECK_GRID_NEAREST, ECK_GRID_BICUBIC } eck_grid_mode;
+typedef enum eck_grid_padding { ECK_GRID_ZEROS = 0, ECK_GRID_BORDER, ECK_GRID_REFLECTION } eck_grid_padding;
 typedef struct eck_gridsample_params {
-  int32_t mode;                 /* 0 bilinear, 1 nearest, 2 bicubic */
-  int32_t padding;              /* 0 zeros, 1 border, 2 reflection */
+  int32_t mode;                 /* eck_grid_mode */
+  int32_t padding;              /* eck_grid_padding */
   int32_t align_corners;
 } eck_gridsample_params;
 
@@ -138,9 +140,10 @@ typedef enum eck_act {
   ECK_ACT_SOFTPLUS
 } eck_act;
 typedef enum eck_rnn_kind { ECK_RNN = 0, ECK_GRU = 1, ECK_LSTM = 2 } eck_rnn_kind;
+typedef enum eck_rnn_dir { ECK_DIR_FORWARD = 0, ECK_DIR_REVERSE, ECK_DIR_BIDIRECTIONAL } eck_rnn_dir;
 typedef struct eck_rnn_params {
   int32_t kind;                 /* eck_rnn_kind */
-  int32_t direction;            /* 0 forward, 1 reverse, 2 bidirectional */
+  int32_t direction;            /* eck_rnn_dir */
   int32_t hidden;
   int32_t layout;               /* 1: batch-major inputs and outputs */
   int32_t linear_before_reset;  /* GRU */

@@ -134,8 +134,9 @@ typedef struct eck_window_params {
   int32_t periodic;
 } eck_window_params;
 
+typedef enum eck_random_fn { ECK_RANDOM_UNIFORM = 0, ECK_RANDOM_NORMAL, ECK_RANDOM_BERNOULLI } eck_random_fn;
 typedef struct eck_random_params {
-  int32_t fn;      /* 0 uniform, 1 normal, 2 bernoulli */
+  int32_t fn;      /* eck_random_fn */
   float a, b;      /* low/high or mean/scale */
   uint64_t seed;
 } eck_random_params;

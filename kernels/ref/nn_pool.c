@@ -20,7 +20,10 @@ int eck_ref_pool(const void *params, const eck_tensor *in, int n_in, eck_tensor 
   sp3(y, p->nsp, os);
   const int64_t NC = x->dims[0] * x->dims[1];
   const int64_t isz = is[0] * is[1] * is[2], osz = os[0] * os[1] * os[2];
-  const int64_t *k = p->kernel, *s = p->strides, *d = p->dilations, *pb = p->pad_begin;
+  /* Generated code leaves out dilations that are all 1: zero means 1. */
+  const int64_t d[ECK_SP] = {p->dilations[0] ? p->dilations[0] : 1, p->dilations[1] ? p->dilations[1] : 1,
+                             p->dilations[2] ? p->dilations[2] : 1};
+  const int64_t *k = p->kernel, *s = p->strides, *pb = p->pad_begin;
   const int32_t dt = x->dtype;
   for (int64_t nc = 0; nc < NC; nc++) {
     int64_t xb = nc * isz;

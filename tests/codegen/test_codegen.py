@@ -345,6 +345,146 @@ def t_plan_json(tmp):
     assert plan["model_sha256"] in hdr and plan["edgecc_version"] in hdr
 
 
+def two_conv_model(path, sigmoid):
+    """conv -> Relu (unnamed) -> [Sigmoid 'act'] -> conv -> Flatten -> Gemm 'fc': the model of
+    t_stable_names, with or without the inserted Sigmoid (which no pass fuses away). Both
+    convolutions are named '/conv/Conv' and two tensors ('c.1', 'c_1') make the same C name:
+    collisions must be settled from names, not positions."""
+    rng = np.random.default_rng(3)
+    def w(name, *shape):
+        return numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+    inits = [w("conv1.weight", 8, 3, 3, 3), w("conv1.bias", 8), w("conv2.weight", 8, 8, 3, 3),
+             w("conv2.bias", 8), w("fc.weight", 4, 8 * 6 * 6), w("fc.bias", 4)]
+    nodes = [helper.make_node("Conv", ["x", "conv1.weight", "conv1.bias"], ["c.1"], name="/conv/Conv",
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c.1"], ["c_1"], name="")]
+    mid = "c_1"
+    if sigmoid:
+        nodes.append(helper.make_node("Sigmoid", ["c_1"], ["s1"], name="/act/Sigmoid"))
+        mid = "s1"
+    nodes += [helper.make_node("Conv", [mid, "conv2.weight", "conv2.bias"], ["c2"], name="/conv/Conv"),
+              helper.make_node("Flatten", ["c2"], ["f"], name="/Flatten"),
+              helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="/fc/Gemm", transB=1)]
+    g = helper.make_graph(nodes, "two_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def c_identifiers(text):
+    """The identifiers of C source text, comments, string literals and numbers left out."""
+    import re
+    text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
+    text = re.sub(r'"(\\.|[^"\\])*"', " ", text)
+    return set(re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*\b", text))
+
+
+def t_stable_names(tmp):
+    """A Sigmoid inserted between two convolutions renames no C identifier of the generated code
+    (names come from the graph, not from positions), with the reference and the fast kernels."""
+    for kernels in ("ref", "xnnpack"):
+        ids = []
+        for k, sig in enumerate((False, True)):
+            d = os.path.join(tmp, "%s%d" % (kernels, k))
+            os.makedirs(d)
+            model = os.path.join(d, "two_conv.onnx")
+            two_conv_model(model, sig)
+            out = os.path.join(d, "o")
+            edgecc(model, "--targets", "host", "--kernels", kernels, "-o", out)
+            names = set()
+            for f in ("two_conv_p0.c", "two_conv_p0.h", "main_p0.c"):
+                names |= c_identifiers(open(os.path.join(out, "host", f)).read())
+            ids.append(names)
+            # The names settled from a collision are valid, warning-free C.
+            dev = os.path.join(out, "host")
+            inc = ["-I" + dev, "-I" + dev + "/runtime", "-I" + dev + "/kernels/ref"]
+            if kernels == "xnnpack":
+                inc += ["-I" + dev + "/kernels/xnnpack", "-I/usr/include"]
+            for f in ("two_conv_p0.c", "main_p0.c"):
+                run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", *inc, os.path.join(dev, f)])
+        gone = sorted(ids[0] - ids[1])
+        if gone:
+            raise SystemExit("FAILED: --kernels %s: inserting a node renamed or dropped %s" % (kernels, gone))
+        if not any("Sigmoid" in n for n in ids[1] - ids[0]):
+            raise SystemExit("FAILED: --kernels %s: no identifier names the inserted Sigmoid: %s"
+                             % (kernels, sorted(ids[1] - ids[0])))
+        print("--kernels %s: %d identifiers kept, %d new: %s" % (kernels, len(ids[0]), len(ids[1] - ids[0]),
+                                                                 sorted(ids[1] - ids[0])))
+
+
+def t_refit_same_c(tmp):
+    """Cost-model figures live in plan.json, not in the C: two compiles for one target whose
+    description differs only in its fitted efficiencies and peaks give byte-identical C sources
+    (and different predictions in plan.json, so the refit did reach the cost model)."""
+    import json
+    model = os.path.join(tmp, "two_conv.onnx")
+    two_conv_model(model, True)
+    base = json.load(open(os.path.join(A.src, "targets", "x86-64.json")))
+    base["name"] = "refit"
+    trees, preds = [], []
+    for k, (eff, peak) in enumerate(((0.9, 384.0), (0.05, 40.0))):
+        desc = dict(base, peak_gflops={"f32": peak, "i8": 2 * peak},
+                    efficiency={lib: {c: {"compute": eff, "memory": eff, "row_ns": 1.0 / eff}
+                                      for c in ("gemm", "dwconv", "memory")} for lib in ("ref", "xnnpack")})
+        tf = os.path.join(tmp, "refit%d.json" % k)
+        json.dump(desc, open(tf, "w"))
+        for kernels in ("ref", "xnnpack"):
+            out = os.path.join(tmp, "o%d%s" % (k, kernels))
+            edgecc(model, "--targets", "refit", "--target-file", tf, "--kernels", kernels, "-o", out)
+            dev = os.path.join(out, "refit")
+            trees.append({(kernels, n): open(os.path.join(dev, n), "rb").read()
+                          for n in sorted(os.listdir(dev)) if n.endswith((".c", ".h"))})
+            preds.append(json.load(open(os.path.join(out, "plan.json")))["predicted"])
+    for i in range(2):
+        if trees[i] != trees[i + 2]:
+            diff = [n for n in trees[i] if trees[i][n] != trees[i + 2].get(n)]
+            raise SystemExit("FAILED: refitting the cost model changed generated C: %s" % diff)
+        if preds[i] == preds[i + 2]:
+            raise SystemExit("FAILED: the refit did not change plan.json's predictions: %s" % preds[i])
+    print("C identical across refits (%d files); predictions %s vs %s" % (len(trees[0]) + len(trees[1]), preds[0], preds[2]))
+
+
+def t_alias_steps(tmp):
+    """No step for a reshape whose output shares its input's bytes, and only then: a Flatten of an
+    activation that dies there is no step (the tensor table says it aliases); a Reshape of a graph
+    input, a Flatten whose input is read again, and an Unsqueeze into a graph output stay copies.
+    The built program's outputs equal numpy's, bit for bit."""
+    x = np.random.default_rng(5).standard_normal((2, 3, 4)).astype(np.float32)
+    shape = numpy_helper.from_array(np.array([6, 4], np.int64), "shape")
+    axes = numpy_helper.from_array(np.array([0], np.int64), "axes")
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape_input"),
+             helper.make_node("Relu", ["r"], ["b"], name="relu_b"),
+             helper.make_node("Flatten", ["b"], ["f"], name="flatten_dies", axis=0),
+             helper.make_node("Neg", ["f"], ["y1"], name="neg"),
+             helper.make_node("Relu", ["x"], ["a"], name="relu_a"),
+             helper.make_node("Flatten", ["a"], ["fa"], name="flatten_read_again", axis=0),
+             helper.make_node("Mul", ["a", "a"], ["z"], name="mul"),
+             helper.make_node("Neg", ["fa"], ["y2"], name="neg_2"),
+             helper.make_node("Unsqueeze", ["z", "axes"], ["y3"], name="unsqueeze_output")]
+    g = helper.make_graph(nodes, "alias", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+                          [helper.make_tensor_value_info("y1", TensorProto.FLOAT, [1, 24]),
+                           helper.make_tensor_value_info("y2", TensorProto.FLOAT, [1, 24]),
+                           helper.make_tensor_value_info("y3", TensorProto.FLOAT, [1, 2, 3, 4])], [shape, axes])
+    model = os.path.join(tmp, "alias.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), model)
+    out = os.path.join(tmp, "out")
+    edgecc(model, "--targets", "host", "-o", out)
+    src = open(os.path.join(out, "host", "alias_p0.c")).read()
+    if src.count("no step: aliases") != 1 or "[V_f] = " not in src or "Flatten, no step: aliases V_b" not in src:
+        raise SystemExit("FAILED: the Flatten should be the one step left out:\n" + src)
+    for step in ("reshape_input", "flatten_read_again", "unsqueeze_output"):
+        if "static int %s(" % step not in src:
+            raise SystemExit("FAILED: %s must stay a step (its output cannot share its input's bytes)" % step)
+    assert "#define ALIAS_P0_N_STEPS 8" in open(os.path.join(out, "host", "alias_p0.h")).read()
+    xf = os.path.join(tmp, "x.pb")
+    save_tensor(xf, x)
+    cmake_build(os.path.join(out, "host"), os.path.join(tmp, "b"))
+    _, got = run_program(os.path.join(tmp, "b", "alias_p0"), [xf], 3, tmp)
+    a = np.maximum(x, 0)
+    compare(got[0], -np.maximum(x.reshape(6, 4), 0).reshape(1, 24), "y1", rtol=0, atol=0)
+    compare(got[1], -a.reshape(1, 24), "y2", rtol=0, atol=0)
+    compare(got[2], (a * a)[None], "y3", rtol=0, atol=0)
+
+
 TESTS = {n[2:]: f for n, f in globals().items() if n.startswith("t_")}
 
 

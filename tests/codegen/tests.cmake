@@ -1,7 +1,8 @@
 # tests/codegen/tests.cmake — code generation: generated folders build, run and match the
 # reference; memory plan verified on every compile; no allocation per run; -Werror on gcc and
 # clang; deterministic output; output-folder manifest rules. Label `unit` (each takes seconds).
-foreach(t tiny embed fast_build digits werror determinism manifest malloc driver_errors plan_json)
+foreach(t tiny embed fast_build digits werror determinism manifest malloc driver_errors plan_json
+          stable_names refit_same_c alias_steps)
   add_test(NAME codegen_${t}
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/test_codegen.py ${t}
             --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR})

@@ -45,8 +45,9 @@ expect "$src" ".kind = ECK_XNN_RESIZE" 4
 expect "$src" ".kind = ECK_XNN_RESIZE, .flags = ECK_XNN_FLAG_ALIGN_CORNERS" 1
 expect "$src" ".kind = ECK_XNN_RESIZE, .flags = ECK_XNN_FLAG_TF_LEGACY" 1
 expect "$src" "return eck_ref_resize(" 1
-# The half_pixel resize writes straight into the Concat's channels (output pixel stride 14).
-expect "$src" "kernel: channel concat in place" 1
+# The half_pixel resize writes straight into the Concat's channels (output pixel stride 14): the
+# Concat is no step, its tensor says so.
+expect "$src" "no step: channel concat in place" 1
 run resize y1 y2 y3 y4
 
 for m in upsample resize10; do

@@ -15,41 +15,52 @@ static const uint8_t model_sha256[32] = {
 
 /* Every tensor the partition touches, by ONNX name. */
 enum {
-  V_input = 0, /* input */
-  V_conv1_weight = 1, /* conv1.weight */
-  V_conv1_bias = 2, /* conv1.bias */
-  V_conv1_Conv_output_0 = 3, /* /conv1/Conv_output_0 */
-  V_Relu_output_0 = 4, /* /Relu_output_0 */
-  V_pool_MaxPool_output_0 = 5, /* /pool/MaxPool_output_0 */
-  V_conv2_weight = 6, /* conv2.weight */
-  V_conv2_bias = 7, /* conv2.bias */
-  V_conv2_Conv_output_0 = 8, /* /conv2/Conv_output_0 */
-  V_Relu_1_output_0 = 9, /* /Relu_1_output_0 */
-  V_pool_1_MaxPool_output_0 = 10, /* /pool_1/MaxPool_output_0 */
-  V_Flatten_output_0 = 11, /* /Flatten_output_0 */
-  V_fc_weight = 12, /* fc.weight */
-  V_fc_bias = 13, /* fc.bias */
-  V_logits = 14, /* logits */
+  V_input,
+  V_conv1_weight, /* conv1.weight */
+  V_conv1_bias, /* conv1.bias */
+  V_conv1_Conv_output_0, /* /conv1/Conv_output_0 */
+  V_Relu_output_0, /* /Relu_output_0 */
+  V_pool_MaxPool_output_0, /* /pool/MaxPool_output_0 */
+  V_conv2_weight, /* conv2.weight */
+  V_conv2_bias, /* conv2.bias */
+  V_conv2_Conv_output_0, /* /conv2/Conv_output_0 */
+  V_Relu_1_output_0, /* /Relu_1_output_0 */
+  V_pool_1_MaxPool_output_0, /* /pool_1/MaxPool_output_0 */
+  V_Flatten_output_0, /* /Flatten_output_0 */
+  V_fc_weight, /* fc.weight */
+  V_fc_bias, /* fc.bias */
+  V_logits,
 };
 
 /* Where each tensor lives: arena offset (memory plan), weights offset, or the caller's
  * buffer (graph inputs and outputs). */
 static const ecrt_value values[DIGITS_P0_N_VALUES] = {
-  {ECK_FLOAT, 4, {1, 1, 8, 8}, ECRT_CALLER, 0}, /* input */
-  {ECK_FLOAT, 4, {16, 1, 3, 3}, ECRT_WEIGHTS, 0}, /* conv1_weight */
-  {ECK_FLOAT, 1, {16}, ECRT_WEIGHTS, 576}, /* conv1_bias */
-  {ECK_FLOAT, 4, {1, 16, 8, 8}, ECRT_ARENA, 0}, /* conv1_Conv_output_0 */
-  {ECK_FLOAT, 4, {1, 16, 8, 8}, ECRT_ARENA, 0}, /* Relu_output_0 */
-  {ECK_FLOAT, 4, {1, 16, 4, 4}, ECRT_ARENA, 4160}, /* pool_MaxPool_output_0 */
-  {ECK_FLOAT, 4, {32, 16, 3, 3}, ECRT_WEIGHTS, 640}, /* conv2_weight */
-  {ECK_FLOAT, 1, {32}, ECRT_WEIGHTS, 19072}, /* conv2_bias */
-  {ECK_FLOAT, 4, {1, 32, 4, 4}, ECRT_ARENA, 0}, /* conv2_Conv_output_0 */
-  {ECK_FLOAT, 4, {1, 32, 4, 4}, ECRT_ARENA, 0}, /* Relu_1_output_0 */
-  {ECK_FLOAT, 4, {1, 32, 2, 2}, ECRT_ARENA, 2112}, /* pool_1_MaxPool_output_0 */
-  {ECK_FLOAT, 2, {1, 128}, ECRT_ARENA, 2112}, /* Flatten_output_0 */
-  {ECK_FLOAT, 2, {10, 128}, ECRT_WEIGHTS, 19200}, /* fc_weight */
-  {ECK_FLOAT, 1, {10}, ECRT_WEIGHTS, 24320}, /* fc_bias */
-  {ECK_FLOAT, 2, {1, 10}, ECRT_CALLER, 0}, /* logits */
+  [V_input] = {ECK_FLOAT, 4, {1, 1, 8, 8}, ECRT_CALLER, 0},
+  [V_conv1_weight] = {ECK_FLOAT, 4, {16, 1, 3, 3}, ECRT_WEIGHTS, 0},
+  [V_conv1_bias] = {ECK_FLOAT, 1, {16}, ECRT_WEIGHTS, 576},
+  [V_conv1_Conv_output_0] = {ECK_FLOAT, 4, {1, 16, 8, 8}, ECRT_ARENA, 0},
+  [V_Relu_output_0] = {ECK_FLOAT, 4, {1, 16, 8, 8}, ECRT_ARENA, 0},
+  [V_pool_MaxPool_output_0] = {ECK_FLOAT, 4, {1, 16, 4, 4}, ECRT_ARENA, 4160},
+  [V_conv2_weight] = {ECK_FLOAT, 4, {32, 16, 3, 3}, ECRT_WEIGHTS, 640},
+  [V_conv2_bias] = {ECK_FLOAT, 1, {32}, ECRT_WEIGHTS, 19072},
+  [V_conv2_Conv_output_0] = {ECK_FLOAT, 4, {1, 32, 4, 4}, ECRT_ARENA, 0},
+  [V_Relu_1_output_0] = {ECK_FLOAT, 4, {1, 32, 4, 4}, ECRT_ARENA, 0},
+  [V_pool_1_MaxPool_output_0] = {ECK_FLOAT, 4, {1, 32, 2, 2}, ECRT_ARENA, 2112},
+  [V_Flatten_output_0] = {ECK_FLOAT, 2, {1, 128}, ECRT_ARENA, 2112}, /* Flatten, no step: aliases V_pool_1_MaxPool_output_0 */
+  [V_fc_weight] = {ECK_FLOAT, 2, {10, 128}, ECRT_WEIGHTS, 19200},
+  [V_fc_bias] = {ECK_FLOAT, 1, {10}, ECRT_WEIGHTS, 24320},
+  [V_logits] = {ECK_FLOAT, 2, {1, 10}, ECRT_CALLER, 0},
+};
+
+/* The steps, in run order. */
+enum {
+  S_conv1_Conv,
+  S_Relu,
+  S_pool_MaxPool,
+  S_conv2_Conv,
+  S_Relu_1,
+  S_pool_1_MaxPool,
+  S_fc_Gemm,
 };
 
 /* node '/conv1/Conv' (Conv):
@@ -57,39 +68,39 @@ static const ecrt_value values[DIGITS_P0_N_VALUES] = {
  *   conv1.weight float32 [16,1,3,3],
  *   conv1.bias float32 [16] ->
  *   /conv1/Conv_output_0 float32 [1,16,8,8] */
-static const eck_conv_params s0_conv1_Conv_params = { .nsp = 2, .group = 1, .kernel = {1, 3, 3}, .strides = {1, 1, 1}, .dilations = {1, 1, 1}, .pad_begin = {0, 1, 1}, .pad_end = {0, 1, 1} };
-static int s0_conv1_Conv(void *c) {
+static const eck_conv_params conv1_Conv_params = { .nsp = 2, .group = 1, .kernel = {1, 3, 3}, .strides = {1, 1, 1}, .dilations = {1, 1, 1}, .pad_begin = {0, 1, 1}, .pad_end = {0, 1, 1} };
+static int conv1_Conv(void *c) {
   digits_p0 *ctx = c;
   eck_tensor in[3], out[1];
   in[0] = ctx->v[V_input];
   in[1] = ctx->v[V_conv1_weight];
   in[2] = ctx->v[V_conv1_bias];
   out[0] = ctx->v[V_conv1_Conv_output_0];
-  return eck_ref_conv(&s0_conv1_Conv_params, in, 3, out, 1, NULL);
+  return eck_ref_conv(&conv1_Conv_params, in, 3, out, 1, NULL);
 }
 
 /* node '/Relu' (Relu):
  *   /conv1/Conv_output_0 float32 [1,16,8,8] ->
  *   /Relu_output_0 float32 [1,16,8,8] */
-static const eck_unary_params s1_Relu_params = { .fn = ECK_UNARY_RELU, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
-static int s1_Relu(void *c) {
+static const eck_unary_params Relu_params = { .fn = ECK_UNARY_RELU };
+static int Relu(void *c) {
   digits_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_conv1_Conv_output_0];
   out[0] = ctx->v[V_Relu_output_0];
-  return eck_ref_unary(&s1_Relu_params, in, 1, out, 1, NULL);
+  return eck_ref_unary(&Relu_params, in, 1, out, 1, NULL);
 }
 
 /* node '/pool/MaxPool' (MaxPool):
  *   /Relu_output_0 float32 [1,16,8,8] ->
  *   /pool/MaxPool_output_0 float32 [1,16,4,4] */
-static const eck_pool_params s2_pool_MaxPool_params = { .kind = 0, .nsp = 2, .count_include_pad = 0, .storage_order = 0, .p = 2, .kernel = {1, 2, 2}, .strides = {1, 2, 2}, .dilations = {1, 1, 1}, .pad_begin = {0, 0, 0}, .pad_end = {0, 0, 0} };
-static int s2_pool_MaxPool(void *c) {
+static const eck_pool_params pool_MaxPool_params = { .kind = ECK_POOL_MAX, .nsp = 2, .kernel = {1, 2, 2}, .strides = {1, 2, 2} };
+static int pool_MaxPool(void *c) {
   digits_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_Relu_output_0];
   out[0] = ctx->v[V_pool_MaxPool_output_0];
-  return eck_ref_pool(&s2_pool_MaxPool_params, in, 1, out, 1, NULL);
+  return eck_ref_pool(&pool_MaxPool_params, in, 1, out, 1, NULL);
 }
 
 /* node '/conv2/Conv' (Conv):
@@ -97,50 +108,39 @@ static int s2_pool_MaxPool(void *c) {
  *   conv2.weight float32 [32,16,3,3],
  *   conv2.bias float32 [32] ->
  *   /conv2/Conv_output_0 float32 [1,32,4,4] */
-static const eck_conv_params s3_conv2_Conv_params = { .nsp = 2, .group = 1, .kernel = {1, 3, 3}, .strides = {1, 1, 1}, .dilations = {1, 1, 1}, .pad_begin = {0, 1, 1}, .pad_end = {0, 1, 1} };
-static int s3_conv2_Conv(void *c) {
+static const eck_conv_params conv2_Conv_params = { .nsp = 2, .group = 1, .kernel = {1, 3, 3}, .strides = {1, 1, 1}, .dilations = {1, 1, 1}, .pad_begin = {0, 1, 1}, .pad_end = {0, 1, 1} };
+static int conv2_Conv(void *c) {
   digits_p0 *ctx = c;
   eck_tensor in[3], out[1];
   in[0] = ctx->v[V_pool_MaxPool_output_0];
   in[1] = ctx->v[V_conv2_weight];
   in[2] = ctx->v[V_conv2_bias];
   out[0] = ctx->v[V_conv2_Conv_output_0];
-  return eck_ref_conv(&s3_conv2_Conv_params, in, 3, out, 1, NULL);
+  return eck_ref_conv(&conv2_Conv_params, in, 3, out, 1, NULL);
 }
 
 /* node '/Relu_1' (Relu):
  *   /conv2/Conv_output_0 float32 [1,32,4,4] ->
  *   /Relu_1_output_0 float32 [1,32,4,4] */
-static const eck_unary_params s4_Relu_1_params = { .fn = ECK_UNARY_RELU, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
-static int s4_Relu_1(void *c) {
+static const eck_unary_params Relu_1_params = { .fn = ECK_UNARY_RELU };
+static int Relu_1(void *c) {
   digits_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_conv2_Conv_output_0];
   out[0] = ctx->v[V_Relu_1_output_0];
-  return eck_ref_unary(&s4_Relu_1_params, in, 1, out, 1, NULL);
+  return eck_ref_unary(&Relu_1_params, in, 1, out, 1, NULL);
 }
 
 /* node '/pool_1/MaxPool' (MaxPool):
  *   /Relu_1_output_0 float32 [1,32,4,4] ->
  *   /pool_1/MaxPool_output_0 float32 [1,32,2,2] */
-static const eck_pool_params s5_pool_1_MaxPool_params = { .kind = 0, .nsp = 2, .count_include_pad = 0, .storage_order = 0, .p = 2, .kernel = {1, 2, 2}, .strides = {1, 2, 2}, .dilations = {1, 1, 1}, .pad_begin = {0, 0, 0}, .pad_end = {0, 0, 0} };
-static int s5_pool_1_MaxPool(void *c) {
+static const eck_pool_params pool_1_MaxPool_params = { .kind = ECK_POOL_MAX, .nsp = 2, .kernel = {1, 2, 2}, .strides = {1, 2, 2} };
+static int pool_1_MaxPool(void *c) {
   digits_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_Relu_1_output_0];
   out[0] = ctx->v[V_pool_1_MaxPool_output_0];
-  return eck_ref_pool(&s5_pool_1_MaxPool_params, in, 1, out, 1, NULL);
-}
-
-/* node '/Flatten' (Flatten):
- *   /pool_1/MaxPool_output_0 float32 [1,32,2,2] ->
- *   /Flatten_output_0 float32 [1,128] */
-static int s6_Flatten(void *c) {
-  digits_p0 *ctx = c;
-  eck_tensor in[1], out[1];
-  in[0] = ctx->v[V_pool_1_MaxPool_output_0];
-  out[0] = ctx->v[V_Flatten_output_0];
-  return eck_ref_reshape(NULL, in, 1, out, 1, NULL);
+  return eck_ref_pool(&pool_1_MaxPool_params, in, 1, out, 1, NULL);
 }
 
 /* node '/fc/Gemm' (Gemm):
@@ -148,26 +148,25 @@ static int s6_Flatten(void *c) {
  *   fc.weight float32 [10,128],
  *   fc.bias float32 [10] ->
  *   logits float32 [1,10] */
-static const eck_gemm_params s7_fc_Gemm_params = { .alpha = 0x1p+0, .beta = 0x1p+0, .trans_a = 0, .trans_b = 1 };
-static int s7_fc_Gemm(void *c) {
+static const eck_gemm_params fc_Gemm_params = { .alpha = 0x1p+0, .beta = 0x1p+0, .trans_b = 1 };
+static int fc_Gemm(void *c) {
   digits_p0 *ctx = c;
   eck_tensor in[3], out[1];
   in[0] = ctx->v[V_Flatten_output_0];
   in[1] = ctx->v[V_fc_weight];
   in[2] = ctx->v[V_fc_bias];
   out[0] = ctx->v[V_logits];
-  return eck_ref_gemm(&s7_fc_Gemm_params, in, 3, out, 1, NULL);
+  return eck_ref_gemm(&fc_Gemm_params, in, 3, out, 1, NULL);
 }
 
 const ecrt_step digits_p0_steps[] = {
-  {"/conv1/Conv", "Conv", s0_conv1_Conv},
-  {"/Relu", "Relu", s1_Relu},
-  {"/pool/MaxPool", "MaxPool", s2_pool_MaxPool},
-  {"/conv2/Conv", "Conv", s3_conv2_Conv},
-  {"/Relu_1", "Relu", s4_Relu_1},
-  {"/pool_1/MaxPool", "MaxPool", s5_pool_1_MaxPool},
-  {"/Flatten", "Flatten", s6_Flatten},
-  {"/fc/Gemm", "Gemm", s7_fc_Gemm},
+  [S_conv1_Conv] = {"/conv1/Conv", "Conv", conv1_Conv},
+  [S_Relu] = {"/Relu", "Relu", Relu},
+  [S_pool_MaxPool] = {"/pool/MaxPool", "MaxPool", pool_MaxPool},
+  [S_conv2_Conv] = {"/conv2/Conv", "Conv", conv2_Conv},
+  [S_Relu_1] = {"/Relu_1", "Relu", Relu_1},
+  [S_pool_1_MaxPool] = {"/pool_1/MaxPool", "MaxPool", pool_1_MaxPool},
+  [S_fc_Gemm] = {"/fc/Gemm", "Gemm", fc_Gemm},
 };
 
 void digits_p0_release(digits_p0 *ctx) {

@@ -16,7 +16,7 @@
 /* Bytes of the weights file, header included. */
 #define DIGITS_P0_WEIGHTS_BYTES 24424u
 #define DIGITS_P0_N_VALUES 15
-#define DIGITS_P0_N_STEPS 8
+#define DIGITS_P0_N_STEPS 7
 
 /* One context per running instance; the caller owns it (static, stack or heap). */
 typedef struct digits_p0 {
