@@ -17,7 +17,7 @@
 #include "target.h"
 
 static const char compile_help[] =
-    "usage: edgecc [compile] MODEL --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack]\n"
+    "usage: edgecc [compile] MODEL --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack|onednn]\n"
     "              [--force] [--embed-weights] [--target-file FILE] [--input-shape NAME=D0xD1...]\n"
     "              [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--no-pass NAME] [PLAN OPTIONS]\n"
     "\n"
@@ -34,7 +34,9 @@ static const char compile_help[] =
     "  --target-file FILE  add a device description (JSON, docs/targets.md); may repeat\n"
     "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS) or ref (portable C99, needs only libc\n"
     "                      and libm) for every device; default: xnnpack on each device whose\n"
-    "                      description lists it, ref on the others\n"
+    "                      description lists it, ref on the others; onednn: oneDNN (x86-64)\n"
+    "                      for convolution, fully connected, pooling, Add and Mul, XNNPACK and\n"
+    "                      OpenBLAS for the rest, on devices whose description lists onednn\n"
     "  --input-shape NAME=D0xD1[,NAME=...]   every dim of graph input NAME, for models with\n"
     "                      dynamic dims ('?', named, p2o.DynamicDimension.N), e.g. input=1x576\n"
     "  --dim NAME=N        pin the named dimension NAME to N (in every input that has it)\n"
@@ -57,7 +59,7 @@ static const char compile_help[] =
 static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
-    "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
+    "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack|onednn] [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
     "                   [--no-pass NAME] [--svg FILE]\n"
     "\n"
@@ -151,8 +153,9 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   if (!a->path) return ec_usage_error("no model given (see edgecc %s --help)", plan_only ? "plan" : "compile");
   if (!plan_only && !a->out) return ec_usage_error("no output folder given (-o OUT)");
   if (!a->targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
-  if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0)
-    return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack)", a->kernels);
+  if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0 &&
+      strcmp(a->kernels, "onednn") != 0)
+    return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack, onednn)", a->kernels);
   return -1;
 }
 
@@ -335,7 +338,9 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     a.dev_kernels[v] = !kernels_given && !xnn ? "ref" : a.kernels;
     a.mixed |= strcmp(a.dev_kernels[v], a.kernels) != 0;
   }
-  po.klib = ec_kernel_lib_from_name(a.kernels);
+  /* onednn plans as xnnpack (the cost model knows no oneDNN yet) and lowers with both. */
+  bool onednn = strcmp(a.kernels, "onednn") == 0;
+  po.klib = onednn ? EC_KLIB_XNNPACK : ec_kernel_lib_from_name(a.kernels);
   bool fast = ec_kernels_fast(a.kernels);
   /* --profile DEVICE=FILE: DEVICE must be in --targets (a typo would silently drop the profile). */
   ec_profile_set profs;
@@ -376,6 +381,10 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
       ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no XNNPACK in its description's \"kernels\": "
                   "use --kernels ref", devs.items[v].name, devs.items[v].target_name);
       st = EC_ERR_USAGE;
+    } else if (onednn && !ec_target_has_kernels(devs.items[v].target, EC_KLIB_ONEDNN)) {
+      ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no oneDNN in its description's \"kernels\" "
+                  "(x86-64 targets list it): use --kernels xnnpack", devs.items[v].name, devs.items[v].target_name);
+      st = EC_ERR_USAGE;
     }
   if (st) {
     ec_diag_print(&d);
@@ -399,7 +408,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_part_report *reps = NULL;
   /* ec_cli_load ran the graph passes; the pipeline plans and lowers (--no-pass was parsed into
    * a.mo for both). */
-  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off};
+  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, onednn};
   st = ec_pipeline_run(g, &devs, &pipe, &plan, &d);
   for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
     const ec_profile *pr = plan.profiles[v];

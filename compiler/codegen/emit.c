@@ -8,6 +8,7 @@
 
 #include "codegen.h"
 #include "ecrt_crc32c.h"
+#include "emit_onednn.h"
 #include "lower.h"
 #include "op.h"
 
@@ -128,7 +129,8 @@ typedef struct emitter {
   uint32_t crc;
   const ec_kernel_choice **kc;   /* per step: the kernel lowering recorded for it */
   int *xslot;                    /* per step: index in ctx->xn, or -1 */
-  int n_xnn, n_blas;
+  int *dslot;                    /* per step: index in ctx->dn (oneDNN), or -1 */
+  int n_xnn, n_blas, n_dnnl;
   bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
 } emitter;
 
@@ -225,6 +227,7 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"ecrt.h\"\n",
                 e->PROG, e->PROG);
   if (e->fast) ec_buf_printf(b, "#include \"kernels/xnnpack/eck_xnn.h\"\n");
+  if (e->n_dnnl) ec_buf_printf(b, "#include \"kernels/onednn/eck_dnnl.h\"\n");
   ec_buf_printf(b, "\n");
   char sha[65];
   sha_hex(g, sha);
@@ -241,6 +244,7 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "/* Steps on XNNPACK operators; worker threads when init is given threads <= 0 (the\n"
                   " * target's cores). */\n#define %s_N_XNN %d\n#define %s_THREADS %d\n", e->PROG,
                   e->n_xnn, e->PROG, e->threads);
+  if (e->n_dnnl) ec_emit_dnnl_header(b, e->PROG, e->n_dnnl);
   ec_buf_printf(b, "\n");
   ec_buf_printf(b,
                 "/* One context per running instance; the caller owns it (static, stack or heap). */\n"
@@ -255,6 +259,7 @@ static void emit_header(emitter *e, ec_buf *b) {
                   "  int xnn_started;                 /* XNNPACK initialised by init: release stops it */\n"
                   "  eck_xnn_node xn[%s_N_XNN > 0 ? %s_N_XNN : 1]; /* operators, created at init */\n",
                   e->PROG, e->PROG);
+  if (e->n_dnnl) ec_emit_dnnl_fields(b, e->PROG);
   ec_buf_printf(b, "} %s;\n\n", e->prog);
   ec_buf_printf(b,
                 "/* Checks the weights (a whole %s.bin file, or %s_weights.bytes when compiled with\n"
@@ -431,6 +436,22 @@ static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char 
   ec_buf_printf(b, ", ctx->pool);\n}\n");
 }
 
+/* A oneDNN primitive, created at init (emit_fast_init): its params, then a run. */
+static void emit_dnnl(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  ec_buf_printf(b, "static const eck_dnnl_params %s_dp = ", fname);
+  ec_emit_dnnl_params(b, &kc->dp);
+  ec_buf_printf(b, ";\n");
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  return eck_dnnl_run(&ctx->dn[%d], &ctx->dnnl, &%s_dp, ", e->dslot[s], fname);
+  put_val(e, b, kc->a);
+  ec_buf_printf(b, ", ");
+  put_val(e, b, kc->b);
+  ec_buf_printf(b, ", ");
+  put_val(e, b, n->n_outputs ? n->outputs[0] : -1);
+  ec_buf_printf(b, ");\n}\n");
+}
+
 /* A step calling a plain-C kernel on the node's input 0 and output 0 as floats: opens the
  * function and the call up to `call((const float *)x[ + x_off], (float *)y`. */
 static void open_float_call(emitter *e, ec_buf *b, const char *fname, const char *call, const ec_node *n,
@@ -553,6 +574,33 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     ec_buf_printf(b, ")\n    return init_failed(ctx, %d, &ctx->xn[%d].err);\n", s, e->xslot[s]);
     free(nm);
   }
+  if (e->n_dnnl) ec_emit_dnnl_start(b);
+  /* oneDNN's primitives: weights reordered into the primitive's own memory at create. */
+  for (int s = 0; s < e->p->n_nodes; s++) {
+    const ec_kernel_choice *kc = e->kc[s];
+    if (kc->kind != EC_K_DNNL) continue;
+    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
+    int y = n->outputs[0];
+    ec_buf_printf(b, "  if (eck_dnnl_create(&ctx->dn[%d], &ctx->dnnl, &s%d_%s_dp, ", e->dslot[s], s, nm ? nm : "");
+    if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
+    put_val(e, b, kc->w);
+    ec_buf_printf(b, ", ");
+    if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
+    put_val(e, b, kc->bias);
+    ec_buf_printf(b, ") != ECK_OK");
+    if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
+      ec_buf_printf(b, " ||\n      eck_dnnl_setup(&ctx->dn[%d], &s%d_%s_dp, ", e->dslot[s], s, nm ? nm : "");
+      put_val(e, b, kc->a);
+      ec_buf_printf(b, ", ");
+      put_val(e, b, kc->b);
+      ec_buf_printf(b, ", ");
+      put_val(e, b, y);
+      ec_buf_printf(b, ") != ECK_OK");
+    }
+    ec_buf_printf(b, ")\n    return init_failed_dnnl(ctx, %d, &ctx->dn[%d].err);\n", s, e->dslot[s]);
+    free(nm);
+  }
 }
 
 /* The release function, and for fast code the init_failed helper init ends with on a failed
@@ -565,7 +613,10 @@ static void emit_release(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n"
                 "  for (i = 0; i < %s_N_XNN; i++) eck_xnn_delete(&ctx->xn[i]);\n"
                 "  if (ctx->xnn_started) eck_xnn_stop(ctx->pool);\n"
-                "  ctx->pool = NULL;\n  ctx->xnn_started = 0;\n}\n\n", e->prog, e->prog, e->PROG);
+                "  ctx->pool = NULL;\n  ctx->xnn_started = 0;\n", e->prog, e->prog, e->PROG);
+  if (e->n_dnnl) ec_emit_dnnl_release(b, e->PROG);
+  ec_buf_printf(b, "}\n\n");
+  if (e->n_dnnl) ec_emit_dnnl_failed(b, e->prog);
   ec_buf_printf(b, "/* Init failed in the XNNPACK call err names, at step (-1: before the steps). */\n"
                 "static ecrt_status init_failed(%s *ctx, int step, const eck_xnn_error *err) {\n"
                 "  ctx->base.failed_step = step;\n  ctx->base.failed_call = err->call;\n"
@@ -700,7 +751,8 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   emit_release(e, b);
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "    size_t arena_len, int threads) {\n", e->prog, e->prog);
-  ec_buf_printf(b, "  const unsigned char *payload;\n%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "");
+  ec_buf_printf(b, "  const unsigned char *payload;\n%s%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "",
+                e->n_dnnl ? "  eck_dnnl_error derr;\n" : "");
   ec_buf_printf(b, "  if (!ctx) return ECRT_ERR_ARG;\n  memset(ctx, 0, sizeof *ctx);\n  ctx->base.failed_step = -1;\n");
   ec_buf_printf(b, "  if (arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
   ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
@@ -782,7 +834,8 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      %d, %d, %s, %s,\n", e->p->n_inputs, e->p->n_outputs,
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
   ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"};\n", e->prog, e->PROG,
-                e->fast ? "xnnpack" : "ref");
+                e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref");
+  if (e->n_dnnl) ec_emit_dnnl_main(b);
   if (e->o->plan_id)
     ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
                   "  return ecrt_driver_main_plan(&program, UINT64_C(0x%016llx), argc, argv);\n}\n",
@@ -811,6 +864,7 @@ static void emitter_free(emitter *e) {
   free(e->woff);
   free(e->kc);
   free(e->xslot);
+  free(e->dslot);
   ec_memplan_free(&e->mp);
 }
 
@@ -818,7 +872,8 @@ static void emitter_free(emitter *e) {
 static ec_status read_kernels(emitter *e, ec_diag *d) {
   e->kc = ec_alloc(sizeof(ec_kernel_choice *) * (size_t)(e->p->n_nodes + 1));
   e->xslot = ec_alloc(sizeof(int) * (size_t)(e->p->n_nodes + 1));
-  if (!e->kc || !e->xslot) return EC_ERR_INTERNAL;
+  e->dslot = ec_alloc(sizeof(int) * (size_t)(e->p->n_nodes + 1));
+  if (!e->kc || !e->xslot || !e->dslot) return EC_ERR_INTERNAL;
   e->fast = ec_kernels_fast(e->o->kernels);
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &e->g->nodes[e->p->nodes[s]];
@@ -834,6 +889,7 @@ static ec_status read_kernels(emitter *e, ec_diag *d) {
     }
     e->kc[s] = n->kernel;
     e->xslot[s] = e->kc[s]->kind == EC_K_XNN ? e->n_xnn++ : -1;
+    e->dslot[s] = e->kc[s]->kind == EC_K_DNNL ? e->n_dnnl++ : -1;
     if (e->kc[s]->kind == EC_K_BLAS_MATMUL) e->n_blas++;
   }
   if (e->fast)

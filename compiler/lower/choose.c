@@ -8,7 +8,8 @@
 #include "op.h"
 
 bool ec_kernels_fast(const char *kernels) {
-  return kernels && (strcmp(kernels, "xnnpack") == 0 || strcmp(kernels, "fast") == 0);
+  return kernels && (strcmp(kernels, "xnnpack") == 0 || strcmp(kernels, "fast") == 0 ||
+                     strcmp(kernels, "onednn") == 0);
 }
 
 bool ec_layout_free(const ec_tensor *t) {
@@ -129,10 +130,32 @@ static const unsigned xnn_flags[] = {
 #include "fast_kernels.def"
 };
 
+/* The EC_DNNL rows: eck_dnnl.h's kinds in its order, each with the XNNPACK kind it stands in for. */
+enum {
+  EC_DNNL_ROW_NONE = 0,
+#define EC_DNNL(KIND, XNN, flags) EC_DNNL_ROW_##KIND,
+#include "fast_kernels.def"
+  EC_DNNL_ROWS
+};
+#define EC_DNNL(KIND, XNN, flags) \
+  _Static_assert((int)ECK_DNNL_##KIND == (int)EC_DNNL_ROW_##KIND, "fast_kernels.def: EC_DNNL(" #KIND ") out of eck_dnnl.h's order");
+#include "fast_kernels.def"
+
+static const struct {
+  int xnn;
+  unsigned flags;
+} dnnl_rows[] = {
+    [0] = {0, 0},
+#define EC_DNNL(KIND, XNN, flags) [ECK_DNNL_##KIND] = {ECK_XNN_##XNN, (flags)},
+#include "fast_kernels.def"
+};
+_Static_assert(sizeof dnnl_rows / sizeof dnnl_rows[0] == EC_DNNL_ROWS, "fast_kernels.def: oneDNN table out of step");
+
 unsigned ec_kernel_flags(const ec_kernel_choice *c) {
   if ((unsigned)c->kind >= EC_K_COUNT) return 0;
   unsigned f = kernel_flags[c->kind];
   if (c->kind == EC_K_XNN && c->xp.kind > 0 && c->xp.kind < EC_XNN_ROWS) f |= xnn_flags[c->xp.kind];
+  if (c->kind == EC_K_DNNL && c->dp.kind > 0 && c->dp.kind < EC_DNNL_ROWS) f |= dnnl_rows[c->dp.kind].flags;
   return f;
 }
 
@@ -584,6 +607,62 @@ static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kern
   return EC_K_REF;
 }
 
+/* --kernels onednn: the oneDNN primitive standing in for the XNNPACK operator choose picked (its
+ * EC_DNNL row), with the operator's parameters carried over, when it reads and writes dense
+ * tensors; else the XNNPACK operator stays. */
+static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_xnn_params *x = &c->xp;
+  eck_dnnl_params *p = &c->dp;
+  int kind = 0;
+  for (int k = 1; k < EC_DNNL_ROWS && !kind; k++)
+    if (dnnl_rows[k].xnn == x->kind) kind = k;
+  if (!kind) return EC_K_XNN;
+  memset(p, 0, sizeof *p);
+  p->kind = kind;
+  p->out_min = x->out_min;
+  p->out_max = x->out_max;
+  memcpy(p->pad, x->pad, sizeof p->pad);
+  memcpy(p->kernel, x->kernel, sizeof p->kernel);
+  memcpy(p->stride, x->stride, sizeof p->stride);
+  memcpy(p->dilation, x->dilation, sizeof p->dilation);
+  p->groups = x->groups;
+  p->channels_in = x->channels_in;
+  p->channels_out = x->channels_out;
+  p->in_stride = x->in_stride;
+  p->out_stride = x->out_stride;
+  p->batch = x->batch;
+  p->height = x->height;
+  p->width = x->width;
+  switch (kind) {
+    case ECK_DNNL_CONV: {
+      size_t g = x->groups ? x->groups : 1;
+      if (x->in_stride != x->channels_in * g || x->out_stride != x->channels_out * g) return EC_K_XNN;
+      p->flags = ECK_DNNL_W_OHWI; /* lowering re-ordered the weights for XNNPACK (or OIHW = OHWI) */
+      break;
+    }
+    case ECK_DNNL_FC:
+      if (x->flags & 1) p->flags = ECK_DNNL_W_IN_OUT; /* XNN_FLAG_TRANSPOSE_WEIGHTS */
+      break;
+    case ECK_DNNL_MAXPOOL:
+    case ECK_DNNL_AVGPOOL: {
+      const ec_tensor *y = out_t(g, n, 0);
+      if (x->in_stride != x->channels_in || x->out_stride != x->channels_in) return EC_K_XNN;
+      /* choose_pool fitted the pads to the output (ceil_mode's extra row is padding XNNPACK's
+       * average does not count): the same output size, padding excluded. */
+      p->out_height = (size_t)y->dims[2];
+      p->out_width = (size_t)y->dims[3];
+      break;
+    }
+    default: /* ADD, MUL */
+      p->rank_a = x->rank_a;
+      p->rank_b = x->rank_b;
+      memcpy(p->shape_a, x->shape_a, sizeof p->shape_a);
+      memcpy(p->shape_b, x->shape_b, sizeof p->shape_b);
+      break;
+  }
+  return EC_K_DNNL;
+}
+
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c) {
   memset(c, 0, sizeof *c);
@@ -596,6 +675,9 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
 #include "fast_kernels.def"
     default: break;
   }
+  /* A node's family says whether oneDNN runs it; before planning, the library the caller names. */
+  if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
+    k = to_dnnl(g, n, c);
   if (k == EC_K_REF) {
     memset(c, 0, sizeof *c);
     c->a = c->b = c->w = c->bias = -1;

@@ -26,6 +26,10 @@ typedef struct ec_pipeline_opts {
   ec_plan_opts plan;
   const char *const *lower_off; /* lowering steps switched off (--no-pass NAME, `all`) */
   int n_lower_off;
+  /* --kernels onednn: plan.klib is EC_KLIB_XNNPACK (the plan costs oneDNN's nodes as XNNPACK's),
+   * and the nodes of a device whose description lists onednn get family EC_KF_ONEDNN: oneDNN
+   * where it has the op, XNNPACK for the rest. */
+  bool onednn;
 } ec_pipeline_opts;
 
 /* The kernel library device dv runs: klib where its description lists it, else the reference

@@ -42,7 +42,8 @@ static const char *const supported_triples[] = {"aarch64-linux-gnu", "x86_64-lin
 static const struct {
   unsigned bit;
   const char *name;
-} klib_names[] = {{EC_KLIB_REF, "ref"}, {EC_KLIB_XNNPACK, "xnnpack"}, {EC_KLIB_OPENBLAS, "openblas"}};
+} klib_names[] = {{EC_KLIB_REF, "ref"}, {EC_KLIB_XNNPACK, "xnnpack"}, {EC_KLIB_OPENBLAS, "openblas"},
+                   {EC_KLIB_ONEDNN, "onednn"}};
 
 const char *ec_target_feature_name(int bit) {
   return bit >= 0 && bit < EC_TF_COUNT ? feature_names[bit] : NULL;

@@ -35,7 +35,8 @@
 typedef enum ec_kernel_lib {
   EC_KLIB_REF = 1u << 0,      /* kernels/ref: portable C99, needs only libc and libm */
   EC_KLIB_XNNPACK = 1u << 1,  /* XNNPACK (+ pthreadpool, cpuinfo) */
-  EC_KLIB_OPENBLAS = 1u << 2  /* OpenBLAS cblas_sgemm */
+  EC_KLIB_OPENBLAS = 1u << 2, /* OpenBLAS cblas_sgemm */
+  EC_KLIB_ONEDNN = 1u << 3    /* oneDNN 2.6 (libdnnl, OpenMP): x86-64; XNNPACK runs the ops it lacks */
 } ec_kernel_lib;
 
 /* CPU features a description may list (`"features"`); unknown names are an error. */

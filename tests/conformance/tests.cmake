@@ -64,3 +64,18 @@ set_tests_properties(conformance_compile_xnnpack PROPERTIES LABELS conformance T
 # expected-list round trip (--update refusing a lost pass), the fast run's per-kind minimum.
 add_test(NAME conformance_harness COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/conformance/test_run.py)
 set_tests_properties(conformance_harness PROPERTIES LABELS conformance TIMEOUT 600)
+
+# Issue 16: the same with --kernels onednn (oneDNN for conv, fully connected, pooling, Add, Mul;
+# XNNPACK for the rest); statuses must match expected_compile_onednn.txt ("onednn regression":
+# passes with the reference kernels, not here). Label slow: it takes about as long as the xnnpack
+# run above (13 minutes of wall time on the shared 2-core machine). The dnnl_* minimums: the
+# counts of the run that wrote the expected list.
+set(EC_CONFORMANCE_MIN_ONEDNN dnnl_conv=1,dnnl_fc=1,dnnl_maxpool=1,dnnl_avgpool=1,dnnl_add=1,dnnl_mul=1)
+add_test(NAME conformance_compile_onednn
+         COMMAND ${EC_CONFORMANCE_RUN} --mode compile --kernels onednn --freeze-weights
+                 --out ${CMAKE_BINARY_DIR}/conformance/compile-onednn
+                 --build-dir ${CMAKE_BINARY_DIR}
+                 --build-hook ${CMAKE_CURRENT_SOURCE_DIR}/codegen/build_generated.sh
+                 --cmake-build "^node/test_(conv_with_strides_padding|gemm_all_attributes)$"
+                 --min-fast-tests ${EC_CONFORMANCE_MIN_ONEDNN})
+set_tests_properties(conformance_compile_onednn PROPERTIES LABELS "conformance;slow" TIMEOUT 2400)

@@ -19,7 +19,7 @@ A failing case prints its seed, writes its model and inputs to WORK/fail/seed<N>
 again alone; replay it with --replay N.
 
 Usage: diff.py --edgecc PATH --build-dir BUILD [--work DIR] [--seed S] [--count N]
-               [--batch K] [--replay SEED[,SEED...]] [--list] [--keep]
+               [--batch K] [--replay SEED[,SEED...]] [--list] [--keep] [--kernels LIB[,LIB]]
 Exit status: 0 every case agrees and ran where it should, 1 a case failed, 2 usage error.
 """
 
@@ -39,8 +39,14 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BUILD_HOOK = os.path.join(REPO, "tests", "codegen", "build_generated.sh")
-# The fast kernel families compared with --kernels ref; later families join this table.
-FAST_KERNELS = ["xnnpack"]
+# The fast kernel families compared with --kernels ref; later families join this table. --kernels
+# picks among them (the CI tests run each family in tests of their own).
+FAST_KERNELS = ["xnnpack", "onednn"]
+# Where a pattern wants a node on XNNPACK ("xnn"), --kernels onednn may run it on oneDNN instead
+# (conv, fully connected, pooling, Add, Mul: fast_kernels.def's EC_DNNL rows); the run then
+# fails unless some step of every one of these primitive kinds ran on oneDNN, so a lowering that
+# never picks oneDNN cannot pass for one that does.
+ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL"]
 TOL = 1e-4
 
 
@@ -935,7 +941,7 @@ def kernels_of(folder):
     generated partition source under folder."""
     got = {}
     for root, _, files in os.walk(folder):
-        if os.path.basename(root) in ("runtime", "ref", "xnnpack", "blas", "cmake"):
+        if os.path.basename(root) in ("runtime", "ref", "xnnpack", "blas", "onednn", "cmake"):
             continue
         for f in files:
             if not re.match(r".*_p\d+\.c$", f):
@@ -956,14 +962,16 @@ def kernels_of(folder):
     return got
 
 
-def check_kernels(case, labels):
+def check_kernels(case, labels, kernels="xnnpack"):
     """Problems with where the case's nodes ran on a fast kernel family."""
     bad = []
     for name, want in case.expect:
         got = labels.get(name)
         if want == "fused" and got is not None:
             bad.append("%s should be fused away but runs as a step (%s)" % (name, got))
-        elif want == "xnn" and got != "XNNPACK":
+        elif want == "xnn" and kernels == "onednn" and got not in ("XNNPACK", "oneDNN"):
+            bad.append("%s should run on oneDNN or XNNPACK but runs on %s" % (name, got or "nothing"))
+        elif want == "xnn" and kernels != "onednn" and got != "XNNPACK":
             bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
         elif want == "fast" and (got is None or got == "reference"):
             bad.append("%s should run on a fast kernel but runs on %s" % (name, got or "nothing"))
@@ -979,6 +987,7 @@ class Harness:
         self.failures = []
         self.n_cases = 0
         self.n_cut = 0
+        self.dnnl_kinds = {}  # oneDNN primitive kind -> steps seen (--kernels onednn)
 
     def compile_and_run(self, d, model_path, cases, kernels, cut_tensor, threads):
         """Compiles with one kernel library, builds, runs; returns (outputs by name, labels)."""
@@ -1026,6 +1035,13 @@ class Harness:
             got[cut_tensor] = load_pb(cut)
         for t, f in zip(outs, files):
             got[t] = load_pb(f)
+        if kernels == "onednn":
+            for root, _, fs in os.walk(out):
+                for f in fs:
+                    if re.match(r".*_p\d+\.c$", f) and not f.startswith("main_"):
+                        with open(os.path.join(root, f)) as fh:
+                            for k in re.findall(r"^\s*\.kind = ECK_DNNL_([A-Z]+)", fh.read(), re.M):
+                                self.dnnl_kinds[k] = self.dnnl_kinds.get(k, 0) + 1
         return got, kernels_of(out)
 
     def run_model(self, d, cases, opset, threads):
@@ -1044,10 +1060,10 @@ class Harness:
         cut = cases[0].cut_tensor if cases[0].cut else None
         want, _ = self.compile_and_run(d, path, cases, "ref", cut, threads)
         problems = {c.seed: [] for c in cases}
-        for k in FAST_KERNELS:
+        for k in self.args.kernels:
             got, labels = self.compile_and_run(d, path, cases, k, cut, threads)
             for c in cases:
-                problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels)]
+                problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels, k)]
                 names = c.outputs + ([c.cut_tensor] if c.cut else [])
                 for t in names:
                     err = compare(got[t], want[t])
@@ -1148,7 +1164,14 @@ def main():
                     help="run the regression cases (seeds %d and up) instead of generated ones" % REGRESS_BASE)
     ap.add_argument("--list", action="store_true", help="list the patterns and exit")
     ap.add_argument("--keep", action="store_true", help="keep the work folders of passing models")
+    ap.add_argument("--kernels", default="xnnpack",
+                    help="the fast kernel families compared with ref, comma-separated (%s; default xnnpack)"
+                    % ", ".join(FAST_KERNELS))
     args = ap.parse_args()
+    args.kernels = args.kernels.split(",")
+    for k in args.kernels:
+        if k not in FAST_KERNELS:
+            ap.error("--kernels: no fast kernel family '%s' (families: %s)" % (k, ", ".join(FAST_KERNELS)))
     sys.stdout.reconfigure(line_buffering=True)  # a long run's failures show as they happen
     if args.list:
         for i, p in enumerate(PATTERNS):
@@ -1216,7 +1239,15 @@ def main():
                 h.run_batch(idx, g[k:k + args.batch], 1 + idx % 2)
                 idx += 1
     print("%d cases (%d with a cut), %d failed, %.0f s; kernels %s against ref" %
-          (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(FAST_KERNELS)))
+          (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(args.kernels)))
+    if "onednn" in args.kernels:
+        print("oneDNN steps by kind: %s" % (", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
+                                                      for k in ONEDNN_KINDS)))
+        # Only a generated run covers every kind; --replay and --pattern choose a few cases.
+        missing = [k.lower() for k in ONEDNN_KINDS if not h.dnnl_kinds.get(k)]
+        if missing and not args.replay and not args.pattern and not args.regress:
+            print("FAIL: no step of %s ran on oneDNN (lowering fell back to XNNPACK for them)" % ", ".join(missing))
+            return 1
     if h.failures:
         print("failed seeds: " + ",".join(str(s) for s in h.failures))
     return 1 if h.failures else 0
