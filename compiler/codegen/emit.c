@@ -333,16 +333,9 @@ static void node_comment(emitter *e, ec_buf *b, const ec_node *n) {
 }
 
 /* A float for generated C: exact (hex), or the infinities of an open clamp. */
-static void put_float(ec_buf *b, float f) {
-  if (isinf(f)) ec_buf_printf(b, "%sECK_XNN_INF", f < 0 ? "-" : "");
-  else ec_buf_printf(b, "%a", (double)f);
-}
+static void put_float(ec_buf *b, float f) { ec_emit_float(b, f, "ECK_XNN_INF"); }
 
-static void put_sizes(ec_buf *b, const size_t *v, int n) {
-  ec_buf_printf(b, "{");
-  for (int i = 0; i < n; i++) ec_buf_printf(b, "%s%zu", i ? ", " : "", v[i]);
-  ec_buf_printf(b, "}");
-}
+static void put_sizes(ec_buf *b, const size_t *v, int n) { ec_emit_sizes(b, v, n); }
 
 /* The C name of an XNNPACK operator kind (an EC_XNN row of fast_kernels.def). */
 static const char *xnn_kind_name(int k) {
@@ -361,31 +354,8 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
                   p->flags == ECK_XNN_FLAG_TF_LEGACY ? "ECK_XNN_FLAG_TF_LEGACY" : "ECK_XNN_FLAG_ALIGN_CORNERS");
   else if (p->flags)
     ec_buf_printf(b, ", .flags = %uu", p->flags);
-  if (p->pad[0] || p->pad[1] || p->pad[2] || p->pad[3])
-    ec_buf_printf(b, ",\n    .pad = {%u, %u, %u, %u}", p->pad[0], p->pad[1], p->pad[2], p->pad[3]);
-  if (p->kernel[0])
-    ec_buf_printf(b, ",\n    .kernel = {%u, %u}, .stride = {%u, %u}, .dilation = {%u, %u}", p->kernel[0],
-                  p->kernel[1], p->stride[0], p->stride[1], p->dilation[0], p->dilation[1]);
-  if (p->groups) ec_buf_printf(b, ", .groups = %u", p->groups);
-  if (p->channels_in || p->channels_out)
-    ec_buf_printf(b, ",\n    .channels_in = %zu, .channels_out = %zu, .in_stride = %zu, .out_stride = %zu",
-                  p->channels_in, p->channels_out, p->in_stride, p->out_stride);
-  if (p->batch || p->height || p->width)
-    ec_buf_printf(b, ",\n    .batch = %zu, .height = %zu, .width = %zu", p->batch, p->height, p->width);
-  if (p->out_height || p->out_width)
-    ec_buf_printf(b, ", .out_height = %zu, .out_width = %zu", p->out_height, p->out_width);
-  ec_buf_printf(b, ",\n    .out_min = ");
-  put_float(b, p->out_min);
-  ec_buf_printf(b, ", .out_max = ");
-  put_float(b, p->out_max);
-  if (p->rank_a) {
-    ec_buf_printf(b, ",\n    .rank_a = %d, .shape_a = ", p->rank_a);
-    put_sizes(b, p->shape_a, p->rank_a);
-  }
-  if (p->rank_b) {
-    ec_buf_printf(b, ", .rank_b = %d, .shape_b = ", p->rank_b);
-    put_sizes(b, p->shape_b, p->rank_b);
-  }
+  ec_shared_fields f = EC_SHARED_FIELDS(p, "ECK_XNN_INF");
+  ec_emit_shared_fields(b, &f);
   if (p->kind == ECK_XNN_PAD) {
     ec_buf_printf(b, ",\n    .pre = ");
     put_sizes(b, p->pre, p->rank_a);
@@ -420,36 +390,38 @@ static void step_open(emitter *e, ec_buf *b, const char *fname) {
   ec_buf_printf(b, "static int %s(void *c) {\n  %s *ctx = c;\n", fname, e->prog);
 }
 
-/* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
-static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+/* The step function of an operator created at init: `return RUN(ARGS&fname_params, a, b, y TAIL);`. */
+static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname, const char *run,
+                          const char *args, const char *params, const char *tail) {
   const ec_kernel_choice *kc = e->kc[s];
-  ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
-  put_xnn_params(b, &kc->xp);
-  ec_buf_printf(b, ";\n");
   step_open(e, b, fname);
-  ec_buf_printf(b, "  return eck_xnn_run(&ctx->xn[%d], &%s_xp, ", e->xslot[s], fname);
+  ec_buf_printf(b, "  return %s(%s&%s_%s, ", run, args, fname, params);
   put_val(e, b, kc->a);
   ec_buf_printf(b, ", ");
   put_val(e, b, kc->b);
   ec_buf_printf(b, ", ");
   put_val(e, b, n->n_outputs ? n->outputs[0] : -1);
-  ec_buf_printf(b, ", ctx->pool);\n}\n");
+  ec_buf_printf(b, "%s);\n}\n", tail);
+}
+
+/* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
+static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  char args[48];
+  ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
+  put_xnn_params(b, &e->kc[s]->xp);
+  ec_buf_printf(b, ";\n");
+  snprintf(args, sizeof args, "&ctx->xn[%d], ", e->xslot[s]);
+  emit_run_step(e, b, s, n, fname, "eck_xnn_run", args, "xp", ", ctx->pool");
 }
 
 /* A oneDNN primitive, created at init (emit_fast_init): its params, then a run. */
 static void emit_dnnl(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  const ec_kernel_choice *kc = e->kc[s];
+  char args[64];
   ec_buf_printf(b, "static const eck_dnnl_params %s_dp = ", fname);
-  ec_emit_dnnl_params(b, &kc->dp);
+  ec_emit_dnnl_params(b, &e->kc[s]->dp);
   ec_buf_printf(b, ";\n");
-  step_open(e, b, fname);
-  ec_buf_printf(b, "  return eck_dnnl_run(&ctx->dn[%d], &ctx->dnnl, &%s_dp, ", e->dslot[s], fname);
-  put_val(e, b, kc->a);
-  ec_buf_printf(b, ", ");
-  put_val(e, b, kc->b);
-  ec_buf_printf(b, ", ");
-  put_val(e, b, n->n_outputs ? n->outputs[0] : -1);
-  ec_buf_printf(b, ");\n}\n");
+  snprintf(args, sizeof args, "&ctx->dn[%d], &ctx->dnnl, ", e->dslot[s]);
+  emit_run_step(e, b, s, n, fname, "eck_dnnl_run", args, "dp", "");
 }
 
 /* A step calling a plain-C kernel on the node's input 0 and output 0 as floats: opens the
@@ -543,64 +515,59 @@ static bool in_arena_or_weights(emitter *e, int t) {
   return t < 0 || e->mp.where[t] == EC_MP_ARENA || e->mp.where[t] == EC_MP_WEIGHTS;
 }
 
+/* How init creates and sets up one library's steps (XNNPACK operators, oneDNN primitives). */
+typedef struct lib_calls {
+  const char *create, *setup; /* eck_xnn_create, eck_xnn_setup */
+  const char *nodes;          /* the context's array of nodes (xn) */
+  const char *ctx_arg;        /* create's argument before the params ("" or "&ctx->dnnl, ") */
+  const char *params;         /* suffix of the step's params (xp: s3_conv_xp) */
+  const char *setup_tail;     /* setup's arguments after the output (", ctx->pool") */
+  const char *failed;         /* init's helper for a failed call (init_failed) */
+} lib_calls;
+static const lib_calls xnn_calls = {"eck_xnn_create", "eck_xnn_setup", "xn", "", "xp", ", ctx->pool", "init_failed"};
+static const lib_calls dnnl_calls = {"eck_dnnl_create", "eck_dnnl_setup", "dn", "&ctx->dnnl, ", "dp", "",
+                                     "init_failed_dnnl"};
+
+/* Step s's create call at init (its node in slot of the library's array) and, where all its
+ * buffers are the arena's or the weights', its setup; a failed call ends init with its error. */
+static void emit_create(emitter *e, ec_buf *b, int s, int slot, const lib_calls *l) {
+  const ec_kernel_choice *kc = e->kc[s];
+  const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+  char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
+  int y = n->outputs[0];
+  ec_buf_printf(b, "  if (%s(&ctx->%s[%d], %s&s%d_%s_%s, ", l->create, l->nodes, slot, l->ctx_arg, s, nm ? nm : "",
+                l->params);
+  if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
+  put_val(e, b, kc->w);
+  ec_buf_printf(b, ", ");
+  if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
+  put_val(e, b, kc->bias);
+  ec_buf_printf(b, ") != ECK_OK");
+  if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
+    ec_buf_printf(b, " ||\n      %s(&ctx->%s[%d], &s%d_%s_%s, ", l->setup, l->nodes, slot, s, nm ? nm : "", l->params);
+    put_val(e, b, kc->a);
+    ec_buf_printf(b, ", ");
+    put_val(e, b, kc->b);
+    ec_buf_printf(b, ", ");
+    put_val(e, b, y);
+    ec_buf_printf(b, "%s) != ECK_OK", l->setup_tail);
+  }
+  ec_buf_printf(b, ")\n    return %s(ctx, %d, &ctx->%s[%d].err);\n", l->failed, s, l->nodes, slot);
+  free(nm);
+}
+
 /* Init: XNNPACK and the thread pool, then every XNNPACK operator created (weights packed) and,
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n"
                 "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
-  for (int s = 0; s < e->p->n_nodes; s++) {
-    const ec_kernel_choice *kc = e->kc[s];
-    if (kc->kind != EC_K_XNN) continue;
-    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
-    int y = n->outputs[0];
-    ec_buf_printf(b, "  if (eck_xnn_create(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
-    if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
-    put_val(e, b, kc->w);
-    ec_buf_printf(b, ", ");
-    if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
-    put_val(e, b, kc->bias);
-    ec_buf_printf(b, ") != ECK_OK");
-    if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
-      ec_buf_printf(b, " ||\n      eck_xnn_setup(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
-      put_val(e, b, kc->a);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, kc->b);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, y);
-      ec_buf_printf(b, ", ctx->pool) != ECK_OK");
-    }
-    ec_buf_printf(b, ")\n    return init_failed(ctx, %d, &ctx->xn[%d].err);\n", s, e->xslot[s]);
-    free(nm);
-  }
+  for (int s = 0; s < e->p->n_nodes; s++)
+    if (e->kc[s]->kind == EC_K_XNN) emit_create(e, b, s, e->xslot[s], &xnn_calls);
   if (e->n_dnnl) ec_emit_dnnl_start(b);
   /* oneDNN's primitives: weights reordered into the primitive's own memory at create. */
-  for (int s = 0; s < e->p->n_nodes; s++) {
-    const ec_kernel_choice *kc = e->kc[s];
-    if (kc->kind != EC_K_DNNL) continue;
-    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
-    int y = n->outputs[0];
-    ec_buf_printf(b, "  if (eck_dnnl_create(&ctx->dn[%d], &ctx->dnnl, &s%d_%s_dp, ", e->dslot[s], s, nm ? nm : "");
-    if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
-    put_val(e, b, kc->w);
-    ec_buf_printf(b, ", ");
-    if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
-    put_val(e, b, kc->bias);
-    ec_buf_printf(b, ") != ECK_OK");
-    if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
-      ec_buf_printf(b, " ||\n      eck_dnnl_setup(&ctx->dn[%d], &s%d_%s_dp, ", e->dslot[s], s, nm ? nm : "");
-      put_val(e, b, kc->a);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, kc->b);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, y);
-      ec_buf_printf(b, ") != ECK_OK");
-    }
-    ec_buf_printf(b, ")\n    return init_failed_dnnl(ctx, %d, &ctx->dn[%d].err);\n", s, e->dslot[s]);
-    free(nm);
-  }
+  for (int s = 0; s < e->p->n_nodes; s++)
+    if (e->kc[s]->kind == EC_K_DNNL) emit_create(e, b, s, e->dslot[s], &dnnl_calls);
 }
 
 /* The release function, and for fast code the init_failed helper init ends with on a failed

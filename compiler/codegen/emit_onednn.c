@@ -8,15 +8,43 @@
 
 #include "emit_onednn.h"
 
-static void put_dnnl_float(ec_buf *b, float f) {
-  if (isinf(f)) ec_buf_printf(b, "%sECK_DNNL_INF", f < 0 ? "-" : "");
-  else ec_buf_printf(b, "%a", (double)f);
+void ec_emit_float(ec_buf *b, float v, const char *inf) {
+  if (isinf(v)) ec_buf_printf(b, "%s%s", v < 0 ? "-" : "", inf);
+  else ec_buf_printf(b, "%a", (double)v);
 }
 
-static void put_sizes(ec_buf *b, const size_t *v, int n) {
+void ec_emit_sizes(ec_buf *b, const size_t *v, int n) {
   ec_buf_printf(b, "{");
   for (int i = 0; i < n; i++) ec_buf_printf(b, "%s%zu", i ? ", " : "", v[i]);
   ec_buf_printf(b, "}");
+}
+
+void ec_emit_shared_fields(ec_buf *b, const ec_shared_fields *p) {
+  if (p->pad[0] || p->pad[1] || p->pad[2] || p->pad[3])
+    ec_buf_printf(b, ",\n    .pad = {%u, %u, %u, %u}", p->pad[0], p->pad[1], p->pad[2], p->pad[3]);
+  if (p->kernel[0])
+    ec_buf_printf(b, ",\n    .kernel = {%u, %u}, .stride = {%u, %u}, .dilation = {%u, %u}", p->kernel[0],
+                  p->kernel[1], p->stride[0], p->stride[1], p->dilation[0], p->dilation[1]);
+  if (p->groups) ec_buf_printf(b, ", .groups = %u", p->groups);
+  if (p->channels_in || p->channels_out)
+    ec_buf_printf(b, ",\n    .channels_in = %zu, .channels_out = %zu, .in_stride = %zu, .out_stride = %zu",
+                  p->channels_in, p->channels_out, p->in_stride, p->out_stride);
+  if (p->batch || p->height || p->width)
+    ec_buf_printf(b, ",\n    .batch = %zu, .height = %zu, .width = %zu", p->batch, p->height, p->width);
+  if (p->out_height || p->out_width)
+    ec_buf_printf(b, ", .out_height = %zu, .out_width = %zu", p->out_height, p->out_width);
+  ec_buf_printf(b, ",\n    .out_min = ");
+  ec_emit_float(b, p->out_min, p->inf);
+  ec_buf_printf(b, ", .out_max = ");
+  ec_emit_float(b, p->out_max, p->inf);
+  if (p->rank_a) {
+    ec_buf_printf(b, ",\n    .rank_a = %d, .shape_a = ", p->rank_a);
+    ec_emit_sizes(b, p->shape_a, p->rank_a);
+  }
+  if (p->rank_b) {
+    ec_buf_printf(b, ", .rank_b = %d, .shape_b = ", p->rank_b);
+    ec_emit_sizes(b, p->shape_b, p->rank_b);
+  }
 }
 
 /* The C name of a primitive kind (an EC_DNNL row of fast_kernels.def). */
@@ -53,31 +81,8 @@ static void put_dnnl_flags(ec_buf *b, uint32_t f) {
 void ec_emit_dnnl_params(ec_buf *b, const eck_dnnl_params *p) {
   ec_buf_printf(b, "{\n    .kind = %s", dnnl_kind_name(p->kind));
   if (p->flags) put_dnnl_flags(b, p->flags);
-  if (p->pad[0] || p->pad[1] || p->pad[2] || p->pad[3])
-    ec_buf_printf(b, ",\n    .pad = {%u, %u, %u, %u}", p->pad[0], p->pad[1], p->pad[2], p->pad[3]);
-  if (p->kernel[0])
-    ec_buf_printf(b, ",\n    .kernel = {%u, %u}, .stride = {%u, %u}, .dilation = {%u, %u}", p->kernel[0],
-                  p->kernel[1], p->stride[0], p->stride[1], p->dilation[0], p->dilation[1]);
-  if (p->groups) ec_buf_printf(b, ", .groups = %u", p->groups);
-  if (p->channels_in || p->channels_out)
-    ec_buf_printf(b, ",\n    .channels_in = %zu, .channels_out = %zu, .in_stride = %zu, .out_stride = %zu",
-                  p->channels_in, p->channels_out, p->in_stride, p->out_stride);
-  if (p->batch || p->height || p->width)
-    ec_buf_printf(b, ",\n    .batch = %zu, .height = %zu, .width = %zu", p->batch, p->height, p->width);
-  if (p->out_height || p->out_width)
-    ec_buf_printf(b, ", .out_height = %zu, .out_width = %zu", p->out_height, p->out_width);
-  ec_buf_printf(b, ",\n    .out_min = ");
-  put_dnnl_float(b, p->out_min);
-  ec_buf_printf(b, ", .out_max = ");
-  put_dnnl_float(b, p->out_max);
-  if (p->rank_a) {
-    ec_buf_printf(b, ",\n    .rank_a = %d, .shape_a = ", p->rank_a);
-    put_sizes(b, p->shape_a, p->rank_a);
-  }
-  if (p->rank_b) {
-    ec_buf_printf(b, ", .rank_b = %d, .shape_b = ", p->rank_b);
-    put_sizes(b, p->shape_b, p->rank_b);
-  }
+  ec_shared_fields f = EC_SHARED_FIELDS(p, "ECK_DNNL_INF");
+  ec_emit_shared_fields(b, &f);
   ec_buf_printf(b, "}");
 }
 
