@@ -50,6 +50,9 @@ static const char compile_help[] =
     "  --link a:b=MBPS[,LATENCY_MS]   the link between devices a and b (default: the targets')\n"
     "  --threads N         threads of each generated program (its default; the program's own\n"
     "                      --threads overrides it) and of the predictions (default: the target's cores)\n"
+    "  --parallel intra|inter|auto   threads inside each node (intra), independent branches as\n"
+    "                      clusters on threads of their own (inter), or what the cost model predicts\n"
+    "                      fastest, one cluster unless clusters gain 5% (auto, the default)\n"
     "  --profile DEVICE=FILE   measured step times of DEVICE (a program's --profile-json output,\n"
     "                      same kernels and threads): its nodes cost their median there instead of\n"
     "                      the prediction (repeatable, one per device)\n";
@@ -57,6 +60,7 @@ static const char compile_help[] =
 static const char plan_help[] =
     "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
+    "                   [--parallel intra|inter|auto]\n"
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
     "                   [--no-pass NAME] [--svg FILE]\n"
@@ -80,6 +84,7 @@ static void stem(const char *path, char *out, size_t len) {
 typedef struct compile_args {
   ec_model_opts mo;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
+  const char *parallel; /* --parallel intra|inter|auto */
   const char *svg; /* edgecc plan --svg FILE */
   const char *tfiles[EC_MAX_OPTS];
   int n_tfiles;
@@ -124,6 +129,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->partitions;
     } else if (strcmp(s, "--threads") == 0) {
       slot = &a->threads;
+    } else if (strcmp(s, "--parallel") == 0) {
+      slot = &a->parallel;
     } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--profile") == 0) {
       const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : a->profiles;
       int *n = s[2] == 't' ? &a->n_tfiles : s[2] == 'l' ? &a->n_links : &a->n_profiles;
@@ -270,6 +277,8 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   }
   if (a.partitions && (rc = parse_count("--partitions", a.partitions, EC_MAX_DEVICES, &po.n_parts)) >= 0) return rc;
   if (a.threads && (rc = parse_count("--threads", a.threads, 1024, &po.threads)) >= 0) return rc;
+  if (a.parallel && (po.parallel = ec_parallel_from_name(a.parallel)) < 0)
+    return ec_usage_error("--parallel %s: must be intra, inter or auto", a.parallel);
   a.n_threads = a.threads ? po.threads : 0;
   char split_buf[4096];
   const char *split_names[256];

@@ -68,6 +68,7 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
   ec_status st = ec_plan_build(g, devs, &o->plan, plan, d);
   if (st) return st;
   record(g, devs, plan, o->plan.klib);
+  ec_plan_record_clusters(g, plan);
   bool fast = false;
   for (int v = 0; v < devs->n; v++)
     fast |= ec_pipeline_device_klib(&devs->items[v], o->plan.klib) == EC_KLIB_XNNPACK;
@@ -111,6 +112,8 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
     }
   }
   if (!st) record(g, devs, plan, o->plan.klib);
+  /* Nodes lowering added (layout conversions) join a neighbour's cluster. */
+  if (!st) ec_plan_settle_clusters(g, plan);
   /* The kernel of every node, the cut conversions' too, once their device's family is set. */
   if (!st) st = ec_lower_record(g, "xnnpack");
   if (!st) ec_plan_identify(g, devs, plan);
