@@ -27,6 +27,25 @@ void eck_xnn_to_nchw(const float *x, float *y, size_t n, size_t c, size_t hw) {
   for (size_t i = 0; i < n; i++) transpose_2d(x + i * c * hw, y + i * c * hw, hw, c);
 }
 
+static void transpose_2d_8(const uint8_t *x, uint8_t *y, size_t rows, size_t cols) {
+  for (size_t r0 = 0; r0 < rows; r0 += TILE) {
+    size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;
+    for (size_t c0 = 0; c0 < cols; c0 += TILE) {
+      size_t c1 = c0 + TILE < cols ? c0 + TILE : cols;
+      for (size_t r = r0; r < r1; r++)
+        for (size_t c = c0; c < c1; c++) y[c * rows + r] = x[r * cols + c];
+    }
+  }
+}
+
+void eck_xnn_to_nhwc_8(const uint8_t *x, uint8_t *y, size_t n, size_t c, size_t hw) {
+  for (size_t i = 0; i < n; i++) transpose_2d_8(x + i * c * hw, y + i * c * hw, c, hw);
+}
+
+void eck_xnn_to_nchw_8(const uint8_t *x, uint8_t *y, size_t n, size_t c, size_t hw) {
+  for (size_t i = 0; i < n; i++) transpose_2d_8(x + i * c * hw, y + i * c * hw, hw, c);
+}
+
 int eck_xnn_concat_nhwc(const eck_tensor *in, int n_in, eck_tensor *out) {
   size_t pixels, total, off = 0;
   float *y = (float *)out->data;
