@@ -6,6 +6,15 @@
 #include "lower.h"
 #include "pipeline.h"
 
+ec_status ec_pipeline_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_graph **g,
+                            ec_merge_report *r, ec_diag *d) {
+  ec_status st = ec_merge(models, n, o, g, r, d);
+  /* The planner and lowering read node order and consumers: the merged graph is linked and in
+   * topological order by construction; the check costs one pass. */
+  if (!st) st = ec_graph_toposort(*g, d);
+  return st;
+}
+
 unsigned ec_pipeline_device_klib(const ec_device *dv, unsigned klib) {
   return ec_target_has_kernels(dv->target, klib) ? klib : EC_KLIB_REF;
 }

@@ -1,0 +1,14 @@
+# tests/merge — several models in one compile (issue 15, compiler/merge). merge_models.py exports
+# seeded head-only variants of one backbone, one whose layer4 differs and an unrelated MobileNetV2;
+# merge_test.py checks each model's output in the merged program bit for bit against its own
+# program (both kernel sets), its own program against torch, the shared ranges against the ONNX
+# files compared node by node, the weights saved, and the usage errors.
+add_test(NAME unit_merge_cnn
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/merge/merge_test.py --edgecc $<TARGET_FILE:edgecc>
+                 --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/merge-cnn --usage)
+set_tests_properties(unit_merge_cnn PROPERTIES LABELS unit TIMEOUT 900)
+# The same with ResNet-50 (five exports of about 100 MB, each compiled and built twice): slow.
+add_test(NAME slow_merge_resnet50
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/merge/merge_test.py --edgecc $<TARGET_FILE:edgecc>
+                 --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/merge-resnet50 --family resnet50)
+set_tests_properties(slow_merge_resnet50 PROPERTIES LABELS slow TIMEOUT 3600)
