@@ -312,7 +312,7 @@ static int load_models(const compile_args *a, const model_name *stems, ec_graph 
   }
   ec_merge_model ms[EC_MERGE_MAX_MODELS];
   for (int i = 0; i < a->n_paths; i++) ms[i] = (ec_merge_model){stems[i], gs[i]};
-  ec_merge_opts mo = {shares, a->n_shares};
+  ec_merge_opts mo = {shares, a->n_shares, false};
   ec_diag d;
   memset(&d, 0, sizeof d);
   ec_status st = ec_pipeline_merge(ms, a->n_paths, &mo, g, rep, &d);

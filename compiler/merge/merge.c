@@ -69,6 +69,7 @@ static void table_free(index_table *t) { free(t->hash), free(t->idx); }
 typedef struct merger {
   ec_graph *m;
   index_table consts, nodes;
+  bool weak_hash; /* ec_merge_opts.weak_hash */
   uint32_t *mask;   /* per node of m: the models that compute it */
   int *prefix;      /* per node of m: length of the model prefix of its name */
   int cap_nodes;
@@ -77,10 +78,11 @@ typedef struct merger {
   int cap_tensors;
 } merger;
 
-static uint64_t const_hash(const ec_tensor *t) {
+static uint64_t const_hash(const ec_tensor *t, bool weak) {
   uint64_t meta[2 + EC_MAX_RANK] = {(uint64_t)t->dtype, (uint64_t)t->rank};
   for (int k = 0; k < t->rank && k < EC_MAX_RANK; k++) meta[2 + k] = (uint64_t)t->dims[k];
-  return XXH3_64bits_withSeed(t->data, t->data ? t->nbytes : 0, XXH3_64bits(meta, sizeof meta));
+  uint64_t h = XXH3_64bits(meta, sizeof meta);
+  return weak ? h : XXH3_64bits_withSeed(t->data, t->data ? t->nbytes : 0, h);
 }
 
 static bool same_shape(const ec_tensor *a, const ec_tensor *b) {
@@ -159,7 +161,7 @@ static void move_const(ec_tensor *dst, ec_tensor *t) {
 /* The tensor of m that constant t of a model becomes: an identical one already there, or a new one. */
 static int map_const(merger *mg, const char *model, ec_tensor *t) {
   bool dedup = ec_dtype_size(t->dtype) > 0; /* strings have no byte layout to compare */
-  uint64_t h = dedup ? const_hash(t) : 0;
+  uint64_t h = dedup ? const_hash(t, mg->weak_hash) : 0;
   const_query q = {mg->m, t};
   int x = dedup ? table_find(&mg->consts, h, const_match, &q) : -1;
   if (x >= 0) return x;
@@ -230,13 +232,13 @@ static bool node_match(const void *ctx, int idx) {
   return same_attrs(c, n);
 }
 
-static uint64_t node_hash(const ec_node *n, const int *ins) {
+static uint64_t node_hash(const ec_node *n, const int *ins, bool weak) {
   XXH3_state_t *s = XXH3_createState();
   if (!s) return 0; /* one bucket for all: slower, still right */
   XXH3_64bits_reset(s);
   XXH3_64bits_update(s, n->op_type, strlen(n->op_type) + 1);
   XXH3_64bits_update(s, n->domain, strlen(n->domain) + 1);
-  XXH3_64bits_update(s, ins, sizeof(int) * (size_t)n->n_inputs);
+  if (!weak) XXH3_64bits_update(s, ins, sizeof(int) * (size_t)n->n_inputs);
   uint64_t h = XXH3_64bits_digest(s);
   XXH3_freeState(s);
   return h;
@@ -412,7 +414,7 @@ static ec_status merge_one(merger *mg, ec_merge_model *models, int i, int **maps
       ins[k] = map[t];
     }
     if (st) break;
-    uint64_t h = node_hash(n, ins);
+    uint64_t h = node_hash(n, ins, mg->weak_hash);
     int x = -1;
     bool can = mergeable(g, n);
     if (i > 0 && can) {
@@ -468,6 +470,7 @@ ec_status ec_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_gra
   *out = NULL;
   merger mg;
   memset(&mg, 0, sizeof mg);
+  mg.weak_hash = o->weak_hash;
   held_graphs *held = ec_alloc(sizeof *held);
   ec_graph **gs = ec_alloc(sizeof(ec_graph *) * (size_t)(n + 1));
   int **maps = ec_alloc(sizeof(int *) * (size_t)(n + 1));

@@ -39,6 +39,10 @@ typedef struct ec_merge_share {
 typedef struct ec_merge_opts {
   const ec_merge_share *shares; /* checked by the caller: dtype and shape agree */
   int n_shares;
+  /* Tests only (tests/merge/test_merge.c): hash weights by dtype and shape alone and nodes by op
+   * alone, so that every weight of one shape and every node of one op collide and only the
+   * comparisons (bytes, inputs, attributes) tell them apart. */
+  bool weak_hash;
 } ec_merge_opts;
 
 /* Consecutive nodes of the merged graph used by the same set of models. */

@@ -12,3 +12,11 @@ add_test(NAME slow_merge_resnet50
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/merge/merge_test.py --edgecc $<TARGET_FILE:edgecc>
                  --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/merge-resnet50 --family resnet50)
 set_tests_properties(slow_merge_resnet50 PROPERTIES LABELS slow TIMEOUT 3600)
+# The merge stage on graphs built by hand (cmocka): weights whose hashes collide (ec_merge_opts's
+# weak_hash) are told apart byte for byte, identical weights merge their node, a weight of nodes
+# that cannot merge is stored once, each model keeps its own output node.
+add_executable(test_merge ${CMAKE_CURRENT_SOURCE_DIR}/merge/test_merge.c)
+target_include_directories(test_merge PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(test_merge PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+add_test(NAME unit_merge COMMAND test_merge)
+set_tests_properties(unit_merge PROPERTIES LABELS unit TIMEOUT 120)
