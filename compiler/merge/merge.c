@@ -300,12 +300,6 @@ static void node_cost(const ec_graph *g, const ec_node *n, ec_cost *c) {
     if (n->outputs[k] >= 0) c->flops += (double)ec_tensor_numel(&g->tensors[n->outputs[k]]);
 }
 
-static int popcount32(uint32_t v) {
-  int c = 0;
-  for (; v; v &= v - 1) c++;
-  return c;
-}
-
 /* Ranges, compute and weight figures of the report, from the merged graph. */
 static ec_status fill_report(merger *mg, ec_merge_report *r) {
   const ec_graph *m = mg->m;
@@ -314,7 +308,7 @@ static ec_status fill_report(merger *mg, ec_merge_report *r) {
     const ec_node *n = &m->nodes[i];
     ec_cost c;
     node_cost(m, n, &c);
-    int users = popcount32(mg->mask[i]);
+    int users = ec_merge_n_models(mg->mask[i]);
     r->macs_merged += c.macs, r->flops_merged += c.flops;
     r->macs_separate += c.macs * users, r->flops_separate += c.flops * users;
     for (int k = 0; k < n->n_inputs; k++)
@@ -341,7 +335,7 @@ static ec_status fill_report(merger *mg, ec_merge_report *r) {
   for (int t = 0; t < m->n_tensors; t++) {
     const ec_tensor *x = &m->tensors[t];
     if (x->kind != EC_TK_CONSTANT || !mg->readers[t]) continue;
-    int users = popcount32(mg->readers[t]);
+    int users = ec_merge_n_models(mg->readers[t]);
     r->weight_bytes_merged += x->nbytes;
     r->weight_bytes_separate += (uint64_t)x->nbytes * (uint64_t)users;
     bool merged_reader = false; /* read by one merged node only, its models' sharing is the node's */

@@ -81,6 +81,13 @@ ec_status ec_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_gra
                    ec_diag *d);
 void ec_merge_report_free(ec_merge_report *r);
 
+/* How many models a mask of ec_merge_range.models holds. */
+static inline int ec_merge_n_models(uint32_t mask) {
+  int c = 0;
+  for (; mask; mask &= mask - 1) c++;
+  return c;
+}
+
 /* "a,b,c" for the models in mask (names as in the report). */
 void ec_merge_models_str(const ec_merge_report *r, uint32_t mask, ec_buf *b);
 

@@ -5,12 +5,6 @@
 #include "merge.h"
 #include "sha256.h"
 
-static int popcount32(uint32_t v) {
-  int c = 0;
-  for (; v; v &= v - 1) c++;
-  return c;
-}
-
 static double pct(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 
 void ec_merge_report_text(const ec_merge_report *r, ec_buf *b) {
@@ -21,7 +15,7 @@ void ec_merge_report_text(const ec_merge_report *r, ec_buf *b) {
     const ec_merge_range *rg = &r->ranges[k];
     ec_buf ms = {0};
     ec_merge_models_str(r, rg->models, &ms);
-    ec_buf_printf(b, "  %-8s %-24s %7d  '%s' .. '%s'\n", popcount32(rg->models) > 1 ? "shared" : "own",
+    ec_buf_printf(b, "  %-8s %-24s %7d  '%s' .. '%s'\n", ec_merge_n_models(rg->models) > 1 ? "shared" : "own",
                   ms.data ? ms.data : "", rg->n_nodes, rg->first, rg->last);
     ec_buf_free(&ms);
   }
@@ -78,7 +72,7 @@ void ec_merge_report_json(const ec_merge_report *r, const ec_merge_programs *pro
     const ec_merge_range *rg = &r->ranges[k];
     ec_buf_printf(b, "%s\n      {\"models\": ", k ? "," : "");
     models_json(r, rg->models, b);
-    ec_buf_printf(b, ", \"shared\": %s, \"nodes\": %d, \"first\": ", popcount32(rg->models) > 1 ? "true" : "false",
+    ec_buf_printf(b, ", \"shared\": %s, \"nodes\": %d, \"first\": ", ec_merge_n_models(rg->models) > 1 ? "true" : "false",
                   rg->n_nodes);
     ec_buf_json_str(b, rg->first);
     ec_buf_printf(b, ", \"last\": ");
