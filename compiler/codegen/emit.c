@@ -403,6 +403,24 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
     ec_buf_printf(b, ", .value = ");
     put_float(b, p->value);
   }
+  if (p->kind >= ECK_XNN_QCONV && p->kind <= ECK_XNN_DEQUANT) {
+    ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
+    if (p->kind != ECK_XNN_QUANT) {
+      ec_buf_printf(b, ", .in_scale = ");
+      put_float(b, p->in_scale);
+      ec_buf_printf(b, ", .in_zp = %d", (int)p->in_zp);
+    }
+    if (p->kind == ECK_XNN_QCONV || p->kind == ECK_XNN_QFC) {
+      ec_buf_printf(b, ", .w_scale = ");
+      put_float(b, p->w_scale);
+      ec_buf_printf(b, ", .w_zp = %d", (int)p->w_zp);
+    }
+    if (p->kind != ECK_XNN_DEQUANT) {
+      ec_buf_printf(b, ", .out_scale = ");
+      put_float(b, p->out_scale);
+      ec_buf_printf(b, ", .out_zp = %d", (int)p->out_zp);
+    }
+  }
   ec_buf_printf(b, "}");
 }
 
@@ -461,6 +479,17 @@ static void open_float_call(emitter *e, ec_buf *b, const char *fname, const char
 static void emit_layout(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
   open_float_call(e, b, fname, kc->kind == EC_K_TO_NHWC ? "eck_xnn_to_nhwc" : "eck_xnn_to_nchw", n, NULL);
+  ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
+}
+
+/* eck_xnn_to_nhwc_8 / eck_xnn_to_nchw_8: one-byte elements. */
+static void emit_layout_8(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  %s((const uint8_t *)", kc->kind == EC_K_TO_NHWC_8 ? "eck_xnn_to_nhwc_8" : "eck_xnn_to_nchw_8");
+  put_val(e, b, n->inputs[0]);
+  ec_buf_printf(b, ", (uint8_t *)");
+  put_val(e, b, n->outputs[0]);
   ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
 }
 
@@ -553,10 +582,10 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
     int y = n->outputs[0];
     ec_buf_printf(b, "  if (eck_xnn_create(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
-    if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
+    if (kc->w >= 0 && e->g->tensors[kc->w].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
     put_val(e, b, kc->w);
     ec_buf_printf(b, ", ");
-    if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
+    if (kc->bias >= 0 && e->g->tensors[kc->bias].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
     put_val(e, b, kc->bias);
     ec_buf_printf(b, ") != ECK_OK");
     if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {

@@ -1,4 +1,5 @@
-/* pipeline.c — ec_pipeline_load: the frontend, then the graph passes. ec_pipeline_run: the
+/* pipeline.c — ec_pipeline_load: the frontend, then the graph passes. ec_pipeline_merge: several
+ * models' graphs into one (compiler/merge). ec_pipeline_run: the
  * planner, then lowering for each device's kernel library and
  * the cut tensors pinned, then each partition's schedule taken again from the lowered graph. */
 #include <stdlib.h>
@@ -30,6 +31,15 @@ ec_status ec_pipeline_load(const char *path, const ec_load_opts *lo, const ec_pa
     ec_graph_free(*g);
     *g = NULL;
   }
+  return st;
+}
+
+ec_status ec_pipeline_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_graph **g,
+                            ec_merge_report *r, ec_diag *d) {
+  ec_status st = ec_merge(models, n, o, g, r, d);
+  /* The planner and lowering read node order and consumers: the merged graph is linked and in
+   * topological order by construction; the check costs one pass. */
+  if (!st) st = ec_graph_toposort(*g, d);
   return st;
 }
 
