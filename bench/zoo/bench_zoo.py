@@ -39,7 +39,7 @@ MODELS = ["squeezenet1_1", "mobilenet_v2", "resnet18", "resnet50", "googlenet", 
 BEGIN, END = "<!-- bench/zoo: begin -->", "<!-- bench/zoo: end -->"
 KBEGIN, KEND = "<!-- bench/zoo kernels: begin -->", "<!-- bench/zoo kernels: end -->"
 sys.path.insert(0, os.path.join(HERE, "..", "plan"))
-from common import build_folder, run  # noqa: E402  (bench/plan's helpers: one way to build a folder)
+from common import build_folder, replace_section, run  # noqa: E402  (bench/plan's helpers)
 
 
 def edgecc_prog(args, model, zoo, work, kernels=""):
@@ -208,16 +208,6 @@ def write_kernels_doc(a, fams, rows, ort_ver):
           f"Command: `/usr/bin/python3 bench/zoo/bench_zoo.py --edgecc BUILD/edgecc --kernels {a.kernels} "
           f"--models {a.models} --runs {a.runs} --rounds {a.rounds}{' --no-torch' if a.no_torch else ''}`", KEND]
     replace_section(a.doc, KBEGIN, KEND, "\n".join(L))
-
-
-def replace_section(doc, begin, end, sec):
-    text = open(doc).read() if os.path.exists(doc) else "# Benchmarks\n"
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + sec + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + sec + "\n"
-    with open(doc, "w") as f:
-        f.write(text)
 
 
 def geomean(xs):

@@ -212,6 +212,7 @@ ec_status ec_target_detect(const char *name, ec_target *t, ec_diag *d) {
   t->kernels |= EC_KLIB_ONEDNN; /* Debian's oneDNN has JIT kernels on x86-64 only (FACTS.md) */
 #endif
   t->link_mbps = 1000;
+  t->sync_us = EC_TARGET_SYNC_US;
   t->link_latency_ms = 0.2;
   t->estimated = true;
   snprintf(t->notes, sizeof t->notes,

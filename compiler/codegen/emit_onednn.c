@@ -98,9 +98,13 @@ void ec_emit_dnnl_fields(ec_buf *b, const char *PROG) {
                 PROG);
 }
 
-void ec_emit_dnnl_start(ec_buf *b) {
-  ec_buf_printf(b, "  if (eck_dnnl_start(&ctx->dnnl, ctx->base.threads, &derr) != ECK_OK)\n"
-                "    return init_failed_dnnl(ctx, -1, &derr);\n  ctx->dnnl_started = 1;\n");
+void ec_emit_dnnl_start(ec_buf *b, const char *clusters_PROG) {
+  if (clusters_PROG)
+    ec_buf_printf(b, "  if (eck_dnnl_start(&ctx->dnnl, ctx->base.threads >= %s_N_CLUSTERS ? 1 : ctx->base.threads, &derr)"
+                  " != ECK_OK)\n", clusters_PROG);
+  else
+    ec_buf_printf(b, "  if (eck_dnnl_start(&ctx->dnnl, ctx->base.threads, &derr) != ECK_OK)\n");
+  ec_buf_printf(b, "    return init_failed_dnnl(ctx, -1, &derr);\n  ctx->dnnl_started = 1;\n");
 }
 
 void ec_emit_dnnl_release(ec_buf *b, const char *PROG) {
