@@ -60,8 +60,11 @@ struct ec_ctl {
   int n_nodes;
   csub *subs;
   int n_subs;
+  const ec_memplan *top_mp;
   int *vsub, *vt;                       /* per own value: subgraph and tensor */
   uint64_t *woff;                       /* per own value: weights offset */
+  int *alias;                           /* per own value: a constant capture is the enclosing
+                                           constant's bytes (that value's index), else -1 */
   char **names;                         /* the partition's names, then the own values' */
   int n_vals, cap_vals;
 };
@@ -195,9 +198,11 @@ static ec_status add_value(ec_ctl *c, int si, int t) {
     if (vt) c->vt = vt;
     uint64_t *wo = ec_realloc_array(c->woff, (size_t)cap, sizeof(uint64_t));
     if (wo) c->woff = wo;
+    int *al = ec_realloc_array(c->alias, (size_t)cap, sizeof(int));
+    if (al) c->alias = al;
     char **nm = ec_realloc_array(c->names, (size_t)(c->n_top + cap), sizeof(char *));
     if (nm) c->names = nm;
-    if (!vs || !vt || !wo || !nm) return EC_ERR_INTERNAL;
+    if (!vs || !vt || !wo || !al || !nm) return EC_ERR_INTERNAL;
     c->cap_vals = cap;
   }
   char raw[600];
@@ -209,8 +214,25 @@ static ec_status add_value(ec_ctl *c, int si, int t) {
   c->vsub[c->n_vals] = si;
   c->vt[c->n_vals] = t;
   c->woff[c->n_vals] = 0;
+  c->alias[c->n_vals] = -1;
   sb->val[t] = c->n_top + c->n_vals++;
   return EC_OK;
+}
+
+/* A constant the subgraph captures is the enclosing graph's constant: the same bytes of the
+ * weights, not a second copy. */
+static void alias_captures(ec_ctl *c, int si) {
+  const csub *sb = &c->subs[si];
+  const cnode *cn = &c->nodes[sb->owner];
+  const ec_node *n = &cn->g->nodes[cn->node];
+  int base = capture_base(n, sb->which);
+  for (int k = 0; k < sb->g->n_captures; k++) {
+    int t = sb->g->captures[k], ot = n->inputs[base + k];
+    if (sb->val[t] < 0 || sb->mp.where[t] != EC_MP_WEIGHTS) continue;
+    const ec_memplan *omp = cn->in_sub < 0 ? c->top_mp : &c->subs[cn->in_sub].mp;
+    int ov = cn->in_sub < 0 ? c->top_val[ot] : c->subs[cn->in_sub].val[ot];
+    if (ov >= 0 && omp->where[ot] == EC_MP_WEIGHTS) c->alias[sb->val[t] - c->n_top] = ov;
+  }
 }
 
 static ec_status add_nodes(ec_ctl *c, const ec_graph *g, const int *nodes, int n_nodes,
@@ -339,6 +361,7 @@ static ec_status add_node(ec_ctl *c, const ec_graph *g, int node, int in_sub, in
       for (int q = 0; !st && q < m->n_outputs; q++) st = add_value(c, si, m->outputs[q]);
     }
     for (int q = 0; !st && q < sg->n_outputs; q++) st = add_value(c, si, sg->outputs[q]);
+    if (!st) alias_captures(c, si);
     if (!st) st = add_nodes(c, sg, c->subs[si].nodes, sg->n_nodes, &c->subs[si].mp, si, c->subs[si].base, d);
     if (st) return st;
   }
@@ -367,6 +390,7 @@ ec_status ec_ctl_build(const ec_graph *g, const int *nodes, int n_nodes, const e
   if (!any) return EC_OK;
   ec_ctl *c = ec_alloc(sizeof *c);
   if (!c) return EC_ERR_INTERNAL;
+  c->top_mp = mp;
   c->top_names = top_names;
   c->top_val = top_val;
   c->n_top = n_top;
@@ -388,10 +412,15 @@ ec_status ec_ctl_build(const ec_graph *g, const int *nodes, int n_nodes, const e
 
 int ec_ctl_n_values(const ec_ctl *c) { return c ? c->n_vals : 0; }
 
-void ec_ctl_place_weights(ec_ctl *c, size_t *payload) {
+void ec_ctl_place_weights(ec_ctl *c, const uint64_t *top_woff, size_t *payload) {
   for (int v = 0; c && v < c->n_vals; v++) {
     const csub *sb = &c->subs[c->vsub[v]];
     if (sb->mp.where[c->vt[v]] != EC_MP_WEIGHTS) continue;
+    int a = c->alias[v]; /* placed before v: enclosing values come first */
+    if (a >= 0) {
+      c->woff[v] = a < c->n_top ? top_woff[a] : c->woff[a - c->n_top];
+      continue;
+    }
     *payload = (*payload + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
     c->woff[v] = *payload;
     *payload += tbytes(&sb->g->tensors[c->vt[v]]);
@@ -402,7 +431,8 @@ void ec_ctl_copy_weights(const ec_ctl *c, unsigned char *payload) {
   for (int v = 0; c && v < c->n_vals; v++) {
     const csub *sb = &c->subs[c->vsub[v]];
     const ec_tensor *t = &sb->g->tensors[c->vt[v]];
-    if (sb->mp.where[c->vt[v]] == EC_MP_WEIGHTS && tbytes(t)) memcpy(payload + c->woff[v], t->data, tbytes(t));
+    if (sb->mp.where[c->vt[v]] == EC_MP_WEIGHTS && c->alias[v] < 0 && tbytes(t))
+      memcpy(payload + c->woff[v], t->data, tbytes(t));
   }
 }
 
@@ -419,6 +449,7 @@ void ec_ctl_free(ec_ctl *c) {
   free(c->vsub);
   free(c->vt);
   free(c->woff);
+  free(c->alias);
   free(c->names);
   free(c);
 }
@@ -603,21 +634,17 @@ static void bind_formal(const ec_ctl *c, ec_buf *b, int si, int i, const char *e
   ec_buf_printf(b, "ctx->v[V_%s].data = %s;\n", vname(c, si, t), expr);
 }
 
-/* Output k written in place at `expr`. */
-static void bind_output(const ec_ctl *c, ec_buf *b, int si, int k, const char *expr, int depth) {
+/* Output k's destination is `expr`: before the run (after false) an output a step writes in
+ * place is pointed there; after it, one that was not is copied there. */
+static void deliver_output(const ec_ctl *c, ec_buf *b, int si, int k, const char *expr, int depth, bool after) {
   const csub *sb = &c->subs[si];
-  if (!out_in_place(sb, k)) return;
-  indent(b, depth);
-  ec_buf_printf(b, "ctx->v[V_%s].data = %s;\n", vname(c, si, sb->g->outputs[k]), expr);
-}
-
-/* Output k not written in place: copied to `expr` after the run. */
-static void copy_output(const ec_ctl *c, ec_buf *b, int si, int k, const char *expr, int depth) {
-  const csub *sb = &c->subs[si];
-  if (out_in_place(sb, k)) return;
   int t = sb->g->outputs[k];
+  if (out_in_place(sb, k) == after) return;
   indent(b, depth);
-  ec_buf_printf(b, "ecrt_copy(%s, ctx->v[V_%s].data, %zu);\n", expr, vname(c, si, t), tbytes(&sb->g->tensors[t]));
+  if (after)
+    ec_buf_printf(b, "ecrt_copy(%s, ctx->v[V_%s].data, %zu);\n", expr, vname(c, si, t), tbytes(&sb->g->tensors[t]));
+  else
+    ec_buf_printf(b, "ctx->v[V_%s].data = %s;\n", vname(c, si, t), expr);
 }
 
 static void run_sub(const ec_ctl *c, ec_buf *b, int si, int depth) {
@@ -645,16 +672,13 @@ static void emit_if(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node *
     put_safe(b, sb->g->name ? sb->g->name : "");
     ec_buf_printf(b, "': %d step%s (%s_steps) */\n", sb->g->n_nodes, sb->g->n_nodes == 1 ? "" : "s", sb->fn);
     bind_captures(c, b, si, 2);
-    for (int j = 0; j < n->n_outputs; j++) {
-      if (n->outputs[j] < 0) continue;
-      data_of(c, cn, n->outputs[j], e, sizeof e);
-      bind_output(c, b, si, j, e, 2);
-    }
-    run_sub(c, b, si, 2);
-    for (int j = 0; j < n->n_outputs; j++) {
-      if (n->outputs[j] < 0) continue;
-      data_of(c, cn, n->outputs[j], e, sizeof e);
-      copy_output(c, b, si, j, e, 2);
+    for (int after = 0; after < 2; after++) {
+      if (after) run_sub(c, b, si, 2);
+      for (int j = 0; j < n->n_outputs; j++) {
+        if (n->outputs[j] < 0) continue;
+        data_of(c, cn, n->outputs[j], e, sizeof e);
+        deliver_output(c, b, si, j, e, 2, after);
+      }
     }
   }
   ec_buf_printf(b, "  }\n  return ECK_OK;\n");
@@ -735,30 +759,26 @@ static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
     bind_formal(c, b, si, 2 + j, x, 2);
   }
   snprintf(x, sizeof x, "ctx->arena + %zu", cn->region + cn->lay.cond_next);
-  bind_output(c, b, si, 0, x, 2);
-  for (int j = 0; j < N; j++) {
-    snprintf(x, sizeof x, "next[%d]", j);
-    bind_output(c, b, si, 1 + j, x, 2);
-  }
-  for (int k = 0; k < K; k++) {
-    if (n->outputs[N + k] < 0) continue;
-    data_of(c, cn, n->outputs[N + k], e, sizeof e);
-    snprintf(x, sizeof x, "(unsigned char *)%s + i * %zu", e, tbytes(&body->tensors[body->outputs[1 + N + k]]));
-    bind_output(c, b, si, 1 + N + k, x, 2);
-  }
-  ec_buf_printf(b, "    /* body '");
-  put_safe(b, body->name ? body->name : "");
-  ec_buf_printf(b, "': %d step%s (%s_steps) */\n", body->n_nodes, body->n_nodes == 1 ? "" : "s", sb->fn);
-  run_sub(c, b, si, 2);
-  for (int j = 0; j < N; j++) {
-    snprintf(x, sizeof x, "next[%d]", j);
-    copy_output(c, b, si, 1 + j, x, 2);
-  }
-  for (int k = 0; k < K; k++) {
-    if (n->outputs[N + k] < 0) continue;
-    data_of(c, cn, n->outputs[N + k], e, sizeof e);
-    snprintf(x, sizeof x, "(unsigned char *)%s + i * %zu", e, tbytes(&body->tensors[body->outputs[1 + N + k]]));
-    copy_output(c, b, si, 1 + N + k, x, 2);
+  deliver_output(c, b, si, 0, x, 2, false);
+  /* Carried values to the other buffer, scan outputs to their slice: pointed at before the run,
+   * copied after it where no step wrote them. */
+  for (int after = 0; after < 2; after++) {
+    if (after) {
+      ec_buf_printf(b, "    /* body '");
+      put_safe(b, body->name ? body->name : "");
+      ec_buf_printf(b, "': %d step%s (%s_steps) */\n", body->n_nodes, body->n_nodes == 1 ? "" : "s", sb->fn);
+      run_sub(c, b, si, 2);
+    }
+    for (int j = 0; j < N; j++) {
+      snprintf(x, sizeof x, "next[%d]", j);
+      deliver_output(c, b, si, 1 + j, x, 2, after);
+    }
+    for (int k = 0; k < K; k++) {
+      if (n->outputs[N + k] < 0) continue;
+      data_of(c, cn, n->outputs[N + k], e, sizeof e);
+      snprintf(x, sizeof x, "(unsigned char *)%s + i * %zu", e, tbytes(&body->tensors[body->outputs[1 + N + k]]));
+      deliver_output(c, b, si, 1 + N + k, x, 2, after);
+    }
   }
   ec_buf_printf(b, "    *cond = *(const uint8_t *)ctx->v[V_%s].data;\n", vname(c, si, body->outputs[0]));
   swap_states(b, N, 2);
@@ -827,7 +847,7 @@ static void emit_scan(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
     snprintf(x, sizeof x, "cur[%d]", j);
     bind_formal(c, b, si, j, x, 3);
     snprintf(x, sizeof x, "next[%d]", j);
-    bind_output(c, b, si, j, x, 3);
+    deliver_output(c, b, si, j, x, 3, false);
   }
   for (int k = 0; k < K; k++) {
     int t = n->outputs[N + k];
@@ -841,7 +861,7 @@ static void emit_scan(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
       snprintf(x, sizeof x, "(unsigned char *)%s + bt * %zu + %s * %zu", e, bb, idx, inner);
     else
       snprintf(x, sizeof x, "ctx->arena + %zu", cn->region + cn->lay.out_slice[k]);
-    bind_output(c, b, si, N + k, x, 3);
+    deliver_output(c, b, si, N + k, x, 3, false);
   }
   ec_buf_printf(b, "      /* body '");
   put_safe(b, body->name ? body->name : "");
@@ -857,7 +877,7 @@ static void emit_scan(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
     data_of(c, cn, t, e, sizeof e);
     if (cn->lay.out_slice[k] == NOT_PLACED) {
       snprintf(x, sizeof x, "(unsigned char *)%s + bt * %zu + %s * %zu", e, bb, idx, inner);
-      copy_output(c, b, si, N + k, x, 3);
+      deliver_output(c, b, si, N + k, x, 3, true);
     } else {
       ec_buf_printf(b, "      ecrt_slice_copy((unsigned char *)%s + bt * %zu, ctx->v[V_%s].data, %zu, %zu, %zu, %s, 1);\n",
                     e, bb, vname(c, si, body->outputs[N + k]), outer, len, inner, idx);
@@ -865,7 +885,7 @@ static void emit_scan(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
   }
   for (int j = 0; j < N; j++) {
     snprintf(x, sizeof x, "next[%d]", j);
-    copy_output(c, b, si, j, x, 3);
+    deliver_output(c, b, si, j, x, 3, true);
   }
   swap_states(b, N, 3);
   ec_buf_printf(b, "    }\n");

@@ -24,9 +24,10 @@ ec_status ec_ctl_build(const ec_graph *g, const int *nodes, int n_nodes, const e
                        char *const *top_names, const int *top_val, int n_top,
                        const ec_codegen_opts *o, ec_ctl **out, ec_diag *d);
 int ec_ctl_n_values(const ec_ctl *c);
-/* Gives the subgraphs' constants offsets in the weights payload, from *payload on (aligned);
- * then copies their bytes into the payload. */
-void ec_ctl_place_weights(ec_ctl *c, size_t *payload);
+/* Gives the subgraphs' constants offsets in the weights payload, from *payload on (aligned), a
+ * captured constant the offset of the enclosing one (top_woff: the partition's values'); then
+ * copies their bytes into the payload. */
+void ec_ctl_place_weights(ec_ctl *c, const uint64_t *top_woff, size_t *payload);
 void ec_ctl_copy_weights(const ec_ctl *c, unsigned char *payload);
 /* The subgraphs' entries of the value enum and of the ecrt_value table. */
 void ec_ctl_emit_enum(const ec_ctl *c, ec_buf *b);

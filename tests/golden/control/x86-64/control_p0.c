@@ -10,8 +10,8 @@
 static const uint8_t model_sha256[32] = {
     0x41, 0xd2, 0x0f, 0x32, 0x8a, 0x4a, 0xb9, 0x7a, 0xb4, 0xde, 0x27, 0x33, 0xb9, 0xa2, 0xa3, 0x59,
     0xd4, 0xc7, 0xe2, 0xe1, 0xec, 0xf8, 0x8e, 0xd8, 0xab, 0xff, 0x66, 0xac, 0xbc, 0x08, 0x24, 0x5e};
-#define WEIGHTS_PAYLOAD_BYTES 1696u
-#define WEIGHTS_PAYLOAD_CRC32C 0x404a5131u
+#define WEIGHTS_PAYLOAD_BYTES 864u
+#define WEIGHTS_PAYLOAD_CRC32C 0x3cd7271du
 
 /* Every tensor the partition touches, by ONNX name. */
 enum {
@@ -58,17 +58,17 @@ static const ecrt_value values[CONTROL_P0_N_VALUES] = {
   {ECK_FLOAT, 2, {1, 8}, ECRT_CALLER, 0}, /* h */
   {ECK_FLOAT, 3, {3, 1, 8}, ECRT_CALLER, 0}, /* hs */
   {ECK_FLOAT, 2, {1, 8}, ECRT_CALLER, 0}, /* branch_a_x */
-  {ECK_FLOAT, 2, {8, 8}, ECRT_WEIGHTS, 896}, /* branch_a_Wa */
+  {ECK_FLOAT, 2, {8, 8}, ECRT_WEIGHTS, 256}, /* branch_a_Wa */
   {ECK_FLOAT, 2, {1, 8}, ECRT_ARENA, 0}, /* branch_a_ta */
   {ECK_FLOAT, 2, {1, 8}, ECRT_CALLER, 0}, /* branch_a_ya */
   {ECK_FLOAT, 2, {1, 8}, ECRT_CALLER, 0}, /* branch_b_x */
-  {ECK_FLOAT, 2, {8, 8}, ECRT_WEIGHTS, 1152}, /* branch_b_Wb */
+  {ECK_FLOAT, 2, {8, 8}, ECRT_WEIGHTS, 0}, /* branch_b_Wb */
   {ECK_FLOAT, 2, {1, 8}, ECRT_ARENA, 0}, /* branch_b_tb */
   {ECK_FLOAT, 2, {1, 8}, ECRT_CALLER, 0}, /* branch_b_yb */
   {ECK_FLOAT, 2, {1, 8}, ECRT_CALLER, 0}, /* refine_step_h_in */
-  {ECK_FLOAT, 2, {8, 8}, ECRT_WEIGHTS, 1408}, /* refine_step_Wr */
+  {ECK_FLOAT, 2, {8, 8}, ECRT_WEIGHTS, 576}, /* refine_step_Wr */
   {ECK_FLOAT, 2, {1, 8}, ECRT_ARENA, 320}, /* refine_step_hw */
-  {ECK_FLOAT, 1, {8}, ECRT_WEIGHTS, 1664}, /* refine_step_br */
+  {ECK_FLOAT, 1, {8}, ECRT_WEIGHTS, 832}, /* refine_step_br */
   {ECK_FLOAT, 2, {1, 8}, ECRT_ARENA, 320}, /* refine_step_hb */
   {ECK_FLOAT, 2, {1, 8}, ECRT_CALLER, 0}, /* refine_step_h_out */
   {ECK_BOOL, 0, {0}, ECRT_CALLER, 0}, /* refine_step_c_in */

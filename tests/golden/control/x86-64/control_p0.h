@@ -14,7 +14,7 @@
 /* Bytes of the arena init takes (ECRT_ALIGN-aligned); the plan's lower bound is 512. */
 #define CONTROL_P0_ARENA_BYTES 512u
 /* Bytes of the weights file, header included. */
-#define CONTROL_P0_WEIGHTS_BYTES 1760u
+#define CONTROL_P0_WEIGHTS_BYTES 928u
 #define CONTROL_P0_N_VALUES 27
 #define CONTROL_P0_N_STEPS 2
 
