@@ -647,6 +647,14 @@ static void deliver_output(const ec_ctl *c, ec_buf *b, int si, int k, const char
     ec_buf_printf(b, "ctx->v[V_%s].data = %s;\n", vname(c, si, t), expr);
 }
 
+/* The comment before a body's run: its graph name, step count and step table. */
+static void body_comment(ec_buf *b, const csub *sb, int depth) {
+  indent(b, depth);
+  ec_buf_printf(b, "/* body '");
+  put_safe(b, sb->g->name ? sb->g->name : "");
+  ec_buf_printf(b, "': %d step%s (%s_steps) */\n", sb->g->n_nodes, sb->g->n_nodes == 1 ? "" : "s", sb->fn);
+}
+
 static void run_sub(const ec_ctl *c, ec_buf *b, int si, int depth) {
   const csub *sb = &c->subs[si];
   if (!sb->g->n_nodes) return;
@@ -764,9 +772,7 @@ static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
    * copied after it where no step wrote them. */
   for (int after = 0; after < 2; after++) {
     if (after) {
-      ec_buf_printf(b, "    /* body '");
-      put_safe(b, body->name ? body->name : "");
-      ec_buf_printf(b, "': %d step%s (%s_steps) */\n", body->n_nodes, body->n_nodes == 1 ? "" : "s", sb->fn);
+      body_comment(b, sb, 2);
       run_sub(c, b, si, 2);
     }
     for (int j = 0; j < N; j++) {
@@ -846,46 +852,37 @@ static void emit_scan(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
   for (int j = 0; j < N; j++) {
     snprintf(x, sizeof x, "cur[%d]", j);
     bind_formal(c, b, si, j, x, 3);
-    snprintf(x, sizeof x, "next[%d]", j);
-    deliver_output(c, b, si, j, x, 3, false);
   }
-  for (int k = 0; k < K; k++) {
-    int t = n->outputs[N + k];
-    if (t < 0) continue;
-    size_t bb, outer, len, inner;
-    scan_geom(&cn->g->tensors[t], skip, p->out_axis[k], &bb, &outer, &len, &inner);
-    char idx[64];
-    scan_index(idx, sizeof idx, p->out_rev[k], L);
-    data_of(c, cn, t, e, sizeof e);
-    if (cn->lay.out_slice[k] == NOT_PLACED)
-      snprintf(x, sizeof x, "(unsigned char *)%s + bt * %zu + %s * %zu", e, bb, idx, inner);
-    else
-      snprintf(x, sizeof x, "ctx->arena + %zu", cn->region + cn->lay.out_slice[k]);
-    deliver_output(c, b, si, N + k, x, 3, false);
-  }
-  ec_buf_printf(b, "      /* body '");
-  put_safe(b, body->name ? body->name : "");
-  ec_buf_printf(b, "': %d step%s (%s_steps) */\n", body->n_nodes, body->n_nodes == 1 ? "" : "s", sb->fn);
-  run_sub(c, b, si, 3);
-  for (int k = 0; k < K; k++) {
-    int t = n->outputs[N + k];
-    if (t < 0) continue;
-    size_t bb, outer, len, inner;
-    scan_geom(&cn->g->tensors[t], skip, p->out_axis[k], &bb, &outer, &len, &inner);
-    char idx[64];
-    scan_index(idx, sizeof idx, p->out_rev[k], L);
-    data_of(c, cn, t, e, sizeof e);
-    if (cn->lay.out_slice[k] == NOT_PLACED) {
-      snprintf(x, sizeof x, "(unsigned char *)%s + bt * %zu + %s * %zu", e, bb, idx, inner);
-      deliver_output(c, b, si, N + k, x, 3, true);
-    } else {
-      ec_buf_printf(b, "      ecrt_slice_copy((unsigned char *)%s + bt * %zu, ctx->v[V_%s].data, %zu, %zu, %zu, %s, 1);\n",
-                    e, bb, vname(c, si, body->outputs[N + k]), outer, len, inner, idx);
+  /* Scan outputs to their slice (in place on a leading axis, else through the packed buffer),
+   * states to the other buffer: pointed at before the run, copied after it. */
+  for (int after = 0; after < 2; after++) {
+    if (after) {
+      body_comment(b, sb, 3);
+      run_sub(c, b, si, 3);
     }
-  }
-  for (int j = 0; j < N; j++) {
-    snprintf(x, sizeof x, "next[%d]", j);
-    deliver_output(c, b, si, j, x, 3, true);
+    for (int k = 0; k < K; k++) {
+      int t = n->outputs[N + k];
+      if (t < 0) continue;
+      size_t bb, outer, len, inner;
+      scan_geom(&cn->g->tensors[t], skip, p->out_axis[k], &bb, &outer, &len, &inner);
+      char idx[64];
+      scan_index(idx, sizeof idx, p->out_rev[k], L);
+      data_of(c, cn, t, e, sizeof e);
+      if (cn->lay.out_slice[k] == NOT_PLACED) {
+        snprintf(x, sizeof x, "(unsigned char *)%s + bt * %zu + %s * %zu", e, bb, idx, inner);
+        deliver_output(c, b, si, N + k, x, 3, after);
+      } else if (!after) {
+        snprintf(x, sizeof x, "ctx->arena + %zu", cn->region + cn->lay.out_slice[k]);
+        deliver_output(c, b, si, N + k, x, 3, false);
+      } else {
+        ec_buf_printf(b, "      ecrt_slice_copy((unsigned char *)%s + bt * %zu, ctx->v[V_%s].data, %zu, %zu, %zu, %s, 1);\n",
+                      e, bb, vname(c, si, body->outputs[N + k]), outer, len, inner, idx);
+      }
+    }
+    for (int j = 0; j < N; j++) {
+      snprintf(x, sizeof x, "next[%d]", j);
+      deliver_output(c, b, si, j, x, 3, after);
+    }
   }
   swap_states(b, N, 3);
   ec_buf_printf(b, "    }\n");
