@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "lower.h"
 #include "op.h"
+#include "pipeline.h"
 
 int ec_usage_error(const char *fmt, ...) {
   va_list ap;
@@ -174,37 +175,15 @@ void ec_print_warnings(const ec_graph *g) {
 }
 
 int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_graph **g) {
-  /* The loader folds every constant computation while it infers shapes; with const-fold off,
-   * load without inference and infer here, folding only what static shapes need. */
-  bool fold_all = ec_pass_fold_all(&mo->passes);
-  ec_load_opts lo = {mo->dims,    mo->n_dims,   mo->freezes,       mo->n_freezes, no_infer || !fold_all,
+  ec_load_opts lo = {mo->dims,   mo->n_dims,   mo->freezes,       mo->n_freezes, no_infer,
                      mo->shapes, mo->n_shapes, mo->allow_unpinned};
   ec_diag d;
   memset(&d, 0, sizeof d);
-  ec_status st = ec_onnx_load(path, &lo, g, &d);
-  if (!st && !fold_all) {
-    (*g)->fold_shapes_only = true;
-    if (!no_infer) st = ec_infer_graph(*g, &d);
-    if (!no_infer && !st) st = ec_onnx_check_declared(*g, &d);
-    if (!no_infer && !st) st = ec_graph_compact(*g);
-    if (st) {
-      ec_graph_free(*g);
-      *g = NULL;
-    }
-  }
+  ec_status st = ec_pipeline_load(path, &lo, &mo->passes, no_infer, g, &d);
   if (st) {
     if (st == EC_ERR_INTERNAL && !d.msg[0]) ec_diag_set(&d, path, "", "internal error");
     ec_diag_print(&d);
     return st;
-  }
-  if (!no_infer) {
-    st = ec_run_passes(*g, &mo->passes, &d);
-    if (st) {
-      ec_diag_print(&d);
-      ec_graph_free(*g);
-      *g = NULL;
-      return st;
-    }
   }
   ec_print_warnings(*g);
   return 0;

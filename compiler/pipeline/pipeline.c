@@ -1,10 +1,37 @@
-/* pipeline.c — ec_pipeline_run: the planner, then lowering for each device's kernel library and
+/* pipeline.c — ec_pipeline_load: the frontend, then the graph passes. ec_pipeline_run: the
+ * planner, then lowering for each device's kernel library and
  * the cut tensors pinned, then each partition's schedule taken again from the lowered graph. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "lower.h"
+#include "op.h"
 #include "pipeline.h"
+
+ec_status ec_pipeline_load(const char *path, const ec_load_opts *lo, const ec_pass_opts *passes,
+                           bool no_infer, ec_graph **g, ec_diag *d) {
+  /* The loader folds every constant computation while it infers shapes; with const-fold off,
+   * load without inference and infer here, folding only what static shapes need. */
+  bool fold_all = ec_pass_fold_all(passes);
+  ec_load_opts o = *lo;
+  o.no_infer = no_infer || !fold_all;
+  *g = NULL;
+  ec_status st = ec_onnx_load(path, &o, g, d);
+  if (!st && !fold_all && !no_infer) {
+    (*g)->fold_shapes_only = true;
+    st = ec_infer_graph(*g, d);
+    if (!st) st = ec_onnx_check_declared(*g, d);
+    if (!st) st = ec_graph_compact(*g);
+  } else if (!st && !fold_all) {
+    (*g)->fold_shapes_only = true;
+  }
+  if (!st && !no_infer) st = ec_run_passes(*g, passes, d);
+  if (st && *g) {
+    ec_graph_free(*g);
+    *g = NULL;
+  }
+  return st;
+}
 
 unsigned ec_pipeline_device_klib(const ec_device *dv, unsigned klib) {
   return ec_target_has_kernels(dv->target, klib) ? klib : EC_KLIB_REF;

@@ -11,12 +11,15 @@
  *     st = ec_codegen_partition(g, &plan.parts[k].part, ...);
  *   ec_plan_free(&plan);
  *
- * Uses the planner (compiler/plan: ec_plan_build, ec_plan_record, ec_plan_identify, target.h),
- * lowering (compiler/lower: ec_lower, ec_lower_cut_tensor) and the IR; no codegen. */
+ * Uses the frontend (compiler/onnx), the graph passes (compiler/passes), the planner
+ * (compiler/plan: ec_plan_build, ec_plan_record, ec_plan_identify, target.h), lowering
+ * (compiler/lower: ec_lower, ec_lower_cut_tensor) and the IR; no codegen. */
 #ifndef EC_PIPELINE_H
 #define EC_PIPELINE_H
 
 #include "ir.h"
+#include "onnx_load.h"
+#include "passes.h"
 #include "plan.h"
 #include "target.h"
 
@@ -27,6 +30,13 @@ typedef struct ec_pipeline_opts {
   const char *const *lower_off; /* lowering steps switched off (--no-pass NAME, `all`) */
   int n_lower_off;
 } ec_pipeline_opts;
+
+/* Loads the model at `path` (ec_onnx_load with lo) and runs the graph passes. With const-fold
+ * off (passes), the loader builds the graph without inference and shapes are inferred here,
+ * folding only what static shapes need. With no_infer the graph is returned as built (no
+ * inference, no passes: `edgecc inspect`). On failure *g is NULL and d says why. */
+ec_status ec_pipeline_load(const char *path, const ec_load_opts *lo, const ec_pass_opts *passes,
+                           bool no_infer, ec_graph **g, ec_diag *d);
 
 /* The kernel library device dv runs: klib where its description lists it, else the reference
  * kernels (a device without XNNPACK among fast ones: `mixed`). */
