@@ -194,6 +194,14 @@ def main():
             else:
                 cx.ok()
 
+    # inspect: If, Loop and Scan compile now (their subgraphs' ops are what counts).
+    for path in (if_path, rnn_path, scan_path, dyn_path):
+        r = edgecc_run.run(cx.edgecc, ["inspect", path])
+        if r.rc != 0 or "every op can be compiled" not in r.out:
+            cx.fail("inspect %s: %s, says %r" % (os.path.basename(path), r.describe(), r.out.strip()[-200:]))
+        else:
+            cx.ok()
+
     # --max-trip-count: missing bound (exit 1, one line naming the node and the flag), bad values
     # (exit 2), a name that is no Loop (exit 2).
     out = os.path.join(work, "dyn_nobound")
