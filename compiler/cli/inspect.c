@@ -24,7 +24,7 @@ static const char inspect_help[] =
     "  --dim NAME=N           pin the named dimension NAME to N\n"
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
     "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold,\n"
-    "                         layernorm, gelu, pow-square, all)\n"
+    "                         layernorm, gelu, pow-square, qdq, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
     "                         they must be frozen with --freeze-input\n";
 

@@ -9,6 +9,7 @@
 #include "codegen.h"
 #include "emit_control.h"
 #include "ecrt_crc32c.h"
+#include "emit_cluster.h"
 #include "lower.h"
 #include "op.h"
 
@@ -134,6 +135,7 @@ typedef struct emitter {
   int n_xnn, n_blas;
   bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
   ec_ctl *ctl;                   /* the subgraphs of If/Loop/Scan steps (emit_control.c), or NULL */
+  int n_clusters, n_handoffs;    /* the planner's clusters (emit_cluster.c); 1: sequential */
 } emitter;
 
 static ec_status collect_values(emitter *e) {
@@ -230,6 +232,7 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"ecrt.h\"\n",
                 e->PROG, e->PROG);
   if (e->fast) ec_buf_printf(b, "#include \"kernels/xnnpack/eck_xnn.h\"\n");
+  if (e->n_clusters > 1) ec_buf_printf(b, "#include \"ecrt_cluster.h\"\n");
   ec_buf_printf(b, "\n");
   char sha[65];
   sha_hex(g, sha);
@@ -246,6 +249,13 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "/* Steps on XNNPACK operators; worker threads when init is given threads <= 0 (the\n"
                   " * target's cores). */\n#define %s_N_XNN %d\n#define %s_THREADS %d\n", e->PROG,
                   e->n_xnn, e->PROG, e->threads);
+  if (e->n_clusters > 1) {
+    ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
+                  " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
+                  " * to each other. */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
+    if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
+  }
   ec_buf_printf(b, "\n");
   ec_buf_printf(b,
                 "/* One context per running instance; the caller owns it (static, stack or heap). */\n"
@@ -259,6 +269,10 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "  void *pool;                      /* XNNPACK's thread pool (NULL: one thread) */\n"
                   "  int xnn_started;                 /* XNNPACK initialised by init: release stops it */\n"
                   "  eck_xnn_node xn[%s_N_XNN > 0 ? %s_N_XNN : 1]; /* operators, created at init */\n",
+                  e->PROG, e->PROG);
+  if (e->n_clusters > 1)
+    ec_buf_printf(b, "  ecrt_clusters clusters;          /* worker threads, started by init */\n"
+                  "  int ready[%s_N_HANDOFFS > 0 ? %s_N_HANDOFFS : 1]; /* a flag per hand-off, reset per run */\n",
                   e->PROG, e->PROG);
   ec_buf_printf(b, "} %s;\n\n", e->prog);
   ec_buf_printf(b,
@@ -394,6 +408,24 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
     ec_buf_printf(b, ", .value = ");
     put_float(b, p->value);
   }
+  if (p->kind >= ECK_XNN_QCONV && p->kind <= ECK_XNN_DEQUANT) {
+    ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
+    if (p->kind != ECK_XNN_QUANT) {
+      ec_buf_printf(b, ", .in_scale = ");
+      put_float(b, p->in_scale);
+      ec_buf_printf(b, ", .in_zp = %d", (int)p->in_zp);
+    }
+    if (p->kind == ECK_XNN_QCONV || p->kind == ECK_XNN_QFC) {
+      ec_buf_printf(b, ", .w_scale = ");
+      put_float(b, p->w_scale);
+      ec_buf_printf(b, ", .w_zp = %d", (int)p->w_zp);
+    }
+    if (p->kind != ECK_XNN_DEQUANT) {
+      ec_buf_printf(b, ", .out_scale = ");
+      put_float(b, p->out_scale);
+      ec_buf_printf(b, ", .out_zp = %d", (int)p->out_zp);
+    }
+  }
   ec_buf_printf(b, "}");
 }
 
@@ -452,6 +484,17 @@ static void open_float_call(emitter *e, ec_buf *b, const char *fname, const char
 static void emit_layout(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
   open_float_call(e, b, fname, kc->kind == EC_K_TO_NHWC ? "eck_xnn_to_nhwc" : "eck_xnn_to_nchw", n, NULL);
+  ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
+}
+
+/* eck_xnn_to_nhwc_8 / eck_xnn_to_nchw_8: one-byte elements. */
+static void emit_layout_8(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  %s((const uint8_t *)", kc->kind == EC_K_TO_NHWC_8 ? "eck_xnn_to_nhwc_8" : "eck_xnn_to_nchw_8");
+  put_val(e, b, n->inputs[0]);
+  ec_buf_printf(b, ", (uint8_t *)");
+  put_val(e, b, n->outputs[0]);
   ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
 }
 
@@ -531,8 +574,12 @@ static bool in_arena_or_weights(emitter *e, int t) {
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n"
-                "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
+  if (e->n_clusters > 1) /* clusters on threads of their own run each step on one */
+    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads >= %s_N_CLUSTERS ? 1 : ctx->base.threads, &err)"
+                  " != ECK_OK)\n", e->PROG);
+  else
+    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n");
+  ec_buf_printf(b, "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_kernel_choice *kc = e->kc[s];
     if (kc->kind != EC_K_XNN) continue;
@@ -540,10 +587,10 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
     int y = n->outputs[0];
     ec_buf_printf(b, "  if (eck_xnn_create(&ctx->xn[%d], &s%d_%s_xp, ", e->xslot[s], s, nm ? nm : "");
-    if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
+    if (kc->w >= 0 && e->g->tensors[kc->w].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
     put_val(e, b, kc->w);
     ec_buf_printf(b, ", ");
-    if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
+    if (kc->bias >= 0 && e->g->tensors[kc->bias].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
     put_val(e, b, kc->bias);
     ec_buf_printf(b, ") != ECK_OK");
     if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
@@ -564,13 +611,17 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
  * call: it records the call for the caller's message and releases what init made. */
 static void emit_release(emitter *e, ec_buf *b) {
   if (!e->fast) {
-    ec_buf_printf(b, "void %s_release(%s *ctx) {\n  (void)ctx;\n}\n\n", e->prog, e->prog);
+    if (e->n_clusters > 1)
+      ec_buf_printf(b, "void %s_release(%s *ctx) {\n  ecrt_clusters_stop(&ctx->clusters);\n}\n\n", e->prog, e->prog);
+    else
+      ec_buf_printf(b, "void %s_release(%s *ctx) {\n  (void)ctx;\n}\n\n", e->prog, e->prog);
     return;
   }
-  ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n"
+  ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n%s"
                 "  for (i = 0; i < %s_N_XNN; i++) eck_xnn_delete(&ctx->xn[i]);\n"
                 "  if (ctx->xnn_started) eck_xnn_stop(ctx->pool);\n"
-                "  ctx->pool = NULL;\n  ctx->xnn_started = 0;\n}\n\n", e->prog, e->prog, e->PROG);
+                "  ctx->pool = NULL;\n  ctx->xnn_started = 0;\n}\n\n", e->prog, e->prog,
+                e->n_clusters > 1 ? "  ecrt_clusters_stop(&ctx->clusters);\n" : "", e->PROG);
   ec_buf_printf(b, "/* Init failed in the XNNPACK call err names, at step (-1: before the steps). */\n"
                 "static ecrt_status init_failed(%s *ctx, int step, const eck_xnn_error *err) {\n"
                 "  ctx->base.failed_step = step;\n  ctx->base.failed_call = err->call;\n"
@@ -708,6 +759,10 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   }
   if (e->p->n_nodes == 0) ec_buf_printf(b, "  {\"\", \"\", NULL} /* no steps: C forbids an empty array */\n");
   ec_buf_printf(b, "};\n\n");
+  if (e->n_clusters > 1) {
+    ec_status cst = ec_emit_clusters(e->g, e->p, e->prog, e->PROG, b);
+    if (cst) return cst;
+  }
 
   emit_release(e, b);
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
@@ -720,12 +775,20 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   /* The threads it really runs with (a profile records them): the reference kernels use one. */
   if (e->fast)
     ec_buf_printf(b, "  ctx->base.threads = threads > 0 ? threads : eck_xnn_default_threads(%s_THREADS);\n", e->PROG);
+  else if (e->n_clusters > 1)
+    ec_buf_printf(b, "  ctx->base.threads = threads > 0 ? threads : %s_THREADS;\n", e->PROG);
   else
     ec_buf_printf(b, "  (void)threads;\n  ctx->base.threads = 1;\n");
   ec_buf_printf(b, "  ctx->weights = payload;\n  ctx->arena = arena;\n");
   ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n", e->PROG);
   if (e->fast) emit_fast_init(e, b);
-  ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
+  if (e->n_clusters > 1) {
+    ec_buf_printf(b, "  st = ecrt_clusters_start(&ctx->clusters, %s_clusters, %s_N_CLUSTERS, ctx->ready, %s_N_HANDOFFS,\n"
+                  "                           %s_steps, ctx, ctx->base.threads);\n", e->prog, e->PROG, e->PROG, e->prog);
+    ec_buf_printf(b, "  if (st != ECRT_OK) %s_release(ctx);\n  return st;\n}\n\n", e->prog);
+  } else {
+    ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
+  }
 
   run_signature(e, b);
   ec_buf_printf(b, " {\n");
@@ -745,8 +808,12 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
                     tbytes(&g->tensors[t]));
     }
   }
-  ec_buf_printf(b, "  return ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
-                e->prog, e->PROG);
+  if (e->n_clusters > 1)
+    ec_buf_printf(b, "  return ecrt_clusters_run(&ctx->clusters, %s_N_STEPS, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
+                  e->PROG);
+  else
+    ec_buf_printf(b, "  return ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
+                  e->prog, e->PROG);
   return EC_OK;
 }
 
@@ -849,7 +916,9 @@ static ec_status read_kernels(emitter *e, ec_diag *d) {
     e->xslot[s] = e->kc[s]->kind == EC_K_XNN ? e->n_xnn++ : -1;
     if (e->kc[s]->kind == EC_K_BLAS_MATMUL) e->n_blas++;
   }
-  if (e->fast)
+  e->n_clusters = ec_emit_n_clusters(e->g, e->p);
+  e->n_handoffs = ec_emit_n_handoffs(e->g, e->p);
+  if (e->fast || e->n_clusters > 1)
     e->threads = e->o->threads > 0 ? e->o->threads : e->o->cores > 0 ? e->o->cores : 1;
   return EC_OK;
 }

@@ -1,4 +1,5 @@
-/* pipeline.c — ec_pipeline_load: the frontend, then the graph passes. ec_pipeline_run: the
+/* pipeline.c — ec_pipeline_load: the frontend, then the graph passes. ec_pipeline_merge: several
+ * models' graphs into one (compiler/merge). ec_pipeline_run: the
  * planner, then lowering for each device's kernel library and
  * the cut tensors pinned, then each partition's schedule taken again from the lowered graph. */
 #include <stdlib.h>
@@ -30,6 +31,15 @@ ec_status ec_pipeline_load(const char *path, const ec_load_opts *lo, const ec_pa
     ec_graph_free(*g);
     *g = NULL;
   }
+  return st;
+}
+
+ec_status ec_pipeline_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_graph **g,
+                            ec_merge_report *r, ec_diag *d) {
+  ec_status st = ec_merge(models, n, o, g, r, d);
+  /* The planner and lowering read node order and consumers: the merged graph is linked and in
+   * topological order by construction; the check costs one pass. */
+  if (!st) st = ec_graph_toposort(*g, d);
   return st;
 }
 
@@ -95,6 +105,7 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
   ec_status st = ec_plan_build(g, devs, &o->plan, plan, d);
   if (st) return st;
   record(g, devs, plan, o->plan.klib);
+  ec_plan_record_clusters(g, plan);
   bool fast = false;
   for (int v = 0; v < devs->n; v++)
     fast |= ec_pipeline_device_klib(&devs->items[v], o->plan.klib) == EC_KLIB_XNNPACK;
@@ -138,6 +149,8 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
     }
   }
   if (!st) record(g, devs, plan, o->plan.klib);
+  /* Nodes lowering added (layout conversions) join a neighbour's cluster. */
+  if (!st) ec_plan_settle_clusters(g, plan);
   /* The kernel of every node, the cut conversions' too, once their device's family is set. */
   if (!st) st = ec_lower_record(g, "xnnpack");
   if (!st) ec_plan_identify(g, devs, plan);

@@ -66,6 +66,10 @@ void ec_target_to_json(const ec_target *t, ec_buf *b, int indent) {
   ec_buf_printf(b, ", \"latency_ms\": ");
   put_num(b, t->link_latency_ms);
   ec_buf_printf(b, "}");
+  if (t->sync_us != EC_TARGET_SYNC_US) { /* written only when a description changes it */
+    ec_buf_printf(b, ",\n%s  \"sync_us\": ", pad);
+    put_num(b, t->sync_us);
+  }
   if (t->qemu_cpu[0]) {
     ec_buf_printf(b, ",\n%s  \"qemu_cpu\": ", pad);
     ec_buf_json_str(b, t->qemu_cpu);

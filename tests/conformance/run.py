@@ -124,7 +124,10 @@ def main_op(tdir, model):
 
 # The operands the fast kernels need constant (weights, biases, statistics), by op.
 WEIGHT_OPERANDS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,),
-                   "BatchNormalization": (1, 2, 3, 4), "PRelu": (1,)}
+                   "BatchNormalization": (1, 2, 3, 4), "PRelu": (1,),
+                   # int8: weights, scales and zero points (XNNPACK fixes them at create)
+                   "QLinearConv": (1, 2, 3, 4, 5, 6, 7, 8), "QLinearMatMul": (1, 2, 3, 4, 5, 6, 7),
+                   "QuantizeLinear": (1, 2), "DequantizeLinear": (1, 2)}
 
 
 def weight_inputs(model):
@@ -829,7 +832,8 @@ def main():
                          "the default build hook, expected list and report folder change accordingly")
     ap.add_argument("--freeze-weights", action="store_true",
                     help="also freeze the graph inputs that feed weight operands (Conv/ConvTranspose/Gemm "
-                         "W and B, MatMul B, BatchNormalization statistics, PRelu slope) with the data set's "
+                         "W and B, MatMul B, BatchNormalization statistics, PRelu slope, the QLinear ops' "
+                         "weights, scales and zero points, Quantize/DequantizeLinear's scale and zero point) with the data set's "
                          "values: the suites pass weights as inputs, and the fast kernels need them constant")
     ap.add_argument("--build-hook", default=None,
                     help="compile mode: `HOOK DEVICE_DIR BUILD_DIR EXE` builds the generated folder into EXE "

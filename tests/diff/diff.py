@@ -65,6 +65,8 @@ class Case:
         self.count = 0
         self.cut = False
         self.shapes = {}      # tensor name -> shape, as the pattern knows it
+        self.dtypes = {}      # output name -> numpy dtype, where not float32
+        self.lsb = {}         # output name -> the absolute difference allowed (int8: 1 LSB)
 
     # random choices
     def pick(self, *options):
@@ -81,11 +83,15 @@ class Case:
         return "%s%s%d" % (self.pre, what, self.count)
 
     # graph pieces
-    def input(self, shape, positive=False):
+    def input(self, shape, positive=False, dtype=np.float32):
         name = self.fresh("in")
-        data = self.rng.standard_normal(shape).astype(np.float32)
-        if positive:
-            data = np.abs(data) + 0.5
+        if dtype == np.float32:
+            data = self.rng.standard_normal(shape).astype(np.float32)
+            if positive:
+                data = np.abs(data) + 0.5
+        else:  # int8 / uint8: every value of the type
+            info = np.iinfo(dtype)
+            data = self.rng.integers(info.min, info.max + 1, size=shape).astype(dtype)
         self.inputs.append((name, data))
         self.shapes[name] = list(shape)
         return name
@@ -150,7 +156,8 @@ def build_case(seed, cut_rate):
     # a Relu (which fuse-act must not fuse across the cut) or a 1x1 Conv. Regression cases are
     # kept exactly as written: they ask for a cut themselves (c.tail).
     tail = getattr(c, "tail", None)
-    if tail is None and seed < REGRESS_BASE and cut_rate > 0 and len(c.outputs) == 1 and c.rng.random() < cut_rate:
+    if tail is None and seed < REGRESS_BASE and cut_rate > 0 and len(c.outputs) == 1 and not c.dtypes and \
+            c.rng.random() < cut_rate:
         tail = "Relu" if c.chance(0.4) else "Conv"
     if tail is not None:
         c.cut = True
@@ -180,8 +187,10 @@ def out_shape(c, t):
 
 def case_data(c):
     """The graph inputs and outputs of case c (output shapes where the pattern knows them)."""
-    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(d.shape)) for n, d in c.inputs]
-    outs = [helper.make_tensor_value_info(t, TensorProto.FLOAT, c.shapes.get(t)) for t in c.outputs]
+    elem = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE
+    ins = [helper.make_tensor_value_info(n, elem[d.dtype], list(d.shape)) for n, d in c.inputs]
+    outs = [helper.make_tensor_value_info(t, elem[np.dtype(c.dtypes.get(t, np.float32))], c.shapes.get(t))
+            for t in c.outputs]
     return ins, outs
 
 
@@ -799,9 +808,104 @@ def p_pow2(c):
         c.out(c.node("Pow", [a, c.const(c.pick(np.float32(0.5), np.array([0.5], np.float32)))], shape=shape))
 
 
+def p_qlinear(c):
+    """int8 on XNNPACK's qu8/qs8 operators, uint8 or int8 data, per-tensor scales and zero points:
+    QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
+    graph tensors, so 8-bit layout conversions around it), QLinearMatMul with a constant right
+    operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
+    compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
+    dt = c.pick(np.uint8, np.int8)
+    info = np.iinfo(dt)
+    tt = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dt)]
+    kind = c.pick("conv", "conv", "matmul", "quant", "dequant")
+
+    def scale(lo, hi):
+        return c.const(np.float32(lo * (hi / lo) ** c.rng.random()))
+
+    def zp(weights=False):
+        v = 0 if (weights and dt == np.int8) else c.int(info.min // 2 + info.max // 4, info.max // 2 + 32)
+        return c.const(np.array(v, dt), dt)
+
+    def qout(t, ys, yz, shape):
+        c.shapes[t] = shape
+        if c.chance(0.3):  # dequantized: 1 LSB is the scale
+            f = c.node("DequantizeLinear", [t, ys, yz], "xnn", shape=shape)
+            c.lsb[f] = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ys))) * 1.0001
+            c.out(f)
+        else:
+            c.dtypes[t] = dt
+            c.lsb[t] = 1.0
+            c.out(t)
+
+    if kind == "quant":
+        x = c.input(c.pick([7], [2, 3, 5], [1, 4, 3, 3]))
+        ins = [x, scale(0.005, 0.05)]
+        if dt == np.int8 or c.chance(0.7):
+            ins.append(zp())
+        y = c.node("QuantizeLinear", ins, "xnn", shape=c.shape(x))
+        c.dtypes[y] = dt if len(ins) == 3 else np.uint8
+        c.lsb[y] = 1.0
+        c.out(y)
+        return
+    if kind == "dequant":
+        x = c.input(c.pick([9], [3, 5], [1, 3, 4, 2]), dtype=dt)
+        s = scale(0.001, 0.1)
+        ins = [x, s] + ([zp()] if c.chance(0.8) else [])
+        if len(ins) == 2 and dt == np.int8:
+            ins.append(zp())
+        y = c.node("DequantizeLinear", ins, "xnn", shape=c.shape(x))
+        c.lsb[y] = float(numpy_helper.to_array(next(i for i in c.inits if i.name == s))) * 1.0001
+        c.out(y)
+        return
+    xs, xz = scale(0.005, 0.05), zp()
+    ws, wz = scale(0.002, 0.02), zp(weights=True)
+
+    def weights(shape):
+        return c.const(c.rng.integers(info.min, info.max + 1, size=shape), dt)
+
+    def out_scale(k):
+        # about three standard deviations of the accumulator over the output's range
+        a = float(numpy_helper.to_array(next(i for i in c.inits if i.name == xs)))
+        b = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ws)))
+        return c.const(np.float32(a * b * 40.0 * math.sqrt(k) * (0.5 + c.rng.random())))
+
+    if kind == "matmul":
+        m, k, nout = c.int(1, 5), c.int(1, 24), c.int(1, 16)
+        lead = c.pick([], [], [2], [1, 3])
+        a = c.input(lead + [m, k], dtype=dt)
+        ys, yz = out_scale(k), zp()
+        y = c.node("QLinearMatMul", [a, xs, xz, weights([k, nout]), ws, wz, ys, yz], "xnn")
+        qout(y, ys, yz, lead + [m, nout])
+        return
+    n = c.pick(1, 1, 2)
+    groups = c.pick(1, 1, 2, "dw")
+    if groups == "dw":
+        cin = c.int(1, 12)
+        groups, cout = cin, cin * c.pick(1, 1, 2)
+    else:
+        cin, cout = groups * c.int(1, 4), groups * c.int(1, 4)
+    kh, kw = c.pick(1, 2, 3, 3), c.pick(1, 2, 3)
+    sh, sw = c.pick(1, 1, 2), c.pick(1, 2)
+    dh, dw = c.pick(1, 1, 2), c.pick(1, 1, 2)
+    pads = [c.int(0, kh - 1), c.int(0, kw - 1), c.int(0, kh - 1), c.int(0, kw - 1)]
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    h = max(c.int(1, 9), eh - pads[0] - pads[2])
+    w = max(c.int(1, 9), ew - pads[1] - pads[3])
+    x = c.input([n, cin, h, w], dtype=dt)
+    ys, yz = out_scale(cin // groups * kh * kw), zp()
+    ins = [x, xs, xz, weights([cout, cin // groups, kh, kw]), ws, wz, ys, yz]
+    if c.chance(0.7):
+        ins.append(c.const(c.rng.integers(-2000, 2001, size=[cout]), np.int32))
+    y = c.node("QLinearConv", ins, "xnn", kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
+               group=groups, pads=pads)
+    oh = (h + pads[0] + pads[2] - eh) // sh + 1
+    ow = (w + pads[1] + pads[3] - ew) // sw + 1
+    qout(y, ys, yz, [n, cout, oh, ow])
+
+
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2]
+            p_pow2, p_qlinear]
 # The graph passes that fold the blocks above: off for the reference build.
 REF_NO_PASS = ["layernorm", "gelu", "pow-square"]
 
@@ -1050,7 +1154,7 @@ class Harness:
                 problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels)]
                 names = c.outputs + ([c.cut_tensor] if c.cut else [])
                 for t in names:
-                    err = compare(got[t], want[t])
+                    err = compare(got[t], want[t], c.lsb.get(t))
                     if err is not None:
                         problems[c.seed].append("%s: output %s: %s" % (k, t[len(c.pre):], err))
         return problems
@@ -1108,10 +1212,16 @@ class Harness:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def compare(got, want):
-    """None when got matches want by the zoo's rule, else what differs."""
+def compare(got, want, lsb=None):
+    """None when got matches want by the zoo's rule (int8 results: within lsb, one step of
+    their quantization), else what differs."""
     if got.shape != want.shape:
         return "shape %s, reference %s" % (list(got.shape), list(want.shape))
+    if got.dtype != want.dtype:
+        return "dtype %s, reference %s" % (got.dtype, want.dtype)
+    if lsb is not None:
+        err = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if got.size else 0.0
+        return None if err <= lsb else "max error %.6g, more than 1 LSB (%.6g)" % (err, lsb)
     with np.errstate(invalid="ignore", over="ignore"):
         return compare_values(got.astype(np.float64), want.astype(np.float64))
 
