@@ -51,6 +51,8 @@ static const char compile_help[] =
     "  --no-pass NAME      switch off a graph pass or lowering step (`all`: every one)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
     "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
+    "  --max-trip-count NODE=N   the most iterations Loop NODE may run when its trip count is only\n"
+    "                      known at run time (a graph input, or none); more is a run-time error\n"
     "  --share-input B:X=A:Y   several models: graph input X of model B is input Y of model A (a\n"
     "                      model named by its path, file name or stem; same dtype and shape); may repeat\n"
     "\n"
@@ -109,12 +111,47 @@ typedef struct compile_args {
   const char *profiles[EC_MAX_OPTS];
   int n_profiles;
   bool force, embed;
+  ec_trip_bound trips[EC_MAX_OPTS]; /* --max-trip-count NODE=N, names in trip_names */
+  char trip_names[EC_MAX_OPTS][256];
+  int n_trips;
   int n_threads; /* --threads: default threads of the generated programs; 0 = the target's */
   /* Each device's kernel library: --kernels for all, else the fast kernels where the device's
    * description lists XNNPACK and the reference ones elsewhere (then `mixed`). */
   const char *dev_kernels[EC_MAX_DEVICES];
   bool mixed;
 } compile_args;
+
+/* --max-trip-count NODE=N: N a whole number from 0 to 2^40 (a bound, not a count to allocate
+ * by). Returns -1 to go on, else the usage error's status. */
+static int parse_trip_bound(const char *v, compile_args *a) {
+  const char *eq = strrchr(v, '=');
+  char *end;
+  if (!eq || eq == v)
+    return ec_usage_error("--max-trip-count %s: expected NODE=N (a Loop node's name and its most iterations)", v);
+  errno = 0;
+  long long n = strtoll(eq + 1, &end, 10);
+  if (errno || end == eq + 1 || *end || n < 0 || n > (1LL << 40))
+    return ec_usage_error("--max-trip-count %s: N must be a whole number from 0 to %lld", v, 1LL << 40);
+  if (a->n_trips >= EC_MAX_OPTS) return ec_usage_error("too many --max-trip-count options");
+  if ((size_t)(eq - v) >= sizeof a->trip_names[0]) return ec_usage_error("--max-trip-count: node name too long");
+  char *node = a->trip_names[a->n_trips];
+  memcpy(node, v, (size_t)(eq - v));
+  node[eq - v] = 0;
+  a->trips[a->n_trips].node = node;
+  a->trips[a->n_trips++].max = n;
+  return -1;
+}
+
+/* Whether g or one of its subgraphs has a Loop named `name`. */
+static bool has_loop(const ec_graph *g, const char *name) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const ec_node *n = &g->nodes[i];
+    if (n->op == EC_OP_Loop && n->name && strcmp(n->name, name) == 0) return true;
+    for (int k = 0; k < n->n_subgraphs; k++)
+      if (has_loop(n->subgraphs[k], name)) return true;
+  }
+  return false;
+}
 
 /* Returns -1 to go on, else the exit status (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
@@ -160,6 +197,11 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       continue;
     } else if (!plan_only && strcmp(s, "--embed-weights") == 0) {
       a->embed = true;
+      continue;
+    } else if (!plan_only && strcmp(s, "--max-trip-count") == 0) {
+      if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
+      int r2 = parse_trip_bound(argv[++i], a);
+      if (r2 >= 0) return r2;
       continue;
     } else if (s[0] == '-' && s[1]) {
       return ec_usage_error("unknown option '%s' (see edgecc %s --help)", s, plan_only ? "plan" : "compile");
@@ -362,7 +404,7 @@ static ec_status separate_programs(const compile_args *a, const model_name *stem
     for (int k = 0; !st && k < plan.n_parts; k++) {
       const ec_device *dv = &devs->items[plan.parts[k].device];
       ec_codegen_opts o = {stems[i], dv->name, dv->target_name, a->dev_kernels[plan.parts[k].device], stems[i],
-                           a->embed, a->n_threads, dv->target->cores, NULL, plan.id};
+                           a->embed, a->n_threads, dv->target->cores, NULL, plan.id, a->trips, a->n_trips};
       ec_part_report r;
       memset(&r, 0, sizeof r);
       char *cn = ec_cname(stems[i], NULL, 0);
@@ -387,7 +429,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[plan->parts[k].device], base,
-                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id};
+                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id, a->trips, a->n_trips};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
     double staging = plan->parts[k].staging_bytes;
@@ -405,7 +447,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int v = 0; !st && v < devs->n; v++) {
     const ec_device *dv = &devs->items[v];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[v], base, a->embed,
-                         a->n_threads, dv->target->cores, NULL, plan->id};
+                         a->n_threads, dv->target->cores, NULL, plan->id, NULL, 0};
     if (plan->device_part[v] < 0) {
       ec_buf rd = {0};
       ec_plan_unused_readme(g, devs, plan, v, &rd);
@@ -424,7 +466,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   if (!st) {
     ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name,
                          a->mixed ? "mixed" : a->kernels, base, a->embed, a->n_threads,
-                         devs->items[0].target->cores, a->dev_kernels, plan->id};
+                         devs->items[0].target->cores, a->dev_kernels, plan->id, NULL, 0};
     ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
     for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
@@ -609,6 +651,14 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&mrep, 0, sizeof mrep);
   bool merged = false;
   rc = load_models(&a, stems, &g, &mrep, &merged);
+  /* A bound for a Loop the model does not have (a typo, or a loop folded or unrolled away) would
+   * be ignored silently. */
+  for (int i = 0; !rc && i < a.n_trips; i++)
+    if (!has_loop(g, a.trips[i].node)) {
+      rc = ec_usage_error("--max-trip-count %s=%lld: the model has no Loop node named '%s' (left after "
+                          "folding and unrolling)", a.trips[i].node, (long long)a.trips[i].max, a.trips[i].node);
+      ec_graph_free(g);
+    }
   if (rc) {
     ec_profiles_free(&profs);
     ec_targets_free(&ts);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "emit_control.h"
 #include "ecrt_crc32c.h"
 #include "emit_onednn.h"
 #include "emit_cluster.h"
@@ -78,6 +79,8 @@ static const char *dtype_macro(int32_t dt) {
   }
 }
 
+const char *ec_emit_dtype_macro(int32_t dt) { return dtype_macro(dt); }
+
 /* The C element type of the run function's pointer for a dtype. */
 static const char *c_type(int32_t dt) {
   switch (dt) {
@@ -133,6 +136,7 @@ typedef struct emitter {
   int *dslot;                    /* per step: index in ctx->dn (oneDNN), or -1 */
   int n_xnn, n_blas, n_dnnl;
   bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
+  ec_ctl *ctl;                   /* the subgraphs of If/Loop/Scan steps (emit_control.c), or NULL */
   int n_clusters, n_handoffs;    /* the planner's clusters (emit_cluster.c); 1: sequential */
 } emitter;
 
@@ -190,6 +194,7 @@ static ec_status weights_blob(emitter *e, ec_buf *w) {
     const ec_tensor *t = &g->tensors[e->vals[v]];
     if (e->mp.where[e->vals[v]] == EC_MP_WEIGHTS && tbytes(t)) memcpy(payload + e->woff[v], t->data, tbytes(t));
   }
+  ec_ctl_copy_weights(e->ctl, payload);
   e->crc = ecrt_crc32c(0, payload, e->payload);
   unsigned char h[64] = {'E', 'C', 'W', '1', 1};
   for (int i = 0; i < 8; i++) h[8 + i] = (unsigned char)((uint64_t)e->payload >> (8 * i));
@@ -241,7 +246,7 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "#define %s_ARENA_BYTES %zuu\n", e->PROG, e->mp.arena_bytes);
   ec_buf_printf(b, "/* Bytes of the weights file, header included. */\n#define %s_WEIGHTS_BYTES %zuu\n",
                 e->PROG, e->payload + 64);
-  ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals, e->PROG,
+  ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals + ec_ctl_n_values(e->ctl), e->PROG,
                 e->p->n_nodes);
   if (e->fast)
     ec_buf_printf(b, "/* Steps on XNNPACK operators; worker threads when init is given threads <= 0 (the\n"
@@ -660,6 +665,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     put_comment_text(b, g->tensors[e->vals[v]].name);
     ec_buf_printf(b, " */\n");
   }
+  ec_ctl_emit_enum(e->ctl, b);
   ec_buf_printf(b, "};\n\n/* Where each tensor lives: arena offset (memory plan), weights offset, or the caller's\n * buffer (graph inputs and outputs). */\n");
   ec_buf_printf(b, "static const ecrt_value values[%s_N_VALUES] = {\n", e->PROG);
   for (int v = 0; v < e->n_vals; v++) {
@@ -678,6 +684,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     put_dims_init(b, tt);
     ec_buf_printf(b, ", %s, %zu}, /* %s */\n", where, off, e->vname[v]);
   }
+  ec_ctl_emit_values(e->ctl, b);
   ec_buf_printf(b, "};\n");
 
   for (int s = 0; s < e->p->n_nodes; s++) {
@@ -706,6 +713,11 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     if (e->fast && !ref_layout_ok(g, n)) {
       ec_fail_node(d, g, n, "internal error: the reference kernel of %s would read NHWC data", n->op_type);
       return EC_ERR_INTERNAL;
+    }
+    if (n->n_subgraphs) {
+      ec_status cst = ec_ctl_emit_step(e->ctl, b, s, fname, e->prog, d);
+      if (cst) return cst;
+      continue;
     }
     bool has_params = op->print_params && n->params;
     if (has_params) {
@@ -899,6 +911,7 @@ static void emitter_free(emitter *e) {
   free(e->kc);
   free(e->xslot);
   free(e->dslot);
+  ec_ctl_free(e->ctl);
   ec_memplan_free(&e->mp);
 }
 
@@ -945,7 +958,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
   upper(e.PROG, e.prog, sizeof e.PROG);
   for (int s = 0; s < p->n_nodes; s++) {
     const ec_node *n = &g->nodes[p->nodes[s]];
-    if (n->op < 0 || !ec_ops[n->op].ref)
+    if (n->op < 0 || (!ec_ops[n->op].ref && !n->n_subgraphs))
       return ec_fail_node(d, g, n, "no reference kernel for %s yet (--kernels %s)", n->op_type, o->kernels);
     for (int k = 0; k < n->n_inputs + n->n_outputs; k++) {
       int t = k < n->n_inputs ? n->inputs[k] : n->outputs[k - n->n_inputs];
@@ -960,6 +973,8 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
   if (!st) st = ec_memplan_verify(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
                                   p->n_outputs, &e.mp, d);
   if (!st) st = collect_values(&e);
+  if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, o, &e.ctl, d);
+  if (!st) ec_ctl_place_weights(e.ctl, e.woff, &e.payload);
   for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {
     int t = i < p->n_inputs ? p->inputs[i] : p->outputs[i - p->n_inputs];
     if (!dtype_macro(g->tensors[t].dtype)) {

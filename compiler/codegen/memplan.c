@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit_control.h"
 #include "lower.h"
 #include "memplan.h"
 #include "op.h"
@@ -18,6 +19,7 @@ size_t ec_mp_padded(size_t bytes) {
  * that kernel (or recorded nothing: graphs built by hand in tests); the fast kernels take none
  * from the arena. */
 static size_t kernel_scratch(const ec_graph *g, const ec_node *n) {
+  if (n->n_subgraphs) return ec_ctl_scratch(g, n); /* its branches' or body's tensors */
   bool ref = !n->kernel || n->kernel->kind == EC_K_REF;
   return ref && ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
 }
