@@ -62,6 +62,17 @@ void ecrt_copy(void *dst, const void *src, size_t n) {
   if (n && dst != src) memmove(dst, src, n);
 }
 
+void ecrt_slice_copy(void *full, void *slice, size_t outer, size_t len, size_t inner, int64_t idx,
+                     int to_full) {
+  size_t o;
+  unsigned char *f = full, *s = slice;
+  for (o = 0; o < outer; o++) {
+    unsigned char *fp = f + (o * len + (size_t)idx) * inner, *sp = s + o * inner;
+    if (to_full) ecrt_copy(fp, sp, inner);
+    else ecrt_copy(sp, fp, inner);
+  }
+}
+
 static uint32_t rd32(const unsigned char *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }

@@ -63,6 +63,9 @@ typedef struct ecrt_ctx {
    * says which step failed rather than a generic status. */
   const char *failed_call;
   const char *failed_status;
+  /* When run returns ECRT_ERR_KERNEL from a step that knows why (a Loop past its
+   * --max-trip-count): a static string saying so; the driver clears it before each run. */
+  const char *failed_why;
 } ecrt_ctx;
 
 /* Fills views[i] from values[i], pointing arena and weights values at their bytes; caller
@@ -84,6 +87,11 @@ extern const eck_tensor ecrt_no_tensor;
 
 /* Copies n bytes (generated code uses it where an output is a constant or an input). */
 void ecrt_copy(void *dst, const void *src, size_t n);
+
+/* Scan's slices: `full` is laid out as [outer][len][inner bytes]; copies slice idx of it into the
+ * packed `slice` (outer * inner bytes), or back into full when to_full. */
+void ecrt_slice_copy(void *full, void *slice, size_t outer, size_t len, size_t inner, int64_t idx,
+                     int to_full);
 
 /* ---- weights files ----------------------------------------------------------------------------
  * Layout (little-endian): "ECW1", u32 version (1), u64 payload bytes, u32 CRC32C of the payload,

@@ -423,6 +423,7 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     if (!times) goto oom;
   }
   /* The first run is the warm-up for --bench and --profile; its outputs are the ones written. */
+  ((ecrt_ctx *)ctx)->failed_why = NULL;
   st = p->run(ctx, (const void *const *)ins, outs);
   for (i = 0; !st && i < n_timed; i++) {
     uint64_t t0;
@@ -434,7 +435,10 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
   ((ecrt_ctx *)ctx)->prof_ns = NULL;
   if (st) {
     int f = ((ecrt_ctx *)ctx)->failed_step;
-    if (st == ECRT_ERR_KERNEL && f >= 0 && f < p->n_steps)
+    const char *why = ((ecrt_ctx *)ctx)->failed_why;
+    if (st == ECRT_ERR_KERNEL && f >= 0 && f < p->n_steps && why)
+      fprintf(stderr, "%s: error: node '%s' (%s) failed: %s\n", p->name, p->steps[f].name, p->steps[f].op, why);
+    else if (st == ECRT_ERR_KERNEL && f >= 0 && f < p->n_steps)
       fprintf(stderr, "%s: error: node '%s' (%s) failed (an index out of range, or bad input values)\n",
               p->name, p->steps[f].name, p->steps[f].op);
     else

@@ -114,3 +114,15 @@ def node_costs(tool, model, target_file, target, kernels):
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
+
+
+def replace_section(doc, begin, end, section):
+    """Writes `section` (starting with `begin`, ending with `end`) into the file `doc` in place of
+    the text between those markers, or appends it when they are absent."""
+    text = open(doc).read() if os.path.exists(doc) else "# Benchmarks\n"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + section + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(doc, "w") as f:
+        f.write(text)

@@ -12,9 +12,14 @@ the growth of RSS from before the model is loaded to after the runs. Writes the 
 the bench/zoo markers of docs/benchmarks.md (other sections are kept).
 
 usage: bench/zoo/bench_zoo.py --edgecc BUILD/edgecc [--models a,b] [--runs 20] [--rounds 3]
-       [--threads 1,2] [--no-torch] [--no-doc]
+       [--threads 1,2] [--no-torch] [--no-doc] [--kernels LIB,LIB...]
 (--threads, --no-torch and --no-doc are for quick comparisons while working; the table in
 docs/benchmarks.md comes from a run without them.)
+--kernels xnnpack,onednn compiles each model once per kernel library (`edgecc --kernels LIB`) and
+times every program in the same alternating rounds as ONNX Runtime (and torch); the table then goes
+between the bench/zoo kernels markers of docs/benchmarks.md, with the CPU's model name and the flags
+that decide oneDNN's kernels (avx512f, avx512_vnni, amx_int8), and leaves the default-kernel table
+alone.
 """
 import argparse
 import datetime
@@ -32,15 +37,17 @@ PY = "/usr/bin/python3"
 MODELS = ["squeezenet1_1", "mobilenet_v2", "resnet18", "resnet50", "googlenet", "inception_v3",
           "densenet121", "shufflenet_v2_x1_0"]
 BEGIN, END = "<!-- bench/zoo: begin -->", "<!-- bench/zoo: end -->"
+KBEGIN, KEND = "<!-- bench/zoo kernels: begin -->", "<!-- bench/zoo kernels: end -->"
 sys.path.insert(0, os.path.join(HERE, "..", "plan"))
-from common import build_folder, run  # noqa: E402  (bench/plan's helpers: one way to build a folder)
+from common import build_folder, replace_section, run  # noqa: E402  (bench/plan's helpers)
 
 
-def edgecc_prog(args, model, zoo, work):
-    """`edgecc MODEL --targets host -o OUT`, then the generated folder's CMake build (Release)."""
-    out = os.path.join(work, model)
+def edgecc_prog(args, model, zoo, work, kernels=""):
+    """`edgecc MODEL --targets host -o OUT [--kernels K]`, then the generated folder's CMake build
+    (Release)."""
+    out = os.path.join(work, model + ("-" + kernels if kernels else ""))
     run([args.edgecc, os.path.join(zoo, model + ".onnx"), "--targets", "host", "-o", out + "/src", "--name", model,
-         "--force"])
+         "--force"] + (["--kernels", kernels] if kernels else []))
     bdir = build_folder(os.path.join(out, "src", "host"), os.path.join(out, "build"))
     return os.path.join(bdir, model + "_p0")
 
@@ -91,7 +98,11 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--kernels", default="",
+                    help="kernel libraries to compare, comma-separated (xnnpack, onednn, ref); default: edgecc's "
+                         "default kernels only")
     a = ap.parse_args()
+    fams = a.kernels.split(",") if a.kernels else [""]
     a.work = os.path.abspath(a.work)
     zoo = os.path.join(a.work, "zoo-cache")
     ortdir = os.path.join(a.work, "ort")
@@ -109,13 +120,14 @@ def main():
             subprocess.run([PY, os.path.join(ROOT, "tests", "models", "export_zoo.py"), model, zoo], check=True,
                            stdout=subprocess.DEVNULL)
         inp = os.path.join(zoo, model + "_input_0.pb")
-        exe = edgecc_prog(a, model, zoo, a.work)
+        exes = {label(k): edgecc_prog(a, model, zoo, a.work, k) for k in fams}
         raw, iname, dims = input_raw(inp, a.work, model)
         res = {}
         for rnd in range(a.rounds):
             for th in [int(x) for x in a.threads.split(",")]:
                 pin = ["taskset", "-c", "0"] if th == 1 else []
-                res.setdefault(("edgecc", th), []).append(time_edgecc(exe, inp, th, a.runs))
+                for lab, exe in exes.items():
+                    res.setdefault((lab, th), []).append(time_edgecc(exe, inp, th, a.runs))
                 p = subprocess.run(pin + ["node", os.path.join(HERE, "ort_bench.js"), ortdir,
                                           os.path.join(zoo, model + ".onnx"), iname, raw, dims, str(th), str(a.runs)],
                                    capture_output=True, text=True, check=True)
@@ -130,16 +142,72 @@ def main():
                 o = json.loads(p.stdout.strip().splitlines()[-1])
                 res.setdefault(("torch", th), []).append(o["median_ms"])
                 res.setdefault(("torch_rss", th), []).append(o["rss_growth_mb"])
-        rss_e = rss_edgecc(exe, inp, 1, a.runs) if not a.no_doc else 0.0
+        rss = {lab: rss_edgecc(exe, inp, 1, a.runs) if not a.no_doc else 0.0 for lab, exe in exes.items()}
         med = {k: statistics.median(v) for k, v in res.items()}
         mc = macs(zoo, model)
-        rows.append((model, med, rss_e, mc))
-        ratios = {f"edgecc/ort_{th}T": round(med[("edgecc", th)] / med[("ort", th)], 3)
-                  for (k, th) in med if k == "edgecc"}
+        rows.append((model, med, rss, mc))
+        ratios = {f"{k}/ort_{th}T": round(med[(k, th)] / med[("ort", th)], 3)
+                  for (k, th) in med if k.startswith("edgecc")}
         print(model, json.dumps({f"{k[0]}_{k[1]}T": round(v, 2) for k, v in med.items()}), json.dumps(ratios),
-              f"rss_edgecc {rss_e:.1f}", f"load {os.getloadavg()[0]:.1f}", flush=True)
-    if not a.no_doc:
-        write_doc(a, rows, ort_ver, torch_ver)
+              " ".join(f"rss_{k} {v:.1f}" for k, v in rss.items()), f"load {os.getloadavg()[0]:.1f}", flush=True)
+    if not a.no_doc and fams == [""]:
+        write_doc(a, [(m, med, rss["edgecc"], mc) for m, med, rss, mc in rows], ort_ver, torch_ver)
+    elif not a.no_doc:
+        write_kernels_doc(a, fams, rows, ort_ver)
+
+
+def label(kernels):
+    return "edgecc-" + kernels if kernels else "edgecc"
+
+
+def cpu_line():
+    """lscpu's model name and the flags that pick oneDNN's and XNNPACK's x86 kernels."""
+    p = subprocess.run(["lscpu"], capture_output=True, text=True)
+    name, flags = "?", []
+    for line in p.stdout.splitlines():
+        if line.startswith("Model name:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("Flags:"):
+            flags = line.split(":", 1)[1].split()
+    have = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "amx_bf16") if f in flags]
+    return "%s (%s; no %s)" % (name, ", ".join(have) or "none of avx2/avx512",
+                               ", ".join(f for f in ("avx512f", "avx512_vnni", "amx_int8") if f not in flags) or "-")
+
+
+def write_kernels_doc(a, fams, rows, ort_ver):
+    """The --kernels table: each kernel library's latency and its ratio to ORT, per thread count."""
+    load = os.getloadavg()[0]
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    ths = [int(x) for x in a.threads.split(",")]
+    labs = [label(k) for k in fams]
+    L = [KBEGIN, "## Zoo models by kernel library: " + ", ".join(labs) + " vs ONNX Runtime", "",
+         f"{datetime.date.today().isoformat()}, commit {commit}, {cpu_line()}, {os.cpu_count()} cores, "
+         f"1-minute load average {load:.1f} when the table was written. ONNX Runtime {ort_ver} (npm "
+         f"onnxruntime-node, sequential, all graph optimisations). Every program timed in the same alternating "
+         f"rounds: median of {a.runs} runs after a warm-up, median over {a.rounds} rounds; 1 thread pinned with "
+         "`taskset -c 0`. RSS growth at 1 thread (edgecc: peak RSS minus the program's peak without a model).", ""]
+    head = "| model |"
+    for th in ths:
+        head += "".join(f" {l} {th}T ms |" for l in labs) + f" ORT {th}T ms |" + "".join(f" {l}/ORT {th}T |" for l in labs)
+    head += " RSS growth " + " / ".join(labs) + " / ORT MB |"
+    L += [head, "|" + "---|" * (head.count("|") - 1)]
+    ratios = {(l, th): [] for l in labs for th in ths}
+    for model, m, rss, mc in rows:
+        line = f"| {model} |"
+        for th in ths:
+            line += "".join(f" {m[(l, th)]:.1f} |" for l in labs) + f" {m[('ort', th)]:.1f} |"
+            for l in labs:
+                r = m[(l, th)] / m[("ort", th)]
+                ratios[(l, th)].append(r)
+                line += f" {r:.2f} |"
+        line += " " + " / ".join(f"{rss[l]:.0f}" for l in labs) + f" / {m[('ort_rss', ths[0])]:.0f} |"
+        L.append(line)
+    L += ["", "Geometric mean over these %d models: %s." % (len(rows), "; ".join(
+        f"{l}/ORT {geomean(ratios[(l, th)]):.2f} at {th} thread{'s' if th > 1 else ''}" for th in ths for l in labs)), "",
+          f"Command: `/usr/bin/python3 bench/zoo/bench_zoo.py --edgecc BUILD/edgecc --kernels {a.kernels} "
+          f"--models {a.models} --runs {a.runs} --rounds {a.rounds}{' --no-torch' if a.no_torch else ''}`", KEND]
+    replace_section(a.doc, KBEGIN, KEND, "\n".join(L))
 
 
 def geomean(xs):
@@ -183,14 +251,7 @@ def write_doc(a, rows, ort_ver, torch_ver):
           "at 1 thread).", "",
           f"Command: `/usr/bin/python3 bench/zoo/bench_zoo.py --edgecc BUILD/edgecc --models {a.models} "
           f"--runs {a.runs} --rounds {a.rounds}`", END]
-    text = open(a.doc).read() if os.path.exists(a.doc) else "# Benchmarks\n"
-    sec = "\n".join(L)
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + sec + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + sec + "\n"
-    with open(a.doc, "w") as f:
-        f.write(text)
+    replace_section(a.doc, BEGIN, END, "\n".join(L))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "codegen.h"
 #include "lower.h"
+#include "merge.h"
 #include "op.h"
 #include "passes.h"
 #include "pipeline.h"
@@ -17,9 +18,10 @@
 #include "target.h"
 
 static const char compile_help[] =
-    "usage: edgecc [compile] MODEL --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack]\n"
+    "usage: edgecc [compile] MODEL [MODEL...] --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack|onednn]\n"
     "              [--force] [--embed-weights] [--target-file FILE] [--input-shape NAME=D0xD1...]\n"
-    "              [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--no-pass NAME] [PLAN OPTIONS]\n"
+    "              [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--no-pass NAME]\n"
+    "              [--share-input MODEL:INPUT=MODEL:INPUT] [PLAN OPTIONS]\n"
     "\n"
     "Plans MODEL's partitions over the devices, then writes C: OUT/plan.json, OUT/plan.dot,\n"
     "OUT/README.md (how to start the boards), and per device OUT/<device>/ with the programs of\n"
@@ -27,14 +29,21 @@ static const char compile_help[] =
     "CMakeLists.txt, toolchain.cmake (cross targets), README.md and the runtime and kernel sources.\n"
     "A device the plan leaves unused gets only a README saying why.\n"
     "Build with `cmake -S OUT/<device> -B BUILD && cmake --build BUILD`.\n"
+    "Several models compile into one program (docs/merging.md): their graph inputs are one input\n"
+    "where dtype and shape agree at the same position, nodes computed alike (same op, attributes,\n"
+    "inputs and byte-identical weights) run once, names carry each model's file stem, and plan.json\n"
+    "reports what is shared under \"merge\".\n"
     "\n"
     "  --targets DEVICES   `host`, `pi5,orin-nano` or `a=host,b=pi5` (see edgecc targets)\n"
     "  -o, --output OUT    output folder: new, empty, or an earlier edgecc output with --force\n"
-    "  --name NAME         C name of the programs (default: the model file's stem)\n"
+    "  --name NAME         C name of the programs (default: the model file's stem; several models:\n"
+    "                      their stems joined by '_')\n"
     "  --target-file FILE  add a device description (JSON, docs/targets.md); may repeat\n"
     "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS) or ref (portable C99, needs only libc\n"
     "                      and libm) for every device; default: xnnpack on each device whose\n"
-    "                      description lists it, ref on the others\n"
+    "                      description lists it, ref on the others; onednn: oneDNN (x86-64)\n"
+    "                      for convolution, fully connected, pooling, Add and Mul, XNNPACK and\n"
+    "                      OpenBLAS for the rest, on devices whose description lists onednn\n"
     "  --input-shape NAME=D0xD1[,NAME=...]   every dim of graph input NAME, for models with\n"
     "                      dynamic dims ('?', named, p2o.DynamicDimension.N), e.g. input=1x576\n"
     "  --dim NAME=N        pin the named dimension NAME to N (in every input that has it)\n"
@@ -42,6 +51,10 @@ static const char compile_help[] =
     "  --no-pass NAME      switch off a graph pass or lowering step (`all`: every one)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
     "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
+    "  --max-trip-count NODE=N   the most iterations Loop NODE may run when its trip count is only\n"
+    "                      known at run time (a graph input, or none); more is a run-time error\n"
+    "  --share-input B:X=A:Y   several models: graph input X of model B is input Y of model A (a\n"
+    "                      model named by its path, file name or stem; same dtype and shape); may repeat\n"
     "\n"
     "plan options (also for `edgecc plan`):\n"
     "  --objective latency|throughput   minimise the end-to-end time (default) or the slowest stage\n"
@@ -50,23 +63,28 @@ static const char compile_help[] =
     "  --link a:b=MBPS[,LATENCY_MS]   the link between devices a and b (default: the targets')\n"
     "  --threads N         threads of each generated program (its default; the program's own\n"
     "                      --threads overrides it) and of the predictions (default: the target's cores)\n"
+    "  --parallel intra|inter|auto   threads inside each node (intra), independent branches as\n"
+    "                      clusters on threads of their own (inter), or what the cost model predicts\n"
+    "                      fastest, one cluster unless clusters gain 5% (auto, the default)\n"
     "  --profile DEVICE=FILE   measured step times of DEVICE (a program's --profile-json output,\n"
     "                      same kernels and threads): its nodes cost their median there instead of\n"
     "                      the prediction (repeatable, one per device)\n";
 
 static const char plan_help[] =
-    "usage: edgecc plan MODEL --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
+    "usage: edgecc plan MODEL [MODEL...] --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
-    "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack] [--target-file FILE]\n"
+    "                   [--parallel intra|inter|auto]\n"
+    "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack|onednn] [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
-    "                   [--no-pass NAME] [--svg FILE]\n"
+    "                   [--no-pass NAME] [--share-input MODEL:INPUT=MODEL:INPUT] [--svg FILE]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
     "end-to-end latency and throughput. Devices are used in the order given; some may stay unused.\n"
     "--svg FILE draws the plan (compile's plan.dot) as SVG with Graphviz's dot (package graphviz).\n"
     "A '*' after a partition's compute: part of it was measured (--profile), as the lines under\n"
-    "the table say. The options are edgecc compile's (edgecc compile --help).\n";
+    "the table say. Several models: the merge report follows the plan (what is shared, as models x\n"
+    "node ranges; weights and compute saved). The options are edgecc compile's (edgecc compile --help).\n";
 
 /* The model file's stem ("models/My-Net.v2.onnx" -> "My-Net.v2"), as the default name. */
 static void stem(const char *path, char *out, size_t len) {
@@ -79,7 +97,12 @@ static void stem(const char *path, char *out, size_t len) {
 
 typedef struct compile_args {
   ec_model_opts mo;
+  const char *paths[EC_MERGE_MAX_MODELS]; /* the models, in the order given */
+  int n_paths;
+  const char *shares[EC_MAX_OPTS]; /* --share-input B:X=A:Y */
+  int n_shares;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
+  const char *parallel; /* --parallel intra|inter|auto */
   const char *svg; /* edgecc plan --svg FILE */
   const char *tfiles[EC_MAX_OPTS];
   int n_tfiles;
@@ -88,12 +111,47 @@ typedef struct compile_args {
   const char *profiles[EC_MAX_OPTS];
   int n_profiles;
   bool force, embed;
+  ec_trip_bound trips[EC_MAX_OPTS]; /* --max-trip-count NODE=N, names in trip_names */
+  char trip_names[EC_MAX_OPTS][256];
+  int n_trips;
   int n_threads; /* --threads: default threads of the generated programs; 0 = the target's */
   /* Each device's kernel library: --kernels for all, else the fast kernels where the device's
    * description lists XNNPACK and the reference ones elsewhere (then `mixed`). */
   const char *dev_kernels[EC_MAX_DEVICES];
   bool mixed;
 } compile_args;
+
+/* --max-trip-count NODE=N: N a whole number from 0 to 2^40 (a bound, not a count to allocate
+ * by). Returns -1 to go on, else the usage error's status. */
+static int parse_trip_bound(const char *v, compile_args *a) {
+  const char *eq = strrchr(v, '=');
+  char *end;
+  if (!eq || eq == v)
+    return ec_usage_error("--max-trip-count %s: expected NODE=N (a Loop node's name and its most iterations)", v);
+  errno = 0;
+  long long n = strtoll(eq + 1, &end, 10);
+  if (errno || end == eq + 1 || *end || n < 0 || n > (1LL << 40))
+    return ec_usage_error("--max-trip-count %s: N must be a whole number from 0 to %lld", v, 1LL << 40);
+  if (a->n_trips >= EC_MAX_OPTS) return ec_usage_error("too many --max-trip-count options");
+  if ((size_t)(eq - v) >= sizeof a->trip_names[0]) return ec_usage_error("--max-trip-count: node name too long");
+  char *node = a->trip_names[a->n_trips];
+  memcpy(node, v, (size_t)(eq - v));
+  node[eq - v] = 0;
+  a->trips[a->n_trips].node = node;
+  a->trips[a->n_trips++].max = n;
+  return -1;
+}
+
+/* Whether g or one of its subgraphs has a Loop named `name`. */
+static bool has_loop(const ec_graph *g, const char *name) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const ec_node *n = &g->nodes[i];
+    if (n->op == EC_OP_Loop && n->name && strcmp(n->name, name) == 0) return true;
+    for (int k = 0; k < n->n_subgraphs; k++)
+      if (has_loop(n->subgraphs[k], name)) return true;
+  }
+  return false;
+}
 
 /* Returns -1 to go on, else the exit status (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
@@ -124,9 +182,12 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->partitions;
     } else if (strcmp(s, "--threads") == 0) {
       slot = &a->threads;
-    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--profile") == 0) {
-      const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : a->profiles;
-      int *n = s[2] == 't' ? &a->n_tfiles : s[2] == 'l' ? &a->n_links : &a->n_profiles;
+    } else if (strcmp(s, "--parallel") == 0) {
+      slot = &a->parallel;
+    } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--profile") == 0 ||
+               strcmp(s, "--share-input") == 0) {
+      const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : s[2] == 'p' ? a->profiles : a->shares;
+      int *n = s[2] == 't' ? &a->n_tfiles : s[2] == 'l' ? &a->n_links : s[2] == 'p' ? &a->n_profiles : &a->n_shares;
       if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
       if (*n >= EC_MAX_OPTS) return ec_usage_error("too many %s options", s);
       list[(*n)++] = argv[++i];
@@ -137,22 +198,30 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
     } else if (!plan_only && strcmp(s, "--embed-weights") == 0) {
       a->embed = true;
       continue;
+    } else if (!plan_only && strcmp(s, "--max-trip-count") == 0) {
+      if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
+      int r2 = parse_trip_bound(argv[++i], a);
+      if (r2 >= 0) return r2;
+      continue;
     } else if (s[0] == '-' && s[1]) {
       return ec_usage_error("unknown option '%s' (see edgecc %s --help)", s, plan_only ? "plan" : "compile");
-    } else if (a->path) {
-      return ec_usage_error("one model at a time (got '%s' and '%s')", a->path, s);
+    } else if (a->n_paths >= EC_MERGE_MAX_MODELS) {
+      return ec_usage_error("too many models (at most %d)", EC_MERGE_MAX_MODELS);
     } else {
-      a->path = s;
+      a->paths[a->n_paths++] = s;
+      a->path = a->paths[0];
       continue;
     }
     if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
     *slot = argv[++i];
   }
   if (!a->path) return ec_usage_error("no model given (see edgecc %s --help)", plan_only ? "plan" : "compile");
+  if (a->n_shares && a->n_paths < 2) return ec_usage_error("--share-input needs several models");
   if (!plan_only && !a->out) return ec_usage_error("no output folder given (-o OUT)");
   if (!a->targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
-  if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0)
-    return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack)", a->kernels);
+  if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0 &&
+      strcmp(a->kernels, "onednn") != 0)
+    return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack, onednn)", a->kernels);
   return -1;
 }
 
@@ -181,15 +250,186 @@ static int split_list(char *s, const char **names, int max, int *n) {
   return -1;
 }
 
+/* ---- several models ---------------------------------------------------------------------------- */
+
+typedef char model_name[256];
+
+/* Which model `ref` (len bytes) names: a path as given, its file name, or its stem; -1 if none. */
+static int find_model(const compile_args *a, const model_name *stems, const char *ref, size_t len) {
+  for (int i = 0; i < a->n_paths; i++) {
+    const char *p = a->paths[i], *b = strrchr(p, '/');
+    b = b ? b + 1 : p;
+    const char *cands[3] = {p, b, stems[i]};
+    for (int c = 0; c < 3; c++)
+      if (strlen(cands[c]) == len && strncmp(cands[c], ref, len) == 0) return i;
+  }
+  return -1;
+}
+
+/* "MODEL:INPUT" within [s, s+len): the model (the first ':' after which a model name ends) and
+ * the input's name. */
+static int split_ref(const compile_args *a, const model_name *stems, const char *s, size_t len, const char **input,
+                     size_t *ilen) {
+  for (size_t c = 1; c + 1 < len; c++)
+    if (s[c] == ':') {
+      int m = find_model(a, stems, s, c);
+      if (m >= 0) {
+        *input = s + c + 1;
+        *ilen = len - c - 1;
+        return m;
+      }
+    }
+  return -1;
+}
+
+static int find_input(const ec_graph *g, const char *name, size_t len) {
+  for (int k = 0; k < g->n_inputs; k++) {
+    const char *nm = g->tensors[g->inputs[k]].name;
+    if (strlen(nm) == len && strncmp(nm, name, len) == 0) return k;
+  }
+  return -1;
+}
+
+static void shape_str(const ec_tensor *t, char *out, size_t len) {
+  int o = snprintf(out, len, "%s [", ec_dtype_name(t->dtype));
+  for (int k = 0; k < t->rank && o > 0 && (size_t)o < len; k++)
+    o += snprintf(out + o, len - (size_t)o, "%s%lld", k ? "," : "", (long long)t->dims[k]);
+  if (o > 0 && (size_t)o < len) snprintf(out + o, len - (size_t)o, "]");
+}
+
+/* One --share-input B:X=A:Y into sh (the later model's input shares the earlier one's). Returns
+ * -1 to go on, else the exit status of a usage error. */
+static int parse_share(const compile_args *a, const model_name *stems, ec_graph *const *gs, const char *spec,
+                       ec_merge_share *sh) {
+  const char *ins[2] = {0};
+  size_t ilen[2] = {0};
+  int m[2] = {-1, -1};
+  for (const char *eq = strchr(spec, '='); eq && m[1] < 0; eq = strchr(eq + 1, '=')) {
+    m[0] = split_ref(a, stems, spec, (size_t)(eq - spec), &ins[0], &ilen[0]);
+    m[1] = m[0] < 0 ? -1 : split_ref(a, stems, eq + 1, strlen(eq + 1), &ins[1], &ilen[1]);
+  }
+  if (m[0] < 0 || m[1] < 0)
+    return ec_usage_error("--share-input %s: takes MODEL:INPUT=MODEL:INPUT with two of the models given (their path, "
+                          "file name or stem), e.g. b.onnx:x=a.onnx:input", spec);
+  if (m[0] == m[1]) return ec_usage_error("--share-input %s: both sides name model '%s'", spec, stems[m[0]]);
+  int k[2];
+  for (int e = 0; e < 2; e++) {
+    const ec_graph *g = gs[m[e]];
+    k[e] = find_input(g, ins[e], ilen[e]);
+    if (k[e] < 0) {
+      ec_buf names = {0};
+      for (int j = 0; j < g->n_inputs; j++) ec_buf_printf(&names, "%s'%s'", j ? ", " : "", g->tensors[g->inputs[j]].name);
+      int rc = ec_usage_error("--share-input %s: model '%s' has no graph input '%.*s' (its inputs: %s)", spec,
+                              stems[m[e]], (int)ilen[e], ins[e], names.data ? names.data : "none");
+      ec_buf_free(&names);
+      return rc;
+    }
+  }
+  const ec_tensor *t0 = &gs[m[0]]->tensors[gs[m[0]]->inputs[k[0]]], *t1 = &gs[m[1]]->tensors[gs[m[1]]->inputs[k[1]]];
+  bool same = t0->dtype == t1->dtype && t0->rank == t1->rank;
+  for (int j = 0; same && j < t0->rank; j++) same = t0->dims[j] == t1->dims[j];
+  if (!same) {
+    char s0[200], s1[200];
+    shape_str(t0, s0, sizeof s0), shape_str(t1, s1, sizeof s1);
+    return ec_usage_error("--share-input %s: %s:%s is %s but %s:%s is %s: a shared input needs one dtype and shape",
+                          spec, stems[m[0]], t0->name, s0, stems[m[1]], t1->name, s1);
+  }
+  int later = m[0] > m[1] ? 0 : 1;
+  *sh = (ec_merge_share){m[later], k[later], m[1 - later], k[1 - later]};
+  return -1;
+}
+
+/* Loads every model (each through the graph passes on its own) and, with several, merges them
+ * into one graph (*g) with the report. Returns 0 or the exit status (message printed). */
+static int load_models(const compile_args *a, const model_name *stems, ec_graph **g, ec_merge_report *rep,
+                       bool *merged) {
+  *merged = false;
+  if (a->n_paths == 1) return ec_cli_load(a->path, &a->mo, false, g);
+  ec_graph *gs[EC_MERGE_MAX_MODELS] = {0};
+  int rc = 0;
+  for (int i = 0; !rc && i < a->n_paths; i++) rc = ec_cli_load(a->paths[i], &a->mo, false, &gs[i]);
+  ec_merge_share shares[EC_MAX_OPTS];
+  for (int s = 0; !rc && s < a->n_shares; s++) {
+    int r = parse_share(a, stems, gs, a->shares[s], &shares[s]);
+    if (r >= 0) rc = r;
+    for (int t = 0; !rc && t < s; t++)
+      if (shares[t].model == shares[s].model && shares[t].input == shares[s].input)
+        rc = ec_usage_error("--share-input: input '%s' of model '%s' is shared twice (%s, %s)",
+                            gs[shares[s].model]->tensors[gs[shares[s].model]->inputs[shares[s].input]].name,
+                            stems[shares[s].model], a->shares[t], a->shares[s]);
+  }
+  if (rc) {
+    for (int i = 0; i < a->n_paths; i++) ec_graph_free(gs[i]);
+    return rc;
+  }
+  ec_merge_model ms[EC_MERGE_MAX_MODELS];
+  for (int i = 0; i < a->n_paths; i++) ms[i] = (ec_merge_model){stems[i], gs[i]};
+  ec_merge_opts mo = {shares, a->n_shares, false};
+  ec_diag d;
+  memset(&d, 0, sizeof d);
+  ec_status st = ec_pipeline_merge(ms, a->n_paths, &mo, g, rep, &d);
+  if (st) {
+    ec_diag_print(&d);
+    return st;
+  }
+  *merged = true;
+  return 0;
+}
+
+/* plan.json's "merge" object, as the last member of the object codegen wrote. */
+static ec_status add_merge_json(ec_buf *b, const ec_merge_report *mrep, ec_merge_programs *progs,
+                                const ec_part_report *reps, int n_parts) {
+  while (b->len && b->data[b->len - 1] != '}') b->len--;
+  if (!b->len) return EC_ERR_INTERNAL;
+  b->len--; /* the closing brace, written again below */
+  while (b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' ')) b->len--;
+  for (int k = 0; k < n_parts; k++) progs->arena_merged += reps[k].arena_bytes, progs->weights_merged += reps[k].weights_bytes;
+  ec_buf_printf(b, ",\n  \"merge\": ");
+  ec_merge_report_json(mrep, progs, b);
+  ec_buf_printf(b, "\n}\n");
+  return b->oom ? EC_ERR_INTERNAL : EC_OK;
+}
+
+/* The figures of each model compiled alone on the same devices (compile only: the arena of a
+ * program is known after its memory plan), for the merge report's savings. */
+static ec_status separate_programs(const compile_args *a, const model_name *stems, const ec_device_list *devs,
+                                   const ec_pipeline_opts *pipe, ec_merge_programs *progs, ec_diag *d) {
+  ec_status st = EC_OK;
+  for (int i = 0; !st && i < a->n_paths; i++) {
+    ec_graph *g = NULL;
+    if (ec_cli_load(a->paths[i], &a->mo, false, &g)) return EC_ERR_MODEL; /* loaded once already */
+    ec_plan plan;
+    st = ec_pipeline_run(g, devs, pipe, &plan, d);
+    ec_fileset fs = {0};
+    for (int k = 0; !st && k < plan.n_parts; k++) {
+      const ec_device *dv = &devs->items[plan.parts[k].device];
+      ec_codegen_opts o = {stems[i], dv->name, dv->target_name, a->dev_kernels[plan.parts[k].device], stems[i],
+                           a->embed, a->n_threads, dv->target->cores, NULL, plan.id, a->trips, a->n_trips};
+      ec_part_report r;
+      memset(&r, 0, sizeof r);
+      char *cn = ec_cname(stems[i], NULL, 0);
+      o.name = cn;
+      st = cn ? ec_codegen_partition(g, &plan.parts[k].part, &o, &fs, &r, d) : EC_ERR_INTERNAL;
+      free(cn);
+      progs->arena_separate += r.arena_bytes, progs->weights_separate += r.weights_bytes;
+    }
+    ec_fileset_free(&fs);
+    ec_plan_free(&plan);
+    ec_graph_free(g);
+  }
+  return st;
+}
+
 /* Writes the generated files of the plan into fs. */
 static ec_status generate(const ec_graph *g, const compile_args *a, const char *cname, const char *base,
                           const ec_device_list *devs, const ec_plan *plan, ec_fileset *fs,
-                          ec_part_report *reps, ec_diag *d) {
+                          ec_part_report *reps, const ec_merge_report *mrep, ec_merge_programs *progs,
+                          ec_diag *d) {
   ec_status st = EC_OK;
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[plan->parts[k].device], base,
-                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id};
+                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id, a->trips, a->n_trips};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
     double staging = plan->parts[k].staging_bytes;
@@ -207,7 +447,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int v = 0; !st && v < devs->n; v++) {
     const ec_device *dv = &devs->items[v];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[v], base, a->embed,
-                         a->n_threads, dv->target->cores, NULL, plan->id};
+                         a->n_threads, dv->target->cores, NULL, plan->id, NULL, 0};
     if (plan->device_part[v] < 0) {
       ec_buf rd = {0};
       ec_plan_unused_readme(g, devs, plan, v, &rd);
@@ -226,11 +466,12 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   if (!st) {
     ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name,
                          a->mixed ? "mixed" : a->kernels, base, a->embed, a->n_threads,
-                         devs->items[0].target->cores, a->dev_kernels, plan->id};
+                         devs->items[0].target->cores, a->dev_kernels, plan->id, NULL, 0};
     ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
     for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
     free(parts);
+    if (!st && mrep) st = add_merge_json(&b, mrep, progs, reps, plan->n_parts);
     if (!st) st = ec_fileset_add_buf(fs, "plan.json", &b);
   }
   if (!st) {
@@ -270,6 +511,8 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   }
   if (a.partitions && (rc = parse_count("--partitions", a.partitions, EC_MAX_DEVICES, &po.n_parts)) >= 0) return rc;
   if (a.threads && (rc = parse_count("--threads", a.threads, 1024, &po.threads)) >= 0) return rc;
+  if (a.parallel && (po.parallel = ec_parallel_from_name(a.parallel)) < 0)
+    return ec_usage_error("--parallel %s: must be intra, inter or auto", a.parallel);
   a.n_threads = a.threads ? po.threads : 0;
   char split_buf[4096];
   const char *split_names[256];
@@ -281,7 +524,20 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   }
 
   char cname[256], stembuf[256];
-  stem(a.path, stembuf, sizeof stembuf);
+  /* Several models are named by their file stems, in names and the merge report: two alike
+   * could not be told apart. */
+  model_name stems[EC_MERGE_MAX_MODELS];
+  for (int i = 0; i < a.n_paths; i++) {
+    stem(a.paths[i], stems[i], sizeof stems[i]);
+    for (int j = 0; j < i; j++)
+      if (strcmp(stems[i], stems[j]) == 0)
+        return ec_usage_error("models %s and %s are both named '%s' (their file stem): rename one file", a.paths[j],
+                              a.paths[i], stems[i]);
+  }
+  ec_buf joined = {0};
+  for (int i = 0; i < a.n_paths; i++) ec_buf_printf(&joined, "%s%s", i ? "_" : "", stems[i]);
+  snprintf(stembuf, sizeof stembuf, "%s", joined.data ? joined.data : "");
+  ec_buf_free(&joined);
   char *nm = ec_cname(a.name ? a.name : stembuf, NULL, 0);
   if (!nm) return EC_ERR_INTERNAL;
   if (a.name && strcmp(nm, a.name) != 0) {
@@ -335,7 +591,9 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     a.dev_kernels[v] = !kernels_given && !xnn ? "ref" : a.kernels;
     a.mixed |= strcmp(a.dev_kernels[v], a.kernels) != 0;
   }
-  po.klib = ec_kernel_lib_from_name(a.kernels);
+  /* onednn plans as xnnpack (the cost model knows no oneDNN yet) and lowers with both. */
+  bool onednn = strcmp(a.kernels, "onednn") == 0;
+  po.klib = onednn ? EC_KLIB_XNNPACK : ec_kernel_lib_from_name(a.kernels);
   bool fast = ec_kernels_fast(a.kernels);
   /* --profile DEVICE=FILE: DEVICE must be in --targets (a typo would silently drop the profile). */
   ec_profile_set profs;
@@ -376,6 +634,10 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
       ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no XNNPACK in its description's \"kernels\": "
                   "use --kernels ref", devs.items[v].name, devs.items[v].target_name);
       st = EC_ERR_USAGE;
+    } else if (onednn && !ec_target_has_kernels(devs.items[v].target, EC_KLIB_ONEDNN)) {
+      ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no oneDNN in its description's \"kernels\" "
+                  "(x86-64 targets list it): use --kernels xnnpack", devs.items[v].name, devs.items[v].target_name);
+      st = EC_ERR_USAGE;
     }
   if (st) {
     ec_diag_print(&d);
@@ -385,21 +647,36 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   }
 
   ec_graph *g;
-  rc = ec_cli_load(a.path, &a.mo, false, &g);
+  ec_merge_report mrep;
+  memset(&mrep, 0, sizeof mrep);
+  bool merged = false;
+  rc = load_models(&a, stems, &g, &mrep, &merged);
+  /* A bound for a Loop the model does not have (a typo, or a loop folded or unrolled away) would
+   * be ignored silently. */
+  for (int i = 0; !rc && i < a.n_trips; i++)
+    if (!has_loop(g, a.trips[i].node)) {
+      rc = ec_usage_error("--max-trip-count %s=%lld: the model has no Loop node named '%s' (left after "
+                          "folding and unrolling)", a.trips[i].node, (long long)a.trips[i].max, a.trips[i].node);
+      ec_graph_free(g);
+    }
   if (rc) {
     ec_profiles_free(&profs);
     ec_targets_free(&ts);
     return rc;
   }
-  const char *base = strrchr(a.path, '/');
-  base = base ? base + 1 : a.path;
+  /* The model's file name, for comments; several: joined by '+'. */
+  char base[1024] = "";
+  for (int i = 0; i < a.n_paths; i++) {
+    const char *b = strrchr(a.paths[i], '/');
+    snprintf(base + strlen(base), sizeof base - strlen(base), "%s%s", i ? "+" : "", b ? b + 1 : a.paths[i]);
+  }
   ec_plan plan;
   memset(&plan, 0, sizeof plan);
   ec_fileset fs = {0};
   ec_part_report *reps = NULL;
   /* ec_cli_load ran the graph passes; the pipeline plans and lowers (--no-pass was parsed into
    * a.mo for both). */
-  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off};
+  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, onednn};
   st = ec_pipeline_run(g, &devs, &pipe, &plan, &d);
   for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
     const ec_profile *pr = plan.profiles[v];
@@ -410,6 +687,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   if (!st && plan_only) {
     ec_buf b = {0};
     ec_plan_table(g, &devs, &plan, &b);
+    if (merged) ec_merge_report_text(&mrep, &b);
     if (b.data) fwrite(b.data, 1, b.len, stdout);
     st = b.oom ? EC_ERR_INTERNAL : EC_OK;
     ec_buf_free(&b);
@@ -420,7 +698,11 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     }
   } else if (!st) {
     reps = ec_alloc(sizeof(ec_part_report) * (size_t)(plan.n_parts + 1));
-    st = reps ? generate(g, &a, cname, base, &devs, &plan, &fs, reps, &d) : EC_ERR_INTERNAL;
+    ec_merge_programs progs;
+    memset(&progs, 0, sizeof progs);
+    if (merged) st = separate_programs(&a, stems, &devs, &pipe, &progs, &d);
+    if (!st) st = reps ? generate(g, &a, cname, base, &devs, &plan, &fs, reps, merged ? &mrep : NULL, &progs, &d)
+                       : EC_ERR_INTERNAL;
     if (!st) {
       ec_fileset_sort(&fs);
       st = ec_output_write(a.out, &fs, a.force, &d);
@@ -440,6 +722,12 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
       if (plan.n_parts > 1)
         printf("edgecc: %d partitions, predicted latency %.3f ms, throughput %.1f requests/s\n", plan.n_parts,
                plan.latency_ms, plan.throughput_rps);
+      if (merged)
+        printf("edgecc: merged %d models: %d nodes instead of %d, weights %llu bytes instead of %llu, arena %llu "
+               "bytes instead of %llu (plan.json \"merge\")\n", mrep.n_models, mrep.nodes_merged,
+               mrep.nodes_separate, (unsigned long long)progs.weights_merged,
+               (unsigned long long)progs.weights_separate, (unsigned long long)progs.arena_merged,
+               (unsigned long long)progs.arena_separate);
     }
   }
   if (st) {
@@ -447,6 +735,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     ec_diag_print(&d);
   }
   free(reps);
+  ec_merge_report_free(&mrep);
   ec_plan_free(&plan);
   ec_fileset_free(&fs);
   ec_graph_free(g);

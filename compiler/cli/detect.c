@@ -208,7 +208,11 @@ ec_status ec_target_detect(const char *name, ec_target *t, ec_diag *d) {
   double bw = measure_read_gbps();
   t->mem_gbps = bw > 0 ? bw : 10;
   t->kernels = EC_KLIB_REF | EC_KLIB_XNNPACK | EC_KLIB_OPENBLAS;
+#if defined(__x86_64__)
+  t->kernels |= EC_KLIB_ONEDNN; /* Debian's oneDNN has JIT kernels on x86-64 only (FACTS.md) */
+#endif
   t->link_mbps = 1000;
+  t->sync_us = EC_TARGET_SYNC_US;
   t->link_latency_ms = 0.2;
   t->estimated = true;
   snprintf(t->notes, sizeof t->notes,

@@ -24,7 +24,7 @@ static const char inspect_help[] =
     "  --dim NAME=N           pin the named dimension NAME to N\n"
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
     "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold,\n"
-    "                         layernorm, gelu, pow-square, all)\n"
+    "                         layernorm, gelu, pow-square, qdq, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
     "                         they must be frozen with --freeze-input\n";
 
@@ -37,13 +37,15 @@ static int cmp_op(const void *a, const void *b) {
   return strcmp(((const op_count *)a)->name, ((const op_count *)b)->name);
 }
 
-/* Histogram of op types (sorted by name). */
-static int histogram(const ec_graph *g, bool unsupported_only, op_count *out, int cap) {
-  int n = 0;
+/* Adds g's op types to out[0..n); the unsupported ones also from inside its subgraphs (If, Loop
+ * and Scan compile when what their branches and bodies hold does). Returns the new count. */
+static int histogram_add(const ec_graph *g, bool unsupported_only, op_count *out, int n, int cap) {
   for (int i = 0; i < g->n_nodes; i++) {
     const ec_node *nd = &g->nodes[i];
     if (nd->dead) continue;
-    if (unsupported_only && nd->op >= 0 && ec_ops[nd->op].ref) continue;
+    for (int s = 0; unsupported_only && s < nd->n_subgraphs; s++)
+      n = histogram_add(nd->subgraphs[s], true, out, n, cap);
+    if (unsupported_only && nd->op >= 0 && (ec_ops[nd->op].ref || nd->n_subgraphs)) continue;
     int k;
     for (k = 0; k < n; k++)
       if (strcmp(out[k].name, nd->op >= 0 ? ec_ops[nd->op].name : nd->op_type) == 0) break;
@@ -55,6 +57,12 @@ static int histogram(const ec_graph *g, bool unsupported_only, op_count *out, in
     }
     out[k].count++;
   }
+  return n;
+}
+
+/* Histogram of op types (sorted by name). */
+static int histogram(const ec_graph *g, bool unsupported_only, op_count *out, int cap) {
+  int n = histogram_add(g, unsupported_only, out, 0, cap);
   qsort(out, (size_t)n, sizeof *out, cmp_op);
   return n;
 }

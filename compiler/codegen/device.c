@@ -16,6 +16,7 @@ static const struct known_lib {
     {"XNNPACK", "xnnpack.h", NULL, "libxnnpack-dev"},
     {"pthreadpool", "pthreadpool.h", NULL, "libpthreadpool-dev"},
     {"openblas", "cblas.h", "openblas-pthread ${CMAKE_LIBRARY_ARCHITECTURE}/openblas-pthread", "libopenblas-dev"},
+    {"dnnl", "oneapi/dnnl/dnnl.h", NULL, "libdnnl-dev"},
 };
 #define N_KNOWN_LIBS ((int)(sizeof known_libs / sizeof known_libs[0]))
 
@@ -137,6 +138,14 @@ static void cmake_lists(const ec_graph *g, const ec_codegen_opts *o, const ec_ta
   ec_buf_printf(cm, ")\n");
   int li = 0;
   FOR_LIBS(libs, l) {
+    /* libgomp sits in the compiler's own folder (only libgomp.so.1 in the system's): CMake's
+     * FindOpenMP knows where, for any toolchain. */
+    if (strcmp(l, "gomp") == 0) {
+      ec_buf_printf(cm, "\n# OpenMP (libgomp): oneDNN's threads; the kernels set their count and wait policy.\n"
+                    "find_package(OpenMP REQUIRED COMPONENTS C)\n"
+                    "target_link_libraries(%s_runtime PUBLIC OpenMP::OpenMP_C)\n", o->name);
+      continue;
+    }
     const struct known_lib *k = known(l);
     char pkg[96];
     ec_buf_printf(cm, "\nfind_library(EC_LIB%d %s)\n", li, l);

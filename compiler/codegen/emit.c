@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "emit_control.h"
 #include "ecrt_crc32c.h"
+#include "emit_onednn.h"
+#include "emit_cluster.h"
 #include "lower.h"
 #include "op.h"
 
@@ -76,6 +79,8 @@ static const char *dtype_macro(int32_t dt) {
   }
 }
 
+const char *ec_emit_dtype_macro(int32_t dt) { return dtype_macro(dt); }
+
 /* The C element type of the run function's pointer for a dtype. */
 static const char *c_type(int32_t dt) {
   switch (dt) {
@@ -132,8 +137,11 @@ typedef struct emitter {
   uint32_t crc;
   const ec_kernel_choice **kc;   /* per step: the kernel lowering recorded for it */
   int *xslot;                    /* per step: index in ctx->xn, or -1 */
-  int n_xnn, n_blas;
+  int *dslot;                    /* per step: index in ctx->dn (oneDNN), or -1 */
+  int n_xnn, n_blas, n_dnnl;
   bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
+  ec_ctl *ctl;                   /* the subgraphs of If/Loop/Scan steps (emit_control.c), or NULL */
+  int n_clusters, n_handoffs;    /* the planner's clusters (emit_cluster.c); 1: sequential */
 } emitter;
 
 static ec_status collect_values(emitter *e) {
@@ -245,6 +253,7 @@ static ec_status weights_blob(emitter *e, ec_buf *w) {
     const ec_tensor *t = &g->tensors[e->vals[v]];
     if (e->mp.where[e->vals[v]] == EC_MP_WEIGHTS && tbytes(t)) memcpy(payload + e->woff[v], t->data, tbytes(t));
   }
+  ec_ctl_copy_weights(e->ctl, payload);
   e->crc = ecrt_crc32c(0, payload, e->payload);
   unsigned char h[64] = {'E', 'C', 'W', '1', 1};
   for (int i = 0; i < 8; i++) h[8 + i] = (unsigned char)((uint64_t)e->payload >> (8 * i));
@@ -284,6 +293,8 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"ecrt.h\"\n",
                 e->PROG, e->PROG);
   if (e->fast) ec_buf_printf(b, "#include \"kernels/xnnpack/eck_xnn.h\"\n");
+  if (e->n_dnnl) ec_buf_printf(b, "#include \"kernels/onednn/eck_dnnl.h\"\n");
+  if (e->n_clusters > 1) ec_buf_printf(b, "#include \"ecrt_cluster.h\"\n");
   ec_buf_printf(b, "\n");
   char sha[65];
   sha_hex(g, sha);
@@ -294,12 +305,20 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "#define %s_ARENA_BYTES %zuu\n", e->PROG, e->mp.arena_bytes);
   ec_buf_printf(b, "/* Bytes of the weights file, header included. */\n#define %s_WEIGHTS_BYTES %zuu\n",
                 e->PROG, e->payload + 64);
-  ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals, e->PROG,
-                e->n_emit);
+  ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals + ec_ctl_n_values(e->ctl),
+                e->PROG, e->n_emit);
   if (e->fast)
     ec_buf_printf(b, "/* Steps on XNNPACK operators; worker threads when init is given threads <= 0 (the\n"
                   " * target's cores). */\n#define %s_N_XNN %d\n#define %s_THREADS %d\n", e->PROG,
                   e->n_xnn, e->PROG, e->threads);
+  if (e->n_dnnl) ec_emit_dnnl_header(b, e->PROG, e->n_dnnl);
+  if (e->n_clusters > 1) {
+    ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
+                  " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
+                  " * to each other. */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
+    if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
+  }
   ec_buf_printf(b, "\n");
   ec_buf_printf(b,
                 "/* One context per running instance; the caller owns it (static, stack or heap). */\n"
@@ -313,6 +332,11 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "  void *pool;                      /* XNNPACK's thread pool (NULL: one thread) */\n"
                   "  int xnn_started;                 /* XNNPACK initialised by init: release stops it */\n"
                   "  eck_xnn_node xn[%s_N_XNN > 0 ? %s_N_XNN : 1]; /* operators, created at init */\n",
+                  e->PROG, e->PROG);
+  if (e->n_dnnl) ec_emit_dnnl_fields(b, e->PROG);
+  if (e->n_clusters > 1)
+    ec_buf_printf(b, "  ecrt_clusters clusters;          /* worker threads, started by init */\n"
+                  "  int ready[%s_N_HANDOFFS > 0 ? %s_N_HANDOFFS : 1]; /* a flag per hand-off, reset per run */\n",
                   e->PROG, e->PROG);
   ec_buf_printf(b, "} %s;\n\n", e->prog);
   ec_buf_printf(b,
@@ -499,16 +523,9 @@ static void put_params(ec_buf *b, const char *init) {
 }
 
 /* A float for generated C: exact (hex), or the infinities of an open clamp. */
-static void put_float(ec_buf *b, float f) {
-  if (isinf(f)) ec_buf_printf(b, "%sECK_XNN_INF", f < 0 ? "-" : "");
-  else ec_buf_printf(b, "%a", (double)f);
-}
+static void put_float(ec_buf *b, float f) { ec_emit_float(b, f, "ECK_XNN_INF"); }
 
-static void put_sizes(ec_buf *b, const size_t *v, int n) {
-  ec_buf_printf(b, "{");
-  for (int i = 0; i < n; i++) ec_buf_printf(b, "%s%zu", i ? ", " : "", v[i]);
-  ec_buf_printf(b, "}");
-}
+static void put_sizes(ec_buf *b, const size_t *v, int n) { ec_emit_sizes(b, v, n); }
 
 /* The C name of an XNNPACK operator kind (an EC_XNN row of fast_kernels.def). */
 static const char *xnn_kind_name(int k) {
@@ -527,41 +544,8 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
                   p->flags == ECK_XNN_FLAG_TF_LEGACY ? "ECK_XNN_FLAG_TF_LEGACY" : "ECK_XNN_FLAG_ALIGN_CORNERS");
   else if (p->flags)
     ec_buf_printf(b, ", .flags = %uu", p->flags);
-  if (p->pad[0] || p->pad[1] || p->pad[2] || p->pad[3])
-    ec_buf_printf(b, ",\n    .pad = {%u, %u, %u, %u}", p->pad[0], p->pad[1], p->pad[2], p->pad[3]);
-  if (p->kernel[0])
-    ec_buf_printf(b, ",\n    .kernel = {%u, %u}, .stride = {%u, %u}, .dilation = {%u, %u}", p->kernel[0],
-                  p->kernel[1], p->stride[0], p->stride[1], p->dilation[0], p->dilation[1]);
-  if (p->groups) ec_buf_printf(b, ", .groups = %u", p->groups);
-  /* One line per group of sizes, each size only when the kind uses it (non-zero). */
-  const struct {
-    const char *name;
-    size_t v;
-    bool line;                   /* starts a line */
-  } sizes[] = {{"channels_in", p->channels_in, true}, {"channels_out", p->channels_out, false},
-               {"in_stride", p->in_stride, false},    {"out_stride", p->out_stride, false},
-               {"batch", p->batch, true},             {"height", p->height, false},
-               {"width", p->width, false},            {"out_height", p->out_height, false},
-               {"out_width", p->out_width, false}};
-  bool line_open = false;
-  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    if (sizes[i].line) line_open = false;
-    if (!sizes[i].v) continue;
-    ec_buf_printf(b, line_open ? ", .%s = %zu" : ",\n    .%s = %zu", sizes[i].name, sizes[i].v);
-    line_open = true;
-  }
-  ec_buf_printf(b, ",\n    .out_min = ");
-  put_float(b, p->out_min);
-  ec_buf_printf(b, ", .out_max = ");
-  put_float(b, p->out_max);
-  if (p->rank_a) {
-    ec_buf_printf(b, ",\n    .rank_a = %d, .shape_a = ", p->rank_a);
-    put_sizes(b, p->shape_a, p->rank_a);
-  }
-  if (p->rank_b) {
-    ec_buf_printf(b, ", .rank_b = %d, .shape_b = ", p->rank_b);
-    put_sizes(b, p->shape_b, p->rank_b);
-  }
+  ec_shared_fields f = EC_SHARED_FIELDS(p, "ECK_XNN_INF");
+  ec_emit_shared_fields(b, &f);
   if (p->kind == ECK_XNN_PAD) {
     ec_buf_printf(b, ",\n    .pre = ");
     put_sizes(b, p->pre, p->rank_a);
@@ -569,6 +553,24 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
     put_sizes(b, p->post, p->rank_a);
     ec_buf_printf(b, ", .value = ");
     put_float(b, p->value);
+  }
+  if (p->kind >= ECK_XNN_QCONV && p->kind <= ECK_XNN_DEQUANT) {
+    ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
+    if (p->kind != ECK_XNN_QUANT) {
+      ec_buf_printf(b, ", .in_scale = ");
+      put_float(b, p->in_scale);
+      ec_buf_printf(b, ", .in_zp = %d", (int)p->in_zp);
+    }
+    if (p->kind == ECK_XNN_QCONV || p->kind == ECK_XNN_QFC) {
+      ec_buf_printf(b, ", .w_scale = ");
+      put_float(b, p->w_scale);
+      ec_buf_printf(b, ", .w_zp = %d", (int)p->w_zp);
+    }
+    if (p->kind != ECK_XNN_DEQUANT) {
+      ec_buf_printf(b, ", .out_scale = ");
+      put_float(b, p->out_scale);
+      ec_buf_printf(b, ", .out_zp = %d", (int)p->out_zp);
+    }
   }
   ec_buf_printf(b, "}");
 }
@@ -596,20 +598,38 @@ static void step_open(emitter *e, ec_buf *b, const char *fname) {
   ec_buf_printf(b, "static int %s(void *c) {\n  %s *ctx = c;\n", fname, e->prog);
 }
 
-/* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
-static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+/* The step function of an operator created at init: `return RUN(ARGS&fname_params, a, b, y TAIL);`. */
+static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname, const char *run,
+                          const char *args, const char *params, const char *tail) {
   const ec_kernel_choice *kc = e->kc[s];
-  ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
-  put_xnn_params(b, &kc->xp);
-  ec_buf_printf(b, ";\n");
   step_open(e, b, fname);
-  ec_buf_printf(b, "  return eck_xnn_run(&ctx->xn[X_%s], &%s_xp, ", fname, fname);
+  ec_buf_printf(b, "  return %s(%s&%s_%s, ", run, args, fname, params);
   put_val(e, b, kc->a);
   ec_buf_printf(b, ", ");
   put_val(e, b, kc->b);
   ec_buf_printf(b, ", ");
   put_val(e, b, n->n_outputs ? n->outputs[0] : -1);
-  ec_buf_printf(b, ", ctx->pool);\n}\n");
+  ec_buf_printf(b, "%s);\n}\n", tail);
+}
+
+/* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
+static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  char args[128];
+  ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
+  put_xnn_params(b, &e->kc[s]->xp);
+  ec_buf_printf(b, ";\n");
+  snprintf(args, sizeof args, "&ctx->xn[X_%s], ", fname);
+  emit_run_step(e, b, s, n, fname, "eck_xnn_run", args, "xp", ", ctx->pool");
+}
+
+/* A oneDNN primitive, created at init (emit_fast_init): its params, then a run. */
+static void emit_dnnl(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  char args[160];
+  ec_buf_printf(b, "static const eck_dnnl_params %s_dp = ", fname);
+  ec_emit_dnnl_params(b, &e->kc[s]->dp);
+  ec_buf_printf(b, ";\n");
+  snprintf(args, sizeof args, "&ctx->dn[D_%s], &ctx->dnnl, ", fname);
+  emit_run_step(e, b, s, n, fname, "eck_dnnl_run", args, "dp", "");
 }
 
 /* A step calling a plain-C kernel on the node's input 0 and output 0 as floats: opens the
@@ -628,6 +648,17 @@ static void open_float_call(emitter *e, ec_buf *b, const char *fname, const char
 static void emit_layout(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
   open_float_call(e, b, fname, kc->kind == EC_K_TO_NHWC ? "eck_xnn_to_nhwc" : "eck_xnn_to_nchw", n, NULL);
+  ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
+}
+
+/* eck_xnn_to_nhwc_8 / eck_xnn_to_nchw_8: one-byte elements. */
+static void emit_layout_8(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  step_open(e, b, fname);
+  ec_buf_printf(b, "  %s((const uint8_t *)", kc->kind == EC_K_TO_NHWC_8 ? "eck_xnn_to_nhwc_8" : "eck_xnn_to_nchw_8");
+  put_val(e, b, n->inputs[0]);
+  ec_buf_printf(b, ", (uint8_t *)");
+  put_val(e, b, n->outputs[0]);
   ec_buf_printf(b, ", %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->c, kc->hw);
 }
 
@@ -697,49 +728,85 @@ static bool in_arena_or_weights(emitter *e, int t) {
   return t < 0 || e->mp.where[t] == EC_MP_ARENA || e->mp.where[t] == EC_MP_WEIGHTS;
 }
 
+/* How init creates and sets up one library's steps (XNNPACK operators, oneDNN primitives). */
+typedef struct lib_calls {
+  const char *create, *setup; /* eck_xnn_create, eck_xnn_setup */
+  const char *nodes;          /* the context's array of nodes (xn) */
+  const char *slot;           /* the prefix of its enum of slots (X: ctx->xn[X_conv1_Conv]) */
+  const char *ctx_arg;        /* create's argument before the params ("" or "&ctx->dnnl, ") */
+  const char *params;         /* suffix of the step's params (xp: conv1_Conv_xp) */
+  const char *setup_tail;     /* setup's arguments after the output (", ctx->pool") */
+  const char *failed;         /* init's helper for a failed call (init_failed) */
+} lib_calls;
+static const lib_calls xnn_calls = {"eck_xnn_create", "eck_xnn_setup", "xn", "X", "", "xp", ", ctx->pool",
+                                    "init_failed"};
+static const lib_calls dnnl_calls = {"eck_dnnl_create", "eck_dnnl_setup", "dn", "D", "&ctx->dnnl, ", "dp", "",
+                                     "init_failed_dnnl"};
+
+/* Step s's create call at init (its node in the library's array, slot named from the step) and,
+ * where all its buffers are the arena's or the weights', its setup; a failed call ends init with
+ * its error. */
+static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
+  const ec_kernel_choice *kc = e->kc[s];
+  const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+  const char *nm = e->sname[s];
+  int y = n->outputs[0];
+  ec_buf_printf(b, "  if (%s(&ctx->%s[%s_%s], %s&%s_%s, ", l->create, l->nodes, l->slot, nm, l->ctx_arg, nm,
+                l->params);
+  if (kc->w >= 0 && e->g->tensors[kc->w].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
+  put_val(e, b, kc->w);
+  ec_buf_printf(b, ", ");
+  if (kc->bias >= 0 && e->g->tensors[kc->bias].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
+  put_val(e, b, kc->bias);
+  ec_buf_printf(b, ") != ECK_OK");
+  if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
+    ec_buf_printf(b, " ||\n      %s(&ctx->%s[%s_%s], &%s_%s, ", l->setup, l->nodes, l->slot, nm, nm, l->params);
+    put_val(e, b, kc->a);
+    ec_buf_printf(b, ", ");
+    put_val(e, b, kc->b);
+    ec_buf_printf(b, ", ");
+    put_val(e, b, y);
+    ec_buf_printf(b, "%s) != ECK_OK", l->setup_tail);
+  }
+  ec_buf_printf(b, ")\n    return %s(ctx, S_%s, &ctx->%s[%s_%s].err);\n", l->failed, nm, l->nodes, l->slot, nm);
+}
+
 /* Init: XNNPACK and the thread pool, then every XNNPACK operator created (weights packed) and,
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n"
-                "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
-  for (int s = 0; s < e->p->n_nodes; s++) {
-    const ec_kernel_choice *kc = e->kc[s];
-    if (kc->kind != EC_K_XNN) continue;
-    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
-    const char *nm = e->sname[s];
-    int y = n->outputs[0];
-    ec_buf_printf(b, "  if (eck_xnn_create(&ctx->xn[X_%s], &%s_xp, ", nm, nm);
-    if (kc->w >= 0) ec_buf_printf(b, "(const float *)");
-    put_val(e, b, kc->w);
-    ec_buf_printf(b, ", ");
-    if (kc->bias >= 0) ec_buf_printf(b, "(const float *)");
-    put_val(e, b, kc->bias);
-    ec_buf_printf(b, ") != ECK_OK");
-    if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
-      ec_buf_printf(b, " ||\n      eck_xnn_setup(&ctx->xn[X_%s], &%s_xp, ", nm, nm);
-      put_val(e, b, kc->a);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, kc->b);
-      ec_buf_printf(b, ", ");
-      put_val(e, b, y);
-      ec_buf_printf(b, ", ctx->pool) != ECK_OK");
-    }
-    ec_buf_printf(b, ")\n    return init_failed(ctx, S_%s, &ctx->xn[X_%s].err);\n", nm, nm);
-  }
+  if (e->n_clusters > 1) /* clusters on threads of their own run each step on one */
+    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads >= %s_N_CLUSTERS ? 1 : ctx->base.threads, &err)"
+                  " != ECK_OK)\n", e->PROG);
+  else
+    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n");
+  ec_buf_printf(b, "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
+  for (int s = 0; s < e->p->n_nodes; s++)
+    if (e->kc[s]->kind == EC_K_XNN) emit_create(e, b, s, &xnn_calls);
+  if (e->n_dnnl) ec_emit_dnnl_start(b, e->n_clusters > 1 ? e->PROG : NULL);
+  /* oneDNN's primitives: weights reordered into the primitive's own memory at create. */
+  for (int s = 0; s < e->p->n_nodes; s++)
+    if (e->kc[s]->kind == EC_K_DNNL) emit_create(e, b, s, &dnnl_calls);
 }
 
 /* The release function, and for fast code the init_failed helper init ends with on a failed
  * call: it records the call for the caller's message and releases what init made. */
 static void emit_release(emitter *e, ec_buf *b) {
   if (!e->fast) {
-    ec_buf_printf(b, "void %s_release(%s *ctx) {\n  (void)ctx;\n}\n\n", e->prog, e->prog);
+    if (e->n_clusters > 1)
+      ec_buf_printf(b, "void %s_release(%s *ctx) {\n  ecrt_clusters_stop(&ctx->clusters);\n}\n\n", e->prog, e->prog);
+    else
+      ec_buf_printf(b, "void %s_release(%s *ctx) {\n  (void)ctx;\n}\n\n", e->prog, e->prog);
     return;
   }
-  ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n"
+  ec_buf_printf(b, "void %s_release(%s *ctx) {\n  int i;\n%s"
                 "  for (i = 0; i < %s_N_XNN; i++) eck_xnn_delete(&ctx->xn[i]);\n"
                 "  if (ctx->xnn_started) eck_xnn_stop(ctx->pool);\n"
-                "  ctx->pool = NULL;\n  ctx->xnn_started = 0;\n}\n\n", e->prog, e->prog, e->PROG);
+                "  ctx->pool = NULL;\n  ctx->xnn_started = 0;\n", e->prog, e->prog,
+                e->n_clusters > 1 ? "  ecrt_clusters_stop(&ctx->clusters);\n" : "", e->PROG);
+  if (e->n_dnnl) ec_emit_dnnl_release(b, e->PROG);
+  ec_buf_printf(b, "}\n\n");
+  if (e->n_dnnl) ec_emit_dnnl_failed(b, e->prog);
   ec_buf_printf(b, "/* Init failed in the XNNPACK call err names, at step (-1: before the steps). */\n"
                 "static ecrt_status init_failed(%s *ctx, int step, const eck_xnn_error *err) {\n"
                 "  ctx->base.failed_step = step;\n  ctx->base.failed_call = err->call;\n"
@@ -769,6 +836,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     }
     ec_buf_printf(b, "\n");
   }
+  ec_ctl_emit_enum(e->ctl, b);
   ec_buf_printf(b, "};\n\n/* Where each tensor lives: arena offset (memory plan), weights offset, or the caller's\n * buffer (graph inputs and outputs). */\n");
   ec_buf_printf(b, "static const ecrt_value values[%s_N_VALUES] = {\n", e->PROG);
   for (int v = 0; v < e->n_vals; v++) {
@@ -796,6 +864,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     }
     ec_buf_printf(b, "\n");
   }
+  ec_ctl_emit_values(e->ctl, b);
   ec_buf_printf(b, "};\n");
   if (e->n_emit) {
     ec_buf_printf(b, "\n/* The steps, in run order. */\nenum {\n");
@@ -807,6 +876,12 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     ec_buf_printf(b, "\n/* The XNNPACK operators of ctx->xn. */\nenum {\n");
     for (int s = 0; s < e->p->n_nodes; s++)
       if (e->xslot[s] >= 0) ec_buf_printf(b, "  X_%s,\n", e->sname[s]);
+    ec_buf_printf(b, "};\n");
+  }
+  if (e->n_dnnl) {
+    ec_buf_printf(b, "\n/* The oneDNN primitives of ctx->dn. */\nenum {\n");
+    for (int s = 0; s < e->p->n_nodes; s++)
+      if (e->dslot[s] >= 0) ec_buf_printf(b, "  D_%s,\n", e->sname[s]);
     ec_buf_printf(b, "};\n");
   }
 
@@ -833,6 +908,11 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     if (e->fast && !ref_layout_ok(g, n)) {
       ec_fail_node(d, g, n, "internal error: the reference kernel of %s would read NHWC data", n->op_type);
       return EC_ERR_INTERNAL;
+    }
+    if (n->n_subgraphs) {
+      ec_status cst = ec_ctl_emit_step(e->ctl, b, s, fname, e->prog, d);
+      if (cst) return cst;
+      continue;
     }
     bool has_params = op->print_params && n->params;
     if (has_params) {
@@ -897,11 +977,16 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   }
   if (e->n_emit == 0) ec_buf_printf(b, "  {\"\", \"\", NULL} /* no steps: C forbids an empty array */\n");
   ec_buf_printf(b, "};\n\n");
+  if (e->n_clusters > 1) {
+    ec_status cst = ec_emit_clusters(e->g, e->p, e->prog, e->PROG, (const char *const *)e->sname, e->aliased, b);
+    if (cst) return cst;
+  }
 
   emit_release(e, b);
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "    size_t arena_len, int threads) {\n", e->prog, e->prog);
-  ec_buf_printf(b, "  const unsigned char *payload;\n%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "");
+  ec_buf_printf(b, "  const unsigned char *payload;\n%s%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "",
+                e->n_dnnl ? "  eck_dnnl_error derr;\n" : "");
   ec_buf_printf(b, "  if (!ctx) return ECRT_ERR_ARG;\n  memset(ctx, 0, sizeof *ctx);\n  ctx->base.failed_step = -1;\n");
   ec_buf_printf(b, "  if (arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
   ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
@@ -909,12 +994,20 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   /* The threads it really runs with (a profile records them): the reference kernels use one. */
   if (e->fast)
     ec_buf_printf(b, "  ctx->base.threads = threads > 0 ? threads : eck_xnn_default_threads(%s_THREADS);\n", e->PROG);
+  else if (e->n_clusters > 1)
+    ec_buf_printf(b, "  ctx->base.threads = threads > 0 ? threads : %s_THREADS;\n", e->PROG);
   else
     ec_buf_printf(b, "  (void)threads;\n  ctx->base.threads = 1;\n");
   ec_buf_printf(b, "  ctx->weights = payload;\n  ctx->arena = arena;\n");
   ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n", e->PROG);
   if (e->fast) emit_fast_init(e, b);
-  ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
+  if (e->n_clusters > 1) {
+    ec_buf_printf(b, "  st = ecrt_clusters_start(&ctx->clusters, %s_clusters, %s_N_CLUSTERS, ctx->ready, %s_N_HANDOFFS,\n"
+                  "                           %s_steps, ctx, ctx->base.threads);\n", e->prog, e->PROG, e->PROG, e->prog);
+    ec_buf_printf(b, "  if (st != ECRT_OK) %s_release(ctx);\n  return st;\n}\n\n", e->prog);
+  } else {
+    ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
+  }
 
   run_signature(e, b);
   ec_buf_printf(b, " {\n");
@@ -934,8 +1027,12 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
                     tbytes(&g->tensors[t]));
     }
   }
-  ec_buf_printf(b, "  return ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
-                e->prog, e->PROG);
+  if (e->n_clusters > 1)
+    ec_buf_printf(b, "  return ecrt_clusters_run(&ctx->clusters, %s_N_STEPS, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
+                  e->PROG);
+  else
+    ec_buf_printf(b, "  return ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
+                  e->prog, e->PROG);
   return EC_OK;
 }
 
@@ -983,7 +1080,8 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      %d, %d, %s, %s,\n", e->p->n_inputs, e->p->n_outputs,
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
   ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"};\n", e->prog, e->PROG,
-                e->fast ? "xnnpack" : "ref");
+                e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref");
+  if (e->n_dnnl) ec_emit_dnnl_main(b);
   if (e->o->plan_id)
     ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
                   "  return ecrt_driver_main_plan(&program, UINT64_C(0x%016llx), argc, argv);\n}\n",
@@ -1015,6 +1113,8 @@ static void emitter_free(emitter *e) {
   free(e->woff);
   free(e->kc);
   free(e->xslot);
+  free(e->dslot);
+  ec_ctl_free(e->ctl);
   ec_memplan_free(&e->mp);
 }
 
@@ -1022,7 +1122,8 @@ static void emitter_free(emitter *e) {
 static ec_status read_kernels(emitter *e, ec_diag *d) {
   e->kc = ec_alloc(sizeof(ec_kernel_choice *) * (size_t)(e->p->n_nodes + 1));
   e->xslot = ec_alloc(sizeof(int) * (size_t)(e->p->n_nodes + 1));
-  if (!e->kc || !e->xslot) return EC_ERR_INTERNAL;
+  e->dslot = ec_alloc(sizeof(int) * (size_t)(e->p->n_nodes + 1));
+  if (!e->kc || !e->xslot || !e->dslot) return EC_ERR_INTERNAL;
   e->fast = ec_kernels_fast(e->o->kernels);
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &e->g->nodes[e->p->nodes[s]];
@@ -1038,9 +1139,12 @@ static ec_status read_kernels(emitter *e, ec_diag *d) {
     }
     e->kc[s] = n->kernel;
     e->xslot[s] = e->kc[s]->kind == EC_K_XNN ? e->n_xnn++ : -1;
+    e->dslot[s] = e->kc[s]->kind == EC_K_DNNL ? e->n_dnnl++ : -1;
     if (e->kc[s]->kind == EC_K_BLAS_MATMUL) e->n_blas++;
   }
-  if (e->fast)
+  e->n_clusters = ec_emit_n_clusters(e->g, e->p);
+  e->n_handoffs = ec_emit_n_handoffs(e->g, e->p);
+  if (e->fast || e->n_clusters > 1)
     e->threads = e->o->threads > 0 ? e->o->threads : e->o->cores > 0 ? e->o->cores : 1;
   return EC_OK;
 }
@@ -1057,7 +1161,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
   upper(e.PROG, e.prog, sizeof e.PROG);
   for (int s = 0; s < p->n_nodes; s++) {
     const ec_node *n = &g->nodes[p->nodes[s]];
-    if (n->op < 0 || !ec_ops[n->op].ref)
+    if (n->op < 0 || (!ec_ops[n->op].ref && !n->n_subgraphs))
       return ec_fail_node(d, g, n, "no reference kernel for %s yet (--kernels %s)", n->op_type, o->kernels);
     for (int k = 0; k < n->n_inputs + n->n_outputs; k++) {
       int t = k < n->n_inputs ? n->inputs[k] : n->outputs[k - n->n_inputs];
@@ -1073,6 +1177,8 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
                                   p->n_outputs, &e.mp, d);
   if (!st) st = collect_values(&e);
   if (!st) st = name_steps(&e);
+  if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, o, &e.ctl, d);
+  if (!st) ec_ctl_place_weights(e.ctl, e.woff, &e.payload);
   for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {
     int t = i < p->n_inputs ? p->inputs[i] : p->outputs[i - p->n_inputs];
     if (!dtype_macro(g->tensors[t].dtype)) {

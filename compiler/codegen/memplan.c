@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit_control.h"
 #include "lower.h"
 #include "memplan.h"
 #include "op.h"
@@ -18,6 +19,7 @@ size_t ec_mp_padded(size_t bytes) {
  * that kernel (or recorded nothing: graphs built by hand in tests); the fast kernels take none
  * from the arena. */
 static size_t kernel_scratch(const ec_graph *g, const ec_node *n) {
+  if (n->n_subgraphs) return ec_ctl_scratch(g, n); /* its branches' or body's tensors */
   bool ref = !n->kernel || n->kernel->kind == EC_K_REF;
   return ref && ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
 }
@@ -117,6 +119,108 @@ static bool in_view_group(const ec_memplan *mp, int t) {
   return false;
 }
 
+/* ---- happens-before of a clustered schedule ---------------------------------------------------
+ * When the planner put the partition's nodes in several clusters (ec_node.cluster), each cluster
+ * runs its steps in schedule order on a thread of its own and waits, through a ready flag, for
+ * every tensor another cluster writes for it. Step x happens before step s when a chain of
+ * program order (same cluster) and data edges (s reads what x wrote) leads from x to s. Two
+ * tensors may share bytes only if every access of one happens before the other's first write.
+ * Without clusters the order is the schedule's and nothing here changes the plan. */
+typedef struct mp_hb {
+  int n, words;
+  uint64_t *before; /* n x words: bit x of row s set when x happens before s; NULL: sequential */
+  int *pos;         /* node index -> step, -1 outside the partition */
+} mp_hb;
+
+static void hb_free(mp_hb *h) {
+  free(h->before), free(h->pos);
+  memset(h, 0, sizeof *h);
+}
+
+static int node_cluster(const ec_node *n) { return n->cluster > 0 ? n->cluster : 0; }
+
+static ec_status hb_make(const ec_graph *g, const int *nodes, int n_nodes, mp_hb *h) {
+  memset(h, 0, sizeof *h);
+  h->n = n_nodes;
+  h->pos = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  if (!h->pos) return EC_ERR_INTERNAL;
+  for (int i = 0; i < g->n_nodes; i++) h->pos[i] = -1;
+  bool clustered = false;
+  for (int s = 0; s < n_nodes; s++) {
+    h->pos[nodes[s]] = s;
+    clustered |= node_cluster(&g->nodes[nodes[s]]) != 0;
+  }
+  if (!clustered) return EC_OK;
+  h->words = (n_nodes + 63) / 64;
+  h->before = ec_alloc(sizeof(uint64_t) * (size_t)n_nodes * (size_t)h->words + 8);
+  int *prev = ec_alloc(sizeof(int) * (size_t)(n_nodes + 1)); /* per cluster: its last step so far */
+  if (!h->before || !prev) {
+    free(prev);
+    hb_free(h);
+    return EC_ERR_INTERNAL;
+  }
+  for (int c = 0; c <= n_nodes; c++) prev[c] = -1;
+  for (int s = 0; s < n_nodes; s++) {
+    const ec_node *n = &g->nodes[nodes[s]];
+    uint64_t *row = &h->before[(size_t)s * (size_t)h->words];
+    int c = node_cluster(n);
+    if (c > n_nodes) c = n_nodes;
+    for (int k = -1; k < n->n_inputs; k++) {
+      int x;
+      if (k < 0) {
+        x = prev[c];
+      } else {
+        int t = n->inputs[k], pr = t >= 0 ? g->tensors[t].producer : -1;
+        x = pr >= 0 ? h->pos[pr] : -1;
+      }
+      if (x < 0 || x >= s) continue;
+      const uint64_t *px = &h->before[(size_t)x * (size_t)h->words];
+      for (int w = 0; w < h->words; w++) row[w] |= px[w];
+      row[x / 64] |= (uint64_t)1 << (x % 64);
+    }
+    prev[c] = s;
+  }
+  free(prev);
+  return EC_OK;
+}
+
+/* Step x happens before step s (strictly). */
+static bool hb_lt(const mp_hb *h, int x, int s) {
+  if (x < 0 || s < 0) return false;
+  if (!h->before) return x < s;
+  return (h->before[(size_t)s * (size_t)h->words + (size_t)(x / 64)] >> (x % 64)) & 1;
+}
+
+/* Every access of tensor t in the partition (the step writing it, each step reading it) other
+ * than step `except` happens before step s. */
+static bool accesses_before(const ec_graph *g, const mp_hb *h, int t, int t_first, int except, int s) {
+  if (t_first >= 0 && t_first != except && !hb_lt(h, t_first, s)) return false;
+  const ec_tensor *tt = &g->tensors[t];
+  for (int c = 0; c < tt->n_consumers; c++) {
+    int x = h->pos[tt->consumers[c]];
+    if (x >= 0 && x != except && !hb_lt(h, x, s)) return false;
+  }
+  return true;
+}
+
+/* The last step that does not happen after every access of t: with clusters, a tensor stays
+ * live until every later step of the schedule is ordered after all its accesses, so that
+ * intervals that do not meet are ordered by happens-before. Without clusters: last. */
+static int hb_last(const ec_graph *g, const mp_hb *h, int t, int first, int last) {
+  if (!h->before) return last;
+  for (int s = h->n - 1; s > last; s--)
+    if (!accesses_before(g, h, t, first, -1, s)) return s;
+  return last;
+}
+
+/* The same for a step's scratch buffer (its only access is the step). */
+static int hb_last_step(const mp_hb *h, int step) {
+  if (!h->before) return step;
+  for (int s = h->n - 1; s > step; s--)
+    if (!hb_lt(h, step, s)) return s;
+  return step;
+}
+
 /* Extra placement orders tried for graphs with at most this many buffers (each costs O(n^2)). */
 #define EC_MP_PERTURB_MAX_BUFS 3000
 #define EC_MP_PERTURBED_ORDERS 32
@@ -164,6 +268,8 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
   int *sfirst = ec_alloc(sizeof(int) * (size_t)(nt + n_nodes + 1));
   size_t *key_bytes = ec_alloc(sizeof(size_t) * (size_t)(nt + n_nodes + 1));
   ec_status st = EC_OK;
+  mp_hb hb;
+  memset(&hb, 0, sizeof hb);
   if (!mp->where || !mp->buf || !mp->first || !mp->last || !mp->inplace_of || !mp->view_root ||
       !mp->view_off || !mp->bufs ||
       !mp->scratch_buf || !mp->scratch_bytes || !order || !live || !sbytes || !sfirst || !key_bytes) {
@@ -172,7 +278,12 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
   }
   st = classify(g, nodes, n_nodes, inputs, n_inputs, outputs, n_outputs, mp->where, mp->first,
                 mp->last, d);
+  if (!st) st = hb_make(g, nodes, n_nodes, &hb);
   if (st) goto done;
+  /* With clusters, each lifetime reaches the last step not ordered after it (hb_last). */
+  for (int t = 0; t < nt; t++)
+    if (mp->where[t] == EC_MP_ARENA && mp->first[t] >= 0)
+      mp->last[t] = hb_last(g, &hb, t, mp->first[t], mp->last[t]);
   for (int t = 0; t < nt; t++) mp->buf[t] = mp->inplace_of[t] = -1;
   st = find_views(g, mp, d);
   if (st) goto done;
@@ -187,11 +298,14 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
       size_t bytes = tensor_bytes(&g->tensors[t]);
       int src = n->n_inputs > 0 ? n->inputs[0] : -1;
       bool inplace = k == 0 && (op->flags & EC_OPF_INPLACE) && src >= 0 &&
-                     mp->where[src] == EC_MP_ARENA && mp->last[src] == s &&
+                     mp->where[src] == EC_MP_ARENA &&
                      tensor_bytes(&g->tensors[src]) >= bytes && !in_view_group(mp, src) &&
                      !in_view_group(mp, t);
       for (int j = 1; inplace && j < n->n_inputs; j++)
         if (n->inputs[j] == src) inplace = false;
+      /* src dies here: every other access of it (a reader in another cluster too) is done
+       * before this step overwrites it (without clusters: s is its last reader). */
+      if (inplace) inplace = accesses_before(g, &hb, src, mp->first[src], s, s);
       if (inplace) {
         int b = mp->buf[src];
         mp->buf[t] = b;
@@ -212,7 +326,8 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
     if (sc) {
       ec_mp_buf *b = &mp->bufs[mp->n_bufs];
       b->bytes = sc;
-      b->first = b->last = s;
+      b->first = s;
+      b->last = hb_last_step(&hb, s);
       b->scratch_step = s;
       mp->scratch_buf[s] = mp->n_bufs++;
     }
@@ -296,6 +411,7 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
     if (sum > mp->lower_bound) mp->lower_bound = sum;
   }
 done:
+  hb_free(&hb);
   free(order);
   free(live);
   free(sbytes);
@@ -375,6 +491,79 @@ static ec_status verify_view(const ec_graph *g, const ec_memplan *mp, const ec_m
       return vfail(d, g, "views '%s' and '%s' are written into the same channels", g->tensors[u].name, x->name);
   }
   return EC_OK;
+}
+
+/* One side of a byte-sharing pair for verify_concurrent: an arena tensor (t >= 0) or the scratch
+ * of step `step`. */
+typedef struct mp_item {
+  int t, step;
+} mp_item;
+
+/* Every access of x happens before y's first write (its step, for a scratch). A tensor written
+ * in place over x reads x at that very step, which is then x's last access. */
+static bool item_before(const ec_graph *g, const ec_memplan *mp, const mp_hb *h, const int *first, mp_item x,
+                        mp_item y) {
+  int yw = y.t >= 0 ? first[y.t] : y.step;
+  if (x.t < 0) return hb_lt(h, x.step, yw);
+  int except = y.t >= 0 && mp->inplace_of[y.t] == x.t ? yw : -1;
+  return accesses_before(g, h, x.t, first[x.t], except, yw);
+}
+
+static int item_root(const ec_memplan *mp, mp_item x) {
+  return x.t < 0 ? -1 : mp->view_root[x.t] >= 0 ? mp->view_root[x.t] : x.t;
+}
+
+static int buf_items(const ec_memplan *mp, const ec_mp_where *where, const int *first, int b, mp_item *out) {
+  int n = 0;
+  if (mp->bufs[b].scratch_step >= 0) out[n++] = (mp_item){-1, mp->bufs[b].scratch_step};
+  for (int t = 0; t < mp->n_tensors; t++)
+    if (where[t] == EC_MP_ARENA && first[t] >= 0 && mp->buf[t] == b) out[n++] = (mp_item){t, -1};
+  return n;
+}
+
+/* With clusters (ec_node.cluster): any two tensors or scratch buffers whose bytes meet are
+ * ordered by the happens-before of the clustered schedule (hb_make, recomputed from the graph):
+ * every access of one before the other's first write. Views of one in-place concat are written
+ * side by side into disjoint channels and are checked by verify_view instead. */
+static ec_status verify_concurrent(const ec_graph *g, const int *nodes, int n_nodes, const ec_memplan *mp,
+                                   const ec_mp_where *where, const int *first, ec_diag *d) {
+  mp_hb h;
+  ec_status st = hb_make(g, nodes, n_nodes, &h);
+  if (st || !h.before) {
+    hb_free(&h);
+    return st;
+  }
+  mp_item *xi = ec_alloc(sizeof(mp_item) * (size_t)(mp->n_tensors + 2));
+  mp_item *yi = ec_alloc(sizeof(mp_item) * (size_t)(mp->n_tensors + 2));
+  if (!xi || !yi) st = EC_ERR_INTERNAL;
+  char l1[256], l2[256];
+  for (int b = 0; !st && b < mp->n_bufs; b++) {
+    size_t b0 = mp->bufs[b].offset, b1 = b0 + ec_mp_padded(mp->bufs[b].bytes);
+    int nx = buf_items(mp, where, first, b, xi);
+    for (int c = 0; !st && c <= b; c++) {
+      size_t c0 = mp->bufs[c].offset, c1 = c0 + ec_mp_padded(mp->bufs[c].bytes);
+      if (!(b0 < c1 && c0 < b1)) continue;
+      int ny = c == b ? nx : buf_items(mp, where, first, c, yi);
+      const mp_item *ys = c == b ? xi : yi;
+      for (int i = 0; !st && i < nx; i++)
+        for (int j = 0; !st && j < (c == b ? i : ny); j++) {
+          mp_item x = xi[i], y = ys[j];
+          if (item_root(mp, x) >= 0 && item_root(mp, x) == item_root(mp, y)) continue;
+          if (item_before(g, mp, &h, first, x, y) || item_before(g, mp, &h, first, y, x)) continue;
+          int sx = x.t >= 0 ? first[x.t] : x.step, sy = y.t >= 0 ? first[y.t] : y.step;
+          if (x.t >= 0) snprintf(l1, sizeof l1, "'%.200s'", g->tensors[x.t].name);
+          else scratch_label(g, nodes, x.step, l1, sizeof l1);
+          if (y.t >= 0) snprintf(l2, sizeof l2, "'%.200s'", g->tensors[y.t].name);
+          else scratch_label(g, nodes, y.step, l2, sizeof l2);
+          st = vfail(d, g, "%s (cluster %d) and %s (cluster %d) share bytes, but neither is done before the "
+                     "other is written", l2, node_cluster(&g->nodes[nodes[sy]]), l1,
+                     node_cluster(&g->nodes[nodes[sx]]));
+        }
+    }
+  }
+  free(xi), free(yi);
+  hb_free(&h);
+  return st;
 }
 
 ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, const int *inputs,
@@ -514,6 +703,7 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
     }
   }
   if (mp->lower_bound > mp->arena_bytes) st = vfail(d, g, "arena below the lower bound");
+  if (!st) st = verify_concurrent(g, nodes, n_nodes, mp, where, first, d);
 done:
   if (!where || !first || !last || !bfirst || !blast || !bbytes) st = EC_ERR_INTERNAL;
   free(where);

@@ -3,10 +3,12 @@
  *
  * Lifetimes are intervals of step indices in the partition's schedule: a value is live from the
  * step that writes it to the last step that reads it. Two buffers may share bytes only when one's
- * last read comes before the other's first write. Steps run one after another (one request at a
- * time); a clustered schedule on threads must pass steps whose intervals already respect the
- * happens-before partial order (e.g. by widening lifetimes to the cluster's span), and the
- * verifier then holds for it too. Graph inputs and outputs are the caller's buffers; constants
+ * last read comes before the other's first write. With clusters (the planner's ec_node.cluster,
+ * each cluster on a thread of its own, cross-cluster tensors handed over by ready flags) that is
+ * the happens-before partial order, not the schedule's: a lifetime then reaches the last step not
+ * ordered after all its accesses, so lifetimes that do not meet are ordered, and a tensor is
+ * written in place over another only when every other access of that one happens before. The
+ * verifier checks the partial order itself: every pair of buffers whose bytes meet is ordered. Graph inputs and outputs are the caller's buffers; constants
  * live in the weights. A view (a tensor written straight into a zero-copy concat's channels,
  * lower.h) has no buffer of its own: it shares its root's, whose lifetime covers all its views. */
 #ifndef EC_MEMPLAN_H

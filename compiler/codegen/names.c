@@ -53,16 +53,17 @@ static bool is_reserved(const char *s) {
     return true;
   if (ends_with(s, "_t")) return true;
   if (s[0] == '_' && (s[1] == '_' || isupper((unsigned char)s[1]))) return true;
-  /* The prefixes of the generated enums: V_ tensors, S_ steps, X_ XNNPACK operators. */
-  if ((s[0] == 'V' || s[0] == 'S' || s[0] == 'X') && s[1] == '_') return true;
+  /* The prefixes of the generated enums: V_ tensors, S_ steps, X_ XNNPACK operators, D_ oneDNN
+   * primitives. */
+  if ((s[0] == 'V' || s[0] == 'S' || s[0] == 'X' || s[0] == 'D') && s[1] == '_') return true;
   return false;
 }
 
 /* A bare name (a step function, a run argument) must not be a name derived from a step
- * (_params, _xp) or one of the program's own globals (prog, prog_run, PROG_N_STEPS...). */
+ * (_params, _xp, _dp) or one of the program's own globals (prog, prog_run, PROG_N_STEPS...). */
 static bool is_reserved_bare(const char *s, const char *prog) {
   if (in_list(reserved_bare, s)) return true;
-  if (ends_with(s, "_params") || ends_with(s, "_xp")) return true;
+  if (ends_with(s, "_params") || ends_with(s, "_xp") || ends_with(s, "_dp")) return true;
   size_t n = prog ? strlen(prog) : 0;
   if (n && strncmp(s, prog, n) == 0 && (s[n] == 0 || s[n] == '_')) return true;
   /* Upper-case program macros (DIGITS_P0_ARENA_BYTES) and the weights macros. */

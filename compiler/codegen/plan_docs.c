@@ -35,6 +35,8 @@ static void dot_esc(ec_buf *b, const char *s) {
 
 void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b) {
   static const char *const colors[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#fb9a99", "#ffff99"};
+  static const char *const cluster_colors[] = {"#8dd3c7", "#ffffb3", "#bebada", "#fb8072",
+                                               "#80b1d3", "#fdb462", "#b3de69", "#fccde5"};
   int *owner = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
   if (!owner) {
     b->oom = true;
@@ -59,7 +61,11 @@ void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p
       dot_esc(b, n->name ? n->name : "");
       ec_buf_printf(b, "\\n");
       dot_esc(b, n->op_type);
-      ec_buf_printf(b, "\", fillcolor=\"%s\"];\n", colors[k % 6]);
+      /* Clusters of a partition that has several get colours of their own. */
+      const char *fill = q->n_clusters > 1 && n->cluster >= 0 ? cluster_colors[n->cluster % 8] : colors[k % 6];
+      ec_buf_printf(b, "\", fillcolor=\"%s\"", fill);
+      if (q->n_clusters > 1 && n->cluster >= 0) ec_buf_printf(b, ", xlabel=\"c%d\"", n->cluster);
+      ec_buf_printf(b, "];\n");
     }
     ec_buf_printf(b, "  }\n");
   }

@@ -20,6 +20,36 @@ static void io_list(ec_buf *b, const ec_graph *g, const int *ts, int n) {
 
 static void num(ec_buf *b, double v) { ec_buf_printf(b, "%.6g", v); }
 
+/* The partition's clusters (compiler/plan/cluster.h): the mode, the thread split, predictions
+ * with and without clusters, and per cluster its nodes, work and hand-offs. */
+static void clusters_json(ec_buf *b, const ec_graph *g, const ec_plan *plan, const ec_plan_part *q) {
+  ec_buf_printf(b, ",\n      \"parallel\": \"%s\",\n      \"threads\": %d,\n      \"cluster_threads\": %d,"
+                "\n      \"predicted_sequential_ms\": ", ec_parallel_name(plan->parallel), q->threads,
+                q->cluster_threads);
+  num(b, q->sequential_ms);
+  ec_buf_printf(b, ",\n      \"predicted_intra_ms\": ");
+  num(b, q->intra_ms);
+  ec_buf_printf(b, ",\n      \"predicted_clustered_ms\": ");
+  num(b, q->clustered_ms);
+  ec_buf_printf(b, ",\n      \"predicted_gain\": ");
+  num(b, q->clustered_ms > 0 ? q->intra_ms / q->clustered_ms - 1 : 0);
+  ec_buf_printf(b, ",\n      \"clusters\": [");
+  for (int c = 0; c < q->n_clusters; c++) {
+    ec_buf_printf(b, "%s\n        {\"index\": %d, \"predicted_ms\": ", c ? "," : "", c);
+    num(b, q->cluster_ms ? q->cluster_ms[c] : 0);
+    ec_buf_printf(b, ", \"threads\": %d, \"handoffs\": %d, \"nodes\": [", q->cluster_threads,
+                  ec_plan_cluster_handoffs(g, &q->part, c));
+    for (int s = 0, m = 0; s < q->part.n_nodes; s++) {
+      const ec_node *n = &g->nodes[q->part.nodes[s]];
+      if (n->cluster != c) continue;
+      ec_buf_printf(b, "%s", m++ ? ", " : "");
+      ec_buf_json_str(b, n->name ? n->name : "");
+    }
+    ec_buf_printf(b, "]}");
+  }
+  ec_buf_printf(b, "\n      ]");
+}
+
 ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec_device_list *devs,
                            const ec_plan *plan, const ec_part *parts, const ec_part_report *reps,
                            int n, ec_buf *b) {
@@ -142,6 +172,7 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
       } else {
         ec_buf_printf(b, "null");
       }
+      clusters_json(b, g, plan, q);
     }
     ec_buf_printf(b, ",\n      \"arena_bytes\": %zu,\n      \"arena_lower_bound_bytes\": %zu,\n"
                   "      \"arena_verified\": true,\n      \"weights_bytes\": %zu,\n"

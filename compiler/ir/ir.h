@@ -102,8 +102,9 @@ typedef struct ec_attr {
   bool used;           /* set by the getters; an attribute nobody read is reported unknown */
 } ec_attr;
 
-/* Kernel families a node can be lowered for (its device's library). */
-typedef enum ec_kernel_family { EC_KF_UNSET = 0, EC_KF_REF, EC_KF_XNNPACK } ec_kernel_family;
+/* Kernel families a node can be lowered for (its device's library). EC_KF_ONEDNN: oneDNN first
+ * where it has the op, XNNPACK for the rest (both read NHWC, so the two meet without conversions). */
+typedef enum ec_kernel_family { EC_KF_UNSET = 0, EC_KF_REF, EC_KF_XNNPACK, EC_KF_ONEDNN } ec_kernel_family;
 
 typedef struct ec_node {
   char *name;          /* may be "" */

@@ -8,7 +8,8 @@
 #include "op.h"
 
 bool ec_kernels_fast(const char *kernels) {
-  return kernels && (strcmp(kernels, "xnnpack") == 0 || strcmp(kernels, "fast") == 0);
+  return kernels && (strcmp(kernels, "xnnpack") == 0 || strcmp(kernels, "fast") == 0 ||
+                     strcmp(kernels, "onednn") == 0);
 }
 
 bool ec_layout_free(const ec_tensor *t) {
@@ -129,10 +130,32 @@ static const unsigned xnn_flags[] = {
 #include "fast_kernels.def"
 };
 
+/* The EC_DNNL rows: eck_dnnl.h's kinds in its order, each with the XNNPACK kind it stands in for. */
+enum {
+  EC_DNNL_ROW_NONE = 0,
+#define EC_DNNL(KIND, XNN, flags) EC_DNNL_ROW_##KIND,
+#include "fast_kernels.def"
+  EC_DNNL_ROWS
+};
+#define EC_DNNL(KIND, XNN, flags) \
+  _Static_assert((int)ECK_DNNL_##KIND == (int)EC_DNNL_ROW_##KIND, "fast_kernels.def: EC_DNNL(" #KIND ") out of eck_dnnl.h's order");
+#include "fast_kernels.def"
+
+static const struct {
+  int xnn;
+  unsigned flags;
+} dnnl_rows[] = {
+    [0] = {0, 0},
+#define EC_DNNL(KIND, XNN, flags) [ECK_DNNL_##KIND] = {ECK_XNN_##XNN, (flags)},
+#include "fast_kernels.def"
+};
+_Static_assert(sizeof dnnl_rows / sizeof dnnl_rows[0] == EC_DNNL_ROWS, "fast_kernels.def: oneDNN table out of step");
+
 unsigned ec_kernel_flags(const ec_kernel_choice *c) {
   if ((unsigned)c->kind >= EC_K_COUNT) return 0;
   unsigned f = kernel_flags[c->kind];
   if (c->kind == EC_K_XNN && c->xp.kind > 0 && c->xp.kind < EC_XNN_ROWS) f |= xnn_flags[c->xp.kind];
+  if (c->kind == EC_K_DNNL && c->dp.kind > 0 && c->dp.kind < EC_DNNL_ROWS) f |= dnnl_rows[c->dp.kind].flags;
   return f;
 }
 
@@ -220,6 +243,24 @@ static bool spatial_ok(const int64_t *pb, const int64_t *pe, int nsp) {
   return true;
 }
 
+/* The geometry of a 2-D convolution of x into y (NHWC bytes), float or int8. */
+static void conv_geometry(const ec_graph *g, const ec_node *n, const eck_conv_params *cp, const ec_tensor *x,
+                          const ec_tensor *y, eck_xnn_params *p, int xnn) {
+  int64_t group = cp->group, cin = x->dims[1], cout = y->dims[1];
+  p->kind = xnn;
+  spatial(p, x, cp->kernel, cp->strides, cp->dilations, cp->pad_begin, cp->pad_end);
+  p->groups = (uint32_t)group;
+  p->channels_in = (size_t)(cin / group);
+  p->channels_out = (size_t)(cout / group);
+  p->in_stride = ec_view_stride(g, n->inputs[0]);
+  p->out_stride = ec_view_stride(g, n->outputs[0]);
+}
+
+/* The weights must be [O, kh, kw, I/group]: re-ordered by lowering unless the orders agree. */
+static bool weights_ohwi(const ec_tensor *w) {
+  return w->rank == 4 && (w->layout == EC_LAYOUT_NHWC || w->dims[1] == 1 || w->dims[2] * w->dims[3] == 1);
+}
+
 static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_conv_params *cp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *b = in_t(g, n, 2), *y = out_t(g, n, 0);
@@ -229,21 +270,120 @@ static ec_kernel_kind choose_conv(const ec_graph *g, const ec_node *n, ec_kernel
       !nhwc_bytes(y) || w->kind != EC_TK_CONSTANT || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
     return EC_K_REF;
   if (b && (b->kind != EC_TK_CONSTANT || b->dtype != ECK_FLOAT)) return EC_K_REF;
-  int64_t group = cp->group, cin = x->dims[1], cout = y->dims[1];
-  /* The weights must be [O, kh, kw, I/group]: re-ordered by lowering unless the orders agree. */
-  if (w->layout != EC_LAYOUT_NHWC && !(w->dims[1] == 1 || w->dims[2] * w->dims[3] == 1)) return EC_K_REF;
+  if (!weights_ohwi(w)) return EC_K_REF;
   eck_xnn_params *p = &c->xp;
-  p->kind = xnn;
-  spatial(p, x, cp->kernel, cp->strides, cp->dilations, cp->pad_begin, cp->pad_end);
-  p->groups = (uint32_t)group;
-  p->channels_in = (size_t)(cin / group);
-  p->channels_out = (size_t)(cout / group);
-  p->in_stride = ec_view_stride(g, n->inputs[0]);
-  p->out_stride = ec_view_stride(g, n->outputs[0]);
+  conv_geometry(g, n, cp, x, y, p, xnn);
   act_range(n, p);
   c->a = n->inputs[0];
   c->w = n->inputs[1];
   c->bias = b ? n->inputs[2] : -1;
+  return EC_K_XNN;
+}
+
+/* ---- int8 ------------------------------------------------------------------------------------ */
+
+static bool is_q8(const ec_tensor *t) {
+  return t && t->rank >= 0 && (t->dtype == ECK_UINT8 || t->dtype == ECK_INT8);
+}
+
+/* A quantization scale: a one-element float constant, positive and normal (XNNPACK refuses
+ * others). */
+static bool q_scale(const ec_tensor *t, float *v) {
+  return const_scalar(t, v) && *v > 0.0f && isnormal(*v);
+}
+
+/* A zero point of dtype dt: a one-element constant, or absent (0). */
+static bool q_zero(const ec_tensor *t, int32_t dt, int32_t *zp) {
+  *zp = 0;
+  if (!t) return true;
+  if (t->kind != EC_TK_CONSTANT || t->dtype != dt || ec_tensor_numel(t) != 1 || !t->data) return false;
+  *zp = dt == ECK_UINT8 ? (int32_t)((const uint8_t *)t->data)[0] : (int32_t)((const int8_t *)t->data)[0];
+  return true;
+}
+
+/* The scales and zero points of a QLinearConv or QLinearMatMul (inputs 1, 2: x; 4, 5: weights;
+ * 6, 7: y), per tensor, with the data type of x for all three and weights of zero point 0 for
+ * int8 (XNNPACK's qs8 has no weight zero point); and the requantization scale within what
+ * XNNPACK accepts, [2^-32, 256). */
+static bool q_linear_params(const ec_graph *g, const ec_node *n, eck_xnn_params *p) {
+  const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 3), *y = out_t(g, n, 0);
+  if (!is_q8(x) || !w || !y || w->dtype != x->dtype || y->dtype != x->dtype || w->kind != EC_TK_CONSTANT ||
+      !w->data || x->kind == EC_TK_CONSTANT)
+    return false;
+  if (!q_scale(in_t(g, n, 1), &p->in_scale) || !q_scale(in_t(g, n, 4), &p->w_scale) ||
+      !q_scale(in_t(g, n, 6), &p->out_scale) || !q_zero(in_t(g, n, 2), x->dtype, &p->in_zp) ||
+      !q_zero(in_t(g, n, 5), x->dtype, &p->w_zp) || !q_zero(in_t(g, n, 7), x->dtype, &p->out_zp))
+    return false;
+  p->q_unsigned = x->dtype == ECK_UINT8;
+  if (!p->q_unsigned && p->w_zp != 0) return false;
+  double rq = (double)p->in_scale * p->w_scale / p->out_scale;
+  return rq >= 0x1p-32 && rq < 256.0;
+}
+
+/* QLinearConv: XNNPACK's qu8/qs8 convolution, NHWC, per-tensor weights, int32 bias. */
+static ec_kernel_kind choose_qconv(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const eck_conv_params *cp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 3), *b = in_t(g, n, 8), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!cp || !q_linear_params(g, n, p) || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) || !nhwc_bytes(y) ||
+      !weights_ohwi(w) || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
+    return EC_K_REF;
+  if (b && (b->kind != EC_TK_CONSTANT || b->dtype != ECK_INT32 || !b->data)) return EC_K_REF;
+  conv_geometry(g, n, cp, x, y, p, xnn);
+  p->out_min = -INFINITY;
+  p->out_max = INFINITY;
+  c->a = n->inputs[0];
+  c->w = n->inputs[3];
+  c->bias = b ? n->inputs[8] : -1;
+  return EC_K_XNN;
+}
+
+/* QLinearMatMul with a constant 2-D right operand: XNNPACK's qu8/qs8 fully connected. */
+static ec_kernel_kind choose_qmatmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *a = in_t(g, n, 0), *w = in_t(g, n, 3), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!q_linear_params(g, n, p) || w->rank != 2 || a->rank < 2 ||
+      (a->rank == 4 && !ec_layout_free(a) && a->layout == EC_LAYOUT_NHWC))
+    return EC_K_REF;
+  int64_t k = a->dims[a->rank - 1], nout = y->dims[y->rank - 1];
+  int64_t m = k ? ec_tensor_numel(a) / k : 0;
+  if (m <= 0 || k <= 0 || nout <= 0) return EC_K_REF;
+  p->kind = xnn;
+  p->flags = 1; /* XNN_FLAG_TRANSPOSE_WEIGHTS: W given as [in, out] */
+  p->channels_in = p->in_stride = (size_t)k;
+  p->channels_out = p->out_stride = (size_t)nout;
+  p->batch = (size_t)m;
+  p->out_min = -INFINITY;
+  p->out_max = INFINITY;
+  c->a = n->inputs[0];
+  c->w = n->inputs[3];
+  return EC_K_XNN;
+}
+
+/* QuantizeLinear (float -> int8) and DequantizeLinear (int8 -> float), per tensor: XNNPACK's
+ * convert operators over all elements as one row. */
+static ec_kernel_kind choose_convert(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  bool quant = xnn == ECK_XNN_QUANT;
+  const ec_tensor *q = quant ? y : x;
+  if (!x || !y || !(quant ? is_f32(x) : is_f32(y)) || !is_q8(q) || x->kind == EC_TK_CONSTANT ||
+      (x->rank == 4 && y->rank == 4 && x->layout != y->layout && !ec_layout_free(x)))
+    return EC_K_REF;
+  float scale;
+  int32_t zp;
+  if (!q_scale(in_t(g, n, 1), &scale) || !q_zero(in_t(g, n, 2), q->dtype, &zp)) return EC_K_REF;
+  int64_t cnt = ec_tensor_numel(x);
+  if (cnt <= 0) return EC_K_REF;
+  p->kind = xnn;
+  p->q_unsigned = q->dtype == ECK_UINT8;
+  if (quant) p->out_scale = scale, p->out_zp = zp;
+  else p->in_scale = scale, p->in_zp = zp;
+  p->batch = 1;
+  p->channels_in = p->in_stride = p->out_stride = (size_t)cnt;
+  p->out_min = -INFINITY;
+  p->out_max = INFINITY;
+  c->a = n->inputs[0];
   return EC_K_XNN;
 }
 
@@ -406,9 +546,10 @@ static ec_kernel_kind choose_transpose(const ec_graph *g, const ec_node *n, ec_k
   c->n = (size_t)x->dims[0];
   c->c = (size_t)x->dims[1];
   c->hw = (size_t)(x->dims[2] * x->dims[3]);
-  if (lay && x->dtype == ECK_FLOAT) {
-    if (x->layout == EC_LAYOUT_NCHW && y->layout == EC_LAYOUT_NHWC) return EC_K_TO_NHWC;
-    if (x->layout == EC_LAYOUT_NHWC && y->layout == EC_LAYOUT_NCHW) return EC_K_TO_NCHW;
+  if (lay && (x->dtype == ECK_FLOAT || eck_dtype_size(x->dtype) == 1)) {
+    bool f = x->dtype == ECK_FLOAT;
+    if (x->layout == EC_LAYOUT_NCHW && y->layout == EC_LAYOUT_NHWC) return f ? EC_K_TO_NHWC : EC_K_TO_NHWC_8;
+    if (x->layout == EC_LAYOUT_NHWC && y->layout == EC_LAYOUT_NCHW) return f ? EC_K_TO_NCHW : EC_K_TO_NCHW_8;
     return EC_K_REF;
   }
   if (sh && x->dtype == ECK_FLOAT && sh->i > 0 && x->dims[1] % sh->i == 0) {
@@ -584,6 +725,62 @@ static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kern
   return EC_K_REF;
 }
 
+/* --kernels onednn: the oneDNN primitive standing in for the XNNPACK operator choose picked (its
+ * EC_DNNL row), with the operator's parameters carried over, when it reads and writes dense
+ * tensors; else the XNNPACK operator stays. */
+static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+  const eck_xnn_params *x = &c->xp;
+  eck_dnnl_params *p = &c->dp;
+  int kind = 0;
+  for (int k = 1; k < EC_DNNL_ROWS && !kind; k++)
+    if (dnnl_rows[k].xnn == x->kind) kind = k;
+  if (!kind) return EC_K_XNN;
+  memset(p, 0, sizeof *p);
+  p->kind = kind;
+  p->out_min = x->out_min;
+  p->out_max = x->out_max;
+  memcpy(p->pad, x->pad, sizeof p->pad);
+  memcpy(p->kernel, x->kernel, sizeof p->kernel);
+  memcpy(p->stride, x->stride, sizeof p->stride);
+  memcpy(p->dilation, x->dilation, sizeof p->dilation);
+  p->groups = x->groups;
+  p->channels_in = x->channels_in;
+  p->channels_out = x->channels_out;
+  p->in_stride = x->in_stride;
+  p->out_stride = x->out_stride;
+  p->batch = x->batch;
+  p->height = x->height;
+  p->width = x->width;
+  switch (kind) {
+    case ECK_DNNL_CONV: {
+      size_t g = x->groups ? x->groups : 1;
+      if (x->in_stride != x->channels_in * g || x->out_stride != x->channels_out * g) return EC_K_XNN;
+      p->flags = ECK_DNNL_W_OHWI; /* lowering re-ordered the weights for XNNPACK (or OIHW = OHWI) */
+      break;
+    }
+    case ECK_DNNL_FC:
+      if (x->flags & 1) p->flags = ECK_DNNL_W_IN_OUT; /* XNN_FLAG_TRANSPOSE_WEIGHTS */
+      break;
+    case ECK_DNNL_MAXPOOL:
+    case ECK_DNNL_AVGPOOL: {
+      const ec_tensor *y = out_t(g, n, 0);
+      if (x->in_stride != x->channels_in || x->out_stride != x->channels_in) return EC_K_XNN;
+      /* choose_pool fitted the pads to the output (ceil_mode's extra row is padding XNNPACK's
+       * average does not count): the same output size, padding excluded. */
+      p->out_height = (size_t)y->dims[2];
+      p->out_width = (size_t)y->dims[3];
+      break;
+    }
+    default: /* ADD, MUL */
+      p->rank_a = x->rank_a;
+      p->rank_b = x->rank_b;
+      memcpy(p->shape_a, x->shape_a, sizeof p->shape_a);
+      memcpy(p->shape_b, x->shape_b, sizeof p->shape_b);
+      break;
+  }
+  return EC_K_DNNL;
+}
+
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c) {
   memset(c, 0, sizeof *c);
@@ -596,6 +793,9 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
 #include "fast_kernels.def"
     default: break;
   }
+  /* A node's family says whether oneDNN runs it; before planning, the library the caller names. */
+  if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
+    k = to_dnnl(g, n, c);
   if (k == EC_K_REF) {
     memset(c, 0, sizeof *c);
     c->a = c->b = c->w = c->bias = -1;

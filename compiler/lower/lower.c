@@ -95,6 +95,17 @@ static bool is_float_act(const ec_tensor *t, int rank) {
   return t->dtype == ECK_FLOAT && t->rank == rank && t->kind != EC_TK_CONSTANT;
 }
 
+/* A 4-D activation of float or one-byte (int8, uint8) elements: what the nhwc step may re-order. */
+static bool is_layout_act(const ec_tensor *t) {
+  return (t->dtype == ECK_FLOAT || t->dtype == ECK_UINT8 || t->dtype == ECK_INT8) && t->rank == 4 &&
+         t->kind != EC_TK_CONSTANT;
+}
+
+/* The input holding a convolution's weights, re-ordered to OHWI by the nhwc step (-1: none). */
+static int conv_weight_input(const ec_node *n) {
+  return n->op == EC_OP_Conv ? 1 : n->op == EC_OP_QLinearConv ? 3 : -1;
+}
+
 static int single_consumer(const ec_graph *g, int t) {
   const ec_tensor *x = &g->tensors[t];
   if (x->is_output || x->n_consumers != 1) return -1;
@@ -218,11 +229,11 @@ static const unsigned char fast_layout[EC_OP_COUNT] = {
 
 static int layout_of(const ec_node *n) { return n->op >= 0 && n->op < EC_OP_COUNT ? fast_layout[n->op] : EC_FAST_NCHW; }
 
-/* Node n as it would be with input 0, output 0 (and, with `weights`, input 1) in NHWC: a copy of
+/* Node n as it would be with input 0, output 0 (and input `weights`, when > 0) in NHWC: a copy of
  * n and of the tensors it reads and writes, so that asking ec_choose_kernel what-if never writes
  * the graph (the planner's cost model asks before lowering). The copies have no producer or
  * consumers: no tensor is a view of another before concat-in-place, which runs last. */
-#define SHADOW_MAX 8
+#define SHADOW_MAX 10 /* QLinearConv reads 9 */
 typedef struct shadow {
   ec_graph g;
   ec_node n;
@@ -230,7 +241,7 @@ typedef struct shadow {
   int in[SHADOW_MAX], out[SHADOW_MAX];
 } shadow;
 
-static bool shadow_nhwc(const ec_graph *g, const ec_node *n, bool weights, shadow *s) {
+static bool shadow_nhwc(const ec_graph *g, const ec_node *n, int weights, shadow *s) {
   if (n->n_inputs > SHADOW_MAX || n->n_outputs > SHADOW_MAX || n->n_inputs < 1 || n->n_outputs < 1 ||
       n->inputs[0] < 0 || n->outputs[0] < 0)
     return false;
@@ -250,7 +261,7 @@ static bool shadow_nhwc(const ec_graph *g, const ec_node *n, bool weights, shado
     *dst = nt++;
   }
   s->t[s->in[0]].layout = s->t[s->out[0]].layout = EC_LAYOUT_NHWC;
-  if (weights && n->n_inputs > 1 && s->in[1] >= 0) s->t[s->in[1]].layout = EC_LAYOUT_NHWC;
+  if (weights > 0 && n->n_inputs > weights && s->in[weights] >= 0) s->t[s->in[weights]].layout = EC_LAYOUT_NHWC;
   s->g.tensors = s->t;
   s->g.n_tensors = nt;
   s->n.inputs = s->in;
@@ -262,9 +273,9 @@ static bool shadow_nhwc(const ec_graph *g, const ec_node *n, bool weights, shado
 static bool wants_nhwc(const ec_graph *g, int i, const char *kernels, ec_kernel_choice *c) {
   const ec_node *n = &g->nodes[i];
   if (layout_of(n) != EC_FAST_NHWC) return false;
-  if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_float_act(&g->tensors[n->inputs[0]], 4)) return false;
+  if (n->inputs[0] < 0 || n->outputs[0] < 0 || !is_layout_act(&g->tensors[n->inputs[0]])) return false;
   shadow s;
-  return shadow_nhwc(g, n, n->op == EC_OP_Conv, &s) && ec_choose_kernel(&s.g, &s.n, kernels, c) != EC_K_REF;
+  return shadow_nhwc(g, n, conv_weight_input(n), &s) && ec_choose_kernel(&s.g, &s.n, kernels, c) != EC_K_REF;
 }
 
 /* Would the fast kernel of n (BatchNormalization, Slice) run it with input 0 and output 0 in
@@ -272,7 +283,7 @@ static bool wants_nhwc(const ec_graph *g, int i, const char *kernels, ec_kernel_
 static bool fast_in_nhwc(const ec_graph *g, const ec_node *n) {
   shadow s;
   ec_kernel_choice c;
-  return shadow_nhwc(g, n, false, &s) && ec_choose_kernel(&s.g, &s.n, "xnnpack", &c) != EC_K_REF;
+  return shadow_nhwc(g, n, -1, &s) && ec_choose_kernel(&s.g, &s.n, "xnnpack", &c) != EC_K_REF;
 }
 
 /* Layout-following ops (FOLLOW* in fast_kernels.def): float, rank 4, constants only where their
@@ -314,18 +325,21 @@ static bool follows(const ec_graph *g, const ec_node *n) {
   return true;
 }
 
-/* OIHW -> OHWI in a new buffer owned by the tensor (or a new constant when shared). */
+/* OIHW -> OHWI (float or one-byte elements) in a new buffer owned by the tensor (or a new
+ * constant when shared). */
 static ec_status reorder_weights(ec_graph *g, int ni) {
-  int w = g->nodes[ni].inputs[1];
+  int wi = conv_weight_input(&g->nodes[ni]);
+  int w = g->nodes[ni].inputs[wi];
   ec_tensor *t = &g->tensors[w];
   if (t->layout == EC_LAYOUT_NHWC || t->dims[1] == 1 || t->dims[2] * t->dims[3] == 1 || !t->data) return EC_OK;
   int64_t o = t->dims[0], c = t->dims[1], hw = t->dims[2] * t->dims[3];
-  float *dst = malloc(sizeof(float) * (size_t)(o * c * hw));
+  size_t es = eck_dtype_size(t->dtype);
+  unsigned char *dst = malloc(es * (size_t)(o * c * hw));
   if (!dst) return EC_ERR_INTERNAL;
-  const float *src = t->data;
+  const unsigned char *src = t->data;
   for (int64_t a = 0; a < o; a++)
     for (int64_t k = 0; k < c; k++)
-      for (int64_t p = 0; p < hw; p++) dst[(a * hw + p) * c + k] = src[(a * c + k) * hw + p];
+      for (int64_t p = 0; p < hw; p++) memcpy(dst + es * (size_t)((a * hw + p) * c + k), src + es * (size_t)((a * c + k) * hw + p), es);
   int target = w;
   if (t->n_consumers != 1 || t->is_output) {
     target = new_tensor_like(g, w, "_ohwi");
@@ -334,9 +348,9 @@ static ec_status reorder_weights(ec_graph *g, int ni) {
       return EC_ERR_INTERNAL;
     }
     g->tensors[target].kind = EC_TK_CONSTANT;
-    g->nodes[ni].inputs[1] = target;
+    g->nodes[ni].inputs[wi] = target;
   }
-  ec_status st = ec_tensor_set_data(&g->tensors[target], dst, sizeof(float) * (size_t)(o * c * hw), true);
+  ec_status st = ec_tensor_set_data(&g->tensors[target], dst, es * (size_t)(o * c * hw), true);
   if (st) {
     free(dst);
     return st;
@@ -368,7 +382,7 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, int *count, ec_dia
     }
     for (int k = 0; k < (cls[i] == CLS_WANT ? 1 : n->n_outputs); k++)
       if (n->outputs[k] >= 0 && g->tensors[n->outputs[k]].rank == 4) g->tensors[n->outputs[k]].layout = layout;
-    if (cls[i] == CLS_WANT && n->op == EC_OP_Conv) {
+    if (cls[i] == CLS_WANT && conv_weight_input(n) > 0) {
       ec_status st = reorder_weights(g, i);
       if (st) {
         free(cls);

@@ -20,6 +20,7 @@
 #ifndef EC_LOWER_H
 #define EC_LOWER_H
 
+#include "eck_dnnl.h"
 #include "eck_xnn.h"
 #include "ir.h"
 
@@ -95,6 +96,7 @@ typedef enum ec_kernel_kind {
 typedef struct ec_kernel_choice {
   ec_kernel_kind kind;
   eck_xnn_params xp;
+  eck_dnnl_params dp;  /* DNNL: the oneDNN primitive (a, b, w, bias as for XNN) */
   int a, b;            /* XNN: tensors of the first and second data input (-1: none) */
   int w, bias;         /* XNN: weight and bias tensors (-1: none) */
   size_t n, c, hw, groups; /* layout helpers and the NCHW shuffle */

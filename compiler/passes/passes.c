@@ -30,6 +30,9 @@ const ec_pass_def ec_passes[] = {
      "fold the GELU PyTorch exports (Erf form, and the tanh form) into one Gelu node (com.edgecc)"},
     {"pow-square", ec_pass_pow_square,
      "Pow(x, 2) becomes Mul(x, x) and Pow(x, 0.5) becomes Sqrt(x), for a constant exponent"},
+    {"qdq", ec_pass_qdq,
+     "QDQ import: DequantizeLinear -> Conv/MatMul (-> Relu) -> QuantizeLinear becomes one "
+     "QLinearConv/QLinearMatMul, so the layer runs on int8 kernels"},
 };
 const int ec_n_passes = (int)(sizeof ec_passes / sizeof ec_passes[0]);
 _Static_assert(sizeof ec_passes / sizeof ec_passes[0] <= 32, "ec_pass_opts holds 32 bits");
@@ -197,8 +200,8 @@ bool ec_pass_block_closed(const ec_graph *g, const int *nodes, int count) {
   return true;
 }
 
-ec_status ec_pass_retype(ec_graph *g, int ni, const char *op_type, const char *domain,
-                         const int *ins, int n_ins) {
+static ec_status retype(ec_graph *g, int ni, const char *op_type, const char *domain, const int *ins,
+                        int n_ins, bool keep_attrs) {
   ec_node *n = &g->nodes[ni];
   char *type = ec_strdup(op_type), *dom = ec_strdup(domain);
   int op = ec_op_find(op_type, domain);
@@ -210,8 +213,18 @@ ec_status ec_pass_retype(ec_graph *g, int ni, const char *op_type, const char *d
   n->op_type = type;
   n->domain = dom;
   n->op = op;
-  ec_node_clear_attrs(n);
+  if (!keep_attrs) ec_node_clear_attrs(n);
   return ec_node_set_inputs(g, ni, ins, n_ins);
+}
+
+ec_status ec_pass_retype(ec_graph *g, int ni, const char *op_type, const char *domain,
+                         const int *ins, int n_ins) {
+  return retype(g, ni, op_type, domain, ins, n_ins, false);
+}
+
+ec_status ec_pass_retype_keep_attrs(ec_graph *g, int ni, const char *op_type, const char *domain,
+                                    const int *ins, int n_ins) {
+  return retype(g, ni, op_type, domain, ins, n_ins, true);
 }
 
 /* A new attribute slot on node ni, named name; NULL on out of memory. */

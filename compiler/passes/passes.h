@@ -62,6 +62,7 @@ ec_status ec_pass_bn_fold(ec_graph *g, int *count, ec_diag *d);  /* bn_fold.c */
 ec_status ec_pass_layernorm(ec_graph *g, int *count, ec_diag *d); /* layernorm.c */
 ec_status ec_pass_gelu(ec_graph *g, int *count, ec_diag *d);      /* gelu.c */
 ec_status ec_pass_pow_square(ec_graph *g, int *count, ec_diag *d); /* pow_square.c */
+ec_status ec_pass_qdq(ec_graph *g, int *count, ec_diag *d);        /* qdq.c */
 
 /* Helpers the passes share (passes.c). */
 /* True when tensor t is a graph output. */
@@ -100,6 +101,9 @@ bool ec_pass_block_closed(const ec_graph *g, const int *nodes, int count);
  * ec_pass_set_attr_*), keeping its name and outputs. Call ec_infer_node after. */
 ec_status ec_pass_retype(ec_graph *g, int ni, const char *op_type, const char *domain,
                          const int *ins, int n_ins);
+/* The same, keeping the node's attributes (an op that reads the same ones: Conv -> QLinearConv). */
+ec_status ec_pass_retype_keep_attrs(ec_graph *g, int ni, const char *op_type, const char *domain,
+                                    const int *ins, int n_ins);
 ec_status ec_pass_set_attr_float(ec_graph *g, int ni, const char *name, float v);
 ec_status ec_pass_set_attr_int(ec_graph *g, int ni, const char *name, int64_t v);
 ec_status ec_pass_set_attr_string(ec_graph *g, int ni, const char *name, const char *v);

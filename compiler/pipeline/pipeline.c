@@ -1,4 +1,5 @@
-/* pipeline.c — ec_pipeline_load: the frontend, then the graph passes. ec_pipeline_run: the
+/* pipeline.c — ec_pipeline_load: the frontend, then the graph passes. ec_pipeline_merge: several
+ * models' graphs into one (compiler/merge). ec_pipeline_run: the
  * planner, then lowering for each device's kernel library and
  * the cut tensors pinned, then each partition's schedule taken again from the lowered graph. */
 #include <stdlib.h>
@@ -30,6 +31,15 @@ ec_status ec_pipeline_load(const char *path, const ec_load_opts *lo, const ec_pa
     ec_graph_free(*g);
     *g = NULL;
   }
+  return st;
+}
+
+ec_status ec_pipeline_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_graph **g,
+                            ec_merge_report *r, ec_diag *d) {
+  ec_status st = ec_merge(models, n, o, g, r, d);
+  /* The planner and lowering read node order and consumers: the merged graph is linked and in
+   * topological order by construction; the check costs one pass. */
+  if (!st) st = ec_graph_toposort(*g, d);
   return st;
 }
 
@@ -75,14 +85,16 @@ static ec_status part_reslice(const ec_graph *g, ec_part *p) {
  * of that device, which lowering reads. A constant-only node that partitions on devices of both
  * families compute each for themselves stays on the reference kernels, which both have. Nodes
  * lowering added (layout conversions) take the family of the partition they landed in. */
-static void record(ec_graph *g, const ec_device_list *devs, const ec_plan *plan, unsigned klib) {
+static void record(ec_graph *g, const ec_device_list *devs, const ec_plan *plan, unsigned klib, bool onednn) {
   ec_plan_record(g, plan);
   for (int i = 0; i < g->n_nodes; i++) g->nodes[i].family = EC_KF_UNSET;
   for (int k = 0; k < plan->n_parts; k++) {
-    bool fast = ec_pipeline_device_klib(&devs->items[plan->parts[k].device], klib) == EC_KLIB_XNNPACK;
+    const ec_device *dv = &devs->items[plan->parts[k].device];
+    bool fast = ec_pipeline_device_klib(dv, klib) == EC_KLIB_XNNPACK;
+    ec_kernel_family fam = onednn && ec_target_has_kernels(dv->target, EC_KLIB_ONEDNN) ? EC_KF_ONEDNN : EC_KF_XNNPACK;
     for (int s = 0; s < plan->parts[k].part.n_nodes; s++) {
       ec_node *n = &g->nodes[plan->parts[k].part.nodes[s]];
-      n->family = fast && n->family != EC_KF_REF ? EC_KF_XNNPACK : EC_KF_REF;
+      n->family = fast && n->family != EC_KF_REF ? fam : EC_KF_REF;
     }
   }
 }
@@ -94,7 +106,8 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
    * node will run on (cost.h, ec_lower_runs_fast), without lowering. */
   ec_status st = ec_plan_build(g, devs, &o->plan, plan, d);
   if (st) return st;
-  record(g, devs, plan, o->plan.klib);
+  record(g, devs, plan, o->plan.klib, o->onednn);
+  ec_plan_record_clusters(g, plan);
   bool fast = false;
   for (int v = 0; v < devs->n; v++)
     fast |= ec_pipeline_device_klib(&devs->items[v], o->plan.klib) == EC_KLIB_XNNPACK;
@@ -137,7 +150,9 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
       }
     }
   }
-  if (!st) record(g, devs, plan, o->plan.klib);
+  if (!st) record(g, devs, plan, o->plan.klib, o->onednn);
+  /* Nodes lowering added (layout conversions) join a neighbour's cluster. */
+  if (!st) ec_plan_settle_clusters(g, plan);
   /* The kernel of every node, the cut conversions' too, once their device's family is set. */
   if (!st) st = ec_lower_record(g, "xnnpack");
   if (!st) ec_plan_identify(g, devs, plan);

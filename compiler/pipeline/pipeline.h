@@ -18,6 +18,7 @@
 #define EC_PIPELINE_H
 
 #include "ir.h"
+#include "merge.h"
 #include "onnx_load.h"
 #include "passes.h"
 #include "plan.h"
@@ -29,6 +30,10 @@ typedef struct ec_pipeline_opts {
   ec_plan_opts plan;
   const char *const *lower_off; /* lowering steps switched off (--no-pass NAME, `all`) */
   int n_lower_off;
+  /* --kernels onednn: plan.klib is EC_KLIB_XNNPACK (the plan costs oneDNN's nodes as XNNPACK's),
+   * and the nodes of a device whose description lists onednn get family EC_KF_ONEDNN: oneDNN
+   * where it has the op, XNNPACK for the rest. */
+  bool onednn;
 } ec_pipeline_opts;
 
 /* Loads the model at `path` (ec_onnx_load with lo) and runs the graph passes. With const-fold
@@ -52,5 +57,12 @@ unsigned ec_pipeline_device_klib(const ec_device *dv, unsigned klib);
  * EC_ERR_MODEL for plans that cannot be met) and lowering's (EC_ERR_INTERNAL). */
 ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipeline_opts *o,
                           ec_plan *plan, ec_diag *d);
+
+/* Several models (edgecc a.onnx b.onnx ...): the merge stage (compiler/merge, ec_merge) makes
+ * one graph of the models' graphs, each already cleaned by the graph passes on its own (so that
+ * each model's part is the graph its separate compile would plan), before the planner sees it.
+ * The models' graphs belong to *g afterwards. */
+ec_status ec_pipeline_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_graph **g,
+                            ec_merge_report *r, ec_diag *d);
 
 #endif

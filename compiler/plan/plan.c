@@ -400,6 +400,9 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     out->n_parts = k + 1;
   }
   out->id = plan_id(g, devs, out);
+  out->parallel = o->parallel;
+  st = ec_plan_clusters(g, devs, o, out);
+  if (st) goto done;
   if (!o->no_alternatives) plan_alternatives(g, devs, o, out);
 done:
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while planning");
@@ -455,7 +458,11 @@ static void plan_alternatives(const ec_graph *g, const ec_device_list *devs, con
 }
 
 void ec_plan_free(ec_plan *p) {
-  for (int k = 0; p->parts && k < p->n_parts; k++) ec_part_free(&p->parts[k].part);
+  for (int k = 0; p->parts && k < p->n_parts; k++) {
+    ec_part_free(&p->parts[k].part);
+    free(p->parts[k].cluster_ms);
+    free(p->parts[k].node_cluster);
+  }
   free(p->parts);
   free(p->device_whole_ms);
   free(p->device_part);
@@ -521,6 +528,7 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
                   first ? "\n" : "", k, q->profiled_nodes, q->planned_nodes, q->profiled_ms, base_name(pr->path));
     first = 0;
   }
+  ec_plan_cluster_table(g, p, b);
   ec_buf_printf(b, "\npredicted end-to-end latency: %.3f ms\n", p->latency_ms);
   ec_buf_printf(b, "predicted throughput: %.1f requests/s (slowest stage %.3f ms)\n", p->throughput_rps,
                 p->bottleneck_ms);

@@ -53,7 +53,20 @@ typedef struct ec_plan_opts {
    * model's prediction. The plan keeps the pointers: they must outlive it. */
   const ec_profile *const *profiles;
   bool no_alternatives;        /* do not plan the alternatives of ec_plan.alts */
+  int parallel;                /* --parallel: EC_PAR_AUTO (the default), EC_PAR_INTRA, EC_PAR_INTER */
 } ec_plan_opts;
+
+/* --parallel (cluster.h): how a partition uses its threads. intra: one cluster, every thread in
+ * the kernels' pools (every node split across them); inter: clusters of independent branches,
+ * one thread each; auto: whichever split of the threads between clusters and pools the cost
+ * model predicts fastest, one cluster unless clusters gain at least EC_PAR_MIN_GAIN. */
+#define EC_PAR_AUTO 0
+#define EC_PAR_INTRA 1
+#define EC_PAR_INTER 2
+#define EC_PAR_MIN_GAIN 0.05
+/* "auto", "intra", "inter"; and back (-1: unknown). */
+const char *ec_parallel_name(int parallel);
+int ec_parallel_from_name(const char *s);
 
 /* Staging slots per received tensor: ecrt_serve.c lands a request in one slot while the
  * partition computes on the other (its SLOTS). */
@@ -77,6 +90,19 @@ typedef struct ec_plan_part {
   int planned_nodes;           /* part.n_nodes as planned (codegen may add layout steps at cuts) */
   double profiled_ms;          /* their measured time (part of compute_ms) */
   ec_part part;                /* index k, nodes, inputs and outputs of the cut */
+  /* Clusters (cluster.h), decided on the graph as planned; each node's is recorded on the IR
+   * (ec_node.cluster, 0..n_clusters-1). */
+  int threads;                 /* the thread budget: --threads, else the target's cores */
+  int n_clusters;              /* 1: the partition runs as one sequence of nodes */
+  int cluster_threads;         /* intra-op threads of each cluster */
+  int n_linear;                /* clusters linear clustering found before merging */
+  double sequential_ms;        /* predicted: one cluster on one thread */
+  double intra_ms;             /* predicted: one cluster, `threads` intra-op threads */
+  double clustered_ms;         /* predicted: the chosen clusters side by side (intra_ms for one) */
+  double best_clusters_ms;     /* predicted: the best clustering found, chosen or not (0: none) */
+  double *cluster_ms;          /* n_clusters: each cluster's predicted work */
+  int *node_cluster;           /* per node of the graph as planned, -1 outside (until lowering
+                                  renumbers the nodes: ec_plan_settle_clusters drops it) */
 } ec_plan_part;
 
 /* Another plan of the same model and devices, made to say why a device stays unused and which
@@ -115,6 +141,7 @@ typedef struct ec_plan {
    * then those with n_parts+1 .. n_devices partitions (without --split-at). */
   ec_plan_alt alts[EC_MAX_DEVICES + 1];
   int n_alts;
+  int parallel;                /* --parallel the clusters were made under */
 } ec_plan;
 
 /* Bytes of the buffers outside the arena a partition receiving ins[] and sending outs[] holds
@@ -129,6 +156,18 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
 void ec_plan_free(ec_plan *p);
 /* Records the plan on the IR: each node's partition and device (-1: in none). */
 void ec_plan_record(ec_graph *g, const ec_plan *p);
+/* Clusters for every partition of p under o->parallel (cluster.c), on the graph as planned. */
+ec_status ec_plan_clusters(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p);
+/* The clusters of every partition as text for people (part of ec_plan_table). */
+void ec_plan_cluster_table(const ec_graph *g, const ec_plan *p, ec_buf *b);
+/* Records each node's cluster on the IR (after ec_plan_record, which sets the partitions). */
+void ec_plan_record_clusters(ec_graph *g, const ec_plan *p);
+/* After lowering renumbered and added nodes: a node with no cluster (a layout conversion) takes
+ * its producer's, else its first reader's, in its partition; the per-node arrays are dropped. */
+void ec_plan_settle_clusters(ec_graph *g, ec_plan *p);
+/* Tensors that partition part's cluster c hands to another cluster (producer in c, a reader in
+ * another cluster of the partition), from the IR's records. */
+int ec_plan_cluster_handoffs(const ec_graph *g, const ec_part *part, int c);
 /* Sets p->id again from the partitions as they are now (after lowering rescheduled them), so
  * that programs of compiles that lowered differently refuse each other too. */
 void ec_plan_identify(const ec_graph *g, const ec_device_list *devs, ec_plan *p);

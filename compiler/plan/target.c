@@ -42,7 +42,8 @@ static const char *const supported_triples[] = {"aarch64-linux-gnu", "x86_64-lin
 static const struct {
   unsigned bit;
   const char *name;
-} klib_names[] = {{EC_KLIB_REF, "ref"}, {EC_KLIB_XNNPACK, "xnnpack"}, {EC_KLIB_OPENBLAS, "openblas"}};
+} klib_names[] = {{EC_KLIB_REF, "ref"}, {EC_KLIB_XNNPACK, "xnnpack"}, {EC_KLIB_OPENBLAS, "openblas"},
+                   {EC_KLIB_ONEDNN, "onednn"}};
 
 const char *ec_target_feature_name(int bit) {
   return bit >= 0 && bit < EC_TF_COUNT ? feature_names[bit] : NULL;
@@ -257,7 +258,8 @@ static ec_status parse_efficiency(vctx *v, const cJSON *root, ec_target *t) {
 static ec_status parse_target(vctx *v, const cJSON *root, ec_target *t) {
   static const char *const keys[] = {"name", "board", "triple", "cflags", "cores", "clock_ghz",
                                      "ram_mb", "features", "peak_gflops", "mem_gbps", "kernels",
-                                     "link", "qemu_cpu", "estimated", "notes", "efficiency"};
+                                     "link", "qemu_cpu", "estimated", "notes", "efficiency",
+                                     "sync_us"};
   ec_status st;
   if ((st = check_keys(v, root, "", keys, (int)(sizeof keys / sizeof *keys)))) return st;
   if ((st = get_string(v, root, "board", true, t->board, sizeof t->board))) return st;
@@ -352,6 +354,8 @@ static ec_status parse_target(vctx *v, const cJSON *root, ec_target *t) {
     if ((st = get_number(v, ln, "link.latency_ms", "latency_ms", true, true, &t->link_latency_ms))) return st;
   }
 
+  t->sync_us = EC_TARGET_SYNC_US;
+  if ((st = get_number(v, root, "sync_us", "sync_us", false, true, &t->sync_us))) return st;
   if ((st = parse_efficiency(v, root, t))) return st;
   if ((st = get_string(v, root, "qemu_cpu", false, t->qemu_cpu, sizeof t->qemu_cpu))) return st;
   for (const char *p = t->qemu_cpu; *p; p++)

@@ -30,12 +30,15 @@
 #define EC_TARGET_MAX_CFLAGS 16
 #define EC_TARGET_FLAG_MAX 96
 #define EC_MAX_DEVICES 64
+/* Default hand-off cost between threads, microseconds (docs/targets.md says where it comes from). */
+#define EC_TARGET_SYNC_US 5.0
 
 /* Kernel libraries a target can run (`"kernels"`); --kernels picks among them. */
 typedef enum ec_kernel_lib {
   EC_KLIB_REF = 1u << 0,      /* kernels/ref: portable C99, needs only libc and libm */
   EC_KLIB_XNNPACK = 1u << 1,  /* XNNPACK (+ pthreadpool, cpuinfo) */
-  EC_KLIB_OPENBLAS = 1u << 2  /* OpenBLAS cblas_sgemm */
+  EC_KLIB_OPENBLAS = 1u << 2, /* OpenBLAS cblas_sgemm */
+  EC_KLIB_ONEDNN = 1u << 3    /* oneDNN 2.6 (libdnnl, OpenMP): x86-64; XNNPACK runs the ops it lacks */
 } ec_kernel_lib;
 
 /* CPU features a description may list (`"features"`); unknown names are an error. */
@@ -86,6 +89,10 @@ typedef struct ec_target {
   double mem_gbps;                 /* memory bandwidth, GB/s */
   unsigned kernels;                /* EC_KLIB_* bits; always includes EC_KLIB_REF */
   double link_mbps, link_latency_ms; /* default network link (--link overrides per pair) */
+  /* Handing a tensor to another thread of the same program (a ready flag released by one core
+   * and acquired by another, the waiter woken): the clusters' edge cost, plus the bytes read
+   * cache-cold at mem_gbps (compiler/plan/cluster.h). `"sync_us"`, default EC_TARGET_SYNC_US. */
+  double sync_us;
   char qemu_cpu[32];               /* QEMU_CPU that runs its code in tests; "" when native only */
   ec_class_eff eff[EC_EFF_LIBS][EC_EFF_CLASSES]; /* optional calibration ("efficiency") */
   bool estimated;                  /* figures are nominal or guessed (generic, --detect) */

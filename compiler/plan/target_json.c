@@ -54,9 +54,9 @@ void ec_target_to_json(const ec_target *t, ec_buf *b, int indent) {
   put_num(b, t->mem_gbps);
   ec_buf_printf(b, ",\n%s  \"kernels\": [", pad);
   /* The order of the built-in files: preferred first. */
-  const unsigned order[] = {EC_KLIB_XNNPACK, EC_KLIB_OPENBLAS, EC_KLIB_REF};
+  const unsigned order[] = {EC_KLIB_XNNPACK, EC_KLIB_OPENBLAS, EC_KLIB_ONEDNN, EC_KLIB_REF};
   first = true;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     if (!(t->kernels & order[i])) continue;
     ec_buf_printf(b, "%s\"%s\"", first ? "" : ", ", ec_kernel_lib_name(order[i]));
     first = false;
@@ -66,6 +66,10 @@ void ec_target_to_json(const ec_target *t, ec_buf *b, int indent) {
   ec_buf_printf(b, ", \"latency_ms\": ");
   put_num(b, t->link_latency_ms);
   ec_buf_printf(b, "}");
+  if (t->sync_us != EC_TARGET_SYNC_US) { /* written only when a description changes it */
+    ec_buf_printf(b, ",\n%s  \"sync_us\": ", pad);
+    put_num(b, t->sync_us);
+  }
   if (t->qemu_cpu[0]) {
     ec_buf_printf(b, ",\n%s  \"qemu_cpu\": ", pad);
     ec_buf_json_str(b, t->qemu_cpu);

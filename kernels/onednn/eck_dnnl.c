@@ -185,10 +185,12 @@ static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
       if (!oh || !ow) return fail_rc(err, "eck_dnnl_create", "window larger than the padded input", ECK_ERR_ARG);
       CHECK(err, "dnnl_memory_desc_init (src)", act_md(&src, p->batch, p->height, p->width, ci, p->in_stride));
       CHECK(err, "dnnl_memory_desc_init (dst)", act_md(&dst, p->batch, oh, ow, co, p->out_stride));
-      /* ONNX's [O, I/g, kh, kw] is oneDNN's goihw with the group dim split off O. */
+      /* ONNX's [O, I/g, kh, kw] is oneDNN's goihw with the group dim split off O; lowering's
+       * [O, kh, kw, I/g] is gohwi. */
+      int ohwi = (p->flags & ECK_DNNL_W_OHWI) != 0;
       CHECK(err, "dnnl_memory_desc_init (weights)",
             dnnl_memory_desc_init_by_tag(user_w, grouped ? 5 : 4, grouped ? wg : w1, dnnl_f32,
-                                         grouped ? dnnl_goihw : dnnl_oihw));
+                                         grouped ? (ohwi ? dnnl_gohwi : dnnl_goihw) : (ohwi ? dnnl_ohwi : dnnl_oihw)));
       CHECK(err, "dnnl_memory_desc_init (weights)",
             dnnl_memory_desc_init_by_tag(&w, grouped ? 5 : 4, grouped ? wg : w1, dnnl_f32,
                                          dnnl_format_tag_any));

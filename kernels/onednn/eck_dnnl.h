@@ -67,6 +67,9 @@ typedef enum eck_dnnl_kind {
 #define ECK_DNNL_W_IN_OUT 0x4u
 /* AVGPOOL: padding counted in the divisor (ONNX count_include_pad = 1). */
 #define ECK_DNNL_AVG_INCLUDE_PAD 0x8u
+/* Conv: weights are [groups * channels_out, kh, kw, channels_in] (OHWI: what edgecc's lowering
+ * re-orders every convolution's weights to, for XNNPACK), not ONNX's OIHW. */
+#define ECK_DNNL_W_OHWI 0x10u
 
 #define ECK_DNNL_MAX_DIMS 6
 
@@ -133,7 +136,8 @@ void eck_dnnl_stop(eck_dnnl_ctx *c);
 
 /* Creates the primitive and reorders the weights into the node's own memory (w, b may be NULL
  * where the kind has none; b NULL: no bias). Conv weights are ONNX's [groups * channels_out,
- * channels_in, kh, kw]; fc weights [out, in], or [in, out] with ECK_DNNL_W_IN_OUT. */
+ * channels_in, kh, kw], or [groups * channels_out, kh, kw, channels_in] with ECK_DNNL_W_OHWI;
+ * fc weights [out, in], or [in, out] with ECK_DNNL_W_IN_OUT. */
 int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const float *w,
                     const float *b);
 /* Binds the buffers (b: second input of binary ops, else NULL). With ECK_DNNL_SUM, y holds the

@@ -91,7 +91,95 @@ static const struct {
     [ECK_XNN_RESIZE] = {"xnn_create_resize_bilinear2d_nhwc_f32", "xnn_setup_resize_bilinear2d_nhwc_f32"},
 };
 
-int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, const float *b) {
+/* The int8 kinds' calls, uint8 (qu8) or int8 (qs8) as p->q_unsigned says. */
+static const struct {
+  const char *create, *setup;
+} qcalls[2][ECK_XNN_KIND_COUNT] = {
+    {[ECK_XNN_QCONV] = {"xnn_create_convolution2d_nhwc_qs8", "xnn_setup_convolution2d_nhwc_qs8"},
+     [ECK_XNN_QFC] = {"xnn_create_fully_connected_nc_qs8", "xnn_setup_fully_connected_nc_qs8"},
+     [ECK_XNN_QUANT] = {"xnn_create_convert_nc_f32_qs8", "xnn_setup_convert_nc_f32_qs8"},
+     [ECK_XNN_DEQUANT] = {"xnn_create_convert_nc_qs8_f32", "xnn_setup_convert_nc_qs8_f32"}},
+    {[ECK_XNN_QCONV] = {"xnn_create_convolution2d_nhwc_qu8", "xnn_setup_convolution2d_nhwc_qu8"},
+     [ECK_XNN_QFC] = {"xnn_create_fully_connected_nc_qu8", "xnn_setup_fully_connected_nc_qu8"},
+     [ECK_XNN_QUANT] = {"xnn_create_convert_nc_f32_qu8", "xnn_setup_convert_nc_f32_qu8"},
+     [ECK_XNN_DEQUANT] = {"xnn_create_convert_nc_qu8_f32", "xnn_setup_convert_nc_qu8_f32"}},
+};
+
+static int is_int8_kind(int32_t kind) { return kind >= ECK_XNN_QCONV && kind <= ECK_XNN_DEQUANT; }
+
+static const char *call_name(const eck_xnn_params *p, int setup) {
+  if (is_int8_kind(p->kind)) return setup ? qcalls[p->q_unsigned != 0][p->kind].setup : qcalls[p->q_unsigned != 0][p->kind].create;
+  return setup ? calls[p->kind].setup : calls[p->kind].create;
+}
+
+/* The int8 operators: no fused clamp here, so the output keeps the type's whole range. */
+static enum xnn_status create_int8(const eck_xnn_params *p, const void *w, const void *b, xnn_operator_t *op) {
+  const int32_t *bias = (const int32_t *)b;
+  if (p->q_unsigned) {
+    uint8_t izp = (uint8_t)p->in_zp, wzp = (uint8_t)p->w_zp, ozp = (uint8_t)p->out_zp;
+    switch (p->kind) {
+      case ECK_XNN_QCONV:
+        return xnn_create_convolution2d_nhwc_qu8(
+            p->pad[0], p->pad[1], p->pad[2], p->pad[3], p->kernel[0], p->kernel[1], p->stride[0],
+            p->stride[1], p->dilation[0], p->dilation[1], p->groups, p->channels_in, p->channels_out,
+            p->in_stride, p->out_stride, izp, p->in_scale, wzp, p->w_scale, (const uint8_t *)w, bias,
+            ozp, p->out_scale, 0, 255, p->flags, op);
+      case ECK_XNN_QFC:
+        return xnn_create_fully_connected_nc_qu8(p->channels_in, p->channels_out, p->in_stride,
+                                                 p->out_stride, izp, p->in_scale, wzp, p->w_scale,
+                                                 (const uint8_t *)w, bias, ozp, p->out_scale, 0, 255,
+                                                 p->flags, op);
+      case ECK_XNN_QUANT:
+        return xnn_create_convert_nc_f32_qu8(p->channels_in, p->in_stride, p->out_stride, p->out_scale,
+                                             ozp, 0, 255, p->flags, op);
+      default:
+        return xnn_create_convert_nc_qu8_f32(p->channels_in, p->in_stride, p->out_stride, p->in_scale,
+                                             izp, p->flags, op);
+    }
+  }
+  int8_t izp = (int8_t)p->in_zp, ozp = (int8_t)p->out_zp;
+  switch (p->kind) {
+    case ECK_XNN_QCONV:
+      return xnn_create_convolution2d_nhwc_qs8(
+          p->pad[0], p->pad[1], p->pad[2], p->pad[3], p->kernel[0], p->kernel[1], p->stride[0],
+          p->stride[1], p->dilation[0], p->dilation[1], p->groups, p->channels_in, p->channels_out,
+          p->in_stride, p->out_stride, izp, p->in_scale, p->w_scale, (const int8_t *)w, bias, ozp,
+          p->out_scale, -128, 127, p->flags, op);
+    case ECK_XNN_QFC:
+      return xnn_create_fully_connected_nc_qs8(p->channels_in, p->channels_out, p->in_stride,
+                                               p->out_stride, izp, p->in_scale, p->w_scale,
+                                               (const int8_t *)w, bias, ozp, p->out_scale, -128, 127,
+                                               p->flags, op);
+    case ECK_XNN_QUANT:
+      return xnn_create_convert_nc_f32_qs8(p->channels_in, p->in_stride, p->out_stride, p->out_scale,
+                                           ozp, -128, 127, p->flags, op);
+    default:
+      return xnn_create_convert_nc_qs8_f32(p->channels_in, p->in_stride, p->out_stride, p->in_scale,
+                                           izp, p->flags, op);
+  }
+}
+
+static enum xnn_status setup_int8(const eck_xnn_params *p, xnn_operator_t op, const void *x, void *y,
+                                  pthreadpool_t tp) {
+  if (p->q_unsigned) {
+    switch (p->kind) {
+      case ECK_XNN_QCONV:
+        return xnn_setup_convolution2d_nhwc_qu8(op, p->batch, p->height, p->width, x, y, tp);
+      case ECK_XNN_QFC: return xnn_setup_fully_connected_nc_qu8(op, p->batch, x, y, tp);
+      case ECK_XNN_QUANT: return xnn_setup_convert_nc_f32_qu8(op, p->batch, x, y, tp);
+      default: return xnn_setup_convert_nc_qu8_f32(op, p->batch, x, y, tp);
+    }
+  }
+  switch (p->kind) {
+    case ECK_XNN_QCONV:
+      return xnn_setup_convolution2d_nhwc_qs8(op, p->batch, p->height, p->width, x, y, tp);
+    case ECK_XNN_QFC: return xnn_setup_fully_connected_nc_qs8(op, p->batch, x, y, tp);
+    case ECK_XNN_QUANT: return xnn_setup_convert_nc_f32_qs8(op, p->batch, x, y, tp);
+    default: return xnn_setup_convert_nc_qs8_f32(op, p->batch, x, y, tp);
+  }
+}
+
+int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const void *w, const void *b) {
   xnn_operator_t op = NULL;
   enum xnn_status st = xnn_status_invalid_parameter;
   float lo = p->out_min, hi = p->out_max;
@@ -150,9 +238,13 @@ int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, con
     case ECK_XNN_RESIZE:
       st = xnn_create_resize_bilinear2d_nhwc_f32(p->channels_in, p->in_stride, p->out_stride, p->flags, &op);
       break;
+    case ECK_XNN_QCONV:
+    case ECK_XNN_QFC:
+    case ECK_XNN_QUANT:
+    case ECK_XNN_DEQUANT: st = create_int8(p, w, b, &op); break;
     default: return fail_rc(&s->err, "eck_xnn_create", "unknown operator kind", ECK_ERR_ARG);
   }
-  if (st != xnn_status_success) return failed(&s->err, calls[p->kind].create, status_name(st));
+  if (st != xnn_status_success) return failed(&s->err, call_name(p, 0), status_name(st));
   s->op = op;
   return ECK_OK;
 }
@@ -212,9 +304,13 @@ int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const
       st = xnn_setup_resize_bilinear2d_nhwc_f32(op, p->batch, p->height, p->width, p->out_height,
                                                  p->out_width, x, out, tp);
       break;
+    case ECK_XNN_QCONV:
+    case ECK_XNN_QFC:
+    case ECK_XNN_QUANT:
+    case ECK_XNN_DEQUANT: st = setup_int8(p, op, a, y, tp); break;
     default: return fail_rc(&s->err, "eck_xnn_setup", "unknown operator kind", ECK_ERR_ARG);
   }
-  if (st != xnn_status_success) return failed(&s->err, calls[p->kind].setup, status_name(st));
+  if (st != xnn_status_success) return failed(&s->err, call_name(p, 1), status_name(st));
   s->in[0] = a;
   s->in[1] = b;
   s->out = y;

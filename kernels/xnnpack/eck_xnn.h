@@ -39,6 +39,12 @@ typedef enum eck_xnn_kind {
   ECK_XNN_SHUFFLE,      /* NHWC channel shuffle: groups x group_channels per pixel */
   ECK_XNN_PAD,          /* constant padding of a physical shape */
   ECK_XNN_RESIZE,       /* NHWC bilinear 2-D resize: [N, H, W, C] -> [N, out_height, out_width, C] */
+  /* int8 (q_unsigned: uint8 data, XNNPACK's qu8; else int8, qs8), per-tensor scales and zero
+   * points in the q fields; int32 bias in units of in_scale * w_scale, as ONNX's QLinearConv. */
+  ECK_XNN_QCONV,        /* NHWC convolution of quantized data (weights [O, kh, kw, I/group]) */
+  ECK_XNN_QFC,          /* fully connected of quantized data: [batch, in] x W (+ bias) */
+  ECK_XNN_QUANT,        /* float -> int8: q = clamp(round(x / out_scale) + out_zp) */
+  ECK_XNN_DEQUANT,      /* int8 -> float: x = (q - in_zp) * in_scale */
   ECK_XNN_KIND_COUNT    /* not a kind: the compiler's table of kinds checks its rows against it */
 } eck_xnn_kind;
 
@@ -67,6 +73,9 @@ typedef struct eck_xnn_params {
   size_t pre[ECK_XNN_MAX_DIMS], post[ECK_XNN_MAX_DIMS]; /* pad */
   float value;                    /* pad value */
   size_t out_height, out_width;   /* resize: output H, W */
+  int32_t q_unsigned;             /* int8 kinds: 1 uint8 data (qu8), 0 int8 (qs8) */
+  float in_scale, w_scale, out_scale; /* int8 kinds: per-tensor scales */
+  int32_t in_zp, w_zp, out_zp;    /* and zero points (w_zp 0 for int8 weights) */
 } eck_xnn_params;
 
 /* The library call that failed and the status it returned ("xnn_create_convolution2d_nhwc_f32",
@@ -103,8 +112,9 @@ void *eck_pool_create(int threads);
 void eck_pool_destroy(void *pool);
 
 /* Creates the operator; weights are packed now and not read again (w, b may be NULL where the
- * kind has none). */
-int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const float *w, const float *b);
+ * kind has none). Float kinds take float weights and bias; int8 kinds uint8/int8 weights (as
+ * q_unsigned says) and an int32 bias. */
+int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const void *w, const void *b);
 /* Binds the buffers (b: second input of binary ops, else NULL). */
 int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const void *b, void *y,
                   void *pool);
@@ -118,6 +128,9 @@ void eck_xnn_delete(eck_xnn_node *s);
 /* float32 [n, c, hw] -> [n, hw, c] and back. */
 void eck_xnn_to_nhwc(const float *x, float *y, size_t n, size_t c, size_t hw);
 void eck_xnn_to_nchw(const float *x, float *y, size_t n, size_t c, size_t hw);
+/* The same of one-byte elements (int8 and uint8 tensors of the int8 kinds). */
+void eck_xnn_to_nhwc_8(const uint8_t *x, uint8_t *y, size_t n, size_t c, size_t hw);
+void eck_xnn_to_nchw_8(const uint8_t *x, uint8_t *y, size_t n, size_t c, size_t hw);
 /* Concat of float32 NHWC tensors along the channel axis (logical dims [N, C, H, W], physical
  * [N, H, W, C]): each output pixel gets every input's channels in turn. */
 int eck_xnn_concat_nhwc(const eck_tensor *in, int n_in, eck_tensor *out);

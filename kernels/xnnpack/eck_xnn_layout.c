@@ -8,16 +8,20 @@
 /* Tiles keep both the rows read and the rows written in L1. */
 #define TILE 32
 
-static void transpose_2d(const float *x, float *y, size_t rows, size_t cols) {
-  for (size_t r0 = 0; r0 < rows; r0 += TILE) {
-    size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;
-    for (size_t c0 = 0; c0 < cols; c0 += TILE) {
-      size_t c1 = c0 + TILE < cols ? c0 + TILE : cols;
-      for (size_t r = r0; r < r1; r++)
-        for (size_t c = c0; c < c1; c++) y[c * rows + r] = x[r * cols + c];
-    }
+/* [rows, cols] -> [cols, rows] of one element type: floats, and the bytes of int8 data. */
+#define ECK_TRANSPOSE_2D(name, T)                                                     \
+  static void name(const T *x, T *y, size_t rows, size_t cols) {                      \
+    for (size_t r0 = 0; r0 < rows; r0 += TILE) {                                      \
+      size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;                                \
+      for (size_t c0 = 0; c0 < cols; c0 += TILE) {                                    \
+        size_t c1 = c0 + TILE < cols ? c0 + TILE : cols;                              \
+        for (size_t r = r0; r < r1; r++)                                              \
+          for (size_t c = c0; c < c1; c++) y[c * rows + r] = x[r * cols + c];         \
+      }                                                                               \
+    }                                                                                 \
   }
-}
+ECK_TRANSPOSE_2D(transpose_2d, float)
+ECK_TRANSPOSE_2D(transpose_2d_8, uint8_t)
 
 void eck_xnn_to_nhwc(const float *x, float *y, size_t n, size_t c, size_t hw) {
   for (size_t i = 0; i < n; i++) transpose_2d(x + i * c * hw, y + i * c * hw, c, hw);
@@ -25,6 +29,14 @@ void eck_xnn_to_nhwc(const float *x, float *y, size_t n, size_t c, size_t hw) {
 
 void eck_xnn_to_nchw(const float *x, float *y, size_t n, size_t c, size_t hw) {
   for (size_t i = 0; i < n; i++) transpose_2d(x + i * c * hw, y + i * c * hw, hw, c);
+}
+
+void eck_xnn_to_nhwc_8(const uint8_t *x, uint8_t *y, size_t n, size_t c, size_t hw) {
+  for (size_t i = 0; i < n; i++) transpose_2d_8(x + i * c * hw, y + i * c * hw, c, hw);
+}
+
+void eck_xnn_to_nchw_8(const uint8_t *x, uint8_t *y, size_t n, size_t c, size_t hw) {
+  for (size_t i = 0; i < n; i++) transpose_2d_8(x + i * c * hw, y + i * c * hw, hw, c);
 }
 
 int eck_xnn_concat_nhwc(const eck_tensor *in, int n_in, eck_tensor *out) {

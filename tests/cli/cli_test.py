@@ -101,6 +101,12 @@ def main():
         expect("digits unsupported ops", j.get("unsupported_ops") == {}, "{}",
                j.get("unsupported_ops"))
     r = expect_exit(e, ["inspect", digits], 0, stdout_has="[1,1,8,8]")
+    # --kernels: an unknown library, and oneDNN on a board whose description does not list it.
+    out = os.path.join(a.work, "kernels_out")
+    expect_exit(e, [digits, "--targets", "host", "--kernels", "cuda", "-o", out], 2,
+                stderr_re=r"--kernels cuda: unknown kernel library \(available: ref, xnnpack, onednn\)")
+    expect_exit(e, [digits, "--targets", "pi5", "--kernels", "onednn", "-o", out], 2,
+                stderr_re=r"device 'pi5' \(target pi5\) has no oneDNN in its description")
     # eval: the samples' true labels are the argmax for most of them (98% test accuracy).
     samples = os.path.join(a.root, "examples", "digits", "samples")
     labels = {}

@@ -28,6 +28,11 @@ add_test(NAME unit_digits_xnnpack
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/digits_fast.sh $<TARGET_FILE:edgecc> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_BINARY_DIR}/digits-xnnpack)
 set_tests_properties(unit_digits_xnnpack PROPERTIES LABELS unit TIMEOUT 300)
+# ... and through oneDNN (--kernels onednn): its CMakeLists, dist/ and 1 and 2 threads.
+add_test(NAME unit_digits_onednn
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/digits_onednn.sh $<TARGET_FILE:edgecc> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_BINARY_DIR}/digits-onednn)
+set_tests_properties(unit_digits_onednn PROPERTIES LABELS unit TIMEOUT 300)
 
 # A cut right after an in-place Concat (fast kernels): the Concat copies again, outputs bit-identical.
 add_test(NAME unit_concat_cut

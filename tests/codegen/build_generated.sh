@@ -40,6 +40,11 @@ if [ -d "$dev/kernels/xnnpack" ]; then
   incs="$incs -I$dev/kernels/xnnpack"
   libs="$libs -lXNNPACK -lpthreadpool -lcpuinfo -lpthread"
 fi
+if [ -d "$dev/kernels/onednn" ]; then # --kernels onednn: oneDNN and its OpenMP runtime
+  srcs="$srcs $(find "$dev/kernels/onednn" -name '*.c' | sort | tr '\n' ' ')"
+  incs="$incs -I$dev/kernels/onednn"
+  libs="$libs -ldnnl -fopenmp"
+fi
 if [ -d "$dev/kernels/blas" ]; then
   srcs="$srcs $(find "$dev/kernels/blas" -name '*.c' | sort | tr '\n' ' ')"
   incs="$incs -I$dev/kernels/blas"

@@ -13,3 +13,11 @@ add_executable(test_ecrt_pb ${CMAKE_CURRENT_SOURCE_DIR}/codegen/test_ecrt_pb.c)
 target_link_libraries(test_ecrt_pb PRIVATE ecrt)
 add_test(NAME codegen_ecrt_pb COMMAND test_ecrt_pb)
 set_tests_properties(codegen_ecrt_pb PROPERTIES LABELS unit)
+
+# Issue 17: If, Loop and Scan in generated code (ref and xnnpack) against numpy, built with
+# -Werror; --max-trip-count's errors and its run-time bound check.
+add_test(NAME codegen_control_flow
+  COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/control_codegen.py
+          --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
+          --work ${CMAKE_BINARY_DIR}/codegen/control_flow)
+set_tests_properties(codegen_control_flow PROPERTIES LABELS unit TIMEOUT 300)

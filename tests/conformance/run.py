@@ -5,7 +5,7 @@ Debian's libonnx-testdata, writes a report, and compares each test's status with
 Usage: /usr/bin/python3 tests/conformance/run.py --edgecc PATH --mode shapes|eval|compile \
            [--out DIR] [-j N] [--suites node,...] [--filter REGEX] [--update [--force]] \
            [--min-load SUITE=FRACTION] [--min-pass SUITE=FRACTION] [--require-correct-shapes] \
-           [--build-dir BUILD] [--build-hook SCRIPT] [--cmake-build REGEX] [--kernels ref|xnnpack] \
+           [--build-dir BUILD] [--build-hook SCRIPT] [--cmake-build REGEX] [--kernels ref|xnnpack|onednn] \
            [--min-fast-tests KIND=N,...]
 
 Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`) are frozen
@@ -22,7 +22,9 @@ with the test's own input files (the report marks the test "frozen"); then
            verifier proved the memory plan (no two live tensors share arena bytes).
            --kernels xnnpack compiles with the fast kernels instead (build hook
            tests/codegen/build_generated.sh as for ref; expected list expected_compile_xnnpack.txt, where --update
-           marks each test that passes in expected_compile.txt but not here "xnnpack regression").
+           marks each test that passes in expected_compile.txt but not here "xnnpack regression");
+           --kernels onednn likewise (expected_compile_onednn.txt; oneDNN's primitives count as
+           dnnl_conv, dnnl_fc, ... for --min-fast-tests).
 Statuses: pass; fail (loads, wrong dtype/shape/values); unsupported (exit 1 with an
 `edgecc: error:` line — the model is rejected with a diagnostic); crash (a signal, an exit status
 other than 0 and 1, or exit 1 without a diagnostic); timeout (an edgecc call ran past --timeout).
@@ -124,7 +126,10 @@ def main_op(tdir, model):
 
 # The operands the fast kernels need constant (weights, biases, statistics), by op.
 WEIGHT_OPERANDS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,),
-                   "BatchNormalization": (1, 2, 3, 4), "PRelu": (1,)}
+                   "BatchNormalization": (1, 2, 3, 4), "PRelu": (1,),
+                   # int8: weights, scales and zero points (XNNPACK fixes them at create)
+                   "QLinearConv": (1, 2, 3, 4, 5, 6, 7, 8), "QLinearMatMul": (1, 2, 3, 4, 5, 6, 7),
+                   "QuantizeLinear": (1, 2), "DequantizeLinear": (1, 2)}
 
 
 def weight_inputs(model):
@@ -385,6 +390,8 @@ class Runner:
                         text = fh.read()
                     kinds |= set(re.findall(r"^/\* kernel: (.*) \*/$", text, re.M)) - {"reference"}
                     ops |= {k.lower() for k in re.findall(r"^\s*\.kind = ECK_XNN_([A-Z0-9_]+),", text, re.M)}
+                    # oneDNN's primitives (--kernels onednn) as dnnl_conv, dnnl_fc, ...
+                    ops |= {"dnnl_" + k.lower() for k in re.findall(r"^\s*\.kind = ECK_DNNL_([A-Z0-9_]+)", text, re.M)}
             res["fast"], res["xnn_ops"] = sorted(kinds), sorted(ops)
         if self.args.cmake_build and re.search(self.args.cmake_build, res["id"]):
             res["cmake_build"] = True
@@ -824,12 +831,13 @@ def main():
                     help="with --update: write the list even though tests listed as passing no longer pass")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=60, help="seconds per edgecc call")
-    ap.add_argument("--kernels", choices=["ref", "xnnpack"], default="ref",
+    ap.add_argument("--kernels", choices=["ref", "xnnpack", "onednn"], default="ref",
                     help="compile mode: the kernel library `edgecc compile` uses (default ref); with xnnpack "
                          "the default build hook, expected list and report folder change accordingly")
     ap.add_argument("--freeze-weights", action="store_true",
                     help="also freeze the graph inputs that feed weight operands (Conv/ConvTranspose/Gemm "
-                         "W and B, MatMul B, BatchNormalization statistics, PRelu slope) with the data set's "
+                         "W and B, MatMul B, BatchNormalization statistics, PRelu slope, the QLinear ops' "
+                         "weights, scales and zero points, Quantize/DequantizeLinear's scale and zero point) with the data set's "
                          "values: the suites pass weights as inputs, and the fast kernels need them constant")
     ap.add_argument("--build-hook", default=None,
                     help="compile mode: `HOOK DEVICE_DIR BUILD_DIR EXE` builds the generated folder into EXE "

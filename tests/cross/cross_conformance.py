@@ -30,6 +30,13 @@ import onnx
 from onnx import numpy_helper
 
 DATA = "/usr/share/libonnx-testdata/data/node"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_dir(name):
+    """A node test's folder: a name of Debian's suite, or a path in the repository laid out as one
+    (examples/control/test_control)."""
+    return os.path.join(REPO, name) if "/" in name else os.path.join(DATA, name)
 RTOL, ATOL = 1e-3, 1e-7
 
 
@@ -81,6 +88,9 @@ def main():
     t0 = time.time()
     names = [l.split("#")[0].strip() for l in open(a.tests)]
     names = [n for n in names if n]
+
+    def wdir(name):  # a test's work folder (a repository path's slashes made flat)
+        return os.path.join(a.work, name.replace("/", "_"))
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
 
@@ -98,7 +108,7 @@ def main():
     # 1. C for each test and target.
     def generate(name):
         cname = "t%03d" % names.index(name)  # C names are capped at 40 characters
-        tdir = os.path.join(DATA, name)
+        tdir = test_dir(name)
         model = onnx.load(os.path.join(tdir, "model.onnx"), load_external_data=False)
         inits = {i.name for i in model.graph.initializer}
         gin = [i.name for i in model.graph.input if i.name not in inits]
@@ -114,7 +124,7 @@ def main():
         outs = sorted(f for f in os.listdir(ds) if f.startswith("output_"))
         for t in targets:
             run([a.edgecc, os.path.join(tdir, "model.onnx"), "--targets", t.name, "--kernels", "ref", "--name", cname, "-o",
-                 os.path.join(a.work, name, t.name)] + freeze)
+                 os.path.join(wdir(name), t.name)] + freeze)
         return name, cname, ins, [os.path.join(ds, o) for o in outs]
 
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
@@ -125,7 +135,7 @@ def main():
     union = os.path.join(a.work, "union")
     for name in names:
         for t in targets:
-            src = os.path.join(a.work, name, t.name, t.name)
+            src = os.path.join(wdir(name), t.name, t.name)
             for sub in ("runtime", "kernels"):
                 if os.path.isdir(os.path.join(src, sub)):
                     shutil.copytree(os.path.join(src, sub), os.path.join(union, sub), dirs_exist_ok=True)
@@ -153,8 +163,8 @@ def main():
         name, cname, ins, outs = case
         got = {}
         for t in targets:
-            src = os.path.join(a.work, name, t.name, t.name)
-            dist = os.path.join(a.work, name, "dist-" + t.name)
+            src = os.path.join(wdir(name), t.name, t.name)
+            dist = os.path.join(wdir(name), "dist-" + t.name)
             os.makedirs(dist)
             prog = "%s_p0" % cname
             exe = os.path.join(dist, prog)
@@ -162,7 +172,7 @@ def main():
                 [os.path.join(src, "main_p0.c"), os.path.join(src, prog + ".c"), t.lib, "-lm", "-o", exe])
             only_libc_libm(exe, t.readelf)
             shutil.copy(os.path.join(src, prog + ".bin"), dist)
-            res = [os.path.join(a.work, name, "%s_out_%d.pb" % (t.name, k)) for k in range(len(outs))]
+            res = [os.path.join(wdir(name), "%s_out_%d.pb" % (t.name, k)) for k in range(len(outs))]
             run(t.runner + [exe] + (["--input"] + ins if ins else []) + ["--output"] + res, env=t.env)
             got[t.name] = [numpy_helper.to_array(onnx.load_tensor(r)) for r in res]
         for k, o in enumerate(outs):
@@ -174,7 +184,7 @@ def main():
             if why:
                 return name, "%s vs host, output %d: %s" % (a.device, k, why)
         if not a.keep:
-            shutil.rmtree(os.path.join(a.work, name))
+            shutil.rmtree(wdir(name))
         return name, None
 
     failed = []

@@ -7,7 +7,8 @@
 # Build folders are deleted after a pass.
 # usage: zoo_cross.sh EDGECC PYTHON CACHE MODEL WORK DEV...
 # The model comes from the zoo cache that the zoo_export fixture fills; a missing file fails the test.
-# environment: KERNELS (edgecc --kernels, default ref), EC_SYSROOT (aarch64 sysroot, for xnnpack)
+# environment: KERNELS (edgecc --kernels, default ref), EC_SYSROOT (aarch64 sysroot, for xnnpack),
+# EDGECC_FLAGS (more edgecc flags for every compile, e.g. "--threads 2 --parallel inter")
 set -eu
 edgecc=$1 python=$2 cache=$3 model=$4 work=$5
 shift 5
@@ -23,7 +24,8 @@ prefix=$(dirname "$(dirname "$libc")")
 unset LD_LIBRARY_PATH
 for dev in host "$@"; do
   start=$(date +%s)
-  "$edgecc" "$cache/$model.onnx" --targets "$dev" --kernels "${KERNELS:-ref}" -o "$work/out-$dev" >/dev/null
+  # shellcheck disable=SC2086
+  "$edgecc" "$cache/$model.onnx" --targets "$dev" --kernels "${KERNELS:-ref}" ${EDGECC_FLAGS:-} -o "$work/out-$dev" >/dev/null
   tc=""
   [ -f "$work/out-$dev/$dev/toolchain.cmake" ] && tc="--toolchain $work/out-$dev/$dev/toolchain.cmake"
   [ -n "$tc" ] && [ -n "${EC_SYSROOT:-}" ] && tc="$tc -DEC_SYSROOT=$EC_SYSROOT"

@@ -19,7 +19,7 @@ A failing case prints its seed, writes its model and inputs to WORK/fail/seed<N>
 again alone; replay it with --replay N.
 
 Usage: diff.py --edgecc PATH --build-dir BUILD [--work DIR] [--seed S] [--count N]
-               [--batch K] [--replay SEED[,SEED...]] [--list] [--keep]
+               [--batch K] [--replay SEED[,SEED...]] [--list] [--keep] [--kernels LIB[,LIB]]
 Exit status: 0 every case agrees and ran where it should, 1 a case failed, 2 usage error.
 """
 
@@ -39,8 +39,14 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BUILD_HOOK = os.path.join(REPO, "tests", "codegen", "build_generated.sh")
-# The fast kernel families compared with --kernels ref; later families join this table.
-FAST_KERNELS = ["xnnpack"]
+# The fast kernel families compared with --kernels ref; later families join this table. --kernels
+# picks among them (the CI tests run each family in tests of their own).
+FAST_KERNELS = ["xnnpack", "onednn"]
+# Where a pattern wants a node on XNNPACK ("xnn"), --kernels onednn may run it on oneDNN instead
+# (conv, fully connected, pooling, Add, Mul: fast_kernels.def's EC_DNNL rows); the run then
+# fails unless some step of every one of these primitive kinds ran on oneDNN, so a lowering that
+# never picks oneDNN cannot pass for one that does.
+ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL"]
 TOL = 1e-4
 
 
@@ -65,6 +71,8 @@ class Case:
         self.count = 0
         self.cut = False
         self.shapes = {}      # tensor name -> shape, as the pattern knows it
+        self.dtypes = {}      # output name -> numpy dtype, where not float32
+        self.lsb = {}         # output name -> the absolute difference allowed (int8: 1 LSB)
 
     # random choices
     def pick(self, *options):
@@ -81,11 +89,15 @@ class Case:
         return "%s%s%d" % (self.pre, what, self.count)
 
     # graph pieces
-    def input(self, shape, positive=False):
+    def input(self, shape, positive=False, dtype=np.float32):
         name = self.fresh("in")
-        data = self.rng.standard_normal(shape).astype(np.float32)
-        if positive:
-            data = np.abs(data) + 0.5
+        if dtype == np.float32:
+            data = self.rng.standard_normal(shape).astype(np.float32)
+            if positive:
+                data = np.abs(data) + 0.5
+        else:  # int8 / uint8: every value of the type
+            info = np.iinfo(dtype)
+            data = self.rng.integers(info.min, info.max + 1, size=shape).astype(dtype)
         self.inputs.append((name, data))
         self.shapes[name] = list(shape)
         return name
@@ -150,7 +162,8 @@ def build_case(seed, cut_rate):
     # a Relu (which fuse-act must not fuse across the cut) or a 1x1 Conv. Regression cases are
     # kept exactly as written: they ask for a cut themselves (c.tail).
     tail = getattr(c, "tail", None)
-    if tail is None and seed < REGRESS_BASE and cut_rate > 0 and len(c.outputs) == 1 and c.rng.random() < cut_rate:
+    if tail is None and seed < REGRESS_BASE and cut_rate > 0 and len(c.outputs) == 1 and not c.dtypes and \
+            c.rng.random() < cut_rate:
         tail = "Relu" if c.chance(0.4) else "Conv"
     if tail is not None:
         c.cut = True
@@ -180,8 +193,10 @@ def out_shape(c, t):
 
 def case_data(c):
     """The graph inputs and outputs of case c (output shapes where the pattern knows them)."""
-    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(d.shape)) for n, d in c.inputs]
-    outs = [helper.make_tensor_value_info(t, TensorProto.FLOAT, c.shapes.get(t)) for t in c.outputs]
+    elem = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE
+    ins = [helper.make_tensor_value_info(n, elem[d.dtype], list(d.shape)) for n, d in c.inputs]
+    outs = [helper.make_tensor_value_info(t, elem[np.dtype(c.dtypes.get(t, np.float32))], c.shapes.get(t))
+            for t in c.outputs]
     return ins, outs
 
 
@@ -799,9 +814,104 @@ def p_pow2(c):
         c.out(c.node("Pow", [a, c.const(c.pick(np.float32(0.5), np.array([0.5], np.float32)))], shape=shape))
 
 
+def p_qlinear(c):
+    """int8 on XNNPACK's qu8/qs8 operators, uint8 or int8 data, per-tensor scales and zero points:
+    QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
+    graph tensors, so 8-bit layout conversions around it), QLinearMatMul with a constant right
+    operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
+    compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
+    dt = c.pick(np.uint8, np.int8)
+    info = np.iinfo(dt)
+    tt = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dt)]
+    kind = c.pick("conv", "conv", "matmul", "quant", "dequant")
+
+    def scale(lo, hi):
+        return c.const(np.float32(lo * (hi / lo) ** c.rng.random()))
+
+    def zp(weights=False):
+        v = 0 if (weights and dt == np.int8) else c.int(info.min // 2 + info.max // 4, info.max // 2 + 32)
+        return c.const(np.array(v, dt), dt)
+
+    def qout(t, ys, yz, shape):
+        c.shapes[t] = shape
+        if c.chance(0.3):  # dequantized: 1 LSB is the scale
+            f = c.node("DequantizeLinear", [t, ys, yz], "xnn", shape=shape)
+            c.lsb[f] = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ys))) * 1.0001
+            c.out(f)
+        else:
+            c.dtypes[t] = dt
+            c.lsb[t] = 1.0
+            c.out(t)
+
+    if kind == "quant":
+        x = c.input(c.pick([7], [2, 3, 5], [1, 4, 3, 3]))
+        ins = [x, scale(0.005, 0.05)]
+        if dt == np.int8 or c.chance(0.7):
+            ins.append(zp())
+        y = c.node("QuantizeLinear", ins, "xnn", shape=c.shape(x))
+        c.dtypes[y] = dt if len(ins) == 3 else np.uint8
+        c.lsb[y] = 1.0
+        c.out(y)
+        return
+    if kind == "dequant":
+        x = c.input(c.pick([9], [3, 5], [1, 3, 4, 2]), dtype=dt)
+        s = scale(0.001, 0.1)
+        ins = [x, s] + ([zp()] if c.chance(0.8) else [])
+        if len(ins) == 2 and dt == np.int8:
+            ins.append(zp())
+        y = c.node("DequantizeLinear", ins, "xnn", shape=c.shape(x))
+        c.lsb[y] = float(numpy_helper.to_array(next(i for i in c.inits if i.name == s))) * 1.0001
+        c.out(y)
+        return
+    xs, xz = scale(0.005, 0.05), zp()
+    ws, wz = scale(0.002, 0.02), zp(weights=True)
+
+    def weights(shape):
+        return c.const(c.rng.integers(info.min, info.max + 1, size=shape), dt)
+
+    def out_scale(k):
+        # about three standard deviations of the accumulator over the output's range
+        a = float(numpy_helper.to_array(next(i for i in c.inits if i.name == xs)))
+        b = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ws)))
+        return c.const(np.float32(a * b * 40.0 * math.sqrt(k) * (0.5 + c.rng.random())))
+
+    if kind == "matmul":
+        m, k, nout = c.int(1, 5), c.int(1, 24), c.int(1, 16)
+        lead = c.pick([], [], [2], [1, 3])
+        a = c.input(lead + [m, k], dtype=dt)
+        ys, yz = out_scale(k), zp()
+        y = c.node("QLinearMatMul", [a, xs, xz, weights([k, nout]), ws, wz, ys, yz], "xnn")
+        qout(y, ys, yz, lead + [m, nout])
+        return
+    n = c.pick(1, 1, 2)
+    groups = c.pick(1, 1, 2, "dw")
+    if groups == "dw":
+        cin = c.int(1, 12)
+        groups, cout = cin, cin * c.pick(1, 1, 2)
+    else:
+        cin, cout = groups * c.int(1, 4), groups * c.int(1, 4)
+    kh, kw = c.pick(1, 2, 3, 3), c.pick(1, 2, 3)
+    sh, sw = c.pick(1, 1, 2), c.pick(1, 2)
+    dh, dw = c.pick(1, 1, 2), c.pick(1, 1, 2)
+    pads = [c.int(0, kh - 1), c.int(0, kw - 1), c.int(0, kh - 1), c.int(0, kw - 1)]
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    h = max(c.int(1, 9), eh - pads[0] - pads[2])
+    w = max(c.int(1, 9), ew - pads[1] - pads[3])
+    x = c.input([n, cin, h, w], dtype=dt)
+    ys, yz = out_scale(cin // groups * kh * kw), zp()
+    ins = [x, xs, xz, weights([cout, cin // groups, kh, kw]), ws, wz, ys, yz]
+    if c.chance(0.7):
+        ins.append(c.const(c.rng.integers(-2000, 2001, size=[cout]), np.int32))
+    y = c.node("QLinearConv", ins, "xnn", kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
+               group=groups, pads=pads)
+    oh = (h + pads[0] + pads[2] - eh) // sh + 1
+    ow = (w + pads[1] + pads[3] - ew) // sw + 1
+    qout(y, ys, yz, [n, cout, oh, ow])
+
+
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2]
+            p_pow2, p_qlinear]
 # The graph passes that fold the blocks above: off for the reference build.
 REF_NO_PASS = ["layernorm", "gelu", "pow-square"]
 
@@ -935,7 +1045,7 @@ def kernels_of(folder):
     generated partition source under folder."""
     got = {}
     for root, _, files in os.walk(folder):
-        if os.path.basename(root) in ("runtime", "ref", "xnnpack", "blas", "cmake"):
+        if os.path.basename(root) in ("runtime", "ref", "xnnpack", "blas", "onednn", "cmake"):
             continue
         for f in files:
             if not re.match(r".*_p\d+\.c$", f):
@@ -956,14 +1066,16 @@ def kernels_of(folder):
     return got
 
 
-def check_kernels(case, labels):
+def check_kernels(case, labels, kernels="xnnpack"):
     """Problems with where the case's nodes ran on a fast kernel family."""
     bad = []
     for name, want in case.expect:
         got = labels.get(name)
         if want == "fused" and got is not None:
             bad.append("%s should be fused away but runs as a step (%s)" % (name, got))
-        elif want == "xnn" and got != "XNNPACK":
+        elif want == "xnn" and kernels == "onednn" and got not in ("XNNPACK", "oneDNN"):
+            bad.append("%s should run on oneDNN or XNNPACK but runs on %s" % (name, got or "nothing"))
+        elif want == "xnn" and kernels != "onednn" and got != "XNNPACK":
             bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
         elif want == "fast" and (got is None or got == "reference"):
             bad.append("%s should run on a fast kernel but runs on %s" % (name, got or "nothing"))
@@ -979,6 +1091,7 @@ class Harness:
         self.failures = []
         self.n_cases = 0
         self.n_cut = 0
+        self.dnnl_kinds = {}  # oneDNN primitive kind -> steps seen (--kernels onednn)
 
     def compile_and_run(self, d, model_path, cases, kernels, cut_tensor, threads):
         """Compiles with one kernel library, builds, runs; returns (outputs by name, labels)."""
@@ -1026,6 +1139,13 @@ class Harness:
             got[cut_tensor] = load_pb(cut)
         for t, f in zip(outs, files):
             got[t] = load_pb(f)
+        if kernels == "onednn":
+            for root, _, fs in os.walk(out):
+                for f in fs:
+                    if re.match(r".*_p\d+\.c$", f) and not f.startswith("main_"):
+                        with open(os.path.join(root, f)) as fh:
+                            for k in re.findall(r"^\s*\.kind = ECK_DNNL_([A-Z]+)", fh.read(), re.M):
+                                self.dnnl_kinds[k] = self.dnnl_kinds.get(k, 0) + 1
         return got, kernels_of(out)
 
     def run_model(self, d, cases, opset, threads):
@@ -1044,13 +1164,13 @@ class Harness:
         cut = cases[0].cut_tensor if cases[0].cut else None
         want, _ = self.compile_and_run(d, path, cases, "ref", cut, threads)
         problems = {c.seed: [] for c in cases}
-        for k in FAST_KERNELS:
+        for k in self.args.kernels:
             got, labels = self.compile_and_run(d, path, cases, k, cut, threads)
             for c in cases:
-                problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels)]
+                problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels, k)]
                 names = c.outputs + ([c.cut_tensor] if c.cut else [])
                 for t in names:
-                    err = compare(got[t], want[t])
+                    err = compare(got[t], want[t], c.lsb.get(t))
                     if err is not None:
                         problems[c.seed].append("%s: output %s: %s" % (k, t[len(c.pre):], err))
         return problems
@@ -1108,10 +1228,16 @@ class Harness:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def compare(got, want):
-    """None when got matches want by the zoo's rule, else what differs."""
+def compare(got, want, lsb=None):
+    """None when got matches want by the zoo's rule (int8 results: within lsb, one step of
+    their quantization), else what differs."""
     if got.shape != want.shape:
         return "shape %s, reference %s" % (list(got.shape), list(want.shape))
+    if got.dtype != want.dtype:
+        return "dtype %s, reference %s" % (got.dtype, want.dtype)
+    if lsb is not None:
+        err = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if got.size else 0.0
+        return None if err <= lsb else "max error %.6g, more than 1 LSB (%.6g)" % (err, lsb)
     with np.errstate(invalid="ignore", over="ignore"):
         return compare_values(got.astype(np.float64), want.astype(np.float64))
 
@@ -1148,7 +1274,14 @@ def main():
                     help="run the regression cases (seeds %d and up) instead of generated ones" % REGRESS_BASE)
     ap.add_argument("--list", action="store_true", help="list the patterns and exit")
     ap.add_argument("--keep", action="store_true", help="keep the work folders of passing models")
+    ap.add_argument("--kernels", default="xnnpack",
+                    help="the fast kernel families compared with ref, comma-separated (%s; default xnnpack)"
+                    % ", ".join(FAST_KERNELS))
     args = ap.parse_args()
+    args.kernels = args.kernels.split(",")
+    for k in args.kernels:
+        if k not in FAST_KERNELS:
+            ap.error("--kernels: no fast kernel family '%s' (families: %s)" % (k, ", ".join(FAST_KERNELS)))
     sys.stdout.reconfigure(line_buffering=True)  # a long run's failures show as they happen
     if args.list:
         for i, p in enumerate(PATTERNS):
@@ -1216,7 +1349,15 @@ def main():
                 h.run_batch(idx, g[k:k + args.batch], 1 + idx % 2)
                 idx += 1
     print("%d cases (%d with a cut), %d failed, %.0f s; kernels %s against ref" %
-          (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(FAST_KERNELS)))
+          (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(args.kernels)))
+    if "onednn" in args.kernels:
+        print("oneDNN steps by kind: %s" % (", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
+                                                      for k in ONEDNN_KINDS)))
+        # Only a generated run covers every kind; --replay and --pattern choose a few cases.
+        missing = [k.lower() for k in ONEDNN_KINDS if not h.dnnl_kinds.get(k)]
+        if missing and not args.replay and not args.pattern and not args.regress:
+            print("FAIL: no step of %s ran on oneDNN (lowering fell back to XNNPACK for them)" % ", ".join(missing))
+            return 1
     if h.failures:
         print("failed seeds: " + ",".join(str(s) for s in h.failures))
     return 1 if h.failures else 0

@@ -23,3 +23,14 @@ foreach(k RANGE 0 3)
                                        --work ${CMAKE_BINARY_DIR}/diff/slow_${k})
   set_tests_properties(diff_slow_${k} PROPERTIES LABELS slow TIMEOUT 7200)
 endforeach()
+
+# --kernels onednn (oneDNN for convolution, fully connected, pooling, Add, Mul): the regression
+# graphs and 80 generated cases in CI, 800 more under slow; each run must see every oneDNN kind.
+add_test(NAME diff_onednn_ci COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --kernels onednn --seed 1 --count 80
+                                     --work ${CMAKE_BINARY_DIR}/diff/onednn_ci)
+add_test(NAME diff_onednn_regress COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --kernels onednn --regress
+                                          --work ${CMAKE_BINARY_DIR}/diff/onednn_regress)
+set_tests_properties(diff_onednn_ci diff_onednn_regress PROPERTIES LABELS unit TIMEOUT 1200)
+add_test(NAME diff_onednn_slow COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --kernels onednn --seed 10001
+                                       --count 800 --work ${CMAKE_BINARY_DIR}/diff/onednn_slow)
+set_tests_properties(diff_onednn_slow PROPERTIES LABELS slow TIMEOUT 7200)

@@ -50,19 +50,22 @@ int main(int argc, char **argv) {
   memset(&plan, 0, sizeof plan);
   ec_status st = ec_targets_init(&ts, &d);
   if (!st) st = ec_devices_parse(&ts, spec, &devs, &d);
+  /* onednn: planned as xnnpack, lowered with oneDNN first (ec_pipeline_opts.onednn). */
+  bool onednn = strcmp(kernels, "onednn") == 0;
   unsigned klib = ec_kernel_lib_from_name(kernels);
   if (!st && (!klib || ec_pipeline_device_klib(&devs.items[0], klib) != klib)) {
     ec_diag_set(&d, "--kernels", "", "target %s has no kernel library '%s'", target, kernels);
     st = EC_ERR_USAGE;
   }
-  ec_pipeline_opts po = {.plan = {.klib = klib}, .lower_off = mo.lower_off, .n_lower_off = mo.n_lower_off};
+  ec_pipeline_opts po = {.plan = {.klib = onednn ? EC_KLIB_XNNPACK : klib}, .lower_off = mo.lower_off,
+                         .n_lower_off = mo.n_lower_off, .onednn = onednn};
   if (!st) st = ec_pipeline_run(g, &devs, &po, &plan, &d);
   ec_fileset fs = {0};
   ec_part_report rep;
   const char *base = strrchr(path, '/');
   /* Codegen takes the core count from its caller, who knows the target. */
   int cores = st ? 1 : devs.items[0].target->cores;
-  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, cores, NULL, 0};
+  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, cores, NULL, 0, NULL, 0};
   if (!st) st = ec_codegen_partition(g, &plan.parts[0].part, &o, &fs, &rep, &d);
   if (!st) st = ec_codegen_device(g, &o, &rep, 1, &fs, &d);
   if (!st) {

@@ -5,7 +5,7 @@ target_link_libraries(ec_fastc PRIVATE ec_compiler)
 
 # The 8 zoo models through the fast kernels against torch (1e-4 of the largest output); the
 # models come from the build folder's zoo cache, which the fixture zoo_export fills.
-set(EC_FAST_ZOO ${CMAKE_BINARY_DIR}/zoo-cache)
+set(EC_FAST_ZOO ${EC_ZOO_CACHE}) # where zoo_export put them (-DEC_ZOO_CACHE=DIR reuses a cache)
 set(EC_FAST_ZOO_MODELS squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121
     shufflenet_v2_x1_0)
 # The pass matrix (docs/passes.md): every graph pass and every lowering step switched off in turn
@@ -75,3 +75,13 @@ set_tests_properties(fast_tiny PROPERTIES LABELS "unit;fast" TIMEOUT 300)
 add_test(NAME fast_resize
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/resize_check.sh $<TARGET_FILE:edgecc> ${CMAKE_BINARY_DIR}/fast/resize)
 set_tests_properties(fast_resize PROPERTIES LABELS "unit;fast" TIMEOUT 300)
+
+# The 8 zoo models with --kernels onednn (oneDNN for convolution, fully connected, pooling, Add
+# and Mul; XNNPACK for the rest) against torch, as zoo_fast_<m> does for XNNPACK. oneDNN missing
+# fails them (zoo_check.sh cannot link), naming nothing to skip.
+foreach(m IN LISTS EC_FAST_ZOO_MODELS)
+  add_test(NAME zoo_onednn_${m}
+    COMMAND ${CMAKE_CURRENT_LIST_DIR}/zoo_check.sh $<TARGET_FILE:ec_fastc> ${EC_FAST_ZOO} ${m}
+            ${CMAKE_BINARY_DIR}/fast/onednn_${m} --kernels onednn)
+  set_tests_properties(zoo_onednn_${m} PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
+endforeach()

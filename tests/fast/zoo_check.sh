@@ -56,8 +56,10 @@ for src in $(find "$dev" -name '*.c' | sort); do
   esac
   objs="$objs $obj"
 done
+libs=""
+[ -d "$dev/kernels/onednn" ] && libs="-ldnnl -fopenmp" # --kernels onednn: oneDNN and its libgomp
 # shellcheck disable=SC2086
-"$cc" $objs -lXNNPACK -lpthreadpool -lcpuinfo -lopenblas -lpthread -lm -o "$work/bin/prog"
+"$cc" $objs $libs -lXNNPACK -lpthreadpool -lcpuinfo -lopenblas -lpthread -lm -o "$work/bin/prog"
 cp "$dev"/*.bin "$work/bin/" 2>/dev/null || true
 
 "$work/bin/prog" --input "$zoo/${stem}_input_0.pb" --output "$work/got.pb"

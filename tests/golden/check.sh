@@ -4,12 +4,15 @@
 # (and cmake/ helper, from targets/cmake) edgecc copied into the folder must equal the repository's
 # file (those copies are not kept twice; which files are copied is in the kept manifest and
 # CMakeLists.txt).
+# Optional MODEL GOLDEN (repository-relative model, folder under tests/golden): another golden
+# model, e.g. examples/control/control.onnx control (If and Loop, issue 17).
 set -eu
 edgecc=$1 repo=$2 work=$3
+model=${4:-examples/digits/digits.onnx} golden=${5:-digits}
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
-"$edgecc" "$repo/examples/digits/digits.onnx" --targets x86-64 --kernels ref -o out >/dev/null
+"$edgecc" "$repo/$model" --targets x86-64 --kernels ref -o out >/dev/null
 for f in $(cd out && find ./*/runtime ./*/kernels ./*/cmake -type f | sort); do
   f=${f#./}
   src=${f#*/}
@@ -20,7 +23,7 @@ for f in $(cd out && find ./*/runtime ./*/kernels ./*/cmake -type f | sort); do
   fi
 done
 rm -rf out/*/runtime out/*/kernels out/*/cmake
-if diff -r "$repo/tests/golden/digits" out; then
+if diff -r "$repo/tests/golden/$golden" out; then
   rm -rf "$work"
 else
   echo 'generated code changed: if deliberate, run tests/golden/update.sh and commit the diff'

@@ -6,6 +6,12 @@ add_test(NAME golden.digits
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/golden/check.sh $<TARGET_FILE:edgecc> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_BINARY_DIR}/golden-check)
 set_tests_properties(golden.digits PROPERTIES LABELS unit TIMEOUT 60)
+# The same for examples/control/control.onnx (one If and one Loop: issue 17), made by its
+# committed make_control.py.
+add_test(NAME golden.control
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/golden/check.sh $<TARGET_FILE:edgecc> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_BINARY_DIR}/golden-check-control examples/control/control.onnx control)
+set_tests_properties(golden.control PROPERTIES LABELS unit TIMEOUT 60)
 
 # Reproducible output: two runs from different working directories, with different model and output
 # paths (relative and absolute, a copy of the model elsewhere), over several devices including

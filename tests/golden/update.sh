@@ -11,11 +11,15 @@ repo=$(cd "$here/../.." && pwd)
 edgecc=${1:-$repo/build/edgecc}
 [ -x "$edgecc" ] || { echo "update.sh: no edgecc at $edgecc (build it, or pass its path)" >&2; exit 2; }
 edgecc=$(cd "$(dirname "$edgecc")" && pwd)/$(basename "$edgecc")
-rm -rf "$here/digits"
 # Relative paths, run from the repository: the output must not depend on them anyway.
 cd "$repo"
-"$edgecc" examples/digits/digits.onnx --targets x86-64 --kernels ref -o tests/golden/digits >/dev/null
-# The copied runtime and kernel sources and cmake/ helpers are the repository's own files: the test
-# compares them with those instead of keeping a second copy here.
-rm -rf "$here"/digits/*/runtime "$here"/digits/*/kernels "$here"/digits/*/cmake
-echo "update.sh: tests/golden/digits regenerated ($(find "$here/digits" -type f | wc -l) files); review with git diff"
+# digits, and control (examples/control: one If and one Loop, issue 17).
+for m in examples/digits/digits.onnx:digits examples/control/control.onnx:control; do
+  model=${m%%:*} golden=${m##*:}
+  rm -rf "${here:?}/$golden"
+  "$edgecc" "$model" --targets x86-64 --kernels ref -o "tests/golden/$golden" >/dev/null
+  # The copied runtime and kernel sources and cmake/ helpers are the repository's own files: the
+  # test compares them with those instead of keeping a second copy here.
+  rm -rf "$here/$golden"/*/runtime "$here/$golden"/*/kernels "$here/$golden"/*/cmake
+  echo "update.sh: tests/golden/$golden regenerated ($(find "$here/$golden" -type f | wc -l) files); review with git diff"
+done

@@ -13,7 +13,9 @@ set(_ec_plan_err
   "error.split_contradicts|--split-at /pool_1/MaxPool_output_0 --partitions 1|--partitions 1 contradicts --split-at"
   "error.too_many_parts|--partitions 3|3 partitions need 3 devices, but only 2 are given"
   "error.bad_objective|--objective fast|--objective fast: must be latency or throughput"
-  "error.bad_link|--link a:c=100|device 'c' is not in --targets")
+  "error.bad_link|--link a:c=100|device 'c' is not in --targets"
+  "error.bad_parallel|--parallel fast|--parallel fast: must be intra, inter or auto"
+  "error.parallel_empty|--parallel|--parallel needs a value")
 
 # Tables: a forced split over two boards, and devices left unused.
 add_test(NAME plan.table.split COMMAND ${CMAKE_COMMAND}
@@ -24,6 +26,19 @@ add_test(NAME plan.table.unused COMMAND ${CMAKE_COMMAND}
          "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;pi5,orin-nano,host" -DRC=0
          "-DREGEX=1 partition over 3 devices.*unused \\(whole model there" -P ${_ec_expect})
 set_tests_properties(plan.table.split plan.table.unused PROPERTIES LABELS unit)
+
+# Clusters in the table: googlenet's branches under --parallel inter at 2 threads (label zoo), and a
+# chain (digits) that keeps one cluster whatever the mode.
+add_test(NAME plan.table.clusters COMMAND ${CMAKE_COMMAND}
+         "-DCMD=$<TARGET_FILE:edgecc>;plan;${EC_ZOO_CACHE}/googlenet.onnx;--targets;host;--threads;2;--parallel;inter"
+         -DRC=0 "-DREGEX=clusters \\(--parallel inter\\):\np0: 2 clusters x 1 intra-op thread, predicted [0-9.]+ ms against [0-9.]+ ms as one cluster[^\n]*\n  c0: [0-9]+ nodes, work [0-9.]+ ms, [0-9]+ hand-offs\n  c1: "
+         -P ${_ec_expect})
+set_tests_properties(plan.table.clusters PROPERTIES LABELS zoo FIXTURES_REQUIRED ec_zoo)
+add_test(NAME plan.table.chain_one_cluster COMMAND ${CMAKE_COMMAND}
+         "-DCMD=$<TARGET_FILE:edgecc>;plan;${_ec_digits};--targets;host;--threads;4;--parallel;inter"
+         -DRC=0 "-DREGEX=clusters \\(--parallel inter\\):\np0: one cluster, 4 intra-op threads"
+         -P ${_ec_expect})
+set_tests_properties(plan.table.chain_one_cluster PROPERTIES LABELS unit)
 
 # Compile over three devices: three programs chained through files equal the single program (digits:
 # fast, label unit; resnet50: label zoo), and an unused device gets only a README.

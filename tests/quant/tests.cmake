@@ -24,3 +24,12 @@ target_include_directories(test_calib_thresholds PRIVATE ${EC_CMOCKA_INCLUDE} ${
 target_link_libraries(test_calib_thresholds PRIVATE ec_compiler ${EC_CMOCKA_LIB})
 add_test(NAME unit_calib_thresholds COMMAND test_calib_thresholds)
 set_tests_properties(unit_calib_thresholds PROPERTIES LABELS unit TIMEOUT 60)
+
+# QDQ import (the qdq pass) and the int8 XNNPACK kernels against ONNX Runtime (npm
+# onnxruntime-node, installed into the work folder on first use): make_qdq.py's single layers
+# within 1 LSB, its small CNN within 1.5x ORT's own fused-vs-unoptimised difference with the same
+# top-1, and every Conv/MatMul running as an int8 layer on XNNPACK.
+add_test(NAME unit_qdq_ort
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/qdq_ort.py --edgecc $<TARGET_FILE:edgecc>
+                 --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/quant/qdq)
+set_tests_properties(unit_qdq_ort PROPERTIES LABELS unit TIMEOUT 600)

@@ -23,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 
-ALL = {'ir', 'ops', 'onnx', 'passes', 'quant', 'plan', 'lower', 'codegen', 'pipeline', 'cli'}
+ALL = {'ir', 'ops', 'onnx', 'passes', 'merge', 'quant', 'plan', 'lower', 'codegen', 'pipeline', 'cli'}
 # The compiler folders each stage may see (its own included). ops is the IR's op table.
 ALLOWED = {
     'ir': {'ir'},
     'ops': {'ir', 'ops'},
     'onnx': {'ir', 'ops', 'onnx'},
     'passes': {'ir', 'ops', 'passes'},
+    'merge': {'ir', 'ops', 'merge'},  # several models' graphs into one, before the planner
     'quant': {'ir', 'ops', 'onnx', 'quant'},  # calibration reads .pb files with the frontend's reader
     'plan': {'ir', 'ops', 'plan'},
     'lower': {'ir', 'ops', 'lower'},

@@ -187,6 +187,114 @@ static void lifetimes_one_step_apart(void **state) {
   fx_free(f);
 }
 
+/* ---- clusters: the partial order, not the schedule -------------------------------------------- */
+
+static void set_cluster(fx *f, const char *node_name, int c) {
+  for (int i = 0; i < f->g->n_nodes; i++)
+    if (strcmp(f->g->nodes[i].name, node_name) == 0) {
+      f->g->nodes[i].cluster = c;
+      return;
+    }
+  fail_msg("no node '%s'", node_name);
+}
+
+/* x -> Transpose n1 -> a -> Transpose n2 -> b, and x -> Transpose n3 -> c -> Transpose n4 -> d,
+ * then Add n5 (b, d) -> y, scheduled n1..n5. In order, c (written at step 2) may take a's bytes
+ * (last read at step 1); with n3 and n4 in cluster 1, nothing orders n2 before n3, so it may not. */
+static fx *branches(bool clustered) {
+  fx *f = fx_new();
+  int64_t dm[2] = {4, 4};
+  in(f, "x", 2, dm);
+  node(f, "Transpose", "n1", UT_NAMES("x"), UT_NAMES("a"));
+  node(f, "Transpose", "n2", UT_NAMES("a"), UT_NAMES("b"));
+  node(f, "Transpose", "n3", UT_NAMES("x"), UT_NAMES("c"));
+  node(f, "Transpose", "n4", UT_NAMES("c"), UT_NAMES("d"));
+  node(f, "Add", "n5", UT_NAMES("b", "d"), UT_NAMES("y"));
+  infer(f);
+  if (clustered) set_cluster(f, "n3", 1), set_cluster(f, "n4", 1);
+  plan_inferred(f, UT_NAMES("y"));
+  return f;
+}
+
+static bool bytes_meet(fx *f, const char *a, const char *b) {
+  const ec_mp_buf *x = &f->mp.bufs[buf_of(f, a)], *y = &f->mp.bufs[buf_of(f, b)];
+  return x->offset < y->offset + ec_mp_padded(y->bytes) && y->offset < x->offset + ec_mp_padded(x->bytes);
+}
+
+static void clustered_partial_order(void **state) {
+  fx *f = branches(true);
+  expect_ok(f, "clustered branches as planned");
+  /* The planner kept every tensor of one branch apart from every tensor of the other. */
+  const char *left[] = {"a", "b"}, *right[] = {"c", "d"};
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++)
+      if (bytes_meet(f, left[i], right[j])) fail_msg("'%s' and '%s' share bytes across clusters", left[i], right[j]);
+  place(f, "c", f->mp.bufs[buf_of(f, "a")].offset);
+  expect_reject(f, "c in a's bytes across clusters", "neither is done before the other is written", "a", "c");
+  fx_free(f);
+  /* The same bytes in one sequence of steps are fine: a is done before c is written. */
+  f = branches(false);
+  place(f, "a", 0);
+  place(f, "c", 0);
+  place(f, "b", 128);
+  place(f, "d", 256);
+  expect_ok(f, "c in a's bytes, one thread");
+  fx_free(f);
+}
+
+/* A hand-off orders too: n1 (cluster 0) writes a, n2 (cluster 1) reads it and writes b, n3
+ * (cluster 1) writes c, n4 (cluster 0) reads c. a's accesses happen before n3 through the ready
+ * flag of a and program order in cluster 1, so c may take a's bytes. */
+static void clustered_handoff_orders(void **state) {
+  fx *f = fx_new();
+  int64_t dm[2] = {4, 4};
+  in(f, "x", 2, dm);
+  node(f, "Transpose", "n1", UT_NAMES("x"), UT_NAMES("a"));
+  node(f, "Transpose", "n2", UT_NAMES("a"), UT_NAMES("b"));
+  node(f, "Transpose", "n3", UT_NAMES("b"), UT_NAMES("c"));
+  node(f, "Relu", "n4", UT_NAMES("c"), UT_NAMES("y"));
+  infer(f);
+  set_cluster(f, "n2", 1), set_cluster(f, "n3", 1);
+  plan_inferred(f, UT_NAMES("y"));
+  expect_ok(f, "hand-off chain as planned");
+  place(f, "a", 0);
+  place(f, "b", 128);
+  place(f, "c", 0);
+  expect_ok(f, "c in a's bytes after the hand-off");
+  fx_free(f);
+}
+
+/* x -> Transpose n0 -> a; Transpose n2 (a) -> c; Relu n1 (a) -> r; Add n3 (r, c) -> y, scheduled
+ * n0 n2 n1 n3. In order, Relu may write r over a (n2 read it before); with n2 in cluster 1 it
+ * may not: n2 may still be reading a. */
+static fx *inplace_fork(bool clustered) {
+  fx *f = fx_new();
+  int64_t dm[2] = {4, 4};
+  in(f, "x", 2, dm);
+  node(f, "Transpose", "n0", UT_NAMES("x"), UT_NAMES("a"));
+  node(f, "Transpose", "n2", UT_NAMES("a"), UT_NAMES("c"));
+  node(f, "Relu", "n1", UT_NAMES("a"), UT_NAMES("r"));
+  node(f, "Add", "n3", UT_NAMES("r", "c"), UT_NAMES("y"));
+  infer(f);
+  if (clustered) set_cluster(f, "n2", 1);
+  plan_inferred(f, UT_NAMES("y"));
+  return f;
+}
+
+static void clustered_inplace(void **state) {
+  fx *f = inplace_fork(false);
+  assert_int_equal(f->mp.inplace_of[T(f, "r")], T(f, "a"));
+  expect_ok(f, "Relu in place, one thread");
+  fx_free(f);
+  f = inplace_fork(true);
+  assert_int_equal(f->mp.inplace_of[T(f, "r")], -1);
+  expect_ok(f, "Relu not in place, clusters");
+  share(f, "r", "a", true);
+  expect_reject(f, "Relu in place while cluster 1 reads a", "neither is done before the other is written", "a",
+                "r");
+  fx_free(f);
+}
+
 static void misaligned(void **state) {
   fx *f = chain();
   place(f, "b", 128 + 16);
@@ -412,6 +520,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(touching_lifetimes), cmocka_unit_test(lifetimes_one_step_apart),
       cmocka_unit_test(misaligned),         cmocka_unit_test(arena_too_short),
+      cmocka_unit_test(clustered_partial_order), cmocka_unit_test(clustered_inplace),
+      cmocka_unit_test(clustered_handoff_orders),
       cmocka_unit_test(inplace_op_not_allowed), cmocka_unit_test(overlapping_live),
       cmocka_unit_test(inplace_illegal),    cmocka_unit_test(scratch_short),
       cmocka_unit_test(scratch_overlaps),   cmocka_unit_test(view_corrupted),

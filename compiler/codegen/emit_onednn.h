@@ -1,0 +1,50 @@
+/* emit_onednn.h — emit.c's helpers for oneDNN steps (emit_onednn.c): the text of the params
+ * initializer, the context fields and the init/release/driver lines of a partition with
+ * EC_K_DNNL steps. Internal to compiler/codegen. */
+#ifndef EC_EMIT_ONEDNN_H
+#define EC_EMIT_ONEDNN_H
+
+#include "lower.h"
+
+/* The fields eck_xnn_params and eck_dnnl_params share (same names, same meaning: eck_dnnl.h),
+ * printed alike for both; EC_SHARED_FIELDS(p, "ECK_XNN_INF") takes them from either struct. */
+typedef struct ec_shared_fields {
+  const uint32_t *pad, *kernel, *stride, *dilation;
+  uint32_t groups;
+  size_t channels_in, channels_out, in_stride, out_stride, batch, height, width, out_height, out_width;
+  float out_min, out_max;
+  int32_t rank_a, rank_b;
+  const size_t *shape_a, *shape_b;
+  const char *inf; /* the header's name of an open clamp bound */
+} ec_shared_fields;
+#define EC_SHARED_FIELDS(p, inf_name)                                                                 \
+  ((ec_shared_fields){(p)->pad, (p)->kernel, (p)->stride, (p)->dilation, (p)->groups, (p)->channels_in, \
+                      (p)->channels_out, (p)->in_stride, (p)->out_stride, (p)->batch, (p)->height,        \
+                      (p)->width, (p)->out_height, (p)->out_width, (p)->out_min, (p)->out_max,            \
+                      (p)->rank_a, (p)->rank_b, (p)->shape_a, (p)->shape_b, (inf_name)})
+/* The shared fields of a params initializer, from `.pad` (when non-zero) to `.shape_b`: only the
+ * non-zero ones, the clamp always. */
+void ec_emit_shared_fields(ec_buf *b, const ec_shared_fields *f);
+/* A float for generated C: exact (hex), or the infinities of an open clamp (named inf). */
+void ec_emit_float(ec_buf *b, float v, const char *inf);
+/* `{a, b, ...}` of n sizes. */
+void ec_emit_sizes(ec_buf *b, const size_t *v, int n);
+
+/* The eck_dnnl_params initializer: only the fields the kind uses are non-zero. */
+void ec_emit_dnnl_params(ec_buf *b, const eck_dnnl_params *p);
+/* <PROG>_N_DNNL in the partition header. */
+void ec_emit_dnnl_header(ec_buf *b, const char *PROG, int n_dnnl);
+/* The context struct's fields: engine and stream, one eck_dnnl_node per step. */
+void ec_emit_dnnl_fields(ec_buf *b, const char *PROG);
+/* Init's lines that make the engine and stream (threads: ctx->base.threads; with clusters, PROG
+ * non-NULL, one when the clusters get a thread each, as XNNPACK's pool does); declares nothing,
+ * uses `eck_dnnl_error derr` and init_failed_dnnl. */
+void ec_emit_dnnl_start(ec_buf *b, const char *clusters_PROG);
+/* Release's lines (inside a function with `int i`): every primitive deleted, engine stopped. */
+void ec_emit_dnnl_release(ec_buf *b, const char *PROG);
+/* The init_failed_dnnl helper (after <prog>_release). */
+void ec_emit_dnnl_failed(ec_buf *b, const char *prog);
+/* The driver's first line in main: OpenMP's passive wait policy. */
+void ec_emit_dnnl_main(ec_buf *b);
+
+#endif

@@ -1,0 +1,203 @@
+/* qdq.c — QDQ import: DequantizeLinear -> Conv or MatMul (-> Relu) -> QuantizeLinear, the form
+ * ONNX Runtime's static quantizer writes, becomes one QLinearConv or QLinearMatMul, so that the
+ * layer runs on int8 kernels instead of being simulated in float. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "op.h"
+#include "passes.h"
+
+static bool is_q8(int32_t dt) { return dt == ECK_UINT8 || dt == ECK_INT8; }
+
+static bool has_data(const ec_graph *g, int t) {
+  return t >= 0 && g->tensors[t].kind == EC_TK_CONSTANT && g->tensors[t].data;
+}
+
+/* A DequantizeLinear (or QuantizeLinear) node's operands: its data, constant float scale and
+ * constant zero point (-1: absent). */
+typedef struct qnode {
+  int node, x, scale, zp;
+} qnode;
+
+/* Node p as a (de)quantization with constant parameters: per tensor, or, when channels > 0, also
+ * per channel along `axis` with one scale per channel. */
+static bool q_operands(const ec_graph *g, int p, int64_t channels, int axis, qnode *m) {
+  const ec_node *n = &g->nodes[p];
+  m->node = p;
+  m->x = n->inputs[0];
+  m->scale = n->n_inputs > 1 ? n->inputs[1] : -1;
+  m->zp = n->n_inputs > 2 ? n->inputs[2] : -1;
+  if (m->x < 0 || !has_data(g, m->scale) || g->tensors[m->scale].dtype != ECK_FLOAT ||
+      (m->zp >= 0 && !has_data(g, m->zp)))
+    return false;
+  const ec_tensor *s = &g->tensors[m->scale];
+  int64_t ns = ec_tensor_numel(s);
+  if (ns != 1) {
+    const eck_quant_params *qp = n->params;
+    if (channels <= 0 || s->rank != 1 || ns != channels || !qp || qp->axis != axis) return false;
+  }
+  return m->zp < 0 || ec_tensor_numel(&g->tensors[m->zp]) == ns;
+}
+
+/* The DequantizeLinear producing t. */
+static bool dq_of(const ec_graph *g, int t, int64_t channels, int axis, qnode *m) {
+  int p = ec_pass_producer(g, t, EC_OP_DequantizeLinear);
+  return p >= 0 && q_operands(g, p, channels, axis, m);
+}
+
+/* A zero point of `count` zeros of dtype dt, where the model left it out (the QLinear ops need it). */
+static int zero_point(ec_graph *g, int scale, int32_t dt, int64_t count) {
+  void *z = calloc((size_t)count, 1);
+  if (!z) return -1;
+  const ec_tensor *s = &g->tensors[scale];
+  int64_t dims[1] = {count};
+  return ec_pass_new_const(g, s->name, "_zero_point", dt, s->rank == 0 ? 0 : 1, dims, z, (size_t)count);
+}
+
+static double value_at(const ec_tensor *t, int64_t i) {
+  if (ec_tensor_numel(t) == 1) i = 0;
+  switch (t->dtype) {
+    case ECK_FLOAT: return ((const float *)t->data)[i];
+    case ECK_UINT8: return ((const uint8_t *)t->data)[i];
+    case ECK_INT8: return ((const int8_t *)t->data)[i];
+    case ECK_INT32: return ((const int32_t *)t->data)[i];
+    default: return NAN;
+  }
+}
+
+/* The int32 bias of a QLinearConv, in units of x_scale * w_scale[c], from a Conv's bias: a float
+ * constant, or a DequantizeLinear of a constant (int32, as ORT writes it, with that very scale,
+ * so rounding gives its values back). -1 where it is neither or does not fit int32. */
+static int int32_bias(ec_graph *g, int b, int64_t cout, int xs, int ws) {
+  const ec_tensor *bt = &g->tensors[b];
+  int src = b, bs = -1, bz = -1;
+  qnode m;
+  if (!has_data(g, b)) {
+    if (!dq_of(g, b, cout, 0, &m) || !has_data(g, m.x)) return -1;
+    src = m.x, bs = m.scale, bz = m.zp;
+  } else if (bt->dtype != ECK_FLOAT) {
+    return -1;
+  }
+  if (ec_tensor_numel(&g->tensors[src]) != cout) return -1;
+  int32_t *q = malloc(sizeof(int32_t) * (size_t)cout);
+  if (!q) return -1;
+  for (int64_t c = 0; c < cout; c++) {
+    double v = value_at(&g->tensors[src], c);
+    if (bs >= 0) v = (v - (bz >= 0 ? value_at(&g->tensors[bz], c) : 0.0)) * value_at(&g->tensors[bs], c);
+    double r = nearbyint(v / ((double)value_at(&g->tensors[xs], 0) * value_at(&g->tensors[ws], c)));
+    if (!(fabs(r) <= 2147483647.0)) {
+      free(q);
+      return -1;
+    }
+    q[c] = (int32_t)r;
+  }
+  int64_t dims[1] = {cout};
+  return ec_pass_new_const(g, g->tensors[b].name, "_int32", ECK_INT32, 1, dims, q, sizeof(int32_t) * (size_t)cout);
+}
+
+/* The QuantizeLinear reading node ni's output (through a Relu, which goes when the quantized
+ * range starts at zero: a Relu then changes nothing the QuantizeLinear keeps); -1 if none. */
+static int q_after(const ec_graph *g, int ni, int *relu, qnode *m) {
+  int y = g->nodes[ni].outputs[0];
+  int r = ec_pass_sole_reader(g, y);
+  *relu = -1;
+  if (r >= 0 && g->nodes[r].op == EC_OP_Relu) {
+    *relu = r;
+    r = ec_pass_sole_reader(g, g->nodes[r].outputs[0]);
+  }
+  if (r < 0 || g->nodes[r].op != EC_OP_QuantizeLinear || !q_operands(g, r, 0, 0, m)) return -1;
+  int32_t dt = g->tensors[g->nodes[r].outputs[0]].dtype;
+  if (!is_q8(dt)) return -1;
+  if (*relu >= 0) {
+    double zp = m->zp >= 0 ? value_at(&g->tensors[m->zp], 0) : 0.0;
+    if (zp != (dt == ECK_UINT8 ? 0.0 : -128.0)) return -1;
+  }
+  return r;
+}
+
+/* Marks node p dead when nothing but `user` reads its outputs. */
+static void drop_if_unused(ec_graph *g, int p, int user) {
+  int t = g->nodes[p].outputs[0];
+  if (ec_pass_sole_reader(g, t) == user) g->nodes[p].dead = true;
+}
+
+/* Conv or MatMul ni between DequantizeLinear inputs and a QuantizeLinear: rewritten in place. */
+static ec_status import_one(ec_graph *g, int ni, bool *done, ec_diag *d) {
+  const ec_node *n = &g->nodes[ni];
+  bool conv = n->op == EC_OP_Conv;
+  *done = false;
+  if (n->n_inputs < 2 || n->n_outputs != 1 || n->outputs[0] < 0 || n->inputs[0] < 0 || n->inputs[1] < 0)
+    return EC_OK;
+  const ec_tensor *w = &g->tensors[n->inputs[1]];
+  if (w->rank < 2 || (conv && w->rank != 4)) return EC_OK;
+  int64_t cout = w->dims[0];
+  qnode dx, dw, q;
+  int relu;
+  if (!dq_of(g, n->inputs[0], 0, 0, &dx) || !dq_of(g, n->inputs[1], conv ? cout : 0, 0, &dw) ||
+      !has_data(g, dw.x) || q_after(g, ni, &relu, &q) < 0)
+    return EC_OK;
+  int32_t xdt = g->tensors[dx.x].dtype, wdt = g->tensors[dw.x].dtype;
+  int yq = g->nodes[q.node].outputs[0];
+  if (!is_q8(xdt) || !is_q8(wdt) || g->tensors[dx.x].rank != g->tensors[n->inputs[0]].rank) return EC_OK;
+  int bias = -1;
+  if (conv && n->n_inputs > 2 && n->inputs[2] >= 0) {
+    bias = int32_bias(g, n->inputs[2], cout, dx.scale, dw.scale);
+    if (bias < 0) return EC_OK;
+  }
+  int64_t wch = ec_tensor_numel(&g->tensors[dw.scale]);
+  int wq = dw.x, wz = dw.zp;
+  /* uint8 activations with symmetric int8 weights (ORT's default, U8S8), per tensor: the same
+   * weights as uint8 with zero point 128, exactly, so that x and w share one type. */
+  if (xdt == ECK_UINT8 && wdt == ECK_INT8 && wch == 1 && (wz < 0 || value_at(&g->tensors[wz], 0) == 0.0)) {
+    const ec_tensor *wt = &g->tensors[dw.x];
+    int64_t cnt = ec_tensor_numel(wt);
+    uint8_t *u = malloc((size_t)cnt), *z = malloc(1);
+    if (!u || !z) {
+      free(u), free(z);
+      return EC_ERR_INTERNAL;
+    }
+    for (int64_t k = 0; k < cnt; k++) u[k] = (uint8_t)(((const int8_t *)wt->data)[k] + 128);
+    *z = 128;
+    int64_t dims[EC_MAX_RANK];
+    int rank = wt->rank;
+    memcpy(dims, wt->dims, sizeof(int64_t) * (size_t)rank);
+    wq = ec_pass_new_const(g, wt->name, "_u8", ECK_UINT8, rank, dims, u, (size_t)cnt);
+    wz = ec_pass_new_const(g, g->tensors[dw.scale].name, "_zero_point_u8", ECK_UINT8, 0, dims, z, 1);
+    if (wq < 0 || wz < 0) return EC_ERR_INTERNAL;
+    wdt = ECK_UINT8;
+  }
+  int xz = dx.zp >= 0 ? dx.zp : zero_point(g, dx.scale, xdt, 1);
+  if (wz < 0) wz = zero_point(g, dw.scale, wdt, wch);
+  int yz = q.zp >= 0 ? q.zp : zero_point(g, q.scale, g->tensors[yq].dtype, 1);
+  if (xz < 0 || wz < 0 || yz < 0) return EC_ERR_INTERNAL;
+  int ins[9] = {dx.x, dx.scale, xz, wq, dw.scale, wz, q.scale, yz, bias};
+  /* The readers of the float tensors may go: the DequantizeLinears when this node was their
+   * only reader, the Relu and the QuantizeLinear always. */
+  drop_if_unused(g, dx.node, ni);
+  drop_if_unused(g, dw.node, ni);
+  if (conv && n->n_inputs > 2) {
+    int bp = ec_pass_producer(g, g->nodes[ni].inputs[2], EC_OP_DequantizeLinear);
+    if (bp >= 0) drop_if_unused(g, bp, ni);
+  }
+  if (relu >= 0) g->nodes[relu].dead = true;
+  g->nodes[q.node].dead = true;
+  ec_status st = ec_pass_retype_keep_attrs(g, ni, conv ? "QLinearConv" : "QLinearMatMul", "", ins,
+                                           bias >= 0 ? 9 : 8);
+  if (!st) st = ec_node_set_outputs(g, ni, &yq, 1);
+  if (!st) st = ec_infer_node(g, ni, d);
+  *done = !st;
+  return st;
+}
+
+ec_status ec_pass_qdq(ec_graph *g, int *count, ec_diag *d) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const ec_node *n = &g->nodes[i];
+    if (n->dead || (n->op != EC_OP_Conv && n->op != EC_OP_MatMul)) continue;
+    bool done;
+    ec_status st = import_one(g, i, &done, d);
+    if (st) return st;
+    if (done) (*count)++;
+  }
+  return ec_graph_link(g);
+}

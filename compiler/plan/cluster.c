@@ -1,0 +1,491 @@
+/* cluster.c — task clustering of one partition (cluster.h): distance-to-end, linear clustering
+ * along critical paths, merging under the thread budget, the makespan of a clustering; and the
+ * planner's side, which builds that problem per partition from the graph and the cost model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "plan.h"
+
+/* Incoming and outgoing edges per task, as index lists (CSR). */
+typedef struct adj {
+  int *in_off, *in_e, *out_off, *out_e;
+} adj;
+
+static void adj_free(adj *a) {
+  free(a->in_off), free(a->in_e), free(a->out_off), free(a->out_e);
+  memset(a, 0, sizeof *a);
+}
+
+static bool adj_make(const ec_cluster_problem *p, adj *a) {
+  memset(a, 0, sizeof *a);
+  a->in_off = ec_alloc(sizeof(int) * (size_t)(p->n + 2));
+  a->out_off = ec_alloc(sizeof(int) * (size_t)(p->n + 2));
+  a->in_e = ec_alloc(sizeof(int) * (size_t)(p->n_edges + 1));
+  a->out_e = ec_alloc(sizeof(int) * (size_t)(p->n_edges + 1));
+  if (!a->in_off || !a->out_off || !a->in_e || !a->out_e) {
+    adj_free(a);
+    return false;
+  }
+  for (int e = 0; e < p->n_edges; e++) a->in_off[p->dst[e] + 1]++, a->out_off[p->src[e] + 1]++;
+  for (int v = 0; v < p->n; v++) a->in_off[v + 1] += a->in_off[v], a->out_off[v + 1] += a->out_off[v];
+  int *fi = ec_alloc(sizeof(int) * (size_t)(p->n + 1)), *fo = ec_alloc(sizeof(int) * (size_t)(p->n + 1));
+  if (!fi || !fo) {
+    free(fi), free(fo);
+    adj_free(a);
+    return false;
+  }
+  /* Edges in input order within each list: the ties below depend on nothing else. */
+  for (int e = 0; e < p->n_edges; e++) {
+    a->in_e[a->in_off[p->dst[e]] + fi[p->dst[e]]++] = e;
+    a->out_e[a->out_off[p->src[e]] + fo[p->src[e]]++] = e;
+  }
+  free(fi), free(fo);
+  return true;
+}
+
+static void dte_with(const ec_cluster_problem *p, const adj *a, double *out) {
+  for (int v = p->n - 1; v >= 0; v--) {
+    double best = 0;
+    for (int k = a->out_off[v]; k < a->out_off[v + 1]; k++) {
+      int e = a->out_e[k];
+      double x = p->cost[e] + out[p->dst[e]];
+      if (x > best) best = x;
+    }
+    out[v] = p->weight[v] + best;
+  }
+}
+
+void ec_cluster_dte(const ec_cluster_problem *p, double *out) {
+  adj a;
+  if (!adj_make(p, &a)) {
+    for (int v = 0; v < p->n; v++) out[v] = NAN;
+    return;
+  }
+  dte_with(p, &a, out);
+  adj_free(&a);
+}
+
+/* The makespan with scratch given: finish (n) and free_at (one per label, labels < n). */
+static double makespan_with(const ec_cluster_problem *p, const adj *a, const int *cl, double *finish,
+                            double *free_at) {
+  for (int v = 0; v < p->n; v++) free_at[cl[v]] = 0;
+  double end = 0;
+  for (int v = 0; v < p->n; v++) {
+    double start = free_at[cl[v]];
+    for (int k = a->in_off[v]; k < a->in_off[v + 1]; k++) {
+      int e = a->in_e[k], u = p->src[e];
+      double ready = finish[u] + (cl[u] != cl[v] ? p->cost[e] : 0);
+      if (ready > start) start = ready;
+    }
+    finish[v] = start + p->weight[v];
+    free_at[cl[v]] = finish[v];
+    if (finish[v] > end) end = finish[v];
+  }
+  return end;
+}
+
+double ec_cluster_makespan(const ec_cluster_problem *p, const int *cluster) {
+  adj a;
+  double *finish = ec_alloc(sizeof(double) * (size_t)(p->n + 1));
+  double *free_at = ec_alloc(sizeof(double) * (size_t)(p->n + 1));
+  double r = -1;
+  if (finish && free_at && adj_make(p, &a)) {
+    r = makespan_with(p, &a, cluster, finish, free_at);
+    adj_free(&a);
+  }
+  free(finish), free(free_at);
+  return r;
+}
+
+/* Labels renumbered 0..k-1 by their first task; returns k. */
+static int renumber(int n, int *cl, int *map) {
+  for (int v = 0; v < n; v++) map[v] = -1;
+  int k = 0;
+  for (int v = 0; v < n; v++) {
+    if (map[cl[v]] < 0) map[cl[v]] = k++;
+    cl[v] = map[cl[v]];
+  }
+  return k;
+}
+
+void ec_cluster_result_free(ec_cluster_result *r) {
+  free(r->cluster), free(r->dte), free(r->cluster_ms), free(r->linear);
+  memset(r, 0, sizeof *r);
+}
+
+ec_status ec_cluster_solve(const ec_cluster_problem *p, ec_cluster_result *r) {
+  memset(r, 0, sizeof *r);
+  for (int e = 0; e < p->n_edges; e++)
+    if (p->src[e] < 0 || p->dst[e] >= p->n || p->src[e] >= p->dst[e]) return EC_ERR_USAGE;
+  int n = p->n;
+  size_t sz = (size_t)(n + 1);
+  r->cluster = ec_alloc(sizeof(int) * sz);
+  r->dte = ec_alloc(sizeof(double) * sz);
+  r->cluster_ms = ec_alloc(sizeof(double) * sz);
+  r->linear = ec_alloc(sizeof(int) * sz);
+  int *cl = ec_alloc(sizeof(int) * sz), *best = ec_alloc(sizeof(int) * sz), *map = ec_alloc(sizeof(int) * sz);
+  double *work = ec_alloc(sizeof(double) * sz), *hand = ec_alloc(sizeof(double) * sz);
+  double *finish = ec_alloc(sizeof(double) * sz), *free_at = ec_alloc(sizeof(double) * sz);
+  adj a;
+  memset(&a, 0, sizeof a);
+  ec_status st = EC_OK;
+  if (!r->cluster || !r->dte || !r->cluster_ms || !r->linear || !cl || !best || !map || !work || !hand || !finish || !free_at ||
+      !adj_make(p, &a)) {
+    st = EC_ERR_INTERNAL;
+    goto done;
+  }
+  for (int v = 0; v < n; v++) r->serial_ms += p->weight[v];
+  r->baseline_ms = p->baseline_ms > 0 ? p->baseline_ms : r->serial_ms;
+  dte_with(p, &a, r->dte);
+
+  /* Linear clustering: each path follows the critical successor among the unclustered tasks. */
+  for (int v = 0; v < n; v++) cl[v] = -1;
+  int k = 0;
+  for (;;) {
+    int s = -1;
+    for (int v = 0; v < n; v++)
+      if (cl[v] < 0 && (s < 0 || r->dte[v] > r->dte[s])) s = v;
+    if (s < 0) break;
+    for (int v = s; v >= 0;) {
+      cl[v] = k;
+      int next = -1;
+      double nb = -1;
+      for (int j = a.out_off[v]; j < a.out_off[v + 1]; j++) {
+        int e = a.out_e[j], w = p->dst[e];
+        double x = p->cost[e] + r->dte[w];
+        if (cl[w] < 0 && (x > nb || (x == nb && w < next))) next = w, nb = x;
+      }
+      v = next;
+    }
+    k++;
+  }
+  r->n_linear = k;
+  memcpy(r->linear, cl, sizeof(int) * (size_t)n);
+  k = renumber(n, cl, map);
+
+  /* Merging: clusters over the budget, or whose work is less than the hand-offs they pay, go
+   * into the cluster that keeps the makespan shortest. */
+  int budget = p->max_clusters > 0 ? p->max_clusters : 1;
+  for (;;) {
+    for (int c = 0; c < k; c++) work[c] = hand[c] = 0;
+    for (int v = 0; v < n; v++) work[cl[v]] += p->weight[v];
+    for (int e = 0; e < p->n_edges; e++)
+      if (cl[p->src[e]] != cl[p->dst[e]]) hand[cl[p->src[e]]] += p->cost[e], hand[cl[p->dst[e]]] += p->cost[e];
+    int pick = -1;
+    bool unpaid = false;
+    for (int c = 0; k > 1 && c < k; c++) {
+      bool u = work[c] < hand[c];
+      if (u && (!unpaid || work[c] < work[pick])) pick = c, unpaid = true;
+      else if (!unpaid && k > budget && (pick < 0 || work[c] < work[pick])) pick = c;
+    }
+    if (pick < 0) break;
+    int into = -1;
+    double bm = INFINITY;
+    for (int c = 0; c < k; c++) {
+      if (c == pick) continue;
+      for (int v = 0; v < n; v++) best[v] = cl[v] == pick ? c : cl[v];
+      double m = makespan_with(p, &a, best, finish, free_at);
+      if (m < bm) bm = m, into = c;
+    }
+    for (int v = 0; v < n; v++)
+      if (cl[v] == pick) cl[v] = into;
+    k = renumber(n, cl, map);
+  }
+  /* Then any merge of two clusters that shortens the makespan (few clusters are left). */
+  double ms = makespan_with(p, &a, cl, finish, free_at);
+  for (bool again = k > 1; again;) {
+    again = false;
+    int bi = -1, bj = -1;
+    double bm = ms;
+    for (int i = 0; i < k; i++)
+      for (int j = i + 1; j < k; j++) {
+        for (int v = 0; v < n; v++) best[v] = cl[v] == j ? i : cl[v];
+        double m = makespan_with(p, &a, best, finish, free_at);
+        if (m < bm) bm = m, bi = i, bj = j;
+      }
+    if (bi >= 0) {
+      for (int v = 0; v < n; v++)
+        if (cl[v] == bj) cl[v] = bi;
+      k = renumber(n, cl, map);
+      ms = bm;
+      again = k > 1;
+    }
+  }
+  /* Then single tasks moved to another cluster while that shortens the makespan: linear
+   * clustering keeps the heaviest branch of every block on the critical path's cluster, and
+   * moving its nodes off balances the threads. Best move first, ties to the lowest task. */
+  for (int it = 0; k > 1 && it < 4 * n; it++) {
+    int bv = -1, bc = -1;
+    double bm = ms;
+    for (int v = 0; v < n; v++) {
+      int own = cl[v];
+      for (int c = 0; c < k; c++) {
+        if (c == own) continue;
+        cl[v] = c;
+        double m = makespan_with(p, &a, cl, finish, free_at);
+        if (m < bm - 1e-12) bm = m, bv = v, bc = c;
+      }
+      cl[v] = own;
+    }
+    if (bv < 0) break;
+    cl[bv] = bc;
+    ms = bm;
+    k = renumber(n, cl, map);
+    if (k < 2) break;
+  }
+  r->clustered_ms = k > 1 ? ms : 0;
+  /* Clustering must never make the model slower: a small predicted gain is not worth it. */
+  if (k > 1 && ms * (1 + p->min_gain) > r->baseline_ms) {
+    for (int v = 0; v < n; v++) cl[v] = 0;
+    k = 1;
+  }
+  r->n_clusters = n ? k : 1;
+  r->makespan_ms = k > 1 ? ms : r->serial_ms;
+  memcpy(r->cluster, cl, sizeof(int) * (size_t)n);
+  for (int v = 0; v < n; v++) r->cluster_ms[cl[v]] += p->weight[v];
+done:
+  adj_free(&a);
+  free(cl), free(best), free(map), free(work), free(hand), free(finish), free(free_at);
+  if (st) ec_cluster_result_free(r);
+  return st;
+}
+
+/* ---- the planner's side ---------------------------------------------------------------------- */
+
+const char *ec_parallel_name(int parallel) {
+  return parallel == EC_PAR_INTRA ? "intra" : parallel == EC_PAR_INTER ? "inter" : "auto";
+}
+
+int ec_parallel_from_name(const char *s) {
+  if (strcmp(s, "auto") == 0) return EC_PAR_AUTO;
+  if (strcmp(s, "intra") == 0) return EC_PAR_INTRA;
+  if (strcmp(s, "inter") == 0) return EC_PAR_INTER;
+  return -1;
+}
+
+static double value_bytes(const ec_tensor *t) {
+  int64_t n = ec_tensor_numel(t);
+  return n < 0 ? 0 : (double)n * (double)ec_dtype_size(t->dtype);
+}
+
+/* The partition as a clustering problem: its nodes in schedule (topological) order, an edge per
+ * activation a node reads from another node of the partition, costing a hand-off: the target's
+ * synchronisation plus a cache-cold read of the tensor at the memory bandwidth. */
+typedef struct part_graph {
+  int n, n_edges;
+  int *src, *dst;
+  double *cost, *w;
+} part_graph;
+
+static void part_graph_free(part_graph *pg) {
+  free(pg->src), free(pg->dst), free(pg->cost), free(pg->w);
+  memset(pg, 0, sizeof *pg);
+}
+
+static ec_status part_graph_make(const ec_graph *g, const ec_part *part, const ec_target *t, part_graph *pg) {
+  memset(pg, 0, sizeof *pg);
+  int *pos = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  int ne = 0;
+  for (int s = 0; s < part->n_nodes; s++) ne += g->nodes[part->nodes[s]].n_inputs;
+  pg->src = ec_alloc(sizeof(int) * (size_t)(ne + 1));
+  pg->dst = ec_alloc(sizeof(int) * (size_t)(ne + 1));
+  pg->cost = ec_alloc(sizeof(double) * (size_t)(ne + 1));
+  pg->w = ec_alloc(sizeof(double) * (size_t)(part->n_nodes + 1));
+  if (!pos || !pg->src || !pg->dst || !pg->cost || !pg->w) {
+    free(pos);
+    part_graph_free(pg);
+    return EC_ERR_INTERNAL;
+  }
+  for (int i = 0; i < g->n_nodes; i++) pos[i] = -1;
+  for (int s = 0; s < part->n_nodes; s++) pos[part->nodes[s]] = s;
+  pg->n = part->n_nodes;
+  double sync_ms = t->sync_us * 1e-3, bw = t->mem_gbps > 0 ? t->mem_gbps * 1e9 : 1e12;
+  for (int s = 0; s < part->n_nodes; s++) {
+    const ec_node *n = &g->nodes[part->nodes[s]];
+    for (int c = 0; c < n->n_inputs; c++) {
+      int tt = n->inputs[c];
+      if (tt < 0 || g->tensors[tt].kind == EC_TK_CONSTANT) continue;
+      int pr = g->tensors[tt].producer;
+      if (pr < 0 || pos[pr] < 0 || pos[pr] >= s) continue;
+      pg->src[pg->n_edges] = pos[pr];
+      pg->dst[pg->n_edges] = s;
+      pg->cost[pg->n_edges++] = sync_ms + value_bytes(&g->tensors[tt]) / bw * 1e3;
+    }
+  }
+  free(pos);
+  return EC_OK;
+}
+
+static void node_weights(const ec_graph *g, const ec_part *part, const ec_target *t, int threads, unsigned klib,
+                         double *w) {
+  for (int s = 0; s < part->n_nodes; s++) w[s] = ec_cost_node(g, &g->nodes[part->nodes[s]], t, threads, klib).ms;
+}
+
+static double sum(const double *w, int n) {
+  double x = 0;
+  for (int i = 0; i < n; i++) x += w[i];
+  return x;
+}
+
+/* Clusters one partition: intra keeps one; inter clusters with one thread each against the
+ * sequential program; auto tries every count of clusters k (2..threads, one thread each)
+ * against the intra-op program with all the threads, and keeps the fastest. */
+static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned klib, int mode, int threads,
+                              ec_plan_part *q) {
+  part_graph pg;
+  ec_status st = part_graph_make(g, &q->part, t, &pg);
+  if (st) return st;
+  int n = pg.n;
+  double *w1 = ec_alloc(sizeof(double) * (size_t)(n + 1));
+  int *chosen = ec_alloc(sizeof(int) * (size_t)(n + 1));
+  q->node_cluster = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  if (!w1 || !chosen || !q->node_cluster) st = EC_ERR_INTERNAL;
+  q->threads = threads;
+  q->n_clusters = 1;
+  q->cluster_threads = klib == EC_KLIB_REF ? 1 : threads; /* the reference kernels run on one */
+  if (!st) {
+    node_weights(g, &q->part, t, 1, klib, w1);
+    node_weights(g, &q->part, t, threads, klib, pg.w);
+    q->sequential_ms = sum(w1, n);
+    q->intra_ms = sum(pg.w, n);
+    q->clustered_ms = q->intra_ms;
+  }
+  /* inter competes with the sequential program, auto with every thread in the kernels' pools. */
+  double best = mode == EC_PAR_INTER ? q->sequential_ms : q->intra_ms;
+  /* Each cluster runs its nodes on one thread (the generated code gives a clustered program's
+   * kernels no pool of their own): inter uses every thread, auto the count predicted fastest. */
+  memcpy(pg.w, w1, sizeof(double) * (size_t)n);
+  for (int k = 2; !st && mode != EC_PAR_INTRA && k <= threads; k++) {
+    int per = 1;
+    if (mode == EC_PAR_INTER && k < threads) continue;
+    ec_cluster_problem cp = {n, pg.w, pg.n_edges, pg.src, pg.dst, pg.cost, k, EC_PAR_MIN_GAIN,
+                             mode == EC_PAR_INTER ? q->sequential_ms : q->intra_ms};
+    ec_cluster_result r;
+    st = ec_cluster_solve(&cp, &r);
+    if (st) break;
+    if (r.clustered_ms > 0 && (q->best_clusters_ms == 0 || r.clustered_ms < q->best_clusters_ms))
+      q->best_clusters_ms = r.clustered_ms;
+    if (!q->n_linear) q->n_linear = r.n_linear;
+    if (r.n_clusters > 1 && r.makespan_ms < best) {
+      best = r.makespan_ms;
+      q->n_clusters = r.n_clusters;
+      q->cluster_threads = per;
+      q->clustered_ms = r.makespan_ms;
+      memcpy(chosen, r.cluster, sizeof(int) * (size_t)n);
+      free(q->cluster_ms);
+      q->cluster_ms = r.cluster_ms;
+      r.cluster_ms = NULL;
+    }
+    ec_cluster_result_free(&r);
+  }
+  if (!st && q->n_clusters == 1) {
+    memset(chosen, 0, sizeof(int) * (size_t)n);
+    free(q->cluster_ms);
+    q->cluster_ms = ec_alloc(sizeof(double) * 2);
+    if (!q->cluster_ms) st = EC_ERR_INTERNAL;
+    else q->cluster_ms[0] = q->intra_ms;
+  }
+  if (!st) {
+    for (int i = 0; i < g->n_nodes; i++) q->node_cluster[i] = -1;
+    for (int s = 0; s < n; s++) q->node_cluster[q->part.nodes[s]] = chosen[s];
+  }
+  free(w1), free(chosen);
+  part_graph_free(&pg);
+  return st;
+}
+
+ec_status ec_plan_clusters(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p) {
+  ec_status st = EC_OK;
+  for (int k = 0; !st && k < p->n_parts; k++) {
+    ec_plan_part *q = &p->parts[k];
+    const ec_target *t = devs->items[q->device].target;
+    unsigned klib = ec_target_has_kernels(t, o->klib) ? o->klib : EC_KLIB_REF;
+    int threads = o->threads > 0 ? o->threads : t->cores;
+    st = cluster_part(g, t, klib, o->parallel, threads, q);
+  }
+  return st;
+}
+
+void ec_plan_record_clusters(ec_graph *g, const ec_plan *p) {
+  for (int i = 0; i < g->n_nodes; i++) g->nodes[i].cluster = -1;
+  for (int k = 0; k < p->n_parts; k++)
+    for (int i = 0; p->parts[k].node_cluster && i < g->n_nodes; i++)
+      if (p->parts[k].node_cluster[i] >= 0 && g->nodes[i].partition == k)
+        g->nodes[i].cluster = p->parts[k].node_cluster[i];
+}
+
+void ec_plan_settle_clusters(ec_graph *g, ec_plan *p) {
+  for (int k = 0; k < p->n_parts; k++) {
+    ec_plan_part *q = &p->parts[k];
+    free(q->node_cluster);
+    q->node_cluster = NULL;
+    const ec_part *pt = &q->part;
+    /* Producers come first in the schedule; a conversion of a graph input has none and takes
+     * its reader's cluster (a second pass, backwards). */
+    for (int back = 0; back < 2; back++)
+      for (int s0 = 0; s0 < pt->n_nodes; s0++) {
+        int s = back ? pt->n_nodes - 1 - s0 : s0;
+        ec_node *n = &g->nodes[pt->nodes[s]];
+        if (n->cluster >= 0 && n->cluster < q->n_clusters) continue;
+        n->cluster = -1;
+        for (int c = 0; !back && n->cluster < 0 && c < n->n_inputs; c++) {
+          int t = n->inputs[c], pr = t >= 0 ? g->tensors[t].producer : -1;
+          if (pr >= 0 && g->nodes[pr].partition == k && g->nodes[pr].cluster >= 0) n->cluster = g->nodes[pr].cluster;
+        }
+        for (int o = 0; back && n->cluster < 0 && o < n->n_outputs; o++) {
+          int t = n->outputs[o];
+          for (int c = 0; t >= 0 && n->cluster < 0 && c < g->tensors[t].n_consumers; c++) {
+            const ec_node *u = &g->nodes[g->tensors[t].consumers[c]];
+            if (u->partition == k && u->cluster >= 0) n->cluster = u->cluster;
+          }
+        }
+        if (back && n->cluster < 0) n->cluster = 0;
+      }
+  }
+}
+
+int ec_plan_cluster_handoffs(const ec_graph *g, const ec_part *part, int c) {
+  int count = 0;
+  for (int s = 0; s < part->n_nodes; s++) {
+    const ec_node *n = &g->nodes[part->nodes[s]];
+    if (n->cluster != c) continue;
+    for (int o = 0; o < n->n_outputs; o++) {
+      int t = n->outputs[o];
+      bool handed = false;
+      for (int r = 0; t >= 0 && !handed && r < g->tensors[t].n_consumers; r++) {
+        const ec_node *u = &g->nodes[g->tensors[t].consumers[r]];
+        handed = !u->dead && u->partition == n->partition && u->cluster != c;
+      }
+      count += handed;
+    }
+  }
+  return count;
+}
+
+void ec_plan_cluster_table(const ec_graph *g, const ec_plan *p, ec_buf *b) {
+  ec_buf_printf(b, "\nclusters (--parallel %s):\n", ec_parallel_name(p->parallel));
+  for (int k = 0; k < p->n_parts; k++) {
+    const ec_plan_part *q = &p->parts[k];
+    if (q->n_clusters <= 1) {
+      ec_buf_printf(b, "p%d: one cluster, %d intra-op thread%s, predicted %.3f ms", k, q->cluster_threads,
+                    q->cluster_threads == 1 ? "" : "s", q->intra_ms);
+      if (q->best_clusters_ms > 0)
+        ec_buf_printf(b, " (the best clusters, %.3f ms, gain less than %.0f%%)", q->best_clusters_ms,
+                      EC_PAR_MIN_GAIN * 100);
+      ec_buf_printf(b, "\n");
+      continue;
+    }
+    ec_buf_printf(b, "p%d: %d clusters x %d intra-op thread%s, predicted %.3f ms against %.3f ms as one cluster "
+                  "(gain %.1f%%; one thread: %.3f ms)\n", k, q->n_clusters, q->cluster_threads,
+                  q->cluster_threads == 1 ? "" : "s", q->clustered_ms, q->intra_ms,
+                  (q->intra_ms / q->clustered_ms - 1) * 100, q->sequential_ms);
+    for (int c = 0; c < q->n_clusters; c++) {
+      int nodes = 0;
+      for (int s = 0; s < q->part.n_nodes; s++) nodes += g->nodes[q->part.nodes[s]].cluster == c;
+      ec_buf_printf(b, "  c%d: %d nodes, work %.3f ms, %d hand-offs\n", c, nodes, q->cluster_ms[c],
+                    ec_plan_cluster_handoffs(g, &q->part, c));
+    }
+  }
+}

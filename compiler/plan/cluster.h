@@ -1,0 +1,67 @@
+/* cluster.h — task clustering inside one partition (Das & Rauchwerger, IPDPS'24): independent
+ * branches (GoogLeNet's, Inception's) run as clusters on their own threads.
+ *
+ * The core is pure arithmetic over a small problem, like partition.h: tasks 0..n-1 in a
+ * topological order (every edge goes from a lower to a higher index), a weight per task (its
+ * predicted time), and per edge the cost of handing its tensor to another thread (paid only when
+ * the two ends land in different clusters). ec_cluster_solve:
+ *   1. distance-to-end of every task by one reverse topological pass: its weight plus the
+ *      largest (edge cost + distance-to-end) among its successors;
+ *   2. linear clustering: from the unclustered task with the largest distance-to-end, follow
+ *      the unclustered successor with the largest (edge cost + distance-to-end) while one is
+ *      left; that path is a cluster; repeat until every task has one;
+ *   3. merging: while more clusters than max_clusters remain, or a cluster's work does not pay
+ *      for its hand-offs, the lightest such cluster is merged into the one that gives the
+ *      shortest predicted makespan; then any merge that shortens the makespan is taken;
+ *   4. the schedule: each cluster runs its tasks in index order on one thread, waiting for the
+ *      tasks of other clusters it reads (makespan by simulation, ec_cluster_makespan);
+ *   5. one cluster when the makespan is not at least min_gain shorter than baseline_ms (the best
+ *      single-cluster program; the sum of the weights when baseline_ms is 0).
+ * Ties break towards the lowest index: the same problem always gives the same clusters. Any
+ * clustering is deadlock-free run that way: a task only waits for tasks of lower index.
+ *
+ * The planner's side, ec_plan_clusters, builds the problem for a partition from the graph and
+ * the cost model (node times on the device, hand-off = the target's sync_us + bytes / mem_gbps)
+ * under --parallel intra|inter|auto and records the result on ec_plan_part. */
+#ifndef EC_CLUSTER_H
+#define EC_CLUSTER_H
+
+#include "ir.h"
+
+typedef struct ec_cluster_problem {
+  int n;                 /* tasks, topologically ordered */
+  const double *weight;  /* n, >= 0 */
+  int n_edges;
+  const int *src, *dst;  /* n_edges, src[e] < dst[e] (duplicates allowed) */
+  const double *cost;    /* n_edges: the hand-off cost when src and dst are in different clusters */
+  int max_clusters;      /* >= 1: the thread budget */
+  double min_gain;       /* e.g. 0.05: fewer than (1 + min_gain) times faster -> one cluster */
+  double baseline_ms;    /* the single-cluster program's time; 0: the sum of the weights */
+} ec_cluster_problem;
+
+typedef struct ec_cluster_result {
+  int n_clusters;
+  int *cluster;          /* n: the task's cluster, 0..n_clusters-1, numbered by first task */
+  double *dte;           /* n: distance-to-end */
+  int n_linear;          /* clusters linear clustering made before merging */
+  int *linear;           /* n: the task's linear cluster, numbered in the order they were found */
+  double serial_ms;      /* sum of the weights */
+  double baseline_ms;    /* what the gain is measured against */
+  double makespan_ms;    /* predicted time of the clusters run side by side (the chosen ones) */
+  double clustered_ms;   /* the best makespan found with more than one cluster (0: none) */
+  double *cluster_ms;    /* n_clusters: the work of each cluster */
+} ec_cluster_result;
+
+/* Solves p into r (r is overwritten; free it with ec_cluster_result_free). EC_ERR_INTERNAL on
+ * out of memory, EC_ERR_USAGE on a malformed problem (an edge not going forward). */
+ec_status ec_cluster_solve(const ec_cluster_problem *p, ec_cluster_result *r);
+void ec_cluster_result_free(ec_cluster_result *r);
+
+/* Distance-to-end of every task (out: n entries). */
+void ec_cluster_dte(const ec_cluster_problem *p, double *out);
+/* Predicted time of running the tasks with the given clustering: each cluster on its own
+ * thread, its tasks in index order, waiting for other clusters' tasks plus the edge's cost.
+ * Returns a negative value on out of memory. */
+double ec_cluster_makespan(const ec_cluster_problem *p, const int *cluster);
+
+#endif

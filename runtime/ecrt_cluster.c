@@ -1,0 +1,143 @@
+/* ecrt_cluster.c — clusters on persistent worker threads with ready flags per hand-off
+ * (ecrt_cluster.h says who owns what). */
+#define _POSIX_C_SOURCE 200809L
+#include "ecrt_cluster.h"
+
+#include <string.h>
+
+#include "ecrt_platform.h"
+
+/* Polls before sleeping on a hand-off: a branch usually hands over within that, and sleeping
+ * costs a wake-up of several microseconds. */
+#define SPINS 4000
+
+static void fail(ecrt_clusters *k, int step) {
+  pthread_mutex_lock(&k->mu);
+  if (!__atomic_load_n(&k->failed, __ATOMIC_RELAXED) || step < k->failed_step) k->failed_step = step;
+  __atomic_store_n(&k->failed, 1, __ATOMIC_SEQ_CST);
+  pthread_cond_broadcast(&k->hand_cv);
+  pthread_mutex_unlock(&k->mu);
+}
+
+int ecrt_cluster_step(ecrt_clusters *k, int s) {
+  uint64_t t0 = k->prof_ns ? ecrt_now_ns() : 0;
+  int rc = k->steps[s].fn(k->ctx);
+  if (k->prof_ns) k->prof_ns[s] += ecrt_now_ns() - t0;
+  if (rc != ECK_OK) fail(k, s);
+  return rc == ECK_OK;
+}
+
+void ecrt_cluster_ready(ecrt_clusters *k, int h) {
+  __atomic_store_n(&k->ready[h], 1, __ATOMIC_SEQ_CST);
+  /* A waiter that goes to sleep counts itself before its last look at the flag: seeing no
+   * sleeper here means it will see the flag (both sides sequentially consistent). */
+  if (__atomic_load_n(&k->sleepers, __ATOMIC_SEQ_CST) > 0) {
+    pthread_mutex_lock(&k->mu);
+    pthread_cond_broadcast(&k->hand_cv);
+    pthread_mutex_unlock(&k->mu);
+  }
+}
+
+int ecrt_cluster_wait(ecrt_clusters *k, int h) {
+  int i;
+  for (i = 0; i < SPINS; i++) {
+    if (__atomic_load_n(&k->ready[h], __ATOMIC_ACQUIRE)) return 1;
+    if (__atomic_load_n(&k->failed, __ATOMIC_ACQUIRE)) return 0;
+  }
+  pthread_mutex_lock(&k->mu);
+  __atomic_add_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
+  while (!__atomic_load_n(&k->ready[h], __ATOMIC_SEQ_CST) && !__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
+    pthread_cond_wait(&k->hand_cv, &k->mu);
+  __atomic_sub_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_unlock(&k->mu);
+  return __atomic_load_n(&k->ready[h], __ATOMIC_ACQUIRE) != 0;
+}
+
+static void *worker(void *p) {
+  ecrt_clusters *k = ((ecrt_cluster_worker *)p)->k;
+  int index = ((ecrt_cluster_worker *)p)->index;
+  unsigned seen = 0;
+  for (;;) {
+    pthread_mutex_lock(&k->mu);
+    while (k->gen == seen && !k->stop) pthread_cond_wait(&k->go_cv, &k->mu);
+    if (k->stop) {
+      pthread_mutex_unlock(&k->mu);
+      return NULL;
+    }
+    seen = k->gen;
+    pthread_mutex_unlock(&k->mu);
+    k->fns[index](k, k->ctx);
+    pthread_mutex_lock(&k->mu);
+    if (--k->running == 0) pthread_cond_signal(&k->done_cv);
+    pthread_mutex_unlock(&k->mu);
+  }
+}
+
+ecrt_status ecrt_clusters_start(ecrt_clusters *k, const ecrt_cluster_fn *fns, int n_clusters, int *ready,
+                                int n_ready, const ecrt_step *steps, void *ctx, int threads) {
+  int i;
+  memset(k, 0, sizeof *k);
+  k->fns = fns;
+  k->n_clusters = n_clusters;
+  k->ready = ready;
+  k->n_ready = n_ready;
+  k->steps = steps;
+  k->ctx = ctx;
+  if (n_clusters < 2 || n_clusters > ECRT_MAX_CLUSTERS || threads < n_clusters) return ECRT_OK;
+  if (pthread_mutex_init(&k->mu, NULL)) return ECRT_ERR_NOMEM;
+  if (pthread_cond_init(&k->go_cv, NULL) || pthread_cond_init(&k->done_cv, NULL) ||
+      pthread_cond_init(&k->hand_cv, NULL))
+    return ECRT_ERR_NOMEM; /* a condition variable without resources: nothing to undo on POSIX */
+  k->started = 1;
+  for (i = 1; i < n_clusters; i++) {
+    k->wargs[i].k = k;
+    k->wargs[i].index = i;
+    if (pthread_create(&k->workers[k->n_workers], NULL, worker, &k->wargs[i])) {
+      ecrt_clusters_stop(k);
+      return ECRT_ERR_NOMEM;
+    }
+    k->n_workers++;
+  }
+  return ECRT_OK;
+}
+
+void ecrt_clusters_stop(ecrt_clusters *k) {
+  int i;
+  if (!k->started) return;
+  pthread_mutex_lock(&k->mu);
+  k->stop = 1;
+  pthread_cond_broadcast(&k->go_cv);
+  pthread_mutex_unlock(&k->mu);
+  for (i = 0; i < k->n_workers; i++) pthread_join(k->workers[i], NULL);
+  pthread_cond_destroy(&k->go_cv);
+  pthread_cond_destroy(&k->done_cv);
+  pthread_cond_destroy(&k->hand_cv);
+  pthread_mutex_destroy(&k->mu);
+  k->started = 0;
+  k->n_workers = 0;
+}
+
+ecrt_status ecrt_clusters_run(ecrt_clusters *k, int n, uint64_t *prof_ns, int *failed) {
+  int i;
+  if (!k->started) return ecrt_run_steps(k->steps, n, k->ctx, prof_ns, failed);
+  /* The flags are reset before the workers are woken: the mutex orders the reset before any of
+   * their reads. */
+  for (i = 0; i < k->n_ready; i++) __atomic_store_n(&k->ready[i], 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&k->failed, 0, __ATOMIC_RELAXED);
+  k->prof_ns = prof_ns;
+  pthread_mutex_lock(&k->mu);
+  k->failed_step = -1;
+  k->running = k->n_workers;
+  k->gen++;
+  pthread_cond_broadcast(&k->go_cv);
+  pthread_mutex_unlock(&k->mu);
+  k->fns[0](k, k->ctx);
+  pthread_mutex_lock(&k->mu);
+  while (k->running > 0) pthread_cond_wait(&k->done_cv, &k->mu);
+  pthread_mutex_unlock(&k->mu);
+  if (__atomic_load_n(&k->failed, __ATOMIC_ACQUIRE)) {
+    if (failed) *failed = k->failed_step;
+    return ECRT_ERR_KERNEL;
+  }
+  return ECRT_OK;
+}

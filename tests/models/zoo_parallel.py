@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""zoo_parallel.py — a zoo model compiled with each --parallel mode gives the same output, bit
+for bit, on the threads its clusters run on.
+
+usage: zoo_parallel.py --edgecc E --cache DIR --work DIR [--threads N] [--tsan] [--need-clusters]
+                       MODEL
+
+Reads MODEL from the zoo cache (a missing file fails). For intra, inter and auto:
+`edgecc MODEL.onnx --targets host --threads N --parallel MODE`, plan.json's clusters read, the
+folder built with its own CMakeLists.txt (with --tsan: -fsanitize=thread, and any ThreadSanitizer
+report fails), run on MODEL_input_0.pb with --threads N, and with --threads 1 (the clusters' steps
+in one valid order on one thread). Every output must equal intra's byte for byte, and intra's must
+be within 1e-4 of the largest of torch's. --need-clusters: inter must have made more than one
+cluster (a model with branches), so the test cannot pass without running clusters on threads.
+The work folder is deleted when the test passes.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from zoo_cache import require  # noqa: E402
+
+
+def run(argv, env=None):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if p.returncode != 0:
+        raise SystemExit("FAILED: %s\nexit %d\n%s%s" % (" ".join(argv), p.returncode, p.stdout[-2000:], p.stderr[-3000:]))
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--cache", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tsan", action="store_true", help="build with -fsanitize=thread")
+    ap.add_argument("--need-clusters", action="store_true", help="inter must make more than one cluster")
+    ap.add_argument("model")
+    a = ap.parse_args()
+
+    onnx_path = require(a.model, a.cache)
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    inp = os.path.join(a.cache, a.model + "_input_0.pb")
+    env = dict(os.environ)
+    if a.tsan:
+        # Reports go to stderr, which run() shows; exit code 66 marks a run that had one.
+        env["TSAN_OPTIONS"] = "exitcode=66 halt_on_error=1 second_deadlock_stack=1"
+    outputs, clusters = {}, {}
+    for mode in ("intra", "inter", "auto"):
+        out = os.path.join(a.work, mode)
+        run([a.edgecc, onnx_path, "--targets", "host", "--threads", str(a.threads), "--parallel", mode, "-o", out,
+             "--name", "model"])
+        with open(os.path.join(out, "plan.json")) as f:
+            part = json.load(f)["partitions"][0]
+        clusters[mode] = len(part["clusters"])
+        if part["parallel"] != mode:
+            raise SystemExit("FAILED: plan.json says parallel %s, compiled with %s" % (part["parallel"], mode))
+        b = os.path.join(a.work, mode + "-build")
+        flags = ["-DCMAKE_C_FLAGS=-fsanitize=thread -g", "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"] if a.tsan else []
+        run(["cmake", "-S", os.path.join(out, "host"), "-B", b, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release"] + flags)
+        run(["cmake", "--build", b])
+        for threads in sorted({a.threads, 1}):
+            got = os.path.join(a.work, "%s-%d.pb" % (mode, threads))
+            run([os.path.join(b, "model_p0"), "--input", inp, "--output", got, "--threads", str(threads)], env=env)
+            with open(got, "rb") as f:
+                outputs[(mode, threads)] = f.read()
+    if a.need_clusters and clusters["inter"] < 2:
+        raise SystemExit("FAILED: --parallel inter made %d cluster(s); the test needs a model it clusters"
+                         % clusters["inter"])
+    ref = outputs[("intra", a.threads)]
+    for key, data in sorted(outputs.items()):
+        if data != ref:
+            raise SystemExit("FAILED: --parallel %s at %d thread(s) differs from intra at %d" % (key[0], key[1], a.threads))
+    got = numpy_helper.to_array(onnx.load_tensor(os.path.join(a.work, "intra-%d.pb" % a.threads)))
+    exp = numpy_helper.to_array(onnx.load_tensor(os.path.join(a.cache, a.model + "_output_0.pb")))
+    scale = float(np.abs(exp).max())
+    err = float(np.abs(got.astype(np.float64) - exp).max())
+    if got.shape != exp.shape or not err <= 1e-4 * scale:
+        raise SystemExit("FAILED: intra's output is off torch's by %.3g (largest %.3g)" % (err, scale))
+    print("%s: clusters intra %d, inter %d, auto %d; outputs identical at 1 and %d threads%s; max error %.2e of %.3g"
+          % (a.model, clusters["intra"], clusters["inter"], clusters["auto"], a.threads,
+             " under ThreadSanitizer" if a.tsan else "", err, scale))
+    shutil.rmtree(a.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

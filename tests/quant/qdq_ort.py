@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""qdq_ort.py — QDQ models (make_qdq.py) compiled by edgecc with the fast kernels against ONNX
+Runtime (npm onnxruntime-node, installed into WORK/ort with ONNXRUNTIME_NODE_INSTALL=skip when
+missing; the test fails when it cannot be installed).
+
+- Every Conv and MatMul between DequantizeLinear and QuantizeLinear must have become an int8
+  layer (the qdq pass) running on an XNNPACK int8 operator: no float Conv or MatMul step is left,
+  and each QLinearConv/QLinearMatMul step's kernel is XNNPACK.
+- Single layers (int8 in, int8 out): within 1 LSB of ONNX Runtime's optimised (fused int8)
+  session.
+- The CNN (float in, float out): same top-1 as ORT's fused session, and a largest difference
+  from it within 1.5x the difference between ORT's own fused and unoptimised (QDQ simulated in
+  float) sessions, or within one step of the output's quantization, whichever is larger.
+
+usage: qdq_ort.py --edgecc PATH --build-dir BUILD --work DIR"""
+import argparse
+import glob
+import json
+import re
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "diff"))
+import diff  # noqa: E402  (kernels_of: which kernel each generated step runs on)
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok:   " if ok else "FAIL: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def run(argv, **kw):
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=600, **kw)
+    if p.returncode != 0:
+        raise SystemExit("%s failed (%d): %s%s" % (" ".join(argv[:3]), p.returncode, p.stderr[-2000:], p.stdout[-500:]))
+    return p.stdout
+
+
+def ensure_ort(work):
+    d = os.path.join(work, "ort")
+    if not os.path.isdir(os.path.join(d, "node_modules", "onnxruntime-node")):
+        os.makedirs(d, exist_ok=True)
+        run(["npm", "install", "--no-audit", "--no-fund", "onnxruntime-node"], cwd=d,
+            env=dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip"))
+    return d
+
+
+def load_pb(path):
+    t = onnx.TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t)
+
+
+def ort_run(ortdir, model, x, level, prefix):
+    bin_in = prefix + "in.bin"
+    x.tofile(bin_in)
+    m = onnx.load(model)
+    name = m.graph.input[0].name
+    out = run(["node", os.path.join(HERE, "ort_run.js"), ortdir, model, level, name,
+               {np.float32: "float32", np.uint8: "uint8", np.int8: "int8"}[x.dtype.type],
+               ",".join(str(d) for d in x.shape), bin_in, prefix])
+    info = json.loads(out.strip().splitlines()[-1])
+    dts = {"float32": np.float32, "uint8": np.uint8, "int8": np.int8}
+    return [np.fromfile(prefix + "%d.bin" % k, dts[o["type"]]).reshape(o["dims"]) for k, o in enumerate(info)]
+
+
+def edgecc_run(args, model, inp, d):
+    out = os.path.join(d, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    run([args.edgecc, "compile", model, "--targets", "host", "--kernels", "xnnpack", "-o", out])
+    exe = os.path.join(d, "prog")
+    run(["sh", os.path.join(REPO, "tests", "codegen", "build_generated.sh"), os.path.join(out, "host"),
+         args.build_dir, exe], env=dict(os.environ, CFLAGS="-O1"))
+    res = os.path.join(d, "y.pb")
+    run([exe, "--input", inp, "--output", res, "--threads", "1"])
+    return load_pb(res), diff.kernels_of(out), steps_of(out)
+
+
+NODE_RE = re.compile(r"^/\* node '([^']*)' \((\w+)\)")
+
+
+def steps_of(folder):
+    """Node name -> op of each generated step (the node comment heading it)."""
+    ops = {}
+    for f in glob.glob(os.path.join(folder, "host", "*_p0.c")):
+        with open(f) as fh:
+            for line in fh:
+                m = NODE_RE.match(line)
+                if m:
+                    ops[m.group(1)] = m.group(2)
+    return ops
+
+
+def ran_int8(name, model, labels, ops):
+    """Every Conv/MatMul of the model ran as an int8 layer on XNNPACK (a model named *_float:
+    none did)."""
+    g = onnx.load(model).graph
+    layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul")]
+    # the qdq pass keeps the Conv's or MatMul's node name on the int8 layer it makes
+    if name.endswith("_float"):
+        bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul")]
+        check(not bad, "%s: %d layers stay float (not: %s)" % (name, len(layers), bad))
+        return
+    bad = [n for n in layers if labels.get(n) != "XNNPACK" or ops.get(n) not in ("QLinearConv", "QLinearMatMul")]
+    check(not bad, "%s: %d layers run as int8 on XNNPACK (not: %s)" % (name, len(layers), bad))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    args.edgecc = os.path.abspath(args.edgecc)
+    args.build_dir = os.path.abspath(args.build_dir)
+    work = os.path.abspath(args.work)
+    models = os.path.join(work, "models")
+    shutil.rmtree(models, ignore_errors=True)
+    run([sys.executable, os.path.join(HERE, "make_qdq.py"), models])
+    ortdir = ensure_ort(work)
+    for model in sorted(glob.glob(os.path.join(models, "*.onnx"))):
+        name = os.path.basename(model)[:-5]
+        d = os.path.join(work, name)
+        os.makedirs(d, exist_ok=True)
+        inp = os.path.join(models, name + "_input_0.pb")
+        x = load_pb(inp)
+        got, labels, ops = edgecc_run(args, model, inp, d)
+        ran_int8(name, model, labels, ops)
+        fused = ort_run(ortdir, model, x, "all", os.path.join(d, "ort_all_"))[0]
+        check(got.dtype == fused.dtype and got.shape == fused.shape,
+              "%s: output %s %s, ORT's %s %s" % (name, got.dtype, list(got.shape), fused.dtype, list(fused.shape)))
+        if got.shape != fused.shape:
+            continue
+        err = float(np.max(np.abs(got.astype(np.float64) - fused.astype(np.float64))))
+        if name.startswith("layer_"):
+            check(err <= 1, "%s: within 1 LSB of ORT (largest difference %g)" % (name, err))
+            continue
+        plain = ort_run(ortdir, model, x, "disabled", os.path.join(d, "ort_plain_"))[0]
+        own = float(np.max(np.abs(plain.astype(np.float64) - fused.astype(np.float64))))
+        # one step of the output's quantization: the scale of the DequantizeLinear before the bias
+        g = onnx.load(model).graph
+        consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        dq = [n for n in g.node if n.op_type == "DequantizeLinear"][-1]
+        lsb = float(consts[dq.input[1]])
+        bound = 1.5 * max(own, lsb)
+        check(err <= bound, "%s: largest difference from ORT's fused session %.4g <= %.4g (1.5x max(ORT fused "
+              "vs unoptimised %.4g, 1 LSB %.4g)); largest output %.3g" % (name, err, bound, own, lsb,
+                                                                        float(np.max(np.abs(fused)))))
+        check(int(np.argmax(got)) == int(np.argmax(fused)), "%s: same top-1 as ORT (%d, %d)" %
+              (name, int(np.argmax(got)), int(np.argmax(fused))))
+    if failures:
+        print("%d checks failed" % len(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+/* test_cluster.c — task clustering (compiler/plan/cluster.h) on hand-made DAGs whose answers are
+ * worked out by hand: distance-to-end, linear clustering, merging under the budget, clusters
+ * that do not pay for their hand-offs, a chain; and on seeded random DAGs: the budget is never
+ * exceeded, the reported makespan is the clustering's, and the same problem gives the same
+ * clusters. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+
+static ec_cluster_problem problem(int n, const double *w, int ne, const int *src, const int *dst,
+                                  const double *cost, int budget, double gain) {
+  ec_cluster_problem p = {n, w, ne, src, dst, cost, budget, gain, 0};
+  return p;
+}
+
+/* 0 -> 1 -> 3, 0 -> 2 -> 3; weights 1 5 2 1, every edge 1. */
+static void test_dte_diamond(void **state) {
+  (void)state;
+  const double w[] = {1, 5, 2, 1}, c[] = {1, 1, 1, 1};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  ec_cluster_problem p = problem(4, w, 4, s, d, c, 4, 0);
+  double dte[4];
+  ec_cluster_dte(&p, dte);
+  /* dte(3) = 1; dte(1) = 5 + 1 + 1; dte(2) = 2 + 1 + 1; dte(0) = 1 + max(1 + 7, 1 + 4). */
+  assert_true(dte[3] == 1 && dte[1] == 7 && dte[2] == 4 && dte[0] == 9);
+  ec_cluster_result r;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  for (int v = 0; v < 4; v++) assert_true(r.dte[v] == dte[v]);
+  /* The critical path 0-1-3 first, then 2 alone. */
+  assert_int_equal(r.n_linear, 2);
+  const int lin[] = {0, 0, 1, 0};
+  for (int v = 0; v < 4; v++) assert_int_equal(r.linear[v], lin[v]);
+  ec_cluster_result_free(&r);
+}
+
+/* Fork-join: 0 -> {1, 2, 3} -> 4, branches of 10, 8 and 6 ms, hand-offs 0.1 ms. */
+static const double fj_w[] = {1, 10, 8, 6, 1}, fj_c[] = {0.1, 0.1, 0.1, 0.1, 0.1, 0.1};
+static const int fj_s[] = {0, 0, 0, 1, 2, 3}, fj_d[] = {1, 2, 3, 4, 4, 4};
+
+static void test_linear_fork_join(void **state) {
+  (void)state;
+  ec_cluster_problem p = problem(5, fj_w, 6, fj_s, fj_d, fj_c, 8, 0);
+  ec_cluster_result r;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  /* The heaviest branch with the fork and the join, then each other branch on its own. */
+  assert_int_equal(r.n_linear, 3);
+  const int lin[] = {0, 0, 1, 2, 0};
+  for (int v = 0; v < 5; v++) assert_int_equal(r.linear[v], lin[v]);
+  /* With 8 threads nothing needs merging: the three branches side by side. The join runs after
+   * the critical branch on its thread (1 + 10 + 1); the others hand over by 1.1 + 8 + 0.1. */
+  assert_int_equal(r.n_clusters, 3);
+  assert_true(fabs(r.makespan_ms - 12) < 1e-9);
+  assert_true(r.serial_ms == 26);
+  ec_cluster_result_free(&r);
+}
+
+static void test_merge_to_budget(void **state) {
+  (void)state;
+  ec_cluster_problem p = problem(5, fj_w, 6, fj_s, fj_d, fj_c, 2, 0.05);
+  ec_cluster_result r;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  /* Merging: the lightest branch (6) joins the 8 ms one (makespan 16.2, against 18 with the
+   * critical path); then moving the fork and the join to that thread leaves the long branch
+   * alone on the other: 1 + 8 + 6 + 1 = 16, the optimum (the two short branches, fork and join
+   * take 16 ms on one thread whatever the other does). */
+  assert_int_equal(r.n_clusters, 2);
+  assert_int_equal(r.cluster[0], r.cluster[2]);
+  assert_int_equal(r.cluster[2], r.cluster[3]);
+  assert_int_equal(r.cluster[3], r.cluster[4]);
+  assert_int_not_equal(r.cluster[1], r.cluster[0]);
+  assert_true(fabs(r.makespan_ms - 16) < 1e-9);
+  assert_true(fabs(ec_cluster_makespan(&p, r.cluster) - 16) < 1e-9);
+  assert_true(fabs(r.cluster_ms[0] - 16) < 1e-9 && fabs(r.cluster_ms[1] - 10) < 1e-9);
+  ec_cluster_result_free(&r);
+  /* One thread: one cluster. */
+  p.max_clusters = 1;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  assert_int_equal(r.n_clusters, 1);
+  assert_true(r.makespan_ms == 26);
+  ec_cluster_result_free(&r);
+}
+
+/* A branch of 0.01 ms that costs two hand-offs of 1 ms is merged away, though the makespan with
+ * it (12) is below the serial 12.01 and no gain threshold applies. */
+static void test_handoffs_must_pay(void **state) {
+  (void)state;
+  const double w[] = {1, 10, 0.01, 1}, c[] = {1, 1, 1, 1};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  ec_cluster_problem p = problem(4, w, 4, s, d, c, 4, 0);
+  ec_cluster_result r;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  assert_int_equal(r.n_linear, 2);
+  assert_int_equal(r.n_clusters, 1);
+  for (int v = 0; v < 4; v++) assert_int_equal(r.cluster[v], 0);
+  ec_cluster_result_free(&r);
+}
+
+/* A chain has nothing to run side by side: one linear cluster, one cluster. */
+static void test_chain_one_cluster(void **state) {
+  (void)state;
+  double w[10], c[9];
+  int s[9], d[9];
+  for (int i = 0; i < 10; i++) w[i] = 1 + i;
+  for (int i = 0; i < 9; i++) s[i] = i, d[i] = i + 1, c[i] = 0.001;
+  ec_cluster_problem p = problem(10, w, 9, s, d, c, 4, 0);
+  ec_cluster_result r;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  assert_int_equal(r.n_linear, 1);
+  assert_int_equal(r.n_clusters, 1);
+  assert_true(r.makespan_ms == 55);
+  ec_cluster_result_free(&r);
+}
+
+/* Below the gain threshold, one cluster: a 4.2% gain with min_gain 5%, kept with 4%. */
+static void test_small_gain_one_cluster(void **state) {
+  (void)state;
+  /* 0 -> {1: 10, 2: 0.5} -> 3 with no hand-off cost: clustered 1 + 10 + 1 = 12, serial 12.5. */
+  const double w[] = {1, 10, 0.5, 1}, c[] = {0, 0, 0, 0};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  ec_cluster_problem p = problem(4, w, 4, s, d, c, 2, 0.05);
+  ec_cluster_result r;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  assert_int_equal(r.n_clusters, 1);
+  assert_true(fabs(r.clustered_ms - 12) < 1e-9);
+  ec_cluster_result_free(&r);
+  p.min_gain = 0.04;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+  assert_int_equal(r.n_clusters, 2);
+  ec_cluster_result_free(&r);
+}
+
+static uint64_t rng = 12345;
+static uint32_t rnd(uint32_t n) {
+  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+  return (uint32_t)(rng >> 33) % n;
+}
+
+/* Seeded random DAGs: never more clusters than the budget, the makespan reported is the
+ * clustering's, a clustering is kept only with its gain, and solving again gives the same. */
+static void test_random_budget(void **state) {
+  (void)state;
+  enum { N = 40, E = 120 };
+  for (int trial = 0; trial < 300; trial++) {
+    int n = 2 + (int)rnd(N - 1), ne = 0;
+    double w[N], c[E];
+    int s[E], d[E];
+    for (int v = 0; v < n; v++) w[v] = (double)rnd(1000) / 100.0;
+    for (int e = 0; e < E && e < 3 * n; e++) {
+      int a = (int)rnd((uint32_t)n), b = (int)rnd((uint32_t)n);
+      if (a == b) continue;
+      s[ne] = a < b ? a : b, d[ne] = a < b ? b : a, c[ne++] = (double)rnd(100) / 100.0;
+    }
+    int budget = 1 + (int)rnd(4);
+    ec_cluster_problem p = problem(n, w, ne, s, d, c, budget, 0.05);
+    ec_cluster_result r, r2;
+    assert_int_equal(ec_cluster_solve(&p, &r), EC_OK);
+    assert_true(r.n_clusters >= 1 && r.n_clusters <= budget);
+    for (int v = 0; v < n; v++) assert_true(r.cluster[v] >= 0 && r.cluster[v] < r.n_clusters);
+    double m = ec_cluster_makespan(&p, r.cluster);
+    assert_true(fabs(m - r.makespan_ms) < 1e-9);
+    if (r.n_clusters > 1) assert_true(r.makespan_ms * 1.05 <= r.serial_ms + 1e-9);
+    else assert_true(r.makespan_ms == r.serial_ms);
+    assert_int_equal(ec_cluster_solve(&p, &r2), EC_OK);
+    assert_int_equal(r2.n_clusters, r.n_clusters);
+    assert_memory_equal(r.cluster, r2.cluster, sizeof(int) * (size_t)n);
+    ec_cluster_result_free(&r);
+    ec_cluster_result_free(&r2);
+  }
+}
+
+static void test_bad_edge(void **state) {
+  (void)state;
+  const double w[] = {1, 1}, c[] = {0};
+  const int s[] = {1}, d[] = {0};
+  ec_cluster_problem p = problem(2, w, 1, s, d, c, 2, 0);
+  ec_cluster_result r;
+  assert_int_equal(ec_cluster_solve(&p, &r), EC_ERR_USAGE);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_dte_diamond),       cmocka_unit_test(test_linear_fork_join),
+      cmocka_unit_test(test_merge_to_budget),   cmocka_unit_test(test_handoffs_must_pay),
+      cmocka_unit_test(test_chain_one_cluster), cmocka_unit_test(test_small_gain_one_cluster),
+      cmocka_unit_test(test_random_budget),     cmocka_unit_test(test_bad_edge),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
