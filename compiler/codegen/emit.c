@@ -857,10 +857,13 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     for (int s = 0; s < e->p->n_nodes; s++) {
       const ec_node *n = &g->nodes[e->p->nodes[s]];
       if (!e->aliased[s] || n->outputs[0] != t) continue;
+      /* The node's name too: a reviewer (and tests/diff, which checks where each node ran) finds it. */
       if (e->kc[s]->kind == EC_K_CONCAT_VIEW)
-        ec_buf_printf(b, " /* %s, no step: %s */", n->op_type, kernel_rows[EC_K_CONCAT_VIEW].label);
+        ec_buf_printf(b, " /* %s, no step: %s; node '", n->op_type, kernel_rows[EC_K_CONCAT_VIEW].label);
       else
-        ec_buf_printf(b, " /* %s, no step: aliases V_%s */", n->op_type, e->vname[e->val_of[n->inputs[0]]]);
+        ec_buf_printf(b, " /* %s, no step: aliases V_%s; node '", n->op_type, e->vname[e->val_of[n->inputs[0]]]);
+      put_comment_text(b, n->name ? n->name : "");
+      ec_buf_printf(b, "' */");
     }
     ec_buf_printf(b, "\n");
   }

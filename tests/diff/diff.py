@@ -1038,6 +1038,9 @@ def load_pb(path):
 
 STEP_RE = re.compile(r"^/\* node '([^']*)' \(")
 KERNEL_RE = re.compile(r"^/\* kernel: (.*) \*/$")
+# A node that runs no step (an in-place Concat, a reshape whose output aliases its input): the
+# tensor table's comment on its output names it and what it is instead.
+NO_STEP_RE = re.compile(r"/\* \w+, no step: (.*); node '([^']*)' \*/$")
 
 
 def kernels_of(folder):
@@ -1053,6 +1056,10 @@ def kernels_of(folder):
             node = None
             with open(os.path.join(root, f)) as fh:
                 for line in fh:
+                    m = NO_STEP_RE.search(line.rstrip("\n"))
+                    if m:
+                        got[m.group(2)] = m.group(1)
+                        continue
                     m = STEP_RE.match(line)
                     if m:
                         node = m.group(1)
