@@ -598,38 +598,50 @@ static void step_open(emitter *e, ec_buf *b, const char *fname) {
   ec_buf_printf(b, "static int %s(void *c) {\n  %s *ctx = c;\n", fname, e->prog);
 }
 
-/* The step function of an operator created at init: `return RUN(ARGS&fname_params, a, b, y TAIL);`. */
-static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname, const char *run,
-                          const char *args, const char *params, const char *tail) {
+/* How init creates and sets up one library's steps (XNNPACK operators, oneDNN primitives). */
+typedef struct lib_calls {
+  const char *create, *setup, *run; /* eck_xnn_create, eck_xnn_setup, eck_xnn_run */
+  const char *nodes;          /* the context's array of nodes (xn) */
+  const char *slot;           /* the prefix of its enum of slots (X: ctx->xn[X_conv1_Conv]) */
+  const char *ctx_arg;        /* create's and run's argument before the params ("" or "&ctx->dnnl, ") */
+  const char *params;         /* suffix of the step's params (xp: conv1_Conv_xp) */
+  const char *setup_tail;     /* setup's and run's arguments after the output (", ctx->pool") */
+  const char *failed;         /* init's helper for a failed call (init_failed) */
+} lib_calls;
+static const lib_calls xnn_calls = {"eck_xnn_create", "eck_xnn_setup", "eck_xnn_run", "xn", "X", "", "xp", ", ctx->pool",
+                                    "init_failed"};
+static const lib_calls dnnl_calls = {"eck_dnnl_create", "eck_dnnl_setup", "eck_dnnl_run", "dn", "D", "&ctx->dnnl, ", "dp", "",
+                                     "init_failed_dnnl"};
+
+/* The step function of an operator created at init:
+ * `return RUN(&ctx->NODES[SLOT_fname], CTX_ARG&fname_PARAMS, a, b, y TAIL);`. */
+static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname, const lib_calls *l) {
   const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
-  ec_buf_printf(b, "  return %s(%s&%s_%s, ", run, args, fname, params);
+  ec_buf_printf(b, "  return %s(&ctx->%s[%s_%s], %s&%s_%s, ", l->run, l->nodes, l->slot, fname, l->ctx_arg, fname,
+                l->params);
   put_val(e, b, kc->a);
   ec_buf_printf(b, ", ");
   put_val(e, b, kc->b);
   ec_buf_printf(b, ", ");
   put_val(e, b, n->n_outputs ? n->outputs[0] : -1);
-  ec_buf_printf(b, "%s);\n}\n", tail);
+  ec_buf_printf(b, "%s);\n}\n", l->setup_tail);
 }
 
 /* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
 static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  char args[128];
   ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
   put_xnn_params(b, &e->kc[s]->xp);
   ec_buf_printf(b, ";\n");
-  snprintf(args, sizeof args, "&ctx->xn[X_%s], ", fname);
-  emit_run_step(e, b, s, n, fname, "eck_xnn_run", args, "xp", ", ctx->pool");
+  emit_run_step(e, b, s, n, fname, &xnn_calls);
 }
 
 /* A oneDNN primitive, created at init (emit_fast_init): its params, then a run. */
 static void emit_dnnl(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  char args[160];
   ec_buf_printf(b, "static const eck_dnnl_params %s_dp = ", fname);
   ec_emit_dnnl_params(b, &e->kc[s]->dp);
   ec_buf_printf(b, ";\n");
-  snprintf(args, sizeof args, "&ctx->dn[D_%s], &ctx->dnnl, ", fname);
-  emit_run_step(e, b, s, n, fname, "eck_dnnl_run", args, "dp", "");
+  emit_run_step(e, b, s, n, fname, &dnnl_calls);
 }
 
 /* A step calling a plain-C kernel on the node's input 0 and output 0 as floats: opens the
@@ -727,21 +739,6 @@ static ec_status emit_fast_step(emitter *e, ec_buf *b, int s, const ec_node *n, 
 static bool in_arena_or_weights(emitter *e, int t) {
   return t < 0 || e->mp.where[t] == EC_MP_ARENA || e->mp.where[t] == EC_MP_WEIGHTS;
 }
-
-/* How init creates and sets up one library's steps (XNNPACK operators, oneDNN primitives). */
-typedef struct lib_calls {
-  const char *create, *setup; /* eck_xnn_create, eck_xnn_setup */
-  const char *nodes;          /* the context's array of nodes (xn) */
-  const char *slot;           /* the prefix of its enum of slots (X: ctx->xn[X_conv1_Conv]) */
-  const char *ctx_arg;        /* create's argument before the params ("" or "&ctx->dnnl, ") */
-  const char *params;         /* suffix of the step's params (xp: conv1_Conv_xp) */
-  const char *setup_tail;     /* setup's arguments after the output (", ctx->pool") */
-  const char *failed;         /* init's helper for a failed call (init_failed) */
-} lib_calls;
-static const lib_calls xnn_calls = {"eck_xnn_create", "eck_xnn_setup", "xn", "X", "", "xp", ", ctx->pool",
-                                    "init_failed"};
-static const lib_calls dnnl_calls = {"eck_dnnl_create", "eck_dnnl_setup", "dn", "D", "&ctx->dnnl, ", "dp", "",
-                                     "init_failed_dnnl"};
 
 /* Step s's create call at init (its node in the library's array, slot named from the step) and,
  * where all its buffers are the arena's or the weights', its setup; a failed call ends init with
