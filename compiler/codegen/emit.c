@@ -900,8 +900,9 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     }
     /* Reference kernels ignore a fused clamp: emitting one here would drop the activation. */
     for (int k = 0; k < n->n_attrs; k++)
-      if (strcmp(n->attrs[k].name, EC_ATTR_ACT_MIN) == 0 || strcmp(n->attrs[k].name, EC_ATTR_ACT_MAX) == 0) {
-        ec_fail_node(d, g, n, "internal error: %s carries a fused activation but runs on its reference kernel",
+      if (strcmp(n->attrs[k].name, EC_ATTR_ACT_MIN) == 0 || strcmp(n->attrs[k].name, EC_ATTR_ACT_MAX) == 0 ||
+          strcmp(n->attrs[k].name, EC_ATTR_SUM) == 0) {
+        ec_fail_node(d, g, n, "internal error: %s carries a fused activation or sum but runs on its reference kernel",
                      n->op_type);
         return EC_ERR_INTERNAL;
       }

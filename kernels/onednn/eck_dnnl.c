@@ -158,6 +158,14 @@ static size_t out_size(size_t in, uint32_t pad_lo, uint32_t pad_hi, uint32_t k, 
   return full < span ? 0 : (full - span) / (s ? s : 1) + 1;
 }
 
+/* Bytes of a dense convolution output (the residual a sum post-op copies). */
+static size_t conv_dst_bytes(const eck_dnnl_params *p) {
+  size_t g = p->groups ? p->groups : 1;
+  size_t oh = out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
+  size_t ow = out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
+  return p->batch * oh * ow * p->channels_out * g * sizeof(float);
+}
+
 /* Fills the descriptor of the op p describes, with the weight and bias layouts the caller's data
  * comes in (user_w, user_b; format_kind undef where the kind has none). */
 static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
@@ -444,6 +452,9 @@ int eck_dnnl_run(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, co
     int rc = eck_dnnl_setup(s, p, a, b, y);
     if (rc != ECK_OK) return rc;
   }
+  /* The sum post-op adds into the destination: the residual must be there (a copy only when
+   * the memory plan could not put y on its bytes). Dense NHWC: lowering fuses no strided one. */
+  if ((p->flags & ECK_DNNL_SUM) && p->kind == ECK_DNNL_CONV && b && b != y) memcpy(y, b, conv_dst_bytes(p));
   args[n].arg = s->src1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC, args[n++].memory = (dnnl_memory_t)s->src;
   if (s->src1) args[n].arg = DNNL_ARG_SRC_1, args[n++].memory = (dnnl_memory_t)s->src1;
   if (s->weights) args[n].arg = DNNL_ARG_WEIGHTS, args[n++].memory = (dnnl_memory_t)s->weights;
