@@ -124,6 +124,11 @@ static int owned_copy(dnnl_memory_t *out, eck_dnnl_ctx *c, const dnnl_memory_des
   dnnl_primitive_t r = NULL;
   const char *call = "dnnl_memory_create";
   dnnl_status_t st;
+  /* On one thread: libgomp keeps a team of workers per thread that ever ran a parallel region, so
+   * a parallel reorder here would leave init's thread a worker of its own, idle for good when
+   * another thread (a server's) runs the steps: one worker more than --threads asks. */
+  int nt = omp_get_max_threads();
+  omp_set_num_threads(1);
   *out = NULL;
   st = dnnl_memory_create(&src, have, e, (void *)data); /* only read: the reorder's source */
   if (st == dnnl_success) st = dnnl_memory_create(&dst, want, e, DNNL_MEMORY_ALLOCATE);
@@ -141,6 +146,7 @@ static int owned_copy(dnnl_memory_t *out, eck_dnnl_ctx *c, const dnnl_memory_des
     st = dnnl_primitive_execute(r, (dnnl_stream_t)c->stream, 2, args);
     if (st == dnnl_success) st = dnnl_stream_wait((dnnl_stream_t)c->stream);
   }
+  omp_set_num_threads(nt);
   if (r) dnnl_primitive_destroy(r);
   if (rpd) dnnl_primitive_desc_destroy(rpd);
   if (src) dnnl_memory_destroy(src);
