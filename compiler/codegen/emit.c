@@ -314,9 +314,10 @@ static void emit_header(emitter *e, ec_buf *b) {
   if (e->n_dnnl) ec_emit_dnnl_header(b, e->PROG, e->n_dnnl);
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
-                  " * as many threads (else the steps run in order on the caller), the threads left over and\n"
-                  " * idle cluster threads sharing their operators' tiles, and the tensors they hand to each\n"
-                  " * other. */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
+                  " * to each other.%s */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  e->fast ? " Their XNNPACK operators share one pool of all the threads: a cluster\n"
+                            " * thread that waits, and a thread left over, runs tiles of the others' operators." : "",
                   e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
     if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
   }
