@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "distributed"))
-from listening import wait_listening  # noqa: E402
+from listening import stop_server, wait_listening  # noqa: E402
 
 
 def run(argv):
@@ -130,12 +129,7 @@ def main():
             print("request %d: %d threads, CPU ticks over 1 s idle: %s" % (
                 request, len(before), sorted(after[t] - before[t] for t in before if t in after)))
     finally:
-        srv.send_signal(signal.SIGTERM)
-        try:
-            srv.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            srv.wait()
+        stop_server(srv)
     print("idle_threads: %d clusters at 3 threads, served twice, no thread used CPU while idle" % n_clusters)
     shutil.rmtree(a.work, ignore_errors=True)
 
