@@ -22,7 +22,9 @@
  *
  * The planner's side, ec_plan_clusters, builds the problem for a partition from the graph and
  * the cost model (node times on the device, hand-off = the target's sync_us + bytes / mem_gbps)
- * under --parallel intra|inter|auto and records the result on ec_plan_part. */
+ * under --parallel intra|inter|auto, predicts each clustering as the generated code runs it (the
+ * clusters' threads sharing one kernel pool: ec_cluster_makespan_pool) and records the fastest on
+ * ec_plan_part. */
 #ifndef EC_CLUSTER_H
 #define EC_CLUSTER_H
 
