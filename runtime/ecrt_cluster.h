@@ -40,6 +40,10 @@ struct ecrt_clusters {
   int n_ready;
   void *ctx;
   const ecrt_step *steps;
+  /* Several models (ecrt_run_steps_for): per step the models that need it, NULL for one model;
+   * the models of this run, set before ecrt_clusters_run. */
+  const uint32_t *step_models;
+  uint32_t models;
   uint64_t *prof_ns;             /* the run's per-step profile (NULL: none) */
   int failed;                    /* atomic: some cluster failed in this run */
   int failed_step;               /* under mu */

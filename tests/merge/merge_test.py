@@ -10,7 +10,8 @@ differ in their final layer, d also in its layer4, e (MobileNetV2) is unrelated.
 - each model compiled alone, built (tests/codegen/build_generated.sh) and run on the shared input:
   its output within 1e-4 of the largest of torch's (the check outside edgecc);
 - the five compiled together (`edgecc a.onnx ... e.onnx`), built and run once: each model's output
-  bit for bit its separate program's;
+  bit for bit its separate program's; run for subsets of the models (`--model b`, `--model d,a`...):
+  the same outputs, and the steps only other models need are skipped (they take 0 ns in the profile);
 - plan.json's merge ranges: the shared ranges are exactly those found by comparing the ONNX files
   node by node here (op, attributes, initializer bytes, producers): a,b,c,d from the first node
   to the last one a and d have alike, a,b,c up to the node before the final Gemm; e shares nothing;
@@ -203,6 +204,15 @@ def check_kernels(a, models, kernels, want_ranges):
             raise SystemExit("FAILED: --kernels %s: %s's output in the merged program differs from its own program "
                              "(max difference %.3g)" % (kernels, m, float(np.abs(got - separate[m]).max())))
     print("--kernels %s: each of %s bit for bit its separate program's output" % (kernels, ",".join(MODELS)))
+    check_subsets(exe, inp, separate, kernels, work)
+    # auto may run the heads as clusters on threads (ecrt_cluster_step skips there); intra runs
+    # the steps in order (ecrt_run_steps_for skips there): both paths.
+    out1 = os.path.join(work, "merged_intra")
+    run([a.edgecc] + [os.path.join(models, m + ".onnx") for m in MODELS] +
+        ["--targets", "host", "--kernels", kernels, "-o", out1, "--name", "merged", "--parallel", "intra"])
+    exe1 = os.path.join(work, "bin_merged_intra", "merged_p0")
+    build(a.edgecc, a.build_dir, out1, exe1)
+    check_subsets(exe1, inp, separate, kernels + " --parallel intra", work)
 
     with open(os.path.join(out, "plan.json")) as f:
         merge = json.load(f)["merge"]
@@ -230,6 +240,40 @@ def check_kernels(a, models, kernels, want_ranges):
     if ratio > 0.4:
         raise SystemExit("FAILED: the merged weights of three head-only variants are %.3fx the separate ones" % ratio)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def check_subsets(exe, inp, separate, kernels, work):
+    """Per-model entry points: `--model` runs some of the models; each one's output is bit for bit
+    its separate program's, and the steps of the models not asked for take no time (the profile
+    counts nothing for a skipped step: a step named after another model that is not shared, its
+    head, must read 0 ns; a step named after a wanted model must have run)."""
+    for subset in (["b"], ["e"], ["d", "a"], ["c", "e"]):
+        want = [m for m in MODELS if m in subset]  # outputs come in graph order
+        outs = [os.path.join(work, "sub_%s.pb" % m) for m in want]
+        prof = os.path.join(work, "sub_prof.json")
+        run([exe, "--model", ",".join(subset), "--input", inp, "--output"] + outs + ["--profile-json", prof])
+        for m, f in zip(want, outs):
+            got = load(f)
+            if got.tobytes() != separate[m].tobytes() or got.shape != separate[m].shape:
+                raise SystemExit("FAILED: --kernels %s --model %s: %s's output differs from its own program"
+                                 % (kernels, ",".join(subset), m))
+        with open(prof) as f:
+            steps = json.load(f)["steps"]
+        ran = {m: 0 for m in MODELS}
+        for st in steps:
+            m = st["node"].split("/")[0]
+            if m in subset:
+                ran[m] += st["mean_ms"] > 0
+            elif m in ("c", "d", "e") and st["mean_ms"] != 0:
+                raise SystemExit("FAILED: --kernels %s --model %s ran step '%s' of model %s"
+                                 % (kernels, ",".join(subset), st["node"], m))
+        if not all(ran[m] for m in subset):
+            raise SystemExit("FAILED: --model %s: no step of some wanted model ran: %s" % (",".join(subset), ran))
+        print("--kernels %s --model %s: outputs bit for bit, the other models' heads skipped"
+              % (kernels, ",".join(subset)))
+    p = run([exe, "--model", "b,nope", "--input", inp], want=2)
+    if "unknown model 'nope'" not in p.stderr.splitlines()[0]:
+        raise SystemExit("FAILED: --model b,nope: %s" % p.stderr)
 
 
 def main():
