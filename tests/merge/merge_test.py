@@ -17,8 +17,9 @@ differ in their final layer, d also in its layer4, e (MobileNetV2) is unrelated.
   to the last one a and d have alike, a,b,c up to the node before the final Gemm; e shares nothing;
 - a, b, c compiled together: the merged weights file is at most 0.4x the three separate ones.
 --usage also checks the usage errors (two models with one stem, --share-input naming a missing
-input, an input of another shape, an unknown model, one model on both sides, one model only) and
-that --share-input shares an input at another position.
+input, an input of another shape, an unknown model, one model on both sides, one model only),
+that --share-input shares an input at another position, and that a weight two models' unmerged
+convolutions share is stored once with XNNPACK as with the reference kernels.
 """
 import argparse
 import json
@@ -110,6 +111,59 @@ def leaky_model(path, alpha):
              helper.make_node("Relu", ["b"], ["y"], name="relu2")]
     g = helper.make_graph(nodes, "leaky", [x], [y])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def conv_model(path, seed):
+    """x -> Conv(W1, own per seed) -> Relu -> Conv(W2, the same in every model) -> y: the second
+    convolutions cannot merge (their inputs differ) but their weight is stored once."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    w2 = np.random.default_rng(99).standard_normal((4, 4, 3, 3)).astype(np.float32)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["h"], name="conv1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Conv", ["r", "w2"], ["y"], name="conv2", pads=[1, 1, 1, 1])]
+    g = helper.make_graph(nodes, "conv", [x], [y], [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def check_shared_reorder(a, work):
+    """A weight two models' unmerged convolutions share is stored once with the fast kernels too:
+    lowering re-lays it out (OIHW -> OHWI) once, not per convolution, so the XNNPACK program's
+    weights file is as large as the reference one's; each model's output is its own program's."""
+    paths = []
+    for name, seed in (("s1", 1), ("s2", 2)):
+        paths.append(os.path.join(work, name + ".onnx"))
+        conv_model(paths[-1], seed)
+    inp = os.path.join(work, "s_x.pb")
+    onnx.save_tensor(numpy_helper.from_array(np.random.default_rng(5).standard_normal((1, 3, 8, 8)).astype(np.float32), "x"), inp)
+    sizes = {}
+    for kernels in ("ref", "xnnpack"):
+        out = os.path.join(work, "s_" + kernels)
+        run([a.edgecc] + paths + ["--targets", "host", "--kernels", kernels, "-o", out, "--name", "s"])
+        with open(os.path.join(out, "plan.json")) as f:
+            once = json.load(f)["merge"]["weights_stored_once"]["count"]
+        if once != 1:
+            raise SystemExit("FAILED: s1,s2 (--kernels %s): %d weights stored once, wanted 1" % (kernels, once))
+        sizes[kernels] = bin_bytes(out)
+    if sizes["xnnpack"] != sizes["ref"]:
+        raise SystemExit("FAILED: the shared weight is stored more than once with XNNPACK: weights files %s" % sizes)
+    out = os.path.join(work, "s_xnnpack")
+    exe = os.path.join(work, "bin_s", "s_p0")
+    build(a.edgecc, a.build_dir, out, exe)
+    got = [os.path.join(work, "s_%d.pb" % i) for i in (1, 2)]
+    run([exe, "--input", inp, "--output"] + got)
+    for i, pth in enumerate(paths):
+        alone = os.path.join(work, "alone_%d" % i)
+        run([a.edgecc, pth, "--targets", "host", "--kernels", "xnnpack", "-o", alone])
+        exe1 = os.path.join(work, "bin_alone_%d" % i, "s%d_p0" % (i + 1))
+        build(a.edgecc, a.build_dir, alone, exe1)
+        want = os.path.join(work, "alone_%d.pb" % i)
+        run([exe1, "--input", inp, "--output", want])
+        if load(want).tobytes() != load(got[i]).tobytes():
+            raise SystemExit("FAILED: s%d's output in the merged XNNPACK program differs from its own" % (i + 1))
+    print("a weight shared by unmerged convolutions: one copy with XNNPACK too (%d bytes, as ref)" % sizes["xnnpack"])
 
 
 def same_prefix(m1, m2):
@@ -290,6 +344,7 @@ def main():
     run([sys.executable, os.path.join(HERE, "merge_models.py"), models, "--family", a.family])
     if a.usage:
         check_usage(a.edgecc, models, a.work)
+        check_shared_reorder(a, a.work)
     want = expected_ranges(models)
     for kernels in a.kernels.split(","):
         check_kernels(a, models, kernels, want)
