@@ -46,6 +46,10 @@ struct ecrt_clusters {
   int n_ready;
   void *ctx;
   const ecrt_step *steps;
+  /* Several models (ecrt_run_steps_for): per step the models that need it, NULL for one model;
+   * the models of this run, set before ecrt_clusters_run. */
+  const uint32_t *step_models;
+  uint32_t models;
   uint64_t *prof_ns;             /* the run's per-step profile (NULL: none) */
   void (*enter)(int cluster);    /* the calling thread runs this cluster (NULL: no pool) */
   int (*help)(void *pool);       /* runs tiles published in pool, returns how many (NULL: none) */
