@@ -107,7 +107,11 @@ static const struct {
 
 static int is_int8_kind(int32_t kind) { return kind >= ECK_XNN_QCONV && kind <= ECK_XNN_DEQUANT; }
 
+/* A convolution with one weight scale per output channel: XNNPACK's qc8 (int8 data). */
+static int is_qc8(const eck_xnn_params *p) { return p->kind == ECK_XNN_QCONV && p->w_scales && !p->q_unsigned; }
+
 static const char *call_name(const eck_xnn_params *p, int setup) {
+  if (is_qc8(p)) return setup ? "xnn_setup_convolution2d_nhwc_qc8" : "xnn_create_convolution2d_nhwc_qc8";
   if (is_int8_kind(p->kind)) return setup ? qcalls[p->q_unsigned != 0][p->kind].setup : qcalls[p->q_unsigned != 0][p->kind].create;
   return setup ? calls[p->kind].setup : calls[p->kind].create;
 }
@@ -138,6 +142,11 @@ static enum xnn_status create_int8(const eck_xnn_params *p, const void *w, const
     }
   }
   int8_t izp = (int8_t)p->in_zp, ozp = (int8_t)p->out_zp;
+  if (is_qc8(p))
+    return xnn_create_convolution2d_nhwc_qc8(
+        p->pad[0], p->pad[1], p->pad[2], p->pad[3], p->kernel[0], p->kernel[1], p->stride[0], p->stride[1],
+        p->dilation[0], p->dilation[1], p->groups, p->channels_in, p->channels_out, p->in_stride, p->out_stride,
+        izp, p->in_scale, p->w_scales, (const int8_t *)w, bias, ozp, p->out_scale, -128, 127, p->flags, op);
   switch (p->kind) {
     case ECK_XNN_QCONV:
       return xnn_create_convolution2d_nhwc_qs8(
@@ -170,6 +179,7 @@ static enum xnn_status setup_int8(const eck_xnn_params *p, xnn_operator_t op, co
       default: return xnn_setup_convert_nc_qu8_f32(op, p->batch, x, y, tp);
     }
   }
+  if (is_qc8(p)) return xnn_setup_convolution2d_nhwc_qc8(op, p->batch, p->height, p->width, x, y, tp);
   switch (p->kind) {
     case ECK_XNN_QCONV:
       return xnn_setup_convolution2d_nhwc_qs8(op, p->batch, p->height, p->width, x, y, tp);

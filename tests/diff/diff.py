@@ -815,9 +815,10 @@ def p_pow2(c):
 
 
 def p_qlinear(c):
-    """int8 on XNNPACK's qu8/qs8 operators, uint8 or int8 data, per-tensor scales and zero points:
+    """int8 on XNNPACK's qu8/qs8/qc8 operators, uint8 or int8 data, per-tensor scales and zero points:
     QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
-    graph tensors, so 8-bit layout conversions around it), QLinearMatMul with a constant right
+    graph tensors, so 8-bit layout conversions around it; int8 weights also with one scale per
+    output channel, qc8), QLinearMatMul with a constant right
     operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
     compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
     dt = c.pick(np.uint8, np.int8)
@@ -872,7 +873,7 @@ def p_qlinear(c):
     def out_scale(k):
         # about three standard deviations of the accumulator over the output's range
         a = float(numpy_helper.to_array(next(i for i in c.inits if i.name == xs)))
-        b = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ws)))
+        b = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ws)).mean())
         return c.const(np.float32(a * b * 40.0 * math.sqrt(k) * (0.5 + c.rng.random())))
 
     if kind == "matmul":
@@ -898,6 +899,9 @@ def p_qlinear(c):
     h = max(c.int(1, 9), eh - pads[0] - pads[2])
     w = max(c.int(1, 9), ew - pads[1] - pads[3])
     x = c.input([n, cin, h, w], dtype=dt)
+    if dt == np.int8 and c.chance(0.5):  # per channel (qc8): scales over a decade, zero points 0
+        ws = c.const((0.002 * 10.0 ** c.rng.random(cout)).astype(np.float32))
+        wz = c.const(np.zeros(cout, np.int8), np.int8)
     ys, yz = out_scale(cin // groups * kh * kw), zp()
     ins = [x, xs, xz, weights([cout, cin // groups, kh, kw]), ws, wz, ys, yz]
     if c.chance(0.7):
