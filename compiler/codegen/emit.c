@@ -554,6 +554,8 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p, const char *fname
     ec_buf_printf(b, ", .value = ");
     put_float(b, p->value);
   }
+  if (p->kind == ECK_XNN_MAXPOOL8) /* quantized values keep their scale: only the type says */
+    ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
   if (p->kind >= ECK_XNN_QCONV && p->kind <= ECK_XNN_DEQUANT) {
     ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
     if (p->kind != ECK_XNN_QUANT) {

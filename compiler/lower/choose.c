@@ -459,15 +459,18 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   const eck_pool_params *pp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
-  if (!pp || !is_f32(x) || !y || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) || !nhwc_bytes(y) ||
+  /* 8-bit data (a quantized tensor): max pooling only, on XNNPACK's u8/s8 operator */
+  bool q8 = is_q8(x) && y && y->dtype == x->dtype;
+  if (!pp || !(is_f32(x) || q8) || !y || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) || !nhwc_bytes(y) ||
       out_t(g, n, 1) ||
       !spatial_ok(pp->pad_begin, pp->pad_end, pp->nsp))
     return EC_K_REF;
   bool pads = false;
   for (int i = 0; i < 3; i++) pads |= pp->pad_begin[i] || pp->pad_end[i];
   if (xnn == ECK_XNN_MAXPOOL && pp->kind == ECK_POOL_MAX) {
-    p->kind = xnn;
-  } else if (xnn == ECK_XNN_AVGPOOL && pp->kind == ECK_POOL_AVG) {
+    p->kind = q8 ? ECK_XNN_MAXPOOL8 : xnn;
+    p->q_unsigned = q8 && x->dtype == ECK_UINT8;
+  } else if (xnn == ECK_XNN_AVGPOOL && pp->kind == ECK_POOL_AVG && !q8) {
     if ((pp->count_include_pad && pads) || pp->dilations[1] != 1 || pp->dilations[2] != 1) return EC_K_REF;
     p->kind = xnn;
   } else {

@@ -1,6 +1,7 @@
 /* qdq.c — QDQ import: DequantizeLinear -> Conv or MatMul (-> Relu) -> QuantizeLinear, the form
  * ONNX Runtime's static quantizer writes, becomes one QLinearConv or QLinearMatMul, so that the
- * layer runs on int8 kernels instead of being simulated in float. */
+ * layer runs on int8 kernels instead of being simulated in float; DequantizeLinear -> MaxPool ->
+ * QuantizeLinear with one scale and zero point becomes a MaxPool of the 8-bit values. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,12 +191,43 @@ static ec_status import_one(ec_graph *g, int ni, bool *done, ec_diag *d) {
   return st;
 }
 
+/* Two (de)quantizations with the same constant parameters (the same scale bits and zero point). */
+static bool same_q(const ec_graph *g, const qnode *a, const qnode *b) {
+  const ec_tensor *sa = &g->tensors[a->scale], *sb = &g->tensors[b->scale];
+  if (ec_tensor_numel(sa) != 1 || ec_tensor_numel(sb) != 1 || memcmp(sa->data, sb->data, sizeof(float)) != 0)
+    return false;
+  return (a->zp >= 0 ? value_at(&g->tensors[a->zp], 0) : 0.0) == (b->zp >= 0 ? value_at(&g->tensors[b->zp], 0) : 0.0);
+}
+
+/* MaxPool ni between a DequantizeLinear and a QuantizeLinear of the same parameters and type:
+ * the maximum of the quantized values is the quantized maximum (dequantizing is increasing),
+ * so it pools the 8-bit tensor itself. */
+static ec_status import_maxpool(ec_graph *g, int ni, bool *done, ec_diag *d) {
+  const ec_node *n = &g->nodes[ni];
+  qnode dx, q;
+  int relu;
+  *done = false;
+  if (n->n_inputs < 1 || n->n_outputs != 1 || n->outputs[0] < 0 || n->inputs[0] < 0 ||
+      !dq_of(g, n->inputs[0], 0, 0, &dx) || q_after(g, ni, &relu, &q) < 0 || relu >= 0 || !same_q(g, &dx, &q))
+    return EC_OK;
+  int yq = g->nodes[q.node].outputs[0];
+  if (!is_q8(g->tensors[dx.x].dtype) || g->tensors[yq].dtype != g->tensors[dx.x].dtype) return EC_OK;
+  int x = dx.x;
+  drop_if_unused(g, dx.node, ni);
+  g->nodes[q.node].dead = true;
+  ec_status st = ec_node_set_inputs(g, ni, &x, 1);
+  if (!st) st = ec_node_set_outputs(g, ni, &yq, 1);
+  if (!st) st = ec_infer_node(g, ni, d);
+  *done = !st;
+  return st;
+}
+
 ec_status ec_pass_qdq(ec_graph *g, int *count, ec_diag *d) {
   for (int i = 0; i < g->n_nodes; i++) {
     const ec_node *n = &g->nodes[i];
-    if (n->dead || (n->op != EC_OP_Conv && n->op != EC_OP_MatMul)) continue;
+    if (n->dead || (n->op != EC_OP_Conv && n->op != EC_OP_MatMul && n->op != EC_OP_MaxPool)) continue;
     bool done;
-    ec_status st = import_one(g, i, &done, d);
+    ec_status st = n->op == EC_OP_MaxPool ? import_maxpool(g, i, &done, d) : import_one(g, i, &done, d);
     if (st) return st;
     if (done) (*count)++;
   }

@@ -46,6 +46,8 @@ typedef enum eck_xnn_kind {
   ECK_XNN_QFC,          /* fully connected of quantized data: [batch, in] x W (+ bias) */
   ECK_XNN_QUANT,        /* float -> int8: q = clamp(round(x / out_scale) + out_zp) */
   ECK_XNN_DEQUANT,      /* int8 -> float: x = (q - in_zp) * in_scale */
+  ECK_XNN_MAXPOOL8,     /* NHWC 2-D max pooling of 8-bit data (u8 or s8 as q_unsigned says): the
+                           maximum of quantized values, which keep their scale and zero point */
   ECK_XNN_KIND_COUNT    /* not a kind: the compiler's table of kinds checks its rows against it */
 } eck_xnn_kind;
 

@@ -818,13 +818,13 @@ def p_qlinear(c):
     """int8 on XNNPACK's qu8/qs8/qc8 operators, uint8 or int8 data, per-tensor scales and zero points:
     QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
     graph tensors, so 8-bit layout conversions around it; int8 weights also with one scale per
-    output channel, qc8), QLinearMatMul with a constant right
+    output channel, qc8), MaxPool of 8-bit data (u8/s8, exact), QLinearMatMul with a constant right
     operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
     compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
     dt = c.pick(np.uint8, np.int8)
     info = np.iinfo(dt)
     tt = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dt)]
-    kind = c.pick("conv", "conv", "matmul", "quant", "dequant")
+    kind = c.pick("conv", "conv", "matmul", "quant", "dequant", "maxpool")
 
     def scale(lo, hi):
         return c.const(np.float32(lo * (hi / lo) ** c.rng.random()))
@@ -852,6 +852,18 @@ def p_qlinear(c):
         y = c.node("QuantizeLinear", ins, "xnn", shape=c.shape(x))
         c.dtypes[y] = dt if len(ins) == 3 else np.uint8
         c.lsb[y] = 1.0
+        c.out(y)
+        return
+    if kind == "maxpool":  # 8-bit max pooling (u8/s8): exact
+        k = [c.int(2, 3), c.int(1, 3)]
+        st, pads = [c.pick(1, 2), c.pick(1, 2)], [c.int(0, k[0] - 1), c.int(0, k[1] - 1)] * 2
+        h, w = c.int(k[0], 9), c.int(k[1], 9)
+        x = c.input([c.pick(1, 2), c.int(1, 12), h, w], dtype=dt)
+        y = c.node("MaxPool", [x], "xnn", kernel_shape=k, strides=st, pads=pads)
+        c.shapes[y] = [c.shape(x)[0], c.shape(x)[1], (h + 2 * pads[0] - k[0]) // st[0] + 1,
+                       (w + 2 * pads[1] - k[1]) // st[1] + 1]
+        c.dtypes[y] = dt
+        c.lsb[y] = 0.0
         c.out(y)
         return
     if kind == "dequant":

@@ -89,17 +89,24 @@ def edgecc_run(args, model, inp, d):
 
 
 NODE_RE = re.compile(r"^/\* node '([^']*)' \((\w+)\)")
+KIND_RE = re.compile(r"^\s*\.kind = ECK_XNN_([A-Z0-9_]+)")
 
 
 def steps_of(folder):
-    """Node name -> op of each generated step (the node comment heading it)."""
+    """Node name -> op of each generated step (the node comment heading it); an XNNPACK step's
+    op is followed by its operator kind ("MaxPool/MAXPOOL8")."""
     ops = {}
     for f in glob.glob(os.path.join(folder, "host", "*_p0.c")):
         with open(f) as fh:
+            node = None
             for line in fh:
                 m = NODE_RE.match(line)
                 if m:
-                    ops[m.group(1)] = m.group(2)
+                    node = m.group(1)
+                    ops[node] = m.group(2)
+                k = KIND_RE.match(line)
+                if k and node and "/" not in ops[node]:
+                    ops[node] += "/" + k.group(1)
     return ops
 
 
@@ -107,13 +114,15 @@ def ran_int8(name, model, labels, ops):
     """Every Conv/MatMul of the model ran as an int8 layer on XNNPACK (a model named *_float:
     none did)."""
     g = onnx.load(model).graph
-    layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul")]
+    layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul", "MaxPool")]
+    ops = {k: v.split("/")[0] + ("8" if v.endswith("/MAXPOOL8") else "") for k, v in ops.items()}
     # the qdq pass keeps the Conv's or MatMul's node name on the int8 layer it makes
     if name.endswith("_float"):
-        bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul")]
+        bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul", "MaxPool")]
         check(not bad, "%s: %d layers stay float (not: %s)" % (name, len(layers), bad))
         return
-    bad = [n for n in layers if labels.get(n) != "XNNPACK" or ops.get(n) not in ("QLinearConv", "QLinearMatMul")]
+    bad = [n for n in layers if labels.get(n) != "XNNPACK" or ops.get(n) not in ("QLinearConv", "QLinearMatMul",
+                                                                                  "MaxPool8")]
     check(not bad, "%s: %d layers run as int8 on XNNPACK (not: %s)" % (name, len(layers), bad))
 
 
