@@ -556,6 +556,15 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p, const char *fname
   }
   if (p->kind == ECK_XNN_MAXPOOL8) /* quantized values keep their scale: only the type says */
     ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
+  if (p->kind == ECK_XNN_QADD || p->kind == ECK_XNN_QMUL) { /* A's parameters, B's (in w_*), C's */
+    ec_buf_printf(b, ",\n    .q_unsigned = %d, .in_scale = ", (int)p->q_unsigned);
+    put_float(b, p->in_scale);
+    ec_buf_printf(b, ", .in_zp = %d, .w_scale = ", (int)p->in_zp);
+    put_float(b, p->w_scale);
+    ec_buf_printf(b, ", .w_zp = %d, .out_scale = ", (int)p->w_zp);
+    put_float(b, p->out_scale);
+    ec_buf_printf(b, ", .out_zp = %d", (int)p->out_zp);
+  }
   if (p->kind >= ECK_XNN_QCONV && p->kind <= ECK_XNN_DEQUANT) {
     ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
     if (p->kind != ECK_XNN_QUANT) {

@@ -391,6 +391,39 @@ static ec_kernel_kind choose_qmatmul(const ec_graph *g, const ec_node *n, ec_ker
   return EC_K_XNN;
 }
 
+/* QLinearAdd and QLinearMul (com.microsoft): XNNPACK's qu8/qs8 add and multiply, broadcasting as
+ * the float binary ops, within the scale ratios XNNPACK accepts (add: each input's scale over the
+ * output's in [2^-10, 2^8); multiply: the product of the input scales over the output's in
+ * [2^-16, 2^8)). */
+static ec_kernel_kind choose_qbinary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 3), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!is_q8(a) || !b || !y || b->dtype != a->dtype || y->dtype != a->dtype || y->rank < 1 ||
+      y->rank > ECK_XNN_MAX_DIMS || a->kind == EC_TK_CONSTANT)
+    return EC_K_REF;
+  if (!q_scale(in_t(g, n, 1), &p->in_scale) || !q_zero(in_t(g, n, 2), a->dtype, &p->in_zp) ||
+      !q_scale(in_t(g, n, 4), &p->w_scale) || !q_zero(in_t(g, n, 5), a->dtype, &p->w_zp) ||
+      !q_scale(in_t(g, n, 6), &p->out_scale) || !q_zero(in_t(g, n, 7), a->dtype, &p->out_zp))
+    return EC_K_REF;
+  if (xnn == ECK_XNN_QADD) {
+    double ra = (double)p->in_scale / p->out_scale, rb = (double)p->w_scale / p->out_scale;
+    if (ra < 0x1p-10 || ra >= 0x1p+8 || rb < 0x1p-10 || rb >= 0x1p+8) return EC_K_REF;
+  } else {
+    double r = (double)p->in_scale * p->w_scale / p->out_scale;
+    if (r < 0x1p-16 || r >= 0x1p+8) return EC_K_REF;
+  }
+  int layout = is_nhwc(y) && !ec_layout_free(y) ? EC_LAYOUT_NHWC : EC_LAYOUT_NCHW;
+  if (!phys_shape(a, y->rank, layout, p->shape_a) || !phys_shape(b, y->rank, layout, p->shape_b)) return EC_K_REF;
+  p->kind = xnn;
+  p->q_unsigned = a->dtype == ECK_UINT8;
+  p->rank_a = p->rank_b = y->rank;
+  p->out_min = -INFINITY;
+  p->out_max = INFINITY;
+  c->a = n->inputs[0];
+  c->b = n->inputs[3];
+  return EC_K_XNN;
+}
+
 /* QuantizeLinear (float -> int8) and DequantizeLinear (int8 -> float), per tensor: XNNPACK's
  * convert operators over all elements as one row. */
 static ec_kernel_kind choose_convert(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {

@@ -1,7 +1,8 @@
 /* qdq.c — QDQ import: DequantizeLinear -> Conv or MatMul (-> Relu) -> QuantizeLinear, the form
  * ONNX Runtime's static quantizer writes, becomes one QLinearConv or QLinearMatMul, so that the
  * layer runs on int8 kernels instead of being simulated in float; DequantizeLinear -> MaxPool ->
- * QuantizeLinear with one scale and zero point becomes a MaxPool of the 8-bit values. */
+ * QuantizeLinear with one scale and zero point becomes a MaxPool of the 8-bit values, and
+ * DequantizeLinear x2 -> Add/Mul (-> Relu) -> QuantizeLinear a QLinearAdd/QLinearMul. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,12 +223,47 @@ static ec_status import_maxpool(ec_graph *g, int ni, bool *done, ec_diag *d) {
   return st;
 }
 
+/* Add or Mul ni of two DequantizeLinear outputs (per tensor, of one 8-bit type) read only by a
+ * QuantizeLinear of that type (through a Relu, as for a layer): ONNX Runtime's QLinearAdd or
+ * QLinearMul (com.microsoft), as its quantizer writes them in its QOperator format. */
+static ec_status import_binary(ec_graph *g, int ni, bool *done, ec_diag *d) {
+  const ec_node *n = &g->nodes[ni];
+  qnode da, db, q;
+  int relu;
+  *done = false;
+  if (n->n_inputs != 2 || n->n_outputs != 1 || n->outputs[0] < 0 || n->inputs[0] < 0 || n->inputs[1] < 0 ||
+      !dq_of(g, n->inputs[0], 0, 0, &da) || !dq_of(g, n->inputs[1], 0, 0, &db) || q_after(g, ni, &relu, &q) < 0)
+    return EC_OK;
+  int yq = g->nodes[q.node].outputs[0];
+  int32_t dt = g->tensors[da.x].dtype;
+  if (!is_q8(dt) || g->tensors[db.x].dtype != dt || g->tensors[yq].dtype != dt) return EC_OK;
+  int az = da.zp >= 0 ? da.zp : zero_point(g, da.scale, dt, 1);
+  int bz = db.zp >= 0 ? db.zp : zero_point(g, db.scale, dt, 1);
+  int yz = q.zp >= 0 ? q.zp : zero_point(g, q.scale, dt, 1);
+  if (az < 0 || bz < 0 || yz < 0) return EC_ERR_INTERNAL;
+  int ins[8] = {da.x, da.scale, az, db.x, db.scale, bz, q.scale, yz};
+  bool add = n->op == EC_OP_Add;
+  drop_if_unused(g, da.node, ni);
+  if (db.node != da.node) drop_if_unused(g, db.node, ni);
+  if (relu >= 0) g->nodes[relu].dead = true;
+  g->nodes[q.node].dead = true;
+  ec_status st = ec_pass_retype_keep_attrs(g, ni, add ? "QLinearAdd" : "QLinearMul", "com.microsoft", ins, 8);
+  if (!st) st = ec_node_set_outputs(g, ni, &yq, 1);
+  if (!st) st = ec_infer_node(g, ni, d);
+  *done = !st;
+  return st;
+}
+
 ec_status ec_pass_qdq(ec_graph *g, int *count, ec_diag *d) {
   for (int i = 0; i < g->n_nodes; i++) {
     const ec_node *n = &g->nodes[i];
-    if (n->dead || (n->op != EC_OP_Conv && n->op != EC_OP_MatMul && n->op != EC_OP_MaxPool)) continue;
+    if (n->dead || (n->op != EC_OP_Conv && n->op != EC_OP_MatMul && n->op != EC_OP_MaxPool && n->op != EC_OP_Add &&
+                    n->op != EC_OP_Mul))
+      continue;
     bool done;
-    ec_status st = n->op == EC_OP_MaxPool ? import_maxpool(g, i, &done, d) : import_one(g, i, &done, d);
+    ec_status st = n->op == EC_OP_MaxPool                    ? import_maxpool(g, i, &done, d)
+                   : n->op == EC_OP_Add || n->op == EC_OP_Mul ? import_binary(g, i, &done, d)
+                                                              : import_one(g, i, &done, d);
     if (st) return st;
     if (done) (*count)++;
   }

@@ -48,6 +48,9 @@ typedef enum eck_xnn_kind {
   ECK_XNN_DEQUANT,      /* int8 -> float: x = (q - in_zp) * in_scale */
   ECK_XNN_MAXPOOL8,     /* NHWC 2-D max pooling of 8-bit data (u8 or s8 as q_unsigned says): the
                            maximum of quantized values, which keep their scale and zero point */
+  ECK_XNN_QADD,         /* broadcasting A + B and A * B of quantized data (shapes as the float
+                           binary ops'): A's scale and zero point in in_*, B's in w_*, C's in out_* */
+  ECK_XNN_QMUL,
   ECK_XNN_KIND_COUNT    /* not a kind: the compiler's table of kinds checks its rows against it */
 } eck_xnn_kind;
 

@@ -209,7 +209,10 @@ def make_model(cases, opset, name="diff", check=True):
         nodes += c.nodes
         inits += c.inits
     g = helper.make_graph(nodes, name, ins, outs, inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    ops = [helper.make_opsetid("", opset)]
+    if any(n.domain == "com.microsoft" for n in nodes):  # ONNX Runtime's contrib ops (QLinearAdd...)
+        ops.append(helper.make_opsetid("com.microsoft", 1))
+    m = helper.make_model(g, opset_imports=ops)
     m.ir_version = 7
     m = onnx.shape_inference.infer_shapes(m)
     if check:
@@ -818,13 +821,14 @@ def p_qlinear(c):
     """int8 on XNNPACK's qu8/qs8/qc8 operators, uint8 or int8 data, per-tensor scales and zero points:
     QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
     graph tensors, so 8-bit layout conversions around it; int8 weights also with one scale per
-    output channel, qc8), MaxPool of 8-bit data (u8/s8, exact), QLinearMatMul with a constant right
+    output channel, qc8), MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
+    contrib ops, broadcasting B), QLinearMatMul with a constant right
     operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
     compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
     dt = c.pick(np.uint8, np.int8)
     info = np.iinfo(dt)
     tt = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dt)]
-    kind = c.pick("conv", "conv", "matmul", "quant", "dequant", "maxpool")
+    kind = c.pick("conv", "conv", "matmul", "quant", "dequant", "maxpool", "add", "mul")
 
     def scale(lo, hi):
         return c.const(np.float32(lo * (hi / lo) ** c.rng.random()))
@@ -851,6 +855,22 @@ def p_qlinear(c):
             ins.append(zp())
         y = c.node("QuantizeLinear", ins, "xnn", shape=c.shape(x))
         c.dtypes[y] = dt if len(ins) == 3 else np.uint8
+        c.lsb[y] = 1.0
+        c.out(y)
+        return
+    if kind in ("add", "mul"):  # QLinearAdd / QLinearMul (com.microsoft), broadcasting B
+        shape = c.pick([2, 7], [1, 3, 4, 5], [2, 4, 3, 3])
+        bshape = c.pick(shape, [1] * (len(shape) - 3) + shape[-3:-2] + [1, 1] if len(shape) == 4 else shape, [1])
+        a, b = c.input(shape, dtype=dt), c.input(bshape, dtype=dt)
+        as_, bs = scale(0.005, 0.05), scale(0.005, 0.05)
+        fa = float(numpy_helper.to_array(next(i for i in c.inits if i.name == as_)))
+        fb = float(numpy_helper.to_array(next(i for i in c.inits if i.name == bs)))
+        ys = c.const(np.float32((fa + fb) * (0.6 + c.rng.random()) if kind == "add"
+                                else fa * fb * 60.0 * (0.5 + c.rng.random())))
+        yz = zp()
+        y = c.node("QLinearAdd" if kind == "add" else "QLinearMul", [a, as_, zp(), b, bs, zp(), ys, yz], "xnn",
+                   shape=shape, domain="com.microsoft")
+        c.dtypes[y] = dt
         c.lsb[y] = 1.0
         c.out(y)
         return

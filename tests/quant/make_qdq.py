@@ -8,7 +8,8 @@ torch measures on seeded random calibration inputs (minmax).
 - layer_<name>.onnx: one layer, int8 in and int8 out (DequantizeLinear -> Conv or MatMul
   (-> Relu) -> QuantizeLinear; three convolutions with per-channel weights, _pc; DequantizeLinear
   -> MaxPool -> QuantizeLinear), so a comparison with ONNX Runtime sees that layer's rounding
-  alone; two (names ending _float) that the qdq pass must leave float.
+  alone; two (names ending _float) that the qdq pass must leave float; DequantizeLinear x2 -> Add
+  (-> Relu) -> QuantizeLinear, ORT's QLinearAdd.
 - cnn.onnx: float input [1, 3, 16, 16], three convolutions (3x3; depthwise 3x3 stride 2; 1x1)
   with Relu, global average pooling, flatten and a MatMul head, all in QDQ, the head's bias a
   float Add after it: float output [1, 10].
@@ -154,6 +155,19 @@ def layers(out, rng):
         m = model(b, [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 5, 9, 9])],
                   [helper.make_tensor_value_info(y, TensorProto.INT8, [1, 5, 5, 5])], name)
         save(out, "layer_" + name, m, rng.integers(-128, 128, size=[1, 5, 9, 9]).astype(np.int8))
+    # Add of two DequantizeLinear outputs (a per-channel constant broadcast over x) -> (Relu ->)
+    # QuantizeLinear: ORT's QLinearAdd (XNNPACK's qs8 add)
+    for name, relu in (("add_s8", False), ("add_relu_s8", True)):
+        b = Builder()
+        xs, xz = np.float32(0.02), np.array(-20, np.int8)
+        cq = rng.integers(-100, 100, size=[1, 5, 1, 1]).astype(np.int8)
+        y = b.node("Add", [b.dq("x", xs, xz), b.dq(b.const(cq, "c"), np.float32(0.015), np.array(3, np.int8))])
+        if relu:
+            y = b.node("Relu", [y])
+        y = b.q(y, np.float32(0.03), np.array(-128 if relu else 5, np.int8))
+        m = model(b, [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 5, 6, 6])],
+                  [helper.make_tensor_value_info(y, TensorProto.INT8, [1, 5, 6, 6])], name)
+        save(out, "layer_" + name, m, rng.integers(-128, 128, size=[1, 5, 6, 6]).astype(np.int8))
     # MatMul with a constant right operand, uint8 activations
     b = Builder()
     xs, xz = np.float32(0.03), np.array(110, np.uint8)

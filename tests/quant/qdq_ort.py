@@ -114,15 +114,17 @@ def ran_int8(name, model, labels, ops):
     """Every Conv/MatMul of the model ran as an int8 layer on XNNPACK (a model named *_float:
     none did)."""
     g = onnx.load(model).graph
-    layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul", "MaxPool")]
+    dq = {o for n in g.node if n.op_type == "DequantizeLinear" for o in n.output}
+    layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul", "MaxPool") or
+              (n.op_type == "Add" and all(i in dq for i in n.input))]
     ops = {k: v.split("/")[0] + ("8" if v.endswith("/MAXPOOL8") else "") for k, v in ops.items()}
     # the qdq pass keeps the Conv's or MatMul's node name on the int8 layer it makes
     if name.endswith("_float"):
-        bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul", "MaxPool")]
+        bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul", "MaxPool", "Add")]
         check(not bad, "%s: %d layers stay float (not: %s)" % (name, len(layers), bad))
         return
     bad = [n for n in layers if labels.get(n) != "XNNPACK" or ops.get(n) not in ("QLinearConv", "QLinearMatMul",
-                                                                                  "MaxPool8")]
+                                                                                  "MaxPool8", "QLinearAdd")]
     check(not bad, "%s: %d layers run as int8 on XNNPACK (not: %s)" % (name, len(layers), bad))
 
 

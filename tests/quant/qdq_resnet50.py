@@ -5,7 +5,9 @@ as qdq_ort.py does).
 
 - Every Conv runs as an int8 layer (the qdq pass's QLinearConv) on XNNPACK's per-channel qc8
   convolution: no float Conv step is left (no dequantize-compute-quantize in float), and each
-  of those steps is XNNPACK's with per-channel scales (`.w_scales`).
+  of those steps is XNNPACK's with per-channel scales (`.w_scales`); the MaxPool pools int8
+  values, the 16 residual Adds run as QLinearAdd on XNNPACK's qs8 add, and the only float steps
+  are the head's (global average pooling and the fully connected layer).
 - Same top-1 as ORT's optimised (fused int8) session, and a largest difference from it within
   1.5x the difference between ORT's own optimised and unoptimised (QDQ simulated in float)
   sessions.
@@ -49,6 +51,12 @@ def main():
     src = "".join(open(f).read() for f in glob.glob(os.path.join(work, "out", "host", "*_p0.c")))
     n_qc8 = len(re.findall(r"\.kind = ECK_XNN_QCONV,(?:(?!\};).)*\.w_scales = ", src, re.S))
     check(n_qc8 == 53, "resnet50_qdq: %d of its 53 convolutions have per-channel scales (qc8)" % n_qc8)
+    # the residual Adds (with their Relu) become QLinearAdd on XNNPACK's qs8 add; the MaxPool
+    # pools int8 values; the only float compute left is the head
+    n_add = len(re.findall(r"^\s*\.kind = ECK_XNN_QADD,", src, re.M))
+    check(n_add == 16, "resnet50_qdq: %d of its 16 residual Adds run on XNNPACK's int8 add" % n_add)
+    float_steps = sorted(set(re.findall(r"^\s*\.kind = ECK_XNN_(CONV|ADD|MAXPOOL|FC|GAVGPOOL),", src, re.M)))
+    check(float_steps == ["FC", "GAVGPOOL"], "resnet50_qdq: float steps only in the head (%s)" % float_steps)
     fused = qdq_ort.ort_run(ortdir, model, x, "all", os.path.join(work, "ort_all_"))[0]
     plain = qdq_ort.ort_run(ortdir, model, x, "disabled", os.path.join(work, "ort_plain_"))[0]
     err = float(np.max(np.abs(got.astype(np.float64) - fused)))
