@@ -11,7 +11,8 @@ weights), from torchvision's resnet50 seeded as the zoo's (tests/models/export_z
   hold 0, zero point round(-128 - min / scale). Quantized: the graph input, the output of every
   Relu and of every Conv and Add not followed by a Relu (Conv+Relu and Add+Relu quantize after
   the Relu, as ORT fuses them), MaxPool's output with its input's parameters.
-- Weights: int8, symmetric, per output channel (axis 0): scale = max |w_c| / 127, zero point 0;
+- Weights: int8, symmetric, per output channel (axis 0): scale = max |w_c| / 127 (make_qdq.py's
+  weight_q), zero point 0;
   biases int32 of scale x_scale * w_scale_c.
 - Left float, as here decided: the head (GlobalAveragePool, Flatten, Gemm) after the last DequantizeLinear.
 
@@ -33,7 +34,9 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "models"))
+sys.path.insert(0, HERE)
 import export_zoo  # noqa: E402  (the zoo's seeded models)
+import make_qdq  # noqa: E402  (weight_q: ORT's symmetric int8 weights)
 
 CALIB = 4            # calibration inputs
 SEED_CALIB = 50      # their generator's seed (export_zoo's seeds are 0-4)
@@ -90,7 +93,6 @@ def quantize(float_model, ranges):
     for n in g.node:
         for i in n.input:
             readers.setdefault(i, []).append(n)
-    producer = {o: n for n in g.node for o in n.output}
     new_inits, nodes = [], []
 
     def const(name, arr):
@@ -109,6 +111,15 @@ def quantize(float_model, ranges):
             params[n.output[0]] = params[n.input[0]]
     dq_name = {}
 
+    def dq_channels(t, q, s):
+        """The constant q (scales s per output channel, zero points 0) dequantized in t's place."""
+        const(t + "_quantized", q)
+        const(t + "_scale", s)
+        const(t + "_zero_point", np.zeros(len(s), q.dtype))
+        nodes.append(helper.make_node("DequantizeLinear", [t + "_quantized", t + "_scale", t + "_zero_point"],
+                                      [t + "_dequantized"], name=t + "_DequantizeLinear", axis=0))
+        return t + "_dequantized"
+
     def qdq(t):
         """Q -> DQ after activation t; readers then read the DequantizeLinear's output."""
         s, z = params[t]
@@ -123,28 +134,11 @@ def quantize(float_model, ranges):
     for n in g.node:
         ins = [dq_name.get(i, i) for i in n.input]
         if n.op_type == "Conv" and n.input[0] in params:
-            w = inits[n.input[1]]
-            absmax = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
-            ws = np.where(absmax > 0, absmax / 127.0, 1.0).astype(np.float32)
-            wq = np.clip(np.round(w / ws.reshape(-1, 1, 1, 1)), -127, 127).astype(np.int8)
-            wn = n.input[1]
-            const(wn + "_quantized", wq)
-            const(wn + "_scale", ws)
-            const(wn + "_zero_point", np.zeros(len(ws), np.int8))
-            nodes.append(helper.make_node("DequantizeLinear", [wn + "_quantized", wn + "_scale", wn + "_zero_point"],
-                                          [wn + "_dequantized"], name=wn + "_DequantizeLinear", axis=0))
-            ins[1] = wn + "_dequantized"
+            wq, ws = make_qdq.weight_q(inits[n.input[1]], per_channel=True)
+            ins[1] = dq_channels(n.input[1], wq, ws)
             if len(n.input) > 2:
-                b = inits[n.input[2]]
                 bs = (params[n.input[0]][0] * ws).astype(np.float32)
-                bq = np.round(b / bs).astype(np.int32)
-                bn = n.input[2]
-                const(bn + "_quantized", bq)
-                const(bn + "_scale", bs)
-                const(bn + "_zero_point", np.zeros(len(bs), np.int32))
-                nodes.append(helper.make_node("DequantizeLinear", [bn + "_quantized", bn + "_scale", bn + "_zero_point"],
-                                              [bn + "_dequantized"], name=bn + "_DequantizeLinear", axis=0))
-                ins[2] = bn + "_dequantized"
+                ins[2] = dq_channels(n.input[2], np.round(inits[n.input[2]] / bs).astype(np.int32), bs)
         nodes.append(helper.make_node(n.op_type, ins, list(n.output), name=n.name, **{
             a.name: helper.get_attribute_value(a) for a in n.attribute}))
         if n.output[0] in params:

@@ -128,7 +128,17 @@ def ran_int8(name, model, labels, ops):
     check(not bad, "%s: %d layers run as int8 on XNNPACK (not: %s)" % (name, len(layers), bad))
 
 
-def main():
+def verdict():
+    """The exit status of a run of checks, and its last line."""
+    if failures:
+        print("%d checks failed" % len(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+def parse_args():
+    """--edgecc, --build-dir, --work (absolute paths), for this test and qdq_resnet50.py."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--edgecc", required=True)
     ap.add_argument("--build-dir", required=True)
@@ -136,7 +146,13 @@ def main():
     args = ap.parse_args()
     args.edgecc = os.path.abspath(args.edgecc)
     args.build_dir = os.path.abspath(args.build_dir)
-    work = os.path.abspath(args.work)
+    args.work = os.path.abspath(args.work)
+    return args
+
+
+def main():
+    args = parse_args()
+    work = args.work
     models = os.path.join(work, "models")
     shutil.rmtree(models, ignore_errors=True)
     run([sys.executable, os.path.join(HERE, "make_qdq.py"), models])
@@ -171,11 +187,7 @@ def main():
                                                                         float(np.max(np.abs(fused)))))
         check(int(np.argmax(got)) == int(np.argmax(fused)), "%s: same top-1 as ORT (%d, %d)" %
               (name, int(np.argmax(got)), int(np.argmax(fused))))
-    if failures:
-        print("%d checks failed" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return verdict()
 
 
 if __name__ == "__main__":

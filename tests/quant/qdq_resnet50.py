@@ -13,11 +13,9 @@ as qdq_ort.py does).
   sessions.
 
 usage: qdq_resnet50.py --edgecc PATH --build-dir BUILD --work DIR"""
-import argparse
 import glob
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -26,18 +24,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import qdq_ort  # noqa: E402  (ORT and edgecc runners, the int8-layer check)
-from qdq_ort import check, failures  # noqa: E402
+from qdq_ort import check  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--edgecc", required=True)
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    args.edgecc = os.path.abspath(args.edgecc)
-    args.build_dir = os.path.abspath(args.build_dir)
-    work = os.path.abspath(args.work)
+    args = qdq_ort.parse_args()
+    work = args.work
     os.makedirs(work, exist_ok=True)
     ortdir = qdq_ort.ensure_ort(work)
     t0 = time.monotonic()
@@ -66,11 +58,7 @@ def main():
           "fused vs unoptimised %.4g; largest output %.3g" % (err, own, big))
     check(int(np.argmax(got)) == int(np.argmax(fused)), "resnet50_qdq: same top-1 as ORT (%d, %d)"
           % (int(np.argmax(got)), int(np.argmax(fused))))
-    if failures:
-        print("%d checks failed" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return qdq_ort.verdict()
 
 
 if __name__ == "__main__":
