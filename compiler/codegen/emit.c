@@ -588,7 +588,7 @@ static const char *xnn_kind_name(int k) {
 }
 
 /* The eck_xnn_params initializer: only the fields the kind uses are non-zero. */
-static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
+static void put_xnn_params(ec_buf *b, const eck_xnn_params *p, const char *fname) {
   ec_buf_printf(b, "{\n    .kind = %s", xnn_kind_name(p->kind));
   if (p->kind == ECK_XNN_RESIZE && (p->flags == ECK_XNN_FLAG_TF_LEGACY || p->flags == ECK_XNN_FLAG_ALIGN_CORNERS))
     ec_buf_printf(b, ", .flags = %s",
@@ -605,6 +605,17 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
     ec_buf_printf(b, ", .value = ");
     put_float(b, p->value);
   }
+  if (p->kind == ECK_XNN_MAXPOOL8) /* quantized values keep their scale: only the type says */
+    ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
+  if (p->kind == ECK_XNN_QADD || p->kind == ECK_XNN_QMUL) { /* A's parameters, B's (in w_*), C's */
+    ec_buf_printf(b, ",\n    .q_unsigned = %d, .in_scale = ", (int)p->q_unsigned);
+    put_float(b, p->in_scale);
+    ec_buf_printf(b, ", .in_zp = %d, .w_scale = ", (int)p->in_zp);
+    put_float(b, p->w_scale);
+    ec_buf_printf(b, ", .w_zp = %d, .out_scale = ", (int)p->w_zp);
+    put_float(b, p->out_scale);
+    ec_buf_printf(b, ", .out_zp = %d", (int)p->out_zp);
+  }
   if (p->kind >= ECK_XNN_QCONV && p->kind <= ECK_XNN_DEQUANT) {
     ec_buf_printf(b, ",\n    .q_unsigned = %d", (int)p->q_unsigned);
     if (p->kind != ECK_XNN_QUANT) {
@@ -612,7 +623,9 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
       put_float(b, p->in_scale);
       ec_buf_printf(b, ", .in_zp = %d", (int)p->in_zp);
     }
-    if (p->kind == ECK_XNN_QCONV || p->kind == ECK_XNN_QFC) {
+    if (p->w_scales) {
+      ec_buf_printf(b, ", .w_scales = %s_w_scales", fname);
+    } else if (p->kind == ECK_XNN_QCONV || p->kind == ECK_XNN_QFC) {
       ec_buf_printf(b, ", .w_scale = ");
       put_float(b, p->w_scale);
       ec_buf_printf(b, ", .w_zp = %d", (int)p->w_zp);
@@ -681,8 +694,18 @@ static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const 
 
 /* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
 static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const eck_xnn_params *p = &e->kc[s]->xp;
+  if (p->w_scales) { /* per-channel weight scales: XNNPACK packs them with the weights at create */
+    size_t cnt = (size_t)p->groups * p->channels_out;
+    ec_buf_printf(b, "static const float %s_w_scales[%zu] = {", fname, cnt);
+    for (size_t i = 0; i < cnt; i++) {
+      ec_buf_printf(b, i % 4 ? ", " : i ? ",\n    " : "\n    ");
+      put_float(b, p->w_scales[i]);
+    }
+    ec_buf_printf(b, "};\n");
+  }
   ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
-  put_xnn_params(b, &e->kc[s]->xp);
+  put_xnn_params(b, p, fname);
   ec_buf_printf(b, ";\n");
   emit_run_step(e, b, s, n, fname, &xnn_calls);
 }

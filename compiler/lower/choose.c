@@ -301,32 +301,63 @@ static bool q_zero(const ec_tensor *t, int32_t dt, int32_t *zp) {
   return true;
 }
 
-/* The scales and zero points of a QLinearConv or QLinearMatMul (inputs 1, 2: x; 4, 5: weights;
- * 6, 7: y), per tensor, with the data type of x for all three and weights of zero point 0 for
- * int8 (XNNPACK's qs8 has no weight zero point); and the requantization scale within what
- * XNNPACK accepts, [2^-32, 256). */
-static bool q_linear_params(const ec_graph *g, const ec_node *n, eck_xnn_params *p) {
-  const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 3), *y = out_t(g, n, 0);
-  if (!is_q8(x) || !w || !y || w->dtype != x->dtype || y->dtype != x->dtype || w->kind != EC_TK_CONSTANT ||
-      !w->data || x->kind == EC_TK_CONSTANT)
+/* Per-channel weights of an int8 QLinearConv with `cout` output channels: a float scale per
+ * channel, each positive and normal, and zero points all 0 (XNNPACK's qc8 has none). */
+static bool q_channel_scales(const ec_tensor *s, const ec_tensor *z, int64_t cout) {
+  if (!s || s->kind != EC_TK_CONSTANT || s->dtype != ECK_FLOAT || s->rank != 1 || s->dims[0] != cout || !s->data)
     return false;
-  if (!q_scale(in_t(g, n, 1), &p->in_scale) || !q_scale(in_t(g, n, 4), &p->w_scale) ||
-      !q_scale(in_t(g, n, 6), &p->out_scale) || !q_zero(in_t(g, n, 2), x->dtype, &p->in_zp) ||
-      !q_zero(in_t(g, n, 5), x->dtype, &p->w_zp) || !q_zero(in_t(g, n, 7), x->dtype, &p->out_zp))
-    return false;
-  p->q_unsigned = x->dtype == ECK_UINT8;
-  if (!p->q_unsigned && p->w_zp != 0) return false;
-  double rq = (double)p->in_scale * p->w_scale / p->out_scale;
+  for (int64_t i = 0; i < cout; i++) {
+    float v = ((const float *)s->data)[i];
+    if (!(v > 0.0f) || !isnormal(v)) return false;
+  }
+  if (!z) return true;
+  if (z->kind != EC_TK_CONSTANT || z->dtype != ECK_INT8 || ec_tensor_numel(z) != cout || !z->data) return false;
+  for (int64_t i = 0; i < cout; i++)
+    if (((const int8_t *)z->data)[i] != 0) return false;
+  return true;
+}
+
+/* XNNPACK accepts a requantization scale in_scale * w_scale / out_scale in [2^-32, 256). */
+static bool requant_ok(const eck_xnn_params *p, float w_scale) {
+  double rq = (double)p->in_scale * w_scale / p->out_scale;
   return rq >= 0x1p-32 && rq < 256.0;
 }
 
-/* QLinearConv: XNNPACK's qu8/qs8 convolution, NHWC, per-tensor weights, int32 bias. */
+/* The scales and zero points of a QLinearConv or QLinearMatMul (inputs 1, 2: x; 4, 5: weights;
+ * 6, 7: y), per tensor, with the data type of x for all three and weights of zero point 0 for
+ * int8 (XNNPACK's qs8 has no weight zero point); and the requantization scale within what
+ * XNNPACK accepts. With cout > 0 (a QLinearConv), int8 weights may also have one scale per
+ * output channel (w_scales then points at them: XNNPACK's qc8). */
+static bool q_linear_params(const ec_graph *g, const ec_node *n, eck_xnn_params *p, int64_t cout) {
+  const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 3), *y = out_t(g, n, 0);
+  const ec_tensor *ws = in_t(g, n, 4), *wz = in_t(g, n, 5);
+  if (!is_q8(x) || !w || !y || w->dtype != x->dtype || y->dtype != x->dtype || w->kind != EC_TK_CONSTANT ||
+      !w->data || x->kind == EC_TK_CONSTANT)
+    return false;
+  if (!q_scale(in_t(g, n, 1), &p->in_scale) || !q_scale(in_t(g, n, 6), &p->out_scale) ||
+      !q_zero(in_t(g, n, 2), x->dtype, &p->in_zp) || !q_zero(in_t(g, n, 7), x->dtype, &p->out_zp))
+    return false;
+  p->q_unsigned = x->dtype == ECK_UINT8;
+  if (cout > 0 && x->dtype == ECK_INT8 && ws && ec_tensor_numel(ws) > 1) {
+    if (!q_channel_scales(ws, wz, cout)) return false;
+    p->w_scales = ws->data;
+    for (int64_t i = 0; i < cout; i++)
+      if (!requant_ok(p, p->w_scales[i])) return false;
+    return true;
+  }
+  if (!q_scale(ws, &p->w_scale) || !q_zero(wz, x->dtype, &p->w_zp)) return false;
+  if (!p->q_unsigned && p->w_zp != 0) return false;
+  return requant_ok(p, p->w_scale);
+}
+
+/* QLinearConv: XNNPACK's qu8/qs8 convolution, NHWC, int32 bias; per-channel int8 weights on qc8
+ * (depthwise too: a grouped convolution of one input channel per group). */
 static ec_kernel_kind choose_qconv(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const eck_conv_params *cp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 3), *b = in_t(g, n, 8), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
-  if (!cp || !q_linear_params(g, n, p) || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) || !nhwc_bytes(y) ||
-      !weights_ohwi(w) || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
+  if (!cp || !y || y->rank != 4 || !q_linear_params(g, n, p, y->dims[1]) || x->rank != 4 || !nhwc_bytes(x) ||
+      !nhwc_bytes(y) || !weights_ohwi(w) || !spatial_ok(cp->pad_begin, cp->pad_end, cp->nsp))
     return EC_K_REF;
   if (b && (b->kind != EC_TK_CONSTANT || b->dtype != ECK_INT32 || !b->data)) return EC_K_REF;
   conv_geometry(g, n, cp, x, y, p, xnn);
@@ -342,7 +373,7 @@ static ec_kernel_kind choose_qconv(const ec_graph *g, const ec_node *n, ec_kerne
 static ec_kernel_kind choose_qmatmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *a = in_t(g, n, 0), *w = in_t(g, n, 3), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
-  if (!q_linear_params(g, n, p) || w->rank != 2 || a->rank < 2 ||
+  if (!y || !q_linear_params(g, n, p, 0) || w->rank != 2 || a->rank < 2 ||
       (a->rank == 4 && !ec_layout_free(a) && a->layout == EC_LAYOUT_NHWC))
     return EC_K_REF;
   int64_t k = a->dims[a->rank - 1], nout = y->dims[y->rank - 1];
@@ -357,6 +388,39 @@ static ec_kernel_kind choose_qmatmul(const ec_graph *g, const ec_node *n, ec_ker
   p->out_max = INFINITY;
   c->a = n->inputs[0];
   c->w = n->inputs[3];
+  return EC_K_XNN;
+}
+
+/* QLinearAdd and QLinearMul (com.microsoft): XNNPACK's qu8/qs8 add and multiply, broadcasting as
+ * the float binary ops, within the scale ratios XNNPACK accepts (add: each input's scale over the
+ * output's in [2^-10, 2^8); multiply: the product of the input scales over the output's in
+ * [2^-16, 2^8)). */
+static ec_kernel_kind choose_qbinary(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 3), *y = out_t(g, n, 0);
+  eck_xnn_params *p = &c->xp;
+  if (!is_q8(a) || !b || !y || b->dtype != a->dtype || y->dtype != a->dtype || y->rank < 1 ||
+      y->rank > ECK_XNN_MAX_DIMS || a->kind == EC_TK_CONSTANT)
+    return EC_K_REF;
+  if (!q_scale(in_t(g, n, 1), &p->in_scale) || !q_zero(in_t(g, n, 2), a->dtype, &p->in_zp) ||
+      !q_scale(in_t(g, n, 4), &p->w_scale) || !q_zero(in_t(g, n, 5), a->dtype, &p->w_zp) ||
+      !q_scale(in_t(g, n, 6), &p->out_scale) || !q_zero(in_t(g, n, 7), a->dtype, &p->out_zp))
+    return EC_K_REF;
+  if (xnn == ECK_XNN_QADD) {
+    double ra = (double)p->in_scale / p->out_scale, rb = (double)p->w_scale / p->out_scale;
+    if (ra < 0x1p-10 || ra >= 0x1p+8 || rb < 0x1p-10 || rb >= 0x1p+8) return EC_K_REF;
+  } else {
+    double r = (double)p->in_scale * p->w_scale / p->out_scale;
+    if (r < 0x1p-16 || r >= 0x1p+8) return EC_K_REF;
+  }
+  int layout = is_nhwc(y) && !ec_layout_free(y) ? EC_LAYOUT_NHWC : EC_LAYOUT_NCHW;
+  if (!phys_shape(a, y->rank, layout, p->shape_a) || !phys_shape(b, y->rank, layout, p->shape_b)) return EC_K_REF;
+  p->kind = xnn;
+  p->q_unsigned = a->dtype == ECK_UINT8;
+  p->rank_a = p->rank_b = y->rank;
+  p->out_min = -INFINITY;
+  p->out_max = INFINITY;
+  c->a = n->inputs[0];
+  c->b = n->inputs[3];
   return EC_K_XNN;
 }
 
@@ -428,15 +492,18 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   const eck_pool_params *pp = n->params;
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   eck_xnn_params *p = &c->xp;
-  if (!pp || !is_f32(x) || !y || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) || !nhwc_bytes(y) ||
+  /* 8-bit data (a quantized tensor): max pooling only, on XNNPACK's u8/s8 operator */
+  bool q8 = is_q8(x) && y && y->dtype == x->dtype;
+  if (!pp || !(is_f32(x) || q8) || !y || x->rank != 4 || y->rank != 4 || !nhwc_bytes(x) || !nhwc_bytes(y) ||
       out_t(g, n, 1) ||
       !spatial_ok(pp->pad_begin, pp->pad_end, pp->nsp))
     return EC_K_REF;
   bool pads = false;
   for (int i = 0; i < 3; i++) pads |= pp->pad_begin[i] || pp->pad_end[i];
   if (xnn == ECK_XNN_MAXPOOL && pp->kind == ECK_POOL_MAX) {
-    p->kind = xnn;
-  } else if (xnn == ECK_XNN_AVGPOOL && pp->kind == ECK_POOL_AVG) {
+    p->kind = q8 ? ECK_XNN_MAXPOOL8 : xnn;
+    p->q_unsigned = q8 && x->dtype == ECK_UINT8;
+  } else if (xnn == ECK_XNN_AVGPOOL && pp->kind == ECK_POOL_AVG && !q8) {
     if ((pp->count_include_pad && pads) || pp->dilations[1] != 1 || pp->dilations[2] != 1) return EC_K_REF;
     p->kind = xnn;
   } else {

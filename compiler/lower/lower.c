@@ -288,14 +288,17 @@ static bool fast_in_nhwc(const ec_graph *g, const ec_node *n) {
 }
 
 /* Layout-following ops (FOLLOW* in fast_kernels.def): float, rank 4, constants only where their
- * bytes fit any layout. */
+ * bytes fit any layout. QLinearAdd and QLinearMul follow with 8-bit data in inputs 0 and 3 (the
+ * others are their scalar scales and zero points). */
 static bool follows(const ec_graph *g, const ec_node *n) {
   int layout = layout_of(n);
+  bool q8 = n->op == EC_OP_QLinearAdd || n->op == EC_OP_QLinearMul;
+  int32_t dt = q8 && n->n_inputs > 3 && n->inputs[0] >= 0 ? g->tensors[n->inputs[0]].dtype : ECK_FLOAT;
   if (layout < EC_FAST_FOLLOW || n->n_outputs < 1 || n->outputs[0] < 0 ||
-      g->tensors[n->outputs[0]].dtype != ECK_FLOAT || g->tensors[n->outputs[0]].rank != 4)
+      g->tensors[n->outputs[0]].dtype != dt || g->tensors[n->outputs[0]].rank != 4)
     return false;
   if (layout == EC_FAST_FOLLOW_FAST && !fast_in_nhwc(g, n)) return false;
-  int data_inputs = layout == EC_FAST_FOLLOW ? n->n_inputs : 1;
+  int data_inputs = q8 ? 4 : layout == EC_FAST_FOLLOW ? n->n_inputs : 1;
   /* What an op's kernels need of a node to run it in either layout. */
   switch (n->op) {
     case EC_OP_Pad: {
@@ -314,9 +317,10 @@ static bool follows(const ec_graph *g, const ec_node *n) {
     default: break;
   }
   for (int k = 0; k < data_inputs; k++) {
+    if (q8 && k % 3) continue;
     if (n->inputs[k] < 0) return false;
     const ec_tensor *t = &g->tensors[n->inputs[k]];
-    if (t->dtype != ECK_FLOAT || t->rank > 4) return false;
+    if (t->dtype != dt || t->rank > 4) return false;
     if (t->kind == EC_TK_CONSTANT || t->rank < 4) {
       int64_t d[4] = {1, 1, 1, 1};
       for (int j = 0; j < t->rank; j++) d[4 - t->rank + j] = t->dims[j];

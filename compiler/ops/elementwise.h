@@ -36,6 +36,8 @@ ec_status ec_infer_cast(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_dropout(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_quantize_linear(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_dequantize_linear(ec_ctx *cx, ec_node *n);
+/* QLinearAdd, QLinearMul (com.microsoft): A, A_scale, A_zp, B, B_scale, B_zp, C_scale[, C_zp]. */
+ec_status ec_infer_qlinear_binary(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_dynamic_quantize_linear(ec_ctx *cx, ec_node *n);
 void ec_cost_quantize(const ec_graph *g, const ec_node *n, ec_cost *c);
 void ec_print_dropout(ec_buf *b, const ec_node *n);

@@ -182,6 +182,37 @@ ec_status ec_infer_dequantize_linear(ec_ctx *cx, ec_node *n) {
   return ec_set_output(cx, n, 0, ECK_FLOAT, x->rank, x->dims);
 }
 
+/* QLinearAdd and QLinearMul: numpy broadcasting of A (input 0) and B (input 3), all of one 8-bit
+ * type, per-tensor scales and zero points (ORT's contrib ops take no others). */
+ec_status ec_infer_qlinear_binary(ec_ctx *cx, ec_node *n) {
+  ec_status st = ec_check_arity(cx, n, 7, 8, 1, 1);
+  if (!st) st = ec_check_input(cx, n, 0, dt_q8);
+  if (!st) st = ec_check_input(cx, n, 3, dt_q8);
+  if (st) return st;
+  const ec_tensor *a = ec_in(cx, n, 0), *b = ec_in(cx, n, 3);
+  if (a->dtype != b->dtype)
+    return ec_fail(cx, n, "A is %s but B is %s", ec_dtype_name(a->dtype), ec_dtype_name(b->dtype));
+  static const int ks[] = {1, 2, 4, 5, 6, 7};
+  for (int k = 0; k < 6; k++) {
+    const ec_tensor *t = ec_in(cx, n, ks[k]);
+    bool scale = ks[k] == 1 || ks[k] == 4 || ks[k] == 6;
+    if (!t) {
+      if (scale) return ec_fail(cx, n, "input %d (a scale) is missing", ks[k]);
+      continue;
+    }
+    if (ec_tensor_numel(t) != 1)
+      return ec_fail(cx, n, "input %d '%s' must hold one value (per-tensor quantization)", ks[k], t->name);
+    if (t->dtype != (scale ? ECK_FLOAT : a->dtype))
+      return ec_fail(cx, n, "input %d '%s' is %s, expected %s", ks[k], t->name, ec_dtype_name(t->dtype),
+                     ec_dtype_name(scale ? ECK_FLOAT : a->dtype));
+  }
+  const ec_tensor *ts[2] = {a, b};
+  int rank;
+  int64_t dims[EC_MAX_RANK];
+  if ((st = ec_broadcast(cx, n, ts, 2, &rank, dims))) return st;
+  return ec_set_output(cx, n, 0, a->dtype, rank, dims);
+}
+
 ec_status ec_infer_dynamic_quantize_linear(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 1, 1, 3, 3);
   if (!st) st = ec_check_input(cx, n, 0, dt_f32);

@@ -1,6 +1,8 @@
 /* qdq.c — QDQ import: DequantizeLinear -> Conv or MatMul (-> Relu) -> QuantizeLinear, the form
  * ONNX Runtime's static quantizer writes, becomes one QLinearConv or QLinearMatMul, so that the
- * layer runs on int8 kernels instead of being simulated in float. */
+ * layer runs on int8 kernels instead of being simulated in float; DequantizeLinear -> MaxPool ->
+ * QuantizeLinear with one scale and zero point becomes a MaxPool of the 8-bit values, and
+ * DequantizeLinear x2 -> Add/Mul (-> Relu) -> QuantizeLinear a QLinearAdd/QLinearMul. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,12 +192,78 @@ static ec_status import_one(ec_graph *g, int ni, bool *done, ec_diag *d) {
   return st;
 }
 
+/* Two (de)quantizations with the same constant parameters (the same scale bits and zero point). */
+static bool same_q(const ec_graph *g, const qnode *a, const qnode *b) {
+  const ec_tensor *sa = &g->tensors[a->scale], *sb = &g->tensors[b->scale];
+  if (ec_tensor_numel(sa) != 1 || ec_tensor_numel(sb) != 1 || memcmp(sa->data, sb->data, sizeof(float)) != 0)
+    return false;
+  return (a->zp >= 0 ? value_at(&g->tensors[a->zp], 0) : 0.0) == (b->zp >= 0 ? value_at(&g->tensors[b->zp], 0) : 0.0);
+}
+
+/* MaxPool ni between a DequantizeLinear and a QuantizeLinear of the same parameters and type:
+ * the maximum of the quantized values is the quantized maximum (dequantizing is increasing),
+ * so it pools the 8-bit tensor itself. */
+static ec_status import_maxpool(ec_graph *g, int ni, bool *done, ec_diag *d) {
+  const ec_node *n = &g->nodes[ni];
+  qnode dx, q;
+  int relu;
+  *done = false;
+  if (n->n_inputs < 1 || n->n_outputs != 1 || n->outputs[0] < 0 || n->inputs[0] < 0 ||
+      !dq_of(g, n->inputs[0], 0, 0, &dx) || q_after(g, ni, &relu, &q) < 0 || relu >= 0 || !same_q(g, &dx, &q))
+    return EC_OK;
+  int yq = g->nodes[q.node].outputs[0];
+  if (!is_q8(g->tensors[dx.x].dtype) || g->tensors[yq].dtype != g->tensors[dx.x].dtype) return EC_OK;
+  int x = dx.x;
+  drop_if_unused(g, dx.node, ni);
+  g->nodes[q.node].dead = true;
+  ec_status st = ec_node_set_inputs(g, ni, &x, 1);
+  if (!st) st = ec_node_set_outputs(g, ni, &yq, 1);
+  if (!st) st = ec_infer_node(g, ni, d);
+  *done = !st;
+  return st;
+}
+
+/* Add or Mul ni of two DequantizeLinear outputs (per tensor, of one 8-bit type) read only by a
+ * QuantizeLinear of that type (through a Relu, as for a layer): ONNX Runtime's QLinearAdd or
+ * QLinearMul (com.microsoft), as its quantizer writes them in its QOperator format. */
+static ec_status import_binary(ec_graph *g, int ni, bool *done, ec_diag *d) {
+  const ec_node *n = &g->nodes[ni];
+  qnode da, db, q;
+  int relu;
+  *done = false;
+  if (n->n_inputs != 2 || n->n_outputs != 1 || n->outputs[0] < 0 || n->inputs[0] < 0 || n->inputs[1] < 0 ||
+      !dq_of(g, n->inputs[0], 0, 0, &da) || !dq_of(g, n->inputs[1], 0, 0, &db) || q_after(g, ni, &relu, &q) < 0)
+    return EC_OK;
+  int yq = g->nodes[q.node].outputs[0];
+  int32_t dt = g->tensors[da.x].dtype;
+  if (!is_q8(dt) || g->tensors[db.x].dtype != dt || g->tensors[yq].dtype != dt) return EC_OK;
+  int az = da.zp >= 0 ? da.zp : zero_point(g, da.scale, dt, 1);
+  int bz = db.zp >= 0 ? db.zp : zero_point(g, db.scale, dt, 1);
+  int yz = q.zp >= 0 ? q.zp : zero_point(g, q.scale, dt, 1);
+  if (az < 0 || bz < 0 || yz < 0) return EC_ERR_INTERNAL;
+  int ins[8] = {da.x, da.scale, az, db.x, db.scale, bz, q.scale, yz};
+  bool add = n->op == EC_OP_Add;
+  drop_if_unused(g, da.node, ni);
+  if (db.node != da.node) drop_if_unused(g, db.node, ni);
+  if (relu >= 0) g->nodes[relu].dead = true;
+  g->nodes[q.node].dead = true;
+  ec_status st = ec_pass_retype_keep_attrs(g, ni, add ? "QLinearAdd" : "QLinearMul", "com.microsoft", ins, 8);
+  if (!st) st = ec_node_set_outputs(g, ni, &yq, 1);
+  if (!st) st = ec_infer_node(g, ni, d);
+  *done = !st;
+  return st;
+}
+
 ec_status ec_pass_qdq(ec_graph *g, int *count, ec_diag *d) {
   for (int i = 0; i < g->n_nodes; i++) {
     const ec_node *n = &g->nodes[i];
-    if (n->dead || (n->op != EC_OP_Conv && n->op != EC_OP_MatMul)) continue;
+    if (n->dead || (n->op != EC_OP_Conv && n->op != EC_OP_MatMul && n->op != EC_OP_MaxPool && n->op != EC_OP_Add &&
+                    n->op != EC_OP_Mul))
+      continue;
     bool done;
-    ec_status st = import_one(g, i, &done, d);
+    ec_status st = n->op == EC_OP_MaxPool                    ? import_maxpool(g, i, &done, d)
+                   : n->op == EC_OP_Add || n->op == EC_OP_Mul ? import_binary(g, i, &done, d)
+                                                              : import_one(g, i, &done, d);
     if (st) return st;
     if (done) (*count)++;
   }

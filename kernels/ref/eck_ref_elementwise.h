@@ -102,6 +102,10 @@ int eck_ref_cast(const void *p, const eck_tensor *in, int n_in, eck_tensor *out,
 int eck_ref_dropout(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_quantize_linear(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_dequantize_linear(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
+/* QLinearAdd, QLinearMul (com.microsoft): dequantize A and B, add or multiply, requantize (in float,
+ * round half to even, saturate), with numpy broadcasting. */
+int eck_ref_qlinear_add(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
+int eck_ref_qlinear_mul(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_gelu(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 int eck_ref_dynamic_quantize_linear(const void *p, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
 

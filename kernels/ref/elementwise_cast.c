@@ -131,6 +131,42 @@ int eck_ref_dequantize_linear(const void *params, const eck_tensor *in, int n_in
   return ECK_OK;
 }
 
+/* QLinearAdd (mul 0) and QLinearMul (mul 1): C = saturate(round(f / C_scale) + C_zp), f the sum or
+ * product of the dequantized operands, as ONNX Runtime defines its contrib ops. */
+static int qlinear_binary(const eck_tensor *in, int n_in, eck_tensor *out, int mul) {
+  const eck_tensor *a = &in[0], *b = &in[3], *y = &out[0];
+  const eck_tensor *ops[2] = {a, b};
+  float as = eck_ew_ld_f32(in[1].data, in[1].dtype, 0), bs = eck_ew_ld_f32(in[4].data, in[4].dtype, 0);
+  float ys = eck_ew_ld_f32(in[6].data, in[6].dtype, 0);
+  int64_t az = in[2].data ? eck_ew_ld_i64(in[2].data, in[2].dtype, 0) : 0;
+  int64_t bz = in[5].data ? eck_ew_ld_i64(in[5].data, in[5].dtype, 0) : 0;
+  int64_t yz = n_in > 7 && in[7].data ? eck_ew_ld_i64(in[7].data, in[7].dtype, 0) : 0;
+  float lo = y->dtype == ECK_INT8 ? -128.f : 0.f, hi = y->dtype == ECK_INT8 ? 127.f : 255.f;
+  eck_ew_iter it;
+  eck_ew_iter_init(&it, y, ops, 2);
+  const int64_t n = eck_numel(y);
+  for (int64_t i = 0; i < n; i++, eck_ew_iter_next(&it)) {
+    float fa = (float)(eck_ew_ld_i64(a->data, a->dtype, it.off[0]) - az) * as;
+    float fb = (float)(eck_ew_ld_i64(b->data, b->dtype, it.off[1]) - bz) * bs;
+    float v = nearbyintf((mul ? fa * fb : fa + fb) / ys) + (float)yz;
+    v = v < lo ? lo : v > hi ? hi : v;
+    eck_ew_st_i64(y->data, y->dtype, i, (int64_t)v);
+  }
+  return ECK_OK;
+}
+
+int eck_ref_qlinear_add(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
+                        void *scratch) {
+  (void)params, (void)n_out, (void)scratch;
+  return qlinear_binary(in, n_in, out, 0);
+}
+
+int eck_ref_qlinear_mul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
+                        void *scratch) {
+  (void)params, (void)n_out, (void)scratch;
+  return qlinear_binary(in, n_in, out, 1);
+}
+
 int eck_ref_dynamic_quantize_linear(const void *params, const eck_tensor *in, int n_in,
                                     eck_tensor *out, int n_out, void *scratch) {
   (void)params; (void)n_in; (void)n_out; (void)scratch;

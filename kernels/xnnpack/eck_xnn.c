@@ -100,16 +100,26 @@ static const struct {
     {[ECK_XNN_QCONV] = {"xnn_create_convolution2d_nhwc_qs8", "xnn_setup_convolution2d_nhwc_qs8"},
      [ECK_XNN_QFC] = {"xnn_create_fully_connected_nc_qs8", "xnn_setup_fully_connected_nc_qs8"},
      [ECK_XNN_QUANT] = {"xnn_create_convert_nc_f32_qs8", "xnn_setup_convert_nc_f32_qs8"},
-     [ECK_XNN_DEQUANT] = {"xnn_create_convert_nc_qs8_f32", "xnn_setup_convert_nc_qs8_f32"}},
+     [ECK_XNN_DEQUANT] = {"xnn_create_convert_nc_qs8_f32", "xnn_setup_convert_nc_qs8_f32"},
+     [ECK_XNN_MAXPOOL8] = {"xnn_create_max_pooling2d_nhwc_s8", "xnn_setup_max_pooling2d_nhwc_s8"},
+     [ECK_XNN_QADD] = {"xnn_create_add_nd_qs8", "xnn_setup_add_nd_qs8"},
+     [ECK_XNN_QMUL] = {"xnn_create_multiply_nd_qs8", "xnn_setup_multiply_nd_qs8"}},
     {[ECK_XNN_QCONV] = {"xnn_create_convolution2d_nhwc_qu8", "xnn_setup_convolution2d_nhwc_qu8"},
      [ECK_XNN_QFC] = {"xnn_create_fully_connected_nc_qu8", "xnn_setup_fully_connected_nc_qu8"},
      [ECK_XNN_QUANT] = {"xnn_create_convert_nc_f32_qu8", "xnn_setup_convert_nc_f32_qu8"},
-     [ECK_XNN_DEQUANT] = {"xnn_create_convert_nc_qu8_f32", "xnn_setup_convert_nc_qu8_f32"}},
+     [ECK_XNN_DEQUANT] = {"xnn_create_convert_nc_qu8_f32", "xnn_setup_convert_nc_qu8_f32"},
+     [ECK_XNN_MAXPOOL8] = {"xnn_create_max_pooling2d_nhwc_u8", "xnn_setup_max_pooling2d_nhwc_u8"},
+     [ECK_XNN_QADD] = {"xnn_create_add_nd_qu8", "xnn_setup_add_nd_qu8"},
+     [ECK_XNN_QMUL] = {"xnn_create_multiply_nd_qu8", "xnn_setup_multiply_nd_qu8"}},
 };
 
-static int is_int8_kind(int32_t kind) { return kind >= ECK_XNN_QCONV && kind <= ECK_XNN_DEQUANT; }
+static int is_int8_kind(int32_t kind) { return kind >= ECK_XNN_QCONV && kind <= ECK_XNN_QMUL; }
+
+/* A convolution with one weight scale per output channel: XNNPACK's qc8 (int8 data). */
+static int is_qc8(const eck_xnn_params *p) { return p->kind == ECK_XNN_QCONV && p->w_scales && !p->q_unsigned; }
 
 static const char *call_name(const eck_xnn_params *p, int setup) {
+  if (is_qc8(p)) return setup ? "xnn_setup_convolution2d_nhwc_qc8" : "xnn_create_convolution2d_nhwc_qc8";
   if (is_int8_kind(p->kind)) return setup ? qcalls[p->q_unsigned != 0][p->kind].setup : qcalls[p->q_unsigned != 0][p->kind].create;
   return setup ? calls[p->kind].setup : calls[p->kind].create;
 }
@@ -134,12 +144,27 @@ static enum xnn_status create_int8(const eck_xnn_params *p, const void *w, const
       case ECK_XNN_QUANT:
         return xnn_create_convert_nc_f32_qu8(p->channels_in, p->in_stride, p->out_stride, p->out_scale,
                                              ozp, 0, 255, p->flags, op);
+      case ECK_XNN_QADD:
+        return xnn_create_add_nd_qu8(izp, p->in_scale, wzp, p->w_scale, ozp, p->out_scale, 0, 255, p->flags, op);
+      case ECK_XNN_QMUL:
+        return xnn_create_multiply_nd_qu8(izp, p->in_scale, wzp, p->w_scale, ozp, p->out_scale, 0, 255, p->flags,
+                                          op);
+      case ECK_XNN_MAXPOOL8:
+        return xnn_create_max_pooling2d_nhwc_u8(p->pad[0], p->pad[1], p->pad[2], p->pad[3], p->kernel[0],
+                                                p->kernel[1], p->stride[0], p->stride[1], p->dilation[0],
+                                                p->dilation[1], p->channels_in, p->in_stride, p->out_stride,
+                                                0, 255, p->flags, op);
       default:
         return xnn_create_convert_nc_qu8_f32(p->channels_in, p->in_stride, p->out_stride, p->in_scale,
                                              izp, p->flags, op);
     }
   }
   int8_t izp = (int8_t)p->in_zp, ozp = (int8_t)p->out_zp;
+  if (is_qc8(p))
+    return xnn_create_convolution2d_nhwc_qc8(
+        p->pad[0], p->pad[1], p->pad[2], p->pad[3], p->kernel[0], p->kernel[1], p->stride[0], p->stride[1],
+        p->dilation[0], p->dilation[1], p->groups, p->channels_in, p->channels_out, p->in_stride, p->out_stride,
+        izp, p->in_scale, p->w_scales, (const int8_t *)w, bias, ozp, p->out_scale, -128, 127, p->flags, op);
   switch (p->kind) {
     case ECK_XNN_QCONV:
       return xnn_create_convolution2d_nhwc_qs8(
@@ -155,28 +180,53 @@ static enum xnn_status create_int8(const eck_xnn_params *p, const void *w, const
     case ECK_XNN_QUANT:
       return xnn_create_convert_nc_f32_qs8(p->channels_in, p->in_stride, p->out_stride, p->out_scale,
                                            ozp, -128, 127, p->flags, op);
+    case ECK_XNN_QADD:
+      return xnn_create_add_nd_qs8(izp, p->in_scale, (int8_t)p->w_zp, p->w_scale, ozp, p->out_scale, -128, 127,
+                                   p->flags, op);
+    case ECK_XNN_QMUL:
+      return xnn_create_multiply_nd_qs8(izp, p->in_scale, (int8_t)p->w_zp, p->w_scale, ozp, p->out_scale, -128,
+                                        127, p->flags, op);
+    case ECK_XNN_MAXPOOL8:
+      return xnn_create_max_pooling2d_nhwc_s8(p->pad[0], p->pad[1], p->pad[2], p->pad[3], p->kernel[0],
+                                              p->kernel[1], p->stride[0], p->stride[1], p->dilation[0],
+                                              p->dilation[1], p->channels_in, p->in_stride, p->out_stride,
+                                              -128, 127, p->flags, op);
     default:
       return xnn_create_convert_nc_qs8_f32(p->channels_in, p->in_stride, p->out_stride, p->in_scale,
                                            izp, p->flags, op);
   }
 }
 
-static enum xnn_status setup_int8(const eck_xnn_params *p, xnn_operator_t op, const void *x, void *y,
-                                  pthreadpool_t tp) {
+static enum xnn_status setup_int8(const eck_xnn_params *p, xnn_operator_t op, const void *x, const void *b,
+                                  void *y, pthreadpool_t tp) {
+  size_t ra = (size_t)p->rank_a, rb = (size_t)p->rank_b;
+  if (p->kind == ECK_XNN_QADD || p->kind == ECK_XNN_QMUL) {
+    if (!b) return xnn_status_invalid_parameter;
+    if (p->q_unsigned)
+      return (p->kind == ECK_XNN_QADD ? xnn_setup_add_nd_qu8 : xnn_setup_multiply_nd_qu8)(op, ra, p->shape_a, rb, p->shape_b,
+                                                                                         x, b, y, tp);
+    return (p->kind == ECK_XNN_QADD ? xnn_setup_add_nd_qs8 : xnn_setup_multiply_nd_qs8)(op, ra, p->shape_a, rb, p->shape_b,
+                                                                                       x, b, y, tp);
+  }
   if (p->q_unsigned) {
     switch (p->kind) {
       case ECK_XNN_QCONV:
         return xnn_setup_convolution2d_nhwc_qu8(op, p->batch, p->height, p->width, x, y, tp);
       case ECK_XNN_QFC: return xnn_setup_fully_connected_nc_qu8(op, p->batch, x, y, tp);
       case ECK_XNN_QUANT: return xnn_setup_convert_nc_f32_qu8(op, p->batch, x, y, tp);
+      case ECK_XNN_MAXPOOL8:
+        return xnn_setup_max_pooling2d_nhwc_u8(op, p->batch, p->height, p->width, x, y, tp);
       default: return xnn_setup_convert_nc_qu8_f32(op, p->batch, x, y, tp);
     }
   }
+  if (is_qc8(p)) return xnn_setup_convolution2d_nhwc_qc8(op, p->batch, p->height, p->width, x, y, tp);
   switch (p->kind) {
     case ECK_XNN_QCONV:
       return xnn_setup_convolution2d_nhwc_qs8(op, p->batch, p->height, p->width, x, y, tp);
     case ECK_XNN_QFC: return xnn_setup_fully_connected_nc_qs8(op, p->batch, x, y, tp);
     case ECK_XNN_QUANT: return xnn_setup_convert_nc_f32_qs8(op, p->batch, x, y, tp);
+    case ECK_XNN_MAXPOOL8:
+      return xnn_setup_max_pooling2d_nhwc_s8(op, p->batch, p->height, p->width, x, y, tp);
     default: return xnn_setup_convert_nc_qs8_f32(op, p->batch, x, y, tp);
   }
 }
@@ -243,7 +293,10 @@ int eck_xnn_create(eck_xnn_node *s, const eck_xnn_params *p, const void *w, cons
     case ECK_XNN_QCONV:
     case ECK_XNN_QFC:
     case ECK_XNN_QUANT:
-    case ECK_XNN_DEQUANT: st = create_int8(p, w, b, &op); break;
+    case ECK_XNN_DEQUANT:
+    case ECK_XNN_MAXPOOL8:
+    case ECK_XNN_QADD:
+    case ECK_XNN_QMUL: st = create_int8(p, w, b, &op); break;
     default: return fail_rc(&s->err, "eck_xnn_create", "unknown operator kind", ECK_ERR_ARG);
   }
   if (st != xnn_status_success) return failed(&s->err, call_name(p, 0), status_name(st));
@@ -309,7 +362,10 @@ int eck_xnn_setup(eck_xnn_node *s, const eck_xnn_params *p, const void *a, const
     case ECK_XNN_QCONV:
     case ECK_XNN_QFC:
     case ECK_XNN_QUANT:
-    case ECK_XNN_DEQUANT: st = setup_int8(p, op, a, y, tp); break;
+    case ECK_XNN_DEQUANT:
+    case ECK_XNN_MAXPOOL8:
+    case ECK_XNN_QADD:
+    case ECK_XNN_QMUL: st = setup_int8(p, op, a, b, y, tp); break;
     default: return fail_rc(&s->err, "eck_xnn_setup", "unknown operator kind", ECK_ERR_ARG);
   }
   if (st != xnn_status_success) return failed(&s->err, call_name(p, 1), status_name(st));

@@ -41,10 +41,16 @@ typedef enum eck_xnn_kind {
   ECK_XNN_RESIZE,       /* NHWC bilinear 2-D resize: [N, H, W, C] -> [N, out_height, out_width, C] */
   /* int8 (q_unsigned: uint8 data, XNNPACK's qu8; else int8, qs8), per-tensor scales and zero
    * points in the q fields; int32 bias in units of in_scale * w_scale, as ONNX's QLinearConv. */
-  ECK_XNN_QCONV,        /* NHWC convolution of quantized data (weights [O, kh, kw, I/group]) */
+  ECK_XNN_QCONV,        /* NHWC convolution of quantized data (weights [O, kh, kw, I/group]); with
+                           w_scales, int8 data and one weight scale per output channel (qc8) */
   ECK_XNN_QFC,          /* fully connected of quantized data: [batch, in] x W (+ bias) */
   ECK_XNN_QUANT,        /* float -> int8: q = clamp(round(x / out_scale) + out_zp) */
   ECK_XNN_DEQUANT,      /* int8 -> float: x = (q - in_zp) * in_scale */
+  ECK_XNN_MAXPOOL8,     /* NHWC 2-D max pooling of 8-bit data (u8 or s8 as q_unsigned says): the
+                           maximum of quantized values, which keep their scale and zero point */
+  ECK_XNN_QADD,         /* broadcasting A + B and A * B of quantized data (shapes as the float
+                           binary ops'): A's scale and zero point in in_*, B's in w_*, C's in out_* */
+  ECK_XNN_QMUL,
   ECK_XNN_KIND_COUNT    /* not a kind: the compiler's table of kinds checks its rows against it */
 } eck_xnn_kind;
 
@@ -76,6 +82,8 @@ typedef struct eck_xnn_params {
   int32_t q_unsigned;             /* int8 kinds: 1 uint8 data (qu8), 0 int8 (qs8) */
   float in_scale, w_scale, out_scale; /* int8 kinds: per-tensor scales */
   int32_t in_zp, w_zp, out_zp;    /* and zero points (w_zp 0 for int8 weights) */
+  const float *w_scales;          /* QCONV: groups * channels_out weight scales, one per output
+                                     channel (XNNPACK's qc8, int8 data only), or NULL: w_scale */
 } eck_xnn_params;
 
 /* The library call that failed and the status it returned ("xnn_create_convolution2d_nhwc_f32",

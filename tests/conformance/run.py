@@ -667,6 +667,8 @@ def write_report(args, results, table, diffs, elapsed):
     if args.kernels != "ref":
         L.append(fast_summary(results, args.kernels))
         L.append("")
+        L.append(int8_summary(results))
+        L.append("")
     ops = args.report_ops or args.require_ops_pass
     if ops:
         need = set(ops.split(","))
@@ -724,6 +726,29 @@ def count_xnn_ops(results):
         for k in r.get("xnn_ops", []):
             ops[k] = ops.get(k, 0) + 1
     return ops
+
+
+# Quantized ops (issue 14), and the XNNPACK operator kinds that compute on 8-bit data.
+QUANT_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul",
+             "ConvInteger", "MatMulInteger"}
+INT8_KINDS = {"qconv", "qfc", "quant", "dequant", "maxpool8", "clamp8", "qadd", "qmul"}
+
+
+def int8_summary(results):
+    """Which node tests ran a step on XNNPACK's 8-bit operators (and which kinds), the quantized-op
+    tests first; and the quantized-op tests that did not."""
+    ran = [r for r in results if INT8_KINDS & set(r.get("xnn_ops", []))]
+    quant = sorted((r for r in ran if r.get("op") in QUANT_OPS), key=lambda r: r["name"])
+    other = sorted((r for r in ran if r.get("op") not in QUANT_OPS), key=lambda r: r["name"])
+    left = sorted((r for r in results if r.get("op") in QUANT_OPS and r not in ran), key=lambda r: r["name"])
+
+    def names(rs):
+        return ", ".join("`%s` (%s, %s)" % (r["name"], "/".join(sorted(INT8_KINDS & set(r["xnn_ops"]))), r["status"])
+                         for r in rs) or "none"
+    return ("Quantized-op tests on XNNPACK's 8-bit operators: %d: %s. Other tests of 8-bit data on them: %d: %s. "
+            "Quantized-op tests without such a step (reference int8 kernels): %d: %s."
+            % (len(quant), names(quant), len(other), names(other), len(left),
+               ", ".join("`%s` (%s)" % (r["name"], r["status"]) for r in left) or "none"))
 
 
 def fast_summary(results, kernels):

@@ -209,7 +209,10 @@ def make_model(cases, opset, name="diff", check=True):
         nodes += c.nodes
         inits += c.inits
     g = helper.make_graph(nodes, name, ins, outs, inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    ops = [helper.make_opsetid("", opset)]
+    if any(n.domain == "com.microsoft" for n in nodes):  # ONNX Runtime's contrib ops (QLinearAdd...)
+        ops.append(helper.make_opsetid("com.microsoft", 1))
+    m = helper.make_model(g, opset_imports=ops)
     m.ir_version = 7
     m = onnx.shape_inference.infer_shapes(m)
     if check:
@@ -830,15 +833,17 @@ def p_pow2(c):
 
 
 def p_qlinear(c):
-    """int8 on XNNPACK's qu8/qs8 operators, uint8 or int8 data, per-tensor scales and zero points:
+    """int8 on XNNPACK's qu8/qs8/qc8 operators, uint8 or int8 data, per-tensor scales and zero points:
     QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
-    graph tensors, so 8-bit layout conversions around it), QLinearMatMul with a constant right
+    graph tensors, so 8-bit layout conversions around it; int8 weights also with one scale per
+    output channel, qc8), MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
+    contrib ops, broadcasting B), QLinearMatMul with a constant right
     operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
     compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
     dt = c.pick(np.uint8, np.int8)
     info = np.iinfo(dt)
     tt = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dt)]
-    kind = c.pick("conv", "conv", "matmul", "quant", "dequant")
+    kind = c.pick("conv", "conv", "matmul", "quant", "dequant", "maxpool", "add", "mul")
 
     def scale(lo, hi):
         return c.const(np.float32(lo * (hi / lo) ** c.rng.random()))
@@ -868,6 +873,34 @@ def p_qlinear(c):
         c.lsb[y] = 1.0
         c.out(y)
         return
+    if kind in ("add", "mul"):  # QLinearAdd / QLinearMul (com.microsoft), broadcasting B
+        shape = c.pick([2, 7], [1, 3, 4, 5], [2, 4, 3, 3])
+        bshape = c.pick(shape, [1] * (len(shape) - 3) + shape[-3:-2] + [1, 1] if len(shape) == 4 else shape, [1])
+        a, b = c.input(shape, dtype=dt), c.input(bshape, dtype=dt)
+        as_, bs = scale(0.005, 0.05), scale(0.005, 0.05)
+        fa = float(numpy_helper.to_array(next(i for i in c.inits if i.name == as_)))
+        fb = float(numpy_helper.to_array(next(i for i in c.inits if i.name == bs)))
+        ys = c.const(np.float32((fa + fb) * (0.6 + c.rng.random()) if kind == "add"
+                                else fa * fb * 60.0 * (0.5 + c.rng.random())))
+        yz = zp()
+        y = c.node("QLinearAdd" if kind == "add" else "QLinearMul", [a, as_, zp(), b, bs, zp(), ys, yz], "xnn",
+                   shape=shape, domain="com.microsoft")
+        c.dtypes[y] = dt
+        c.lsb[y] = 1.0
+        c.out(y)
+        return
+    if kind == "maxpool":  # 8-bit max pooling (u8/s8): exact
+        k = [c.int(2, 3), c.int(1, 3)]
+        st, pads = [c.pick(1, 2), c.pick(1, 2)], [c.int(0, k[0] - 1), c.int(0, k[1] - 1)] * 2
+        h, w = c.int(k[0], 9), c.int(k[1], 9)
+        x = c.input([c.pick(1, 2), c.int(1, 12), h, w], dtype=dt)
+        y = c.node("MaxPool", [x], "xnn", kernel_shape=k, strides=st, pads=pads)
+        c.shapes[y] = [c.shape(x)[0], c.shape(x)[1], (h + 2 * pads[0] - k[0]) // st[0] + 1,
+                       (w + 2 * pads[1] - k[1]) // st[1] + 1]
+        c.dtypes[y] = dt
+        c.lsb[y] = 0.0
+        c.out(y)
+        return
     if kind == "dequant":
         x = c.input(c.pick([9], [3, 5], [1, 3, 4, 2]), dtype=dt)
         s = scale(0.001, 0.1)
@@ -887,7 +920,7 @@ def p_qlinear(c):
     def out_scale(k):
         # about three standard deviations of the accumulator over the output's range
         a = float(numpy_helper.to_array(next(i for i in c.inits if i.name == xs)))
-        b = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ws)))
+        b = float(numpy_helper.to_array(next(i for i in c.inits if i.name == ws)).mean())
         return c.const(np.float32(a * b * 40.0 * math.sqrt(k) * (0.5 + c.rng.random())))
 
     if kind == "matmul":
@@ -913,6 +946,9 @@ def p_qlinear(c):
     h = max(c.int(1, 9), eh - pads[0] - pads[2])
     w = max(c.int(1, 9), ew - pads[1] - pads[3])
     x = c.input([n, cin, h, w], dtype=dt)
+    if dt == np.int8 and c.chance(0.5):  # per channel (qc8): scales over a decade, zero points 0
+        ws = c.const((0.002 * 10.0 ** c.rng.random(cout)).astype(np.float32))
+        wz = c.const(np.zeros(cout, np.int8), np.int8)
     ys, yz = out_scale(cin // groups * kh * kw), zp()
     ins = [x, xs, xz, weights([cout, cin // groups, kh, kw]), ws, wz, ys, yz]
     if c.chance(0.7):

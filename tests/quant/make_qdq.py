@@ -6,8 +6,10 @@ x_scale * w_scale), made with python3-onnx from a seeded float network whose act
 torch measures on seeded random calibration inputs (minmax).
 
 - layer_<name>.onnx: one layer, int8 in and int8 out (DequantizeLinear -> Conv or MatMul
-  (-> Relu) -> QuantizeLinear), so a comparison with ONNX Runtime sees that layer's rounding alone;
-  one (name ending _float) that the qdq pass must leave float.
+  (-> Relu) -> QuantizeLinear; three convolutions with per-channel weights, _pc; DequantizeLinear
+  -> MaxPool -> QuantizeLinear), so a comparison with ONNX Runtime sees that layer's rounding
+  alone; two (names ending _float) that the qdq pass must leave float; DequantizeLinear x2 -> Add
+  (-> Relu) -> QuantizeLinear, ORT's QLinearAdd.
 - cnn.onnx: float input [1, 3, 16, 16], three convolutions (3x3; depthwise 3x3 stride 2; 1x1)
   with Relu, global average pooling, flatten and a MatMul head, all in QDQ, the head's bias a
   float Add after it: float output [1, 10].
@@ -59,18 +61,31 @@ def act_params(lo, hi, dt):
     return np.float32(scale), np.array(zp, dt)
 
 
-def weight_q(w):
-    s = np.float32(max(float(np.abs(w).max()), 1e-8) / 127.0)
-    return np.clip(np.round(w / s), -127, 127).astype(np.int8), s
+def weight_q(w, per_channel=False):
+    """int8 symmetric weights: one scale, or one per output channel (axis 0)."""
+    if not per_channel:
+        s = np.float32(max(float(np.abs(w).max()), 1e-8) / 127.0)
+        return np.clip(np.round(w / s), -127, 127).astype(np.int8), s
+    s = (np.maximum(np.abs(w.reshape(w.shape[0], -1)).max(axis=1), 1e-8) / 127.0).astype(np.float32)
+    return np.clip(np.round(w / s.reshape([-1] + [1] * (w.ndim - 1))), -127, 127).astype(np.int8), s
 
 
-def qconv(b, x, xs, w, bias, ys, yz, relu, **attrs):
-    """DequantizeLinear(weights) -> Conv (-> Relu) -> QuantizeLinear, as ORT writes a layer."""
-    wq, ws = weight_q(w)
-    ins = [x, b.dq(b.const(wq, "w"), ws, np.array(0, np.int8))]
+def qconv(b, x, xs, w, bias, ys, yz, relu, per_channel=False, **attrs):
+    """DequantizeLinear(weights) -> Conv (-> Relu) -> QuantizeLinear, as ORT writes a layer
+    (per_channel: weight scales per output channel, as ORT's per_channel=True)."""
+    wq, ws = weight_q(w, per_channel)
+    if per_channel:
+        wz, bz = np.zeros(len(ws), np.int8), np.zeros(len(ws), np.int32)
+        ins = [x, b.node("DequantizeLinear", [b.const(wq, "w"), b.const(ws, "scale"), b.const(wz, "zp")], axis=0)]
+    else:
+        ins = [x, b.dq(b.const(wq, "w"), ws, np.array(0, np.int8))]
     if bias is not None:
-        bq = np.round(bias / (xs * ws)).astype(np.int32)
-        ins.append(b.dq(b.const(bq, "b"), np.float32(xs * ws), np.array(0, np.int32)))
+        bs = (xs * ws).astype(np.float32)
+        bq = np.round(bias / bs).astype(np.int32)
+        if per_channel:
+            ins.append(b.node("DequantizeLinear", [b.const(bq, "b"), b.const(bs, "scale"), b.const(bz, "zp")], axis=0))
+        else:
+            ins.append(b.dq(b.const(bq, "b"), np.float32(bs), np.array(0, np.int32)))
     y = b.node("Conv", ins, **attrs)
     if relu:
         y = b.node("Relu", [y])
@@ -100,7 +115,11 @@ def save(out, name, m, x):
 def layers(out, rng):
     """Single layers: int8 data in, int8 data out."""
     cases = [
-        # name, activation dtype, cin, cout, kernel, stride, group, bias, relu
+        # name, activation dtype, cin, cout, kernel, stride, group, bias, relu (_pc: per-channel
+        # weights, XNNPACK's qc8)
+        ("conv3x3_s8_pc", np.int8, 8, 12, 3, 1, 1, True, True),
+        ("conv_dw_s2_s8_pc", np.int8, 8, 8, 3, 2, 8, True, True),
+        ("conv1x1_s8_pc", np.int8, 6, 10, 1, 1, 1, True, False),
         ("conv3x3_u8", np.uint8, 8, 12, 3, 1, 1, True, True),
         ("conv_dw_s2_u8", np.uint8, 8, 8, 3, 2, 8, True, True),
         ("conv1x1_s8", np.int8, 6, 10, 1, 1, 1, True, False),
@@ -119,13 +138,36 @@ def layers(out, rng):
         ys = np.float32(0.02 * 0.3 * 40 * np.sqrt(cin // grp * k * k) / 3)
         yz = np.array(info.min if relu is True else (info.min + info.max + 1) // 2, dt)
         x = b.dq("x", xs, xz)
-        y = qconv(b, x, xs, w, bias, ys, yz, relu, kernel_shape=[k, k], strides=[s, s], group=grp,
-                  pads=[k // 2] * 4)
+        y = qconv(b, x, xs, w, bias, ys, yz, relu, name.endswith("_pc"), kernel_shape=[k, k], strides=[s, s],
+                  group=grp, pads=[k // 2] * 4)
         h = 9
         oh = (h + 2 * (k // 2) - k) // s + 1
         m = model(b, [helper.make_tensor_value_info("x", elem[dt], [1, cin, h, h])],
                   [helper.make_tensor_value_info(y, elem[dt], [1, cout, oh, oh])], name)
         save(out, "layer_" + name, m, rng.integers(info.min, info.max + 1, size=[1, cin, h, h]).astype(dt))
+    # MaxPool between a DequantizeLinear and a QuantizeLinear: of the same parameters it pools the
+    # int8 values (XNNPACK's s8 max pooling); rescaled, it must stay float
+    for name, rescale in (("maxpool_s8", 1.0), ("maxpool_rescaled_s8_float", 1.5)):
+        b = Builder()
+        xs, xz = np.float32(0.02), np.array(-20, np.int8)
+        y = b.q(b.node("MaxPool", [b.dq("x", xs, xz)], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+                np.float32(xs * rescale), xz)
+        m = model(b, [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 5, 9, 9])],
+                  [helper.make_tensor_value_info(y, TensorProto.INT8, [1, 5, 5, 5])], name)
+        save(out, "layer_" + name, m, rng.integers(-128, 128, size=[1, 5, 9, 9]).astype(np.int8))
+    # Add of two DequantizeLinear outputs (a per-channel constant broadcast over x) -> (Relu ->)
+    # QuantizeLinear: ORT's QLinearAdd (XNNPACK's qs8 add)
+    for name, relu in (("add_s8", False), ("add_relu_s8", True)):
+        b = Builder()
+        xs, xz = np.float32(0.02), np.array(-20, np.int8)
+        cq = rng.integers(-100, 100, size=[1, 5, 1, 1]).astype(np.int8)
+        y = b.node("Add", [b.dq("x", xs, xz), b.dq(b.const(cq, "c"), np.float32(0.015), np.array(3, np.int8))])
+        if relu:
+            y = b.node("Relu", [y])
+        y = b.q(y, np.float32(0.03), np.array(-128 if relu else 5, np.int8))
+        m = model(b, [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 5, 6, 6])],
+                  [helper.make_tensor_value_info(y, TensorProto.INT8, [1, 5, 6, 6])], name)
+        save(out, "layer_" + name, m, rng.integers(-128, 128, size=[1, 5, 6, 6]).astype(np.int8))
     # MatMul with a constant right operand, uint8 activations
     b = Builder()
     xs, xz = np.float32(0.03), np.array(110, np.uint8)

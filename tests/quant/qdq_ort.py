@@ -89,17 +89,24 @@ def edgecc_run(args, model, inp, d):
 
 
 NODE_RE = re.compile(r"^/\* node '([^']*)' \((\w+)\)")
+KIND_RE = re.compile(r"^\s*\.kind = ECK_XNN_([A-Z0-9_]+)")
 
 
 def steps_of(folder):
-    """Node name -> op of each generated step (the node comment heading it)."""
+    """Node name -> op of each generated step (the node comment heading it); an XNNPACK step's
+    op is followed by its operator kind ("MaxPool/MAXPOOL8")."""
     ops = {}
     for f in glob.glob(os.path.join(folder, "host", "*_p0.c")):
         with open(f) as fh:
+            node = None
             for line in fh:
                 m = NODE_RE.match(line)
                 if m:
-                    ops[m.group(1)] = m.group(2)
+                    node = m.group(1)
+                    ops[node] = m.group(2)
+                k = KIND_RE.match(line)
+                if k and node and "/" not in ops[node]:
+                    ops[node] += "/" + k.group(1)
     return ops
 
 
@@ -107,17 +114,31 @@ def ran_int8(name, model, labels, ops):
     """Every Conv/MatMul of the model ran as an int8 layer on XNNPACK (a model named *_float:
     none did)."""
     g = onnx.load(model).graph
-    layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul")]
+    dq = {o for n in g.node if n.op_type == "DequantizeLinear" for o in n.output}
+    layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul", "MaxPool") or
+              (n.op_type == "Add" and all(i in dq for i in n.input))]
+    ops = {k: v.split("/")[0] + ("8" if v.endswith("/MAXPOOL8") else "") for k, v in ops.items()}
     # the qdq pass keeps the Conv's or MatMul's node name on the int8 layer it makes
     if name.endswith("_float"):
-        bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul")]
+        bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul", "MaxPool", "Add")]
         check(not bad, "%s: %d layers stay float (not: %s)" % (name, len(layers), bad))
         return
-    bad = [n for n in layers if labels.get(n) != "XNNPACK" or ops.get(n) not in ("QLinearConv", "QLinearMatMul")]
+    bad = [n for n in layers if labels.get(n) != "XNNPACK" or ops.get(n) not in ("QLinearConv", "QLinearMatMul",
+                                                                                  "MaxPool8", "QLinearAdd")]
     check(not bad, "%s: %d layers run as int8 on XNNPACK (not: %s)" % (name, len(layers), bad))
 
 
-def main():
+def verdict():
+    """The exit status of a run of checks, and its last line."""
+    if failures:
+        print("%d checks failed" % len(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+def parse_args():
+    """--edgecc, --build-dir, --work (absolute paths), for this test and qdq_resnet50.py."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--edgecc", required=True)
     ap.add_argument("--build-dir", required=True)
@@ -125,7 +146,13 @@ def main():
     args = ap.parse_args()
     args.edgecc = os.path.abspath(args.edgecc)
     args.build_dir = os.path.abspath(args.build_dir)
-    work = os.path.abspath(args.work)
+    args.work = os.path.abspath(args.work)
+    return args
+
+
+def main():
+    args = parse_args()
+    work = args.work
     models = os.path.join(work, "models")
     shutil.rmtree(models, ignore_errors=True)
     run([sys.executable, os.path.join(HERE, "make_qdq.py"), models])
@@ -160,11 +187,7 @@ def main():
                                                                         float(np.max(np.abs(fused)))))
         check(int(np.argmax(got)) == int(np.argmax(fused)), "%s: same top-1 as ORT (%d, %d)" %
               (name, int(np.argmax(got)), int(np.argmax(fused))))
-    if failures:
-        print("%d checks failed" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return verdict()
 
 
 if __name__ == "__main__":
