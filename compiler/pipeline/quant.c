@@ -221,6 +221,11 @@ static ec_status choose(qctx *c, ec_quant_report *rep, bool *take, ec_quant_scor
     bool any = false;
     for (int k = 0; k < n; k++) any |= take[k];
     if (got <= units || !any) break;
+    if (rep->rounds > n + units + 1) { /* each round spends fewer units or bans a node */
+      ec_diag_set(d, c->path, "", "internal error: the bit-width plan did not settle in %d rounds", rep->rounds);
+      st = EC_ERR_INTERNAL;
+      break;
+    }
     /* Tighten by the excess; when that changes nothing (the nodes chosen cost no units on their
      * own: the degradation comes from their sum), the chosen node with the lowest SQNR goes. */
     allowed = allowed - (got - units) > 0 ? allowed - (got - units) : 0;

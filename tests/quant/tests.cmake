@@ -50,3 +50,17 @@ foreach(model_max fashion:500 digits:300)
   set_tests_properties(unit_int8_budget_${model} PROPERTIES LABELS unit TIMEOUT 900
                        ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
 endforeach()
+
+# The planner's bit-width choice (compiler/plan/bits.c) against brute force over every subset.
+add_executable(test_plan_bits ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_bits.c)
+target_include_directories(test_plan_bits PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(test_plan_bits PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+add_test(NAME unit_plan_bits COMMAND test_plan_bits)
+set_tests_properties(unit_plan_bits PROPERTIES LABELS unit TIMEOUT 60)
+
+# --calib on compile and plan: bad flag values, the set's hash against hashlib, progress, a plan
+# the check must tighten (fashion, 48 samples, budget 0), reproducible output.
+add_test(NAME unit_quant_cli
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/quant_cli.py --edgecc $<TARGET_FILE:edgecc>
+                 --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/quant-cli)
+set_tests_properties(unit_quant_cli PROPERTIES LABELS unit TIMEOUT 600)
