@@ -64,3 +64,10 @@ add_test(NAME unit_quant_cli
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/quant_cli.py --edgecc $<TARGET_FILE:edgecc>
                  --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/quant-cli)
 set_tests_properties(unit_quant_cli PROPERTIES LABELS unit TIMEOUT 600)
+
+# The int8 digits program (every candidate int8, fast and reference kernels) against numpy's
+# emulation of docs/quantization.md's int8 graph, ranges and all computed from the ONNX file.
+add_test(NAME unit_int8_emulate
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_emulate.py --edgecc $<TARGET_FILE:edgecc>
+                 --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/int8-emulate)
+set_tests_properties(unit_int8_emulate PROPERTIES LABELS unit TIMEOUT 600)
