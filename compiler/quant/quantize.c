@@ -84,12 +84,7 @@ static int new_const(ec_graph *g, const char *base, const char *suffix, int32_t 
     free(data);
     return -1;
   }
-  ec_tensor *nt = &g->tensors[t];
-  nt->dtype = dtype;
-  nt->rank = rank;
-  for (int k = 0; k < rank; k++) nt->dims[k] = dims[k];
-  if (ec_tensor_set_data(nt, data, nbytes, true)) return -1;
-  return t;
+  return ec_tensor_make_const(&g->tensors[t], dtype, rank, dims, data, nbytes) ? -1 : t;
 }
 
 /* A per-tensor scale (float) and zero point (int8), scalars. */

@@ -17,13 +17,20 @@ add_test(NAME unit_calib_cli
                  --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/cli)
 set_tests_properties(unit_calib_cli PROPERTIES LABELS unit TIMEOUT 300)
 
-# The threshold arithmetic on hand-made histograms and ranges (cmocka): bin edges, the
-# percentile's bin, the entropy search's tie rule, zero points that are exact halves.
-add_executable(test_calib_thresholds ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_thresholds.c)
-target_include_directories(test_calib_thresholds PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
-target_link_libraries(test_calib_thresholds PRIVATE ec_compiler ${EC_CMOCKA_LIB})
-add_test(NAME unit_calib_thresholds COMMAND test_calib_thresholds)
-set_tests_properties(unit_calib_thresholds PROPERTIES LABELS unit TIMEOUT 60)
+# cmocka tests: unit_calib_thresholds, the threshold arithmetic on hand-made histograms and
+# ranges (bin edges, the percentile's bin, the entropy search's tie rule, zero points that are
+# exact halves); unit_plan_bits, the planner's bit-width choice (compiler/plan/bits.c) against
+# brute force over every subset.
+foreach(name_src calib_thresholds:test_thresholds plan_bits:test_bits)
+  string(REPLACE ":" ";" ns ${name_src})
+  list(GET ns 0 name)
+  list(GET ns 1 src)
+  add_executable(test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/quant/${src}.c)
+  target_include_directories(test_${name} PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+  target_link_libraries(test_${name} PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+  add_test(NAME unit_${name} COMMAND test_${name})
+  set_tests_properties(unit_${name} PROPERTIES LABELS unit TIMEOUT 60)
+endforeach()
 
 # QDQ import (the qdq pass) and the int8 XNNPACK kernels against ONNX Runtime (npm
 # onnxruntime-node, installed into the work folder on first use): make_qdq.py's single layers
@@ -50,13 +57,6 @@ foreach(model_max fashion:500 digits:300)
   set_tests_properties(unit_int8_budget_${model} PROPERTIES LABELS unit TIMEOUT 900
                        ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
 endforeach()
-
-# The planner's bit-width choice (compiler/plan/bits.c) against brute force over every subset.
-add_executable(test_plan_bits ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_bits.c)
-target_include_directories(test_plan_bits PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
-target_link_libraries(test_plan_bits PRIVATE ec_compiler ${EC_CMOCKA_LIB})
-add_test(NAME unit_plan_bits COMMAND test_plan_bits)
-set_tests_properties(unit_plan_bits PROPERTIES LABELS unit TIMEOUT 60)
 
 # --calib on compile and plan: bad flag values, the set's hash against hashlib, progress, a plan
 # the check must tighten (fashion, 48 samples, budget 0), reproducible output.
