@@ -966,11 +966,11 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "\nconst ecrt_step %s_steps[] = {\n", e->prog);
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &g->nodes[e->p->nodes[s]];
-    char label[64];
+    char label[512];
     if (e->aliased[s]) continue;
-    snprintf(label, sizeof label, "#%d", n->index);
+    ec_node_label(g, n, label, sizeof label);
     ec_buf_printf(b, "  [S_%s] = {", e->sname[s]);
-    put_c_string(b, n->name && n->name[0] ? n->name : label);
+    put_c_string(b, label);
     ec_buf_printf(b, ", ");
     put_c_string(b, n->op_type);
     ec_buf_printf(b, ", %s},\n", e->sname[s]);
