@@ -244,6 +244,9 @@ void ec_graph_free(ec_graph *g) {
   }
   for (int i = 0; i < g->n_nodes; i++) free_node(&g->nodes[i]);
   free(g->captures);
+  for (int i = 0; i < g->n_models; i++) free(g->model_names[i]);
+  free(g->model_names);
+  free(g->output_model);
   for (int i = 0; i < g->n_warnings; i++) free(g->warnings[i]);
   free(g->warnings);
   for (int i = 0; i < g->n_dyn_dims; i++) free(g->dyn_dims[i].param);

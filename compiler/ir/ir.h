@@ -190,6 +190,13 @@ typedef struct ec_graph {
    * an enclosing graph; captures[k] matches the owning node's k-th implicit input of this graph. */
   int *captures;
   int n_captures;
+  /* Several models merged into one graph (compiler/merge): their names (file stems) in the order
+   * given, and per graph output the model it belongs to (an index into model_names); n_models
+   * is 0 for one model. Codegen derives from them which steps a request for a set of the models
+   * needs (the steps whose outputs lead to those models' outputs). */
+  int n_models;
+  char **model_names;
+  int *output_model;
 } ec_graph;
 
 /* The deepest nesting of subgraphs the frontend accepts (the model's graph is depth 0). */

@@ -367,6 +367,32 @@ def t_load(kind):
         raise SystemExit("FAILED: only %d requests were in flight at once" % in_flight)
 
 
+def t_load_modes(kind):
+    """CoMPI's arrival modes: a closed-loop burst keeps exactly C requests outstanding (never more,
+    and it reaches C); Gamma-burst gaps have the coefficient of variation of the Gamma law, 1/sqrt(K)
+    (2 for K 0.25; Poisson's is 1)."""
+    exes, inp, (pa, ep_a), _ = start_chain(kind, timeout_ms=20000)
+    p = client(ep_a, [inp], extra=["--requests", "300", "--arrivals", "burst", "--concurrency", "4",
+                                   "--timeout", "30000"], ok=False, timeout=120)
+    print(p.stdout, p.stderr)
+    if p.returncode != 0 or "ok 300" not in p.stdout or "arrivals burst  concurrency 4  max_in_flight 4" not in p.stdout:
+        raise SystemExit("FAILED: closed-loop burst of 4 over %s" % kind)
+    for shape, want in (("0.25", 2.0), ("4", 0.5)):
+        p = client(ep_a, [inp], extra=["--requests", "2000", "--rate", "100000", "--arrivals", "gamma",
+                                       "--gamma-shape", shape, "--timeout", "30000"], ok=False, timeout=120)
+        print(p.stdout, p.stderr)
+        cv = float(p.stdout.split("gaps_ms mean ")[1].split()[2])
+        mean = float(p.stdout.split("gaps_ms mean ")[1].split()[0])
+        if p.returncode != 0 or "ok 2000" not in p.stdout or not 0.8 * want <= cv <= 1.2 * want or \
+                not 0.008 <= mean <= 0.012:
+            raise SystemExit("FAILED: Gamma arrivals of shape %s: gaps mean %.4f ms (want 0.01), cv %.3f (want %.2f)"
+                             % (shape, mean, cv, want))
+    p = client(ep_a, [inp], extra=["--requests", "5", "--arrivals", "gamma", "--gamma-shape", "0", "--rate", "1"],
+               ok=False)
+    if p.returncode != 2 or "--gamma-shape needs" not in p.stderr:
+        raise SystemExit("FAILED: --gamma-shape 0: %s" % p.stderr)
+
+
 # ---- real partitions (edgecc --partitions 3) ----------------------------------------------------
 
 def host_program(dev_dir, prog, tag):
@@ -489,7 +515,7 @@ TESTS = {
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),
     "chain_shm": lambda: t_chain("shm"),
     "bad_frames": t_bad_frames, "next_killed": t_next_killed, "plan_id": t_plan_id,
-    "load_poisson_tcp": lambda: t_load("tcp"), "load_poisson_shm": lambda: t_load("shm"),
+    "load_poisson_tcp": lambda: t_load("tcp"), "load_modes_tcp": lambda: t_load_modes("tcp"), "load_poisson_shm": lambda: t_load("shm"),
 }
 for _m in ("digits", "mobilenet_v2"):
     TESTS["partitions_cross_%s" % _m] = (lambda m: lambda: t_partitions_cross(m))(_m)
