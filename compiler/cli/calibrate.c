@@ -33,32 +33,12 @@ static const char calibrate_help[] =
     "\n"
     "See docs/quantization.md for the exact definitions and the file's fields.\n";
 
-/* "calibrating: 12/64 samples": rewritten in place on a terminal, else a line every 10%. */
-typedef struct progress {
-  bool tty;
-  bool open_line; /* a terminal line without its newline yet: an error must start a new one */
-  int last_decile;
-} progress;
-
 static void show_progress(void *ctx, int pass, int n_passes, int done, int total) {
-  progress *p = ctx;
   char what[64] = "";
   if (n_passes > 1)
     snprintf(what, sizeof what, " (pass %d of %d: %s)", pass, n_passes,
              pass == 1 ? "ranges" : "histograms");
-  if (p->tty) {
-    fprintf(stderr, "\rcalibrating: %d/%d samples%s", done, total, what);
-    if (done == total) fputc('\n', stderr);
-    p->open_line = done != total;
-    fflush(stderr);
-    return;
-  }
-  int decile = done * 10 / total;
-  if (done == 1) p->last_decile = 0;
-  if (decile > p->last_decile || done == total) {
-    p->last_decile = decile;
-    fprintf(stderr, "calibrating: %d/%d samples%s\n", done, total, what);
-  }
+  ec_cli_progress_show(ctx, "calibrating", done, total, "samples", what);
 }
 
 static int write_file(const char *path, const ec_buf *b) {
@@ -123,7 +103,7 @@ int ec_cmd_calibrate(int argc, char **argv) {
   ec_status st = ec_calib_list(dir, g->n_inputs, co.max_samples, &set, &d);
   ec_calib_result res;
   memset(&res, 0, sizeof res);
-  progress pr = {.tty = isatty(2) == 1};
+  ec_cli_progress pr = {.tty = isatty(2) == 1};
   co.progress = show_progress;
   co.progress_ctx = &pr;
   if (!st) st = ec_calib_run(g, &set, &co, &res, &d);

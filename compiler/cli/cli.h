@@ -33,6 +33,15 @@ void ec_print_warnings(const ec_graph *g);
 /* Prints `edgecc: error: MSG` for usage errors and returns 2. */
 int ec_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Progress on stderr, "calibrating: 12/64 samples": rewritten in place on a terminal, else a line
+ * every 10%. open_line: a terminal line without its newline yet (an error must start a new one). */
+typedef struct ec_cli_progress {
+  bool tty, open_line;
+  int last_decile;
+} ec_cli_progress;
+void ec_cli_progress_show(ec_cli_progress *p, const char *what, int done, int total, const char *unit,
+                          const char *extra);
+
 int ec_cmd_inspect(int argc, char **argv);
 int ec_cmd_eval(int argc, char **argv);
 

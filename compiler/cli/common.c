@@ -214,3 +214,20 @@ int ec_shape_inputs(const ec_graph *g, ec_buf *b) {
   free(need);
   return count;
 }
+
+void ec_cli_progress_show(ec_cli_progress *p, const char *what, int done, int total, const char *unit,
+                          const char *extra) {
+  if (p->tty) {
+    fprintf(stderr, "\r%s: %d/%d %s%s", what, done, total, unit, extra);
+    if (done == total) fputc('\n', stderr);
+    p->open_line = done != total;
+    fflush(stderr);
+    return;
+  }
+  int decile = done * 10 / total;
+  if (done == 1) p->last_decile = 0;
+  if (decile > p->last_decile || done == total) {
+    p->last_decile = decile;
+    fprintf(stderr, "%s: %d/%d %s%s\n", what, done, total, unit, extra);
+  }
+}

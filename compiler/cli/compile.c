@@ -3,6 +3,7 @@
  * device), and prints the plan (plan) or generates the device folders, plan.json, plan.dot and
  * README.md, put under OUT under the manifest rules (compile). */
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static const char compile_help[] =
     "usage: edgecc [compile] MODEL [MODEL...] --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack|onednn]\n"
     "              [--force] [--embed-weights] [--target-file FILE] [--input-shape NAME=D0xD1...]\n"
     "              [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--no-pass NAME]\n"
-    "              [--share-input MODEL:INPUT=MODEL:INPUT] [PLAN OPTIONS]\n"
+    "              [--share-input MODEL:INPUT=MODEL:INPUT] [QUANT OPTIONS] [PLAN OPTIONS]\n"
     "\n"
     "Plans MODEL's partitions over the devices, then writes C: OUT/plan.json, OUT/plan.dot,\n"
     "OUT/README.md (how to start the boards), and per device OUT/<device>/ with the programs of\n"
@@ -56,6 +57,16 @@ static const char compile_help[] =
     "  --share-input B:X=A:Y   several models: graph input X of model B is input Y of model A (a\n"
     "                      model named by its path, file name or stem; same dtype and shape); may repeat\n"
     "\n"
+    "quant options (also for `edgecc plan`; docs/quantization.md):\n"
+    "  --calib DIR         calibration samples (.pb files): Conv, Gemm and MatMul run int8 where the\n"
+    "                      set's ranges allow (all of them without --accuracy-budget)\n"
+    "  --calib-method M    minmax (default), percentile or entropy\n"
+    "  --calib-max N       at most N samples, the first in file-name order (default 64)\n"
+    "  --accuracy-budget PP   int8 per node only while the summed degradation on the set stays within\n"
+    "                      PP percentage points of top-1 agreement with fp32 (measured, then checked)\n"
+    "  --calib-labels FILE the samples' classes (one per line, or `NAME LABEL`): the budget is then\n"
+    "                      in accuracy instead of agreement\n"
+    "\n"
     "plan options (also for `edgecc plan`):\n"
     "  --objective latency|throughput   minimise the end-to-end time (default) or the slowest stage\n"
     "  --partitions N      exactly N partitions (on N of the devices, in order)\n"
@@ -77,6 +88,8 @@ static const char plan_help[] =
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack|onednn] [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
     "                   [--no-pass NAME] [--share-input MODEL:INPUT=MODEL:INPUT] [--svg FILE]\n"
+    "                   [--calib DIR [--calib-method M] [--calib-max N] [--accuracy-budget PP]\n"
+    "                   [--calib-labels FILE]]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
@@ -103,6 +116,8 @@ typedef struct compile_args {
   int n_shares;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
   const char *parallel; /* --parallel intra|inter|auto */
+  /* --calib DIR, --calib-method, --calib-max, --calib-labels, --accuracy-budget */
+  const char *calib, *calib_method, *calib_max, *calib_labels, *budget;
   const char *svg; /* edgecc plan --svg FILE */
   const char *tfiles[EC_MAX_OPTS];
   int n_tfiles;
@@ -184,6 +199,16 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->threads;
     } else if (strcmp(s, "--parallel") == 0) {
       slot = &a->parallel;
+    } else if (strcmp(s, "--calib") == 0) {
+      slot = &a->calib;
+    } else if (strcmp(s, "--calib-method") == 0) {
+      slot = &a->calib_method;
+    } else if (strcmp(s, "--calib-max") == 0) {
+      slot = &a->calib_max;
+    } else if (strcmp(s, "--calib-labels") == 0) {
+      slot = &a->calib_labels;
+    } else if (strcmp(s, "--accuracy-budget") == 0) {
+      slot = &a->budget;
     } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--profile") == 0 ||
                strcmp(s, "--share-input") == 0) {
       const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : s[2] == 'p' ? a->profiles : a->shares;
@@ -222,6 +247,40 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0 &&
       strcmp(a->kernels, "onednn") != 0)
     return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack, onednn)", a->kernels);
+  return -1;
+}
+
+/* The quant options into q (every value checked before the model is read). Returns -1 to go on,
+ * else the exit status of a usage error. */
+static int parse_quant(const compile_args *a, ec_pipeline_quant_opts *q) {
+  memset(q, 0, sizeof *q);
+  q->method = EC_CALIB_MINMAX;
+  q->max_samples = EC_CALIB_DEFAULT_MAX;
+  q->budget_pp = -1;
+  const char *needs = a->calib_method ? "--calib-method" : a->calib_max ? "--calib-max"
+                      : a->calib_labels ? "--calib-labels" : a->budget ? "--accuracy-budget" : NULL;
+  if (!a->calib) return needs ? ec_usage_error("%s needs --calib DIR (the calibration samples)", needs) : -1;
+  if (a->n_paths > 1) return ec_usage_error("--calib: one model at a time (several models are not quantized yet)");
+  q->calib_dir = a->calib;
+  q->labels_path = a->calib_labels;
+  if (a->calib_method && !ec_calib_method_parse(a->calib_method, &q->method))
+    return ec_usage_error("--calib-method %s: not minmax, percentile or entropy", a->calib_method);
+  char *end;
+  if (a->calib_max) {
+    errno = 0;
+    long n = strtol(a->calib_max, &end, 10);
+    if (errno || end == a->calib_max || *end || n < 1 || n > 1000000)
+      return ec_usage_error("--calib-max %s: the number of samples must be a whole number from 1 to 1000000",
+                            a->calib_max);
+    q->max_samples = (int)n;
+  }
+  if (a->budget) {
+    errno = 0;
+    double v = strtod(a->budget, &end);
+    if (errno || end == a->budget || *end || !(v >= 0 && v <= 100))
+      return ec_usage_error("--accuracy-budget %s: percentage points from 0 to 100", a->budget);
+    q->budget_pp = v;
+  }
   return -1;
 }
 
@@ -376,15 +435,22 @@ static int load_models(const compile_args *a, const model_name *stems, ec_graph 
   return 0;
 }
 
+/* Opens plan.json's object again for one more member, `"key": ` (its value and the closing
+ * brace follow). */
+static ec_status reopen_json(ec_buf *b, const char *key) {
+  while (b->len && b->data[b->len - 1] != '}') b->len--;
+  if (!b->len) return EC_ERR_INTERNAL;
+  b->len--; /* the closing brace, written again after the member */
+  while (b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' ')) b->len--;
+  ec_buf_printf(b, ",\n  \"%s\": ", key);
+  return EC_OK;
+}
+
 /* plan.json's "merge" object, as the last member of the object codegen wrote. */
 static ec_status add_merge_json(ec_buf *b, const ec_merge_report *mrep, ec_merge_programs *progs,
                                 const ec_part_report *reps, int n_parts) {
-  while (b->len && b->data[b->len - 1] != '}') b->len--;
-  if (!b->len) return EC_ERR_INTERNAL;
-  b->len--; /* the closing brace, written again below */
-  while (b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' ')) b->len--;
+  if (reopen_json(b, "merge")) return EC_ERR_INTERNAL;
   for (int k = 0; k < n_parts; k++) progs->arena_merged += reps[k].arena_bytes, progs->weights_merged += reps[k].weights_bytes;
-  ec_buf_printf(b, ",\n  \"merge\": ");
   ec_merge_report_json(mrep, progs, b);
   ec_buf_printf(b, "\n}\n");
   return b->oom ? EC_ERR_INTERNAL : EC_OK;
@@ -424,7 +490,7 @@ static ec_status separate_programs(const compile_args *a, const model_name *stem
 static ec_status generate(const ec_graph *g, const compile_args *a, const char *cname, const char *base,
                           const ec_device_list *devs, const ec_plan *plan, ec_fileset *fs,
                           ec_part_report *reps, const ec_merge_report *mrep, ec_merge_programs *progs,
-                          ec_diag *d) {
+                          const ec_quant_report *qrep, ec_diag *d) {
   ec_status st = EC_OK;
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
@@ -472,6 +538,11 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
     free(parts);
     if (!st && mrep) st = add_merge_json(&b, mrep, progs, reps, plan->n_parts);
+    if (!st && qrep && !(st = reopen_json(&b, "quant"))) {
+      ec_quant_report_json(qrep, &b);
+      ec_buf_printf(&b, "\n}\n");
+      st = b.oom ? EC_ERR_INTERNAL : EC_OK;
+    }
     if (!st) st = ec_fileset_add_buf(fs, "plan.json", &b);
   }
   if (!st) {
@@ -484,6 +555,40 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   }
   ec_buf_free(&b);
   return st;
+}
+
+static void quant_progress(void *ctx, const char *what, int done, int total, const char *unit) {
+  ec_cli_progress_show(ctx, what, done, total, unit, "");
+}
+
+/* --calib: the model made int8 where the set (and the budget) allow, before it is planned; one
+ * line says what came of it. */
+static ec_status quantize(const compile_args *a, ec_graph *g, const ec_device_list *devs, const ec_plan_opts *po,
+                          ec_pipeline_quant_opts *qo, ec_quant_report *rep, ec_diag *d) {
+  const ec_model_opts *mo = &a->mo;
+  ec_load_opts lo = {mo->dims,   mo->n_dims,   mo->freezes,       mo->n_freezes, false,
+                     mo->shapes, mo->n_shapes, mo->allow_unpinned};
+  ec_cli_progress pr = {.tty = isatty(2) == 1};
+  qo->target = devs->items[0].target;
+  qo->threads = po->threads;
+  qo->klib = po->klib;
+  qo->progress = quant_progress;
+  qo->progress_ctx = &pr;
+  ec_status st = ec_pipeline_quantize(a->path, &lo, &mo->passes, g, qo, rep, d);
+  if (pr.open_line) fputc('\n', stderr);
+  if (st) return st;
+  int n8 = 0;
+  for (int k = 0; k < rep->n_nodes; k++) n8 += rep->nodes[k].int8;
+  fprintf(stderr, "edgecc: int8: %d of %d candidate nodes, %.1f%% of the multiply-adds; on %d calibration samples "
+          "%d agree with fp32", n8, rep->n_nodes, rep->macs_total > 0 ? 100.0 * rep->macs_int8 / rep->macs_total : 0.0,
+          rep->n_samples, rep->agree);
+  if (rep->labels) fprintf(stderr, ", %d correct (fp32 %d)", rep->correct, rep->fp32_correct);
+  if (rep->budget_pp >= 0)
+    fprintf(stderr, "; budget %g pp (%d samples), %d round%s; sensitivity %s", rep->budget_pp, rep->budget_units,
+            rep->rounds, rep->rounds == 1 ? "" : "s", rep->cached ? "from the cache" : "measured in ");
+  if (rep->budget_pp >= 0 && !rep->cached) fprintf(stderr, "%.2f s", rep->sensitivity_s);
+  fprintf(stderr, "\n");
+  return EC_OK;
 }
 
 int ec_compile_main(int argc, char **argv, bool plan_only);
@@ -514,6 +619,8 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   if (a.parallel && (po.parallel = ec_parallel_from_name(a.parallel)) < 0)
     return ec_usage_error("--parallel %s: must be intra, inter or auto", a.parallel);
   a.n_threads = a.threads ? po.threads : 0;
+  ec_pipeline_quant_opts qo;
+  if ((rc = parse_quant(&a, &qo)) >= 0) return rc;
   char split_buf[4096];
   const char *split_names[256];
   if (a.split_at) {
@@ -677,7 +784,10 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   /* ec_cli_load ran the graph passes; the pipeline plans and lowers (--no-pass was parsed into
    * a.mo for both). */
   ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, onednn};
-  st = ec_pipeline_run(g, &devs, &pipe, &plan, &d);
+  ec_quant_report qrep;
+  memset(&qrep, 0, sizeof qrep);
+  if (qo.calib_dir) st = quantize(&a, g, &devs, &po, &qo, &qrep, &d);
+  if (!st) st = ec_pipeline_run(g, &devs, &pipe, &plan, &d);
   for (int v = 0; !st && plan.profiles && v < devs.n; v++) {
     const ec_profile *pr = plan.profiles[v];
     if (pr && plan.profile_unmatched[v])
@@ -701,7 +811,8 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     ec_merge_programs progs;
     memset(&progs, 0, sizeof progs);
     if (merged) st = separate_programs(&a, stems, &devs, &pipe, &progs, &d);
-    if (!st) st = reps ? generate(g, &a, cname, base, &devs, &plan, &fs, reps, merged ? &mrep : NULL, &progs, &d)
+    if (!st) st = reps ? generate(g, &a, cname, base, &devs, &plan, &fs, reps, merged ? &mrep : NULL, &progs,
+                                        qo.calib_dir ? &qrep : NULL, &d)
                        : EC_ERR_INTERNAL;
     if (!st) {
       ec_fileset_sort(&fs);
@@ -735,6 +846,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     ec_diag_print(&d);
   }
   free(reps);
+  ec_quant_report_free(&qrep);
   ec_merge_report_free(&mrep);
   ec_plan_free(&plan);
   ec_fileset_free(&fs);

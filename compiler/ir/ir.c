@@ -648,6 +648,14 @@ ec_status ec_tensor_set_data(ec_tensor *t, void *data, size_t nbytes, bool take)
   return EC_OK;
 }
 
+ec_status ec_tensor_make_const(ec_tensor *t, int32_t dtype, int rank, const int64_t *dims, void *data,
+                               size_t nbytes) {
+  t->dtype = dtype;
+  t->rank = rank;
+  for (int k = 0; k < rank; k++) t->dims[k] = dims[k];
+  return ec_tensor_set_data(t, data, nbytes, true);
+}
+
 void ec_tensor_view(const ec_tensor *t, eck_tensor *v) {
   memset(v, 0, sizeof *v);
   v->dtype = t->dtype;

@@ -247,6 +247,9 @@ int64_t ec_tensor_numel(const ec_tensor *t);
 bool ec_tensor_is_const(const ec_tensor *t);
 /* Makes `t` a constant holding a malloc'd copy of `data` (or taking ownership if own). */
 ec_status ec_tensor_set_data(ec_tensor *t, void *data, size_t nbytes, bool take_ownership);
+/* Makes t a constant of dtype and shape holding data (taken: malloc'd, freed with the graph). */
+ec_status ec_tensor_make_const(ec_tensor *t, int32_t dtype, int rank, const int64_t *dims, void *data,
+                               size_t nbytes);
 /* Fills an eck_tensor view of `t` (data may be NULL for activations). */
 void ec_tensor_view(const ec_tensor *t, eck_tensor *v);
 

@@ -113,11 +113,7 @@ int ec_pass_new_const(ec_graph *g, const char *base, const char *suffix, int32_t
     free(data);
     return -1;
   }
-  ec_tensor *nt = &g->tensors[t];
-  nt->dtype = dtype;
-  nt->rank = rank;
-  for (int k = 0; k < rank; k++) nt->dims[k] = dims[k];
-  ec_tensor_set_data(nt, data, nbytes, true);
+  ec_tensor_make_const(&g->tensors[t], dtype, rank, dims, data, nbytes);
   return t;
 }
 

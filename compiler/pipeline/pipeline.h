@@ -22,6 +22,7 @@
 #include "onnx_load.h"
 #include "passes.h"
 #include "plan.h"
+#include "quantize.h"
 #include "target.h"
 
 typedef struct ec_pipeline_opts {
@@ -64,5 +65,33 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
  * The models' graphs belong to *g afterwards. */
 ec_status ec_pipeline_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_graph **g,
                             ec_merge_report *r, ec_diag *d);
+
+/* Quantization (DESIGN 2.4): --calib, --accuracy-budget. */
+typedef struct ec_pipeline_quant_opts {
+  const char *calib_dir;       /* --calib DIR */
+  ec_calib_method method;      /* --calib-method */
+  int max_samples;             /* --calib-max */
+  const char *labels_path;     /* --calib-labels FILE, or NULL (degradation in top-1 agreement) */
+  double budget_pp;            /* --accuracy-budget PP; < 0: every candidate int8 */
+  ec_quant_opts q;
+  const ec_target *target;     /* the predicted times: the first device's target, threads, klib */
+  int threads;
+  unsigned klib;
+  const char *cache_dir;       /* the sensitivity cache; NULL: $EDGECC_CACHE_DIR, $XDG_CACHE_HOME/edgecc
+                                  or ~/.cache/edgecc */
+  /* Progress: what ("calibrating", "sensitivity", "checking"), done of total, unit. */
+  void (*progress)(void *ctx, const char *what, int done, int total, const char *unit);
+  void *progress_ctx;
+} ec_pipeline_quant_opts;
+
+/* Makes g (loaded from path with lo and passes, not yet planned) int8 where the calibration set
+ * allows: calibrates, and with a budget measures each candidate's sensitivity (a fresh load of
+ * the model per candidate, only that node int8, run in-process on the set; cached in a file
+ * keyed by the model's and the set's SHA-256), lets the planner choose the widths
+ * (ec_bits_choose), measures the plan on the set and tightens while it exceeds the budget; then
+ * rewrites g (ec_quant_apply). rep says what was chosen and why. Usage errors (a bad folder or
+ * labels file) are EC_ERR_USAGE. */
+ec_status ec_pipeline_quantize(const char *path, const ec_load_opts *lo, const ec_pass_opts *passes, ec_graph *g,
+                               const ec_pipeline_quant_opts *o, ec_quant_report *rep, ec_diag *d);
 
 #endif

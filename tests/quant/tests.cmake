@@ -17,13 +17,20 @@ add_test(NAME unit_calib_cli
                  --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/cli)
 set_tests_properties(unit_calib_cli PROPERTIES LABELS unit TIMEOUT 300)
 
-# The threshold arithmetic on hand-made histograms and ranges (cmocka): bin edges, the
-# percentile's bin, the entropy search's tie rule, zero points that are exact halves.
-add_executable(test_calib_thresholds ${CMAKE_CURRENT_SOURCE_DIR}/quant/test_thresholds.c)
-target_include_directories(test_calib_thresholds PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
-target_link_libraries(test_calib_thresholds PRIVATE ec_compiler ${EC_CMOCKA_LIB})
-add_test(NAME unit_calib_thresholds COMMAND test_calib_thresholds)
-set_tests_properties(unit_calib_thresholds PROPERTIES LABELS unit TIMEOUT 60)
+# cmocka tests: unit_calib_thresholds, the threshold arithmetic on hand-made histograms and
+# ranges (bin edges, the percentile's bin, the entropy search's tie rule, zero points that are
+# exact halves); unit_plan_bits, the planner's bit-width choice (compiler/plan/bits.c) against
+# brute force over every subset.
+foreach(name_src calib_thresholds:test_thresholds plan_bits:test_bits)
+  string(REPLACE ":" ";" ns ${name_src})
+  list(GET ns 0 name)
+  list(GET ns 1 src)
+  add_executable(test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/quant/${src}.c)
+  target_include_directories(test_${name} PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+  target_link_libraries(test_${name} PRIVATE ec_compiler ${EC_CMOCKA_LIB})
+  add_test(NAME unit_${name} COMMAND test_${name})
+  set_tests_properties(unit_${name} PROPERTIES LABELS unit TIMEOUT 60)
+endforeach()
 
 # QDQ import (the qdq pass) and the int8 XNNPACK kernels against ONNX Runtime (npm
 # onnxruntime-node, installed into the work folder on first use): make_qdq.py's single layers
@@ -44,3 +51,34 @@ add_test(NAME zoo_qdq_resnet50
                  --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/quant/qdq_resnet50)
 set_tests_properties(zoo_qdq_resnet50 PROPERTIES LABELS zoo TIMEOUT 1800
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+
+# --calib with --accuracy-budget 1 (and --calib-labels) on the two examples: test-set accuracy
+# within 1 pp of torch's fp32 (Fashion-MNIST: the 10,000 images of dataset-fashion-mnist; digits:
+# train.py's 360), at least 80% of the multiply-adds int8 (counted from the ONNX file), weights
+# at least 65% smaller than the float initializers, and a second compile reading the sensitivity
+# cache writes byte-identical files.
+foreach(model_max fashion:500 digits:300)
+  string(REPLACE ":" ";" mm ${model_max})
+  list(GET mm 0 model)
+  list(GET mm 1 max)
+  add_test(NAME unit_int8_budget_${model}
+           COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_budget.py --edgecc $<TARGET_FILE:edgecc>
+                   --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/int8-${model} --model ${model}
+                   --calib-max ${max})
+  set_tests_properties(unit_int8_budget_${model} PROPERTIES LABELS unit TIMEOUT 900
+                       ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+endforeach()
+
+# --calib on compile and plan: bad flag values, the set's hash against hashlib, progress, a plan
+# the check must tighten (fashion, 48 samples, budget 0), reproducible output.
+add_test(NAME unit_quant_cli
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/quant_cli.py --edgecc $<TARGET_FILE:edgecc>
+                 --root ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/quant-cli)
+set_tests_properties(unit_quant_cli PROPERTIES LABELS unit TIMEOUT 600)
+
+# The int8 digits program (every candidate int8, fast and reference kernels) against numpy's
+# emulation of docs/quantization.md's int8 graph, ranges and all computed from the ONNX file.
+add_test(NAME unit_int8_emulate
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_emulate.py --edgecc $<TARGET_FILE:edgecc>
+                 --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/int8-emulate)
+set_tests_properties(unit_int8_emulate PROPERTIES LABELS unit TIMEOUT 600)
