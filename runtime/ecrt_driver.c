@@ -446,11 +446,15 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     goto done;
   }
   for (i = 0; i < n_out; i++) {
-    const ecrt_io_desc *d = &p->outputs[i];
-    size_t b = io_bytes(d), cap = ecrt_pb_encoded_size(d->name, d->rank, d->dims, b), w;
-    unsigned char *enc = ecrt_alloc(cap, 8);
+    ecrt_io_desc d = p->outputs[i];
+    size_t b, cap, w;
+    unsigned char *enc;
+    if (p->out_dims) memcpy(d.dims, p->out_dims[i], sizeof d.dims); /* data-dependent shapes */
+    b = io_bytes(&d);
+    cap = ecrt_pb_encoded_size(d.name, d.rank, d.dims, b);
+    enc = ecrt_alloc(cap, 8);
     if (!enc) goto done;
-    st = ecrt_pb_encode(enc, cap, &w, d->name, d->dtype, d->rank, d->dims, outs[i], b);
+    st = ecrt_pb_encode(enc, cap, &w, d.name, d.dtype, d.rank, d.dims, outs[i], b);
     if (!st) st = ecrt_write_file(out_files[i], enc, w);
     ecrt_free(enc);
     if (st) {

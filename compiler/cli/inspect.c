@@ -91,7 +91,7 @@ static void shape_put(ec_buf *b, const ec_graph *g, int t, bool json) {
   for (int k = 0; k < tt->rank; k++) {
     const char *sep = k ? (json ? ", " : ",") : "";
     if (unpinned(dyn_of(g, t, k))) ec_buf_printf(b, "%s%s", sep, json ? "null" : "N");
-    else ec_buf_printf(b, "%s%lld", sep, (long long)tt->dims[k]);
+    else ec_buf_printf(b, "%s%s%lld", sep, !json && ((tt->dyn >> k) & 1) ? "<=" : "", (long long)tt->dims[k]);
   }
   ec_buf_printf(b, "]");
 }
@@ -104,6 +104,12 @@ static void tensors_json(ec_buf *b, const ec_graph *g, const int *ts, int n) {
     ec_buf_json_str(b, t->name);
     ec_buf_printf(b, ", \"dtype\": \"%s\", \"shape\": ", ec_dtype_name(t->dtype));
     shape_put(b, g, ts[i], true);
+    if (t->dyn) { /* data-dependent: those dims of "shape" are bounds */
+      ec_buf_printf(b, ", \"bounded_dims\": [");
+      for (int k = 0, c = 0; k < t->rank; k++)
+        if ((t->dyn >> k) & 1) ec_buf_printf(b, "%s%d", c++ ? ", " : "", k);
+      ec_buf_printf(b, "]");
+    }
     ec_buf_printf(b, "}");
   }
   ec_buf_printf(b, "%s]", n ? "\n  " : "");

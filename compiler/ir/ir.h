@@ -57,7 +57,12 @@ typedef struct ec_tensor {
   int n_consumers, cap_consumers;
   ec_quant quant;       /* count == 0: not quantized */
   int layout;           /* 0: as in ONNX (NCHW); lowering may change it */
+  /* Bit k set: dims[k] is an upper bound and the extent is found at run time (the outputs of
+   * NonZero, Compress, Unique, NonMaxSuppression, TopK with a run-time K, Range with run-time
+   * bounds, and of element-wise ops on them). Buffers are sized by the bound. */
+  uint8_t dyn;
 } ec_tensor;
+_Static_assert(EC_MAX_RANK <= 8, "ec_tensor.dyn holds one bit per dimension");
 
 typedef enum ec_attr_type {
   EC_ATTR_UNDEFINED = 0,

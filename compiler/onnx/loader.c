@@ -1068,7 +1068,8 @@ static ec_status check_declared(loader *L, const Onnx__ValueInfoProto *vi, bool 
   bool same = sh->n_dim == (size_t)tt->rank;
   for (size_t k = 0; same && k < sh->n_dim; k++)
     if (sh->dim[k]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
-        sh->dim[k]->dim_value != tt->dims[k])
+        sh->dim[k]->dim_value != tt->dims[k] &&
+        !(((tt->dyn >> k) & 1) && sh->dim[k]->dim_value <= tt->dims[k])) /* a run-time extent */
       same = false;
   if (same) return EC_OK;
   char decl[256] = "[", inf[256];
