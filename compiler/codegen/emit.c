@@ -1150,7 +1150,7 @@ static void emit_main(emitter *e, ec_buf *b) {
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
   ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"%s};\n", e->prog, e->PROG,
                 e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref",
-                bounded_outputs(e) ? ", out_dims" : "");
+                bounded_outputs(e) ? ", out_dims" : ", NULL");
   if (e->n_dnnl) ec_emit_dnnl_main(b);
   if (e->o->plan_id)
     ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
