@@ -1010,7 +1010,11 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "  const unsigned char *payload;\n%s%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "",
                 e->n_dnnl ? "  eck_dnnl_error derr;\n" : "");
   ec_buf_printf(b, "  if (!ctx) return ECRT_ERR_ARG;\n  memset(ctx, 0, sizeof *ctx);\n  ctx->base.failed_step = -1;\n");
-  ec_buf_printf(b, "  if (arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
+  /* With no arena bytes, `arena_len < 0u` would fail -Wextra's type-limits. */
+  if (e->mp.arena_bytes)
+    ec_buf_printf(b, "  if (arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
+  else
+    ec_buf_printf(b, "  (void)arena_len;\n  if ((uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n");
   ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
                 "                          WEIGHTS_PAYLOAD_CRC32C, &payload);\n  if (st != ECRT_OK) return st;\n");
   /* The threads it really runs with (a profile records them): the reference kernels use one. */

@@ -195,7 +195,16 @@ typedef struct ec_graph {
    * an enclosing graph; captures[k] matches the owning node's k-th implicit input of this graph. */
   int *captures;
   int n_captures;
+  /* --max-extent TENSOR=N: the most elements of a Range output whose bounds are run-time values
+   * (the caller's array, kept while the graph is used; the model's graph only). */
+  const struct ec_extent_bound *extent_bounds;
+  int n_extent_bounds;
 } ec_graph;
+
+typedef struct ec_extent_bound {
+  const char *tensor;
+  int64_t max;
+} ec_extent_bound;
 
 /* The deepest nesting of subgraphs the frontend accepts (the model's graph is depth 0). */
 #define EC_MAX_GRAPH_DEPTH 16

@@ -1154,6 +1154,8 @@ static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *dis
   g->source_path = ec_strdup(display);
   if (sha) memcpy(g->sha256, sha, 32);
   loader L = {g, d, display, dir, opts ? opts : &none, m};
+  g->extent_bounds = L.opts->extents;
+  g->n_extent_bounds = L.opts->n_extents;
   ec_status st = g->source_path ? convert(&L) : EC_ERR_INTERNAL;
   if (!st && !L.opts->no_infer) {
     st = ec_infer_graph(g, d);

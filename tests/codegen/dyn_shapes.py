@@ -6,7 +6,9 @@ compiled (--kernels ref and xnnpack), built with -Wall -Wextra -Werror, run thro
 compared with numpy (shapes of the output files included); `edgecc eval` likewise. A main of the
 test's own runs one context three times with different extents (small, larger, small again: the
 bound must be restored before every run, not the last run's extent). A reader that is not
-element-wise (Transpose) is one error line naming the node, exit 1.
+element-wise (Transpose) is one error line naming the node, exit 1. Range with run-time start,
+limit and delta: --max-extent gives its bound (missing: exit 1 naming the flag; a bad value or an
+unknown tensor: exit 2), a longer range a run-time error naming the node.
 
 usage: dyn_shapes.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels ref,xnnpack]"""
 import argparse
@@ -64,6 +66,16 @@ def reference(x, k, keep):
     order = np.argsort(-x, axis=1, kind="stable")[:, :int(k[0])]
     return [idx, idx.astype(np.float32) + 1, np.take_along_axis(x, order, 1), order.astype(np.int64),
             x[:, keep]]
+
+
+def range_model(work):
+    """r = Range(start, limit, delta) float, y = r * 2: both [<=N]."""
+    g = helper.make_graph([helper.make_node("Range", ["start", "limit", "delta"], ["r"], name="steps"),
+                           helper.make_node("Mul", ["r", "two"], ["y"], name="twice")],
+                          "rng", [vi("start", TP.FLOAT, []), vi("limit", TP.FLOAT, []), vi("delta", TP.FLOAT, [])],
+                          [vi("r", TP.FLOAT, [None]), vi("y", TP.FLOAT, [None])],
+                          initializer=[numpy_helper.from_array(np.array(2, np.float32), "two")])
+    return save(work, "rng", g)
 
 
 def bad_reader_model(work):
@@ -218,6 +230,38 @@ def main():
         if p.returncode != 0 or got != twice_expected():
             cx.fail("three runs of one context (%s): exit %d\n got:\n%s want:\n%s" % (kernels, p.returncode, got,
                                                                                       twice_expected()))
+        else:
+            cx.ok()
+
+    rpath = range_model(cx.work)
+    for kernels in a.kernels.split(","):
+        exe = cc.compiled(cx, "rng", rpath, kernels, ["--max-extent", "r=10"])
+        if not exe:
+            continue
+        for s, l, d in ((0, 5, 1), (1, 0, -0.25), (0, 10, 1), (3, 3, 1)):
+            args = [("start", np.array(s, np.float32)), ("limit", np.array(l, np.float32)),
+                    ("delta", np.array(d, np.float32))]
+            want = np.arange(s, l, d, dtype=np.float32)
+            what = "range %g %g %g %s" % (s, l, d, kernels)
+            got, rc, err = cc.run_prog(exe, args, 2, what.replace(" ", "_"))
+            if got is None:
+                cx.fail("%s: program exit %d: %s" % (what, rc, err.strip()[-500:]))
+            else:
+                check(cx, what, got, [want, want * 2])
+        got, rc, err = cc.run_prog(exe, [("start", np.array(0, np.float32)), ("limit", np.array(11, np.float32)),
+                                         ("delta", np.array(1, np.float32))], 2, "range_over")
+        if got is not None or "node 'steps' (Range) failed: a data-dependent extent is larger than its bound" not in err:
+            cx.fail("range of 11 above the bound 10 (%s): exit %d, stderr %r" % (kernels, rc, err))
+        else:
+            cx.ok()
+    for extra, want_rc, want_text in (([], 1, "give the most with --max-extent r=N"),
+                                      (["--max-extent", "r=ten"], 2, "--max-extent r=ten: N must be a whole number"),
+                                      (["--max-extent", "r=10", "--max-extent", "nope=3"], 2, "has no tensor 'nope'")):
+        r = edgecc_run.run(cx.edgecc, [rpath, "--targets", "host", "-o", os.path.join(cx.work, "rng_bad")] + extra)
+        lines = [l for l in r.err.splitlines() if l.strip()]
+        if r.rc != want_rc or len(lines) != 1 or want_text not in lines[0]:
+            cx.fail("range with %s: want exit %d and one line with %r, got %s" % (extra, want_rc, want_text,
+                                                                                r.describe()))
         else:
             cx.ok()
 

@@ -12,8 +12,9 @@ Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inp
 shape, a Slice's starts, a Loop's trip count...) are frozen with the test's own input files, and with
 --freeze-weights the weight operands too (the report marks the test "frozen" and says which inputs
 and why); every other input is fed at run time, those of data-dependent shapes (NonZero, Compress,
-Unique, NonMaxSuppression, TopK's K) included: the inferred shape is then a bound the data must fit
-(`bounded_dims` of inspect --json) and the program writes the shape it found. Then
+Unique, NonMaxSuppression, TopK's K, Range's operands with --max-extent OUT=RANGE_BOUND) included:
+the inferred shape is then a bound the data must fit (`bounded_dims` of inspect --json) and the
+program writes the shape it found. Then
   shapes   `edgecc inspect --json` must load the model and infer the dtypes and shapes of output_*.pb;
   eval     additionally `edgecc eval` runs every test_data_set_* and the values are compared by
            ONNX's rule: |got - exp| <= 1e-7 + 1e-3 * |exp| elementwise, exact for integers and bool,
@@ -147,6 +148,21 @@ def weight_inputs(model):
     return [vi.name for vi in model.graph.input if vi.name in want and vi.name not in inits]
 
 
+# Range's length depends on its operands' values and nothing in the input shapes bounds it: the
+# runner gives each Range output of the graph this bound (--max-extent), as a user would; the
+# suites' ranges are far shorter.
+RANGE_BOUND = 4096
+
+
+def range_bounds(model):
+    """--max-extent arguments for the Range outputs of the model's graph."""
+    args = []
+    for n in model.graph.node:
+        if n.op_type == "Range" and n.output and n.output[0]:
+            args += ["--max-extent", "%s=%d" % (n.output[0], RANGE_BOUND)]
+    return args
+
+
 def has_strings(model):
     for vi in list(model.graph.input) + list(model.graph.output):
         if vi.type.WhichOneof("value") == "tensor_type" and vi.type.tensor_type.elem_type == 8:
@@ -257,7 +273,7 @@ class Runner:
 
         built = {}
         for ds in datasets:
-            freeze = []
+            freeze = range_bounds(model)
             for n in frozen:
                 if not os.path.exists(os.path.join(ds, "input_%d.pb" % index[n])):
                     res["status"], res["reason"] = "unsupported", (
@@ -649,8 +665,8 @@ def write_report(args, results, table, diffs, elapsed):
     L.append("Rates are over all the tests of a suite; *frozen* tests had graph inputs that feed shape "
              "operands (or, with the fast kernels, weight operands) turned into constants with "
              "`--freeze-input`; each test's row names them and why. Every other input is fed at run time, "
-             "the data inputs of NonZero, Compress, Unique, NonMaxSuppression and TopK's K included "
-             "(data-dependent shapes).")
+             "the data inputs of NonZero, Compress, Unique, NonMaxSuppression and TopK's K and Range's operands "
+             "(each Range output bounded with `--max-extent OUT=%d`) included: data-dependent shapes." % RANGE_BOUND)
     L.append("")
     cols = ["tests", "pass", "fail", "unsupported", "crash", "timeout", "frozen", "excused"]
     head = "| suite | " + " | ".join(cols) + (" | loads" if args.mode == "shapes" else "") + " | pass rate |"
