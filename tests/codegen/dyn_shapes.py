@@ -8,7 +8,8 @@ test's own runs one context three times with different extents (small, larger, s
 bound must be restored before every run, not the last run's extent). A reader that is not
 element-wise (Transpose) is one error line naming the node, exit 1. Range with run-time start,
 limit and delta: --max-extent gives its bound (missing: exit 1 naming the flag; a bad value or an
-unknown tensor: exit 2), a longer range a run-time error naming the node.
+unknown tensor: exit 2), a longer range a run-time error naming the node. A data-dependent shape
+inside an If branch is one error line naming the If, exit 1 (branches and bodies stay static).
 
 usage: dyn_shapes.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels ref,xnnpack]"""
 import argparse
@@ -76,6 +77,20 @@ def range_model(work):
                           [vi("r", TP.FLOAT, [None]), vi("y", TP.FLOAT, [None])],
                           initializer=[numpy_helper.from_array(np.array(2, np.float32), "two")])
     return save(work, "rng", g)
+
+
+def if_nonzero_model(work):
+    """If whose then branch is NonZero of the outer x: refused (subgraphs stay static)."""
+    then_g = helper.make_graph([helper.make_node("NonZero", ["x"], ["nz"], name="nz_in_branch")], "with_nonzero",
+                               [], [vi("nz", TP.INT64, [1, None])])
+    else_g = helper.make_graph([helper.make_node("Cast", ["x"], ["xi"], name="cast_in_branch", to=TP.INT64),
+                                helper.make_node("Unsqueeze", ["xi", "axes"], ["u"], name="u")], "plain",
+                               [], [vi("u", TP.INT64, [1, 4])])
+    g = helper.make_graph([helper.make_node("If", ["c"], ["y"], name="choose", then_branch=then_g,
+                                            else_branch=else_g)],
+                          "ifnz", [vi("c", TP.BOOL, []), vi("x", TP.FLOAT, [4])], [vi("y", TP.INT64, [1, None])],
+                          initializer=[numpy_helper.from_array(np.array([0], np.int64), "axes")])
+    return save(work, "if_nonzero", g)
 
 
 def bad_reader_model(work):
@@ -271,6 +286,15 @@ def main():
     if r.rc != 1 or len(lines) != 1 or "node 'flip' (Transpose)" not in lines[0] \
             or "data-dependent shape" not in lines[0]:
         cx.fail("a Transpose of NonZero's output: want exit 1 and one line naming 'flip', got %s" % r.describe())
+    else:
+        cx.ok()
+
+    r = edgecc_run.run(cx.edgecc, [if_nonzero_model(cx.work), "--targets", "host", "-o",
+                                   os.path.join(cx.work, "ifnz")])
+    lines = [l for l in r.err.splitlines() if l.strip()]
+    if r.rc != 1 or len(lines) != 1 or "node 'choose' (If)" not in lines[0] \
+            or "data-dependent shape" not in lines[0] or "inside a subgraph" not in lines[0]:
+        cx.fail("NonZero inside an If branch: want exit 1 and one line naming 'choose', got %s" % r.describe())
     else:
         cx.ok()
 
