@@ -1251,7 +1251,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
                                   p->n_outputs, &e.mp, d);
   if (!st) st = collect_values(&e);
   if (!st) st = name_steps(&e);
-  if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, o, &e.ctl, d);
+  if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, e.sname, o, &e.ctl, d);
   if (!st) ec_ctl_place_weights(e.ctl, e.woff, &e.payload);
   for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {
     int t = i < p->n_inputs ? p->inputs[i] : p->outputs[i - p->n_inputs];

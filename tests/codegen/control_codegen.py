@@ -10,6 +10,7 @@ missing bound is one error line naming the node and the flag (exit 1), a bad val
 usage: control_codegen.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels ref,xnnpack]"""
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -201,6 +202,41 @@ def main():
             cx.fail("inspect %s: %s, says %r" % (os.path.basename(path), r.describe(), r.out.strip()[-200:]))
         else:
             cx.ok()
+
+    # Names from the graph, not positions (issue 12 in subgraphs): a node inserted at the start of
+    # the then branch and a step inserted before the If rename no other function.
+    def functions(model, name):
+        out = os.path.join(work, name)
+        r = compile_model(cx, model, out, "ref")
+        if r.rc != 0:
+            cx.fail("%s: compile: %s" % (name, r.describe()))
+            return set()
+        with open(os.path.join(out, "host", name + "_p0.c")) as f:
+            return set(re.findall(r"^static int (\w+)\(void \*c\)", f.read(), re.M))
+
+    def named_if(name, extra):
+        then_nodes = [helper.make_node("Mul", ["x", "x"], ["t0"], name="square"),
+                      helper.make_node("Neg", ["t0"], ["t"], name="flip")]
+        if extra:
+            then_nodes = [helper.make_node("Abs", ["x"], ["xa"], name="inserted")] + then_nodes
+            then_nodes[1] = helper.make_node("Mul", ["xa", "xa"], ["t0"], name="square")
+        pre = [helper.make_node("Relu", ["x0"], ["x"], name="pre")] if extra else \
+            [helper.make_node("Identity", ["x0"], ["x"], name="pre")]
+        g = helper.make_graph(pre + [helper.make_node(
+            "If", ["c"], ["y"], name="pick", then_branch=cf.branch("then_g", then_nodes, [cf.vi("t", F, [3])]),
+            else_branch=cf.branch("else_g", [helper.make_node("Neg", ["x"], ["e"], name="negate")],
+                                  [cf.vi("e", F, [3])]))],
+            name, [cf.vi("x0", F, [3]), cf.vi("c", B, [])], [cf.vi("y", F, [3])])
+        return cf.save(work, name, g)
+
+    before = functions(named_if("names_a", False), "names_a")
+    after = functions(named_if("names_b", True), "names_b")
+    want = {"pick", "pick_then_square", "pick_then_flip", "pick_else_negate"}
+    if not want <= before or not before - {"pre"} <= after:
+        cx.fail("subgraph functions are not named from the graph: before %s, after inserting nodes %s"
+                % (sorted(before), sorted(after)))
+    else:
+        cx.ok()
 
     # --max-trip-count: missing bound (exit 1, one line naming the node and the flag), bad values
     # (exit 2), a name that is no Loop (exit 2).
