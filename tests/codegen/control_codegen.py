@@ -70,6 +70,33 @@ class Ctx:
         self.passed += 1
 
 
+def arguments():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--kernels", default="ref,xnnpack")
+    return ap.parse_args()
+
+
+def finish(cx):
+    """Prints the failures and the count line; the exit status."""
+    for f in cx.failures:
+        print("FAIL", f)
+    print("%d passed, %d failed" % (cx.passed, len(cx.failures)))
+    return 1 if cx.failures else 0
+
+
+def one_line_error(cx, what, r, rc, needles):
+    """r (an edgecc_run result) must end with exit rc and one stderr line holding every needle."""
+    lines = [ln for ln in r.err.splitlines() if ln.strip()]
+    if r.rc != rc or len(lines) != 1 or not all(s in lines[0] for s in needles):
+        cx.fail("%s: want exit %d and one line with %r, got %s" % (what, rc, needles, r.describe()))
+    else:
+        cx.ok()
+
+
 def compile_model(cx, model, out, kernels, extra=()):
     shutil.rmtree(out, ignore_errors=True)
     return edgecc_run.run(cx.edgecc, [model, "--targets", "host", "--kernels", kernels, "-o", out] + list(extra),
@@ -141,13 +168,7 @@ def run_and_check(cx, exe, what, inputs, want, tol=0.0):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--edgecc", required=True)
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--kernels", default="ref,xnnpack")
-    a = ap.parse_args()
+    a = arguments()
     cx = Ctx(a)
     shutil.rmtree(cx.work, ignore_errors=True)
     os.makedirs(cx.work)
@@ -261,10 +282,7 @@ def main():
         else:
             cx.ok()
 
-    for f in cx.failures:
-        print("FAIL", f)
-    print("%d passed, %d failed" % (cx.passed, len(cx.failures)))
-    return 1 if cx.failures else 0
+    return finish(cx)
 
 
 if __name__ == "__main__":

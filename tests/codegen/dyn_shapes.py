@@ -12,7 +12,6 @@ unknown tensor: exit 2), a longer range a run-time error naming the node. A data
 inside an If branch is one error line naming the If, exit 1 (branches and bodies stay static).
 
 usage: dyn_shapes.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels ref,xnnpack]"""
-import argparse
 import os
 import shutil
 import subprocess
@@ -180,13 +179,7 @@ def check(cx, what, got, want):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--edgecc", required=True)
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--kernels", default="ref,xnnpack")
-    a = ap.parse_args()
+    a = cc.arguments()
     cx = cc.Ctx(a)
     shutil.rmtree(cx.work, ignore_errors=True)
     os.makedirs(cx.work)
@@ -273,35 +266,15 @@ def main():
                                       (["--max-extent", "r=ten"], 2, "--max-extent r=ten: N must be a whole number"),
                                       (["--max-extent", "r=10", "--max-extent", "nope=3"], 2, "has no tensor 'nope'")):
         r = edgecc_run.run(cx.edgecc, [rpath, "--targets", "host", "-o", os.path.join(cx.work, "rng_bad")] + extra)
-        lines = [l for l in r.err.splitlines() if l.strip()]
-        if r.rc != want_rc or len(lines) != 1 or want_text not in lines[0]:
-            cx.fail("range with %s: want exit %d and one line with %r, got %s" % (extra, want_rc, want_text,
-                                                                                r.describe()))
-        else:
-            cx.ok()
-
-    r = edgecc_run.run(cx.edgecc, [bad_reader_model(cx.work), "--targets", "host", "-o",
-                                   os.path.join(cx.work, "bad")])
-    lines = [l for l in r.err.splitlines() if l.strip()]
-    if r.rc != 1 or len(lines) != 1 or "node 'flip' (Transpose)" not in lines[0] \
-            or "data-dependent shape" not in lines[0]:
-        cx.fail("a Transpose of NonZero's output: want exit 1 and one line naming 'flip', got %s" % r.describe())
-    else:
-        cx.ok()
-
-    r = edgecc_run.run(cx.edgecc, [if_nonzero_model(cx.work), "--targets", "host", "-o",
-                                   os.path.join(cx.work, "ifnz")])
-    lines = [l for l in r.err.splitlines() if l.strip()]
-    if r.rc != 1 or len(lines) != 1 or "node 'choose' (If)" not in lines[0] \
-            or "data-dependent shape" not in lines[0] or "inside a subgraph" not in lines[0]:
-        cx.fail("NonZero inside an If branch: want exit 1 and one line naming 'choose', got %s" % r.describe())
-    else:
-        cx.ok()
-
-    for f in cx.failures:
-        print("FAIL:", f)
-    print("%d passed, %d failed" % (cx.passed, len(cx.failures)))
-    return 1 if cx.failures else 0
+        cc.one_line_error(cx, "range with %s" % extra, r, want_rc, [want_text])
+    for name, model, needles in (
+            ("a Transpose of NonZero's output", bad_reader_model(cx.work),
+             ["node 'flip' (Transpose)", "data-dependent shape"]),
+            ("NonZero inside an If branch", if_nonzero_model(cx.work),
+             ["node 'choose' (If)", "data-dependent shape", "inside a subgraph"])):
+        r = edgecc_run.run(cx.edgecc, [model, "--targets", "host", "-o", os.path.join(cx.work, "refused")])
+        cc.one_line_error(cx, name, r, 1, needles)
+    return cc.finish(cx)
 
 
 if __name__ == "__main__":
