@@ -325,7 +325,9 @@ static void emit_header(emitter *e, ec_buf *b) {
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
                   " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
-                  " * to each other. */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  " * to each other.%s */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  e->fast ? " Their XNNPACK operators share one pool of all the threads: a cluster\n"
+                            " * thread that waits, and a thread left over, runs tiles of the others' operators." : "",
                   e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
     if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
   }
@@ -785,9 +787,10 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  if (e->n_clusters > 1) /* clusters on threads of their own run each step on one */
-    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads >= %s_N_CLUSTERS ? 1 : ctx->base.threads, &err)"
-                  " != ECK_OK)\n", e->PROG);
+  if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
+    ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
+                  "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
+                  e->PROG, e->PROG);
   else
     ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n");
   ec_buf_printf(b, "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
@@ -988,11 +991,11 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "\nconst ecrt_step %s_steps[] = {\n", e->prog);
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &g->nodes[e->p->nodes[s]];
-    char label[64];
+    char label[512];
     if (e->aliased[s]) continue;
-    snprintf(label, sizeof label, "#%d", n->index);
+    ec_node_label(g, n, label, sizeof label);
     ec_buf_printf(b, "  [S_%s] = {", e->sname[s]);
-    put_c_string(b, n->name && n->name[0] ? n->name : label);
+    put_c_string(b, label);
     ec_buf_printf(b, ", ");
     put_c_string(b, n->op_type);
     ec_buf_printf(b, ", %s},\n", e->sname[s]);
@@ -1029,7 +1032,8 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   if (e->fast) emit_fast_init(e, b);
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "  st = ecrt_clusters_start(&ctx->clusters, %s_clusters, %s_N_CLUSTERS, ctx->ready, %s_N_HANDOFFS,\n"
-                  "                           %s_steps, ctx, ctx->base.threads);\n", e->prog, e->PROG, e->PROG, e->prog);
+                  "                           %s_steps, ctx, ctx->base.threads, %s);\n", e->prog, e->PROG, e->PROG, e->prog,
+                  e->fast ? "eck_pool_enter, eck_pool_help, ctx->pool" : "NULL, NULL, NULL");
     ec_buf_printf(b, "  if (st != ECRT_OK) %s_release(ctx);\n  return st;\n}\n\n", e->prog);
   } else {
     ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");

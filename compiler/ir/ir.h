@@ -264,6 +264,10 @@ bool ec_dtype_valid(int32_t dtype);
 
 /* Node description for messages: "node 'conv1' (Conv)" or "node #12 (output 'y') (Add)". */
 void ec_node_describe(const ec_graph *g, const ec_node *n, char *buf, size_t len);
+/* A node's label in the generated steps table and in profiles: its name, or for an unnamed node
+ * "Op -> first_output" (output names are unique, and stay when a node is inserted elsewhere, where
+ * a position would renumber); "#index" only for a node without outputs. */
+void ec_node_label(const ec_graph *g, const ec_node *n, char *buf, size_t len);
 
 /* Diagnostics. */
 void ec_diag_set(ec_diag *d, const char *file, const char *where, const char *fmt, ...)
