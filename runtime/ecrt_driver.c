@@ -501,11 +501,16 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
     goto done;
   }
   for (i = 0; i < n_out; i++) {
-    const ecrt_io_desc *d = &p->outputs[want_out[i]];
-    size_t b = io_bytes(d), cap = ecrt_pb_encoded_size(d->name, d->rank, d->dims, b), w;
-    unsigned char *enc = ecrt_alloc(cap, 8);
+    int k = want_out[i];
+    ecrt_io_desc d = p->outputs[k];
+    size_t b, cap, w;
+    unsigned char *enc;
+    if (p->out_dims) memcpy(d.dims, p->out_dims[k], sizeof d.dims); /* data-dependent shapes */
+    b = io_bytes(&d);
+    cap = ecrt_pb_encoded_size(d.name, d.rank, d.dims, b);
+    enc = ecrt_alloc(cap, 8);
     if (!enc) goto done;
-    st = ecrt_pb_encode(enc, cap, &w, d->name, d->dtype, d->rank, d->dims, outs[want_out[i]], b);
+    st = ecrt_pb_encode(enc, cap, &w, d.name, d.dtype, d.rank, d.dims, outs[k], b);
     if (!st) st = ecrt_write_file(out_files[i], enc, w);
     ecrt_free(enc);
     if (st) {

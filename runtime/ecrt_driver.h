@@ -31,6 +31,9 @@ typedef struct ecrt_program {
    * every exit after init, before it frees the arena and weights. */
   void (*release)(void *ctx);
   const char *kernels;           /* the kernel library compiled in: "xnnpack" or "ref" */
+  /* NULL, or (outputs with a data-dependent shape) every output's shape as the last run found
+   * it, which the files written then have; io_desc's dims are the bounds. */
+  int64_t (*out_dims)[ECRT_MAX_RANK];
 } ecrt_program;
 
 /* Several models compiled into one program (edgecc a.onnx b.onnx ...): their names, per input

@@ -100,6 +100,29 @@ static bool parse_input_shapes(ec_model_opts *mo, char *v) {
   return true;
 }
 
+/* --max-extent TENSOR=N: N a whole number from 0 to 2^40 (a bound of elements, not bytes to
+ * allocate now). 1, or -1 after a usage error. */
+static int parse_max_extent(ec_model_opts *mo, char *v) {
+  char *name, *value, *end;
+  if (!v || !split_eq(v, &name, &value) || !name[0]) {
+    ec_usage_error("--max-extent takes TENSOR=N (a Range output and its most elements), got '%s'", v ? v : "");
+    return -1;
+  }
+  errno = 0;
+  long long n = strtoll(value, &end, 10);
+  if (errno || *end || !value[0] || n < 0 || n > (1LL << 40)) {
+    ec_usage_error("--max-extent %s=%s: N must be a whole number from 0 to %lld", name, value, 1LL << 40);
+    return -1;
+  }
+  if (mo->n_extents >= EC_MAX_OPTS) {
+    ec_usage_error("too many --max-extent options");
+    return -1;
+  }
+  mo->extents[mo->n_extents].tensor = name;
+  mo->extents[mo->n_extents++].max = n;
+  return 1;
+}
+
 int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   if (strcmp(a, "--no-pass") == 0) {
@@ -134,6 +157,7 @@ int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
     }
     return parse_input_shapes(mo, argv[++*i]) ? 1 : -1;
   }
+  if (strcmp(a, "--max-extent") == 0) return parse_max_extent(mo, *i + 1 < argc ? argv[++*i] : NULL);
   bool is_dim = strcmp(a, "--dim") == 0, is_freeze = strcmp(a, "--freeze-input") == 0;
   if (!is_dim && !is_freeze) return 0;
   if (*i + 1 >= argc) {
@@ -176,7 +200,7 @@ void ec_print_warnings(const ec_graph *g) {
 
 int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_graph **g) {
   ec_load_opts lo = {mo->dims,   mo->n_dims,   mo->freezes,       mo->n_freezes, no_infer,
-                     mo->shapes, mo->n_shapes, mo->allow_unpinned};
+                     mo->shapes, mo->n_shapes, mo->allow_unpinned, mo->extents, mo->n_extents};
   ec_diag d;
   memset(&d, 0, sizeof d);
   ec_status st = ec_pipeline_load(path, &lo, &mo->passes, no_infer, g, &d);
@@ -185,6 +209,13 @@ int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_gra
     ec_diag_print(&d);
     return st;
   }
+  for (int i = 0; i < mo->n_extents; i++)
+    if (ec_graph_find(*g, mo->extents[i].tensor) < 0) {
+      ec_graph_free(*g);
+      *g = NULL;
+      return ec_usage_error("--max-extent %s=%lld: %s has no tensor '%s'", mo->extents[i].tensor,
+                            (long long)mo->extents[i].max, path, mo->extents[i].tensor);
+    }
   ec_print_warnings(*g);
   return 0;
 }

@@ -10,7 +10,7 @@
 
 static const char inspect_help[] =
     "usage: edgecc inspect MODEL [--json] [--input-shape NAME=D0xD1...] [--dim NAME=N]\n"
-    "                      [--freeze-input NAME=FILE.pb] [--no-pass NAME]\n"
+    "                      [--freeze-input NAME=FILE.pb] [--max-extent TENSOR=N] [--no-pass NAME]\n"
     "       edgecc inspect MODEL --shape-inputs\n"
     "\n"
     "Loads MODEL, infers every shape and prints what it holds: graph inputs and outputs with\n"
@@ -23,6 +23,7 @@ static const char inspect_help[] =
     "  --input-shape NAME=D0xD1[,NAME=...]   every dim of graph input NAME (e.g. input=1x576)\n"
     "  --dim NAME=N           pin the named dimension NAME to N\n"
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
+    "  --max-extent TENSOR=N  the most elements of Range output TENSOR (run-time start/limit/delta)\n"
     "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold,\n"
     "                         layernorm, gelu, pow-square, qdq, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
@@ -91,7 +92,7 @@ static void shape_put(ec_buf *b, const ec_graph *g, int t, bool json) {
   for (int k = 0; k < tt->rank; k++) {
     const char *sep = k ? (json ? ", " : ",") : "";
     if (unpinned(dyn_of(g, t, k))) ec_buf_printf(b, "%s%s", sep, json ? "null" : "N");
-    else ec_buf_printf(b, "%s%lld", sep, (long long)tt->dims[k]);
+    else ec_buf_printf(b, "%s%s%lld", sep, !json && ((tt->dyn >> k) & 1) ? "<=" : "", (long long)tt->dims[k]);
   }
   ec_buf_printf(b, "]");
 }
@@ -104,6 +105,12 @@ static void tensors_json(ec_buf *b, const ec_graph *g, const int *ts, int n) {
     ec_buf_json_str(b, t->name);
     ec_buf_printf(b, ", \"dtype\": \"%s\", \"shape\": ", ec_dtype_name(t->dtype));
     shape_put(b, g, ts[i], true);
+    if (t->dyn) { /* data-dependent: those dims of "shape" are bounds */
+      ec_buf_printf(b, ", \"bounded_dims\": [");
+      for (int k = 0, c = 0; k < t->rank; k++)
+        if ((t->dyn >> k) & 1) ec_buf_printf(b, "%s%d", c++ ? ", " : "", k);
+      ec_buf_printf(b, "]");
+    }
     ec_buf_printf(b, "}");
   }
   ec_buf_printf(b, "%s]", n ? "\n  " : "");

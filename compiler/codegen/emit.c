@@ -48,7 +48,8 @@ static void put_c_string(ec_buf *b, const char *s) {
 
 static void put_shape(ec_buf *b, const ec_tensor *t) {
   ec_buf_append(b, "[", 1);
-  for (int i = 0; i < t->rank; i++) ec_buf_printf(b, "%s%lld", i ? "," : "", (long long)t->dims[i]);
+  for (int i = 0; i < t->rank; i++)
+    ec_buf_printf(b, "%s%s%lld", i ? "," : "", (t->dyn >> i) & 1 ? "<=" : "", (long long)t->dims[i]);
   ec_buf_append(b, "]", 1);
 }
 
@@ -311,6 +312,14 @@ static void header_comment(emitter *e, ec_buf *b, const char *file, const char *
                 sha, e->o->device, e->o->target, e->o->kernels);
 }
 
+/* Whether an output of the partition has a data-dependent shape: run then also returns the
+ * shape of every output (out_dims), and the driver writes files of that shape. */
+static bool bounded_outputs(const emitter *e) {
+  for (int i = 0; i < e->p->n_outputs; i++)
+    if (e->g->tensors[e->p->outputs[i]].dyn) return true;
+  return false;
+}
+
 static void run_signature(emitter *e, ec_buf *b, bool with_models) {
   const ec_graph *g = e->g;
   ec_buf_printf(b, "ecrt_status %s_run%s(%s *ctx%s", e->prog, with_models ? "_models" : "", e->prog,
@@ -319,6 +328,7 @@ static void run_signature(emitter *e, ec_buf *b, bool with_models) {
     ec_buf_printf(b, ", const %s *%s", c_type(g->tensors[e->p->inputs[i]].dtype), e->arg[i]);
   for (int i = 0; i < e->p->n_outputs; i++)
     ec_buf_printf(b, ", %s *%s", c_type(g->tensors[e->p->outputs[i]].dtype), e->arg[e->p->n_inputs + i]);
+  if (bounded_outputs(e)) ec_buf_printf(b, ", int64_t out_dims[%d][ECRT_MAX_RANK]", e->p->n_outputs);
   ec_buf_printf(b, ")");
 }
 
@@ -416,6 +426,9 @@ static void emit_header(emitter *e, ec_buf *b) {
     put_shape(b, &g->tensors[t]);
     ec_buf_printf(b, "\n");
   }
+  if (bounded_outputs(e))
+    ec_buf_printf(b, " * Outputs shaped [<=N] have a data-dependent shape: their buffers hold the bound, the data\n"
+                  " * fills the start of it, dense, and out_dims[k] receives output k's shape from this run.\n");
   ec_buf_printf(b, " * Returns ECRT_OK, or ECRT_ERR_KERNEL with ctx->base.failed_step set. Never allocates. */\n");
   run_signature(e, b, false);
   if (e->models) {
@@ -886,6 +899,9 @@ static void emit_release(emitter *e, ec_buf *b) {
                 "  return ECRT_ERR_LIBRARY;\n}\n\n", e->prog, e->prog);
 }
 
+static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_op_def *op,
+                              const char *parg, const char *sarg);
+
 static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   const ec_graph *g = e->g;
   char file[200];
@@ -1036,7 +1052,13 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
       snprintf(sarg, sizeof sarg, "ctx->arena + %zu", e->mp.bufs[e->mp.scratch_buf[s]].offset);
     else
       snprintf(sarg, sizeof sarg, "NULL");
-    ec_buf_printf(b, "  return %s(%s, in, %d, out, %d, %s);\n}\n", op->ref_name, parg, ni, no, sarg);
+    bool bounded = false;
+    for (int k = 0; k < no; k++) bounded |= n->outputs[k] >= 0 && g->tensors[n->outputs[k]].dyn;
+    if (!bounded) {
+      ec_buf_printf(b, "  return %s(%s, in, %d, out, %d, %s);\n}\n", op->ref_name, parg, ni, no, sarg);
+      continue;
+    }
+    emit_bounded_call(e, b, n, op, parg, sarg);
   }
 
   ec_buf_printf(b, "\nconst ecrt_step %s_steps[] = {\n", e->prog);
@@ -1066,7 +1088,11 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "  const unsigned char *payload;\n%s%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "",
                 e->n_dnnl ? "  eck_dnnl_error derr;\n" : "");
   ec_buf_printf(b, "  if (!ctx) return ECRT_ERR_ARG;\n  memset(ctx, 0, sizeof *ctx);\n  ctx->base.failed_step = -1;\n");
-  ec_buf_printf(b, "  if (arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
+  /* With no arena bytes, `arena_len < 0u` would fail -Wextra's type-limits. */
+  if (e->mp.arena_bytes)
+    ec_buf_printf(b, "  if (arena_len < %s_ARENA_BYTES || (uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n", e->PROG);
+  else
+    ec_buf_printf(b, "  (void)arena_len;\n  if ((uintptr_t)arena %% ECRT_ALIGN != 0) return ECRT_ERR_ARG;\n");
   ec_buf_printf(b, "  st = ecrt_weights_check(weights, weights_len, model_sha256, WEIGHTS_PAYLOAD_BYTES,\n"
                 "                          WEIGHTS_PAYLOAD_CRC32C, &payload);\n  if (st != ECRT_OK) return st;\n");
   /* The threads it really runs with (a profile records them): the reference kernels use one. */
@@ -1096,7 +1122,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     run_signature(e, b, false);
     ec_buf_printf(b, " {\n  return %s_run_models(ctx, %s_ALL_MODELS", e->prog, e->PROG);
     for (int i = 0; i < e->p->n_inputs + e->p->n_outputs; i++) ec_buf_printf(b, ", %s", e->arg[i]);
-    ec_buf_printf(b, ");\n}\n\n");
+    ec_buf_printf(b, "%s);\n}\n\n", bounded_outputs(e) ? ", out_dims" : "");
   }
   run_signature(e, b, e->models != NULL);
   ec_buf_printf(b, " {\n");
@@ -1124,18 +1150,62 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
                     tbytes(&g->tensors[t]));
     }
   }
+  const char *ret = bounded_outputs(e) ? "st =" : "return";
+  if (bounded_outputs(e)) ec_buf_printf(b, "  ecrt_status st;\n");
   if (e->models && e->n_clusters > 1)
     ec_buf_printf(b, "  ctx->clusters.step_models = %s_step_models;\n  ctx->clusters.models = models;\n", e->prog);
   if (e->n_clusters > 1)
-    ec_buf_printf(b, "  return ecrt_clusters_run(&ctx->clusters, %s_N_STEPS, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
-                  e->PROG);
+    ec_buf_printf(b, "  %s ecrt_clusters_run(&ctx->clusters, %s_N_STEPS, ctx->base.prof_ns, &ctx->base.failed_step);\n",
+                  ret, e->PROG);
   else if (e->models)
-    ec_buf_printf(b, "  return ecrt_run_steps_for(%s_steps, %s_step_models, models, %s_N_STEPS, ctx, ctx->base.prof_ns,\n"
-                  "                            &ctx->base.failed_step);\n}\n", e->prog, e->prog, e->PROG);
+    ec_buf_printf(b, "  %s ecrt_run_steps_for(%s_steps, %s_step_models, models, %s_N_STEPS, ctx, ctx->base.prof_ns,\n"
+                  "                            &ctx->base.failed_step);\n", ret, e->prog, e->prog, e->PROG);
   else
-    ec_buf_printf(b, "  return ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
-                  e->prog, e->PROG);
+    ec_buf_printf(b, "  %s ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n",
+                  ret, e->prog, e->PROG);
+  if (bounded_outputs(e)) {
+    ec_buf_printf(b, "  /* every output's shape, the data-dependent extents as this run found them */\n");
+    for (int i = 0; i < e->p->n_outputs; i++)
+      ec_buf_printf(b, "  ecrt_copy(out_dims[%d], ctx->v[V_%s].dims, sizeof out_dims[%d]);\n", i,
+                    e->vname[e->val_of[e->p->outputs[i]]], i);
+    ec_buf_printf(b, "  return st;\n");
+  }
+  ec_buf_printf(b, "}\n");
   return EC_OK;
+}
+
+/* The step of a node with a data-dependent output shape (ec_tensor.dyn): an EC_OPF_EXTENT kernel
+ * gets the bound in out[k].dims (ctx->v holds the last run's extent) and writes the extent it
+ * finds; an element-wise kernel gets the broadcast of its inputs' extents. Either way the extent
+ * goes back to ctx->v, where the readers' steps and run's out_dims take it. */
+static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_op_def *op,
+                              const char *parg, const char *sarg) {
+  const ec_graph *g = e->g;
+  bool own = (op->flags & EC_OPF_EXTENT) != 0;
+  ec_buf_printf(b, "  int rc;\n");
+  for (int k = 0; k < n->n_outputs; k++) {
+    const ec_tensor *t = n->outputs[k] >= 0 ? &g->tensors[n->outputs[k]] : NULL;
+    if (!t || !t->dyn) continue;
+    if (!own) {
+      ec_buf_printf(b, "  if (eck_extent_broadcast(in, %d, &out[%d]) != ECK_OK) return ECK_ERR_ARG;\n",
+                    n->n_inputs, k);
+      continue;
+    }
+    for (int j = 0; j < t->rank; j++)
+      if ((t->dyn >> j) & 1)
+        ec_buf_printf(b, "  out[%d].dims[%d] = %lld; /* at most: the extent is found at run time */\n", k, j,
+                      (long long)t->dims[j]);
+  }
+  ec_buf_printf(b, "  rc = %s(%s, in, %d, out, %d, %s);\n", op->ref_name, parg, n->n_inputs, n->n_outputs, sarg);
+  for (int k = 0; k < n->n_outputs; k++) {
+    const ec_tensor *t = n->outputs[k] >= 0 ? &g->tensors[n->outputs[k]] : NULL;
+    for (int j = 0; t && j < t->rank; j++)
+      if ((t->dyn >> j) & 1)
+        ec_buf_printf(b, "  ctx->v[V_%s].dims[%d] = out[%d].dims[%d];\n", e->vname[e->val_of[n->outputs[k]]], j, k, j);
+  }
+  if (own)
+    ec_buf_printf(b, "  if (rc == ECK_ERR_BOUND) ctx->base.failed_why = \"a data-dependent extent is larger than its bound\";\n");
+  ec_buf_printf(b, "  return rc;\n}\n");
 }
 
 static void emit_main(emitter *e, ec_buf *b) {
@@ -1163,6 +1233,9 @@ static void emit_main(emitter *e, ec_buf *b) {
                 "                        size_t arena_len, int threads) {\n"
                 "  return %s_init(ctx, weights, weights_len, arena, arena_len, threads);\n}\n\n", e->prog);
   ec_buf_printf(b, "static void release(void *ctx) {\n  %s_release(ctx);\n}\n\n", e->prog);
+  if (bounded_outputs(e))
+    ec_buf_printf(b, "/* The outputs' shapes as the last run found them (data-dependent shapes). */\n"
+                  "static int64_t out_dims[%d][ECRT_MAX_RANK];\n\n", e->p->n_outputs);
   ec_buf_printf(b, "static ecrt_status run(void *ctx, const void *const *in, void *const *out) {\n");
   if (!e->p->n_inputs) ec_buf_printf(b, "  (void)in;\n");
   if (!e->p->n_outputs) ec_buf_printf(b, "  (void)out;\n");
@@ -1171,12 +1244,12 @@ static void emit_main(emitter *e, ec_buf *b) {
     ec_buf_printf(b, ", (const %s *)in[%d]", c_type(g->tensors[e->p->inputs[i]].dtype), i);
   for (int i = 0; i < e->p->n_outputs; i++)
     ec_buf_printf(b, ", (%s *)out[%d]", c_type(g->tensors[e->p->outputs[i]].dtype), i);
-  ec_buf_printf(b, ");\n}\n\n");
+  ec_buf_printf(b, "%s);\n}\n\n", bounded_outputs(e) ? ", out_dims" : "");
   if (e->models) {
     const char **ty = ec_alloc(sizeof(char *) * (size_t)(e->p->n_inputs + e->p->n_outputs + 1));
     for (int i = 0; ty && i < e->p->n_inputs + e->p->n_outputs; i++)
       ty[i] = c_type(g->tensors[i < e->p->n_inputs ? e->p->inputs[i] : e->p->outputs[i - e->p->n_inputs]].dtype);
-    if (ty) ec_models_emit_main(e->models, b, e->p, e->prog, ty, ty + e->p->n_inputs);
+    if (ty) ec_models_emit_main(e->models, b, e->p, e->prog, ty, ty + e->p->n_inputs, bounded_outputs(e));
     else b->oom = true;
     free(ty);
   }
@@ -1189,8 +1262,9 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      sizeof(%s), %s_ARENA_BYTES,\n", e->prog, e->PROG);
   ec_buf_printf(b, "      %d, %d, %s, %s,\n", e->p->n_inputs, e->p->n_outputs,
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
-  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"};\n", e->prog, e->PROG,
-                e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref");
+  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"%s};\n", e->prog, e->PROG,
+                e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref",
+                bounded_outputs(e) ? ", out_dims" : ", NULL");
   if (e->n_dnnl) ec_emit_dnnl_main(b);
   if (e->models)
     ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
@@ -1293,7 +1367,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
                                   p->n_outputs, &e.mp, d);
   if (!st) st = collect_values(&e);
   if (!st) st = name_steps(&e);
-  if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, o, &e.ctl, d);
+  if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, e.sname, o, &e.ctl, d);
   if (!st) ec_ctl_place_weights(e.ctl, e.woff, &e.payload);
   if (!st) place_dnnl_weights(&e);
   for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {

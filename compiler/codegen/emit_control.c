@@ -37,7 +37,9 @@ typedef struct csub {                   /* one subgraph */
   int *nodes;                           /* 0..n_nodes-1: its schedule */
   size_t base;                          /* absolute arena offset of its arena */
   int *val;                             /* per tensor: value index, or -1 */
-  char fn[200];                         /* C name of its function; its steps are fn_s<k>_... */
+  char fn[200];                         /* C name of its function: <owner's step>_then|else|body */
+  char **step_fn;                       /* per node: its step's function, <fn>_<node> (names
+                                           owned by ec_ctl.taken) */
 } csub;
 
 typedef struct cnode {                  /* one control-flow node */
@@ -67,7 +69,26 @@ struct ec_ctl {
                                            constant's bytes (that value's index), else -1 */
   char **names;                         /* the partition's names, then the own values' */
   int n_vals, cap_vals;
+  char *const *step_names;              /* the partition's step functions, by step */
+  char **taken;                         /* function names so far (copies): the partition's steps',
+                                           then the subgraphs' and their steps' */
+  int n_taken, cap_taken;
 };
+
+/* A function name from the graph's names, unique among every function of the file so far: as
+ * the partition's steps are named, an inserted node renames nothing else. */
+static char *fresh_fn(ec_ctl *c, const char *raw) {
+  if (c->n_taken == c->cap_taken) {
+    int cap = c->cap_taken ? 2 * c->cap_taken : 64;
+    char **nt = ec_realloc_array(c->taken, (size_t)cap, sizeof(char *));
+    if (!nt) return NULL;
+    c->taken = nt;
+    c->cap_taken = cap;
+  }
+  char *nm = ec_cname(raw, c->taken, c->n_taken);
+  if (nm) c->taken[c->n_taken++] = nm;
+  return nm;
+}
 
 static size_t tbytes(const ec_tensor *t) {
   int64_t n = ec_tensor_numel(t);
@@ -339,20 +360,25 @@ static ec_status add_node(ec_ctl *c, const ec_graph *g, int node, int in_sub, in
     int si = c->nodes[ci].first_sub + k;
     csub *sb = &c->subs[si];
     sb->base = c->nodes[ci].region + c->nodes[ci].lay.sub_off[k];
-    const char *parent_fn = in_sub < 0 ? NULL : c->subs[in_sub].fn;
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
-    if (!nm) return EC_ERR_INTERNAL;
     const char *attr = n->op == EC_OP_If ? (k ? "else" : "then") : "body";
-    /* Named from the enclosing function, the step and the node; deep nesting that would make the
-     * name too long falls back to the subgraph's index (still unique: the partition's own
-     * functions start with s and a digit). */
-    char fn[1024];
-    if (parent_fn) snprintf(fn, sizeof fn, "%s_s%d_%s_%s", parent_fn, step, nm, attr);
-    else snprintf(fn, sizeof fn, "s%d_%s_%s", step, nm, attr);
-    if (strlen(fn) >= sizeof sb->fn) snprintf(fn, sizeof fn, "sub%d_%s", si, attr);
-    memcpy(sb->fn, fn, strlen(fn) + 1);
-    free(nm);
+    /* Named after the node's own step function and the branch or body; its steps after it and
+     * their nodes (as the partition's: the node's name, or its op and first output). */
+    const char *owner_fn = in_sub < 0 ? c->step_names[step] : c->subs[in_sub].step_fn[step];
+    char raw[600];
+    snprintf(raw, sizeof raw, "%s_%s", owner_fn, attr);
+    char *fn = fresh_fn(c, raw);
+    if (!fn) return EC_ERR_INTERNAL;
+    snprintf(sb->fn, sizeof sb->fn, "%s", fn);
     const ec_graph *sg = sb->g;
+    sb->step_fn = ec_alloc(sizeof(char *) * (size_t)(sg->n_nodes + 1));
+    if (!sb->step_fn) return EC_ERR_INTERNAL;
+    for (int i = 0; i < sg->n_nodes; i++) {
+      const ec_node *m = &sg->nodes[i];
+      const char *out = m->n_outputs && m->outputs[0] >= 0 ? sg->tensors[m->outputs[0]].name : "";
+      if (m->name && m->name[0]) snprintf(raw, sizeof raw, "%s_%s", sb->fn, m->name);
+      else snprintf(raw, sizeof raw, "%s_%s_%s", sb->fn, m->op_type, out);
+      if (!(sb->step_fn[i] = fresh_fn(c, raw))) return EC_ERR_INTERNAL;
+    }
     /* Values in the order a reader meets them: each step's inputs and outputs, then the outputs. */
     ec_status st = EC_OK;
     for (int i = 0; !st && i < sg->n_nodes; i++) {
@@ -382,7 +408,7 @@ static ec_status add_nodes(ec_ctl *c, const ec_graph *g, const int *nodes, int n
 }
 
 ec_status ec_ctl_build(const ec_graph *g, const int *nodes, int n_nodes, const ec_memplan *mp,
-                       char *const *top_names, const int *top_val, int n_top,
+                       char *const *top_names, const int *top_val, int n_top, char *const *step_names,
                        const ec_codegen_opts *o, ec_ctl **out, ec_diag *d) {
   *out = NULL;
   bool any = false;
@@ -401,6 +427,12 @@ ec_status ec_ctl_build(const ec_graph *g, const int *nodes, int n_nodes, const e
     return EC_ERR_INTERNAL;
   }
   for (int v = 0; v < n_top; v++) c->names[v] = top_names[v];
+  c->step_names = step_names;
+  for (int s = 0; s < n_nodes; s++)
+    if (!fresh_fn(c, step_names[s])) {
+      ec_ctl_free(c);
+      return EC_ERR_INTERNAL;
+    }
   ec_status st = add_nodes(c, g, nodes, n_nodes, mp, -1, 0, d);
   if (st) {
     ec_ctl_free(c);
@@ -442,7 +474,10 @@ void ec_ctl_free(ec_ctl *c) {
     ec_memplan_free(&c->subs[i].mp);
     free(c->subs[i].nodes);
     free(c->subs[i].val);
+    free(c->subs[i].step_fn);
   }
+  for (int i = 0; i < c->n_taken; i++) free(c->taken[i]);
+  free(c->taken);
   for (int v = 0; c->names && v < c->n_vals; v++) free(c->names[c->n_top + v]);
   free(c->subs);
   free(c->nodes);
@@ -550,10 +585,7 @@ static ec_status emit_sub(const ec_ctl *c, ec_buf *b, int si, const char *prog, 
   char fname[300];
   for (int s = 0; s < sg->n_nodes; s++) {
     const ec_node *n = &sg->nodes[s];
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
-    if (!nm) return EC_ERR_INTERNAL;
-    snprintf(fname, sizeof fname, "%s_s%d_%s", sb->fn, s, nm);
-    free(nm);
+    snprintf(fname, sizeof fname, "%s", sb->step_fn[s]);
     char desc[600];
     ec_node_describe(sg, n, desc, sizeof desc);
     ec_buf_printf(b, "\n/* ");
@@ -582,15 +614,12 @@ static ec_status emit_sub(const ec_ctl *c, ec_buf *b, int si, const char *prog, 
   ec_buf_printf(b, "\nstatic const ecrt_step %s_steps[%d] = {\n", sb->fn, sg->n_nodes);
   for (int s = 0; s < sg->n_nodes; s++) {
     const ec_node *n = &sg->nodes[s];
-    char *nm = ec_cname(n->name && n->name[0] ? n->name : n->op_type, NULL, 0);
-    if (!nm) return EC_ERR_INTERNAL;
     ec_buf_printf(b, "  {\"");
     if (n->name && n->name[0]) put_safe(b, n->name);
     else ec_buf_printf(b, "#%d", n->index);
     ec_buf_printf(b, "\", \"");
     put_safe(b, n->op_type);
-    ec_buf_printf(b, "\", %s_s%d_%s},\n", sb->fn, s, nm);
-    free(nm);
+    ec_buf_printf(b, "\", %s},\n", sb->step_fn[s]);
   }
   ec_buf_printf(b, "};\n");
   return EC_OK;

@@ -17,11 +17,12 @@ typedef struct ec_ctl ec_ctl;
 
 /* Plans the subgraphs of the steps nodes[0..n_nodes) of g, whose memory plan is mp. Their tensors
  * become values numbered after the partition's n_top ones, named uniquely among top_names; the
- * partition's value of tensor t is top_val[t]. Fails on an op or dtype generated code cannot run
+ * partition's value of tensor t is top_val[t]. Branch, body and step functions are named after
+ * the owner's step function (step_names, by step) and the graph's nodes. Fails on an op or dtype generated code cannot run
  * inside a subgraph, and on a Loop whose trip count is only known at run time and has no
  * --max-trip-count bound in o. *out is NULL when no step has subgraphs. */
 ec_status ec_ctl_build(const ec_graph *g, const int *nodes, int n_nodes, const ec_memplan *mp,
-                       char *const *top_names, const int *top_val, int n_top,
+                       char *const *top_names, const int *top_val, int n_top, char *const *step_names,
                        const ec_codegen_opts *o, ec_ctl **out, ec_diag *d);
 int ec_ctl_n_values(const ec_ctl *c);
 /* Gives the subgraphs' constants offsets in the weights payload, from *payload on (aligned), a

@@ -133,7 +133,7 @@ void ec_models_emit_tables(const ec_models_code *m, ec_buf *b, const ec_graph *g
 }
 
 void ec_models_emit_main(const ec_models_code *m, ec_buf *b, const ec_part *p, const char *prog,
-                         const char *const *in_type, const char *const *out_type) {
+                         const char *const *in_type, const char *const *out_type, bool out_dims) {
   const char *PROG = m->PROG;
   ec_buf_printf(b, "static ecrt_status run_models(void *ctx, uint32_t models, const void *const *in, void *const *out) {\n");
   if (!p->n_inputs) ec_buf_printf(b, "  (void)in;\n");
@@ -141,7 +141,8 @@ void ec_models_emit_main(const ec_models_code *m, ec_buf *b, const ec_part *p, c
   ec_buf_printf(b, "  return %s_run_models(ctx, models", prog);
   for (int i = 0; i < p->n_inputs; i++) ec_buf_printf(b, ", (const %s *)in[%d]", in_type[i], i);
   for (int i = 0; i < p->n_outputs; i++) ec_buf_printf(b, ", (%s *)out[%d]", out_type[i], i);
-  ec_buf_printf(b, ");\n}\n\n/* The models that read each input and write each output, in graph order. */\n");
+  ec_buf_printf(b, "%s);\n}\n\n/* The models that read each input and write each output, in graph order. */\n",
+                out_dims ? ", out_dims" : "");
   for (int side = 0; side < 2; side++) {
     int cnt = side ? p->n_outputs : p->n_inputs;
     const int *ts = side ? p->outputs : p->inputs;

@@ -30,6 +30,6 @@ void ec_models_emit_tables(const ec_models_code *m, ec_buf *b, const ec_graph *g
 /* main_p<k>.c: the run wrapper taking a model set, each input's and output's models and the
  * ecrt_models table the driver reads (`models`). in_cast/out_cast: per argument its C type. */
 void ec_models_emit_main(const ec_models_code *m, ec_buf *b, const ec_part *p, const char *prog,
-                         const char *const *in_type, const char *const *out_type);
+                         const char *const *in_type, const char *const *out_type, bool out_dims);
 
 #endif

@@ -57,7 +57,12 @@ typedef struct ec_tensor {
   int n_consumers, cap_consumers;
   ec_quant quant;       /* count == 0: not quantized */
   int layout;           /* 0: as in ONNX (NCHW); lowering may change it */
+  /* Bit k set: dims[k] is an upper bound and the extent is found at run time (the outputs of
+   * NonZero, Compress, Unique, NonMaxSuppression, TopK with a run-time K, Range with run-time
+   * bounds, and of element-wise ops on them). Buffers are sized by the bound. */
+  uint8_t dyn;
 } ec_tensor;
+_Static_assert(EC_MAX_RANK <= 8, "ec_tensor.dyn holds one bit per dimension");
 
 typedef enum ec_attr_type {
   EC_ATTR_UNDEFINED = 0,
@@ -197,7 +202,16 @@ typedef struct ec_graph {
   int n_models;
   char **model_names;
   int *output_model;
+  /* --max-extent TENSOR=N: the most elements of a Range output whose bounds are run-time values
+   * (the caller's array, kept while the graph is used; the model's graph only). */
+  const struct ec_extent_bound *extent_bounds;
+  int n_extent_bounds;
 } ec_graph;
+
+typedef struct ec_extent_bound {
+  const char *tensor;
+  int64_t max;
+} ec_extent_bound;
 
 /* The deepest nesting of subgraphs the frontend accepts (the model's graph is depth 0). */
 #define EC_MAX_GRAPH_DEPTH 16

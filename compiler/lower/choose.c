@@ -860,6 +860,12 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
   memset(c, 0, sizeof *c);
   c->a = c->b = c->w = c->bias = -1;
   if (!ec_kernels_fast(kernels) || n->op < 0 || n->family == EC_KF_REF) return c->kind = EC_K_REF;
+  /* A data-dependent extent (ec_tensor.dyn) is known only at run time; fast operators fix shapes
+   * when they are created. */
+  for (int i = 0; i < n->n_inputs; i++)
+    if (n->inputs[i] >= 0 && g->tensors[n->inputs[i]].dyn) return c->kind = EC_K_REF;
+  for (int i = 0; i < n->n_outputs; i++)
+    if (n->outputs[i] >= 0 && g->tensors[n->outputs[i]].dyn) return c->kind = EC_K_REF;
   ec_kernel_kind k = EC_K_REF;
   switch (n->op) {
 #define EC_FAST_OP(Op, choose, xnn, layout) \

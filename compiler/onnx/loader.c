@@ -1068,7 +1068,8 @@ static ec_status check_declared(loader *L, const Onnx__ValueInfoProto *vi, bool 
   bool same = sh->n_dim == (size_t)tt->rank;
   for (size_t k = 0; same && k < sh->n_dim; k++)
     if (sh->dim[k]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
-        sh->dim[k]->dim_value != tt->dims[k])
+        sh->dim[k]->dim_value != tt->dims[k] &&
+        !(((tt->dyn >> k) & 1) && sh->dim[k]->dim_value <= tt->dims[k])) /* a run-time extent */
       same = false;
   if (same) return EC_OK;
   char decl[256] = "[", inf[256];
@@ -1153,6 +1154,8 @@ static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *dis
   g->source_path = ec_strdup(display);
   if (sha) memcpy(g->sha256, sha, 32);
   loader L = {g, d, display, dir, opts ? opts : &none, m};
+  g->extent_bounds = L.opts->extents;
+  g->n_extent_bounds = L.opts->n_extents;
   ec_status st = g->source_path ? convert(&L) : EC_ERR_INTERNAL;
   if (!st && !L.opts->no_infer) {
     st = ec_infer_graph(g, d);

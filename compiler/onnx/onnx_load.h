@@ -39,6 +39,8 @@ typedef struct ec_load_opts {
   /* Leave dynamic dims without a value at 1 and record them (EC_PIN_NONE) instead of failing:
    * for `edgecc inspect`, which then reports them; needs no_infer. */
   bool allow_unpinned;
+  const ec_extent_bound *extents; /* --max-extent TENSOR=N (kept by the graph: extent_bounds) */
+  int n_extents;
 } ec_load_opts;
 
 /* Loads the model at `path` into a new graph, with shape inference and constant folding.

@@ -74,6 +74,12 @@ static ec_status infer_subgraph(ec_ctx *cx, ec_node *n, ec_graph *sub) {
   sub->fold_shapes_only = cx->g->fold_shapes_only;
   ec_status st = ec_infer_graph(sub, cx->diag);
   if (!st) st = ec_graph_compact(sub);
+  /* Branches and bodies run with static shapes: their buffers are planned once, their outputs
+   * copied by size (codegen) and stacked by iteration (Loop, Scan). */
+  for (int t = 0; !st && t < sub->n_tensors; t++)
+    if (sub->tensors[t].dyn)
+      return ec_fail(cx, n, "subgraph '%s': '%s' has a data-dependent shape, which edgecc does not "
+                     "support inside a subgraph yet", sub->name, sub->tensors[t].name);
   return st;
 }
 

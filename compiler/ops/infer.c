@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "elementwise.h"
 #include "op.h"
 
 /* Folding makes constants; beyond this size a folded value would bloat the weights file more
@@ -18,6 +19,7 @@ static const char *kernel_error(int rc) {
     case ECK_ERR_DTYPE: return "the reference kernel does not support this dtype";
     case ECK_ERR_ARG: return "inconsistent arguments";
     case ECK_ERR_UNSUPPORTED: return "this configuration is not supported by the kernel";
+    case ECK_ERR_BOUND: return "a data-dependent extent is larger than its bound";
     default: return "the kernel failed";
   }
 }
@@ -66,7 +68,13 @@ ec_status ec_eval_node(ec_graph *g, int node, void **values, ec_diag *d) {
       goto done;
     }
   }
-  int rc = op->ref(n->params, in, n->n_inputs, out, n->n_outputs, scratch);
+  /* Data-dependent shapes: an element-wise op's outputs take the extents its inputs have now;
+   * an EC_OPF_EXTENT kernel writes its own. */
+  int rc = ECK_OK;
+  for (int i = 0; i < n->n_outputs && rc == ECK_OK; i++)
+    if (n->outputs[i] >= 0 && g->tensors[n->outputs[i]].dyn && !(op->flags & EC_OPF_EXTENT))
+      rc = eck_extent_broadcast(in, n->n_inputs, &out[i]);
+  if (rc == ECK_OK) rc = op->ref(n->params, in, n->n_inputs, out, n->n_outputs, scratch);
   if (rc != ECK_OK) {
     st = ec_fail_node(d, g, n, "evaluation failed: %s", kernel_error(rc));
     goto done;
@@ -74,6 +82,9 @@ ec_status ec_eval_node(ec_graph *g, int node, void **values, ec_diag *d) {
   for (int i = 0; i < n->n_outputs; i++) {
     if (n->outputs[i] < 0) continue;
     ec_tensor *t = &g->tensors[n->outputs[i]];
+    /* `edgecc eval` runs the graph once: a run-time extent becomes the tensor's shape, which its
+     * readers and the output file then see. */
+    if (values && t->dyn) memcpy(t->dims, out[i].dims, sizeof(int64_t) * (size_t)t->rank);
     if (values) {
       free(values[n->outputs[i]]);
       values[n->outputs[i]] = out[i].data;
@@ -101,6 +112,53 @@ static bool foldable(const ec_graph *g, const ec_node *n) {
   return bytes <= EC_FOLD_MAX_BYTES;
 }
 
+/* Ops whose output shape is the numpy broadcast of their inputs' shapes, value by value: the
+ * only ones that may read a tensor whose extent is found at run time (ec_tensor.dyn). */
+static bool follows_extent(const ec_op_def *op) {
+  static const ec_infer_fn fns[] = {ec_infer_identity, ec_infer_unary, ec_infer_classify, ec_infer_clip,
+                                    ec_infer_gelu, ec_infer_binary, ec_infer_variadic, ec_infer_where,
+                                    ec_infer_cast};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+    if (op->infer == fns[i]) return true;
+  return false;
+}
+
+/* After n's inference: the run-time dims of its outputs. An EC_OPF_EXTENT op has set its own;
+ * an element-wise op reading a data-dependent tensor has them where an input has them (and a
+ * fixed extent may only broadcast along them as 1); any other reader is refused. */
+static ec_status infer_extents(ec_ctx *cx, ec_node *n) {
+  const ec_graph *g = cx->g;
+  const ec_tensor *from = NULL;
+  for (int i = 0; i < n->n_inputs && !from; i++)
+    if (n->inputs[i] >= 0 && g->tensors[n->inputs[i]].dyn) from = &g->tensors[n->inputs[i]];
+  if (!from) return EC_OK;
+  if (!follows_extent(&ec_ops[n->op]))
+    return ec_fail(cx, n, "input '%s' has a data-dependent shape (its extent is found at run "
+                   "time), and edgecc runs only element-wise ops on such a tensor", from->name);
+  for (int o = 0; o < n->n_outputs; o++) {
+    if (n->outputs[o] < 0) continue;
+    ec_tensor *y = &cx->g->tensors[n->outputs[o]];
+    uint8_t dyn = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+      if (n->inputs[i] < 0) continue;
+      const ec_tensor *t = &g->tensors[n->inputs[i]];
+      for (int k = 0; k < t->rank; k++)
+        if ((t->dyn >> k) & 1) dyn |= (uint8_t)(1u << (y->rank - t->rank + k));
+    }
+    for (int i = 0; i < n->n_inputs; i++) {
+      if (n->inputs[i] < 0) continue;
+      const ec_tensor *t = &g->tensors[n->inputs[i]];
+      for (int k = 0; k < t->rank; k++)
+        if (((dyn >> (y->rank - t->rank + k)) & 1) && !((t->dyn >> k) & 1) && t->dims[k] != 1)
+          return ec_fail(cx, n, "input '%s' has %lld fixed elements on dimension %d, where '%s' "
+                         "has a data-dependent extent", t->name, (long long)t->dims[k],
+                         y->rank - t->rank + k, from->name);
+    }
+    y->dyn = dyn;
+  }
+  return EC_OK;
+}
+
 ec_status ec_infer_node(ec_graph *g, int idx, ec_diag *d) {
   ec_node *n = &g->nodes[idx];
   ec_ctx cx = {g, d, g->opset};
@@ -119,6 +177,7 @@ ec_status ec_infer_node(ec_graph *g, int idx, ec_diag *d) {
   }
   for (int i = 0; i < n->n_attrs; i++) n->attrs[i].used = false;
   ec_status st = ec_ops[n->op].infer(&cx, n);
+  if (!st) st = infer_extents(&cx, n);
   if (st) return st;
   for (int i = 0; i < n->n_attrs; i++)
     if (!n->attrs[i].used)

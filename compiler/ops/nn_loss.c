@@ -73,22 +73,28 @@ ec_status ec_infer_nms(ec_ctx *cx, ec_node *n) {
   eck_nms_params *p = ec_params(cx, n, sizeof *p);
   if (!p) return EC_ERR_INTERNAL;
   p->center_point_box = (int32_t)cpb;
-  /* The number of selected boxes is only known from the values. */
+  /* The number of selected boxes is only known from the values: with every input constant it
+   * is counted here, else the output is sized for the most boxes that can be selected (every box
+   * of every class, or max_output_boxes_per_class of them when that is a constant) and the kernel
+   * finds the count at run time. */
   eck_tensor in[5];
   memset(in, 0, sizeof in);
+  bool known = true;
   for (int i = 0; i < n->n_inputs; i++) {
     if (!ec_in(cx, n, i)) continue;
-    if (!ec_in_is_const(cx, n, i)) {
-      const ec_tensor *t = ec_in(cx, n, i);
-      return ec_fail(cx, n, "the number of boxes NonMaxSuppression selects depends on its input "
-                     "values, so edgecc needs them constant; '%s' is not%s%s%s", t->name,
-                     t->kind == EC_TK_INPUT ? " (freeze it with --freeze-input " : "",
-                     t->kind == EC_TK_INPUT ? t->name : "",
-                     t->kind == EC_TK_INPUT ? "=FILE.pb)" : "");
-    }
+    if (!ec_in_is_const(cx, n, i)) known = false;
     ec_tensor_view(ec_in(cx, n, i), &in[i]);
   }
   int64_t cap = s->dims[0] * s->dims[1] * s->dims[2];
+  if (!known) {
+    int64_t per = s->dims[2];
+    if (n->n_inputs > 2 && ec_in(cx, n, 2) && ec_in_is_const(cx, n, 2)) {
+      const ec_tensor *m = ec_in(cx, n, 2);
+      int64_t maxk = ec_tensor_numel(m) ? eck_load_i64(m->data, m->dtype, 0) : 0;
+      if (maxk < per) per = maxk > 0 ? maxk : 0;
+    }
+    return ec_set_output_bound(cx, n, 0, ECK_INT64, 2, (int64_t[]){s->dims[0] * s->dims[1] * per, 3}, 1);
+  }
   int64_t *sel = malloc(sizeof(int64_t) * 3 * (size_t)(cap > 0 ? cap : 1));
   if (!sel) return ec_fail(cx, n, "out of memory");
   int64_t count = eck_nms_run(p, in, n->n_inputs, sel, cap);

@@ -30,8 +30,10 @@ enum {
   EC_OPF_NONE = 0,
   EC_OPF_NOFOLD = 1 << 0,   /* never evaluated at compile time (random ops) */
   EC_OPF_INPLACE = 1 << 1,  /* output 0 may share input 0's bytes */
-  EC_OPF_SHAPE_ONLY = 1 << 2 /* outputs depend on the inputs' shapes only (Shape, Size): always
+  EC_OPF_SHAPE_ONLY = 1 << 2, /* outputs depend on the inputs' shapes only (Shape, Size): always
                                 folded, since shapes are static */
+  EC_OPF_EXTENT = 1 << 3     /* data-dependent output shape: the kernel gets the upper bound in
+                                out[k].dims and writes the extent it found there */
 };
 
 /* The cost model's class of an op (compiler/plan/cost.c maps it to its efficiency classes). */
@@ -122,6 +124,10 @@ ec_status ec_set_output(ec_ctx *cx, ec_node *n, int i, int32_t dtype, int rank,
                         const int64_t *dims);
 /* Output i gets the dtype and shape of tensor t. */
 ec_status ec_set_output_like(ec_ctx *cx, ec_node *n, int i, const ec_tensor *t);
+/* Data-dependent shapes (EC_OPF_EXTENT ops): output i as ec_set_output, its dims upper bounds
+ * where bit k of dyn is set (ec_tensor.dyn); the kernel finds the extent at run time. */
+ec_status ec_set_output_bound(ec_ctx *cx, ec_node *n, int i, int32_t dtype, int rank,
+                              const int64_t *dims, uint8_t dyn);
 
 /* Numpy-style multidirectional broadcast of several shapes. Fails if incompatible. */
 ec_status ec_broadcast(ec_ctx *cx, const ec_node *n, const ec_tensor *const *ts, int count,

@@ -265,12 +265,21 @@ ec_status ec_set_output(ec_ctx *cx, ec_node *n, int i, int32_t dtype, int rank,
   }
   t->dtype = dtype;
   t->rank = rank;
+  t->dyn = 0; /* a bound only where ec_set_output_bound or ec_infer_node says so */
   for (int k = 0; k < rank; k++) t->dims[k] = dims[k];
   return EC_OK;
 }
 
 ec_status ec_set_output_like(ec_ctx *cx, ec_node *n, int i, const ec_tensor *t) {
   return ec_set_output(cx, n, i, t->dtype, t->rank, t->dims);
+}
+
+ec_status ec_set_output_bound(ec_ctx *cx, ec_node *n, int i, int32_t dtype, int rank,
+                              const int64_t *dims, uint8_t dyn) {
+  ec_status st = ec_set_output(cx, n, i, dtype, rank, dims);
+  ec_tensor *t = ec_out(cx, n, i);
+  if (!st && t) t->dyn = (uint8_t)(dyn & ((1u << rank) - 1));
+  return st;
 }
 
 ec_status ec_broadcast(ec_ctx *cx, const ec_node *n, const ec_tensor *const *ts, int count,

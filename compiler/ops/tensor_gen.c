@@ -80,6 +80,19 @@ ec_status ec_infer_range(ec_ctx *cx, ec_node *n) {
     if (ec_tensor_numel(ec_in(cx, n, i)) != 1) return ec_fail(cx, n, "start, limit and delta must be scalars");
   }
   int64_t count;
+  bool known = true;
+  for (int i = 0; i < 3; i++) known &= ec_in_is_const(cx, n, i);
+  if (!known) {
+    /* Run-time bounds: the count is found by the kernel, within the bound --max-extent gives. */
+    const ec_tensor *y = ec_out(cx, n, 0);
+    const ec_graph *root = cx->g;
+    while (root->parent) root = root->parent;
+    for (int i = 0; y && i < root->n_extent_bounds; i++)
+      if (strcmp(root->extent_bounds[i].tensor, y->name) == 0)
+        return ec_set_output_bound(cx, n, 0, dt, 1, &root->extent_bounds[i].max, 1);
+    return ec_fail(cx, n, "the number of elements depends on the values of start, limit and delta: "
+                   "give the most with --max-extent %s=N", y ? y->name : "");
+  }
   if (ec_dtype_in(dt, ec_dt_float)) {
     double v[3];
     for (int i = 0; i < 3 && !st; i++) st = scalar_float(cx, n, i, "a Range operand", &v[i]);

@@ -206,14 +206,19 @@ ec_status ec_infer_topk(ec_ctx *cx, ec_node *n) {
     return st;
   if (old) {
     if ((st = ec_attr_require(cx, n, "k")) || (st = ec_attr_int(cx, n, "k", 0, &k))) return st;
-  } else {
+  } else if (ec_in_is_const(cx, n, 1)) {
     int64_t *v, c;
     if ((st = ec_in_const_ints(cx, n, 1, &v, &c))) return st;
     k = c == 1 ? v[0] : -1;
     free(v);
     if (c != 1) return ec_fail(cx, n, "K must hold one value");
+  } else {
+    /* K known at run time: the outputs are sized for all of the axis, the extent is K. */
+    if ((st = ec_check_input(cx, n, 1, (const int32_t[]){ECK_INT64, 0}))) return st;
+    if (ec_tensor_numel(ec_in(cx, n, 1)) != 1) return ec_fail(cx, n, "K must hold one value");
+    k = -1;
   }
-  if (k < 0 || k > x->dims[a])
+  if (k != -1 && (k < 0 || k > x->dims[a]))
     return ec_fail(cx, n, "K = %lld is out of range for axis %d of size %lld", (long long)k, a,
                    (long long)x->dims[a]);
   eck_topk_params *p = ec_params(cx, n, sizeof *p);
@@ -223,9 +228,10 @@ ec_status ec_infer_topk(ec_ctx *cx, ec_node *n) {
   p->sorted = sorted != 0;
   int64_t dims[EC_MAX_RANK];
   memcpy(dims, x->dims, sizeof dims);
-  dims[a] = k;
-  if ((st = ec_set_output(cx, n, 0, x->dtype, x->rank, dims))) return st;
-  return ec_set_output(cx, n, 1, ECK_INT64, x->rank, dims);
+  dims[a] = k < 0 ? x->dims[a] : k;
+  uint8_t dyn = k < 0 ? (uint8_t)(1u << a) : 0;
+  if ((st = ec_set_output_bound(cx, n, 0, x->dtype, x->rank, dims, dyn))) return st;
+  return ec_set_output_bound(cx, n, 1, ECK_INT64, x->rank, dims, dyn);
 }
 
 size_t ec_scratch_topk(const ec_graph *g, const ec_node *n) {
@@ -245,19 +251,9 @@ void ec_print_onehot(ec_buf *b, const ec_node *n) {
   ec_buf_printf(b, "{ .axis = %d }", (int)p->axis);
 }
 
-/* Data-dependent output shapes are only known when the deciding input is a constant. */
-static ec_status need_const(ec_ctx *cx, ec_node *n, int i, const char *what) {
-  if (ec_in_is_const(cx, n, i)) return EC_OK;
-  return ec_fail(cx, n,
-                 "the output shape depends on the values of input '%s' (%s), which edgecc "
-                 "(static shapes) only supports when it is a constant",
-                 ec_in(cx, n, i)->name, what);
-}
-
 ec_status ec_infer_compress(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 2, 2, 1, 1);
   if (!st) st = ec_check_input(cx, n, 1, (const int32_t[]){ECK_BOOL, 0});
-  if (!st) st = need_const(cx, n, 1, "condition");
   if (st) return st;
   const ec_tensor *x = ec_in(cx, n, 0), *c = ec_in(cx, n, 1);
   ec_attr *aa = ec_attr_get(n, "axis");
@@ -267,15 +263,18 @@ ec_status ec_infer_compress(ec_ctx *cx, ec_node *n) {
   if (aa && (st = ec_norm_axis(cx, n, axis, x->rank, &a))) return st;
   if (c->rank != 1) return ec_fail(cx, n, "condition must be 1-D");
   int64_t limit = a >= 0 ? x->dims[a] : ec_tensor_numel(x), cnt = 0;
-  for (int64_t i = 0; i < c->dims[0] && i < limit; i++) cnt += ((const uint8_t *)c->data)[i] != 0;
+  /* A run-time condition: as many as it has elements on the axis, at most (the bound). */
+  bool known = ec_in_is_const(cx, n, 1);
+  for (int64_t i = 0; i < c->dims[0] && i < limit; i++)
+    cnt += known ? ((const uint8_t *)c->data)[i] != 0 : 1;
   eck_compress_params *p = ec_params(cx, n, sizeof *p);
   if (!p) return EC_ERR_INTERNAL;
   p->axis = a;
-  if (a < 0) return ec_set_output(cx, n, 0, x->dtype, 1, &cnt);
+  if (a < 0) return ec_set_output_bound(cx, n, 0, x->dtype, 1, &cnt, known ? 0 : 1);
   int64_t dims[EC_MAX_RANK];
   memcpy(dims, x->dims, sizeof dims);
   dims[a] = cnt;
-  return ec_set_output(cx, n, 0, x->dtype, x->rank, dims);
+  return ec_set_output_bound(cx, n, 0, x->dtype, x->rank, dims, known ? 0 : (uint8_t)(1u << a));
 }
 
 void ec_print_compress(ec_buf *b, const ec_node *n) {
@@ -285,19 +284,19 @@ void ec_print_compress(ec_buf *b, const ec_node *n) {
 
 ec_status ec_infer_nonzero(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 1, 1, 1, 1);
-  if (!st) st = need_const(cx, n, 0, "X");
   if (st) return st;
   const ec_tensor *x = ec_in(cx, n, 0);
   int64_t cnt = 0, total = ec_tensor_numel(x);
   unsigned char zero[16] = {0};
-  for (int64_t i = 0; i < total; i++) cnt += eck_cmp_elem(x->data, i, zero, 0, x->dtype) != 0;
+  /* A run-time X: every element may be non-zero (the bound). */
+  bool known = ec_in_is_const(cx, n, 0);
+  for (int64_t i = 0; i < total; i++) cnt += known ? eck_cmp_elem(x->data, i, zero, 0, x->dtype) != 0 : 1;
   int64_t dims[2] = {x->rank, cnt};
-  return ec_set_output(cx, n, 0, ECK_INT64, 2, dims);
+  return ec_set_output_bound(cx, n, 0, ECK_INT64, 2, dims, known ? 0 : 2);
 }
 
 ec_status ec_infer_unique(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 1, 1, 1, 4);
-  if (!st) st = need_const(cx, n, 0, "X");
   if (st) return st;
   const ec_tensor *x = ec_in(cx, n, 0);
   ec_attr *aa = ec_attr_get(n, "axis");
@@ -313,7 +312,10 @@ ec_status ec_infer_unique(ec_ctx *cx, ec_node *n) {
     for (int k = a + 1; k < x->rank; k++) inner *= x->dims[k];
   }
   int64_t nu = 0;
-  for (int64_t s = 0; s < d; s++) {
+  /* A run-time X: every slice may be distinct (the bound). */
+  bool known = ec_in_is_const(cx, n, 0);
+  if (!known) nu = d;
+  for (int64_t s = 0; s < d && known; s++) {
     bool first = true;
     for (int64_t t = 0; t < s && first; t++) {
       bool eq = true;
@@ -330,16 +332,17 @@ ec_status ec_infer_unique(ec_ctx *cx, ec_node *n) {
   p->axis = a;
   p->sorted = sorted != 0;
   int64_t dims[EC_MAX_RANK];
+  uint8_t dyn0 = known ? 0 : (uint8_t)(1u << (a >= 0 ? a : 0)), dyn = known ? 0 : 1;
   if (a >= 0) {
     memcpy(dims, x->dims, sizeof dims);
     dims[a] = nu;
-    st = ec_set_output(cx, n, 0, x->dtype, x->rank, dims);
+    st = ec_set_output_bound(cx, n, 0, x->dtype, x->rank, dims, dyn0);
   } else {
-    st = ec_set_output(cx, n, 0, x->dtype, 1, &nu);
+    st = ec_set_output_bound(cx, n, 0, x->dtype, 1, &nu, dyn0);
   }
-  if (!st) st = ec_set_output(cx, n, 1, ECK_INT64, 1, &nu);
+  if (!st) st = ec_set_output_bound(cx, n, 1, ECK_INT64, 1, &nu, dyn);
   if (!st) st = ec_set_output(cx, n, 2, ECK_INT64, 1, &d);
-  if (!st) st = ec_set_output(cx, n, 3, ECK_INT64, 1, &nu);
+  if (!st) st = ec_set_output_bound(cx, n, 3, ECK_INT64, 1, &nu, dyn);
   return st;
 }
 

@@ -10,6 +10,22 @@ int64_t eck_numel(const eck_tensor *t) {
   return n;
 }
 
+int eck_extent_broadcast(const eck_tensor *in, int n_in, eck_tensor *out) {
+  for (int k = 0; k < out->rank; k++) out->dims[k] = 1;
+  for (int i = 0; i < n_in; i++) {
+    if (!in[i].dtype) continue;
+    if (in[i].rank > out->rank) return ECK_ERR_ARG;
+    int off = out->rank - in[i].rank;
+    for (int k = 0; k < in[i].rank; k++) {
+      int64_t d = in[i].dims[k], *o = &out->dims[off + k];
+      if (d == *o || d == 1) continue;
+      if (*o != 1) return ECK_ERR_ARG;
+      *o = d;
+    }
+  }
+  return ECK_OK;
+}
+
 static uint32_t f32_bits(float f) {
   uint32_t u;
   memcpy(&u, &f, 4);

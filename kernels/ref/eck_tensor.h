@@ -45,7 +45,8 @@ enum {
   ECK_ERR_INDEX = 1,     /* an index read from a tensor is out of range */
   ECK_ERR_DTYPE = 2,     /* the kernel has no implementation for this dtype */
   ECK_ERR_ARG = 3,       /* inconsistent arguments (should have been caught at compile time) */
-  ECK_ERR_UNSUPPORTED = 4
+  ECK_ERR_UNSUPPORTED = 4,
+  ECK_ERR_BOUND = 5      /* a data-dependent extent is larger than the bound compiled in */
 };
 
 /* Every reference kernel: `params` points to the op's own parameter struct (declared in
@@ -56,6 +57,10 @@ typedef int (*eck_ref_fn)(const void *params, const eck_tensor *in, int n_in, ec
 
 /* Helpers available to every kernel. */
 int64_t eck_numel(const eck_tensor *t);
+/* Data-dependent shapes: an element-wise kernel's output extent, the numpy broadcast of the
+ * extents its inputs have at run time (inputs with dtype 0 are missing and skipped); out->rank
+ * stays. ECK_ERR_ARG when they do not broadcast. */
+int eck_extent_broadcast(const eck_tensor *in, int n_in, eck_tensor *out);
 
 /* The one table of dtype sizes and names: kernels, the runtime and the compiler all use it.
  * Unknown dtypes have size 0 and name "?". */

@@ -128,6 +128,9 @@ int64_t eck_nms_run(const eck_nms_params *p, const eck_tensor *in, int n_in, int
 int eck_ref_nms(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                 void *scratch) {
   (void)n_out; (void)scratch;
+  /* out[0].dims[0] holds the bound: every box of every class. */
   int64_t n = eck_nms_run(params, in, n_in, out[0].data, out[0].dims[0]);
-  return n == out[0].dims[0] ? ECK_OK : ECK_ERR_ARG;
+  if (n < 0) return ECK_ERR_BOUND;
+  out[0].dims[0] = n;
+  return ECK_OK;
 }

@@ -20,15 +20,26 @@ int eck_ref_constant_of_shape(const void *params, const eck_tensor *in, int n_in
 int eck_ref_range(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
   (void)params; (void)n_in; (void)n_out; (void)scratch;
-  int64_t n = out[0].dims[0];
+  int64_t n;
   int32_t dt = out[0].dtype;
+  /* max(ceil((limit - start) / delta), 0) elements; out[0].dims[0] holds the bound. */
   if (eck_dtype_is_float(dt)) {
-    double s = eck_load_f64(in[0].data, dt, 0), d = eck_load_f64(in[2].data, dt, 0);
+    double s = eck_load_f64(in[0].data, dt, 0), l = eck_load_f64(in[1].data, dt, 0), d = eck_load_f64(in[2].data, dt, 0);
+    double c = d == 0 ? -1 : ceil((l - s) / d);
+    if (!(c <= (double)out[0].dims[0])) return d == 0 ? ECK_ERR_ARG : ECK_ERR_BOUND;
+    n = c > 0 ? (int64_t)c : 0;
     for (int64_t i = 0; i < n; i++) eck_store_f64(out[0].data, dt, i, s + (double)i * d);
   } else {
-    uint64_t s = (uint64_t)eck_load_i64(in[0].data, dt, 0), d = (uint64_t)eck_load_i64(in[2].data, dt, 0);
-    for (int64_t i = 0; i < n; i++) eck_store_i64(out[0].data, dt, i, (int64_t)(s + (uint64_t)i * d));
+    int64_t s = eck_load_i64(in[0].data, dt, 0), l = eck_load_i64(in[1].data, dt, 0), d = eck_load_i64(in[2].data, dt, 0);
+    if (d == 0) return ECK_ERR_ARG;
+    /* ceil of a quotient whose operands fit int32/int16 (or int64 that does not overflow) */
+    int64_t diff = l - s, q = diff / d;
+    if (q * d != diff && ((diff > 0) == (d > 0))) q++;
+    n = q > 0 ? q : 0;
+    if (n > out[0].dims[0]) return ECK_ERR_BOUND;
+    for (int64_t i = 0; i < n; i++) eck_store_i64(out[0].data, dt, i, (int64_t)((uint64_t)s + (uint64_t)i * (uint64_t)d));
   }
+  out[0].dims[0] = n;
   return ECK_OK;
 }
 

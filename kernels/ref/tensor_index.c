@@ -168,11 +168,17 @@ static int topk_before(const eck_tensor *x, int64_t a, int64_t b, int largest) {
 
 int eck_ref_topk(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                  void *scratch) {
-  (void)n_in;
   const eck_topk_params *p = params;
   const eck_tensor *x = &in[0];
   size_t size = eck_dtype_size(x->dtype);
   int64_t outer = 1, inner = 1, d = x->dims[p->axis], k = out[0].dims[p->axis];
+  /* K from the input when there is one (opset 10+): out[0].dims holds its bound, d. */
+  if (n_in > 1 && in[1].data) {
+    k = eck_load_i64(in[1].data, in[1].dtype, 0);
+    if (k < 0 || k > d) return ECK_ERR_INDEX;
+    if (k > out[0].dims[p->axis]) return ECK_ERR_BOUND;
+    for (int o = 0; o < n_out; o++) out[o].dims[p->axis] = k;
+  }
   for (int j = 0; j < p->axis; j++) outer *= x->dims[j];
   for (int j = p->axis + 1; j < x->rank; j++) inner *= x->dims[j];
   int64_t *buf = scratch, *tmp = buf + d;
@@ -207,7 +213,12 @@ int eck_ref_compress(const void *params, const eck_tensor *in, int n_in, eck_ten
   const eck_tensor *x = &in[0], *cond = &in[1];
   size_t size = eck_dtype_size(x->dtype);
   const uint8_t *c = cond->data;
-  int64_t nc = eck_numel(cond);
+  int64_t nc = eck_numel(cond), limit = p->axis < 0 ? eck_numel(x) : x->dims[p->axis], kept = 0;
+  for (int64_t i = 0; i < limit && i < nc; i++) kept += c[i] != 0;
+  /* out[0].dims holds the bound along the selected axis; the extent is the kept count. */
+  int oa = p->axis < 0 ? 0 : p->axis;
+  if (kept > out[0].dims[oa]) return ECK_ERR_BOUND;
+  out[0].dims[oa] = kept;
   if (p->axis < 0) {
     int64_t n = eck_numel(x), o = 0;
     for (int64_t i = 0; i < n && i < nc; i++)
@@ -233,19 +244,23 @@ int eck_ref_nonzero(const void *params, const eck_tensor *in, int n_in, eck_tens
   (void)params; (void)n_in; (void)n_out; (void)scratch;
   const eck_tensor *x = &in[0];
   int r = x->rank;
-  int64_t n = eck_numel(x), nnz = out[0].dims[1], idx[ECK_MAX_RANK] = {0}, j = 0;
+  int64_t n = eck_numel(x), nnz = 0, idx[ECK_MAX_RANK] = {0}, j = 0;
   int64_t *o = out[0].data;
   unsigned char zero[16] = {0};
+  /* Counted first: the output is [rank, nnz] row-major, so nnz fixes where each row starts.
+   * out[0].dims[1] holds the bound (every element of X). */
+  for (int64_t i = 0; i < n; i++) nnz += eck_cmp_elem(x->data, i, zero, 0, x->dtype) != 0;
+  if (nnz > out[0].dims[1]) return ECK_ERR_BOUND;
+  out[0].dims[1] = nnz;
   for (int64_t i = 0; i < n; i++) {
     if (eck_cmp_elem(x->data, i, zero, 0, x->dtype) != 0) {
-      if (j >= nnz) return ECK_ERR_ARG;
       for (int k = 0; k < r; k++) o[k * nnz + j] = idx[k];
       if (r == 0) o[j] = 0;
       j++;
     }
     next_index(idx, x->dims, r);
   }
-  return j == nnz ? ECK_OK : ECK_ERR_ARG;
+  return ECK_OK;
 }
 
 /* Unique works on "slices": whole elements when flattened, sub-tensors along axis otherwise.
@@ -292,7 +307,14 @@ int eck_ref_unique(const void *params, const eck_tensor *in, int n_in, eck_tenso
     for (int k = p->axis + 1; k < in[0].rank; k++) s.inner *= in[0].dims[k];
   }
   size_t size = eck_dtype_size(in[0].dtype);
-  int64_t nu = p->axis >= 0 ? out[0].dims[p->axis] : out[0].dims[0];
+  int ya = p->axis >= 0 ? p->axis : 0;
+  int64_t nu = 0;
+  /* out[0].dims[ya] (and out[1], out[3]'s only dim) hold the bound: every slice distinct. */
+  for (int64_t a = 0; a < s.d; a++) nu += first_of(&s, a) == a;
+  if (nu > out[0].dims[ya]) return ECK_ERR_BOUND;
+  out[0].dims[ya] = nu;
+  if (n_out > 1) out[1].dims[0] = nu;
+  if (n_out > 3) out[3].dims[0] = nu;
   for (int64_t a = 0; a < s.d; a++) {
     int64_t f = first_of(&s, a), r = unique_rank(&s, f, p->sorted);
     if (r >= nu) return ECK_ERR_ARG;

@@ -10,6 +10,7 @@ missing bound is one error line naming the node and the flag (exit 1), a bad val
 usage: control_codegen.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels ref,xnnpack]"""
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,33 @@ class Ctx:
 
     def ok(self):
         self.passed += 1
+
+
+def arguments():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--kernels", default="ref,xnnpack")
+    return ap.parse_args()
+
+
+def finish(cx):
+    """Prints the failures and the count line; the exit status."""
+    for f in cx.failures:
+        print("FAIL", f)
+    print("%d passed, %d failed" % (cx.passed, len(cx.failures)))
+    return 1 if cx.failures else 0
+
+
+def one_line_error(cx, what, r, rc, needles):
+    """r (an edgecc_run result) must end with exit rc and one stderr line holding every needle."""
+    lines = [ln for ln in r.err.splitlines() if ln.strip()]
+    if r.rc != rc or len(lines) != 1 or not all(s in lines[0] for s in needles):
+        cx.fail("%s: want exit %d and one line with %r, got %s" % (what, rc, needles, r.describe()))
+    else:
+        cx.ok()
 
 
 def compile_model(cx, model, out, kernels, extra=()):
@@ -140,13 +168,7 @@ def run_and_check(cx, exe, what, inputs, want, tol=0.0):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--edgecc", required=True)
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--kernels", default="ref,xnnpack")
-    a = ap.parse_args()
+    a = arguments()
     cx = Ctx(a)
     shutil.rmtree(cx.work, ignore_errors=True)
     os.makedirs(cx.work)
@@ -202,6 +224,41 @@ def main():
         else:
             cx.ok()
 
+    # Names from the graph, not positions (issue 12 in subgraphs): a node inserted at the start of
+    # the then branch and a step inserted before the If rename no other function.
+    def functions(model, name):
+        out = os.path.join(work, name)
+        r = compile_model(cx, model, out, "ref")
+        if r.rc != 0:
+            cx.fail("%s: compile: %s" % (name, r.describe()))
+            return set()
+        with open(os.path.join(out, "host", name + "_p0.c")) as f:
+            return set(re.findall(r"^static int (\w+)\(void \*c\)", f.read(), re.M))
+
+    def named_if(name, extra):
+        then_nodes = [helper.make_node("Mul", ["x", "x"], ["t0"], name="square"),
+                      helper.make_node("Neg", ["t0"], ["t"], name="flip")]
+        if extra:
+            then_nodes = [helper.make_node("Abs", ["x"], ["xa"], name="inserted")] + then_nodes
+            then_nodes[1] = helper.make_node("Mul", ["xa", "xa"], ["t0"], name="square")
+        pre = [helper.make_node("Relu", ["x0"], ["x"], name="pre")] if extra else \
+            [helper.make_node("Identity", ["x0"], ["x"], name="pre")]
+        g = helper.make_graph(pre + [helper.make_node(
+            "If", ["c"], ["y"], name="pick", then_branch=cf.branch("then_g", then_nodes, [cf.vi("t", F, [3])]),
+            else_branch=cf.branch("else_g", [helper.make_node("Neg", ["x"], ["e"], name="negate")],
+                                  [cf.vi("e", F, [3])]))],
+            name, [cf.vi("x0", F, [3]), cf.vi("c", B, [])], [cf.vi("y", F, [3])])
+        return cf.save(work, name, g)
+
+    before = functions(named_if("names_a", False), "names_a")
+    after = functions(named_if("names_b", True), "names_b")
+    want = {"pick", "pick_then_square", "pick_then_flip", "pick_else_negate"}
+    if not want <= before or not before - {"pre"} <= after:
+        cx.fail("subgraph functions are not named from the graph: before %s, after inserting nodes %s"
+                % (sorted(before), sorted(after)))
+    else:
+        cx.ok()
+
     # --max-trip-count: missing bound (exit 1, one line naming the node and the flag), bad values
     # (exit 2), a name that is no Loop (exit 2).
     out = os.path.join(work, "dyn_nobound")
@@ -225,10 +282,7 @@ def main():
         else:
             cx.ok()
 
-    for f in cx.failures:
-        print("FAIL", f)
-    print("%d passed, %d failed" % (cx.passed, len(cx.failures)))
-    return 1 if cx.failures else 0
+    return finish(cx)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,14 @@ add_test(NAME codegen_control_flow
           --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
           --work ${CMAKE_BINARY_DIR}/codegen/control_flow)
 set_tests_properties(codegen_control_flow PROPERTIES LABELS unit TIMEOUT 300)
+# Issue 17: data-dependent shapes (NonZero and element-wise ops on it, TopK with a run-time K,
+# Compress with a run-time condition, Range with --max-extent) in generated code and edgecc eval
+# against numpy, one context run with changing extents, and the readers that are refused.
+add_test(NAME codegen_dyn_shapes
+  COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/dyn_shapes.py
+          --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
+          --work ${CMAKE_BINARY_DIR}/codegen/dyn_shapes)
+set_tests_properties(codegen_dyn_shapes PROPERTIES LABELS unit TIMEOUT 300)
 
 # Issue 13: a served clustered program (2 clusters and a shared pool worker, --threads 3) uses no
 # CPU between requests: every thread's time in /proc/PID/task/*/stat stands still for 1 s idle.

@@ -8,8 +8,13 @@ Usage: /usr/bin/python3 tests/conformance/run.py --edgecc PATH --mode shapes|eva
            [--build-dir BUILD] [--build-hook SCRIPT] [--cmake-build REGEX] [--kernels ref|xnnpack|onednn] \
            [--min-fast-tests KIND=N,...]
 
-Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`) are frozen
-with the test's own input files (the report marks the test "frozen"); then
+Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`: a Reshape's
+shape, a Slice's starts, a Loop's trip count...) are frozen with the test's own input files, and with
+--freeze-weights the weight operands too (the report marks the test "frozen" and says which inputs
+and why); every other input is fed at run time, those of data-dependent shapes (NonZero, Compress,
+Unique, NonMaxSuppression, TopK's K, Range's operands with --max-extent OUT=RANGE_BOUND) included:
+the inferred shape is then a bound the data must fit (`bounded_dims` of inspect --json) and the
+program writes the shape it found. Then
   shapes   `edgecc inspect --json` must load the model and infer the dtypes and shapes of output_*.pb;
   eval     additionally `edgecc eval` runs every test_data_set_* and the values are compared by
            ONNX's rule: |got - exp| <= 1e-7 + 1e-3 * |exp| elementwise, exact for integers and bool,
@@ -148,6 +153,21 @@ def weight_inputs(model):
     return [vi.name for vi in model.graph.input if vi.name in want and vi.name not in inits]
 
 
+# Range's length depends on its operands' values and nothing in the input shapes bounds it: the
+# runner gives each Range output of the graph this bound (--max-extent), as a user would; the
+# suites' ranges are far shorter.
+RANGE_BOUND = 4096
+
+
+def range_bounds(model):
+    """--max-extent arguments for the Range outputs of the model's graph."""
+    args = []
+    for n in model.graph.node:
+        if n.op_type == "Range" and n.output and n.output[0]:
+            args += ["--max-extent", "%s=%d" % (n.output[0], RANGE_BOUND)]
+    return args
+
+
 def has_strings(model):
     for vi in list(model.graph.input) + list(model.graph.output):
         if vi.type.WhichOneof("value") == "tensor_type" and vi.type.tensor_type.elem_type == 8:
@@ -241,8 +261,14 @@ class Runner:
             res["status"], res["reason"] = self.failure("inspect --shape-inputs", rc, err, model_path)
             return
         frozen = [l for l in out.splitlines() if l]
+        # Why each is frozen, for the report: every other input is fed at run time.
+        why = {n: "shape operand" for n in frozen}
         if args.freeze_weights:
-            frozen += [n for n in weight_inputs(model) if n not in frozen]
+            for n in weight_inputs(model):
+                if n not in frozen:
+                    frozen.append(n)
+                    why[n] = "weight operand of a fast kernel"
+        res["frozen_why"] = why
         index = {vi.name: i for i, vi in enumerate(graph_inputs)}
         for n in frozen:
             if n not in index:
@@ -252,7 +278,7 @@ class Runner:
 
         built = {}
         for ds in datasets:
-            freeze = []
+            freeze = range_bounds(model)
             for n in frozen:
                 if not os.path.exists(os.path.join(ds, "input_%d.pb" % index[n])):
                     res["status"], res["reason"] = "unsupported", (
@@ -327,7 +353,12 @@ class Runner:
             return "%d outputs inferred, the test has %d" % (len(got), len(expected))
         for k, (g, e, kind) in enumerate(zip(got, expected, kinds)):
             want = describe(kind, e)
-            have = "%s%s" % (g.get("dtype"), g.get("shape"))
+            shape = list(g.get("shape") or [])
+            # A data-dependent extent: the inferred dim is its bound, the data's must fit in it.
+            for d in g.get("bounded_dims", []):
+                if kind == "tensor" and d < len(e.dims) and d < len(shape) and e.dims[d] <= shape[d]:
+                    shape[d] = e.dims[d]
+            have = "%s%s" % (g.get("dtype"), shape if "shape" in g else None)
             if want != have:
                 return "output %d '%s': inferred %s, expected %s" % (k, g.get("name"), have, want)
         return None
@@ -645,7 +676,10 @@ def write_report(args, results, table, diffs, elapsed):
         L.append("With `--fast-only`: only the tests whose generated code calls a fast kernel were built "
                  "and run, and the table counts only them (the reference-kernel compile run covers the rest).")
     L.append("Rates are over all the tests of a suite; *frozen* tests had graph inputs that feed shape "
-             "operands turned into constants with `--freeze-input`.")
+             "operands (or, with the fast kernels, weight operands) turned into constants with "
+             "`--freeze-input`; each test's row names them and why. Every other input is fed at run time, "
+             "the data inputs of NonZero, Compress, Unique, NonMaxSuppression and TopK's K and Range's operands "
+             "(each Range output bounded with `--max-extent OUT=%d`) included: data-dependent shapes." % RANGE_BOUND)
     L.append("")
     cols = ["tests", "pass", "fail", "unsupported", "crash", "timeout", "frozen", "excused"]
     head = "| suite | " + " | ".join(cols) + (" | loads" if args.mode == "shapes" else "") + " | pass rate |"
@@ -710,7 +744,9 @@ def write_report(args, results, table, diffs, elapsed):
         for r in rs:
             note = short_reason(r["reason"])
             if r["frozen"]:
-                note = ("frozen: %s. " % ", ".join(r["frozen"])) + note
+                why = r.get("frozen_why", {})
+                note = ("frozen: %s. " % ", ".join(
+                    "%s (%s)" % (n, why[n]) if n in why else n for n in r["frozen"])) + note
             L.append("| %s | %s | %s |" % (r["name"], r["status"], md(note)))
         L.append("")
         L.append("</details>")

@@ -25,23 +25,23 @@ enum {
   V_br,
   V_h,
   V_hs,
-  V_branch_a_x = 10, /* s0_pick_then: x */
-  V_branch_a_Wa = 11, /* s0_pick_then: Wa */
-  V_branch_a_ta = 12, /* s0_pick_then: ta */
-  V_branch_a_ya = 13, /* s0_pick_then: ya */
-  V_branch_b_x = 14, /* s0_pick_else: x */
-  V_branch_b_Wb = 15, /* s0_pick_else: Wb */
-  V_branch_b_tb = 16, /* s0_pick_else: tb */
-  V_branch_b_yb = 17, /* s0_pick_else: yb */
-  V_refine_step_h_in = 18, /* s1_refine_body: h_in */
-  V_refine_step_Wr = 19, /* s1_refine_body: Wr */
-  V_refine_step_hw = 20, /* s1_refine_body: hw */
-  V_refine_step_br = 21, /* s1_refine_body: br */
-  V_refine_step_hb = 22, /* s1_refine_body: hb */
-  V_refine_step_h_out = 23, /* s1_refine_body: h_out */
-  V_refine_step_c_in = 24, /* s1_refine_body: c_in */
-  V_refine_step_c_out = 25, /* s1_refine_body: c_out */
-  V_refine_step_h_scan = 26, /* s1_refine_body: h_scan */
+  V_branch_a_x = 10, /* pick_then: x */
+  V_branch_a_Wa = 11, /* pick_then: Wa */
+  V_branch_a_ta = 12, /* pick_then: ta */
+  V_branch_a_ya = 13, /* pick_then: ya */
+  V_branch_b_x = 14, /* pick_else: x */
+  V_branch_b_Wb = 15, /* pick_else: Wb */
+  V_branch_b_tb = 16, /* pick_else: tb */
+  V_branch_b_yb = 17, /* pick_else: yb */
+  V_refine_step_h_in = 18, /* refine_body: h_in */
+  V_refine_step_Wr = 19, /* refine_body: Wr */
+  V_refine_step_hw = 20, /* refine_body: hw */
+  V_refine_step_br = 21, /* refine_body: br */
+  V_refine_step_hb = 22, /* refine_body: hb */
+  V_refine_step_h_out = 23, /* refine_body: h_out */
+  V_refine_step_c_in = 24, /* refine_body: c_in */
+  V_refine_step_c_out = 25, /* refine_body: c_out */
+  V_refine_step_h_scan = 26, /* refine_body: h_scan */
 };
 
 /* Where each tensor lives: arena offset (memory plan), weights offset, or the caller's
@@ -90,8 +90,8 @@ enum {
  *   Wa float32 [8,8] ->
  *   y float32 [1,8] */
 
-/* node 'a_proj' (MatMul), in s0_pick_then: -> float32 [1,8] */
-static int s0_pick_then_s0_a_proj(void *c) {
+/* node 'a_proj' (MatMul), in pick_then: -> float32 [1,8] */
+static int pick_then_a_proj(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[2], out[1];
   in[0] = ctx->v[V_branch_a_x];
@@ -100,23 +100,23 @@ static int s0_pick_then_s0_a_proj(void *c) {
   return eck_ref_matmul(NULL, in, 2, out, 1, NULL);
 }
 
-/* node 'a_relu' (Relu), in s0_pick_then: -> float32 [1,8] */
-static const eck_unary_params s0_pick_then_s1_a_relu_params = { .fn = ECK_UNARY_RELU, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
-static int s0_pick_then_s1_a_relu(void *c) {
+/* node 'a_relu' (Relu), in pick_then: -> float32 [1,8] */
+static const eck_unary_params pick_then_a_relu_params = { .fn = ECK_UNARY_RELU, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
+static int pick_then_a_relu(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_branch_a_ta];
   out[0] = ctx->v[V_branch_a_ya];
-  return eck_ref_unary(&s0_pick_then_s1_a_relu_params, in, 1, out, 1, NULL);
+  return eck_ref_unary(&pick_then_a_relu_params, in, 1, out, 1, NULL);
 }
 
-static const ecrt_step s0_pick_then_steps[2] = {
-  {"a_proj", "MatMul", s0_pick_then_s0_a_proj},
-  {"a_relu", "Relu", s0_pick_then_s1_a_relu},
+static const ecrt_step pick_then_steps[2] = {
+  {"a_proj", "MatMul", pick_then_a_proj},
+  {"a_relu", "Relu", pick_then_a_relu},
 };
 
-/* node 'b_proj' (MatMul), in s0_pick_else: -> float32 [1,8] */
-static int s0_pick_else_s0_b_proj(void *c) {
+/* node 'b_proj' (MatMul), in pick_else: -> float32 [1,8] */
+static int pick_else_b_proj(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[2], out[1];
   in[0] = ctx->v[V_branch_b_x];
@@ -125,34 +125,34 @@ static int s0_pick_else_s0_b_proj(void *c) {
   return eck_ref_matmul(NULL, in, 2, out, 1, NULL);
 }
 
-/* node 'b_sigmoid' (Sigmoid), in s0_pick_else: -> float32 [1,8] */
-static const eck_unary_params s0_pick_else_s1_b_sigmoid_params = { .fn = ECK_UNARY_SIGMOID, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
-static int s0_pick_else_s1_b_sigmoid(void *c) {
+/* node 'b_sigmoid' (Sigmoid), in pick_else: -> float32 [1,8] */
+static const eck_unary_params pick_else_b_sigmoid_params = { .fn = ECK_UNARY_SIGMOID, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
+static int pick_else_b_sigmoid(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_branch_b_tb];
   out[0] = ctx->v[V_branch_b_yb];
-  return eck_ref_unary(&s0_pick_else_s1_b_sigmoid_params, in, 1, out, 1, NULL);
+  return eck_ref_unary(&pick_else_b_sigmoid_params, in, 1, out, 1, NULL);
 }
 
-static const ecrt_step s0_pick_else_steps[2] = {
-  {"b_proj", "MatMul", s0_pick_else_s0_b_proj},
-  {"b_sigmoid", "Sigmoid", s0_pick_else_s1_b_sigmoid},
+static const ecrt_step pick_else_steps[2] = {
+  {"b_proj", "MatMul", pick_else_b_proj},
+  {"b_sigmoid", "Sigmoid", pick_else_b_sigmoid},
 };
 
 /* If: runs the branch its condition picks; the outputs land in place or are copied */
 static int pick(void *c) {
   control_p0 *ctx = c;
   if (*(const uint8_t *)ctx->v[V_use_a].data) {
-    /* then branch 'branch_a': 2 steps (s0_pick_then_steps) */
+    /* then branch 'branch_a': 2 steps (pick_then_steps) */
     ctx->v[V_branch_a_x].data = ctx->v[V_x].data;
     ctx->v[V_branch_a_ya].data = ctx->v[V_y].data;
-    if (ecrt_run_steps(s0_pick_then_steps, 2, ctx, NULL, NULL) != ECRT_OK) return ECK_ERR_INDEX;
+    if (ecrt_run_steps(pick_then_steps, 2, ctx, NULL, NULL) != ECRT_OK) return ECK_ERR_INDEX;
   } else {
-    /* else branch 'branch_b': 2 steps (s0_pick_else_steps) */
+    /* else branch 'branch_b': 2 steps (pick_else_steps) */
     ctx->v[V_branch_b_x].data = ctx->v[V_x].data;
     ctx->v[V_branch_b_yb].data = ctx->v[V_y].data;
-    if (ecrt_run_steps(s0_pick_else_steps, 2, ctx, NULL, NULL) != ECRT_OK) return ECK_ERR_INDEX;
+    if (ecrt_run_steps(pick_else_steps, 2, ctx, NULL, NULL) != ECRT_OK) return ECK_ERR_INDEX;
   }
   return ECK_OK;
 }
@@ -165,8 +165,8 @@ static int pick(void *c) {
  *   h float32 [1,8],
  *   hs float32 [3,1,8] */
 
-/* node 'r_proj' (MatMul), in s1_refine_body: -> float32 [1,8] */
-static int s1_refine_body_s0_r_proj(void *c) {
+/* node 'r_proj' (MatMul), in refine_body: -> float32 [1,8] */
+static int refine_body_r_proj(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[2], out[1];
   in[0] = ctx->v[V_refine_step_h_in];
@@ -175,29 +175,29 @@ static int s1_refine_body_s0_r_proj(void *c) {
   return eck_ref_matmul(NULL, in, 2, out, 1, NULL);
 }
 
-/* node 'r_bias' (Add), in s1_refine_body: -> float32 [1,8] */
-static const eck_binary_params s1_refine_body_s1_r_bias_params = { .fn = ECK_BINARY_ADD, .b_trailing_ones = 0 };
-static int s1_refine_body_s1_r_bias(void *c) {
+/* node 'r_bias' (Add), in refine_body: -> float32 [1,8] */
+static const eck_binary_params refine_body_r_bias_params = { .fn = ECK_BINARY_ADD, .b_trailing_ones = 0 };
+static int refine_body_r_bias(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[2], out[1];
   in[0] = ctx->v[V_refine_step_hw];
   in[1] = ctx->v[V_refine_step_br];
   out[0] = ctx->v[V_refine_step_hb];
-  return eck_ref_binary(&s1_refine_body_s1_r_bias_params, in, 2, out, 1, NULL);
+  return eck_ref_binary(&refine_body_r_bias_params, in, 2, out, 1, NULL);
 }
 
-/* node 'r_tanh' (Tanh), in s1_refine_body: -> float32 [1,8] */
-static const eck_unary_params s1_refine_body_s2_r_tanh_params = { .fn = ECK_UNARY_TANH, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
-static int s1_refine_body_s2_r_tanh(void *c) {
+/* node 'r_tanh' (Tanh), in refine_body: -> float32 [1,8] */
+static const eck_unary_params refine_body_r_tanh_params = { .fn = ECK_UNARY_TANH, .alpha = 0x0p+0, .beta = 0x0p+0, .gamma = 0x0p+0 };
+static int refine_body_r_tanh(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_refine_step_hb];
   out[0] = ctx->v[V_refine_step_h_out];
-  return eck_ref_unary(&s1_refine_body_s2_r_tanh_params, in, 1, out, 1, NULL);
+  return eck_ref_unary(&refine_body_r_tanh_params, in, 1, out, 1, NULL);
 }
 
-/* node 'r_keep_going' (Identity), in s1_refine_body: -> bool [] */
-static int s1_refine_body_s3_r_keep_going(void *c) {
+/* node 'r_keep_going' (Identity), in refine_body: -> bool [] */
+static int refine_body_r_keep_going(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_refine_step_c_in];
@@ -205,8 +205,8 @@ static int s1_refine_body_s3_r_keep_going(void *c) {
   return eck_ref_identity(NULL, in, 1, out, 1, NULL);
 }
 
-/* node 'r_emit' (Identity), in s1_refine_body: -> float32 [1,8] */
-static int s1_refine_body_s4_r_emit(void *c) {
+/* node 'r_emit' (Identity), in refine_body: -> float32 [1,8] */
+static int refine_body_r_emit(void *c) {
   control_p0 *ctx = c;
   eck_tensor in[1], out[1];
   in[0] = ctx->v[V_refine_step_h_out];
@@ -214,12 +214,12 @@ static int s1_refine_body_s4_r_emit(void *c) {
   return eck_ref_identity(NULL, in, 1, out, 1, NULL);
 }
 
-static const ecrt_step s1_refine_body_steps[5] = {
-  {"r_proj", "MatMul", s1_refine_body_s0_r_proj},
-  {"r_bias", "Add", s1_refine_body_s1_r_bias},
-  {"r_tanh", "Tanh", s1_refine_body_s2_r_tanh},
-  {"r_keep_going", "Identity", s1_refine_body_s3_r_keep_going},
-  {"r_emit", "Identity", s1_refine_body_s4_r_emit},
+static const ecrt_step refine_body_steps[5] = {
+  {"r_proj", "MatMul", refine_body_r_proj},
+  {"r_bias", "Add", refine_body_r_bias},
+  {"r_tanh", "Tanh", refine_body_r_tanh},
+  {"r_keep_going", "Identity", refine_body_r_keep_going},
+  {"r_emit", "Identity", refine_body_r_emit},
 };
 
 /* Loop: runs its body once per iteration, carried values in two buffers that swap */
@@ -240,8 +240,8 @@ static int refine(void *c) {
     ctx->v[V_refine_step_c_out].data = ctx->arena + 128;
     ctx->v[V_refine_step_h_out].data = next[0];
     ctx->v[V_refine_step_h_scan].data = (unsigned char *)ctx->v[V_hs].data + i * 32;
-    /* body 'refine_step': 5 steps (s1_refine_body_steps) */
-    if (ecrt_run_steps(s1_refine_body_steps, 5, ctx, NULL, NULL) != ECRT_OK) return ECK_ERR_INDEX;
+    /* body 'refine_step': 5 steps (refine_body_steps) */
+    if (ecrt_run_steps(refine_body_steps, 5, ctx, NULL, NULL) != ECRT_OK) return ECK_ERR_INDEX;
     *cond = *(const uint8_t *)ctx->v[V_refine_step_c_out].data;
     for (j = 0; j < 1; j++) {
       tmp = cur[j];
