@@ -577,6 +577,10 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p) {
 
 /* A reference kernel reads NCHW: every 4-D tensor it touches must be in that order. */
 static bool ref_layout_ok(const ec_graph *g, const ec_node *n) {
+  /* A byte copy (cancel-transpose's) reads and writes the same bytes in whatever layout. */
+  if (n->op == EC_OP_Identity)
+    for (int k = 0; k < n->n_attrs; k++)
+      if (strcmp(n->attrs[k].name, EC_ATTR_SAME_BYTES) == 0) return true;
   for (int k = 0; k < n->n_inputs + n->n_outputs; k++) {
     int t = k < n->n_inputs ? n->inputs[k] : n->outputs[k - n->n_inputs];
     if (t >= 0 && g->tensors[t].layout == EC_LAYOUT_NHWC && !ec_layout_free(&g->tensors[t])) return false;
