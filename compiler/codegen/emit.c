@@ -708,6 +708,25 @@ static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const cha
                 kc->xp.in_stride, kc->xp.out_stride);
 }
 
+/* eck_xnn_gelu of xp.batch floats. */
+static void emit_gelu(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  open_float_call(e, b, fname, "eck_xnn_gelu", n, NULL);
+  ec_buf_printf(b, ", %zu);\n  return ECK_OK;\n}\n", e->kc[s]->xp.batch);
+}
+
+/* eck_xnn_layernorm: scale and (optional) bias, rows, row length, their steps, epsilon. */
+static void emit_layernorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const eck_xnn_params *p = &e->kc[s]->xp;
+  open_float_call(e, b, fname, "eck_xnn_layernorm", n, NULL);
+  ec_buf_printf(b, ",\n      (const float *)");
+  put_val(e, b, n->inputs[1]);
+  ec_buf_printf(b, ", (const float *)");
+  put_val(e, b, n->n_inputs > 2 ? n->inputs[2] : -1);
+  ec_buf_printf(b, ", %zu, %zu, %zu, %zu, ", p->batch, p->channels_in, p->in_stride, p->out_stride);
+  put_float(b, p->value);
+  ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
+}
+
 /* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm. */
 static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   step_open(e, b, fname);

@@ -708,6 +708,12 @@ def p_batchnorm(c):
 # ---- blocks the graph passes fold (layernorm, gelu, pow-square): the reference build compiles them
 # unfused (REF_NO_PASS), so the fused fast build is compared with the graph as exported.
 
+def expect_block(c, first, want):
+    """The node a pass folded the nodes c.nodes[first:] into, named FIRST..LAST (they share no
+    scope), runs where `want` says."""
+    c.expect.append(("%s..%s" % (c.nodes[first].name, c.nodes[-1].name), want))
+
+
 def fusion_input(c, shape):
     """A graph input, or (half the time) a MatMul by a weight producing the data, as in a
     transformer, on a fast kernel."""
@@ -731,6 +737,7 @@ def p_layernorm(c):
     leak = c.chance(0.15)
     fused = None if leak else "fused"
     swap = lambda a, b: [b, a] if c.chance(0.5) else [a, b]
+    first = len(c.nodes)
     m = c.node("ReduceMean", [x], fused, axes=axes, shape=shape[:-len(axes)] + [1] * len(axes))
     d = c.node("Sub", [x, m], fused, shape=shape)
     if c.chance(0.6):
@@ -751,6 +758,11 @@ def p_layernorm(c):
         y = c.node("Mul", swap(y, g), fused, shape=shape)
     if affine == "both":
         y = c.node("Add", swap(y, c.rand(norm[-1:], 0.3)), fused, shape=shape)
+    # The fast LayerNorm takes a scale and bias of one value, or of one per element of the row.
+    row = int(np.prod(norm))
+    fits = lambda k: k in (1, row)
+    if not leak and (affine == "none" or fits(int(np.prod(gshape)))) and (affine != "both" or fits(norm[-1])):
+        expect_block(c, first, "fast")
     if leak:
         c.out(d)
     c.out(y)
@@ -775,6 +787,7 @@ def p_gelu_erf(c):
     x = fusion_input(c, shape)
     leak = c.chance(0.15)
     fused = None if leak else "fused"
+    first = len(c.nodes)
     if c.chance(0.7):
         d = c.node("Div", [x, c.const(np.float32(math.sqrt(2)))], fused)
     else:
@@ -784,6 +797,8 @@ def p_gelu_erf(c):
     if leak:
         c.out(e)
     c.out(gelu_tail(c, x, a, fused, shape))
+    if not leak:
+        expect_block(c, first, "fast")
 
 
 def p_gelu_tanh(c):
