@@ -39,9 +39,16 @@ void ecrt_bind(const ecrt_value *values, int n, eck_tensor *views, unsigned char
 
 ecrt_status ecrt_run_steps(const ecrt_step *steps, int n, void *ctx, uint64_t *prof_ns,
                            int *failed) {
+  return ecrt_run_steps_for(steps, NULL, 0, n, ctx, prof_ns, failed);
+}
+
+ecrt_status ecrt_run_steps_for(const ecrt_step *steps, const uint32_t *step_models, uint32_t models,
+                               int n, void *ctx, uint64_t *prof_ns, int *failed) {
   int i;
   for (i = 0; i < n; i++) {
-    uint64_t t0 = prof_ns ? ecrt_now_ns() : 0;
+    uint64_t t0;
+    if (step_models && !(step_models[i] & models)) continue;
+    t0 = prof_ns ? ecrt_now_ns() : 0;
     int rc = steps[i].fn(ctx);
     if (prof_ns) prof_ns[i] += ecrt_now_ns() - t0;
     if (rc != ECK_OK) {

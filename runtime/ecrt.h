@@ -78,6 +78,12 @@ void ecrt_bind(const ecrt_value *values, int n, eck_tensor *views, unsigned char
 ecrt_status ecrt_run_steps(const ecrt_step *steps, int n, void *ctx, uint64_t *prof_ns,
                            int *failed);
 
+/* The same for a program of several models (edgecc a.onnx b.onnx): step i runs only when
+ * step_models[i] shares a bit with models (bit k: the program's k-th model), so a request for
+ * some of the models skips the steps only the others need. step_models NULL: every step runs. */
+ecrt_status ecrt_run_steps_for(const ecrt_step *steps, const uint32_t *step_models, uint32_t models,
+                               int n, void *ctx, uint64_t *prof_ns, int *failed);
+
 /* Byte size of one element of an ECK_* dtype; 0 for strings and unknown types. */
 size_t ecrt_dtype_size(int32_t dtype);
 const char *ecrt_dtype_name(int32_t dtype);

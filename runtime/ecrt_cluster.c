@@ -7,9 +7,34 @@
 
 #include "ecrt_platform.h"
 
-/* Polls before sleeping on a hand-off: a branch usually hands over within that, and sleeping
- * costs a wake-up of several microseconds. */
+/* Polls (since the last tile a thread ran for another cluster) before sleeping on a hand-off or
+ * at the end of its cluster: a branch usually hands over within that, and sleeping costs a
+ * wake-up of several microseconds. Bounded, so no thread spins after a run. */
 #define SPINS 4000
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* One poll's work while waiting: tiles of other clusters' operators. 1 when it ran any. */
+static int help_once(ecrt_clusters *k) {
+  if (k->help && k->help(k->pool) > 0) return 1;
+  cpu_relax();
+  return 0;
+}
+
+/* A cluster has finished: its thread helps the others until none is left (or SPINS polls
+ * without a tile), then goes on to the end of the run. */
+static void finished(ecrt_clusters *k) {
+  int i;
+  if (__atomic_sub_fetch(&k->live, 1, __ATOMIC_ACQ_REL) == 0 || !k->help) return;
+  for (i = 0; i < SPINS && __atomic_load_n(&k->live, __ATOMIC_ACQUIRE) > 0; i++)
+    if (help_once(k)) i = 0;
+}
 
 static void fail(ecrt_clusters *k, int step) {
   pthread_mutex_lock(&k->mu);
@@ -20,8 +45,12 @@ static void fail(ecrt_clusters *k, int step) {
 }
 
 int ecrt_cluster_step(ecrt_clusters *k, int s) {
-  uint64_t t0 = k->prof_ns ? ecrt_now_ns() : 0;
-  int rc = k->steps[s].fn(k->ctx);
+  uint64_t t0;
+  int rc;
+  /* A step the run's models do not need: its hand-offs are still signalled by the caller. */
+  if (k->step_models && !(k->step_models[s] & k->models)) return 1;
+  t0 = k->prof_ns ? ecrt_now_ns() : 0;
+  rc = k->steps[s].fn(k->ctx);
   if (k->prof_ns) k->prof_ns[s] += ecrt_now_ns() - t0;
   if (rc != ECK_OK) fail(k, s);
   return rc == ECK_OK;
@@ -43,6 +72,7 @@ int ecrt_cluster_wait(ecrt_clusters *k, int h) {
   for (i = 0; i < SPINS; i++) {
     if (__atomic_load_n(&k->ready[h], __ATOMIC_ACQUIRE)) return 1;
     if (__atomic_load_n(&k->failed, __ATOMIC_ACQUIRE)) return 0;
+    if (help_once(k)) i = 0;
   }
   pthread_mutex_lock(&k->mu);
   __atomic_add_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
@@ -57,6 +87,7 @@ static void *worker(void *p) {
   ecrt_clusters *k = ((ecrt_cluster_worker *)p)->k;
   int index = ((ecrt_cluster_worker *)p)->index;
   unsigned seen = 0;
+  if (k->enter) k->enter(index);
   for (;;) {
     pthread_mutex_lock(&k->mu);
     while (k->gen == seen && !k->stop) pthread_cond_wait(&k->go_cv, &k->mu);
@@ -67,6 +98,7 @@ static void *worker(void *p) {
     seen = k->gen;
     pthread_mutex_unlock(&k->mu);
     k->fns[index](k, k->ctx);
+    finished(k);
     pthread_mutex_lock(&k->mu);
     if (--k->running == 0) pthread_cond_signal(&k->done_cv);
     pthread_mutex_unlock(&k->mu);
@@ -74,9 +106,13 @@ static void *worker(void *p) {
 }
 
 ecrt_status ecrt_clusters_start(ecrt_clusters *k, const ecrt_cluster_fn *fns, int n_clusters, int *ready,
-                                int n_ready, const ecrt_step *steps, void *ctx, int threads) {
+                                int n_ready, const ecrt_step *steps, void *ctx, int threads,
+                                void (*enter)(int cluster), int (*help)(void *pool), void *pool) {
   int i;
   memset(k, 0, sizeof *k);
+  k->enter = enter;
+  k->help = help;
+  k->pool = pool;
   k->fns = fns;
   k->n_clusters = n_clusters;
   k->ready = ready;
@@ -119,11 +155,12 @@ void ecrt_clusters_stop(ecrt_clusters *k) {
 
 ecrt_status ecrt_clusters_run(ecrt_clusters *k, int n, uint64_t *prof_ns, int *failed) {
   int i;
-  if (!k->started) return ecrt_run_steps(k->steps, n, k->ctx, prof_ns, failed);
+  if (!k->started) return ecrt_run_steps_for(k->steps, k->step_models, k->models, n, k->ctx, prof_ns, failed);
   /* The flags are reset before the workers are woken: the mutex orders the reset before any of
    * their reads. */
   for (i = 0; i < k->n_ready; i++) __atomic_store_n(&k->ready[i], 0, __ATOMIC_RELAXED);
   __atomic_store_n(&k->failed, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&k->live, k->n_clusters, __ATOMIC_RELAXED);
   k->prof_ns = prof_ns;
   pthread_mutex_lock(&k->mu);
   k->failed_step = -1;
@@ -131,7 +168,9 @@ ecrt_status ecrt_clusters_run(ecrt_clusters *k, int n, uint64_t *prof_ns, int *f
   k->gen++;
   pthread_cond_broadcast(&k->go_cv);
   pthread_mutex_unlock(&k->mu);
+  if (k->enter) k->enter(0);
   k->fns[0](k, k->ctx);
+  finished(k);
   pthread_mutex_lock(&k->mu);
   while (k->running > 0) pthread_cond_wait(&k->done_cv, &k->mu);
   pthread_mutex_unlock(&k->mu);

@@ -11,7 +11,13 @@
  * one it raises the flag. A failing cluster records its step and raises `failed`, which ends
  * every wait, so the error reaches the caller and no thread hangs. With fewer threads than
  * clusters nothing is started and a run walks the steps in schedule order on the caller (a valid
- * order of every cluster's steps). The generated context owns the ecrt_clusters and the flags. */
+ * order of every cluster's steps). The generated context owns the ecrt_clusters and the flags.
+ *
+ * Intra-op threads: with a kernel pool shared by the clusters (kernels/xnnpack/eck_pool.c), each
+ * thread enters its cluster's slot of the pool (enter), and a thread that waits for a hand-off or
+ * has finished its cluster runs tiles other clusters published there (help) until the run ends,
+ * so no thread idles while another cluster has work the pool can split. Both waits are bounded
+ * spins (polls since the last tile it ran), then sleep: no thread spins after a run. */
 #ifndef ECRT_CLUSTER_H
 #define ECRT_CLUSTER_H
 
@@ -40,7 +46,15 @@ struct ecrt_clusters {
   int n_ready;
   void *ctx;
   const ecrt_step *steps;
+  /* Several models (ecrt_run_steps_for): per step the models that need it, NULL for one model;
+   * the models of this run, set before ecrt_clusters_run. */
+  const uint32_t *step_models;
+  uint32_t models;
   uint64_t *prof_ns;             /* the run's per-step profile (NULL: none) */
+  void (*enter)(int cluster);    /* the calling thread runs this cluster (NULL: no pool) */
+  int (*help)(void *pool);       /* runs tiles published in pool, returns how many (NULL: none) */
+  void *pool;
+  int live;                      /* atomic: clusters of this run not finished */
   int failed;                    /* atomic: some cluster failed in this run */
   int failed_step;               /* under mu */
   int sleepers;                  /* atomic: threads asleep on hand_cv */
@@ -55,10 +69,12 @@ struct ecrt_clusters {
 };
 
 /* Starts the workers when threads >= n_clusters > 1 (else the runs are sequential). ready holds
- * n_ready ints the context keeps. ECRT_ERR_NOMEM when a thread cannot be made (the ones made are
+ * n_ready ints the context keeps. enter, help and pool: the kernels' pool shared by the clusters
+ * (all NULL without one). ECRT_ERR_NOMEM when a thread cannot be made (the ones made are
  * stopped). */
 ecrt_status ecrt_clusters_start(ecrt_clusters *k, const ecrt_cluster_fn *fns, int n_clusters, int *ready,
-                                int n_ready, const ecrt_step *steps, void *ctx, int threads);
+                                int n_ready, const ecrt_step *steps, void *ctx, int threads,
+                                void (*enter)(int cluster), int (*help)(void *pool), void *pool);
 /* Joins the workers; a second call does nothing. */
 void ecrt_clusters_stop(ecrt_clusters *k);
 /* One run: the clusters side by side, or the n steps in order when not started. ECRT_ERR_KERNEL

@@ -18,7 +18,7 @@ static int usage(const ecrt_program *p, const char *msg, const char *arg) {
   fprintf(stderr, "%s: error: %s%s%s\n", p->name, msg, arg ? " " : "", arg ? arg : "");
   fprintf(stderr,
           "usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
-          "       [--profile] [--profile-json FILE] [--threads N]\n"
+          "       [--profile] [--profile-json FILE] [--threads N] [--model NAME[,NAME]]\n"
           "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
           "       [--max-bytes N] [--weights PATH] [--threads N]\n",
           p->name, p->name);
@@ -240,7 +240,37 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv) {
   return ecrt_driver_main_plan(p, 0, argc, argv);
 }
 
+int ecrt_models_parse(const ecrt_models *m, const char *list, uint32_t *mask, char *err, size_t err_len) {
+  const char *s = list;
+  *mask = 0;
+  for (;;) {
+    const char *end = strchr(s, ',');
+    size_t len = end ? (size_t)(end - s) : strlen(s);
+    int k, found = -1;
+    for (k = 0; k < m->n; k++)
+      if (strlen(m->names[k]) == len && strncmp(m->names[k], s, len) == 0) found = k;
+    if (found < 0 || (*mask >> found & 1u)) {
+      size_t j, w = 0;
+      char names[200];
+      names[0] = 0;
+      for (j = 0; j < (size_t)m->n && w < sizeof names; j++)
+        w += (size_t)snprintf(names + w, sizeof names - w, "%s%s", j ? ", " : "", m->names[j]);
+      snprintf(err, err_len, "%s model '%.*s' in --model %s (the program's models: %s)",
+               found < 0 ? "unknown" : "repeated", (int)(len > 64 ? 64 : len), s, list, names);
+      return 0;
+    }
+    *mask |= 1u << found;
+    if (!end) return 1;
+    s = end + 1;
+  }
+}
+
 int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv) {
+  return ecrt_driver_main_models(p, NULL, plan_id, argc, argv);
+}
+
+int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_t plan_id, int argc,
+                            char **argv) {
   const char *in_files[MAX_FILES], *out_files[MAX_FILES], *weights_path = NULL, *prof_json = NULL;
   int n_in = 0, n_out = 0, profile = 0, rc = 1, i, mode = 0, inited = 0;
   long bench = 0, threads = 0, n_timed;
@@ -254,6 +284,10 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
   char wpath[4096];
   ecrt_status st;
   ecrt_serve_opts serve;
+  /* The models this run wants (every one without --model), and which of the program's inputs
+   * and outputs are theirs: the files given map to those, in graph order. */
+  uint32_t want = m ? (m->n >= 32 ? 0xffffffffu : (1u << m->n) - 1u) : 0;
+  int want_in[MAX_FILES], want_out[MAX_FILES], n_want_in = 0, n_want_out = 0, by_model = 0;
   memset(ins, 0, sizeof ins);
   memset(outs, 0, sizeof outs);
   memset(&serve, 0, sizeof serve);
@@ -307,6 +341,14 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
       serve.max_bytes = (uint64_t)mb;
       i++;
       mode = 0;
+    } else if (strcmp(a, "--model") == 0) {
+      char err[400];
+      if (i + 1 >= argc) return usage(p, "--model needs NAME[,NAME]", NULL);
+      if (!m) return usage(p, "--model: this program holds one model (compile several to choose)", NULL);
+      if (!ecrt_models_parse(m, argv[i + 1], &want, err, sizeof err)) return usage(p, err, NULL);
+      by_model = 1;
+      i++;
+      mode = 0;
     } else if (strcmp(a, "--profile") == 0) {
       profile = 1;
       mode = 0;
@@ -316,10 +358,12 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
       mode = 0;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
-             "       [--profile] [--profile-json FILE] [--threads N]\n"
+             "       [--profile] [--profile-json FILE] [--threads N] [--model NAME[,NAME]]\n"
              "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
              "       [--max-bytes N] [--weights PATH] [--threads N]\n"
              "Inputs and outputs are ONNX TensorProto files in graph order (%d in, %d out).\n"
+             "--model runs only the named models of a program compiled from several (the\n"
+             "nodes they share once); --input and --output then take their files only.\n"
              "--profile prints each step's mean time per run; --profile-json FILE writes each\n"
              "step's median and mean (edgecc compile --profile DEVICE=FILE reads it).\n"
              "Endpoints: tcp://HOST:PORT (port 0: any free one), unix://PATH, shm://NAME.\n"
@@ -345,15 +389,20 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
   if (!serve.listen && (serve.plan_id || serve.timeout_ms != 5000))
     return usage(p, "--plan-id and --timeout only apply with --listen", NULL);
   if (!serve.plan_id) serve.plan_id = plan_id ? plan_id : ecrt_program_plan_id(p);
-  if (serve.listen) n_in = p->n_inputs; /* no files: the count check below is for file mode */
-  if (n_in != p->n_inputs) {
-    fprintf(stderr, "%s: error: the model takes %d input(s), %d given (--input FILE.pb ...)\n",
-            p->name, p->n_inputs, n_in);
+  if (serve.listen && by_model) return usage(p, "--model applies to file runs: requests carry their models", NULL);
+  for (i = 0; i < p->n_inputs && i < MAX_FILES; i++)
+    if (!m || (m->input_models[i] & want)) want_in[n_want_in++] = i;
+  for (i = 0; i < p->n_outputs && i < MAX_FILES; i++)
+    if (!m || (m->output_models[i] & want)) want_out[n_want_out++] = i;
+  if (serve.listen) n_in = n_want_in; /* no files: the count check below is for file mode */
+  if (n_in != n_want_in) {
+    fprintf(stderr, "%s: error: the model%s takes %d input(s), %d given (--input FILE.pb ...)\n",
+            p->name, by_model ? "s named by --model" : "", n_want_in, n_in);
     return 1;
   }
-  if (n_out > p->n_outputs) {
-    fprintf(stderr, "%s: error: the model has %d output(s), %d output files given\n", p->name,
-            p->n_outputs, n_out);
+  if (n_out > n_want_out) {
+    fprintf(stderr, "%s: error: the model%s %d output(s), %d output files given\n", p->name,
+            by_model ? "s named by --model have" : " has", n_want_out, n_out);
     return 1;
   }
   /* Weights: a file (given, or beside the program), or the array compiled in. */
@@ -396,9 +445,10 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     goto done;
   }
   for (i = 0; i < n_in; i++)
-    if (load_input(p, i, in_files[i], &ins[i])) goto done;
+    if (load_input(p, want_in[i], in_files[i], &ins[want_in[i]])) goto done;
   for (i = 0; i < p->n_outputs; i++) {
     size_t b = io_bytes(&p->outputs[i]);
+    if (m && !(m->output_models[i] & want)) continue; /* another model's: the run leaves it */
     outs[i] = ecrt_alloc(b + ECRT_SLACK, ECRT_ALIGN);
     if (!outs[i]) {
       fprintf(stderr, "%s: error: out of memory\n", p->name);
@@ -424,12 +474,12 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
   }
   /* The first run is the warm-up for --bench and --profile; its outputs are the ones written. */
   ((ecrt_ctx *)ctx)->failed_why = NULL;
-  st = p->run(ctx, (const void *const *)ins, outs);
+  st = m ? m->run(ctx, want, (const void *const *)ins, outs) : p->run(ctx, (const void *const *)ins, outs);
   for (i = 0; !st && i < n_timed; i++) {
     uint64_t t0;
     if (prof) ((ecrt_ctx *)ctx)->prof_ns = prof + (size_t)i * (size_t)p->n_steps;
     t0 = ecrt_now_ns();
-    st = p->run(ctx, (const void *const *)ins, outs);
+    st = m ? m->run(ctx, want, (const void *const *)ins, outs) : p->run(ctx, (const void *const *)ins, outs);
     times[i] = ecrt_now_ns() - t0;
   }
   ((ecrt_ctx *)ctx)->prof_ns = NULL;
@@ -446,11 +496,11 @@ int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, cha
     goto done;
   }
   for (i = 0; i < n_out; i++) {
-    const ecrt_io_desc *d = &p->outputs[i];
+    const ecrt_io_desc *d = &p->outputs[want_out[i]];
     size_t b = io_bytes(d), cap = ecrt_pb_encoded_size(d->name, d->rank, d->dims, b), w;
     unsigned char *enc = ecrt_alloc(cap, 8);
     if (!enc) goto done;
-    st = ecrt_pb_encode(enc, cap, &w, d->name, d->dtype, d->rank, d->dims, outs[i], b);
+    st = ecrt_pb_encode(enc, cap, &w, d->name, d->dtype, d->rank, d->dims, outs[want_out[i]], b);
     if (!st) st = ecrt_write_file(out_files[i], enc, w);
     ecrt_free(enc);
     if (st) {

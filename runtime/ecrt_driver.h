@@ -33,6 +33,21 @@ typedef struct ecrt_program {
   const char *kernels;           /* the kernel library compiled in: "xnnpack" or "ref" */
 } ecrt_program;
 
+/* Several models compiled into one program (edgecc a.onnx b.onnx ...): their names, per input
+ * and per output the models that read or write it (bit k: names[k]), and the run function that
+ * takes the set of models a request wants (the steps only other models need are skipped; their
+ * inputs and outputs may be NULL). */
+typedef struct ecrt_models {
+  int n;
+  const char *const *names;
+  const uint32_t *input_models, *output_models;
+  ecrt_status (*run)(void *ctx, uint32_t models, const void *const *inputs, void *const *outputs);
+} ecrt_models;
+
+/* "a,c" -> the mask of those models. Returns 0 and names the bad one in err (an unknown or
+ * repeated name, an empty list). */
+int ecrt_models_parse(const ecrt_models *m, const char *list, uint32_t *mask, char *err, size_t err_len);
+
 /* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile]
  * [--profile-json FILE] [--threads N]` (the JSON profile: docs/generated-code.md),
  * or serving: `PROG --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]
@@ -45,5 +60,11 @@ int ecrt_driver_main(const ecrt_program *p, int argc, char **argv);
  * ecrt_driver_main passes 0, and serving then uses a hash of the program's input and output
  * signature (ecrt_program_plan_id in ecrt_serve.h); `--plan-id HEX` overrides either. */
 int ecrt_driver_main_plan(const ecrt_program *p, uint64_t plan_id, int argc, char **argv);
+
+/* The same for a program of several models (m: its ecrt_models): `--model NAME[,NAME]` runs the
+ * nodes those models need, and --input/--output then take the files of their inputs and outputs
+ * only, in graph order. Without --model every model runs. */
+int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_t plan_id, int argc,
+                            char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 #include "ecrt_crc32c.h"
 #include "emit_onednn.h"
 #include "emit_cluster.h"
+#include "emit_models.h"
 #include "lower.h"
 #include "op.h"
 
@@ -142,6 +143,7 @@ typedef struct emitter {
   bool fast;                     /* fast kernels: eck_xnn.h, thread pool */
   ec_ctl *ctl;                   /* the subgraphs of If/Loop/Scan steps (emit_control.c), or NULL */
   int n_clusters, n_handoffs;    /* the planner's clusters (emit_cluster.c); 1: sequential */
+  ec_models_code *models;        /* several models merged (emit_models.c), or NULL */
 } emitter;
 
 static ec_status collect_values(emitter *e) {
@@ -275,9 +277,10 @@ static void header_comment(emitter *e, ec_buf *b, const char *file, const char *
                 sha, e->o->device, e->o->target, e->o->kernels);
 }
 
-static void run_signature(emitter *e, ec_buf *b) {
+static void run_signature(emitter *e, ec_buf *b, bool with_models) {
   const ec_graph *g = e->g;
-  ec_buf_printf(b, "ecrt_status %s_run(%s *ctx", e->prog, e->prog);
+  ec_buf_printf(b, "ecrt_status %s_run%s(%s *ctx%s", e->prog, with_models ? "_models" : "", e->prog,
+                with_models ? ", uint32_t models" : "");
   for (int i = 0; i < e->p->n_inputs; i++)
     ec_buf_printf(b, ", const %s *%s", c_type(g->tensors[e->p->inputs[i]].dtype), e->arg[i]);
   for (int i = 0; i < e->p->n_outputs; i++)
@@ -307,6 +310,7 @@ static void emit_header(emitter *e, ec_buf *b) {
                 e->PROG, e->payload + 64);
   ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals + ec_ctl_n_values(e->ctl),
                 e->PROG, e->n_emit);
+  if (e->models) ec_models_emit_defines(e->models, b, e->prog);
   if (e->fast)
     ec_buf_printf(b, "/* Steps on XNNPACK operators; worker threads when init is given threads <= 0 (the\n"
                   " * target's cores). */\n#define %s_N_XNN %d\n#define %s_THREADS %d\n", e->PROG,
@@ -315,7 +319,9 @@ static void emit_header(emitter *e, ec_buf *b) {
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
                   " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
-                  " * to each other. */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  " * to each other.%s */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
+                  e->fast ? " Their XNNPACK operators share one pool of all the threads: a cluster\n"
+                            " * thread that waits, and a thread left over, runs tiles of the others' operators." : "",
                   e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
     if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
   }
@@ -373,7 +379,14 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "\n");
   }
   ec_buf_printf(b, " * Returns ECRT_OK, or ECRT_ERR_KERNEL with ctx->base.failed_step set. Never allocates. */\n");
-  run_signature(e, b);
+  run_signature(e, b, false);
+  if (e->models) {
+    ec_buf_printf(b, ";\n\n/* Runs what the models in `models` (%s_MODEL_* bits) need, the steps they share once;\n"
+                  " * the other models' inputs and outputs may be NULL (their steps do not run). %s_run is\n"
+                  " * this for %s_ALL_MODELS. Returns ECRT_ERR_ARG for a set naming no model or an unknown bit. */\n",
+                  e->PROG, e->prog, e->PROG);
+    run_signature(e, b, true);
+  }
   ec_buf_printf(b, ";\n\n/* The steps in run order: ONNX node name, op, function (for profiles and errors). */\n");
   ec_buf_printf(b, "extern const ecrt_step %s_steps[];\n", e->prog);
   if (e->o->embed_weights)
@@ -795,9 +808,10 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  if (e->n_clusters > 1) /* clusters on threads of their own run each step on one */
-    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads >= %s_N_CLUSTERS ? 1 : ctx->base.threads, &err)"
-                  " != ECK_OK)\n", e->PROG);
+  if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
+    ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
+                  "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
+                  e->PROG, e->PROG);
   else
     ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n");
   ec_buf_printf(b, "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
@@ -989,17 +1003,19 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "\nconst ecrt_step %s_steps[] = {\n", e->prog);
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &g->nodes[e->p->nodes[s]];
-    char label[64];
+    char label[512];
     if (e->aliased[s]) continue;
-    snprintf(label, sizeof label, "#%d", n->index);
+    ec_node_label(g, n, label, sizeof label);
     ec_buf_printf(b, "  [S_%s] = {", e->sname[s]);
-    put_c_string(b, n->name && n->name[0] ? n->name : label);
+    put_c_string(b, label);
     ec_buf_printf(b, ", ");
     put_c_string(b, n->op_type);
     ec_buf_printf(b, ", %s},\n", e->sname[s]);
   }
   if (e->n_emit == 0) ec_buf_printf(b, "  {\"\", \"\", NULL} /* no steps: C forbids an empty array */\n");
   ec_buf_printf(b, "};\n\n");
+  if (e->models)
+    ec_models_emit_tables(e->models, b, g, e->p, e->prog, (const char *const *)e->sname, e->aliased);
   if (e->n_clusters > 1) {
     ec_status cst = ec_emit_clusters(e->g, e->p, e->prog, e->PROG, (const char *const *)e->sname, e->aliased, b);
     if (cst) return cst;
@@ -1026,14 +1042,24 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   if (e->fast) emit_fast_init(e, b);
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "  st = ecrt_clusters_start(&ctx->clusters, %s_clusters, %s_N_CLUSTERS, ctx->ready, %s_N_HANDOFFS,\n"
-                  "                           %s_steps, ctx, ctx->base.threads);\n", e->prog, e->PROG, e->PROG, e->prog);
+                  "                           %s_steps, ctx, ctx->base.threads, %s);\n", e->prog, e->PROG, e->PROG, e->prog,
+                  e->fast ? "eck_pool_enter, eck_pool_help, ctx->pool" : "NULL, NULL, NULL");
     ec_buf_printf(b, "  if (st != ECRT_OK) %s_release(ctx);\n  return st;\n}\n\n", e->prog);
   } else {
     ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
   }
 
-  run_signature(e, b);
+  if (e->models) {
+    /* Every model: the set-taking run with all bits. */
+    run_signature(e, b, false);
+    ec_buf_printf(b, " {\n  return %s_run_models(ctx, %s_ALL_MODELS", e->prog, e->PROG);
+    for (int i = 0; i < e->p->n_inputs + e->p->n_outputs; i++) ec_buf_printf(b, ", %s", e->arg[i]);
+    ec_buf_printf(b, ");\n}\n\n");
+  }
+  run_signature(e, b, e->models != NULL);
   ec_buf_printf(b, " {\n");
+  if (e->models)
+    ec_buf_printf(b, "  if (!models || (models & ~(uint32_t)%s_ALL_MODELS)) return ECRT_ERR_ARG;\n", e->PROG);
   for (int i = 0; i < e->p->n_inputs; i++)
     ec_buf_printf(b, "  ctx->v[V_%s].data = (void *)%s;\n", e->vname[e->val_of[e->p->inputs[i]]], e->arg[i]);
   for (int i = 0; i < e->p->n_outputs; i++) {
@@ -1045,14 +1071,25 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     if (produced) {
       ec_buf_printf(b, "  ctx->v[V_%s].data = %s;\n", e->vname[e->val_of[t]], a);
     } else {
-      /* An output that is a constant or an input of the partition is copied out. */
+      /* An output that is a constant or an input of the partition is copied out (of a model the
+       * run wants: another's buffer may be NULL). */
+      if (e->models) {
+        ec_buf_printf(b, "  if (models & (");
+        ec_models_put_mask(e->models, b, ec_models_of_tensor(e->models, t));
+        ec_buf_printf(b, "))\n  ");
+      }
       ec_buf_printf(b, "  ecrt_copy(%s, ctx->v[V_%s].data, %zu);\n", a, e->vname[e->val_of[t]],
                     tbytes(&g->tensors[t]));
     }
   }
+  if (e->models && e->n_clusters > 1)
+    ec_buf_printf(b, "  ctx->clusters.step_models = %s_step_models;\n  ctx->clusters.models = models;\n", e->prog);
   if (e->n_clusters > 1)
     ec_buf_printf(b, "  return ecrt_clusters_run(&ctx->clusters, %s_N_STEPS, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
                   e->PROG);
+  else if (e->models)
+    ec_buf_printf(b, "  return ecrt_run_steps_for(%s_steps, %s_step_models, models, %s_N_STEPS, ctx, ctx->base.prof_ns,\n"
+                  "                            &ctx->base.failed_step);\n}\n", e->prog, e->prog, e->PROG);
   else
     ec_buf_printf(b, "  return ecrt_run_steps(%s_steps, %s_N_STEPS, ctx, ctx->base.prof_ns, &ctx->base.failed_step);\n}\n",
                   e->prog, e->PROG);
@@ -1093,6 +1130,14 @@ static void emit_main(emitter *e, ec_buf *b) {
   for (int i = 0; i < e->p->n_outputs; i++)
     ec_buf_printf(b, ", (%s *)out[%d]", c_type(g->tensors[e->p->outputs[i]].dtype), i);
   ec_buf_printf(b, ");\n}\n\n");
+  if (e->models) {
+    const char **ty = ec_alloc(sizeof(char *) * (size_t)(e->p->n_inputs + e->p->n_outputs + 1));
+    for (int i = 0; ty && i < e->p->n_inputs + e->p->n_outputs; i++)
+      ty[i] = c_type(g->tensors[i < e->p->n_inputs ? e->p->inputs[i] : e->p->outputs[i - e->p->n_inputs]].dtype);
+    if (ty) ec_models_emit_main(e->models, b, e->p, e->prog, ty, ty + e->p->n_inputs);
+    else b->oom = true;
+    free(ty);
+  }
   ec_buf_printf(b, "int main(int argc, char **argv) {\n  static const ecrt_program program = {\n");
   ec_buf_printf(b, "      \"%s\", \"%s.bin\",\n", e->prog, e->prog);
   if (e->o->embed_weights)
@@ -1105,7 +1150,11 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"};\n", e->prog, e->PROG,
                 e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref");
   if (e->n_dnnl) ec_emit_dnnl_main(b);
-  if (e->o->plan_id)
+  if (e->models)
+    ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
+                  "  return ecrt_driver_main_models(&program, &models, UINT64_C(0x%016llx), argc, argv);\n}\n",
+                  (unsigned long long)e->o->plan_id);
+  else if (e->o->plan_id)
     ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
                   "  return ecrt_driver_main_plan(&program, UINT64_C(0x%016llx), argc, argv);\n}\n",
                   (unsigned long long)e->o->plan_id);
@@ -1138,6 +1187,7 @@ static void emitter_free(emitter *e) {
   free(e->xslot);
   free(e->dslot);
   ec_ctl_free(e->ctl);
+  ec_models_code_free(e->models);
   ec_memplan_free(&e->mp);
 }
 
@@ -1194,6 +1244,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
     }
   }
   ec_status st = read_kernels(&e, d);
+  if (!st) st = ec_models_code_new(g, e.PROG, &e.models);
   if (!st) st = ec_memplan_build(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,
                                  p->n_outputs, &e.mp, d);
   if (!st) st = ec_memplan_verify(g, p->nodes, p->n_nodes, p->inputs, p->n_inputs, p->outputs,

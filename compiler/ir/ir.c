@@ -141,6 +141,18 @@ void ec_node_describe(const ec_graph *g, const ec_node *n, char *buf, size_t len
     snprintf(buf, len, "node #%d (%s)", n->index, n->op_type);
 }
 
+void ec_node_label(const ec_graph *g, const ec_node *n, char *buf, size_t len) {
+  if (n->name && n->name[0]) {
+    snprintf(buf, len, "%s", n->name);
+    return;
+  }
+  const char *out = NULL;
+  for (int i = 0; i < n->n_outputs && !out; i++)
+    if (n->outputs[i] >= 0) out = g->tensors[n->outputs[i]].name;
+  if (out) snprintf(buf, len, "%s -> %s", n->op_type, out);
+  else snprintf(buf, len, "#%d", n->index);
+}
+
 ec_status ec_fail_node(ec_diag *d, const ec_graph *g, const ec_node *n, const char *fmt, ...) {
   char where[512] = "";
   if (n) ec_node_describe(g, n, where, sizeof where);
@@ -232,6 +244,9 @@ void ec_graph_free(ec_graph *g) {
   }
   for (int i = 0; i < g->n_nodes; i++) free_node(&g->nodes[i]);
   free(g->captures);
+  for (int i = 0; i < g->n_models; i++) free(g->model_names[i]);
+  free(g->model_names);
+  free(g->output_model);
   for (int i = 0; i < g->n_warnings; i++) free(g->warnings[i]);
   free(g->warnings);
   for (int i = 0; i < g->n_dyn_dims; i++) free(g->dyn_dims[i].param);

@@ -190,6 +190,13 @@ typedef struct ec_graph {
    * an enclosing graph; captures[k] matches the owning node's k-th implicit input of this graph. */
   int *captures;
   int n_captures;
+  /* Several models merged into one graph (compiler/merge): their names (file stems) in the order
+   * given, and per graph output the model it belongs to (an index into model_names); n_models
+   * is 0 for one model. Codegen derives from them which steps a request for a set of the models
+   * needs (the steps whose outputs lead to those models' outputs). */
+  int n_models;
+  char **model_names;
+  int *output_model;
 } ec_graph;
 
 /* The deepest nesting of subgraphs the frontend accepts (the model's graph is depth 0). */
@@ -250,6 +257,10 @@ bool ec_dtype_valid(int32_t dtype);
 
 /* Node description for messages: "node 'conv1' (Conv)" or "node #12 (output 'y') (Add)". */
 void ec_node_describe(const ec_graph *g, const ec_node *n, char *buf, size_t len);
+/* A node's label in the generated steps table and in profiles: its name, or for an unnamed node
+ * "Op -> first_output" (output names are unique, and stay when a node is inserted elsewhere, where
+ * a position would renumber); "#index" only for a node without outputs. */
+void ec_node_label(const ec_graph *g, const ec_node *n, char *buf, size_t len);
 
 /* Diagnostics. */
 void ec_diag_set(ec_diag *d, const char *file, const char *where, const char *fmt, ...)

@@ -327,12 +327,18 @@ static bool follows(const ec_graph *g, const ec_node *n) {
 }
 
 /* OIHW -> OHWI (float or one-byte elements) in a new buffer owned by the tensor (or a new
- * constant when shared). */
-static ec_status reorder_weights(ec_graph *g, int ni) {
+ * constant when shared). ohwi_of[w] (w below n_ohwi): the constant an earlier convolution made
+ * from w, which this one reads too: a weight several convolutions share (merged models' weights
+ * stored once) stays one tensor after the reorder. */
+static ec_status reorder_weights(ec_graph *g, int ni, int *ohwi_of, int n_ohwi) {
   int wi = conv_weight_input(&g->nodes[ni]);
   int w = g->nodes[ni].inputs[wi];
   ec_tensor *t = &g->tensors[w];
   if (t->layout == EC_LAYOUT_NHWC || t->dims[1] == 1 || t->dims[2] * t->dims[3] == 1 || !t->data) return EC_OK;
+  if (w < n_ohwi && ohwi_of[w] >= 0) {
+    g->nodes[ni].inputs[wi] = ohwi_of[w];
+    return EC_OK;
+  }
   int64_t o = t->dims[0], c = t->dims[1], hw = t->dims[2] * t->dims[3];
   size_t es = eck_dtype_size(t->dtype);
   unsigned char *dst = malloc(es * (size_t)(o * c * hw));
@@ -350,6 +356,7 @@ static ec_status reorder_weights(ec_graph *g, int ni) {
     }
     g->tensors[target].kind = EC_TK_CONSTANT;
     g->nodes[ni].inputs[wi] = target;
+    if (w < n_ohwi) ohwi_of[w] = target;
   }
   ec_status st = ec_tensor_set_data(&g->tensors[target], dst, es * (size_t)(o * c * hw), true);
   if (st) {
@@ -394,9 +401,14 @@ static ec_status to_same_bytes(ec_node *n) {
 }
 
 static ec_status lower_nhwc(ec_graph *g, const char *kernels, bool cancel, int *count, ec_diag *d) {
-  int n0 = g->n_nodes;
+  int n0 = g->n_nodes, nw = g->n_tensors;
   signed char *cls = ec_alloc((size_t)n0 + 1);
-  if (!cls) return EC_ERR_INTERNAL;
+  int *ohwi_of = ec_alloc(sizeof(int) * ((size_t)nw + 1));
+  if (!cls || !ohwi_of) {
+    free(cls), free(ohwi_of);
+    return EC_ERR_INTERNAL;
+  }
+  for (int t = 0; t < nw; t++) ohwi_of[t] = -1;
   /* Forward: decide each output's layout from the op and its inputs' layouts. */
   for (int i = 0; i < n0; i++) {
     ec_node *n = &g->nodes[i];
@@ -408,7 +420,7 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, bool cancel, int *
     int layout = EC_LAYOUT_NCHW;
     if (perm) {
       if (to_same_bytes(n)) {
-        free(cls);
+        free(cls), free(ohwi_of);
         return EC_ERR_INTERNAL;
       }
       g->tensors[n->outputs[0]].layout = perm == CLS_TO_FIRST ? EC_LAYOUT_NHWC : EC_LAYOUT_NCHW;
@@ -426,9 +438,9 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, bool cancel, int *
     for (int k = 0; k < (cls[i] == CLS_WANT ? 1 : n->n_outputs); k++)
       if (n->outputs[k] >= 0 && g->tensors[n->outputs[k]].rank == 4) g->tensors[n->outputs[k]].layout = layout;
     if (cls[i] == CLS_WANT && conv_weight_input(n) > 0) {
-      ec_status st = reorder_weights(g, i);
+      ec_status st = reorder_weights(g, i, ohwi_of, nw);
       if (st) {
-        free(cls);
+        free(cls), free(ohwi_of);
         return st;
       }
     }
@@ -490,6 +502,7 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, bool cancel, int *
   }
   free(conv_of);
   free(cls);
+  free(ohwi_of);
   if (!st) st = relink(g, d);
   return st;
 }

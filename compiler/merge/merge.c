@@ -452,6 +452,10 @@ static ec_status merge_one(merger *mg, ec_merge_model *models, int i, int **maps
     int *out = ec_realloc_array(m->outputs, (size_t)m->n_outputs + 1, sizeof(int));
     if (!out) return EC_ERR_INTERNAL;
     m->outputs = out;
+    int *own = ec_realloc_array(m->output_model, (size_t)m->n_outputs + 1, sizeof(int));
+    if (!own) return EC_ERR_INTERNAL;
+    m->output_model = own;
+    m->output_model[m->n_outputs] = i;
     m->outputs[m->n_outputs++] = x;
     m->tensors[x].is_output = true;
   }
@@ -516,6 +520,10 @@ ec_status ec_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_gra
     if (nb.oom || pb.oom || !m->name || !m->source_path) st = EC_ERR_INTERNAL;
   }
   r->n_models = n;
+  /* The models' names stay on the graph: codegen's per-model entry points are named after them. */
+  if (!st && !(mg.m->model_names = ec_alloc(sizeof(char *) * (size_t)n))) st = EC_ERR_INTERNAL;
+  for (int i = 0; !st && i < n; i++)
+    if (!(mg.m->model_names[mg.m->n_models++] = ec_strdup(models[i].name))) st = EC_ERR_INTERNAL;
   for (int i = 0; !st && i < n; i++) {
     r->names[i] = models[i].name;
     r->files[i] = ec_strdup(models[i].g->source_path ? models[i].g->source_path : "");

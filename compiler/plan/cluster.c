@@ -99,6 +99,97 @@ double ec_cluster_makespan(const ec_cluster_problem *p, const int *cluster) {
   return r;
 }
 
+/* The next task of cluster c after task v (n: none left). */
+static int next_of(const int *cl, int n, int c, int v) {
+  for (v++; v < n && cl[v] != c; v++) {
+  }
+  return v;
+}
+
+double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cl, int threads, const double *wt) {
+  int n = p->n, k = 0;
+  if (n == 0) return 0;
+  if (threads < 1) threads = 1;
+  for (int v = 0; v < n; v++)
+    if (cl[v] + 1 > k) k = cl[v] + 1;
+  adj a;
+  double *finish = ec_alloc(sizeof(double) * (size_t)n), *rem = ec_alloc(sizeof(double) * (size_t)k);
+  int *cur = ec_alloc(sizeof(int) * (size_t)k), *run = ec_alloc(sizeof(int) * (size_t)k);
+  int *th = ec_alloc(sizeof(int) * (size_t)k);
+  uint8_t *started = ec_alloc((size_t)k);
+  double now = -1;
+  if (!finish || !rem || !cur || !run || !th || !started || !adj_make(p, &a)) goto out;
+  now = 0;
+  for (int v = 0; v < n; v++) finish[v] = -1;
+  for (int c = 0; c < k; c++) cur[c] = next_of(cl, n, c, -1), rem[c] = 1, started[c] = 0;
+  for (int left = n; left > 0;) {
+    /* Which clusters run a task now; when the next waiting one may start. */
+    int nrun = 0;
+    double next_ready = INFINITY;
+    for (int c = 0; c < k; c++) {
+      int v = cur[c];
+      if (v >= n) continue;
+      if (!started[c]) {
+        double r = 0;
+        bool ok = true;
+        for (int j = a.in_off[v]; ok && j < a.in_off[v + 1]; j++) {
+          int e = a.in_e[j], u = p->src[e];
+          if (finish[u] < 0) ok = false;
+          else if (finish[u] + (cl[u] != c ? p->cost[e] : 0) > r) r = finish[u] + (cl[u] != c ? p->cost[e] : 0);
+        }
+        if (!ok) continue;
+        if (r > now) {
+          if (r < next_ready) next_ready = r;
+          continue;
+        }
+        started[c] = 1;
+      }
+      run[nrun++] = c;
+    }
+    if (nrun == 0) {
+      now = next_ready; /* finite: a task only waits for tasks of lower index */
+      continue;
+    }
+    /* Each running task has its cluster's thread; the others go one at a time where they save
+     * the most time (none to a task that cannot use them). */
+    for (int i = 0; i < nrun; i++) th[run[i]] = 1;
+    for (int extra = threads - nrun; extra > 0; extra--) {
+      int pick = -1;
+      double gain = 0;
+      for (int i = 0; i < nrun; i++) {
+        int c = run[i], v = cur[c];
+        if (th[c] >= threads) continue;
+        double d = rem[c] * (wt[(size_t)(th[c] - 1) * (size_t)n + (size_t)v] - wt[(size_t)th[c] * (size_t)n + (size_t)v]);
+        if (d > gain) gain = d, pick = c;
+      }
+      if (pick < 0) break;
+      th[pick]++;
+    }
+    double dt = next_ready - now;
+    for (int i = 0; i < nrun; i++) {
+      int c = run[i];
+      double d = rem[c] * wt[(size_t)(th[c] - 1) * (size_t)n + (size_t)cur[c]];
+      if (d < dt) dt = d;
+    }
+    now += dt;
+    for (int i = 0; i < nrun; i++) {
+      int c = run[i], v = cur[c];
+      double w = wt[(size_t)(th[c] - 1) * (size_t)n + (size_t)v];
+      rem[c] = w > 0 ? rem[c] - dt / w : 0;
+      if (rem[c] > 1e-9) continue;
+      finish[v] = now;
+      started[c] = 0;
+      rem[c] = 1;
+      cur[c] = next_of(cl, n, c, v);
+      left--;
+    }
+  }
+  adj_free(&a);
+out:
+  free(finish), free(rem), free(cur), free(run), free(th), free(started);
+  return now;
+}
+
 /* Labels renumbered 0..k-1 by their first task; returns k. */
 static int renumber(int n, int *cl, int *map) {
   for (int v = 0; v < n; v++) map[v] = -1;
@@ -329,69 +420,75 @@ static double sum(const double *w, int n) {
   return x;
 }
 
-/* Clusters one partition: intra keeps one; inter clusters with one thread each against the
- * sequential program; auto tries every count of clusters k (2..threads, one thread each)
- * against the intra-op program with all the threads, and keeps the fastest. */
+/* Threads the planner models a partition on: the runtime's pools and clusters take at most 64. */
+#define MAX_THREADS 64
+
+/* Clusters one partition. intra keeps one. inter and auto cluster for k threads' worth of
+ * branches (inter: k = threads; auto: every k from 2 to threads), each clustering made by
+ * ec_cluster_solve with one-thread weights and with all-thread weights, and predicted as the
+ * generated code runs it: every cluster on a thread of its own, all threads sharing one kernel
+ * pool (ec_cluster_makespan_pool). The fastest prediction is kept when it is EC_PAR_MIN_GAIN
+ * faster than what the mode competes with: inter the whole partition on one thread, auto the
+ * intra-op program with every thread. */
 static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned klib, int mode, int threads,
                               ec_plan_part *q) {
   part_graph pg;
   ec_status st = part_graph_make(g, &q->part, t, &pg);
   if (st) return st;
-  int n = pg.n;
-  double *w1 = ec_alloc(sizeof(double) * (size_t)(n + 1));
+  int n = pg.n, tt = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+  double *wt = ec_alloc(sizeof(double) * (size_t)n * (size_t)tt + sizeof(double));
   int *chosen = ec_alloc(sizeof(int) * (size_t)(n + 1));
   q->node_cluster = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
-  if (!w1 || !chosen || !q->node_cluster) st = EC_ERR_INTERNAL;
+  if (!wt || !chosen || !q->node_cluster) st = EC_ERR_INTERNAL;
   q->threads = threads;
   q->n_clusters = 1;
   q->cluster_threads = klib == EC_KLIB_REF ? 1 : threads; /* the reference kernels run on one */
+  for (int k = 1; !st && k <= tt; k++) node_weights(g, &q->part, t, k, klib, wt + (size_t)(k - 1) * (size_t)n);
+  const double *w1 = wt, *wall = wt + (size_t)(tt - 1) * (size_t)n;
   if (!st) {
-    node_weights(g, &q->part, t, 1, klib, w1);
-    node_weights(g, &q->part, t, threads, klib, pg.w);
     q->sequential_ms = sum(w1, n);
-    q->intra_ms = sum(pg.w, n);
+    q->intra_ms = sum(wall, n);
     q->clustered_ms = q->intra_ms;
   }
-  /* inter competes with the sequential program, auto with every thread in the kernels' pools. */
-  double best = mode == EC_PAR_INTER ? q->sequential_ms : q->intra_ms;
-  /* Each cluster runs its nodes on one thread (the generated code gives a clustered program's
-   * kernels no pool of their own): inter uses every thread, auto the count predicted fastest. */
-  memcpy(pg.w, w1, sizeof(double) * (size_t)n);
-  for (int k = 2; !st && mode != EC_PAR_INTRA && k <= threads; k++) {
-    int per = 1;
-    if (mode == EC_PAR_INTER && k < threads) continue;
-    ec_cluster_problem cp = {n, pg.w, pg.n_edges, pg.src, pg.dst, pg.cost, k, EC_PAR_MIN_GAIN,
-                             mode == EC_PAR_INTER ? q->sequential_ms : q->intra_ms};
-    ec_cluster_result r;
-    st = ec_cluster_solve(&cp, &r);
-    if (st) break;
-    if (r.clustered_ms > 0 && (q->best_clusters_ms == 0 || r.clustered_ms < q->best_clusters_ms))
-      q->best_clusters_ms = r.clustered_ms;
-    if (!q->n_linear) q->n_linear = r.n_linear;
-    if (r.n_clusters > 1 && r.makespan_ms < best) {
-      best = r.makespan_ms;
-      q->n_clusters = r.n_clusters;
-      q->cluster_threads = per;
-      q->clustered_ms = r.makespan_ms;
-      memcpy(chosen, r.cluster, sizeof(int) * (size_t)n);
-      free(q->cluster_ms);
-      q->cluster_ms = r.cluster_ms;
-      r.cluster_ms = NULL;
+  double base = mode == EC_PAR_INTER ? q->sequential_ms : q->intra_ms, best = INFINITY;
+  for (int k = 2; !st && mode != EC_PAR_INTRA && k <= tt; k++) {
+    if (mode == EC_PAR_INTER && k < tt) continue;
+    for (int wi = 0; !st && wi < (tt > 1 ? 2 : 1); wi++) {
+      ec_cluster_problem cp = {n, wi ? wall : w1, pg.n_edges, pg.src, pg.dst, pg.cost, k, 0, INFINITY};
+      ec_cluster_result r;
+      st = ec_cluster_solve(&cp, &r);
+      if (st) break;
+      if (!q->n_linear) q->n_linear = r.n_linear;
+      double m = r.n_clusters > 1 ? ec_cluster_makespan_pool(&cp, r.cluster, tt, wt) : 0;
+      if (m < 0) st = EC_ERR_INTERNAL;
+      if (!st && r.n_clusters > 1 && m < best) {
+        best = m;
+        q->best_clusters_ms = m;
+        q->n_clusters = r.n_clusters;
+        memcpy(chosen, r.cluster, sizeof(int) * (size_t)n);
+      }
+      ec_cluster_result_free(&r);
     }
-    ec_cluster_result_free(&r);
   }
-  if (!st && q->n_clusters == 1) {
-    memset(chosen, 0, sizeof(int) * (size_t)n);
-    free(q->cluster_ms);
-    q->cluster_ms = ec_alloc(sizeof(double) * 2);
-    if (!q->cluster_ms) st = EC_ERR_INTERNAL;
-    else q->cluster_ms[0] = q->intra_ms;
+  /* Clustering must never make the model slower: a small predicted gain is not worth it. */
+  if (!st && q->n_clusters > 1 && best * (1 + EC_PAR_MIN_GAIN) > base) q->n_clusters = 1;
+  if (!st && q->n_clusters > 1) {
+    q->clustered_ms = best;
+    q->cluster_threads = 1;
+  } else if (!st) {
+    q->n_clusters = 1;
+    memset(chosen, 0, sizeof(int) * (size_t)(n + 1));
   }
+  free(q->cluster_ms);
+  q->cluster_ms = st ? NULL : ec_alloc(sizeof(double) * (size_t)(q->n_clusters + 1));
+  if (!st && !q->cluster_ms) st = EC_ERR_INTERNAL;
   if (!st) {
+    /* A cluster's work: its nodes' times on one thread (the intra time with one cluster). */
+    for (int s = 0; s < n; s++) q->cluster_ms[chosen[s]] += q->n_clusters > 1 ? w1[s] : wall[s];
     for (int i = 0; i < g->n_nodes; i++) q->node_cluster[i] = -1;
     for (int s = 0; s < n; s++) q->node_cluster[q->part.nodes[s]] = chosen[s];
   }
-  free(w1), free(chosen);
+  free(wt), free(chosen);
   part_graph_free(&pg);
   return st;
 }
@@ -477,10 +574,9 @@ void ec_plan_cluster_table(const ec_graph *g, const ec_plan *p, ec_buf *b) {
       ec_buf_printf(b, "\n");
       continue;
     }
-    ec_buf_printf(b, "p%d: %d clusters x %d intra-op thread%s, predicted %.3f ms against %.3f ms as one cluster "
-                  "(gain %.1f%%; one thread: %.3f ms)\n", k, q->n_clusters, q->cluster_threads,
-                  q->cluster_threads == 1 ? "" : "s", q->clustered_ms, q->intra_ms,
-                  (q->intra_ms / q->clustered_ms - 1) * 100, q->sequential_ms);
+    ec_buf_printf(b, "p%d: %d clusters on %d threads sharing one pool, predicted %.3f ms against %.3f ms as one "
+                  "cluster (gain %.1f%%; one thread: %.3f ms)\n", k, q->n_clusters, q->threads, q->clustered_ms,
+                  q->intra_ms, (q->intra_ms / q->clustered_ms - 1) * 100, q->sequential_ms);
     for (int c = 0; c < q->n_clusters; c++) {
       int nodes = 0;
       for (int s = 0; s < q->part.n_nodes; s++) nodes += g->nodes[q->part.nodes[s]].cluster == c;

@@ -22,7 +22,9 @@
  *
  * The planner's side, ec_plan_clusters, builds the problem for a partition from the graph and
  * the cost model (node times on the device, hand-off = the target's sync_us + bytes / mem_gbps)
- * under --parallel intra|inter|auto and records the result on ec_plan_part. */
+ * under --parallel intra|inter|auto, predicts each clustering as the generated code runs it (the
+ * clusters' threads sharing one kernel pool: ec_cluster_makespan_pool) and records the fastest on
+ * ec_plan_part. */
 #ifndef EC_CLUSTER_H
 #define EC_CLUSTER_H
 
@@ -56,6 +58,15 @@ typedef struct ec_cluster_result {
  * out of memory, EC_ERR_USAGE on a malformed problem (an edge not going forward). */
 ec_status ec_cluster_solve(const ec_cluster_problem *p, ec_cluster_result *r);
 void ec_cluster_result_free(ec_cluster_result *r);
+
+/* Predicted time of running the tasks with the given clustering on `threads` threads that share
+ * one kernel pool, as the generated code does: each cluster's thread runs its tasks in index
+ * order, waiting for other clusters' tasks plus the edge's cost; the threads no task is running
+ * on (waiting, finished, or left over when threads > clusters) join running tasks, one at a time
+ * to the task with the most time left. wt[(t - 1) * n + v] is task v's time on t threads
+ * (t = 1..threads). With one cluster it is the sum of the tasks' times on every thread. Returns a
+ * negative value on out of memory. */
+double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cluster, int threads, const double *wt);
 
 /* Distance-to-end of every task (out: n entries). */
 void ec_cluster_dte(const ec_cluster_problem *p, double *out);

@@ -183,9 +183,8 @@ ec_status ec_profile_match_graph(const ec_profile *p, const ec_graph *g, ec_prof
     const ec_node *n = &g->nodes[i];
     m->node_ms[i] = -1;
     if (n->dead) continue;
-    char label[32];
-    snprintf(label, sizeof label, "#%d", n->index);
-    const char *name = n->name && n->name[0] ? n->name : label;
+    char name[512];
+    ec_node_label(g, n, name, sizeof name);
     int lo = 0, hi = p->n_steps;
     while (lo < hi) {
       int mid = lo + (hi - lo) / 2;

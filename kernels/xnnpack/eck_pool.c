@@ -9,6 +9,12 @@
  * caller claims tiles too, and once none is left waits only for workers inside a tile. A worker
  * that wakes late finds the generation moved or no tile left and goes back to waiting. C99 with
  * the GCC/Clang __atomic builtins and POSIX threads.
+ *
+ * A pool shared by clusters (eck_pool_create_shared, runtime/ecrt_cluster.h): each cluster's
+ * thread owns a slot (eck_pool_enter) and publishes its operators' tiles there; the pool's own
+ * workers (the threads the clusters leave over) and the cluster threads that wait for a hand-off
+ * or have finished (eck_pool_help) claim tiles of any slot. So the trunk between branches runs on
+ * every thread and the branches side by side, and no more threads run than the pool was given.
  * edgecc-link: pthreadpool */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -22,6 +28,7 @@
 #include "eck_xnn.h"
 
 #define MAX_WORKERS 63
+#define MAX_SLOTS 64     /* threads that publish operators into one pool (clusters) */
 #define SPIN_WAIT 20000  /* polls before a worker sleeps (about 0.5 ms): operators come back to back */
 #define SPIN_YIELD 2000  /* polls before the waiting caller starts yielding its core */
 #define BITS 24          /* tile count and next tile in the state word; generation in the top 16 */
@@ -37,20 +44,29 @@ typedef struct job {
   size_t range[6], tile[6], count[6];
 } job;
 
+/* One publishing thread's operator: its tiles and who is inside them. */
+typedef struct slot {
+  uint64_t state;                /* atomic: generation << 48 | tiles << 24 | next tile */
+  uint32_t active;               /* atomic: threads inside claim_tiles */
+  job j;                         /* written by the owner before the generation is published */
+  pthread_mutex_t run_mu;        /* one parallelize call at a time */
+} slot;
+
 struct pthreadpool {
-  size_t threads;                /* workers + the caller */
+  size_t threads;                /* every thread that may run tiles: workers + the owners */
   pthread_t tid[MAX_WORKERS];
   size_t started;
-  uint64_t state;                /* atomic: generation << 48 | tiles << 24 | next tile */
+  int n_slots;                   /* 1, or the clusters sharing the pool */
   uint32_t wake;                 /* atomic: generation the workers are woken for */
-  uint32_t active;               /* atomic: threads inside claim_tiles */
   uint32_t sleepers;             /* atomic */
   int stop;                      /* atomic */
-  job j;                         /* written by the caller before the generation is published */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  pthread_mutex_t run_mu;        /* one parallelize call at a time */
+  slot slots[MAX_SLOTS];
 };
+
+/* The slot the calling thread publishes into (eck_pool_enter); 0 on every thread by default. */
+static __thread int my_slot;
 
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -96,19 +112,34 @@ static void run_tile(const job *j, size_t t) {
   }
 }
 
-/* Claims and runs tiles of the current job until none is left. The job is read only after a
- * successful claim: the caller publishes a job (release) after writing it, and cannot publish the
- * next one while this thread is counted active, so the claimed tile and p->j belong together
- * (and the state word cannot come back to an old value between the load and the swap). */
-static void claim_tiles(struct pthreadpool *p) {
-  __atomic_fetch_add(&p->active, 1, __ATOMIC_SEQ_CST);
+/* Claims and runs tiles of the slot's job until none is left; returns how many it ran. The job
+ * is read only after a successful claim: the owner publishes a job (release) after writing it,
+ * and cannot publish the next one while this thread is counted active, so the claimed tile and
+ * q->j belong together (and the state word cannot come back to an old value between the load
+ * and the swap). */
+static int claim_tiles(slot *q) {
+  int ran = 0;
+  __atomic_fetch_add(&q->active, 1, __ATOMIC_SEQ_CST);
   for (;;) {
-    uint64_t s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE);
+    uint64_t s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
     if ((s & MASK) >= ((s >> BITS) & MASK)) break;
-    if (!__atomic_compare_exchange_n(&p->state, &s, s + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
-    run_tile(&p->j, (size_t)(s & MASK));
+    if (!__atomic_compare_exchange_n(&q->state, &s, s + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+    run_tile(&q->j, (size_t)(s & MASK));
+    ran++;
   }
-  __atomic_fetch_sub(&p->active, 1, __ATOMIC_SEQ_CST);
+  __atomic_fetch_sub(&q->active, 1, __ATOMIC_SEQ_CST);
+  return ran;
+}
+
+/* Tiles of any slot that has some left (a look at the state word first: a thread that only
+ * looks does not touch the owner's active count). */
+static int help_slots(struct pthreadpool *p) {
+  int ran = 0;
+  for (int i = 0; i < p->n_slots; i++) {
+    uint64_t s = __atomic_load_n(&p->slots[i].state, __ATOMIC_ACQUIRE);
+    if ((s & MASK) < ((s >> BITS) & MASK)) ran += claim_tiles(&p->slots[i]);
+  }
+  return ran;
 }
 
 static void *worker(void *arg) {
@@ -131,29 +162,36 @@ static void *worker(void *arg) {
     }
     if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) return NULL;
     seen = w;
-    claim_tiles(p);
+    help_slots(p);
   }
 }
 
-pthreadpool_t pthreadpool_create(size_t threads) {
+/* threads: every thread that runs tiles; owners of them publish (the rest are started here). */
+static struct pthreadpool *pool_make(size_t threads, int owners) {
   struct pthreadpool *p;
+  if (threads > MAX_WORKERS + 1) threads = MAX_WORKERS + 1;
+  if (owners < 1) owners = 1;
+  if (owners > MAX_SLOTS || (size_t)owners > threads) return NULL;
+  p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->n_slots = owners;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  for (int i = 0; i < owners; i++) pthread_mutex_init(&p->slots[i].run_mu, NULL);
+  for (size_t i = 0; i + (size_t)owners < threads; i++) {
+    if (pthread_create(&p->tid[i], NULL, worker, p) != 0) break;
+    p->started++;
+  }
+  p->threads = p->started + (size_t)owners;
+  return p;
+}
+
+pthreadpool_t pthreadpool_create(size_t threads) {
   if (threads == 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     threads = n > 0 ? (size_t)n : 1;
   }
-  if (threads > MAX_WORKERS + 1) threads = MAX_WORKERS + 1;
-  p = calloc(1, sizeof *p);
-  if (!p) return NULL;
-  p->threads = threads;
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->cv, NULL);
-  pthread_mutex_init(&p->run_mu, NULL);
-  for (size_t i = 0; i + 1 < threads; i++) {
-    if (pthread_create(&p->tid[i], NULL, worker, p) != 0) break;
-    p->started++;
-  }
-  p->threads = p->started + 1;
-  return p;
+  return pool_make(threads, 1);
 }
 
 void pthreadpool_destroy(pthreadpool_t p) {
@@ -165,13 +203,14 @@ void pthreadpool_destroy(pthreadpool_t p) {
   for (size_t i = 0; i < p->started; i++) pthread_join(p->tid[i], NULL);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
-  pthread_mutex_destroy(&p->run_mu);
+  for (int i = 0; i < p->n_slots; i++) pthread_mutex_destroy(&p->slots[i].run_mu);
   free(p);
 }
 
 size_t pthreadpool_get_threads_count(pthreadpool_t p) { return p ? p->threads : 1; }
 
-/* Runs job j over the pool, or on the caller alone when there is no pool or one tile. */
+/* Runs job j over the pool from the caller's slot, or on the caller alone when there is no
+ * pool, one tile, or the caller owns no slot of this pool. */
 static void parallelize(struct pthreadpool *p, const job *jin) {
   job j = *jin;
   size_t total = 1;
@@ -181,26 +220,27 @@ static void parallelize(struct pthreadpool *p, const job *jin) {
     total *= j.count[d];
   }
   if (total == 0) return;
-  if (!p || p->threads <= 1 || total == 1 || total > MASK) {
+  if (!p || p->threads <= 1 || total == 1 || total > MASK || my_slot >= p->n_slots) {
     for (size_t t = 0; t < total; t++) run_tile(&j, t);
     return;
   }
-  pthread_mutex_lock(&p->run_mu);
-  p->j = j;
-  uint64_t gen = ((__atomic_load_n(&p->state, __ATOMIC_RELAXED) >> 48) + 1) & 0xffffu;
-  __atomic_store_n(&p->state, gen << 48 | (uint64_t)total << BITS, __ATOMIC_RELEASE);
-  __atomic_store_n(&p->wake, __atomic_load_n(&p->wake, __ATOMIC_RELAXED) + 1, __ATOMIC_SEQ_CST);
+  slot *q = &p->slots[my_slot];
+  pthread_mutex_lock(&q->run_mu);
+  q->j = j;
+  uint64_t gen = ((__atomic_load_n(&q->state, __ATOMIC_RELAXED) >> 48) + 1) & 0xffffu;
+  __atomic_store_n(&q->state, gen << 48 | (uint64_t)total << BITS, __ATOMIC_RELEASE);
+  __atomic_fetch_add(&p->wake, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST)) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
   }
-  claim_tiles(p);
-  for (int i = 0; __atomic_load_n(&p->active, __ATOMIC_ACQUIRE) != 0; i++) {
+  claim_tiles(q);
+  for (int i = 0; __atomic_load_n(&q->active, __ATOMIC_ACQUIRE) != 0; i++) {
     if (i < SPIN_YIELD) cpu_relax();
     else sched_yield();
   }
-  pthread_mutex_unlock(&p->run_mu);
+  pthread_mutex_unlock(&q->run_mu);
 }
 
 #define JOB(K, D, F)            \
@@ -315,5 +355,13 @@ void pthreadpool_parallelize_6d_tile_2d(pthreadpool_t p, pthreadpool_task_6d_til
 }
 
 void *eck_pool_create(int threads) { return pthreadpool_create(threads > 0 ? (size_t)threads : 0); }
+
+void *eck_pool_create_shared(int threads, int owners) {
+  return pool_make(threads > 0 ? (size_t)threads : 1, owners);
+}
+
+void eck_pool_enter(int slot) { my_slot = slot >= 0 ? slot : 0; }
+
+int eck_pool_help(void *pool) { return pool ? help_slots((struct pthreadpool *)pool) : 0; }
 
 void eck_pool_destroy(void *pool) { pthreadpool_destroy((pthreadpool_t)pool); }

@@ -44,7 +44,9 @@ static int failed(eck_xnn_error *err, const char *call, const char *status) {
   return fail_rc(err, call, status, ECK_ERR_UNSUPPORTED);
 }
 
-int eck_xnn_start(void **pool, int threads, eck_xnn_error *err) {
+int eck_xnn_start(void **pool, int threads, eck_xnn_error *err) { return eck_xnn_start_shared(pool, threads, 1, err); }
+
+int eck_xnn_start_shared(void **pool, int threads, int owners, eck_xnn_error *err) {
   enum xnn_status st;
   *pool = NULL;
   /* Mandatory before any create. It fails where cpuinfo cannot read /sys (a chroot without it):
@@ -52,7 +54,7 @@ int eck_xnn_start(void **pool, int threads, eck_xnn_error *err) {
   st = xnn_initialize(NULL);
   if (st != xnn_status_success) return failed(err, "xnn_initialize", status_name(st));
   if (threads > 1) {
-    *pool = eck_pool_create(threads);
+    *pool = owners > 1 ? eck_pool_create_shared(threads, owners) : eck_pool_create(threads);
     if (!*pool) {
       xnn_deinitialize();
       return failed(err, "pthreadpool_create", "no memory or threads left");

@@ -99,6 +99,8 @@ typedef struct eck_xnn_node {
  * *pool = NULL; 0 is taken as 1). Returns ECK_OK, or ECK_ERR_UNSUPPORTED with *err naming the
  * call that failed (and nothing left to stop). */
 int eck_xnn_start(void **pool, int threads, eck_xnn_error *err);
+/* The same with a pool shared by `owners` clusters (owners <= threads): eck_pool_create_shared. */
+int eck_xnn_start_shared(void **pool, int threads, int owners, eck_xnn_error *err);
 /* The default thread count: the target's cores, but no more than the processors online on the
  * machine the program runs on (a generic description may promise more than the board has). */
 int eck_xnn_default_threads(int target_cores);
@@ -109,6 +111,14 @@ void eck_xnn_stop(void *pool);
 /* The pool itself (eck_pool.c: pthreadpool's interface, which XNNPACK calls, on a pool whose
  * caller never waits for a worker that has not started). threads <= 0: one per core. */
 void *eck_pool_create(int threads);
+/* A pool of `threads` threads shared by `owners` clusters (runtime/ecrt_cluster.h): each cluster's
+ * thread calls eck_pool_enter(its index) and publishes its operators' tiles in that slot; the
+ * threads - owners workers started here, and cluster threads that call eck_pool_help while they
+ * wait, run tiles of every slot. NULL when owners > threads or out of memory. */
+void *eck_pool_create_shared(int threads, int owners);
+void eck_pool_enter(int slot);
+/* Runs tiles other threads published in pool (NULL: none); returns how many it ran. */
+int eck_pool_help(void *pool);
 void eck_pool_destroy(void *pool);
 
 /* Creates the operator; weights are packed now and not read again (w, b may be NULL where the

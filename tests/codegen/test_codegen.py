@@ -9,6 +9,7 @@ import argparse
 import os
 import random
 import shutil
+import re
 import subprocess
 import sys
 import tempfile
@@ -346,7 +347,7 @@ def t_plan_json(tmp):
 
 
 def two_conv_model(path, sigmoid):
-    """conv -> Relu (unnamed) -> [Sigmoid 'act'] -> conv -> Flatten -> Gemm 'fc': the model of
+    """conv -> Relu (unnamed) -> [Sigmoid 'act'] -> conv -> Flatten -> Gemm (unnamed): the model of
     t_stable_names, with or without the inserted Sigmoid (which no pass fuses away). Both
     convolutions are named '/conv/Conv' and two tensors ('c.1', 'c_1') make the same C name:
     collisions must be settled from names, not positions."""
@@ -364,7 +365,7 @@ def two_conv_model(path, sigmoid):
         mid = "s1"
     nodes += [helper.make_node("Conv", [mid, "conv2.weight", "conv2.bias"], ["c2"], name="/conv/Conv"),
               helper.make_node("Flatten", ["c2"], ["f"], name="/Flatten"),
-              helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="/fc/Gemm", transB=1)]
+              helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], name="", transB=1)]
     g = helper.make_graph(nodes, "two_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
@@ -393,6 +394,11 @@ def t_stable_names(tmp):
             names = set()
             for f in ("two_conv_p0.c", "two_conv_p0.h", "main_p0.c"):
                 names |= c_identifiers(open(os.path.join(out, "host", f)).read())
+            # The steps table's labels (error messages, profiles) too: an unnamed node's is
+            # "Op -> output", not its position.
+            labels = re.findall(r'^\s*\[S_\w+\] = \{"((?:[^"\\]|\\.)*)"',
+                                open(os.path.join(out, "host", "two_conv_p0.c")).read(), re.M)
+            names |= {"label:" + l for l in labels}
             ids.append(names)
             # The names settled from a collision are valid, warning-free C.
             dev = os.path.join(out, "host")

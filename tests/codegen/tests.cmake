@@ -21,3 +21,11 @@ add_test(NAME codegen_control_flow
           --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
           --work ${CMAKE_BINARY_DIR}/codegen/control_flow)
 set_tests_properties(codegen_control_flow PROPERTIES LABELS unit TIMEOUT 300)
+
+# Issue 13: a served clustered program (2 clusters and a shared pool worker, --threads 3) uses no
+# CPU between requests: every thread's time in /proc/PID/task/*/stat stands still for 1 s idle.
+add_test(NAME codegen_idle_threads
+  COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/idle_threads.py
+          --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client> --build-dir ${CMAKE_BINARY_DIR}
+          --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/codegen/idle_threads)
+set_tests_properties(codegen_idle_threads PROPERTIES LABELS unit TIMEOUT 300)

@@ -88,6 +88,11 @@ EXCUSE_RULES = [
 
 # ---- one test --------------------------------------------------------------------------------
 
+# compile --fast-only: the status of a test whose generated code calls no fast kernel (dropped from
+# the run's results, as if --filter had left it out).
+NOT_FAST = "not-fast"
+
+
 def value_kind(type_proto):
     """'tensor', 'sequence', 'map', 'optional' or 'sparse' for a graph input/output type."""
     which = type_proto.WhichOneof("value")
@@ -393,6 +398,10 @@ class Runner:
                     # oneDNN's primitives (--kernels onednn) as dnnl_conv, dnnl_fc, ...
                     ops |= {"dnnl_" + k.lower() for k in re.findall(r"^\s*\.kind = ECK_DNNL_([A-Z0-9_]+)", text, re.M)}
             res["fast"], res["xnn_ops"] = sorted(kinds), sorted(ops)
+            if self.args.fast_only and not kinds and not ops:
+                # Nothing here runs on a fast kernel: the program would be the reference kernels'
+                # (conformance_compile builds and runs those); --fast-only leaves it out of the run.
+                return NOT_FAST, "no fast kernel in the generated code"
         if self.args.cmake_build and re.search(self.args.cmake_build, res["id"]):
             res["cmake_build"] = True
             b = os.path.join(d, "build")
@@ -613,7 +622,8 @@ def summarize(results, suites):
 def write_report(args, results, table, diffs, elapsed):
     os.makedirs(args.out, exist_ok=True)
     how = args.mode if args.kernels == "ref" else "%s --kernels %s" % (args.mode, args.kernels)
-    meta = {"mode": args.mode, "kernels": args.kernels, "suites": args.suites, "seconds": round(elapsed, 1),
+    meta = {"mode": args.mode, "kernels": args.kernels, "fast_only": bool(args.fast_only),
+            "suites": args.suites, "seconds": round(elapsed, 1),
             "command": "tests/conformance/run.py --mode %s" % how,
             "commit": git_commit()}
     with open(os.path.join(args.out, "report.json"), "w") as f:
@@ -631,6 +641,9 @@ def write_report(args, results, table, diffs, elapsed):
     L.append("")
     L.append("Each test must %s. Made by `tests/conformance/run.py --mode %s` at commit %s in %.0f s."
              % (what, how, meta["commit"], elapsed))
+    if args.fast_only:
+        L.append("With `--fast-only`: only the tests whose generated code calls a fast kernel were built "
+                 "and run, and the table counts only them (the reference-kernel compile run covers the rest).")
     L.append("Rates are over all the tests of a suite; *frozen* tests had graph inputs that feed shape "
              "operands turned into constants with `--freeze-input`.")
     L.append("")
@@ -839,6 +852,10 @@ def main():
                          "W and B, MatMul B, BatchNormalization statistics, PRelu slope, the QLinear ops' "
                          "weights, scales and zero points, Quantize/DequantizeLinear's scale and zero point) with the data set's "
                          "values: the suites pass weights as inputs, and the fast kernels need them constant")
+    ap.add_argument("--fast-only", action="store_true",
+                    help="with --kernels xnnpack|onednn: build and run only the tests whose generated code "
+                         "calls a fast kernel; the others (reference kernels only, which the ref compile run "
+                         "covers) are compiled, then left out of the results and the expected-list check")
     ap.add_argument("--build-hook", default=None,
                     help="compile mode: `HOOK DEVICE_DIR BUILD_DIR EXE` builds the generated folder into EXE "
                          "against the runtime and kernel libraries of BUILD_DIR")
@@ -861,6 +878,9 @@ def main():
                     help="fail if a model that loads has a wrong output dtype or shape (excused tests aside)")
     args = ap.parse_args()
     args.suites = [s for s in args.suites.split(",") if s]
+    if args.fast_only and args.kernels == "ref":
+        print("run.py: --fast-only needs --kernels xnnpack or onednn", file=sys.stderr)
+        return 2
     if args.kernels != "ref" and args.mode != "compile":
         sys.exit("run.py: --kernels %s needs --mode compile (shapes and eval use no kernels of the build)" % args.kernels)
     fast = "" if args.kernels == "ref" else "_" + args.kernels
@@ -910,6 +930,8 @@ def main():
     finally:
         shutil.rmtree(args.work, ignore_errors=True)
     elapsed = time.monotonic() - start
+    not_fast = {r["id"] for r in results if r["status"] == NOT_FAST}
+    results = [r for r in results if r["status"] != NOT_FAST]
 
     expected = read_expected(args.expected)
     for r in results:
@@ -927,7 +949,7 @@ def main():
             diffs.append({"id": r["id"], "expected": want, "got": got, "reason": r["reason"]})
     if not args.filter:
         for tid, (want, cls, _) in sorted(expected.items()):
-            if tid.split("/")[0] in args.suites and tid not in seen:
+            if tid.split("/")[0] in args.suites and tid not in seen and tid not in not_fast:
                 diffs.append({"id": tid, "expected": outcome(want, cls), "got": "(missing)", "reason": ""})
 
     table = summarize(results, args.suites)
@@ -941,11 +963,15 @@ def main():
                                                row["crash"], row["timeout"], row["frozen"],
                                                100 * row["load_rate"], 100 * row["pass_rate"]))
     print("%d tests in %.1f s; report: %s/report.md" % (len(results), elapsed, args.out))
+    if args.fast_only:
+        print("--fast-only: %d more test(s) compiled and left out: no fast kernel in their generated code"
+              % len(not_fast))
     if args.kernels != "ref":
         print(fast_summary(results, args.kernels).replace("`", ""))
     ok = requirements(args, results, table, min_load, min_pass) and ok
     def selected(tid):
-        return tid.split("/")[0] in args.suites and not (args.filter and not re.search(args.filter, tid))
+        return (tid.split("/")[0] in args.suites and not (args.filter and not re.search(args.filter, tid))
+                and tid not in not_fast)
     lost = lost_passes(expected, results, selected) if args.update else []
     if lost and not args.force:
         print("--update refused: %d test(s) that %s lists as passing would no longer pass:"

@@ -236,6 +236,32 @@ def test_statuses():
                   % (mode, minimum, p.returncode, "0" if ok else "1", p.stdout.decode()))
             if not ok:
                 check(b"ran an XNNPACK" in p.stdout, "a kind below its minimum is named:\n%s" % p.stdout.decode())
+        # --fast-only builds and runs only tests whose generated code calls a fast kernel: a test on
+        # the reference kernels alone leaves the results (no "missing" line for a listed pass), one
+        # on XNNPACK stays and is compared as usual; --update keeps the left-out test's line.
+        for mode, listed, ok, counted in (("ok", "pass", True, 1), ("ref_fallback", "pass", True, 0),
+                                          ("ok", "fail: values", False, 1)):
+            with open(mode_file, "w") as f:
+                f.write(mode)
+            with open(expected, "w") as f:
+                f.write("node/test_fake %s\n" % listed)
+            p = subprocess.run(fast + ["--fast-only"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            out = p.stdout.decode()
+            check((p.returncode == 0) == ok and ("%d tests in" % counted) in out
+                  and ("%d more test(s) compiled and left out" % (1 - counted)) in out,
+                  "--fast-only, edgecc '%s', listed '%s': exit %d, %d test(s) counted expected:\n%s"
+                  % (mode, listed, p.returncode, counted, out))
+        with open(mode_file, "w") as f:
+            f.write("ref_fallback")
+        with open(expected, "w") as f:
+            f.write("node/test_fake fail: values\n")
+        subprocess.run(fast + ["--fast-only", "--update"], env=env, stdout=subprocess.PIPE)
+        lines = [l.strip() for l in open(expected) if not l.startswith("#")]
+        check(lines == ["node/test_fake fail: values"], "--fast-only --update keeps a left-out test's line: %r" % lines)
+        p = subprocess.run(fast[:fast.index("--kernels")] + fast[fast.index("--kernels") + 2:] + ["--fast-only"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        check(p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"--fast-only" in p.stderr,
+              "--fast-only without fast kernels is a usage error on one line: exit %d, %r" % (p.returncode, p.stderr))
         for bad in ("conv=x", "Conv=1"):
             p = subprocess.run(fast + ["--min-fast-tests", bad], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)

@@ -1,7 +1,9 @@
 """listening.py — waiting for a served generated program to be ready: it prints one line
 `NAME: listening on ENDPOINT (plan ID)...` on stdout (docs/serving.md); the endpoint there is
-the one actually bound (an ephemeral tcp port resolved). Shared by the tests that start servers."""
+the one actually bound (an ephemeral tcp port resolved), and ending one. Shared by the tests that
+start servers."""
 import select
+import subprocess
 import time
 
 
@@ -18,3 +20,14 @@ def wait_listening(p, timeout):
         if p.poll() is not None:
             return None
     return None
+
+
+def stop_server(p, timeout=10):
+    """Ends a served program: SIGTERM, then SIGKILL if it has not exited within timeout seconds."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()

@@ -367,17 +367,44 @@ def t_load(kind):
         raise SystemExit("FAILED: only %d requests were in flight at once" % in_flight)
 
 
+def t_load_modes(kind):
+    """CoMPI's arrival modes: a closed-loop burst keeps exactly C requests outstanding (never more,
+    and it reaches C); Gamma-burst gaps have the coefficient of variation of the Gamma law, 1/sqrt(K)
+    (2 for K 0.25; Poisson's is 1)."""
+    exes, inp, (pa, ep_a), _ = start_chain(kind, timeout_ms=20000)
+    p = client(ep_a, [inp], extra=["--requests", "300", "--arrivals", "burst", "--concurrency", "4",
+                                   "--timeout", "30000"], ok=False, timeout=120)
+    print(p.stdout, p.stderr)
+    if p.returncode != 0 or "ok 300" not in p.stdout or "arrivals burst  concurrency 4  max_in_flight 4" not in p.stdout:
+        raise SystemExit("FAILED: closed-loop burst of 4 over %s" % kind)
+    for shape, want in (("0.25", 2.0), ("4", 0.5)):
+        p = client(ep_a, [inp], extra=["--requests", "2000", "--rate", "100000", "--arrivals", "gamma",
+                                       "--gamma-shape", shape, "--timeout", "30000"], ok=False, timeout=120)
+        print(p.stdout, p.stderr)
+        cv = float(p.stdout.split("gaps_ms mean ")[1].split()[2])
+        mean = float(p.stdout.split("gaps_ms mean ")[1].split()[0])
+        if p.returncode != 0 or "ok 2000" not in p.stdout or not 0.8 * want <= cv <= 1.2 * want or \
+                not 0.008 <= mean <= 0.012:
+            raise SystemExit("FAILED: Gamma arrivals of shape %s: gaps mean %.4f ms (want 0.01), cv %.3f (want %.2f)"
+                             % (shape, mean, cv, want))
+    p = client(ep_a, [inp], extra=["--requests", "5", "--arrivals", "gamma", "--gamma-shape", "0", "--rate", "1"],
+               ok=False)
+    if p.returncode != 2 or "--gamma-shape needs" not in p.stderr:
+        raise SystemExit("FAILED: --gamma-shape 0: %s" % p.stderr)
+
+
 # ---- real partitions (edgecc --partitions 3) ----------------------------------------------------
 
-def cmake_program(dev_dir, prog, tag):
-    b = os.path.join(TMP, "b-" + tag)
-    if not os.path.isdir(b):
-        run(["cmake", "-S", dev_dir, "-B", b], timeout=600)
-        run(["cmake", "--build", b, "-j", "2"], timeout=1800)
-    for cand in (os.path.join(b, "dist", prog), os.path.join(b, prog)):
-        if os.path.exists(cand):
-            return cand
-    raise SystemExit("FAILED: %s not built in %s" % (prog, b))
+def host_program(dev_dir, prog, tag):
+    """The program PROG (<name>_p<k>) of a host device folder, built by build_generated.sh against
+    this build's runtime and kernel libraries: a few seconds, where the folder's own CMakeLists
+    rebuilds them per folder (that path has its tests: the codegen and cross labels, the conformance
+    runs' --cmake-build tests, the demo of scripts/setup.sh)."""
+    exe = os.path.join(TMP, "b-" + tag, prog)
+    if not os.path.exists(exe):
+        run(["env", "PART=" + prog.rsplit("_p", 1)[1], os.path.join(A.src, "tests/codegen/build_generated.sh"),
+             dev_dir, A.build_dir, exe], timeout=1800)
+    return exe
 
 
 def zoo_model(model):
@@ -401,12 +428,12 @@ def t_partitions(model, kind):
     if len(parts) != 3:
         raise SystemExit("FAILED: %d partitions" % len(parts))
     name = parts[0]["program"].rsplit("_p", 1)[0]
-    exe = cmake_program(os.path.join(single, "host"), name + "_p0", "single")
+    exe = host_program(os.path.join(single, "host"), name + "_p0", "single")
     want = os.path.join(TMP, "want.pb")
     run([exe, "--input", inp, "--output", want], timeout=900)
     nxt = None
     for k in (2, 1, 0):
-        pe = cmake_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
+        pe = host_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
         # No --plan-id: the programs carry plan.json's (as the generated README starts them).
         extra = ["--timeout", "60000"] + (["--next", nxt] if nxt else [])
         _, nxt = serve(pe, endpoint_for(kind, "p%d" % k), *extra)
@@ -442,7 +469,7 @@ def t_partitions_cross(model):
         raise SystemExit("FAILED: %d partitions" % len(parts))
     name = parts[0]["program"].rsplit("_p", 1)[0]
     want = os.path.join(TMP, "want.pb")
-    run([cmake_program(os.path.join(single, "host"), name + "_p0", "single"), "--input", inp, "--output", want],
+    run([host_program(os.path.join(single, "host"), name + "_p0", "single"), "--input", inp, "--output", want],
         timeout=900)
     env = dict(os.environ)
     env.pop("LD_LIBRARY_PATH", None)
@@ -488,7 +515,7 @@ TESTS = {
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),
     "chain_shm": lambda: t_chain("shm"),
     "bad_frames": t_bad_frames, "next_killed": t_next_killed, "plan_id": t_plan_id,
-    "load_poisson_tcp": lambda: t_load("tcp"), "load_poisson_shm": lambda: t_load("shm"),
+    "load_poisson_tcp": lambda: t_load("tcp"), "load_modes_tcp": lambda: t_load_modes("tcp"), "load_poisson_shm": lambda: t_load("shm"),
 }
 for _m in ("digits", "mobilenet_v2"):
     TESTS["partitions_cross_%s" % _m] = (lambda m: lambda: t_partitions_cross(m))(_m)

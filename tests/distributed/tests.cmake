@@ -1,6 +1,7 @@
 # tests/distributed — served partitions over loopback (label `dist`): client outputs equal direct
 # runs over tcp/unix/shm, hand-split chains equal the composed model, corrupted frames, a killed
-# next partition, Poisson load. Ephemeral ports and private names: the tests run in parallel.
+# next partition, Poisson load, Gamma-burst and closed-loop burst arrivals. Ephemeral ports and
+# private names: the tests run in parallel.
 # The wire-format unit test (the streaming reader over a socketpair: round trips, every
 # corruption detected) is label `unit`.
 add_executable(test_ecrt_wire ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_wire.c)
@@ -19,7 +20,7 @@ foreach(b honest drop duplicate forge corrupt stale_single)
 endforeach()
 
 foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_frames next_killed
-          load_poisson_tcp load_poisson_shm
+          load_poisson_tcp load_poisson_shm load_modes_tcp
           plan_id) # a split compile's programs started without --plan-id; two compiles' refuse each other
   add_test(NAME dist_${t}
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py ${t}

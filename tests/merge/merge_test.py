@@ -10,14 +10,16 @@ differ in their final layer, d also in its layer4, e (MobileNetV2) is unrelated.
 - each model compiled alone, built (tests/codegen/build_generated.sh) and run on the shared input:
   its output within 1e-4 of the largest of torch's (the check outside edgecc);
 - the five compiled together (`edgecc a.onnx ... e.onnx`), built and run once: each model's output
-  bit for bit its separate program's;
+  bit for bit its separate program's; run for subsets of the models (`--model b`, `--model d,a`...):
+  the same outputs, and the steps only other models need are skipped (they take 0 ns in the profile);
 - plan.json's merge ranges: the shared ranges are exactly those found by comparing the ONNX files
   node by node here (op, attributes, initializer bytes, producers): a,b,c,d from the first node
   to the last one a and d have alike, a,b,c up to the node before the final Gemm; e shares nothing;
 - a, b, c compiled together: the merged weights file is at most 0.4x the three separate ones.
 --usage also checks the usage errors (two models with one stem, --share-input naming a missing
-input, an input of another shape, an unknown model, one model on both sides, one model only) and
-that --share-input shares an input at another position.
+input, an input of another shape, an unknown model, one model on both sides, one model only),
+that --share-input shares an input at another position, and that a weight two models' unmerged
+convolutions share is stored once with XNNPACK as with the reference kernels.
 """
 import argparse
 import json
@@ -109,6 +111,59 @@ def leaky_model(path, alpha):
              helper.make_node("Relu", ["b"], ["y"], name="relu2")]
     g = helper.make_graph(nodes, "leaky", [x], [y])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def conv_model(path, seed):
+    """x -> Conv(W1, own per seed) -> Relu -> Conv(W2, the same in every model) -> y: the second
+    convolutions cannot merge (their inputs differ) but their weight is stored once."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    w2 = np.random.default_rng(99).standard_normal((4, 4, 3, 3)).astype(np.float32)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["h"], name="conv1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Conv", ["r", "w2"], ["y"], name="conv2", pads=[1, 1, 1, 1])]
+    g = helper.make_graph(nodes, "conv", [x], [y], [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def check_shared_reorder(a, work):
+    """A weight two models' unmerged convolutions share is stored once with the fast kernels too:
+    lowering re-lays it out (OIHW -> OHWI) once, not per convolution, so the XNNPACK program's
+    weights file is as large as the reference one's; each model's output is its own program's."""
+    paths = []
+    for name, seed in (("s1", 1), ("s2", 2)):
+        paths.append(os.path.join(work, name + ".onnx"))
+        conv_model(paths[-1], seed)
+    inp = os.path.join(work, "s_x.pb")
+    onnx.save_tensor(numpy_helper.from_array(np.random.default_rng(5).standard_normal((1, 3, 8, 8)).astype(np.float32), "x"), inp)
+    sizes = {}
+    for kernels in ("ref", "xnnpack"):
+        out = os.path.join(work, "s_" + kernels)
+        run([a.edgecc] + paths + ["--targets", "host", "--kernels", kernels, "-o", out, "--name", "s"])
+        with open(os.path.join(out, "plan.json")) as f:
+            once = json.load(f)["merge"]["weights_stored_once"]["count"]
+        if once != 1:
+            raise SystemExit("FAILED: s1,s2 (--kernels %s): %d weights stored once, wanted 1" % (kernels, once))
+        sizes[kernels] = bin_bytes(out)
+    if sizes["xnnpack"] != sizes["ref"]:
+        raise SystemExit("FAILED: the shared weight is stored more than once with XNNPACK: weights files %s" % sizes)
+    out = os.path.join(work, "s_xnnpack")
+    exe = os.path.join(work, "bin_s", "s_p0")
+    build(a.edgecc, a.build_dir, out, exe)
+    got = [os.path.join(work, "s_%d.pb" % i) for i in (1, 2)]
+    run([exe, "--input", inp, "--output"] + got)
+    for i, pth in enumerate(paths):
+        alone = os.path.join(work, "alone_%d" % i)
+        run([a.edgecc, pth, "--targets", "host", "--kernels", "xnnpack", "-o", alone])
+        exe1 = os.path.join(work, "bin_alone_%d" % i, "s%d_p0" % (i + 1))
+        build(a.edgecc, a.build_dir, alone, exe1)
+        want = os.path.join(work, "alone_%d.pb" % i)
+        run([exe1, "--input", inp, "--output", want])
+        if load(want).tobytes() != load(got[i]).tobytes():
+            raise SystemExit("FAILED: s%d's output in the merged XNNPACK program differs from its own" % (i + 1))
+    print("a weight shared by unmerged convolutions: one copy with XNNPACK too (%d bytes, as ref)" % sizes["xnnpack"])
 
 
 def same_prefix(m1, m2):
@@ -203,6 +258,15 @@ def check_kernels(a, models, kernels, want_ranges):
             raise SystemExit("FAILED: --kernels %s: %s's output in the merged program differs from its own program "
                              "(max difference %.3g)" % (kernels, m, float(np.abs(got - separate[m]).max())))
     print("--kernels %s: each of %s bit for bit its separate program's output" % (kernels, ",".join(MODELS)))
+    check_subsets(exe, inp, separate, kernels, work)
+    # auto may run the heads as clusters on threads (ecrt_cluster_step skips there); intra runs
+    # the steps in order (ecrt_run_steps_for skips there): both paths.
+    out1 = os.path.join(work, "merged_intra")
+    run([a.edgecc] + [os.path.join(models, m + ".onnx") for m in MODELS] +
+        ["--targets", "host", "--kernels", kernels, "-o", out1, "--name", "merged", "--parallel", "intra"])
+    exe1 = os.path.join(work, "bin_merged_intra", "merged_p0")
+    build(a.edgecc, a.build_dir, out1, exe1)
+    check_subsets(exe1, inp, separate, kernels + " --parallel intra", work)
 
     with open(os.path.join(out, "plan.json")) as f:
         merge = json.load(f)["merge"]
@@ -232,6 +296,40 @@ def check_kernels(a, models, kernels, want_ranges):
     shutil.rmtree(work, ignore_errors=True)
 
 
+def check_subsets(exe, inp, separate, kernels, work):
+    """Per-model entry points: `--model` runs some of the models; each one's output is bit for bit
+    its separate program's, and the steps of the models not asked for take no time (the profile
+    counts nothing for a skipped step: a step named after another model that is not shared, its
+    head, must read 0 ns; a step named after a wanted model must have run)."""
+    for subset in (["b"], ["e"], ["d", "a"], ["c", "e"]):
+        want = [m for m in MODELS if m in subset]  # outputs come in graph order
+        outs = [os.path.join(work, "sub_%s.pb" % m) for m in want]
+        prof = os.path.join(work, "sub_prof.json")
+        run([exe, "--model", ",".join(subset), "--input", inp, "--output"] + outs + ["--profile-json", prof])
+        for m, f in zip(want, outs):
+            got = load(f)
+            if got.tobytes() != separate[m].tobytes() or got.shape != separate[m].shape:
+                raise SystemExit("FAILED: --kernels %s --model %s: %s's output differs from its own program"
+                                 % (kernels, ",".join(subset), m))
+        with open(prof) as f:
+            steps = json.load(f)["steps"]
+        ran = {m: 0 for m in MODELS}
+        for st in steps:
+            m = st["node"].split("/")[0]
+            if m in subset:
+                ran[m] += st["mean_ms"] > 0
+            elif m in ("c", "d", "e") and st["mean_ms"] != 0:
+                raise SystemExit("FAILED: --kernels %s --model %s ran step '%s' of model %s"
+                                 % (kernels, ",".join(subset), st["node"], m))
+        if not all(ran[m] for m in subset):
+            raise SystemExit("FAILED: --model %s: no step of some wanted model ran: %s" % (",".join(subset), ran))
+        print("--kernels %s --model %s: outputs bit for bit, the other models' heads skipped"
+              % (kernels, ",".join(subset)))
+    p = run([exe, "--model", "b,nope", "--input", inp], want=2)
+    if "unknown model 'nope'" not in p.stderr.splitlines()[0]:
+        raise SystemExit("FAILED: --model b,nope: %s" % p.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--edgecc", required=True)
@@ -246,6 +344,7 @@ def main():
     run([sys.executable, os.path.join(HERE, "merge_models.py"), models, "--family", a.family])
     if a.usage:
         check_usage(a.edgecc, models, a.work)
+        check_shared_reorder(a, a.work)
     want = expected_ranges(models)
     for kernels in a.kernels.split(","):
         check_kernels(a, models, kernels, want)

@@ -91,17 +91,22 @@ set_tests_properties(unit_fashion_files PROPERTIES LABELS unit TIMEOUT 120)
 # Issue 13's clusters: each CNN compiled with --parallel intra, inter and auto (--threads 2), built,
 # and run at 2 threads and at 1: every output equal to intra's bit for bit (and intra's to torch's).
 # googlenet and inception_v3 must get several clusters under inter, so their tests run branches on
-# threads for real. Under ThreadSanitizer (label slow): googlenet and inception_v3.
+# threads for real. Under ThreadSanitizer (label slow): googlenet and inception_v3. CI time: the
+# two largest models, which get one cluster under auto (resnet50, densenet121), run with slow.
 foreach(model ${EC_ZOO_MODELS})
   set(_need)
   if(model STREQUAL "googlenet" OR model STREQUAL "inception_v3")
     set(_need --need-clusters)
   endif()
+  set(_labels zoo)
+  if(model STREQUAL "resnet50" OR model STREQUAL "densenet121")
+    set(_labels "zoo;slow")
+  endif()
   add_test(NAME zoo_parallel_${model}
            COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_parallel.py
                    --edgecc $<TARGET_FILE:edgecc> --cache ${EC_ZOO_CACHE}
                    --work ${CMAKE_BINARY_DIR}/zoo-parallel/${model} ${_need} ${model})
-  set_tests_properties(zoo_parallel_${model} PROPERTIES LABELS zoo TIMEOUT 1200 FIXTURES_REQUIRED ec_zoo)
+  set_tests_properties(zoo_parallel_${model} PROPERTIES LABELS "${_labels}" TIMEOUT 1200 FIXTURES_REQUIRED ec_zoo)
 endforeach()
 foreach(model googlenet inception_v3)
   add_test(NAME zoo_parallel_tsan_${model}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # chain.sh — a model split into partitions gives the same bits as the whole: compiles MODEL for one
-# host device and, with PLAN_ARGS, over several; builds every folder with its own CMakeLists; runs
+# host device and, with PLAN_ARGS, over several; builds every folder (build_generated.sh); runs
 # the single program, then the partitions one after the other through files (p0's outputs are
 # p1's inputs...); the final outputs must be byte-identical. Folders are deleted after a pass.
 # usage: chain.sh EDGECC PYTHON DIR MODEL WORK PLAN_ARGS...
@@ -8,6 +8,8 @@
 # example folder); a missing file fails the test.
 set -eu
 edgecc=$1 python=$2 cache=$3 model=$4 work=$5
+builddir=$(dirname "$edgecc")  # the edgecc build folder: libecrt.a, libeck_ref.a
+src=$(cd "$(dirname "$0")/../.." && pwd)
 shift 5
 if [ ! -f "$cache/$model.onnx" ]; then
   echo "FAILED: no $cache/$model.onnx: the ctest fixture zoo_export (tests/models/zoo_cache.py) makes it"
@@ -20,16 +22,21 @@ m=$cache/$model.onnx
 "$edgecc" "$m" --targets host -o "$work/single" >/dev/null
 "$edgecc" "$m" "$@" -o "$work/split" >/dev/null
 n=$("$python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["partitions"]))' "$work/split/plan.json")
-cmake -S "$work/single/host" -B "$work/b-single" >/dev/null && cmake --build "$work/b-single" -j 2 >/dev/null
+# Each folder is built by build_generated.sh against BUILD_DIR's runtime and kernel libraries (seconds,
+# where a folder's own CMakeLists rebuilds them: that path has the codegen and cross tests).
+build() { # DEVICE_DIR PART EXE
+  PART=$2 "$src/tests/codegen/build_generated.sh" "$1" "$builddir" "$3" >/dev/null
+}
+build "$work/single/host" 0 "$work/b-single/${model}_p0"
 in=$cache/${model}_input_0.pb
 [ -f "$in" ] || in=$cache/samples/input_0.pb  # examples/<model>/samples
-"$work/b-single/dist/${model}_p0" --input "$in" --output "$work/single.pb"
+"$work/b-single/${model}_p0" --input "$in" --output "$work/single.pb"
 k=0
 while [ $k -lt "$n" ]; do
   dev=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["partitions"][int(sys.argv[2])]["device"])' \
         "$work/split/plan.json" $k)
-  [ -d "$work/b-$dev" ] || { cmake -S "$work/split/$dev" -B "$work/b-$dev" >/dev/null && cmake --build "$work/b-$dev" -j 2 >/dev/null; }
-  "$work/b-$dev/dist/${model}_p$k" --input "$in" --output "$work/cut_$k.pb"
+  build "$work/split/$dev" $k "$work/b-$dev/${model}_p$k"
+  "$work/b-$dev/${model}_p$k" --input "$in" --output "$work/cut_$k.pb"
   echo "p$k on $dev: $(stat -c %s "$work/cut_$k.pb") bytes out"
   in=$work/cut_$k.pb
   k=$((k + 1))

@@ -31,7 +31,7 @@ set_tests_properties(plan.table.split plan.table.unused PROPERTIES LABELS unit)
 # chain (digits) that keeps one cluster whatever the mode.
 add_test(NAME plan.table.clusters COMMAND ${CMAKE_COMMAND}
          "-DCMD=$<TARGET_FILE:edgecc>;plan;${EC_ZOO_CACHE}/googlenet.onnx;--targets;host;--threads;2;--parallel;inter"
-         -DRC=0 "-DREGEX=clusters \\(--parallel inter\\):\np0: 2 clusters x 1 intra-op thread, predicted [0-9.]+ ms against [0-9.]+ ms as one cluster[^\n]*\n  c0: [0-9]+ nodes, work [0-9.]+ ms, [0-9]+ hand-offs\n  c1: "
+         -DRC=0 "-DREGEX=clusters \\(--parallel inter\\):\np0: 2 clusters on 2 threads sharing one pool, predicted [0-9.]+ ms against [0-9.]+ ms as one cluster[^\n]*\n  c0: [0-9]+ nodes, work [0-9.]+ ms, [0-9]+ hand-offs\n  c1: "
          -P ${_ec_expect})
 set_tests_properties(plan.table.clusters PROPERTIES LABELS zoo FIXTURES_REQUIRED ec_zoo)
 add_test(NAME plan.table.chain_one_cluster COMMAND ${CMAKE_COMMAND}

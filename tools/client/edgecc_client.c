@@ -1,5 +1,6 @@
 /* edgecc_client.c — `edgecc-client`: sends TensorProto inputs to a served partition and writes
- * the replies, or drives it with a load (fixed, uniform or Poisson arrivals) and reports
+ * the replies, or drives it with a load (fixed, uniform, Poisson or Gamma-burst arrivals, or a
+ * closed-loop burst) and reports
  * throughput and latency percentiles, checking that no request is lost or answered twice. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -22,10 +23,13 @@ static const char *usage_text =
     "usage: edgecc-client ENDPOINT --input FILE.pb ... [--output FILE.pb ...]\n"
     "                     [--plan-id HEX] [--timeout MS] [--max-bytes N]\n"
     "       edgecc-client ENDPOINT --input FILE.pb ... --requests N --rate R\n"
-    "                     [--arrivals fixed|uniform|poisson] [--seed S] [--output FILE.pb ...]\n"
+    "                     [--arrivals fixed|uniform|poisson|gamma|burst] [--gamma-shape K]\n"
+    "                     [--concurrency C] [--seed S] [--output FILE.pb ...]\n"
     "ENDPOINT: tcp://HOST:PORT, unix://PATH or shm://NAME (a served partition, the first of a chain).\n"
     "Without --plan-id the client asks the server for its plan id (a ping) and uses it.\n"
     "Load mode sends the same inputs N times at R requests/s (0: as fast as possible), then\n"
+    "(gamma: Gamma gaps of shape K, default 0.25, mean 1/R; burst: closed loop, C requests\n"
+    "outstanding, a new one per reply, R unused)\n"
     "prints throughput and p50/p95/p99 latency; it fails when a request is lost, answered twice,\n"
     "answered with an error or a corrupted payload, or answered with outputs that differ from the\n"
     "first reply's, and when the server sends a reply to no request it made.\n"
@@ -40,9 +44,14 @@ typedef struct opts {
   uint64_t max_bytes;
   long requests;
   double rate;
-  int arrivals;                  /* 0 fixed, 1 uniform, 2 poisson */
+  int arrivals;                  /* A_FIXED ... A_BURST */
+  double shape;                  /* Gamma arrivals: the gaps' shape (CV 1/sqrt(shape)) */
+  long concurrency;              /* closed-loop burst: requests outstanding */
   unsigned long long seed;
 } opts;
+
+enum { A_FIXED = 0, A_UNIFORM = 1, A_POISSON = 2, A_GAMMA = 3, A_BURST = 4 };
+static const char *const arrival_names[] = {"fixed", "uniform", "poisson", "gamma", "burst"};
 
 /* Per request of the load: state and times. R_BAD: answered with a corrupted payload. */
 enum { R_UNSENT = 0, R_SENT = 1, R_OK = 2, R_ERR = 3, R_BAD = 4 };
@@ -62,7 +71,10 @@ typedef struct load {
   uint64_t first_crc;
   int have_first;
   char first_error[600];
+  double gap_sum, gap_sq;        /* the offered gaps (seconds), for their mean and CV */
+  long n_gaps;
   pthread_mutex_t mu;
+  pthread_cond_t answered;       /* a request was answered (closed-loop burst) */
 } load;
 
 static int fail_usage(const char *msg, const char *arg) {
@@ -79,6 +91,23 @@ static uint64_t rng_next(unsigned long long *s) {
 }
 
 static double rng_unit(unsigned long long *s) { return ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0; }
+
+/* A Gamma(shape, 1) sample: Marsaglia and Tsang's method for shape >= 1 (normals by Box-Muller);
+ * below 1, Gamma(shape + 1) * U^(1/shape). Its mean is shape. */
+static double rng_gamma(unsigned long long *s, double shape) {
+  double d, c;
+  if (shape < 1) return rng_gamma(s, shape + 1) * pow(rng_unit(s), 1.0 / shape);
+  d = shape - 1.0 / 3.0;
+  c = 1.0 / sqrt(9.0 * d);
+  for (;;) {
+    double x = sqrt(-2.0 * log(rng_unit(s))) * cos(6.283185307179586 * rng_unit(s));
+    double v = 1 + c * x, u;
+    if (v <= 0) continue;
+    v = v * v * v;
+    u = rng_unit(s);
+    if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
+  }
+}
 
 static int load_inputs(opts *o, ecrt_wire_tensor *t) {
   int i;
@@ -273,11 +302,31 @@ static void *sender(void *arg) {
   long i;
   for (i = 0; i < o->requests; i++) {
     uint64_t id = (uint64_t)i + 1;
-    if (o->rate > 0) {
+    if (o->arrivals == A_BURST) {
+      /* Closed loop: the next request goes when fewer than C are outstanding; a reply that never
+       * comes ends the load after the timeout (the receiver counts it lost). */
+      int stalled = 0;
+      pthread_mutex_lock(&L->mu);
+      while (!stalled && !L->failed && L->n_sent - L->n_done >= o->concurrency) {
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += o->timeout_ms / 1000;
+        dl.tv_nsec += (long)(o->timeout_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+        stalled = pthread_cond_timedwait(&L->answered, &L->mu, &dl) != 0;
+      }
+      stalled |= L->failed;
+      pthread_mutex_unlock(&L->mu);
+      if (stalled) break;
+    } else if (o->rate > 0) {
       double gap = 1.0 / o->rate;
-      if (o->arrivals == 1) gap = 2.0 * gap * rng_unit(&seed);
-      else if (o->arrivals == 2) gap = -log(rng_unit(&seed)) * gap;
-      if (i) t += (uint64_t)(gap * 1e9);
+      if (o->arrivals == A_UNIFORM) gap = 2.0 * gap * rng_unit(&seed);
+      else if (o->arrivals == A_POISSON) gap = -log(rng_unit(&seed)) * gap;
+      else if (o->arrivals == A_GAMMA) gap = rng_gamma(&seed, o->shape) / o->shape * gap;
+      if (i) {
+        t += (uint64_t)(gap * 1e9);
+        L->gap_sum += gap, L->gap_sq += gap * gap, L->n_gaps++;
+      }
       sleep_until(t);
     }
     pthread_mutex_lock(&L->mu);
@@ -314,6 +363,7 @@ static int book(load *L, uint64_t id, int state) {
     L->lat_ns[id - 1] = ecrt_now_ns() - L->sent_ns[id - 1];
     L->n_done++;
     first = 1;
+    pthread_cond_broadcast(&L->answered);
   }
   pthread_mutex_unlock(&L->mu);
   return first;
@@ -353,6 +403,7 @@ static int run_load(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
     return 1;
   }
   pthread_mutex_init(&L.mu, NULL);
+  pthread_cond_init(&L.answered, NULL);
   if (pthread_create(&th, NULL, sender, &L) != 0) {
     fprintf(stderr, "edgecc-client: error: cannot start the sender\n");
     return 1;
@@ -432,8 +483,16 @@ static int run_load(opts *o, ecrt_conn *c, ecrt_wire_tensor *t) {
   lost = L.n_sent - L.n_done;
   printf("requests %ld  sent %ld  ok %ld  errors %ld  lost %ld  duplicated %ld  unknown %ld  mismatched %ld\n",
          o->requests, L.n_sent, L.n_ok, L.n_err, lost, L.n_dup, L.n_unknown, L.n_mismatch);
-  printf("arrivals %s  rate %.1f/s  max_in_flight %ld\n",
-         o->arrivals == 0 ? "fixed" : o->arrivals == 1 ? "uniform" : "poisson", o->rate, L.max_in_flight);
+  if (o->arrivals == A_BURST)
+    printf("arrivals burst  concurrency %ld  max_in_flight %ld\n", o->concurrency, L.max_in_flight);
+  else
+    printf("arrivals %s  rate %.1f/s  max_in_flight %ld\n", arrival_names[o->arrivals], o->rate, L.max_in_flight);
+  if (L.n_gaps > 1) {
+    /* The gaps offered (not as slept): mean and coefficient of variation, which a test can hold
+     * against the distribution's (1 for Poisson, 1/sqrt(K) for Gamma). */
+    double mean = L.gap_sum / (double)L.n_gaps, var = L.gap_sq / (double)L.n_gaps - mean * mean;
+    printf("gaps_ms mean %.6f cv %.3f\n", mean * 1e3, var > 0 && mean > 0 ? sqrt(var) / mean : 0.0);
+  }
   if (last > start)
     printf("throughput %.1f req/s over %.3f s\n", (double)L.n_ok / ((double)(last - start) / 1e9),
            (double)(last - start) / 1e9);
@@ -459,7 +518,9 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.timeout_ms = 10000;
   o.max_bytes = (uint64_t)1 << 30;
-  o.arrivals = 2;
+  o.arrivals = A_POISSON;
+  o.shape = 0.25;
+  o.concurrency = 8;
   o.rate = -1;
   o.seed = 1;
   signal(SIGPIPE, SIG_IGN);
@@ -492,11 +553,19 @@ int main(int argc, char **argv) {
       if (!v || (o.rate = strtod(v, &end)) < 0 || *end || !*v) return fail_usage("--rate needs requests per second (0: no pause)", NULL);
       i++, mode = 0;
     } else if (strcmp(a, "--arrivals") == 0) {
-      if (!v) return fail_usage("--arrivals needs fixed, uniform or poisson", NULL);
-      if (strcmp(v, "fixed") == 0) o.arrivals = 0;
-      else if (strcmp(v, "uniform") == 0) o.arrivals = 1;
-      else if (strcmp(v, "poisson") == 0) o.arrivals = 2;
-      else return fail_usage("--arrivals needs fixed, uniform or poisson, not", v);
+      int k;
+      if (!v) return fail_usage("--arrivals needs fixed, uniform, poisson, gamma or burst", NULL);
+      for (k = 0, o.arrivals = -1; k <= A_BURST; k++)
+        if (strcmp(v, arrival_names[k]) == 0) o.arrivals = k;
+      if (o.arrivals < 0) return fail_usage("--arrivals needs fixed, uniform, poisson, gamma or burst, not", v);
+      i++, mode = 0;
+    } else if (strcmp(a, "--gamma-shape") == 0) {
+      if (!v || !*v || !((o.shape = strtod(v, &end)) >= 0.01) || o.shape > 1000 || *end)
+        return fail_usage("--gamma-shape needs a shape from 0.01 to 1000", NULL);
+      i++, mode = 0;
+    } else if (strcmp(a, "--concurrency") == 0) {
+      if (!v || (o.concurrency = strtol(v, &end, 10)) < 1 || *end || o.concurrency > 100000)
+        return fail_usage("--concurrency needs a count from 1 to 100000", NULL);
       i++, mode = 0;
     } else if (strcmp(a, "--seed") == 0) {
       if (!v || !*v) return fail_usage("--seed needs a number", NULL);
@@ -520,7 +589,7 @@ int main(int argc, char **argv) {
   if (!o.endpoint) return fail_usage("an ENDPOINT is needed", NULL);
   if (!ecrt_endpoint_valid(o.endpoint, err, sizeof err)) return fail_usage(err, NULL);
   if (!o.n_in) return fail_usage("--input FILE.pb ... is needed", NULL);
-  if (o.requests && o.rate < 0) return fail_usage("--requests needs --rate", NULL);
+  if (o.requests && o.rate < 0 && o.arrivals != A_BURST) return fail_usage("--requests needs --rate", NULL);
   if (!o.requests && o.rate >= 0) return fail_usage("--rate needs --requests", NULL);
   if (!load_inputs(&o, t)) return 1;
   if (ecrt_connect(o.endpoint, &c, o.timeout_ms, err, sizeof err) != ECRT_NET_OK) {

@@ -185,12 +185,38 @@ static void test_bad_edge(void **state) {
   assert_int_equal(ec_cluster_solve(&p, &r), EC_ERR_USAGE);
 }
 
+/* The diamond 0 -> {1, 2} -> 3 on 2 threads sharing one pool, clusters {0, 1, 3} and {2}: task 0
+ * on both threads (2), then 1 and 2 side by side (1 thread each; 2 ends at 4 with 1 two-thirds
+ * left), then 1 on both (2/3 * 3.5), then 3 on both (2): 8 1/3. With hand-offs of 0.5, 1 starts
+ * alone on both threads for 0.5 and 2 ends at 4.5; 3 waits for 1 (6 1/3): 8 1/3 again. One
+ * cluster is the sum of the two-thread times; a task whose time does not fall with threads (a
+ * reference kernel) gets no second thread, so it ends when its own thread's time says. */
+static void test_makespan_pool(void **state) {
+  (void)state;
+  const double wt[] = {4, 6, 2, 4, /* 2 threads: */ 2, 3.5, 1.2, 2};
+  const double c0[] = {0, 0, 0, 0}, c5[] = {0.5, 0.5, 0.5, 0.5};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  const int two[] = {0, 0, 1, 0}, one[] = {0, 0, 0, 0};
+  ec_cluster_problem p = problem(4, wt, 4, s, d, c0, 2, 0);
+  assert_true(fabs(ec_cluster_makespan_pool(&p, two, 2, wt) - 25.0 / 3) < 1e-9);
+  assert_true(fabs(ec_cluster_makespan_pool(&p, one, 2, wt) - 8.7) < 1e-9);
+  assert_true(fabs(ec_cluster_makespan_pool(&p, one, 1, wt) - 16) < 1e-9);
+  p.cost = c5;
+  assert_true(fabs(ec_cluster_makespan_pool(&p, two, 2, wt) - 25.0 / 3) < 1e-9);
+  /* Task 1 on a reference kernel (6 ms on any count): 0 (2), then 1 and 2 side by side; 2 ends
+   * at 4, 1 at 8 on its one thread; 3 (2) ends at 10. */
+  const double wref[] = {4, 6, 2, 4, 2, 6, 1.2, 2};
+  p.cost = c0;
+  assert_true(fabs(ec_cluster_makespan_pool(&p, two, 2, wref) - 10) < 1e-9);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dte_diamond),       cmocka_unit_test(test_linear_fork_join),
       cmocka_unit_test(test_merge_to_budget),   cmocka_unit_test(test_handoffs_must_pay),
       cmocka_unit_test(test_chain_one_cluster), cmocka_unit_test(test_small_gain_one_cluster),
       cmocka_unit_test(test_random_budget),     cmocka_unit_test(test_bad_edge),
+      cmocka_unit_test(test_makespan_pool),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
