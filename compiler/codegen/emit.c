@@ -654,6 +654,10 @@ static void put_xnn_params(ec_buf *b, const eck_xnn_params *p, const char *fname
 
 /* A reference kernel reads NCHW: every 4-D tensor it touches must be in that order. */
 static bool ref_layout_ok(const ec_graph *g, const ec_node *n) {
+  /* A byte copy (cancel-transpose's) reads and writes the same bytes in whatever layout. */
+  if (n->op == EC_OP_Identity)
+    for (int k = 0; k < n->n_attrs; k++)
+      if (strcmp(n->attrs[k].name, EC_ATTR_SAME_BYTES) == 0) return true;
   for (int k = 0; k < n->n_inputs + n->n_outputs; k++) {
     int t = k < n->n_inputs ? n->inputs[k] : n->outputs[k - n->n_inputs];
     if (t >= 0 && g->tensors[t].layout == EC_LAYOUT_NHWC && !ec_layout_free(&g->tensors[t])) return false;
@@ -789,6 +793,25 @@ static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const cha
   open_float_call(e, b, fname, "eck_xnn_copy_channels", n, &kc->xp.pre[0]);
   ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->xp.batch, kc->xp.channels_in,
                 kc->xp.in_stride, kc->xp.out_stride);
+}
+
+/* eck_xnn_gelu of xp.batch floats. */
+static void emit_gelu(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  open_float_call(e, b, fname, "eck_xnn_gelu", n, NULL);
+  ec_buf_printf(b, ", %zu);\n  return ECK_OK;\n}\n", e->kc[s]->xp.batch);
+}
+
+/* eck_xnn_layernorm: scale and (optional) bias, rows, row length, their steps, epsilon. */
+static void emit_layernorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const eck_xnn_params *p = &e->kc[s]->xp;
+  open_float_call(e, b, fname, "eck_xnn_layernorm", n, NULL);
+  ec_buf_printf(b, ",\n      (const float *)");
+  put_val(e, b, n->inputs[1]);
+  ec_buf_printf(b, ", (const float *)");
+  put_val(e, b, n->n_inputs > 2 ? n->inputs[2] : -1);
+  ec_buf_printf(b, ", %zu, %zu, %zu, %zu, ", p->batch, p->channels_in, p->in_stride, p->out_stride);
+  put_float(b, p->value);
+  ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
 }
 
 /* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm. */

@@ -782,6 +782,51 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
 }
 
 /* A constant right operand: XNNPACK's fully-connected; two float activations: OpenBLAS. */
+/* Gelu (com.edgecc) of float data in its Erf form, element by element in either layout (both
+ * tensors in the same one). The tanh form stays on the reference kernel. */
+static ec_kernel_kind choose_gelu(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const eck_gelu_params *gp = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  (void)xnn;
+  if (!gp || gp->approximate != ECK_GELU_NONE || !is_f32(x) || !is_f32(y) || x->kind == EC_TK_CONSTANT ||
+      ec_tensor_numel(x) != ec_tensor_numel(y) || (x->rank == 4 && x->layout != y->layout && !ec_layout_free(x)))
+    return EC_K_REF;
+  c->xp.batch = (size_t)ec_tensor_numel(x);
+  c->a = n->inputs[0];
+  return c->xp.batch ? EC_K_GELU : EC_K_REF;
+}
+
+/* How a LayerNormalization's scale or bias steps along a row of n: 1 one value per element, 0 one
+ * for all, -1 neither (it broadcasts some other way: the reference kernel). */
+static int ln_step(const ec_tensor *t, int64_t n) {
+  if (!is_f32(t)) return -1;
+  int64_t k = ec_tensor_numel(t);
+  return k == n ? 1 : k == 1 ? 0 : -1;
+}
+
+/* LayerNormalization of float data in ONNX's layout, over its trailing dims, with only its
+ * output Y (no Mean or InvStdDev). */
+static ec_kernel_kind choose_layernorm(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const eck_norm_params *np = n->params;
+  const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0), *b = in_t(g, n, 2);
+  eck_xnn_params *p = &c->xp;
+  (void)xnn;
+  if (!np || !is_f32(x) || !is_f32(y) || x->kind == EC_TK_CONSTANT || np->axis < 0 || np->axis >= x->rank ||
+      out_t(g, n, 1) || out_t(g, n, 2) || (x->rank == 4 && (is_nhwc(x) || is_nhwc(y)) && !ec_layout_free(x)))
+    return EC_K_REF;
+  int64_t row = 1;
+  for (int k = np->axis; k < x->rank; k++) row *= x->dims[k];
+  int s_step = ln_step(in_t(g, n, 1), row), b_step = b ? ln_step(b, row) : 0;
+  if (row <= 0 || s_step < 0 || b_step < 0) return EC_K_REF;
+  p->batch = (size_t)(ec_tensor_numel(x) / row);
+  p->channels_in = (size_t)row;
+  p->in_stride = (size_t)s_step;
+  p->out_stride = (size_t)b_step;
+  p->value = np->epsilon;
+  c->a = n->inputs[0];
+  return EC_K_LAYERNORM;
+}
+
 static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
   if (b && b->kind == EC_TK_CONSTANT) return choose_fc(g, n, c, xnn);

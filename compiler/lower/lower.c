@@ -8,7 +8,7 @@
 #include "lower.h"
 #include "op.h"
 
-const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "fuse-act", "fuse-sum",
+const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "cancel-transpose", "fuse-act", "fuse-sum",
                                       "concat-in-place"};
 const int ec_n_lower_steps = (int)(sizeof ec_lower_steps / sizeof ec_lower_steps[0]);
 
@@ -219,7 +219,7 @@ static ec_status lower_fold_pad(ec_graph *g, int *count) {
 
 /* ---- nhwc ---------------------------------------------------------------------------------- */
 
-enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW };
+enum { CLS_NCHW = 0, CLS_WANT, CLS_FOLLOW, CLS_TO_LAST, CLS_TO_FIRST };
 
 /* The layout column of fast_kernels.def, per op (ops without a row: NCHW). */
 enum { EC_FAST_NCHW = 0, EC_FAST_NHWC, EC_FAST_FOLLOW, EC_FAST_FOLLOW_X, EC_FAST_FOLLOW_FAST };
@@ -372,7 +372,39 @@ static ec_status reorder_weights(ec_graph *g, int ni, int *ohwi_of, int n_ohwi) 
   return EC_OK;
 }
 
-static ec_status lower_nhwc(ec_graph *g, const char *kernels, int *count, ec_diag *d) {
+/* cancel-transpose: a model's own permute between channels-first and channels-last (ConvNeXt's
+ * and Swin's Permute around LayerNorm and Linear) against the layout lowering gives its input.
+ * Transpose (0,2,3,1) of NHWC data makes [N,H,W,C] in exactly the order the bytes already are, and
+ * Transpose (0,3,1,2) of plain [N,H,W,C] data is that tensor's NHWC form: either way the output is
+ * the input's bytes. CLS_TO_LAST / CLS_TO_FIRST for such a node (given its input's layout, which
+ * the forward walk has fixed), else 0. */
+static int same_bytes_transpose(const ec_graph *g, const ec_node *n) {
+  static const int32_t to_last[4] = {0, 2, 3, 1}, to_first[4] = {0, 3, 1, 2};
+  if (n->op != EC_OP_Transpose || !n->params || n->n_inputs != 1 || n->n_outputs != 1 || n->inputs[0] < 0 ||
+      n->outputs[0] < 0 || find_attr(n, EC_ATTR_LAYOUT) || find_attr(n, EC_ATTR_SHUFFLE))
+    return 0;
+  const ec_tensor *x = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
+  const eck_transpose_params *tp = n->params;
+  /* A layout-free input (one channel, or one pixel) has the same bytes in either layout. */
+  bool free_x = ec_layout_free(x);
+  if (!is_layout_act(x) || y->rank != 4) return 0;
+  if (memcmp(tp->perm, to_last, sizeof to_last) == 0 && (free_x || x->layout == EC_LAYOUT_NHWC)) return CLS_TO_LAST;
+  if (memcmp(tp->perm, to_first, sizeof to_first) == 0 && (free_x || x->layout == EC_LAYOUT_NCHW)) return CLS_TO_FIRST;
+  return 0;
+}
+
+/* The Transpose becomes a copy of its input's bytes (op Identity; op_type stays "Transpose", so
+ * the generated comments name what the model wrote). The memory plan puts the output on the
+ * input's bytes where the input dies there, and codegen then emits no step at all. */
+static ec_status to_same_bytes(ec_node *n) {
+  free(n->params);
+  n->params = NULL;
+  n->params_size = 0;
+  n->op = EC_OP_Identity;
+  return add_attr(n, EC_ATTR_SAME_BYTES, EC_ATTR_INT, 1, 0);
+}
+
+static ec_status lower_nhwc(ec_graph *g, const char *kernels, bool cancel, int *count, ec_diag *d) {
   int n0 = g->n_nodes, nw = g->n_tensors;
   signed char *cls = ec_alloc((size_t)n0 + 1);
   int *ohwi_of = ec_alloc(sizeof(int) * ((size_t)nw + 1));
@@ -387,8 +419,18 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, int *count, ec_dia
     if (n->dead) continue;
     /* A node left to the reference kernels (its device has no others) keeps NCHW throughout. */
     ec_kernel_choice kc;
-    cls[i] = n->family == EC_KF_REF ? CLS_NCHW : wants_nhwc(g, i, kernels, &kc) ? CLS_WANT : follows(g, n) ? CLS_FOLLOW : CLS_NCHW;
+    int perm = n->family == EC_KF_REF || !cancel ? 0 : same_bytes_transpose(g, n);
+    cls[i] = n->family == EC_KF_REF ? CLS_NCHW : perm ? perm : wants_nhwc(g, i, kernels, &kc) ? CLS_WANT : follows(g, n) ? CLS_FOLLOW : CLS_NCHW;
     int layout = EC_LAYOUT_NCHW;
+    if (perm) {
+      if (to_same_bytes(n)) {
+        free(cls), free(ohwi_of);
+        return EC_ERR_INTERNAL;
+      }
+      g->tensors[n->outputs[0]].layout = perm == CLS_TO_FIRST ? EC_LAYOUT_NHWC : EC_LAYOUT_NCHW;
+      (*count)++;
+      continue;
+    }
     if (cls[i] == CLS_WANT) {
       layout = EC_LAYOUT_NHWC;
     } else if (cls[i] == CLS_FOLLOW) {
@@ -445,7 +487,7 @@ static ec_status lower_nhwc(ec_graph *g, const char *kernels, int *count, ec_dia
       const ec_tensor *tt = &g->tensors[t];
       if (tt->rank != 4 || tt->kind == EC_TK_CONSTANT || ec_layout_free(tt)) continue;
       int need = EC_LAYOUT_NCHW;
-      if (cls[i] == CLS_WANT) need = k == 0 ? EC_LAYOUT_NHWC : tt->layout;
+      if (cls[i] == CLS_WANT || cls[i] == CLS_TO_LAST) need = k == 0 ? EC_LAYOUT_NHWC : tt->layout;
       else if (cls[i] == CLS_FOLLOW) need = want_out;
       if (tt->layout == need) continue;
       if (conv_of[t] < 0) {
@@ -809,7 +851,7 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
     st = lower_fold_pad(g, &cnt);
     if (!st) st = relink(g, d);
   }
-  if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, &cnt, d);
+  if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, step_on(o, "cancel-transpose"), &cnt, d);
   if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "fuse-sum")) st = lower_fuse_sum(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "concat-in-place")) st = lower_concat_in_place(g, o->kernels, &cnt);

@@ -8,6 +8,9 @@
  *   nhwc             NHWC layout for XNNPACK chains (tensor.layout = EC_LAYOUT_NHWC), weights
  *                    re-ordered at compile time, layout conversions only where a reference
  *                    kernel or a graph input/output needs NCHW
+ *   cancel-transpose (inside nhwc) a model's own Transpose (0,2,3,1) of NHWC data, or (0,3,1,2)
+ *                    of plain [N,H,W,C] data, moves no byte: it becomes a copy (op Identity,
+ *                    op_type kept) that the memory plan puts in place, so no step is left
  *   fuse-act         Relu/Clip after a Conv, Gemm, pooling, Add or NHWC BatchNormalization ->
  *                    the producer's output clamp
  *   fuse-sum         (oneDNN) a residual Add of a convolution's output and another tensor ->
@@ -33,6 +36,8 @@ enum { EC_LAYOUT_NCHW = 0, EC_LAYOUT_NHWC = 1 };
 #define EC_ATTR_ACT_MAX "edgecc_act_max"
 #define EC_ATTR_SHUFFLE "edgecc_shuffle_groups" /* a Transpose that is a channel shuffle (int) */
 #define EC_ATTR_LAYOUT "edgecc_layout"       /* a Transpose that only converts layout (int) */
+#define EC_ATTR_SAME_BYTES "edgecc_same_bytes" /* a Transpose made a byte copy by cancel-transpose
+                                                  (int 1): its layouts differ, its bytes do not */
 #define EC_ATTR_IN_PLACE "edgecc_in_place"   /* a channel Concat whose inputs are written in its
                                                 output's channels (int 1): no copy */
 #define EC_ATTR_SUM "edgecc_sum"             /* a Conv whose output adds its input 3, a residual

@@ -166,4 +166,14 @@ void eck_xnn_batchnorm_nhwc(const float *x, float *y, const float *scale, const 
 void eck_xnn_copy_channels(const float *x, float *y, size_t pixels, size_t c, size_t x_stride,
                            size_t y_stride);
 
+/* ---- transformer blocks (eck_xnn_transformer.c): plain C, no XNNPACK needed ----------------------- */
+
+/* GELU, Erf form, of n floats: y = x/2 (1 + erf(x / sqrt 2)), erf within 4e-6 (no libm). */
+void eck_xnn_gelu(const float *x, float *y, size_t n);
+/* LayerNormalization of `rows` rows of n floats each: (x - mean) / sqrt(var + eps) * scale + bias,
+ * with scale[i * scale_step] and bias[i * bias_step] (step 1: one per element of the row, 0: one
+ * for all; bias may be NULL). */
+void eck_xnn_layernorm(const float *x, float *y, const float *scale, const float *bias, size_t rows,
+                       size_t n, size_t scale_step, size_t bias_step, float eps);
+
 #endif

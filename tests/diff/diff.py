@@ -66,7 +66,7 @@ class Case:
         self.name = self.pattern.__name__[2:]
         self.pre = "c%d_" % seed
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
-        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum")
+        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum" | "nostep")
         self.opset = 13
         self.count = 0
         self.cut = False
@@ -726,6 +726,12 @@ def p_batchnorm(c):
 # ---- blocks the graph passes fold (layernorm, gelu, pow-square): the reference build compiles them
 # unfused (REF_NO_PASS), so the fused fast build is compared with the graph as exported.
 
+def expect_block(c, first, want):
+    """The node a pass folded the nodes c.nodes[first:] into, named FIRST..LAST (they share no
+    scope), runs where `want` says."""
+    c.expect.append(("%s..%s" % (c.nodes[first].name, c.nodes[-1].name), want))
+
+
 def fusion_input(c, shape):
     """A graph input, or (half the time) a MatMul by a weight producing the data, as in a
     transformer, on a fast kernel."""
@@ -749,6 +755,7 @@ def p_layernorm(c):
     leak = c.chance(0.15)
     fused = None if leak else "fused"
     swap = lambda a, b: [b, a] if c.chance(0.5) else [a, b]
+    first = len(c.nodes)
     m = c.node("ReduceMean", [x], fused, axes=axes, shape=shape[:-len(axes)] + [1] * len(axes))
     d = c.node("Sub", [x, m], fused, shape=shape)
     if c.chance(0.6):
@@ -769,6 +776,11 @@ def p_layernorm(c):
         y = c.node("Mul", swap(y, g), fused, shape=shape)
     if affine == "both":
         y = c.node("Add", swap(y, c.rand(norm[-1:], 0.3)), fused, shape=shape)
+    # The fast LayerNorm takes a scale and bias of one value, or of one per element of the row.
+    row = int(np.prod(norm))
+    fits = lambda k: k in (1, row)
+    if not leak and (affine == "none" or fits(int(np.prod(gshape)))) and (affine != "both" or fits(norm[-1])):
+        expect_block(c, first, "fast")
     if leak:
         c.out(d)
     c.out(y)
@@ -793,6 +805,7 @@ def p_gelu_erf(c):
     x = fusion_input(c, shape)
     leak = c.chance(0.15)
     fused = None if leak else "fused"
+    first = len(c.nodes)
     if c.chance(0.7):
         d = c.node("Div", [x, c.const(np.float32(math.sqrt(2)))], fused)
     else:
@@ -802,6 +815,8 @@ def p_gelu_erf(c):
     if leak:
         c.out(e)
     c.out(gelu_tail(c, x, a, fused, shape))
+    if not leak:
+        expect_block(c, first, "fast")
 
 
 def p_gelu_tanh(c):
@@ -960,9 +975,33 @@ def p_qlinear(c):
     qout(y, ys, yz, [n, cout, oh, ow])
 
 
+def p_permute(c):
+    """ConvNeXt's block: a depthwise Conv (NHWC on XNNPACK), Transpose to channels-last (0,2,3,1),
+    a Linear (MatMul by a constant), Transpose back (0,3,1,2), then a 1x1 Conv or the residual Add
+    of the block's input. Both Transposes move no byte once the convolution writes NHWC
+    (cancel-transpose), so neither runs a step; without the Conv the first one reads the block's
+    input, which the Add still needs: a copy, or a real transpose of a graph input."""
+    n, ch, h, w = c.pick(1, 1, 2), c.int(1, 8), c.int(1, 6), c.int(1, 6)
+    x = c.feat(n, ch, h, w)
+    conv = c.chance(0.8)
+    src = x
+    if conv:
+        src = c.node("Conv", [x, c.rand([ch, 1, 3, 3], 0.3), c.rand([ch], 0.3)], "xnn", shape=[n, ch, h, w],
+                     group=ch, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    t1 = c.node("Transpose", [src], "nostep" if conv else None, shape=[n, h, w, ch], perm=[0, 2, 3, 1])
+    c2 = ch if c.chance(0.5) else c.int(1, 12)
+    m = c.node("MatMul", [t1, c.rand([ch, c2], 1 / math.sqrt(ch))], "xnn", shape=[n, h, w, c2])
+    y = c.node("Transpose", [m], "nostep", shape=[n, c2, h, w], perm=[0, 3, 1, 2])
+    if c2 == ch and c.chance(0.6):  # the block's input, as ConvNeXt's residual
+        y = c.node("Add", [y, x], shape=[n, ch, h, w])
+    else:
+        y = c.conv1x1(y, c2, c.int(1, 4))
+    c.out(y)
+
+
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2, p_qlinear]
+            p_pow2, p_qlinear, p_permute]
 # The graph passes that fold the blocks above: off for the reference build.
 REF_NO_PASS = ["layernorm", "gelu", "pow-square"]
 
@@ -1131,6 +1170,8 @@ def check_kernels(case, labels, kernels="xnnpack"):
         got = labels.get(name)
         if want == "fused" and got is not None:
             bad.append("%s should be fused away but runs as a step (%s)" % (name, got))
+        elif want == "nostep" and got is not None and not got.startswith("aliases "):
+            bad.append("%s should run no step (its output aliases its input) but runs on %s" % (name, got))
         elif want == "sum" and kernels == "onednn" and got is not None:
             bad.append("%s should be fused into a Conv as oneDNN's sum but runs as a step (%s)" % (name, got))
         elif want == "sum" and kernels != "onednn" and got != "XNNPACK":

@@ -29,6 +29,9 @@ MODELS = {
     # transformers (issue 18): LayerNorm and GELU as PyTorch exports them at opset 13
     "vit_b_32": ({}, 224),
     "swin_t": ({}, 224),
+    # a modern CNN (issue 18): 7x7 depthwise convolutions, and per block a permute to channels-last,
+    # LayerNorm, Linear, GELU, Linear and a permute back
+    "convnext_small": ({}, 224),
 }
 
 SEED_INIT = 0      # torchvision's own weight init
@@ -66,6 +69,10 @@ def build(name):
         for lin in (m for m in model.modules() if isinstance(m, torch.nn.Linear)):
             if not lin.weight.any():
                 lin.weight.copy_(torch.randn(lin.weight.shape, generator=gen) / lin.in_features ** 0.5)
+        # ConvNeXt scales each block's branch by 1e-6 before the residual Add, so the blocks would
+        # hardly count: draw the scales like the affine parameters.
+        for blk in (m for m in model.modules() if isinstance(getattr(m, "layer_scale", None), torch.nn.Parameter)):
+            blk.layer_scale.copy_(torch.rand(blk.layer_scale.shape, generator=gen) * 0.5 + 0.75)
 
     calib = torch.randn(CALIB_BATCH, 3, side, side, generator=torch.Generator().manual_seed(SEED_CALIB))
     model.train()

@@ -8,7 +8,9 @@ set(EC_ZOO_MODELS squeezenet1_1 mobilenet_v2 resnet18 resnet50 googlenet incepti
 # Transformers (issue 18: LayerNorm and GELU as PyTorch exports them, folded by the graph passes
 # layernorm and gelu), exported into the same cache with LayerNorm affine parameters drawn like
 # BatchNorm's; compiled and checked against torch below, not (yet) through the CNN-only tests.
-set(EC_ZOO_TRANSFORMERS vit_b_32 swin_t)
+# With them ConvNeXt (a CNN built like a transformer: LayerNorm, Linear and GELU channels-last
+# between permutes, its block scales drawn too).
+set(EC_ZOO_TRANSFORMERS vit_b_32 swin_t convnext_small)
 # Also exported with their BatchNormalizations kept (MODEL_bn.onnx), for bn-fold's tests.
 set(EC_ZOO_BN_MODELS mobilenet_v2 resnet18 resnet50 googlenet inception_v3 densenet121 shufflenet_v2_x1_0)
 string(REPLACE ";" "," _ec_zoo_bn "${EC_ZOO_BN_MODELS}")
@@ -44,18 +46,26 @@ endforeach()
 # vit_b_32 2.8e-6, swin_t 1.0e-6 of it: 1.03e-5 of 3.69 and 1.2e-6 of 1.15), 20-40 s of CPU each. vit_b_32's arena is 1.111x its lower bound
 # (1536256 against 1382592 bytes, the same with the fusion passes off): a memory-planner matter for
 # issue 18's follow-up, allowed here up to 1.12x so that the test guards correctness meanwhile.
+# convnext_small (measured 1.65e-6 of 2.17 with XNNPACK, 1.73e-6 with ref; about 30 s of CPU with
+# XNNPACK, 45 s with ref) has the same 1.111x arena (12042496 against 10838208 bytes). Its fast
+# build must run no Transpose step but the input's layout conversion: the block's permutes to
+# channels-last and back move no byte once the depthwise convolution writes NHWC (cancel-transpose).
 foreach(model ${EC_ZOO_TRANSFORMERS})
   set(ratio 1.1)
-  if(model STREQUAL "vit_b_32")
+  if(model STREQUAL "vit_b_32" OR model STREQUAL "convnext_small")
     set(ratio 1.12)
   endif()
   foreach(kernels ref xnnpack)
+    set(_transposes)
+    if(model STREQUAL "convnext_small" AND kernels STREQUAL "xnnpack")
+      set(_transposes --max-transposes 1)
+    endif()
     add_test(NAME zoo_compile_${model}_${kernels}
              COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_compile.py
                      --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
                      --cache ${EC_ZOO_CACHE} --work ${CMAKE_BINARY_DIR}/zoo-compile/${model}_${kernels}
                      --kernels ${kernels} --malloc-count $<TARGET_FILE:ec_malloc_count>
-                     --arena-ratio ${ratio} ${model})
+                     --arena-ratio ${ratio} ${_transposes} ${model})
     set_tests_properties(zoo_compile_${model}_${kernels} PROPERTIES LABELS zoo TIMEOUT 900
                          FIXTURES_REQUIRED ec_zoo)
   endforeach()

@@ -2,12 +2,14 @@
 """zoo_compile.py — a zoo model compiled by edgecc, built, run, and checked against torch.
 
 usage: zoo_compile.py --edgecc E --build-dir B --cache DIR --work DIR --kernels ref|xnnpack
-                      --malloc-count LIB [--arena-ratio R] MODEL
+                      --malloc-count LIB [--arena-ratio R] [--max-transposes N] MODEL
 
 Reads MODEL from the zoo cache (the zoo_export fixture fills it; a missing file fails), then:
 - `edgecc MODEL.onnx --targets host --kernels K -o WORK/out`;
 - plan.json: the memory plan was verified, and the arena is at most 1.1x its lower bound (or the
   --arena-ratio given);
+- with --max-transposes, the generated C runs at most N Transpose steps (layout conversions, a
+  model's own permutes; a Transpose that moves no byte has no step): what is left of them;
 - builds the program (ref: against the runtime and kernel libraries of the main build, through
   tests/codegen/build_generated.sh; xnnpack: the folder's own CMakeLists.txt);
 - runs it on MODEL_input_0.pb: max |got - torch| <= 1e-4 * max |torch|;
@@ -57,6 +59,7 @@ def main():
     ap.add_argument("--kernels", required=True, choices=["ref", "xnnpack"])
     ap.add_argument("--malloc-count", required=True)
     ap.add_argument("--arena-ratio", type=float, default=1.1, help="largest arena / lower bound allowed")
+    ap.add_argument("--max-transposes", type=int, help="most Transpose steps the generated C may run")
     ap.add_argument("model")
     a = ap.parse_args()
 
@@ -76,6 +79,13 @@ def main():
             raise SystemExit("FAILED: arena %d bytes is more than %gx its lower bound %d" % (arena, a.arena_ratio, bound))
 
     host = os.path.join(out, "host")
+    # Each step's comment opens "/* node 'NAME' (OP):"; a step that is no step (an aliased copy)
+    # has none.
+    with open(os.path.join(host, "model_p0.c")) as f:
+        transposes = sum(1 for line in f if line.startswith("/* node '") and line.rstrip().endswith("(Transpose):"))
+    if a.max_transposes is not None and transposes > a.max_transposes:
+        raise SystemExit("FAILED: %d Transpose steps left in the generated code, at most %d expected"
+                         % (transposes, a.max_transposes))
     if a.kernels == "ref":
         exe = os.path.join(a.work, "bin", "model_p0")
         run([os.path.join(REPO, "tests/codegen/build_generated.sh"), host, a.build_dir, exe],
@@ -102,8 +112,8 @@ def main():
     if counts[0] != counts[1]:
         raise SystemExit("FAILED: the run allocates: %d allocations with --bench 1, %d with --bench 4" % tuple(counts))
 
-    print("%s --kernels %s: max error %.2e of %.3g; arena %d bytes (lower bound %d); %d allocations, none per run"
-          % (a.model, a.kernels, err, scale, arena, bound, counts[0]))
+    print("%s --kernels %s: max error %.2e of %.3g; arena %d bytes (lower bound %d); %d allocations, none per run; "
+          "%d Transpose steps" % (a.model, a.kernels, err, scale, arena, bound, counts[0], transposes))
     shutil.rmtree(a.work, ignore_errors=True)
 
 
