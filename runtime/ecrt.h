@@ -66,6 +66,10 @@ typedef struct ecrt_ctx {
   /* When run returns ECRT_ERR_KERNEL from a step that knows why (a Loop past its
    * --max-trip-count): a static string saying so; the driver clears it before each run. */
   const char *failed_why;
+  /* Set by a successful init: bytes of the weights it was given that runs still read (0: all).
+   * The rest held weights init copied into a kernel library's own memory (oneDNN's reordered
+   * weights), which the caller may release (the driver does, with ecrt_release_pages). */
+  size_t weights_keep;
 } ecrt_ctx;
 
 /* Fills views[i] from values[i], pointing arena and weights values at their bytes; caller

@@ -439,6 +439,11 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
     goto done;
   }
   inited = 1;
+  /* One copy of the weights: what init copied into the kernels' own memory leaves the file's. */
+  {
+    size_t keep = ((const ecrt_ctx *)ctx)->weights_keep;
+    if (wbuf && keep && keep < wlen) ecrt_release_pages(wbuf + keep, wlen - keep);
+  }
   if (serve.listen) {
     /* Until a signal; the server frees its own buffers and joins its threads, then the partition
      * is released below like after a file run. */

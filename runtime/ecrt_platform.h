@@ -17,6 +17,11 @@ uint64_t ecrt_now_ns(void);
 void *ecrt_alloc(size_t bytes, size_t align);
 void ecrt_free(void *p);
 
+/* Gives the memory pages that lie wholly inside [p, p + len) back to the system: their contents
+ * are lost (reads see zeros or stale data). For startup buffers whose tail is no longer read. A
+ * board without virtual memory does nothing. */
+void ecrt_release_pages(void *p, size_t len);
+
 /* Reads a whole file into an ecrt_alloc'd buffer (ECRT_ALIGN-aligned, with ECRT_SLACK zeroed
  * bytes past the end). ECRT_ERR_IO when it cannot be opened or read. */
 ecrt_status ecrt_read_file(const char *path, unsigned char **buf, size_t *len);

@@ -1,10 +1,13 @@
 /* ecrt_platform_posix.c — the platform hooks of ecrt_platform.h for POSIX systems: clock_gettime
  * for the timer, posix_memalign for startup buffers, stdio for files. */
 #define _POSIX_C_SOURCE 200112L
+#define _DEFAULT_SOURCE /* madvise */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ecrt_platform.h"
 
@@ -22,6 +25,21 @@ void *ecrt_alloc(size_t bytes, size_t align) {
 }
 
 void ecrt_free(void *p) { free(p); }
+
+void ecrt_release_pages(void *p, size_t len) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+  /* Linux frees the pages of a private mapping at once (POSIX's posix_madvise may ignore it). */
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t a, b;
+  if (page <= 0 || !p) return;
+  a = ((uintptr_t)p + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+  b = ((uintptr_t)p + len) / (uintptr_t)page * (uintptr_t)page;
+  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+#else
+  (void)p;
+  (void)len;
+#endif
+}
 
 ecrt_status ecrt_read_file(const char *path, unsigned char **buf, size_t *len) {
   FILE *f = fopen(path, "rb");

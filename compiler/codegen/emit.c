@@ -135,6 +135,9 @@ typedef struct emitter {
   int n_emit;                    /* steps emitted (the steps table's length) */
   uint64_t *woff;                /* per value: offset in the weights payload */
   size_t payload;
+  size_t keep;                   /* bytes of the weights file, header included, read after
+                                    init (0: all of them): the constants only oneDNN's create
+                                    reads come last */
   uint32_t crc;
   const ec_kernel_choice **kc;   /* per step: the kernel lowering recorded for it */
   int *xslot;                    /* per step: index in ctx->xn, or -1 */
@@ -145,6 +148,22 @@ typedef struct emitter {
   int n_clusters, n_handoffs;    /* the planner's clusters (emit_cluster.c); 1: sequential */
   ec_models_code *models;        /* several models merged (emit_models.c), or NULL */
 } emitter;
+
+/* Constant t is read by oneDNN steps alone, as their weights or bias, which init copies. */
+static bool dnnl_only(const emitter *e, int t) {
+  bool any = false;
+  for (int i = 0; i < e->p->n_outputs; i++)
+    if (e->p->outputs[i] == t) return false;
+  for (int s = 0; s < e->p->n_nodes; s++) {
+    const ec_node *n = &e->g->nodes[e->p->nodes[s]];
+    for (int k = 0; k < n->n_inputs; k++) {
+      if (n->inputs[k] != t) continue;
+      if (e->kc[s]->kind != EC_K_DNNL || (e->kc[s]->w != t && e->kc[s]->bias != t)) return false;
+      any = true;
+    }
+  }
+  return any;
+}
 
 static ec_status collect_values(emitter *e) {
   const ec_graph *g = e->g;
@@ -182,15 +201,30 @@ static ec_status collect_values(emitter *e) {
   if (!st) st = ec_cnames(raw, NULL, na, e->prog, true, e->arg);
   free(raw);
   if (st) return st;
-  /* Weights: constants in order of first use, each at a multiple of EC_MP_ALIGN. */
+  /* Weights: constants in order of first use, each at a multiple of EC_MP_ALIGN; those only
+   * oneDNN's create reads are placed last (place_dnnl_weights). */
   for (int v = 0; v < e->n_vals; v++) {
     int t = e->vals[v];
-    if (e->mp.where[t] != EC_MP_WEIGHTS) continue;
+    if (e->mp.where[t] != EC_MP_WEIGHTS || dnnl_only(e, t)) continue;
     e->payload = (e->payload + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
     e->woff[v] = e->payload;
     e->payload += tbytes(&g->tensors[t]);
   }
   return EC_OK;
+}
+
+/* After every other constant (the subgraphs' too): the weights and biases that only oneDNN's
+ * create reads. Init copies them into the primitives' own memory (reordered), so the bytes from
+ * e->keep on are never read again and the driver releases them: one copy of those weights. */
+static void place_dnnl_weights(emitter *e) {
+  for (int v = 0; v < e->n_vals; v++) {
+    int t = e->vals[v];
+    if (e->mp.where[t] != EC_MP_WEIGHTS || !dnnl_only(e, t)) continue;
+    e->payload = (e->payload + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
+    if (!e->keep) e->keep = e->payload + 64; /* the file's header, then the payload */
+    e->woff[v] = e->payload;
+    e->payload += tbytes(&e->g->tensors[t]);
+  }
 }
 
 /* Bytes of t in the arena: its offset, or (size_t)-1 when it is not there. */
@@ -308,6 +342,10 @@ static void emit_header(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "#define %s_ARENA_BYTES %zuu\n", e->PROG, e->mp.arena_bytes);
   ec_buf_printf(b, "/* Bytes of the weights file, header included. */\n#define %s_WEIGHTS_BYTES %zuu\n",
                 e->PROG, e->payload + 64);
+  if (e->keep)
+    ec_buf_printf(b, "/* Bytes of the weights file read after init: the rest holds weights init copied into\n"
+                  " * oneDNN's own memory, which the caller may release once init succeeded. */\n"
+                  "#define %s_WEIGHTS_KEEP_BYTES %zuu\n", e->PROG, e->keep);
   ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals + ec_ctl_n_values(e->ctl),
                 e->PROG, e->n_emit);
   if (e->models) ec_models_emit_defines(e->models, b, e->prog);
@@ -914,8 +952,9 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     }
     /* Reference kernels ignore a fused clamp: emitting one here would drop the activation. */
     for (int k = 0; k < n->n_attrs; k++)
-      if (strcmp(n->attrs[k].name, EC_ATTR_ACT_MIN) == 0 || strcmp(n->attrs[k].name, EC_ATTR_ACT_MAX) == 0) {
-        ec_fail_node(d, g, n, "internal error: %s carries a fused activation but runs on its reference kernel",
+      if (strcmp(n->attrs[k].name, EC_ATTR_ACT_MIN) == 0 || strcmp(n->attrs[k].name, EC_ATTR_ACT_MAX) == 0 ||
+          strcmp(n->attrs[k].name, EC_ATTR_SUM) == 0) {
+        ec_fail_node(d, g, n, "internal error: %s carries a fused activation or sum but runs on its reference kernel",
                      n->op_type);
         return EC_ERR_INTERNAL;
       }
@@ -1017,6 +1056,9 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "  ctx->weights = payload;\n  ctx->arena = arena;\n");
   ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n", e->PROG);
   if (e->fast) emit_fast_init(e, b);
+  if (e->keep)
+    ec_buf_printf(b, "  /* The weights past this byte were reordered into oneDNN's own memory: the caller may\n"
+                  "   * release them. */\n  ctx->base.weights_keep = %s_WEIGHTS_KEEP_BYTES;\n", e->PROG);
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "  st = ecrt_clusters_start(&ctx->clusters, %s_clusters, %s_N_CLUSTERS, ctx->ready, %s_N_HANDOFFS,\n"
                   "                           %s_steps, ctx, ctx->base.threads, %s);\n", e->prog, e->PROG, e->PROG, e->prog,
@@ -1230,6 +1272,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
   if (!st) st = name_steps(&e);
   if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, o, &e.ctl, d);
   if (!st) ec_ctl_place_weights(e.ctl, e.woff, &e.payload);
+  if (!st) place_dnnl_weights(&e);
   for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {
     int t = i < p->n_inputs ? p->inputs[i] : p->outputs[i - p->n_inputs];
     if (!dtype_macro(g->tensors[t].dtype)) {

@@ -24,6 +24,17 @@ static size_t kernel_scratch(const ec_graph *g, const ec_node *n) {
   return ref && ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;
 }
 
+/* The input whose bytes node n's output 0 may take over (-1: none): input 0 of an op that runs in
+ * place, or the residual of a oneDNN convolution with a fused sum, which adds into its output
+ * (eck_dnnl.h): on the residual's bytes, nothing is copied. */
+static int inplace_input(const ec_node *n) {
+  const ec_kernel_choice *k = n->kernel;
+  if (k && k->kind == EC_K_DNNL && (k->dp.flags & ECK_DNNL_SUM) && n->n_inputs > EC_SUM_INPUT &&
+      n->inputs[EC_SUM_INPUT] == k->b)
+    return EC_SUM_INPUT;
+  return (ec_ops[n->op].flags & EC_OPF_INPLACE) && n->n_inputs > 0 ? 0 : -1;
+}
+
 static size_t tensor_bytes(const ec_tensor *t) {
   int64_t n = ec_tensor_numel(t);
   return n < 0 ? 0 : (size_t)n * ec_dtype_size(t->dtype);
@@ -291,18 +302,21 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
   /* Buffers in step order: each output either joins its input's buffer in place or opens one. */
   for (int s = 0; s < n_nodes; s++) {
     const ec_node *n = &g->nodes[nodes[s]];
-    const ec_op_def *op = &ec_ops[n->op];
     for (int k = 0; k < n->n_outputs; k++) {
       int t = n->outputs[k];
       if (t < 0 || mp->where[t] != EC_MP_ARENA || mp->view_root[t] >= 0) continue;
       size_t bytes = tensor_bytes(&g->tensors[t]);
-      int src = n->n_inputs > 0 ? n->inputs[0] : -1;
-      bool inplace = k == 0 && (op->flags & EC_OPF_INPLACE) && src >= 0 &&
-                     mp->where[src] == EC_MP_ARENA &&
+      int ki = inplace_input(n), src = ki >= 0 ? n->inputs[ki] : -1;
+      bool inplace = k == 0 && src >= 0 && mp->where[src] == EC_MP_ARENA &&
                      tensor_bytes(&g->tensors[src]) >= bytes && !in_view_group(mp, src) &&
                      !in_view_group(mp, t);
-      for (int j = 1; inplace && j < n->n_inputs; j++)
-        if (n->inputs[j] == src) inplace = false;
+      /* No other input may be read from those bytes while they are written; a convolution reads
+       * its input 0 whole, so over its residual no other input may even share the buffer. */
+      for (int j = 0; inplace && j < n->n_inputs; j++) {
+        int u = n->inputs[j];
+        if (j == ki || u < 0) continue;
+        if (u == src || (ki > 0 && mp->where[u] == EC_MP_ARENA && mp->buf[u] == mp->buf[src])) inplace = false;
+      }
       /* src dies here: every other access of it (a reader in another cluster too) is done
        * before this step overwrites it (without clusters: s is its last reader). */
       if (inplace) inplace = accesses_before(g, &hb, src, mp->first[src], s, s);
@@ -663,8 +677,8 @@ ec_status ec_memplan_verify(const ec_graph *g, const int *nodes, int n_nodes, co
       /* In place: output 0 of an op that allows it over its input 0, never a smaller one (an
        * input broadcast to the output would be overwritten before all of it is read). */
       const ec_node *n = &g->nodes[nodes[first[o]]];
-      if (!(ec_ops[n->op].flags & EC_OPF_INPLACE) || n->n_outputs < 1 || n->outputs[0] != o ||
-          n->n_inputs < 1 || n->inputs[0] != a) {
+      int ki = inplace_input(n);
+      if (ki < 0 || n->n_outputs < 1 || n->outputs[0] != o || n->inputs[ki] != a) {
         st = vfail(d, g, "'%s' reuses the bytes of '%s' but its op may not run in place",
                    g->tensors[o].name, g->tensors[a].name);
         goto done;

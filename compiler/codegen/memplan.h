@@ -65,9 +65,10 @@ ec_status ec_memplan_build(const ec_graph *g, const int *nodes, int n_nodes, con
                            ec_diag *d);
 
 /* Proves the plan: every arena tensor lies inside its buffer, in-place sharing only where the
- * op allows it, over its input 0, no larger than that input and where that input dies, every
- * step's scratch a buffer of its own as large as its op asks, no two buffers whose lifetimes
- * share a step share a byte (slack counted), everything inside arena_bytes, offsets aligned,
+ * op allows it, over its input 0 (a oneDNN convolution with a fused sum: over its residual), no
+ * larger than that input and where that input dies, every step's scratch a buffer of its own as
+ * large as its op asks, no two buffers whose lifetimes share a step share a byte (slack counted),
+ * everything inside arena_bytes, offsets aligned,
  * and the lower bound holds.
  * Lifetimes are recomputed from the graph, not taken from the plan.
  * Fails with EC_ERR_INTERNAL and a message naming the two tensors (or scratch) otherwise;

@@ -756,6 +756,13 @@ static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_cho
       size_t g = x->groups ? x->groups : 1;
       if (x->in_stride != x->channels_in * g || x->out_stride != x->channels_out * g) return EC_K_XNN;
       p->flags = ECK_DNNL_W_OHWI; /* lowering re-ordered the weights for XNNPACK (or OIHW = OHWI) */
+      /* fuse-sum: the residual (input 3) added to the output, the clamp before or after it. */
+      const ec_attr *sum = attr(n, EC_ATTR_SUM);
+      if (sum) {
+        if (n->n_inputs <= EC_SUM_INPUT || n->inputs[EC_SUM_INPUT] < 0) return EC_K_XNN;
+        p->flags |= ECK_DNNL_SUM | (sum->i == EC_SUM_CLAMP_FIRST ? ECK_DNNL_CLAMP_FIRST : 0);
+        c->b = n->inputs[EC_SUM_INPUT];
+      }
       break;
     }
     case ECK_DNNL_FC:
@@ -796,6 +803,9 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
   /* A node's family says whether oneDNN runs it; before planning, the library the caller names. */
   if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
     k = to_dnnl(g, n, c);
+  /* A fused residual sum only oneDNN's convolution adds: nothing else may run the node (codegen's
+   * reference path refuses it loudly). */
+  if (attr(n, EC_ATTR_SUM) && !(k == EC_K_DNNL && (c->dp.flags & ECK_DNNL_SUM))) k = EC_K_REF;
   if (k == EC_K_REF) {
     memset(c, 0, sizeof *c);
     c->a = c->b = c->w = c->bias = -1;

@@ -8,7 +8,8 @@
 #include "lower.h"
 #include "op.h"
 
-const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "fuse-act", "concat-in-place"};
+const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "fuse-act", "fuse-sum",
+                                      "concat-in-place"};
 const int ec_n_lower_steps = (int)(sizeof ec_lower_steps / sizeof ec_lower_steps[0]);
 
 bool ec_lower_is_step(const char *name) {
@@ -516,6 +517,93 @@ static ec_status lower_fuse_act(ec_graph *g, const char *kernels, int *count, ec
   return relink(g, d);
 }
 
+/* ---- fuse-sum (oneDNN) ----------------------------------------------------------------------- */
+
+static void drop_attr(ec_node *n, const char *name);
+
+static bool has_clamp(const ec_node *n) {
+  const ec_attr *lo = find_attr(n, EC_ATTR_ACT_MIN), *hi = find_attr(n, EC_ATTR_ACT_MAX);
+  return (lo && lo->f != -INFINITY) || (hi && hi->f != INFINITY);
+}
+
+/* Add node i's operand k, when it is the output of a oneDNN convolution read by this Add alone
+ * that can take the other operand as a sum post-op: that convolution, else -1. */
+static int sum_conv(const ec_graph *g, int i, int k, const char *kernels) {
+  const ec_node *a = &g->nodes[i];
+  int y = a->inputs[k], r = a->inputs[1 - k];
+  if (y < 0 || r < 0 || y == r || single_consumer(g, y) != i) return -1;
+  int p = g->tensors[y].producer;
+  if (p < 0) return -1;
+  const ec_node *c = &g->nodes[p];
+  ec_kernel_choice kc;
+  if (c->dead || c->op != EC_OP_Conv || c->n_outputs != 1 || c->n_inputs > EC_SUM_INPUT || find_attr(c, EC_ATTR_SUM) ||
+      ec_choose_kernel(g, c, kernels, &kc) != EC_K_DNNL || kc.dp.kind != ECK_DNNL_CONV)
+    return -1;
+  /* One clamp: the kernel applies it before or after the sum, not both. */
+  if (has_clamp(c) && has_clamp(a)) return -1;
+  /* The residual is copied into (or already is) the convolution's dense output bytes. */
+  const ec_tensor *tr = &g->tensors[r];
+  if (tr->dtype != ECK_FLOAT || tr->rank != 4 || (tr->layout != g->tensors[y].layout && !ec_layout_free(tr)) ||
+      memcmp(tr->dims, g->tensors[y].dims, 4 * sizeof(int64_t)) != 0)
+    return -1;
+  return p;
+}
+
+/* A oneDNN Add of two same-shaped tensors, one a oneDNN convolution's output read by the Add
+ * alone: the convolution writes the Add's output and adds the other operand to it (the residual
+ * becomes input 3; the Add's clamp, if any, applies after the sum, the convolution's before). */
+static ec_status lower_fuse_sum(ec_graph *g, const char *kernels, int *count, ec_diag *d) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *a = &g->nodes[i];
+    ec_kernel_choice kc;
+    if (a->dead || a->op != EC_OP_Add || a->n_inputs != 2 || a->n_outputs != 1 || a->outputs[0] < 0 ||
+        ec_choose_kernel(g, a, kernels, &kc) != EC_K_DNNL || kc.dp.kind != ECK_DNNL_ADD || kc.dp.rank_a != kc.dp.rank_b ||
+        memcmp(kc.dp.shape_a, kc.dp.shape_b, sizeof kc.dp.shape_a) != 0)
+      continue;
+    /* Both operands convolutions (ResNet's downsampling blocks): the later one takes the sum, so
+     * the other is computed before it, as the schedule had it. */
+    int p0 = sum_conv(g, i, 0, kernels), p1 = sum_conv(g, i, 1, kernels);
+    int k = p1 > p0 ? 1 : 0, p = k ? p1 : p0;
+    if (p < 0) continue;
+    ec_node *c = &g->nodes[p];
+    int ins[EC_SUM_INPUT + 1] = {c->inputs[0], c->inputs[1], c->n_inputs > 2 ? c->inputs[2] : -1, a->inputs[1 - k]};
+    int *old_in = ec_alloc(sizeof(int) * (size_t)(c->n_inputs + 1));
+    if (!old_in) return EC_ERR_INTERNAL;
+    memcpy(old_in, c->inputs, sizeof(int) * (size_t)c->n_inputs);
+    int old_n = c->n_inputs, old_out = c->outputs[0];
+    bool clamp_first = has_clamp(c);
+    ec_status st = ec_node_set_inputs(g, p, ins, EC_SUM_INPUT + 1);
+    if (!st) st = add_attr(c, EC_ATTR_SUM, EC_ATTR_INT, clamp_first ? EC_SUM_CLAMP_FIRST : EC_SUM_CLAMP_AFTER, 0);
+    if (!st && has_clamp(a)) {
+      const ec_attr *lo = find_attr(a, EC_ATTR_ACT_MIN), *hi = find_attr(a, EC_ATTR_ACT_MAX);
+      st = add_attr(c, EC_ATTR_ACT_MIN, EC_ATTR_FLOAT, 0, lo ? lo->f : -INFINITY);
+      if (!st) st = add_attr(c, EC_ATTR_ACT_MAX, EC_ATTR_FLOAT, 0, hi ? hi->f : INFINITY);
+    }
+    if (st) {
+      free(old_in);
+      return st;
+    }
+    c->outputs[0] = a->outputs[0];
+    /* The fused node must still run on oneDNN with the sum, or the Add stays. */
+    ec_kernel_choice after;
+    if (ec_choose_kernel(g, c, kernels, &after) != EC_K_DNNL || !(after.dp.flags & ECK_DNNL_SUM)) {
+      c->outputs[0] = old_out;
+      st = ec_node_set_inputs(g, p, old_in, old_n);
+      drop_attr(c, EC_ATTR_SUM);
+      if (!clamp_first) drop_attr(c, EC_ATTR_ACT_MIN), drop_attr(c, EC_ATTR_ACT_MAX);
+      free(old_in);
+      if (st) return st;
+      continue;
+    }
+    free(old_in);
+    a->dead = true;
+    (*count)++;
+    st = ec_graph_link(g);
+    if (st) return st;
+  }
+  return relink(g, d);
+}
+
 /* ---- concat-in-place ---------------------------------------------------------------------- */
 
 static void drop_attr(ec_node *n, const char *name) {
@@ -719,6 +807,7 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   }
   if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
+  if (!st && step_on(o, "fuse-sum")) st = lower_fuse_sum(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "concat-in-place")) st = lower_concat_in_place(g, o->kernels, &cnt);
   if (!st) st = ec_lower_record(g, o->kernels);
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");

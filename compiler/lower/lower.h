@@ -10,6 +10,8 @@
  *                    kernel or a graph input/output needs NCHW
  *   fuse-act         Relu/Clip after a Conv, Gemm, pooling, Add or NHWC BatchNormalization ->
  *                    the producer's output clamp
+ *   fuse-sum         (oneDNN) a residual Add of a convolution's output and another tensor ->
+ *                    the convolution, adding the other (oneDNN's sum post-op, EC_ATTR_SUM)
  *   concat-in-place  a channel Concat of NHWC data whose inputs' producers can write into its
  *                    output's channels (output pixel stride) does so: no copy (ec_view_root)
  * The rewritten graph stays a valid ONNX-shaped graph: logical dims never change, a tensor's
@@ -33,6 +35,11 @@ enum { EC_LAYOUT_NCHW = 0, EC_LAYOUT_NHWC = 1 };
 #define EC_ATTR_LAYOUT "edgecc_layout"       /* a Transpose that only converts layout (int) */
 #define EC_ATTR_IN_PLACE "edgecc_in_place"   /* a channel Concat whose inputs are written in its
                                                 output's channels (int 1): no copy */
+#define EC_ATTR_SUM "edgecc_sum"             /* a Conv whose output adds its input 3, a residual
+                                                (fuse-sum, oneDNN's sum post-op): int
+                                                EC_SUM_CLAMP_AFTER or EC_SUM_CLAMP_FIRST */
+enum { EC_SUM_CLAMP_AFTER = 1, EC_SUM_CLAMP_FIRST = 2 };
+#define EC_SUM_INPUT 3 /* the residual's input of a fused Conv (input 2, the bias, may be -1) */
 
 /* Which kernels each node gets is its `family` (ir.h), recorded from the plan before lowering:
  * a node of EC_KF_REF (its device has no fast kernels) is left as it is and keeps NCHW. */

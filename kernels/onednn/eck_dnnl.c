@@ -124,6 +124,11 @@ static int owned_copy(dnnl_memory_t *out, eck_dnnl_ctx *c, const dnnl_memory_des
   dnnl_primitive_t r = NULL;
   const char *call = "dnnl_memory_create";
   dnnl_status_t st;
+  /* On one thread: libgomp keeps a team of workers per thread that ever ran a parallel region, so
+   * a parallel reorder here would leave init's thread a worker of its own, idle for good when
+   * another thread (a server's) runs the steps: one worker more than --threads asks. */
+  int nt = omp_get_max_threads();
+  omp_set_num_threads(1);
   *out = NULL;
   st = dnnl_memory_create(&src, have, e, (void *)data); /* only read: the reorder's source */
   if (st == dnnl_success) st = dnnl_memory_create(&dst, want, e, DNNL_MEMORY_ALLOCATE);
@@ -141,6 +146,7 @@ static int owned_copy(dnnl_memory_t *out, eck_dnnl_ctx *c, const dnnl_memory_des
     st = dnnl_primitive_execute(r, (dnnl_stream_t)c->stream, 2, args);
     if (st == dnnl_success) st = dnnl_stream_wait((dnnl_stream_t)c->stream);
   }
+  omp_set_num_threads(nt);
   if (r) dnnl_primitive_destroy(r);
   if (rpd) dnnl_primitive_desc_destroy(rpd);
   if (src) dnnl_memory_destroy(src);
@@ -156,6 +162,14 @@ static int owned_copy(dnnl_memory_t *out, eck_dnnl_ctx *c, const dnnl_memory_des
 static size_t out_size(size_t in, uint32_t pad_lo, uint32_t pad_hi, uint32_t k, uint32_t s, uint32_t d) {
   size_t span = (size_t)(k - 1) * (d ? d : 1) + 1, full = in + pad_lo + pad_hi;
   return full < span ? 0 : (full - span) / (s ? s : 1) + 1;
+}
+
+/* Bytes of a dense convolution output (the residual a sum post-op copies). */
+static size_t conv_dst_bytes(const eck_dnnl_params *p) {
+  size_t g = p->groups ? p->groups : 1;
+  size_t oh = out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
+  size_t ow = out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
+  return p->batch * oh * ow * p->channels_out * g * sizeof(float);
 }
 
 /* Fills the descriptor of the op p describes, with the weight and bias layouts the caller's data
@@ -444,6 +458,9 @@ int eck_dnnl_run(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, co
     int rc = eck_dnnl_setup(s, p, a, b, y);
     if (rc != ECK_OK) return rc;
   }
+  /* The sum post-op adds into the destination: the residual must be there (a copy only when
+   * the memory plan could not put y on its bytes). Dense NHWC: lowering fuses no strided one. */
+  if ((p->flags & ECK_DNNL_SUM) && p->kind == ECK_DNNL_CONV && b && b != y) memcpy(y, b, conv_dst_bytes(p));
   args[n].arg = s->src1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC, args[n++].memory = (dnnl_memory_t)s->src;
   if (s->src1) args[n].arg = DNNL_ARG_SRC_1, args[n++].memory = (dnnl_memory_t)s->src1;
   if (s->weights) args[n].arg = DNNL_ARG_WEIGHTS, args[n++].memory = (dnnl_memory_t)s->weights;

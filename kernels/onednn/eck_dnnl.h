@@ -57,8 +57,10 @@ typedef enum eck_dnnl_kind {
 } eck_dnnl_kind;
 
 /* Flags (eck_dnnl_params.flags). */
-/* Conv: a fused residual sum. The output buffer already holds the residual when the step runs,
- * and the convolution adds into it (oneDNN's sum post-op): y = clamp(conv(x) + y). */
+/* Conv: a fused residual sum (oneDNN's sum post-op): y = clamp(conv(x) + r), the residual r
+ * given as the second buffer (b) of setup and run. oneDNN adds into its destination, so r must be
+ * in y's bytes when the primitive runs: the memory plan puts y on r's bytes where r dies at this
+ * step (then b == y and nothing is copied); otherwise run copies r into y first. */
 #define ECK_DNNL_SUM 0x1u
 /* With ECK_DNNL_SUM: the clamp applies to the convolution before the sum, y = clamp(conv(x)) + y
  * (a Relu between the Conv and the Add). */
@@ -140,11 +142,12 @@ void eck_dnnl_stop(eck_dnnl_ctx *c);
  * fc weights [out, in], or [in, out] with ECK_DNNL_W_IN_OUT. */
 int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const float *w,
                     const float *b);
-/* Binds the buffers (b: second input of binary ops, else NULL). With ECK_DNNL_SUM, y holds the
- * residual when the step runs. */
+/* Binds the buffers (b: second input of binary ops; with ECK_DNNL_SUM the residual, which may be
+ * y itself; else NULL). */
 int eck_dnnl_setup(eck_dnnl_node *s, const eck_dnnl_params *p, const void *a, const void *b, void *y);
 /* Executes the primitive, binding the buffers again first only when one differs from the last
- * setup. Returns when the outputs are written. */
+ * setup. With ECK_DNNL_SUM and a residual b other than y, copies b into y first (b NULL: y already
+ * holds it). Returns when the outputs are written. */
 int eck_dnnl_run(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const void *a,
                  const void *b, void *y);
 /* The implementation oneDNN picked ("brgconv:avx512_core", "jit:avx2", "ref:any"), for profiles

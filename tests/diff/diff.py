@@ -46,7 +46,7 @@ FAST_KERNELS = ["xnnpack", "onednn"]
 # (conv, fully connected, pooling, Add, Mul: fast_kernels.def's EC_DNNL rows); the run then
 # fails unless some step of every one of these primitive kinds ran on oneDNN, so a lowering that
 # never picks oneDNN cannot pass for one that does.
-ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL"]
+ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL", "SUM"]  # SUM: a Conv with a residual Add fused
 TOL = 1e-4
 
 
@@ -66,7 +66,7 @@ class Case:
         self.name = self.pattern.__name__[2:]
         self.pre = "c%d_" % seed
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
-        self.expect = []      # (node name, "xnn" | "fast" | "fused")
+        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum")
         self.opset = 13
         self.count = 0
         self.cut = False
@@ -667,16 +667,31 @@ def p_resize(c):
 
 
 def p_residual(c):
-    """A residual block: Conv -> Relu -> Conv, Add of the block's input (either side), Relu."""
+    """A residual block: Conv -> Relu -> Conv, Add of the block's input (either side), Relu.
+    Variants for oneDNN's fused sum (the Add becomes the second Conv's sum post-op, "sum"): a Relu
+    between that Conv and the Add (clamp before the sum; with a Relu after the Add too, two clamps,
+    nothing fuses), the block's input read again after the Add (the sum copies it, not in place),
+    one Conv reading the block's input that it also adds, both operands Convs."""
     n, ch, h, w = c.pick(1, 2), c.int(1, 8), c.int(1, 6), c.int(1, 6)
     x = c.feat(n, ch, h, w)
-    a = c.node("Conv", [x, c.rand([ch, ch, 3, 3], 0.3), c.rand([ch], 0.2)], "xnn", pads=[1, 1, 1, 1])
-    a = c.node("Relu", [a], "fused")
-    b = c.node("Conv", [a, c.rand([ch, ch, 3, 3], 0.3)], "xnn", pads=[1, 1, 1, 1])
-    y = c.node("Add", [b, x] if c.chance(0.5) else [x, b], "xnn")
-    if c.chance(0.7):
+    if c.chance(0.2):
+        b = x  # Add(Conv(x), x): the Conv reads the bytes its sum adds
+    else:
+        a = c.node("Conv", [x, c.rand([ch, ch, 3, 3], 0.3), c.rand([ch], 0.2)], "xnn", pads=[1, 1, 1, 1])
+        b = c.node("Relu", [a], "fused")
+    b = c.node("Conv", [b, c.rand([ch, ch, 3, 3], 0.3)], "xnn", pads=[1, 1, 1, 1])
+    mid = c.chance(0.3)
+    if mid:
+        b = c.node("Relu", [b], "fused")
+    after = c.chance(0.7)
+    if c.chance(0.2):
+        x = c.node("Conv", [x, c.rand([ch, ch, 1, 1], 0.5)], "xnn")  # a downsampling branch
+    y = c.node("Add", [b, x] if c.chance(0.5) else [x, b], "xnn" if mid and after else "sum")
+    if after:
         y = c.node("Relu", [y], "fused")
     c.out(y)
+    if c.chance(0.3):
+        c.out(c.conv1x1(x, ch, ch))  # the residual read after the sum
 
 
 def p_batchnorm(c):
@@ -1080,6 +1095,12 @@ def check_kernels(case, labels, kernels="xnnpack"):
         got = labels.get(name)
         if want == "fused" and got is not None:
             bad.append("%s should be fused away but runs as a step (%s)" % (name, got))
+        elif want == "sum" and kernels == "onednn" and got is not None:
+            bad.append("%s should be fused into a Conv as oneDNN's sum but runs as a step (%s)" % (name, got))
+        elif want == "sum" and kernels != "onednn" and got != "XNNPACK":
+            bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
+        elif want == "xnn" and kernels == "onednn" and got is None and "_n_Add_" in name:
+            pass  # fuse-sum may make a oneDNN Add of a Conv's output that Conv's sum post-op
         elif want == "xnn" and kernels == "onednn" and got not in ("XNNPACK", "oneDNN"):
             bad.append("%s should run on oneDNN or XNNPACK but runs on %s" % (name, got or "nothing"))
         elif want == "xnn" and kernels != "onednn" and got != "XNNPACK":
@@ -1151,8 +1172,11 @@ class Harness:
                 for f in fs:
                     if re.match(r".*_p\d+\.c$", f) and not f.startswith("main_"):
                         with open(os.path.join(root, f)) as fh:
-                            for k in re.findall(r"^\s*\.kind = ECK_DNNL_([A-Z]+)", fh.read(), re.M):
+                            text = fh.read()
+                            for k in re.findall(r"^\s*\.kind = ECK_DNNL_([A-Z]+)", text, re.M):
                                 self.dnnl_kinds[k] = self.dnnl_kinds.get(k, 0) + 1
+                            n_sum = len(re.findall(r"^\s*\.kind = ECK_DNNL_CONV, \.flags = [A-Z_ |]*ECK_DNNL_SUM", text, re.M))
+                            self.dnnl_kinds["SUM"] = self.dnnl_kinds.get("SUM", 0) + n_sum
         return got, kernels_of(out)
 
     def run_model(self, d, cases, opset, threads):

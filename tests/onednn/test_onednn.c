@@ -212,8 +212,18 @@ static void conv_case(worst *w) {
   for (size_t o = 0; o < M; o++)
     for (int c = 0; c < cg; c++)
       for (int k = 0; k < kh * kw; k++) wo[(o * kh * kw + k) * cg + c] = wt[(o * cg + c) * kh * kw + k];
-  if (run_dnnl(w, desc, &p, ohwi ? wo : wt, bias, xh, NULL, yh))
+  /* A dense sum half the time takes its residual from a buffer of its own (run copies it into y,
+   * as generated code does where the memory plan could not put y on the residual's bytes). */
+  float *rh = NULL;
+  if (post && os == M && pick(0, 1)) {
+    size_t yb = (size_t)n * oh * ow * M;
+    rh = malloc(yb * sizeof *rh);
+    memcpy(rh, yh, yb * sizeof *rh);
+    for (size_t i = 0; i < yb; i++) yh[i] = NAN;
+  }
+  if (run_dnnl(w, desc, &p, ohwi ? wo : wt, bias, xh, rh, yh))
     compare(w, desc, yh, want, mag, n, M, oh * ow, os, TOL_DOT);
+  free(rh);
   free(x), free(wt), free(wo), free(bias), free(res), free(ax), free(aw), free(ab), free(want), free(mag);
   free(xh), free(yh);
 }

@@ -24,10 +24,19 @@ if(EC_DNNL_INCLUDE AND EC_DNNL_LIB)
     add_test(NAME unit_onednn_${_isa} COMMAND test_onednn 20261201 300)
     set_tests_properties(unit_onednn_${_isa} PROPERTIES ENVIRONMENT DNNL_MAX_CPU_ISA=${isa})
   endforeach()
+  # A generated --kernels onednn program while it serves (serve_checks.py): one copy of the
+  # weights after init; libgomp passive, no worker beyond --threads, none spinning after a run.
+  foreach(check weights threads)
+    add_test(NAME unit_onednn_serve_${check}
+             COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/onednn/serve_checks.py ${check}
+                     --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
+                     --work ${CMAKE_CURRENT_BINARY_DIR}/onednn-serve-${check})
+  endforeach()
 else()
-  foreach(t unit_onednn unit_onednn_avx2 unit_onednn_sse41)
+  foreach(t unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights unit_onednn_serve_threads)
     add_test(NAME ${t}
              COMMAND sh -c "echo 'FAILED: oneDNN not found at configure time (oneapi/dnnl/dnnl.h, libdnnl): apt-get install libdnnl-dev (listed in scripts/packages.txt), then reconfigure'; exit 1")
   endforeach()
 endif()
-set_tests_properties(unit_onednn unit_onednn_avx2 unit_onednn_sse41 PROPERTIES LABELS unit TIMEOUT 300)
+set_tests_properties(unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights
+                     unit_onednn_serve_threads PROPERTIES LABELS unit TIMEOUT 300)
