@@ -293,6 +293,7 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
   memset(&serve, 0, sizeof serve);
   serve.timeout_ms = 5000;
   serve.max_bytes = (uint64_t)256 << 20;
+  serve.models = m;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--input") == 0) {

@@ -44,6 +44,7 @@ typedef struct job {
   up_conn *u;
   int slot;
   uint64_t req;
+  uint32_t models;               /* the request's model set, 0 = all */
 } job;
 
 typedef struct pending {
@@ -61,6 +62,8 @@ struct server {
   int n_in, n_out;
   ecrt_wire_tensor want[ECRT_WIRE_MAX_TENSORS]; /* the inputs a request must carry */
   ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS]; /* the outputs, data -> out buffers */
+  uint32_t all_models;           /* the sets a request may name: bits of the program's models */
+  char names[ECRT_WIRE_ERROR_TEXT_MAX]; /* the models' names, one per line (ping replies) */
   void *out[ECRT_WIRE_MAX_TENSORS];
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -358,7 +361,7 @@ static void *down_main(void *arg) {
   }
 }
 
-static void forward(server *s, up_conn *u, uint64_t req) {
+static void forward(server *s, up_conn *u, uint64_t req, uint32_t models) {
   ecrt_conn *c;
   ecrt_net_status net;
   uint64_t id;
@@ -404,8 +407,9 @@ static void forward(server *s, up_conn *u, uint64_t req) {
   c = s->down;
   s->down_writing++;
   pthread_mutex_unlock(&s->mu);
-  net = ecrt_wire_send(c, ECRT_MSG_REQUEST, s->plan, id, s->outs, (uint32_t)s->n_out,
-                       s->o.timeout_ms);
+  /* The next partition gets every output of this one (its inputs) and the same model set. */
+  net = ecrt_wire_send_set(c, ECRT_MSG_REQUEST, s->plan, id, models, s->outs, (uint32_t)s->n_out,
+                           s->o.timeout_ms);
   pthread_mutex_lock(&s->mu);
   s->down_writing--;
   if (net) {
@@ -436,7 +440,10 @@ static void *compute_main(void *arg) {
     s->q_n--;
     pthread_mutex_unlock(&s->mu);
     ((ecrt_ctx *)s->ctx)->failed_step = -1;
-    st = s->p->run(s->ctx, (const void *const *)j.u->in[j.slot], s->out);
+    if (s->o.models && j.models && j.models != s->all_models)
+      st = s->o.models->run(s->ctx, j.models, (const void *const *)j.u->in[j.slot], s->out);
+    else
+      st = s->p->run(s->ctx, (const void *const *)j.u->in[j.slot], s->out);
     pthread_mutex_lock(&s->mu);
     j.u->busy[j.slot] = 0;
     pthread_cond_broadcast(&s->cv);
@@ -449,11 +456,17 @@ static void *compute_main(void *arg) {
       else
         reply_error(s, j.u, j.req, ECRT_WIRE_RUN_FAILED, "run failed: %s", ecrt_status_str(st));
     } else if (s->o.next) {
-      forward(s, j.u, j.req);
+      forward(s, j.u, j.req, j.models);
     } else {
+      /* Only the wanted models' outputs, each under its index among the program's outputs. */
+      ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS];
+      uint32_t n = 0;
+      int k;
+      for (k = 0; k < s->n_out; k++)
+        if (!s->o.models || !j.models || (s->o.models->output_models[k] & j.models)) outs[n++] = s->outs[k];
       pthread_mutex_lock(&j.u->wmu);
-      if (ecrt_wire_send(j.u->c, ECRT_MSG_RESPONSE, s->plan, j.req, s->outs, (uint32_t)s->n_out,
-                         s->o.timeout_ms))
+      if (ecrt_wire_send_set(j.u->c, ECRT_MSG_RESPONSE, s->plan, j.req, j.models, outs, n,
+                             s->o.timeout_ms))
         j.u->c->ops->shutdown(j.u->c);
       pthread_mutex_unlock(&j.u->wmu);
     }
@@ -479,16 +492,32 @@ static int serve_frame(server *s, up_conn *u) {
     logf_(s, "connection from %s lost in the middle of a frame: %s", u->c->peer, ecrt_net_status_str(net));
     return 1;
   }
+  if (e == ECRT_WIRE_BAD_VERSION) {
+    reply_error(s, u, m.request_id, e, "a frame of wire format version %u; this partition speaks version %d "
+                "(client and programs of different edgecc releases?); closing the connection",
+                (unsigned)m.version, ECRT_WIRE_VERSION);
+    return 1;
+  }
   if (e) {
     /* The header is not trustworthy, so neither is where the next frame starts. */
     reply_error(s, u, m.request_id, e, "%s; closing the connection", ecrt_wire_err_str(e));
     return 1;
   }
   if (m.type == ECRT_MSG_PING) {
+    /* The reply names the program's models (one uint8 tensor, a name per line) when it has
+     * several: clients map the names a user gives to the bits of a request's model set. */
+    ecrt_wire_tensor names;
     e = ecrt_wire_recv_payload(u->c, &m, NULL, NULL, s->o.timeout_ms, &net);
     if (e == ECRT_WIRE_IO) return 1;
+    memset(&names, 0, sizeof names);
+    names.dtype = ECK_UINT8;
+    names.rank = 1;
+    names.dims[0] = (int64_t)strlen(s->names);
+    names.bytes = strlen(s->names);
+    names.data = s->names;
     pthread_mutex_lock(&u->wmu);
-    net = ecrt_wire_send(u->c, ECRT_MSG_PING, s->plan, m.request_id, NULL, 0, s->o.timeout_ms);
+    net = ecrt_wire_send_set(u->c, ECRT_MSG_PING, s->plan, m.request_id, s->all_models, &names,
+                             s->o.models ? 1u : 0u, s->o.timeout_ms);
     pthread_mutex_unlock(&u->wmu);
     return net != ECRT_NET_OK;
   }
@@ -499,6 +528,10 @@ static int serve_frame(server *s, up_conn *u) {
     snprintf(why, sizeof why, "the frame is for plan %016llx, this partition serves plan %016llx",
              (unsigned long long)m.plan_id, (unsigned long long)s->plan);
     e = ECRT_WIRE_PLAN_MISMATCH;
+  } else if (m.models & ~s->all_models) {
+    snprintf(why, sizeof why, "the model set 0x%x names models this program lacks (its models: 0x%x)",
+             (unsigned)m.models, (unsigned)s->all_models);
+    e = ECRT_WIRE_BAD_INPUTS;
   } else {
     e = ecrt_wire_check_tensors(&m, s->want, s->n_in, why, sizeof why);
   }
@@ -536,6 +569,7 @@ static int serve_frame(server *s, up_conn *u) {
   s->q[(s->q_head + s->q_n) % (MAX_CONNS * SLOTS)].u = u;
   s->q[(s->q_head + s->q_n) % (MAX_CONNS * SLOTS)].slot = slot;
   s->q[(s->q_head + s->q_n) % (MAX_CONNS * SLOTS)].req = m.request_id;
+  s->q[(s->q_head + s->q_n) % (MAX_CONNS * SLOTS)].models = m.models;
   s->q_n++;
   u->refs++;
   pthread_cond_broadcast(&s->cv);
@@ -695,6 +729,19 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
   s->plan = o->plan_id;
   s->n_in = p->n_inputs;
   s->n_out = p->n_outputs;
+  s->all_models = 1;
+  if (o->models) {
+    size_t at = 0;
+    s->all_models = o->models->n >= 32 ? 0xffffffffu : (1u << o->models->n) - 1u;
+    for (i = 0; i < o->models->n; i++)
+      at += (size_t)snprintf(s->names + at, at < sizeof s->names ? sizeof s->names - at : 0, "%s%s",
+                             i ? "\n" : "", o->models->names[i]);
+    if (at >= sizeof s->names) {
+      fprintf(stderr, "%s: error: the models' names take more than %d bytes\n", p->name,
+              ECRT_WIRE_ERROR_TEXT_MAX - 1);
+      return 1;
+    }
+  }
   for (i = 0; i < s->n_in; i++) fill_desc(&s->want[i], &p->inputs[i], (uint32_t)i);
   for (i = 0; i < s->n_out; i++) {
     fill_desc(&s->outs[i], &p->outputs[i], (uint32_t)i);

@@ -15,6 +15,10 @@ typedef struct ecrt_serve_opts {
   int timeout_ms;                /* bound of every blocking call, and of a request's wait for the
                                     next partition's reply */
   uint64_t max_bytes;            /* largest payload accepted in one frame */
+  /* A program of several models: a request's model set (0: all) picks which run, the reply
+   * carries only their outputs, and a ping's reply names them. NULL: one model, whose requests
+   * carry the set 0 (or 1). */
+  const ecrt_models *models;
 } ecrt_serve_opts;
 
 /* Serves an initialised partition until SIGINT or SIGTERM. Returns the exit status (0 after a

@@ -83,14 +83,15 @@ size_t ecrt_wire_header_size(const ecrt_wire_tensor *t, uint32_t n) {
   return s;
 }
 
-/* The header CRC: fixed bytes 0..27 (everything but the CRC field), then the descriptors. */
+/* The header CRC: fixed bytes 0..31 (everything but the CRC field), then the descriptors. */
 static uint32_t header_crc(const unsigned char *hdr, size_t len) {
-  uint32_t c = ecrt_crc32c(0, hdr, 28);
+  uint32_t c = ecrt_crc32c(0, hdr, 32);
   return ecrt_crc32c(c, hdr + ECRT_WIRE_FIXED, len - ECRT_WIRE_FIXED);
 }
 
 size_t ecrt_wire_encode_header(unsigned char *buf, size_t cap, int type, uint64_t plan_id,
-                               uint64_t request_id, const ecrt_wire_tensor *t, uint32_t n) {
+                               uint64_t request_id, uint32_t models, const ecrt_wire_tensor *t,
+                               uint32_t n) {
   size_t len = ECRT_WIRE_FIXED;
   uint32_t i;
   int k;
@@ -104,6 +105,7 @@ size_t ecrt_wire_encode_header(unsigned char *buf, size_t cap, int type, uint64_
   w64(buf + 8, plan_id);
   w64(buf + 16, request_id);
   w32(buf + 24, n);
+  w32(buf + 28, models);
   for (i = 0; i < n; i++) {
     unsigned char *p = buf + len;
     uint32_t sbits;
@@ -118,7 +120,7 @@ size_t ecrt_wire_encode_header(unsigned char *buf, size_t cap, int type, uint64_
     w64(p + 8, t[i].bytes);
     len += 22 + 8 * (size_t)t[i].rank;
   }
-  w32(buf + 28, header_crc(buf, len));
+  w32(buf + 32, header_crc(buf, len));
   return len;
 }
 
@@ -131,6 +133,7 @@ ecrt_wire_err ecrt_wire_parse_fixed(const unsigned char *p, ecrt_wire_msg *m) {
   m->request_id = r64(p + 16);
   m->n_tensors = r32(p + 24);
   if (m->version != ECRT_WIRE_VERSION) return ECRT_WIRE_BAD_VERSION;
+  m->models = r32(p + 28);
   if (m->type < ECRT_MSG_REQUEST || m->type > ECRT_MSG_PING) return ECRT_WIRE_BAD_TYPE;
   if (m->n_tensors > ECRT_WIRE_MAX_TENSORS) return ECRT_WIRE_TOO_LARGE;
   return ECRT_WIRE_OK;
@@ -163,7 +166,7 @@ ecrt_wire_err ecrt_wire_check_header(const unsigned char *hdr, size_t len, ecrt_
                                      uint64_t max_payload) {
   uint32_t i;
   int k;
-  if (header_crc(hdr, len) != r32(hdr + 28)) return ECRT_WIRE_BAD_HEADER_CRC;
+  if (header_crc(hdr, len) != r32(hdr + 32)) return ECRT_WIRE_BAD_HEADER_CRC;
   m->header_bytes = len;
   m->payload_bytes = 0;
   for (i = 0; i < m->n_tensors; i++) {
@@ -230,18 +233,24 @@ ecrt_wire_err ecrt_wire_check_tensors(const ecrt_wire_msg *m, const ecrt_wire_te
 
 void ecrt_wire_restamp(unsigned char *hdr, size_t len, uint64_t request_id) {
   w64(hdr + 16, request_id);
-  w32(hdr + 28, header_crc(hdr, len));
+  w32(hdr + 32, header_crc(hdr, len));
 }
 
 /* ---- over a connection ------------------------------------------------------------------------ */
 
 ecrt_net_status ecrt_wire_send(ecrt_conn *c, int type, uint64_t plan_id, uint64_t request_id,
                                const ecrt_wire_tensor *t, uint32_t n, int timeout_ms) {
+  return ecrt_wire_send_set(c, type, plan_id, request_id, 0, t, n, timeout_ms);
+}
+
+ecrt_net_status ecrt_wire_send_set(ecrt_conn *c, int type, uint64_t plan_id, uint64_t request_id,
+                                   uint32_t models, const ecrt_wire_tensor *t, uint32_t n,
+                                   int timeout_ms) {
   unsigned char hdr[ECRT_WIRE_HEADER_MAX], tail[4];
   ecrt_iov iov[ECRT_WIRE_MAX_TENSORS + 2];
   uint32_t crc = 0, i;
   int k = 0;
-  size_t len = ecrt_wire_encode_header(hdr, sizeof hdr, type, plan_id, request_id, t, n);
+  size_t len = ecrt_wire_encode_header(hdr, sizeof hdr, type, plan_id, request_id, models, t, n);
   if (!len) return ECRT_NET_ERR;
   iov[k].base = hdr;
   iov[k++].len = len;
@@ -276,8 +285,14 @@ ecrt_wire_err ecrt_wire_recv_header(ecrt_conn *c, unsigned char *hdr, ecrt_wire_
   size_t off = ECRT_WIRE_FIXED, used;
   uint32_t i;
   ecrt_wire_err e;
-  *net = c->ops->recv(c, hdr, ECRT_WIRE_FIXED, timeout_ms);
+  /* Every version's fixed header has 32 bytes: read those, then (version known) the rest, so
+   * that a frame of another version is refused rather than waited on. */
+  *net = c->ops->recv(c, hdr, ECRT_WIRE_FIXED_V1, timeout_ms);
   if (*net) return ECRT_WIRE_IO;
+  if (r32(hdr) == ECRT_WIRE_MAGIC && r16(hdr + 4) == ECRT_WIRE_VERSION) {
+    *net = c->ops->recv(c, hdr + ECRT_WIRE_FIXED_V1, ECRT_WIRE_FIXED - ECRT_WIRE_FIXED_V1, timeout_ms);
+    if (*net) return ECRT_WIRE_IO;
+  }
   if ((e = ecrt_wire_parse_fixed(hdr, m)) != ECRT_WIRE_OK) return e;
   for (i = 0; i < m->n_tensors; i++) {
     /* The descriptor's first 6 bytes give its rank, hence its size. */

@@ -1,11 +1,11 @@
 /* ecrt_wire.h — the frames partitions and clients exchange (docs/wire-format.md): encoding, strict
  * decoding, and sending/receiving them over an ecrt_conn. C99.
  *
- * A frame, little-endian: a 32-byte fixed header (magic "ECT1", u16 version, u16 type, u64 plan
- * id, u64 request id, u32 tensor count, u32 header CRC32C), one descriptor per tensor (u32 id,
+ * A frame, little-endian: a 36-byte fixed header (magic "ECT1", u16 version, u16 type, u64 plan
+ * id, u64 request id, u32 tensor count, u32 model set, u32 header CRC32C), one descriptor per tensor (u32 id,
  * u8 dtype, u8 rank, i64 dims[rank], f32 scale, i32 zero point, u64 byte length), the payload
  * (the tensors' bytes, in descriptor order, unpadded), then the payload's CRC32C (u32). The
- * header CRC covers the fixed header's first 28 bytes and every descriptor. A receiver checks
+ * header CRC covers the fixed header's first 32 bytes and every descriptor. A receiver checks
  * the header completely (magic, version, type, count, ranks, lengths against the dims and a
  * maximum, the header CRC) before it reads a payload byte, and reads payloads only into buffers
  * it chose for exactly that many bytes. */
@@ -19,8 +19,13 @@
 #include "ecrt_transport.h"
 
 #define ECRT_WIRE_MAGIC 0x31544345u /* "ECT1" as a little-endian u32 */
-#define ECRT_WIRE_VERSION 1
-#define ECRT_WIRE_FIXED 32
+/* Version 2 added the model set (u32 at offset 28; the header CRC moved to 32). A receiver
+ * refuses every other version (bad-version), naming both. */
+#define ECRT_WIRE_VERSION 2
+#define ECRT_WIRE_FIXED 36
+/* Bytes of the fixed header that every version has (magic .. tensor count, 28, plus 4): what a
+ * receiver reads before it knows the version. */
+#define ECRT_WIRE_FIXED_V1 32
 #define ECRT_WIRE_MAX_TENSORS 64
 #define ECRT_WIRE_DESC_MAX (22 + 8 * ECRT_MAX_RANK)
 #define ECRT_WIRE_HEADER_MAX (ECRT_WIRE_FIXED + ECRT_WIRE_MAX_TENSORS * ECRT_WIRE_DESC_MAX)
@@ -65,6 +70,8 @@ typedef struct ecrt_wire_msg {
   uint16_t version, type;
   uint64_t plan_id, request_id;
   uint32_t n_tensors;
+  uint32_t models;               /* requests and responses: the model set, bit k the program's
+                                    k-th model; 0 = every model */
   uint64_t payload_bytes;        /* sum of the tensors' bytes */
   size_t header_bytes;           /* fixed header + descriptors */
   ecrt_wire_tensor t[ECRT_WIRE_MAX_TENSORS];
@@ -78,7 +85,8 @@ size_t ecrt_wire_header_size(const ecrt_wire_tensor *t, uint32_t n);
 /* Writes the fixed header and descriptors (with their CRC) into buf; returns the bytes written,
  * 0 when they do not fit or a tensor is invalid. */
 size_t ecrt_wire_encode_header(unsigned char *buf, size_t cap, int type, uint64_t plan_id,
-                               uint64_t request_id, const ecrt_wire_tensor *t, uint32_t n);
+                               uint64_t request_id, uint32_t models, const ecrt_wire_tensor *t,
+                               uint32_t n);
 
 /* Decoding, step by step as bytes arrive (ecrt_wire_recv_header is the one caller; tests and the
  * fuzzer drive that over a socket). parse_fixed: magic, version, type, tensor count.
@@ -103,6 +111,10 @@ void ecrt_wire_restamp(unsigned char *hdr, size_t len, uint64_t request_id);
 /* Sends a frame: header, the tensors' data, payload CRC. */
 ecrt_net_status ecrt_wire_send(ecrt_conn *c, int type, uint64_t plan_id, uint64_t request_id,
                                const ecrt_wire_tensor *t, uint32_t n, int timeout_ms);
+/* The same with a model set (requests of a program compiled from several models). */
+ecrt_net_status ecrt_wire_send_set(ecrt_conn *c, int type, uint64_t plan_id, uint64_t request_id,
+                                   uint32_t models, const ecrt_wire_tensor *t, uint32_t n,
+                                   int timeout_ms);
 /* An error frame: one uint8 tensor holding the text, its id the error code. */
 ecrt_net_status ecrt_wire_send_error(ecrt_conn *c, uint64_t plan_id, uint64_t request_id,
                                      ecrt_wire_err code, const char *text, int timeout_ms);

@@ -395,6 +395,83 @@ def t_load_modes(kind):
 
 # ---- real partitions (edgecc --partitions 3) ----------------------------------------------------
 
+def merged_models(tmp):
+    """Three models with one trunk (relu(x @ W1 + b1), the same bytes) and a head each: merged,
+    the trunk is computed once and each head only for the requests that name its model."""
+    rng = np.random.default_rng(11)
+    w1 = numpy_helper.from_array(rng.standard_normal((16, 32)).astype(np.float32), "w1")
+    b1 = numpy_helper.from_array(rng.standard_normal((32,)).astype(np.float32), "b1")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])
+    paths = {}
+    for k, (name, act, width) in enumerate((("ma", "Sigmoid", 8), ("mb", "Tanh", 5), ("mc", "Relu", 3))):
+        w2 = numpy_helper.from_array(rng.standard_normal((32, width)).astype(np.float32), "w2")
+        nodes = [helper.make_node("MatMul", ["x", "w1"], ["m1"], name="mm1"),
+                 helper.make_node("Add", ["m1", "b1"], ["a1"], name="add1"),
+                 helper.make_node("Relu", ["a1"], ["h"], name="relu1"),
+                 helper.make_node("MatMul", ["h", "w2"], ["m2"], name="mm2"),
+                 helper.make_node(act, ["m2"], ["y"], name="act")]
+        g = helper.make_graph(nodes, name, [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, width])],
+                              [w1, b1, w2])
+        paths[name] = os.path.join(tmp, name + ".onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), paths[name])
+    inp = os.path.join(tmp, "x.pb")
+    save(inp, rng.standard_normal((4, 16)).astype(np.float32), "x")
+    return paths, inp
+
+
+def t_merged_chain(kind):
+    """A merged program of three models cut in two partitions and chained: requests for several
+    model sets (edgecc-client --models) each get exactly the wanted models' outputs, equal to
+    the separate programs' bit for bit; unknown names, a set the program lacks and a version-1
+    frame are refused with clear errors."""
+    import json
+    paths, inp = merged_models(TMP)
+    want = {}
+    for name in ("ma", "mb", "mc"):
+        want[name] = os.path.join(TMP, "want_%s.pb" % name)
+        run([build_program(paths[name], name, TMP), "--input", inp, "--output", want[name]])
+    split = os.path.join(TMP, "merged")
+    run([A.edgecc, paths["ma"], paths["mb"], paths["mc"], "--targets", "a=host,b=host", "--partitions", "2",
+         "--kernels", "ref", "-o", split])
+    parts = json.load(open(os.path.join(split, "plan.json")))["partitions"]
+    if len(parts) != 2:
+        raise SystemExit("FAILED: %d partitions, wanted 2" % len(parts))
+    nxt = None
+    for k in (1, 0):
+        pe = host_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
+        _, nxt = serve(pe, endpoint_for(kind, "m%d" % k), *(["--next", nxt] if nxt else []))
+    for models in (["ma"], ["mb"], ["mc"], ["mb", "mc"], ["ma", "mc"], ["mc", "ma"], ["ma", "mb", "mc"]):
+        order = [m for m in ("ma", "mb", "mc") if m in models]  # outputs come in the program's order
+        got = [os.path.join(TMP, "got_%s_%s.pb" % ("".join(models), m)) for m in order]
+        client(nxt, [inp], got, extra=["--models", ",".join(models)])
+        for g, m in zip(got, order):
+            same(load(g), load(want[m]), "model %s of the set %s over %s" % (m, ",".join(models), kind))
+        p = client(nxt, [inp], got + [os.path.join(TMP, "extra.pb")], extra=["--models", ",".join(models)], ok=False)
+        if p.returncode != 1 or "has no output" not in p.stderr:
+            raise SystemExit("FAILED: the reply to %s held more than its outputs:\n%s" % (models, p.stderr))
+    got = [os.path.join(TMP, "all_%s.pb" % m) for m in ("ma", "mb", "mc")]
+    client(nxt, [inp], got)  # no --models: every model
+    for g, m in zip(got, ("ma", "mb", "mc")):
+        same(load(g), load(want[m]), "model %s without --models" % m)
+    for bad, why in (("ma,zz", "unknown model 'zz'"), ("mb,mb", "repeated model 'mb'")):
+        p = client(nxt, [inp], extra=["--models", bad], ok=False)
+        if p.returncode != 2 or why not in p.stderr or "ma,mb,mc" not in p.stderr:
+            raise SystemExit("FAILED: --models %s: exit %d\n%s" % (bad, p.returncode, p.stderr))
+    x = load(inp)
+    s = connect(nxt)
+    s.sendall(frame(0, 1, [], mtype=4))
+    mtype, _, names, plan = read_reply(s)
+    if mtype != 4 or names[0][3] != b"ma\nmb\nmc":
+        raise SystemExit("FAILED: the ping reply does not name the models: %r" % (names,))
+    s.sendall(frame(plan, 2, [(0, 1, list(x.shape), x.tobytes())], models=8))
+    expect_error(s, 9, 2, "a model set with a bit past the program's models")
+    s.sendall(frame(plan, 3, [(0, 1, list(x.shape), x.tobytes())], version=1))
+    mtype, rid, out, _ = read_reply(s)
+    text = out[0][3].decode() if out else ""
+    if mtype != 3 or out[0][0] != 2 or "version 1" not in text or "version 2" not in text:
+        raise SystemExit("FAILED: a version-1 frame: type %d, %r" % (mtype, text))
+
+
 def host_program(dev_dir, prog, tag):
     """The program PROG (<name>_p<k>) of a host device folder, built by build_generated.sh against
     this build's runtime and kernel libraries: a few seconds, where the folder's own CMakeLists
@@ -510,6 +587,7 @@ def t_partitions_cross(model):
 
 
 TESTS = {
+    "merged_chain_tcp": lambda: t_merged_chain("tcp"),
     "serve_tcp": lambda: t_serve("tcp"), "serve_unix": lambda: t_serve("unix"),
     "serve_shm": lambda: t_serve("shm"),
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),

@@ -42,7 +42,7 @@ static void put32(unsigned char *p, uint32_t v) {
 /* Builds a frame in memory the way ecrt_wire_send lays it out; *hdr_len gets the header's size. */
 static size_t build(unsigned char *buf, size_t cap, int type, uint64_t plan, uint64_t req,
                     const ecrt_wire_tensor *t, uint32_t n, size_t *hdr_len) {
-  size_t len = ecrt_wire_encode_header(buf, cap, type, plan, req, t, n);
+  size_t len = ecrt_wire_encode_header(buf, cap, type, plan, req, 0, t, n);
   uint32_t crc = 0, i;
   if (!len) return 0;
   if (hdr_len) *hdr_len = len;
@@ -243,7 +243,9 @@ int main(void) {
   copy[0] = 'X';
   CHECK(read_one(copy, len, &f, 1 << 20, 0, NULL) == ECRT_WIRE_BAD_MAGIC, "bad magic");
   memcpy(copy, frame, len);
-  copy[4] = 2;
+  copy[4] = 1; /* version 1 frames (no model set) are refused, not misread */
+  CHECK(read_one(copy, len, &f, 1 << 20, 0, NULL) == ECRT_WIRE_BAD_VERSION, "old version");
+  copy[4] = 3;
   CHECK(read_one(copy, len, &f, 1 << 20, 0, NULL) == ECRT_WIRE_BAD_VERSION, "bad version");
   memcpy(copy, frame, len);
   copy[6] = 9;

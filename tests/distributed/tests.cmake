@@ -21,6 +21,7 @@ endforeach()
 
 foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_frames next_killed
           load_poisson_tcp load_poisson_shm load_modes_tcp
+          merged_chain_tcp # a merged program's chain answers requests for model sets
           plan_id) # a split compile's programs started without --plan-id; two compiles' refuse each other
   add_test(NAME dist_${t}
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py ${t}

@@ -24,9 +24,14 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
-def frame(plan, req, tensors, mtype=1, magic=b"ECT1", hdr_crc=None, pay_crc=None, lengths=None):
-    """tensors: list of (id, dtype, dims, bytes). Returns the encoded frame."""
-    fixed = magic + struct.pack("<HHQQI", 1, mtype, plan, req, len(tensors))
+def frame(plan, req, tensors, mtype=1, magic=b"ECT1", hdr_crc=None, pay_crc=None, lengths=None,
+          models=0, version=2):
+    """tensors: list of (id, dtype, dims, bytes). Returns the encoded frame (version 2: the model
+    set after the tensor count; version=1 writes the old 32-byte header, for refusal tests)."""
+    if version == 1:
+        fixed = magic + struct.pack("<HHQQI", 1, mtype, plan, req, len(tensors))
+    else:
+        fixed = magic + struct.pack("<HHQQII", version, mtype, plan, req, len(tensors), models)
     descs = b""
     for k, (tid, dt, dims, data) in enumerate(tensors):
         n = lengths[k] if lengths else len(data)
@@ -50,11 +55,11 @@ def recv_exact(s, n):
 
 def read_reply(s):
     """Reads one frame: returns (type, request id, [(id, dtype, dims, bytes)], plan id)."""
-    fixed = recv_exact(s, 32)
-    magic, ver, mtype, plan, req, n, hcrc = struct.unpack("<4sHHQQII", fixed)
-    if magic != b"ECT1":
-        raise SystemExit("FAILED: frame without magic")
-    descs, hdr = [], fixed[:28]
+    fixed = recv_exact(s, 36)
+    magic, ver, mtype, plan, req, n, models, hcrc = struct.unpack("<4sHHQQIII", fixed)
+    if magic != b"ECT1" or ver != 2:
+        raise SystemExit("FAILED: frame without magic or of version %d" % ver)
+    descs, hdr = [], fixed[:32]
     for _ in range(n):
         head = recv_exact(s, 6)
         tid, dt, rank = struct.unpack("<IBB", head)

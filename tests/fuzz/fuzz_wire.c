@@ -20,7 +20,7 @@ static void wr32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Walks frames by the layout of docs/wire-format.md alone — 32-byte header, descriptors sized by
+/* Walks frames by the layout of docs/wire-format.md alone — 36-byte header, descriptors sized by
  * their rank byte, a payload the descriptors' byte lengths add up to — and writes both CRCs of
  * each. Checks nothing else: what is wrong is the reader's to find. */
 static void fix_crcs(uint8_t *p, size_t n) {
@@ -35,7 +35,7 @@ static void fix_crcs(uint8_t *p, size_t n) {
       pay += rd32(p + h + d - 8) | (uint64_t)rd32(p + h + d - 4) << 32;
       h += d;
     }
-    wr32(p + off + 28, ecrt_crc32c(ecrt_crc32c(0, p + off, 28), p + off + ECRT_WIRE_FIXED, h - off - ECRT_WIRE_FIXED));
+    wr32(p + off + 32, ecrt_crc32c(ecrt_crc32c(0, p + off, 32), p + off + ECRT_WIRE_FIXED, h - off - ECRT_WIRE_FIXED));
     if (pay > n - h || n - h - pay < 4) return;
     wr32(p + h + pay, ecrt_crc32c(0, p + h, (size_t)pay));
     off = h + (size_t)pay + 4;

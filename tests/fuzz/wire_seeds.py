@@ -23,6 +23,8 @@ seeds = {
     "long_error_text": frame(7, 9, [(10, 2, [700], b"e" * 700)], mtype=3),
     "large_tensor_then_ping": frame(7, 10, [(0, 2, [20000], bytes(range(256)) * 78 + b"x" * 32)]) +
     frame(7, 11, [], mtype=4),
+    "request_model_set": frame(7, 12, [(0, 1, [1, 1, 8, 8], x)], models=5) + frame(7, 13, [], mtype=4),
+    "version1_request": frame(7, 14, [(0, 1, [1, 1, 8, 8], x)], version=1),
 }
 for name, data in seeds.items():
     for mode in (0, 1):

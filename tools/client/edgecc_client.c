@@ -21,12 +21,14 @@
 
 static const char *usage_text =
     "usage: edgecc-client ENDPOINT --input FILE.pb ... [--output FILE.pb ...]\n"
-    "                     [--plan-id HEX] [--timeout MS] [--max-bytes N]\n"
+    "                     [--models NAME[,NAME]] [--plan-id HEX] [--timeout MS] [--max-bytes N]\n"
     "       edgecc-client ENDPOINT --input FILE.pb ... --requests N --rate R\n"
     "                     [--arrivals fixed|uniform|poisson|gamma|burst] [--gamma-shape K]\n"
     "                     [--concurrency C] [--seed S] [--output FILE.pb ...]\n"
     "ENDPOINT: tcp://HOST:PORT, unix://PATH or shm://NAME (a served partition, the first of a chain).\n"
     "Without --plan-id the client asks the server for its plan id (a ping) and uses it.\n"
+    "--models: of a program compiled from several models, run only these (names as the server's\n"
+    "ping reply lists them; the reply then holds their outputs only, --output files in order).\n"
     "Load mode sends the same inputs N times at R requests/s (0: as fast as possible), then\n"
     "(gamma: Gamma gaps of shape K, default 0.25, mean 1/R; burst: closed loop, C requests\n"
     "outstanding, a new one per reply, R unused)\n"
@@ -40,6 +42,8 @@ typedef struct opts {
   const char *in[MAX_FILES], *out[MAX_FILES];
   int n_in, n_out;
   uint64_t plan_id;
+  const char *model_list;        /* --models, NULL: every model */
+  uint32_t models;               /* its set, from the names the server's ping reply gives */
   int timeout_ms;
   uint64_t max_bytes;
   long requests;
@@ -189,7 +193,13 @@ static int write_outputs(const opts *o, const ecrt_wire_msg *m, void *const *buf
     size_t cap, w;
     unsigned char *enc;
     ecrt_status st;
-    for (k = 0; k < m->n_tensors && !t; k++)
+    /* With --models the reply holds the wanted models' outputs only (ids: their indices among
+     * the program's outputs): the files take them in order. */
+    if (o->models) {
+      k = (uint32_t)i + 1;
+      if (k <= m->n_tensors) t = &m->t[i];
+    }
+    for (k = o->models ? k : 0; k < m->n_tensors && !t; k++)
       if (m->t[k].id == (uint32_t)i) t = &m->t[k];
     if (!t) {
       fprintf(stderr, "edgecc-client: error: the reply has no output %d for %s\n", i, o->out[i]);
@@ -221,6 +231,40 @@ static ecrt_wire_err read_payload(ecrt_conn *c, const ecrt_wire_msg *m, void **b
   return ecrt_wire_recv_payload(c, m, bufs, NULL, o->timeout_ms, net);
 }
 
+/* --models against the server's names (NULL: a program of one model). 0: a usage error, said. */
+static int pick_models(opts *o, const char *names) {
+  const char *p = o->model_list;
+  if (!names) {
+    fprintf(stderr, "edgecc-client: error: --models: %s serves a program of one model\n", o->endpoint);
+    return 0;
+  }
+  o->models = 0;
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    const char *q = names;
+    int bit = 0, found = -1;
+    while (*q) {
+      size_t nl = strcspn(q, "\n");
+      if (nl == len && len && strncmp(q, p, len) == 0) found = bit;
+      q += nl + (q[nl] == '\n');
+      bit++;
+    }
+    if (found < 0 || (o->models >> found & 1u)) {
+      char list[ECRT_WIRE_ERROR_TEXT_MAX + 1], *c;
+      snprintf(list, sizeof list, "%s", names);
+      for (c = list; *c; c++)
+        if (*c == '\n') *c = ',';
+      fprintf(stderr, "edgecc-client: error: --models: %s model '%.*s' (%s serves %s)\n",
+              found < 0 ? "unknown" : "repeated", (int)len, p, o->endpoint, list);
+      return 0;
+    }
+    o->models |= 1u << found;
+    if (!p[len]) return 1;
+    p += len + 1;
+  }
+}
+
+/* 1: the plan id (and model set) known; 0: failed; -2: a usage error (--models). */
 static int ping(opts *o, ecrt_conn *c) {
   unsigned char hdr[ECRT_WIRE_HEADER_MAX];
   ecrt_wire_msg m;
@@ -237,8 +281,13 @@ static int ping(opts *o, ecrt_conn *c) {
             r < 0 ? msg : "unexpected reply");
     return 0;
   }
-  if (ecrt_wire_recv_payload(c, &m, NULL, NULL, o->timeout_ms, &net) != ECRT_WIRE_OK) return 0;
-  o->plan_id = m.plan_id;
+  {
+    /* A program of several models names them in its reply, one per line, in bit order. */
+    char names[ECRT_WIRE_ERROR_TEXT_MAX + 1];
+    if (ecrt_wire_recv_error_text(c, &m, names, sizeof names, o->timeout_ms, &net) != ECRT_WIRE_OK) return 0;
+    if (!o->plan_id) o->plan_id = m.plan_id;
+    if (o->model_list) return pick_models(o, m.n_tensors ? names : NULL) ? 1 : -2;
+  }
   return 1;
 }
 
@@ -253,7 +302,7 @@ static int single(opts *o, ecrt_conn *c, ecrt_wire_tensor *t, uint64_t id) {
   ecrt_wire_err e;
   int r, ok;
   uint32_t i;
-  if (ecrt_wire_send(c, ECRT_MSG_REQUEST, o->plan_id, id, t, (uint32_t)o->n_in, o->timeout_ms)) {
+  if (ecrt_wire_send_set(c, ECRT_MSG_REQUEST, o->plan_id, id, o->models, t, (uint32_t)o->n_in, o->timeout_ms)) {
     fprintf(stderr, "edgecc-client: error: %s: cannot send the request\n", o->endpoint);
     return 1;
   }
@@ -335,7 +384,8 @@ static void *sender(void *arg) {
     L->n_sent++;
     if (L->n_sent - L->n_done > L->max_in_flight) L->max_in_flight = L->n_sent - L->n_done;
     pthread_mutex_unlock(&L->mu);
-    if (ecrt_wire_send(L->c, ECRT_MSG_REQUEST, o->plan_id, id, L->t, (uint32_t)L->n_t, o->timeout_ms)) {
+    if (ecrt_wire_send_set(L->c, ECRT_MSG_REQUEST, o->plan_id, id, o->models, L->t, (uint32_t)L->n_t,
+                           o->timeout_ms)) {
       fprintf(stderr, "edgecc-client: error: sending request %llu failed\n", (unsigned long long)id);
       pthread_mutex_lock(&L->mu);
       L->failed = 1;
@@ -538,6 +588,11 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--plan-id") == 0) {
       if (!v || !*v || (o.plan_id = strtoull(v, &end, 16)) == 0 || *end) return fail_usage("--plan-id needs a non-zero hex number", NULL);
       i++, mode = 0;
+    } else if (strcmp(a, "--models") == 0) {
+      /* The names are checked against the server's list once the ping has brought it. */
+      if (!v || !*v || v[0] == ',' || v[strlen(v) - 1] == ',' || strstr(v, ",,"))
+        return fail_usage("--models needs NAME[,NAME...]", NULL);
+      o.model_list = v, i++, mode = 0;
     } else if (strcmp(a, "--timeout") == 0) {
       long ms = v ? strtol(v, &end, 10) : 0;
       if (!v || *end || ms < 1 || ms > 3600000) return fail_usage("--timeout needs milliseconds", NULL);
@@ -596,9 +651,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "edgecc-client: error: %s\n", err);
     return 1;
   }
-  if (!o.plan_id && !ping(&o, c)) {
-    c->ops->close(c);
-    return 1;
+  if (!o.plan_id || o.model_list) {
+    int r = ping(&o, c);
+    if (r <= 0) {
+      c->ops->close(c);
+      return r < 0 ? 2 : 1;
+    }
   }
   if (o.requests) {
     rc = run_load(&o, c, t);
