@@ -569,7 +569,7 @@ static ec_status quantize(const compile_args *a, ec_graph *g, const ec_device_li
                           ec_pipeline_quant_opts *qo, ec_quant_report *rep, ec_diag *d) {
   const ec_model_opts *mo = &a->mo;
   ec_load_opts lo = {mo->dims,   mo->n_dims,   mo->freezes,       mo->n_freezes, false,
-                     mo->shapes, mo->n_shapes, mo->allow_unpinned};
+                     mo->shapes, mo->n_shapes, mo->allow_unpinned, mo->extents, mo->n_extents};
   ec_cli_progress pr = {.tty = isatty(2) == 1};
   qo->target = devs->items[0].target;
   qo->threads = po->threads;
