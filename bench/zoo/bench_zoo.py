@@ -50,10 +50,11 @@ def edgecc_prog(args, model, zoo, work, kernels=""):
     """`edgecc MODEL --targets host -o OUT [--kernels K]`, then the generated folder's CMake build
     (Release)."""
     out = os.path.join(work, model + ("-" + kernels if kernels else ""))
-    run([args.edgecc, os.path.join(zoo, model + ".onnx"), "--targets", "host", "-o", out + "/src", "--name", model,
+    run([args.edgecc, os.path.join(zoo, model + ".onnx"), "--targets", "host", "-o", out + "/src",
          "--force"] + (["--kernels", kernels] if kernels else []))
     bdir = build_folder(os.path.join(out, "src", "host"), os.path.join(out, "build"))
-    return os.path.join(bdir, model + "_p0")
+    # The program's name as edgecc derives it from the file (swin_t is no C identifier: swin_t_).
+    return os.path.join(bdir, json.load(open(os.path.join(out, "src", "plan.json")))["partitions"][0]["program"])
 
 
 def time_edgecc(exe, inp, threads, runs):
