@@ -12,18 +12,10 @@
  * wake-up of several microseconds. Bounded, so no thread spins after a run. */
 #define SPINS 4000
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* One poll's work while waiting: tiles of other clusters' operators. 1 when it ran any. */
 static int help_once(ecrt_clusters *k) {
   if (k->help && k->help(k->pool) > 0) return 1;
-  cpu_relax();
+  eck_cpu_relax();
   return 0;
 }
 

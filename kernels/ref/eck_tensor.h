@@ -9,6 +9,16 @@
 
 #define ECK_MAX_RANK 8
 
+/* One pause of a spin-wait (the thread pool's and the clusters' bounded spins before they block):
+ * tells the core this is a busy loop, which saves power and frees a sibling hyperthread. */
+static inline void eck_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 /* Element types: the values of ONNX TensorProto.DataType, so files and code agree. */
 enum {
   ECK_UNDEFINED = 0,

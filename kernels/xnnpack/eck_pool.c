@@ -68,14 +68,6 @@ struct pthreadpool {
 /* The slot the calling thread publishes into (eck_pool_enter); 0 on every thread by default. */
 static __thread int my_slot;
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 typedef void (*f1)(void *, size_t);
 typedef void (*f2)(void *, size_t, size_t);
 typedef void (*f3)(void *, size_t, size_t, size_t);
@@ -150,7 +142,7 @@ static void *worker(void *arg) {
     for (int i = 0; i < SPIN_WAIT && (w = __atomic_load_n(&p->wake, __ATOMIC_ACQUIRE)) == seen &&
                     !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
          i++)
-      cpu_relax();
+      eck_cpu_relax();
     if (w == seen && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
       pthread_mutex_lock(&p->mu);
       __atomic_fetch_add(&p->sleepers, 1, __ATOMIC_SEQ_CST);
@@ -237,7 +229,7 @@ static void parallelize(struct pthreadpool *p, const job *jin) {
   }
   claim_tiles(q);
   for (int i = 0; __atomic_load_n(&q->active, __ATOMIC_ACQUIRE) != 0; i++) {
-    if (i < SPIN_YIELD) cpu_relax();
+    if (i < SPIN_YIELD) eck_cpu_relax();
     else sched_yield();
   }
   pthread_mutex_unlock(&q->run_mu);
