@@ -11,7 +11,6 @@ sysroot, and runs dist/ from a copy under qemu-aarch64 with the board's CPU.
 
 usage: if_lstm.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels default,ref]
                   [--device host|pi5 --sysroot DIR] [--ort-dir DIR] [--steps N]"""
-import argparse
 import json
 import os
 import shutil
@@ -34,12 +33,7 @@ DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64"}
 
 
 def arguments():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--edgecc", required=True)
-    ap.add_argument("--build-dir", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--kernels", default="default,ref", help="'default' compiles without --kernels")
+    ap = cc.parser("default,ref")  # 'default' compiles without --kernels
     ap.add_argument("--device", default="host", choices=("host", "pi5"))
     ap.add_argument("--sysroot", help="aarch64 sysroot (targets/make-sysroot.sh) for --device pi5")
     ap.add_argument("--ort-dir", help="folder holding node_modules/onnxruntime-node (default WORK/ort)")
@@ -143,14 +137,22 @@ def compare(cx, what, got, want, names):
     cx.ok()
 
 
-def host_program(cx, model, kernels):
-    """Compiles for the host and builds against the build's libraries; the program's path."""
-    out = os.path.join(cx.work, "host_" + kernels)
+def compile_for(cx, model, device, kernels):
+    """Compiles for DEVICE (host or pi5); the output folder, or None (failure recorded)."""
+    out = os.path.join(cx.work, "%s_%s" % (device, kernels))
     extra = [] if kernels == "default" else ["--kernels", kernels]
     shutil.rmtree(out, ignore_errors=True)
-    r = edgecc_run.run(cx.edgecc, [model, "--targets", "host", "-o", out] + extra, timeout=120)
+    r = edgecc_run.run(cx.edgecc, [model, "--targets", device, "-o", out] + extra, timeout=120)
     if r.rc != 0:
-        cx.fail("compile (--kernels %s): %s" % (kernels, r.describe()))
+        cx.fail("compile for %s (--kernels %s): %s" % (device, kernels, r.describe()))
+        return None
+    return out
+
+
+def host_program(cx, model, kernels):
+    """Builds the host folder against the build's libraries; the program's path and the folder."""
+    out = compile_for(cx, model, "host", kernels)
+    if not out:
         return None, None
     exe = os.path.join(out, "bin", "if_lstm_p0")
     rc, log = cc.build(cx, out, exe)
@@ -161,14 +163,10 @@ def host_program(cx, model, kernels):
 
 
 def pi5_program(cx, model, kernels, sysroot):
-    """Compiles for pi5, builds the device folder with its own CMake and toolchain file, copies
-    dist/ as onto a board; the program's path there."""
-    out = os.path.join(cx.work, "pi5_" + kernels)
-    extra = [] if kernels == "default" else ["--kernels", kernels]
-    shutil.rmtree(out, ignore_errors=True)
-    r = edgecc_run.run(cx.edgecc, [model, "--targets", "pi5", "-o", out] + extra, timeout=120)
-    if r.rc != 0:
-        cx.fail("compile for pi5 (--kernels %s): %s" % (kernels, r.describe()))
+    """Builds the pi5 folder with its own CMake and toolchain file and copies dist/ as onto a
+    board; the program's path there and the folder."""
+    out = compile_for(cx, model, "pi5", kernels)
+    if not out:
         return None, None
     dev = os.path.join(out, "pi5")
     b = os.path.join(out, "build")
