@@ -2,7 +2,7 @@
 """bench_zoo.py — edgecc's fast generated code vs ONNX Runtime vs torch on the zoo models.
 
 For each model: export (tests/models/export_zoo.py, cached), compile with the `edgecc` binary for
-`--targets host` with its default (fast) kernels and build the generated folder with its own
+`--targets host` with its default kernels (x86-64: oneDNN first, XNNPACK for the rest) and build the generated folder with its own
 CMakeLists.txt in Release mode, as README command 1 does (the user's path, no test driver), then in R alternating rounds run each program once per thread count (1 thread pinned with
 `taskset -c 0`, 2 threads unpinned): the edgecc binary's own --bench, ONNX Runtime (npm
 onnxruntime-node, installed here with ONNXRUNTIME_NODE_INSTALL=skip; sequential, all graph
@@ -104,6 +104,19 @@ def transpose_steps(exe):
         return sum(1 for line in f if line.startswith("/* node '") and line.rstrip().endswith("(Transpose):"))
 
 
+def kernel_steps(exe):
+    """Steps per kernel family in the program's generated C ("oneDNN 52, XNNPACK 3, other 2"): which
+    families the default order gave the model (x86-64: oneDNN first)."""
+    src = os.path.join(os.path.dirname(os.path.dirname(exe)), "src", "host", os.path.basename(exe) + ".c")
+    n = {"oneDNN": 0, "XNNPACK": 0, "OpenBLAS": 0, "other": 0}
+    with open(src) as f:
+        for line in f:
+            if line.startswith("/* kernel: "):
+                k = line[len("/* kernel: "):].split()[0]
+                n[k if k in n else "other"] += 1
+    return ", ".join(f"{k} {v}" for k, v in n.items() if v)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--edgecc", required=True, help="the edgecc binary (BUILD/edgecc)")
@@ -163,11 +176,12 @@ def main():
         med = {k: statistics.median(v) for k, v in res.items()}
         mc = macs(zoo, model)
         med["transposes"] = transpose_steps(exes[label(fams[0])])
+        med["kernels"] = kernel_steps(exes[label(fams[0])])
         rows.append((model, med, rss, mc))
         ratios = {f"{k[0]}/ort_{k[1]}T": round(med[k] / med[("ort", k[1])], 3)
                   for k in med if isinstance(k, tuple) and k[0].startswith("edgecc")}
         print(model, json.dumps({f"{k[0]}_{k[1]}T": round(v, 2) for k, v in med.items() if isinstance(k, tuple)}),
-              json.dumps(ratios), "transpose_steps %d" % med["transposes"],
+              json.dumps(ratios), "transpose_steps %d" % med["transposes"], "steps: " + med["kernels"],
               # --no-doc skips the RSS runs: say so rather than print 0.0
               " ".join(f"rss_{k} {v:.1f}" for k, v in rss.items()) if not a.no_doc else "rss not measured (--no-doc)",
               f"load {os.getloadavg()[0]:.1f}", flush=True)
@@ -242,23 +256,20 @@ def write_doc(a, rows, ort_ver, torch_ver):
     load = os.getloadavg()[0]
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    cpu = "?"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    L = [BEGIN, "## Zoo models: edgecc (fast kernels) vs ONNX Runtime vs torch", "",
-         f"{datetime.date.today().isoformat()}, commit {commit}, {cpu}, {os.cpu_count()} cores, "
+    L = [BEGIN, "## Zoo models: edgecc (default kernels) vs ONNX Runtime vs torch", "",
+         f"{datetime.date.today().isoformat()}, commit {commit}, {cpu_line()}, {os.cpu_count()} cores, "
          f"1-minute load average {load:.1f} when the table was written (other work shares this machine: "
          f"compare ratios, not absolute times). ONNX Runtime {ort_ver} (npm onnxruntime-node, sequential, "
          f"all graph optimisations), torch {torch_ver} (OpenBLAS held to one thread). Median of {a.runs} runs "
          f"after a warm-up, median over {a.rounds} alternating rounds; 1 thread pinned with `taskset -c 0`. "
          "Memory: RSS growth from before the model is loaded to after the runs (edgecc: the program's peak RSS "
-         "minus its peak without a model; ORT: inside node; torch: includes building the model).", "",
+         "minus its peak without a model; ORT: inside node; torch: includes building the model). edgecc "
+         "compiles with `--targets host` and no `--kernels`: the x86-64 default order (oneDNN for the op kinds "
+         "it is faster at, XNNPACK for the rest); the last column counts the steps per kernel family.", "",
          "| model | edgecc 1T ms | ORT 1T ms | torch 1T ms | edgecc/ORT 1T | edgecc/torch 1T | edgecc 2T ms | "
          "ORT 2T ms | torch 2T ms | edgecc/ORT 2T | edgecc GFLOP/s 1T | RSS growth edgecc / ORT / torch MB | "
-         "Transpose steps |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "Transpose steps | steps by kernel family |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     r1, r2, x1 = [], [], []
     for model, m, rss_e, mc in rows:
         e1, o1, t1 = m[("edgecc", 1)], m[("ort", 1)], m[("torch", 1)]
@@ -269,7 +280,7 @@ def write_doc(a, rows, ort_ver, torch_ver):
         gflops = f"{2 * mc / e1 / 1e6:.1f}" if mc else "-"
         L.append(f"| {model} | {e1:.1f} | {o1:.1f} | {t1:.1f} | {e1 / o1:.2f} | {e1 / t1:.2f} | {e2:.1f} | {o2:.1f} | "
                  f"{t2:.1f} | {e2 / o2:.2f} | {gflops} | {rss_e:.0f} / {m[('ort_rss', 1)]:.0f} / "
-                 f"{m[('torch_rss', 1)]:.0f} | {m['transposes']} |")
+                 f"{m[('torch_rss', 1)]:.0f} | {m['transposes']} | {m['kernels']} |")
     L += ["", f"Geometric mean edgecc/ORT over these {len(r1)} models: {geomean(r1):.2f} at 1 thread, "
           f"{geomean(r2):.2f} at 2 threads (goal: at most 1.0 and 1.1 over the zoo models, no model above 1.3 "
           "at 1 thread)." + (f" Over {', '.join(m for m in XFORM if m in a.models.split(','))}: {geomean(x1):.2f} at 1 "

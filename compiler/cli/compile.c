@@ -41,10 +41,11 @@ static const char compile_help[] =
     "                      their stems joined by '_')\n"
     "  --target-file FILE  add a device description (JSON, docs/targets.md); may repeat\n"
     "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS) or ref (portable C99, needs only libc\n"
-    "                      and libm) for every device; default: xnnpack on each device whose\n"
-    "                      description lists it, ref on the others; onednn: oneDNN (x86-64)\n"
-    "                      for convolution, fully connected, pooling, Add and Mul, XNNPACK and\n"
-    "                      OpenBLAS for the rest, on devices whose description lists onednn\n"
+    "                      and libm) for every device; onednn: oneDNN (x86-64) for convolution,\n"
+    "                      fully connected, pooling, Add and Mul, XNNPACK and OpenBLAS for the\n"
+    "                      rest, on devices whose description lists onednn; default: xnnpack on\n"
+    "                      each device whose description lists it (oneDNN for the ops it is\n"
+    "                      faster at where onednn comes first, as on x86-64), ref on the others\n"
     "  --input-shape NAME=D0xD1[,NAME=...]   every dim of graph input NAME, for models with\n"
     "                      dynamic dims ('?', named, p2o.DynamicDimension.N), e.g. input=1x576\n"
     "  --dim NAME=N        pin the named dimension NAME to N (in every input that has it)\n"
@@ -683,12 +684,17 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   }
   po.links = &links;
   /* Without --kernels: the fast kernels when every device's description lists XNNPACK (one
-   * library for the whole model), else the portable ones. */
+   * library for the whole model), else the portable ones; on a device whose description lists
+   * onednn before xnnpack (x86-64), oneDNN for the ops it is faster at (the target's default
+   * order, choose.c's dnnl_by_default) and XNNPACK for the rest. */
   bool kernels_given = a.kernels != NULL;
   if (!st && !a.kernels) {
-    int with = 0;
-    for (int v = 0; v < devs.n; v++) with += ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK);
-    a.kernels = with ? "xnnpack" : "ref";
+    int with = 0, dnnl = 0;
+    for (int v = 0; v < devs.n; v++) {
+      with += ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK);
+      dnnl += ec_target_onednn_default(devs.items[v].target);
+    }
+    a.kernels = !with ? "ref" : dnnl == devs.n ? "onednn" : "xnnpack";
     for (int v = 0; with && v < devs.n; v++)
       if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK))
         fprintf(stderr, "edgecc: note: device '%s' (target %s) has no XNNPACK in its description: its "
@@ -697,11 +703,14 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   if (!a.kernels) a.kernels = "ref";
   for (int v = 0; !st && v < devs.n; v++) {
     bool xnn = ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK);
-    a.dev_kernels[v] = !kernels_given && !xnn ? "ref" : a.kernels;
+    a.dev_kernels[v] = kernels_given ? a.kernels : !xnn ? "ref" : ec_target_onednn_default(devs.items[v].target) ? "onednn"
+                                                                                                      : "xnnpack";
     a.mixed |= strcmp(a.dev_kernels[v], a.kernels) != 0;
   }
-  /* onednn plans as xnnpack (the cost model knows no oneDNN yet) and lowers with both. */
+  /* onednn plans as xnnpack (the cost model knows no oneDNN yet) and lowers with both: every op
+   * oneDNN has with --kernels onednn, the target's default order's without --kernels. */
   bool onednn = strcmp(a.kernels, "onednn") == 0;
+  ec_onednn_use dnnl_use = kernels_given ? (onednn ? EC_ONEDNN_ALL : EC_ONEDNN_NONE) : EC_ONEDNN_DEFAULT;
   po.klib = onednn ? EC_KLIB_XNNPACK : ec_kernel_lib_from_name(a.kernels);
   bool fast = ec_kernels_fast(a.kernels);
   /* --profile DEVICE=FILE: DEVICE must be in --targets (a typo would silently drop the profile). */
@@ -785,7 +794,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_part_report *reps = NULL;
   /* ec_cli_load ran the graph passes; the pipeline plans and lowers (--no-pass was parsed into
    * a.mo for both). */
-  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, onednn};
+  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, dnnl_use};
   ec_quant_report qrep;
   memset(&qrep, 0, sizeof qrep);
   if (qo.calib_dir) st = quantize(&a, g, &devs, &po, &qo, &qrep, &d);

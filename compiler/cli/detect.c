@@ -210,6 +210,7 @@ ec_status ec_target_detect(const char *name, ec_target *t, ec_diag *d) {
   t->kernels = EC_KLIB_REF | EC_KLIB_XNNPACK | EC_KLIB_OPENBLAS;
 #if defined(__x86_64__)
   t->kernels |= EC_KLIB_ONEDNN; /* Debian's oneDNN has JIT kernels on x86-64 only (FACTS.md) */
+  t->onednn_first = true;        /* like targets/x86-64.json */
 #endif
   t->link_mbps = 1000;
   t->sync_us = EC_TARGET_SYNC_US;

@@ -108,8 +108,11 @@ typedef struct ec_attr {
 } ec_attr;
 
 /* Kernel families a node can be lowered for (its device's library). EC_KF_ONEDNN: oneDNN first
- * where it has the op, XNNPACK for the rest (both read NHWC, so the two meet without conversions). */
-typedef enum ec_kernel_family { EC_KF_UNSET = 0, EC_KF_REF, EC_KF_XNNPACK, EC_KF_ONEDNN } ec_kernel_family;
+ * where it has the op, XNNPACK for the rest (both read NHWC, so the two meet without conversions).
+ * EC_KF_ONEDNN_DEFAULT: the same for the op kinds the target's default order gives oneDNN. */
+typedef enum ec_kernel_family {
+  EC_KF_UNSET = 0, EC_KF_REF, EC_KF_XNNPACK, EC_KF_ONEDNN, EC_KF_ONEDNN_DEFAULT
+} ec_kernel_family;
 
 typedef struct ec_node {
   char *name;          /* may be "" */

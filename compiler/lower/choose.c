@@ -837,10 +837,23 @@ static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kern
   return EC_K_REF;
 }
 
+/* The x86-64 default order (no --kernels, a description listing onednn first): whether oneDNN
+ * runs primitive p, by op kind, from CPU time and per-step medians of the zoo models on both
+ * families (docs/fast-kernels.md, "The default order"): every kind but Mul, whose broadcasting
+ * per-channel scale (squeeze-and-excitation) XNNPACK runs faster. A pure function of the
+ * parameters: compiling never measures. */
+static bool dnnl_by_default(const eck_dnnl_params *p) {
+  switch (p->kind) {
+    case ECK_DNNL_MUL: return false;
+    default: return true;
+  }
+}
+
 /* --kernels onednn: the oneDNN primitive standing in for the XNNPACK operator choose picked (its
  * EC_DNNL row), with the operator's parameters carried over, when it reads and writes dense
- * tensors; else the XNNPACK operator stays. */
-static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_choice *c) {
+ * tensors; else the XNNPACK operator stays. by_default: only where the default order gives it
+ * oneDNN (dnnl_by_default). */
+static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, bool by_default) {
   const eck_xnn_params *x = &c->xp;
   eck_dnnl_params *p = &c->dp;
   int kind = 0;
@@ -897,6 +910,7 @@ static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_cho
       memcpy(p->shape_b, x->shape_b, sizeof p->shape_b);
       break;
   }
+  if (by_default && !dnnl_by_default(p)) return EC_K_XNN;
   return EC_K_DNNL;
 }
 
@@ -919,8 +933,9 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
     default: break;
   }
   /* A node's family says whether oneDNN runs it; before planning, the library the caller names. */
-  if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
-    k = to_dnnl(g, n, c);
+  if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || n->family == EC_KF_ONEDNN_DEFAULT ||
+                        (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
+    k = to_dnnl(g, n, c, n->family == EC_KF_ONEDNN_DEFAULT);
   /* A fused residual sum only oneDNN's convolution adds: nothing else may run the node (codegen's
    * reference path refuses it loudly). */
   if (attr(n, EC_ATTR_SUM) && !(k == EC_K_DNNL && (c->dp.flags & ECK_DNNL_SUM))) k = EC_K_REF;

@@ -85,13 +85,16 @@ static ec_status part_reslice(const ec_graph *g, ec_part *p) {
  * of that device, which lowering reads. A constant-only node that partitions on devices of both
  * families compute each for themselves stays on the reference kernels, which both have. Nodes
  * lowering added (layout conversions) take the family of the partition they landed in. */
-static void record(ec_graph *g, const ec_device_list *devs, const ec_plan *plan, unsigned klib, bool onednn) {
+static void record(ec_graph *g, const ec_device_list *devs, const ec_plan *plan, unsigned klib,
+                   ec_onednn_use onednn) {
   ec_plan_record(g, plan);
   for (int i = 0; i < g->n_nodes; i++) g->nodes[i].family = EC_KF_UNSET;
   for (int k = 0; k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
     bool fast = ec_pipeline_device_klib(dv, klib) == EC_KLIB_XNNPACK;
-    ec_kernel_family fam = onednn && ec_target_has_kernels(dv->target, EC_KLIB_ONEDNN) ? EC_KF_ONEDNN : EC_KF_XNNPACK;
+    ec_kernel_family fam = EC_KF_XNNPACK;
+    if (onednn == EC_ONEDNN_ALL && ec_target_has_kernels(dv->target, EC_KLIB_ONEDNN)) fam = EC_KF_ONEDNN;
+    if (onednn == EC_ONEDNN_DEFAULT && ec_target_onednn_default(dv->target)) fam = EC_KF_ONEDNN_DEFAULT;
     for (int s = 0; s < plan->parts[k].part.n_nodes; s++) {
       ec_node *n = &g->nodes[plan->parts[k].part.nodes[s]];
       n->family = fast && n->family != EC_KF_REF ? fam : EC_KF_REF;

@@ -25,16 +25,20 @@
 #include "quantize.h"
 #include "target.h"
 
+typedef enum ec_onednn_use { EC_ONEDNN_NONE = 0, EC_ONEDNN_ALL, EC_ONEDNN_DEFAULT } ec_onednn_use;
+
 typedef struct ec_pipeline_opts {
   /* Planner options: objective, --partitions, --split-at, --link, --threads, --profile, and
    * plan.klib, the kernel library asked for (EC_KLIB_XNNPACK or EC_KLIB_REF). */
   ec_plan_opts plan;
   const char *const *lower_off; /* lowering steps switched off (--no-pass NAME, `all`) */
   int n_lower_off;
-  /* --kernels onednn: plan.klib is EC_KLIB_XNNPACK (the plan costs oneDNN's nodes as XNNPACK's),
-   * and the nodes of a device whose description lists onednn get family EC_KF_ONEDNN: oneDNN
-   * where it has the op, XNNPACK for the rest. */
-  bool onednn;
+  /* oneDNN with plan.klib EC_KLIB_XNNPACK (the plan costs oneDNN's nodes as XNNPACK's).
+   * EC_ONEDNN_ALL (--kernels onednn): the nodes of a device whose description lists onednn get
+   * family EC_KF_ONEDNN: oneDNN where it has the op, XNNPACK for the rest. EC_ONEDNN_DEFAULT (no
+   * --kernels): those of a device whose description lists onednn first (ec_target_onednn_default)
+   * get EC_KF_ONEDNN_DEFAULT: oneDNN for the ops its default order gives it. */
+  ec_onednn_use onednn;
 } ec_pipeline_opts;
 
 /* Loads the model at `path` (ec_onnx_load with lo) and runs the graph passes. With const-fold

@@ -63,6 +63,10 @@ const char *ec_kernel_lib_name(unsigned klib) {
 
 bool ec_target_has_kernels(const ec_target *t, unsigned klibs) { return (t->kernels & klibs) == klibs; }
 
+bool ec_target_onednn_default(const ec_target *t) {
+  return t->onednn_first && ec_target_has_kernels(t, EC_KLIB_ONEDNN | EC_KLIB_XNNPACK);
+}
+
 const char *ec_target_host_name(void) { return EC_HOST_TARGET; }
 
 const char *ec_target_host_triple(void) { return EC_HOST_TRIPLE; }
@@ -337,8 +341,9 @@ static ec_status parse_target(vctx *v, const cJSON *root, ec_target *t) {
     snprintf(f, sizeof f, "kernels[%d]", k);
     if (!cJSON_IsString(e)) return field_error(v, f, "must be a string, got %s", json_type_name(e));
     unsigned bit = ec_kernel_lib_from_name(e->valuestring);
-    if (!bit) return field_error(v, f, "unknown kernel library '%s' (known: ref, xnnpack, openblas)", e->valuestring);
+    if (!bit) return field_error(v, f, "unknown kernel library '%s' (known: ref, xnnpack, openblas, onednn)", e->valuestring);
     if (t->kernels & bit) return field_error(v, f, "'%s' listed twice", e->valuestring);
+    if (bit == EC_KLIB_ONEDNN && !(t->kernels & EC_KLIB_XNNPACK)) t->onednn_first = true;
     t->kernels |= bit;
   }
   t->kernels |= EC_KLIB_REF; /* portable C runs everywhere */

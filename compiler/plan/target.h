@@ -88,6 +88,9 @@ typedef struct ec_target {
   double peak_f32, peak_f16, peak_bf16, peak_i8, peak_f64;
   double mem_gbps;                 /* memory bandwidth, GB/s */
   unsigned kernels;                /* EC_KLIB_* bits; always includes EC_KLIB_REF */
+  /* "onednn" listed before "xnnpack": without --kernels, oneDNN runs the ops it is faster at
+   * (choose.c's dnnl_by_default) and XNNPACK the rest, as the x86-64 descriptions say. */
+  bool onednn_first;
   double link_mbps, link_latency_ms; /* default network link (--link overrides per pair) */
   /* Handing a tensor to another thread of the same program (a ready flag released by one core
    * and acquired by another, the waiter woken): the clusters' edge cost, plus the bytes read
@@ -139,6 +142,9 @@ void ec_targets_known(const ec_target_set *ts, ec_buf *b);
  * (f64 to half of f32; integers other than 8-bit and bool count as f32). */
 double ec_target_peak_gflops(const ec_target *t, int32_t dtype);
 bool ec_target_has_kernels(const ec_target *t, unsigned klibs);
+/* Without --kernels, oneDNN (and XNNPACK for the rest) on t: its description lists onednn before
+ * xnnpack, and both. */
+bool ec_target_onednn_default(const ec_target *t);
 /* "ref" -> EC_KLIB_REF, ...; 0 when unknown. */
 unsigned ec_kernel_lib_from_name(const char *name);
 const char *ec_kernel_lib_name(unsigned klib); /* one bit */

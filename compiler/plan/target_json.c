@@ -53,10 +53,11 @@ void ec_target_to_json(const ec_target *t, ec_buf *b, int indent) {
   ec_buf_printf(b, "},\n%s  \"mem_gbps\": ", pad);
   put_num(b, t->mem_gbps);
   ec_buf_printf(b, ",\n%s  \"kernels\": [", pad);
-  /* The order of the built-in files: preferred first. */
-  const unsigned order[] = {EC_KLIB_XNNPACK, EC_KLIB_OPENBLAS, EC_KLIB_ONEDNN, EC_KLIB_REF};
+  /* The order of the built-in files: preferred first (onednn before xnnpack on x86-64). */
+  const unsigned order[] = {EC_KLIB_ONEDNN, EC_KLIB_XNNPACK, EC_KLIB_OPENBLAS, EC_KLIB_ONEDNN, EC_KLIB_REF};
   first = true;
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 5; i++) {
+    if (order[i] == EC_KLIB_ONEDNN && (i == 0) != t->onednn_first) continue;
     if (!(t->kernels & order[i])) continue;
     ec_buf_printf(b, "%s\"%s\"", first ? "" : ", ", ec_kernel_lib_name(order[i]));
     first = false;

@@ -83,8 +83,9 @@ def main():
     run_threads = sorted({1, a.threads, a.threads + 1})
     for mode in ("intra", "inter", "auto"):
         out = os.path.join(a.work, mode)
-        run([a.edgecc, onnx_path, "--targets", "host", "--threads", str(a.threads), "--parallel", mode, "-o", out,
-             "--name", "model"])
+        # XNNPACK's pool shared by the clusters (x86-64's default order would pick oneDNN).
+        run([a.edgecc, onnx_path, "--targets", "host", "--kernels", "xnnpack", "--threads", str(a.threads),
+             "--parallel", mode, "-o", out, "--name", "model"])
         with open(os.path.join(out, "plan.json")) as f:
             part = json.load(f)["partitions"][0]
         clusters[mode] = len(part["clusters"])

@@ -32,11 +32,18 @@ if(EC_DNNL_INCLUDE AND EC_DNNL_LIB)
                      --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
                      --work ${CMAKE_CURRENT_BINARY_DIR}/onednn-serve-${check})
   endforeach()
+  # Without --kernels: the target's default order (x86-64: oneDNN first, op kinds it loses on
+  # kept on XNNPACK), the boards and --kernels xnnpack without oneDNN (default_order.py).
+  add_test(NAME unit_onednn_default_order
+           COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/onednn/default_order.py
+                   --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
+                   --work ${CMAKE_CURRENT_BINARY_DIR}/onednn-default-order)
 else()
-  foreach(t unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights unit_onednn_serve_threads)
+  foreach(t unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights unit_onednn_serve_threads
+            unit_onednn_default_order)
     add_test(NAME ${t}
              COMMAND sh -c "echo 'FAILED: oneDNN not found at configure time (oneapi/dnnl/dnnl.h, libdnnl): apt-get install libdnnl-dev (listed in scripts/packages.txt), then reconfigure'; exit 1")
   endforeach()
 endif()
 set_tests_properties(unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights
-                     unit_onednn_serve_threads PROPERTIES LABELS unit TIMEOUT 300)
+                     unit_onednn_serve_threads unit_onednn_default_order PROPERTIES LABELS unit TIMEOUT 300)

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""default_order.py — the kernels a compile without --kernels picks: the target's default order.
+
+A description listing onednn before xnnpack (targets/x86-64.json, `host` here) runs the op kinds
+oneDNN is faster at on oneDNN and the others on XNNPACK (docs/fast-kernels.md, "The default
+order"); the boards (xnnpack only) and a description listing xnnpack first run XNNPACK; --kernels
+onednn puts every op oneDNN has on it, --kernels xnnpack none. On a small torch model (convolution,
+depthwise convolution, residual Add, max pooling, a squeeze-and-excitation Mul, fully connected):
+
+  - `--targets host`: plan.json says kernels "onednn"; each step's `kernel:` comment is the one
+    the order gives its op (EXPECT below); built and run, its output equals torch's within 1e-4
+    of the largest value;
+  - `--kernels onednn`: the Mul on oneDNN too; `--kernels xnnpack`, `--targets pi5` and a copy of
+    x86-64.json listing xnnpack first: no oneDNN step;
+  - `edgecc targets` writes onednn before or after xnnpack as the description lists them.
+
+usage: default_order.py --edgecc BUILD/edgecc --build-dir BUILD --work DIR
+Exit status 0 pass, 1 fail."""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BUILD_HOOK = os.path.join(REPO, "tests", "codegen", "build_generated.sh")
+# The default order on x86-64 by op (choose.c's dnnl_by_default): the residual Add is fused into
+# the convolution before it (fuse-sum), so it has no step of its own.
+EXPECT = {"Conv": "oneDNN", "MaxPool": "oneDNN", "Gemm": "oneDNN", "Mul": "XNNPACK"}
+
+
+def fail(msg):
+    print("FAILED: " + msg)
+    sys.exit(1)
+
+
+def run(argv):
+    r = subprocess.run(argv, capture_output=True, text=True)
+    if r.returncode:
+        fail("%s: exit %d\n%s" % (" ".join(argv), r.returncode, (r.stdout + r.stderr)[-2000:]))
+    return r.stdout
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(8, 16, 3, padding=1)
+        self.dw = torch.nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.pw = torch.nn.Conv2d(16, 16, 1)
+        self.fc = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        y = self.pw(torch.relu(self.dw(y))) + y                   # residual Add
+        y = torch.nn.functional.max_pool2d(y, 2)
+        y = y * torch.mean(y, dim=(2, 3), keepdim=True)           # squeeze-and-excitation Mul
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+
+def steps(out, device):
+    """(op, kernel label) of every step in the device's generated C."""
+    src = open(os.path.join(out, device, "net_p0.c")).read()
+    return re.findall(r"/\* node '[^']*' \((\w+)\):.*?/\* kernel: ([^*]*?) \*/", src, re.S)
+
+
+def compile_(args, model, name, extra, device="host"):
+    out = os.path.join(args.work, name)
+    run([args.edgecc, model, "--name", "net", "-o", out] + extra)
+    plan = json.load(open(os.path.join(out, "plan.json")))
+    return out, plan, steps(out, device)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+
+    torch.manual_seed(16)
+    net = Net().eval()
+    x = torch.randn(1, 8, 12, 12)
+    with torch.no_grad():
+        want = net(x).numpy()
+    model = os.path.join(args.work, "net.onnx")
+    torch.onnx.export(net, x, model, opset_version=13, input_names=["x"], output_names=["y"])
+    inp = os.path.join(args.work, "x.pb")
+    with open(inp, "wb") as f:
+        f.write(numpy_helper.from_array(x.numpy(), "x").SerializeToString())
+
+    # Without --kernels on host (x86-64: onednn first).
+    out, plan, st = compile_(args, model, "host", ["--targets", "host"])
+    if plan["kernels"] != "onednn" or plan["devices"][0]["kernels"] != "onednn":
+        fail("--targets host without --kernels: plan.json kernels %r, device %r (want onednn)"
+             % (plan["kernels"], plan["devices"][0]["kernels"]))
+    seen = set()
+    for op, label in st:
+        if op in EXPECT and label != EXPECT[op]:
+            fail("default order on host: %s runs on %s, want %s (steps: %s)" % (op, label, EXPECT[op], st))
+        seen.add(op)
+    if "Add" in seen:
+        fail("the residual Add has a step of its own: fuse-sum did not fuse it (steps: %s)" % st)
+    missing = set(EXPECT) - seen
+    if missing:
+        fail("no step for %s: the model no longer tests them (steps: %s)" % (sorted(missing), st))
+    exe = os.path.join(args.work, "bin", "net")
+    run(["sh", BUILD_HOOK, os.path.join(out, "host"), args.build_dir, exe])
+    got_pb = os.path.join(args.work, "y.pb")
+    run([exe, "--input", inp, "--output", got_pb])
+    from onnx import TensorProto
+    t = TensorProto()
+    t.ParseFromString(open(got_pb, "rb").read())
+    got = numpy_helper.to_array(t)
+    err = float(np.max(np.abs(got - want)))
+    if not err <= 1e-4 * float(np.max(np.abs(want))):
+        fail("default-order program differs from torch by %g (largest |torch| %g)" % (err, np.max(np.abs(want))))
+    print("host default: %s; max |got - torch| %.3g" % (sorted(set(st)), err))
+
+    # --kernels onednn: every op oneDNN has.
+    _, _, st = compile_(args, model, "all", ["--targets", "host", "--kernels", "onednn"])
+    if ("Mul", "oneDNN") not in st:
+        fail("--kernels onednn: the Mul is not on oneDNN (steps: %s)" % st)
+    # No oneDNN: --kernels xnnpack, a board, a description listing xnnpack first.
+    xfirst = os.path.join(args.work, "xfirst.json")
+    d = json.loads(run([args.edgecc, "targets", "x86-64"]))
+    if d["kernels"][:2] != ["onednn", "xnnpack"]:
+        fail("edgecc targets x86-64: kernels %s, want onednn first" % d["kernels"])
+    d.update(name="xfirst", kernels=["xnnpack", "onednn", "openblas", "ref"])
+    d.pop("aliases", None)
+    json.dump(d, open(xfirst, "w"))
+    back = json.loads(run([args.edgecc, "targets", "--target-file", xfirst, "xfirst"]))
+    k = back["kernels"]
+    if sorted(k) != sorted(d["kernels"]) or k.index("xnnpack") > k.index("onednn"):
+        fail("edgecc targets xfirst: kernels %s, want xnnpack before onednn as in the file" % k)
+    for name, extra, device, kern in [
+            ("xnnpack", ["--targets", "host", "--kernels", "xnnpack"], "host", "xnnpack"),
+            ("pi5", ["--targets", "pi5"], "pi5", "xnnpack"),
+            ("xfirst", ["--target-file", xfirst, "--targets", "xfirst"], "xfirst", "xnnpack")]:
+        _, plan, st = compile_(args, model, name, extra, device)
+        if plan["kernels"] != kern or any(label == "oneDNN" for _, label in st):
+            fail("%s: plan.json kernels %r, steps %s (want %s, no oneDNN step)" % (" ".join(extra), plan["kernels"],
+                                                                                 st, kern))
+    print("--kernels onednn: Mul on oneDNN; --kernels xnnpack, pi5, xnnpack-first description: no oneDNN step")
+    shutil.rmtree(args.work)
+
+
+if __name__ == "__main__":
+    main()
