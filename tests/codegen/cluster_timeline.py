@@ -27,7 +27,7 @@ import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from idle_threads import branchy_model, run  # noqa: E402
+from idle_threads import fresh_model, run  # noqa: E402
 
 # Times are printed with 6 decimals (ms): allow the rounding of two figures.
 EPS = 2e-6
@@ -62,12 +62,7 @@ def main():
     for f in ("--edgecc", "--build-dir", "--src", "--work"):
         ap.add_argument(f, required=True)
     a = ap.parse_args()
-    shutil.rmtree(a.work, ignore_errors=True)
-    os.makedirs(a.work)
-    model = os.path.join(a.work, "branchy.onnx")
-    inp = os.path.join(a.work, "input.pb")
-    with open(inp, "wb") as f:
-        f.write(branchy_model(model))
+    model, inp = fresh_model(a.work)
     exes = {}
     for mode in ("inter", "intra"):
         out = os.path.join(a.work, mode)
