@@ -70,6 +70,11 @@ typedef struct ecrt_ctx {
    * The rest held weights init copied into a kernel library's own memory (oneDNN's reordered
    * weights), which the caller may release (the driver does, with ecrt_release_pages). */
   size_t weights_keep;
+  /* NULL, or two cells per step that a clustered run fills (--profile-json): [2 * s] when step s
+   * started, in ns after the run began, and [2 * s + 1] the cluster whose thread ran it. Cells of
+   * steps the run did not reach on a cluster's thread are left as they were (a run in order on
+   * one thread fills none). The per-cluster timelines of docs/generated-code.md come from it. */
+  uint64_t *prof_timeline;
 } ecrt_ctx;
 
 /* Fills views[i] from values[i], pointing arena and weights values at their bytes; caller

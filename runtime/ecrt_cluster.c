@@ -36,12 +36,26 @@ static void fail(ecrt_clusters *k, int step) {
   pthread_mutex_unlock(&k->mu);
 }
 
+/* The cluster the calling thread runs: worker i runs cluster i + 1, the caller cluster 0. Only
+ * profiled runs with a timeline ask. */
+static int my_cluster(const ecrt_clusters *k) {
+  int i;
+  pthread_t self = pthread_self();
+  for (i = 0; i < k->n_workers; i++)
+    if (pthread_equal(self, k->workers[i])) return k->wargs[i + 1].index;
+  return 0;
+}
+
 int ecrt_cluster_step(ecrt_clusters *k, int s) {
   uint64_t t0;
   int rc;
   /* A step the run's models do not need: its hand-offs are still signalled by the caller. */
   if (k->step_models && !(k->step_models[s] & k->models)) return 1;
-  t0 = k->prof_ns ? ecrt_now_ns() : 0;
+  t0 = k->prof_ns || k->timeline ? ecrt_now_ns() : 0;
+  if (k->timeline) {
+    k->timeline[2 * (size_t)s] = t0 - k->t0;
+    k->timeline[2 * (size_t)s + 1] = (uint64_t)my_cluster(k);
+  }
   rc = k->steps[s].fn(k->ctx);
   if (k->prof_ns) k->prof_ns[s] += ecrt_now_ns() - t0;
   if (rc != ECK_OK) fail(k, s);
@@ -154,6 +168,9 @@ ecrt_status ecrt_clusters_run(ecrt_clusters *k, int n, uint64_t *prof_ns, int *f
   __atomic_store_n(&k->failed, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&k->live, k->n_clusters, __ATOMIC_RELAXED);
   k->prof_ns = prof_ns;
+  /* The context's first member is its ecrt_ctx (ecrt.h); the timeline is for profiles only. */
+  k->timeline = prof_ns ? ((ecrt_ctx *)k->ctx)->prof_timeline : NULL;
+  k->t0 = k->timeline ? ecrt_now_ns() : 0;
   pthread_mutex_lock(&k->mu);
   k->failed_step = -1;
   k->running = k->n_workers;

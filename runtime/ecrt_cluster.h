@@ -51,6 +51,8 @@ struct ecrt_clusters {
   const uint32_t *step_models;
   uint32_t models;
   uint64_t *prof_ns;             /* the run's per-step profile (NULL: none) */
+  uint64_t *timeline;            /* the run's ecrt_ctx.prof_timeline (NULL: none) */
+  uint64_t t0;                   /* when the run began (ns), with a timeline */
   void (*enter)(int cluster);    /* the calling thread runs this cluster (NULL: no pool) */
   int (*help)(void *pool);       /* runs tiles published in pool, returns how many (NULL: none) */
   void *pool;

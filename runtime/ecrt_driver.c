@@ -127,9 +127,11 @@ static void tb_json_str(text_buf *b, const char *s) {
 }
 
 /* The profile as JSON (docs/generated-code.md): samples[run * n_steps + step] in ns, times[run]
- * the whole runs; col is scratch for one step's samples. Sorts times and col. */
+ * the whole runs; col is scratch for one step's samples. timeline (NULL: none): per run and step
+ * its start and cluster (ecrt_ctx.prof_timeline), a cluster of UINT64_MAX where no cluster's
+ * thread ran it. Sorts times and col. */
 static void profile_json(const ecrt_program *p, text_buf *b, long threads, long runs,
-                         const uint64_t *samples, uint64_t *col, uint64_t *times) {
+                         const uint64_t *samples, uint64_t *col, uint64_t *times, const uint64_t *timeline) {
   int i;
   long r;
   tb_printf(b, "{\n  \"format\": \"edgecc-profile\",\n  \"format_version\": 1,\n  \"program\": ");
@@ -149,7 +151,14 @@ static void profile_json(const ecrt_program *p, text_buf *b, long threads, long 
     tb_printf(b, ", \"op\": ");
     tb_json_str(b, p->steps[i].op);
     tb_printf(b, ", \"median_ms\": %.6f", median_ms(col, runs));
-    tb_printf(b, ", \"mean_ms\": %.6f}", sum / (double)runs / 1e6);
+    tb_printf(b, ", \"mean_ms\": %.6f", sum / (double)runs / 1e6);
+    /* A clustered run: which cluster's thread ran the step (the same in every run) and when it
+     * started, the median over the runs. */
+    if (timeline && timeline[2 * (size_t)i + 1] != UINT64_MAX) {
+      for (r = 0; r < runs; r++) col[r] = timeline[((size_t)r * (size_t)p->n_steps + (size_t)i) * 2];
+      tb_printf(b, ", \"cluster\": %d, \"start_ms\": %.6f", (int)timeline[2 * (size_t)i + 1], median_ms(col, runs));
+    }
+    tb_printf(b, "}");
   }
   tb_printf(b, "%s]\n}\n", p->n_steps ? "\n  " : "");
 }
@@ -277,7 +286,7 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
   void *ins[MAX_FILES], *outs[MAX_FILES];
   unsigned char *wbuf = NULL, *arena = NULL;
   void *ctx = NULL;
-  uint64_t *prof = NULL, *times = NULL, *col = NULL;
+  uint64_t *prof = NULL, *times = NULL, *col = NULL, *timeline = NULL;
   char *json = NULL;
   const void *wdata;
   size_t wlen;
@@ -474,6 +483,15 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
     if (!prof || !col) goto oom;
     memset(prof, 0, sizeof(uint64_t) * cells * (size_t)n_timed);
   }
+  /* --profile-json of a clustered program: each step's start and cluster, per run (all ones:
+   * not filled, a run in order). */
+  if (prof_json) {
+    size_t cells = 2 * ((size_t)p->n_steps + 1);
+    if ((size_t)n_timed > ((size_t)-1) / sizeof(uint64_t) / cells) goto oom;
+    timeline = ecrt_alloc(sizeof(uint64_t) * cells * (size_t)n_timed, 8);
+    if (!timeline) goto oom;
+    memset(timeline, 0xff, sizeof(uint64_t) * cells * (size_t)n_timed);
+  }
   if (n_timed) {
     times = ecrt_alloc(sizeof(uint64_t) * (size_t)n_timed, 8);
     if (!times) goto oom;
@@ -484,11 +502,13 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
   for (i = 0; !st && i < n_timed; i++) {
     uint64_t t0;
     if (prof) ((ecrt_ctx *)ctx)->prof_ns = prof + (size_t)i * (size_t)p->n_steps;
+    if (timeline) ((ecrt_ctx *)ctx)->prof_timeline = timeline + 2 * (size_t)i * (size_t)p->n_steps;
     t0 = ecrt_now_ns();
     st = m ? m->run(ctx, want, (const void *const *)ins, outs) : p->run(ctx, (const void *const *)ins, outs);
     times[i] = ecrt_now_ns() - t0;
   }
   ((ecrt_ctx *)ctx)->prof_ns = NULL;
+  ((ecrt_ctx *)ctx)->prof_timeline = NULL;
   if (st) {
     int f = ((ecrt_ctx *)ctx)->failed_step;
     const char *why = ((ecrt_ctx *)ctx)->failed_why;
@@ -537,14 +557,14 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
     text_buf tb;
     long thr = ((ecrt_ctx *)ctx)->threads > 0 ? (long)((ecrt_ctx *)ctx)->threads : threads;
     memset(&tb, 0, sizeof tb);
-    profile_json(p, &tb, thr, n_timed, prof, col, times);
+    profile_json(p, &tb, thr, n_timed, prof, col, times, timeline);
     json = ecrt_alloc(tb.len + 1, 8);
     if (!json) goto oom;
     tb.p = json;
     tb.cap = tb.len + 1;
     tb.len = 0;
     /* times and col were sorted by the first pass: the medians are the same. */
-    profile_json(p, &tb, thr, n_timed, prof, col, times);
+    profile_json(p, &tb, thr, n_timed, prof, col, times, timeline);
     if (ecrt_write_file(prof_json, json, tb.len)) {
       fprintf(stderr, "%s: error: cannot write %s\n", p->name, prof_json);
       goto done;
@@ -563,6 +583,7 @@ done:
   }
   if (prof) ecrt_free(prof);
   if (col) ecrt_free(col);
+  if (timeline) ecrt_free(timeline);
   if (json) ecrt_free(json);
   if (times) ecrt_free(times);
   if (ctx) ecrt_free(ctx);

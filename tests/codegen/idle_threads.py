@@ -68,6 +68,16 @@ def branchy_model(path):
     return numpy_helper.from_array(x, "x").SerializeToString()
 
 
+def fresh_model(work):
+    """An empty work folder holding the branchy model and its input: (model path, input path)."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    model, inp = os.path.join(work, "branchy.onnx"), os.path.join(work, "input.pb")
+    with open(inp, "wb") as f:
+        f.write(branchy_model(model))
+    return model, inp
+
+
 def cpu_ns(pid):
     """Per thread id: nanoseconds it has spent on a CPU (the first field of its schedstat)."""
     ns = {}
@@ -85,12 +95,7 @@ def main():
     for f in ("--edgecc", "--client", "--build-dir", "--src", "--work"):
         ap.add_argument(f, required=True)
     a = ap.parse_args()
-    shutil.rmtree(a.work, ignore_errors=True)
-    os.makedirs(a.work)
-    model = os.path.join(a.work, "branchy.onnx")
-    inp = os.path.join(a.work, "input.pb")
-    with open(inp, "wb") as f:
-        f.write(branchy_model(model))
+    model, inp = fresh_model(a.work)
     out = os.path.join(a.work, "out")
     run([a.edgecc, model, "--targets", "host", "--threads", "2", "--parallel", "inter", "-o", out, "--name", "idle"])
     with open(os.path.join(out, "plan.json")) as f:

@@ -54,3 +54,12 @@ add_test(NAME codegen_idle_threads
           --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client> --build-dir ${CMAKE_BINARY_DIR}
           --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/codegen/idle_threads)
 set_tests_properties(codegen_idle_threads PROPERTIES LABELS unit TIMEOUT 300)
+
+# Issue 13: a clustered program's --profile-json gives each step's cluster and start, and they make
+# a real schedule: steps of one cluster do not overlap, a step reading another cluster's tensor
+# starts after its writer ended (the ONNX graph's edges), clusters as plan.json lists them.
+add_test(NAME codegen_cluster_timeline
+  COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/cluster_timeline.py
+          --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
+          --work ${CMAKE_BINARY_DIR}/codegen/cluster_timeline)
+set_tests_properties(codegen_cluster_timeline PROPERTIES LABELS unit TIMEOUT 300)

@@ -138,14 +138,18 @@ add_test(NAME cross.zoo_xnnpack.mobilenet_v2
                  ${EC_CROSS_WORK}/zoo-xnnpack-mobilenet_v2 pi5 orin-nano)
 set_tests_properties(cross.zoo_xnnpack.mobilenet_v2 PROPERTIES LABELS cross TIMEOUT 900
                      FIXTURES_REQUIRED "ec_sysroot;ec_zoo")
-# googlenet's clusters on two threads under qemu (the hand-offs on aarch64's weaker memory model):
-# compiled with --parallel inter for 2 threads, run at the program's default (2 threads here).
-add_test(NAME cross.zoo_parallel.googlenet
-         COMMAND env KERNELS=xnnpack EC_SYSROOT=${EC_CROSS_SYSROOT} "EDGECC_FLAGS=--threads 2 --parallel inter"
-                 sh ${EC_CROSS_DIR}/zoo_cross.sh $<TARGET_FILE:edgecc> ${EC_PYTHON} ${EC_ZOO_CACHE} googlenet
-                 ${EC_CROSS_WORK}/zoo-parallel-googlenet pi5)
-set_tests_properties(cross.zoo_parallel.googlenet PROPERTIES LABELS cross TIMEOUT 900
-                     FIXTURES_REQUIRED "ec_sysroot;ec_zoo")
+# googlenet's and inception_v3's clusters on two threads under qemu (the hand-offs on aarch64's weaker
+# memory model): compiled with --parallel inter for 2 threads (plan.json must hold 2 clusters or more,
+# NEED_CLUSTERS), run with --threads 2 on the host and under qemu, pi5's output equal to the host's.
+foreach(model googlenet inception_v3)
+  add_test(NAME cross.zoo_parallel.${model}
+           COMMAND env KERNELS=xnnpack EC_SYSROOT=${EC_CROSS_SYSROOT} "EDGECC_FLAGS=--threads 2 --parallel inter"
+                   "RUN_FLAGS=--threads 2" NEED_CLUSTERS=2
+                   sh ${EC_CROSS_DIR}/zoo_cross.sh $<TARGET_FILE:edgecc> ${EC_PYTHON} ${EC_ZOO_CACHE} ${model}
+                   ${EC_CROSS_WORK}/zoo-parallel-${model} pi5)
+  set_tests_properties(cross.zoo_parallel.${model} PROPERTIES LABELS cross TIMEOUT 1200
+                       FIXTURES_REQUIRED "ec_sysroot;ec_zoo")
+endforeach()
 
 # Issue 17's CNN + LSTM inside an If, 20 steps carrying the state through the files, for pi5
 # (default kernels and --kernels ref): the device folder's own CMake build, dist/ run under qemu

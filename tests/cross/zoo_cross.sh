@@ -8,7 +8,10 @@
 # usage: zoo_cross.sh EDGECC PYTHON CACHE MODEL WORK DEV...
 # The model comes from the zoo cache that the zoo_export fixture fills; a missing file fails the test.
 # environment: KERNELS (edgecc --kernels, default ref), EC_SYSROOT (aarch64 sysroot, for xnnpack),
-# EDGECC_FLAGS (more edgecc flags for every compile, e.g. "--threads 2 --parallel inter")
+# EDGECC_FLAGS (more edgecc flags for every compile, e.g. "--threads 2 --parallel inter"),
+# RUN_FLAGS (more flags for every run of the program, e.g. "--threads 2"), NEED_CLUSTERS (when set, every
+# compile must have planned that many clusters or more in plan.json, so a clustered test cannot pass
+# on a program that runs its steps in order)
 set -eu
 edgecc=$1 python=$2 cache=$3 model=$4 work=$5
 shift 5
@@ -26,6 +29,14 @@ for dev in host "$@"; do
   start=$(date +%s)
   # shellcheck disable=SC2086
   "$edgecc" "$cache/$model.onnx" --targets "$dev" --kernels "${KERNELS:-ref}" ${EDGECC_FLAGS:-} -o "$work/out-$dev" >/dev/null
+  if [ -n "${NEED_CLUSTERS:-}" ]; then
+    "$python" - "$work/out-$dev/plan.json" "$NEED_CLUSTERS" "$dev" <<'EOF'
+import json, sys
+n = len(json.load(open(sys.argv[1]))["partitions"][0]["clusters"])
+print("%s: %d clusters planned" % (sys.argv[3], n))
+sys.exit(0 if n >= int(sys.argv[2]) else "FAILED: %s: %d cluster(s) planned, the test needs %s" % (sys.argv[3], n, sys.argv[2]))
+EOF
+  fi
   tc=""
   [ -f "$work/out-$dev/$dev/toolchain.cmake" ] && tc="--toolchain $work/out-$dev/$dev/toolchain.cmake"
   [ -n "$tc" ] && [ -n "${EC_SYSROOT:-}" ] && tc="$tc -DEC_SYSROOT=$EC_SYSROOT"
@@ -36,7 +47,8 @@ for dev in host "$@"; do
   cp -r "$work/b-$dev/dist" "$work/board-$dev"
   rm -rf "$work/b-$dev"
   if [ "$dev" = host ]; then
-    "$work/board-$dev/${model}_p0" --input "$cache/${model}_input_0.pb" --output "$work/$dev.pb"
+    # shellcheck disable=SC2086
+    "$work/board-$dev/${model}_p0" --input "$cache/${model}_input_0.pb" --output "$work/$dev.pb" ${RUN_FLAGS:-}
     "$python" - "$cache/${model}_output_0.pb" "$work/$dev.pb" <<'EOF'
 import sys
 import numpy as np, onnx
@@ -48,8 +60,9 @@ sys.exit(0 if e.shape == g.shape and d <= 1e-4 else 1)
 EOF
   else
     cpu=$("$edgecc" targets "$dev" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["qemu_cpu"])')
+    # shellcheck disable=SC2086
     QEMU_CPU=$cpu qemu-aarch64 -L "$prefix" "$work/board-$dev/${model}_p0" --input "$cache/${model}_input_0.pb" \
-      --output "$work/$dev.pb"
+      --output "$work/$dev.pb" ${RUN_FLAGS:-}
     "$python" "$here/compare_pb.py" "$work/host.pb" "$work/$dev.pb"
     if cmp -s "$work/host.pb" "$work/$dev.pb"; then same="bit-identical to"; else same="within tolerance of"; fi
     echo "$dev: QEMU_CPU=$cpu, glibc >= $(cat "$work/board-$dev/glibc-min.txt"), output $same the host's"

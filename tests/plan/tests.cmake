@@ -15,7 +15,8 @@ set(_ec_plan_err
   "error.bad_objective|--objective fast|--objective fast: must be latency or throughput"
   "error.bad_link|--link a:c=100|device 'c' is not in --targets"
   "error.bad_parallel|--parallel fast|--parallel fast: must be intra, inter or auto"
-  "error.parallel_empty|--parallel|--parallel needs a value")
+  "error.parallel_empty|--parallel|--parallel needs a value"
+  "error.parallel_case|--parallel INTER|--parallel INTER: must be intra, inter or auto")
 
 # Tables: a forced split over two boards, and devices left unused.
 add_test(NAME plan.table.split COMMAND ${CMAKE_COMMAND}
