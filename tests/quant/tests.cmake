@@ -100,3 +100,13 @@ add_test(NAME dist_int8_cut_resnet50
                  --zoo-cache ${EC_ZOO_CACHE})
 set_tests_properties(dist_int8_cut_resnet50 PROPERTIES LABELS "dist;slow" TIMEOUT 3600 FIXTURES_REQUIRED ec_zoo)
 
+# The int8 Fashion-MNIST program built for pi5 (XNNPACK from the aarch64 sysroot), run from its
+# dist/ under qemu-aarch64 with QEMU_CPU=cortex-a76: the host's outputs (conformance tolerance,
+# same class; the log says how many are bit-identical).
+if(EC_QEMU_AARCH64 AND EC_CROSS_GCC)
+  add_test(NAME cross_int8_fashion_pi5
+           COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_cross.py --edgecc $<TARGET_FILE:edgecc>
+                   --src ${CMAKE_SOURCE_DIR} --sysroot ${EC_CROSS_SYSROOT} --work ${CMAKE_BINARY_DIR}/quant/cross-pi5
+                   --device pi5)
+  set_tests_properties(cross_int8_fashion_pi5 PROPERTIES LABELS cross TIMEOUT 900 FIXTURES_REQUIRED ec_sysroot)
+endif()
