@@ -39,10 +39,8 @@ def run(cmd, env=None, timeout=1800):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--edgecc", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("--sysroot", required=True)
-    ap.add_argument("--work", required=True)
+    for a in ("--edgecc", "--src", "--sysroot", "--work"):
+        ap.add_argument(a, required=True)
     ap.add_argument("--device", default="pi5")
     args = ap.parse_args()
     qemu, gcc = shutil.which("qemu-aarch64"), shutil.which("aarch64-linux-gnu-gcc")
