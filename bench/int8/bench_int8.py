@@ -19,9 +19,10 @@ bench/int8 markers of docs/benchmarks.md unless --no-doc.
 
 usage: bench/int8/bench_int8.py --edgecc BUILD/edgecc [--models resnet50,mobilenet_v2,fashion]
        [--rounds 5] [--runs 20] [--threads 1,2] [--work DIR] [--no-doc]
-A quiet 2-core machine takes about 8 minutes with the defaults (exports and builds included, most
-of it the ResNet-50 export, its calibration and the 15 builds); --models fashion --rounds 1 --runs 3
-takes about a minute.
+Not yet timed on a quiet machine: an estimated 10 to 15 minutes on 2 cores with the defaults, most
+of it the npm install, the ResNet-50 export and ORT calibration, and the 9 folder builds (a second
+run reuses the exports, installs and models). --models fashion --rounds 1 --runs 3 ran end to end
+once, at a load of 18.
 """
 import argparse
 import datetime
