@@ -10,6 +10,10 @@ typedef struct ecrt_io_desc {
   int32_t dtype;
   int32_t rank;
   int64_t dims[ECRT_MAX_RANK];
+  /* An 8-bit tensor crossing a cut: the scale and zero point it travels with on the wire (the
+   * planner's, plan.json's); 0 and 0 for any other tensor. */
+  float scale;
+  int32_t zero_point;
 } ecrt_io_desc;
 
 /* A partition as the driver sees it; main_p<k>.c fills one from the generated header. */

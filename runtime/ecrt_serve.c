@@ -638,6 +638,8 @@ static void fill_desc(ecrt_wire_tensor *t, const ecrt_io_desc *d, uint32_t id) {
   t->id = id;
   t->dtype = d->dtype;
   t->rank = d->rank;
+  t->scale = d->scale;
+  t->zero_point = d->zero_point;
   t->bytes = ecrt_dtype_size(d->dtype);
   for (k = 0; k < d->rank; k++) {
     t->dims[k] = d->dims[k];

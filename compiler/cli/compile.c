@@ -260,6 +260,7 @@ static int parse_quant(const compile_args *a, ec_pipeline_quant_opts *q) {
   q->method = EC_CALIB_MINMAX;
   q->max_samples = EC_CALIB_DEFAULT_MAX;
   q->budget_pp = -1;
+  q->q.per_channel = true; /* Conv weights get a scale per output channel: XNNPACK's qc8 */
   const char *needs = a->calib_method ? "--calib-method" : a->calib_max ? "--calib-max"
                       : a->calib_labels ? "--calib-labels" : a->budget ? "--accuracy-budget" : NULL;
   if (!a->calib) return needs ? ec_usage_error("%s needs --calib DIR (the calibration samples)", needs) : -1;

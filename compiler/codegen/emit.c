@@ -1248,6 +1248,13 @@ static void emit_main(emitter *e, ec_buf *b) {
       put_c_string(b, t->name);
       ec_buf_printf(b, ", %s, %d, ", dtype_macro(t->dtype), t->rank);
       put_dims_init(b, t);
+      if (t->quant.count == 1) { /* an 8-bit cut: its scale and zero point go on the wire */
+        ec_buf_printf(b, ", ");
+        put_float(b, t->quant.scale[0]);
+        ec_buf_printf(b, ", %d", (int)t->quant.zero_point[0]);
+      } else {
+        ec_buf_printf(b, ", 0, 0");
+      }
       ec_buf_printf(b, "},\n");
     }
     ec_buf_printf(b, "};\n\n");

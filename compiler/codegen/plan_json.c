@@ -13,7 +13,10 @@ static void io_list(ec_buf *b, const ec_graph *g, const int *ts, int n) {
     ec_buf_json_str(b, t->name);
     ec_buf_printf(b, ", \"dtype\": \"%s\", \"shape\": [", ec_dtype_name(t->dtype));
     for (int k = 0; k < t->rank; k++) ec_buf_printf(b, "%s%lld", k ? ", " : "", (long long)t->dims[k]);
-    ec_buf_printf(b, "]}");
+    ec_buf_printf(b, "]");
+    if (t->quant.count == 1) /* an 8-bit cut: the scale and zero point it travels with */
+      ec_buf_printf(b, ", \"scale\": %.9g, \"zero_point\": %d", (double)t->quant.scale[0], (int)t->quant.zero_point[0]);
+    ec_buf_printf(b, "}");
   }
   ec_buf_printf(b, "%s]", n ? "\n      " : "");
 }

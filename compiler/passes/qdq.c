@@ -1,4 +1,4 @@
-/* qdq.c — QDQ import: DequantizeLinear -> Conv or MatMul (-> Relu) -> QuantizeLinear, the form
+/* qdq.c — QDQ import: DequantizeLinear -> Conv or MatMul (-> Relu or Clip) -> QuantizeLinear, the form
  * ONNX Runtime's static quantizer writes, becomes one QLinearConv or QLinearMatMul, so that the
  * layer runs on int8 kernels instead of being simulated in float; DequantizeLinear -> MaxPool ->
  * QuantizeLinear with one scale and zero point becomes a MaxPool of the 8-bit values, and
@@ -98,22 +98,47 @@ static int int32_bias(ec_graph *g, int b, int64_t cout, int xs, int ws) {
   return ec_pass_new_const(g, g->tensors[b].name, "_int32", ECK_INT32, 1, dims, q, sizeof(int32_t) * (size_t)cout);
 }
 
+/* A Clip's bounds (+-infinity where absent); false when one is not a constant float. */
+static bool clip_bounds(const ec_graph *g, const ec_node *n, double *lo, double *hi) {
+  const eck_clip_params *p = n->params;
+  *lo = -INFINITY, *hi = INFINITY;
+  if (p && p->use_attrs) {
+    *lo = p->min, *hi = p->max;
+    return true;
+  }
+  for (int k = 1; k < 3 && k < n->n_inputs; k++) {
+    int t = n->inputs[k];
+    if (t < 0) continue;
+    if (!has_data(g, t) || g->tensors[t].dtype != ECK_FLOAT || ec_tensor_numel(&g->tensors[t]) != 1) return false;
+    *(k == 1 ? lo : hi) = value_at(&g->tensors[t], 0);
+  }
+  return true;
+}
+
 /* The QuantizeLinear reading node ni's output (through a Relu, which goes when the quantized
- * range starts at zero: a Relu then changes nothing the QuantizeLinear keeps); -1 if none. */
+ * range starts at zero, or a Clip, which goes when the quantized range lies within its bounds:
+ * either then changes nothing the QuantizeLinear keeps, as for MobileNetV2's ReLU6); -1 if none. */
 static int q_after(const ec_graph *g, int ni, int *relu, qnode *m) {
   int y = g->nodes[ni].outputs[0];
   int r = ec_pass_sole_reader(g, y);
   *relu = -1;
-  if (r >= 0 && g->nodes[r].op == EC_OP_Relu) {
+  if (r >= 0 && (g->nodes[r].op == EC_OP_Relu || g->nodes[r].op == EC_OP_Clip)) {
     *relu = r;
     r = ec_pass_sole_reader(g, g->nodes[r].outputs[0]);
   }
   if (r < 0 || g->nodes[r].op != EC_OP_QuantizeLinear || !q_operands(g, r, 0, 0, m)) return -1;
   int32_t dt = g->tensors[g->nodes[r].outputs[0]].dtype;
   if (!is_q8(dt)) return -1;
-  if (*relu >= 0) {
-    double zp = m->zp >= 0 ? value_at(&g->tensors[m->zp], 0) : 0.0;
-    if (zp != (dt == ECK_UINT8 ? 0.0 : -128.0)) return -1;
+  double zp = m->zp >= 0 ? value_at(&g->tensors[m->zp], 0) : 0.0;
+  double qmin = dt == ECK_UINT8 ? 0.0 : -128.0, qmax = dt == ECK_UINT8 ? 255.0 : 127.0;
+  if (*relu >= 0 && g->nodes[*relu].op == EC_OP_Relu && zp != qmin) return -1;
+  if (*relu >= 0 && g->nodes[*relu].op == EC_OP_Clip) {
+    /* Q is monotone and clamps: Q(clip(x)) = Q(x) for every x when Q(lo) and Q(hi) are already
+     * the ends of the 8-bit range (rounding as QuantizeLinear does, half to even). */
+    double lo, hi, s = value_at(&g->tensors[m->scale], 0);
+    if (!clip_bounds(g, &g->nodes[*relu], &lo, &hi) || !(s > 0)) return -1;
+    if (!(lo == -INFINITY || nearbyint(lo / s) + zp <= qmin) || !(hi == INFINITY || nearbyint(hi / s) + zp >= qmax))
+      return -1;
   }
   return r;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cutq.h"
 #include "lower.h"
 #include "op.h"
 #include "pipeline.h"
@@ -108,6 +109,10 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
   /* The planner decides on the graph as the passes left it; its costs ask lowering what each
    * node will run on (cost.h, ec_lower_runs_fast), without lowering. */
   ec_status st = ec_plan_build(g, devs, &o->plan, plan, d);
+  if (!st && ec_plan_record_cut_quant(g, plan)) { /* 8-bit cuts travel with their scale */
+    ec_diag_set(d, g->source_path, "", "out of memory at the cuts");
+    st = EC_ERR_INTERNAL;
+  }
   if (st) return st;
   record(g, devs, plan, o->plan.klib, o->onednn);
   ec_plan_record_clusters(g, plan);

@@ -1,6 +1,7 @@
 /* bridges.c — split points as S–T bridges of the operator/activation graph (iterative Tarjan),
  * the chain of blocks between them, and the explanation of why a tensor is not a cut. */
 #include "bridges.h"
+#include "cutq.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,6 +424,10 @@ ec_status ec_bridges_resolve_cuts(const ec_graph *g, const ec_bridges *b,
                   names[k]);
       return EC_ERR_USAGE;
     }
+    /* In an int8 program the cut at a float tensor travels as the int8 tensor it is quantized
+     * to or dequantized from: the same values, a quarter of the bytes (cutq.h). */
+    int q = ec_cut_int8_of(g, b, t);
+    if (q >= 0) t = q;
     char why[1536];
     if (ec_bridges_why_not(g, b, t, why, sizeof why)) {
       ec_diag_set(d, g->source_path, "", "--split-at: %s", why);

@@ -10,6 +10,7 @@
 #include "partition.h"
 
 #include "bridges.h"
+#include "cutq.h"
 #include "ecrt.h"
 #include "plan.h"
 
@@ -242,8 +243,7 @@ static void drop_lowered_cuts(const ec_graph *g, const uint8_t *gone, const ec_p
   int kept = 0;
   for (int c = 0; c < br->n_cuts; c++) {
     int t = br->cut[c];
-    bool named = false;
-    for (int k = 0; k < o->n_split_at; k++) named |= strcmp(g->tensors[t].name, o->split_at[k]) == 0;
+    bool named = ec_cut_named(g, br, t, o->split_at, o->n_split_at);
     if (named || !gone || !gone[t]) {
       br->cut[kept++] = t;
       continue;

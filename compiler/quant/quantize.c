@@ -87,14 +87,33 @@ static int new_const(ec_graph *g, const char *base, const char *suffix, int32_t 
   return ec_tensor_make_const(&g->tensors[t], dtype, rank, dims, data, nbytes) ? -1 : t;
 }
 
+/* The int8 zero point constant of `count` equal values (a scalar when count is 0): one tensor
+ * per distinct value and count, shared by every node that needs it, since each constant takes
+ * its own aligned slot in the weights file (per-channel weight zero points are all zero, most
+ * Relu outputs' are -128). -1 on out of memory. */
+static int zero_points(ec_graph *g, int8_t value, int count) {
+  char name[64];
+  snprintf(name, sizeof name, "edgecc_zero_point_%d_x%d", value, count);
+  int t = ec_graph_find(g, name);
+  size_t n = count ? (size_t)count : 1;
+  if (t >= 0) {
+    const ec_tensor *c = &g->tensors[t];
+    bool same = c->kind == EC_TK_CONSTANT && c->dtype == ECK_INT8 && c->nbytes == n && c->rank == (count ? 1 : 0);
+    for (size_t i = 0; same && i < n; i++) same = ((const int8_t *)c->data)[i] == value;
+    if (same) return t;
+  }
+  int8_t *z = malloc(n);
+  if (z) memset(z, value, n);
+  int64_t dims[1] = {count};
+  return new_const(g, name, "", ECK_INT8, count ? 1 : 0, dims, z, n);
+}
+
 /* A per-tensor scale (float) and zero point (int8), scalars. */
 static bool scalar_params(ec_graph *g, const char *base, float scale, int32_t zp, int *ts, int *tz) {
   float *s = malloc(sizeof *s);
-  int8_t *z = malloc(1);
   if (s) *s = scale;
-  if (z) *z = (int8_t)zp;
   *ts = new_const(g, base, "_scale", ECK_FLOAT, 0, NULL, s, sizeof *s);
-  *tz = *ts < 0 ? (free(z), -1) : new_const(g, base, "_zero_point", ECK_INT8, 0, NULL, z, 1);
+  *tz = *ts < 0 ? -1 : zero_points(g, (int8_t)zp, 0);
   return *ts >= 0 && *tz >= 0;
 }
 
@@ -141,9 +160,9 @@ static ec_status weights(ec_graph *g, int w, int channels, bool transpose, int *
   int64_t n = ec_tensor_numel(t), inner = n / channels;
   const float *x = t->data;
   float *s = malloc(sizeof(float) * (size_t)channels);
-  int8_t *q = malloc((size_t)n), *z = calloc((size_t)channels, 1);
-  if (!s || !q || !z) {
-    free(s), free(q), free(z);
+  int8_t *q = malloc((size_t)n);
+  if (!s || !q) {
+    free(s), free(q);
     return EC_ERR_INTERNAL;
   }
   for (int c = 0; c < channels; c++) {
@@ -160,7 +179,7 @@ static ec_status weights(ec_graph *g, int w, int channels, bool transpose, int *
   if (transpose) { /* [N, K] -> [K, N] */
     int8_t *tq = malloc((size_t)n);
     if (!tq) {
-      free(s), free(q), free(z);
+      free(s), free(q);
       return EC_ERR_INTERNAL;
     }
     for (int64_t i = 0; i < dims[0]; i++)
@@ -178,8 +197,7 @@ static ec_status weights(ec_graph *g, int w, int channels, bool transpose, int *
   if (sc) memcpy(sc, s, sizeof(float) * (size_t)channels);
   *ws = *wq < 0 ? (free(sc), -1) : new_const(g, base, "_scale", ECK_FLOAT, channels > 1 ? 1 : 0, cd, sc,
                                               sizeof(float) * (size_t)channels);
-  *wz = *ws < 0 ? (free(z), -1) : new_const(g, base, "_zero_point", ECK_INT8, channels > 1 ? 1 : 0, cd, z,
-                                             (size_t)channels);
+  *wz = *ws < 0 ? -1 : zero_points(g, 0, channels > 1 ? channels : 0);
   if (*wq < 0 || *ws < 0 || *wz < 0) {
     free(s);
     return EC_ERR_INTERNAL;

@@ -5,7 +5,8 @@ Compiles examples/digits with `--calib examples/digits/calib --calib-max 300` (e
 int8, minmax ranges) for the fast and the reference kernels, and runs 40 test images through
 each program. numpy computes, from the ONNX file alone: the fp32 forward pass of the calibration
 images (Conv, Relu, MaxPool, Gemm), each tensor's min and max, the int8 parameters as the page
-defines them (activations per tensor asymmetric, weights per tensor symmetric, int32 biases), and
+defines them (activations per tensor asymmetric; Conv weights symmetric with one scale per output
+channel, Gemm's per tensor; int32 biases in units of x_scale * w_scale of their channel), and
 then the int8 graph the page describes: QuantizeLinear -> QLinearConv (Relu fused) ->
 DequantizeLinear -> MaxPool -> QuantizeLinear -> QLinearConv -> DequantizeLinear -> MaxPool ->
 QuantizeLinear -> QLinearMatMul (the product's range widened by the bias) -> DequantizeLinear ->
@@ -72,6 +73,14 @@ def wquant(w):
     return np.clip(np.round(w / s), -127, 127), s
 
 
+def wquant_channels(w):
+    """Per output channel (axis 0), as --calib quantizes Conv weights for XNNPACK's qc8: the
+    scales as a vector broadcast over the channel axis of a [M, ...] weight."""
+    m = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+    s = np.array([float(np.float32(v / 127.0)) if v > 0 else 1.0 for v in m])
+    return np.clip(np.round(w / s.reshape((-1,) + (1,) * (w.ndim - 1))), -127, 127), s
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--edgecc", required=True)
@@ -109,13 +118,13 @@ def main():
             hi[k] = max(hi.get(k, -np.inf), float(np.float32(v.max())))
     qp = {k: qparams(lo[k], hi[k]) for k in ("in", "r1", "p1", "r2", "p2")}
     qp["prod"] = qparams(lo["y"] - float(bf.max()), hi["y"] - float(bf.min()))
-    q1, s1 = wquant(w1)
-    q2, s2 = wquant(w2)
+    q1, s1 = wquant_channels(w1)
+    q2, s2 = wquant_channels(w2)
     qf, sf = wquant(wf)
 
     def qconv(xq, xs, xz, wq, ws, b, ys, yz):
         acc = conv(xq - xz, wq, np.round(b / (xs * ws)))
-        return np.clip(np.round(acc * (xs * ws / ys)) + yz, -128, 127)
+        return np.clip(np.round(acc * (xs * ws / ys)[:, None, None]) + yz, -128, 127)
 
     def int8(x):
         s, z = qp["in"]

@@ -6,9 +6,11 @@ x_scale * w_scale), made with python3-onnx from a seeded float network whose act
 torch measures on seeded random calibration inputs (minmax).
 
 - layer_<name>.onnx: one layer, int8 in and int8 out (DequantizeLinear -> Conv or MatMul
-  (-> Relu) -> QuantizeLinear; three convolutions with per-channel weights, _pc; DequantizeLinear
-  -> MaxPool -> QuantizeLinear), so a comparison with ONNX Runtime sees that layer's rounding
-  alone; two (names ending _float) that the qdq pass must leave float; DequantizeLinear x2 -> Add
+  (-> Relu or a ReLU6 Clip) -> QuantizeLinear; four convolutions with per-channel weights, _pc;
+  DequantizeLinear -> MaxPool -> QuantizeLinear), so a comparison with ONNX Runtime sees that
+  layer's rounding alone; three (names ending _float: a Relu of a range not starting at zero, a
+  Clip narrower than its QuantizeLinear's range, a rescaling MaxPool) that the qdq pass must leave
+  float; DequantizeLinear x2 -> Add
   (-> Relu) -> QuantizeLinear, ORT's QLinearAdd.
 - cnn.onnx: float input [1, 3, 16, 16], three convolutions (3x3; depthwise 3x3 stride 2; 1x1)
   with Relu, global average pooling, flatten and a MatMul head, all in QDQ, the head's bias a
@@ -87,7 +89,10 @@ def qconv(b, x, xs, w, bias, ys, yz, relu, per_channel=False, **attrs):
         else:
             ins.append(b.dq(b.const(bq, "b"), np.float32(bs), np.array(0, np.int32)))
     y = b.node("Conv", ins, **attrs)
-    if relu:
+    if relu in ("relu6", "narrow"):  # Clip(0, 6) as MobileNetV2's ReLU6, or a Clip(0, 1) that clips
+        hi = np.float32(6.0 if relu == "relu6" else 1.0)
+        y = b.node("Clip", [y, b.const(np.float32(0), "min"), b.const(hi, "max")])
+    elif relu:
         y = b.node("Relu", [y])
     return b.q(y, ys, yz)
 
@@ -127,6 +132,11 @@ def layers(out, rng):
         # a Relu before a QuantizeLinear whose range does not start at zero: it clips, so the
         # layer must stay float (the name's _float says so to qdq_ort.py)
         ("conv_relu_midzp_u8_float", np.uint8, 4, 6, 3, 1, 1, True, "mid"),
+        # ReLU6 (Clip 0..6) before a QuantizeLinear of range [0, 6]: it changes nothing the
+        # QuantizeLinear keeps, so the layer is int8; a Clip to 1 within that range clips: float
+        ("conv3x3_relu6_s8_pc", np.int8, 8, 12, 3, 1, 1, True, "relu6"),
+        ("conv_dw_relu6_u8", np.uint8, 8, 8, 3, 2, 8, True, "relu6"),
+        ("conv_clip_narrow_s8_float", np.int8, 4, 6, 3, 1, 1, True, "narrow"),
     ]
     elem = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8}
     for name, dt, cin, cout, k, s, grp, has_b, relu in cases:
@@ -136,7 +146,9 @@ def layers(out, rng):
         w = rng.standard_normal([cout, cin // grp, k, k]).astype(np.float32) * 0.3
         bias = rng.standard_normal([cout]).astype(np.float32) * 0.2 if has_b else None
         ys = np.float32(0.02 * 0.3 * 40 * np.sqrt(cin // grp * k * k) / 3)
-        yz = np.array(info.min if relu is True else (info.min + info.max + 1) // 2, dt)
+        if relu in ("relu6", "narrow"):
+            ys = np.float32(6.0 / 255)  # [0, 6]: what ORT's calibration gives a ReLU6 output
+        yz = np.array(info.min if relu in (True, "relu6", "narrow") else (info.min + info.max + 1) // 2, dt)
         x = b.dq("x", xs, xz)
         y = qconv(b, x, xs, w, bias, ys, yz, relu, name.endswith("_pc"), kernel_shape=[k, k], strides=[s, s],
                   group=grp, pads=[k // 2] * 4)

@@ -16,12 +16,17 @@ weights), from torchvision's resnet50 seeded as the zoo's (tests/models/export_z
   biases int32 of scale x_scale * w_scale_c.
 - Left float, as here decided: the head (GlobalAveragePool, Flatten, Gemm) after the last DequantizeLinear.
 
-usage: make_qdq_resnet50.py --ort ORT_DIR OUT_DIR
-writes OUT_DIR/resnet50_qdq.onnx, resnet50_qdq_input_0.pb (the zoo's seeded input),
-resnet50_float.onnx"""
+--model mobilenet_v2 (the zoo's) and --model fashion (examples/fashion, calibrated on the first 4
+images of its calibration set instead of random inputs) are written the same way for bench/int8;
+a Clip (ReLU6) is quantized after, as a Relu.
+
+usage: make_qdq_resnet50.py --ort ORT_DIR [--model resnet50|mobilenet_v2|fashion] OUT_DIR
+writes OUT_DIR/MODEL_qdq.onnx, MODEL_qdq_input_0.pb (the zoo's seeded input, or the example's first
+sample), MODEL_float.onnx"""
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -52,18 +57,17 @@ def ort_outputs(ortdir, model, x, prefix):
     return {o["name"]: np.fromfile(prefix + "%d.bin" % k, np.float32) for k, o in enumerate(info)}
 
 
-def calibrate(ortdir, model, work, side):
-    """{tensor: (min, max)} over CALIB seeded inputs, every node output of the float model."""
+def calibrate(ortdir, model, work, inputs):
+    """{tensor: (min, max)} over the inputs, every node output of the float model."""
     m = onnx.load(model)
-    names = [o for n in m.graph.node for o in n.output if o != "output"]
+    outs = {o.name for o in m.graph.output}
+    names = [o for n in m.graph.node for o in n.output if o not in outs]
     for o in names:
         m.graph.output.append(helper.make_tensor_value_info(o, TensorProto.FLOAT, None))
     aug = os.path.join(work, "calib_all_outputs.onnx")
     onnx.save(m, aug)
-    gen = torch.Generator().manual_seed(SEED_CALIB)
     ranges = {}
-    for k in range(CALIB):
-        x = torch.randn(1, 3, side, side, generator=gen).numpy()
+    for x in inputs:
         outs = ort_outputs(ortdir, aug, x, os.path.join(work, "calib_"))
         outs["input"] = x.ravel()
         for name, v in outs.items():
@@ -104,7 +108,8 @@ def quantize(float_model, ranges):
     for n in g.node:
         y = n.output[0]
         nxt = readers.get(y, [])
-        if n.op_type == "Relu" or (n.op_type in ("Conv", "Add") and not (len(nxt) == 1 and nxt[0].op_type == "Relu")):
+        act = ("Relu", "Clip")
+        if n.op_type in act or (n.op_type in ("Conv", "Add") and not (len(nxt) == 1 and nxt[0].op_type in act)):
             params[y] = act_params(*ranges[y])
     for n in g.node:  # MaxPool keeps its input's parameters (a maximum needs no rescaling)
         if n.op_type == "MaxPool" and n.input[0] in params:
@@ -154,23 +159,35 @@ def quantize(float_model, ranges):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ort", required=True, help="folder whose node_modules holds onnxruntime-node")
+    ap.add_argument("--model", default="resnet50", choices=["resnet50", "mobilenet_v2", "fashion"])
     ap.add_argument("out")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
-    path, _ = export_zoo.export("resnet50", args.out)
-    fl = os.path.join(args.out, "resnet50_float.onnx")
-    os.replace(path, fl)
-    os.replace(os.path.join(args.out, "resnet50_input_0.pb"), os.path.join(args.out, "resnet50_qdq_input_0.pb"))
-    os.remove(os.path.join(args.out, "resnet50_output_0.pb"))
-    ranges = calibrate(args.ort, fl, args.out, export_zoo.MODELS["resnet50"][1])
+    name = args.model
+    fl = os.path.join(args.out, name + "_float.onnx")
+    if name == "fashion":
+        ex = os.path.join(REPO, "examples", "fashion")
+        shutil.copyfile(os.path.join(ex, "fashion.onnx"), fl)
+        shutil.copyfile(os.path.join(ex, "samples", "input_0.pb"), os.path.join(args.out, name + "_qdq_input_0.pb"))
+        inputs = [numpy_helper.to_array(onnx.load_tensor(os.path.join(ex, "calib", "input_%03d.pb" % k)))
+                  for k in range(CALIB)]
+    else:
+        path, _ = export_zoo.export(name, args.out)
+        os.replace(path, fl)
+        os.replace(os.path.join(args.out, name + "_input_0.pb"), os.path.join(args.out, name + "_qdq_input_0.pb"))
+        os.remove(os.path.join(args.out, name + "_output_0.pb"))
+        side = export_zoo.MODELS[name][1]
+        gen = torch.Generator().manual_seed(SEED_CALIB)
+        inputs = [torch.randn(1, 3, side, side, generator=gen).numpy() for _ in range(CALIB)]
+    ranges = calibrate(args.ort, fl, args.out, inputs)
     model = quantize(fl, ranges)
-    onnx.save(model, os.path.join(args.out, "resnet50_qdq.onnx"))
+    onnx.save(model, os.path.join(args.out, name + "_qdq.onnx"))
     ops = {}
     for n in model.graph.node:
         ops[n.op_type] = ops.get(n.op_type, 0) + 1
-    print("resnet50_qdq.onnx: %s" % ", ".join("%s %d" % kv for kv in sorted(ops.items())))
+    print("%s_qdq.onnx: %s" % (name, ", ".join("%s %d" % kv for kv in sorted(ops.items()))))
     return 0
 
 

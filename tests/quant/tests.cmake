@@ -82,3 +82,31 @@ add_test(NAME unit_int8_emulate
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_emulate.py --edgecc $<TARGET_FILE:edgecc>
                  --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/int8-emulate)
 set_tests_properties(unit_int8_emulate PROPERTIES LABELS unit TIMEOUT 600)
+
+# Quantized cuts on the wire: the int8 program split in two at a float tensor of the model travels
+# int8 with its scale and zero point; served over TCP with a byte-counting proxy between the two
+# partitions, at least 70% fewer bytes per request than the fp32 split at the same tensor, outputs
+# bit for bit the single int8 program's. Fashion-MNIST at two cuts (quantized by the sender,
+# dequantized by the receiver); ResNet-50 after layer1 (label slow: calibration and three builds).
+add_test(NAME dist_int8_cut_fashion
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_cut.py --model fashion
+                 --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>
+                 --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/cut-fashion)
+set_tests_properties(dist_int8_cut_fashion PROPERTIES LABELS dist TIMEOUT 600)
+add_test(NAME dist_int8_cut_resnet50
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_cut.py --model resnet50
+                 --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client>
+                 --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/quant/cut-resnet50
+                 --zoo-cache ${EC_ZOO_CACHE})
+set_tests_properties(dist_int8_cut_resnet50 PROPERTIES LABELS "dist;slow" TIMEOUT 3600 FIXTURES_REQUIRED ec_zoo)
+
+# The int8 Fashion-MNIST program built for pi5 (XNNPACK from the aarch64 sysroot), run from its
+# dist/ under qemu-aarch64 with QEMU_CPU=cortex-a76: the host's outputs (conformance tolerance,
+# same class; the log says how many are bit-identical).
+if(EC_QEMU_AARCH64 AND EC_CROSS_GCC)
+  add_test(NAME cross_int8_fashion_pi5
+           COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/int8_cross.py --edgecc $<TARGET_FILE:edgecc>
+                   --src ${CMAKE_SOURCE_DIR} --sysroot ${EC_CROSS_SYSROOT} --work ${CMAKE_BINARY_DIR}/quant/cross-pi5
+                   --device pi5)
+  set_tests_properties(cross_int8_fashion_pi5 PROPERTIES LABELS cross TIMEOUT 900 FIXTURES_REQUIRED ec_sysroot)
+endif()

@@ -5,13 +5,13 @@
 #include "ecrt_driver.h"
 
 static const ecrt_io_desc inputs[2] = {
-  {"x", ECK_FLOAT, 2, {1, 8}},
-  {"use_a", ECK_BOOL, 0, {0}},
+  {"x", ECK_FLOAT, 2, {1, 8}, 0, 0},
+  {"use_a", ECK_BOOL, 0, {0}, 0, 0},
 };
 
 static const ecrt_io_desc outputs[2] = {
-  {"h", ECK_FLOAT, 2, {1, 8}},
-  {"hs", ECK_FLOAT, 3, {3, 1, 8}},
+  {"h", ECK_FLOAT, 2, {1, 8}, 0, 0},
+  {"hs", ECK_FLOAT, 3, {3, 1, 8}, 0, 0},
 };
 
 static ecrt_status init(void *ctx, const void *weights, size_t weights_len, void *arena,

@@ -5,11 +5,11 @@
 #include "ecrt_driver.h"
 
 static const ecrt_io_desc inputs[1] = {
-  {"input", ECK_FLOAT, 4, {1, 1, 8, 8}},
+  {"input", ECK_FLOAT, 4, {1, 1, 8, 8}, 0, 0},
 };
 
 static const ecrt_io_desc outputs[1] = {
-  {"logits", ECK_FLOAT, 2, {1, 10}},
+  {"logits", ECK_FLOAT, 2, {1, 10}, 0, 0},
 };
 
 static ecrt_status init(void *ctx, const void *weights, size_t weights_len, void *arena,

@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""bench_int8.py — edgecc's int8 programs against its fp32 ones and against ONNX Runtime's int8
+(issue 14), on a per-channel QDQ ResNet-50, MobileNetV2 and the Fashion-MNIST example.
+
+For each model: the fp32 ONNX file (the zoo's seeded export, or examples/fashion/fashion.onnx)
+and its QDQ form as ONNX Runtime's static quantizer writes it (tests/quant/make_qdq_resnet50.py
+--model M: S8S8, weights per channel, calibrated by ORT on 4 inputs), then five programs timed in
+R alternating rounds, each round once per thread count (1 thread pinned with `taskset -c 0`, 2
+threads unpinned):
+- edgecc fp32: `edgecc FP32.onnx --targets host`;
+- edgecc int8 (QDQ): `edgecc QDQ.onnx --targets host` (the qdq pass: int8 XNNPACK operators);
+- edgecc int8 (--calib): `edgecc FP32.onnx --targets host --calib DIR` (every candidate int8;
+  DIR: the Fashion-MNIST calibration set's first 64 images, or 4 seeded random inputs);
+- ONNX Runtime fp32 and int8 (the QDQ file): npm onnxruntime-node, sequential, all graph
+  optimisations (bench/zoo/ort_bench.js).
+Each edgecc folder is built by its own CMakeLists in Release mode; each program reports the median
+of N runs after a warm-up, the table the median over rounds. Writes the section between the
+bench/int8 markers of docs/benchmarks.md unless --no-doc.
+
+usage: bench/int8/bench_int8.py --edgecc BUILD/edgecc [--models resnet50,mobilenet_v2,fashion]
+       [--rounds 5] [--runs 20] [--threads 1,2] [--work DIR] [--no-doc]
+Not yet timed on a quiet machine: an estimated 10 to 15 minutes on 2 cores with the defaults, most
+of it the npm install, the ResNet-50 export and ORT calibration, and the 9 folder builds (a second
+run reuses the exports, installs and models). --models fashion --rounds 1 --runs 3 ran end to end
+once, at a load of 18.
+"""
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+PY = "/usr/bin/python3"
+MODELS = ["resnet50", "mobilenet_v2", "fashion"]
+PROGS = ["edgecc fp32", "edgecc int8 (QDQ)", "edgecc int8 (--calib)", "ORT fp32", "ORT int8 (QDQ)"]
+BEGIN, END = "<!-- bench/int8: begin -->", "<!-- bench/int8: end -->"
+sys.path.insert(0, os.path.join(ROOT, "bench", "zoo"))
+sys.path.insert(0, os.path.join(ROOT, "bench", "plan"))
+from bench_zoo import cpu_line, input_raw, time_edgecc  # noqa: E402
+from common import build_folder, replace_section, run  # noqa: E402
+
+
+def ort_dir(work):
+    d = os.path.join(work, "ort")
+    if not os.path.isdir(os.path.join(d, "node_modules", "onnxruntime-node")):
+        os.makedirs(d, exist_ok=True)
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "onnxruntime-node"], cwd=d, check=True,
+                       env=dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip"), stdout=subprocess.DEVNULL)
+    return d
+
+
+def models_of(model, work, ortdir):
+    """(fp32 .onnx, QDQ .onnx, input .pb, calibration folder) of MODEL, made once in WORK."""
+    d = os.path.join(work, model)
+    qdq = os.path.join(d, model + "_qdq.onnx")
+    if not os.path.exists(qdq):
+        run([PY, os.path.join(ROOT, "tests", "quant", "make_qdq_resnet50.py"), "--ort", ortdir, "--model", model, d])
+    calib = os.path.join(d, "calib")
+    if model == "fashion":
+        calib = os.path.join(ROOT, "examples", "fashion", "calib")
+    elif not os.path.isdir(calib):
+        os.makedirs(calib)
+        x = numpy_helper.to_array(onnx.load_tensor(os.path.join(d, model + "_qdq_input_0.pb")))
+        rng = np.random.default_rng(14)
+        for k in range(4):
+            with open(os.path.join(calib, "input_%d.pb" % k), "wb") as f:
+                f.write(numpy_helper.from_array(rng.standard_normal(x.shape).astype(np.float32), "input")
+                        .SerializeToString())
+    return os.path.join(d, model + "_float.onnx"), qdq, os.path.join(d, model + "_qdq_input_0.pb"), calib
+
+
+def edgecc_prog(a, onnx_path, out, extra=()):
+    run([a.edgecc, onnx_path, "--targets", "host", "-o", out + "/src", "--force", *extra],
+        env=dict(os.environ, EDGECC_CACHE_DIR=os.path.join(a.work, "cache")))
+    bdir = build_folder(os.path.join(out, "src", "host"), os.path.join(out, "build"))
+    return os.path.join(bdir, json.load(open(os.path.join(out, "src", "plan.json")))["partitions"][0]["program"])
+
+
+def time_ort(ortdir, model, raw, iname, dims, th, runs):
+    pin = ["taskset", "-c", "0"] if th == 1 else []
+    p = subprocess.run(pin + ["node", os.path.join(ROOT, "bench", "zoo", "ort_bench.js"), ortdir, model, iname, raw,
+                              dims, str(th), str(runs)], capture_output=True, text=True, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--edgecc", required=True)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--work", default=os.path.join(ROOT, "build-bench-int8"))
+    ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    ap.add_argument("--no-doc", action="store_true")
+    a = ap.parse_args()
+    a.work, a.edgecc = os.path.abspath(a.work), os.path.abspath(a.edgecc)
+    os.makedirs(a.work, exist_ok=True)
+    ortdir = ort_dir(a.work)
+    ort_ver = json.load(open(os.path.join(ortdir, "node_modules", "onnxruntime-node", "package.json")))["version"]
+    threads = [int(t) for t in a.threads.split(",")]
+    rows = []
+    for model in a.models.split(","):
+        fp32, qdq, inp, calib = models_of(model, a.work, ortdir)
+        base = os.path.join(a.work, model)
+        exes = {"edgecc fp32": edgecc_prog(a, fp32, base + "-fp32"),
+                "edgecc int8 (QDQ)": edgecc_prog(a, qdq, base + "-qdq"),
+                "edgecc int8 (--calib)": edgecc_prog(a, fp32, base + "-calib",
+                                                     ["--calib", calib, "--calib-max", "64"])}
+        raw, iname, dims = input_raw(inp, a.work, model)
+        res = {}
+        for _ in range(a.rounds):  # alternating: every program once per round and thread count
+            for th in threads:
+                for lab, exe in exes.items():
+                    res.setdefault((lab, th), []).append(time_edgecc(exe, inp, th, a.runs))
+                res.setdefault(("ORT fp32", th), []).append(time_ort(ortdir, fp32, raw, iname, dims, th, a.runs))
+                res.setdefault(("ORT int8 (QDQ)", th), []).append(time_ort(ortdir, qdq, raw, iname, dims, th, a.runs))
+        med = {k: statistics.median(v) for k, v in res.items()}
+        rows.append((model, med))
+        print(model, json.dumps({"%s %dT" % k: round(v, 3) for k, v in med.items()}),
+              "load %.1f" % os.getloadavg()[0], flush=True)
+    table = ["| model | threads | " + " | ".join(p + " ms" for p in PROGS) +
+             " | edgecc int8 (QDQ) / fp32 | edgecc int8 (QDQ) / ORT int8 |",
+             "|---|---|" + "---|" * (len(PROGS) + 2)]
+    for model, med in rows:
+        for th in threads:
+            t = [med[(p, th)] for p in PROGS]
+            table.append("| %s | %d | %s | %.2fx | %.2fx |" % (
+                model, th, " | ".join("%.3f" % v for v in t), t[1] / t[0], t[1] / t[4]))
+    print("\n".join(table))
+    if a.no_doc:
+        return
+    section = "\n".join([
+        BEGIN, "## int8 (bench/int8)", "",
+        "`bench/int8/bench_int8.py --edgecc build/edgecc` on %s, %s: median of %d alternating rounds of "
+        "%d runs each; 1 thread pinned to one core, 2 threads unpinned; ONNX Runtime %s (npm), "
+        "sequential, all graph optimisations. QDQ files written by tests/quant/make_qdq_resnet50.py "
+        "(S8S8, per-channel weights); XNNPACK 2022 has no VNNI kernels on x86, so no int8 speed goal "
+        "here (issue 14)." % (cpu_line(), datetime.date.today().isoformat(), a.rounds, a.runs, ort_ver),
+        "", *table, "", END])
+    replace_section(a.doc, BEGIN, END, section)
+
+
+if __name__ == "__main__":
+    main()
