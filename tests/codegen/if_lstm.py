@@ -20,6 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "unit"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
@@ -27,6 +28,7 @@ from onnx import numpy_helper  # noqa: E402
 
 import control_codegen as cc  # noqa: E402
 import edgecc_run  # noqa: E402
+import ort_install  # noqa: E402
 
 TOL = 1e-4  # of the largest value of each output: the zoo's rule
 DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64"}
@@ -203,10 +205,7 @@ def main():
         raise SystemExit("FAIL the stream takes one branch only (rates %s)" % sorted(rates))
 
     ortdir = os.path.abspath(a.ort_dir or os.path.join(cx.work, "ort"))
-    if not os.path.isdir(os.path.join(ortdir, "node_modules", "onnxruntime-node")):
-        os.makedirs(ortdir, exist_ok=True)
-        sh(["npm", "install", "--no-audit", "--no-fund", "onnxruntime-node"], cwd=ortdir,
-           env=dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip"))
+    ort_install.ensure_ort(ortdir)
     ort, names = ort_chain(mk, model, st, ortdir, cx.work)
 
     def eval_one(ins, outs):

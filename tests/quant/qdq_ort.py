@@ -30,6 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "diff"))
 import diff  # noqa: E402  (kernels_of: which kernel each generated step runs on)
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import ort_install  # noqa: E402
 
 failures = []
 
@@ -48,12 +50,7 @@ def run(argv, **kw):
 
 
 def ensure_ort(work):
-    d = os.path.join(work, "ort")
-    if not os.path.isdir(os.path.join(d, "node_modules", "onnxruntime-node")):
-        os.makedirs(d, exist_ok=True)
-        run(["npm", "install", "--no-audit", "--no-fund", "onnxruntime-node"], cwd=d,
-            env=dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip"))
-    return d
+    return ort_install.ensure_ort(os.path.join(work, "ort"))
 
 
 def load_pb(path):
