@@ -5,16 +5,6 @@
 
 #include "eck_xnn.h"
 
-/* x86-64 builds for the baseline (SSE2), where these loops run at a fifth of AVX-512's speed:
- * with GCC on glibc each kernel is also compiled for AVX2 and AVX-512 and the loader picks the
- * one the CPU runs (an ifunc), so the output folder stays portable. Clang 14 drops the resolver
- * of a clone not called in its own file, and other libcs have no ifunc: baseline there. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
-#define ECK_VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ECK_VEC_CLONES
-#endif
-
 /* erf by Abramowitz and Stegun 7.1.28: 1 - 1/(1 + a1 t + ... + a6 t^6)^16 for t >= 0, within
  * 3e-7 of erf; float rounding of the 16th power adds about 3e-6 relative to its reciprocal. For
  * large t the power overflows to infinity and 1/p to 0, so erf is exactly 1 there with no clamp.
@@ -27,7 +17,7 @@
 #define ERF_A5 0.0002765672f
 #define ERF_A6 0.0000430638f
 
-ECK_VEC_CLONES void eck_xnn_gelu(const float *x, float *y, size_t n) {
+ECK_VEC_INLINE void gelu_body(const float *x, float *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float v = x[i];
     float t = fabsf(v) * 0.70710678118654752f;
@@ -40,11 +30,16 @@ ECK_VEC_CLONES void eck_xnn_gelu(const float *x, float *y, size_t n) {
     y[i] = 0.5f * v * (1.0f + copysignf(e, v));
   }
 }
+ECK_VEC_VARIANTS(gelu, (const float *x, float *y, size_t n), (x, y, n))
+
+void eck_xnn_gelu(const float *x, float *y, size_t n) {
+  ECK_VEC_CALL(gelu, (x, y, n));
+}
 
 /* Eight partial sums, so that the loop vectorizes without reassociating a single sum. */
 #define LANES 8
 
-static float row_sum(const float *x, size_t n, float shift) {
+ECK_VEC_INLINE float row_sum(const float *x, size_t n, float shift) {
   float acc[LANES] = {0};
   size_t i = 0;
   for (; i + LANES <= n; i += LANES)
@@ -55,7 +50,7 @@ static float row_sum(const float *x, size_t n, float shift) {
   return s;
 }
 
-static float row_sq_sum(const float *x, size_t n, float mean) {
+ECK_VEC_INLINE float row_sq_sum(const float *x, size_t n, float mean) {
   float acc[LANES] = {0};
   size_t i = 0;
   for (; i + LANES <= n; i += LANES)
@@ -69,8 +64,8 @@ static float row_sq_sum(const float *x, size_t n, float mean) {
   return s;
 }
 
-ECK_VEC_CLONES void eck_xnn_layernorm(const float *x, float *y, const float *scale, const float *bias, size_t rows,
-                       size_t n, size_t scale_step, size_t bias_step, float eps) {
+ECK_VEC_INLINE void layernorm_body(const float *x, float *y, const float *scale, const float *bias, size_t rows,
+                                   size_t n, size_t scale_step, size_t bias_step, float eps) {
   for (size_t r = 0; r < rows; r++) {
     const float *xr = x + r * n;
     float *yr = y + r * n;
@@ -85,4 +80,13 @@ ECK_VEC_CLONES void eck_xnn_layernorm(const float *x, float *y, const float *sca
         yr[i] = (xr[i] - mean) * rstd * scale[i * scale_step] + (bias ? bias[i * bias_step] : 0.0f);
     }
   }
+}
+ECK_VEC_VARIANTS(layernorm,
+                 (const float *x, float *y, const float *scale, const float *bias, size_t rows, size_t n,
+                  size_t scale_step, size_t bias_step, float eps),
+                 (x, y, scale, bias, rows, n, scale_step, bias_step, eps))
+
+void eck_xnn_layernorm(const float *x, float *y, const float *scale, const float *bias, size_t rows, size_t n,
+                       size_t scale_step, size_t bias_step, float eps) {
+  ECK_VEC_CALL(layernorm, (x, y, scale, bias, rows, n, scale_step, bias_step, eps));
 }

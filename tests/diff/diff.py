@@ -226,15 +226,23 @@ def make_model(cases, opset, name="diff", check=True):
 
 def p_conv(c):
     """A Conv alone: random groups (depthwise too), kernel, strides, dilations, asymmetric pads,
-    auto_pad, with and without bias."""
+    auto_pad, with and without bias. A depthwise Conv of more than 25 taps (ConvNeXt's 7x7, up to
+    40 channels: full and partial blocks of 16) runs on eck_xnn_dwconv ("fast"), sometimes with a
+    Relu fused into it."""
     n = c.pick(1, 1, 1, 2)
-    groups = c.pick(1, 1, 2, 3, "dw")
-    if groups == "dw":
+    groups = c.pick(1, 1, 2, 3, "dw", "big_dw")
+    big = groups == "big_dw"
+    if big:
+        cin = c.int(2, 40)
+        groups, cout = cin, cin
+    elif groups == "dw":
         cin = c.int(1, 12)
         groups, cout = cin, cin * c.pick(1, 1, 2)
     else:
         cin, cout = groups * c.int(1, 4), groups * c.int(1, 4)
     kh, kw = c.pick(1, 2, 3, 3, 5), c.pick(1, 2, 3, 3)
+    if big:
+        kh, kw = c.pick(6, 7, 7, 8), c.pick(5, 7, 7, 8)
     sh, sw = c.pick(1, 1, 2, 3), c.pick(1, 1, 2)
     dh, dw = c.pick(1, 1, 1, 2), c.pick(1, 1, 2)
     attrs = dict(kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], group=groups)
@@ -246,15 +254,18 @@ def p_conv(c):
         attrs["auto_pad"] = auto
         pads = [kh, kw, kh, kw] if auto != "VALID" else [0, 0, 0, 0]
     eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    h = max(c.int(1, 9), eh - pads[0] - pads[2])
-    w = max(c.int(1, 9), ew - pads[1] - pads[3])
+    h = max(c.int(1, 20 if big else 9), eh - pads[0] - pads[2])
+    w = max(c.int(1, 20 if big else 9), ew - pads[1] - pads[3])
     if auto == "VALID":
         h, w = max(h, eh), max(w, ew)
     x = c.feat(n, cin, h, w)
     ins = [x, c.rand([cout, cin // groups, kh, kw], 1 / math.sqrt(cin // groups * kh * kw))]
     if c.chance(0.7):
         ins.append(c.rand([cout], 0.3))
-    c.out(c.node("Conv", ins, "xnn", **attrs))
+    if big and c.chance(0.3):
+        c.out(c.node("Relu", [c.node("Conv", ins, "fast", **attrs)], "fused"))
+        return
+    c.out(c.node("Conv", ins, "fast" if big else "xnn", **attrs))
 
 
 def p_pool(c):
