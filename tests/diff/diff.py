@@ -254,8 +254,10 @@ def p_conv(c):
         attrs["auto_pad"] = auto
         pads = [kh, kw, kh, kw] if auto != "VALID" else [0, 0, 0, 0]
     eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    h = max(c.int(1, 20 if big else 9), eh - pads[0] - pads[2])
-    w = max(c.int(1, 20 if big else 9), ew - pads[1] - pads[3])
+    h = max(c.int(1, 9), eh - pads[0] - pads[2])
+    w = max(c.int(1, 9), ew - pads[1] - pads[3])
+    if big:  # rows and runs of 4 columns whose whole window is inside (the kernel's fast path)
+        h, w = c.int(eh, eh + 8), c.int(ew + 3, ew + 12)
     if auto == "VALID":
         h, w = max(h, eh), max(w, ew)
     x = c.feat(n, cin, h, w)
