@@ -814,6 +814,20 @@ static void emit_layernorm(emitter *e, ec_buf *b, int s, const ec_node *n, const
   ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
 }
 
+/* eck_xnn_dwconv: the geometry as XNNPACK's convolution would take it, weights and bias. */
+static void emit_dwconv(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const ec_kernel_choice *kc = e->kc[s];
+  ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
+  put_xnn_params(b, &kc->xp, fname);
+  ec_buf_printf(b, ";\n");
+  open_float_call(e, b, fname, "eck_xnn_dwconv", n, NULL);
+  ec_buf_printf(b, ", &%s_xp,\n      (const float *)", fname);
+  put_val(e, b, kc->w);
+  ec_buf_printf(b, ", (const float *)");
+  put_val(e, b, kc->bias);
+  ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
+}
+
 /* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm. */
 static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   step_open(e, b, fname);

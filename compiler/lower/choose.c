@@ -849,6 +849,13 @@ static bool dnnl_by_default(const eck_dnnl_params *p) {
   }
 }
 
+/* A depthwise convolution (one filter per channel) whose window XNNPACK has no depthwise kernel for
+ * and eck_xnn_dwconv takes. */
+static bool big_depthwise(const eck_xnn_params *p) {
+  size_t taps = (size_t)p->kernel[0] * p->kernel[1];
+  return p->groups > 1 && p->channels_in == 1 && p->channels_out == 1 && taps > 25 && taps <= ECK_XNN_DW_MAX_TAPS;
+}
+
 /* --kernels onednn: the oneDNN primitive standing in for the XNNPACK operator choose picked (its
  * EC_DNNL row), with the operator's parameters carried over, when it reads and writes dense
  * tensors; else the XNNPACK operator stays. by_default: only where the default order gives it
@@ -936,6 +943,9 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
   if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || n->family == EC_KF_ONEDNN_DEFAULT ||
                         (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
     k = to_dnnl(g, n, c, n->family == EC_KF_ONEDNN_DEFAULT);
+  /* XNNPACK 2022's depthwise kernels stop at 25 taps; past them it runs a GEMM per channel, five
+   * times slower than eck_xnn_dwconv on ConvNeXt's 7x7 (oneDNN, above, has its own). */
+  if (k == EC_K_XNN && c->xp.kind == ECK_XNN_CONV && big_depthwise(&c->xp)) k = EC_K_DWCONV;
   /* A fused residual sum only oneDNN's convolution adds: nothing else may run the node (codegen's
    * reference path refuses it loudly). */
   if (attr(n, EC_ATTR_SUM) && !(k == EC_K_DNNL && (c->dp.flags & ECK_DNNL_SUM))) k = EC_K_REF;

@@ -166,7 +166,38 @@ void eck_xnn_batchnorm_nhwc(const float *x, float *y, const float *scale, const 
 void eck_xnn_copy_channels(const float *x, float *y, size_t pixels, size_t c, size_t x_stride,
                            size_t y_stride);
 
-/* ---- transformer blocks (eck_xnn_transformer.c): plain C, no XNNPACK needed ----------------------- */
+/* ---- transformer blocks (eck_xnn_transformer.c, eck_xnn_dwconv.c): plain C, no XNNPACK needed ---- */
+
+/* x86-64 builds for the baseline (SSE2), where these loops run several times slower than with
+ * AVX-512 and FMA. A kernel's work is `body_body`, an ECK_VEC_INLINE function (its helpers too);
+ * ECK_VEC_VARIANTS(body, (params), (args)) compiles it again for AVX-512+FMA and AVX2+FMA on x86-64
+ * GCC and Clang, and the kernel's own definition (written out, so that codegen's sources.c finds it)
+ * is ECK_VEC_CALL(body, (args)), which picks a variant from the CPU's features (a load and a test
+ * per call): the output folder stays portable. (GCC 12's target_clones has no feature set with
+ * FMA, and its resolver took the baseline for "arch=x86-64-v3" on an AMD EPYC with AVX-512.)
+ * Elsewhere (the boards' NEON is their baseline) the body alone is compiled. */
+#if defined(__GNUC__)
+#define ECK_VEC_INLINE static inline __attribute__((always_inline))
+#else
+#define ECK_VEC_INLINE static inline
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ECK_VEC_VARIANTS(body, params, args)                                                     \
+  __attribute__((target("avx512f,fma"))) static void body##_avx512 params { body##_body args; } \
+  __attribute__((target("avx2,fma"))) static void body##_avx2 params { body##_body args; }
+#define ECK_VEC_CALL(body, args)                                               \
+  do {                                                                         \
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))    \
+      body##_avx512 args;                                                      \
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))  \
+      body##_avx2 args;                                                        \
+    else                                                                       \
+      body##_body args;                                                        \
+  } while (0)
+#else
+#define ECK_VEC_VARIANTS(body, params, args)
+#define ECK_VEC_CALL(body, args) body##_body args
+#endif
 
 /* GELU, Erf form, of n floats: y = x/2 (1 + erf(x / sqrt 2)), erf within 4e-6 (no libm). */
 void eck_xnn_gelu(const float *x, float *y, size_t n);
@@ -175,5 +206,13 @@ void eck_xnn_gelu(const float *x, float *y, size_t n);
  * for all; bias may be NULL). */
 void eck_xnn_layernorm(const float *x, float *y, const float *scale, const float *bias, size_t rows,
                        size_t n, size_t scale_step, size_t bias_step, float eps);
+
+/* Depthwise convolution of NHWC floats (one filter per channel: p->groups channels, channels_in
+ * and channels_out 1) with a window of up to ECK_XNN_DW_MAX_TAPS taps, where XNNPACK 2022 has no
+ * depthwise kernel (past 25 taps it runs a GEMM per channel): ConvNeXt's 7x7. p gives the input
+ * batch, height and width, kernel, stride, dilation, pads (top, right, bottom, left), pixel strides
+ * (in_stride, out_stride) and the clamp; w is [C][kh][kw], bias [C] or NULL. */
+#define ECK_XNN_DW_MAX_TAPS 64
+void eck_xnn_dwconv(const float *x, float *y, const eck_xnn_params *p, const float *w, const float *bias);
 
 #endif
