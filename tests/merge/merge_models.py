@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """merge_models.py — seeded torch models for the merge tests (issue 15), exported at test time.
 
-usage: merge_models.py OUT_DIR [--family cnn|resnet50|wide]
+usage: merge_models.py OUT_DIR [--family cnn|resnet50|wide] [--only a,b,c]
 
 Writes OUT_DIR/{a,b,c,d,e}.onnx, each with OUT_DIR/<name>_input_0.pb (one input shared by all,
 seeded) and OUT_DIR/<name>_output_0.pb (torch's output):
@@ -107,6 +107,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--family", choices=["cnn", "resnet50", "wide"], default="cnn")
+    ap.add_argument("--only", default="", help="export only these models (the others are still drawn: same bytes)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(15)
@@ -139,6 +140,8 @@ def main():
     if unrelated is not None:
         add_d_e(models, base, make_head, unrelated, shape)
     x = torch.randn(shape, generator=torch.Generator().manual_seed(7))
+    if a.only:
+        models = {k: v for k, v in models.items() if k in a.only.split(",")}
     for name, m in models.items():
         m.eval()
         path = os.path.join(a.out, name + ".onnx")
