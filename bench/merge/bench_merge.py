@@ -29,7 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "plan"))
-from common import build_folder, replace_section, run  # noqa: E402
+from common import build_folder, refuse_under_load, replace_section, run  # noqa: E402
 
 BEGIN, END = "<!-- bench/merge: begin -->", "<!-- bench/merge: end -->"
 NAMES = ["a", "b", "c"]
@@ -108,9 +108,7 @@ def main():
         med["merged_a"], med["a"], res["a_ratio"]))
     print("1-minute load average %.1f at the start, %.1f at the end; %.0f s in all" % (load0, load1, time.time() - t0))
     if a.write_docs:
-        if max(load0, load1) > a.max_load:
-            raise SystemExit("bench_merge: load average above %.1f: not written to %s (measured under load)"
-                             % (a.max_load, a.doc))
+        refuse_under_load("bench_merge", (load0, load1), a.max_load, a.doc)
         write_doc(a, res, load0, load1)
 
 
