@@ -168,7 +168,9 @@ def main():
                   for k in med if isinstance(k, tuple) and k[0].startswith("edgecc")}
         print(model, json.dumps({f"{k[0]}_{k[1]}T": round(v, 2) for k, v in med.items() if isinstance(k, tuple)}),
               json.dumps(ratios), "transpose_steps %d" % med["transposes"],
-              " ".join(f"rss_{k} {v:.1f}" for k, v in rss.items()), f"load {os.getloadavg()[0]:.1f}", flush=True)
+              # --no-doc skips the RSS runs: say so rather than print 0.0
+              " ".join(f"rss_{k} {v:.1f}" for k, v in rss.items()) if not a.no_doc else "rss not measured (--no-doc)",
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
     if not a.no_doc and fams == [""]:
         write_doc(a, [(m, med, rss["edgecc"], mc) for m, med, rss, mc in rows], ort_ver, torch_ver)
     elif not a.no_doc:

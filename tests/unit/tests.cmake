@@ -92,3 +92,13 @@ add_test(NAME unit_control_flow
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/unit/control_flow.py
                  --edgecc $<TARGET_FILE:edgecc> --work ${CMAKE_BINARY_DIR}/unit/control_flow)
 set_tests_properties(unit_control_flow PROPERTIES LABELS unit TIMEOUT 120)
+
+# The activation x activation MatMul kernel (kernels/blas/eck_blas.c) against a brute-force
+# product on every small-product kernel the CPU has, and no allocation per call with
+# OPENBLAS_CORETYPE unset (OpenBLAS's own choice of core, as on a user's machine).
+add_executable(test_blas_gemm ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_blas_gemm.c ${CMAKE_SOURCE_DIR}/kernels/blas/eck_blas.c)
+target_include_directories(test_blas_gemm PRIVATE ${CMAKE_SOURCE_DIR}/kernels/blas ${CMAKE_SOURCE_DIR}/kernels/ref)
+target_link_libraries(test_blas_gemm PRIVATE openblas m)
+add_test(NAME unit_blas_gemm COMMAND test_blas_gemm)
+set_tests_properties(unit_blas_gemm PROPERTIES LABELS unit TIMEOUT 300
+                     ENVIRONMENT_MODIFICATION "OPENBLAS_CORETYPE=unset:;OPENBLAS_NUM_THREADS=set:1")
