@@ -4,7 +4,8 @@
 EC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EC_BUILD=${EC_BUILD:-$EC_ROOT/build}
 
-# Every Debian package edgecc needs, from the one list (comments and blank lines skipped).
+# Every Debian package edgecc needs, from the one list (comments and blank lines skipped); an
+# entry NAME=COMMAND stays whole here (ec_install_deps reads it).
 ec_packages() { sed -e 's/#.*//' "$EC_ROOT/scripts/packages.txt" | tr -s ' \t' '\n\n' | grep -v '^$'; }
 mapfile -t EC_PACKAGES < <(ec_packages)
 
@@ -12,8 +13,13 @@ ec_log() { printf '== %s\n' "$*"; }
 
 ec_install_deps() {
   local missing=()
-  for p in "${EC_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  local e p cmd
+  for e in "${EC_PACKAGES[@]}"; do
+    p=${e%%=*} cmd=""
+    [ "$p" = "$e" ] || cmd=${e#*=}
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' && continue
+    [ -n "$cmd" ] && command -v "$cmd" >/dev/null && continue  # provided another way (NodeSource's npm)
+    missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
     ec_log "all ${#EC_PACKAGES[@]} Debian packages present"

@@ -41,6 +41,37 @@ tmp="$out.tmp.$$"
   echo "(\`--min-fast-tests\`, read from the generated code), so a lowering that fell back to the reference"
   echo "kernels everywhere fails it."
   echo
+  echo '## Frozen inputs'
+  echo
+  echo 'A graph input is frozen (`--freeze-input`, with the value of the test'\''s data) only when it feeds,'
+  echo 'directly or through the nodes that compute it, an operand that output shapes depend on (`edgecc'
+  echo 'inspect --shape-inputs`, from each op'\''s shape-operand mask in `compiler/ops/ops_*.def`): the shape'
+  echo 'of Reshape, Expand and ConstantOfShape, Resize'\''s and Upsample'\''s scales and sizes, Slice'\''s starts,'
+  echo 'ends, axes and steps, Pad'\''s pads, the axes of Squeeze, Unsqueeze and ReduceSum, Split'\''s split,'
+  echo 'Tile'\''s repeats, OneHot'\''s depth, MaxUnpool'\''s output_shape, the window functions'\'' size, STFT'\''s'
+  echo 'frame_step and frame_length, and the cases below. With the fast kernels, inputs that are weights of'
+  echo 'a fast kernel are frozen too. Every other input is fed at run time: data-dependent shapes (see each'
+  echo 'mode'\''s note), CumSum'\''s axis, and Dropout'\''s ratio and training_mode.'
+  echo
+  echo 'Frozen for a reason that needs more words:'
+  echo
+  echo '- `test_loop11` (trip_count, cond): the body slices x at the iteration number (a Slice whose starts'
+  echo '  come from the iteration count), which static shapes know only in a loop unrolled from a constant'
+  echo '  trip count, and its scan output is as long as the trip count.'
+  echo '- `test_range_float_type_positive_delta_expanded`, `test_range_int32_type_negative_delta_expanded`'
+  echo '  (start, limit, delta): they compute the trip count of the Loop that Range'\''s function expands to,'
+  echo '  whose scan output is the test'\''s output. A Loop'\''s scan outputs are sized from a constant trip'
+  echo '  count; a run-time length bounded by `--max-trip-count` (as Range'\''s own output is by'
+  echo '  `--max-extent`) is not implemented, and the expanded Loop has no name to give that flag. The'
+  echo '  `test_range_*` tests without the expansion run fed.'
+  echo '- `test_melweightmatrix`: num_mel_bins and dft_length shape the output; sample_rate,'
+  echo '  lower_edge_hertz and upper_edge_hertz do not, but the kernel takes all five as compile-time'
+  echo '  parameters, so they are frozen with the two.'
+  echo '- `test_resize_tf_crop_and_resize`: sizes shapes the output; roi does not, but Resize'\''s kernel'
+  echo '  takes roi as a compile-time parameter, so it is frozen with sizes.'
+  echo '- The four excused `test_training_dropout*` tests are fed and compile; their runs fail (training'
+  echo '  mode with a ratio above 0 draws a random mask that cannot be reproduced).'
+  echo
   for mode in shapes eval compile compile-xnnpack; do
     f="$build/conformance/$mode/report.md"
     [ -f "$f" ] || continue

@@ -418,7 +418,11 @@ static int heap_pop(int *h, int *n) {
 }
 
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d) {
-  ec_status st = ec_graph_link(g);
+  bool any_dead = false;
+  /* Dead nodes (a pass replaced them) go first: they may still name a tensor as output that a
+   * live node now produces, and would pull its consumers before the live producer. */
+  for (int i = 0; i < g->n_nodes; i++) any_dead |= g->nodes[i].dead;
+  ec_status st = any_dead ? ec_graph_compact(g) : ec_graph_link(g);
   if (st) return st;
   int nn = g->n_nodes;
   int *indeg = ec_alloc(sizeof(int) * (size_t)(nn + 1));

@@ -235,7 +235,8 @@ ec_status ec_node_set_inputs(ec_graph *g, int node, const int *tensors, int n);
 ec_status ec_node_set_outputs(ec_graph *g, int node, const int *tensors, int n);
 /* Recomputes producers and consumers from the nodes. */
 ec_status ec_graph_link(ec_graph *g);
-/* Orders nodes topologically (stable: keeps file order where possible). Fails on a cycle. */
+/* Drops dead nodes, then orders the rest topologically (stable: keeps file order where
+ * possible). Fails on a cycle. */
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
 /* Number of the node's ONNX inputs (its inputs without the subgraphs' captures). */
 int ec_node_n_explicit_inputs(const ec_node *n);

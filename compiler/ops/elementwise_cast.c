@@ -61,7 +61,8 @@ ec_status ec_infer_cast(ec_ctx *cx, ec_node *n) {
 
 /* Dropout is the identity at inference. Opsets 1-6 say so with `is_test`, 7-11 always, 12+
  * with the `training_mode` input (false by default). A random mask cannot be reproduced, so
- * training mode with a non-zero ratio is refused. */
+ * training mode with a non-zero ratio is refused: here when both are constants, by the kernel at
+ * run time when either is fed. */
 ec_status ec_infer_dropout(ec_ctx *cx, ec_node *n) {
   const bool inputs = cx->opset >= 12;
   ec_status st = ec_check_arity(cx, n, 1, inputs ? 3 : 1, 1, 2);
@@ -90,25 +91,20 @@ ec_status ec_infer_dropout(ec_ctx *cx, ec_node *n) {
       return ec_fail(cx, n, "ratio '%s' must be a floating-point scalar", r->name);
     if (t && (t->dtype != ECK_BOOL || ec_tensor_numel(t) != 1))
       return ec_fail(cx, n, "training_mode '%s' must be a bool scalar", t->name);
-    if (t) {
-      if (!ec_in_is_const(cx, n, 2))
-        return ec_fail(cx, n,
-                       "training_mode '%s' must be constant (freeze it with --freeze-input); "
-                       "training-mode Dropout is not supported",
-                       t->name);
-      bool training = ((const uint8_t *)t->data)[0] != 0;
-      if (training) {
-        double ratio = 0.5;
-        if (r) {
-          double *v;
-          int64_t c;
-          st = ec_in_const_floats(cx, n, 1, &v, &c);
-          if (st) return ec_fail(cx, n, "training-mode Dropout is not supported");
-          ratio = v[0];
-          free(v);
-        }
-        if (ratio > 0) return ec_fail(cx, n, "training-mode Dropout is not supported");
+    /* Known true with a known ratio above 0: refused here. Either one fed at run time: the kernel
+     * decides on every run (the identity, or an error when training with a ratio above 0), so
+     * neither is a value the compiler must know. */
+    if (t && ec_in_is_const(cx, n, 2) && ((const uint8_t *)t->data)[0] != 0 &&
+        (!r || ec_in_is_const(cx, n, 1))) {
+      double ratio = 0.5;
+      if (r) {
+        double *v;
+        int64_t c;
+        if ((st = ec_in_const_floats(cx, n, 1, &v, &c))) return st;
+        ratio = v[0];
+        free(v);
       }
+      if (ratio > 0) return ec_fail(cx, n, "training-mode Dropout is not supported");
     }
   }
   if (p->ratio < 0 || p->ratio >= 1)

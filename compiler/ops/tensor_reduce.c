@@ -124,17 +124,20 @@ ec_status ec_infer_cumsum(ec_ctx *cx, ec_node *n) {
   ec_status st = ec_check_arity(cx, n, 2, 2, 1, 1);
   if (!st) st = ec_check_input(cx, n, 0, ec_dt_numeric);
   if (st) return st;
-  const ec_tensor *x = ec_in(cx, n, 0);
+  const ec_tensor *x = ec_in(cx, n, 0), *ax = ec_in(cx, n, 1);
   int64_t exclusive, reverse, *axis, c;
-  int a;
+  int a = ECK_AXIS_AT_RUN_TIME;
   if ((st = ec_attr_int(cx, n, "exclusive", 0, &exclusive)) ||
-      (st = ec_attr_int(cx, n, "reverse", 0, &reverse)) ||
-      (st = ec_in_const_ints(cx, n, 1, &axis, &c)))
+      (st = ec_attr_int(cx, n, "reverse", 0, &reverse)) || (st = ec_check_input(cx, n, 1, ec_dt_index)))
     return st;
-  if (c != 1) st = ec_fail(cx, n, "axis must hold one value");
-  if (!st) st = ec_norm_axis(cx, n, axis[0], x->rank, &a);
-  free(axis);
-  if (st) return st;
+  if (ec_tensor_numel(ax) != 1 || ax->rank > 1) return ec_fail(cx, n, "axis must hold one value");
+  /* The output is shaped like x whatever the axis: one fed at run time is read by the kernel. */
+  if (ec_in_is_const(cx, n, 1)) {
+    if ((st = ec_in_const_ints(cx, n, 1, &axis, &c))) return st;
+    st = ec_norm_axis(cx, n, axis[0], x->rank, &a);
+    free(axis);
+    if (st) return st;
+  }
   eck_cumsum_params *p = ec_params(cx, n, sizeof *p);
   if (!p) return EC_ERR_INTERNAL;
   p->axis = a;
@@ -145,6 +148,10 @@ ec_status ec_infer_cumsum(ec_ctx *cx, ec_node *n) {
 
 void ec_print_cumsum(ec_buf *b, const ec_node *n) {
   const eck_cumsum_params *p = n->params;
-  ec_buf_printf(b, "{ .axis = %d, .exclusive = %d, .reverse = %d }", (int)p->axis,
-                (int)p->exclusive, (int)p->reverse);
+  if (p->axis == ECK_AXIS_AT_RUN_TIME)
+    ec_buf_printf(b, "{ .axis = ECK_AXIS_AT_RUN_TIME, .exclusive = %d, .reverse = %d }", (int)p->exclusive,
+                  (int)p->reverse);
+  else
+    ec_buf_printf(b, "{ .axis = %d, .exclusive = %d, .reverse = %d }", (int)p->axis, (int)p->exclusive,
+                  (int)p->reverse);
 }

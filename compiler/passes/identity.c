@@ -12,11 +12,20 @@ static int resolve(const int *subst, int t) {
   return t;
 }
 
-/* A Dropout is removable when its mask (output 1) is absent or unused: a mask someone reads
- * would have to be made as a constant, which is not worth a pass for. */
+/* A Dropout is removable when its mask (output 1) is absent or unused (a mask someone reads
+ * would have to be made as a constant, which is not worth a pass for) and it is known to be the
+ * identity: a training_mode fed at run time (input 2), or known true with a ratio fed at run time,
+ * leaves the kernel to decide, and to fail. */
 static bool removable(const ec_graph *g, const ec_node *n) {
   if (n->op == EC_OP_Identity) return n->n_inputs == 1 && n->n_outputs == 1;
   if (n->op != EC_OP_Dropout || n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs < 1) return false;
+  if (n->n_inputs > 2 && n->inputs[2] >= 0) {
+    const ec_tensor *t = &g->tensors[n->inputs[2]];
+    if (!ec_tensor_is_const(t)) return false;
+    /* Training mode is the identity only with a ratio of 0 (inference refused a known other one). */
+    const ec_tensor *r = n->n_inputs > 1 && n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
+    if (((const uint8_t *)t->data)[0] && (!r || !ec_tensor_is_const(r))) return false;
+  }
   for (int k = 1; k < n->n_outputs; k++) {
     int t = n->outputs[k];
     if (t >= 0 && (g->tensors[t].n_consumers > 0 || ec_pass_is_output(g, t))) return false;

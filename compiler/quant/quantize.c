@@ -309,9 +309,8 @@ ec_status ec_quant_apply(ec_graph *g, const ec_calib_result *r, const ec_quant_o
   }
   free(take);
   free(map);
-  /* The fused Relus go before sorting: a dead node still writing a tensor that its
-   * DequantizeLinear now writes would count as a second producer. */
-  if (!st) st = ec_graph_compact(g);
+  /* Sorting drops the fused Relus first (a dead node still writes a tensor that its
+   * DequantizeLinear now writes). */
   if (!st) st = ec_graph_toposort(g, d);
   if (!st) st = ec_infer_graph(g, d);
   /* DequantizeLinear nodes no fp32 node reads (their int8 readers read the int8 tensor). */

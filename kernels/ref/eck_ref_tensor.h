@@ -75,6 +75,9 @@ typedef struct eck_arg_params {
   int32_t select_last;
 } eck_arg_params;
 
+/* CumSum's axis, normalised, or ECK_AXIS_AT_RUN_TIME: read from input 1 on every run (an axis
+ * out of range is then ECK_ERR_INDEX). */
+#define ECK_AXIS_AT_RUN_TIME (-1)
 typedef struct eck_cumsum_params {
   int32_t axis;
   int32_t exclusive;

@@ -167,12 +167,19 @@ int eck_ref_arg(const void *params, const eck_tensor *in, int n_in, eck_tensor *
 
 int eck_ref_cumsum(const void *params, const eck_tensor *in, int n_in, eck_tensor *out,
                    int n_out, void *scratch) {
-  (void)n_in; (void)n_out; (void)scratch;
+  (void)n_out; (void)scratch;
   const eck_cumsum_params *p = params;
   const eck_tensor *x = &in[0];
-  int64_t outer = 1, inner = 1, d = x->rank ? x->dims[p->axis] : 1;
-  for (int k = 0; k < p->axis; k++) outer *= x->dims[k];
-  for (int k = p->axis + 1; k < x->rank; k++) inner *= x->dims[k];
+  int64_t axis = p->axis;
+  if (axis == ECK_AXIS_AT_RUN_TIME) {
+    if (n_in < 2 || !in[1].data || eck_numel(&in[1]) != 1) return ECK_ERR_ARG;
+    axis = eck_load_i64(in[1].data, in[1].dtype, 0);
+    if (axis < 0) axis += x->rank;
+    if (axis < 0 || axis >= (x->rank ? x->rank : 1)) return ECK_ERR_INDEX;
+  }
+  int64_t outer = 1, inner = 1, d = x->rank ? x->dims[axis] : 1;
+  for (int k = 0; k < axis; k++) outer *= x->dims[k];
+  for (int k = (int)axis + 1; k < x->rank; k++) inner *= x->dims[k];
   int fl = eck_dtype_is_float(x->dtype);
   for (int64_t a = 0; a < outer; a++)
     for (int64_t c = 0; c < inner; c++) {

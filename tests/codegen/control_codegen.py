@@ -70,14 +70,19 @@ class Ctx:
         self.passed += 1
 
 
-def arguments():
+def parser(kernels="ref,xnnpack"):
+    """The arguments every generated-code test of this folder takes; a test adds its own."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--edgecc", required=True)
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--kernels", default="ref,xnnpack")
-    return ap.parse_args()
+    ap.add_argument("--kernels", default=kernels)
+    return ap
+
+
+def arguments():
+    return parser().parse_args()
 
 
 def finish(cx):

@@ -29,6 +29,23 @@ add_test(NAME codegen_dyn_shapes
           --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
           --work ${CMAKE_BINARY_DIR}/codegen/dyn_shapes)
 set_tests_properties(codegen_dyn_shapes PROPERTIES LABELS unit TIMEOUT 300)
+# Issue 17: a CNN + LSTM in each branch of an If on an int64 sample rate, state in and out
+# (examples/control/make_if_lstm.py), 20 steps carrying the state through the program's files:
+# every step equal to edgecc eval's and ONNX Runtime's (npm, installed into codegen/ort on first
+# use) within 1e-4 of the largest value, default and reference kernels.
+add_test(NAME codegen_if_lstm
+  COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/if_lstm.py
+          --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
+          --work ${CMAKE_BINARY_DIR}/codegen/if_lstm --ort-dir ${CMAKE_BINARY_DIR}/codegen/ort)
+set_tests_properties(codegen_if_lstm PROPERTIES LABELS unit TIMEOUT 600)
+# Issue 17: operands that are no shape operands fed at run time: CumSum's axis (every axis, one out
+# of range) and a training-mode Dropout's ratio (0: the identity; 0.5: a run-time error, never a
+# silent identity), generated code (ref and xnnpack) and edgecc eval against numpy.
+add_test(NAME codegen_runtime_operands
+  COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/runtime_operands.py
+          --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
+          --work ${CMAKE_BINARY_DIR}/codegen/runtime_operands)
+set_tests_properties(codegen_runtime_operands PROPERTIES LABELS unit TIMEOUT 300)
 
 # Issue 13: a served clustered program (2 clusters and a shared pool worker, --threads 3) uses no
 # CPU between requests: every thread's time in /proc/PID/task/*/stat stands still for 1 s idle.

@@ -147,6 +147,15 @@ add_test(NAME cross.zoo_parallel.googlenet
 set_tests_properties(cross.zoo_parallel.googlenet PROPERTIES LABELS cross TIMEOUT 900
                      FIXTURES_REQUIRED "ec_sysroot;ec_zoo")
 
+# Issue 17's CNN + LSTM inside an If, 20 steps carrying the state through the files, for pi5
+# (default kernels and --kernels ref): the device folder's own CMake build, dist/ run under qemu
+# with cortex-a76, every step against edgecc eval and ONNX Runtime (npm) on the host.
+add_test(NAME cross.if_lstm.pi5
+         COMMAND ${EC_PYTHON} ${CMAKE_SOURCE_DIR}/tests/codegen/if_lstm.py --edgecc $<TARGET_FILE:edgecc>
+                 --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR} --work ${EC_CROSS_WORK}/if_lstm-pi5
+                 --device pi5 --sysroot ${EC_CROSS_SYSROOT} --ort-dir ${CMAKE_BINARY_DIR}/codegen/ort)
+set_tests_properties(cross.if_lstm.pi5 PROPERTIES LABELS cross TIMEOUT 900 FIXTURES_REQUIRED ec_sysroot)
+
 # A pi5 build folder configured for the reference kernels without a sysroot, then again for the
 # fast kernels with one: dist/ still finds XNNPACK's libraries.
 add_test(NAME cross.reconfigure_sysroot

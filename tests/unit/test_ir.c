@@ -91,6 +91,25 @@ static void toposort_order(void **state) {
   ec_graph_free(g);
 }
 
+/* A pass replaced a node: the new producer of `y` comes after y's consumer in the array and the
+ * old one is dead. Sorting drops the dead node and puts the consumer after the new producer. */
+static void toposort_drops_dead(void **state) {
+  ec_graph *g = ec_graph_new();
+  int64_t d[1] = {4};
+  ut_input(g, "x", 1, d);
+  int old = ut_node(g, "Relu", "old", UT_NAMES("x"), UT_NAMES("y"));
+  ut_node(g, "Relu", "c", UT_NAMES("y"), UT_NAMES("z"));
+  g->nodes[old].dead = true;
+  ut_node(g, "Sigmoid", "new", UT_NAMES("x"), UT_NAMES("y"));
+  ec_diag dg = {0};
+  assert_int_equal(ec_graph_toposort(g, &dg), EC_OK);
+  assert_int_equal(g->n_nodes, 2);
+  assert_string_equal(g->nodes[0].name, "new");
+  assert_string_equal(g->nodes[1].name, "c");
+  assert_int_equal(g->tensors[ec_graph_find(g, "y")].producer, 0);
+  ec_graph_free(g);
+}
+
 static void toposort_cycle(void **state) {
   ec_graph *g = ec_graph_new();
   g->source_path = ec_strdup("m.onnx");
@@ -219,6 +238,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(tensor_lookup), cmocka_unit_test(add_node_and_link),
       cmocka_unit_test(toposort_order), cmocka_unit_test(toposort_cycle),
+      cmocka_unit_test(toposort_drops_dead),
       cmocka_unit_test(compact),       cmocka_unit_test(tensors_and_helpers),
       cmocka_unit_test(buffers),       cmocka_unit_test(diag_one_line),
   };
