@@ -126,3 +126,10 @@ def replace_section(doc, begin, end, section):
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     with open(doc, "w") as f:
         f.write(text)
+
+
+def refuse_under_load(bench, loads, max_load, doc):
+    """Stops a --write-docs run whose 1-minute load average went above max_load at its start or
+    end: a timing taken while others build measures contention, not the programs."""
+    if max(loads) > max_load:
+        raise SystemExit("%s: load average above %.1f: not written to %s (measured under load)" % (bench, max_load, doc))

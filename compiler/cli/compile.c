@@ -69,6 +69,10 @@ static const char compile_help[] =
     "                      PP percentage points of top-1 agreement with fp32 (measured, then checked)\n"
     "  --calib-labels FILE the samples' classes (one per line, or `NAME LABEL`): the budget is then\n"
     "                      in accuracy instead of agreement\n"
+    "  --merge-budget PP   several models, with --calib DIR (samples of their inputs): each model\n"
+    "                      after the first takes the first's weights node by node from the inputs\n"
+    "                      forward while its top-1 agreement with its own output on the set loses at\n"
+    "                      most PP percentage points; those nodes are then merged (docs/merging.md)\n"
     "\n"
     "plan options (also for `edgecc plan`):\n"
     "  --objective latency|throughput   minimise the end-to-end time (default) or the slowest stage\n"
@@ -92,7 +96,7 @@ static const char plan_help[] =
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
     "                   [--max-extent TENSOR=N] [--no-pass NAME] [--share-input MODEL:INPUT=MODEL:INPUT]\n"
     "                   [--svg FILE] [--calib DIR [--calib-method M] [--calib-max N] [--accuracy-budget PP]\n"
-    "                   [--calib-labels FILE]]\n"
+    "                   [--calib-labels FILE]] [--calib DIR --merge-budget PP]\n"
     "\n"
     "Prints the plan edgecc compile would follow, without writing code: per partition its device,\n"
     "nodes, predicted compute, the bytes it sends on and their transfer time; then the predicted\n"
@@ -119,8 +123,8 @@ typedef struct compile_args {
   int n_shares;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
   const char *parallel; /* --parallel intra|inter|auto */
-  /* --calib DIR, --calib-method, --calib-max, --calib-labels, --accuracy-budget */
-  const char *calib, *calib_method, *calib_max, *calib_labels, *budget;
+  /* --calib DIR, --calib-method, --calib-max, --calib-labels, --accuracy-budget, --merge-budget */
+  const char *calib, *calib_method, *calib_max, *calib_labels, *budget, *merge_budget;
   const char *svg; /* edgecc plan --svg FILE */
   const char *tfiles[EC_MAX_OPTS];
   int n_tfiles;
@@ -212,6 +216,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->calib_labels;
     } else if (strcmp(s, "--accuracy-budget") == 0) {
       slot = &a->budget;
+    } else if (strcmp(s, "--merge-budget") == 0) {
+      slot = &a->merge_budget;
     } else if (strcmp(s, "--target-file") == 0 || strcmp(s, "--link") == 0 || strcmp(s, "--profile") == 0 ||
                strcmp(s, "--share-input") == 0) {
       const char **list = s[2] == 't' ? a->tfiles : s[2] == 'l' ? a->links : s[2] == 'p' ? a->profiles : a->shares;
@@ -253,18 +259,41 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   return -1;
 }
 
-/* The quant options into q (every value checked before the model is read). Returns -1 to go on,
- * else the exit status of a usage error. */
-static int parse_quant(const compile_args *a, ec_pipeline_quant_opts *q) {
+/* A budget in percentage points (--accuracy-budget, --merge-budget). Returns -1 to go on. */
+static int parse_pp(const char *opt, const char *v, double *out) {
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (errno || end == v || *end || !(x >= 0 && x <= 100))
+    return ec_usage_error("%s %s: percentage points from 0 to 100", opt, v);
+  *out = x;
+  return -1;
+}
+
+/* The quant options into q, and --merge-budget into mb (every value checked before the model is
+ * read). With several models --calib is the merge budget's set, and nothing is quantized.
+ * Returns -1 to go on, else the exit status of a usage error. */
+static int parse_quant(const compile_args *a, ec_pipeline_quant_opts *q, ec_pipeline_merge_budget_opts *mb) {
   memset(q, 0, sizeof *q);
+  memset(mb, 0, sizeof *mb);
   q->method = EC_CALIB_MINMAX;
   q->max_samples = EC_CALIB_DEFAULT_MAX;
   q->budget_pp = -1;
   q->q.per_channel = true; /* Conv weights get a scale per output channel: XNNPACK's qc8 */
+  mb->budget_pp = -1;
+  int rc;
+  if (a->merge_budget && (rc = parse_pp("--merge-budget", a->merge_budget, &mb->budget_pp)) >= 0) return rc;
+  if (a->merge_budget && a->n_paths < 2) return ec_usage_error("--merge-budget needs several models");
+  if (a->merge_budget && !a->calib)
+    return ec_usage_error("--merge-budget needs --calib DIR (samples of the models' inputs to measure agreement on)");
   const char *needs = a->calib_method ? "--calib-method" : a->calib_max ? "--calib-max"
                       : a->calib_labels ? "--calib-labels" : a->budget ? "--accuracy-budget" : NULL;
   if (!a->calib) return needs ? ec_usage_error("%s needs --calib DIR (the calibration samples)", needs) : -1;
-  if (a->n_paths > 1) return ec_usage_error("--calib: one model at a time (several models are not quantized yet)");
+  if (a->n_paths > 1 && !a->merge_budget)
+    return ec_usage_error("--calib: one model at a time (several models are not quantized yet; with several, "
+                          "--calib is --merge-budget's set)");
+  if (a->n_paths > 1 && needs && strcmp(needs, "--calib-max") != 0)
+    return ec_usage_error("%s: several models are not quantized yet (their --calib is --merge-budget's set)", needs);
   q->calib_dir = a->calib;
   q->labels_path = a->calib_labels;
   if (a->calib_method && !ec_calib_method_parse(a->calib_method, &q->method))
@@ -278,12 +307,11 @@ static int parse_quant(const compile_args *a, ec_pipeline_quant_opts *q) {
                             a->calib_max);
     q->max_samples = (int)n;
   }
-  if (a->budget) {
-    errno = 0;
-    double v = strtod(a->budget, &end);
-    if (errno || end == a->budget || *end || !(v >= 0 && v <= 100))
-      return ec_usage_error("--accuracy-budget %s: percentage points from 0 to 100", a->budget);
-    q->budget_pp = v;
+  if (a->budget && (rc = parse_pp("--accuracy-budget", a->budget, &q->budget_pp)) >= 0) return rc;
+  if (a->merge_budget) { /* the set is the merge's: nothing is quantized */
+    mb->calib_dir = q->calib_dir;
+    mb->max_samples = q->max_samples;
+    q->calib_dir = NULL;
   }
   return -1;
 }
@@ -404,8 +432,14 @@ static int parse_share(const compile_args *a, const model_name *stems, ec_graph 
 
 /* Loads every model (each through the graph passes on its own) and, with several, merges them
  * into one graph (*g) with the report. Returns 0 or the exit status (message printed). */
-static int load_models(const compile_args *a, const model_name *stems, ec_graph **g, ec_merge_report *rep,
-                       bool *merged) {
+static void merge_progress(void *ctx, const char *what, int done, int total, const char *unit) {
+  char lead[300];
+  snprintf(lead, sizeof lead, "merge budget, %s", what);
+  ec_cli_progress_show(ctx, lead, done, total, unit, "");
+}
+
+static int load_models(const compile_args *a, const model_name *stems, ec_pipeline_merge_budget_opts *mb,
+                       ec_graph **g, ec_merge_report *rep, bool *merged) {
   *merged = false;
   if (a->n_paths == 1) return ec_cli_load(a->path, &a->mo, false, g);
   ec_graph *gs[EC_MERGE_MAX_MODELS] = {0};
@@ -430,11 +464,28 @@ static int load_models(const compile_args *a, const model_name *stems, ec_graph 
   ec_merge_opts mo = {shares, a->n_shares, false};
   ec_diag d;
   memset(&d, 0, sizeof d);
-  ec_status st = ec_pipeline_merge(ms, a->n_paths, &mo, g, rep, &d);
+  ec_merge_approx ap;
+  memset(&ap, 0, sizeof ap);
+  ec_status st = EC_OK;
+  if (mb->calib_dir) {
+    ec_cli_progress pr = {.tty = isatty(2) == 1};
+    mb->progress = merge_progress;
+    mb->progress_ctx = &pr;
+    st = ec_pipeline_merge_budget(ms, a->n_paths, mb, &ap, &d);
+    if (pr.open_line) fputc('\n', stderr);
+    if (st)
+      for (int i = 0; i < a->n_paths; i++) ec_graph_free(gs[i]);
+  }
+  if (!st) st = ec_pipeline_merge(ms, a->n_paths, &mo, g, rep, &d);
   if (st) {
     ec_diag_print(&d);
     return st;
   }
+  rep->approx = ap;
+  for (int i = 1; ap.on && i < a->n_paths; i++)
+    fprintf(stderr, "edgecc: merge budget %g pp: %s takes %s's weights in %d of %d nodes (%llu bytes), agrees with "
+            "itself on %d of %d samples\n", ap.budget_pp, stems[i], stems[0], ap.taken[i], ap.candidates[i],
+            (unsigned long long)ap.bytes[i], ap.agree[i], ap.samples);
   *merged = true;
   return 0;
 }
@@ -624,7 +675,8 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     return ec_usage_error("--parallel %s: must be intra, inter or auto", a.parallel);
   a.n_threads = a.threads ? po.threads : 0;
   ec_pipeline_quant_opts qo;
-  if ((rc = parse_quant(&a, &qo)) >= 0) return rc;
+  ec_pipeline_merge_budget_opts mb;
+  if ((rc = parse_quant(&a, &qo, &mb)) >= 0) return rc;
   char split_buf[4096];
   const char *split_names[256];
   if (a.split_at) {
@@ -769,7 +821,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_merge_report mrep;
   memset(&mrep, 0, sizeof mrep);
   bool merged = false;
-  rc = load_models(&a, stems, &g, &mrep, &merged);
+  rc = load_models(&a, stems, &mb, &g, &mrep, &merged);
   /* A bound for a Loop the model does not have (a typo, or a loop folded or unrolled away) would
    * be ignored silently. */
   for (int i = 0; !rc && i < a.n_trips; i++)

@@ -569,3 +569,46 @@ void ec_merge_models_str(const ec_merge_report *r, uint32_t mask, ec_buf *b) {
       first = false;
     }
 }
+
+/* ---- approximate merging: which nodes of two models are alike but for their weights ---------- */
+
+int ec_merge_align(const ec_graph *g0, const ec_graph *g, int *pair0, int *pair, int max) {
+  int *map = malloc(sizeof(int) * (size_t)(g->n_tensors + 1)); /* tensor of g -> tensor of g0 */
+  if (!map) return -1;
+  for (int t = 0; t < g->n_tensors; t++) map[t] = -1;
+  for (int k = 0; k < g->n_inputs && k < g0->n_inputs; k++)
+    if (same_shape(&g->tensors[g->inputs[k]], &g0->tensors[g0->inputs[k]])) map[g->inputs[k]] = g0->inputs[k];
+  int n = 0, i = 0, j = 0;
+  for (;; i++, j++) {
+    while (i < g->n_nodes && g->nodes[i].dead) i++;
+    while (j < g0->n_nodes && g0->nodes[j].dead) j++;
+    if (i >= g->n_nodes || j >= g0->n_nodes || n >= max) break;
+    const ec_node *a = &g->nodes[i], *b = &g0->nodes[j];
+    /* Exactly what ec_merge would unify once the weights are one model's. */
+    bool ok = mergeable(g, a) && mergeable(g0, b) && a->op == b->op && strcmp(a->op_type, b->op_type) == 0 &&
+              strcmp(a->domain, b->domain) == 0 && a->n_inputs == b->n_inputs && a->n_outputs == b->n_outputs &&
+              same_attrs(a, b);
+    for (int k = 0; ok && k < a->n_inputs; k++) {
+      int x = a->inputs[k], y = b->inputs[k];
+      if (x < 0 || y < 0) {
+        ok = x == y;
+      } else if (g->tensors[x].kind == EC_TK_CONSTANT) {
+        const ec_tensor *tx = &g->tensors[x], *ty = &g0->tensors[y];
+        ok = ty->kind == EC_TK_CONSTANT && same_shape(tx, ty) && tx->nbytes == ty->nbytes && tx->layout == ty->layout &&
+             !tx->quant.count && !ty->quant.count && ec_dtype_size(tx->dtype) > 0 && (!tx->nbytes || (tx->data && ty->data));
+      } else {
+        ok = map[x] == y;
+      }
+    }
+    for (int k = 0; ok && k < a->n_outputs; k++)
+      ok = (a->outputs[k] < 0) == (b->outputs[k] < 0) &&
+           (a->outputs[k] < 0 || same_shape(&g->tensors[a->outputs[k]], &g0->tensors[b->outputs[k]]));
+    if (!ok) break;
+    for (int k = 0; k < a->n_outputs; k++)
+      if (a->outputs[k] >= 0) map[a->outputs[k]] = b->outputs[k];
+    pair[n] = i, pair0[n] = j;
+    n++;
+  }
+  free(map);
+  return n;
+}

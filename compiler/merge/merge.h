@@ -53,6 +53,19 @@ typedef struct ec_merge_range {
   double macs, flops;  /* of one run of the range */
 } ec_merge_range;
 
+/* What approximate merging did (filled by the pipeline, ec_pipeline_merge_budget). */
+typedef struct ec_merge_approx {
+  bool on;                                 /* --merge-budget given */
+  double budget_pp;                        /* --merge-budget PP */
+  int samples;                             /* calibration samples each model ran */
+  int allowed;                             /* disagreeing samples the budget allows: floor(PP * samples / 100) */
+  int candidates[EC_MERGE_MAX_MODELS];     /* aligned nodes whose weights differ from the first model's */
+  int taken[EC_MERGE_MAX_MODELS];          /* of those, how many now use the first model's weights */
+  uint64_t bytes[EC_MERGE_MAX_MODELS];     /* bytes of the weights replaced */
+  int agree[EC_MERGE_MAX_MODELS];          /* samples whose top-1 is the model's own unmerged top-1 */
+  char stop[EC_MERGE_MAX_MODELS][160];     /* the node the greedy stopped at and why, or "" */
+} ec_merge_approx;
+
 typedef struct ec_merge_report {
   int n_models;
   const char *names[EC_MERGE_MAX_MODELS]; /* point into the caller's ec_merge_model names */
@@ -71,6 +84,7 @@ typedef struct ec_merge_report {
   uint64_t dedup_weight_bytes;
   /* Compute for one request to every model: the models run separately, and the merged graph. */
   double macs_separate, macs_merged, flops_separate, flops_merged;
+  ec_merge_approx approx; /* set by the caller after ec_merge (zero: no --merge-budget) */
 } ec_merge_report;
 
 /* Merges the models into *out (a new graph: inputs shared as described above, then each model's
@@ -90,6 +104,14 @@ static inline int ec_merge_n_models(uint32_t mask) {
 
 /* "a,b,c" for the models in mask (names as in the report). */
 void ec_merge_models_str(const ec_merge_report *r, uint32_t mask, ec_buf *b);
+
+/* Approximate merging (--merge-budget): node pairs of model g and the first model g0, from the
+ * inputs forward, that ec_merge would unify if g's weights were g0's bytes: same op, domain and
+ * attributes, inputs alike (the graph inputs by position, activations of earlier pairs, weights of
+ * one dtype and shape whatever their bytes), neither a graph output. Nodes are taken in graph
+ * order, dead ones skipped; the first that differs ends the list. Fills pair[k] (node of g) and
+ * pair0[k] (its twin in g0) for at most max pairs; returns how many, -1 out of memory. */
+int ec_merge_align(const ec_graph *g0, const ec_graph *g, int *pair0, int *pair, int max);
 
 /* Figures of the programs compiled separately and merged, which only codegen knows (compile). */
 typedef struct ec_merge_programs {

@@ -34,6 +34,14 @@ void ec_merge_report_text(const ec_merge_report *r, ec_buf *b) {
                 "(%.1f%% saved); %.1f M other ops separately, %.1f merged\n",
                 r->macs_separate / 1e6, r->macs_merged / 1e6, pct(r->macs_separate - r->macs_merged, r->macs_separate),
                 r->flops_separate / 1e6, r->flops_merged / 1e6);
+  const ec_merge_approx *ap = &r->approx;
+  if (!ap->on) return;
+  ec_buf_printf(b, "  merge budget %g pp of top-1 agreement on %d calibration samples (%d may disagree):\n",
+                ap->budget_pp, ap->samples, ap->allowed);
+  for (int i = 1; i < r->n_models; i++)
+    ec_buf_printf(b, "    %s: %d of %d nodes with other weights take %s's (%llu bytes); agrees with its own output on "
+                  "%d of %d samples; %s\n", r->names[i], ap->taken[i], ap->candidates[i], r->names[0],
+                  (unsigned long long)ap->bytes[i], ap->agree[i], ap->samples, ap->stop[i]);
 }
 
 static void models_json(const ec_merge_report *r, uint32_t mask, ec_buf *b) {
@@ -86,6 +94,20 @@ void ec_merge_report_json(const ec_merge_report *r, const ec_merge_programs *pro
   ec_buf_printf(b, "    \"compute_all_models\": {\"macs_separate\": %.0f, \"macs_merged\": %.0f, "
                 "\"flops_separate\": %.0f, \"flops_merged\": %.0f},\n",
                 r->macs_separate, r->macs_merged, r->flops_separate, r->flops_merged);
+  if (r->approx.on) {
+    const ec_merge_approx *ap = &r->approx;
+    ec_buf_printf(b, "    \"approximate\": {\"budget_pp\": %g, \"samples\": %d, \"allowed\": %d, \"models\": [",
+                  ap->budget_pp, ap->samples, ap->allowed);
+    for (int i = 1; i < r->n_models; i++) {
+      ec_buf_printf(b, "%s\n      {\"name\": ", i > 1 ? "," : "");
+      ec_buf_json_str(b, r->names[i]);
+      ec_buf_printf(b, ", \"candidates\": %d, \"taken\": %d, \"bytes\": %llu, \"agree\": %d, \"stop\": ",
+                    ap->candidates[i], ap->taken[i], (unsigned long long)ap->bytes[i], ap->agree[i]);
+      ec_buf_json_str(b, ap->stop[i]);
+      ec_buf_printf(b, "}");
+    }
+    ec_buf_printf(b, "\n    ]},\n");
+  }
   if (progs) {
     ec_buf_printf(b, "    \"programs\": {\n");
     ec_buf_printf(b, "  ");

@@ -70,6 +70,25 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
 ec_status ec_pipeline_merge(ec_merge_model *models, int n, const ec_merge_opts *o, ec_graph **g,
                             ec_merge_report *r, ec_diag *d);
 
+/* Approximate merging (--merge-budget PP with --calib DIR; docs/merging.md). */
+typedef struct ec_pipeline_merge_budget_opts {
+  const char *calib_dir; /* --calib DIR: samples of the models' (shared) inputs */
+  int max_samples;       /* --calib-max */
+  double budget_pp;      /* --merge-budget PP: percentage points of top-1 agreement each model may lose */
+  /* Progress: which model, runs done of total. */
+  void (*progress)(void *ctx, const char *what, int done, int total, const char *unit);
+  void *progress_ctx;
+} ec_pipeline_merge_budget_opts;
+
+/* Before ec_pipeline_merge: each model after the first takes the first model's weights for the
+ * nodes ec_merge_align pairs, one node at a time from the inputs forward, each kept only while
+ * the model's top-1 agreement with its own unmerged outputs (first output) on the set stays
+ * within the budget; the first node that breaks it ends that model's trials. Weights taken point
+ * at the first model's bytes, so ec_merge then unifies those nodes. ap says what was tried and
+ * measured. Usage errors (a bad folder, inputs the set does not match) are EC_ERR_USAGE. */
+ec_status ec_pipeline_merge_budget(ec_merge_model *models, int n, const ec_pipeline_merge_budget_opts *o,
+                                   ec_merge_approx *ap, ec_diag *d);
+
 /* Quantization (DESIGN 2.4): --calib, --accuracy-budget. */
 typedef struct ec_pipeline_quant_opts {
   const char *calib_dir;       /* --calib DIR */

@@ -472,6 +472,87 @@ def t_merged_chain(kind):
         raise SystemExit("FAILED: a version-1 frame: type %d, %r" % (mtype, text))
 
 
+def t_merged_ram(kind):
+    """CoMPI's memory argument: three head-only variants (merge_models.py --family wide, seeded
+    torch) whose separate programs' weights exceed the RAM of two 16 MB boards together, merged, fit
+    them: the plan over a=board16,b=board16 succeeds within each board's ram_mb, every node of the
+    shared trunk is placed once, and the chain served over TCP answers every subset of the models,
+    each output equal bit for bit to its separate program's (itself within 1e-4 of torch's). The
+    merged models on one such board are refused (the limit is in force)."""
+    import json
+    models = os.path.join(TMP, "models")
+    run([sys.executable, os.path.join(A.src, "tests/merge/merge_models.py"), models, "--family", "wide"], timeout=600)
+    names = ("a", "b", "c")
+    paths = {m: os.path.join(models, m + ".onnx") for m in names}
+    inp = os.path.join(models, "a_input_0.pb")
+    board = dict(json.loads(run([A.edgecc, "targets", "host"]).stdout), name="board16", ram_mb=16,
+                 board="a board with 16 MB for programs (merged ram_mb test)")
+    tfile = os.path.join(TMP, "board16.json")
+    json.dump(board, open(tfile, "w"))
+    ram = 16 * 1048576
+    want, separate_bytes = {}, 0
+    for m in names:
+        exe = build_program(paths[m], "sep_" + m, TMP)  # a program cannot be named `c`
+        separate_bytes += os.path.getsize(os.path.join(TMP, "out_sep_" + m, "host", "sep_%s_p0.bin" % m))
+        want[m] = os.path.join(TMP, "want_%s.pb" % m)
+        run([exe, "--input", inp, "--output", want[m]])
+        torch_out = load(os.path.join(models, m + "_output_0.pb"))
+        err = np.abs(load(want[m]) - torch_out).max()
+        if err > 1e-4 * np.abs(torch_out).max():
+            raise SystemExit("FAILED: model %s alone differs from torch by %g" % (m, err))
+    if separate_bytes <= 2 * ram:
+        raise SystemExit("FAILED: the separate programs' weights (%d bytes) fit two boards (%d): no test" % (
+            separate_bytes, 2 * ram))
+    p = run([A.edgecc, "plan", *paths.values(), "--target-file", tfile, "--targets", "a=board16",
+             "--kernels", "ref"], ok=False)
+    if p.returncode != 1 or "but the device has 16.0 MB" not in p.stderr:
+        raise SystemExit("FAILED: the merged models on one 16 MB board: exit %d\n%s" % (p.returncode, p.stderr))
+    split = os.path.join(TMP, "merged")
+    run([A.edgecc, *paths.values(), "--target-file", tfile, "--targets", "a=board16,b=board16", "--kernels", "ref",
+         "-o", split], timeout=600)
+    plan = json.load(open(os.path.join(split, "plan.json")))
+    parts = plan["partitions"]
+    if len(parts) != 2:
+        raise SystemExit("FAILED: %d partitions, wanted 2 (the merged models fit no one board)" % len(parts))
+    merged_bytes = 0
+    for q in parts:
+        merged_bytes += q["weights_bytes"]
+        if q["planned_memory_bytes"] > ram or q["weights_bytes"] + q["arena_bytes"] > ram:
+            raise SystemExit("FAILED: p%d on %s needs %d bytes (weights %d, arena %d) of %d" % (
+                q["index"], q["device"], q["planned_memory_bytes"], q["weights_bytes"], q["arena_bytes"], ram))
+    placed = {}
+    for q in parts:
+        for c in q["clusters"]:
+            for n in c["nodes"]:
+                placed.setdefault(n, []).append(q["index"])
+    shared = [r for r in plan["merge"]["ranges"] if r["shared"]]
+    if len(shared) != 1 or shared[0]["models"] != list(names) or shared[0]["nodes"] < 5:
+        raise SystemExit("FAILED: the shared ranges are %r" % (shared,))
+    trunk = [n for n in placed if n.startswith("a/") and n not in ("a/fc/Gemm",)]
+    twice = [n for n, ks in placed.items() if len(ks) > 1]
+    others = [n for n in placed if not n.startswith("a/") and n not in ("b/fc/Gemm", "c/fc/Gemm")]
+    if len(trunk) < 5 or twice or others:
+        raise SystemExit("FAILED: the trunk is not placed once: trunk %r, placed twice %r, other models' %r" % (
+            trunk, twice, others))
+    if merged_bytes * 2 > separate_bytes:
+        raise SystemExit("FAILED: the merged programs' weights %d bytes, the separate ones' %d" % (
+            merged_bytes, separate_bytes))
+    print("separate weights %d bytes > 2 x %d; merged %d bytes in 2 partitions (%s), trunk of %d nodes placed once" % (
+        separate_bytes, ram, merged_bytes, ", ".join("p%d %d bytes" % (q["index"], q["planned_memory_bytes"])
+                                                     for q in parts), len(trunk)))
+    nxt = None
+    for k in (1, 0):
+        pe = host_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
+        _, nxt = serve(pe, endpoint_for(kind, "r%d" % k), *(["--next", nxt] if nxt else []))
+    for r in range(1, 8):
+        wanted = [m for i, m in enumerate(names) if r >> i & 1]
+        got = [os.path.join(TMP, "got_%s_%s.pb" % ("".join(wanted), m)) for m in wanted]
+        client(nxt, [inp], got, extra=["--models", ",".join(wanted)])
+        for g, m in zip(got, wanted):
+            same(load(g), load(want[m]), "model %s of the set %s over %s" % (m, ",".join(wanted), kind))
+        print("models %s: equal to the separate programs" % ",".join(wanted))
+
+
 def host_program(dev_dir, prog, tag):
     """The program PROG (<name>_p<k>) of a host device folder, built by build_generated.sh against
     this build's runtime and kernel libraries: a few seconds, where the folder's own CMakeLists
@@ -587,7 +668,7 @@ def t_partitions_cross(model):
 
 
 TESTS = {
-    "merged_chain_tcp": lambda: t_merged_chain("tcp"),
+    "merged_chain_tcp": lambda: t_merged_chain("tcp"), "merged_ram_tcp": lambda: t_merged_ram("tcp"),
     "serve_tcp": lambda: t_serve("tcp"), "serve_unix": lambda: t_serve("unix"),
     "serve_shm": lambda: t_serve("shm"),
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),

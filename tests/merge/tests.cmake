@@ -20,3 +20,10 @@ target_include_directories(test_merge PRIVATE ${EC_CMOCKA_INCLUDE} ${CMAKE_CURRE
 target_link_libraries(test_merge PRIVATE ec_compiler ${EC_CMOCKA_LIB})
 add_test(NAME unit_merge COMMAND test_merge)
 set_tests_properties(unit_merge PROPERTIES LABELS unit TIMEOUT 120)
+# Approximate merging (--merge-budget 1 --calib): two copies of examples/fashion fine-tuned by torch
+# at test time; the merged program against torch's hybrid, test-set accuracy within the budget.
+add_test(NAME unit_merge_budget
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/merge/merge_budget.py --edgecc $<TARGET_FILE:edgecc>
+                 --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR} --work ${CMAKE_BINARY_DIR}/merge-budget)
+set_tests_properties(unit_merge_budget PROPERTIES LABELS unit TIMEOUT 900
+                     ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")

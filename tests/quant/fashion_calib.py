@@ -88,15 +88,13 @@ def eval_activations(edgecc, model_path, files, work):
     return acts
 
 
-def torch_activations(root, model_path, x):
-    """Every ONNX float tensor computed by torch running train.py's FashionNet with the ONNX
-    weights, for the batch x."""
+def fashion_net(root, m):
+    """train.py's FashionNet holding the weights of the ONNX model m (its BatchNorms folded into
+    the convolutions, as the exporter folded them: each BatchNorm an Identity)."""
     import torch
-    import torch.fx
     sys.path.insert(0, os.path.join(root, "examples", "fashion"))
     import train  # examples/fashion/train.py: the module definitions (main() does not run)
 
-    m = onnx.load(model_path)
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
     net = train.FashionNet()
     net.eval()
@@ -132,6 +130,16 @@ def torch_activations(root, model_path, x):
         elif node.op_type == "Gemm":
             net.fc.weight.data = torch.from_numpy(inits[node.input[1]].copy())
             net.fc.bias.data = torch.from_numpy(inits[node.input[2]].copy())
+    return net
+
+
+def torch_activations(root, model_path, x):
+    """Every ONNX float tensor computed by torch running train.py's FashionNet with the ONNX
+    weights, for the batch x."""
+    import torch
+    import torch.fx
+    m = onnx.load(model_path)
+    net = fashion_net(root, m)
 
     # torch.fx: every operation of the forward, in order; the k-th of each kind is the k-th
     # ONNX node of the matching op type (both follow the same forward).
