@@ -124,6 +124,15 @@ deb $MIRROR bookworm-updates main
 deb ${MIRROR%/debian}/debian-security bookworm-security main
 EOF
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# Like resolv.conf, this machine's network goes in, not its packages: behind a proxy that inspects
+# TLS, npm (fetching onnxruntime-node for the tests that compare with ONNX Runtime) trusts the
+# registry only with the proxy's CA, which this machine names in NODE_EXTRA_CA_CERTS.
+extra_env=()
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp "$NODE_EXTRA_CA_CERTS" "$ROOT/etc/edgecc-fresh-extra-ca.crt"
+  extra_env=(NODE_EXTRA_CA_CERTS=/etc/edgecc-fresh-extra-ca.crt)
+  log "this machine's NODE_EXTRA_CA_CERTS goes into the root's environment (HTTPS through a proxy)"
+fi
 mount -t proc proc "$ROOT/proc"
 # /sys: cpuinfo reads /sys/devices/system/cpu/possible, and xnn_initialize fails without it.
 mount --rbind /sys "$ROOT/sys"; mount --make-rslave "$ROOT/sys"
@@ -142,7 +151,7 @@ for cmd in "${COMMANDS[@]}"; do
   # In the background and waited for: a signal then reaches the trap at once (bash runs traps only
   # between foreground commands), and cleanup stops what runs inside the root.
   (chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-     /bin/bash -c "cd $SRC && $cmd" 2>&1 | tee "$WORK/$name.log"; exit "${PIPESTATUS[0]}") </dev/null &
+     ${extra_env[@]+"${extra_env[@]}"} /bin/bash -c "cd $SRC && $cmd" 2>&1 | tee "$WORK/$name.log"; exit "${PIPESTATUS[0]}") </dev/null &
   rc=0
   wait $! || rc=$?
   t=$((SECONDS - start))
@@ -162,9 +171,10 @@ list_tests() { sed -n 's/^ *Test *#[0-9]*: //p' | sort; }
 if [ -f "$ROOT$SRC/build/CTestTestfile.cmake" ]; then
   rm -rf "$WORK/host-src" "$WORK/host-build"
   mkdir -p "$WORK/host-src"
-  git -C "$EC_ROOT" archive --format=tar HEAD | tar -x -C "$WORK/host-src"
+  # the commit checked, not HEAD now: commits made during the hour-long run add tests
+  git -C "$EC_ROOT" archive --format=tar "$commit" | tar -x -C "$WORK/host-src"
   cmake -S "$WORK/host-src" -B "$WORK/host-build" -G Ninja >"$WORK/host-configure.log" 2>&1 ||
-    die "configuring HEAD on this machine failed (log: $WORK/host-configure.log)"
+    die "configuring $commit on this machine failed (log: $WORK/host-configure.log)"
   (cd "$WORK/host-build" && ctest -N -LE 'slow|fresh') | list_tests > "$WORK/tests-host.txt"
   chroot "$ROOT" /bin/sh -c "cd $SRC/build && ctest -N -LE 'slow|fresh'" </dev/null | list_tests > "$WORK/tests-fresh.txt"
   lost=$(comm -23 "$WORK/tests-host.txt" "$WORK/tests-fresh.txt")
