@@ -36,7 +36,7 @@ WRAPPERS = {"nice": {"-n"}, "taskset": {"-c"}, "env": set(), "sudo": set(), "tim
 FOREIGN_FLAGS = {"--toolchain": "cmake", "-S": "cmake", "-B": "cmake", "-c": "taskset", "-j": "ninja, ctest",
                  "-L": "ctest", "-LE": "ctest", "-R": "ctest", "-Tsvg": "dot", "-n": "nice", "-x": "dpkg",
                  "-o": "dot", "--shapes": "trtexec", "--input-shapes": "tvmc",
-                 "--overwrite-input-shape": "onnxsim"}
+                 "--overwrite-input-shape": "onnxsim", "-fopt-info-vec": "gcc"}
 
 failures = []
 passed = 0
