@@ -9,7 +9,11 @@
 #include "tree.h"
 
 void ec_plan_joint_free(ec_plan_joint *j) {
-  free(j->parent), free(j->models), free(j->n_nodes), free(j->first_node), free(j->last_node);
+  for (int k = 0; k < j->n_blocks; k++) {
+    if (j->first) free(j->first[k]);
+    if (j->last) free(j->last[k]);
+  }
+  free(j->parent), free(j->models), free(j->n_nodes), free(j->first), free(j->last);
   free(j->device_free), free(j->device);
   memset(j, 0, sizeof *j);
 }
@@ -393,27 +397,36 @@ ec_status ec_plan_joint_build(const ec_graph *g, const ec_device_list *devs, con
   j->parent = ec_alloc(sizeof(int) * B);
   j->models = ec_alloc(sizeof(uint32_t) * B);
   j->n_nodes = ec_alloc(sizeof(int) * B);
-  j->first_node = ec_alloc(sizeof(int) * B);
-  j->last_node = ec_alloc(sizeof(int) * B);
+  j->first = ec_alloc(sizeof(char *) * B);
+  j->last = ec_alloc(sizeof(char *) * B);
+  int *first_node = ec_alloc(sizeof(int) * B), *last_node = ec_alloc(sizeof(int) * B);
   int *bdev = ec_alloc(sizeof(int) * B);
   oom = !c.parent || !c.compute || !c.need || !c.edge || !c.w || !c.a || !c.rv || !c.sd || !c.ob || !c.edge_bytes ||
-        !c.cap || !j->parent || !j->models || !j->n_nodes || !j->first_node || !j->last_node || !bdev;
+        !c.cap || !j->parent || !j->models || !j->n_nodes || !j->first || !j->last || !first_node || !last_node || !bdev;
   if (oom) goto out2;
   if (!find_parents(&c, j)) goto out2;
   costs(&c, node_ms);
-  j->n_blocks = c.TB;
   for (int b = 0; b < c.TB; b++) {
     j->parent[b] = c.parent[b];
     j->models[b] = block_models(&c, b);
-    j->first_node[b] = -1;
+    first_node[b] = -1;
   }
   for (int i = 0; i < g->n_nodes; i++) {
     int b = c.tb[i];
     if (g->nodes[i].dead || b < 0 || const_only(g, br, i)) continue;
     j->n_nodes[b]++;
-    if (j->first_node[b] < 0) j->first_node[b] = i;
-    j->last_node[b] = i;
+    if (first_node[b] < 0) first_node[b] = i;
+    last_node[b] = i;
   }
+  j->n_blocks = c.TB;
+  for (int b = 0; b < c.TB; b++) {
+    const char *f = first_node[b] >= 0 ? g->nodes[first_node[b]].name : NULL;
+    const char *l = first_node[b] >= 0 ? g->nodes[last_node[b]].name : NULL;
+    j->first[b] = ec_strdup(f ? f : "");
+    j->last[b] = ec_strdup(l ? l : "");
+    if (!j->first[b] || !j->last[b]) oom = true;
+  }
+  if (oom) goto out2;
   ec_tree_problem p = {.n_blocks = c.TB, .n_devices = c.D, .parent = c.parent, .compute = c.compute,
                        .need = c.need, .edge_ms = c.edge, .weight_bytes = c.w, .arena_bytes = c.a,
                        .recv_bytes = c.rv, .send_bytes = c.sd, .out_bytes = c.ob, .capacity = c.cap,
@@ -482,7 +495,7 @@ ec_status ec_plan_joint_build(const ec_graph *g, const ec_device_list *devs, con
   }
 out2:
   free(c.parent), free(c.compute), free(c.need), free(c.edge), free(c.w), free(c.a), free(c.rv), free(c.sd);
-  free(c.ob), free(c.edge_bytes), free(c.cap), free(bdev);
+  free(c.ob), free(c.edge_bytes), free(c.cap), free(bdev), free(first_node), free(last_node);
 out:
   free(c.nmask), free(c.tb), free(c.first_of), free(node_part), free(parts), free(part_dev);
   if (oom) return EC_ERR_INTERNAL;
@@ -570,9 +583,9 @@ void ec_plan_joint_json(const ec_graph *g, const ec_device_list *devs, const ec_
     ec_buf_printf(b, "%s\n      {\"index\": %d, \"parent\": %d, \"models\": \"", k ? "," : "", k, j->parent[k]);
     models_str(g, j->models[k], b);
     ec_buf_printf(b, "\", \"nodes\": %d, \"first\": ", j->n_nodes[k]);
-    ec_buf_json_str(b, j->first_node[k] >= 0 && g->nodes[j->first_node[k]].name ? g->nodes[j->first_node[k]].name : "");
+    ec_buf_json_str(b, j->first[k]);
     ec_buf_printf(b, ", \"last\": ");
-    ec_buf_json_str(b, j->first_node[k] >= 0 && g->nodes[j->last_node[k]].name ? g->nodes[j->last_node[k]].name : "");
+    ec_buf_json_str(b, j->last[k]);
     ec_buf_printf(b, ", \"device_free\": ");
     if (j->device_free) ec_buf_json_str(b, devs->items[j->device_free[k]].name);
     else ec_buf_printf(b, "null");

@@ -131,7 +131,7 @@ typedef struct ec_plan_joint {
   int *parent;                 /* per block: its parent (-1: a root) */
   uint32_t *models;            /* per block: bit m, model m's requests run it */
   int *n_nodes;                /* per block: live nodes */
-  int *first_node, *last_node; /* per block: its first and last node in the graph's order */
+  char **first, **last;        /* per block: the names of its first and last node (lowering renumbers nodes) */
   int *device_free;            /* per block: the tree DP's choice, free placement (NULL: none fits) */
   int *device;                 /* per block: the placement carried out (NULL: the chain DP's plan) */
   bool leaves_together;        /* the placement carried out keeps every model's outputs on one device */
