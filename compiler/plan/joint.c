@@ -56,16 +56,11 @@ static void node_masks(jctx *c) {
   const ec_graph *g = c->g;
   uint32_t *tm = ec_alloc(sizeof(uint32_t) * ((size_t)g->n_tensors + 1));
   if (!tm) return;
-  for (int k = 0; k < g->n_outputs; k++) tm[g->outputs[k]] |= 1u << g->output_model[k];
-  for (int i = g->n_nodes - 1; i >= 0; i--) {
+  ec_graph_tensor_models(g, tm);
+  for (int i = 0; i < g->n_nodes; i++) {
     const ec_node *n = &g->nodes[i];
-    if (n->dead) continue;
-    uint32_t m = 0;
-    for (int k = 0; k < n->n_outputs; k++)
-      if (n->outputs[k] >= 0) m |= tm[n->outputs[k]];
-    c->nmask[i] = m;
-    for (int k = 0; k < n->n_inputs; k++)
-      if (n->inputs[k] >= 0) tm[n->inputs[k]] |= m;
+    for (int k = 0; !n->dead && k < n->n_outputs; k++)
+      if (n->outputs[k] >= 0) c->nmask[i] |= tm[n->outputs[k]];
   }
   free(tm);
 }
