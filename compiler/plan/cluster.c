@@ -525,7 +525,7 @@ static void node_weights(const ec_graph *g, const ec_part *part, const ec_target
       if (at >= 0)
         x = dp->m[at].node_ms[i];
       else if (any >= 0) {
-        double mj = model_ms(g, nd, t, dp->threads[any] < tt ? dp->threads[any] : tt, klib);
+        double mj = model_ms(g, nd, t, dp->threads[any], klib);
         x = mj > 0 ? dp->m[any].node_ms[i] * m / mj : m;
       }
       wt[(size_t)(k - 1) * (size_t)n + (size_t)s] = x;
