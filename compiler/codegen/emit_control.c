@@ -1,5 +1,6 @@
 /* emit_control.c — If, Loop and Scan in generated code: each branch or body is a C function
- * running its own steps (reference kernels) over tensors planned inside the node's arena scratch.
+ * running its own steps (reference kernels, and eck_xnn_rnn where lowering recorded it for an
+ * LSTM, GRU or RNN) over tensors planned inside the node's arena scratch.
  *
  * A subgraph is planned like a partition (ec_memplan_build over its nodes): its formal inputs,
  * non-constant captures and outputs are the "caller's" buffers, which the node's step points at
