@@ -15,7 +15,7 @@ static const char calibrate_help[] =
     "usage: edgecc calibrate MODEL --calib DIR [--calib-method minmax|percentile|entropy]\n"
     "                        [--calib-max N] [-o FILE.json] [--input-shape NAME=D0xD1...]\n"
     "                        [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--max-extent TENSOR=N]\n"
-    "                        [--no-pass NAME]\n"
+    "                        [--max-trip-count LOOP=N] [--no-pass NAME]\n"
     "\n"
     "Runs the calibration samples in DIR through MODEL in-process with the reference kernels\n"
     "and writes, as JSON sorted by tensor name, each float activation's observed min and max,\n"

@@ -8,7 +8,7 @@
 #define EC_MAX_OPTS 64
 
 /* Options every command that loads a model accepts: --dim, --input-shape, --freeze-input,
- * --max-extent, --no-pass. */
+ * --max-extent, --max-trip-count, --no-pass. */
 typedef struct ec_model_opts {
   ec_pass_opts passes;                 /* graph passes switched off by --no-pass */
   const char *lower_off[EC_MAX_OPTS];  /* lowering steps switched off (`all` stands for all) */
@@ -22,6 +22,8 @@ typedef struct ec_model_opts {
   bool allow_unpinned; /* set by inspect: report dynamic dims nothing pins instead of failing */
   ec_extent_bound extents[EC_MAX_OPTS]; /* --max-extent TENSOR=N */
   int n_extents;
+  ec_trip_bound trips[EC_MAX_OPTS]; /* --max-trip-count LOOP=N */
+  int n_trips;
 } ec_model_opts;
 
 /* Tries to consume argv[*i] (and its value) as a model option. `--no-pass NAME` takes a graph

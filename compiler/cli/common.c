@@ -100,27 +100,62 @@ static bool parse_input_shapes(ec_model_opts *mo, char *v) {
   return true;
 }
 
-/* --max-extent TENSOR=N: N a whole number from 0 to 2^40 (a bound of elements, not bytes to
- * allocate now). 1, or -1 after a usage error. */
-static int parse_max_extent(ec_model_opts *mo, char *v) {
-  char *name, *value, *end;
-  if (!v || !split_eq(v, &name, &value) || !name[0]) {
-    ec_usage_error("--max-extent takes TENSOR=N (a Range output and its most elements), got '%s'", v ? v : "");
+/* FLAG NAME=N, a bound: N a whole number from 0 to 2^40 (not a count to allocate by now); `form`
+ * says what NAME=N stands for; `count`: the options of this flag so far (at most EC_MAX_OPTS).
+ * 0, or -1 after a usage error. */
+static int parse_bound(const char *flag, const char *form, char *v, int count, char **name, long long *n) {
+  char *value, *end;
+  if (!v || !split_eq(v, name, &value) || !(*name)[0]) {
+    ec_usage_error("%s takes %s, got '%s'", flag, form, v ? v : "");
     return -1;
   }
   errno = 0;
-  long long n = strtoll(value, &end, 10);
-  if (errno || *end || !value[0] || n < 0 || n > (1LL << 40)) {
-    ec_usage_error("--max-extent %s=%s: N must be a whole number from 0 to %lld", name, value, 1LL << 40);
+  *n = strtoll(value, &end, 10);
+  if (errno || *end || !value[0] || *n < 0 || *n > (1LL << 40)) {
+    ec_usage_error("%s %s=%s: N must be a whole number from 0 to %lld", flag, *name, value, 1LL << 40);
     return -1;
   }
-  if (mo->n_extents >= EC_MAX_OPTS) {
-    ec_usage_error("too many --max-extent options");
+  if (count >= EC_MAX_OPTS) {
+    ec_usage_error("too many %s options", flag);
     return -1;
   }
+  return 0;
+}
+
+/* --max-extent TENSOR=N (elements). 1, or -1 after a usage error. */
+static int parse_max_extent(ec_model_opts *mo, char *v) {
+  char *name;
+  long long n;
+  if (parse_bound("--max-extent", "TENSOR=N (a Range output and its most elements)", v, mo->n_extents, &name, &n))
+    return -1;
   mo->extents[mo->n_extents].tensor = name;
   mo->extents[mo->n_extents++].max = n;
   return 1;
+}
+
+/* --max-trip-count LOOP=N (iterations). 1, or -1 after a usage error. */
+static int parse_max_trip_count(ec_model_opts *mo, char *v) {
+  char *name;
+  long long n;
+  if (parse_bound("--max-trip-count", "LOOP=N (a Loop node's name or one of its outputs, and its most iterations)",
+                  v, mo->n_trips, &name, &n))
+    return -1;
+  mo->trips[mo->n_trips].node = name;
+  mo->trips[mo->n_trips++].max = n;
+  return 1;
+}
+
+/* Whether g or one of its subgraphs has a Loop named `name` or with an output of that name. */
+static bool has_loop(const ec_graph *g, const char *name) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const ec_node *n = &g->nodes[i];
+    if (n->op == EC_OP_Loop && n->name && strcmp(n->name, name) == 0) return true;
+    for (int k = 0; n->op == EC_OP_Loop && k < n->n_outputs; k++)
+      if (n->outputs[k] >= 0 && strcmp(g->tensors[n->outputs[k]].name, name) == 0) return true;
+    for (int k = 0; k < n->n_subgraphs; k++)
+      if (has_loop(n->subgraphs[k], name)) return true;
+  }
+  return false;
 }
 
 int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
@@ -158,6 +193,7 @@ int ec_parse_model_opt(ec_model_opts *mo, int argc, char **argv, int *i) {
     return parse_input_shapes(mo, argv[++*i]) ? 1 : -1;
   }
   if (strcmp(a, "--max-extent") == 0) return parse_max_extent(mo, *i + 1 < argc ? argv[++*i] : NULL);
+  if (strcmp(a, "--max-trip-count") == 0) return parse_max_trip_count(mo, *i + 1 < argc ? argv[++*i] : NULL);
   bool is_dim = strcmp(a, "--dim") == 0, is_freeze = strcmp(a, "--freeze-input") == 0;
   if (!is_dim && !is_freeze) return 0;
   if (*i + 1 >= argc) {
@@ -200,7 +236,8 @@ void ec_print_warnings(const ec_graph *g) {
 
 int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_graph **g) {
   ec_load_opts lo = {mo->dims,   mo->n_dims,   mo->freezes,       mo->n_freezes, no_infer,
-                     mo->shapes, mo->n_shapes, mo->allow_unpinned, mo->extents, mo->n_extents};
+                     mo->shapes, mo->n_shapes, mo->allow_unpinned, mo->extents, mo->n_extents,
+                     mo->trips, mo->n_trips};
   ec_diag d;
   memset(&d, 0, sizeof d);
   ec_status st = ec_pipeline_load(path, &lo, &mo->passes, no_infer, g, &d);
@@ -216,13 +253,24 @@ int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_gra
       return ec_usage_error("--max-extent %s=%lld: %s has no tensor '%s'", mo->extents[i].tensor,
                             (long long)mo->extents[i].max, path, mo->extents[i].tensor);
     }
+  /* A bound for a Loop the model does not have (a typo, or a loop folded or unrolled away) would
+   * be ignored silently. */
+  for (int i = 0; i < mo->n_trips; i++)
+    if (!has_loop(*g, mo->trips[i].node)) {
+      ec_graph_free(*g);
+      *g = NULL;
+      return ec_usage_error("--max-trip-count %s=%lld: %s has no Loop named '%s' nor one with that output "
+                            "(left after folding and unrolling)", mo->trips[i].node,
+                            (long long)mo->trips[i].max, path, mo->trips[i].node);
+    }
   ec_print_warnings(*g);
   return 0;
 }
 
-int ec_shape_inputs(const ec_graph *g, ec_buf *b) {
-  bool *need = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
-  if (!need) return 0;
+/* Marks in need[] the tensors of g whose values shape operands read, directly or through the
+ * nodes between; a subgraph's shape operands reach the owner's inputs through its formal inputs
+ * (a Loop's iteration number: its trip count and condition) and its captures. */
+static bool mark_shape_operands(const ec_graph *g, bool *need) {
   for (int i = g->n_nodes - 1; i >= 0; i--) {
     const ec_node *n = &g->nodes[i];
     bool out_needed = false;
@@ -235,6 +283,41 @@ int ec_shape_inputs(const ec_graph *g, ec_buf *b) {
       if (out_needed && n->op >= 0 && (ec_ops[n->op].flags & EC_OPF_SHAPE_ONLY)) continue;
       if (out_needed || (k < 32 && (mask >> k) & 1)) need[n->inputs[k]] = true;
     }
+    int base = ec_node_n_explicit_inputs(n);
+    for (int s = 0; s < n->n_subgraphs; s++) {
+      const ec_graph *sg = n->subgraphs[s];
+      bool *sn = ec_alloc(sizeof(bool) * (size_t)(sg->n_tensors + 1));
+      if (!sn || !mark_shape_operands(sg, sn)) {
+        free(sn);
+        return false;
+      }
+      /* Formal input f is the node's input f (Loop, Scan), after Scan-8's sequence_lens. */
+      int first = n->op == EC_OP_Scan && g->opset < 9 ? 1 : 0;
+      for (int f = 0; n->op != EC_OP_If && f < sg->n_inputs; f++) {
+        int k = n->op == EC_OP_Loop && f < 2 ? -1 : first + f;
+        if (!sn[sg->inputs[f]]) continue;
+        if (k < 0) { /* the iteration number or condition: what the trip count and condition give */
+          for (int q = 0; q < 2; q++)
+            if (n->inputs[q] >= 0) need[n->inputs[q]] = true;
+        } else if (k < base && n->inputs[k] >= 0) {
+          need[n->inputs[k]] = true;
+        }
+      }
+      for (int c = 0; c < sg->n_captures; c++)
+        if (sn[sg->captures[c]] && n->inputs[base + c] >= 0) need[n->inputs[base + c]] = true;
+      base += sg->n_captures;
+      free(sn);
+    }
+  }
+  return true;
+}
+
+int ec_shape_inputs(const ec_graph *g, ec_buf *b) {
+  bool *need = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
+  if (!need) return 0;
+  if (!mark_shape_operands(g, need)) {
+    free(need);
+    return 0;
   }
   int count = 0;
   for (int i = 0; i < g->n_inputs; i++)

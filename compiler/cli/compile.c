@@ -23,7 +23,7 @@ static const char compile_help[] =
     "usage: edgecc [compile] MODEL [MODEL...] --targets DEVICES -o OUT [--name NAME] [--kernels ref|xnnpack|onednn]\n"
     "              [--force] [--embed-weights] [--target-file FILE] [--input-shape NAME=D0xD1...]\n"
     "              [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--max-extent TENSOR=N] [--no-pass NAME]\n"
-    "              [--share-input MODEL:INPUT=MODEL:INPUT] [QUANT OPTIONS] [PLAN OPTIONS]\n"
+    "              [--max-trip-count LOOP=N] [--share-input MODEL:INPUT=MODEL:INPUT] [QUANT OPTIONS] [PLAN OPTIONS]\n"
     "\n"
     "Plans MODEL's partitions over the devices, then writes C: OUT/plan.json, OUT/plan.dot,\n"
     "OUT/README.md (how to start the boards), and per device OUT/<device>/ with the programs of\n"
@@ -53,11 +53,12 @@ static const char compile_help[] =
     "  --freeze-input NAME=FILE.pb   make graph input NAME the constant in a TensorProto file\n"
     "  --max-extent TENSOR=N   the most elements of TENSOR, the output of a Range whose start,\n"
     "                      limit or delta is only known at run time; more is a run-time error\n"
+    "  --max-trip-count LOOP=N   the most iterations of Loop LOOP (its node name, or one of its\n"
+    "                      outputs' names) when its trip count is only known at run time (a graph\n"
+    "                      input, or none); its scan outputs are sized by N; more is a run-time error\n"
     "  --no-pass NAME      switch off a graph pass or lowering step (`all`: every one)\n"
     "  --force             replace the files an earlier run listed in OUT/" EC_MANIFEST "\n"
     "  --embed-weights     weights as a C array instead of a .bin file (small models)\n"
-    "  --max-trip-count NODE=N   the most iterations Loop NODE may run when its trip count is only\n"
-    "                      known at run time (a graph input, or none); more is a run-time error\n"
     "  --share-input B:X=A:Y   several models: graph input X of model B is input Y of model A (a\n"
     "                      model named by its path, file name or stem; same dtype and shape); may repeat\n"
     "\n"
@@ -100,7 +101,7 @@ static const char plan_help[] =
     "                   [--parallel intra|inter|auto] [--mix MODEL=SHARE,...]\n"
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack|onednn] [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
-    "                   [--max-extent TENSOR=N] [--no-pass NAME] [--share-input MODEL:INPUT=MODEL:INPUT]\n"
+    "                   [--max-extent TENSOR=N] [--max-trip-count LOOP=N] [--no-pass NAME] [--share-input MODEL:INPUT=MODEL:INPUT]\n"
     "                   [--svg FILE] [--calib DIR [--calib-method M] [--calib-max N] [--accuracy-budget PP]\n"
     "                   [--calib-labels FILE]] [--calib DIR --merge-budget PP]\n"
     "\n"
@@ -140,47 +141,12 @@ typedef struct compile_args {
   const char *profiles[EC_MAX_OPTS];
   int n_profiles;
   bool force, embed;
-  ec_trip_bound trips[EC_MAX_OPTS]; /* --max-trip-count NODE=N, names in trip_names */
-  char trip_names[EC_MAX_OPTS][256];
-  int n_trips;
   int n_threads; /* --threads: default threads of the generated programs; 0 = the target's */
   /* Each device's kernel library: --kernels for all, else the fast kernels where the device's
    * description lists XNNPACK and the reference ones elsewhere (then `mixed`). */
   const char *dev_kernels[EC_MAX_DEVICES];
   bool mixed;
 } compile_args;
-
-/* --max-trip-count NODE=N: N a whole number from 0 to 2^40 (a bound, not a count to allocate
- * by). Returns -1 to go on, else the usage error's status. */
-static int parse_trip_bound(const char *v, compile_args *a) {
-  const char *eq = strrchr(v, '=');
-  char *end;
-  if (!eq || eq == v)
-    return ec_usage_error("--max-trip-count %s: expected NODE=N (a Loop node's name and its most iterations)", v);
-  errno = 0;
-  long long n = strtoll(eq + 1, &end, 10);
-  if (errno || end == eq + 1 || *end || n < 0 || n > (1LL << 40))
-    return ec_usage_error("--max-trip-count %s: N must be a whole number from 0 to %lld", v, 1LL << 40);
-  if (a->n_trips >= EC_MAX_OPTS) return ec_usage_error("too many --max-trip-count options");
-  if ((size_t)(eq - v) >= sizeof a->trip_names[0]) return ec_usage_error("--max-trip-count: node name too long");
-  char *node = a->trip_names[a->n_trips];
-  memcpy(node, v, (size_t)(eq - v));
-  node[eq - v] = 0;
-  a->trips[a->n_trips].node = node;
-  a->trips[a->n_trips++].max = n;
-  return -1;
-}
-
-/* Whether g or one of its subgraphs has a Loop named `name`. */
-static bool has_loop(const ec_graph *g, const char *name) {
-  for (int i = 0; i < g->n_nodes; i++) {
-    const ec_node *n = &g->nodes[i];
-    if (n->op == EC_OP_Loop && n->name && strcmp(n->name, name) == 0) return true;
-    for (int k = 0; k < n->n_subgraphs; k++)
-      if (has_loop(n->subgraphs[k], name)) return true;
-  }
-  return false;
-}
 
 /* Returns -1 to go on, else the exit status (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
@@ -240,11 +206,6 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       continue;
     } else if (!plan_only && strcmp(s, "--embed-weights") == 0) {
       a->embed = true;
-      continue;
-    } else if (!plan_only && strcmp(s, "--max-trip-count") == 0) {
-      if (i + 1 >= argc) return ec_usage_error("%s needs a value", s);
-      int r2 = parse_trip_bound(argv[++i], a);
-      if (r2 >= 0) return r2;
       continue;
     } else if (s[0] == '-' && s[1]) {
       return ec_usage_error("unknown option '%s' (see edgecc %s --help)", s, plan_only ? "plan" : "compile");
@@ -538,7 +499,7 @@ static ec_status separate_programs(const compile_args *a, const model_name *stem
     for (int k = 0; !st && k < plan.n_parts; k++) {
       const ec_device *dv = &devs->items[plan.parts[k].device];
       ec_codegen_opts o = {stems[i], dv->name, dv->target_name, a->dev_kernels[plan.parts[k].device], stems[i],
-                           a->embed, a->n_threads, dv->target->cores, NULL, plan.id, a->trips, a->n_trips};
+                           a->embed, a->n_threads, dv->target->cores, NULL, plan.id};
       ec_part_report r;
       memset(&r, 0, sizeof r);
       char *cn = ec_cname(stems[i], NULL, 0);
@@ -563,7 +524,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[plan->parts[k].device], base,
-                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id, a->trips, a->n_trips};
+                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
     double staging = plan->parts[k].staging_bytes;
@@ -581,7 +542,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int v = 0; !st && v < devs->n; v++) {
     const ec_device *dv = &devs->items[v];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[v], base, a->embed,
-                         a->n_threads, dv->target->cores, NULL, plan->id, NULL, 0};
+                         a->n_threads, dv->target->cores, NULL, plan->id};
     if (plan->device_part[v] < 0) {
       ec_buf rd = {0};
       ec_plan_unused_readme(g, devs, plan, v, &rd);
@@ -600,7 +561,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   if (!st) {
     ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name,
                          a->mixed ? "mixed" : a->kernels, base, a->embed, a->n_threads,
-                         devs->items[0].target->cores, a->dev_kernels, plan->id, NULL, 0};
+                         devs->items[0].target->cores, a->dev_kernels, plan->id};
     ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
     for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
@@ -635,7 +596,8 @@ static ec_status quantize(const compile_args *a, ec_graph *g, const ec_device_li
                           ec_pipeline_quant_opts *qo, ec_quant_report *rep, ec_diag *d) {
   const ec_model_opts *mo = &a->mo;
   ec_load_opts lo = {mo->dims,   mo->n_dims,   mo->freezes,       mo->n_freezes, false,
-                     mo->shapes, mo->n_shapes, mo->allow_unpinned, mo->extents, mo->n_extents};
+                     mo->shapes, mo->n_shapes, mo->allow_unpinned, mo->extents, mo->n_extents,
+                     mo->trips, mo->n_trips};
   ec_cli_progress pr = {.tty = isatty(2) == 1};
   qo->target = devs->items[0].target;
   qo->threads = po->threads;
@@ -882,14 +844,6 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&mrep, 0, sizeof mrep);
   bool merged = false;
   rc = load_models(&a, stems, &mb, &g, &mrep, &merged);
-  /* A bound for a Loop the model does not have (a typo, or a loop folded or unrolled away) would
-   * be ignored silently. */
-  for (int i = 0; !rc && i < a.n_trips; i++)
-    if (!has_loop(g, a.trips[i].node)) {
-      rc = ec_usage_error("--max-trip-count %s=%lld: the model has no Loop node named '%s' (left after "
-                          "folding and unrolling)", a.trips[i].node, (long long)a.trips[i].max, a.trips[i].node);
-      ec_graph_free(g);
-    }
   if (rc) {
     ec_profiles_free(&profs);
     ec_targets_free(&ts);

@@ -11,7 +11,7 @@
 static const char eval_help[] =
     "usage: edgecc eval MODEL --input FILE.pb ... --output FILE.pb ... [--input-shape NAME=D0xD1...]\n"
     "                   [--dim NAME=N] [--freeze-input NAME=FILE.pb] [--max-extent TENSOR=N]\n"
-    "                   [--no-pass NAME]\n"
+    "                   [--max-trip-count LOOP=N] [--no-pass NAME]\n"
     "\n"
     "Runs MODEL in-process with edgecc's reference kernels. Inputs are ONNX TensorProto files\n"
     "in graph-input order (frozen inputs are not given); outputs are written in graph-output\n"

@@ -11,6 +11,7 @@
 static const char inspect_help[] =
     "usage: edgecc inspect MODEL [--json] [--input-shape NAME=D0xD1...] [--dim NAME=N]\n"
     "                      [--freeze-input NAME=FILE.pb] [--max-extent TENSOR=N] [--no-pass NAME]\n"
+    "                      [--max-trip-count LOOP=N]\n"
     "       edgecc inspect MODEL --shape-inputs\n"
     "\n"
     "Loads MODEL, infers every shape and prints what it holds: graph inputs and outputs with\n"
@@ -24,6 +25,8 @@ static const char inspect_help[] =
     "  --dim NAME=N           pin the named dimension NAME to N\n"
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
     "  --max-extent TENSOR=N  the most elements of Range output TENSOR (run-time start/limit/delta)\n"
+    "  --max-trip-count LOOP=N  the most iterations of Loop LOOP (node or output name) whose trip\n"
+    "                         count is a run-time value; sizes its scan outputs\n"
     "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold,\n"
     "                         layernorm, gelu, pow-square, qdq, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"

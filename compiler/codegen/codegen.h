@@ -40,13 +40,6 @@ void ec_fileset_free(ec_fileset *fs);
 ec_status ec_output_write(const char *out_dir, const ec_fileset *fs, bool force, ec_diag *d);
 
 /* ---- what to compile -------------------------------------------------------------------------- */
-/* --max-trip-count NODE=N: the most iterations a Loop whose trip count is only known at run time
- * may run; more is a run-time error. */
-typedef struct ec_trip_bound {
-  const char *node;              /* the Loop's ONNX node name */
-  int64_t max;
-} ec_trip_bound;
-
 typedef struct ec_codegen_opts {
   const char *name;              /* C identifier; programs are <name>_p<k> */
   const char *device;            /* device folder name ("host") */
@@ -62,8 +55,6 @@ typedef struct ec_codegen_opts {
   uint64_t plan_id;              /* plan.json's plan_id, compiled into main_p<k>.c so that the
                                     programs of one compile serve each other with no --plan-id;
                                     0: none (the runtime hashes the program's signature) */
-  const ec_trip_bound *trip_bounds; /* --max-trip-count, n_trip_bounds of them */
-  int n_trip_bounds;
 } ec_codegen_opts;
 
 /* Refuse --embed-weights above this (the C array is ~5 bytes of source per weight byte). */

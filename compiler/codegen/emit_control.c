@@ -260,15 +260,6 @@ static void alias_captures(ec_ctl *c, int si) {
 static ec_status add_nodes(ec_ctl *c, const ec_graph *g, const int *nodes, int n_nodes,
                            const ec_memplan *mp, int in_sub, size_t base, ec_diag *d);
 
-static const char *trip_bound_name(const ec_codegen_opts *o, const char *node, int64_t *bound) {
-  for (int i = 0; i < o->n_trip_bounds; i++)
-    if (strcmp(o->trip_bounds[i].node, node) == 0) {
-      *bound = o->trip_bounds[i].max;
-      return o->trip_bounds[i].node;
-    }
-  return NULL;
-}
-
 /* Checks what the generated code of a subgraph's plain steps needs: a reference kernel, dtypes
  * the runtime knows. */
 static ec_status check_sub(const ec_graph *sg, ec_diag *d) {
@@ -322,13 +313,12 @@ static ec_status add_node(ec_ctl *c, const ec_graph *g, int node, int in_sub, in
   cn->bound = -1;
   if (n->op == EC_OP_Loop) {
     const ec_tensor *m = n->inputs[0] >= 0 ? &g->tensors[n->inputs[0]] : NULL;
-    if (!m || !ec_tensor_is_const(m)) {
-      const char *nm = n->name && n->name[0] ? n->name : NULL;
-      if (!nm || !trip_bound_name(c->o, nm, &cn->bound))
-        return ec_fail_node(d, g, n, "the trip count is %s: give its bound with --max-trip-count %s=N",
-                            m ? "only known at run time" : "not given (the condition ends the loop)",
-                            nm ? nm : "NODE (name the node in the model)");
-    }
+    /* Inference found the bound (ec_control_params.bound); the loop checks it each iteration. */
+    cn->bound = ((const ec_control_params *)n->params)->bound;
+    if ((!m || !ec_tensor_is_const(m)) && cn->bound < 0)
+      return ec_fail_node(d, g, n, "the trip count is %s: give its bound with --max-trip-count %s=N",
+                          m ? "only known at run time" : "not given (the condition ends the loop)",
+                          ec_loop_bound_name(g, n));
   }
   size_t arena[2] = {0, 0};
   for (int k = 0; k < n->n_subgraphs; k++) {
@@ -786,7 +776,7 @@ static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
   if (cn->bound >= 0) {
     ec_buf_printf(b, "    if (i >= INT64_C(%lld)) {\n      ctx->base.failed_why = \"the trip count exceeds its bound, "
                   "--max-trip-count ", (long long)cn->bound);
-    put_safe(b, n->name);
+    put_safe(b, ec_loop_bound_name(cn->g, n));
     ec_buf_printf(b, "=%lld\";\n      return ECK_ERR_INDEX;\n    }\n", (long long)cn->bound);
   }
   if (uses_iter) {
@@ -817,7 +807,9 @@ static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
       deliver_output(c, b, si, 1 + N + k, x, 2, after);
     }
   }
-  ec_buf_printf(b, "    *cond = *(const uint8_t *)ctx->v[V_%s].data;\n", vname(c, si, body->outputs[0]));
+  /* Without a condition input the body's condition is ignored (ONNX: a for loop), as eval does. */
+  if (n->inputs[1] >= 0)
+    ec_buf_printf(b, "    *cond = *(const uint8_t *)ctx->v[V_%s].data;\n", vname(c, si, body->outputs[0]));
   swap_states(b, N, 2);
   ec_buf_printf(b, "  }\n");
   for (int j = 0; j < N; j++) {
@@ -825,6 +817,12 @@ static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
     data_of(c, cn, n->outputs[j], e, sizeof e);
     ec_buf_printf(b, "  ecrt_copy(%s, cur[%d], %zu);\n", e, j, tbytes(&body->tensors[body->inputs[2 + j]]));
   }
+  /* Scan outputs sized by --max-trip-count: their length is the iterations run, which readers
+   * and the run's out_dims take from ctx->v. */
+  for (int k = 0; k < K; k++)
+    if (n->outputs[N + k] >= 0 && (cn->g->tensors[n->outputs[N + k]].dyn & 1))
+      ec_buf_printf(b, "  ctx->v[V_%s].dims[0] = i; /* at most %lld */\n", vname(c, cn->in_sub, n->outputs[N + k]),
+                    (long long)cn->g->tensors[n->outputs[N + k]].dims[0]);
   ec_buf_printf(b, "  return ECK_OK;\n");
 }
 

@@ -209,12 +209,22 @@ typedef struct ec_graph {
    * (the caller's array, kept while the graph is used; the model's graph only). */
   const struct ec_extent_bound *extent_bounds;
   int n_extent_bounds;
+  /* --max-trip-count LOOP=N: the most iterations of a Loop whose trip count is a run-time value
+   * (the caller's array, kept while the graph is used; the model's graph only). */
+  const struct ec_trip_bound *trip_bounds;
+  int n_trip_bounds;
 } ec_graph;
 
 typedef struct ec_extent_bound {
   const char *tensor;
   int64_t max;
 } ec_extent_bound;
+
+/* LOOP names the Loop node, or one of its outputs (an unnamed node: one a function expanded). */
+typedef struct ec_trip_bound {
+  const char *node;
+  int64_t max;
+} ec_trip_bound;
 
 /* The deepest nesting of subgraphs the frontend accepts (the model's graph is depth 0). */
 #define EC_MAX_GRAPH_DEPTH 16

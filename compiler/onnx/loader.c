@@ -1156,6 +1156,8 @@ static ec_status load_bytes(uint8_t *buf, size_t len, bool take, const char *dis
   loader L = {g, d, display, dir, opts ? opts : &none, m};
   g->extent_bounds = L.opts->extents;
   g->n_extent_bounds = L.opts->n_extents;
+  g->trip_bounds = L.opts->trips;
+  g->n_trip_bounds = L.opts->n_trips;
   ec_status st = g->source_path ? convert(&L) : EC_ERR_INTERNAL;
   if (!st && !L.opts->no_infer) {
     st = ec_infer_graph(g, d);

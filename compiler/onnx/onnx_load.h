@@ -41,6 +41,8 @@ typedef struct ec_load_opts {
   bool allow_unpinned;
   const ec_extent_bound *extents; /* --max-extent TENSOR=N (kept by the graph: extent_bounds) */
   int n_extents;
+  const ec_trip_bound *trips; /* --max-trip-count LOOP=N (kept by the graph: trip_bounds) */
+  int n_trips;
 } ec_load_opts;
 
 /* Loads the model at `path` into a new graph, with shape inference and constant folding.

@@ -153,6 +153,29 @@ static bool cond_invariant(const ec_graph *body) {
   return false;
 }
 
+const char *ec_loop_bound_name(const ec_graph *g, const ec_node *n) {
+  const ec_control_params *p = n->params;
+  const ec_graph *root = g;
+  while (root->parent) root = root->parent;
+  if (p && p->bound_opt >= 0 && p->bound_opt < root->n_trip_bounds) return root->trip_bounds[p->bound_opt].node;
+  if (n->name && n->name[0]) return n->name;
+  return n->n_outputs && n->outputs[0] >= 0 ? g->tensors[n->outputs[0]].name : "";
+}
+
+/* The --max-trip-count naming Loop n (by its node name or one of its outputs): its index in the
+ * model graph's trip_bounds, or -1. */
+static int find_trip_bound(const ec_graph *g, const ec_node *n) {
+  const ec_graph *root = g;
+  while (root->parent) root = root->parent;
+  for (int i = 0; i < root->n_trip_bounds; i++) {
+    const char *want = root->trip_bounds[i].node;
+    if (n->name && n->name[0] && strcmp(n->name, want) == 0) return i;
+    for (int k = 0; k < n->n_outputs; k++)
+      if (n->outputs[k] >= 0 && strcmp(g->tensors[n->outputs[k]].name, want) == 0) return i;
+  }
+  return -1;
+}
+
 ec_status ec_infer_loop(ec_ctx *cx, ec_node *n) {
   ec_graph *body;
   ec_status st = subgraph(cx, n, "body", &body);
@@ -211,22 +234,32 @@ ec_status ec_infer_loop(ec_ctx *cx, ec_node *n) {
   bool all_const = true;
   for (int i = 0; i < n->n_inputs; i++)
     if (n->inputs[i] >= 0 && cx->g->tensors[n->inputs[i]].kind != EC_TK_CONSTANT) all_const = false;
-  if (K && trips < 0 && !all_const)
-    return ec_fail(cx, n, "the trip count is only known at run time, and the scan outputs need "
-                   "static shapes (freeze the inputs it depends on with --freeze-input)");
+  const ec_graph *root = cx->g;
+  while (root->parent) root = root->parent;
+  int opt = find_trip_bound(cx->g, n);
+  int64_t bound = opt >= 0 ? root->trip_bounds[opt].max : -1;
+  /* A run-time trip count: the scan outputs are sized by the bound, their length found by
+   * running (all inputs constant: folding finds it now). */
+  bool sized_by_bound = K && trips < 0 && !all_const;
+  if (sized_by_bound && bound < 0)
+    return ec_fail(cx, n, "the trip count is only known at run time, and it sizes the scan outputs: "
+                   "give its bound with --max-trip-count %s=N", ec_loop_bound_name(cx->g, n));
   ec_control_params *p = ec_params(cx, n, sizeof *p);
   if (!p) return EC_ERR_INTERNAL;
   p->first_state = 2;
   p->n_state = N;
   p->n_scan_out = K;
   p->trips = trips;
+  p->bound = trips < 0 ? bound : -1;
+  p->bound_opt = trips < 0 ? opt : -1;
   for (int k = 0; k < K; k++) {
     const ec_tensor *s = &body->tensors[body->outputs[1 + N + k]];
     if (s->rank + 1 > EC_MAX_RANK) return ec_fail(cx, n, "scan output %d would have rank %d", k, s->rank + 1);
     int64_t dims[EC_MAX_RANK];
-    dims[0] = trips < 0 ? 0 : trips; /* folding sets the real extent (all inputs are constant) */
+    dims[0] = sized_by_bound ? bound : trips < 0 ? 0 : trips; /* 0: folding sets the real extent */
     memcpy(dims + 1, s->dims, sizeof(int64_t) * (size_t)s->rank);
-    if ((st = ec_set_output(cx, n, N + k, s->dtype, s->rank + 1, dims))) return st;
+    if ((st = ec_set_output_bound(cx, n, N + k, s->dtype, s->rank + 1, dims, sized_by_bound ? 1 : 0)))
+      return st;
   }
   return EC_OK;
 }
@@ -397,7 +430,10 @@ static ec_status deliver(ec_graph *g, const ec_node *n, int k, void *data, size_
   }
   ec_tensor *tt = &g->tensors[t];
   if (dim0 >= 0 && dim0 != tt->dims[0]) {
-    if (values) {
+    /* `edgecc eval` runs the graph once: a length within the bound becomes the tensor's shape. */
+    if (values && (tt->dyn & 1) && dim0 <= tt->dims[0]) {
+      tt->dims[0] = dim0;
+    } else if (values) {
       free(data);
       return ec_fail_node(d, g, n, "the loop ran %lld times, but its scan outputs were sized for "
                           "%lld before running (a data-dependent trip count)", (long long)dim0,
@@ -472,6 +508,11 @@ static ec_status eval_loop(ec_graph *g, const ec_node *n, void **values, ec_diag
     if (p->trips >= 0 && values && i >= p->trips && K) {
       st = ec_fail_node(d, g, n, "the loop runs past the %lld iterations its scan outputs were sized "
                         "for (a data-dependent trip count)", (long long)p->trips);
+      break;
+    }
+    if (p->bound >= 0 && values && i >= p->bound) {
+      st = ec_fail_node(d, g, n, "the trip count exceeds its bound, --max-trip-count %s=%lld",
+                        ec_loop_bound_name(g, n), (long long)p->bound);
       break;
     }
     run r = {0};

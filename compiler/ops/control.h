@@ -14,11 +14,18 @@ typedef struct ec_control_params {
   int n_scan_out;    /* Loop and Scan: scan outputs */
   bool batched;      /* Scan opset 8: every input and output has a leading batch dim */
   int64_t trips;     /* Loop: the trip count static shapes were sized for, -1 when unknown */
+  /* Loop: its --max-trip-count (the root graph's trip_bounds[bound_opt]), or -1 and -1. With a
+   * run-time trip count, scan outputs are sized by it and their dims[0] found by running. */
+  int64_t bound;
+  int bound_opt;
   int in_axis[EC_CONTROL_MAX_SCAN], out_axis[EC_CONTROL_MAX_SCAN]; /* in the body's slices */
   bool in_rev[EC_CONTROL_MAX_SCAN], out_rev[EC_CONTROL_MAX_SCAN];
 } ec_control_params;
 
 ec_status ec_infer_if(ec_ctx *cx, ec_node *n);
+/* The name of Loop n of g for --max-trip-count: the one its bound was given by, else its node
+ * name, else its first output's. */
+const char *ec_loop_bound_name(const ec_graph *g, const ec_node *n);
 ec_status ec_infer_loop(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_scan(ec_ctx *cx, ec_node *n);
 

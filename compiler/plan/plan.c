@@ -209,6 +209,11 @@ static uint64_t hash_tensors(uint64_t h, const ec_graph *g, const int *ts, int n
 
 static uint64_t plan_id(const ec_graph *g, const ec_device_list *devs, const ec_plan *p) {
   uint64_t h = fnv(0xcbf29ce484222325ull, g->sha256, sizeof g->sha256);
+  /* --max-trip-count is in the generated code (the loop's bound check, named as given). */
+  for (int i = 0; i < g->n_trip_bounds; i++) {
+    h = fnv(h, g->trip_bounds[i].node, strlen(g->trip_bounds[i].node) + 1);
+    h = fnv(h, &g->trip_bounds[i].max, sizeof g->trip_bounds[i].max);
+  }
   /* --mix weighs the joint plan: programs planned under another mix refuse these. */
   for (int m = 0; p->mix && m < g->n_models; m++) h = fnv(h, &p->mix[m], sizeof p->mix[m]);
   for (int k = 0; k < p->n_parts; k++) {

@@ -5,10 +5,13 @@ and reversed Scan, plus a Loop whose trip count is a graph input and whose body 
 compiled (--kernels ref and xnnpack), built with -Wall -Wextra -Werror against the runtime,
 run, and compared with numpy reimplementations written from the ONNX spec. --max-trip-count: a
 missing bound is one error line naming the node and the flag (exit 1), a bad value a usage error
-(exit 2), a trip count above the bound a run-time error naming the node.
+(exit 2), a trip count above the bound a run-time error naming the node. An unnamed Loop with a
+run-time trip count, an early exit and scan outputs sized by --max-trip-count (named by an
+output): program and edgecc eval against numpy at several trip counts, and over the bound.
 
 usage: control_codegen.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels ref,xnnpack]"""
 import argparse
+import json
 import os
 import re
 import shutil
@@ -53,6 +56,87 @@ def dyn_reference(M, x, acc0):
     for i in range(max(int(M), 0)):
         acc = acc + x if i < 2 else acc * 2
     return acc
+
+
+def scan_loop_model(work):
+    """An unnamed Loop whose trip count M is a graph input and whose condition (first: the constant
+    go) the body computes (i < stop, stop a graph input), with two scan outputs: ys (acc after each iteration, [T,2]) and
+    iters (the iteration number as float, [T]); Neg reads ys outside the loop. T is the iterations
+    run, min(M, stop + 1): --max-trip-count sizes ys and iters, the program returns T."""
+    body = helper.make_graph(
+        [helper.make_node("Less", ["i", "stop"], ["c_out"]),
+         helper.make_node("Cast", ["i"], ["i_f"], to=F),
+         helper.make_node("Mul", ["acc_in", "half"], ["a0"]),
+         helper.make_node("Mul", ["x", "i_f"], ["a1"]),
+         helper.make_node("Add", ["a0", "a1"], ["acc_out"]),
+         helper.make_node("Identity", ["acc_out"], ["y_s"]),
+         helper.make_node("Identity", ["i_f"], ["i_s"])],
+        "scan_step", [cf.vi("i", I64, []), cf.vi("c_in", B, []), cf.vi("acc_in", F, [2])],
+        [cf.vi("c_out", B, []), cf.vi("acc_out", F, [2]), cf.vi("y_s", F, [2]), cf.vi("i_s", F, [])])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["M", "go", "acc0"], ["acc", "ys", "iters"], body=body),
+         helper.make_node("Neg", ["ys"], ["neg_ys"])],
+        "scan_loop", [cf.vi("M", I64, []), cf.vi("stop", I64, []), cf.vi("x", F, [2]), cf.vi("acc0", F, [2])],
+        [cf.vi("acc", F, [2]), cf.vi("ys", F, ["T", 2]), cf.vi("iters", F, ["T"]), cf.vi("neg_ys", F, ["T", 2])],
+        initializer=[numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+                     numpy_helper.from_array(np.array(True), "go")])
+    return cf.save(work, "scan_loop", g)
+
+
+def scan_loop_reference(M, stop, x, acc0):
+    """numpy, from the ONNX Loop spec: iteration i runs while i < M and the last condition holds."""
+    acc, ys, iters, cond, i = acc0.copy(), [], [], True, 0
+    while i < M and cond:
+        acc = (acc * np.float32(0.5) + x * np.float32(i)).astype(np.float32)
+        ys.append(acc)
+        iters.append(np.float32(i))
+        cond = i < stop
+        i += 1
+    ys = np.array(ys, np.float32).reshape(len(ys), 2)
+    return [acc, ys, np.array(iters, np.float32), -ys]
+
+
+def check_scan_loop(cx, work, kernels):
+    """A Loop with a run-time trip count and scan outputs, bounded by --max-trip-count given by
+    an output's name: the program (and edgecc eval) against numpy at several trip counts and
+    early exits, and one over the bound stopping with the run-time error."""
+    path = scan_loop_model(work)
+    xs, a0 = np.array([1.0, -2.0], np.float32), np.array([0.5, 4.0], np.float32)
+    cases = [(0, 100), (1, 100), (3, 100), (6, 100), (6, 2), (9, 2)]  # (M, stop): 0, 1, 3, 6, 3, 3 iterations
+    feed = lambda M, stop: [("M", np.array(M, np.int64)), ("stop", np.array(stop, np.int64)), ("x", xs), ("acc0", a0)]
+    bound = ["--max-trip-count", "ys=6"]
+    exe = compiled(cx, "scan_loop", path, kernels, bound)
+    if exe:
+        for M, stop in cases:
+            run_and_check(cx, exe, "scan loop M=%d stop=%d %s" % (M, stop, kernels), feed(M, stop),
+                          scan_loop_reference(M, stop, xs, a0))
+        got, rc, err = run_prog(exe, feed(7, 100), 4, "scan_over")
+        if got is not None or "(Loop) failed: the trip count exceeds its bound, --max-trip-count ys=6" not in err:
+            cx.fail("scan loop M=7 above the bound 6 (%s): exit %d, stderr %r" % (kernels, rc, err))
+        else:
+            cx.ok()
+    if kernels != "ref":
+        return
+    for M, stop in cases[2:5]:
+        got, r = cf.run_eval(cx.edgecc, path, feed(M, stop), 4, work, "scan_eval_%d_%d" % (M, stop), bound)
+        if got is None:
+            cx.fail("eval scan loop M=%d: %s" % (M, r.describe()))
+        else:
+            check(cx, "eval scan loop M=%d stop=%d" % (M, stop), got, scan_loop_reference(M, stop, xs, a0))
+    got, r = cf.run_eval(cx.edgecc, path, feed(7, 100), 4, work, "scan_eval_over", bound)
+    if got is not None or "the trip count exceeds its bound, --max-trip-count ys=6" not in r.err:
+        cx.fail("eval scan loop M=7 above the bound 6: %s" % r.describe())
+    else:
+        cx.ok()
+    r = edgecc_run.run(cx.edgecc, ["inspect", path] + bound)
+    if r.rc != 0 or not re.search(r"ys\s+float32\s+\[<=6,2\]", r.out):
+        cx.fail("inspect scan loop: want ys [<=6,2], got %s %r" % (r.describe(), r.out[:600]))
+    else:
+        cx.ok()
+    # No bound: inference names the flag and the Loop by its first output (it has no node name).
+    r = compile_model(cx, path, os.path.join(work, "scan_nobound"), "ref")
+    one_line_error(cx, "scan loop without a bound", r, 1,
+                   ["(Loop)", "it sizes the scan outputs: give its bound with --max-trip-count acc=N"])
 
 
 class Ctx:
@@ -156,8 +240,9 @@ def check(cx, what, got, want, tol=0.0):
         return
     for k, (g, w) in enumerate(zip(got, want)):
         w = np.asarray(w)
-        err = float(np.max(np.abs(g.astype(np.float64) - w))) if g.size else 0.0
-        if g.shape != w.shape or g.dtype != w.dtype or err > tol:
+        same = g.shape == w.shape  # checked first: a wrong extent must fail, not raise
+        err = float(np.max(np.abs(g.astype(np.float64) - w))) if same and g.size else 0.0
+        if not same or g.dtype != w.dtype or err > tol:
             cx.fail("%s output %d: %s %s vs %s %s, max error %g" % (what, k, g.dtype, g.shape, w.dtype, w.shape,
                                                                     err))
             return
@@ -220,6 +305,7 @@ def main():
                 cx.fail("dyn loop M=5 above the bound 4 (%s): exit %d, stderr %r" % (kernels, rc, err))
             else:
                 cx.ok()
+        check_scan_loop(cx, work, kernels)
 
     # inspect: If, Loop and Scan compile now (their subgraphs' ops are what counts).
     for path in (if_path, rnn_path, scan_path, dyn_path):
@@ -277,15 +363,31 @@ def main():
         cx.fail("missing bound: " + "; ".join(probs))
     else:
         cx.ok()
-    for bad, msg in (("dyn", "expected NODE=N"), ("dyn=-1", "N must be a whole number"),
-                     ("dyn=x", "N must be a whole number"), ("=4", "expected NODE=N"),
-                     ("nosuch=4", "the model has no Loop node named 'nosuch'")):
+    for bad, msg in (("dyn", "takes LOOP=N"), ("dyn=-1", "N must be a whole number"),
+                     ("dyn=x", "N must be a whole number"), ("=4", "takes LOOP=N"),
+                     ("nosuch=4", "has no Loop named 'nosuch' nor one with that output")):
         r = compile_model(cx, dyn_path, out, "ref", ["--max-trip-count", bad])
         lines = [ln for ln in r.err.splitlines() if ln.strip()]
         if r.rc != 2 or len(lines) != 1 or msg not in r.err or "--max-trip-count" not in r.err:
             cx.fail("--max-trip-count %s: exit %s, stderr %r (want exit 2, one line with %r)" % (bad, r.rc, r.err, msg))
         else:
             cx.ok()
+
+    # The bound is in the generated code (its check), so in plan.json's plan_id too, also for a
+    # Loop without scan outputs, whose shapes it leaves alone.
+    ids = []
+    for bound in ("dyn=4", "dyn=5"):
+        out = os.path.join(work, "dyn_plan_" + bound.replace("=", "_"))
+        r = compile_model(cx, dyn_path, out, "ref", ["--max-trip-count", bound])
+        if r.rc != 0:
+            ids.append(None)
+            continue
+        with open(os.path.join(out, "plan.json")) as f:
+            ids.append(json.load(f)["plan_id"])
+    if None in ids or ids[0] == ids[1]:
+        cx.fail("plan_id with --max-trip-count dyn=4 and dyn=5: %s" % ids)
+    else:
+        cx.ok()
 
     return finish(cx)
 

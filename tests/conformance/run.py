@@ -9,10 +9,12 @@ Usage: /usr/bin/python3 tests/conformance/run.py --edgecc PATH --mode shapes|eva
            [--min-fast-tests KIND=N,...]
 
 Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`: a Reshape's
-shape, a Slice's starts, a Loop's trip count...) are frozen with the test's own input files, and with
+shape, a Slice's starts, a Loop's trip count when its body's shapes need the iteration number...)
+are frozen with the test's own input files, and with
 --freeze-weights the weight operands too (the report marks the test "frozen" and says which inputs
 and why); every other input is fed at run time, those of data-dependent shapes (NonZero, Compress,
-Unique, NonMaxSuppression, TopK's K, Range's operands with --max-extent OUT=RANGE_BOUND) included:
+Unique, NonMaxSuppression, TopK's K, Range's operands with --max-extent OUT=RANGE_BOUND, a Loop's
+trip count with --max-trip-count OUT=LOOP_BOUND) included:
 the inferred shape is then a bound the data must fit (`bounded_dims` of inspect --json) and the
 program writes the shape it found. Then
   shapes   `edgecc inspect --json` must load the model and infer the dtypes and shapes of output_*.pb;
@@ -168,6 +170,35 @@ def range_bounds(model):
     return args
 
 
+# A Loop whose trip count (or first condition) is a run-time value sizes its scan outputs by a
+# bound (--max-trip-count): the runner gives each such Loop of the graph this one, naming the Loop
+# by its first output since the suites' Loops (and those functions expand to) have no node name.
+LOOP_BOUND = 4096
+
+
+def loop_bounds(model, frozen):
+    """--max-trip-count arguments for the Loops of the model's graph whose trip count or
+    condition depends on a graph input fed at run time (the others fold or unroll away)."""
+    inits = {t.name for t in model.graph.initializer}
+    fed = {vi.name for vi in model.graph.input if vi.name not in inits and vi.name not in frozen}
+    producer = {o: n for n in model.graph.node for o in n.output if o}
+
+    def reaches_fed(name, seen):
+        if name in fed:
+            return True
+        if name in seen or name not in producer:
+            return False
+        seen.add(name)
+        return any(reaches_fed(i, seen) for i in producer[name].input if i)
+
+    args = []
+    for n in model.graph.node:
+        if n.op_type == "Loop" and n.output and n.output[0] and \
+                any(reaches_fed(i, set()) for i in n.input[:2] if i):
+            args += ["--max-trip-count", "%s=%d" % (n.output[0], LOOP_BOUND)]
+    return args
+
+
 def has_strings(model):
     for vi in list(model.graph.input) + list(model.graph.output):
         if vi.type.WhichOneof("value") == "tensor_type" and vi.type.tensor_type.elem_type == 8:
@@ -278,7 +309,7 @@ class Runner:
 
         built = {}
         for ds in datasets:
-            freeze = range_bounds(model)
+            freeze = range_bounds(model) + loop_bounds(model, frozen)
             for n in frozen:
                 if not os.path.exists(os.path.join(ds, "input_%d.pb" % index[n])):
                     res["status"], res["reason"] = "unsupported", (
@@ -680,8 +711,9 @@ def write_report(args, results, table, diffs, elapsed):
     L.append("Rates are over all the tests of a suite; *frozen* tests had graph inputs that feed shape "
              "operands (or, with the fast kernels, weight operands) turned into constants with "
              "`--freeze-input`; each test's row names them and why. Every other input is fed at run time, "
-             "the data inputs of NonZero, Compress, Unique, NonMaxSuppression and TopK's K and Range's operands "
-             "(each Range output bounded with `--max-extent OUT=%d`) included: data-dependent shapes." % RANGE_BOUND)
+             "the data inputs of NonZero, Compress, Unique, NonMaxSuppression and TopK's K, Range's operands "
+             "(each Range output bounded with `--max-extent OUT=%d`) and a Loop's trip count (each such Loop "
+             "bounded with `--max-trip-count OUT=%d`) included: data-dependent shapes." % (RANGE_BOUND, LOOP_BOUND))
     L.append("")
     cols = ["tests", "pass", "fail", "unsupported", "crash", "timeout", "frozen", "excused"]
     head = "| suite | " + " | ".join(cols) + (" | loads" if args.mode == "shapes" else "") + " | pass rate |"

@@ -150,8 +150,8 @@ def nested(depth):
 
 # ---- checks -------------------------------------------------------------------------------------
 
-def run_eval(edgecc, model, inputs, n_out, work, tag):
-    args = ["eval", model]
+def run_eval(edgecc, model, inputs, n_out, work, tag, extra=()):
+    args = ["eval", model] + list(extra)
     for k, (name, arr) in enumerate(inputs):
         p = os.path.join(work, "%s_in%d.pb" % (tag, k))
         with open(p, "wb") as f:

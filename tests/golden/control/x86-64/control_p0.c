@@ -242,7 +242,6 @@ static int refine(void *c) {
     ctx->v[V_refine_step_h_scan].data = (unsigned char *)ctx->v[V_hs].data + i * 32;
     /* body 'refine_step': 5 steps (refine_body_steps) */
     if (ecrt_run_steps(refine_body_steps, 5, ctx, NULL, NULL) != ECRT_OK) return ECK_ERR_INDEX;
-    *cond = *(const uint8_t *)ctx->v[V_refine_step_c_out].data;
     for (j = 0; j < 1; j++) {
       tmp = cur[j];
       cur[j] = next[j];
