@@ -49,8 +49,9 @@ tmp="$out.tmp.$$"
   echo 'of Reshape, Expand and ConstantOfShape, Resize'\''s and Upsample'\''s scales and sizes, Slice'\''s starts,'
   echo 'ends, axes and steps, Pad'\''s pads, the axes of Squeeze, Unsqueeze and ReduceSum, Split'\''s split,'
   echo 'Tile'\''s repeats, OneHot'\''s depth, MaxUnpool'\''s output_shape, the window functions'\'' size, STFT'\''s'
-  echo 'frame_step and frame_length, and the cases below. With the fast kernels, inputs that are weights of'
-  echo 'a fast kernel are frozen too. Every other input is fed at run time: data-dependent shapes (see each'
+  echo 'frame_step and frame_length, the same operands inside If, Loop and Scan subgraphs (traced out'
+  echo 'through their formal inputs and captures), and the cases below. With the fast kernels, inputs that'
+  echo 'are weights of a fast kernel are frozen too. Every other input is fed at run time: data-dependent shapes (see each'
   echo 'mode'\''s note), CumSum'\''s axis, and Dropout'\''s ratio and training_mode.'
   echo
   echo 'Frozen for a reason that needs more words:'
