@@ -73,7 +73,7 @@ ec_status ec_pass_matmul_bias(ec_graph *g, int *count, ec_diag *d) {
     /* float32 or float64 (Gemm's types that MatMul shares), x of rank 2 or more. */
     if ((xt->dtype != ECK_FLOAT && xt->dtype != ECK_DOUBLE) || wt->dtype != xt->dtype ||
         wt->kind != EC_TK_CONSTANT || wt->rank != 2 || xt->rank < 2 || yt->rank != xt->rank ||
-        xt->kind == EC_TK_CONSTANT)
+        xt->kind == EC_TK_CONSTANT || xt->dyn || yt->dyn) /* a run-time extent: no fixed rows */
       continue;
     int ai = ec_pass_sole_reader(g, y);
     int b = ai < 0 ? -1 : bias_operand(g, ai, y);
