@@ -229,7 +229,11 @@ int ecrt_tune_main(const ecrt_tune_desc *d, int argc, char **argv) {
     char *args[TUNE_MAX_ARGS + 2 * 16];
     char exe[4096 + 256], prof[4096 + 256], ins[16][4096 + 64];
     int n = 0, matched;
-    snprintf(exe, sizeof exe, "%s/%s/%s", dir, d->families[f].family, d->families[f].program);
+    /* dist/ (each device folder's build fills it: the program, its weights, the shared libraries
+     * it needs, RPATH $ORIGIN/lib) runs on a board and under qemu alike. */
+    snprintf(exe, sizeof exe, "%s/%s/dist/%s", dir, d->families[f].family, d->families[f].program);
+    if (access(exe, X_OK) != 0)
+      snprintf(exe, sizeof exe, "%s/%s/%s", dir, d->families[f].family, d->families[f].program);
     snprintf(prof, sizeof prof, "%s/tune_%s.json", dir, d->families[f].family);
     for (k = 0; k < n_runner; k++) args[n++] = runner[k];
     args[n++] = exe;
