@@ -327,15 +327,7 @@ static int parse_quant(const compile_args *a, ec_pipeline_quant_opts *q, ec_pipe
   return -1;
 }
 
-static int parse_count(const char *opt, const char *v, int max, int *out) {
-  char *end;
-  errno = 0;
-  long n = strtol(v, &end, 10);
-  if (errno || end == v || *end || n < 1 || n > max)
-    return ec_usage_error("%s %s: must be a whole number from 1 to %d", opt, v, max);
-  *out = (int)n;
-  return -1;
-}
+static int parse_count(const char *opt, const char *v, int max, int *out) { return ec_cli_parse_count(opt, v, max, out); }
 
 /* Splits "a,b,c" in place into names (no empty entries). */
 static int split_list(char *s, const char **names, int max, int *n) {
@@ -732,9 +724,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&devs, 0, sizeof devs);
   ec_link_set links;
   memset(&links, 0, sizeof links);
-  ec_status st = ec_targets_init(&ts, &d);
-  for (int i = 0; !st && i < a.n_tfiles; i++) st = ec_targets_add_file(&ts, a.tfiles[i], &d);
-  if (!st) st = ec_devices_parse(&ts, a.targets, &devs, &d);
+  ec_status st = ec_cli_devices(a.tfiles, a.n_tfiles, a.targets, &ts, &devs, &d);
   for (int i = 0; !st && i < a.n_links; i++) {
     st = ec_links_parse(&links, a.links[i], &d);
     /* A link must join two listed devices: a typo would otherwise be ignored silently. */

@@ -86,7 +86,7 @@ expect2 "format_version 2, this edgecc reads version 1" "$edgecc" "$m" --targets
 expect2 "measured on target 'pi5', but no device of --targets has it" "$edgecc" "$m" --targets host --tuning "$work/pi5.json" -o "$work/e4"
 expect2 "not a tuning file" "$edgecc" plan "$m" --targets host --tuning "$work/other.json"
 expect2 "give no --kernels" "$edgecc" "$m" --targets host --kernels xnnpack --tuning "$work/a.json" -o "$work/e5"
-expect2 "tune: --runs 0: must be a whole number" "$edgecc" tune "$m" --targets host --runs 0 -o "$work/t.json"
+expect2 "--runs 0: must be a whole number" "$edgecc" tune "$m" --targets host --runs 0 -o "$work/t.json"
 expect2 "tuning here needs a target of this machine" "$edgecc" tune "$m" --targets pi5 -o "$work/t.json"
 expect2 "tune measures one device at a time" "$edgecc" tune "$m" --targets a=host,b=host -o "$work/t.json"
 mkdir -p "$work/full" && touch "$work/full/x"
