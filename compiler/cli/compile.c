@@ -89,7 +89,8 @@ static const char compile_help[] =
     "                      fastest, one cluster unless clusters gain 5% (auto, the default)\n"
     "  --profile DEVICE=FILE   measured step times of DEVICE (a program's --profile-json output,\n"
     "                      same kernels and threads): its nodes cost their median there instead of\n"
-    "                      the prediction (repeatable, one per device)\n";
+    "                      the prediction (repeatable: one per device and thread count; the\n"
+    "                      clustering takes each node's times on 1..N threads from them)\n";
 
 static const char plan_help[] =
     "usage: edgecc plan MODEL [MODEL...] --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
@@ -787,13 +788,11 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     st = ec_profile_add(&profs, spec, &d);
     if (st) break;
     const ec_profile *pr = &profs.items[profs.n - 1];
-    dev_prof[v] = pr;
-    /* Measured with other threads or another program, the times mislead the plan: say so. */
+    /* The partition DP takes the device's profile of the thread count it runs (else its first);
+     * the clustering takes every one (po.profile_set). */
     bool dev_fast = ec_kernels_fast(a.dev_kernels[v]);
     int want = !dev_fast ? 1 : po.threads > 0 ? po.threads : devs.items[v].target->cores;
-    if (pr->threads > 0 && pr->threads != want)
-      fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
-              "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
+    if (!dev_prof[v] || (pr->threads == want && dev_prof[v]->threads != want)) dev_prof[v] = pr;
     if (pr->kernels[0] && strcmp(pr->kernels, a.dev_kernels[v]) != 0)
       fprintf(stderr, "edgecc: warning: %s: profiled with --kernels %s, but device '%s' uses --kernels %s\n",
               pr->path, pr->kernels, pr->device, a.dev_kernels[v]);
@@ -802,7 +801,16 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
       fprintf(stderr, "edgecc: warning: %s: a profile of program '%s', not of %s_p<k>\n", pr->path, pr->program,
               cname);
   }
-  if (a.n_profiles) po.profiles = dev_prof;
+  /* Measured with other threads, the times mislead the plan: say so when no profile of a device
+   * has the threads it runs. */
+  for (int v = 0; !st && v < devs.n; v++) {
+    const ec_profile *pr = dev_prof[v];
+    int want = !ec_kernels_fast(a.dev_kernels[v]) ? 1 : po.threads > 0 ? po.threads : devs.items[v].target->cores;
+    if (pr && pr->threads > 0 && pr->threads != want)
+      fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
+              "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
+  }
+  if (a.n_profiles) po.profiles = dev_prof, po.profile_set = &profs;
   /* --tuning FILE: read now (a bad file is a usage error before the model loads); measured on a
    * target none of the devices has, it would be ignored silently. */
   ec_tuning tuning;

@@ -149,6 +149,18 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
         } else {
           ec_buf_printf(b, "null");
         }
+        /* Every profile of the device, one per thread count: the clustering's node times. */
+        const ec_profile_set *ps = plan->profile_set;
+        int listed = 0;
+        for (int i = 0; ps && i < ps->n; i++) {
+          const ec_profile *x = &ps->items[i];
+          if (strcmp(x->device, devs->items[v].name) != 0) continue;
+          const char *slash = strrchr(x->path, '/');
+          ec_buf_printf(b, "%s{\"file\": ", listed++ ? ", " : ", \"cluster_profiles\": [");
+          ec_buf_json_str(b, slash ? slash + 1 : x->path);
+          ec_buf_printf(b, ", \"threads\": %d}", x->threads);
+        }
+        if (listed) ec_buf_printf(b, "]");
       }
       ec_buf_printf(b, ", \"programs\": [");
       for (int j = 0, k = 0; j < n; j++)

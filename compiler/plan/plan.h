@@ -52,6 +52,9 @@ typedef struct ec_plan_opts {
    * the array may be NULL. A node the profile has costs its measured median instead of the
    * model's prediction. The plan keeps the pointers: they must outlive it. */
   const ec_profile *const *profiles;
+  /* Every --profile given (may be NULL): a device may have one per thread count, and the
+   * clustering takes each node's time on 1..threads threads from them (cluster.c). */
+  const ec_profile_set *profile_set;
   bool no_alternatives;        /* do not plan the alternatives of ec_plan.alts */
   int parallel;                /* --parallel: EC_PAR_AUTO (the default), EC_PAR_INTRA, EC_PAR_INTER */
 } ec_plan_opts;
@@ -137,6 +140,7 @@ typedef struct ec_plan {
    * step in it, and how many of its steps named no node of the graph. */
   const ec_profile *const *profiles;
   int *profile_matched, *profile_unmatched;
+  const ec_profile_set *profile_set; /* every --profile (the options'; the clustering's times) */
   /* When a device stays unused: the plan with the other objective (if the options allow it),
    * then those with n_parts+1 .. n_devices partitions (without --split-at). */
   ec_plan_alt alts[EC_MAX_DEVICES + 1];

@@ -40,6 +40,12 @@ add_test(NAME plan.table.chain_one_cluster COMMAND ${CMAKE_COMMAND}
          -DRC=0 "-DREGEX=clusters \\(--parallel inter\\):\np0: one cluster, 4 intra-op threads"
          -P ${_ec_expect})
 set_tests_properties(plan.table.chain_one_cluster PROPERTIES LABELS unit)
+# auto's mix per block from per-node times at 1 and 2 threads (two written profiles of googlenet with
+# known answers: blocks whose branches split poorly stay side by side, 5a and 5b run on both threads,
+# inter splits them), plan.json's predicted latency of a clustered partition, one thread count twice.
+add_test(NAME plan.cluster_mix COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/cluster_mix.py --edgecc $<TARGET_FILE:edgecc>
+         --cache ${EC_ZOO_CACHE} --work ${CMAKE_BINARY_DIR}/plan-cluster-mix)
+set_tests_properties(plan.cluster_mix PROPERTIES LABELS zoo TIMEOUT 300 FIXTURES_REQUIRED ec_zoo)
 
 # Compile over three devices: three programs chained through files equal the single program (digits:
 # fast, label unit; resnet50: label zoo), and an unused device gets only a README.
