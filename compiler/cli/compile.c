@@ -3,6 +3,7 @@
  * device), and prints the plan (plan) or generates the device folders, plan.json, plan.dot and
  * README.md, put under OUT under the manifest rules (compile). */
 #include <errno.h>
+#include <math.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,10 @@ static const char compile_help[] =
     "  --objective latency|throughput   minimise the end-to-end time (default) or the slowest stage\n"
     "  --partitions N      exactly N partitions (on N of the devices, in order)\n"
     "  --split-at T1,T2    cut exactly after these tensors (split points: see edgecc plan)\n"
+    "  --mix a=0.5,b=0.3,c=0.2   several models: each one's share of the requests (by file stem,\n"
+    "                      summing to 1; a model not named has none); the joint plan then minimises\n"
+    "                      the expected latency (or slowest stage) of one model's request instead of\n"
+    "                      a request to every model (docs/merging.md, \"Joint plan\")\n"
     "  --link a:b=MBPS[,LATENCY_MS]   the link between devices a and b (default: the targets')\n"
     "  --threads N         threads of each generated program (its default; the program's own\n"
     "                      --threads overrides it) and of the predictions (default: the target's cores)\n"
@@ -95,7 +100,7 @@ static const char compile_help[] =
 static const char plan_help[] =
     "usage: edgecc plan MODEL [MODEL...] --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
-    "                   [--parallel intra|inter|auto]\n"
+    "                   [--parallel intra|inter|auto] [--mix MODEL=SHARE,...]\n"
     "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack|onednn] [--tuning FILE]\n"
     "                   [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
@@ -128,6 +133,7 @@ typedef struct compile_args {
   int n_shares;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
   const char *parallel; /* --parallel intra|inter|auto */
+  const char *mix;      /* --mix a=0.5,b=0.5 */
   const char *tuning_path; /* --tuning FILE */
   const ec_tuning *tuning; /* loaded, when given */
   /* --calib DIR, --calib-method, --calib-max, --calib-labels, --accuracy-budget, --merge-budget */
@@ -215,6 +221,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->threads;
     } else if (strcmp(s, "--parallel") == 0) {
       slot = &a->parallel;
+    } else if (strcmp(s, "--mix") == 0) {
+      slot = &a->mix;
     } else if (strcmp(s, "--calib") == 0) {
       slot = &a->calib;
     } else if (strcmp(s, "--calib-method") == 0) {
@@ -260,6 +268,10 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   }
   if (!a->path) return ec_usage_error("no model given (see edgecc %s --help)", plan_only ? "plan" : "compile");
   if (a->n_shares && a->n_paths < 2) return ec_usage_error("--share-input needs several models");
+  if (a->mix && a->n_paths < 2) return ec_usage_error("--mix needs several models (it weighs their requests)");
+  if (a->mix && (a->split_at || a->partitions))
+    return ec_usage_error("--mix weighs the joint plan of several models, which --%s replaces by a chain plan",
+                          a->split_at ? "split-at" : "partitions");
   if (!plan_only && !a->out) return ec_usage_error("no output folder given (-o OUT)");
   if (!a->targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
   if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0 &&
@@ -652,6 +664,43 @@ static ec_status quantize(const compile_args *a, ec_graph *g, const ec_device_li
   return EC_OK;
 }
 
+/* --mix a=0.5,b=0.3,c=0.2: each model's share of the requests, by file stem; a model not named
+ * has none; the shares sum to 1. Returns -1 to go on. */
+static int parse_mix(const char *spec, const model_name *stems, int n, double *mix) {
+  for (int m = 0; m < n; m++) mix[m] = -1;
+  const char *p = spec;
+  double sum = 0;
+  char names[512] = "";
+  for (int m = 0; m < n; m++)
+    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.40s", m ? ", " : "", stems[m]);
+  while (*p) {
+    const char *eq = strchr(p, '='), *comma = strchr(p, ',');
+    if (!comma) comma = p + strlen(p);
+    if (!eq || eq > comma || eq == p)
+      return ec_usage_error("--mix %s: expected MODEL=SHARE[,MODEL=SHARE...], e.g. %s=0.5,%s=0.5", spec, stems[0],
+                            stems[1]);
+    int m = 0;
+    while (m < n && (strlen(stems[m]) != (size_t)(eq - p) || strncmp(stems[m], p, (size_t)(eq - p)) != 0)) m++;
+    if (m == n) return ec_usage_error("--mix %s: no model '%.*s' (the models: %s)", spec, (int)(eq - p), p, names);
+    if (mix[m] >= 0) return ec_usage_error("--mix %s: model '%s' is named twice", spec, stems[m]);
+    char num[64], *end;
+    if ((size_t)(comma - eq - 1) >= sizeof num || comma == eq + 1)
+      return ec_usage_error("--mix %s: '%s' needs a share from 0 to 1", spec, stems[m]);
+    snprintf(num, sizeof num, "%.*s", (int)(comma - eq - 1), eq + 1);
+    double v = strtod(num, &end);
+    if (*end || !(v >= 0 && v <= 1))
+      return ec_usage_error("--mix %s: '%s' is no share from 0 to 1 (model '%s')", spec, num, stems[m]);
+    mix[m] = v;
+    sum += v;
+    p = *comma ? comma + 1 : comma;
+    if (*comma && !*p) return ec_usage_error("--mix %s: ends with a comma", spec);
+  }
+  if (fabs(sum - 1) > 1e-6) return ec_usage_error("--mix %s: the shares sum to %g, not 1", spec, sum);
+  for (int m = 0; m < n; m++)
+    if (mix[m] < 0) mix[m] = 0;
+  return -1;
+}
+
 int ec_compile_main(int argc, char **argv, bool plan_only);
 
 int ec_compile_main(int argc, char **argv, bool plan_only) {
@@ -703,6 +752,9 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
         return ec_usage_error("models %s and %s are both named '%s' (their file stem): rename one file", a.paths[j],
                               a.paths[i], stems[i]);
   }
+  double mix[EC_MERGE_MAX_MODELS];
+  if (a.mix && (rc = parse_mix(a.mix, stems, a.n_paths, mix)) >= 0) return rc;
+  if (a.mix) po.mix = mix;
   ec_buf joined = {0};
   for (int i = 0; i < a.n_paths; i++) ec_buf_printf(&joined, "%s%s", i ? "_" : "", stems[i]);
   snprintf(stembuf, sizeof stembuf, "%s", joined.data ? joined.data : "");

@@ -118,6 +118,7 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
     ec_buf_printf(b, ", \"throughput_rps\": ");
     num(b, plan->throughput_rps);
     ec_buf_printf(b, "}");
+    if (devs) ec_plan_joint_json(g, devs, plan, b); /* several models: the joint plan */
   }
   ec_buf_printf(b, ",\n  \"devices\": [");
   if (devs) {

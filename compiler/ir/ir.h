@@ -245,6 +245,11 @@ ec_status ec_graph_link(ec_graph *g);
 /* Drops dead nodes, then orders the rest topologically (stable: keeps file order where
  * possible). Fails on a cycle. */
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
+/* Several merged models (n_models >= 2): per tensor, bit m set when the tensor leads to an output
+ * of model m (tmask: n_tensors entries, zeroed by the caller). Backwards to a fixed point, so the
+ * node order need not be topological (lowering adds nodes). Codegen's per-model entry points and
+ * the planner's joint plan both derive a node's models from it (the OR of its outputs'). */
+void ec_graph_tensor_models(const ec_graph *g, uint32_t *tmask);
 /* Number of the node's ONNX inputs (its inputs without the subgraphs' captures). */
 int ec_node_n_explicit_inputs(const ec_node *n);
 /* Appends the nodes of subgraph `s` of node `node` to g (an If's taken branch, a Loop's body
