@@ -111,3 +111,10 @@ set_tests_properties(plan.dot_renders PROPERTIES LABELS unit TIMEOUT 120)
 add_test(NAME plan.unused_said COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/unused_test.py $<TARGET_FILE:edgecc> ${_ec_digits}
          ${CMAKE_BINARY_DIR}/plan-unused-said)
 set_tests_properties(plan.unused_said PROPERTIES LABELS unit TIMEOUT 120)
+
+# --mix and the joint plan of several merged models (issue 15): usage errors, plan.json's "joint",
+# a mix that flips which model's head the tree DP keeps on the small board.
+add_test(NAME unit_plan_mix
+         COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/mix_test.py $<TARGET_FILE:edgecc>
+                 ${CMAKE_SOURCE_DIR}/tests/merge/merge_models.py ${CMAKE_BINARY_DIR}/plan-mix)
+set_tests_properties(unit_plan_mix PROPERTIES LABELS unit TIMEOUT 600)
