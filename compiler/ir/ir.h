@@ -139,6 +139,10 @@ typedef struct ec_node {
    * alone by lowering and run the reference kernels; EC_KF_UNSET before planning, where the
    * library a caller names decides. */
   ec_kernel_family family;
+  /* --tuning FILE (compiler/pipeline/tuning.h): the family the tuning file picks for the node
+   * (EC_KF_ONEDNN, EC_KF_XNNPACK or EC_KF_REF), which its device's fast family gives way to;
+   * EC_KF_UNSET without a file or an entry. Set before planning, on the graph the passes left. */
+  ec_kernel_family tuned;
   /* Lowering's decision (compiler/lower/lower.h): the kernel the node runs on and its parameters,
    * malloc'd and owned by the node, set by ec_lower_record; NULL until lowering ran. */
   struct ec_kernel_choice *kernel;
