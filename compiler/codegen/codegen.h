@@ -55,6 +55,10 @@ typedef struct ec_codegen_opts {
   uint64_t plan_id;              /* plan.json's plan_id, compiled into main_p<k>.c so that the
                                     programs of one compile serve each other with no --plan-id;
                                     0: none (the runtime hashes the program's signature) */
+  /* plan.json: the --tuning file lowering chose kernels by (NULL: none), its SHA-256 and target. */
+  const char *tuning_file;
+  const uint8_t *tuning_sha256;
+  const char *tuning_target;
 } ec_codegen_opts;
 
 /* Refuse --embed-weights above this (the C array is ~5 bytes of source per weight byte). */
