@@ -29,6 +29,7 @@ static const char tune_help[] =
     "usage: edgecc tune MODEL --targets DEVICE -o OUT [--runs N] [--threads N] [--target-file FILE]\n"
     "                   [--signatures] [--input-shape NAME=D0xD1...] [--dim NAME=N]\n"
     "                   [--freeze-input NAME=FILE.pb] [--max-extent TENSOR=N] [--no-pass NAME]\n"
+    "                   [--max-trip-count LOOP=N]\n"
     "\n"
     "Measures, for every node of MODEL, each kernel family DEVICE's target can run it on (onednn\n"
     "where the target lists it, xnnpack, ref), and writes a tuning file for compiling with\n"
