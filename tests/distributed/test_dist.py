@@ -472,6 +472,60 @@ def t_merged_chain(kind):
         raise SystemExit("FAILED: a version-1 frame: type %d, %r" % (mtype, text))
 
 
+def t_merged_tree(kind):
+    """A partition sending to several next ones (a tree): the merged program of ma, mb, mc cut in
+    two (trunk p0, heads p1), p0 on host "a" with `--next ma@B --next mb,mc@C`, p1 served twice
+    (hosts "b" and "c"). Every model set (and none) is answered in one reply holding exactly the
+    wanted models' outputs, bit for bit the separate programs'; a set is sent only to the branches
+    of its models (with c stopped, ma is still answered and mb is next-lost or next-unavailable);
+    overlapping, missing, unknown and unnamed branch sets are usage errors (exit 2)."""
+    import json
+    paths, inp = merged_models(TMP)
+    want = {}
+    for name in ("ma", "mb", "mc"):
+        want[name] = os.path.join(TMP, "want_%s.pb" % name)
+        run([build_program(paths[name], name, TMP), "--input", inp, "--output", want[name]])
+    split = os.path.join(TMP, "merged")
+    run([A.edgecc, paths["ma"], paths["mb"], paths["mc"], "--targets", "a=host,b=host", "--partitions", "2",
+         "--kernels", "ref", "-o", split])
+    parts = json.load(open(os.path.join(split, "plan.json")))["partitions"]
+    if len(parts) != 2:
+        raise SystemExit("FAILED: %d partitions, wanted 2" % len(parts))
+    trunk = host_program(os.path.join(split, parts[0]["device"]), parts[0]["program"], parts[0]["device"])
+    heads = host_program(os.path.join(split, parts[1]["device"]), parts[1]["program"], parts[1]["device"])
+    for bad, why in ((["--next", "ma@tcp://:1", "--next", "ma,mb@tcp://:2"], "answer the same model"),
+                     (["--next", "ma@tcp://:1", "--next", "mb@tcp://:2"], "no --next partition answers model(s) mc"),
+                     (["--next", "tcp://:1", "--next", "tcp://:2"], "each needs its models"),
+                     (["--next", "ma,zz@tcp://:1"], "zz")):
+        p = run([trunk, "--listen", "tcp://:0", *bad], ok=False)
+        if p.returncode != 2 or why not in p.stderr:
+            raise SystemExit("FAILED: %s: exit %d\n%s" % (" ".join(bad), p.returncode, p.stderr))
+    pc, ep_c = serve(heads, endpoint_for(kind, "tc"))
+    _, ep_b = serve(heads, endpoint_for(kind, "tb"))
+    _, root = serve(trunk, endpoint_for(kind, "ta"), "--next", "ma@" + ep_b, "--next", "mb,mc@" + ep_c,
+                    "--timeout", "3000")
+    sets = (["ma"], ["mb"], ["mc"], ["mb", "mc"], ["ma", "mc"], ["mc", "ma"], ["ma", "mb"], ["ma", "mb", "mc"], None)
+    for models in sets:
+        order = [m for m in ("ma", "mb", "mc") if models is None or m in models]
+        tag = "".join(models) if models else "all"
+        got = [os.path.join(TMP, "tree_%s_%s.pb" % (tag, m)) for m in order]
+        client(root, [inp], got, extra=["--models", ",".join(models)] if models else [])
+        for g, m in zip(got, order):
+            same(load(g), load(want[m]), "model %s of the set %s through the tree over %s" % (m, tag, kind))
+        p = client(root, [inp], got + [os.path.join(TMP, "extra.pb")],
+                   extra=["--models", ",".join(models)] if models else [], ok=False)
+        if p.returncode != 1 or "has no output" not in p.stderr:
+            raise SystemExit("FAILED: the reply to %s held more than its outputs:\n%s" % (tag, p.stderr))
+        print("models %s: one reply, equal to the separate programs" % tag)
+    stop(pc)
+    client(root, [inp], [os.path.join(TMP, "after_ma.pb")], extra=["--models", "ma"])
+    same(load(os.path.join(TMP, "after_ma.pb")), load(want["ma"]), "model ma with branch c stopped")
+    p = client(root, [inp], extra=["--models", "mb"], ok=False)
+    if p.returncode != 1 or not ("next-lost" in p.stderr or "next-unavailable" in p.stderr):
+        raise SystemExit("FAILED: mb with its branch stopped: exit %d\n%s" % (p.returncode, p.stderr))
+    print("branch c stopped: ma still answered, mb refused (%s)" % p.stderr.strip().splitlines()[-1])
+
+
 def t_merged_ram(kind):
     """CoMPI's memory argument: three head-only variants (merge_models.py --family wide, seeded
     torch) whose separate programs' weights exceed the RAM of two 16 MB boards together, merged, fit
@@ -675,6 +729,7 @@ def t_partitions_cross(model):
 
 TESTS = {
     "merged_chain_tcp": lambda: t_merged_chain("tcp"), "merged_ram_tcp": lambda: t_merged_ram("tcp"),
+    "merged_tree_tcp": lambda: t_merged_tree("tcp"),
     "serve_tcp": lambda: t_serve("tcp"), "serve_unix": lambda: t_serve("unix"),
     "serve_shm": lambda: t_serve("shm"),
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),

@@ -23,6 +23,7 @@ foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_fram
           load_poisson_tcp load_poisson_shm load_modes_tcp
           merged_chain_tcp # a merged program's chain answers requests for model sets
           merged_ram_tcp # three models the boards' ram_mb fits only merged, served as a chain
+          merged_tree_tcp # a partition sending to two next ones (--next MODELS@), one merged reply
           plan_id) # a split compile's programs started without --plan-id; two compiles' refuse each other
   add_test(NAME dist_${t}
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py ${t}
