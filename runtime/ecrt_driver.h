@@ -57,7 +57,7 @@ int ecrt_models_parse(const ecrt_models *m, const char *list, uint32_t *mask, ch
 
 /* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile]
  * [--profile-json FILE] [--threads N]` (the JSON profile: docs/generated-code.md),
- * or serving: `PROG --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]
+ * or serving: `PROG --listen ENDPOINT [--next [MODELS@]ENDPOINT ...] [--plan-id HEX] [--timeout MS]
  * [--max-bytes N]` (ecrt_serve.h). Returns the process exit status: 0, 1 for bad input or a
  * failed run, 2 for usage errors. */
 int ecrt_driver_main(const ecrt_program *p, int argc, char **argv);

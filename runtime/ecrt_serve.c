@@ -1,6 +1,7 @@
 /* ecrt_serve.c — a partition as a server: one reader thread per client connection (frames
  * checked, inputs staged per connection), one compute thread (a partition runs one request at a
- * time), and with --next a downstream link whose reader relays replies to the asking connection.
+ * time), and with --next one or several downstream links (a chain, or a tree's branches) whose
+ * readers relay replies to the asking connection (several: merged into one reply).
  *
  * Threads and what they own: the accept loop (main thread) creates connections; a connection's
  * reader fills its staging slots and queues jobs; the compute thread runs jobs in arrival order
