@@ -425,11 +425,15 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
   if (serve.n_next > 1 || (serve.n_next == 1 && serve.next_models[0])) {
     /* A tree: every --next names its models, each model goes to exactly one of them. */
     uint32_t seen = 0, all = m->n >= 32 ? 0xffffffffu : (1u << m->n) - 1u;
+    /* The models whose outputs this partition returns itself count as answered here. */
+    for (i = 0; m->output_ids && i < p->n_outputs; i++)
+      if (m->output_ids[i] >= 0) seen |= m->output_models[i];
     for (i = 0; i < serve.n_next; i++) {
       if (!serve.next_models[i])
         return usage(p, "several --next partitions: each needs its models (--next MODELS@ENDPOINT)", serve.next_eps[i]);
       if (seen & serve.next_models[i])
-        return usage(p, "two --next partitions answer the same model (each model goes to one)", serve.next_eps[i]);
+        return usage(p, "two --next partitions (or this one) answer the same model (each model goes to one)",
+                     serve.next_eps[i]);
       seen |= serve.next_models[i];
     }
     if (seen != all) {

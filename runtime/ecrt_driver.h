@@ -49,6 +49,10 @@ typedef struct ecrt_models {
   const char *const *names;
   const uint32_t *input_models, *output_models;
   ecrt_status (*run)(void *ctx, uint32_t models, const void *const *inputs, void *const *outputs);
+  /* Per output: its index among the outputs of the compile (all its models), -1 for a tensor
+   * sent on to another partition; a served response carries it as the tensor's id, so that the
+   * branches of a tree answer under distinct ids. NULL: the output's own index. */
+  const int32_t *output_ids;
 } ecrt_models;
 
 /* "a,c" -> the mask of those models. Returns 0 and names the bad one in err (an unknown or

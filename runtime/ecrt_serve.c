@@ -81,6 +81,8 @@ struct server {
   int n_in, n_out;
   ecrt_wire_tensor want[ECRT_WIRE_MAX_TENSORS]; /* the inputs a request must carry */
   ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS]; /* the outputs, data -> out buffers */
+  ecrt_wire_tensor fwd[ECRT_WIRE_MAX_TENSORS];  /* those sent to the next partitions, ids 0.. */
+  int n_fwd;
   uint32_t all_models;           /* the sets a request may name: bits of the program's models */
   char names[ECRT_WIRE_ERROR_TEXT_MAX]; /* the models' names, one per line (ping replies) */
   void *out[ECRT_WIRE_MAX_TENSORS];
@@ -171,6 +173,27 @@ static void reply_error(server *s, up_conn *u, uint64_t req, ecrt_wire_err code,
   pthread_mutex_unlock(&u->wmu);
 }
 
+/* Is output k one of the compile's outputs (returned upstream, not sent on)? Only a partition with
+ * next ones asks: the last partition of a chain returns all its outputs. */
+static int is_returned(const server *s, int k) {
+  return s->o.models && s->o.models->output_ids && s->o.models->output_ids[k] >= 0;
+}
+
+/* The outputs this partition itself returns for the model set (0: all), under their ids among the
+ * compile's outputs: all its outputs when it is last, its graph outputs when it feeds others. */
+static uint32_t own_outputs(const server *s, uint32_t models, ecrt_wire_tensor *outs) {
+  uint32_t n = 0;
+  int k;
+  for (k = 0; k < s->n_out; k++) {
+    if (s->n_child && !is_returned(s, k)) continue;
+    if (s->o.models && models && !(s->o.models->output_models[k] & models)) continue;
+    outs[n] = s->outs[k];
+    if (is_returned(s, k)) outs[n].id = (uint32_t)s->o.models->output_ids[k];
+    n++;
+  }
+  return n;
+}
+
 /* ---- downstream --------------------------------------------------------------------------------- */
 
 /* A request forwarded to one or more next partitions: one reply goes back upstream, the relayed
@@ -181,6 +204,8 @@ struct gather {
   uint32_t models;
   int fan, left;                 /* children asked, children yet to answer or fail (under s->mu) */
   int done;                      /* answered (an error relayed or sent): later replies are dropped */
+  int merge;                     /* several children, or outputs of this partition: one reply made
+                                    of them all (else the one child's reply is relayed as read) */
   uint32_t n;                    /* outputs collected from the children (several) */
   ecrt_wire_tensor t[ECRT_WIRE_MAX_TENSORS];
 };
@@ -301,9 +326,9 @@ static void lose_down(server *s, child *ch, ecrt_conn *c, const char *reason) {
   free(list);
 }
 
-/* A child's reply (response or error, read whole into ch->relay, CRC checked). One child asked:
- * relayed as read, the id restamped. Several: an error is relayed and ends the request; a
- * response's outputs are kept for the merged reply. */
+/* A child's reply (response or error, read whole into ch->relay, CRC checked). One child asked
+ * and nothing of this partition's own to add: relayed as read, the id restamped. Else an error is
+ * relayed and ends the request; a response's outputs are kept for the merged reply. */
 static void child_reply(server *s, child *ch, const ecrt_wire_msg *m) {
   pending pe;
   ecrt_iov iov[2];
@@ -316,7 +341,7 @@ static void child_reply(server *s, child *ch, const ecrt_wire_msg *m) {
           (unsigned long long)m->request_id);
     return;
   }
-  if (pe.g->fan > 1 && m->type == ECRT_MSG_RESPONSE) {
+  if (pe.g->merge && m->type == ECRT_MSG_RESPONSE) {
     uint32_t i;
     size_t at = 0;
     int oom = 0;
@@ -489,7 +514,7 @@ static void send_to_child(server *s, child *ch, const pending *pe, uint32_t mode
   ch->writing++;
   pthread_mutex_unlock(&s->mu);
   /* The next partition gets every output of this one (its inputs) and the model set. */
-  net = ecrt_wire_send_set(c, ECRT_MSG_REQUEST, s->plan, pe->id, models, s->outs, (uint32_t)s->n_out,
+  net = ecrt_wire_send_set(c, ECRT_MSG_REQUEST, s->plan, pe->id, models, s->fwd, (uint32_t)s->n_fwd,
                            s->o.timeout_ms);
   pthread_mutex_lock(&s->mu);
   ch->writing--;
@@ -503,30 +528,59 @@ static void send_to_child(server *s, child *ch, const pending *pe, uint32_t mode
   pthread_mutex_unlock(&s->mu);
 }
 
+/* Sends the outputs this partition returns itself as the reply (a last partition, or a tree's
+ * partition none of whose branches the set needs). */
+static void reply_own(server *s, up_conn *u, uint64_t req, uint32_t models) {
+  ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS];
+  uint32_t n = own_outputs(s, models, outs);
+  pthread_mutex_lock(&u->wmu);
+  if (ecrt_wire_send_set(u->c, ECRT_MSG_RESPONSE, s->plan, req, models, outs, n, s->o.timeout_ms))
+    u->c->ops->shutdown(u->c);
+  pthread_mutex_unlock(&u->wmu);
+}
+
 /* Forwards a computed request to the children its model set needs (all of them for set 0; the
- * one child of a chain whatever the set), each with the set's models it answers. */
+ * one child of a chain whatever the set), each with the set's models it answers; the outputs this
+ * partition returns itself wait in the gather for the children's. */
 static void forward(server *s, up_conn *u, uint64_t req, uint32_t models) {
-  uint32_t want = models ? models : s->all_models;
+  uint32_t want = models ? models : s->all_models, n_own, i;
   pending pe[ECRT_SERVE_MAX_NEXT];
   uint32_t sets[ECRT_SERVE_MAX_NEXT];
+  ecrt_wire_tensor own[ECRT_WIRE_MAX_TENSORS];
   int to[ECRT_SERVE_MAX_NEXT], n = 0, k;
   gather *g;
   for (k = 0; k < s->n_child; k++) {
-    if (s->n_child == 1) sets[n] = models;
+    if (s->child[k].set == s->all_models) sets[n] = models; /* a chain: the set as it came */
     else if (want & s->child[k].set) sets[n] = want & s->child[k].set;
     else continue;
     to[n++] = k;
   }
+  n_own = own_outputs(s, models, own);
   if (!n) {
-    reply_error(s, u, req, ECRT_WIRE_BAD_INPUTS, "no next partition answers the model set 0x%x", (unsigned)want);
+    if (n_own) reply_own(s, u, req, models);
+    else reply_error(s, u, req, ECRT_WIRE_BAD_INPUTS, "no next partition answers the model set 0x%x", (unsigned)want);
     return;
   }
   g = calloc(1, sizeof *g);
+  for (i = 0; g && i < n_own; i++) {
+    void *d = malloc(own[i].bytes ? (size_t)own[i].bytes : 1);
+    if (!d) {
+      while (i-- > 0) free((void *)g->t[i].data);
+      free(g);
+      g = NULL;
+      break;
+    }
+    memcpy(d, own[i].data, (size_t)own[i].bytes);
+    g->t[i] = own[i];
+    g->t[i].data = d;
+    g->n = i + 1;
+  }
   pthread_mutex_lock(&s->mu);
   if (!g || s->n_pend + n > MAX_PENDING) {
     pthread_mutex_unlock(&s->mu);
     if (g) reply_error(s, u, req, ECRT_WIRE_BUSY, "%d requests already wait on the next partition", MAX_PENDING);
     else reply_error(s, u, req, ECRT_WIRE_INTERNAL, "out of memory");
+    for (i = 0; g && i < g->n; i++) free((void *)g->t[i].data);
     free(g);
     return;
   }
@@ -536,6 +590,7 @@ static void forward(server *s, up_conn *u, uint64_t req, uint32_t models) {
     if (!np) {
       pthread_mutex_unlock(&s->mu);
       reply_error(s, u, req, ECRT_WIRE_INTERNAL, "out of memory");
+      for (i = 0; i < g->n; i++) free((void *)g->t[i].data);
       free(g);
       return;
     }
@@ -546,6 +601,7 @@ static void forward(server *s, up_conn *u, uint64_t req, uint32_t models) {
   g->req = req;
   g->models = models;
   g->fan = g->left = n;
+  g->merge = n > 1 || n_own > 0;
   u->refs++;
   for (k = 0; k < n; k++) {
     pe[k].id = ++s->next_id;
@@ -596,17 +652,8 @@ static void *compute_main(void *arg) {
     } else if (s->n_child) {
       forward(s, j.u, j.req, j.models);
     } else {
-      /* Only the wanted models' outputs, each under its index among the program's outputs. */
-      ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS];
-      uint32_t n = 0;
-      int k;
-      for (k = 0; k < s->n_out; k++)
-        if (!s->o.models || !j.models || (s->o.models->output_models[k] & j.models)) outs[n++] = s->outs[k];
-      pthread_mutex_lock(&j.u->wmu);
-      if (ecrt_wire_send_set(j.u->c, ECRT_MSG_RESPONSE, s->plan, j.req, j.models, outs, n,
-                             s->o.timeout_ms))
-        j.u->c->ops->shutdown(j.u->c);
-      pthread_mutex_unlock(&j.u->wmu);
+      /* Only the wanted models' outputs, each under its index among the compile's outputs. */
+      reply_own(s, j.u, j.req, j.models);
     }
     pthread_mutex_lock(&s->mu);
     unref(s, j.u);
@@ -920,6 +967,13 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
     if (o->n_next) s->child[i].ep = o->next_eps[i];
     s->child[i].set = o->n_next && o->next_models[i] ? o->next_models[i] : s->all_models;
   }
+  /* What the next partitions receive: the outputs that are not the compile's own outputs. */
+  for (i = 0; i < s->n_out; i++)
+    if (!is_returned(s, i)) {
+      s->fwd[s->n_fwd] = s->outs[i];
+      s->fwd[s->n_fwd].id = (uint32_t)s->n_fwd;
+      s->n_fwd++;
+    }
   /* Joinable, unlike the connections' readers: shut_down waits for them. */
   if (pthread_create(&compute, NULL, compute_main, s) != 0) {
     fprintf(stderr, "%s: error: cannot start threads\n", p->name);
