@@ -675,7 +675,9 @@ void ec_plan_joint_text(const ec_graph *g, const ec_device_list *devs, const ec_
                   pass ? j->objective : j->objective_free);
   }
   if (!j->device_free) ec_buf_printf(b, "  no placement of the tree fits: %s; the chain plan above\n", j->why);
-  else if (!j->why[0]) ec_buf_printf(b, "  carried out as the partitions above\n");
+  else if (!j->why[0])
+    ec_buf_printf(b, "  carried out as the partitions above%s\n",
+                  p->tree ? ", a tree (each partition's parent and --next: plan.json, README.md)" : "");
   else if (j->device) ec_buf_printf(b, "  the choice is not carried out (%s)\n", j->why);
   else ec_buf_printf(b, "  not carried out (%s): the chain plan above\n", j->why);
   ec_buf_printf(b, "  predicted latency per model:");
