@@ -242,11 +242,10 @@ static void costs(jctx *c, const double *node_ms) {
   for (int v = 0; v < D; v++) c->cap[v] = (double)c->devs->items[v].target->ram_mb * 1048576.0;
 }
 
-/* The partitions of a placement (used devices in order), if a chain can run them: each partition
- * reads only what the one before it sends, graph inputs only the first, and the last returns every
- * model's outputs. False (why said) otherwise; parts are then freed. */
-static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
-                        ec_plan_joint *j, bool *oom) {
+/* One partition per device the placement uses, in the list's order (part_dev: their devices,
+ * node_part: each node's); as a chain would cut them. False when out of memory. */
+static bool device_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
+                         bool *oom) {
   const ec_graph *g = c->g;
   int rank[64], P = 0;
   for (int v = 0; v < c->D; v++) rank[v] = -1;
@@ -258,15 +257,24 @@ static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, 
   fake.node_block = node_part;
   fake.n_blocks = P;
   *n_parts = 0;
-  bool ok = true;
   for (int k = 0; k < P; k++) {
     if (ec_plan_make_part(g, &fake, k, k + 1, k, &parts[k])) {
       *oom = true;
-      ok = false;
-      break;
+      return false;
     }
     *n_parts = k + 1;
   }
+  return true;
+}
+
+/* The partitions of a placement (used devices in order), if a chain can run them: each partition
+ * reads only what the one before it sends, graph inputs only the first, and the last returns every
+ * model's outputs. False (why said) otherwise; parts are then freed. */
+static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
+                        ec_plan_joint *j, bool *oom) {
+  const ec_graph *g = c->g;
+  bool ok = device_parts(c, bdev, parts, n_parts, part_dev, node_part, oom);
+  int P = *n_parts;
   for (int k = 1; ok && k < P; k++) {
     const ec_part *q = &parts[k], *prev = &parts[k - 1];
     for (int x = 0; ok && x < q->n_inputs; x++) {
@@ -302,25 +310,8 @@ static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, 
 static bool tree_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
                        int *parent, uint32_t *models, ec_plan_joint *j, bool *oom) {
   const ec_graph *g = c->g;
-  int rank[64], P = 0;
-  for (int v = 0; v < c->D; v++) rank[v] = -1;
-  for (int b = 0; b < c->TB; b++) rank[bdev[b]] = 0;
-  for (int v = 0; v < c->D; v++)
-    if (rank[v] == 0) part_dev[P] = v, rank[v] = P++;
-  for (int i = 0; i < g->n_nodes; i++) node_part[i] = c->tb[i] < 0 ? 0 : rank[bdev[c->tb[i]]];
-  ec_bridges fake = *c->br;
-  fake.node_block = node_part;
-  fake.n_blocks = P;
-  *n_parts = 0;
-  bool ok = true;
-  for (int k = 0; k < P; k++) {
-    if (ec_plan_make_part(g, &fake, k, k + 1, k, &parts[k])) {
-      *oom = true;
-      ok = false;
-      break;
-    }
-    *n_parts = k + 1;
-  }
+  bool ok = device_parts(c, bdev, parts, n_parts, part_dev, node_part, oom);
+  int P = *n_parts;
   /* A chain's last partition passes every graph output through; a tree's partitions each return
    * the graph outputs they compute (and read only what their nodes read), then what they send. */
   int *keep = ok ? ec_alloc(sizeof(int) * ((size_t)g->n_tensors + 1)) : NULL;

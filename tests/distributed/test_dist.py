@@ -419,11 +419,9 @@ def merged_models(tmp):
     return paths, inp
 
 
-def t_merged_chain(kind):
-    """A merged program of three models cut in two partitions and chained: requests for several
-    model sets (edgecc-client --models) each get exactly the wanted models' outputs, equal to
-    the separate programs' bit for bit; unknown names, a set the program lacks and a version-1
-    frame are refused with clear errors."""
+def merged_split():
+    """merged_models' three models, each one's separate output, and the merged program cut in two
+    partitions over a=host,b=host: (input, {model: output file}, folder, plan.json's partitions)."""
     import json
     paths, inp = merged_models(TMP)
     want = {}
@@ -436,6 +434,16 @@ def t_merged_chain(kind):
     parts = json.load(open(os.path.join(split, "plan.json")))["partitions"]
     if len(parts) != 2:
         raise SystemExit("FAILED: %d partitions, wanted 2" % len(parts))
+    return inp, want, split, parts
+
+
+def t_merged_chain(kind):
+    """A merged program of three models cut in two partitions and chained: requests for several
+    model sets (edgecc-client --models) each get exactly the wanted models' outputs, equal to
+    the separate programs' bit for bit; unknown names, a set the program lacks and a version-1
+    frame are refused with clear errors."""
+    import json
+    inp, want, split, parts = merged_split()
     nxt = None
     for k in (1, 0):
         pe = host_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
@@ -480,17 +488,7 @@ def t_merged_tree(kind):
     of its models (with c stopped, ma is still answered and mb is next-lost or next-unavailable);
     overlapping, missing, unknown and unnamed branch sets are usage errors (exit 2)."""
     import json
-    paths, inp = merged_models(TMP)
-    want = {}
-    for name in ("ma", "mb", "mc"):
-        want[name] = os.path.join(TMP, "want_%s.pb" % name)
-        run([build_program(paths[name], name, TMP), "--input", inp, "--output", want[name]])
-    split = os.path.join(TMP, "merged")
-    run([A.edgecc, paths["ma"], paths["mb"], paths["mc"], "--targets", "a=host,b=host", "--partitions", "2",
-         "--kernels", "ref", "-o", split])
-    parts = json.load(open(os.path.join(split, "plan.json")))["partitions"]
-    if len(parts) != 2:
-        raise SystemExit("FAILED: %d partitions, wanted 2" % len(parts))
+    inp, want, split, parts = merged_split()
     trunk = host_program(os.path.join(split, parts[0]["device"]), parts[0]["program"], parts[0]["device"])
     heads = host_program(os.path.join(split, parts[1]["device"]), parts[1]["program"], parts[1]["device"])
     for bad, why in ((["--next", "ma@tcp://:1", "--next", "ma,mb@tcp://:2"], "answer the same model"),
