@@ -129,6 +129,9 @@ typedef struct ec_node {
   void *params;        /* op-specific parameter struct filled by shape inference (malloc'd) */
   size_t params_size;
   bool dead;           /* removed by a pass; compacted away by ec_graph_compact */
+  /* The ONNX nodes a graph pass folded into this one, as the generated code's comment names them
+   * ("/enc/ln/{ReduceMean, Sub, ...}", ec_pass_record_fused); NULL for a node as loaded. */
+  char *fused_from;
   /* The planner's decisions (ec_plan_record): the partition that runs the node and its device
    * (an index into the device list), -1 before planning. cluster, bits: not planned yet. */
   int partition, device, cluster, bits;
@@ -136,6 +139,10 @@ typedef struct ec_node {
    * alone by lowering and run the reference kernels; EC_KF_UNSET before planning, where the
    * library a caller names decides. */
   ec_kernel_family family;
+  /* --tuning FILE (compiler/pipeline/tuning.h): the family the tuning file picks for the node
+   * (EC_KF_ONEDNN, EC_KF_XNNPACK or EC_KF_REF), which its device's fast family gives way to;
+   * EC_KF_UNSET without a file or an entry. Set before planning, on the graph the passes left. */
+  ec_kernel_family tuned;
   /* Lowering's decision (compiler/lower/lower.h): the kernel the node runs on and its parameters,
    * malloc'd and owned by the node, set by ec_lower_record; NULL until lowering ran. */
   struct ec_kernel_choice *kernel;
