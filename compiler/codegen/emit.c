@@ -915,12 +915,16 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
                   "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
                   e->PROG, e->PROG);
+  else if (e->n_dnnl && e->n_dnnl >= e->n_xnn)
+    /* One thread budget: oneDNN's OpenMP team has the threads, and XNNPACK's pool none of its own
+     * (its workers would wait, spinning, beside OpenMP's: 3 threads on 2 cores at --threads 2). */
+    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, 1, &err) != ECK_OK)\n");
   else
     ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n");
   ec_buf_printf(b, "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
   for (int s = 0; s < e->p->n_nodes; s++)
     if (e->kc[s]->kind == EC_K_XNN) emit_create(e, b, s, &xnn_calls);
-  if (e->n_dnnl) ec_emit_dnnl_start(b, e->n_clusters > 1 ? e->PROG : NULL);
+  if (e->n_dnnl) ec_emit_dnnl_start(b, e->n_clusters > 1 ? e->PROG : NULL, e->n_clusters <= 1 && e->n_dnnl < e->n_xnn);
   /* oneDNN's primitives: weights reordered into the primitive's own memory at create. */
   for (int s = 0; s < e->p->n_nodes; s++)
     if (e->kc[s]->kind == EC_K_DNNL) emit_create(e, b, s, &dnnl_calls);
