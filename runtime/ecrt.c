@@ -37,6 +37,24 @@ void ecrt_bind(const ecrt_value *values, int n, eck_tensor *views, unsigned char
   }
 }
 
+const char *ecrt_kernel_why(int rc) {
+  switch (rc) {
+  case ECK_ERR_INDEX: return "an index read from a tensor is out of range";
+  case ECK_ERR_DTYPE: return "the kernel has no implementation for this data type";
+  case ECK_ERR_ARG: return "inconsistent arguments (shapes that do not fit)";
+  case ECK_ERR_UNSUPPORTED: return "an input value this kernel does not support (e.g. Dropout in training mode)";
+  case ECK_ERR_BOUND: return "a data-dependent extent is larger than its bound";
+  default: return NULL;
+  }
+}
+
+void ecrt_note_kernel_failure(void *ctx, int rc) {
+  ecrt_ctx *c = ctx;
+  const char *none = NULL;
+  /* Clusters may fail side by side: the first reason stays. */
+  if (c) __atomic_compare_exchange_n(&c->failed_why, &none, ecrt_kernel_why(rc), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 ecrt_status ecrt_run_steps(const ecrt_step *steps, int n, void *ctx, uint64_t *prof_ns,
                            int *failed) {
   return ecrt_run_steps_for(steps, NULL, 0, n, ctx, prof_ns, failed);
@@ -53,6 +71,7 @@ ecrt_status ecrt_run_steps_for(const ecrt_step *steps, const uint32_t *step_mode
     if (prof_ns) prof_ns[i] += ecrt_now_ns() - t0;
     if (rc != ECK_OK) {
       if (failed) *failed = i;
+      ecrt_note_kernel_failure(ctx, rc);
       return ECRT_ERR_KERNEL;
     }
   }

@@ -84,6 +84,12 @@ void ecrt_bind(const ecrt_value *values, int n, eck_tensor *views, unsigned char
 
 /* Runs steps in order. prof_ns (may be NULL) accumulates nanoseconds per step. On a kernel
  * failure returns ECRT_ERR_KERNEL and sets *failed (when not NULL) to the step index. */
+/* What a kernel's status code (ECK_ERR_*) means, as a static string; NULL for other codes. */
+const char *ecrt_kernel_why(int rc);
+/* Records why a step failed in ctx's failed_why, unless a deeper step (a subgraph's) already did.
+ * ctx is a generated context (its first member an ecrt_ctx). */
+void ecrt_note_kernel_failure(void *ctx, int rc);
+
 ecrt_status ecrt_run_steps(const ecrt_step *steps, int n, void *ctx, uint64_t *prof_ns,
                            int *failed);
 

@@ -28,9 +28,12 @@ static void finished(ecrt_clusters *k) {
     if (help_once(k)) i = 0;
 }
 
-static void fail(ecrt_clusters *k, int step) {
+static void fail(ecrt_clusters *k, int step, int rc) {
   pthread_mutex_lock(&k->mu);
-  if (!__atomic_load_n(&k->failed, __ATOMIC_RELAXED) || step < k->failed_step) k->failed_step = step;
+  if (!__atomic_load_n(&k->failed, __ATOMIC_RELAXED) || step < k->failed_step) {
+    k->failed_step = step;
+    k->failed_rc = rc;
+  }
   __atomic_store_n(&k->failed, 1, __ATOMIC_SEQ_CST);
   pthread_cond_broadcast(&k->hand_cv);
   pthread_mutex_unlock(&k->mu);
@@ -58,7 +61,7 @@ int ecrt_cluster_step(ecrt_clusters *k, int s) {
   }
   rc = k->steps[s].fn(k->ctx);
   if (k->prof_ns) k->prof_ns[s] += ecrt_now_ns() - t0;
-  if (rc != ECK_OK) fail(k, s);
+  if (rc != ECK_OK) fail(k, s, rc);
   return rc == ECK_OK;
 }
 
@@ -185,6 +188,7 @@ ecrt_status ecrt_clusters_run(ecrt_clusters *k, int n, uint64_t *prof_ns, int *f
   pthread_mutex_unlock(&k->mu);
   if (__atomic_load_n(&k->failed, __ATOMIC_ACQUIRE)) {
     if (failed) *failed = k->failed_step;
+    ecrt_note_kernel_failure(k->ctx, k->failed_rc);
     return ECRT_ERR_KERNEL;
   }
   return ECRT_OK;

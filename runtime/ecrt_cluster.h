@@ -59,6 +59,7 @@ struct ecrt_clusters {
   int live;                      /* atomic: clusters of this run not finished */
   int failed;                    /* atomic: some cluster failed in this run */
   int failed_step;               /* under mu */
+  int failed_rc;                 /* under mu: the kernel status of failed_step */
   int sleepers;                  /* atomic: threads asleep on hand_cv */
   pthread_mutex_t mu;
   pthread_cond_t go_cv, done_cv, hand_cv;

@@ -440,6 +440,7 @@ static void *compute_main(void *arg) {
     s->q_n--;
     pthread_mutex_unlock(&s->mu);
     ((ecrt_ctx *)s->ctx)->failed_step = -1;
+    ((ecrt_ctx *)s->ctx)->failed_why = NULL;
     if (s->o.models && j.models && j.models != s->all_models)
       st = s->o.models->run(s->ctx, j.models, (const void *const *)j.u->in[j.slot], s->out);
     else
@@ -450,9 +451,10 @@ static void *compute_main(void *arg) {
     pthread_mutex_unlock(&s->mu);
     if (st) {
       int f = ((ecrt_ctx *)s->ctx)->failed_step;
+      const char *why = ((ecrt_ctx *)s->ctx)->failed_why;
       if (st == ECRT_ERR_KERNEL && f >= 0 && f < s->p->n_steps)
-        reply_error(s, j.u, j.req, ECRT_WIRE_RUN_FAILED, "node '%s' (%s) failed (bad input values?)",
-                    s->p->steps[f].name, s->p->steps[f].op);
+        reply_error(s, j.u, j.req, ECRT_WIRE_RUN_FAILED, "node '%s' (%s) failed: %s", s->p->steps[f].name,
+                    s->p->steps[f].op, why ? why : "bad input values?");
       else
         reply_error(s, j.u, j.req, ECRT_WIRE_RUN_FAILED, "run failed: %s", ecrt_status_str(st));
     } else if (s->o.next) {

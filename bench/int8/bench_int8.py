@@ -46,15 +46,12 @@ sys.path.insert(0, os.path.join(ROOT, "bench", "zoo"))
 sys.path.insert(0, os.path.join(ROOT, "bench", "plan"))
 from bench_zoo import cpu_line, input_raw, time_edgecc  # noqa: E402
 from common import build_folder, replace_section, run  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from ort_install import ensure_ort  # noqa: E402
 
 
 def ort_dir(work):
-    d = os.path.join(work, "ort")
-    if not os.path.isdir(os.path.join(d, "node_modules", "onnxruntime-node")):
-        os.makedirs(d, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "onnxruntime-node"], cwd=d, check=True,
-                       env=dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip"), stdout=subprocess.DEVNULL)
-    return d
+    return ensure_ort(os.path.join(work, "ort"))
 
 
 def models_of(model, work, ortdir):

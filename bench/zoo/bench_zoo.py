@@ -44,6 +44,8 @@ BEGIN, END = "<!-- bench/zoo: begin -->", "<!-- bench/zoo: end -->"
 KBEGIN, KEND = "<!-- bench/zoo kernels: begin -->", "<!-- bench/zoo kernels: end -->"
 sys.path.insert(0, os.path.join(HERE, "..", "plan"))
 from common import build_folder, replace_section, run  # noqa: E402  (bench/plan's helpers)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests"))
+from ort_install import ensure_ort  # noqa: E402  (one npm install, marked complete)
 
 
 def edgecc_prog(args, model, zoo, work, kernels=""):
@@ -137,10 +139,7 @@ def main():
     zoo = os.path.join(a.work, "zoo-cache")
     ortdir = os.path.join(a.work, "ort")
     os.makedirs(zoo, exist_ok=True)
-    if not os.path.isdir(os.path.join(ortdir, "node_modules", "onnxruntime-node")):
-        os.makedirs(ortdir, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "onnxruntime-node"], cwd=ortdir, check=True,
-                       env=dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip"), stdout=subprocess.DEVNULL)
+    ensure_ort(ortdir)
     ort_ver = json.load(open(os.path.join(ortdir, "node_modules", "onnxruntime-node", "package.json")))["version"]
     torch_ver = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                                text=True).stdout.strip()
