@@ -9,6 +9,7 @@ int ec_cmd_targets(int argc, char **argv); /* cli/targets.c */
 int ec_cmd_compile(int argc, char **argv); /* cli/compile.c */
 int ec_cmd_plan(int argc, char **argv);    /* cli/plan.c */
 int ec_cmd_calibrate(int argc, char **argv); /* cli/calibrate.c */
+int ec_cmd_tune(int argc, char **argv);      /* cli/tune.c */
 
 static const char usage[] =
     "usage: edgecc COMMAND [ARGS...]\n"
@@ -21,6 +22,7 @@ static const char usage[] =
     "  [compile] MODEL --targets DEVICES -o OUT   C code per device (edgecc compile --help)\n"
     "  plan MODEL --targets DEVICES   the partition plan over the devices, as a table\n"
     "  calibrate MODEL --calib DIR    activation ranges and int8 scales from calibration data\n"
+    "  tune MODEL --targets DEVICE -o tuning.json   time each node on each kernel family (--tuning)\n"
     "  targets [--detect]         list the device descriptions, or describe this machine\n"
     "\n"
     "objectives (--objective, for compile and plan): devices are used in the order given, and a\n"
@@ -57,6 +59,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "targets") == 0) return ec_cmd_targets(argc - 2, argv + 2);
   if (strcmp(cmd, "plan") == 0) return ec_cmd_plan(argc - 2, argv + 2);
   if (strcmp(cmd, "calibrate") == 0) return ec_cmd_calibrate(argc - 2, argv + 2);
+  if (strcmp(cmd, "tune") == 0) return ec_cmd_tune(argc - 2, argv + 2);
   if (strcmp(cmd, "compile") == 0) return ec_cmd_compile(argc - 2, argv + 2);
   /* `edgecc MODEL --targets ... -o OUT`: a model file (or an option) first means compile. */
   size_t n = strlen(cmd);

@@ -3,7 +3,7 @@
 throughout, programs alternating within each round.
 
 usage: bench_cluster.py --edgecc BUILD/edgecc [--cache ZOO_CACHE] [--models a,b] [--runs N]
-                        [--rounds R] [--work DIR] [--timeline] [--write-docs] [--max-load L]
+                        [--rounds R] [--work DIR] [--timeline] [--profiles] [--write-docs] [--max-load L]
 
 Per model (from the zoo cache, `tests/models/zoo_cache.py` fills it), three compiles with
 `--targets host --threads 2`: `--parallel intra`, `inter` and `auto`, each folder built with its own
@@ -21,6 +21,13 @@ sequential; auto at 2 threads no more than 3% slower than intra at 2 threads on 
 faster than both intra and inter on googlenet or inception_v3. Predicted speed-ups come from
 plan.json (intra: predicted_sequential_ms / predicted_intra_ms; inter and auto:
 predicted_sequential_ms / predicted_clustered_ms) and are printed beside the measured ones.
+
+--profiles: before the three compiles, the intra program (compiled without profiles) runs once
+with `--bench N --profile-json` at 1 thread (pinned) and once at 2, and every mode is compiled with
+both (`--profile host=T1.json --profile host=T2.json`): the clustering's per-node times at 1 and 2
+threads are then measured, which is what auto's mix per block decides from (docs/planner.md,
+"Clusters"). The intra program does not change (its build is reused); plan.json's predictions do.
+Profiles taken under load mislead the plan: take them on a quiet machine.
 
 --timeline: for each program with clusters, one more `--bench N --profile-json` run at 2 threads,
 and per cluster its steps, the work its thread ran (sum of step medians) against plan.json's
@@ -62,21 +69,43 @@ AUTO_SLOWER_MAX = 1.03
 BEGIN, END = "<!-- bench/cluster: begin -->", "<!-- bench/cluster: end -->"
 
 
+def profile_intra(a, model, exe):
+    """--profile options of the intra program measured at 1 thread (pinned) and at 2 (--profiles)."""
+    inp, flags = os.path.join(a.cache, model + "_input_0.pb"), []
+    for threads in (1, 2):
+        path = os.path.join(a.work, model, "intra-profile-t%d.json" % threads)
+        cmd = [exe, "--input", inp, "--bench", str(a.runs), "--threads", str(threads), "--profile-json", path]
+        run((["taskset", "-c", "0"] if threads == 1 else []) + cmd)
+        flags += ["--profile", "host=" + path]
+    return flags
+
+
 def compile_modes(a, model):
-    """{mode: (program, plan.json partition)}; a mode whose folder equals an earlier one's shares its build."""
+    """{mode: (program, plan.json partition)}; a mode whose folder equals an earlier one's shares its build.
+    With --profiles, the intra program is profiled at 1 and 2 threads first and every mode compiled again
+    with both profiles (the intra folder does not change: its build is reused)."""
     progs, built = {}, {}
+    flags = []
+    if a.profiles:
+        exe, _ = compile_one(a, model, "intra", [], built)
+        flags = profile_intra(a, model, exe)
     for mode in MODES:
-        out = os.path.join(a.work, model, mode)
-        run([a.edgecc, os.path.join(a.cache, model + ".onnx"), "--targets", "host", "--threads", "2", "--parallel",
-             mode, "-o", out + "/src", "--name", model, "--force"])
-        with open(os.path.join(out, "src", "plan.json")) as f:
-            part = json.load(f)["partitions"][0]
-        digest = folder_digest(os.path.join(out, "src", "host"))
-        if digest not in built:
-            built[digest] = os.path.join(build_folder(os.path.join(out, "src", "host"), os.path.join(out, "build")),
-                                         model + "_p0")
-        progs[mode] = (built[digest], part)
+        progs[mode] = compile_one(a, model, mode, flags, built)
     return progs
+
+
+def compile_one(a, model, mode, flags, built):
+    """(program, plan.json partition) of one mode; built: {folder digest: program} shared across modes."""
+    out = os.path.join(a.work, model, mode)
+    run([a.edgecc, os.path.join(a.cache, model + ".onnx"), "--targets", "host", "--threads", "2", "--parallel",
+         mode, "-o", out + "/src", "--name", model, "--force", *flags])
+    with open(os.path.join(out, "src", "plan.json")) as f:
+        part = json.load(f)["partitions"][0]
+    digest = folder_digest(os.path.join(out, "src", "host"))
+    if digest not in built:
+        built[digest] = os.path.join(build_folder(os.path.join(out, "src", "host"), os.path.join(out, "build")),
+                                     model + "_p0")
+    return built[digest], part
 
 
 def time_prog(exe, inp, threads, runs, extra=()):
@@ -162,6 +191,8 @@ def main():
     ap.add_argument("--work", default=os.path.join(ROOT, "build-bench-cluster"))
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     ap.add_argument("--timeline", action="store_true", help="per-cluster timelines of the clustered programs")
+    ap.add_argument("--profiles", action="store_true",
+                    help="compile every mode with profiles of the intra program at 1 and 2 threads")
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--max-load", type=float, default=1.5, help="--write-docs only below this load average")
     a = ap.parse_args()
@@ -251,7 +282,8 @@ def write_doc(a, rows, verdict_lines, tl, load0, load1):
     if tl:
         L += ["", "Per-cluster timelines (`--timeline`, 2 threads):", "", "```"] + tl + ["```"]
     L += ["", f"Command: `/usr/bin/python3 bench/cluster/bench_cluster.py --edgecc BUILD/edgecc --models {a.models} "
-          f"--runs {a.runs} --rounds {a.rounds}{' --timeline' if tl else ''} --write-docs`", END]
+          f"--runs {a.runs} --rounds {a.rounds}{' --timeline' if tl else ''}{' --profiles' if a.profiles else ''} "
+          "--write-docs`", END]
     replace_section(a.doc, BEGIN, END, "\n".join(L))
 
 

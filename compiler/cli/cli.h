@@ -4,6 +4,7 @@
 
 #include "onnx_load.h"
 #include "passes.h"
+#include "target.h"
 
 #define EC_MAX_OPTS 64
 
@@ -43,6 +44,14 @@ typedef struct ec_cli_progress {
 } ec_cli_progress;
 void ec_cli_progress_show(ec_cli_progress *p, const char *what, int done, int total, const char *unit,
                           const char *extra);
+
+/* The built-in targets, then each --target-file, then the --targets list parsed into devs. */
+ec_status ec_cli_devices(const char *const *tfiles, int n_tfiles, const char *targets, ec_target_set *ts,
+                         ec_device_list *devs, ec_diag *d);
+
+/* A count option's value: a whole number from 1 to max into *out. Returns -1 to go on, else the
+ * usage error's status (message printed). */
+int ec_cli_parse_count(const char *opt, const char *v, int max, int *out);
 
 int ec_cmd_inspect(int argc, char **argv);
 int ec_cmd_eval(int argc, char **argv);

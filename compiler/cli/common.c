@@ -262,3 +262,21 @@ void ec_cli_progress_show(ec_cli_progress *p, const char *what, int done, int to
     fprintf(stderr, "%s: %d/%d %s%s\n", what, done, total, unit, extra);
   }
 }
+
+ec_status ec_cli_devices(const char *const *tfiles, int n_tfiles, const char *targets, ec_target_set *ts,
+                         ec_device_list *devs, ec_diag *d) {
+  ec_status st = ec_targets_init(ts, d);
+  for (int i = 0; !st && i < n_tfiles; i++) st = ec_targets_add_file(ts, tfiles[i], d);
+  if (!st) st = ec_devices_parse(ts, targets, devs, d);
+  return st;
+}
+
+int ec_cli_parse_count(const char *opt, const char *v, int max, int *out) {
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (errno || end == v || *end || n < 1 || n > max)
+    return ec_usage_error("%s %s: must be a whole number from 1 to %d", opt, v, max);
+  *out = (int)n;
+  return -1;
+}

@@ -3,6 +3,7 @@
  * device), and prints the plan (plan) or generates the device folders, plan.json, plan.dot and
  * README.md, put under OUT under the manifest rules (compile). */
 #include <errno.h>
+#include <math.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,9 @@ static const char compile_help[] =
     "  --name NAME         C name of the programs (default: the model file's stem; several models:\n"
     "                      their stems joined by '_')\n"
     "  --target-file FILE  add a device description (JSON, docs/targets.md); may repeat\n"
+    "  --tuning FILE       per-node kernel choice from a tuning file (edgecc tune): each node it\n"
+    "                      measured runs on the family that was fastest there, on the devices of\n"
+    "                      the file's target; the others keep the default order (docs/tuning.md)\n"
     "  --kernels LIB       xnnpack (XNNPACK and OpenBLAS) or ref (portable C99, needs only libc\n"
     "                      and libm) for every device; onednn: oneDNN (x86-64) for convolution,\n"
     "                      fully connected, pooling, Add and Mul, XNNPACK and OpenBLAS for the\n"
@@ -78,6 +82,10 @@ static const char compile_help[] =
     "  --objective latency|throughput   minimise the end-to-end time (default) or the slowest stage\n"
     "  --partitions N      exactly N partitions (on N of the devices, in order)\n"
     "  --split-at T1,T2    cut exactly after these tensors (split points: see edgecc plan)\n"
+    "  --mix a=0.5,b=0.3,c=0.2   several models: each one's share of the requests (by file stem,\n"
+    "                      summing to 1; a model not named has none); the joint plan then minimises\n"
+    "                      the expected latency (or slowest stage) of one model's request instead of\n"
+    "                      a request to every model (docs/merging.md, \"Joint plan\")\n"
     "  --link a:b=MBPS[,LATENCY_MS]   the link between devices a and b (default: the targets')\n"
     "  --threads N         threads of each generated program (its default; the program's own\n"
     "                      --threads overrides it) and of the predictions (default: the target's cores)\n"
@@ -86,13 +94,15 @@ static const char compile_help[] =
     "                      fastest, one cluster unless clusters gain 5% (auto, the default)\n"
     "  --profile DEVICE=FILE   measured step times of DEVICE (a program's --profile-json output,\n"
     "                      same kernels and threads): its nodes cost their median there instead of\n"
-    "                      the prediction (repeatable, one per device)\n";
+    "                      the prediction (repeatable: one per device and thread count; the\n"
+    "                      clustering takes each node's times on 1..N threads from them)\n";
 
 static const char plan_help[] =
     "usage: edgecc plan MODEL [MODEL...] --targets DEVICES [--objective latency|throughput] [--partitions N]\n"
     "                   [--split-at T1,T2] [--link a:b=MBPS[,LATENCY_MS]] [--threads N]\n"
-    "                   [--parallel intra|inter|auto]\n"
-    "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack|onednn] [--target-file FILE]\n"
+    "                   [--parallel intra|inter|auto] [--mix MODEL=SHARE,...]\n"
+    "                   [--profile DEVICE=FILE] [--kernels ref|xnnpack|onednn] [--tuning FILE]\n"
+    "                   [--target-file FILE]\n"
     "                   [--input-shape NAME=D0xD1...] [--dim NAME=N] [--freeze-input NAME=FILE.pb]\n"
     "                   [--max-extent TENSOR=N] [--no-pass NAME] [--share-input MODEL:INPUT=MODEL:INPUT]\n"
     "                   [--svg FILE] [--calib DIR [--calib-method M] [--calib-max N] [--accuracy-budget PP]\n"
@@ -123,6 +133,9 @@ typedef struct compile_args {
   int n_shares;
   const char *path, *out, *targets, *name, *kernels, *objective, *split_at, *partitions, *threads;
   const char *parallel; /* --parallel intra|inter|auto */
+  const char *mix;      /* --mix a=0.5,b=0.5 */
+  const char *tuning_path; /* --tuning FILE */
+  const ec_tuning *tuning; /* loaded, when given */
   /* --calib DIR, --calib-method, --calib-max, --calib-labels, --accuracy-budget, --merge-budget */
   const char *calib, *calib_method, *calib_max, *calib_labels, *budget, *merge_budget;
   const char *svg; /* edgecc plan --svg FILE */
@@ -196,6 +209,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->name;
     } else if (strcmp(s, "--kernels") == 0) {
       slot = &a->kernels;
+    } else if (strcmp(s, "--tuning") == 0) {
+      slot = &a->tuning_path;
     } else if (strcmp(s, "--objective") == 0) {
       slot = &a->objective;
     } else if (strcmp(s, "--split-at") == 0) {
@@ -206,6 +221,8 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
       slot = &a->threads;
     } else if (strcmp(s, "--parallel") == 0) {
       slot = &a->parallel;
+    } else if (strcmp(s, "--mix") == 0) {
+      slot = &a->mix;
     } else if (strcmp(s, "--calib") == 0) {
       slot = &a->calib;
     } else if (strcmp(s, "--calib-method") == 0) {
@@ -251,11 +268,18 @@ static int parse_args(int argc, char **argv, bool plan_only, compile_args *a) {
   }
   if (!a->path) return ec_usage_error("no model given (see edgecc %s --help)", plan_only ? "plan" : "compile");
   if (a->n_shares && a->n_paths < 2) return ec_usage_error("--share-input needs several models");
+  if (a->mix && a->n_paths < 2) return ec_usage_error("--mix needs several models (it weighs their requests)");
+  if (a->mix && (a->split_at || a->partitions))
+    return ec_usage_error("--mix weighs the joint plan of several models, which --%s replaces by a chain plan",
+                          a->split_at ? "split-at" : "partitions");
   if (!plan_only && !a->out) return ec_usage_error("no output folder given (-o OUT)");
   if (!a->targets) return ec_usage_error("no devices given (--targets host, or see edgecc targets)");
   if (a->kernels && strcmp(a->kernels, "ref") != 0 && strcmp(a->kernels, "xnnpack") != 0 &&
       strcmp(a->kernels, "onednn") != 0)
     return ec_usage_error("--kernels %s: unknown kernel library (available: ref, xnnpack, onednn)", a->kernels);
+  if (a->tuning_path && a->kernels)
+    return ec_usage_error("--tuning %s: the file chooses each node's kernels in place of the default order; give no "
+                          "--kernels", a->tuning_path);
   return -1;
 }
 
@@ -316,15 +340,7 @@ static int parse_quant(const compile_args *a, ec_pipeline_quant_opts *q, ec_pipe
   return -1;
 }
 
-static int parse_count(const char *opt, const char *v, int max, int *out) {
-  char *end;
-  errno = 0;
-  long n = strtol(v, &end, 10);
-  if (errno || end == v || *end || n < 1 || n > max)
-    return ec_usage_error("%s %s: must be a whole number from 1 to %d", opt, v, max);
-  *out = (int)n;
-  return -1;
-}
+static int parse_count(const char *opt, const char *v, int max, int *out) { return ec_cli_parse_count(opt, v, max, out); }
 
 /* Splits "a,b,c" in place into names (no empty entries). */
 static int split_list(char *s, const char **names, int max, int *n) {
@@ -525,7 +541,7 @@ static ec_status separate_programs(const compile_args *a, const model_name *stem
     for (int k = 0; !st && k < plan.n_parts; k++) {
       const ec_device *dv = &devs->items[plan.parts[k].device];
       ec_codegen_opts o = {stems[i], dv->name, dv->target_name, a->dev_kernels[plan.parts[k].device], stems[i],
-                           a->embed, a->n_threads, dv->target->cores, NULL, plan.id, a->trips, a->n_trips};
+                           a->embed, a->n_threads, dv->target->cores, NULL, plan.id, a->trips, a->n_trips, NULL, NULL, NULL};
       ec_part_report r;
       memset(&r, 0, sizeof r);
       char *cn = ec_cname(stems[i], NULL, 0);
@@ -550,7 +566,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int k = 0; !st && k < plan->n_parts; k++) {
     const ec_device *dv = &devs->items[plan->parts[k].device];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[plan->parts[k].device], base,
-                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id, a->trips, a->n_trips};
+                         a->embed, a->n_threads, dv->target->cores, NULL, plan->id, a->trips, a->n_trips, NULL, NULL, NULL};
     st = ec_codegen_partition(g, &plan->parts[k].part, &o, fs, &reps[k], d);
     /* The planner checked an estimate; the memory plan's real arena is checked here. */
     double staging = plan->parts[k].staging_bytes;
@@ -568,7 +584,7 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   for (int v = 0; !st && v < devs->n; v++) {
     const ec_device *dv = &devs->items[v];
     ec_codegen_opts o = {cname, dv->name, dv->target_name, a->dev_kernels[v], base, a->embed,
-                         a->n_threads, dv->target->cores, NULL, plan->id, NULL, 0};
+                         a->n_threads, dv->target->cores, NULL, plan->id, NULL, 0, NULL, NULL, NULL};
     if (plan->device_part[v] < 0) {
       ec_buf rd = {0};
       ec_plan_unused_readme(g, devs, plan, v, &rd);
@@ -587,7 +603,9 @@ static ec_status generate(const ec_graph *g, const compile_args *a, const char *
   if (!st) {
     ec_codegen_opts o = {cname, devs->items[0].name, devs->items[0].target_name,
                          a->mixed ? "mixed" : a->kernels, base, a->embed, a->n_threads,
-                         devs->items[0].target->cores, a->dev_kernels, plan->id, NULL, 0};
+                         devs->items[0].target->cores, a->dev_kernels, plan->id, NULL, 0,
+                         a->tuning ? a->tuning_path : NULL, a->tuning ? a->tuning->sha256 : NULL,
+                         a->tuning ? a->tuning->target : NULL};
     ec_part *parts = ec_alloc(sizeof(ec_part) * (size_t)(plan->n_parts + 1));
     for (int k = 0; parts && k < plan->n_parts; k++) parts[k] = plan->parts[k].part;
     st = parts ? ec_plan_json_for(g, &o, devs, plan, parts, reps, plan->n_parts, &b) : EC_ERR_INTERNAL;
@@ -646,6 +664,43 @@ static ec_status quantize(const compile_args *a, ec_graph *g, const ec_device_li
   return EC_OK;
 }
 
+/* --mix a=0.5,b=0.3,c=0.2: each model's share of the requests, by file stem; a model not named
+ * has none; the shares sum to 1. Returns -1 to go on. */
+static int parse_mix(const char *spec, const model_name *stems, int n, double *mix) {
+  for (int m = 0; m < n; m++) mix[m] = -1;
+  const char *p = spec;
+  double sum = 0;
+  char names[512] = "";
+  for (int m = 0; m < n; m++)
+    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.40s", m ? ", " : "", stems[m]);
+  while (*p) {
+    const char *eq = strchr(p, '='), *comma = strchr(p, ',');
+    if (!comma) comma = p + strlen(p);
+    if (!eq || eq > comma || eq == p)
+      return ec_usage_error("--mix %s: expected MODEL=SHARE[,MODEL=SHARE...], e.g. %s=0.5,%s=0.5", spec, stems[0],
+                            stems[1]);
+    int m = 0;
+    while (m < n && (strlen(stems[m]) != (size_t)(eq - p) || strncmp(stems[m], p, (size_t)(eq - p)) != 0)) m++;
+    if (m == n) return ec_usage_error("--mix %s: no model '%.*s' (the models: %s)", spec, (int)(eq - p), p, names);
+    if (mix[m] >= 0) return ec_usage_error("--mix %s: model '%s' is named twice", spec, stems[m]);
+    char num[64], *end;
+    if ((size_t)(comma - eq - 1) >= sizeof num || comma == eq + 1)
+      return ec_usage_error("--mix %s: '%s' needs a share from 0 to 1", spec, stems[m]);
+    snprintf(num, sizeof num, "%.*s", (int)(comma - eq - 1), eq + 1);
+    double v = strtod(num, &end);
+    if (*end || !(v >= 0 && v <= 1))
+      return ec_usage_error("--mix %s: '%s' is no share from 0 to 1 (model '%s')", spec, num, stems[m]);
+    mix[m] = v;
+    sum += v;
+    p = *comma ? comma + 1 : comma;
+    if (*comma && !*p) return ec_usage_error("--mix %s: ends with a comma", spec);
+  }
+  if (fabs(sum - 1) > 1e-6) return ec_usage_error("--mix %s: the shares sum to %g, not 1", spec, sum);
+  for (int m = 0; m < n; m++)
+    if (mix[m] < 0) mix[m] = 0;
+  return -1;
+}
+
 int ec_compile_main(int argc, char **argv, bool plan_only);
 
 int ec_compile_main(int argc, char **argv, bool plan_only) {
@@ -697,6 +752,9 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
         return ec_usage_error("models %s and %s are both named '%s' (their file stem): rename one file", a.paths[j],
                               a.paths[i], stems[i]);
   }
+  double mix[EC_MERGE_MAX_MODELS];
+  if (a.mix && (rc = parse_mix(a.mix, stems, a.n_paths, mix)) >= 0) return rc;
+  if (a.mix) po.mix = mix;
   ec_buf joined = {0};
   for (int i = 0; i < a.n_paths; i++) ec_buf_printf(&joined, "%s%s", i ? "_" : "", stems[i]);
   snprintf(stembuf, sizeof stembuf, "%s", joined.data ? joined.data : "");
@@ -719,9 +777,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   memset(&devs, 0, sizeof devs);
   ec_link_set links;
   memset(&links, 0, sizeof links);
-  ec_status st = ec_targets_init(&ts, &d);
-  for (int i = 0; !st && i < a.n_tfiles; i++) st = ec_targets_add_file(&ts, a.tfiles[i], &d);
-  if (!st) st = ec_devices_parse(&ts, a.targets, &devs, &d);
+  ec_status st = ec_cli_devices(a.tfiles, a.n_tfiles, a.targets, &ts, &devs, &d);
   for (int i = 0; !st && i < a.n_links; i++) {
     st = ec_links_parse(&links, a.links[i], &d);
     /* A link must join two listed devices: a typo would otherwise be ignored silently. */
@@ -784,13 +840,11 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     st = ec_profile_add(&profs, spec, &d);
     if (st) break;
     const ec_profile *pr = &profs.items[profs.n - 1];
-    dev_prof[v] = pr;
-    /* Measured with other threads or another program, the times mislead the plan: say so. */
+    /* The partition DP takes the device's profile of the thread count it runs (else its first);
+     * the clustering takes every one (po.profile_set). */
     bool dev_fast = ec_kernels_fast(a.dev_kernels[v]);
     int want = !dev_fast ? 1 : po.threads > 0 ? po.threads : devs.items[v].target->cores;
-    if (pr->threads > 0 && pr->threads != want)
-      fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
-              "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
+    if (!dev_prof[v] || (pr->threads == want && dev_prof[v]->threads != want)) dev_prof[v] = pr;
     if (pr->kernels[0] && strcmp(pr->kernels, a.dev_kernels[v]) != 0)
       fprintf(stderr, "edgecc: warning: %s: profiled with --kernels %s, but device '%s' uses --kernels %s\n",
               pr->path, pr->kernels, pr->device, a.dev_kernels[v]);
@@ -799,7 +853,31 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
       fprintf(stderr, "edgecc: warning: %s: a profile of program '%s', not of %s_p<k>\n", pr->path, pr->program,
               cname);
   }
-  if (a.n_profiles) po.profiles = dev_prof;
+  /* Measured with other threads, the times mislead the plan: say so when no profile of a device
+   * has the threads it runs. */
+  for (int v = 0; !st && v < devs.n; v++) {
+    const ec_profile *pr = dev_prof[v];
+    int want = !ec_kernels_fast(a.dev_kernels[v]) ? 1 : po.threads > 0 ? po.threads : devs.items[v].target->cores;
+    if (pr && pr->threads > 0 && pr->threads != want)
+      fprintf(stderr, "edgecc: warning: %s: profiled with %d thread%s, but device '%s' runs %d (--threads or the "
+              "target's cores)\n", pr->path, pr->threads, pr->threads == 1 ? "" : "s", pr->device, want);
+  }
+  if (a.n_profiles) po.profiles = dev_prof, po.profile_set = &profs;
+  /* --tuning FILE: read now (a bad file is a usage error before the model loads); measured on a
+   * target none of the devices has, it would be ignored silently. */
+  ec_tuning tuning;
+  memset(&tuning, 0, sizeof tuning);
+  if (!st && a.tuning_path && !(st = ec_tuning_load(a.tuning_path, &tuning, &d))) {
+    bool found = false;
+    for (int v = 0; v < devs.n; v++) found |= strcmp(devs.items[v].target->name, tuning.target) == 0;
+    if (!found) {
+      ec_diag_set(&d, "--tuning", "", "%s: measured on target '%s', but no device of --targets has it (tune the "
+                  "model on this target: edgecc tune MODEL --targets %s -o FILE)", a.tuning_path, tuning.target,
+                  devs.items[0].target_name);
+      st = EC_ERR_USAGE;
+    }
+    a.tuning = &tuning;
+  }
   for (int v = 0; !st && fast && kernels_given && v < devs.n; v++)
     if (!ec_target_has_kernels(devs.items[v].target, EC_KLIB_XNNPACK)) {
       ec_diag_set(&d, "--kernels", "", "device '%s' (target %s) has no XNNPACK in its description's \"kernels\": "
@@ -813,6 +891,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   if (st) {
     ec_diag_print(&d);
     ec_profiles_free(&profs);
+    ec_tuning_free(&tuning);
     ec_targets_free(&ts);
     return st;
   }
@@ -832,6 +911,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
     }
   if (rc) {
     ec_profiles_free(&profs);
+    ec_tuning_free(&tuning);
     ec_targets_free(&ts);
     return rc;
   }
@@ -847,7 +927,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_part_report *reps = NULL;
   /* ec_cli_load ran the graph passes; the pipeline plans and lowers (--no-pass was parsed into
    * a.mo for both). */
-  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, dnnl_use};
+  ec_pipeline_opts pipe = {po, a.mo.lower_off, a.mo.n_lower_off, dnnl_use, a.tuning};
   ec_quant_report qrep;
   memset(&qrep, 0, sizeof qrep);
   if (qo.calib_dir) st = quantize(&a, g, &devs, &po, &qo, &qrep, &d);
@@ -916,6 +996,7 @@ int ec_compile_main(int argc, char **argv, bool plan_only) {
   ec_fileset_free(&fs);
   ec_graph_free(g);
   ec_profiles_free(&profs);
+  ec_tuning_free(&tuning);
   ec_targets_free(&ts);
   return st;
 }

@@ -64,6 +64,10 @@ typedef struct ec_codegen_opts {
                                     0: none (the runtime hashes the program's signature) */
   const ec_trip_bound *trip_bounds; /* --max-trip-count, n_trip_bounds of them */
   int n_trip_bounds;
+  /* plan.json: the --tuning file lowering chose kernels by (NULL: none), its SHA-256 and target. */
+  const char *tuning_file;
+  const uint8_t *tuning_sha256;
+  const char *tuning_target;
 } ec_codegen_opts;
 
 /* Refuse --embed-weights above this (the C array is ~5 bytes of source per weight byte). */

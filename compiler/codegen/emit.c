@@ -1040,11 +1040,13 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     ec_buf_printf(b, "\n");
     node_comment(e, b, n);
     const ec_kernel_choice *kc = e->kc[s];
-    if (kc->kind != EC_K_REF) {
+    if (kc->kind != EC_K_REF && kc->kind != EC_K_RNN) {
       ec_status fst = emit_fast_step(e, b, s, n, fname);
       if (fst) return fst;
       continue;
     }
+    /* A fast kernel with the reference kernel's signature: this path, with its name. */
+    if (kc->kind == EC_K_RNN) ec_buf_printf(b, "/* kernel: %s */\n", ec_kernel_label(kc->kind));
     /* Reference kernels ignore a fused clamp: emitting one here would drop the activation. */
     for (int k = 0; k < n->n_attrs; k++)
       if (strcmp(n->attrs[k].name, EC_ATTR_ACT_MIN) == 0 || strcmp(n->attrs[k].name, EC_ATTR_ACT_MAX) == 0 ||
@@ -1111,7 +1113,7 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     bool bounded = false;
     for (int k = 0; k < no; k++) bounded |= n->outputs[k] >= 0 && g->tensors[n->outputs[k]].dyn;
     if (!bounded) {
-      ec_buf_printf(b, "  return %s(%s, in, %d, out, %d, %s);\n}\n", op->ref_name, parg, ni, no, sarg);
+      ec_buf_printf(b, "  return %s(%s, in, %d, out, %d, %s);\n}\n", ec_kernel_ref_fn(n), parg, ni, no, sarg);
       continue;
     }
     emit_bounded_call(e, b, n, op, parg, sarg);

@@ -1,5 +1,6 @@
 /* emit_control.c — If, Loop and Scan in generated code: each branch or body is a C function
- * running its own steps (reference kernels) over tensors planned inside the node's arena scratch.
+ * running its own steps (reference kernels, and eck_xnn_rnn where lowering recorded it for an
+ * LSTM, GRU or RNN) over tensors planned inside the node's arena scratch.
  *
  * A subgraph is planned like a partition (ec_memplan_build over its nodes): its formal inputs,
  * non-constant captures and outputs are the "caller's" buffers, which the node's step points at
@@ -553,6 +554,7 @@ static ec_status emit_ref_step(const ec_ctl *c, ec_buf *b, int si, int s, const 
                  n->params_size, op->params_size, op->params_type);
     return EC_ERR_INTERNAL;
   }
+  if (n->kernel && n->kernel->kind != EC_K_REF) ec_buf_printf(b, "/* kernel: %s */\n", ec_kernel_label(n->kernel->kind));
   if (has_params) {
     ec_buf_printf(b, "static const %s %s_params = ", op->params_type, fname);
     op->print_params(b, n);
@@ -569,7 +571,7 @@ static ec_status emit_ref_step(const ec_ctl *c, ec_buf *b, int si, int s, const 
     else ec_buf_printf(b, "  %s[%d] = ctx->v[V_%s];\n", side, j, vname(c, si, t));
   }
   int sbuf = sb->mp.scratch_buf[s];
-  ec_buf_printf(b, "  return %s(", op->ref_name);
+  ec_buf_printf(b, "  return %s(", ec_kernel_ref_fn(n));
   if (has_params) ec_buf_printf(b, "&%s_params", fname);
   else ec_buf_printf(b, "NULL");
   ec_buf_printf(b, ", in, %d, out, %d, ", ni, no);

@@ -22,29 +22,6 @@ void ec_models_code_free(ec_models_code *m) {
   free(m);
 }
 
-/* Derived from the graph as lowering left it (not from the merge's node sets), so nodes lowering
- * added (layout conversions, cut twins) get the models of what they feed. Backwards to a fixed
- * point: the node order need not be topological for this to be right. */
-static void tensor_masks(const ec_graph *g, uint32_t *tmask) {
-  for (int k = 0; k < g->n_outputs; k++) tmask[g->outputs[k]] |= 1u << g->output_model[k];
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (int i = g->n_nodes - 1; i >= 0; i--) {
-      const ec_node *n = &g->nodes[i];
-      if (n->dead) continue;
-      uint32_t nm = 0;
-      for (int k = 0; k < n->n_outputs; k++)
-        if (n->outputs[k] >= 0) nm |= tmask[n->outputs[k]];
-      for (int k = 0; k < n->n_inputs; k++) {
-        int t = n->inputs[k];
-        if (t < 0 || (tmask[t] | nm) == tmask[t]) continue;
-        tmask[t] |= nm;
-        changed = true;
-      }
-    }
-  }
-}
-
 ec_status ec_models_code_new(const ec_graph *g, const char *PROG, ec_models_code **out) {
   *out = NULL;
   if (g->n_models < 2) return EC_OK;
@@ -59,7 +36,7 @@ ec_status ec_models_code_new(const ec_graph *g, const char *PROG, ec_models_code
     ec_models_code_free(m);
     return EC_ERR_INTERNAL;
   }
-  tensor_masks(g, m->tmask);
+  ec_graph_tensor_models(g, m->tmask); /* from the graph as lowering left it */
   /* Upper-case before sanitising, so that stems differing only in case get distinct macros. */
   char **taken = ec_alloc(sizeof(char *) * (size_t)g->n_models);
   ec_status st = taken ? EC_OK : EC_ERR_INTERNAL;

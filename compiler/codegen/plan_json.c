@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "lower.h"
 
 static void io_list(ec_buf *b, const ec_graph *g, const int *ts, int n) {
   ec_buf_printf(b, "[");
@@ -53,6 +54,32 @@ static void clusters_json(ec_buf *b, const ec_graph *g, const ec_plan *plan, con
   ec_buf_printf(b, "\n      ]");
 }
 
+static const char *const kernel_labels[] = {
+#define EC_KERNEL(NAME, emit, label, flags) [EC_K_##NAME] = label,
+#include "fast_kernels.def"
+};
+
+/* Each node of the partition (schedule order): its step's name (ec_node_label), its position in
+ * the model file (index; -1 for a node lowering added), op, and the kernel lowering chose for it
+ * (fast_kernels.def's label); "tuned": the --tuning file decided its family. */
+static void node_kernels(ec_buf *b, const ec_graph *g, const ec_part *p) {
+  ec_buf_printf(b, ",\n      \"node_kernels\": [");
+  for (int s = 0; s < p->n_nodes; s++) {
+    const ec_node *n = &g->nodes[p->nodes[s]];
+    int k = n->kernel ? (int)n->kernel->kind : EC_K_REF;
+    char label[512];
+    ec_node_label(g, n, label, sizeof label); /* its step's name in the program and its profile */
+    ec_buf_printf(b, "%s\n        {\"node\": ", s ? "," : "");
+    ec_buf_json_str(b, label);
+    ec_buf_printf(b, ", \"index\": %d, \"op\": ", n->index);
+    ec_buf_json_str(b, n->op_type);
+    ec_buf_printf(b, ", \"kernel\": ");
+    ec_buf_json_str(b, k >= 0 && k < EC_K_COUNT ? kernel_labels[k] : "?");
+    ec_buf_printf(b, ", \"tuned\": %s}", n->tuned != EC_KF_UNSET && n->tuned == n->family ? "true" : "false");
+  }
+  ec_buf_printf(b, "%s]", p->n_nodes ? "\n      " : "");
+}
+
 ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec_device_list *devs,
                            const ec_plan *plan, const ec_part *parts, const ec_part_report *reps,
                            int n, ec_buf *b) {
@@ -66,6 +93,20 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
   ec_buf_json_str(b, o->name);
   ec_buf_printf(b, ",\n  \"kernels\": ");
   ec_buf_json_str(b, o->kernels);
+  /* --tuning: the file (by name only: output must not depend on where files live), its hash. */
+  ec_buf_printf(b, ",\n  \"tuning\": ");
+  if (o->tuning_file && o->tuning_sha256) {
+    const char *slash = strrchr(o->tuning_file, '/');
+    char tsha[65];
+    for (int i = 0; i < 32; i++) sprintf(tsha + 2 * i, "%02x", o->tuning_sha256[i]);
+    ec_buf_printf(b, "{\"file\": ");
+    ec_buf_json_str(b, slash ? slash + 1 : o->tuning_file);
+    ec_buf_printf(b, ", \"sha256\": \"%s\", \"target\": ", tsha);
+    ec_buf_json_str(b, o->tuning_target ? o->tuning_target : "");
+    ec_buf_printf(b, "}");
+  } else {
+    ec_buf_printf(b, "null");
+  }
   if (plan) {
     ec_buf_printf(b, ",\n  \"plan_id\": \"%016llx\"", (unsigned long long)plan->id);
     ec_buf_printf(b, ",\n  \"objective\": \"%s\",\n  \"blocks\": %d,\n  \"split_points\": %d,\n"
@@ -77,6 +118,7 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
     ec_buf_printf(b, ", \"throughput_rps\": ");
     num(b, plan->throughput_rps);
     ec_buf_printf(b, "}");
+    if (devs) ec_plan_joint_json(g, devs, plan, b); /* several models: the joint plan */
   }
   ec_buf_printf(b, ",\n  \"devices\": [");
   if (devs) {
@@ -108,6 +150,18 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
         } else {
           ec_buf_printf(b, "null");
         }
+        /* Every profile of the device, one per thread count: the clustering's node times. */
+        const ec_profile_set *ps = plan->profile_set;
+        int listed = 0;
+        for (int i = 0; ps && i < ps->n; i++) {
+          const ec_profile *x = &ps->items[i];
+          if (strcmp(x->device, devs->items[v].name) != 0) continue;
+          const char *slash = strrchr(x->path, '/');
+          ec_buf_printf(b, "%s{\"file\": ", listed++ ? ", " : ", \"cluster_profiles\": [");
+          ec_buf_json_str(b, slash ? slash + 1 : x->path);
+          ec_buf_printf(b, ", \"threads\": %d}", x->threads);
+        }
+        if (listed) ec_buf_printf(b, "]");
       }
       ec_buf_printf(b, ", \"programs\": [");
       for (int j = 0, k = 0; j < n; j++)
@@ -177,6 +231,7 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
       }
       clusters_json(b, g, plan, q);
     }
+    node_kernels(b, g, &parts[i]);
     ec_buf_printf(b, ",\n      \"arena_bytes\": %zu,\n      \"arena_lower_bound_bytes\": %zu,\n"
                   "      \"arena_verified\": true,\n      \"weights_bytes\": %zu,\n"
                   "      \"weights_crc32c\": \"%08x\",\n      \"weights_file\": ",

@@ -667,3 +667,23 @@ void ec_tensor_view(const ec_tensor *t, eck_tensor *v) {
   for (int i = 0; i < v->rank; i++) v->dims[i] = t->dims[i];
   v->data = t->data;
 }
+
+void ec_graph_tensor_models(const ec_graph *g, uint32_t *tmask) {
+  for (int k = 0; k < g->n_outputs; k++) tmask[g->outputs[k]] |= 1u << g->output_model[k];
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+      const ec_node *n = &g->nodes[i];
+      if (n->dead) continue;
+      uint32_t nm = 0;
+      for (int k = 0; k < n->n_outputs; k++)
+        if (n->outputs[k] >= 0) nm |= tmask[n->outputs[k]];
+      for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        if (t < 0 || (tmask[t] | nm) == tmask[t]) continue;
+        tmask[t] |= nm;
+        changed = true;
+      }
+    }
+  }
+}

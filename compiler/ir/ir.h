@@ -136,6 +136,10 @@ typedef struct ec_node {
    * alone by lowering and run the reference kernels; EC_KF_UNSET before planning, where the
    * library a caller names decides. */
   ec_kernel_family family;
+  /* --tuning FILE (compiler/pipeline/tuning.h): the family the tuning file picks for the node
+   * (EC_KF_ONEDNN, EC_KF_XNNPACK or EC_KF_REF), which its device's fast family gives way to;
+   * EC_KF_UNSET without a file or an entry. Set before planning, on the graph the passes left. */
+  ec_kernel_family tuned;
   /* Lowering's decision (compiler/lower/lower.h): the kernel the node runs on and its parameters,
    * malloc'd and owned by the node, set by ec_lower_record; NULL until lowering ran. */
   struct ec_kernel_choice *kernel;
@@ -241,6 +245,11 @@ ec_status ec_graph_link(ec_graph *g);
 /* Drops dead nodes, then orders the rest topologically (stable: keeps file order where
  * possible). Fails on a cycle. */
 ec_status ec_graph_toposort(ec_graph *g, ec_diag *d);
+/* Several merged models (n_models >= 2): per tensor, bit m set when the tensor leads to an output
+ * of model m (tmask: n_tensors entries, zeroed by the caller). Backwards to a fixed point, so the
+ * node order need not be topological (lowering adds nodes). Codegen's per-model entry points and
+ * the planner's joint plan both derive a node's models from it (the OR of its outputs'). */
+void ec_graph_tensor_models(const ec_graph *g, uint32_t *tmask);
 /* Number of the node's ONNX inputs (its inputs without the subgraphs' captures). */
 int ec_node_n_explicit_inputs(const ec_node *n);
 /* Appends the nodes of subgraph `s` of node `node` to g (an If's taken branch, a Loop's body

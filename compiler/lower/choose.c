@@ -831,6 +831,38 @@ static ec_kernel_kind choose_layernorm(const ec_graph *g, const ec_node *n, ec_k
   return EC_K_LAYERNORM;
 }
 
+const char *ec_kernel_label(ec_kernel_kind k) {
+  static const char *const labels[] = {
+#define EC_KERNEL(NAME, emit, label, flags) [EC_K_##NAME] = label,
+#include "fast_kernels.def"
+  };
+  return (unsigned)k < EC_K_COUNT ? labels[k] : "?";
+}
+
+const char *ec_kernel_ref_fn(const ec_node *n) {
+  return n->kernel && n->kernel->kind == EC_K_RNN ? "eck_xnn_rnn" : ec_ops[n->op].ref_name;
+}
+
+/* LSTM, GRU and RNN of float32 data and parameters: every attribute (eck_xnn_rnn). Rank-3 and
+ * rank-2 tensors have no layout; Y (rank 4) is read and written in ONNX's order. */
+static ec_kernel_kind choose_rnn(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const eck_rnn_params *p = n->params;
+  const ec_tensor *x = in_t(g, n, 0);
+  (void)xnn;
+  if (!p || !is_f32(x) || x->rank != 3 || x->kind == EC_TK_CONSTANT) return EC_K_REF;
+  for (int i = 0; i < n->n_inputs + n->n_outputs; i++) {
+    const ec_tensor *t = i < n->n_inputs ? in_t(g, n, i) : out_t(g, n, i - n->n_inputs);
+    if (t && i != 4 && (!is_f32(t) || (t->rank == 4 && is_nhwc(t) && !ec_layout_free(t)))) return EC_K_REF;
+  }
+  const int64_t G = p->kind == ECK_LSTM ? 4 : p->kind == ECK_GRU ? 3 : 1;
+  const int64_t S = p->layout ? x->dims[1] : x->dims[0];
+  if (S < 0 || p->hidden < 1) return EC_K_REF;
+  c->a = n->inputs[0];
+  c->w = n->inputs[1];
+  c->scratch = sizeof(float) * (size_t)ECK_XNN_RNN_SCRATCH(S, G, (int64_t)p->hidden);
+  return EC_K_RNN;
+}
+
 static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
   if (b && b->kind == EC_TK_CONSTANT) return choose_fc(g, n, c, xnn);

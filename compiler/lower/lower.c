@@ -827,6 +827,26 @@ ec_status ec_lower_cut_tensor(ec_graph *g, int t) {
   return st;
 }
 
+/* The kernels of the nodes inside node n's subgraphs, nested ones too: a subgraph is not lowered
+ * (its tensors keep ONNX's layout), so only EC_K_RNN, which reads and writes that layout, and the
+ * reference kernels elsewhere; none but the reference kernels when n's device has no fast ones. */
+static ec_status record_subgraphs(const ec_node *n, const char *kernels, bool fast) {
+  for (int s = 0; s < n->n_subgraphs; s++) {
+    ec_graph *sg = n->subgraphs[s];
+    for (int i = 0; i < sg->n_nodes; i++) {
+      ec_node *m = &sg->nodes[i];
+      if (m->dead) continue;
+      if (!m->kernel && !(m->kernel = malloc(sizeof *m->kernel))) return EC_ERR_INTERNAL;
+      ec_kernel_choice c;
+      if (ec_choose_kernel(sg, m, fast ? kernels : "ref", &c) != EC_K_RNN) ec_choose_kernel(sg, m, "ref", &c);
+      memcpy(m->kernel, &c, sizeof c);
+      ec_status st = record_subgraphs(m, kernels, fast);
+      if (st) return st;
+    }
+  }
+  return EC_OK;
+}
+
 ec_status ec_lower_record(ec_graph *g, const char *kernels) {
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *n = &g->nodes[i];
@@ -835,6 +855,8 @@ ec_status ec_lower_record(ec_graph *g, const char *kernels) {
     ec_kernel_choice c;
     ec_choose_kernel(g, n, kernels, &c);
     memcpy(n->kernel, &c, sizeof c); /* padding too: records compare with memcmp */
+    ec_status st = record_subgraphs(n, kernels, ec_kernels_fast(kernels) && n->family != EC_KF_REF);
+    if (st) return st;
   }
   return EC_OK;
 }

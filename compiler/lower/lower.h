@@ -112,6 +112,7 @@ typedef struct ec_kernel_choice {
   int a, b;            /* XNN: tensors of the first and second data input (-1: none) */
   int w, bias;         /* XNN: weight and bias tensors (-1: none) */
   size_t n, c, hw, groups; /* layout helpers and the NCHW shuffle */
+  size_t scratch;      /* RNN: bytes of arena scratch its kernel works in (the others take none) */
 } ec_kernel_choice;
 
 /* The kernel node n runs on with the given library ("ref": always EC_K_REF). Lowering's own
@@ -120,10 +121,18 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
                                 ec_kernel_choice *c);
 
 /* Lowering's last step: records on every live node (n->kernel) the kernel it runs on with the
- * library, EC_K_REF everywhere for "ref". ec_lower ends with it; after the cut steps
+ * library, EC_K_REF everywhere for "ref"; inside the subgraphs of If, Loop and Scan, whose steps
+ * run the reference kernels, only the kernels that need no lowering of the graph around them
+ * (EC_K_RNN), by the family of the node owning the subgraph. ec_lower ends with it; after the cut steps
  * (ec_lower_cut_tensor, by compiler/pipeline), which change what runs, the caller records again. Memory
  * planning and codegen read the records. EC_ERR_INTERNAL when out of memory. */
 ec_status ec_lower_record(ec_graph *g, const char *kernels);
+
+/* The `kernel:` label of a kind of step (fast_kernels.def). */
+const char *ec_kernel_label(ec_kernel_kind k);
+/* The function a step of node n calls when its kernel takes the reference kernel's signature
+ * (params, in, n_in, out, n_out, scratch): its op's reference kernel, or eck_xnn_rnn (EC_K_RNN). */
+const char *ec_kernel_ref_fn(const ec_node *n);
 
 /* Zero-copy concat (lowering step concat-in-place): a tensor may live inside another one's
  * bytes, as the channels [off, off + C) of each pixel of a wider NHWC tensor (its "root", whose

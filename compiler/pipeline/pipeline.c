@@ -87,7 +87,7 @@ static ec_status part_reslice(const ec_graph *g, ec_part *p) {
  * families compute each for themselves stays on the reference kernels, which both have. Nodes
  * lowering added (layout conversions) take the family of the partition they landed in. */
 static void record(ec_graph *g, const ec_device_list *devs, const ec_plan *plan, unsigned klib,
-                   ec_onednn_use onednn) {
+                   ec_onednn_use onednn, const ec_tuning *tuning) {
   ec_plan_record(g, plan);
   for (int i = 0; i < g->n_nodes; i++) g->nodes[i].family = EC_KF_UNSET;
   for (int k = 0; k < plan->n_parts; k++) {
@@ -96,9 +96,11 @@ static void record(ec_graph *g, const ec_device_list *devs, const ec_plan *plan,
     ec_kernel_family fam = EC_KF_XNNPACK;
     if (onednn == EC_ONEDNN_ALL && ec_target_has_kernels(dv->target, EC_KLIB_ONEDNN)) fam = EC_KF_ONEDNN;
     if (onednn == EC_ONEDNN_DEFAULT && ec_target_onednn_default(dv->target)) fam = EC_KF_ONEDNN_DEFAULT;
+    /* --tuning: the family the file picked, on a device of its target. */
+    bool tuned = fast && tuning && strcmp(dv->target->name, tuning->target) == 0;
     for (int s = 0; s < plan->parts[k].part.n_nodes; s++) {
       ec_node *n = &g->nodes[plan->parts[k].part.nodes[s]];
-      n->family = fast && n->family != EC_KF_REF ? fam : EC_KF_REF;
+      n->family = fast && n->family != EC_KF_REF ? (tuned && n->tuned != EC_KF_UNSET ? n->tuned : fam) : EC_KF_REF;
     }
   }
 }
@@ -106,6 +108,12 @@ static void record(ec_graph *g, const ec_device_list *devs, const ec_plan *plan,
 ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipeline_opts *o,
                           ec_plan *plan, ec_diag *d) {
   memset(plan, 0, sizeof *plan);
+  /* --tuning: each node's pick, from its signature on the graph as the passes left it. */
+  for (int v = 0; o->tuning && v < devs->n; v++)
+    if (strcmp(devs->items[v].target->name, o->tuning->target) == 0) {
+      ec_tuning_apply(g, o->tuning, devs->items[v].target);
+      break;
+    }
   /* The planner decides on the graph as the passes left it; its costs ask lowering what each
    * node will run on (cost.h, ec_lower_runs_fast), without lowering. */
   ec_status st = ec_plan_build(g, devs, &o->plan, plan, d);
@@ -114,7 +122,7 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
     st = EC_ERR_INTERNAL;
   }
   if (st) return st;
-  record(g, devs, plan, o->plan.klib, o->onednn);
+  record(g, devs, plan, o->plan.klib, o->onednn, o->tuning);
   ec_plan_record_clusters(g, plan);
   bool fast = false;
   for (int v = 0; v < devs->n; v++)
@@ -158,12 +166,15 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
       }
     }
   }
-  if (!st) record(g, devs, plan, o->plan.klib, o->onednn);
+  if (!st) record(g, devs, plan, o->plan.klib, o->onednn, o->tuning);
   /* Nodes lowering added (layout conversions) join a neighbour's cluster. */
   if (!st) ec_plan_settle_clusters(g, plan);
   /* The kernel of every node, the cut conversions' too, once their device's family is set. */
   if (!st) st = ec_lower_record(g, "xnnpack");
   if (!st) ec_plan_identify(g, devs, plan);
+  /* Another tuning file may choose other kernels: programs of the two compiles are not alike. */
+  for (int i = 0; !st && o->tuning && i < 32; i++) plan->id = (plan->id ^ o->tuning->sha256[i]) * 0x100000001b3ull;
+  if (!st && !plan->id) plan->id = 1;
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory at the cuts");
   return st;
 }

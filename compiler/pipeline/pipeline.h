@@ -24,6 +24,7 @@
 #include "plan.h"
 #include "quantize.h"
 #include "target.h"
+#include "tuning.h"
 
 typedef enum ec_onednn_use { EC_ONEDNN_NONE = 0, EC_ONEDNN_ALL, EC_ONEDNN_DEFAULT } ec_onednn_use;
 
@@ -39,6 +40,10 @@ typedef struct ec_pipeline_opts {
    * --kernels): those of a device whose description lists onednn first (ec_target_onednn_default)
    * get EC_KF_ONEDNN_DEFAULT: oneDNN for the ops its default order gives it. */
   ec_onednn_use onednn;
+  /* --tuning FILE (NULL: none): on the devices of the file's target whose kernels are fast, each
+   * node the file has an entry for runs on the family it measured fastest (tuning.h); the
+   * others keep the target's default order. Its SHA-256 is mixed into the plan's id. */
+  const ec_tuning *tuning;
 } ec_pipeline_opts;
 
 /* Loads the model at `path` (ec_onnx_load with lo) and runs the graph passes. With const-fold

@@ -343,6 +343,58 @@ done:
   return st;
 }
 
+/* Root of task v in the union-find `up` (path halving). */
+static int find_root(int *up, int v) {
+  while (up[v] != v) v = up[v] = up[up[v]];
+  return v;
+}
+
+double ec_cluster_refine_pool(const ec_cluster_problem *p, int *cl, int threads, const double *wt) {
+  int n = p->n;
+  size_t sz = (size_t)(n + 1);
+  int *up = ec_alloc(sizeof(int) * sz), *map = ec_alloc(sizeof(int) * sz), *tmp = ec_alloc(sizeof(int) * sz);
+  double best = -1;
+  if (!up || !map || !tmp) goto out;
+  best = ec_cluster_makespan_pool(p, cl, threads, wt);
+  for (int it = 0; best >= 0 && it < n; it++) {
+    int k = 0;
+    for (int v = 0; v < n; v++) {
+      up[v] = v;
+      if (cl[v] + 1 > k) k = cl[v] + 1;
+    }
+    if (k < 2) break;
+    /* Groups: tasks of one cluster joined by an edge inside it; the root is the lowest task. */
+    for (int e = 0; e < p->n_edges; e++)
+      if (cl[p->src[e]] == cl[p->dst[e]]) {
+        int a = find_root(up, p->src[e]), b = find_root(up, p->dst[e]);
+        if (a != b) up[a > b ? a : b] = a < b ? a : b;
+      }
+    int bg = -1, bc = -1;
+    double bm = best;
+    for (int g = 0; g < n; g++) {
+      if (find_root(up, g) != g) continue;
+      for (int c = 0; c < k; c++) {
+        if (c == cl[g]) continue;
+        for (int v = 0; v < n; v++) tmp[v] = find_root(up, v) == g ? c : cl[v];
+        double m = ec_cluster_makespan_pool(p, tmp, threads, wt);
+        if (m < 0) {
+          best = -1;
+          goto out;
+        }
+        if (m < bm - 1e-9 * bm) bm = m, bg = g, bc = c;
+      }
+    }
+    if (bg < 0) break;
+    for (int v = 0; v < n; v++)
+      if (find_root(up, v) == bg) cl[v] = bc;
+    renumber(n, cl, map);
+    best = bm;
+  }
+out:
+  free(up), free(map), free(tmp);
+  return best;
+}
+
 /* ---- the planner's side ---------------------------------------------------------------------- */
 
 const char *ec_parallel_name(int parallel) {
@@ -409,9 +461,82 @@ static ec_status part_graph_make(const ec_graph *g, const ec_part *part, const e
   return EC_OK;
 }
 
-static void node_weights(const ec_graph *g, const ec_part *part, const ec_target *t, int threads, unsigned klib,
-                         double *w) {
-  for (int s = 0; s < part->n_nodes; s++) w[s] = ec_cost_node(g, &g->nodes[part->nodes[s]], t, threads, klib).ms;
+/* The profiles of device `dev` matched with the graph (at most EC_MAX_DEVICES): every profile of
+ * the set for that device, else the device's one in o->profiles. */
+typedef struct dev_profiles {
+  ec_profile_match m[EC_MAX_DEVICES];
+  int threads[EC_MAX_DEVICES];
+  int n;
+} dev_profiles;
+
+static void dev_profiles_free(dev_profiles *dp) {
+  for (int i = 0; i < dp->n; i++) ec_profile_match_free(&dp->m[i]);
+  dp->n = 0;
+}
+
+static ec_status dev_profiles_make(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, int v,
+                                   int cores, dev_profiles *dp) {
+  memset(dp, 0, sizeof *dp);
+  const ec_profile *list[EC_MAX_DEVICES];
+  int n = 0;
+  for (int i = 0; o->profile_set && i < o->profile_set->n; i++)
+    if (strcmp(o->profile_set->items[i].device, devs->items[v].name) == 0) list[n++] = &o->profile_set->items[i];
+  if (!n && o->profiles && o->profiles[v]) list[n++] = o->profiles[v];
+  for (int i = 0; i < n; i++) {
+    ec_status st = ec_profile_match_graph(list[i], g, &dp->m[dp->n]);
+    if (st) {
+      dev_profiles_free(dp);
+      return st;
+    }
+    /* A profile that did not record its threads ran the program's default: the target's cores. */
+    dp->threads[dp->n++] = list[i]->threads > 0 ? list[i]->threads : cores;
+  }
+  return EC_OK;
+}
+
+/* The model's time of a node on k threads: the cost model's, plus, when the node splits across
+ * the pool (it is faster on k threads than on one), one synchronisation of the pool per operator
+ * (the target's sync_us): small operators split poorly, which is where branches side by side pay. */
+static double model_ms(const ec_graph *g, const ec_node *n, const ec_target *t, int k, unsigned klib) {
+  double ms = ec_cost_node(g, n, t, k, klib).ms;
+  if (k > 1 && ms < ec_cost_node(g, n, t, 1, klib).ms) ms += t->sync_us * 1e-3;
+  return ms;
+}
+
+/* wt[(k - 1) * n + s]: node s's time on k threads (k = 1..tt). A node measured at k threads (a
+ * profile of that thread count) takes its measured time; measured at other thread counts only,
+ * the first such measurement scaled by the model's ratio between the two; never measured, the
+ * model's (model_ms). plain (n): the time on tt threads as the partition DP costs it (measured at
+ * the plan's thread count, else the cost model's), so the clusters' prediction can replace it. */
+static void node_weights(const ec_graph *g, const ec_part *part, const ec_target *t, int tt, unsigned klib,
+                         const dev_profiles *dp, double *wt, double *plain) {
+  int n = part->n_nodes;
+  for (int s = 0; s < n; s++) {
+    int i = part->nodes[s];
+    const ec_node *nd = &g->nodes[i];
+    int any = -1;
+    for (int j = 0; j < dp->n; j++)
+      if (dp->m[j].node_ms && dp->m[j].node_ms[i] >= 0 && any < 0) any = j;
+    for (int k = 1; k <= tt; k++) {
+      double m = model_ms(g, nd, t, k, klib), x = m;
+      int at = -1;
+      for (int j = 0; j < dp->n; j++)
+        if (at < 0 && dp->threads[j] == k && dp->m[j].node_ms && dp->m[j].node_ms[i] >= 0) at = j;
+      if (at >= 0)
+        x = dp->m[at].node_ms[i];
+      else if (any >= 0) {
+        double mj = model_ms(g, nd, t, dp->threads[any], klib);
+        x = mj > 0 ? dp->m[any].node_ms[i] * m / mj : m;
+      }
+      wt[(size_t)(k - 1) * (size_t)n + (size_t)s] = x;
+    }
+    plain[s] = ec_cost_node(g, nd, t, tt, klib).ms;
+    for (int j = 0; j < dp->n; j++)
+      if (dp->threads[j] == tt && dp->m[j].node_ms && dp->m[j].node_ms[i] >= 0) {
+        plain[s] = dp->m[j].node_ms[i];
+        break;
+      }
+  }
 }
 
 static double sum(const double *w, int n) {
@@ -427,28 +552,33 @@ static double sum(const double *w, int n) {
  * branches (inter: k = threads; auto: every k from 2 to threads), each clustering made by
  * ec_cluster_solve with one-thread weights and with all-thread weights, and predicted as the
  * generated code runs it: every cluster on a thread of its own, all threads sharing one kernel
- * pool (ec_cluster_makespan_pool). The fastest prediction is kept when it is EC_PAR_MIN_GAIN
- * faster than what the mode competes with: inter the whole partition on one thread, auto the
- * intra-op program with every thread. */
+ * pool (ec_cluster_makespan_pool). auto then refines each for that pool (ec_cluster_refine_pool:
+ * per block, branches side by side or the block as a stretch on every thread, whichever the
+ * per-node times at 1..threads threads predict faster): its own candidates, which inter does not
+ * have. The fastest prediction is kept when it is EC_PAR_MIN_GAIN faster than what the mode
+ * competes with: inter the whole partition on one thread, auto the intra-op program with every
+ * thread. Returns through *plain_ms the partition's time as the DP costed it. */
 static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned klib, int mode, int threads,
-                              ec_plan_part *q) {
+                              const dev_profiles *dp, ec_plan_part *q, double *plain_ms) {
   part_graph pg;
   ec_status st = part_graph_make(g, &q->part, t, &pg);
   if (st) return st;
   int n = pg.n, tt = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
   double *wt = ec_alloc(sizeof(double) * (size_t)n * (size_t)tt + sizeof(double));
-  int *chosen = ec_alloc(sizeof(int) * (size_t)(n + 1));
+  double *plain = ec_alloc(sizeof(double) * (size_t)(n + 1));
+  int *chosen = ec_alloc(sizeof(int) * (size_t)(n + 1)), *cand = ec_alloc(sizeof(int) * (size_t)(n + 1));
   q->node_cluster = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
-  if (!wt || !chosen || !q->node_cluster) st = EC_ERR_INTERNAL;
+  if (!wt || !plain || !chosen || !cand || !q->node_cluster) st = EC_ERR_INTERNAL;
   q->threads = threads;
   q->n_clusters = 1;
   q->cluster_threads = klib == EC_KLIB_REF ? 1 : threads; /* the reference kernels run on one */
-  for (int k = 1; !st && k <= tt; k++) node_weights(g, &q->part, t, k, klib, wt + (size_t)(k - 1) * (size_t)n);
+  if (!st) node_weights(g, &q->part, t, tt, klib, dp, wt, plain);
   const double *w1 = wt, *wall = wt + (size_t)(tt - 1) * (size_t)n;
   if (!st) {
     q->sequential_ms = sum(w1, n);
     q->intra_ms = sum(wall, n);
     q->clustered_ms = q->intra_ms;
+    *plain_ms = sum(plain, n);
   }
   double base = mode == EC_PAR_INTER ? q->sequential_ms : q->intra_ms, best = INFINITY;
   for (int k = 2; !st && mode != EC_PAR_INTRA && k <= tt; k++) {
@@ -459,13 +589,18 @@ static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned kl
       st = ec_cluster_solve(&cp, &r);
       if (st) break;
       if (!q->n_linear) q->n_linear = r.n_linear;
-      double m = r.n_clusters > 1 ? ec_cluster_makespan_pool(&cp, r.cluster, tt, wt) : 0;
-      if (m < 0) st = EC_ERR_INTERNAL;
-      if (!st && r.n_clusters > 1 && m < best) {
-        best = m;
-        q->best_clusters_ms = m;
-        q->n_clusters = r.n_clusters;
-        memcpy(chosen, r.cluster, sizeof(int) * (size_t)n);
+      for (int pass = 0; !st && r.n_clusters > 1 && pass < (mode == EC_PAR_AUTO ? 2 : 1); pass++) {
+        memcpy(cand, r.cluster, sizeof(int) * (size_t)n);
+        double m = pass ? ec_cluster_refine_pool(&cp, cand, tt, wt) : ec_cluster_makespan_pool(&cp, cand, tt, wt);
+        if (m < 0) st = EC_ERR_INTERNAL;
+        int kc = 0;
+        for (int s = 0; s < n; s++) kc = cand[s] + 1 > kc ? cand[s] + 1 : kc;
+        if (!st && kc > 1 && m < best) {
+          best = m;
+          q->best_clusters_ms = m;
+          q->n_clusters = kc;
+          memcpy(chosen, cand, sizeof(int) * (size_t)n);
+        }
       }
       ec_cluster_result_free(&r);
     }
@@ -488,19 +623,46 @@ static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned kl
     for (int i = 0; i < g->n_nodes; i++) q->node_cluster[i] = -1;
     for (int s = 0; s < n; s++) q->node_cluster[q->part.nodes[s]] = chosen[s];
   }
-  free(wt), free(chosen);
+  free(wt), free(plain), free(chosen), free(cand);
   part_graph_free(&pg);
   return st;
 }
 
 ec_status ec_plan_clusters(const ec_graph *g, const ec_device_list *devs, const ec_plan_opts *o, ec_plan *p) {
   ec_status st = EC_OK;
+  p->profile_set = o->profile_set;
+  double old_bottleneck = 0;
+  for (int k = 0; k < p->n_parts; k++) {
+    double b = p->parts[k].compute_ms > p->parts[k].transfer_ms ? p->parts[k].compute_ms : p->parts[k].transfer_ms;
+    if (b > old_bottleneck) old_bottleneck = b;
+  }
   for (int k = 0; !st && k < p->n_parts; k++) {
     ec_plan_part *q = &p->parts[k];
     const ec_target *t = devs->items[q->device].target;
     unsigned klib = ec_target_has_kernels(t, o->klib) ? o->klib : EC_KLIB_REF;
     int threads = o->threads > 0 ? o->threads : t->cores;
-    st = cluster_part(g, t, klib, o->parallel, threads, q);
+    dev_profiles dp;
+    double plain = 0;
+    st = dev_profiles_make(g, devs, o, q->device, t->cores > 0 ? t->cores : 1, &dp);
+    if (!st) st = cluster_part(g, t, klib, o->parallel, threads, &dp, q, &plain);
+    dev_profiles_free(&dp);
+    /* The partition runs as the clusters' prediction says, not as the DP costed it (the sum of
+     * its nodes' times on every thread): the difference moves its compute and the latency. */
+    if (!st && q->n_clusters > 1) {
+      double d = q->clustered_ms - plain;
+      q->compute_ms += d;
+      p->latency_ms += d;
+    }
+  }
+  /* The slowest stage, when it was a compute, follows. */
+  double nb = 0;
+  for (int k = 0; k < p->n_parts; k++) {
+    double b = p->parts[k].compute_ms > p->parts[k].transfer_ms ? p->parts[k].compute_ms : p->parts[k].transfer_ms;
+    if (b > nb) nb = b;
+  }
+  if (!st && fabs(old_bottleneck - p->bottleneck_ms) <= 1e-9 * (1 + p->bottleneck_ms) && nb != old_bottleneck) {
+    p->bottleneck_ms = nb;
+    p->throughput_rps = nb > 0 ? 1000.0 / nb : 0;
   }
   return st;
 }

@@ -68,6 +68,15 @@ void ec_cluster_result_free(ec_cluster_result *r);
  * negative value on out of memory. */
 double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cluster, int threads, const double *wt);
 
+/* Refines a clustering for the shared pool (auto's own candidate): a group is a set of tasks of
+ * one cluster joined by edges inside it (a branch, or the trunk of a block); while moving a whole
+ * group into another cluster shortens ec_cluster_makespan_pool(p, cluster, threads, wt), the best
+ * such move is made (ties to the lowest group, then the lowest cluster). A group moved into the
+ * trunk's cluster turns its block into a stretch run on every thread; one left alone runs side by
+ * side with the others. Clusters emptied are dropped and the rest renumbered by first task, so
+ * the result may be one cluster. Returns the refined makespan, negative on out of memory. */
+double ec_cluster_refine_pool(const ec_cluster_problem *p, int *cluster, int threads, const double *wt);
+
 /* Distance-to-end of every task (out: n entries). */
 void ec_cluster_dte(const ec_cluster_problem *p, double *out);
 /* Predicted time of running the tasks with the given clustering: each cluster on its own

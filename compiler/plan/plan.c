@@ -12,12 +12,13 @@
 #include "bridges.h"
 #include "cutq.h"
 #include "ecrt.h"
+#include "joint.h"
 #include "plan.h"
 
 _Static_assert(EC_PLAN_LATENCY == EC_OBJ_LATENCY && EC_PLAN_THROUGHPUT == EC_OBJ_THROUGHPUT,
                "plan.h objectives follow partition.h");
 
-static double tensor_bytes(const ec_tensor *t) {
+double ec_plan_tensor_bytes(const ec_tensor *t) {
   int64_t n = ec_tensor_numel(t);
   return n < 0 ? 0 : (double)n * (double)ec_dtype_size(t->dtype);
 }
@@ -32,8 +33,8 @@ static bool is_value(const ec_graph *g, int t) {
 
 double ec_plan_staging_bytes(const ec_graph *g, const int *ins, int n_ins, const int *outs, int n_outs) {
   double b = 0;
-  for (int i = 0; i < n_ins; i++) b += EC_PLAN_STAGING_SLOTS * padded(tensor_bytes(&g->tensors[ins[i]]));
-  for (int i = 0; i < n_outs; i++) b += padded(tensor_bytes(&g->tensors[outs[i]]));
+  for (int i = 0; i < n_ins; i++) b += EC_PLAN_STAGING_SLOTS * padded(ec_plan_tensor_bytes(&g->tensors[ins[i]]));
+  for (int i = 0; i < n_outs; i++) b += padded(ec_plan_tensor_bytes(&g->tensors[outs[i]]));
   return b;
 }
 
@@ -53,7 +54,7 @@ static void block_staging(const ec_graph *g, const ec_bridges *br, double *recv,
  * schedule, tensors live from their producer (or the block's start) to their last reader in
  * the block (or its end, for the cut it sends on and the graph outputs); tensors lowering will
  * remove (gone, may be NULL) take no bytes. */
-static void block_arenas(const ec_graph *g, const ec_bridges *br, const uint8_t *gone, double *out) {
+void ec_plan_block_arenas(const ec_graph *g, const ec_bridges *br, const uint8_t *gone, double *out) {
   int *first = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
   int *last = ec_alloc(sizeof(int) * (size_t)(g->n_tensors + 1));
   double *delta = ec_alloc(sizeof(double) * (size_t)(g->n_nodes + 2));
@@ -93,7 +94,7 @@ static void block_arenas(const ec_graph *g, const ec_bridges *br, const uint8_t 
     for (int i = 0; i <= hi - lo + 1; i++) delta[i] = 0;
     for (int t = 0; t < g->n_tensors; t++)
       if (first[t] >= 0 && !(gone && gone[t])) {
-        double sz = padded(tensor_bytes(&g->tensors[t]));
+        double sz = padded(ec_plan_tensor_bytes(&g->tensors[t]));
         delta[first[t] - lo] += sz;
         delta[last[t] - lo + 1] -= sz;
       }
@@ -124,8 +125,7 @@ static double transfer(void *ctx, int cut, int from, int to) {
 /* Partition k's nodes (its blocks' live nodes, plus the constant-only nodes they need, which
  * every partition computes for itself), the values it reads from outside, and the values it
  * hands on (graph outputs, and tensors later partitions read). */
-static ec_status make_part(const ec_graph *g, const ec_bridges *br, int first, int end, int k,
-                           ec_part *p) {
+ec_status ec_plan_make_part(const ec_graph *g, const ec_bridges *br, int first, int end, int k, ec_part *p) {
   memset(p, 0, sizeof *p);
   p->index = k;
   uint8_t *in_part = ec_alloc((size_t)g->n_nodes + 1);
@@ -209,6 +209,8 @@ static uint64_t hash_tensors(uint64_t h, const ec_graph *g, const int *ts, int n
 
 static uint64_t plan_id(const ec_graph *g, const ec_device_list *devs, const ec_plan *p) {
   uint64_t h = fnv(0xcbf29ce484222325ull, g->sha256, sizeof g->sha256);
+  /* --mix weighs the joint plan: programs planned under another mix refuse these. */
+  for (int m = 0; p->mix && m < g->n_models; m++) h = fnv(h, &p->mix[m], sizeof p->mix[m]);
   for (int k = 0; k < p->n_parts; k++) {
     const ec_plan_part *q = &p->parts[k];
     h = fnv(h, devs->items[q->device].name, strlen(devs->items[q->device].name) + 1);
@@ -239,7 +241,7 @@ static uint8_t *lowered_away(const ec_graph *g, const ec_device_list *devs, cons
 /* A cut at a tensor lowering removes is offered to no plan: it would keep lowering from fusing
  * there, for no fewer bytes on the link. The blocks on either side become one. A tensor
  * --split-at names stays a cut. */
-static void drop_lowered_cuts(const ec_graph *g, const uint8_t *gone, const ec_plan_opts *o, ec_bridges *br) {
+void ec_plan_drop_lowered_cuts(const ec_graph *g, const uint8_t *gone, const ec_plan_opts *o, ec_bridges *br) {
   int kept = 0;
   for (int c = 0; c < br->n_cuts; c++) {
     int t = br->cut[c];
@@ -279,7 +281,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   if (st) return st;
   bool oom;
   uint8_t *gone = lowered_away(g, devs, o, &oom);
-  drop_lowered_cuts(g, gone, o, &br);
+  ec_plan_drop_lowered_cuts(g, gone, o, &br);
   int B = br.n_blocks, D = devs->n;
   double *compute = ec_alloc(sizeof(double) * (size_t)B * (size_t)D + 8);
   double *cut_bytes = ec_alloc(sizeof(double) * (size_t)B + 8);
@@ -299,8 +301,14 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
   int *forced = ec_alloc(sizeof(int) * (size_t)(o->n_split_at + 1));
   out->device_whole_ms = ec_alloc(sizeof(double) * (size_t)D + 8);
   out->device_part = ec_alloc(sizeof(int) * (size_t)D + 8);
+  /* Several models: each node's time per device, for the joint plan's tree of blocks. */
+  bool joint = g->n_models >= 2 && !o->n_split_at && !o->n_parts;
+  double *node_ms = joint ? ec_alloc(sizeof(double) * ((size_t)g->n_nodes + 1) * (size_t)D) : NULL;
+  uint8_t *node_prof = joint ? ec_alloc(((size_t)g->n_nodes + 1) * (size_t)D) : NULL;
   ec_part_plan pp;
   memset(&pp, 0, sizeof pp);
+  out->mix = o->mix;
+  if (joint && (!node_ms || !node_prof)) oom = true;
   if (!compute || !cut_bytes || !weights || !arenas || !recv || !send || !prof_ms || !prof_n || !pm ||
       !out->profile_matched || !out->profile_unmatched || !cap || !dnames || !cnames || !forced ||
       !out->device_whole_ms || !out->device_part || oom) {
@@ -337,14 +345,18 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
       }
       compute[at] += ms;
       out->device_whole_ms[v] += ms;
+      if (node_ms) {
+        node_ms[(size_t)i * (size_t)D + (size_t)v] = ms;
+        node_prof[(size_t)i * (size_t)D + (size_t)v] = pm[v].node_ms && pm[v].node_ms[i] >= 0;
+      }
     }
   }
   for (int c = 0; c < br.n_cuts; c++) {
-    cut_bytes[c] = tensor_bytes(&g->tensors[br.cut[c]]);
+    cut_bytes[c] = ec_plan_tensor_bytes(&g->tensors[br.cut[c]]);
     cnames[c] = g->tensors[br.cut[c]].name;
   }
   ec_bridges_block_weights(g, &br, weights);
-  block_arenas(g, &br, gone, arenas);
+  ec_plan_block_arenas(g, &br, gone, arenas);
   block_staging(g, &br, recv, send);
   for (int v = 0; v < D; v++) {
     cap[v] = (double)devs->items[v].target->ram_mb * 1048576.0;
@@ -363,6 +375,9 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
       .cut_names = cnames, .objective = o->objective ? EC_OBJ_THROUGHPUT : EC_OBJ_LATENCY,
       .n_parts = o->n_parts, .forced_cuts = o->n_split_at ? forced : NULL,
       .n_forced_cuts = o->n_split_at};
+  bool done_joint = false;
+  if (joint && (st = ec_plan_joint_build(g, devs, o, &br, gone, node_ms, node_prof, out, &done_joint))) goto done;
+  if (done_joint) goto planned;
   st = ec_partition_plan(&prob, &pp, d);
   if (st) {
     if (!d->file[0]) snprintf(d->file, sizeof d->file, "%s", g->source_path ? g->source_path : "");
@@ -394,11 +409,12 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
       q->profiled_ms += prof_ms[(size_t)b * (size_t)D + (size_t)dp->device];
     }
     out->device_part[dp->device] = k;
-    st = make_part(g, &br, dp->first_block, dp->end_block, k, &q->part);
+    st = ec_plan_make_part(g, &br, dp->first_block, dp->end_block, k, &q->part);
     if (st) goto done;
     q->planned_nodes = q->part.n_nodes;
     out->n_parts = k + 1;
   }
+planned:
   out->id = plan_id(g, devs, out);
   out->parallel = o->parallel;
   st = ec_plan_clusters(g, devs, o, out);
@@ -423,6 +439,8 @@ done:
   free(cnames);
   free(forced);
   free(gone);
+  free(node_ms);
+  free(node_prof);
   if (st) ec_plan_free(out);
   return st;
 }
@@ -468,6 +486,7 @@ void ec_plan_free(ec_plan *p) {
   free(p->device_part);
   free(p->profile_matched);
   free(p->profile_unmatched);
+  ec_plan_joint_free(&p->joint);
   memset(p, 0, sizeof *p);
 }
 
@@ -529,6 +548,7 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
     first = 0;
   }
   ec_plan_cluster_table(g, p, b);
+  ec_plan_joint_text(g, devs, p, b);
   ec_buf_printf(b, "\npredicted end-to-end latency: %.3f ms\n", p->latency_ms);
   ec_buf_printf(b, "predicted throughput: %.1f requests/s (slowest stage %.3f ms)\n", p->throughput_rps,
                 p->bottleneck_ms);

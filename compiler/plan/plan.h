@@ -52,8 +52,14 @@ typedef struct ec_plan_opts {
    * the array may be NULL. A node the profile has costs its measured median instead of the
    * model's prediction. The plan keeps the pointers: they must outlive it. */
   const ec_profile *const *profiles;
+  /* Every --profile given (may be NULL): a device may have one per thread count, and the
+   * clustering takes each node's time on 1..threads threads from them (cluster.c). */
+  const ec_profile_set *profile_set;
   bool no_alternatives;        /* do not plan the alternatives of ec_plan.alts */
   int parallel;                /* --parallel: EC_PAR_AUTO (the default), EC_PAR_INTRA, EC_PAR_INTER */
+  /* --mix a=0.5,b=0.3,c=0.2 (several models): per model of g->model_names, its share of the
+   * requests, summing to 1; NULL: the joint plan weighs a request to every model. */
+  const double *mix;
 } ec_plan_opts;
 
 /* --parallel (cluster.h): how a partition uses its threads. intra: one cluster, every thread in
@@ -115,6 +121,29 @@ typedef struct ec_plan_alt {
   uint64_t used;               /* bit v: device v runs a partition */
 } ec_plan_alt;
 
+/* The joint plan of several merged models (joint.c, docs/merging.md "Joint plan"): the merged
+ * graph's blocks form a tree (the shared trunk, then each model's head after its branch point),
+ * placed by the tree DP (tree.h). What it chose is recorded whether or not the partitions carry it
+ * out: the programs are served as a chain, so a placement that a chain cannot run (a model's
+ * outputs on another device than the last, a tensor skipping a device) gives way to the best
+ * placement with every model's outputs on one device, and that to the chain DP. */
+#define EC_JOINT_WHY_MAX 240
+typedef struct ec_plan_joint {
+  bool tried;                  /* several models, no --split-at / --partitions */
+  int n_blocks;                /* tree blocks (0: no tree: why says so) */
+  int *parent;                 /* per block: its parent (-1: a root) */
+  uint32_t *models;            /* per block: bit m, model m's requests run it */
+  int *n_nodes;                /* per block: live nodes */
+  char **first, **last;        /* per block: the names of its first and last node (lowering renumbers nodes) */
+  int *device_free;            /* per block: the tree DP's choice, free placement (NULL: none fits) */
+  int *device;                 /* per block: the placement carried out (NULL: the chain DP's plan) */
+  bool leaves_together;        /* the placement carried out keeps every model's outputs on one device */
+  double objective_free, objective;          /* the weighted latency (or slowest stage) of each */
+  double model_latency_ms[32]; /* per model, the placement carried out (or the free one) */
+  long states;                 /* Pareto states the DP kept */
+  char why[EC_JOINT_WHY_MAX];  /* why the free choice is not carried out ("" when it is) */
+} ec_plan_joint;
+
 typedef struct ec_plan {
   ec_plan_part *parts;
   int n_parts;
@@ -137,11 +166,14 @@ typedef struct ec_plan {
    * step in it, and how many of its steps named no node of the graph. */
   const ec_profile *const *profiles;
   int *profile_matched, *profile_unmatched;
+  const ec_profile_set *profile_set; /* every --profile (the options'; the clustering's times) */
   /* When a device stays unused: the plan with the other objective (if the options allow it),
    * then those with n_parts+1 .. n_devices partitions (without --split-at). */
   ec_plan_alt alts[EC_MAX_DEVICES + 1];
   int n_alts;
   int parallel;                /* --parallel the clusters were made under */
+  ec_plan_joint joint;         /* several models: the joint plan */
+  const double *mix;           /* --mix, as in the options (NULL: none) */
 } ec_plan;
 
 /* Bytes of the buffers outside the arena a partition receiving ins[] and sending outs[] holds
@@ -171,6 +203,11 @@ int ec_plan_cluster_handoffs(const ec_graph *g, const ec_part *part, int c);
 /* Sets p->id again from the partitions as they are now (after lowering rescheduled them), so
  * that programs of compiles that lowered differently refuse each other too. */
 void ec_plan_identify(const ec_graph *g, const ec_device_list *devs, ec_plan *p);
+
+/* The joint plan of several models for people (part of ec_plan_table), and as plan.json's
+ * "joint" object (docs/plan-json.md; nothing for one model). */
+void ec_plan_joint_text(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);
+void ec_plan_joint_json(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);
 
 /* The plan as a text table for people (`edgecc plan`). */
 void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, ec_buf *b);

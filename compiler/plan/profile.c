@@ -126,10 +126,6 @@ ec_status ec_profile_add(ec_profile_set *ps, const char *spec, ec_diag *d) {
   memset(p, 0, sizeof *p);
   memcpy(p->device, spec, (size_t)(eq - spec));
   p->device[eq - spec] = 0;
-  if (ec_profile_find(ps, p->device)) {
-    ec_diag_set(d, "--profile", "", "device '%s' is given twice", p->device);
-    return EC_ERR_USAGE;
-  }
   p->path = dup_str(eq + 1);
   if (!p->path) return EC_ERR_INTERNAL;
   ec_buf b = {0};
@@ -147,6 +143,14 @@ ec_status ec_profile_add(ec_profile_set *ps, const char *spec, ec_diag *d) {
   else
     st = parse(p, b.data, b.len, d);
   ec_buf_free(&b);
+  /* One profile per device and thread count: the planner takes each node's time on 1, 2...
+   * threads from them (the clustering, cluster.c). */
+  for (int i = 0; !st && i < ps->n; i++)
+    if (strcmp(ps->items[i].device, p->device) == 0 && ps->items[i].threads == p->threads) {
+      ec_diag_set(d, "--profile", "", "device '%s' is given twice with profiles of the same thread count (%d)",
+                  p->device, p->threads);
+      st = EC_ERR_USAGE;
+    }
   if (st) {
     profile_free(p);
     return st;

@@ -30,9 +30,10 @@ typedef struct ec_profile_set {
 } ec_profile_set;
 
 /* Parses one `--profile DEVICE=FILE` and reads FILE. EC_ERR_USAGE, naming the option or the file,
- * for a bad spec, a device given twice, an unreadable file, or JSON that is not such a profile. */
+ * for a bad spec, a device given twice with profiles of one thread count (one per thread count is
+ * fine), an unreadable file, or JSON that is not such a profile. */
 ec_status ec_profile_add(ec_profile_set *ps, const char *spec, ec_diag *d);
-/* The profile of a device, or NULL. */
+/* The first profile of a device, or NULL. */
 const ec_profile *ec_profile_find(const ec_profile_set *ps, const char *device);
 void ec_profiles_free(ec_profile_set *ps);
 

@@ -218,4 +218,13 @@ void eck_xnn_layernorm(const float *x, float *y, const float *scale, const float
 #define ECK_XNN_DW_MAX_TAPS 64
 void eck_xnn_dwconv(const float *x, float *y, const eck_xnn_params *p, const float *w, const float *bias);
 
+/* ---- recurrent layers (eck_xnn_rnn.c): plain C, no XNNPACK needed ----------------------------- */
+
+/* LSTM, GRU and RNN of float32 tensors, as eck_ref_rnn (the reference kernel's signature, params an
+ * eck_rnn_params, the same inputs and outputs) with every attribute it takes; the gate products
+ * and the gates' elementwise loops vectorized. scratch: ECK_XNN_RNN_SCRATCH(S, G, H) floats for S
+ * steps, G gates (4 LSTM, 3 GRU, 1 RNN) and hidden size H. */
+#define ECK_XNN_RNN_SCRATCH(S, G, H) ((S) * (G) * (H) + (G) * (H) + 3 * (H))
+int eck_xnn_rnn(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out, void *scratch);
+
 #endif

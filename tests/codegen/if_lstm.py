@@ -7,7 +7,8 @@ Runtime's (npm onnxruntime-node, its own chain in one session; installed into --
 ONNXRUNTIME_NODE_INSTALL=skip when missing) within 1e-4 of the largest value of that output.
 The stream takes both branches. --device host builds each kernel family's program against the
 build's libraries; --device pi5 builds the whole device folder with its toolchain.cmake and the
-sysroot, and runs dist/ from a copy under qemu-aarch64 with the board's CPU.
+sysroot, and runs dist/ from a copy under qemu-aarch64 with the board's CPU. With the fast kernels
+every LSTM must run on eck_xnn_rnn (its `kernel:` comment in the generated C).
 
 usage: if_lstm.py --edgecc PATH --build-dir DIR --src DIR --work DIR [--kernels default,ref]
                   [--device host|pi5 --sysroot DIR] [--ort-dir DIR] [--steps N]"""
@@ -31,6 +32,7 @@ import edgecc_run  # noqa: E402
 import ort_install  # noqa: E402
 
 TOL = 1e-4  # of the largest value of each output: the zoo's rule
+RNN_KERNEL = "recurrent layer (vectorized C)"  # fast_kernels.def's label of eck_xnn_rnn
 DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64"}
 
 
@@ -188,6 +190,17 @@ def qemu_runner(edgecc):
     return ["env", "QEMU_CPU=" + cpu, "qemu-aarch64", "-L", os.path.dirname(os.path.dirname(libc))]
 
 
+def count_ops(graph, op):
+    """Nodes of type op in graph and its subgraphs."""
+    n = 0
+    for node in graph.node:
+        n += node.op_type == op
+        for at in node.attribute:
+            if at.type == onnx.AttributeProto.GRAPH:
+                n += count_ops(at.g, op)
+    return n
+
+
 def main():
     a = arguments()
     cx = cc.Ctx(a)
@@ -200,6 +213,7 @@ def main():
     model = os.path.join(cx.work, "if_lstm.onnx")
     onnx.save(mk.model(), model)
     st = Stream(mk, cx.work, a.steps)
+    n_lstm = count_ops(onnx.load(model).graph, "LSTM")
     rates = {int(r) for _, r in st.steps}
     if len(rates) < 2:
         raise SystemExit("FAIL the stream takes one branch only (rates %s)" % sorted(rates))
@@ -233,6 +247,12 @@ def main():
         # The branches are functions of the program, not folded or flattened away.
         if "by_rate_then" not in src or "by_rate_else" not in src:
             cx.fail("--kernels %s: no by_rate_then/by_rate_else functions in the generated C" % kernels)
+        # Every LSTM (one per branch) runs on the fast recurrent kernel unless --kernels ref.
+        fast = src.count("/* kernel: %s */" % RNN_KERNEL)
+        want = 0 if kernels == "ref" else n_lstm
+        if fast != want:
+            cx.fail("--kernels %s: %d of the %d LSTM steps run on '%s', %d should"
+                    % (kernels, fast, n_lstm, RNN_KERNEL, want))
 
         def prog_one(ins, outs, exe=exe):
             p = subprocess.run(prefix + [exe, "--input"] + ins + ["--output"] + outs, stdout=subprocess.PIPE,

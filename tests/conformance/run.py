@@ -428,6 +428,8 @@ class Runner:
                     ops |= {k.lower() for k in re.findall(r"^\s*\.kind = ECK_XNN_([A-Z0-9_]+),", text, re.M)}
                     # oneDNN's primitives (--kernels onednn) as dnnl_conv, dnnl_fc, ...
                     ops |= {"dnnl_" + k.lower() for k in re.findall(r"^\s*\.kind = ECK_DNNL_([A-Z0-9_]+)", text, re.M)}
+            # The own plain-C kernels that stand for a whole op count as a kind of their own too.
+            ops |= {OWN_KINDS[k] for k in kinds if k in OWN_KINDS}
             res["fast"], res["xnn_ops"] = sorted(kinds), sorted(ops)
             if self.args.fast_only and not kinds and not ops:
                 # Nothing here runs on a fast kernel: the program would be the reference kernels'
@@ -753,6 +755,10 @@ def write_report(args, results, table, diffs, elapsed):
         L.append("")
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(L))
+
+
+# Labels of the project's own fast kernels (fast_kernels.def) -> their --min-fast-tests kind.
+OWN_KINDS = {"recurrent layer (vectorized C)": "rnn"}
 
 
 def count_xnn_ops(results):

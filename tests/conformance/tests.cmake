@@ -47,10 +47,11 @@ set_tests_properties(conformance_compile_required_ops PROPERTIES LABELS conforma
 # the fast kernels need them constant: --freeze-weights. EC_CONFORMANCE_MIN_FAST: how many tests
 # must run at least one step of each XNNPACK operator kind (read from the generated code), so the
 # run fails if lowering falls back to the reference kernels for a kind; the counts of the run at
-# e1c1c5c (its report prints them). Raise them as lowering covers more; lower one only for a
+# e1c1c5c (its report prints them), and rnn: the 12 LSTM, GRU and RNN node tests on eck_xnn_rnn
+# (the recurrent layers' own kernel). Raise them as lowering covers more; lower one only for a
 # deliberate fallback.
 set(EC_CONFORMANCE_MIN_FAST
-    mul=41,sub=38,div=32,add=25,conv=18,avgpool=9,softmax=9,clamp=8,fc=8,sigmoid=7,maxpool=6,max=3,min=3,pad=2,resize=2,gavgpool=1,hardswish=1,qconv=1,qfc=1,quant=1,dequant=1,maxpool8=1)
+    mul=41,sub=38,div=32,add=25,conv=18,avgpool=9,softmax=9,clamp=8,fc=8,sigmoid=7,maxpool=6,max=3,min=3,pad=2,resize=2,gavgpool=1,hardswish=1,qconv=1,qfc=1,quant=1,dequant=1,maxpool8=1,rnn=12)
 # CI runs it with --fast-only: every test is compiled, but only the 154 of 1072 (at 977cc8c) whose
 # generated code calls a fast kernel are built and run (the others run the reference kernels, which
 # conformance_compile covers): 762 s of the CI's time before, about a quarter now. The whole run,
@@ -84,7 +85,7 @@ set_tests_properties(conformance_harness PROPERTIES LABELS conformance TIMEOUT 6
 # passes with the reference kernels, not here: none; its statuses equal the xnnpack run's). Label
 # slow: 2048 s of wall time on the shared 2-core machine (load average about 10) when it wrote
 # the expected list. The dnnl_* minimums: the counts of that run.
-set(EC_CONFORMANCE_MIN_ONEDNN dnnl_mul=42,dnnl_add=26,dnnl_conv=18,dnnl_avgpool=13,dnnl_maxpool=12,dnnl_fc=8)
+set(EC_CONFORMANCE_MIN_ONEDNN dnnl_mul=42,dnnl_add=26,dnnl_conv=18,dnnl_avgpool=13,dnnl_maxpool=12,dnnl_fc=8,rnn=12)
 add_test(NAME conformance_compile_onednn
          COMMAND ${EC_CONFORMANCE_RUN} --mode compile --kernels onednn --freeze-weights
                  --out ${CMAKE_BINARY_DIR}/conformance/compile-onednn

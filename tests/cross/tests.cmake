@@ -150,6 +150,15 @@ foreach(model googlenet inception_v3)
   set_tests_properties(cross.zoo_parallel.${model} PROPERTIES LABELS cross TIMEOUT 1200
                        FIXTURES_REQUIRED "ec_sysroot;ec_zoo")
 endforeach()
+# The same under --parallel auto for inception_v3, whose auto program is not inter's (auto refines its
+# clusters per block, docs/planner.md "Clusters"): the default mode's hand-offs on aarch64 too.
+add_test(NAME cross.zoo_parallel_auto.inception_v3
+         COMMAND env KERNELS=xnnpack EC_SYSROOT=${EC_CROSS_SYSROOT} "EDGECC_FLAGS=--threads 2 --parallel auto"
+                 "RUN_FLAGS=--threads 2" NEED_CLUSTERS=2
+                 sh ${EC_CROSS_DIR}/zoo_cross.sh $<TARGET_FILE:edgecc> ${EC_PYTHON} ${EC_ZOO_CACHE} inception_v3
+                 ${EC_CROSS_WORK}/zoo-parallel-auto-inception_v3 pi5)
+set_tests_properties(cross.zoo_parallel_auto.inception_v3 PROPERTIES LABELS cross TIMEOUT 1200
+                     FIXTURES_REQUIRED "ec_sysroot;ec_zoo")
 
 # Issue 17's CNN + LSTM inside an If, 20 steps carrying the state through the files, for pi5
 # (default kernels and --kernels ref): the device folder's own CMake build, dist/ run under qemu

@@ -1018,9 +1018,82 @@ def p_permute(c):
     c.out(y)
 
 
+RNN_ACTS = [("Sigmoid", None, None), ("Tanh", None, None), ("Relu", None, None), ("Affine", 1.0, 0.0),
+            ("LeakyRelu", 0.01, None), ("ThresholdedRelu", 1.0, None), ("ScaledTanh", 1.0, 1.0),
+            ("HardSigmoid", 0.2, 0.5), ("Elu", 1.0, None), ("Softsign", None, None), ("Softplus", None, None)]
+
+
+def p_rnn(c):
+    """LSTM, GRU or RNN on eck_xnn_rnn ("fast"): forward, reverse or bidirectional, layout 0 or 1,
+    batch 1 (mostly) or more, sizes around the kernel's blocks of 4 rows and 16 lanes, with or
+    without bias, sequence_lens, initial states (graph inputs: state carried in), peepholes,
+    clip, input_forget, linear_before_reset, custom activations (alpha and beta), and any subset
+    of the outputs Y, Y_h, Y_c."""
+    c.opset = 14  # layout
+    op = c.pick("LSTM", "LSTM", "GRU", "GRU", "RNN")
+    G = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
+    direction = c.pick("forward", "forward", "reverse", "bidirectional")
+    D = 2 if direction == "bidirectional" else 1
+    S, NB = c.int(1, 10), c.pick(1, 1, 1, 2, 3)
+    I, H = c.pick(c.int(1, 8), c.int(9, 40)), c.pick(c.int(1, 8), c.int(9, 40))
+    layout = c.pick(0, 0, 1)
+    x = c.input([NB, S, I] if layout else [S, NB, I])
+    ins = [x, c.rand([D, G * H, I], 1 / math.sqrt(I)), c.rand([D, G * H, H], 1 / math.sqrt(H))]
+    opt = []
+    opt.append(c.rand([D, 2 * G * H], 0.3) if c.chance(0.7) else "")
+    if c.chance(0.3):
+        name = c.fresh("in")
+        c.inputs.append((name, c.rng.integers(0, S + 1, size=[NB]).astype(np.int32)))
+        c.shapes[name] = [NB]
+        opt.append(name)
+    else:
+        opt.append("")
+    state = [NB, D, H] if layout else [D, NB, H]
+    opt.append(c.input(state, scale=0.5) if c.chance(0.6) else "")
+    if op == "LSTM":
+        opt.append(c.input(state, scale=0.5) if c.chance(0.5) else "")
+        opt.append(c.rand([D, 3 * H], 0.5) if c.chance(0.4) else "")
+    while opt and opt[-1] == "":
+        opt.pop()
+    attrs = {"hidden_size": H, "direction": direction}
+    if layout:
+        attrs["layout"] = 1
+    if c.chance(0.3):
+        attrs["clip"] = float(c.pick(0.5, 1.0, 3.0))
+    if op == "GRU" and c.chance(0.5):
+        attrs["linear_before_reset"] = 1
+    if op == "LSTM" and c.chance(0.2):
+        attrs["input_forget"] = 1
+    if c.chance(0.35):
+        # A gate (LSTM's and GRU's first activation) stays within [0, 1], Sigmoid or HardSigmoid: an
+        # unbounded gate makes the state grow geometrically, past 1e23 in ten steps or past float's
+        # range, where float and the reference kernel's doubles rightly differ (seeds 923, 1275, 4179
+        # of the first run). The others are any of the eleven.
+        per = {"LSTM": 3, "GRU": 2, "RNN": 1}[op]
+        acts = [RNN_ACTS[c.pick(0, 7)] if k % per == 0 and op != "RNN" else RNN_ACTS[c.int(0, len(RNN_ACTS) - 1)]
+                for k in range(per * D)]
+        attrs["activations"] = [a[0] for a in acts]
+        if c.chance(0.5):  # explicit alpha and beta for every one (the defaults where it has none)
+            attrs["activation_alpha"] = [float(a[1]) * c.pick(1.0, 0.5) if a[1] is not None else 0.0 for a in acts]
+            attrs["activation_beta"] = [float(a[2]) if a[2] is not None else 0.0 for a in acts]
+    n_out = 3 if op == "LSTM" else 2
+    keep = [c.chance(0.7) for _ in range(n_out)]
+    if not any(keep):
+        keep[c.int(0, n_out - 1)] = True
+    outs = [c.fresh("t") if k else "" for k in keep]
+    while outs[-1] == "":
+        outs.pop()
+    name = c.fresh("n_" + op + "_")
+    c.nodes.append(helper.make_node(op, ins + opt, outs, name=name, **attrs))
+    c.expect.append((name, "fast"))
+    for t in outs:
+        if t:
+            c.out(t)
+
+
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2, p_qlinear, p_permute]
+            p_pow2, p_qlinear, p_permute, p_rnn]
 # The graph passes that fold the blocks above: off for the reference build.
 REF_NO_PASS = ["layernorm", "gelu", "pow-square"]
 

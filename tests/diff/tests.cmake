@@ -39,3 +39,10 @@ set_tests_properties(diff_onednn_slow PROPERTIES LABELS slow TIMEOUT 7200)
 add_test(NAME diff_default_slow COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --kernels default --seed 20001
                                         --count 200 --work ${CMAKE_BINARY_DIR}/diff/default_slow)
 set_tests_properties(diff_default_slow PROPERTIES LABELS slow TIMEOUT 7200)
+
+# The recurrent layers (pattern rnn, eck_xnn_rnn) alone: 60 cases of seeds no other test uses, so
+# that they get more than their 1/22 share of diff_ci_*; a few seconds of CPU (compiles and
+# builds are few: the cases share two models).
+add_test(NAME diff_rnn COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --pattern rnn --seed 50001 --count 60
+                                --batch 60 --work ${CMAKE_BINARY_DIR}/diff/rnn)
+set_tests_properties(diff_rnn PROPERTIES LABELS unit TIMEOUT 1200)

@@ -476,7 +476,8 @@ def t_merged_ram(kind):
     """CoMPI's memory argument: three head-only variants (merge_models.py --family wide, seeded
     torch) whose separate programs' weights exceed the RAM of two 16 MB boards together, merged, fit
     them: the plan over a=board16,b=board16 succeeds within each board's ram_mb, every node of the
-    shared trunk is placed once, and the chain served over TCP answers every subset of the models,
+    shared trunk is placed once (the joint plan's tree DP's choice, the heads on b, is what the
+    partitions carry out), and the chain served over TCP answers every subset of the models,
     each output equal bit for bit to its separate program's (itself within 1e-4 of torch's). The
     merged models on one such board are refused (the limit is in force)."""
     import json
@@ -537,6 +538,11 @@ def t_merged_ram(kind):
     if merged_bytes * 2 > separate_bytes:
         raise SystemExit("FAILED: the merged programs' weights %d bytes, the separate ones' %d" % (
             merged_bytes, separate_bytes))
+    # The joint plan (tree DP over the trunk and the heads) is what the partitions carry out.
+    joint = plan.get("joint") or {}
+    if joint.get("carried_out") != "tree" or joint.get("why") or not all(
+            b["device"] == b["device_free"] == "b" for b in joint.get("blocks", []) if b["models"] != "a,b,c"):
+        raise SystemExit("FAILED: the joint plan is not carried out as chosen: %s" % json.dumps(joint)[:600])
     print("separate weights %d bytes > 2 x %d; merged %d bytes in 2 partitions (%s), trunk of %d nodes placed once" % (
         separate_bytes, ram, merged_bytes, ", ".join("p%d %d bytes" % (q["index"], q["planned_memory_bytes"])
                                                      for q in parts), len(trunk)))

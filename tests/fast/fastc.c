@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
   const char *base = strrchr(path, '/');
   /* Codegen takes the core count from its caller, who knows the target. */
   int cores = st ? 1 : devs.items[0].target->cores;
-  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, cores, NULL, 0, NULL, 0};
+  ec_codegen_opts o = {name, "host", target, kernels, base ? base + 1 : path, false, 0, cores, NULL, 0, NULL, 0, NULL, NULL, NULL};
   if (!st) st = ec_codegen_partition(g, &plan.parts[0].part, &o, &fs, &rep, &d);
   if (!st) st = ec_codegen_device(g, &o, &rep, 1, &fs, &d);
   if (!st) {

@@ -86,7 +86,7 @@ foreach(m IN LISTS EC_FAST_ZOO_MODELS)
   set_tests_properties(zoo_onednn_${m} PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
 endforeach()
 
-# The plain-C transformer kernels compile to vector code with the x86-64 target's flags, in each
+# The plain-C transformer and recurrent kernels compile to vector code with the x86-64 target's flags, in each
 # version they are built for (tests/fast/vectorized.py; skipped without GCC on x86-64).
 add_test(NAME fast_vectorized
   COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/vectorized.py ${CMAKE_SOURCE_DIR} ${CMAKE_C_COMPILER})

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """vectorized.py — the plain-C kernels of the transformer blocks (kernels/xnnpack/eck_xnn_transformer.c,
-eck_xnn_dwconv.c) compile to vector code. They are only fast when the C compiler vectorizes their
+eck_xnn_dwconv.c) and of the recurrent layers (eck_xnn_rnn.c) compile to vector code. They are only fast when the C compiler vectorizes their
 loops: a clamp and a sign test in the GELU once left it scalar with a data-dependent branch (8 ns
 per element against 0.3), which no output comparison can see. With the x86-64 target's flags
 (targets/x86-64.json), GCC must report a loop vectorized inside each kernel's body once per
@@ -11,7 +11,8 @@ usage: vectorized.py REPO [CC]   (exit 0 pass, 1 fail; 77 skip: not GCC on x86-6
 import json, os, platform, re, subprocess, sys, tempfile
 
 # file -> the bodies (ECK_VEC_VARIANTS' first argument) of the kernels it defines
-KERNELS = {"eck_xnn_transformer.c": ["gelu", "layernorm"], "eck_xnn_dwconv.c": ["dwconv"]}
+KERNELS = {"eck_xnn_transformer.c": ["gelu", "layernorm"], "eck_xnn_dwconv.c": ["dwconv"],
+           "eck_xnn_rnn.c": ["direction"]}
 VERSIONS = ["avx512", "avx2"]  # the variants besides the baseline
 
 

@@ -2,11 +2,12 @@
 """merge_test.py — several models in one compile (issue 15), checked against each model compiled
 alone and against torch.
 
-usage: merge_test.py --edgecc E --build-dir B --work W [--family cnn|resnet50] [--kernels ref,xnnpack]
+usage: merge_test.py --edgecc E --build-dir B --work W [--family cnn|resnet50] [--kernels ref,xnnpack,default]
                      [--usage]
 
 Makes the models with merge_models.py (seeded torch, at test time): a, b, c share a backbone and
-differ in their final layer, d also in its layer4, e (MobileNetV2) is unrelated. Then, per kernel set:
+differ in their final layer, d also in its layer4, e (MobileNetV2) is unrelated. Then, per kernel set
+(ref, xnnpack, and `default`: no --kernels, the targets' own choice, oneDNN first on x86-64):
 - each model compiled alone, built (tests/codegen/build_generated.sh) and run on the shared input:
   its output within 1e-4 of the largest of torch's (the check outside edgecc);
 - the five compiled together (`edgecc a.onnx ... e.onnx`), built and run once: each model's output
@@ -224,6 +225,11 @@ def bin_bytes(out):
     return sum(os.path.getsize(os.path.join(host, f)) for f in os.listdir(host) if f.endswith(".bin"))
 
 
+def kflag(kernels):
+    """--kernels KERNELS, or no flag for `default` (the targets' own choice: oneDNN first on x86-64)."""
+    return [] if kernels == "default" else ["--kernels", kernels]
+
+
 def check_kernels(a, models, kernels, want_ranges):
     work = os.path.join(a.work, kernels)
     shutil.rmtree(work, ignore_errors=True)
@@ -232,7 +238,7 @@ def check_kernels(a, models, kernels, want_ranges):
     separate, sep_bytes = {}, {}
     for m in MODELS:
         out = os.path.join(work, "sep_" + m)
-        run([a.edgecc, os.path.join(models, m + ".onnx"), "--targets", "host", "--kernels", kernels, "-o", out])
+        run([a.edgecc, os.path.join(models, m + ".onnx"), "--targets", "host", *kflag(kernels), "-o", out])
         exe = os.path.join(work, "bin_" + m, m + "_p0")
         build(a.edgecc, a.build_dir, out, exe)
         got = os.path.join(work, m + "_sep.pb")
@@ -246,7 +252,7 @@ def check_kernels(a, models, kernels, want_ranges):
 
     out = os.path.join(work, "merged")
     p = run([a.edgecc] + [os.path.join(models, m + ".onnx") for m in MODELS] +
-            ["--targets", "host", "--kernels", kernels, "-o", out, "--name", "merged"])
+            ["--targets", "host", *kflag(kernels), "-o", out, "--name", "merged"])
     print(p.stdout.strip().splitlines()[-1])
     exe = os.path.join(work, "bin_merged", "merged_p0")
     build(a.edgecc, a.build_dir, out, exe)
@@ -263,7 +269,7 @@ def check_kernels(a, models, kernels, want_ranges):
     # the steps in order (ecrt_run_steps_for skips there): both paths.
     out1 = os.path.join(work, "merged_intra")
     run([a.edgecc] + [os.path.join(models, m + ".onnx") for m in MODELS] +
-        ["--targets", "host", "--kernels", kernels, "-o", out1, "--name", "merged", "--parallel", "intra"])
+        ["--targets", "host", *kflag(kernels), "-o", out1, "--name", "merged", "--parallel", "intra"])
     exe1 = os.path.join(work, "bin_merged_intra", "merged_p0")
     build(a.edgecc, a.build_dir, out1, exe1)
     check_subsets(exe1, inp, separate, kernels + " --parallel intra", work)
@@ -287,7 +293,7 @@ def check_kernels(a, models, kernels, want_ranges):
 
     out3 = os.path.join(work, "abc")
     run([a.edgecc] + [os.path.join(models, m + ".onnx") for m in "abc"] +
-        ["--targets", "host", "--kernels", kernels, "-o", out3])
+        ["--targets", "host", *kflag(kernels), "-o", out3])
     merged3, sep3 = bin_bytes(out3), sum(sep_bytes[m] for m in "abc")
     ratio = merged3 / sep3
     print("a,b,c merged: weights files %d bytes against %d separately (%.3fx)" % (merged3, sep3, ratio))
@@ -336,7 +342,7 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--family", choices=["cnn", "resnet50"], default="cnn")
-    ap.add_argument("--kernels", default="ref,xnnpack")
+    ap.add_argument("--kernels", default="ref,xnnpack,default")
     ap.add_argument("--usage", action="store_true")
     a = ap.parse_args()
     shutil.rmtree(a.work, ignore_errors=True)

@@ -40,6 +40,12 @@ add_test(NAME plan.table.chain_one_cluster COMMAND ${CMAKE_COMMAND}
          -DRC=0 "-DREGEX=clusters \\(--parallel inter\\):\np0: one cluster, 4 intra-op threads"
          -P ${_ec_expect})
 set_tests_properties(plan.table.chain_one_cluster PROPERTIES LABELS unit)
+# auto's mix per block from per-node times at 1 and 2 threads (two written profiles of googlenet with
+# known answers: blocks whose branches split poorly stay side by side, 5a and 5b run on both threads,
+# inter splits them), plan.json's predicted latency of a clustered partition, one thread count twice.
+add_test(NAME plan.cluster_mix COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/cluster_mix.py --edgecc $<TARGET_FILE:edgecc>
+         --cache ${EC_ZOO_CACHE} --work ${CMAKE_BINARY_DIR}/plan-cluster-mix)
+set_tests_properties(plan.cluster_mix PROPERTIES LABELS zoo TIMEOUT 300 FIXTURES_REQUIRED ec_zoo)
 
 # Compile over three devices: three programs chained through files equal the single program (digits:
 # fast, label unit; resnet50: label zoo), and an unused device gets only a README.
@@ -105,3 +111,10 @@ set_tests_properties(plan.dot_renders PROPERTIES LABELS unit TIMEOUT 120)
 add_test(NAME plan.unused_said COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/unused_test.py $<TARGET_FILE:edgecc> ${_ec_digits}
          ${CMAKE_BINARY_DIR}/plan-unused-said)
 set_tests_properties(plan.unused_said PROPERTIES LABELS unit TIMEOUT 120)
+
+# --mix and the joint plan of several merged models (issue 15): usage errors, plan.json's "joint",
+# a mix that flips which model's head the tree DP keeps on the small board.
+add_test(NAME unit_plan_mix
+         COMMAND ${EC_PYTHON} ${EC_PLAN_DIR}/mix_test.py $<TARGET_FILE:edgecc>
+                 ${CMAKE_SOURCE_DIR}/tests/merge/merge_models.py ${CMAKE_BINARY_DIR}/plan-mix)
+set_tests_properties(unit_plan_mix PROPERTIES LABELS unit TIMEOUT 600)

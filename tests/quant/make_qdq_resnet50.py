@@ -15,6 +15,7 @@ weights), from torchvision's resnet50 seeded as the zoo's (tests/models/export_z
   weight_q), zero point 0;
   biases int32 of scale x_scale * w_scale_c.
 - Left float, as here decided: the head (GlobalAveragePool, Flatten, Gemm) after the last DequantizeLinear.
+- The same model in any environment: OpenBLAS's kernel is pinned (pin_openblas).
 
 --model mobilenet_v2 (the zoo's) and --model fashion (examples/fashion, calibrated on the first 4
 images of its calibration set instead of random inputs) are written the same way for bench/int8;
@@ -31,10 +32,30 @@ import subprocess
 import sys
 import warnings
 
-import numpy as np
-import onnx
-import torch
-from onnx import TensorProto, helper, numpy_helper
+
+def pin_openblas():
+    """The made model must not depend on the environment. export_zoo sets the BatchNorm statistics
+    with a forward pass whose convolutions run on OpenBLAS's GEMM, and OpenBLAS picks its kernel
+    from OPENBLAS_CORETYPE or else from the CPU: kernels sum in different orders, so 101 of the
+    float model's 108 initializers moved by an ulp or so (session 8: this host's CI environment sets
+    Haswell, an empty one let OpenBLAS choose), and the calibration ranges with them. On an x86-64
+    CPU with AVX2 and FMA (what the Haswell kernel needs) the kernel is pinned to Haswell, before
+    numpy or torch load OpenBLAS; elsewhere OpenBLAS's choice stands (the model may then differ
+    slightly: qdq_resnet50.py's checks do not depend on which)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((ln.split(":", 1)[1].split() for ln in f if ln.startswith("flags")), [])
+    except OSError:
+        flags = []
+    if "avx2" in flags and "fma" in flags:
+        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+
+
+pin_openblas()
+import numpy as np  # noqa: E402  (after pin_openblas)
+import onnx  # noqa: E402
+import torch  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

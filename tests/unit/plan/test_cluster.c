@@ -210,13 +210,69 @@ static void test_makespan_pool(void **state) {
   assert_true(fabs(ec_cluster_makespan_pool(&p, two, 2, wref) - 10) < 1e-9);
 }
 
+/* auto's refinement (ec_cluster_refine_pool) on a fork-join 0 -> {1, 2} -> 3 starting from the
+ * linear clusters {0, 1, 3} and {2}. Small branches that split poorly (4 ms on one thread, 3.5 on
+ * two) stay side by side: 0 on both threads (0.5); 1 on both until 2 may start after its 0.1
+ * hand-off (1/35 of it done), then each on one thread until 1 ends (136/35 later), then the rest
+ * of 2 (1/35) on both (0.1), 3 after 2's hand-off on both (0.5): 363/70 (5.19), against 8 as one
+ * stretch. */
+static void test_refine_keeps_small_branches(void **state) {
+  (void)state;
+  const double wt[] = {1, 4, 4, 1, /* 2 threads: */ 0.5, 3.5, 3.5, 0.5};
+  const double c[] = {0.1, 0.1, 0.1, 0.1};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  ec_cluster_problem p = problem(4, wt, 4, s, d, c, 2, 0);
+  int cl[] = {0, 0, 1, 0};
+  double m = ec_cluster_refine_pool(&p, cl, 2, wt);
+  assert_true(fabs(m - 363.0 / 70) < 1e-9);
+  const int want[] = {0, 0, 1, 0};
+  for (int v = 0; v < 4; v++) assert_int_equal(cl[v], want[v]);
+}
+
+/* The same fork-join with branches that split perfectly (4 ms, 2 on two threads) and dear
+ * hand-offs (1 ms): side by side it is 6 (node 1 on both threads until 2 may start at 1.5, both
+ * on one thread until 1 ends at 3.5, then 2 on both until 4.5, 3 starts after the hand-off at
+ * 5.5); as one stretch on both threads 0.5 + 2 + 2 + 0.5 = 5, so the branch {2} joins the trunk
+ * and one cluster is left. */
+static void test_refine_joins_big_branches(void **state) {
+  (void)state;
+  const double wt[] = {1, 4, 4, 1, /* 2 threads: */ 0.5, 2, 2, 0.5};
+  const double c[] = {1, 1, 1, 1};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  ec_cluster_problem p = problem(4, wt, 4, s, d, c, 2, 0);
+  int cl[] = {0, 0, 1, 0};
+  assert_true(fabs(ec_cluster_makespan_pool(&p, cl, 2, wt) - 6) < 1e-9);
+  assert_true(fabs(ec_cluster_refine_pool(&p, cl, 2, wt) - 5) < 1e-9);
+  for (int v = 0; v < 4; v++) assert_int_equal(cl[v], 0);
+}
+
+/* Both blocks in one graph, 0 -> {1, 2} -> 3 -> {4, 5} -> 6: the first block's small branches
+ * (edges 0.1) stay side by side, the second block's big ones (edges 1) become a stretch on both
+ * threads: the mix per block that inter's clustering ({2, 5} on their own thread) does not make.
+ * First block as above (3 ends at 363/70), then 4 and 5 as one stretch (2 + 2) and 6 (0.5); the
+ * split second block would take 1 ms more (as in the test above). */
+static void test_refine_mixes_per_block(void **state) {
+  (void)state;
+  const double wt[] = {1, 4, 4, 1, 4, 4, 1, /* 2 threads: */ 0.5, 3.5, 3.5, 0.5, 2, 2, 0.5};
+  const double c[] = {0.1, 0.1, 0.1, 0.1, 1, 1, 1, 1};
+  const int s[] = {0, 0, 1, 2, 3, 3, 4, 5}, d[] = {1, 2, 3, 3, 4, 5, 6, 6};
+  ec_cluster_problem p = problem(7, wt, 8, s, d, c, 2, 0);
+  int cl[] = {0, 0, 1, 0, 0, 1, 0};
+  double split = ec_cluster_makespan_pool(&p, cl, 2, wt);
+  double m = ec_cluster_refine_pool(&p, cl, 2, wt);
+  assert_true(fabs(m - (363.0 / 70 + 4.5)) < 1e-9 && fabs(split - (363.0 / 70 + 5.5)) < 1e-9);
+  const int want[] = {0, 0, 1, 0, 0, 0, 0};
+  for (int v = 0; v < 7; v++) assert_int_equal(cl[v], want[v]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dte_diamond),       cmocka_unit_test(test_linear_fork_join),
       cmocka_unit_test(test_merge_to_budget),   cmocka_unit_test(test_handoffs_must_pay),
       cmocka_unit_test(test_chain_one_cluster), cmocka_unit_test(test_small_gain_one_cluster),
       cmocka_unit_test(test_random_budget),     cmocka_unit_test(test_bad_edge),
-      cmocka_unit_test(test_makespan_pool),
+      cmocka_unit_test(test_makespan_pool),     cmocka_unit_test(test_refine_keeps_small_branches),
+      cmocka_unit_test(test_refine_joins_big_branches), cmocka_unit_test(test_refine_mixes_per_block),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@ add_library(ec_plan_testlib STATIC ${EC_PLAN_TEST_DIR}/plan_testlib.c)
 target_include_directories(ec_plan_testlib PUBLIC ${EC_PLAN_TEST_DIR})
 target_link_libraries(ec_plan_testlib PUBLIC ec_compiler)
 
-foreach(t test_bridges test_partition test_bridges_models test_cluster)
+foreach(t test_bridges test_partition test_bridges_models test_cluster test_tree)
   add_executable(plan_${t} ${EC_PLAN_TEST_DIR}/${t}.c)
   target_include_directories(plan_${t} PRIVATE ${EC_CMOCKA_INCLUDE})
   target_link_libraries(plan_${t} PRIVATE ec_plan_testlib ${EC_CMOCKA_LIB} m)
@@ -21,7 +21,9 @@ endforeach()
 add_test(NAME unit_plan_bridges COMMAND plan_test_bridges)
 add_test(NAME unit_plan_partition COMMAND plan_test_partition)
 add_test(NAME unit_plan_cluster COMMAND plan_test_cluster)
-set_tests_properties(unit_plan_bridges unit_plan_partition unit_plan_cluster PROPERTIES LABELS unit TIMEOUT 120)
+add_test(NAME unit_plan_tree COMMAND plan_test_tree)
+set_tests_properties(unit_plan_bridges unit_plan_partition unit_plan_cluster unit_plan_tree PROPERTIES LABELS unit
+                     TIMEOUT 120)
 
 add_test(NAME unit_plan_bridges_digits
          COMMAND plan_test_bridges_models ${CMAKE_SOURCE_DIR}/examples/digits/digits.onnx)
