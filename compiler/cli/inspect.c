@@ -25,7 +25,7 @@ static const char inspect_help[] =
     "  --freeze-input NAME=F  make graph input NAME the constant held in TensorProto file F\n"
     "  --max-extent TENSOR=N  the most elements of Range output TENSOR (run-time start/limit/delta)\n"
     "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold,\n"
-    "                         layernorm, gelu, pow-square, qdq, all)\n"
+    "                         layernorm, gelu, pow-square, qdq, matmul-bias, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
     "                         they must be frozen with --freeze-input\n";
 

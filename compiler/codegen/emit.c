@@ -471,6 +471,10 @@ static void node_comment(emitter *e, ec_buf *b, const ec_node *n) {
       put_shape(b, t);
     }
   }
+  if (n->fused_from) { /* a graph pass's fused op: the ONNX nodes it stands for */
+    ec_buf_printf(b, "\n * replaces the ONNX nodes ");
+    put_comment_text(b, n->fused_from);
+  }
   ec_buf_printf(b, " */\n");
 }
 

@@ -221,7 +221,7 @@ static void free_attr(ec_attr *a) {
 static void free_node(ec_node *n) {
   free(n->name), free(n->op_type), free(n->domain), free(n->inputs), free(n->outputs);
   for (int k = 0; k < n->n_attrs; k++) free_attr(&n->attrs[k]);
-  free(n->attrs), free(n->params), free(n->kernel);
+  free(n->attrs), free(n->params), free(n->kernel), free(n->fused_from);
   for (int k = 0; k < n->n_subgraphs; k++) ec_graph_free(n->subgraphs[k]);
   free(n->subgraphs);
 }

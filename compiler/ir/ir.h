@@ -129,6 +129,9 @@ typedef struct ec_node {
   void *params;        /* op-specific parameter struct filled by shape inference (malloc'd) */
   size_t params_size;
   bool dead;           /* removed by a pass; compacted away by ec_graph_compact */
+  /* The ONNX nodes a graph pass folded into this one, as the generated code's comment names them
+   * ("/enc/ln/{ReduceMean, Sub, ...}", ec_pass_record_fused); NULL for a node as loaded. */
+  char *fused_from;
   /* The planner's decisions (ec_plan_record): the partition that runs the node and its device
    * (an index into the device list), -1 before planning. cluster, bits: not planned yet. */
   int partition, device, cluster, bits;

@@ -13,7 +13,8 @@
  * its row has no function; ec_cli_load reads its bit. dce next, so the later passes see only live consumers (bn-fold needs a Conv's output to have
  * the BatchNormalization as its only consumer); identity before bn-fold, so an Identity between
  * a Conv and its BatchNormalization does not stop the fold. The block fusions (layernorm, gelu) come
- * before pow-square, so that they see the Pow(x, 2) PyTorch writes as well as Mul(x, x). */
+ * before pow-square, so that they see the Pow(x, 2) PyTorch writes as well as Mul(x, x). matmul-bias
+ * last: bn-fold and qdq match MatMuls it would turn into Gemms. */
 const ec_pass_def ec_passes[] = {
     {"const-fold", NULL,
      "constant folding: evaluate at compile time every node whose inputs are all constants "
@@ -33,6 +34,9 @@ const ec_pass_def ec_passes[] = {
     {"qdq", ec_pass_qdq,
      "QDQ import: DequantizeLinear -> Conv/MatMul (-> Relu) -> QuantizeLinear becomes one "
      "QLinearConv/QLinearMatMul, so the layer runs on int8 kernels"},
+    {"matmul-bias", ec_pass_matmul_bias,
+     "MatMul by a constant matrix, then Add of a constant bias row, becomes one Gemm with that bias "
+     "(between Reshapes to rows and back, which move no byte)"},
 };
 const int ec_n_passes = (int)(sizeof ec_passes / sizeof ec_passes[0]);
 _Static_assert(sizeof ec_passes / sizeof ec_passes[0] <= 32, "ec_pass_opts holds 32 bits");
@@ -261,9 +265,10 @@ ec_status ec_pass_set_attr_string(ec_graph *g, int ni, const char *name, const c
   return EC_OK;
 }
 
-ec_status ec_pass_name_fused(ec_graph *g, int ni, const int *nodes, int count, const char *op_type) {
-  const char *first = g->nodes[nodes[0]].name, *last = g->nodes[nodes[count - 1]].name;
-  /* The longest '/'-terminated prefix all the names share (PyTorch's module scope). */
+/* The length of the longest '/'-terminated prefix the names of nodes share (PyTorch's module
+ * scope), 0 if none. */
+static size_t common_scope(const ec_graph *g, const int *nodes, int count) {
+  const char *first = g->nodes[nodes[0]].name;
   size_t scope = 0;
   for (size_t i = 0; first[i]; i++) {
     bool all = true;
@@ -271,6 +276,30 @@ ec_status ec_pass_name_fused(ec_graph *g, int ni, const int *nodes, int count, c
     if (!all) break;
     if (first[i] == '/') scope = i + 1;
   }
+  return scope;
+}
+
+ec_status ec_pass_record_fused(ec_graph *g, int ni, const int *nodes, int count) {
+  size_t scope = common_scope(g, nodes, count);
+  const char *first = g->nodes[nodes[0]].name;
+  ec_buf b = {0};
+  if (scope <= 1) scope = 0; /* "/" alone is no scope: the names stay whole */
+  if (scope) ec_buf_printf(&b, "%.*s{", (int)scope, first);
+  for (int k = 0; k < count; k++) {
+    const ec_node *n = &g->nodes[nodes[k]];
+    ec_buf_printf(&b, "%s%s", k ? ", " : "", n->name[0] ? n->name + scope : n->op_type);
+  }
+  if (scope) ec_buf_printf(&b, "}");
+  if (!b.data) return EC_ERR_INTERNAL;
+  free(g->nodes[ni].fused_from);
+  g->nodes[ni].fused_from = b.data;
+  return EC_OK;
+}
+
+ec_status ec_pass_name_fused(ec_graph *g, int ni, const int *nodes, int count, const char *op_type) {
+  const char *first = g->nodes[nodes[0]].name, *last = g->nodes[nodes[count - 1]].name;
+  size_t scope = common_scope(g, nodes, count);
+  if (ec_pass_record_fused(g, ni, nodes, count)) return EC_ERR_INTERNAL;
   char *name;
   if (scope > 1) {
     size_t len = scope + strlen(op_type) + 1;

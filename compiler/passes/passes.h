@@ -63,6 +63,7 @@ ec_status ec_pass_layernorm(ec_graph *g, int *count, ec_diag *d); /* layernorm.c
 ec_status ec_pass_gelu(ec_graph *g, int *count, ec_diag *d);      /* gelu.c */
 ec_status ec_pass_pow_square(ec_graph *g, int *count, ec_diag *d); /* pow_square.c */
 ec_status ec_pass_qdq(ec_graph *g, int *count, ec_diag *d);        /* qdq.c */
+ec_status ec_pass_matmul_bias(ec_graph *g, int *count, ec_diag *d); /* matmul_bias.c */
 
 /* Helpers the passes share (passes.c). */
 /* True when tensor t is a graph output. */
@@ -111,5 +112,9 @@ ec_status ec_pass_set_attr_string(ec_graph *g, int ni, const char *name, const c
  * ("/encoder/ln_1/" + "LayerNormalization") when they share a '/'-scope, else
  * "FIRST..LAST" of the block's first and last node names; unchanged when those are empty. */
 ec_status ec_pass_name_fused(ec_graph *g, int ni, const int *nodes, int count, const char *op_type);
+/* Records on node `ni` the nodes it replaces (ec_node.fused_from, for the generated code's
+ * comment): "SCOPE{A, B, ...}" with the names' common '/'-scope and the rest of each name, or
+ * "A, B, ..." when they share none. ec_pass_name_fused calls it before renaming. */
+ec_status ec_pass_record_fused(ec_graph *g, int ni, const int *nodes, int count);
 
 #endif

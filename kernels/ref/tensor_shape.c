@@ -14,22 +14,32 @@ static void strides_of(const eck_tensor *t, int64_t *s) {
 }
 
 /* Writes the output contiguously from src element (base + sum idx_k * st_k). A contiguous
- * innermost dimension is copied as one block: Slice, Concat-like and Expand rows stay memcpy. */
+ * innermost dimension is copied as one block: Slice, Concat-like and Expand rows stay memcpy.
+ * A strided one (a Transpose that swaps the last axes: attention's Kᵀ) is walked element by
+ * element, 4-byte elements by a copy of constant size (one move), not a memcpy call each. */
 static void gather_strided(void *dst, const void *src, size_t size, int rank, const int64_t *dims,
                            const int64_t *st, int64_t base) {
   int64_t n = 1, idx[ECK_MAX_RANK] = {0}, off = base;
   for (int k = 0; k < rank; k++) n *= dims[k];
   if (n == 0) return;
-  int64_t run = 1;
+  int64_t run = 1, inner = 1, step = 0;
   if (rank > 0 && st[rank - 1] == 1) {
     run = dims[rank - 1];
+    rank--;
+  } else if (rank > 0) {
+    inner = dims[rank - 1];
+    step = st[rank - 1];
     rank--;
   }
   size_t bytes = (size_t)run * size;
   char *o = dst;
-  for (int64_t i = 0; i < n; i += run) {
-    memcpy(o, (const char *)src + (size_t)off * size, bytes);
-    o += bytes;
+  for (int64_t i = 0; i < n; i += run * inner) {
+    if (inner > 1 && size == 4) { /* a constant size: the compiler makes each copy one move */
+      for (int64_t j = 0; j < inner; j++, o += 4) memcpy(o, (const char *)src + (size_t)(off + j * step) * 4, 4);
+    } else {
+      for (int64_t j = 0; j < inner; j++, o += bytes)
+        memcpy(o, (const char *)src + (size_t)(off + j * step) * size, bytes);
+    }
     for (int k = rank - 1; k >= 0; k--) {
       off += st[k];
       if (++idx[k] < dims[k]) break;

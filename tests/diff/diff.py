@@ -866,6 +866,31 @@ def p_pow2(c):
         c.out(c.node("Pow", [a, c.const(c.pick(np.float32(0.5), np.array([0.5], np.float32)))], shape=shape))
 
 
+def p_matmul_bias(c):
+    """nn.Linear of an input of rank 2 to 4 as PyTorch exports it: MatMul by a constant [K, N], then
+    Add of a constant bias ([N], or with leading ones; either side): one Gemm with that bias (the
+    Add fused away) on a fast fully-connected operator, between Reshapes that move no byte. Near
+    misses keep the Add: the MatMul's output also a graph output, a bias of another shape, a
+    computed bias."""
+    rank = c.pick(2, 3, 3, 4)
+    shape = [c.int(1, 4) for _ in range(rank - 2)] + [c.int(1, 9), c.int(1, 24)]
+    x = fusion_input(c, shape)
+    n = c.int(1, 20)
+    miss = c.pick(None, None, None, None, "leak", "shape", "computed")
+    mm = c.node("MatMul", [x, c.rand([shape[-1], n], 1 / math.sqrt(shape[-1]))], "xnn", shape=shape[:-1] + [n])
+    if miss == "shape":  # one bias row per row of the last matrix dim: a row only when that dim is 1
+        bias = c.rand([shape[-2], n], 0.3)
+        miss = None if shape[-2] == 1 else miss
+    elif miss == "computed":
+        bias = c.node("Relu", [c.input([n])])
+    else:
+        bias = c.rand([1] * c.int(0, rank - 1) + [n], 0.3)
+    add = c.node("Add", [mm, bias] if c.chance(0.5) else [bias, mm], "fused" if miss is None else None)
+    if miss == "leak":
+        c.out(mm)
+    c.out(add)
+
+
 def p_qlinear(c):
     """int8 on XNNPACK's qu8/qs8/qc8 operators, uint8 or int8 data, per-tensor scales and zero points:
     QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
@@ -1093,9 +1118,9 @@ def p_rnn(c):
 
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2, p_qlinear, p_permute, p_rnn]
+            p_pow2, p_qlinear, p_permute, p_rnn, p_matmul_bias]
 # The graph passes that fold the blocks above: off for the reference build.
-REF_NO_PASS = ["layernorm", "gelu", "pow-square"]
+REF_NO_PASS = ["layernorm", "gelu", "pow-square", "matmul-bias"]
 
 
 # ---- regressions: fixed graphs of the differences the harness found (seeds REGRESS_BASE + i) ---

@@ -12,7 +12,9 @@ depthwise convolution, residual Add, max pooling, a squeeze-and-excitation Mul, 
     of the largest value;
   - `--kernels onednn`: the Mul on oneDNN too; `--kernels xnnpack`, `--targets pi5` and a copy of
     x86-64.json listing xnnpack first: no oneDNN step;
-  - `edgecc targets` writes onednn before or after xnnpack as the description lists them.
+  - `edgecc targets` writes onednn before or after xnnpack as the description lists them;
+  - an Add whose operand broadcasts over a middle dim (Swin's window mask), which oneDNN 2.6 runs on
+    its reference kernel, stays on XNNPACK with and without --kernels onednn.
 
 usage: default_order.py --edgecc BUILD/edgecc --build-dir BUILD --work DIR
 Exit status 0 pass, 1 fail."""
@@ -62,6 +64,21 @@ class Net(torch.nn.Module):
         y = torch.nn.functional.max_pool2d(y, 2)
         y = y * torch.mean(y, dim=(2, 3), keepdim=True)           # squeeze-and-excitation Mul
         return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+
+class Mask(torch.nn.Module):
+    """Swin's attention: scores plus a bias per head (batch broadcast), a mask per window (a middle
+    dim broadcast), and a Linear's bias row."""
+    def __init__(self):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.randn(3, 7, 7))
+        self.mask = torch.nn.Parameter(torch.randn(4, 1, 7, 7))
+        self.row = torch.nn.Parameter(torch.randn(12))
+
+    def forward(self, s, t):
+        s = s + self.bias
+        s = (s.view(1, 4, 3, 7, 7) + self.mask.unsqueeze(0)).view(4, 3, 7, 7)
+        return torch.relu(s), t + self.row
 
 
 def steps(out, device):
@@ -150,6 +167,23 @@ def main():
             fail("%s: plan.json kernels %r, steps %s (want %s, no oneDNN step)" % (" ".join(extra), plan["kernels"],
                                                                                  st, kern))
     print("--kernels onednn: Mul on oneDNN; --kernels xnnpack, pi5, xnnpack-first description: no oneDNN step")
+
+    # Broadcasts oneDNN 2.6 runs on ref:any (choose.c's dnnl_broadcast_jit): Swin's window-mask Add
+    # ([1,4,3,7,7] + [1,4,1,7,7], 70x slower there) stays on XNNPACK with and without --kernels; a
+    # bias row ([4,7,12] + [12]) and a batch broadcast ([4,3,7,7] + [3,7,7]) go to oneDNN.
+    mask = os.path.join(args.work, "mask.onnx")
+    torch.onnx.export(Mask(), (torch.randn(4, 3, 7, 7), torch.randn(4, 7, 12)), mask, opset_version=13,
+                      input_names=["s", "t"], output_names=["a", "b"])
+    for name, extra in [("mask_host", ["--targets", "host"]),
+                        ("mask_onednn", ["--targets", "host", "--kernels", "onednn"])]:
+        out = os.path.join(args.work, name)
+        run([args.edgecc, mask, "--name", "net", "-o", out] + extra)
+        src = open(os.path.join(out, "host", "net_p0.c")).read()
+        got = dict(re.findall(r"/\* node '([^']*)' \(Add\):.*?/\* kernel: ([^*]*?) \*/", src, re.S))
+        want = {"/Add": "oneDNN", "/Add_1": "XNNPACK", "/Add_2": "oneDNN"}
+        if got != want:
+            fail("%s: Add kernels %s, want %s" % (" ".join(extra), got, want))
+    print("window-mask Add on XNNPACK, bias and batch broadcasts on oneDNN")
     shutil.rmtree(args.work)
 
 

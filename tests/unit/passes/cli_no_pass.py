@@ -14,7 +14,7 @@ import sys
 import numpy as np
 from onnx import TensorProto, load, numpy_helper
 
-PASSES = ["const-fold", "dce", "identity", "bn-fold", "layernorm", "gelu", "pow-square", "qdq"]
+PASSES = ["const-fold", "dce", "identity", "bn-fold", "layernorm", "gelu", "pow-square", "qdq", "matmul-bias"]
 
 
 def run(cmd):

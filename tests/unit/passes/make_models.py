@@ -7,8 +7,8 @@ Torch exports (opset 13, `training=PRESERVE` on eval-mode models so that torch d
 BatchNormalization itself): conv_bn_relu, residual, linear_bn1d, conv1d_bn. Hand-made graphs
 (onnx.helper) for the corner cases: identity_outputs, dropout, bn_shared, bn_matmul_gemm,
 dead_code, const_fold.
-Fusion models (pow-square, layernorm, gelu): torch exports of the blocks (pow_torch, ln_torch,
-gelu_torch) and hand-made variants and near-misses (pow_hand, ln_variants, ln_nomatch,
+Fusion models (pow-square, layernorm, gelu, matmul-bias): torch exports of the blocks (pow_torch, ln_torch,
+gelu_torch, linear_torch) and hand-made variants and near-misses (pow_hand, ln_variants, ln_nomatch,
 gelu_variants, gelu_nomatch), each with OUTDIR/NAME_input_0.pb and the output computed outside
 edgecc (torch, or numpy in float64) in OUTDIR/NAME_output_<i>.pb.
 --zoo exports a zoo model (tests/models/export_zoo.py: same weights, statistics and input) with
@@ -264,9 +264,22 @@ class GeluBlock(torch.nn.Module):
         return torch.nn.functional.gelu(self.l2(torch.nn.functional.gelu(self.l1(x))), approximate="tanh")
 
 
+class LinearBlock(torch.nn.Module):
+    """nn.Linear of inputs of rank 3 and 4 (MatMul and Add as PyTorch exports them), one without a
+    bias (a MatMul alone)."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.l2, self.l3 = torch.nn.Linear(8, 12), torch.nn.Linear(12, 6, bias=False), torch.nn.Linear(6, 5)
+
+    def forward(self, x):
+        y = self.l2(torch.relu(self.l1(x)))
+        return self.l3(y.reshape(2, 3, 1, 6))
+
+
 def fusion_torch(outdir):
     for name, model, shape in (("pow_torch", PowBlock(), (2, 7)), ("ln_torch", LnBlock(), (2, 5, 16)),
-                               ("gelu_torch", GeluBlock(), (3, 16))):
+                               ("gelu_torch", GeluBlock(), (3, 16)), ("linear_torch", LinearBlock(), (2, 3, 8))):
         torch.manual_seed(31)
         model = type(model)().eval() if name != "pow_torch" else model.eval()
         x = torch.randn(*shape, generator=torch.Generator().manual_seed(32)) * 2

@@ -300,9 +300,10 @@ int main(int argc, char **argv) {
   /* The passes whose rewrites round differently from the graph they replace: bn-fold (weights
    * folded in double), layernorm and gelu (one kernel in double or libm's erff instead of a chain
    * of float ops), pow-square (x*x against powf, which is not always correctly rounded), qdq
-   * (int8 arithmetic instead of QDQ simulated in float: within one step of the quantization). */
+   * (int8 arithmetic instead of QDQ simulated in float: within one step of the quantization),
+   * matmul-bias (Gemm's kernel adds the bias in its own order). */
   uint32_t inexact = 0;
-  static const char *const rounding[] = {"bn-fold", "layernorm", "gelu", "pow-square", "qdq"};
+  static const char *const rounding[] = {"bn-fold", "layernorm", "gelu", "pow-square", "qdq", "matmul-bias"};
   for (size_t k = 0; k < sizeof rounding / sizeof rounding[0]; k++)
     if (ec_pass_find(rounding[k]) >= 0) inexact |= 1u << ec_pass_find(rounding[k]);
   run_result ref;

@@ -50,7 +50,8 @@ set(EC_PASS_FUSION_CASES
     "ln_nomatch:2:6: --expect layernorm=1 --expect-op ReduceMean=8 --expect-op LayerNormalization=1"
     "gelu_torch:1:1: --expect gelu=2 --expect-op Gelu=2 --expect-op Erf=0 --expect-op Tanh=0 --expect-op-off gelu:Erf=1"
     "gelu_variants:1:5: --expect gelu=5 --expect-op Gelu=5 --expect-op Mul=0 --expect-op Pow=0"
-    "gelu_nomatch:2:5: --expect gelu=0 --expect-op Erf=4")
+    "gelu_nomatch:2:5: --expect gelu=0 --expect-op Erf=4"
+    "linear_torch:1:1: --expect matmul-bias=2 --expect-op Gemm=2 --expect-op MatMul=1 --expect-op Add=0 --expect-op-off matmul-bias:Add=2")
 foreach(case IN LISTS EC_PASS_FUSION_CASES)
   string(REGEX MATCH "^[^:]+:[0-9]+:[0-9]+" head "${case}")
   string(REPLACE ":" ";" head "${head}")
@@ -81,6 +82,15 @@ add_test(NAME unit_passes_cli_no_pass
                  ${EC_PASS_MODELS}/identity_outputs.onnx ${EC_PASS_MODELS}/dead_code.onnx
                  ${EC_PASS_MODELS}/const_fold.onnx)
 set_tests_properties(unit_passes_cli_no_pass PROPERTIES LABELS unit TIMEOUT 300
+                     FIXTURES_REQUIRED ec_pass_models)
+
+# The generated code of a fused op names the ONNX nodes it replaced, with both kernel sets.
+add_test(NAME unit_passes_fused_comment
+         COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/fused_comment.py --edgecc $<TARGET_FILE:edgecc>
+                 --work ${CMAKE_BINARY_DIR}/passes/fused_comment
+                 ${EC_PASS_MODELS}/ln_torch.onnx:LayerNormalization=2 ${EC_PASS_MODELS}/gelu_torch.onnx:Gelu=2
+                 ${EC_PASS_MODELS}/linear_torch.onnx:Gemm=2)
+set_tests_properties(unit_passes_fused_comment PROPERTIES LABELS unit TIMEOUT 120
                      FIXTURES_REQUIRED ec_pass_models)
 
 # ONNX node tests on the ops the passes rewrite, with their own inputs.
