@@ -19,7 +19,7 @@ static int usage(const ecrt_program *p, const char *msg, const char *arg) {
   fprintf(stderr,
           "usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
           "       [--profile] [--profile-json FILE] [--threads N] [--model NAME[,NAME]]\n"
-          "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
+          "       %s --listen ENDPOINT [--next [MODELS@]ENDPOINT ...] [--plan-id HEX] [--timeout MS]\n"
           "       [--max-bytes N] [--weights PATH] [--threads N]\n",
           p->name, p->name);
   return 2;
@@ -326,11 +326,36 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
       i++;
       mode = 0;
     } else if (strcmp(a, "--listen") == 0 || strcmp(a, "--next") == 0) {
-      char err[300];
-      if (i + 1 >= argc || !ecrt_endpoint_valid(argv[i + 1], err, sizeof err))
-        return usage(p, i + 1 >= argc ? "an endpoint is needed after" : err, i + 1 >= argc ? a : NULL);
-      if (a[2] == 'l') serve.listen = argv[++i];
-      else serve.next = argv[++i];
+      char err[400];
+      const char *ep = i + 1 < argc ? argv[i + 1] : NULL, *at = NULL, *scheme;
+      uint32_t set = 0;
+      if (ep && a[2] == 'n' && (scheme = strstr(ep, "://")) != NULL) {
+        /* --next MODELS@ENDPOINT: the models that next partition answers (a tree's branch). */
+        const char *q;
+        for (q = ep; q < scheme; q++)
+          if (*q == '@') at = q;
+      }
+      if (at) {
+        char list[400];
+        size_t len = (size_t)(at - ep);
+        if (!m) return usage(p, "--next MODELS@ENDPOINT: this program holds one model", NULL);
+        if (len >= sizeof list) return usage(p, "--next: the model list is too long", NULL);
+        memcpy(list, ep, len);
+        list[len] = 0;
+        if (!ecrt_models_parse(m, list, &set, err, sizeof err)) return usage(p, err, NULL);
+        ep = at + 1;
+      }
+      if (!ep || !ecrt_endpoint_valid(ep, err, sizeof err))
+        return usage(p, !ep ? "an endpoint is needed after" : err, !ep ? a : NULL);
+      i++;
+      if (a[2] == 'l') {
+        serve.listen = ep;
+      } else {
+        if (serve.n_next == ECRT_SERVE_MAX_NEXT) return usage(p, "more than 8 --next partitions", NULL);
+        serve.next_eps[serve.n_next] = ep;
+        serve.next_models[serve.n_next++] = set;
+        serve.next = serve.next_eps[0];
+      }
       mode = 0;
     } else if (strcmp(a, "--plan-id") == 0) {
       if (i + 1 >= argc || !parse_hex(argv[i + 1], &serve.plan_id))
@@ -369,7 +394,7 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s --input FILE.pb ... [--output FILE.pb ...] [--weights PATH] [--bench N]\n"
              "       [--profile] [--profile-json FILE] [--threads N] [--model NAME[,NAME]]\n"
-             "       %s --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]\n"
+             "       %s --listen ENDPOINT [--next [MODELS@]ENDPOINT ...] [--plan-id HEX] [--timeout MS]\n"
              "       [--max-bytes N] [--weights PATH] [--threads N]\n"
              "Inputs and outputs are ONNX TensorProto files in graph order (%d in, %d out).\n"
              "--model runs only the named models of a program compiled from several (the\n"
@@ -377,6 +402,9 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
              "--profile prints each step's mean time per run; --profile-json FILE writes each\n"
              "step's median and mean (edgecc compile --profile DEVICE=FILE reads it).\n"
              "Endpoints: tcp://HOST:PORT (port 0: any free one), unix://PATH, shm://NAME.\n"
+             "--next MODELS@ENDPOINT (repeated, a program of several models): a tree's\n"
+             "branches; each request goes on to those whose models it asks for, and its\n"
+             "reply merges their outputs.\n"
              "--plan-id HEX overrides the plan id compiled in (plan_id in plan.json).\n"
              "Serving is unauthenticated; listen on loopback unless the network is trusted.\n",
              p->name, p->name, p->n_inputs, p->n_outputs);
@@ -394,6 +422,31 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
     }
   }
   if (serve.next && !serve.listen) return usage(p, "--next needs --listen", NULL);
+  if (serve.n_next > 1 || (serve.n_next == 1 && serve.next_models[0])) {
+    /* A tree: every --next names its models, each model goes to exactly one of them. */
+    uint32_t seen = 0, all = m->n >= 32 ? 0xffffffffu : (1u << m->n) - 1u;
+    /* The models whose outputs this partition returns itself count as answered here. */
+    for (i = 0; m->output_ids && i < p->n_outputs; i++)
+      if (m->output_ids[i] >= 0) seen |= m->output_models[i];
+    for (i = 0; i < serve.n_next; i++) {
+      if (!serve.next_models[i])
+        return usage(p, "several --next partitions: each needs its models (--next MODELS@ENDPOINT)", serve.next_eps[i]);
+      if (seen & serve.next_models[i])
+        return usage(p, "two --next partitions (or this one) answer the same model (each model goes to one)",
+                     serve.next_eps[i]);
+      seen |= serve.next_models[i];
+    }
+    if (seen != all) {
+      char msg[512];
+      int n_missing = 0;
+      size_t at = (size_t)snprintf(msg, sizeof msg, "no --next partition answers model(s) ");
+      for (i = 0; i < m->n && at < sizeof msg; i++)
+        if (!(seen >> i & 1))
+          at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%s", n_missing++ ? "," : "", m->names[i]);
+      if (at < sizeof msg) snprintf(msg + at, sizeof msg - at, " (each model goes to one)");
+      return usage(p, msg, NULL);
+    }
+  }
   if (serve.listen && (n_in || n_out || bench || profile || prof_json))
     return usage(p, "--listen takes its inputs from requests: no --input, --output, --bench or --profile", NULL);
   if (!serve.listen && (serve.plan_id || serve.timeout_ms != 5000))

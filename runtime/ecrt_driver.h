@@ -49,6 +49,10 @@ typedef struct ecrt_models {
   const char *const *names;
   const uint32_t *input_models, *output_models;
   ecrt_status (*run)(void *ctx, uint32_t models, const void *const *inputs, void *const *outputs);
+  /* Per output: its index among the outputs of the compile (all its models), -1 for a tensor
+   * sent on to another partition; a served response carries it as the tensor's id, so that the
+   * branches of a tree answer under distinct ids. NULL: the output's own index. */
+  const int32_t *output_ids;
 } ecrt_models;
 
 /* "a,c" -> the mask of those models. Returns 0 and names the bad one in err (an unknown or
@@ -57,7 +61,7 @@ int ecrt_models_parse(const ecrt_models *m, const char *list, uint32_t *mask, ch
 
 /* `PROG --input F.pb... --output F.pb... [--weights PATH] [--bench N] [--profile]
  * [--profile-json FILE] [--threads N]` (the JSON profile: docs/generated-code.md),
- * or serving: `PROG --listen ENDPOINT [--next ENDPOINT] [--plan-id HEX] [--timeout MS]
+ * or serving: `PROG --listen ENDPOINT [--next [MODELS@]ENDPOINT ...] [--plan-id HEX] [--timeout MS]
  * [--max-bytes N]` (ecrt_serve.h). Returns the process exit status: 0, 1 for bad input or a
  * failed run, 2 for usage errors. */
 int ecrt_driver_main(const ecrt_program *p, int argc, char **argv);

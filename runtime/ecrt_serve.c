@@ -1,6 +1,7 @@
 /* ecrt_serve.c — a partition as a server: one reader thread per client connection (frames
  * checked, inputs staged per connection), one compute thread (a partition runs one request at a
- * time), and with --next a downstream link whose reader relays replies to the asking connection.
+ * time), and with --next one or several downstream links (a chain, or a tree's branches) whose
+ * readers relay replies to the asking connection (several: merged into one reply).
  *
  * Threads and what they own: the accept loop (main thread) creates connections; a connection's
  * reader fills its staging slots and queues jobs; the compute thread runs jobs in arrival order
@@ -47,12 +48,30 @@ typedef struct job {
   uint32_t models;               /* the request's model set, 0 = all */
 } job;
 
+typedef struct gather gather;
+
 typedef struct pending {
-  uint64_t id;                   /* the id used on the downstream link */
-  up_conn *u;
-  uint64_t req;                  /* the id the upstream connection used */
+  uint64_t id;                   /* the id used on the child's link */
+  int child;                     /* which next partition */
+  gather *g;                     /* the upstream request it belongs to */
   uint64_t deadline_ns;
 } pending;
+
+/* A next partition (--next [MODELS@]ENDPOINT): its link and the models it answers. */
+typedef struct child {
+  server *s;
+  int k;
+  const char *ep;
+  uint32_t set;                  /* the models it answers (a chain's one child: every model) */
+  ecrt_conn *down;
+  int want, writing, broken;     /* under s->mu */
+  uint64_t gen;
+  char err[256];
+  unsigned char hdr[ECRT_WIRE_HEADER_MAX];
+  unsigned char *relay;          /* its reply's payload and CRC, as read */
+  size_t relay_cap;
+  pthread_t th;
+} child;
 
 struct server {
   const ecrt_program *p;
@@ -62,6 +81,8 @@ struct server {
   int n_in, n_out;
   ecrt_wire_tensor want[ECRT_WIRE_MAX_TENSORS]; /* the inputs a request must carry */
   ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS]; /* the outputs, data -> out buffers */
+  ecrt_wire_tensor fwd[ECRT_WIRE_MAX_TENSORS];  /* those sent to the next partitions, ids 0.. */
+  int n_fwd;
   uint32_t all_models;           /* the sets a request may name: bits of the program's models */
   char names[ECRT_WIRE_ERROR_TEXT_MAX]; /* the models' names, one per line (ping replies) */
   void *out[ECRT_WIRE_MAX_TENSORS];
@@ -69,16 +90,12 @@ struct server {
   pthread_cond_t cv;
   job q[MAX_CONNS * SLOTS];
   int q_head, q_n, n_conns;
-  /* downstream */
-  ecrt_conn *down;
-  int down_want, down_writing, down_broken;
-  uint64_t down_gen, next_id;
-  char down_err[256];
+  /* downstream: the next partitions, requests waiting on them */
+  child child[ECRT_SERVE_MAX_NEXT];
+  int n_child;
+  uint64_t next_id;
   pending *pend;
   int n_pend, cap_pend;
-  unsigned char down_hdr[ECRT_WIRE_HEADER_MAX];
-  unsigned char *relay;
-  size_t relay_cap;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -156,7 +173,42 @@ static void reply_error(server *s, up_conn *u, uint64_t req, ecrt_wire_err code,
   pthread_mutex_unlock(&u->wmu);
 }
 
+/* Is output k one of the compile's outputs (returned upstream, not sent on)? Only a partition with
+ * next ones asks: the last partition of a chain returns all its outputs. */
+static int is_returned(const server *s, int k) {
+  return s->o.models && s->o.models->output_ids && s->o.models->output_ids[k] >= 0;
+}
+
+/* The outputs this partition itself returns for the model set (0: all), under their ids among the
+ * compile's outputs: all its outputs when it is last, its graph outputs when it feeds others. */
+static uint32_t own_outputs(const server *s, uint32_t models, ecrt_wire_tensor *outs) {
+  uint32_t n = 0;
+  int k;
+  for (k = 0; k < s->n_out; k++) {
+    if (s->n_child && !is_returned(s, k)) continue;
+    if (s->o.models && models && !(s->o.models->output_models[k] & models)) continue;
+    outs[n] = s->outs[k];
+    if (is_returned(s, k)) outs[n].id = (uint32_t)s->o.models->output_ids[k];
+    n++;
+  }
+  return n;
+}
+
 /* ---- downstream --------------------------------------------------------------------------------- */
+
+/* A request forwarded to one or more next partitions: one reply goes back upstream, the relayed
+ * one (one child) or the children's outputs merged in id order (several); the first error wins. */
+struct gather {
+  up_conn *u;
+  uint64_t req;
+  uint32_t models;
+  int fan, left;                 /* children asked, children yet to answer or fail (under s->mu) */
+  int done;                      /* answered (an error relayed or sent): later replies are dropped */
+  int merge;                     /* several children, or outputs of this partition: one reply made
+                                    of them all (else the one child's reply is relayed as read) */
+  uint32_t n;                    /* outputs collected from the children (several) */
+  ecrt_wire_tensor t[ECRT_WIRE_MAX_TENSORS];
+};
 
 /* Removes and returns the pending entry of id (found: 1). Under s->mu. */
 static int take_pending(server *s, uint64_t id, pending *out) {
@@ -171,66 +223,113 @@ static int take_pending(server *s, uint64_t id, pending *out) {
   return 0;
 }
 
+/* One child has answered or failed pe's request: the last one sends the merged reply (unless an
+ * error went first), drops the connection's reference and frees the gather. */
+static void pend_done(server *s, const pending *pe) {
+  gather *g = pe->g;
+  int last, i, j;
+  pthread_mutex_lock(&s->mu);
+  last = --g->left == 0;
+  pthread_mutex_unlock(&s->mu);
+  if (!last) return;
+  if (!g->done) {
+    /* Several children: their outputs in id order (each id is an output of the program). */
+    for (i = 1; i < (int)g->n; i++)
+      for (j = i; j > 0 && g->t[j - 1].id > g->t[j].id; j--) {
+        ecrt_wire_tensor x = g->t[j];
+        g->t[j] = g->t[j - 1];
+        g->t[j - 1] = x;
+      }
+    for (i = 1; i < (int)g->n && g->t[i - 1].id != g->t[i].id; i++) continue;
+    if (g->n > 1 && i < (int)g->n) {
+      reply_error(s, g->u, g->req, ECRT_WIRE_INTERNAL, "two next partitions returned output %u (their model sets "
+                  "overlap: check each --next MODELS@)", (unsigned)g->t[i].id);
+    } else {
+      pthread_mutex_lock(&g->u->wmu);
+      if (ecrt_wire_send_set(g->u->c, ECRT_MSG_RESPONSE, s->plan, g->req, g->models, g->t, g->n, s->o.timeout_ms))
+        g->u->c->ops->shutdown(g->u->c);
+      pthread_mutex_unlock(&g->u->wmu);
+    }
+  }
+  for (i = 0; i < (int)g->n; i++) free((void *)g->t[i].data);
+  pthread_mutex_lock(&s->mu);
+  unref(s, g->u);
+  pthread_mutex_unlock(&s->mu);
+  free(g);
+}
+
+/* Claims the right to answer pe's request (1), unless an answer went already. */
+static int claim(server *s, const pending *pe) {
+  int mine;
+  pthread_mutex_lock(&s->mu);
+  mine = !pe->g->done;
+  pe->g->done = 1;
+  pthread_mutex_unlock(&s->mu);
+  return mine;
+}
+
 static void fail_all(server *s, pending *list, int n, ecrt_wire_err code, const char *why) {
   int i;
   for (i = 0; i < n; i++) {
-    reply_error(s, list[i].u, list[i].req, code, "%s", why);
-    pthread_mutex_lock(&s->mu);
-    unref(s, list[i].u);
-    pthread_mutex_unlock(&s->mu);
+    if (claim(s, &list[i])) reply_error(s, list[i].g->u, list[i].g->req, code, "%s", why);
+    pend_done(s, &list[i]);
   }
 }
 
-static void expire_pending(server *s) {
-  uint64_t now = now_ns();
-  pending *late = NULL;
+/* Takes out the pending entries of child k (all: -1) due by before_ns. Under s->mu. */
+static pending *take_pendings(server *s, int k, uint64_t before_ns, int *n_out) {
+  pending *list;
   int n = 0, i, j;
+  for (i = 0; i < s->n_pend; i++)
+    if ((k < 0 || s->pend[i].child == k) && s->pend[i].deadline_ns <= before_ns) n++;
+  *n_out = 0;
+  if (!n || (list = malloc(sizeof(pending) * (size_t)n)) == NULL) return NULL;
+  for (i = j = n = 0; i < s->n_pend; i++) {
+    if ((k < 0 || s->pend[i].child == k) && s->pend[i].deadline_ns <= before_ns) list[n++] = s->pend[i];
+    else s->pend[j++] = s->pend[i];
+  }
+  s->n_pend = j;
+  *n_out = n;
+  return list;
+}
+
+static void expire_pending(server *s, child *ch) {
+  pending *late;
+  int n;
   char why[300];
   pthread_mutex_lock(&s->mu);
-  for (i = 0; i < s->n_pend; i++)
-    if (s->pend[i].deadline_ns <= now) n++;
-  if (n && (late = malloc(sizeof(pending) * (size_t)n)) != NULL) {
-    for (i = j = n = 0; i < s->n_pend; i++) {
-      if (s->pend[i].deadline_ns <= now) late[n++] = s->pend[i];
-      else s->pend[j++] = s->pend[i];
-    }
-    s->n_pend = j;
-  } else {
-    n = 0;
-  }
+  late = take_pendings(s, ch->k, now_ns(), &n);
   pthread_mutex_unlock(&s->mu);
   if (!n) return;
-  snprintf(why, sizeof why, "no reply from the next partition (%s) within %d ms", s->o.next,
-           s->o.timeout_ms);
+  snprintf(why, sizeof why, "no reply from the next partition (%s) within %d ms", ch->ep, s->o.timeout_ms);
   fail_all(s, late, n, ECRT_WIRE_TIMEOUT, why);
   free(late);
 }
 
-/* The downstream link is gone: fail every request waiting on it, drop the connection. */
-static void lose_down(server *s, ecrt_conn *c, const char *reason) {
+/* A child's link is gone: fail every request waiting on it, drop the connection. */
+static void lose_down(server *s, child *ch, ecrt_conn *c, const char *reason) {
   pending *list;
   int n;
   char why[400];
   pthread_mutex_lock(&s->mu);
-  s->down_broken = 1;
+  ch->broken = 1;
   c->ops->shutdown(c);
-  while (s->down_writing) timed_wait(s, SLICE_MS);
-  list = s->pend;
-  n = s->n_pend;
-  s->pend = NULL;
-  s->n_pend = s->cap_pend = 0;
-  s->down = NULL;
-  s->down_broken = 0;
+  while (ch->writing) timed_wait(s, SLICE_MS);
+  list = take_pendings(s, ch->k, UINT64_MAX, &n);
+  ch->down = NULL;
+  ch->broken = 0;
   pthread_mutex_unlock(&s->mu);
   c->ops->close(c);
-  logf_(s, "lost the next partition %s: %s; failing %d request(s) in flight", s->o.next, reason, n);
-  snprintf(why, sizeof why, "the next partition (%s) was lost with the request in flight: %s",
-           s->o.next, reason);
+  logf_(s, "lost the next partition %s: %s; failing %d request(s) in flight", ch->ep, reason, n);
+  snprintf(why, sizeof why, "the next partition (%s) was lost with the request in flight: %s", ch->ep, reason);
   fail_all(s, list, n, ECRT_WIRE_NEXT_LOST, why);
   free(list);
 }
 
-static void relay_reply(server *s, ecrt_conn *c, const ecrt_wire_msg *m) {
+/* A child's reply (response or error, read whole into ch->relay, CRC checked). One child asked
+ * and nothing of this partition's own to add: relayed as read, the id restamped. Else an error is
+ * relayed and ends the request; a response's outputs are kept for the merged reply. */
+static void child_reply(server *s, child *ch, const ecrt_wire_msg *m) {
   pending pe;
   ecrt_iov iov[2];
   int found;
@@ -238,25 +337,50 @@ static void relay_reply(server *s, ecrt_conn *c, const ecrt_wire_msg *m) {
   found = take_pending(s, m->request_id, &pe);
   pthread_mutex_unlock(&s->mu);
   if (!found) {
-    logf_(s, "dropped a late reply from %s (request %llu already answered)", c->peer,
+    logf_(s, "dropped a late reply from %s (request %llu already answered)", ch->ep,
           (unsigned long long)m->request_id);
     return;
   }
-  ecrt_wire_restamp(s->down_hdr, m->header_bytes, pe.req);
-  iov[0].base = s->down_hdr;
-  iov[0].len = m->header_bytes;
-  iov[1].base = s->relay;
-  iov[1].len = (size_t)m->payload_bytes + 4;
-  pthread_mutex_lock(&pe.u->wmu);
-  if (pe.u->c->ops->sendv(pe.u->c, iov, 2, s->o.timeout_ms)) pe.u->c->ops->shutdown(pe.u->c);
-  pthread_mutex_unlock(&pe.u->wmu);
-  pthread_mutex_lock(&s->mu);
-  unref(s, pe.u);
-  pthread_mutex_unlock(&s->mu);
+  if (pe.g->merge && m->type == ECRT_MSG_RESPONSE) {
+    uint32_t i;
+    size_t at = 0;
+    int oom = 0;
+    pthread_mutex_lock(&s->mu);
+    for (i = 0; i < m->n_tensors && !pe.g->done; i++) {
+      ecrt_wire_tensor t = m->t[i];
+      void *d = pe.g->n < ECRT_WIRE_MAX_TENSORS ? malloc(t.bytes ? (size_t)t.bytes : 1) : NULL;
+      if (!d) {
+        oom = 1;
+        break;
+      }
+      memcpy(d, ch->relay + at, (size_t)t.bytes);
+      at += (size_t)t.bytes;
+      t.data = d;
+      pe.g->t[pe.g->n++] = t;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (oom && claim(s, &pe))
+      reply_error(s, pe.g->u, pe.g->req, ECRT_WIRE_INTERNAL, "out of memory (or over %d outputs) merging the next "
+                  "partitions' replies", ECRT_WIRE_MAX_TENSORS);
+    pend_done(s, &pe);
+    return;
+  }
+  if (claim(s, &pe)) {
+    ecrt_wire_restamp(ch->hdr, m->header_bytes, pe.g->req);
+    iov[0].base = ch->hdr;
+    iov[0].len = m->header_bytes;
+    iov[1].base = ch->relay;
+    iov[1].len = (size_t)m->payload_bytes + 4;
+    pthread_mutex_lock(&pe.g->u->wmu);
+    if (pe.g->u->c->ops->sendv(pe.g->u->c, iov, 2, s->o.timeout_ms)) pe.g->u->c->ops->shutdown(pe.g->u->c);
+    pthread_mutex_unlock(&pe.g->u->wmu);
+  }
+  pend_done(s, &pe);
 }
 
 static void *down_main(void *arg) {
-  server *s = arg;
+  child *ch = arg;
+  server *s = ch->s;
   for (;;) {
     ecrt_conn *c;
     ecrt_wire_msg m;
@@ -265,63 +389,63 @@ static void *down_main(void *arg) {
     char why[300];
     int broken;
     pthread_mutex_lock(&s->mu);
-    while (!s->down && !s->down_want && !stop_flag) timed_wait(s, SLICE_MS);
+    while (!ch->down && !ch->want && !stop_flag) timed_wait(s, SLICE_MS);
     if (stop_flag) {
       pthread_mutex_unlock(&s->mu);
       return NULL;
     }
-    if (!s->down) {
+    if (!ch->down) {
       char err[256] = "";
       pthread_mutex_unlock(&s->mu);
       c = NULL;
-      ecrt_connect(s->o.next, &c, s->o.timeout_ms, err, sizeof err);
+      ecrt_connect(ch->ep, &c, s->o.timeout_ms, err, sizeof err);
       pthread_mutex_lock(&s->mu);
-      s->down = c;
-      s->down_want = 0;
-      s->down_gen++;
-      snprintf(s->down_err, sizeof s->down_err, "%s", err);
+      ch->down = c;
+      ch->want = 0;
+      ch->gen++;
+      snprintf(ch->err, sizeof ch->err, "%s", err);
       pthread_cond_broadcast(&s->cv);
       pthread_mutex_unlock(&s->mu);
-      if (c) logf_(s, "connected to the next partition %s", s->o.next);
+      if (c) logf_(s, "connected to the next partition %s", ch->ep);
       else logf_(s, "%s", err);
       continue;
     }
-    c = s->down;
+    c = ch->down;
     pthread_mutex_unlock(&s->mu);
     net = c->ops->wait_readable(c, SLICE_MS);
     pthread_mutex_lock(&s->mu);
-    broken = s->down_broken;
+    broken = ch->broken;
     pthread_mutex_unlock(&s->mu);
     if (broken) {
-      lose_down(s, c, "sending to it failed");
+      lose_down(s, ch, c, "sending to it failed");
       continue;
     }
     if (net == ECRT_NET_TIMEOUT) {
-      expire_pending(s);
+      expire_pending(s, ch);
       continue;
     }
     if (net) {
-      lose_down(s, c, "connection closed");
+      lose_down(s, ch, c, "connection closed");
       continue;
     }
-    e = ecrt_wire_recv_header(c, s->down_hdr, &m, s->o.max_bytes, s->o.timeout_ms, &net);
+    e = ecrt_wire_recv_header(c, ch->hdr, &m, s->o.max_bytes, s->o.timeout_ms, &net);
     if (e == ECRT_WIRE_IO) {
-      lose_down(s, c, ecrt_net_status_str(net));
+      lose_down(s, ch, c, ecrt_net_status_str(net));
       continue;
     }
     if (e) {
       snprintf(why, sizeof why, "it sent a bad frame (%s)", ecrt_wire_err_str(e));
-      lose_down(s, c, why);
+      lose_down(s, ch, c, why);
       continue;
     }
-    if (m.payload_bytes + 4 > s->relay_cap) {
-      unsigned char *b = realloc(s->relay, (size_t)m.payload_bytes + 4);
+    if (m.payload_bytes + 4 > ch->relay_cap) {
+      unsigned char *b = realloc(ch->relay, (size_t)m.payload_bytes + 4);
       if (!b) {
-        lose_down(s, c, "out of memory for its reply");
+        lose_down(s, ch, c, "out of memory for its reply");
         continue;
       }
-      s->relay = b;
-      s->relay_cap = (size_t)m.payload_bytes + 4;
+      ch->relay = b;
+      ch->relay_cap = (size_t)m.payload_bytes + 4;
     }
     {
       /* The payload lands contiguous in the relay buffer, its CRC after it: relayed as read. */
@@ -329,15 +453,15 @@ static void *down_main(void *arg) {
       size_t at = 0;
       uint32_t i, crc = 0;
       for (i = 0; i < m.n_tensors; i++) {
-        dst[i] = s->relay + at;
+        dst[i] = ch->relay + at;
         at += (size_t)m.t[i].bytes;
       }
       e = ecrt_wire_recv_payload(c, &m, dst, &crc, s->o.timeout_ms, &net);
       if (e == ECRT_WIRE_IO) {
-        lose_down(s, c, ecrt_net_status_str(net));
+        lose_down(s, ch, c, ecrt_net_status_str(net));
         continue;
       }
-      for (i = 0; i < 4; i++) s->relay[at + i] = (unsigned char)(crc >> (8 * i));
+      for (i = 0; i < 4; i++) ch->relay[at + i] = (unsigned char)(crc >> (8 * i));
       if (e != ECRT_WIRE_OK || m.plan_id != s->plan || m.type == ECRT_MSG_REQUEST) {
         pending pe;
         int found;
@@ -357,69 +481,137 @@ static void *down_main(void *arg) {
       }
     }
     if (m.type == ECRT_MSG_PING) continue;
-    relay_reply(s, c, &m);
+    child_reply(s, ch, &m);
   }
 }
 
-static void forward(server *s, up_conn *u, uint64_t req, uint32_t models) {
+/* Sends this partition's outputs to child ch under the pending entry pe (registered already);
+ * fails that entry when the child cannot be reached. */
+static void send_to_child(server *s, child *ch, const pending *pe, uint32_t models) {
   ecrt_conn *c;
   ecrt_net_status net;
-  uint64_t id;
+  pending mine;
   pthread_mutex_lock(&s->mu);
-  if (!s->down) {
-    uint64_t gen = s->down_gen, deadline = now_ns() + (uint64_t)(s->o.timeout_ms + 500) * 1000000u;
-    s->down_want = 1;
+  if (!ch->down) {
+    uint64_t gen = ch->gen, deadline = now_ns() + (uint64_t)(s->o.timeout_ms + 500) * 1000000u;
+    ch->want = 1;
     pthread_cond_broadcast(&s->cv);
-    while (s->down_gen == gen && !stop_flag && now_ns() < deadline) timed_wait(s, SLICE_MS);
-    if (!s->down) {
+    while (ch->gen == gen && !stop_flag && now_ns() < deadline) timed_wait(s, SLICE_MS);
+    if (!ch->down) {
       char err[256];
-      snprintf(err, sizeof err, "%s", s->down_err[0] ? s->down_err : "no connection");
+      int found = take_pending(s, pe->id, &mine);
+      snprintf(err, sizeof err, "%s", ch->err[0] ? ch->err : "no connection");
       pthread_mutex_unlock(&s->mu);
-      reply_error(s, u, req, ECRT_WIRE_NEXT_UNAVAILABLE, "the next partition (%s) is unavailable: %s",
-                  s->o.next, err);
+      if (!found) return; /* answered already */
+      if (claim(s, &mine))
+        reply_error(s, mine.g->u, mine.g->req, ECRT_WIRE_NEXT_UNAVAILABLE, "the next partition (%s) is unavailable: %s",
+                    ch->ep, err);
+      pend_done(s, &mine);
       return;
     }
   }
-  if (s->n_pend >= MAX_PENDING) {
-    pthread_mutex_unlock(&s->mu);
-    reply_error(s, u, req, ECRT_WIRE_BUSY, "%d requests already wait on the next partition",
-                MAX_PENDING);
+  c = ch->down;
+  ch->writing++;
+  pthread_mutex_unlock(&s->mu);
+  /* The next partition gets every output of this one (its inputs) and the model set. */
+  net = ecrt_wire_send_set(c, ECRT_MSG_REQUEST, s->plan, pe->id, models, s->fwd, (uint32_t)s->n_fwd,
+                           s->o.timeout_ms);
+  pthread_mutex_lock(&s->mu);
+  ch->writing--;
+  if (net) {
+    /* The child's reader notices, fails everything pending on it (this request too), reconnects
+     * on the next request. */
+    ch->broken = 1;
+    c->ops->shutdown(c);
+  }
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* Sends the outputs this partition returns itself as the reply (a last partition, or a tree's
+ * partition none of whose branches the set needs). */
+static void reply_own(server *s, up_conn *u, uint64_t req, uint32_t models) {
+  ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS];
+  uint32_t n = own_outputs(s, models, outs);
+  pthread_mutex_lock(&u->wmu);
+  if (ecrt_wire_send_set(u->c, ECRT_MSG_RESPONSE, s->plan, req, models, outs, n, s->o.timeout_ms))
+    u->c->ops->shutdown(u->c);
+  pthread_mutex_unlock(&u->wmu);
+}
+
+/* Forwards a computed request to the children its model set needs (all of them for set 0; the
+ * one child of a chain whatever the set), each with the set's models it answers; the outputs this
+ * partition returns itself wait in the gather for the children's. */
+static void forward(server *s, up_conn *u, uint64_t req, uint32_t models) {
+  uint32_t want = models ? models : s->all_models, n_own, i;
+  pending pe[ECRT_SERVE_MAX_NEXT];
+  uint32_t sets[ECRT_SERVE_MAX_NEXT];
+  ecrt_wire_tensor own[ECRT_WIRE_MAX_TENSORS];
+  int to[ECRT_SERVE_MAX_NEXT], n = 0, k;
+  gather *g;
+  for (k = 0; k < s->n_child; k++) {
+    if (s->child[k].set == s->all_models) sets[n] = models; /* a chain: the set as it came */
+    else if (want & s->child[k].set) sets[n] = want & s->child[k].set;
+    else continue;
+    to[n++] = k;
+  }
+  n_own = own_outputs(s, models, own);
+  if (!n) {
+    if (n_own) reply_own(s, u, req, models);
+    else reply_error(s, u, req, ECRT_WIRE_BAD_INPUTS, "no next partition answers the model set 0x%x", (unsigned)want);
     return;
   }
-  if (s->n_pend == s->cap_pend) {
+  g = calloc(1, sizeof *g);
+  for (i = 0; g && i < n_own; i++) {
+    void *d = malloc(own[i].bytes ? (size_t)own[i].bytes : 1);
+    if (!d) {
+      while (i-- > 0) free((void *)g->t[i].data);
+      free(g);
+      g = NULL;
+      break;
+    }
+    memcpy(d, own[i].data, (size_t)own[i].bytes);
+    g->t[i] = own[i];
+    g->t[i].data = d;
+    g->n = i + 1;
+  }
+  pthread_mutex_lock(&s->mu);
+  if (!g || s->n_pend + n > MAX_PENDING) {
+    pthread_mutex_unlock(&s->mu);
+    if (g) reply_error(s, u, req, ECRT_WIRE_BUSY, "%d requests already wait on the next partition", MAX_PENDING);
+    else reply_error(s, u, req, ECRT_WIRE_INTERNAL, "out of memory");
+    for (i = 0; g && i < g->n; i++) free((void *)g->t[i].data);
+    free(g);
+    return;
+  }
+  while (s->n_pend + n > s->cap_pend) {
     int cap = s->cap_pend ? 2 * s->cap_pend : 64;
     pending *np = realloc(s->pend, sizeof(pending) * (size_t)cap);
     if (!np) {
       pthread_mutex_unlock(&s->mu);
       reply_error(s, u, req, ECRT_WIRE_INTERNAL, "out of memory");
+      for (i = 0; i < g->n; i++) free((void *)g->t[i].data);
+      free(g);
       return;
     }
     s->pend = np;
     s->cap_pend = cap;
   }
-  id = ++s->next_id;
-  s->pend[s->n_pend].id = id;
-  s->pend[s->n_pend].u = u;
-  s->pend[s->n_pend].req = req;
-  s->pend[s->n_pend].deadline_ns = now_ns() + (uint64_t)s->o.timeout_ms * 1000000u;
-  s->n_pend++;
+  g->u = u;
+  g->req = req;
+  g->models = models;
+  g->fan = g->left = n;
+  g->merge = n > 1 || n_own > 0;
   u->refs++;
-  c = s->down;
-  s->down_writing++;
-  pthread_mutex_unlock(&s->mu);
-  /* The next partition gets every output of this one (its inputs) and the same model set. */
-  net = ecrt_wire_send_set(c, ECRT_MSG_REQUEST, s->plan, id, models, s->outs, (uint32_t)s->n_out,
-                           s->o.timeout_ms);
-  pthread_mutex_lock(&s->mu);
-  s->down_writing--;
-  if (net) {
-    /* The downstream reader notices, fails everything pending (this request too), reconnects
-     * on the next request. */
-    s->down_broken = 1;
-    c->ops->shutdown(c);
+  for (k = 0; k < n; k++) {
+    pe[k].id = ++s->next_id;
+    pe[k].child = to[k];
+    pe[k].g = g;
+    pe[k].deadline_ns = now_ns() + (uint64_t)s->o.timeout_ms * 1000000u;
+    s->pend[s->n_pend++] = pe[k];
   }
-  pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
+  for (k = 0; k < n; k++) send_to_child(s, &s->child[to[k]], &pe[k], sets[k]);
 }
 
 /* ---- compute ------------------------------------------------------------------------------------ */
@@ -457,20 +649,11 @@ static void *compute_main(void *arg) {
                     s->p->steps[f].op, why ? why : "bad input values?");
       else
         reply_error(s, j.u, j.req, ECRT_WIRE_RUN_FAILED, "run failed: %s", ecrt_status_str(st));
-    } else if (s->o.next) {
+    } else if (s->n_child) {
       forward(s, j.u, j.req, j.models);
     } else {
-      /* Only the wanted models' outputs, each under its index among the program's outputs. */
-      ecrt_wire_tensor outs[ECRT_WIRE_MAX_TENSORS];
-      uint32_t n = 0;
-      int k;
-      for (k = 0; k < s->n_out; k++)
-        if (!s->o.models || !j.models || (s->o.models->output_models[k] & j.models)) outs[n++] = s->outs[k];
-      pthread_mutex_lock(&j.u->wmu);
-      if (ecrt_wire_send_set(j.u->c, ECRT_MSG_RESPONSE, s->plan, j.req, j.models, outs, n,
-                             s->o.timeout_ms))
-        j.u->c->ops->shutdown(j.u->c);
-      pthread_mutex_unlock(&j.u->wmu);
+      /* Only the wanted models' outputs, each under its index among the compile's outputs. */
+      reply_own(s, j.u, j.req, j.models);
     }
     pthread_mutex_lock(&s->mu);
     unref(s, j.u);
@@ -663,22 +846,23 @@ static void free_outputs(server *s) {
  * dropped its connection the server's buffers are freed; the caller then releases the
  * partition, and the process ends with nothing leaked. A reader blocked past the timeout keeps
  * what it uses: nothing is freed under it. */
-static void shut_down(server *s, pthread_t compute, pthread_t down) {
+static void shut_down(server *s, pthread_t compute) {
   pending *list;
-  int n, left;
+  int n, left, k;
   uint64_t deadline = now_ns() + ((uint64_t)s->o.timeout_ms + 2000u) * 1000000u;
   pthread_join(compute, NULL);
-  if (s->o.next) pthread_join(down, NULL);
+  for (k = 0; k < s->n_child; k++) pthread_join(s->child[k].th, NULL);
   pthread_mutex_lock(&s->mu);
-  list = s->pend;
-  n = s->n_pend;
-  s->pend = NULL;
-  s->n_pend = s->cap_pend = 0;
+  list = take_pendings(s, -1, UINT64_MAX, &n);
   pthread_mutex_unlock(&s->mu);
   fail_all(s, list, n, ECRT_WIRE_BUSY, "the partition stopped before the next one replied");
   free(list);
-  if (s->down) s->down->ops->close(s->down);
-  s->down = NULL;
+  free(s->pend);
+  s->pend = NULL;
+  for (k = 0; k < s->n_child; k++) {
+    if (s->child[k].down) s->child[k].down->ops->close(s->child[k].down);
+    s->child[k].down = NULL;
+  }
   for (;;) {
     job j;
     pthread_mutex_lock(&s->mu);
@@ -705,7 +889,7 @@ static void shut_down(server *s, pthread_t compute, pthread_t down) {
     return;
   }
   free_outputs(s);
-  free(s->relay);
+  for (k = 0; k < s->n_child; k++) free(s->child[k].relay);
   pthread_cond_destroy(&s->cv);
   pthread_mutex_destroy(&s->mu);
   /* Nothing of the partition stays reachable from here: a caller that forgot to release it
@@ -720,7 +904,7 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
   char err[300];
   int i;
   struct sigaction sa;
-  pthread_t compute, down;
+  pthread_t compute;
   if (p->n_inputs > ECRT_WIRE_MAX_TENSORS || p->n_outputs > ECRT_WIRE_MAX_TENSORS) {
     fprintf(stderr, "%s: error: more than %d inputs or outputs cannot be served\n", p->name,
             ECRT_WIRE_MAX_TENSORS);
@@ -771,31 +955,52 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
     free_outputs(s);
     return 1;
   }
+  /* The next partitions: one (a chain, the --next of old) or several, each answering a model set. */
+  s->n_child = o->n_next;
+  if (!o->n_next && o->next) {
+    s->n_child = 1;
+    s->child[0].ep = o->next;
+  }
+  for (i = 0; i < s->n_child; i++) {
+    s->child[i].s = s;
+    s->child[i].k = i;
+    if (o->n_next) s->child[i].ep = o->next_eps[i];
+    s->child[i].set = o->n_next && o->next_models[i] ? o->next_models[i] : s->all_models;
+  }
+  /* What the next partitions receive: the outputs that are not the compile's own outputs. */
+  for (i = 0; i < s->n_out; i++)
+    if (!is_returned(s, i)) {
+      s->fwd[s->n_fwd] = s->outs[i];
+      s->fwd[s->n_fwd].id = (uint32_t)s->n_fwd;
+      s->n_fwd++;
+    }
   /* Joinable, unlike the connections' readers: shut_down waits for them. */
-  memset(&down, 0, sizeof down);
   if (pthread_create(&compute, NULL, compute_main, s) != 0) {
     fprintf(stderr, "%s: error: cannot start threads\n", p->name);
     l->ops->close(l);
     free_outputs(s);
     return 1;
   }
-  if (o->next && pthread_create(&down, NULL, down_main, s) != 0) {
-    fprintf(stderr, "%s: error: cannot start threads\n", p->name);
-    l->ops->close(l);
-    stop_flag = 1;
-    pthread_join(compute, NULL);
-    free_outputs(s);
-    return 1;
-  }
-  if (o->next) {
+  for (i = 0; i < s->n_child; i++)
+    if (pthread_create(&s->child[i].th, NULL, down_main, &s->child[i]) != 0) {
+      fprintf(stderr, "%s: error: cannot start threads\n", p->name);
+      l->ops->close(l);
+      stop_flag = 1;
+      pthread_join(compute, NULL);
+      while (i-- > 0) pthread_join(s->child[i].th, NULL);
+      free_outputs(s);
+      return 1;
+    }
+  if (s->n_child) {
     /* Connect early so a misconfigured chain shows at startup; a failure is retried later. */
     pthread_mutex_lock(&s->mu);
-    s->down_want = 1;
+    for (i = 0; i < s->n_child; i++) s->child[i].want = 1;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
   }
-  printf("%s: listening on %s (plan %016llx)%s%s\n", p->name, l->endpoint,
-         (unsigned long long)s->plan, o->next ? ", next " : "", o->next ? o->next : "");
+  printf("%s: listening on %s (plan %016llx)", p->name, l->endpoint, (unsigned long long)s->plan);
+  for (i = 0; i < s->n_child; i++) printf("%s%s", i ? ", " : ", next ", s->child[i].ep);
+  printf("\n");
   fflush(stdout);
   while (!stop_flag) {
     ecrt_conn *c = NULL;
@@ -827,7 +1032,7 @@ int ecrt_serve(const ecrt_program *p, void *ctx, const ecrt_serve_opts *o) {
     }
   }
   l->ops->close(l);
-  shut_down(s, compute, down);
+  shut_down(s, compute);
   fprintf(stderr, "%s: stopped\n", p->name); /* s is cleared by now */
   return 0;
 }

@@ -8,9 +8,17 @@
 
 #include "ecrt_driver.h"
 
+#define ECRT_SERVE_MAX_NEXT 8
+
 typedef struct ecrt_serve_opts {
   const char *listen;            /* endpoint to accept requests on */
   const char *next;              /* endpoint of the next partition, or NULL for the last one */
+  /* Several next partitions (a tree; n_next > 0 replaces next): each gets this partition's
+   * outputs for the requests whose model set meets next_models[k], with that part of the set;
+   * the upstream reply merges their outputs. next_models[k] 0: every model. */
+  int n_next;
+  const char *next_eps[ECRT_SERVE_MAX_NEXT];
+  uint32_t next_models[ECRT_SERVE_MAX_NEXT];
   uint64_t plan_id;              /* frames carrying another plan id are refused */
   int timeout_ms;                /* bound of every blocking call, and of a request's wait for the
                                     next partition's reply */

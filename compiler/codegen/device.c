@@ -266,13 +266,10 @@ static void readme(const ec_graph *g, const ec_codegen_opts *o, const ec_target 
                   "dist/%s --input INPUT.pb ... --profile        # time per node\n",
                   r->program, r->program, r->program);
     if (plan && plan->n_parts > 1 && r->index < plan->n_parts) {
-      char ep[64], next[64];
+      char ep[64];
       ec_plan_endpoint(r->index, ep, sizeof ep);
       ec_buf_printf(rd, "dist/%s --listen %s", r->program, ep);
-      if (r->index + 1 < plan->n_parts) {
-        ec_plan_endpoint(r->index + 1, next, sizeof next);
-        ec_buf_printf(rd, " --next %s", next);
-      }
+      ec_plan_next_args(g, plan, r->index, rd);
       ec_buf_printf(rd, "   # serve: partition %d of %d (see ../README.md for the order)\n", r->index,
                     plan->n_parts);
     }
@@ -281,7 +278,9 @@ static void readme(const ec_graph *g, const ec_codegen_opts *o, const ec_target 
       const ec_plan_part *q = &plan->parts[r->index];
       ec_buf_printf(rd, "Partition %d: blocks %d-%d, %d nodes, predicted %.3f ms here", r->index, q->first_block,
                     q->end_block - 1, q->planned_nodes, q->compute_ms);
-      if (r->index + 1 < plan->n_parts)
+      if (plan->tree && q->bytes_out > 0)
+        ec_buf_printf(rd, "; sends %.0f bytes to the partitions it feeds (%.3f ms)", q->bytes_out, q->transfer_ms);
+      else if (!plan->tree && r->index + 1 < plan->n_parts)
         ec_buf_printf(rd, "; sends %.0f bytes to partition %d (%.3f ms)", q->bytes_out, r->index + 1, q->transfer_ms);
       ec_buf_printf(rd, ".\n\n");
     }

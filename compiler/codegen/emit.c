@@ -805,6 +805,17 @@ static void emit_gelu(emitter *e, ec_buf *b, int s, const ec_node *n, const char
   ec_buf_printf(b, ", %zu);\n  return ECK_OK;\n}\n", e->kc[s]->xp.batch);
 }
 
+/* eck_xnn_hardsigmoid of xp.batch floats, with the node's alpha and beta. */
+static void emit_hardsigmoid(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const eck_unary_params *up = n->params;
+  open_float_call(e, b, fname, "eck_xnn_hardsigmoid", n, NULL);
+  ec_buf_printf(b, ", %zu, ", e->kc[s]->xp.batch);
+  put_float(b, up->alpha);
+  ec_buf_printf(b, ", ");
+  put_float(b, up->beta);
+  ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
+}
+
 /* eck_xnn_layernorm: scale and (optional) bias, rows, row length, their steps, epsilon. */
 static void emit_layernorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const eck_xnn_params *p = &e->kc[s]->xp;
@@ -884,6 +895,10 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
   if (kc->bias >= 0 && e->g->tensors[kc->bias].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
   put_val(e, b, kc->bias);
   ec_buf_printf(b, ") != ECK_OK");
+  /* A oneDNN step writing into a Concat's channels: its stage, the step's scratch in the arena. */
+  if (l == &dnnl_calls && e->mp.scratch_buf[s] >= 0)
+    ec_buf_printf(b, " ||\n      eck_dnnl_stage(&ctx->%s[%s_%s], &%s_%s, ctx->arena + %zu) != ECK_OK", l->nodes,
+                  l->slot, nm, nm, l->params, e->mp.bufs[e->mp.scratch_buf[s]].offset);
   if (in_arena_or_weights(e, kc->a) && in_arena_or_weights(e, kc->b) && in_arena_or_weights(e, y)) {
     ec_buf_printf(b, " ||\n      %s(&ctx->%s[%s_%s], &%s_%s, ", l->setup, l->nodes, l->slot, nm, nm, l->params);
     put_val(e, b, kc->a);
@@ -904,12 +919,16 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
                   "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
                   e->PROG, e->PROG);
+  else if (e->n_dnnl && e->n_dnnl >= e->n_xnn)
+    /* One thread budget: oneDNN's OpenMP team has the threads, and XNNPACK's pool none of its own
+     * (its workers would wait, spinning, beside OpenMP's: 3 threads on 2 cores at --threads 2). */
+    ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, 1, &err) != ECK_OK)\n");
   else
     ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, ctx->base.threads, &err) != ECK_OK)\n");
   ec_buf_printf(b, "    return init_failed(ctx, -1, &err);\n  ctx->xnn_started = 1;\n");
   for (int s = 0; s < e->p->n_nodes; s++)
     if (e->kc[s]->kind == EC_K_XNN) emit_create(e, b, s, &xnn_calls);
-  if (e->n_dnnl) ec_emit_dnnl_start(b, e->n_clusters > 1 ? e->PROG : NULL);
+  if (e->n_dnnl) ec_emit_dnnl_start(b, e->n_clusters > 1 ? e->PROG : NULL, e->n_clusters <= 1 && e->n_dnnl < e->n_xnn);
   /* oneDNN's primitives: weights reordered into the primitive's own memory at create. */
   for (int s = 0; s < e->p->n_nodes; s++)
     if (e->kc[s]->kind == EC_K_DNNL) emit_create(e, b, s, &dnnl_calls);

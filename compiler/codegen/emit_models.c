@@ -130,6 +130,15 @@ void ec_models_emit_main(const ec_models_code *m, ec_buf *b, const ec_part *p, c
     }
     ec_buf_printf(b, "%s};\n", cnt ? "" : "0u");
   }
+  ec_buf_printf(b, "/* Each output's index among the compile's outputs (-1: sent on to another partition). */\n"
+                "static const int32_t output_ids[%d] = {", p->n_outputs ? p->n_outputs : 1);
+  for (int i = 0; i < p->n_outputs; i++) {
+    int id = -1;
+    for (int o = 0; o < m->g->n_outputs && id < 0; o++)
+      if (m->g->outputs[o] == p->outputs[i]) id = o;
+    ec_buf_printf(b, "%s%d", i ? ", " : "", id);
+  }
+  ec_buf_printf(b, "%s};\n", p->n_outputs ? "" : "0");
   ec_buf_printf(b, "static const ecrt_models models = {%s_N_MODELS, %s_model_names, input_models, output_models, "
-                "run_models};\n\n", PROG, prog);
+                "run_models, output_ids};\n\n", PROG, prog);
 }

@@ -108,8 +108,10 @@ void ec_emit_dnnl_fields(ec_buf *b, const char *PROG) {
                 PROG);
 }
 
-void ec_emit_dnnl_start(ec_buf *b, const char *clusters_PROG) {
-  if (clusters_PROG)
+void ec_emit_dnnl_start(ec_buf *b, const char *clusters_PROG, bool one_thread) {
+  if (one_thread) /* XNNPACK runs most steps and has the threads (emit.c): one thread budget */
+    ec_buf_printf(b, "  if (eck_dnnl_start(&ctx->dnnl, 1, &derr) != ECK_OK)\n");
+  else if (clusters_PROG)
     ec_buf_printf(b, "  if (eck_dnnl_start(&ctx->dnnl, ctx->base.threads >= %s_N_CLUSTERS ? 1 : ctx->base.threads, &derr)"
                   " != ECK_OK)\n", clusters_PROG);
   else

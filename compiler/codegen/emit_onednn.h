@@ -37,9 +37,10 @@ void ec_emit_dnnl_header(ec_buf *b, const char *PROG, int n_dnnl);
 /* The context struct's fields: engine and stream, one eck_dnnl_node per step. */
 void ec_emit_dnnl_fields(ec_buf *b, const char *PROG);
 /* Init's lines that make the engine and stream (threads: ctx->base.threads; with clusters, PROG
- * non-NULL, one when the clusters get a thread each, as XNNPACK's pool does); declares nothing,
- * uses `eck_dnnl_error derr` and init_failed_dnnl. */
-void ec_emit_dnnl_start(ec_buf *b, const char *clusters_PROG);
+ * non-NULL, one when the clusters get a thread each, as XNNPACK's pool does; one_thread: one,
+ * where XNNPACK's pool has the program's threads); declares nothing, uses `eck_dnnl_error derr`
+ * and init_failed_dnnl. */
+void ec_emit_dnnl_start(ec_buf *b, const char *clusters_PROG, bool one_thread);
 /* Release's lines (inside a function with `int i`): every primitive deleted, engine stopped. */
 void ec_emit_dnnl_release(ec_buf *b, const char *PROG);
 /* The init_failed_dnnl helper (after <prog>_release). */

@@ -92,14 +92,12 @@ void ec_plan_dot(const ec_graph *g, const ec_device_list *devs, const ec_plan *p
 }
 
 /* The command that starts partition k (as the transport's driver will take it). */
-static void start_command(const ec_device_list *devs, const ec_plan *p, const char *name, int k, ec_buf *b) {
-  char ep[64], next[64];
+static void start_command(const ec_graph *g, const ec_device_list *devs, const ec_plan *p, const char *name, int k,
+                          ec_buf *b) {
+  char ep[64];
   ec_plan_endpoint(k, ep, sizeof ep);
   ec_buf_printf(b, "%s/dist/%s_p%d --listen %s", devs->items[p->parts[k].device].name, name, k, ep);
-  if (k + 1 < p->n_parts) {
-    ec_plan_endpoint(k + 1, next, sizeof next);
-    ec_buf_printf(b, " --next %s", next);
-  }
+  ec_plan_next_args(g, p, k, b);
 }
 
 void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan *p,
@@ -126,7 +124,7 @@ void ec_plan_readme(const ec_graph *g, const ec_device_list *devs, const ec_plan
   for (int k = p->n_parts - 1; k >= 0; k--) {
     ec_buf_printf(b, "# on device %s (target %s)\n", devs->items[p->parts[k].device].name,
                   devs->items[p->parts[k].device].target_name);
-    start_command(devs, p, name, k, b);
+    start_command(g, devs, p, name, k, b);
     ec_buf_printf(b, "\n");
   }
   char ep[64];

@@ -1,6 +1,7 @@
 /* plan_json.c — plan.json: the decisions of one compile (devices, partitions, memory figures),
  * the edgecc version and the model hash. Deterministic: no time, no absolute path. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen.h"
@@ -223,11 +224,25 @@ ec_status ec_plan_json_for(const ec_graph *g, const ec_codegen_opts *o, const ec
       ec_buf_printf(b, ",\n      \"planned_staging_bytes\": ");
       num(b, q->staging_bytes);
       ec_buf_printf(b, ",\n      \"endpoint\": \"%s\",\n      \"next\": ", ep);
-      if (parts[i].index + 1 < plan->n_parts) {
+      if (!plan->tree && parts[i].index + 1 < plan->n_parts) {
         ec_plan_endpoint(parts[i].index + 1, ep, sizeof ep);
         ec_buf_printf(b, "\"%s\"", ep);
       } else {
         ec_buf_printf(b, "null");
+      }
+      /* A tree: the partition it receives from, the models its subtree returns, its --next. */
+      ec_buf_printf(b, ",\n      \"parent\": ");
+      if (q->parent >= 0) ec_buf_printf(b, "%d", q->parent);
+      else ec_buf_printf(b, "null");
+      if (plan->tree) {
+        ec_buf_printf(b, ",\n      \"models\": \"");
+        for (int m = 0, first = 1; m < g->n_models; m++)
+          if (q->models >> m & 1) ec_buf_printf(b, "%s%s", first ? "" : ",", g->model_names[m]), first = 0;
+        ec_buf_printf(b, "\",\n      \"next_args\": ");
+        ec_buf nb = {0};
+        ec_plan_next_args(g, plan, parts[i].index, &nb);
+        ec_buf_json_str(b, nb.data ? nb.data + (nb.data[0] == ' ') : "");
+        ec_buf_free(&nb);
       }
       clusters_json(b, g, plan, q);
     }

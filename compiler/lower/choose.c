@@ -782,18 +782,22 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
 }
 
 /* A constant right operand: XNNPACK's fully-connected; two float activations: OpenBLAS. */
-/* Gelu (com.edgecc) of float data in its Erf form, element by element in either layout (both
- * tensors in the same one). The tanh form stays on the reference kernel. */
-static ec_kernel_kind choose_gelu(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
-  const eck_gelu_params *gp = n->params;
+/* An element-by-element op of float data on its own vectorized kernel, in either layout (both
+ * tensors in the same one): Gelu (com.edgecc) in its Erf form (the tanh form stays on the
+ * reference kernel), HardSigmoid (alpha and beta: the node's eck_unary_params, read by codegen). */
+static ec_kernel_kind choose_elementwise(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+  ec_kernel_kind k = n->op == EC_OP_HardSigmoid ? EC_K_HARDSIGMOID : EC_K_GELU;
   (void)xnn;
-  if (!gp || gp->approximate != ECK_GELU_NONE || !is_f32(x) || !is_f32(y) || x->kind == EC_TK_CONSTANT ||
-      ec_tensor_numel(x) != ec_tensor_numel(y) || (x->rank == 4 && x->layout != y->layout && !ec_layout_free(x)))
+  if (k == EC_K_GELU && (!n->params || ((const eck_gelu_params *)n->params)->approximate != ECK_GELU_NONE))
+    return EC_K_REF;
+  if (k == EC_K_HARDSIGMOID && !n->params) return EC_K_REF;
+  if (!is_f32(x) || !is_f32(y) || x->kind == EC_TK_CONSTANT || ec_tensor_numel(x) != ec_tensor_numel(y) ||
+      (x->rank == 4 && x->layout != y->layout && !ec_layout_free(x)))
     return EC_K_REF;
   c->xp.batch = (size_t)ec_tensor_numel(x);
   c->a = n->inputs[0];
-  return c->xp.batch ? EC_K_GELU : EC_K_REF;
+  return c->xp.batch ? k : EC_K_REF;
 }
 
 /* How a LayerNormalization's scale or bias steps along a row of n: 1 one value per element, 0 one
@@ -940,12 +944,15 @@ static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_cho
   switch (kind) {
     case ECK_DNNL_CONV: {
       size_t g = x->groups ? x->groups : 1;
-      if (x->in_stride != x->channels_in * g || x->out_stride != x->channels_out * g) return EC_K_XNN;
+      /* An output into a Concat's channels (concat-in-place) runs on a dense copy in the step's
+       * stage (eck_dnnl_stage_bytes: the memory plan gives it as the step's scratch). */
+      if (x->in_stride != x->channels_in * g) return EC_K_XNN;
       p->flags = ECK_DNNL_W_OHWI; /* lowering re-ordered the weights for XNNPACK (or OIHW = OHWI) */
       /* fuse-sum: the residual (input 3) added to the output, the clamp before or after it. */
       const ec_attr *sum = attr(n, EC_ATTR_SUM);
       if (sum) {
-        if (n->n_inputs <= EC_SUM_INPUT || n->inputs[EC_SUM_INPUT] < 0) return EC_K_XNN;
+        if (n->n_inputs <= EC_SUM_INPUT || n->inputs[EC_SUM_INPUT] < 0 || x->out_stride != x->channels_out * g)
+          return EC_K_XNN;
         p->flags |= ECK_DNNL_SUM | (sum->i == EC_SUM_CLAMP_FIRST ? ECK_DNNL_CLAMP_FIRST : 0);
         c->b = n->inputs[EC_SUM_INPUT];
       }
@@ -957,7 +964,7 @@ static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_cho
     case ECK_DNNL_MAXPOOL:
     case ECK_DNNL_AVGPOOL: {
       const ec_tensor *y = out_t(g, n, 0);
-      if (x->in_stride != x->channels_in || x->out_stride != x->channels_in) return EC_K_XNN;
+      if (x->in_stride != x->channels_in) return EC_K_XNN; /* a strided output is staged, as conv's */
       /* choose_pool fitted the pads to the output (ceil_mode's extra row is padding XNNPACK's
        * average does not count): the same output size, padding excluded. */
       p->out_height = (size_t)y->dims[2];

@@ -34,6 +34,7 @@ typedef struct jctx {
   const ec_plan_opts *o;
   const ec_bridges *br;
   int M, D, TB, N;
+  uint32_t o_all;    /* every model's bit */
   uint32_t *nmask;   /* per node */
   int *tb;           /* per node: tree block (-1: dead) */
   int *first_of;     /* per block: its first node */
@@ -241,11 +242,10 @@ static void costs(jctx *c, const double *node_ms) {
   for (int v = 0; v < D; v++) c->cap[v] = (double)c->devs->items[v].target->ram_mb * 1048576.0;
 }
 
-/* The partitions of a placement (used devices in order), if a chain can run them: each partition
- * reads only what the one before it sends, graph inputs only the first, and the last returns every
- * model's outputs. False (why said) otherwise; parts are then freed. */
-static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
-                        ec_plan_joint *j, bool *oom) {
+/* One partition per device the placement uses, in the list's order (part_dev: their devices,
+ * node_part: each node's); as a chain would cut them. False when out of memory. */
+static bool device_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
+                         bool *oom) {
   const ec_graph *g = c->g;
   int rank[64], P = 0;
   for (int v = 0; v < c->D; v++) rank[v] = -1;
@@ -257,15 +257,24 @@ static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, 
   fake.node_block = node_part;
   fake.n_blocks = P;
   *n_parts = 0;
-  bool ok = true;
   for (int k = 0; k < P; k++) {
     if (ec_plan_make_part(g, &fake, k, k + 1, k, &parts[k])) {
       *oom = true;
-      ok = false;
-      break;
+      return false;
     }
     *n_parts = k + 1;
   }
+  return true;
+}
+
+/* The partitions of a placement (used devices in order), if a chain can run them: each partition
+ * reads only what the one before it sends, graph inputs only the first, and the last returns every
+ * model's outputs. False (why said) otherwise; parts are then freed. */
+static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
+                        ec_plan_joint *j, bool *oom) {
+  const ec_graph *g = c->g;
+  bool ok = device_parts(c, bdev, parts, n_parts, part_dev, node_part, oom);
+  int P = *n_parts;
   for (int k = 1; ok && k < P; k++) {
     const ec_part *q = &parts[k], *prev = &parts[k - 1];
     for (int x = 0; ok && x < q->n_inputs; x++) {
@@ -286,6 +295,99 @@ static bool chain_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, 
             g->tensors[t].name, c->devs->items[part_dev[node_part[pr]]].name, c->devs->items[part_dev[k]].name,
             c->devs->items[part_dev[k - 1]].name);
     }
+  }
+  if (!ok)
+    for (int k = 0; k < *n_parts; k++) ec_part_free(&parts[k]);
+  return ok;
+}
+
+/* The partitions of a placement as a tree (after chain_parts refused it; parts made again): each
+ * partition but the first receives everything from one earlier partition (its parent) and
+ * nothing else, and its inputs are exactly the parent's outputs that are not graph outputs, in
+ * order (a partition returns its graph outputs upstream and sends the rest to every branch); the
+ * branches of one partition, and the partition itself, answer disjoint sets of models. parent[k] and models[k] (the models whose outputs
+ * partition k's subtree returns) are filled. False (why said) otherwise; parts are then freed. */
+static bool tree_parts(jctx *c, const int *bdev, ec_part *parts, int *n_parts, int *part_dev, int *node_part,
+                       int *parent, uint32_t *models, ec_plan_joint *j, bool *oom) {
+  const ec_graph *g = c->g;
+  bool ok = device_parts(c, bdev, parts, n_parts, part_dev, node_part, oom);
+  int P = *n_parts;
+  /* A chain's last partition passes every graph output through; a tree's partitions each return
+   * the graph outputs they compute (and read only what their nodes read), then what they send. */
+  int *keep = ok ? ec_alloc(sizeof(int) * ((size_t)g->n_tensors + 1)) : NULL;
+  if (ok && !keep) *oom = true, ok = false;
+  for (int k = 0; ok && k < P; k++) {
+    ec_part *q = &parts[k];
+    int n = 0;
+    for (int x = 0; x < q->n_inputs; x++) {
+      int t = q->inputs[x];
+      bool read = k == 0 && g->tensors[t].producer < 0;
+      for (int u = 0; !read && u < g->tensors[t].n_consumers; u++) {
+        int r = g->tensors[t].consumers[u];
+        read = !g->nodes[r].dead && node_part[r] == k;
+      }
+      if (read) q->inputs[n++] = t;
+    }
+    q->n_inputs = n;
+    n = 0;
+    for (int o = 0; o < g->n_outputs; o++) {
+      int pr = g->tensors[g->outputs[o]].producer;
+      if (pr >= 0 && node_part[pr] == k) keep[n++] = g->outputs[o];
+    }
+    for (int x = 0; x < q->n_outputs; x++)
+      if (!g->tensors[q->outputs[x]].is_output) keep[n++] = q->outputs[x];
+    memcpy(q->outputs, keep, sizeof(int) * (size_t)n);
+    q->n_outputs = n;
+  }
+  free(keep);
+  for (int k = 0; ok && k < P; k++) {
+    const ec_part *q = &parts[k];
+    parent[k] = -1;
+    models[k] = 0;
+    for (int x = 0; ok && x < q->n_inputs; x++) {
+      int t = q->inputs[x], pr = g->tensors[t].producer;
+      int from = pr >= 0 ? node_part[pr] : -1;
+      if (x == 0) parent[k] = from;
+      if (from != parent[k] || (k > 0 && from < 0) || (k == 0 && from >= 0)) {
+        say(j, "partition %d on %s reads '%s' from %s: a tree's partition receives from one partition only",
+            k, c->devs->items[part_dev[k]].name, g->tensors[t].name,
+            from < 0 ? "the graph inputs" : c->devs->items[part_dev[from]].name);
+        ok = false;
+      }
+    }
+    if (ok && k > 0) {
+      /* The runtime sends the parent's outputs that are not graph outputs, in order. */
+      const ec_part *pa = &parts[parent[k]];
+      int y = 0;
+      bool same = true;
+      for (int x = 0; same && x < pa->n_outputs; x++) {
+        if (g->tensors[pa->outputs[x]].is_output) continue;
+        same = y < q->n_inputs && q->inputs[y++] == pa->outputs[x];
+      }
+      for (int x = 0; same && x < q->n_inputs; x++) same = !g->tensors[q->inputs[x]].is_output;
+      if (!same || y != q->n_inputs) {
+        say(j, "partition %d on %s reads only part of what %s sends: a tree's branches each take all of it", k,
+            c->devs->items[part_dev[k]].name, c->devs->items[part_dev[parent[k]]].name);
+        ok = false;
+      }
+    }
+  }
+  for (int k = 0; ok && k < P; k++)
+    for (int x = 0; x < parts[k].n_outputs; x++) {
+      int t = parts[k].outputs[x];
+      for (int o = 0; o < g->n_outputs; o++)
+        if (g->outputs[o] == t && g->output_model[o] >= 0) models[k] |= 1u << g->output_model[o];
+    }
+  for (int k = P - 1; ok && k > 0; k--) {
+    if (models[parent[k]] & models[k]) {
+      say(j, "two branches of partition %d return one model's outputs", parent[k]);
+      ok = false;
+    }
+    models[parent[k]] |= models[k];
+  }
+  if (ok && P > 0 && models[0] != c->o_all) {
+    say(j, "the tree's partitions do not return every model's outputs");
+    ok = false;
   }
   if (!ok)
     for (int k = 0; k < *n_parts; k++) ec_part_free(&parts[k]);
@@ -314,7 +416,8 @@ static uint32_t block_models(const jctx *c, int b) {
 
 /* Fills the plan's partitions and figures from parts (chain_parts) of placement bdev. */
 static ec_status carry_out(jctx *c, const int *bdev, ec_part *parts, int P, const int *part_dev, const int *node_part,
-                           const uint8_t *node_prof, const double *node_ms, ec_plan *out) {
+                           const int *parent, const uint32_t *models, const uint8_t *node_prof, const double *node_ms,
+                           ec_plan *out) {
   const ec_graph *g = c->g;
   int D = c->D;
   out->parts = ec_alloc(sizeof(ec_plan_part) * (size_t)(P + 1));
@@ -327,6 +430,8 @@ static ec_status carry_out(jctx *c, const int *bdev, ec_part *parts, int P, cons
     ec_plan_part *q = &out->parts[k];
     int v = part_dev[k];
     q->device = v;
+    q->parent = parent ? parent[k] : k - 1;
+    q->models = parent ? models[k] : 0;
     q->first_block = k, q->end_block = k + 1;
     for (int b = 0; b < c->TB; b++)
       if (bdev[b] == v) {
@@ -340,10 +445,14 @@ static ec_status carry_out(jctx *c, const int *bdev, ec_part *parts, int P, cons
     q->part = parts[k];
     q->planned_nodes = q->part.n_nodes;
     q->staging_bytes = ec_plan_staging_bytes(g, q->part.inputs, q->part.n_inputs, q->part.outputs, q->part.n_outputs);
-    if (k + 1 < P) {
-      for (int x = 0; x < q->part.n_outputs; x++) q->bytes_out += ec_plan_tensor_bytes(&g->tensors[q->part.outputs[x]]);
-      q->transfer_ms = ec_transfer_ms(ec_link_between(c->o->links, &c->devs->items[v], &c->devs->items[part_dev[k + 1]]),
-                                      q->bytes_out);
+    /* What it sends, to each partition it feeds (a chain: the next one). */
+    for (int n = k + 1; n < P; n++) {
+      if ((parent ? parent[n] : n - 1) != k) continue;
+      double bytes = 0;
+      for (int x = 0; x < q->part.n_outputs; x++) bytes += ec_plan_tensor_bytes(&g->tensors[q->part.outputs[x]]);
+      q->bytes_out += bytes;
+      q->transfer_ms += ec_transfer_ms(ec_link_between(c->o->links, &c->devs->items[v], &c->devs->items[part_dev[n]]),
+                                       bytes);
     }
     out->device_part[v] = k;
     out->latency_ms += q->compute_ms + q->transfer_ms;
@@ -365,6 +474,7 @@ ec_status ec_plan_joint_build(const ec_graph *g, const ec_device_list *devs, con
   memset(&c, 0, sizeof c);
   c.g = g, c.devs = devs, c.o = o, c.br = br, c.gone = gone;
   c.M = g->n_models, c.D = devs->n, c.N = g->n_nodes;
+  c.o_all = g->n_models >= 32 ? 0xffffffffu : (1u << g->n_models) - 1u;
   size_t N = (size_t)g->n_nodes + 1, D = (size_t)devs->n;
   c.nmask = ec_alloc(sizeof(uint32_t) * N);
   c.tb = ec_alloc(sizeof(int) * N);
@@ -372,8 +482,10 @@ ec_status ec_plan_joint_build(const ec_graph *g, const ec_device_list *devs, con
   int *node_part = ec_alloc(sizeof(int) * N);
   ec_part *parts = ec_alloc(sizeof(ec_part) * (D + 1));
   int *part_dev = ec_alloc(sizeof(int) * (D + 1));
+  int *tparent = ec_alloc(sizeof(int) * (D + 1));
+  uint32_t *tmodels = ec_alloc(sizeof(uint32_t) * (D + 1));
   ec_status st = EC_OK;
-  bool oom = !c.nmask || !c.tb || !c.first_of || !node_part || !parts || !part_dev;
+  bool oom = !c.nmask || !c.tb || !c.first_of || !node_part || !parts || !part_dev || !tparent || !tmodels;
   if (oom || c.M > 32 || c.D > 16) {
     if (!oom) say(j, "more than 32 models or 16 devices");
     goto out;
@@ -459,8 +571,21 @@ ec_status ec_plan_joint_build(const ec_graph *g, const ec_device_list *devs, con
     int P = 0;
     char why[EC_JOINT_WHY_MAX];
     memcpy(why, j->why, sizeof why);
-    if (!chain_parts(&c, bdev, parts, &P, part_dev, node_part, j, &oom)) {
+    bool tree = false, chain = chain_parts(&c, bdev, parts, &P, part_dev, node_part, j, &oom);
+    if (oom) goto out2;
+    if (!chain && pass == 0) {
+      /* Not a chain: a tree of partitions (a partition sending to several) may run it. */
+      char chain_why[EC_JOINT_WHY_MAX];
+      memcpy(chain_why, j->why, sizeof chain_why);
+      tree = tree_parts(&c, bdev, parts, &P, part_dev, node_part, tparent, tmodels, j, &oom);
       if (oom) goto out2;
+      if (!tree) {
+        char mine[EC_JOINT_WHY_MAX];
+        memcpy(mine, j->why, sizeof mine);
+        snprintf(j->why, sizeof j->why, "%.110s; as a tree: %.110s", chain_why, mine);
+      }
+    }
+    if (!chain && !tree) {
       if (pass == 1) { /* keep the free choice's reason, add this one's */
         char mine[EC_JOINT_WHY_MAX];
         memcpy(mine, j->why, sizeof mine);
@@ -468,7 +593,8 @@ ec_status ec_plan_joint_build(const ec_graph *g, const ec_device_list *devs, con
       }
       continue;
     }
-    st = carry_out(&c, bdev, parts, P, part_dev, node_part, node_prof, node_ms, out);
+    st = carry_out(&c, bdev, parts, P, part_dev, node_part, tree ? tparent : NULL, tree ? tmodels : NULL, node_prof,
+                   node_ms, out);
     if (st) {
       for (int k = 0; k < P; k++) ec_part_free(&parts[k]);
       goto out2;
@@ -481,6 +607,7 @@ ec_status ec_plan_joint_build(const ec_graph *g, const ec_device_list *devs, con
     memcpy(j->device, bdev, sizeof(int) * (size_t)c.TB);
     j->objective = objv;
     j->leaves_together = pass == 1;
+    out->tree = tree;
     if (pass == 0) j->why[0] = 0;
     *done = true;
   }
@@ -492,7 +619,7 @@ out2:
   free(c.parent), free(c.compute), free(c.need), free(c.edge), free(c.w), free(c.a), free(c.rv), free(c.sd);
   free(c.ob), free(c.edge_bytes), free(c.cap), free(bdev), free(first_node), free(last_node);
 out:
-  free(c.nmask), free(c.tb), free(c.first_of), free(node_part), free(parts), free(part_dev);
+  free(c.nmask), free(c.tb), free(c.first_of), free(node_part), free(parts), free(part_dev), free(tparent), free(tmodels);
   if (oom) return EC_ERR_INTERNAL;
   return st;
 }
@@ -539,7 +666,9 @@ void ec_plan_joint_text(const ec_graph *g, const ec_device_list *devs, const ec_
                   pass ? j->objective : j->objective_free);
   }
   if (!j->device_free) ec_buf_printf(b, "  no placement of the tree fits: %s; the chain plan above\n", j->why);
-  else if (!j->why[0]) ec_buf_printf(b, "  carried out as the partitions above\n");
+  else if (!j->why[0])
+    ec_buf_printf(b, "  carried out as the partitions above%s\n",
+                  p->tree ? ", a tree (each partition's parent and --next: plan.json, README.md)" : "");
   else if (j->device) ec_buf_printf(b, "  the choice is not carried out (%s)\n", j->why);
   else ec_buf_printf(b, "  not carried out (%s): the chain plan above\n", j->why);
   ec_buf_printf(b, "  predicted latency per model:");

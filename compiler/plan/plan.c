@@ -224,6 +224,7 @@ static uint64_t plan_id(const ec_graph *g, const ec_device_list *devs, const ec_
     h = hash_tensors(h, g, q->part.inputs, q->part.n_inputs);
     h = fnv(h, "->", 2);
     h = hash_tensors(h, g, q->part.outputs, q->part.n_outputs);
+    if (p->tree) h = fnv(h, &q->parent, sizeof q->parent), h = fnv(h, &q->models, sizeof q->models);
   }
   return h ? h : 1;
 }
@@ -401,6 +402,7 @@ ec_status ec_plan_build(const ec_graph *g, const ec_device_list *devs, const ec_
     ec_plan_part *q = &out->parts[k];
     const ec_dp_part *dp = &pp.parts[k];
     q->device = dp->device;
+    q->parent = k - 1;
     q->first_block = dp->first_block;
     q->end_block = dp->end_block;
     q->compute_ms = dp->compute;
@@ -497,6 +499,18 @@ void ec_plan_free(ec_plan *p) {
 
 void ec_plan_endpoint(int k, char *buf, size_t len) {
   snprintf(buf, len, "tcp://127.0.0.1:%d", EC_PLAN_PORT_BASE + k);
+}
+
+void ec_plan_next_args(const ec_graph *g, const ec_plan *p, int k, ec_buf *b) {
+  char ep[64];
+  for (int n = k + 1; n < p->n_parts; n++) {
+    if (p->parts[n].parent != k) continue;
+    ec_plan_endpoint(n, ep, sizeof ep);
+    ec_buf_printf(b, " --next ");
+    for (int m = 0, first = 1; p->tree && m < g->n_models; m++)
+      if (p->parts[n].models >> m & 1) ec_buf_printf(b, "%s%s", first ? "" : ",", g->model_names[m]), first = 0;
+    ec_buf_printf(b, "%s%s", p->tree ? "@" : "", ep);
+  }
 }
 
 void ec_plan_human_bytes(double v, char *buf, size_t len) {

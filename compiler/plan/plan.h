@@ -96,6 +96,11 @@ typedef struct ec_plan_part {
   int planned_nodes;           /* part.n_nodes as planned (codegen may add layout steps at cuts) */
   double profiled_ms;          /* their measured time (part of compute_ms) */
   ec_part part;                /* index k, nodes, inputs and outputs of the cut */
+  /* The partition it receives from: -1 for the first, k - 1 in a chain; in a tree (plan.tree)
+   * any earlier one, and models: the models whose outputs it and the partitions after it
+   * return (its parent's --next MODELS@). */
+  int parent;
+  uint32_t models;
   /* Clusters (cluster.h), decided on the graph as planned; each node's is recorded on the IR
    * (ec_node.cluster, 0..n_clusters-1). */
   int threads;                 /* the thread budget: --threads, else the target's cores */
@@ -174,6 +179,7 @@ typedef struct ec_plan {
   int parallel;                /* --parallel the clusters were made under */
   ec_plan_joint joint;         /* several models: the joint plan */
   const double *mix;           /* --mix, as in the options (NULL: none) */
+  bool tree;                   /* a partition sends to several (parts[k].parent, .models) */
 } ec_plan;
 
 /* Bytes of the buffers outside the arena a partition receiving ins[] and sending outs[] holds
@@ -217,6 +223,9 @@ void ec_plan_table(const ec_graph *g, const ec_device_list *devs, const ec_plan 
 void ec_plan_unused_why(const ec_device_list *devs, const ec_plan *p, int v, ec_buf *b);
 /* "tcp://127.0.0.1:PORT" of partition k. */
 void ec_plan_endpoint(int k, char *buf, size_t len);
+/* The --next arguments of partition k's program (" --next EP", or in a tree one
+ * " --next MODELS@EP" per partition it feeds; "" for a last one), default endpoints. */
+void ec_plan_next_args(const ec_graph *g, const ec_plan *p, int k, ec_buf *b);
 
 /* Sizes for people in the plan's texts: "1.2 MB", "340 kB", "12 B". */
 void ec_plan_human_bytes(double v, char *buf, size_t len);

@@ -158,18 +158,10 @@ static int owned_copy(dnnl_memory_t *out, eck_dnnl_ctx *c, const dnnl_memory_des
   return ECK_OK;
 }
 
-/* Output size of a window op along one axis, rounding down. */
-static size_t out_size(size_t in, uint32_t pad_lo, uint32_t pad_hi, uint32_t k, uint32_t s, uint32_t d) {
-  size_t span = (size_t)(k - 1) * (d ? d : 1) + 1, full = in + pad_lo + pad_hi;
-  return full < span ? 0 : (full - span) / (s ? s : 1) + 1;
-}
-
-/* Bytes of a dense convolution output (the residual a sum post-op copies). */
-static size_t conv_dst_bytes(const eck_dnnl_params *p) {
-  size_t g = p->groups ? p->groups : 1;
-  size_t oh = out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
-  size_t ow = out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
-  return p->batch * oh * ow * p->channels_out * g * sizeof(float);
+/* Copies n pixels of ch floats from pixels `from_stride` apart to pixels `to_stride` apart (a
+ * channel slice to or from a dense tensor). */
+static void copy_pixels(float *to, size_t to_stride, const float *from, size_t from_stride, size_t n, size_t ch) {
+  for (size_t i = 0; i < n; i++) memcpy(to + i * to_stride, from + i * from_stride, ch * sizeof(float));
 }
 
 /* Fills the descriptor of the op p describes, with the weight and bias layouts the caller's data
@@ -185,8 +177,8 @@ static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
   switch (p->kind) {
     case ECK_DNNL_CONV: {
       size_t g = p->groups ? p->groups : 1, ci = p->channels_in * g, co = p->channels_out * g;
-      size_t oh = out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
-      size_t ow = out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
+      size_t oh = eck_dnnl_out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
+      size_t ow = eck_dnnl_out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
       dnnl_dims_t strides = {p->stride[0], p->stride[1]};
       /* oneDNN counts dilation from 0 (0: dense), ONNX from 1. */
       dnnl_dims_t dil = {p->dilation[0] ? p->dilation[0] - 1 : 0, p->dilation[1] ? p->dilation[1] - 1 : 0};
@@ -197,8 +189,12 @@ static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
       dnnl_dims_t bd = {(dnnl_dim_t)co};
       int grouped = g > 1;
       if (!oh || !ow) return fail_rc(err, "eck_dnnl_create", "window larger than the padded input", ECK_ERR_ARG);
-      CHECK(err, "dnnl_memory_desc_init (src)", act_md(&src, p->batch, p->height, p->width, ci, p->in_stride));
-      CHECK(err, "dnnl_memory_desc_init (dst)", act_md(&dst, p->batch, oh, ow, co, p->out_stride));
+      /* A channel slice runs on a dense copy in the stage (eck_dnnl_stage): oneDNN 2.6 has only
+       * its reference kernel for strided activations. */
+      CHECK(err, "dnnl_memory_desc_init (src)",
+            act_md(&src, p->batch, p->height, p->width, ci, eck_dnnl_staged_in(p) ? 0 : p->in_stride));
+      CHECK(err, "dnnl_memory_desc_init (dst)",
+            act_md(&dst, p->batch, oh, ow, co, eck_dnnl_staged_out(p) ? 0 : p->out_stride));
       /* ONNX's [O, I/g, kh, kw] is oneDNN's goihw with the group dim split off O; lowering's
        * [O, kh, kw, I/g] is gohwi. */
       int ohwi = (p->flags & ECK_DNNL_W_OHWI) != 0;
@@ -238,9 +234,9 @@ static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
     case ECK_DNNL_MAXPOOL:
     case ECK_DNNL_AVGPOOL: {
       size_t oh = p->out_height ? p->out_height
-                                : out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
+                                : eck_dnnl_out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
       size_t ow = p->out_width ? p->out_width
-                               : out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
+                               : eck_dnnl_out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
       dnnl_dims_t strides = {p->stride[0], p->stride[1]}, kernel = {p->kernel[0], p->kernel[1]};
       dnnl_dims_t dil = {p->dilation[0] ? p->dilation[0] - 1 : 0, p->dilation[1] ? p->dilation[1] - 1 : 0};
       dnnl_dims_t pl = {p->pad[0], p->pad[3]}, pr;
@@ -262,8 +258,10 @@ static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
         if (pr[k] > (dnnl_dim_t)hi[k] && alg == dnnl_pooling_avg_include_padding)
           return fail_rc(err, "eck_dnnl_create", "ceil_mode with count_include_pad", ECK_ERR_UNSUPPORTED);
       }
-      CHECK(err, "dnnl_memory_desc_init (src)", act_md(&src, p->batch, p->height, p->width, p->channels_in, p->in_stride));
-      CHECK(err, "dnnl_memory_desc_init (dst)", act_md(&dst, p->batch, oh, ow, p->channels_in, p->out_stride));
+      CHECK(err, "dnnl_memory_desc_init (src)",
+            act_md(&src, p->batch, p->height, p->width, p->channels_in, eck_dnnl_staged_in(p) ? 0 : p->in_stride));
+      CHECK(err, "dnnl_memory_desc_init (dst)",
+            act_md(&dst, p->batch, oh, ow, p->channels_in, eck_dnnl_staged_out(p) ? 0 : p->out_stride));
       CHECK(err, "dnnl_pooling_v2_forward_desc_init",
             dnnl_pooling_v2_forward_desc_init(pool, dnnl_forward_inference, alg, &src, &dst, strides, kernel,
                                               dil, pl, pr));
@@ -433,16 +431,29 @@ out:
   return rc;
 }
 
+int eck_dnnl_stage(eck_dnnl_node *s, const eck_dnnl_params *p, void *buf) {
+  if (eck_dnnl_stage_bytes(p) && !buf) return fail_rc(&s->err, "eck_dnnl_stage", "no stage buffer", ECK_ERR_ARG);
+  s->stage = buf;
+  s->ready = 0;
+  return ECK_OK;
+}
+
 int eck_dnnl_setup(eck_dnnl_node *s, const eck_dnnl_params *p, const void *a, const void *b, void *y) {
   const void *x0 = s->swap ? b : a, *x1 = s->swap ? a : b;
   int binary = p->kind == ECK_DNNL_ADD || p->kind == ECK_DNNL_MUL;
+  void *dst = y;
   if (!s->prim || !a || !y || (binary && !b))
     return fail_rc(&s->err, "eck_dnnl_setup", "no primitive or no buffer", ECK_ERR_ARG);
+  if (eck_dnnl_stage_bytes(p) && !s->stage)
+    return fail_rc(&s->err, "eck_dnnl_setup", "channel slice without a stage buffer (eck_dnnl_stage)", ECK_ERR_ARG);
+  /* A channel slice: the primitive reads and writes the dense copies in the stage. */
+  if (eck_dnnl_staged_in(p)) x0 = s->stage;
+  if (eck_dnnl_staged_out(p)) dst = (char *)s->stage + eck_dnnl_stage_in_bytes(p);
   /* The handles are only read by oneDNN's execute: const is restored there. */
   CHECK(&s->err, "dnnl_memory_set_data_handle", dnnl_memory_set_data_handle((dnnl_memory_t)s->src, (void *)x0));
   if (binary)
     CHECK(&s->err, "dnnl_memory_set_data_handle", dnnl_memory_set_data_handle((dnnl_memory_t)s->src1, (void *)x1));
-  CHECK(&s->err, "dnnl_memory_set_data_handle", dnnl_memory_set_data_handle((dnnl_memory_t)s->dst, y));
+  CHECK(&s->err, "dnnl_memory_set_data_handle", dnnl_memory_set_data_handle((dnnl_memory_t)s->dst, dst));
   s->in[0] = a;
   s->in[1] = b;
   s->out = y;
@@ -458,9 +469,18 @@ int eck_dnnl_run(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, co
     int rc = eck_dnnl_setup(s, p, a, b, y);
     if (rc != ECK_OK) return rc;
   }
+  size_t n_in = p->batch * p->height * p->width, n_out = p->batch * eck_dnnl_oh(p) * eck_dnnl_ow(p);
+  size_t c_out = eck_dnnl_ch_out(p), os = p->out_stride ? p->out_stride : c_out;
+  float *stage_out = eck_dnnl_staged_out(p) ? (float *)((char *)s->stage + eck_dnnl_stage_in_bytes(p)) : NULL;
+  if (eck_dnnl_staged_in(p))
+    copy_pixels((float *)s->stage, eck_dnnl_ch_in(p), (const float *)a, p->in_stride, n_in, eck_dnnl_ch_in(p));
   /* The sum post-op adds into the destination: the residual must be there (a copy only when
-   * the memory plan could not put y on its bytes). Dense NHWC: lowering fuses no strided one. */
-  if ((p->flags & ECK_DNNL_SUM) && p->kind == ECK_DNNL_CONV && b && b != y) memcpy(y, b, conv_dst_bytes(p));
+   * the memory plan could not put y on its bytes, or the output is a channel slice, staged). */
+  if ((p->flags & ECK_DNNL_SUM) && p->kind == ECK_DNNL_CONV) {
+    const float *r = b ? (const float *)b : (const float *)y;
+    if (stage_out) copy_pixels(stage_out, c_out, r, os, n_out, c_out);
+    else if (r != y) memcpy(y, r, n_out * c_out * sizeof(float));
+  }
   args[n].arg = s->src1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC, args[n++].memory = (dnnl_memory_t)s->src;
   if (s->src1) args[n].arg = DNNL_ARG_SRC_1, args[n++].memory = (dnnl_memory_t)s->src1;
   if (s->weights) args[n].arg = DNNL_ARG_WEIGHTS, args[n++].memory = (dnnl_memory_t)s->weights;
@@ -470,6 +490,7 @@ int eck_dnnl_run(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, co
   CHECK(&s->err, "dnnl_primitive_execute",
         dnnl_primitive_execute((dnnl_primitive_t)s->prim, (dnnl_stream_t)c->stream, n, args));
   CHECK(&s->err, "dnnl_stream_wait", dnnl_stream_wait((dnnl_stream_t)c->stream));
+  if (stage_out) copy_pixels((float *)y, os, stage_out, c_out, n_out, c_out);
   return ECK_OK;
 }
 

@@ -84,10 +84,12 @@ typedef struct eck_dnnl_params {
   uint32_t kernel[2], stride[2], dilation[2]; /* H, W; dilation as ONNX writes it (1: none) */
   uint32_t groups;                /* conv: 1, or the group count (depthwise: channels) */
   size_t channels_in, channels_out; /* conv: per group; fc: in, out; pooling: channels */
-  size_t in_stride, out_stride;   /* elements between pixels/rows (>= channels; 0: dense). Correct
-                                     either way, but oneDNN 2.6 runs a strided (channel-slice)
-                                     convolution on its reference kernel, ref:any: measured for
-                                     1x1 and 3x3 64->64 at 28x28 with either stride 128 */
+  size_t in_stride, out_stride;   /* elements between pixels/rows (>= channels; 0: dense). oneDNN
+                                     2.6 runs a convolution or pooling whose input or output is a
+                                     channel slice on its reference kernel, ref:any (measured for
+                                     1x1 and 3x3 at 28x28 and 14x14, strides or a submemory alike):
+                                     those two kinds therefore run on dense tensors in a stage
+                                     buffer (eck_dnnl_stage) and copy the slices in and out */
   size_t batch, height, width;    /* input N, H, W (fc: rows in batch) */
   size_t out_height, out_width;   /* pooling: output H, W (0: from the pads, rounding down; a
                                      ceil_mode output is one larger) */
@@ -95,6 +97,54 @@ typedef struct eck_dnnl_params {
   int32_t rank_a, rank_b;         /* binary ops: physical shapes, numpy broadcasting */
   size_t shape_a[ECK_DNNL_MAX_DIMS], shape_b[ECK_DNNL_MAX_DIMS];
 } eck_dnnl_params;
+
+/* Output size of a window op along one axis, rounding down (0: the window is larger than the
+ * padded input). */
+static inline size_t eck_dnnl_out_size(size_t in, uint32_t pad_lo, uint32_t pad_hi, uint32_t k, uint32_t s,
+                                       uint32_t d) {
+  size_t span = (size_t)(k - 1) * (d ? d : 1) + 1, full = in + pad_lo + pad_hi;
+  return full < span ? 0 : (full - span) / (s ? s : 1) + 1;
+}
+
+/* Channels of a convolution's or pooling's input and output (all groups). */
+static inline size_t eck_dnnl_ch_in(const eck_dnnl_params *p) {
+  return p->kind == ECK_DNNL_CONV ? p->channels_in * (p->groups ? p->groups : 1) : p->channels_in;
+}
+static inline size_t eck_dnnl_ch_out(const eck_dnnl_params *p) {
+  return p->kind == ECK_DNNL_CONV ? p->channels_out * (p->groups ? p->groups : 1) : p->channels_in;
+}
+/* Output H, W of a convolution or pooling. */
+static inline size_t eck_dnnl_oh(const eck_dnnl_params *p) {
+  return p->kind != ECK_DNNL_CONV && p->out_height
+             ? p->out_height
+             : eck_dnnl_out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
+}
+static inline size_t eck_dnnl_ow(const eck_dnnl_params *p) {
+  return p->kind != ECK_DNNL_CONV && p->out_width
+             ? p->out_width
+             : eck_dnnl_out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
+}
+/* Whether a convolution or pooling reads (writes) a channel slice, and runs on a dense copy. */
+static inline int eck_dnnl_staged_in(const eck_dnnl_params *p) {
+  return (p->kind == ECK_DNNL_CONV || p->kind == ECK_DNNL_MAXPOOL || p->kind == ECK_DNNL_AVGPOOL) &&
+         p->in_stride && p->in_stride != eck_dnnl_ch_in(p);
+}
+static inline int eck_dnnl_staged_out(const eck_dnnl_params *p) {
+  return (p->kind == ECK_DNNL_CONV || p->kind == ECK_DNNL_MAXPOOL || p->kind == ECK_DNNL_AVGPOOL) &&
+         p->out_stride && p->out_stride != eck_dnnl_ch_out(p);
+}
+/* Bytes of the dense input copy at the start of the stage (0 when not staged), 64-byte rounded. */
+static inline size_t eck_dnnl_stage_in_bytes(const eck_dnnl_params *p) {
+  size_t b = eck_dnnl_staged_in(p) ? p->batch * p->height * p->width * eck_dnnl_ch_in(p) * sizeof(float) : 0;
+  return (b + 63) / 64 * 64;
+}
+/* Bytes of the stage buffer a step needs (eck_dnnl_stage): the dense input when it reads a
+ * channel slice, then the dense output when it writes one; 0 for every other step. The compiler's
+ * memory plan gives it from the arena, as a step's scratch. */
+static inline size_t eck_dnnl_stage_bytes(const eck_dnnl_params *p) {
+  size_t out = eck_dnnl_staged_out(p) ? p->batch * eck_dnnl_oh(p) * eck_dnnl_ow(p) * eck_dnnl_ch_out(p) * sizeof(float) : 0;
+  return eck_dnnl_stage_in_bytes(p) + out;
+}
 
 /* The library call that failed and what it returned ("dnnl_primitive_desc_create",
  * "unimplemented"): static strings, so init can say which step failed and why. NULL while nothing
@@ -117,6 +167,7 @@ typedef struct eck_dnnl_node {
   void *src, *src1, *dst;         /* dnnl_memory_t bound to caller buffers (src1: binary only) */
   void *weights, *bias, *scratch; /* dnnl_memory_t owned by the node (NULL where none) */
   int swap;                       /* binary: operands swapped at create (b is the full shape) */
+  void *stage;                    /* eck_dnnl_stage's buffer (NULL: none) */
   const void *in[2];
   void *out;
   int ready;                      /* set up with in/out */
@@ -142,6 +193,13 @@ void eck_dnnl_stop(eck_dnnl_ctx *c);
  * fc weights [out, in], or [in, out] with ECK_DNNL_W_IN_OUT. */
 int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const float *w,
                     const float *b);
+/* Gives a step that reads or writes a channel slice (eck_dnnl_stage_bytes(p) > 0) the stage
+ * buffer it runs its primitive on, eck_dnnl_stage_bytes(p) bytes, 64-byte aligned, that nothing
+ * else touches while it runs; after create, before setup. Returns ECK_ERR_ARG when one is needed
+ * and buf is NULL. run copies the slice into the dense input, and the dense output (after the
+ * primitive; with ECK_DNNL_SUM the residual first into it) back into the slice's channels: the
+ * channels past them in each pixel are never written. */
+int eck_dnnl_stage(eck_dnnl_node *s, const eck_dnnl_params *p, void *buf);
 /* Binds the buffers (b: second input of binary ops; with ECK_DNNL_SUM the residual, which may be
  * y itself; else NULL). */
 int eck_dnnl_setup(eck_dnnl_node *s, const eck_dnnl_params *p, const void *a, const void *b, void *y);

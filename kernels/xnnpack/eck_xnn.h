@@ -201,6 +201,9 @@ void eck_xnn_copy_channels(const float *x, float *y, size_t pixels, size_t c, si
 
 /* GELU, Erf form, of n floats: y = x/2 (1 + erf(x / sqrt 2)), erf within 4e-6 (no libm). */
 void eck_xnn_gelu(const float *x, float *y, size_t n);
+/* HardSigmoid of n floats: y = min(max(alpha x + beta, 0), 1), NaN staying NaN as in the
+ * reference kernel. */
+void eck_xnn_hardsigmoid(const float *x, float *y, size_t n, float alpha, float beta);
 /* LayerNormalization of `rows` rows of n floats each: (x - mean) / sqrt(var + eps) * scale + bias,
  * with scale[i * scale_step] and bias[i * bias_step] (step 1: one per element of the row, 0: one
  * for all; bias may be NULL). */

@@ -1,5 +1,6 @@
-/* eck_xnn_transformer.c — LayerNorm and GELU for the fast path: XNNPACK 2022 has neither, and the
- * reference kernels spend most of their time in libm's erff and in double sums. Plain C99 whose
+/* eck_xnn_transformer.c — LayerNorm, GELU and HardSigmoid for the fast path: XNNPACK 2022 has none
+ * of them, and the reference kernels spend most of their time in libm's erff and in double sums
+ * (HardSigmoid: in the NCHW layout conversions around a reference step). Plain C99 whose
  * inner loops the compiler vectorizes (no libm call, no data-dependent branch). */
 #include <math.h>
 
@@ -34,6 +35,19 @@ ECK_VEC_VARIANTS(gelu, (const float *x, float *y, size_t n), (x, y, n))
 
 void eck_xnn_gelu(const float *x, float *y, size_t n) {
   ECK_VEC_CALL(gelu, (x, y, n));
+}
+
+/* The reference kernel's comparisons, so that NaN stays NaN; GCC vectorizes them as blends. */
+ECK_VEC_INLINE void hardsigmoid_body(const float *x, float *y, size_t n, float alpha, float beta) {
+  for (size_t i = 0; i < n; i++) {
+    float v = alpha * x[i] + beta;
+    y[i] = v > 1.0f ? 1.0f : (v < 0.0f ? 0.0f : v);
+  }
+}
+ECK_VEC_VARIANTS(hardsigmoid, (const float *x, float *y, size_t n, float alpha, float beta), (x, y, n, alpha, beta))
+
+void eck_xnn_hardsigmoid(const float *x, float *y, size_t n, float alpha, float beta) {
+  ECK_VEC_CALL(hardsigmoid, (x, y, n, alpha, beta));
 }
 
 /* Eight partial sums, so that the loop vectorizes without reassociating a single sum. */

@@ -41,12 +41,16 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 BUILD_HOOK = os.path.join(REPO, "tests", "codegen", "build_generated.sh")
 # The fast kernel families compared with --kernels ref; later families join this table. --kernels
 # picks among them (the CI tests run each family in tests of their own).
-FAST_KERNELS = ["xnnpack", "onednn"]
+# "default" compiles without --kernels: the target's default order (host on x86-64: oneDNN first,
+# Mul on XNNPACK; docs/fast-kernels.md), where an "xnn" node may run on either library.
+FAST_KERNELS = ["xnnpack", "onednn", "default"]
 # Where a pattern wants a node on XNNPACK ("xnn"), --kernels onednn may run it on oneDNN instead
 # (conv, fully connected, pooling, Add, Mul: fast_kernels.def's EC_DNNL rows); the run then
 # fails unless some step of every one of these primitive kinds ran on oneDNN, so a lowering that
 # never picks oneDNN cannot pass for one that does.
-ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL", "SUM"]  # SUM: a Conv with a residual Add fused
+# SUM: a Conv with a residual Add fused; INTO_CONCAT: a Conv or pooling writing into an in-place
+# Concat's channels (on a dense copy in its stage, eck_dnnl_stage).
+ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL", "SUM", "INTO_CONCAT"]
 TOL = 1e-4
 
 
@@ -524,9 +528,9 @@ def p_pad(c):
 
 def hard_sigmoid(c, x):
     """HardSigmoid as exporters write it: the op (torch, opset >= 6), or Add 3 / Clip 0..6 / Div 6
-    (other frameworks, older opsets)."""
+    (other frameworks, older opsets). The op runs on its vectorized kernel (eck_xnn_hardsigmoid)."""
     if c.chance(0.6):
-        return c.node("HardSigmoid", [x], alpha=1.0 / 6, beta=0.5)
+        return c.node("HardSigmoid", [x], "fast", alpha=1.0 / 6, beta=0.5)
     a = c.node("Add", [x, c.const(np.float32(3.0))])
     if c.opset <= 10:
         r = c.node("Clip", [a], min=0.0, max=6.0)
@@ -1279,6 +1283,7 @@ def kernels_of(folder):
 def check_kernels(case, labels, kernels="xnnpack"):
     """Problems with where the case's nodes ran on a fast kernel family."""
     bad = []
+    kernels = "onednn" if kernels == "default" else kernels  # the same promises (oneDNN or XNNPACK)
     for name, want in case.expect:
         got = labels.get(name)
         if want == "fused" and got is not None:
@@ -1315,11 +1320,12 @@ class Harness:
         """Compiles with one kernel library, builds, runs; returns (outputs by name, labels)."""
         out = os.path.join(d, "out_" + kernels)
         shutil.rmtree(out, ignore_errors=True)
+        kflag = [] if kernels == "default" else ["--kernels", kernels]
         if cut_tensor is None:
-            argv = [self.edgecc, "compile", model_path, "--targets", "host", "--kernels", kernels, "-o", out]
+            argv = [self.edgecc, "compile", model_path, "--targets", "host"] + kflag + ["-o", out]
             parts = [("host", 0)]
         else:
-            argv = [self.edgecc, "compile", model_path, "--targets", "a=host,b=host", "--kernels", kernels,
+            argv = [self.edgecc, "compile", model_path, "--targets", "a=host,b=host"] + kflag + [
                     "--split-at", cut_tensor, "-o", out]
             parts = [("a", 0), ("b", 1)]
         if kernels == "ref":
@@ -1357,7 +1363,7 @@ class Harness:
             got[cut_tensor] = load_pb(cut)
         for t, f in zip(outs, files):
             got[t] = load_pb(f)
-        if kernels == "onednn":
+        if kernels in ("onednn", "default"):
             for root, _, fs in os.walk(out):
                 for f in fs:
                     if re.match(r".*_p\d+\.c$", f) and not f.startswith("main_"):
@@ -1367,6 +1373,8 @@ class Harness:
                                 self.dnnl_kinds[k] = self.dnnl_kinds.get(k, 0) + 1
                             n_sum = len(re.findall(r"^\s*\.kind = ECK_DNNL_CONV, \.flags = [A-Z_ |]*ECK_DNNL_SUM", text, re.M))
                             self.dnnl_kinds["SUM"] = self.dnnl_kinds.get("SUM", 0) + n_sum
+                            n_cat = len(re.findall(r"\beck_dnnl_stage\(", text))
+                            self.dnnl_kinds["INTO_CONCAT"] = self.dnnl_kinds.get("INTO_CONCAT", 0) + n_cat
         return got, kernels_of(out)
 
     def run_model(self, d, cases, opset, threads):
@@ -1571,11 +1579,13 @@ def main():
                 idx += 1
     print("%d cases (%d with a cut), %d failed, %.0f s; kernels %s against ref" %
           (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(args.kernels)))
-    if "onednn" in args.kernels:
+    if "onednn" in args.kernels or "default" in args.kernels:
         print("oneDNN steps by kind: %s" % (", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
                                                       for k in ONEDNN_KINDS)))
-        # Only a generated run covers every kind; --replay and --pattern choose a few cases.
-        missing = [k.lower() for k in ONEDNN_KINDS if not h.dnnl_kinds.get(k)]
+        # Only a generated run covers every kind; --replay and --pattern choose a few cases. The
+        # default order keeps Mul on XNNPACK (with onednn too, a run counts both).
+        want = [k for k in ONEDNN_KINDS if k != "MUL" or "onednn" in args.kernels]
+        missing = [k.lower() for k in want if not h.dnnl_kinds.get(k)]
         if missing and not args.replay and not args.pattern and not args.regress:
             print("FAIL: no step of %s ran on oneDNN (lowering fell back to XNNPACK for them)" % ", ".join(missing))
             return 1

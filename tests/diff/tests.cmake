@@ -34,6 +34,11 @@ set_tests_properties(diff_onednn_ci diff_onednn_regress PROPERTIES LABELS unit T
 add_test(NAME diff_onednn_slow COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --kernels onednn --seed 10001
                                        --count 800 --work ${CMAKE_BINARY_DIR}/diff/onednn_slow)
 set_tests_properties(diff_onednn_slow PROPERTIES LABELS slow TIMEOUT 7200)
+# No --kernels: the host's default order (x86-64: oneDNN first, Mul on XNNPACK), what a user gets;
+# each run must see every oneDNN kind but Mul, a Conv or pooling writing into a Concat included.
+add_test(NAME diff_default_slow COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --kernels default --seed 20001
+                                        --count 200 --work ${CMAKE_BINARY_DIR}/diff/default_slow)
+set_tests_properties(diff_default_slow PROPERTIES LABELS slow TIMEOUT 7200)
 
 # The recurrent layers (pattern rnn, eck_xnn_rnn) alone: 60 cases of seeds no other test uses, so
 # that they get more than their 1/22 share of diff_ci_*; a few seconds of CPU (compiles and

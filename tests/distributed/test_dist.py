@@ -419,11 +419,9 @@ def merged_models(tmp):
     return paths, inp
 
 
-def t_merged_chain(kind):
-    """A merged program of three models cut in two partitions and chained: requests for several
-    model sets (edgecc-client --models) each get exactly the wanted models' outputs, equal to
-    the separate programs' bit for bit; unknown names, a set the program lacks and a version-1
-    frame are refused with clear errors."""
+def merged_split():
+    """merged_models' three models, each one's separate output, and the merged program cut in two
+    partitions over a=host,b=host: (input, {model: output file}, folder, plan.json's partitions)."""
     import json
     paths, inp = merged_models(TMP)
     want = {}
@@ -436,6 +434,16 @@ def t_merged_chain(kind):
     parts = json.load(open(os.path.join(split, "plan.json")))["partitions"]
     if len(parts) != 2:
         raise SystemExit("FAILED: %d partitions, wanted 2" % len(parts))
+    return inp, want, split, parts
+
+
+def t_merged_chain(kind):
+    """A merged program of three models cut in two partitions and chained: requests for several
+    model sets (edgecc-client --models) each get exactly the wanted models' outputs, equal to
+    the separate programs' bit for bit; unknown names, a set the program lacks and a version-1
+    frame are refused with clear errors."""
+    import json
+    inp, want, split, parts = merged_split()
     nxt = None
     for k in (1, 0):
         pe = host_program(os.path.join(split, parts[k]["device"]), parts[k]["program"], parts[k]["device"])
@@ -472,25 +480,68 @@ def t_merged_chain(kind):
         raise SystemExit("FAILED: a version-1 frame: type %d, %r" % (mtype, text))
 
 
-def t_merged_ram(kind):
-    """CoMPI's memory argument: three head-only variants (merge_models.py --family wide, seeded
-    torch) whose separate programs' weights exceed the RAM of two 16 MB boards together, merged, fit
-    them: the plan over a=board16,b=board16 succeeds within each board's ram_mb, every node of the
-    shared trunk is placed once (the joint plan's tree DP's choice, the heads on b, is what the
-    partitions carry out), and the chain served over TCP answers every subset of the models,
-    each output equal bit for bit to its separate program's (itself within 1e-4 of torch's). The
-    merged models on one such board are refused (the limit is in force)."""
+def t_merged_tree(kind):
+    """A partition sending to several next ones (a tree): the merged program of ma, mb, mc cut in
+    two (trunk p0, heads p1), p0 on host "a" with `--next ma@B --next mb,mc@C`, p1 served twice
+    (hosts "b" and "c"). Every model set (and none) is answered in one reply holding exactly the
+    wanted models' outputs, bit for bit the separate programs'; a set is sent only to the branches
+    of its models (with c stopped, ma is still answered and mb is next-lost or next-unavailable);
+    overlapping, missing, unknown and unnamed branch sets are usage errors (exit 2)."""
     import json
+    inp, want, split, parts = merged_split()
+    trunk = host_program(os.path.join(split, parts[0]["device"]), parts[0]["program"], parts[0]["device"])
+    heads = host_program(os.path.join(split, parts[1]["device"]), parts[1]["program"], parts[1]["device"])
+    for bad, why in ((["--next", "ma@tcp://:1", "--next", "ma,mb@tcp://:2"], "answer the same model"),
+                     (["--next", "ma@tcp://:1", "--next", "mb@tcp://:2"], "no --next partition answers model(s) mc"),
+                     (["--next", "tcp://:1", "--next", "tcp://:2"], "each needs its models"),
+                     (["--next", "ma,zz@tcp://:1"], "zz")):
+        p = run([trunk, "--listen", "tcp://:0", *bad], ok=False)
+        if p.returncode != 2 or why not in p.stderr:
+            raise SystemExit("FAILED: %s: exit %d\n%s" % (" ".join(bad), p.returncode, p.stderr))
+    pc, ep_c = serve(heads, endpoint_for(kind, "tc"))
+    _, ep_b = serve(heads, endpoint_for(kind, "tb"))
+    _, root = serve(trunk, endpoint_for(kind, "ta"), "--next", "ma@" + ep_b, "--next", "mb,mc@" + ep_c,
+                    "--timeout", "3000")
+    sets = (["ma"], ["mb"], ["mc"], ["mb", "mc"], ["ma", "mc"], ["mc", "ma"], ["ma", "mb"], ["ma", "mb", "mc"], None)
+    for models in sets:
+        order = [m for m in ("ma", "mb", "mc") if models is None or m in models]
+        tag = "".join(models) if models else "all"
+        got = [os.path.join(TMP, "tree_%s_%s.pb" % (tag, m)) for m in order]
+        client(root, [inp], got, extra=["--models", ",".join(models)] if models else [])
+        for g, m in zip(got, order):
+            same(load(g), load(want[m]), "model %s of the set %s through the tree over %s" % (m, tag, kind))
+        p = client(root, [inp], got + [os.path.join(TMP, "extra.pb")],
+                   extra=["--models", ",".join(models)] if models else [], ok=False)
+        if p.returncode != 1 or "has no output" not in p.stderr:
+            raise SystemExit("FAILED: the reply to %s held more than its outputs:\n%s" % (tag, p.stderr))
+        print("models %s: one reply, equal to the separate programs" % tag)
+    stop(pc)
+    client(root, [inp], [os.path.join(TMP, "after_ma.pb")], extra=["--models", "ma"])
+    same(load(os.path.join(TMP, "after_ma.pb")), load(want["ma"]), "model ma with branch c stopped")
+    p = client(root, [inp], extra=["--models", "mb"], ok=False)
+    if p.returncode != 1 or not ("next-lost" in p.stderr or "next-unavailable" in p.stderr):
+        raise SystemExit("FAILED: mb with its branch stopped: exit %d\n%s" % (p.returncode, p.stderr))
+    print("branch c stopped: ma still answered, mb refused (%s)" % p.stderr.strip().splitlines()[-1])
+
+
+def board_file(mb):
+    """A copy of the host target with ram_mb MB, as boardMB.json."""
+    import json
+    board = dict(json.loads(run([A.edgecc, "targets", "host"]).stdout), name="board%d" % mb, ram_mb=mb,
+                 board="a board with %d MB for programs (merged models tests)" % mb)
+    tfile = os.path.join(TMP, "board%d.json" % mb)
+    json.dump(board, open(tfile, "w"))
+    return tfile
+
+
+def wide_models():
+    """merge_models.py --family wide (three head-only variants, seeded torch): names, paths, the
+    input, each separate program's output (itself within 1e-4 of torch's) and their weights' bytes."""
     models = os.path.join(TMP, "models")
     run([sys.executable, os.path.join(A.src, "tests/merge/merge_models.py"), models, "--family", "wide"], timeout=600)
     names = ("a", "b", "c")
     paths = {m: os.path.join(models, m + ".onnx") for m in names}
     inp = os.path.join(models, "a_input_0.pb")
-    board = dict(json.loads(run([A.edgecc, "targets", "host"]).stdout), name="board16", ram_mb=16,
-                 board="a board with 16 MB for programs (merged ram_mb test)")
-    tfile = os.path.join(TMP, "board16.json")
-    json.dump(board, open(tfile, "w"))
-    ram = 16 * 1048576
     want, separate_bytes = {}, 0
     for m in names:
         exe = build_program(paths[m], "sep_" + m, TMP)  # a program cannot be named `c`
@@ -501,6 +552,69 @@ def t_merged_ram(kind):
         err = np.abs(load(want[m]) - torch_out).max()
         if err > 1e-4 * np.abs(torch_out).max():
             raise SystemExit("FAILED: model %s alone differs from torch by %g" % (m, err))
+    return names, paths, inp, want, separate_bytes
+
+
+def t_merged_joint_tree(kind):
+    """The joint plan's tree carried out: the wide models (as dist_merged_ram_tcp) over three host
+    boards x=board21, y=board16, z=board16 with --mix a=0.8,b=0.1,c=0.1: the tree DP keeps the trunk
+    and a's head on x and puts b's and c's heads on y, which no chain can run (a's outputs come from
+    x); joint.carried_out is "tree", p0 on x returns a/logits itself and sends the trunk's output to
+    p1 (parent 0, models b,c), its --next in plan.json's next_args. Served over TCP, every model set
+    (and none) gets one reply, each output bit for bit its separate program's. --mix
+    a=0.1,b=0.8,c=0.1 moves b's head to x and a's to y: other partitions, other programs."""
+    import json
+    names, paths, inp, want, _ = wide_models()
+    tf = ["--target-file", board_file(16), "--target-file", board_file(21)]
+    plans, sources = {}, {}
+    for mix, head in (("a=0.8,b=0.1,c=0.1", "a"), ("a=0.1,b=0.8,c=0.1", "b")):
+        out = os.path.join(TMP, "tree_" + head)
+        run([A.edgecc, *paths.values(), *tf, "--targets", "x=board21,y=board16,z=board16", "--mix", mix,
+             "--kernels", "ref", "-o", out], timeout=600)
+        plans[mix] = plan = json.load(open(os.path.join(out, "plan.json")))
+        joint, parts = plan["joint"], plan["partitions"]
+        others = ",".join(m for m in names if m != head)
+        if joint["carried_out"] != "tree" or joint["why"]:
+            raise SystemExit("FAILED: --mix %s: the tree is not carried out: %s" % (mix, json.dumps(joint)[:600]))
+        shape = [(q["device"], q["parent"], q["models"], [o["name"] for o in q["outputs"] if o["name"].endswith("logits")])
+                 for q in parts]
+        if shape != [("x", None, "a,b,c", [head + "/logits"]), ("y", 0, others, [m + "/logits" for m in names if m != head])]:
+            raise SystemExit("FAILED: --mix %s: partitions %r" % (mix, shape))
+        if parts[0]["next_args"] != "--next %s@tcp://127.0.0.1:7601" % others or parts[1]["next_args"] != "":
+            raise SystemExit("FAILED: --mix %s: next_args %r" % (mix, [q["next_args"] for q in parts]))
+        sources[mix] = open(os.path.join(out, "x", parts[0]["program"] + ".c")).read()
+        print("--mix %s: tree carried out, x returns %s/logits and sends to y (%s)" % (mix, head, others))
+    a8, b8 = plans["a=0.8,b=0.1,c=0.1"], plans["a=0.1,b=0.8,c=0.1"]
+    if a8["plan_id"] == b8["plan_id"] or sources["a=0.8,b=0.1,c=0.1"] == sources["a=0.1,b=0.8,c=0.1"]:
+        raise SystemExit("FAILED: the two mixes gave the same plan id or the same program for x")
+    out = os.path.join(TMP, "tree_a")
+    parts = a8["partitions"]
+    leaf = host_program(os.path.join(out, "y"), parts[1]["program"], "ty")
+    root = host_program(os.path.join(out, "x"), parts[0]["program"], "tx")
+    _, ep_y = serve(leaf, endpoint_for(kind, "ty"))
+    models, _ = parts[0]["next_args"].split()[1].split("@")
+    _, ep_x = serve(root, endpoint_for(kind, "tx"), "--next", models + "@" + ep_y)
+    for r in range(0, 8):
+        wanted = [m for i, m in enumerate(names) if r >> i & 1] or list(names)
+        got = [os.path.join(TMP, "jt_%d_%s.pb" % (r, m)) for m in wanted]
+        client(ep_x, [inp], got, extra=["--models", ",".join(wanted)] if r else [])
+        for g, m in zip(got, wanted):
+            same(load(g), load(want[m]), "model %s of the set %s through the tree over %s" % (m, ",".join(wanted), kind))
+        print("models %s: one reply from the tree, equal to the separate programs" % (",".join(wanted) if r else "(all)"))
+
+
+def t_merged_ram(kind):
+    """CoMPI's memory argument: three head-only variants (merge_models.py --family wide, seeded
+    torch) whose separate programs' weights exceed the RAM of two 16 MB boards together, merged, fit
+    them: the plan over a=board16,b=board16 succeeds within each board's ram_mb, every node of the
+    shared trunk is placed once (the joint plan's tree DP's choice, the heads on b, is what the
+    partitions carry out), and the chain served over TCP answers every subset of the models,
+    each output equal bit for bit to its separate program's (itself within 1e-4 of torch's). The
+    merged models on one such board are refused (the limit is in force)."""
+    import json
+    names, paths, inp, want, separate_bytes = wide_models()
+    tfile = board_file(16)
+    ram = 16 * 1048576
     if separate_bytes <= 2 * ram:
         raise SystemExit("FAILED: the separate programs' weights (%d bytes) fit two boards (%d): no test" % (
             separate_bytes, 2 * ram))
@@ -675,6 +789,8 @@ def t_partitions_cross(model):
 
 TESTS = {
     "merged_chain_tcp": lambda: t_merged_chain("tcp"), "merged_ram_tcp": lambda: t_merged_ram("tcp"),
+    "merged_tree_tcp": lambda: t_merged_tree("tcp"),
+    "merged_joint_tree_tcp": lambda: t_merged_joint_tree("tcp"),
     "serve_tcp": lambda: t_serve("tcp"), "serve_unix": lambda: t_serve("unix"),
     "serve_shm": lambda: t_serve("shm"),
     "chain_tcp": lambda: t_chain("tcp"), "chain_unix": lambda: t_chain("unix"),

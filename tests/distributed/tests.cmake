@@ -23,6 +23,8 @@ foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_fram
           load_poisson_tcp load_poisson_shm load_modes_tcp
           merged_chain_tcp # a merged program's chain answers requests for model sets
           merged_ram_tcp # three models the boards' ram_mb fits only merged, served as a chain
+          merged_tree_tcp # a partition sending to two next ones (--next MODELS@), one merged reply
+          merged_joint_tree_tcp # the joint plan's tree carried out (heads on two boards), served; --mix flips it
           plan_id) # a split compile's programs started without --plan-id; two compiles' refuse each other
   add_test(NAME dist_${t}
     COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/distributed/test_dist.py ${t}
@@ -31,7 +33,7 @@ foreach(t serve_tcp serve_unix serve_shm chain_tcp chain_unix chain_shm bad_fram
   set_tests_properties(dist_${t} PROPERTIES LABELS dist TIMEOUT 180)
 endforeach()
 # Exports three 20 MB models with torch and compiles them four times.
-set_tests_properties(dist_merged_ram_tcp PROPERTIES TIMEOUT 600)
+set_tests_properties(dist_merged_ram_tcp dist_merged_joint_tree_tcp PROPERTIES TIMEOUT 600)
 
 # Real partitions: `edgecc --partitions 3` over a=host,b=host,c=host, served and chained, equal to the
 # single program bit for bit. digits is fast; resnet50 and googlenet export through the zoo cache.

@@ -5,9 +5,10 @@ Three head-only variants (tests/merge/merge_models.py --family wide: a 16 MiB tr
 3.9 and 2.0 MiB) over x=board21 (the host's description with ram_mb 21: the trunk and one big head
 fit, not two) and y=pi4 (slower, 4 GB). The tree DP's choice keeps on x the head of the model the
 mix weighs more: with --mix a=0.8,b=0.1,c=0.1 a's head, with a=0.1,b=0.8,c=0.1 b's head; plan.json
-records the mix and both placements, and its plan_id differs between the mixes. A chain cannot
-return outputs from two devices, so the placement carried out keeps every head on y (joint.why
-says so) and each partition's programs are the same. Without --mix, joint.mix is null. Usage
+records the mix and both placements, and its plan_id differs between the mixes. No chain can
+return outputs from two devices, so the choice is carried out as a tree of partitions: x returns
+the favoured model's outputs and sends the trunk's output to y (parent 0, the two other models),
+so the mix changes x's program (dist_merged_joint_tree_tcp serves such a tree). Without --mix, joint.mix is null. Usage
 errors (exit 2, one line): unknown model, shares not summing to 1, bad syntax, a share outside
 0..1, a model twice, --mix with one model, --mix with --partitions; --help lists --mix.
 
@@ -93,12 +94,15 @@ check("trunk blocks on x in both", all(b["device_free"] == "x" for j in (ja, jb)
                                        if b["models"] == "a,b,c"))
 check("plan_id depends on the mix", len({plans[t]["plan_id"] for t in plans}) == 3)
 for tag, j in (("a", ja), ("b", jb)):
-    check("mix %s: carried out with every output on y (a chain returns outputs from its last device)" % tag,
-          j["carried_out"] == "outputs_together" and "not on the last device" in j["why"] and
-          all(b["device"] == "y" for b in j["blocks"] if b["models"] != "a,b,c"), json.dumps(j)[:400])
-    check("mix %s: the free choice predicts less than the one carried out" % tag,
-          j["objective_free"] < j["objective"])
-    check("mix %s: two partitions, x then y" % tag, [p["device"] for p in plans[tag]["partitions"]] == ["x", "y"])
+    check("mix %s: the free choice is carried out, as a tree" % tag,
+          j["carried_out"] == "tree" and not j["why"] and j["objective_free"] == j["objective"] and
+          all(b["device"] == b["device_free"] for b in j["blocks"]), json.dumps(j)[:400])
+    others = ",".join(m for m in "abc" if m != tag)
+    check("mix %s: x (returns %s's outputs) feeds y (%s)" % (tag, tag, others),
+          [(p["device"], p["parent"], p["models"], p["next_args"]) for p in plans[tag]["partitions"]] ==
+          [("x", None, "a,b,c", "--next %s@tcp://127.0.0.1:7601" % others), ("y", 0, others, "")] and
+          [o["name"] for o in plans[tag]["partitions"][0]["outputs"]][0] == tag + "/logits",
+          json.dumps(plans[tag]["partitions"])[:600])
 
 if failures:
     sys.exit("mix_test: %d failed: %s" % (len(failures), ", ".join(failures)))

@@ -24,7 +24,8 @@ done
 [ ! -e "$work/dir/onednn" ] || { echo "a oneDNN folder for pi5"; exit 1; }
 cmake -S "$work/dir" -B "$work/b" --toolchain "$work/dir/toolchain.cmake" -DEC_SYSROOT="$sysroot" >"$work/build.log"
 cmake --build "$work/b" -j2 >>"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
-file "$work/b/tune_tiny" | grep -q "ARM aarch64" || { echo "tune_tiny is not an aarch64 program"; exit 1; }
+# ELF e_machine (2 bytes at offset 18) is 183 for aarch64; od is coreutils (the fresh root has no `file`)
+[ "$(od -An -tu2 -j18 -N2 "$work/b/tune_tiny" | tr -d ' ')" = 183 ] || { echo "tune_tiny is not an aarch64 program"; exit 1; }
 QEMU_CPU=cortex-a76 qemu-aarch64 -L "$prefix" "$work/b/tune_tiny" --output "$work/tuning.json" --runs 2 \
   --runner "qemu-aarch64 -L $prefix" 2>"$work/tune.err" || { cat "$work/tune.err"; exit 1; }
 grep -q '^tune: \[1/' "$work/tune.err" || { echo "no progress per node"; cat "$work/tune.err"; exit 1; }
