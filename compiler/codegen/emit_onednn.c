@@ -133,7 +133,7 @@ void ec_emit_dnnl_failed(ec_buf *b, const char *prog) {
 }
 
 void ec_emit_dnnl_main(ec_buf *b) {
-  ec_buf_printf(b, "  /* libgomp reads its wait policy before main: re-executes once with OMP_WAIT_POLICY=passive\n"
-                "   * unless set, so oneDNN's threads sleep as soon as a run ends. */\n"
+  ec_buf_printf(b, "  /* libgomp reads its spin count before main: re-executes once with a short GOMP_SPINCOUNT\n"
+                "   * unless set, so oneDNN's threads sleep soon after a run ends. */\n"
                 "  eck_dnnl_passive_wait(argv);\n");
 }

@@ -50,12 +50,12 @@ int eck_dnnl_start(eck_dnnl_ctx *c, int threads, eck_dnnl_error *err) {
 }
 
 void eck_dnnl_passive_wait(char **argv) {
-  if (getenv("OMP_WAIT_POLICY") || !argv || !argv[0]) return;
-  if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !argv || !argv[0]) return;
+  if (setenv("GOMP_SPINCOUNT", ECK_DNNL_SPINCOUNT, 1) != 0) return;
   /* /proc/self/exe: argv[0] may be a bare name found through PATH. */
   execv("/proc/self/exe", argv);
   execvp(argv[0], argv);
-  unsetenv("OMP_WAIT_POLICY"); /* both failed: carry on as started */
+  unsetenv("GOMP_SPINCOUNT"); /* both failed: carry on as started */
 }
 
 void eck_dnnl_stop(eck_dnnl_ctx *c) {

@@ -30,11 +30,14 @@
  * before they sleep. libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, in a constructor that
  * runs when the library is loaded — before main — so setting them with setenv() in main changes
  * nothing (measured below). They must be in the environment when the program
- * starts: eck_dnnl_passive_wait re-executes the program once with OMP_WAIT_POLICY=passive added
- * when it is missing; a driver calls it first thing in main. Measured after 2-thread runs of a
- * 56x56x64 3x3 convolution, CPU burnt in the next 200 ms: 3-8 ms by default and with setenv in
- * main alike, 0.0-0.3 ms with the variable in the environment, after the re-exec, or with
- * GOMP_SPINCOUNT=0 (bench/onednn/omp_wait.c). */
+ * starts: eck_dnnl_passive_wait re-executes the program once with GOMP_SPINCOUNT=ECK_DNNL_SPINCOUNT
+ * added when neither it nor OMP_WAIT_POLICY is set; a driver calls it first thing in main.
+ * Measured after 2-thread runs of a 56x56x64 3x3 convolution, CPU burnt in the next 200 ms: 3-8 ms
+ * by default and with setenv in main alike, 0.0-0.3 ms with OMP_WAIT_POLICY=passive in the
+ * environment or GOMP_SPINCOUNT=0 (bench/onednn/omp_wait.c). But a spin count of 0 makes every
+ * primitive of a run wake its workers through the kernel: mobilenet_v2 at --threads 2 took 5.5 ms
+ * per run with the passive policy and 2.2 ms with 30000 spins (1 thread: 4.0 ms), so workers spin
+ * briefly between a run's primitives and sleep soon after the run ends. */
 #ifndef ECK_DNNL_H
 #define ECK_DNNL_H
 
@@ -179,10 +182,15 @@ typedef struct eck_dnnl_node {
 int eck_dnnl_start(eck_dnnl_ctx *c, int threads, eck_dnnl_error *err);
 /* The calling thread's OpenMP thread count for the primitives it creates and runs. */
 void eck_dnnl_threads(int threads);
-/* Re-executes the program (argv as given to main) with OMP_WAIT_POLICY=passive in its
- * environment when that variable is not set, so libgomp's workers sleep as soon as a run ends.
- * Returns only when nothing was done (the variable was set, or the exec failed: then workers spin
- * for GOMP_SPINCOUNT after each run, which costs CPU but not correctness). */
+/* libgomp's spin count (iterations a worker polls before it sleeps) that drivers start with:
+ * enough to bridge the gap between two primitives of a run, well under a millisecond of spinning
+ * after the run. */
+#define ECK_DNNL_SPINCOUNT "30000"
+/* Re-executes the program (argv as given to main) with GOMP_SPINCOUNT=ECK_DNNL_SPINCOUNT in its
+ * environment when neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY is set, so libgomp's workers sleep
+ * soon after a run ends. Returns only when nothing was done (a variable was set, or the exec
+ * failed: then workers spin for libgomp's default 300000 iterations after each run, which costs
+ * CPU but not correctness). */
 void eck_dnnl_passive_wait(char **argv);
 /* Undoes eck_dnnl_start. Delete the nodes first. */
 void eck_dnnl_stop(eck_dnnl_ctx *c);
