@@ -1334,7 +1334,7 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"%s};\n", e->prog, e->PROG,
                 e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref",
                 bounded_outputs(e) ? ", out_dims" : ", NULL");
-  if (e->n_dnnl) ec_emit_dnnl_main(b);
+  if (e->n_dnnl) ec_emit_dnnl_main(b, e->n_clusters > 1);
   if (e->models)
     ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
                   "  return ecrt_driver_main_models(&program, &models, UINT64_C(0x%016llx), argc, argv);\n}\n",

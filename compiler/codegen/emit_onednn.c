@@ -132,8 +132,13 @@ void ec_emit_dnnl_failed(ec_buf *b, const char *prog) {
                 "  return ECRT_ERR_LIBRARY;\n}\n\n", prog, prog);
 }
 
-void ec_emit_dnnl_main(ec_buf *b) {
-  ec_buf_printf(b, "  /* libgomp reads its spin count before main: re-executes once with a short GOMP_SPINCOUNT\n"
-                "   * unless set, so oneDNN's threads sleep soon after a run ends. */\n"
-                "  eck_dnnl_passive_wait(argv);\n");
+void ec_emit_dnnl_main(ec_buf *b, bool clustered) {
+  if (clustered)
+    ec_buf_printf(b, "  /* libgomp reads its wait policy before main: re-executes once with OMP_WAIT_POLICY=passive\n"
+                  "   * unless set (clusters run oneDNN on threads of their own, where spinning workers cost). */\n"
+                  "  eck_dnnl_passive_wait(argv);\n");
+  else
+    ec_buf_printf(b, "  /* libgomp reads its spin count before main: re-executes once with a short GOMP_SPINCOUNT\n"
+                  "   * unless set, so oneDNN's threads sleep soon after a run ends. */\n"
+                  "  eck_dnnl_short_spin(argv);\n");
 }

@@ -45,7 +45,8 @@ void ec_emit_dnnl_start(ec_buf *b, const char *clusters_PROG, bool one_thread);
 void ec_emit_dnnl_release(ec_buf *b, const char *PROG);
 /* The init_failed_dnnl helper (after <prog>_release). */
 void ec_emit_dnnl_failed(ec_buf *b, const char *prog);
-/* The driver's first line in main: OpenMP's short spin count (eck_dnnl_passive_wait). */
-void ec_emit_dnnl_main(ec_buf *b);
+/* The driver's first line in main: OpenMP's short spin count (eck_dnnl_short_spin), or the
+ * passive policy when the partition's clusters run on threads of their own. */
+void ec_emit_dnnl_main(ec_buf *b, bool clustered);
 
 #endif

@@ -49,14 +49,18 @@ int eck_dnnl_start(eck_dnnl_ctx *c, int threads, eck_dnnl_error *err) {
   return ECK_OK;
 }
 
-void eck_dnnl_passive_wait(char **argv) {
+static void reexec_with(char **argv, const char *name, const char *value) {
   if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !argv || !argv[0]) return;
-  if (setenv("GOMP_SPINCOUNT", ECK_DNNL_SPINCOUNT, 1) != 0) return;
+  if (setenv(name, value, 1) != 0) return;
   /* /proc/self/exe: argv[0] may be a bare name found through PATH. */
   execv("/proc/self/exe", argv);
   execvp(argv[0], argv);
-  unsetenv("GOMP_SPINCOUNT"); /* both failed: carry on as started */
+  unsetenv(name); /* both failed: carry on as started */
 }
+
+void eck_dnnl_passive_wait(char **argv) { reexec_with(argv, "OMP_WAIT_POLICY", "passive"); }
+
+void eck_dnnl_short_spin(char **argv) { reexec_with(argv, "GOMP_SPINCOUNT", ECK_DNNL_SPINCOUNT); }
 
 void eck_dnnl_stop(eck_dnnl_ctx *c) {
   if (c->stream) dnnl_stream_destroy((dnnl_stream_t)c->stream);

@@ -30,8 +30,11 @@
  * before they sleep. libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT once, in a constructor that
  * runs when the library is loaded — before main — so setting them with setenv() in main changes
  * nothing (measured below). They must be in the environment when the program
- * starts: eck_dnnl_passive_wait re-executes the program once with GOMP_SPINCOUNT=ECK_DNNL_SPINCOUNT
- * added when neither it nor OMP_WAIT_POLICY is set; a driver calls it first thing in main.
+ * starts: eck_dnnl_short_spin re-executes the program once with GOMP_SPINCOUNT=ECK_DNNL_SPINCOUNT
+ * added when neither it nor OMP_WAIT_POLICY is set (eck_dnnl_passive_wait: OMP_WAIT_POLICY=passive,
+ * for programs whose clusters run oneDNN on threads of their own: measured, googlenet's 2-cluster
+ * program took 15.1 ms per run passive and 21.8 ms with the short spin); a driver calls one of
+ * them first thing in main.
  * Measured after 2-thread runs of a 56x56x64 3x3 convolution, CPU burnt in the next 200 ms: 3-8 ms
  * by default and with setenv in main alike, 0.0-0.3 ms with OMP_WAIT_POLICY=passive in the
  * environment or GOMP_SPINCOUNT=0 (bench/onednn/omp_wait.c). But a spin count of 0 makes every
@@ -191,6 +194,9 @@ void eck_dnnl_threads(int threads);
  * soon after a run ends. Returns only when nothing was done (a variable was set, or the exec
  * failed: then workers spin for libgomp's default 300000 iterations after each run, which costs
  * CPU but not correctness). */
+void eck_dnnl_short_spin(char **argv);
+/* The same with OMP_WAIT_POLICY=passive (spin count 0): workers sleep at once, and every primitive
+ * wakes them through the kernel. For clustered programs (see above). */
 void eck_dnnl_passive_wait(char **argv);
 /* Undoes eck_dnnl_start. Delete the nodes first. */
 void eck_dnnl_stop(eck_dnnl_ctx *c);
