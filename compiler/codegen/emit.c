@@ -1265,8 +1265,6 @@ static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_
       if ((t->dyn >> j) & 1)
         ec_buf_printf(b, "  ctx->v[V_%s].dims[%d] = out[%d].dims[%d];\n", e->vname[e->val_of[n->outputs[k]]], j, k, j);
   }
-  if (own)
-    ec_buf_printf(b, "  if (rc == ECK_ERR_BOUND) ctx->base.failed_why = \"a data-dependent extent is larger than its bound\";\n");
   ec_buf_printf(b, "  return rc;\n}\n");
 }
 
