@@ -716,15 +716,8 @@ static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const 
 /* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
 static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const eck_xnn_params *p = &e->kc[s]->xp;
-  if (p->w_scales) { /* per-channel weight scales: XNNPACK packs them with the weights at create */
-    size_t cnt = (size_t)p->groups * p->channels_out;
-    ec_buf_printf(b, "static const float %s_w_scales[%zu] = {", fname, cnt);
-    for (size_t i = 0; i < cnt; i++) {
-      ec_buf_printf(b, i % 4 ? ", " : i ? ",\n    " : "\n    ");
-      put_float(b, p->w_scales[i]);
-    }
-    ec_buf_printf(b, "};\n");
-  }
+  /* per-channel weight scales: XNNPACK packs them with the weights at create */
+  if (p->w_scales) ec_emit_w_scales(b, fname, p->w_scales, (size_t)p->groups * p->channels_out, "ECK_XNN_INF");
   ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
   put_xnn_params(b, p, fname);
   ec_buf_printf(b, ";\n");
@@ -733,8 +726,11 @@ static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char 
 
 /* A oneDNN primitive, created at init (emit_fast_init): its params, then a run. */
 static void emit_dnnl(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const eck_dnnl_params *p = &e->kc[s]->dp;
+  /* per-channel weight scales: create folds them into the primitive's output scales */
+  if (p->w_scales) ec_emit_w_scales(b, fname, p->w_scales, eck_dnnl_ch_out(p), "ECK_DNNL_INF");
   ec_buf_printf(b, "static const eck_dnnl_params %s_dp = ", fname);
-  ec_emit_dnnl_params(b, &e->kc[s]->dp);
+  ec_emit_dnnl_params(b, p, fname);
   ec_buf_printf(b, ";\n");
   emit_run_step(e, b, s, n, fname, &dnnl_calls);
 }

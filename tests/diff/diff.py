@@ -51,6 +51,9 @@ FAST_KERNELS = ["xnnpack", "onednn", "default"]
 # SUM: a Conv with a residual Add fused; INTO_CONCAT: a Conv or pooling writing into an in-place
 # Concat's channels (on a dense copy in its stage, eck_dnnl_stage).
 ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL", "SUM", "INTO_CONCAT"]
+# oneDNN's int8 kinds (QLinearConv, QLinearMatMul with int8 weights): a run of the qlinear pattern
+# alone (--pattern qlinear) must see both; a generated run of every pattern has too few such cases.
+ONEDNN_INT8_KINDS = ["QCONV", "QFC"]
 TOL = 1e-4
 
 
@@ -70,7 +73,7 @@ class Case:
         self.name = self.pattern.__name__[2:]
         self.pre = "c%d_" % seed
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
-        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum" | "nostep")
+        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum" | "nostep" | "dnnl8")
         self.opset = 13
         self.count = 0
         self.cut = False
@@ -892,10 +895,11 @@ def p_matmul_bias(c):
 
 
 def p_qlinear(c):
-    """int8 on XNNPACK's qu8/qs8/qc8 operators, uint8 or int8 data, per-tensor scales and zero points:
-    QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
-    graph tensors, so 8-bit layout conversions around it; int8 weights also with one scale per
-    output channel, qc8), MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
+    """int8 on XNNPACK's qu8/qs8/qc8 operators (and, with --kernels onednn, oneDNN's int8
+    convolution and matmul wherever the weights are int8), uint8 or int8 data, per-tensor scales and
+    zero points: QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or
+    none; NCHW graph tensors, so 8-bit layout conversions around it; int8 weights also with one
+    scale per output channel, qc8; uint8 data with int8 weights, oneDNN only), MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
     contrib ops, broadcasting B), QLinearMatMul with a constant right
     operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
     compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
@@ -971,10 +975,17 @@ def p_qlinear(c):
         c.out(y)
         return
     xs, xz = scale(0.005, 0.05), zp()
-    ws, wz = scale(0.002, 0.02), zp(weights=True)
+    # uint8 data with int8 weights of zero point 0 (ONNX Runtime's U8S8): only oneDNN runs it
+    # (XNNPACK's qu8 wants uint8 weights: the reference kernel there); int8 weights of either data
+    # type must run on oneDNN's int8 kernels with --kernels onednn ("dnnl8").
+    wdt = np.int8 if dt == np.int8 or c.chance(0.4) else np.uint8
+    winfo = np.iinfo(wdt)
+    want = "dnnl8" if wdt == np.int8 else "xnn"
+    ws = scale(0.002, 0.02)
+    wz = c.const(np.array(0, wdt), wdt) if wdt != dt else zp(weights=True)
 
     def weights(shape):
-        return c.const(c.rng.integers(info.min, info.max + 1, size=shape), dt)
+        return c.const(c.rng.integers(winfo.min, winfo.max + 1, size=shape), wdt)
 
     def out_scale(k):
         # about three standard deviations of the accumulator over the output's range
@@ -987,7 +998,7 @@ def p_qlinear(c):
         lead = c.pick([], [], [2], [1, 3])
         a = c.input(lead + [m, k], dtype=dt)
         ys, yz = out_scale(k), zp()
-        y = c.node("QLinearMatMul", [a, xs, xz, weights([k, nout]), ws, wz, ys, yz], "xnn")
+        y = c.node("QLinearMatMul", [a, xs, xz, weights([k, nout]), ws, wz, ys, yz], want)
         qout(y, ys, yz, lead + [m, nout])
         return
     n = c.pick(1, 1, 2)
@@ -995,6 +1006,8 @@ def p_qlinear(c):
     if groups == "dw":
         cin = c.int(1, 12)
         groups, cout = cin, cin * c.pick(1, 1, 2)
+    elif c.chance(0.2):  # ResNet's widths: the blocked kernels (oneDNN's brgconv, VNNI), sums of thousands
+        groups, cin, cout = 1, c.int(24, 160), c.int(16, 80)
     else:
         cin, cout = groups * c.int(1, 4), groups * c.int(1, 4)
     kh, kw = c.pick(1, 2, 3, 3), c.pick(1, 2, 3)
@@ -1005,14 +1018,14 @@ def p_qlinear(c):
     h = max(c.int(1, 9), eh - pads[0] - pads[2])
     w = max(c.int(1, 9), ew - pads[1] - pads[3])
     x = c.input([n, cin, h, w], dtype=dt)
-    if dt == np.int8 and c.chance(0.5):  # per channel (qc8): scales over a decade, zero points 0
+    if wdt == np.int8 and c.chance(0.5):  # per channel (qc8; oneDNN): scales over a decade, zero points 0
         ws = c.const((0.002 * 10.0 ** c.rng.random(cout)).astype(np.float32))
         wz = c.const(np.zeros(cout, np.int8), np.int8)
     ys, yz = out_scale(cin // groups * kh * kw), zp()
     ins = [x, xs, xz, weights([cout, cin // groups, kh, kw]), ws, wz, ys, yz]
     if c.chance(0.7):
         ins.append(c.const(c.rng.integers(-2000, 2001, size=[cout]), np.int32))
-    y = c.node("QLinearConv", ins, "xnn", kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
+    y = c.node("QLinearConv", ins, want, kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
                group=groups, pads=pads)
     oh = (h + pads[0] + pads[2] - eh) // sh + 1
     ow = (w + pads[1] + pads[3] - ew) // sw + 1
@@ -1300,6 +1313,8 @@ def check_kernels(case, labels, kernels="xnnpack"):
             bad.append("%s should run on oneDNN or XNNPACK but runs on %s" % (name, got or "nothing"))
         elif want == "xnn" and kernels != "onednn" and got != "XNNPACK":
             bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
+        elif want == "dnnl8" and kernels == "onednn" and got != "oneDNN":
+            bad.append("%s should run on oneDNN's int8 kernels but runs on %s" % (name, got or "nothing"))
         elif want == "fast" and (got is None or got == "reference"):
             bad.append("%s should run on a fast kernel but runs on %s" % (name, got or "nothing"))
     return bad
@@ -1315,6 +1330,7 @@ class Harness:
         self.n_cases = 0
         self.n_cut = 0
         self.dnnl_kinds = {}  # oneDNN primitive kind -> steps seen (--kernels onednn)
+        self.lsb_stats = {}   # kernels -> [values compared within 1 LSB, values one step off]
 
     def compile_and_run(self, d, model_path, cases, kernels, cut_tensor, threads):
         """Compiles with one kernel library, builds, runs; returns (outputs by name, labels)."""
@@ -1399,6 +1415,10 @@ class Harness:
                 problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels, k)]
                 names = c.outputs + ([c.cut_tensor] if c.cut else [])
                 for t in names:
+                    if c.lsb.get(t) and got[t].shape == want[t].shape:
+                        st = self.lsb_stats.setdefault(k, [0, 0])
+                        st[0] += want[t].size
+                        st[1] += int((got[t] != want[t]).sum())
                     err = compare(got[t], want[t], c.lsb.get(t))
                     if err is not None:
                         problems[c.seed].append("%s: output %s: %s" % (k, t[len(c.pre):], err))
@@ -1579,6 +1599,16 @@ def main():
                 idx += 1
     print("%d cases (%d with a cut), %d failed, %.0f s; kernels %s against ref" %
           (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(args.kernels)))
+    for k, (n_vals, n_off) in sorted(h.lsb_stats.items()):
+        print("%s: %d quantized output values compared within 1 LSB, %d one step off the reference (%.3f%%)"
+              % (k, n_vals, n_off, 100.0 * n_off / max(n_vals, 1)))
+    if ("onednn" in args.kernels or "default" in args.kernels) and args.pattern and "qlinear" in args.pattern.split(","):
+        print("oneDNN int8 steps by kind: %s" % ", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
+                                                         for k in ONEDNN_INT8_KINDS))
+        missing = [k.lower() for k in ONEDNN_INT8_KINDS if not h.dnnl_kinds.get(k)]
+        if missing and not args.replay:
+            print("FAIL: no step of %s ran on oneDNN (lowering fell back for them)" % ", ".join(missing))
+            return 1
     if "onednn" in args.kernels or "default" in args.kernels:
         print("oneDNN steps by kind: %s" % (", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
                                                       for k in ONEDNN_KINDS)))
