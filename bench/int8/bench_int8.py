@@ -135,7 +135,8 @@ def main():
         exes = {"edgecc fp32": edgecc_prog(a, fp32, base + "-fp32"),
                 "edgecc int8 (QDQ)": edgecc_prog(a, qdq, base + "-qdq")}
         if not a.no_calib:
-            exes["edgecc int8 (--calib)"] = edgecc_prog(a, fp32, base + "-calib", ["--calib", calib, "--calib-max", "64"])
+            exes["edgecc int8 (--calib)"] = edgecc_prog(a, fp32, base + "-calib",
+                                                        ["--calib", calib, "--calib-max", "64"])
         raw, iname, dims = input_raw(inp, a.work, model)
         res, cpu = {}, {}
         for _ in range(a.rounds):  # alternating: every program once per round and thread count

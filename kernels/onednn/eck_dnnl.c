@@ -116,7 +116,8 @@ static int q_attr(dnnl_primitive_attr_t attr, const eck_dnnl_params *p, eck_dnnl
   if (sc != &one) free(sc);
   if (st == dnnl_success && izp) st = dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0, &izp);
   if (st == dnnl_success && ozp) st = dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0, &ozp);
-  if (st != dnnl_success) return fail_rc(err, "dnnl_primitive_attr (int8 scales, zero points)", dnnl_status2str(st), ECK_ERR_UNSUPPORTED);
+  if (st != dnnl_success)
+    return fail_rc(err, "dnnl_primitive_attr (int8 scales, zero points)", dnnl_status2str(st), ECK_ERR_UNSUPPORTED);
   return ECK_OK;
 }
 
@@ -271,7 +272,8 @@ static int op_desc(const eck_dnnl_params *p, dnnl_convolution_desc_t *conv,
       CHECK(err, "dnnl_memory_desc_init (dst)",
             rows_md(&dst, p->batch, p->channels_out, p->out_stride, p->q_unsigned ? dnnl_u8 : dnnl_s8));
       CHECK(err, "dnnl_memory_desc_init (weights)",
-            dnnl_memory_desc_init_by_tag(user_w, 2, wd, dnnl_s8, (p->flags & ECK_DNNL_W_IN_OUT) ? dnnl_ab : dnnl_ba));
+            dnnl_memory_desc_init_by_tag(user_w, 2, wd, dnnl_s8,
+                                         (p->flags & ECK_DNNL_W_IN_OUT) ? dnnl_ab : dnnl_ba));
       CHECK(err, "dnnl_memory_desc_init (weights)", dnnl_memory_desc_init_by_tag(&w, 2, wd, dnnl_s8, dnnl_format_tag_any));
       if (has_bias) return fail_rc(err, "eck_dnnl_create", "an int8 matmul has no bias", ECK_ERR_ARG);
       CHECK(err, "dnnl_matmul_desc_init", dnnl_matmul_desc_init(mm, &src, &w, NULL, &dst));

@@ -899,7 +899,8 @@ def p_qlinear(c):
     convolution and matmul wherever the weights are int8), uint8 or int8 data, per-tensor scales and
     zero points: QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or
     none; NCHW graph tensors, so 8-bit layout conversions around it; int8 weights also with one
-    scale per output channel, qc8; uint8 data with int8 weights, oneDNN only), MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
+    scale per output channel, qc8; uint8 data with int8 weights, oneDNN only; ResNet's widths),
+    MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
     contrib ops, broadcasting B), QLinearMatMul with a constant right
     operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
     compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
@@ -1602,7 +1603,8 @@ def main():
     for k, (n_vals, n_off) in sorted(h.lsb_stats.items()):
         print("%s: %d quantized output values compared within 1 LSB, %d one step off the reference (%.3f%%)"
               % (k, n_vals, n_off, 100.0 * n_off / max(n_vals, 1)))
-    if ("onednn" in args.kernels or "default" in args.kernels) and args.pattern and "qlinear" in args.pattern.split(","):
+    dnnl = "onednn" in args.kernels or "default" in args.kernels
+    if dnnl and args.pattern and "qlinear" in args.pattern.split(","):
         print("oneDNN int8 steps by kind: %s" % ", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
                                                          for k in ONEDNN_INT8_KINDS))
         missing = [k.lower() for k in ONEDNN_INT8_KINDS if not h.dnnl_kinds.get(k)]
