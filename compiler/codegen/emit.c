@@ -703,6 +703,8 @@ static const lib_calls dnnl_calls = {"eck_dnnl_create", "eck_dnnl_setup", "eck_d
 static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname, const lib_calls *l) {
   const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
+  if (l == &dnnl_calls && e->n_clusters > 1) /* the primitive keeps the team it was created with */
+    ec_buf_printf(b, "  eck_dnnl_threads(dnnl_team(ctx, D_%s)); /* this thread's OpenMP team */\n", fname);
   ec_buf_printf(b, "  return %s(&ctx->%s[%s_%s], %s&%s_%s, ", l->run, l->nodes, l->slot, fname, l->ctx_arg, fname,
                 l->params);
   put_val(e, b, kc->a);
@@ -887,6 +889,8 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
   const ec_node *n = &e->g->nodes[e->p->nodes[s]];
   const char *nm = e->sname[s];
   int y = n->outputs[0];
+  if (l == &dnnl_calls && e->n_clusters > 1) /* oneDNN fixes the team when it creates the primitive */
+    ec_buf_printf(b, "  eck_dnnl_threads(dnnl_team(ctx, D_%s));\n", nm);
   ec_buf_printf(b, "  if (%s(&ctx->%s[%s_%s], %s&%s_%s, ", l->create, l->nodes, l->slot, nm, l->ctx_arg, nm,
                 l->params);
   if (kc->w >= 0 && e->g->tensors[kc->w].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
@@ -1034,6 +1038,18 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     for (int s = 0; s < e->p->n_nodes; s++)
       if (e->dslot[s] >= 0) ec_buf_printf(b, "  D_%s,\n", e->sname[s]);
     ec_buf_printf(b, "};\n");
+  }
+  if (e->n_dnnl && e->n_clusters > 1) {
+    ec_buf_printf(b, "\n/* Each primitive's OpenMP team when the clusters run side by side on %s_THREADS threads,\n"
+                  " * as the plan decided (ec_node.team): every thread where no other cluster can run beside\n"
+                  " * the step, a share where some can. */\nstatic const unsigned char dnnl_teams[%s_N_DNNL] = {\n",
+                  e->PROG, e->PROG);
+    for (int s = 0; s < e->p->n_nodes; s++) {
+      int t = e->g->nodes[e->p->nodes[s]].team;
+      if (e->dslot[s] >= 0) ec_buf_printf(b, "  [D_%s] = %d,\n", e->sname[s], t > 0 ? t : 1);
+    }
+    ec_buf_printf(b, "};\n\n");
+    ec_emit_dnnl_team_fn(b, e->prog, e->PROG);
   }
 
   for (int s = 0; s < e->p->n_nodes; s++) {
