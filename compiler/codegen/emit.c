@@ -919,7 +919,13 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
+  if (e->n_clusters > 1 && e->n_dnnl && e->n_dnnl >= e->n_xnn)
+    /* One thread budget: oneDNN's teams take the threads the clusters leave (dnnl_team), so the
+     * shared pool has the cluster threads only (one thread when the steps run in order). */
+    ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1,\n"
+                  "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
+                  e->PROG, e->PROG, e->PROG, e->PROG);
+  else if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
     ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
                   "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
                   e->PROG, e->PROG);
