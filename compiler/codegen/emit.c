@@ -368,8 +368,13 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
                   " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
                   " * to each other.%s */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
-                  e->fast ? " Their XNNPACK operators share one pool of all the threads: a cluster\n"
-                            " * thread that waits, and a thread left over, runs tiles of the others' operators." : "",
+                  !e->fast ? ""
+                  : e->n_dnnl && e->n_dnnl >= e->n_xnn
+                      ? " Their oneDNN primitives run on OpenMP teams the plan sized (dnnl_teams);\n"
+                        " * their XNNPACK operators share one pool of the cluster threads, a waiting one\n"
+                        " * running tiles of the others' operators."
+                      : " Their XNNPACK operators share one pool of all the threads: a cluster\n"
+                        " * thread that waits, and a thread left over, runs tiles of the others' operators.",
                   e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
     if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
   }
