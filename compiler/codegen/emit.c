@@ -799,9 +799,9 @@ static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const cha
                 kc->xp.in_stride, kc->xp.out_stride);
 }
 
-/* eck_xnn_gelu of xp.batch floats. */
+/* eck_xnn_gelu (Erf form) or eck_xnn_gelu_tanh (xp.flags 1) of xp.batch floats. */
 static void emit_gelu(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  open_float_call(e, b, fname, "eck_xnn_gelu", n, NULL);
+  open_float_call(e, b, fname, e->kc[s]->xp.flags ? "eck_xnn_gelu_tanh" : "eck_xnn_gelu", n, NULL);
   ec_buf_printf(b, ", %zu);\n  return ECK_OK;\n}\n", e->kc[s]->xp.batch);
 }
 

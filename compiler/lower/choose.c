@@ -783,14 +783,14 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
 
 /* A constant right operand: XNNPACK's fully-connected; two float activations: OpenBLAS. */
 /* An element-by-element op of float data on its own vectorized kernel, in either layout (both
- * tensors in the same one): Gelu (com.edgecc) in its Erf form (the tanh form stays on the
- * reference kernel), HardSigmoid (alpha and beta: the node's eck_unary_params, read by codegen). */
+ * tensors in the same one): Gelu (com.edgecc) in its Erf and tanh forms, HardSigmoid (alpha and beta: the node's eck_unary_params, read by codegen). */
 static ec_kernel_kind choose_elementwise(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   ec_kernel_kind k = n->op == EC_OP_HardSigmoid ? EC_K_HARDSIGMOID : EC_K_GELU;
   (void)xnn;
-  if (k == EC_K_GELU && (!n->params || ((const eck_gelu_params *)n->params)->approximate != ECK_GELU_NONE))
-    return EC_K_REF;
+  if (k == EC_K_GELU && !n->params) return EC_K_REF;
+  /* xp.flags: 1 for the tanh form (eck_xnn_gelu_tanh), 0 for the Erf form (eck_xnn_gelu). */
+  if (k == EC_K_GELU) c->xp.flags = ((const eck_gelu_params *)n->params)->approximate == ECK_GELU_TANH;
   if (k == EC_K_HARDSIGMOID && !n->params) return EC_K_REF;
   if (!is_f32(x) || !is_f32(y) || x->kind == EC_TK_CONSTANT || ec_tensor_numel(x) != ec_tensor_numel(y) ||
       (x->rank == 4 && x->layout != y->layout && !ec_layout_free(x)))
