@@ -873,6 +873,26 @@ static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kern
   return EC_K_REF;
 }
 
+/* StridedMatMul (the pass matmul-transpose) of float32 activations in ONNX's layout:
+ * eck_blas_strided_matmul, with scratch for one packed A, B and result matrix. */
+static ec_kernel_kind choose_strided_matmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1), *y = out_t(g, n, 0);
+  const eck_strided_matmul_params *p = n->params;
+  (void)xnn;
+  if (!p || !is_f32(a) || !is_f32(b) || !is_f32(y) || a->rank < 2 || b->rank < 2 || y->rank < 2)
+    return EC_K_REF;
+  for (int k = 0; k < 3; k++) {
+    const ec_tensor *t = k == 0 ? a : k == 1 ? b : y;
+    if (t->rank == 4 && t->layout == EC_LAYOUT_NHWC && !ec_layout_free(t)) return EC_K_REF;
+  }
+  size_t M = (size_t)a->dims[p->perm_a[a->rank - 2]], K = (size_t)a->dims[p->perm_a[a->rank - 1]],
+         N = (size_t)b->dims[p->perm_b[b->rank - 1]];
+  c->scratch = sizeof(float) * (M * K + K * N + M * N); /* ECK_BLAS_SMM_SCRATCH of eck_blas.h */
+  c->a = n->inputs[0];
+  c->b = n->inputs[1];
+  return EC_K_BLAS_MATMUL;
+}
+
 /* The x86-64 default order (no --kernels, a description listing onednn first): whether oneDNN
  * runs primitive p, by op kind, from CPU time and per-step medians of the zoo models on both
  * families (docs/fast-kernels.md, "The default order"): every kind but Mul, whose broadcasting
