@@ -626,15 +626,19 @@ def p_concat(c):
 
 def p_shuffle(c):
     """ShuffleNet's Reshape -> Transpose(0,2,1,3,4) -> Reshape: one channel shuffle, NHWC
-    (XNNPACK) or NCHW."""
+    (XNNPACK) or NCHW; with one channel per group, no step at all."""
     groups, per = c.int(2, 4), c.int(1, 4)
     n, h, w = c.pick(1, 1, 2), c.int(1, 5), c.int(1, 5)
     ch = groups * per
     nhwc = c.chance(0.7)
     x = c.feat(n, ch, h, w, nhwc=nhwc)
-    r1 = c.node("Reshape", [x, c.const([n, groups, per, h, w], np.int64)], "fused")
-    t = c.node("Transpose", [r1], "xnn" if nhwc and ch > 1 and h * w > 1 else "fast", perm=[0, 2, 1, 3, 4])
-    r2 = c.node("Reshape", [t, c.const([n, ch, h, w], np.int64)], "fused", shape=[n, ch, h, w])
+    # One channel per group: the shuffle is the identity, its Transpose moves only a dim of 1 and
+    # transpose-opt makes it a Reshape; all three alias their input.
+    ident = per == 1
+    r1 = c.node("Reshape", [x, c.const([n, groups, per, h, w], np.int64)], None if ident else "fused")
+    t = c.node("Transpose", [r1], "nostep" if ident else "xnn" if nhwc and ch > 1 and h * w > 1 else "fast",
+               perm=[0, 2, 1, 3, 4])
+    r2 = c.node("Reshape", [t, c.const([n, ch, h, w], np.int64)], None if ident else "fused", shape=[n, ch, h, w])
     if c.chance(0.5):
         r2 = c.conv1x1(r2, ch, c.int(1, 4))
     c.out(r2)
