@@ -368,8 +368,13 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
                   " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
                   " * to each other.%s */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
-                  e->fast ? " Their XNNPACK operators share one pool of all the threads: a cluster\n"
-                            " * thread that waits, and a thread left over, runs tiles of the others' operators." : "",
+                  !e->fast ? ""
+                  : e->n_dnnl && e->n_dnnl >= e->n_xnn
+                      ? " Their oneDNN primitives run on OpenMP teams the plan sized (dnnl_teams);\n"
+                        " * their XNNPACK operators share one pool of the cluster threads, a waiting one\n"
+                        " * running tiles of the others' operators."
+                      : " Their XNNPACK operators share one pool of all the threads: a cluster\n"
+                        " * thread that waits, and a thread left over, runs tiles of the others' operators.",
                   e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
     if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
   }
@@ -703,6 +708,8 @@ static const lib_calls dnnl_calls = {"eck_dnnl_create", "eck_dnnl_setup", "eck_d
 static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname, const lib_calls *l) {
   const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
+  if (l == &dnnl_calls && e->n_clusters > 1) /* the primitive keeps the team it was created with */
+    ec_buf_printf(b, "  eck_dnnl_threads(dnnl_team(ctx, D_%s)); /* this thread's OpenMP team */\n", fname);
   ec_buf_printf(b, "  return %s(&ctx->%s[%s_%s], %s&%s_%s, ", l->run, l->nodes, l->slot, fname, l->ctx_arg, fname,
                 l->params);
   put_val(e, b, kc->a);
@@ -898,6 +905,8 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
   const ec_node *n = &e->g->nodes[e->p->nodes[s]];
   const char *nm = e->sname[s];
   int y = n->outputs[0];
+  if (l == &dnnl_calls && e->n_clusters > 1) /* oneDNN fixes the team when it creates the primitive */
+    ec_buf_printf(b, "  eck_dnnl_threads(dnnl_team(ctx, D_%s));\n", nm);
   ec_buf_printf(b, "  if (%s(&ctx->%s[%s_%s], %s&%s_%s, ", l->create, l->nodes, l->slot, nm, l->ctx_arg, nm,
                 l->params);
   if (kc->w >= 0 && e->g->tensors[kc->w].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
@@ -926,7 +935,13 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
+  if (e->n_clusters > 1 && e->n_dnnl && e->n_dnnl >= e->n_xnn)
+    /* One thread budget: oneDNN's teams take the threads the clusters leave (dnnl_team), so the
+     * shared pool has the cluster threads only (one thread when the steps run in order). */
+    ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1,\n"
+                  "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
+                  e->PROG, e->PROG, e->PROG, e->PROG);
+  else if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
     ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
                   "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
                   e->PROG, e->PROG);
@@ -1045,6 +1060,18 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     for (int s = 0; s < e->p->n_nodes; s++)
       if (e->dslot[s] >= 0) ec_buf_printf(b, "  D_%s,\n", e->sname[s]);
     ec_buf_printf(b, "};\n");
+  }
+  if (e->n_dnnl && e->n_clusters > 1) {
+    ec_buf_printf(b, "\n/* Each primitive's OpenMP team when the clusters run side by side on %s_THREADS threads,\n"
+                  " * as the plan decided (ec_node.team): every thread where no other cluster can run beside\n"
+                  " * the step, a share where some can. */\nstatic const unsigned char dnnl_teams[%s_N_DNNL] = {\n",
+                  e->PROG, e->PROG);
+    for (int s = 0; s < e->p->n_nodes; s++) {
+      int t = e->g->nodes[e->p->nodes[s]].team;
+      if (e->dslot[s] >= 0) ec_buf_printf(b, "  [D_%s] = %d,\n", e->sname[s], t > 0 ? t : 1);
+    }
+    ec_buf_printf(b, "};\n\n");
+    ec_emit_dnnl_team_fn(b, e->prog, e->PROG);
   }
 
   for (int s = 0; s < e->p->n_nodes; s++) {
@@ -1247,19 +1274,18 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   return EC_OK;
 }
 
-/* The step of a node with a data-dependent output shape (ec_tensor.dyn): an EC_OPF_EXTENT kernel
- * gets the bound in out[k].dims (ctx->v holds the last run's extent) and writes the extent it
- * finds; an element-wise kernel gets the broadcast of its inputs' extents. Either way the extent
- * goes back to ctx->v, where the readers' steps and run's out_dims take it. */
-static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_op_def *op,
-                              const char *parg, const char *sarg) {
-  const ec_graph *g = e->g;
-  bool own = (op->flags & EC_OPF_EXTENT) != 0;
+/* The step of a node with a data-dependent output shape (ec_tensor.dyn): a kernel finding its own
+ * extent (ec_node.own_extent) gets the bound in out[k].dims (ctx->v holds the last run's extent)
+ * and writes the extent it finds; an element-wise kernel gets the broadcast of its inputs'
+ * extents. Either way the extent goes back to ctx->v, where the readers' steps and run's out_dims
+ * take it (and, inside a Loop body, the next iteration's step sets it again). */
+void ec_emit_bounded_call(ec_buf *b, const ec_graph *g, const ec_node *n, const char *ref_fn, const char *parg,
+                          const char *sarg, const char *const *out_vals) {
   ec_buf_printf(b, "  int rc;\n");
   for (int k = 0; k < n->n_outputs; k++) {
     const ec_tensor *t = n->outputs[k] >= 0 ? &g->tensors[n->outputs[k]] : NULL;
     if (!t || !t->dyn) continue;
-    if (!own) {
+    if (!n->own_extent) {
       ec_buf_printf(b, "  if (eck_extent_broadcast(in, %d, &out[%d]) != ECK_OK) return ECK_ERR_ARG;\n",
                     n->n_inputs, k);
       continue;
@@ -1269,14 +1295,22 @@ static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_
         ec_buf_printf(b, "  out[%d].dims[%d] = %lld; /* at most: the extent is found at run time */\n", k, j,
                       (long long)t->dims[j]);
   }
-  ec_buf_printf(b, "  rc = %s(%s, in, %d, out, %d, %s);\n", op->ref_name, parg, n->n_inputs, n->n_outputs, sarg);
+  ec_buf_printf(b, "  rc = %s(%s, in, %d, out, %d, %s);\n", ref_fn, parg, n->n_inputs, n->n_outputs, sarg);
   for (int k = 0; k < n->n_outputs; k++) {
     const ec_tensor *t = n->outputs[k] >= 0 ? &g->tensors[n->outputs[k]] : NULL;
     for (int j = 0; t && j < t->rank; j++)
       if ((t->dyn >> j) & 1)
-        ec_buf_printf(b, "  ctx->v[V_%s].dims[%d] = out[%d].dims[%d];\n", e->vname[e->val_of[n->outputs[k]]], j, k, j);
+        ec_buf_printf(b, "  ctx->v[V_%s].dims[%d] = out[%d].dims[%d];\n", out_vals[k], j, k, j);
   }
   ec_buf_printf(b, "  return rc;\n}\n");
+}
+
+static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_op_def *op,
+                              const char *parg, const char *sarg) {
+  const char *vals[64];
+  for (int k = 0; k < n->n_outputs && k < 64; k++)
+    vals[k] = n->outputs[k] >= 0 ? e->vname[e->val_of[n->outputs[k]]] : "";
+  ec_emit_bounded_call(b, e->g, n, op->ref_name, parg, sarg, vals);
 }
 
 static void emit_main(emitter *e, ec_buf *b) {

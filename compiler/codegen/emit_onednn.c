@@ -101,6 +101,16 @@ void ec_emit_dnnl_header(ec_buf *b, const char *PROG, int n_dnnl) {
                 PROG, n_dnnl);
 }
 
+void ec_emit_dnnl_team_fn(ec_buf *b, const char *prog, const char *PROG) {
+  ec_buf_printf(b, "/* Primitive d's OpenMP team on the threads init was given: all of them when the clusters run\n"
+                " * in order on the caller (fewer threads than clusters), else its planned team scaled to them\n"
+                " * (at least one): teams running at the same time never hold more threads than that. Init\n"
+                " * creates the primitive with it and its step sets it again before each run. */\n"
+                "static int dnnl_team(const %s *ctx, int d) {\n  int t = ctx->base.threads;\n"
+                "  if (t < %s_N_CLUSTERS) return t;\n  t = dnnl_teams[d] * t / %s_THREADS;\n"
+                "  return t > 1 ? t : 1;\n}\n", prog, PROG, PROG);
+}
+
 void ec_emit_dnnl_fields(ec_buf *b, const char *PROG) {
   ec_buf_printf(b, "  eck_dnnl_ctx dnnl;                /* oneDNN's engine and stream */\n"
                 "  int dnnl_started;                /* made by init: release stops them */\n"

@@ -34,6 +34,9 @@ void ec_emit_sizes(ec_buf *b, const size_t *v, int n);
 void ec_emit_dnnl_params(ec_buf *b, const eck_dnnl_params *p);
 /* <PROG>_N_DNNL in the partition header. */
 void ec_emit_dnnl_header(ec_buf *b, const char *PROG, int n_dnnl);
+/* dnnl_team(ctx, d) of a clustered partition: a primitive's OpenMP team on the threads init was
+ * given, from the table dnnl_teams[] (the plan's teams, ec_node.team) emitted before it. */
+void ec_emit_dnnl_team_fn(ec_buf *b, const char *prog, const char *PROG);
 /* The context struct's fields: engine and stream, one eck_dnnl_node per step. */
 void ec_emit_dnnl_fields(ec_buf *b, const char *PROG);
 /* Init's lines that make the engine and stream (threads: ctx->base.threads; with clusters, PROG

@@ -129,12 +129,18 @@ typedef struct ec_node {
   void *params;        /* op-specific parameter struct filled by shape inference (malloc'd) */
   size_t params_size;
   bool dead;           /* removed by a pass; compacted away by ec_graph_compact */
+  /* Set by shape inference: the kernel finds its outputs' data-dependent extents (ec_tensor.dyn)
+   * itself, getting the bounds in out[k].dims (EC_OPF_EXTENT ops; a Slice reading its starts at
+   * run time). Else a data-dependent output follows its inputs' extents (element-wise ops). */
+  bool own_extent;
   /* The ONNX nodes a graph pass folded into this one, as the generated code's comment names them
    * ("/enc/ln/{ReduceMean, Sub, ...}", ec_pass_record_fused); NULL for a node as loaded. */
   char *fused_from;
   /* The planner's decisions (ec_plan_record): the partition that runs the node and its device
-   * (an index into the device list), -1 before planning. cluster, bits: not planned yet. */
-  int partition, device, cluster, bits;
+   * (an index into the device list), -1 before planning. cluster, bits: not planned yet. team:
+   * in a partition of several clusters, the threads of a oneDNN step's OpenMP team when the
+   * clusters run side by side on the plan's threads (ec_plan_settle_clusters; 0: none planned). */
+  int partition, device, cluster, bits, team;
   /* The kernel family of its device (ec_pipeline_run, from the plan): EC_KF_REF nodes are left
    * alone by lowering and run the reference kernels; EC_KF_UNSET before planning, where the
    * library a caller names decides. */

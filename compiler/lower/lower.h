@@ -70,6 +70,9 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
  * Will node i run on a fast kernel once lowered? On a lowered graph, what ec_choose_kernel
  * says; before lowering, also what the nhwc step will make of a convolution or pooling. */
 bool ec_lower_runs_fast(const ec_graph *g, int i);
+/* Will node i run on a oneDNN primitive once its family is `family` (a pure query the planner
+ * asks before the family is recorded: clustering costs such steps on their own OpenMP team)? */
+bool ec_lower_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family);
 /* Is node i a Relu or Clip that fuse-act will fold into its producer's fast kernel (its time is
  * then the producer's: about nothing)? False on a lowered graph, where such nodes are gone. */
 bool ec_lower_fused_act(const ec_graph *g, int i);
