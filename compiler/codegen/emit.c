@@ -802,9 +802,9 @@ static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const cha
                 kc->xp.in_stride, kc->xp.out_stride);
 }
 
-/* eck_xnn_gelu of xp.batch floats. */
+/* eck_xnn_gelu (Erf form) or eck_xnn_gelu_tanh (xp.flags 1) of xp.batch floats. */
 static void emit_gelu(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  open_float_call(e, b, fname, "eck_xnn_gelu", n, NULL);
+  open_float_call(e, b, fname, e->kc[s]->xp.flags ? "eck_xnn_gelu_tanh" : "eck_xnn_gelu", n, NULL);
   ec_buf_printf(b, ", %zu);\n  return ECK_OK;\n}\n", e->kc[s]->xp.batch);
 }
 
@@ -846,8 +846,14 @@ static void emit_dwconv(emitter *e, ec_buf *b, int s, const ec_node *n, const ch
   ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
 }
 
-/* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm. */
+/* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm (of a
+ * StridedMatMul: with the node's permutations and its scratch). */
 static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  if (n->op == EC_OP_StridedMatMul) {
+    ec_buf_printf(b, "static const eck_strided_matmul_params %s_params = ", fname);
+    ec_ops[n->op].print_params(b, n);
+    ec_buf_printf(b, ";\n");
+  }
   step_open(e, b, fname);
   ec_buf_printf(b, "  eck_tensor in[%d], out[1];\n", n->n_inputs);
   for (int k = 0; k < n->n_inputs; k++)
@@ -855,6 +861,11 @@ static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, con
   ec_buf_printf(b, "  out[0] = ctx->v[V_%s];\n", e->vname[e->val_of[n->outputs[0]]]);
   if (e->kc[s]->kind == EC_K_CONCAT_NHWC)
     ec_buf_printf(b, "  return eck_xnn_concat_nhwc(in, %d, out);\n}\n", n->n_inputs);
+  else if (n->op == EC_OP_StridedMatMul && e->mp.scratch_buf[s] >= 0)
+    ec_buf_printf(b, "  return eck_blas_strided_matmul(&%s_params, in, 2, out, 1, ctx->arena + %zu);\n}\n", fname,
+                  e->mp.bufs[e->mp.scratch_buf[s]].offset);
+  else if (n->op == EC_OP_StridedMatMul) /* empty matrices: no scratch */
+    ec_buf_printf(b, "  return eck_blas_strided_matmul(&%s_params, in, 2, out, 1, NULL);\n}\n", fname);
   else
     ec_buf_printf(b, "  return eck_blas_matmul(NULL, in, 2, out, 1, NULL);\n}\n");
 }

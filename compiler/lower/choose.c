@@ -794,14 +794,14 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
 
 /* A constant right operand: XNNPACK's fully-connected; two float activations: OpenBLAS. */
 /* An element-by-element op of float data on its own vectorized kernel, in either layout (both
- * tensors in the same one): Gelu (com.edgecc) in its Erf form (the tanh form stays on the
- * reference kernel), HardSigmoid (alpha and beta: the node's eck_unary_params, read by codegen). */
+ * tensors in the same one): Gelu (com.edgecc) in its Erf and tanh forms, HardSigmoid (alpha and beta: the node's eck_unary_params, read by codegen). */
 static ec_kernel_kind choose_elementwise(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   ec_kernel_kind k = n->op == EC_OP_HardSigmoid ? EC_K_HARDSIGMOID : EC_K_GELU;
   (void)xnn;
-  if (k == EC_K_GELU && (!n->params || ((const eck_gelu_params *)n->params)->approximate != ECK_GELU_NONE))
-    return EC_K_REF;
+  if (k == EC_K_GELU && !n->params) return EC_K_REF;
+  /* xp.flags: 1 for the tanh form (eck_xnn_gelu_tanh), 0 for the Erf form (eck_xnn_gelu). */
+  if (k == EC_K_GELU) c->xp.flags = ((const eck_gelu_params *)n->params)->approximate == ECK_GELU_TANH;
   if (k == EC_K_HARDSIGMOID && !n->params) return EC_K_REF;
   if (!is_f32(x) || !is_f32(y) || x->kind == EC_TK_CONSTANT || ec_tensor_numel(x) != ec_tensor_numel(y) ||
       (x->rank == 4 && x->layout != y->layout && !ec_layout_free(x)))
@@ -882,6 +882,26 @@ static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kern
       (b->rank != 4 || b->layout != EC_LAYOUT_NHWC || ec_layout_free(b)))
     return EC_K_BLAS_MATMUL;
   return EC_K_REF;
+}
+
+/* StridedMatMul (the pass matmul-transpose) of float32 activations in ONNX's layout:
+ * eck_blas_strided_matmul, with scratch for one packed A, B and result matrix. */
+static ec_kernel_kind choose_strided_matmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1), *y = out_t(g, n, 0);
+  const eck_strided_matmul_params *p = n->params;
+  (void)xnn;
+  if (!p || !is_f32(a) || !is_f32(b) || !is_f32(y) || a->rank < 2 || b->rank < 2 || y->rank < 2)
+    return EC_K_REF;
+  for (int k = 0; k < 3; k++) {
+    const ec_tensor *t = k == 0 ? a : k == 1 ? b : y;
+    if (t->rank == 4 && t->layout == EC_LAYOUT_NHWC && !ec_layout_free(t)) return EC_K_REF;
+  }
+  size_t M = (size_t)a->dims[p->perm_a[a->rank - 2]], K = (size_t)a->dims[p->perm_a[a->rank - 1]],
+         N = (size_t)b->dims[p->perm_b[b->rank - 1]];
+  c->scratch = sizeof(float) * (M * K + K * N + M * N); /* ECK_BLAS_SMM_SCRATCH of eck_blas.h */
+  c->a = n->inputs[0];
+  c->b = n->inputs[1];
+  return EC_K_BLAS_MATMUL;
 }
 
 /* The x86-64 default order (no --kernels, a description listing onednn first): whether oneDNN

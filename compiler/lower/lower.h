@@ -115,7 +115,7 @@ typedef struct ec_kernel_choice {
   int a, b;            /* XNN: tensors of the first and second data input (-1: none) */
   int w, bias;         /* XNN: weight and bias tensors (-1: none) */
   size_t n, c, hw, groups; /* layout helpers and the NCHW shuffle */
-  size_t scratch;      /* RNN: bytes of arena scratch its kernel works in (the others take none) */
+  size_t scratch;      /* RNN, BLAS_MATMUL: bytes of arena scratch its kernel works in (the others take none) */
 } ec_kernel_choice;
 
 /* The kernel node n runs on with the given library ("ref": always EC_K_REF). Lowering's own

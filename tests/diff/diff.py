@@ -629,15 +629,19 @@ def p_concat(c):
 
 def p_shuffle(c):
     """ShuffleNet's Reshape -> Transpose(0,2,1,3,4) -> Reshape: one channel shuffle, NHWC
-    (XNNPACK) or NCHW."""
+    (XNNPACK) or NCHW; with one channel per group, no step at all."""
     groups, per = c.int(2, 4), c.int(1, 4)
     n, h, w = c.pick(1, 1, 2), c.int(1, 5), c.int(1, 5)
     ch = groups * per
     nhwc = c.chance(0.7)
     x = c.feat(n, ch, h, w, nhwc=nhwc)
-    r1 = c.node("Reshape", [x, c.const([n, groups, per, h, w], np.int64)], "fused")
-    t = c.node("Transpose", [r1], "xnn" if nhwc and ch > 1 and h * w > 1 else "fast", perm=[0, 2, 1, 3, 4])
-    r2 = c.node("Reshape", [t, c.const([n, ch, h, w], np.int64)], "fused", shape=[n, ch, h, w])
+    # One channel per group: the shuffle is the identity, its Transpose moves only a dim of 1 and
+    # transpose-opt makes it a Reshape; all three alias their input.
+    ident = per == 1
+    r1 = c.node("Reshape", [x, c.const([n, groups, per, h, w], np.int64)], None if ident else "fused")
+    t = c.node("Transpose", [r1], "nostep" if ident else "xnn" if nhwc and ch > 1 and h * w > 1 else "fast",
+               perm=[0, 2, 1, 3, 4])
+    r2 = c.node("Reshape", [t, c.const([n, ch, h, w], np.int64)], None if ident else "fused", shape=[n, ch, h, w])
     if c.chance(0.5):
         r2 = c.conv1x1(r2, ch, c.int(1, 4))
     c.out(r2)
@@ -843,10 +847,13 @@ def p_gelu_erf(c):
 
 def p_gelu_tanh(c):
     """GELU(approximate='tanh') as PyTorch exports it (x*(x*x), Mul 0.044715, Add x, Mul
-    sqrt(2/pi), Tanh, Add 1, Mul x, Mul 0.5) and with Pow(x, 3): one com.edgecc Gelu."""
-    shape = [c.int(1, 4), c.int(1, 3), c.int(1, 20)][c.int(0, 1):]
-    x = fusion_input(c, shape)
+    sqrt(2/pi), Tanh, Add 1, Mul x, Mul 0.5) and with Pow(x, 3): one com.edgecc Gelu, on the fast
+    kernel (eck_xnn_gelu_tanh). A third of the cases take values up to about +-40, past the clamp
+    of its exp; blocks of up to 600 elements cross its 256-element chunks."""
+    shape = [c.int(1, 4), c.int(1, 3), c.int(1, 50)][c.int(0, 1):]
+    x = fusion_input(c, shape, c.pick(1.0, 1.0, 12.0))
     fused = "fused"
+    first = len(c.nodes)
     if c.chance(0.5):
         cube = c.node("Pow", [x, c.const(np.float32(3))], fused)
     else:
@@ -856,6 +863,121 @@ def p_gelu_tanh(c):
     t = c.node("Tanh", [inner], fused)
     a = c.node("Add", [c.const(np.float32(1)), t], fused)
     c.out(gelu_tail(c, x, a, fused, shape))
+    expect_block(c, first, "fast")
+
+
+def stored_shape(logical, perm):
+    """The shape a tensor must have for Transpose(., perm) to give `logical`."""
+    s = [0] * len(perm)
+    for i, p in enumerate(perm):
+        s[p] = logical[i]
+    return s
+
+
+def moves_data(shape, perm):
+    """False when Transpose(shape, perm) moves only dims of extent 1 (transpose-opt makes it a
+    Reshape) or is the identity."""
+    kept = [p for p in perm if shape[p] != 1]
+    return kept != sorted(kept)
+
+
+def attention_mm(c, a, b, pa, pb, py, sy):
+    """MatMul of Transpose(a, pa) and Transpose(b, pb) (None: no Transpose), the product (of shape
+    sy) transposed by py (None: none): every Transpose that moves data folds into one
+    StridedMatMul (pass matmul-transpose) named FIRST..LAST of the nodes it replaces, on a fast
+    kernel; the others become Reshapes (transpose-opt)."""
+    block = []
+
+    def tr(x, perm, shape):
+        moves = moves_data(shape, perm)
+        y = c.node("Transpose", [x], "fused" if moves else None, perm=perm)
+        if moves:
+            block.append(c.last_node())
+        return y
+
+    if pa is not None:
+        a = tr(a, pa, c.shape(a))
+    if pb is not None:
+        b = tr(b, pb, c.shape(b))
+    y = c.node("MatMul", [a, b], shape=sy)
+    mm = c.last_node()
+    block.append(mm)
+    if py is not None:
+        y = tr(y, py, sy)
+        c.shapes[y] = [sy[i] for i in py]
+    if len(block) > 1:
+        c.expect.append((mm, "fused"))
+        c.expect.append(("%s..%s" % (block[0], block[-1]), "fast"))
+    else:
+        c.expect.append((mm, "fast"))
+    return y
+
+
+def p_attention(c):
+    """Attention's Transposes around the MatMuls of two activations, folded into StridedMatMuls
+    (passes transpose-opt and matmul-transpose) and run on eck_blas_strided_matmul: the heads
+    split from [B, S, H*D] (swin_t's and PyTorch's MultiheadAttention's batch-first layout, or
+    vit_b_32's sequence-first one), Kᵀ (one Transpose, or two that transpose-opt composes), Q scaled
+    by a scalar before or after its Transpose (transpose-opt moves the Transpose below it),
+    Softmax, the product with V, the heads merged back; or a lone product of random rank, shapes,
+    permutations and broadcast batch dims. Products up to 1e6 multiply-adds run on the own
+    AVX kernels (a transposed operand packed), larger ones on OpenBLAS (transposed in place)."""
+    form = c.pick("batch_first", "seq_first", "random", "random")
+    if form == "random":
+        r = c.pick(2, 3, 3, 4)
+        big = c.chance(0.1)
+        m, k, n = (c.int(60, 120), c.int(60, 120), c.int(60, 120)) if big else (c.int(1, 9), c.int(1, 40), c.int(1, 40))
+        batch = [c.int(1, 3) for _ in range(r - 2)]
+        bb = [d if c.chance(0.8) else 1 for d in batch]
+        ba = [d if c.chance(0.8) or b == 1 else 1 for d, b in zip(batch, bb)]
+        la, lb = ba + [m, k], bb + [k, n]
+        ly = [max(x, y) for x, y in zip(ba, bb)] + [m, n]
+        perms = lambda n_: [int(v) for v in c.rng.permutation(n_)]
+        pa = perms(r) if c.chance(0.6) else None
+        pb = perms(r) if c.chance(0.6) else None
+        py = perms(r) if c.chance(0.5) else None
+        if pa is None and pb is None and py is None:
+            pb = list(range(r - 2)) + [r - 1, r - 2]
+        a = c.input(stored_shape(la, pa) if pa else la)
+        b = c.input(stored_shape(lb, pb) if pb else lb)
+        c.out(attention_mm(c, a, b, pa, pb, py, ly))
+        return
+    # At least 2 of S, H and D: a Transpose of a dim of 1 would be a Reshape (transpose-opt).
+    B, S, H, D = c.pick(1, 1, 2), c.int(2, 12), c.int(2, 4), c.int(2, 16)
+    E = H * D
+    scale = np.float32(1 / math.sqrt(D))
+    if form == "batch_first":
+        q, k, v = (c.node("Reshape", [c.input([B, S, E]), c.const(np.array([B, S, H, D]), np.int64)],
+                          shape=[B, S, H, D]) for _ in range(3))
+        split, kt, merge = [0, 2, 1, 3], [0, 2, 3, 1], [0, 2, 1, 3]
+        back = [B, S, E]
+    else:  # sequence first, heads folded into the batch: [S, B*H, D]
+        q, k, v = (c.node("Reshape", [c.input([S, B, E]), c.const(np.array([S, B * H, D]), np.int64)],
+                          shape=[S, B * H, D]) for _ in range(3))
+        split, kt, merge = [1, 0, 2], [1, 2, 0], [1, 0, 2]
+        back = [S, B, E]
+    op = c.pick("Mul", "Div", None)
+    sc = c.const(scale if op == "Mul" else np.float32(1 / scale)) if op else None
+    if op and c.chance(0.5):  # scaled before the split
+        q = c.node(op, [q, sc])
+        op = None
+    # Q's Transpose, then (maybe) its scaling, feed the scores' MatMul.
+    first = len(c.nodes)
+    qt = c.node("Transpose", [q], "fused", perm=split)
+    if op:
+        qt = c.node(op, [qt, sc])
+    if c.chance(0.5):
+        kk = c.node("Transpose", [k], "fused", perm=kt)
+    else:  # split first, then Kᵀ: two Transposes, one after transpose-opt
+        inner = split
+        last_two = list(range(len(split) - 2)) + [len(split) - 1, len(split) - 2]
+        kk = c.node("Transpose", [c.node("Transpose", [k], "fused", perm=inner)], "fused", perm=last_two)
+    scores = c.node("MatMul", [qt, kk], "fused")
+    c.expect.append(("%s..%s" % (c.nodes[first].name, c.nodes[-1].name), "fast"))
+    p = c.node("Softmax", [scores], axis=-1)
+    sv = [B, H, S, D] if form == "batch_first" else [B * H, S, D]
+    y = attention_mm(c, p, v, None, split, merge, sv)
+    c.out(c.node("Reshape", [y, c.const(np.array(back), np.int64)], shape=back))
 
 
 def p_pow2(c):
@@ -1132,9 +1254,9 @@ def p_rnn(c):
 
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2, p_qlinear, p_permute, p_rnn, p_matmul_bias]
+            p_pow2, p_qlinear, p_permute, p_rnn, p_matmul_bias, p_attention]
 # The graph passes that fold the blocks above: off for the reference build.
-REF_NO_PASS = ["layernorm", "gelu", "pow-square", "matmul-bias"]
+REF_NO_PASS = ["layernorm", "gelu", "pow-square", "matmul-bias", "transpose-opt", "matmul-transpose"]
 
 
 # ---- regressions: fixed graphs of the differences the harness found (seeds REGRESS_BASE + i) ---

@@ -57,3 +57,15 @@ set_tests_properties(diff_default_slow PROPERTIES LABELS slow TIMEOUT 7200)
 add_test(NAME diff_rnn COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --pattern rnn --seed 50001 --count 60
                                 --batch 60 --work ${CMAKE_BINARY_DIR}/diff/rnn)
 set_tests_properties(diff_rnn PROPERTIES LABELS unit TIMEOUT 1200)
+
+# Issue 18's fusions alone: attention's Transposes folded into StridedMatMuls (pattern attention:
+# passes transpose-opt and matmul-transpose, eck_blas_strided_matmul) and the tanh form of GELU
+# (pattern gelu_tanh, eck_xnn_gelu_tanh), 40 cases each of seeds no other test uses, with the
+# XNNPACK family and with --kernels onednn and the default order (the strided products run on the
+# same kernel in all three; the cases around them do not). A few compiles each (the cases share a
+# model): 60 attention cases took 12 s of CPU with one family (user time, loaded AMD EPYC); 350 s
+# of wall time for this test on that loaded machine.
+add_test(NAME diff_attention COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --pattern attention,gelu_tanh
+                                     --seed 90001 --count 80 --batch 80 --kernels xnnpack,onednn,default
+                                     --work ${CMAKE_BINARY_DIR}/diff/attention)
+set_tests_properties(diff_attention PROPERTIES LABELS unit TIMEOUT 1200)
