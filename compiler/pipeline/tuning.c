@@ -233,17 +233,18 @@ static int layout_on(const ec_graph *g, int i, int f, const int *fast, const sig
 }
 
 /* Milliseconds of the layout conversions node i costs on family f: its inputs that come in
- * another layout (a node in NHWC converts input 0 only; graph inputs are NCHW), and its output
- * when a reader needs the other layout (a reader that follows takes any; graph outputs NCHW; a
- * reader not decided yet counted in the layout of its own per-node pick). */
-static double conversions_ms(const ec_graph *g, int i, int f, const int *fast, const int *pick,
-                             const signed char *out, const ec_target *target) {
+ * another layout (graph inputs are NCHW), and its output when a reader needs the other layout
+ * (graph outputs NCHW; a reader that follows takes any; the others, not decided yet, counted in
+ * their fast family's layout). */
+static double conversions_ms(const ec_graph *g, int i, int f, const int *fast, const signed char *out,
+                             const ec_target *target) {
   const ec_node *n = &g->nodes[i];
   int lay = layout_on(g, i, f, fast, out);
   double ms = 0;
   for (int k = 0; k < n->n_inputs; k++) {
     int t = n->inputs[k];
-    if (conv_bytes(g, t) == 0 || (lay == EC_LAYOUT_NHWC && k > 0)) continue;
+    /* A node the nhwc step gives NHWC converts its input 0 only; one that follows, all. */
+    if (conv_bytes(g, t) == 0 || (f != EC_TUNE_REF && fast[i] == EC_LAYOUT_NHWC && k > 0)) continue;
     int p = g->tensors[t].producer;
     int from = p >= 0 ? out[p] : EC_LAYOUT_NCHW;
     if (from != lay) ms += ec_cost_layout_ms(target, conv_bytes(g, t));
@@ -254,9 +255,8 @@ static double conversions_ms(const ec_graph *g, int i, int f, const int *fast, c
   for (int c = 0; c < g->tensors[y].n_consumers && !other; c++) {
     int r = g->tensors[y].consumers[c];
     if (g->nodes[r].dead || fast[r] < 0) continue; /* it follows what it reads */
-    int need = pick[r] == EC_TUNE_REF ? EC_LAYOUT_NCHW : fast[r];
-    if (need == EC_LAYOUT_NHWC && g->nodes[r].inputs[0] != y) continue; /* it converts input 0 only */
-    other = need != lay;
+    if (fast[r] == EC_LAYOUT_NHWC && g->nodes[r].inputs[0] != y) continue; /* it converts input 0 only */
+    other = fast[r] != lay;
   }
   return other ? ms + ec_cost_layout_ms(target, conv_bytes(g, y)) : ms;
 }
@@ -289,17 +289,17 @@ int ec_tuning_apply(ec_graph *g, const ec_tuning *t, const ec_target *target) {
       if (strcmp(t->entries[k].key, key) == 0) ent[i] = k;
   }
   /* In graph order (producers first), each node that has an entry: its fast pick or the
-   * reference kernels, whichever costs less with the layout conversions around it (DESIGN: the
-   * reference kernels run NCHW, the fast families NHWC). A greedy pass: the readers not decided
-   * yet count in the layout of their own pick. */
+   * reference kernels, whichever costs less with the layout conversions around it (the
+   * reference kernels run NCHW, the fast families mostly NHWC). A greedy pass: readers not
+   * decided yet count in their fast family's layout. */
   for (int i = 0; i < nn; i++) {
     ec_node *n = &g->nodes[i];
     int f = pick[i];
     if (!n->dead && f >= 0) {
       const ec_tuning_entry *e = &t->entries[ent[i]];
-      double on_fast = e->ms[f] + conversions_ms(g, i, f, fast, pick, out, target);
+      double on_fast = e->ms[f] + conversions_ms(g, i, f, fast, out, target);
       if (e->ms[EC_TUNE_REF] >= 0 &&
-          e->ms[EC_TUNE_REF] + conversions_ms(g, i, EC_TUNE_REF, fast, pick, out, target) < on_fast)
+          e->ms[EC_TUNE_REF] + conversions_ms(g, i, EC_TUNE_REF, fast, out, target) < on_fast)
         f = EC_TUNE_REF;
       n->tuned = fam[f];
       set++;
