@@ -269,14 +269,17 @@ int ec_cli_load(const char *path, const ec_model_opts *mo, bool no_infer, ec_gra
 
 /* Marks in need[] the tensors of g whose values shape operands read, directly or through the
  * nodes between; a subgraph's shape operands reach the owner's inputs through its formal inputs
- * (a Loop's iteration number: its trip count and condition) and its captures. */
-static bool mark_shape_operands(const ec_graph *g, bool *need) {
+ * (a Loop's iteration number: its trip count and condition) and its captures. In a Loop body
+ * (loop_body) a Slice's starts and ends are not shape operands: fed, they give a run-time extent
+ * bounded by the sliced input, which the Loop carries and stacks (ec_infer_slice). */
+static bool mark_shape_operands(const ec_graph *g, bool loop_body, bool *need) {
   for (int i = g->n_nodes - 1; i >= 0; i--) {
     const ec_node *n = &g->nodes[i];
     bool out_needed = false;
     for (int k = 0; k < n->n_outputs; k++)
       if (n->outputs[k] >= 0 && need[n->outputs[k]]) out_needed = true;
     uint32_t mask = n->op >= 0 ? ec_ops[n->op].shape_inputs : 0;
+    if (loop_body && n->op == EC_OP_Slice && g->opset >= 10) mask &= ~(uint32_t)0x6;
     for (int k = 0; k < n->n_inputs; k++) {
       if (n->inputs[k] < 0) continue;
       /* Shape and Size read their input's shape, never its values. */
@@ -287,7 +290,7 @@ static bool mark_shape_operands(const ec_graph *g, bool *need) {
     for (int s = 0; s < n->n_subgraphs; s++) {
       const ec_graph *sg = n->subgraphs[s];
       bool *sn = ec_alloc(sizeof(bool) * (size_t)(sg->n_tensors + 1));
-      if (!sn || !mark_shape_operands(sg, sn)) {
+      if (!sn || !mark_shape_operands(sg, n->op == EC_OP_Loop, sn)) {
         free(sn);
         return false;
       }
@@ -315,7 +318,7 @@ static bool mark_shape_operands(const ec_graph *g, bool *need) {
 int ec_shape_inputs(const ec_graph *g, ec_buf *b) {
   bool *need = ec_alloc(sizeof(bool) * (size_t)(g->n_tensors + 1));
   if (!need) return 0;
-  if (!mark_shape_operands(g, need)) {
+  if (!mark_shape_operands(g, false, need)) {
     free(need);
     return 0;
   }

@@ -1293,19 +1293,18 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   return EC_OK;
 }
 
-/* The step of a node with a data-dependent output shape (ec_tensor.dyn): an EC_OPF_EXTENT kernel
- * gets the bound in out[k].dims (ctx->v holds the last run's extent) and writes the extent it
- * finds; an element-wise kernel gets the broadcast of its inputs' extents. Either way the extent
- * goes back to ctx->v, where the readers' steps and run's out_dims take it. */
-static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_op_def *op,
-                              const char *parg, const char *sarg) {
-  const ec_graph *g = e->g;
-  bool own = (op->flags & EC_OPF_EXTENT) != 0;
+/* The step of a node with a data-dependent output shape (ec_tensor.dyn): a kernel finding its own
+ * extent (ec_node.own_extent) gets the bound in out[k].dims (ctx->v holds the last run's extent)
+ * and writes the extent it finds; an element-wise kernel gets the broadcast of its inputs'
+ * extents. Either way the extent goes back to ctx->v, where the readers' steps and run's out_dims
+ * take it (and, inside a Loop body, the next iteration's step sets it again). */
+void ec_emit_bounded_call(ec_buf *b, const ec_graph *g, const ec_node *n, const char *ref_fn, const char *parg,
+                          const char *sarg, const char *const *out_vals) {
   ec_buf_printf(b, "  int rc;\n");
   for (int k = 0; k < n->n_outputs; k++) {
     const ec_tensor *t = n->outputs[k] >= 0 ? &g->tensors[n->outputs[k]] : NULL;
     if (!t || !t->dyn) continue;
-    if (!own) {
+    if (!n->own_extent) {
       ec_buf_printf(b, "  if (eck_extent_broadcast(in, %d, &out[%d]) != ECK_OK) return ECK_ERR_ARG;\n",
                     n->n_inputs, k);
       continue;
@@ -1315,14 +1314,22 @@ static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_
         ec_buf_printf(b, "  out[%d].dims[%d] = %lld; /* at most: the extent is found at run time */\n", k, j,
                       (long long)t->dims[j]);
   }
-  ec_buf_printf(b, "  rc = %s(%s, in, %d, out, %d, %s);\n", op->ref_name, parg, n->n_inputs, n->n_outputs, sarg);
+  ec_buf_printf(b, "  rc = %s(%s, in, %d, out, %d, %s);\n", ref_fn, parg, n->n_inputs, n->n_outputs, sarg);
   for (int k = 0; k < n->n_outputs; k++) {
     const ec_tensor *t = n->outputs[k] >= 0 ? &g->tensors[n->outputs[k]] : NULL;
     for (int j = 0; t && j < t->rank; j++)
       if ((t->dyn >> j) & 1)
-        ec_buf_printf(b, "  ctx->v[V_%s].dims[%d] = out[%d].dims[%d];\n", e->vname[e->val_of[n->outputs[k]]], j, k, j);
+        ec_buf_printf(b, "  ctx->v[V_%s].dims[%d] = out[%d].dims[%d];\n", out_vals[k], j, k, j);
   }
   ec_buf_printf(b, "  return rc;\n}\n");
+}
+
+static void emit_bounded_call(emitter *e, ec_buf *b, const ec_node *n, const ec_op_def *op,
+                              const char *parg, const char *sarg) {
+  const char *vals[64];
+  for (int k = 0; k < n->n_outputs && k < 64; k++)
+    vals[k] = n->outputs[k] >= 0 ? e->vname[e->val_of[n->outputs[k]]] : "";
+  ec_emit_bounded_call(b, e->g, n, op->ref_name, parg, sarg, vals);
 }
 
 static void emit_main(emitter *e, ec_buf *b) {

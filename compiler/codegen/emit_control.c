@@ -170,6 +170,10 @@ static void make_layout(const ec_graph *g, const ec_node *n, const size_t *arena
   }
   for (int j = 0; j < p->n_state && j < CTL_MAX_STATE; j++) {
     size_t sb = tbytes(&body->tensors[body->inputs[first_in + j]]);
+    /* A carried value with a data-dependent extent is written in place up to its bound before
+     * the run checks it against the static shape. */
+    size_t ob = n->op == EC_OP_Loop ? tbytes(&body->tensors[body->outputs[1 + j]]) : 0;
+    if (ob > sb) sb = ob;
     L->cur[j] = take(&off, sb);
     L->next[j] = take(&off, sb);
   }
@@ -561,12 +565,21 @@ static ec_status emit_ref_step(const ec_ctl *c, ec_buf *b, int si, int s, const 
     else ec_buf_printf(b, "  %s[%d] = ctx->v[V_%s];\n", side, j, vname(c, si, t));
   }
   int sbuf = sb->mp.scratch_buf[s];
-  ec_buf_printf(b, "  return %s(", ec_kernel_ref_fn(n));
-  if (has_params) ec_buf_printf(b, "&%s_params", fname);
-  else ec_buf_printf(b, "NULL");
-  ec_buf_printf(b, ", in, %d, out, %d, ", ni, no);
-  if (sbuf >= 0) ec_buf_printf(b, "ctx->arena + %zu);\n}\n", sb->base + sb->mp.bufs[sbuf].offset);
-  else ec_buf_printf(b, "NULL);\n}\n");
+  char parg[400], sarg[64];
+  snprintf(parg, sizeof parg, has_params ? "&%s_params" : "NULL", fname);
+  if (sbuf >= 0) snprintf(sarg, sizeof sarg, "ctx->arena + %zu", sb->base + sb->mp.bufs[sbuf].offset);
+  else snprintf(sarg, sizeof sarg, "NULL");
+  bool bounded = false;
+  for (int k = 0; k < no; k++) bounded |= n->outputs[k] >= 0 && sb->g->tensors[n->outputs[k]].dyn;
+  if (!bounded) {
+    ec_buf_printf(b, "  return %s(%s, in, %d, out, %d, %s);\n}\n", ec_kernel_ref_fn(n), parg, ni, no, sarg);
+    return EC_OK;
+  }
+  const char **vals = ec_alloc(sizeof(char *) * (size_t)(no + 1));
+  if (!vals) return EC_ERR_INTERNAL;
+  for (int k = 0; k < no; k++) vals[k] = n->outputs[k] >= 0 ? vname(c, si, n->outputs[k]) : "";
+  ec_emit_bounded_call(b, sb->g, n, ec_kernel_ref_fn(n), parg, sarg, vals);
+  free(vals);
   return EC_OK;
 }
 
@@ -587,7 +600,8 @@ static ec_status emit_sub(const ec_ctl *c, ec_buf *b, int si, const char *prog, 
       if (n->outputs[k] < 0) continue;
       const ec_tensor *t = &sg->tensors[n->outputs[k]];
       ec_buf_printf(b, " -> %s [", ec_dtype_name(t->dtype));
-      for (int q = 0; q < t->rank; q++) ec_buf_printf(b, "%s%lld", q ? "," : "", (long long)t->dims[q]);
+      for (int q = 0; q < t->rank; q++)
+        ec_buf_printf(b, "%s%s%lld", q ? "," : "", (t->dyn >> q) & 1 ? "<=" : "", (long long)t->dims[q]);
       ec_buf_printf(b, "]");
     }
     ec_buf_printf(b, " */\n");
@@ -662,8 +676,13 @@ static void deliver_output(const ec_ctl *c, ec_buf *b, int si, int k, const char
   int t = sb->g->outputs[k];
   if (out_in_place(sb, k) == after) return;
   indent(b, depth);
+  /* A carried value's copy is its static size (its extent checked against it first). */
+  const ec_node *n = &c->nodes[sb->owner].g->nodes[c->nodes[sb->owner].node];
+  const ec_control_params *p = n->params;
+  const ec_tensor *size_of = n->op == EC_OP_Loop && k >= 1 && k <= p->n_state ? &sb->g->tensors[sb->g->inputs[1 + k]]
+                                                                             : &sb->g->tensors[t];
   if (after)
-    ec_buf_printf(b, "ecrt_copy(%s, ctx->v[V_%s].data, %zu);\n", expr, vname(c, si, t), tbytes(&sb->g->tensors[t]));
+    ec_buf_printf(b, "ecrt_copy(%s, ctx->v[V_%s].data, %zu);\n", expr, vname(c, si, t), tbytes(size_of));
   else
     ec_buf_printf(b, "ctx->v[V_%s].data = %s;\n", vname(c, si, t), expr);
 }
@@ -739,6 +758,78 @@ static void swap_states(ec_buf *b, int N, int depth) {
   ec_buf_printf(b, "}\n");
 }
 
+/* The dims test `ctx->v[V_a].dims[q] != <b>[q]` over the dims set in mask, joined by ||. */
+static void dims_differ(ec_buf *b, const char *a, const char *other, int off, uint8_t mask, int rank) {
+  const char *sep = "";
+  for (int q = 0; q < rank; q++) {
+    if (!((mask >> q) & 1)) continue;
+    ec_buf_printf(b, "%sctx->v[V_%s].dims[%d] != %s[%d]", sep, a, q + off, other, q);
+    sep = " || ";
+  }
+}
+
+/* After a run of Loop n's body: a carried value with a data-dependent extent must have its
+ * static shape; a scan output's extent is the node output's (set by iteration 0, repeated by the
+ * others, as ONNX stacks equal shapes). */
+static void check_extents(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node *n) {
+  const ec_control_params *p = n->params;
+  int si = cn->first_sub, N = p->n_state, K = p->n_scan_out;
+  const ec_graph *body = c->subs[si].g;
+  for (int j = 0; j < N; j++) {
+    int t = body->outputs[1 + j];
+    const ec_tensor *out = &body->tensors[t], *in = &body->tensors[body->inputs[2 + j]];
+    if (!out->dyn) continue;
+    ec_buf_printf(b, "    {\n      static const int64_t want[%d] = {", out->rank);
+    for (int q = 0; q < in->rank; q++) ec_buf_printf(b, "%s%lld", q ? ", " : "", (long long)in->dims[q]);
+    ec_buf_printf(b, "};\n      if (");
+    dims_differ(b, vname(c, si, t), "want", 0, out->dyn, out->rank);
+    ec_buf_printf(b, ") {\n        ctx->base.failed_why = \"loop-carried value '");
+    put_safe(b, out->name);
+    ec_buf_printf(b, "' leaves the body with another shape than it entered\";\n        return ECK_ERR_BOUND;\n"
+                  "      }\n    }\n");
+  }
+  for (int k = 0; k < K; k++) {
+    int t = body->outputs[1 + N + k], o = n->outputs[N + k];
+    const ec_tensor *so = &body->tensors[t];
+    if (!so->dyn || o < 0) continue;
+    const char *ov = vname(c, cn->in_sub, o), *bv = vname(c, si, t);
+    char bd[300];
+    snprintf(bd, sizeof bd, "ctx->v[V_%s].dims", bv);
+    ec_buf_printf(b, "    if (i == 0) {\n");
+    for (int q = 0; q < so->rank; q++)
+      if ((so->dyn >> q) & 1) ec_buf_printf(b, "      ctx->v[V_%s].dims[%d] = %s[%d];\n", ov, q + 1, bd, q);
+    ec_buf_printf(b, "    } else if (");
+    dims_differ(b, ov, bd, 1, so->dyn, so->rank);
+    ec_buf_printf(b, ") {\n      ctx->base.failed_why = \"scan output '");
+    put_safe(b, so->name);
+    ec_buf_printf(b, "' changes shape between iterations\";\n      return ECK_ERR_BOUND;\n    }\n");
+  }
+}
+
+/* After Loop n: a scan output whose iterations have a data-dependent extent was stacked at the
+ * stride of its bound; its rows move down to the dense layout of the extent found. */
+static void pack_scan_outputs(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node *n) {
+  const ec_control_params *p = n->params;
+  int si = cn->first_sub, N = p->n_state, K = p->n_scan_out;
+  const ec_graph *body = c->subs[si].g;
+  for (int k = 0; k < K; k++) {
+    int t = body->outputs[1 + N + k], o = n->outputs[N + k];
+    const ec_tensor *so = &body->tensors[t];
+    if (!so->dyn || o < 0) continue;
+    const char *ov = vname(c, cn->in_sub, o);
+    ec_buf_printf(b, "  { /* scan output '");
+    put_safe(b, so->name);
+    ec_buf_printf(b, "': iterations stacked %zu bytes apart (its bound), packed to the extent found */\n"
+                  "    unsigned char *rows = ctx->v[V_%s].data;\n    size_t row;\n    int64_t r;\n"
+                  "    if (i == 0) { /* no iteration found an extent: an empty tensor */\n", tbytes(so), ov);
+    for (int q = 0; q < so->rank; q++)
+      if ((so->dyn >> q) & 1) ec_buf_printf(b, "      ctx->v[V_%s].dims[%d] = 0;\n", ov, q + 1);
+    ec_buf_printf(b, "    }\n    row = %zu", ec_dtype_size(so->dtype));
+    for (int q = 0; q < so->rank; q++) ec_buf_printf(b, " * (size_t)ctx->v[V_%s].dims[%d]", ov, q + 1);
+    ec_buf_printf(b, ";\n    for (r = 1; r < i; r++) memmove(rows + r * row, rows + r * %zu, row);\n  }\n", tbytes(so));
+  }
+}
+
 static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node *n) {
   const ec_control_params *p = n->params;
   int si = cn->first_sub, N = p->n_state, K = p->n_scan_out;
@@ -795,6 +886,7 @@ static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
     if (after) {
       body_comment(b, sb, 2);
       run_sub(c, b, si, 2);
+      check_extents(c, b, cn, n);
     }
     for (int j = 0; j < N; j++) {
       snprintf(x, sizeof x, "next[%d]", j);
@@ -817,6 +909,7 @@ static void emit_loop(const ec_ctl *c, ec_buf *b, const cnode *cn, const ec_node
     data_of(c, cn, n->outputs[j], e, sizeof e);
     ec_buf_printf(b, "  ecrt_copy(%s, cur[%d], %zu);\n", e, j, tbytes(&body->tensors[body->inputs[2 + j]]));
   }
+  pack_scan_outputs(c, b, cn, n);
   /* Scan outputs sized by --max-trip-count: their length is the iterations run, which readers
    * and the run's out_dims take from ctx->v. */
   for (int k = 0; k < K; k++)

@@ -39,6 +39,11 @@ ec_status ec_ctl_emit_step(const ec_ctl *c, ec_buf *b, int s, const char *fname,
                            ec_diag *d);
 void ec_ctl_free(ec_ctl *c);
 
+/* emit.c's step body for node n of g with a data-dependent output (ec_tensor.dyn): the call of
+ * ref_fn on in[] and out[] (already declared), its extents written back to ctx->v[V_<out_vals[k]>]. */
+void ec_emit_bounded_call(ec_buf *b, const ec_graph *g, const ec_node *n, const char *ref_fn, const char *parg,
+                          const char *sarg, const char *const *out_vals);
+
 /* emit.c's name of a dtype's ECK_* macro, NULL for one generated code does not support. */
 const char *ec_emit_dtype_macro(int32_t dt);
 

@@ -129,6 +129,10 @@ typedef struct ec_node {
   void *params;        /* op-specific parameter struct filled by shape inference (malloc'd) */
   size_t params_size;
   bool dead;           /* removed by a pass; compacted away by ec_graph_compact */
+  /* Set by shape inference: the kernel finds its outputs' data-dependent extents (ec_tensor.dyn)
+   * itself, getting the bounds in out[k].dims (EC_OPF_EXTENT ops; a Slice reading its starts at
+   * run time). Else a data-dependent output follows its inputs' extents (element-wise ops). */
+  bool own_extent;
   /* The ONNX nodes a graph pass folded into this one, as the generated code's comment names them
    * ("/enc/ln/{ReduceMean, Sub, ...}", ec_pass_record_fused); NULL for a node as loaded. */
   char *fused_from;

@@ -22,6 +22,15 @@ static bool same_shape(const ec_tensor *a, const ec_tensor *b) {
   return true;
 }
 
+/* Whether a loop-carried value leaving the body as `out` can enter the next iteration as `in`: the
+ * same shape, or a data-dependent one whose bounds hold it (the run checks the extent). */
+static bool fits_shape(const ec_tensor *in, const ec_tensor *out) {
+  if (in->rank != out->rank) return false;
+  for (int k = 0; k < in->rank; k++)
+    if (in->dims[k] != out->dims[k] && !(((out->dyn >> k) & 1) && in->dims[k] <= out->dims[k])) return false;
+  return true;
+}
+
 /* The subgraph named by graph attribute `name` (marked used). */
 static ec_status subgraph(ec_ctx *cx, ec_node *n, const char *name, ec_graph **out) {
   ec_attr *a = ec_attr_get(n, name);
@@ -74,13 +83,21 @@ static ec_status infer_subgraph(ec_ctx *cx, ec_node *n, ec_graph *sub) {
   sub->fold_shapes_only = cx->g->fold_shapes_only;
   ec_status st = ec_infer_graph(sub, cx->diag);
   if (!st) st = ec_graph_compact(sub);
-  /* Branches and bodies run with static shapes: their buffers are planned once, their outputs
-   * copied by size (codegen) and stacked by iteration (Loop, Scan). */
-  for (int t = 0; !st && t < sub->n_tensors; t++)
-    if (sub->tensors[t].dyn)
-      return ec_fail(cx, n, "subgraph '%s': '%s' has a data-dependent shape, which edgecc does not "
-                     "support inside a subgraph yet", sub->name, sub->tensors[t].name);
   return st;
+}
+
+/* A data-dependent extent inside a branch or body (a Slice at the iteration number) may reach
+ * only the outputs first .. first+count-1 of sub, those the node can take it through: a Loop's
+ * carried values (checked against their static shape per iteration) and scan outputs (whose
+ * extent every iteration must repeat). */
+static ec_status check_sub_extents(ec_ctx *cx, ec_node *n, const ec_graph *sub, int first, int count) {
+  for (int k = 0; k < sub->n_outputs; k++) {
+    const ec_tensor *t = &sub->tensors[sub->outputs[k]];
+    if (t->dyn && (k < first || k >= first + count))
+      return ec_fail(cx, n, "subgraph '%s': output '%s' has a data-dependent shape, which edgecc "
+                     "supports inside a subgraph only for a Loop's carried values and scan outputs", sub->name, t->name);
+  }
+  return EC_OK;
 }
 
 /* A scalar-like (one element) input of the given dtype. */
@@ -111,6 +128,7 @@ ec_status ec_infer_if(ec_ctx *cx, ec_node *n) {
       return ec_fail(cx, n, "branch '%s' takes %d inputs; If's branches take none", br[b]->name,
                      br[b]->n_inputs);
     st = infer_subgraph(cx, n, br[b]);
+    if (!st) st = check_sub_extents(cx, n, br[b], 0, 0);
     if (!st && br[b]->n_outputs != n->n_outputs)
       st = ec_fail(cx, n, "branch '%s' has %d outputs, the node %d", br[b]->name, br[b]->n_outputs,
                    n->n_outputs);
@@ -205,13 +223,14 @@ ec_status ec_infer_loop(ec_ctx *cx, ec_node *n) {
     if (!v) return ec_fail(cx, n, "loop-carried value %d is omitted", j);
     if ((st = set_formal(cx, n, body, 2 + j, v->dtype, v->rank, v->dims))) return st;
   }
-  if ((st = infer_subgraph(cx, n, body))) return st;
+  if ((st = infer_subgraph(cx, n, body)) || (st = check_sub_extents(cx, n, body, 1, N + K)))
+    return st;
   const ec_tensor *co = &body->tensors[body->outputs[0]];
   if (co->dtype != ECK_BOOL || ec_tensor_numel(co) != 1)
     return ec_fail(cx, n, "body '%s': the condition output '%s' must be one bool", body->name, co->name);
   for (int j = 0; j < N; j++) {
     const ec_tensor *in = &body->tensors[body->inputs[2 + j]], *out = &body->tensors[body->outputs[1 + j]];
-    if (in->dtype != out->dtype || !same_shape(in, out)) {
+    if (in->dtype != out->dtype || !fits_shape(in, out)) {
       char si[160], so[160];
       shape_text(si, sizeof si, in);
       shape_text(so, sizeof so, out);
@@ -258,7 +277,10 @@ ec_status ec_infer_loop(ec_ctx *cx, ec_node *n) {
     int64_t dims[EC_MAX_RANK];
     dims[0] = sized_by_bound ? bound : trips < 0 ? 0 : trips; /* 0: folding sets the real extent */
     memcpy(dims + 1, s->dims, sizeof(int64_t) * (size_t)s->rank);
-    if ((st = ec_set_output_bound(cx, n, N + k, s->dtype, s->rank + 1, dims, sized_by_bound ? 1 : 0)))
+    /* A data-dependent extent in the body's value: the same in every iteration (checked as it
+     * runs), the outputs' dims after the first. */
+    uint8_t dyn = (uint8_t)((s->dyn << 1) | (sized_by_bound ? 1 : 0));
+    if ((st = ec_set_output_bound(cx, n, N + k, s->dtype, s->rank + 1, dims, dyn)))
       return st;
   }
   return EC_OK;
@@ -340,7 +362,7 @@ ec_status ec_infer_scan(ec_ctx *cx, ec_node *n) {
       if (k != axis) slice[o++] = d[k];
     if ((st = set_formal(cx, n, body, N + j, x->dtype, r - 1, slice))) return st;
   }
-  if ((st = infer_subgraph(cx, n, body))) return st;
+  if ((st = infer_subgraph(cx, n, body)) || (st = check_sub_extents(cx, n, body, 0, 0))) return st;
   for (int j = 0; j < N; j++) {
     const ec_tensor *in = &body->tensors[body->inputs[j]], *out = &body->tensors[body->outputs[j]];
     if (in->dtype != out->dtype || !same_shape(in, out))
@@ -385,13 +407,18 @@ typedef struct run {
   ec_graph *sub;
   void **vals;
   bool *borrowed;
+  int64_t (*bounds)[EC_MAX_RANK]; /* per tensor: its dims as inferred (ec_eval_node writes a
+                                     data-dependent extent into the dims; run_free puts the
+                                     bounds back for the next run) */
 } run;
 
 static ec_status run_init(run *r, ec_graph *g, const ec_node *n, ec_graph *sub, void **values) {
   r->sub = sub;
   r->vals = ec_alloc(sizeof(void *) * (size_t)(sub->n_tensors + 1));
   r->borrowed = ec_alloc(sizeof(bool) * (size_t)(sub->n_tensors + 1));
-  if (!r->vals || !r->borrowed) return EC_ERR_INTERNAL;
+  r->bounds = ec_alloc(sizeof *r->bounds * (size_t)(sub->n_tensors + 1));
+  if (!r->vals || !r->borrowed || !r->bounds) return EC_ERR_INTERNAL;
+  for (int t = 0; t < sub->n_tensors; t++) memcpy(r->bounds[t], sub->tensors[t].dims, sizeof r->bounds[t]);
   int base = capture_base(n, sub);
   for (int k = 0; k < sub->n_captures; k++) {
     r->vals[sub->captures[k]] = (void *)value_of(g, n->inputs[base + k], values);
@@ -402,6 +429,9 @@ static ec_status run_init(run *r, ec_graph *g, const ec_node *n, ec_graph *sub, 
 }
 
 static void run_free(run *r) {
+  for (int t = 0; r->bounds && t < r->sub->n_tensors; t++)
+    memcpy(r->sub->tensors[t].dims, r->bounds[t], sizeof r->bounds[t]);
+  free(r->bounds);
   for (int t = 0; r->vals && t < r->sub->n_tensors; t++)
     if (!r->borrowed[t]) free(r->vals[t]);
   free(r->vals);
@@ -420,9 +450,10 @@ static ec_status run_exec(run *r, ec_diag *d) {
 static const void *run_out(run *r, int i) { return value_of(r->sub, r->sub->outputs[i], r->vals); }
 
 /* Hands output k's bytes (malloc'd, `bytes` long) to the caller: a run-time value, or a folded
- * constant whose first dim becomes `dim0` when dim0 >= 0 (a Loop's scan output). */
+ * constant whose first dim becomes `dim0` when dim0 >= 0 (a Loop's scan output), and its other
+ * dims `inner` where given (the extent its iterations found). */
 static ec_status deliver(ec_graph *g, const ec_node *n, int k, void *data, size_t bytes, int64_t dim0,
-                         void **values, ec_diag *d) {
+                         const int64_t *inner, void **values, ec_diag *d) {
   int t = n->outputs[k];
   if (t < 0) {
     free(data);
@@ -441,11 +472,14 @@ static ec_status deliver(ec_graph *g, const ec_node *n, int k, void *data, size_
     }
     tt->dims[0] = dim0;
   }
+  for (int q = 1; inner && q < tt->rank; q++)
+    if ((tt->dyn >> q) & 1) tt->dims[q] = inner[q - 1];
   if (values) {
     free(values[t]);
     values[t] = data;
     return EC_OK;
   }
+  tt->dyn = 0; /* folded: a constant of the shape found */
   return ec_tensor_set_data(tt, data, bytes, true);
 }
 
@@ -471,10 +505,30 @@ static ec_status eval_if(ec_graph *g, const ec_node *n, void **values, ec_diag *
     size_t bytes = nbytes_of(&g->tensors[n->outputs[k]]);
     const void *src = run_out(&r, k);
     void *dst = src ? dup_bytes(src, bytes) : NULL;
-    st = dst ? deliver(g, n, k, dst, bytes, -1, values, d) : EC_ERR_INTERNAL;
+    st = dst ? deliver(g, n, k, dst, bytes, -1, NULL, values, d) : EC_ERR_INTERNAL;
   }
   run_free(&r);
   return st;
+}
+
+/* A body value with a data-dependent extent (tensor t of body) as it leaves an iteration must
+ * have the shape `want`: a loop-carried value its static shape, a scan output the shape it had in
+ * iteration 0. */
+static ec_status check_extent(ec_graph *g, const ec_node *n, const ec_graph *body, int t, const int64_t *want,
+                              int64_t iter, const char *what, const char *how, ec_diag *d) {
+  const ec_tensor *tt = &body->tensors[t];
+  if (!tt->dyn) return EC_OK;
+  for (int q = 0; q < tt->rank; q++)
+    if (tt->dims[q] != want[q]) {
+      ec_tensor w = *tt;
+      memcpy(w.dims, want, sizeof w.dims);
+      char got[160], exp[160];
+      shape_text(got, sizeof got, tt);
+      shape_text(exp, sizeof exp, &w);
+      return ec_fail_node(d, g, n, "%s '%s' has shape %s in iteration %lld, but %s %s", what, tt->name, got,
+                          (long long)iter, how, exp);
+    }
+  return EC_OK;
 }
 
 /* A growable byte buffer for scan outputs whose length is found by running. */
@@ -494,10 +548,13 @@ static ec_status eval_loop(ec_graph *g, const ec_node *n, void **values, ec_diag
   uint8_t cond = c0 ? *c0 : 1;
   void *cur[EC_CONTROL_MAX_SCAN * 8] = {0};
   size_t cur_bytes[EC_CONTROL_MAX_SCAN * 8];
+  /* Each scan output's shape in iteration 0; none ran: 0 where an extent is data-dependent. */
+  int64_t extent[EC_CONTROL_MAX_SCAN][EC_MAX_RANK];
   ec_buf scan[EC_CONTROL_MAX_SCAN];
   memset(scan, 0, sizeof scan);
   if (N > (int)(sizeof cur / sizeof cur[0])) return ec_fail_node(d, g, n, "too many loop-carried values");
   ec_status st = EC_OK;
+  memset(extent, 0, sizeof extent);
   for (int j = 0; j < N && !st; j++) {
     cur_bytes[j] = nbytes_of(&body->tensors[body->inputs[2 + j]]);
     const void *v = value_of(g, n->inputs[2 + j], values);
@@ -527,12 +584,18 @@ static ec_status eval_loop(ec_graph *g, const ec_node *n, void **values, ec_diag
     void *next[EC_CONTROL_MAX_SCAN * 8] = {0};
     for (int j = 0; j < N && !st; j++) {
       const void *v = run_out(&r, 1 + j);
-      if (!v || !(next[j] = dup_bytes(v, cur_bytes[j]))) st = EC_ERR_INTERNAL;
+      if (!(st = check_extent(g, n, body, body->outputs[1 + j], body->tensors[body->inputs[2 + j]].dims, i,
+                              "loop-carried value", "enters the body", d)) &&
+          (!v || !(next[j] = dup_bytes(v, cur_bytes[j]))))
+        st = EC_ERR_INTERNAL;
     }
     for (int k = 0; k < K && !st; k++) {
+      const ec_tensor *so = &body->tensors[body->outputs[1 + N + k]];
       const void *v = run_out(&r, 1 + N + k);
-      if (!v || !grow_append(&scan[k], v, nbytes_of(&body->tensors[body->outputs[1 + N + k]])))
-        st = EC_ERR_INTERNAL;
+      if (i == 0) memcpy(extent[k], so->dims, sizeof extent[k]);
+      else st = check_extent(g, n, body, body->outputs[1 + N + k], extent[k], i, "scan output",
+                             "has in iteration 0", d);
+      if (!st && (!v || !grow_append(&scan[k], v, nbytes_of(so)))) st = EC_ERR_INTERNAL;
     }
     const uint8_t *co = st ? NULL : run_out(&r, 0);
     if (co) cond = *co;
@@ -548,7 +611,7 @@ static ec_status eval_loop(ec_graph *g, const ec_node *n, void **values, ec_diag
     run_free(&r);
   }
   for (int j = 0; j < N; j++) {
-    if (!st) st = deliver(g, n, j, cur[j], cur_bytes[j], -1, values, d);
+    if (!st) st = deliver(g, n, j, cur[j], cur_bytes[j], -1, NULL, values, d);
     else free(cur[j]);
   }
   for (int k = 0; k < K; k++) {
@@ -556,7 +619,7 @@ static ec_status eval_loop(ec_graph *g, const ec_node *n, void **values, ec_diag
       void *data = scan[k].data ? scan[k].data : malloc(1);
       size_t len = scan[k].len;
       scan[k].data = NULL;
-      st = data ? deliver(g, n, N + k, data, len, i, values, d) : EC_ERR_INTERNAL;
+      st = data ? deliver(g, n, N + k, data, len, i, extent[k], values, d) : EC_ERR_INTERNAL;
     }
     ec_buf_free(&scan[k]);
   }
@@ -654,7 +717,7 @@ static ec_status eval_scan(ec_graph *g, const ec_node *n, void **values, ec_diag
   }
   for (int k = 0; k < N + K; k++) {
     if (!st && n->outputs[k] >= 0) {
-      st = deliver(g, n, k, outs[k], nbytes_of(&g->tensors[n->outputs[k]]), -1, values, d);
+      st = deliver(g, n, k, outs[k], nbytes_of(&g->tensors[n->outputs[k]]), -1, NULL, values, d);
       outs[k] = NULL;
     }
     free(outs[k]);

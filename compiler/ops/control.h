@@ -33,7 +33,8 @@ ec_status ec_infer_scan(ec_ctx *cx, ec_node *n);
  * the taken branch's nodes; *spliced is set when it was (the caller reorders and re-infers). */
 ec_status ec_if_fold(ec_graph *g, int node, bool *spliced);
 /* When a Loop's body cannot be inferred (`failed`, ec_infer_node's status) because its shapes
- * need the iteration number (a Slice at i), and the trip count is a small constant: the body is
+ * need the iteration number (a Slice at i whose extent reaches an op that cannot read a
+ * data-dependent one), and the trip count is a small constant: the body is
  * copied once per iteration with the iteration number a constant, and the node replaced.
  * Returns `failed` (the diagnostic kept) when the loop cannot be unrolled. */
 ec_status ec_loop_unroll(ec_graph *g, int node, bool *spliced, ec_status failed);

@@ -69,10 +69,10 @@ ec_status ec_eval_node(ec_graph *g, int node, void **values, ec_diag *d) {
     }
   }
   /* Data-dependent shapes: an element-wise op's outputs take the extents its inputs have now;
-   * an EC_OPF_EXTENT kernel writes its own. */
+   * a kernel finding its own (ec_node.own_extent) writes them. */
   int rc = ECK_OK;
   for (int i = 0; i < n->n_outputs && rc == ECK_OK; i++)
-    if (n->outputs[i] >= 0 && g->tensors[n->outputs[i]].dyn && !(op->flags & EC_OPF_EXTENT))
+    if (n->outputs[i] >= 0 && g->tensors[n->outputs[i]].dyn && !n->own_extent)
       rc = eck_extent_broadcast(in, n->n_inputs, &out[i]);
   if (rc == ECK_OK) rc = op->ref(n->params, in, n->n_inputs, out, n->n_outputs, scratch);
   if (rc != ECK_OK) {
@@ -123,7 +123,7 @@ static bool follows_extent(const ec_op_def *op) {
   return false;
 }
 
-/* After n's inference: the run-time dims of its outputs. An EC_OPF_EXTENT op has set its own;
+/* After n's inference: the run-time dims of its outputs. A node finding its own has set them;
  * an element-wise op reading a data-dependent tensor has them where an input has them (and a
  * fixed extent may only broadcast along them as 1); any other reader is refused. */
 static ec_status infer_extents(ec_ctx *cx, ec_node *n) {
@@ -176,6 +176,7 @@ ec_status ec_infer_node(ec_graph *g, int idx, ec_diag *d) {
                      t->name);
   }
   for (int i = 0; i < n->n_attrs; i++) n->attrs[i].used = false;
+  n->own_extent = (ec_ops[n->op].flags & EC_OPF_EXTENT) != 0; /* or the op's inference says so */
   ec_status st = ec_ops[n->op].infer(&cx, n);
   if (!st) st = infer_extents(&cx, n);
   if (st) return st;

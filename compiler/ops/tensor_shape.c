@@ -360,6 +360,25 @@ static ec_status slice_operand(ec_ctx *cx, ec_node *n, int input, const char *at
   return EC_OK;
 }
 
+/* Whether Slice n takes its starts and ends at run time: inside a subgraph (a Loop body slicing
+ * at the iteration number), where they are not constants, its output extent is found per run,
+ * bounded by its input. In the model's graph they stay shape operands (frozen or folded), so a
+ * static shape is never given up there. */
+static bool slice_at_run_time(ec_ctx *cx, ec_node *n) {
+  return cx->opset >= 10 && cx->g->parent && ec_in(cx, n, 1) && ec_in(cx, n, 2) &&
+         (!ec_in_is_const(cx, n, 1) || !ec_in_is_const(cx, n, 2));
+}
+
+/* The entry count of a run-time starts or ends operand: a 1-D int32 or int64 tensor. */
+static ec_status slice_run_count(ec_ctx *cx, ec_node *n, int i, int64_t *count) {
+  const ec_tensor *t = ec_in(cx, n, i);
+  if (t->dtype != ECK_INT64 && t->dtype != ECK_INT32)
+    return ec_fail(cx, n, "input '%s' must be int32 or int64, is %s", t->name, ec_dtype_name(t->dtype));
+  if (t->rank != 1) return ec_fail(cx, n, "input '%s' must be 1-D (it has rank %d)", t->name, t->rank);
+  *count = t->dims[0];
+  return EC_OK;
+}
+
 ec_status ec_infer_slice(ec_ctx *cx, ec_node *n) {
   bool old = cx->opset < 10;
   ec_status st = ec_check_arity(cx, n, old ? 1 : 3, old ? 1 : 5, 1, 1);
@@ -367,11 +386,14 @@ ec_status ec_infer_slice(ec_ctx *cx, ec_node *n) {
   if (old && ((st = ec_attr_require(cx, n, "starts")) || (st = ec_attr_require(cx, n, "ends"))))
     return st;
   const ec_tensor *x = ec_in(cx, n, 0);
+  bool run = slice_at_run_time(cx, n);
   int64_t *v[4] = {NULL, NULL, NULL, NULL}, c[4];
   static const char *names[4] = {"starts", "ends", "axes", "steps"};
-  for (int k = 0; k < 4 && !st; k++) st = slice_operand(cx, n, k + 1, names[k], &v[k], &c[k]);
+  for (int k = 0; k < 4 && !st; k++)
+    st = run && k < 2 ? slice_run_count(cx, n, k + 1, &c[k]) : slice_operand(cx, n, k + 1, names[k], &v[k], &c[k]);
   eck_slice_params *p = st ? NULL : ec_params(cx, n, sizeof *p);
   int64_t dims[EC_MAX_RANK];
+  uint8_t dyn = 0;
   if (!st && !p) st = EC_ERR_INTERNAL;
   if (!st && c[0] != c[1])
     st = ec_fail(cx, n, "starts has %lld entries, ends %lld", (long long)c[0], (long long)c[1]);
@@ -394,30 +416,30 @@ ec_status ec_infer_slice(ec_ctx *cx, ec_node *n) {
         break;
       }
       seen |= 1u << a;
-      int64_t d = x->dims[a], s = v[0][j], e = v[1][j], step = c[3] >= 0 ? v[3][j] : 1, len;
+      int64_t d = x->dims[a], step = c[3] >= 0 ? v[3][j] : 1;
       if (step == 0) {
         st = ec_fail(cx, n, "steps[%lld] is 0", (long long)j);
         break;
       }
-      if (s < 0) s += d;
-      if (e < 0) e += d;
-      if (step > 0) {
-        s = s < 0 ? 0 : s > d ? d : s;
-        e = e < 0 ? 0 : e > d ? d : e;
-        len = e > s ? (e - s + step - 1) / step : 0;
-      } else {
-        s = s < 0 ? -1 : s > d - 1 ? d - 1 : s;
-        e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
-        len = s > e ? (s - e + (-step) - 1) / (-step) : 0;
-      }
-      p->starts[a] = len ? s : 0;
       p->steps[a] = step;
-      dims[a] = len;
+      if (run) { /* at most every step-th element of the dimension; the kernel finds how many */
+        int64_t mag = step < 0 ? -step : step;
+        p->axes[j] = a;
+        dims[a] = (d + mag - 1) / mag;
+        dyn |= (uint8_t)(1u << a);
+        continue;
+      }
+      int64_t s = v[0][j];
+      dims[a] = eck_slice_range(d, &s, v[1][j], step);
+      p->starts[a] = s;
     }
   }
   for (int k = 0; k < 4; k++) free(v[k]);
   if (st) return st;
-  return ec_set_output(cx, n, 0, x->dtype, x->rank, dims);
+  if (!run) return ec_set_output(cx, n, 0, x->dtype, x->rank, dims);
+  p->n_run = (int32_t)c[0];
+  n->own_extent = true;
+  return ec_set_output_bound(cx, n, 0, x->dtype, x->rank, dims, dyn);
 }
 
 void ec_print_slice(ec_buf *b, const ec_node *n) {
@@ -428,7 +450,13 @@ void ec_print_slice(ec_buf *b, const ec_node *n) {
   ec_buf_printf(b, " }, .steps = {");
   for (int k = 0; k < EC_MAX_RANK; k++)
     ec_buf_printf(b, "%s%lld", k ? ", " : " ", (long long)p->steps[k]);
-  ec_buf_printf(b, " } }");
+  ec_buf_printf(b, " }");
+  if (p->n_run) { /* starts and ends read at run time */
+    ec_buf_printf(b, ", .n_run = %d, .axes = {", (int)p->n_run);
+    for (int k = 0; k < p->n_run; k++) ec_buf_printf(b, "%s%d", k ? ", " : " ", (int)p->axes[k]);
+    ec_buf_printf(b, " }");
+  }
+  ec_buf_printf(b, " }");
 }
 
 ec_status ec_infer_expand(ec_ctx *cx, ec_node *n) {

@@ -28,11 +28,19 @@ typedef struct eck_axis_params {
 } eck_axis_params;
 
 /* Slice, normalised per input dimension: output element (i0..) reads input
- * (starts[k] + i_k * steps[k]); the output's dims give the counts. */
+ * (starts[k] + i_k * steps[k]); the output's dims give the counts. With n_run > 0 the starts and
+ * ends are read at run time from in[1] and in[2] (int32 or int64, entry j on dimension axes[j]):
+ * out[0].dims holds the bound on entry and receives the extent found (ECK_ERR_BOUND past it). */
 typedef struct eck_slice_params {
   int64_t starts[ECK_MAX_RANK];
   int64_t steps[ECK_MAX_RANK];
+  int32_t n_run;
+  int32_t axes[ECK_MAX_RANK];
 } eck_slice_params;
+
+/* Slice's range on one dimension of extent d, as ONNX clamps it: *start (normalised, in range)
+ * and the element count, which the caller returns. */
+int64_t eck_slice_range(int64_t d, int64_t *start, int64_t end, int64_t step);
 
 typedef enum eck_pad_mode { ECK_PAD_CONSTANT = 0, ECK_PAD_REFLECT = 1, ECK_PAD_EDGE = 2 } eck_pad_mode;
 typedef struct eck_pad_params {

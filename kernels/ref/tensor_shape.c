@@ -135,15 +135,53 @@ int eck_ref_split(const void *params, const eck_tensor *in, int n_in, eck_tensor
   return ECK_OK;
 }
 
+int64_t eck_slice_range(int64_t d, int64_t *start, int64_t end, int64_t step) {
+  int64_t s = *start, e = end, len;
+  if (s < 0) s += d;
+  if (e < 0) e += d;
+  if (step > 0) {
+    s = s < 0 ? 0 : s > d ? d : s;
+    e = e < 0 ? 0 : e > d ? d : e;
+    len = e > s ? (e - s + step - 1) / step : 0;
+  } else {
+    s = s < 0 ? -1 : s > d - 1 ? d - 1 : s;
+    e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
+    len = s > e ? (s - e + (-step) - 1) / (-step) : 0;
+  }
+  *start = len ? s : 0;
+  return len;
+}
+
+/* Entry j of an int32 or int64 operand. */
+static int64_t int_at(const eck_tensor *t, int64_t j) {
+  if (t->dtype == ECK_INT32) return ((const int32_t *)t->data)[j];
+  return ((const int64_t *)t->data)[j];
+}
+
 int eck_ref_slice(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                   void *scratch) {
-  (void)n_in; (void)n_out; (void)scratch;
+  (void)n_out; (void)scratch;
   const eck_slice_params *p = params;
-  int64_t is[ECK_MAX_RANK], st[ECK_MAX_RANK], base = 0;
+  int64_t is[ECK_MAX_RANK], st[ECK_MAX_RANK], base = 0, starts[ECK_MAX_RANK];
+  memcpy(starts, p->starts, sizeof starts);
+  if (p->n_run > 0) { /* starts and ends known only now: the extent is found here */
+    if (n_in < 3 || eck_numel(&in[1]) != p->n_run || eck_numel(&in[2]) != p->n_run ||
+        (in[1].dtype != ECK_INT32 && in[1].dtype != ECK_INT64) ||
+        (in[2].dtype != ECK_INT32 && in[2].dtype != ECK_INT64))
+      return ECK_ERR_ARG;
+    for (int32_t j = 0; j < p->n_run; j++) {
+      int a = p->axes[j];
+      int64_t s = int_at(&in[1], j);
+      int64_t len = eck_slice_range(in[0].dims[a], &s, int_at(&in[2], j), p->steps[a]);
+      if (len > out[0].dims[a]) return ECK_ERR_BOUND;
+      out[0].dims[a] = len;
+      starts[a] = s;
+    }
+  }
   strides_of(&in[0], is);
   for (int k = 0; k < in[0].rank; k++) {
     st[k] = p->steps[k] * is[k];
-    base += p->starts[k] * is[k];
+    base += starts[k] * is[k];
   }
   if (eck_numel(&out[0]) == 0) return ECK_OK;
   gather_strided(out[0].data, in[0].data, eck_dtype_size(in[0].dtype), out[0].rank, out[0].dims,

@@ -186,6 +186,16 @@ def one_line_error(cx, what, r, rc, needles):
         cx.ok()
 
 
+def expect_run_error(cx, what, got, rc, err, needles):
+    """A program run (run_prog's result) that must fail with stderr holding the needle (or each
+    of a list of needles)."""
+    needles = [needles] if isinstance(needles, str) else needles
+    if got is not None or rc == 0 or not all(s in err for s in needles):
+        cx.fail("%s: want a run-time error with %r, got exit %s, stderr %r" % (what, needles, rc, err.strip()[-400:]))
+    else:
+        cx.ok()
+
+
 def compile_model(cx, model, out, kernels, extra=()):
     shutil.rmtree(out, ignore_errors=True)
     return edgecc_run.run(cx.edgecc, [model, "--targets", "host", "--kernels", kernels, "-o", out] + list(extra),

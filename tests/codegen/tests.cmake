@@ -21,6 +21,13 @@ add_test(NAME codegen_control_flow
           --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
           --work ${CMAKE_BINARY_DIR}/codegen/control_flow)
 set_tests_properties(codegen_control_flow PROPERTIES LABELS unit TIMEOUT 300)
+# Issue 17: data-dependent extents inside a Loop body (a Slice at the iteration number, as
+# test_loop11): carried values checked, scan outputs stacked and packed, against numpy.
+add_test(NAME codegen_loop_extents
+  COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/loop_extents.py
+          --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR} --src ${CMAKE_SOURCE_DIR}
+          --work ${CMAKE_BINARY_DIR}/codegen/loop_extents)
+set_tests_properties(codegen_loop_extents PROPERTIES LABELS unit TIMEOUT 300)
 # Issue 17: data-dependent shapes (NonZero and element-wise ops on it, TopK with a run-time K,
 # Compress with a run-time condition, Range with --max-extent) in generated code and edgecc eval
 # against numpy, one context run with changing extents, and the readers that are refused.

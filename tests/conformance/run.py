@@ -9,7 +9,7 @@ Usage: /usr/bin/python3 tests/conformance/run.py --edgecc PATH --mode shapes|eva
            [--min-fast-tests KIND=N,...]
 
 Per test: the graph inputs that feed shape operands (`edgecc inspect --shape-inputs`: a Reshape's
-shape, a Slice's starts, a Loop's trip count when its body's shapes need the iteration number...)
+shape, a Slice's starts outside a Loop body (inside one they are read at run time), a Resize's sizes...)
 are frozen with the test's own input files, and with
 --freeze-weights the weight operands too (the report marks the test "frozen" and says which inputs
 and why); every other input is fed at run time, those of data-dependent shapes (NonZero, Compress,

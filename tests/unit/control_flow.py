@@ -7,6 +7,7 @@ evaluate (`edgecc eval`) equal to numpy reimplementations written here from the 
 usage: control_flow.py --edgecc PATH --work DIR"""
 import argparse
 import os
+import re
 import shutil
 import sys
 
@@ -116,25 +117,31 @@ def scan_reference(s0, x):
     return s, ys
 
 
-def slice_loop_model(work):
+def slice_loop_model(work, reduce=False):
     """A body whose shapes need the iteration number (Slice X[i:i+1], as test_loop11): the
-    trip count is a constant, so the loop is unrolled. y += X[i:i+1]; every y is scanned."""
+    slice's extent is found per iteration (the carried y checked against [1,2]). y += X[i:i+1];
+    every y is scanned. With reduce, y += ReduceSum(X[i:i+1], axis 0): a reader that cannot take
+    a data-dependent extent, so the loop (trip count a constant) is unrolled instead."""
     one = numpy_helper.from_array(np.array([1], np.int64), "one")
+    add_in = "xr" if reduce else "xi"
+    nodes = [helper.make_node("Unsqueeze", ["i", "ax"], ["start"]),
+             helper.make_node("Add", ["start", "one"], ["end"]),
+             helper.make_node("Slice", ["X", "start", "end"], ["xi"])]
+    if reduce:
+        nodes.append(helper.make_node("ReduceSum", ["xi", "ax"], ["xr"], keepdims=1))
+    nodes += [helper.make_node("Add", ["y_in", add_in], ["y_out"]),
+              helper.make_node("Identity", ["y_out"], ["y_scan"])]
     body = helper.make_graph(
-        [helper.make_node("Unsqueeze", ["i", "ax"], ["start"]),
-         helper.make_node("Add", ["start", "one"], ["end"]),
-         helper.make_node("Slice", ["X", "start", "end"], ["xi"]),
-         helper.make_node("Add", ["y_in", "xi"], ["y_out"]),
-         helper.make_node("Identity", ["y_out"], ["y_scan"])],
-        "slice_step", [vi("i", I64, []), vi("c_in", B, []), vi("y_in", F, [1, 2])],
+        nodes, "slice_step", [vi("i", I64, []), vi("c_in", B, []), vi("y_in", F, [1, 2])],
         [vi("c_in", B, []), vi("y_out", F, [1, 2]), vi("y_scan", F, [1, 2])])
+    name = "slice_reduce_loop" if reduce else "slice_loop"
     g = helper.make_graph(
         [helper.make_node("Loop", ["M", "", "y0"], ["y_last", "ys"], name="cumsum", body=body)],
-        "slice_loop", [vi("X", F, [4, 2]), vi("y0", F, [1, 2])],
+        name, [vi("X", F, [4, 2]), vi("y0", F, [1, 2])],
         [vi("y_last", F, [1, 2]), vi("ys", F, [3, 1, 2])],
         initializer=[numpy_helper.from_array(np.array(3, np.int64), "M"), one,
                      numpy_helper.from_array(np.array([0], np.int64), "ax")])
-    return save(work, "slice_loop", g)
+    return save(work, name, g)
 
 
 def nested(depth):
@@ -256,16 +263,22 @@ def main():
             else:
                 passed += 1
 
-    # A Loop unrolled because its body slices at the iteration number, against numpy.
-    p = slice_loop_model(work)
+    # A Loop whose body slices at the iteration number, against numpy: run as a loop (the slice's
+    # extent found per iteration), and unrolled where a ReduceSum reads the slice.
     X = np.arange(8, dtype=np.float32).reshape(4, 2)
     y0 = np.array([[10, 20]], np.float32)
-    got, r = run_eval(edgecc, p, [("X", X), ("y0", y0)], 2, work, "slice")
     ys = np.stack([y0 + X[:i + 1].sum(0, keepdims=True) for i in range(3)])
-    if got is None or not np.array_equal(got[0], ys[-1]) or not np.array_equal(got[1], ys):
-        failures.append("unrolled loop: got %s, want %s, %s (%s)" % (got, ys[-1], ys, r.describe()))
-    else:
-        passed += 1
+    for reduce, how, loops in ((False, "sliced loop", True), (True, "unrolled loop", False)):
+        p = slice_loop_model(work, reduce)
+        got, r = run_eval(edgecc, p, [("X", X), ("y0", y0)], 2, work, "slice%d" % reduce)
+        ins = edgecc_run.run(edgecc, ["inspect", p])
+        if got is None or not np.array_equal(got[0], ys[-1]) or not np.array_equal(got[1], ys):
+            failures.append("%s: got %s, want %s, %s (%s)" % (how, got, ys[-1], ys, r.describe()))
+        elif ins.rc != 0 or (re.search(r"nodes\s+1 \(1 after constant folding\)", ins.out) is not None) != loops:
+            failures.append("%s: inspect should say the Loop %s: %s %r" % (how, "stays" if loops else "is unrolled",
+                                                                          ins.describe(), ins.out[-600:]))
+        else:
+            passed += 1
 
     # Scan along a non-leading axis, both directions reversed, against numpy.
     p = scan_model(work)
