@@ -227,17 +227,20 @@ def main():
     for model in models:
         med = {c: statistics.median(times[model][c]) for c in CONFIGS}
         cpu = {c: statistics.median(cpus[model][c]) for c in CONFIGS}
-        pred, clusters = {}, {}
+        pred, clusters, wide = {}, {}, {}
         for m in MODES:
             p = progs[model][m][1]
             pred[m] = p["predicted_sequential_ms"] / (p["predicted_clustered_ms"] if m != "intra" else p["predicted_intra_ms"])
             clusters[m] = len(p["clusters"])
+            # oneDNN steps of a clustered program on a team of more than one thread (plan.json).
+            wide[m] = sum(t > 1 for c in p["clusters"] for t in c.get("onednn_teams", {}).values())
         rows.append((model, med, pred, clusters, cpu))
-        print("%-20s seq %7.2f  intra %7.2f (%.2fx, pred %.2fx)  inter %7.2f (%.2fx, pred %.2fx, %d clusters)  "
-              "auto %7.2f (%.2fx, pred %.2fx, %d clusters)  auto/intra %.3f  CPU ms per run: %s" % (
+        print("%-20s seq %7.2f  intra %7.2f (%.2fx, pred %.2fx)  inter %7.2f (%.2fx, pred %.2fx, %d clusters, %d "
+              "oneDNN steps on 2+ threads)  auto %7.2f (%.2fx, pred %.2fx, %d clusters, %d on 2+)  auto/intra %.3f  "
+              "CPU ms per run: %s" % (
                   model, med["sequential"], med["intra"], med["sequential"] / med["intra"], pred["intra"],
-                  med["inter"], med["sequential"] / med["inter"], pred["inter"], clusters["inter"],
-                  med["auto"], med["sequential"] / med["auto"], pred["auto"], clusters["auto"],
+                  med["inter"], med["sequential"] / med["inter"], pred["inter"], clusters["inter"], wide["inter"],
+                  med["auto"], med["sequential"] / med["auto"], pred["auto"], clusters["auto"], wide["auto"],
                   med["auto"] / med["intra"], " ".join("%s %.1f" % (c, cpu[c]) for c in CONFIGS)), flush=True)
     lines = verdict(rows)
     tl = []

@@ -2,7 +2,9 @@
 """bench_zoo.py — edgecc's fast generated code vs ONNX Runtime vs torch on the zoo models.
 
 For each model: export (tests/models/export_zoo.py, cached), compile with the `edgecc` binary for
-`--targets host` with its default kernels (x86-64: oneDNN first, XNNPACK for the rest) and build the generated folder with its own
+`--targets host --threads N` (N: the most threads of --threads, at most the machine's cores: the
+plan's clusters and oneDNN teams are for the threads the program runs with, not the generic host
+description's 4) with its default kernels (x86-64: oneDNN first, XNNPACK for the rest) and build the generated folder with its own
 CMakeLists.txt in Release mode, as README command 1 does (the user's path, no test driver), then in R alternating rounds run each program once per thread count (1 thread pinned with
 `taskset -c 0`, 2 threads unpinned): the edgecc binary's own --bench, ONNX Runtime (npm
 onnxruntime-node, installed here with ONNXRUNTIME_NODE_INSTALL=skip; sequential, all graph
@@ -48,12 +50,19 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests"))
 from ort_install import ensure_ort  # noqa: E402  (one npm install, marked complete)
 
 
+def plan_threads(args):
+    """The thread count programs are compiled for: the most they are run with (--threads), at most
+    the machine's cores. `host` describes a generic 4-core machine, so without --threads edgecc
+    would plan (clusters, oneDNN teams) for threads the runs never have."""
+    return min(max(int(x) for x in args.threads.split(",")), os.cpu_count() or 1)
+
+
 def edgecc_prog(args, model, zoo, work, kernels=""):
-    """`edgecc MODEL --targets host -o OUT [--kernels K]`, then the generated folder's CMake build
-    (Release)."""
+    """`edgecc MODEL --targets host --threads N -o OUT [--kernels K]` (N: plan_threads), then the
+    generated folder's CMake build (Release)."""
     out = os.path.join(work, model + ("-" + kernels if kernels else ""))
-    run([args.edgecc, os.path.join(zoo, model + ".onnx"), "--targets", "host", "-o", out + "/src",
-         "--force"] + (["--kernels", kernels] if kernels else []))
+    run([args.edgecc, os.path.join(zoo, model + ".onnx"), "--targets", "host", "--threads", str(plan_threads(args)),
+         "-o", out + "/src", "--force"] + (["--kernels", kernels] if kernels else []))
     bdir = build_folder(os.path.join(out, "src", "host"), os.path.join(out, "build"))
     # The program's name as edgecc derives it from the file (swin_t is no C identifier: swin_t_).
     return os.path.join(bdir, json.load(open(os.path.join(out, "src", "plan.json")))["partitions"][0]["program"])
@@ -268,7 +277,8 @@ def write_doc(a, rows, ort_ver, torch_ver):
          f"after a warm-up, median over {a.rounds} alternating rounds; 1 thread pinned with `taskset -c 0`. "
          "Memory: RSS growth from before the model is loaded to after the runs (edgecc: the program's peak RSS "
          "minus its peak without a model; ORT: inside node; torch: includes building the model). edgecc "
-         "compiles with `--targets host` and no `--kernels`: the x86-64 default order (oneDNN for the op kinds "
+         f"compiles with `--targets host --threads {plan_threads(a)}` (the most threads a program runs with, at most "
+         "the machine's cores; `host` alone plans for a generic 4-core machine) and no `--kernels`: the x86-64 default order (oneDNN for the op kinds "
          "it is faster at, XNNPACK for the rest); the last column counts the steps per kernel family.", "",
          "| model | edgecc 1T ms | ORT 1T ms | torch 1T ms | edgecc/ORT 1T | edgecc/torch 1T | edgecc 2T ms | "
          "ORT 2T ms | torch 2T ms | edgecc/ORT 2T | edgecc GFLOP/s 1T | RSS growth edgecc / ORT / torch MB | "

@@ -1,6 +1,7 @@
 // ort_bench.js — ONNX Runtime (npm onnxruntime-node) on one model: sequential execution, all graph
 // optimisations, intraOpNumThreads from argv; times session.run only. Prints one JSON line:
-// {"median_ms", "rss_growth_mb"} (RSS from before the session is created to after the runs).
+// {"median_ms", "rss_growth_mb", "cpu_ms"} (RSS from before the session is created to after the runs;
+// cpu_ms: the process's CPU time, every thread, per timed run: a loaded machine's steadier figure).
 // usage: node ort_bench.js MODULE_DIR MODEL.onnx INPUT_NAME INPUT.bin D0,D1,.. THREADS RUNS
 const [moduleDir, model, inputName, inputBin, dimsStr, threads, runs] = process.argv.slice(2);
 const ort = require(require('path').join(moduleDir, 'node_modules', 'onnxruntime-node'));
@@ -18,13 +19,16 @@ async function main() {
   });
   await session.run(feeds);  // warm-up
   const times = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < Number(runs); i++) {
     const t0 = process.hrtime.bigint();
     await session.run(feeds);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
+  const cpu = process.cpuUsage(cpu0);
   times.sort((a, b) => a - b);
   const rss1 = process.memoryUsage().rss;
-  console.log(JSON.stringify({median_ms: times[Math.floor(times.length / 2)], rss_growth_mb: (rss1 - rss0) / 1e6}));
+  console.log(JSON.stringify({median_ms: times[Math.floor(times.length / 2)], rss_growth_mb: (rss1 - rss0) / 1e6,
+                                cpu_ms: (cpu.user + cpu.system) / 1e3 / Number(runs)}));
 }
 main().catch((e) => { console.error(e); process.exit(1); });

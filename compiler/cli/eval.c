@@ -16,9 +16,9 @@ static const char eval_help[] =
     "Runs MODEL in-process with edgecc's reference kernels. Inputs are ONNX TensorProto files\n"
     "in graph-input order (frozen inputs are not given); outputs are written in graph-output\n"
     "order. --no-pass NAME switches a graph pass off (const-fold, dce, identity, bn-fold,\n"
-    "layernorm, gelu, pow-square, qdq, matmul-bias, or all). --input-shape input=1x576 gives\n"
-    "every dim of an input the model leaves dynamic (--dim NAME=N one named dim); the files must\n"
-    "have those shapes.\n";
+    "layernorm, gelu, pow-square, qdq, transpose-opt, matmul-bias, matmul-transpose, or all).\n"
+    "--input-shape input=1x576 gives every dim of an input the model leaves dynamic (--dim\n"
+    "NAME=N one named dim); the files must have those shapes.\n";
 
 int ec_cmd_eval(int argc, char **argv) {
   ec_model_opts mo;

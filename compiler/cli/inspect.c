@@ -28,7 +28,8 @@ static const char inspect_help[] =
     "  --max-trip-count LOOP=N  the most iterations of Loop LOOP (node or output name) whose trip\n"
     "                         count is a run-time value; sizes its scan outputs\n"
     "  --no-pass NAME         switch off a graph pass (const-fold, dce, identity, bn-fold,\n"
-    "                         layernorm, gelu, pow-square, qdq, matmul-bias, all)\n"
+    "                         layernorm, gelu, pow-square, qdq, transpose-opt, matmul-bias,\n"
+    "                         matmul-transpose, all)\n"
     "  --shape-inputs         list the graph inputs that feed shape operands (one per line);\n"
     "                         they must be frozen with --freeze-input\n";
 

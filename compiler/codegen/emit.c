@@ -401,8 +401,13 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "/* Clusters of independent steps, each on a thread of its own when init is given at least\n"
                   " * as many threads (else the steps run in order on the caller), and the tensors they hand\n"
                   " * to each other.%s */\n#define %s_N_CLUSTERS %d\n#define %s_N_HANDOFFS %d\n",
-                  e->fast ? " Their XNNPACK operators share one pool of all the threads: a cluster\n"
-                            " * thread that waits, and a thread left over, runs tiles of the others' operators." : "",
+                  !e->fast ? ""
+                  : e->n_dnnl && e->n_dnnl >= e->n_xnn
+                      ? " Their oneDNN primitives run on OpenMP teams the plan sized (dnnl_teams);\n"
+                        " * their XNNPACK operators share one pool of the cluster threads, a waiting one\n"
+                        " * running tiles of the others' operators."
+                      : " Their XNNPACK operators share one pool of all the threads: a cluster\n"
+                        " * thread that waits, and a thread left over, runs tiles of the others' operators.",
                   e->PROG, e->n_clusters, e->PROG, e->n_handoffs);
     if (!e->fast) ec_buf_printf(b, "/* Threads when init is given threads <= 0. */\n#define %s_THREADS %d\n", e->PROG, e->threads);
   }
@@ -744,6 +749,8 @@ static const lib_calls dnnl_calls = {"eck_dnnl_create", "eck_dnnl_setup", "eck_d
 static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname, const lib_calls *l) {
   const ec_kernel_choice *kc = e->kc[s];
   step_open(e, b, fname);
+  if (l == &dnnl_calls && e->n_clusters > 1) /* the primitive keeps the team it was created with */
+    ec_buf_printf(b, "  eck_dnnl_threads(dnnl_team(ctx, D_%s)); /* this thread's OpenMP team */\n", fname);
   ec_buf_printf(b, "  return %s(&ctx->%s[%s_%s], %s&%s_%s, ", l->run, l->nodes, l->slot, fname, l->ctx_arg, fname,
                 l->params);
   put_val(e, b, kc->a);
@@ -757,15 +764,8 @@ static void emit_run_step(emitter *e, ec_buf *b, int s, const ec_node *n, const 
 /* An XNNPACK operator, created at init (emit_fast_init): its params, then a run. */
 static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const eck_xnn_params *p = &e->kc[s]->xp;
-  if (p->w_scales) { /* per-channel weight scales: XNNPACK packs them with the weights at create */
-    size_t cnt = (size_t)p->groups * p->channels_out;
-    ec_buf_printf(b, "static const float %s_w_scales[%zu] = {", fname, cnt);
-    for (size_t i = 0; i < cnt; i++) {
-      ec_buf_printf(b, i % 4 ? ", " : i ? ",\n    " : "\n    ");
-      put_float(b, p->w_scales[i]);
-    }
-    ec_buf_printf(b, "};\n");
-  }
+  /* per-channel weight scales: XNNPACK packs them with the weights at create */
+  if (p->w_scales) ec_emit_w_scales(b, fname, p->w_scales, (size_t)p->groups * p->channels_out, "ECK_XNN_INF");
   ec_buf_printf(b, "static const eck_xnn_params %s_xp = ", fname);
   put_xnn_params(b, p, fname);
   ec_buf_printf(b, ";\n");
@@ -774,8 +774,11 @@ static void emit_xnn(emitter *e, ec_buf *b, int s, const ec_node *n, const char 
 
 /* A oneDNN primitive, created at init (emit_fast_init): its params, then a run. */
 static void emit_dnnl(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  const eck_dnnl_params *p = &e->kc[s]->dp;
+  /* per-channel weight scales: create folds them into the primitive's output scales */
+  if (p->w_scales) ec_emit_w_scales(b, fname, p->w_scales, eck_dnnl_ch_out(p), "ECK_DNNL_INF");
   ec_buf_printf(b, "static const eck_dnnl_params %s_dp = ", fname);
-  ec_emit_dnnl_params(b, &e->kc[s]->dp);
+  ec_emit_dnnl_params(b, p, fname);
   ec_buf_printf(b, ";\n");
   emit_run_step(e, b, s, n, fname, &dnnl_calls);
 }
@@ -840,9 +843,9 @@ static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const cha
                 kc->xp.in_stride, kc->xp.out_stride);
 }
 
-/* eck_xnn_gelu of xp.batch floats. */
+/* eck_xnn_gelu (Erf form) or eck_xnn_gelu_tanh (xp.flags 1) of xp.batch floats. */
 static void emit_gelu(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
-  open_float_call(e, b, fname, "eck_xnn_gelu", n, NULL);
+  open_float_call(e, b, fname, e->kc[s]->xp.flags ? "eck_xnn_gelu_tanh" : "eck_xnn_gelu", n, NULL);
   ec_buf_printf(b, ", %zu);\n  return ECK_OK;\n}\n", e->kc[s]->xp.batch);
 }
 
@@ -884,8 +887,14 @@ static void emit_dwconv(emitter *e, ec_buf *b, int s, const ec_node *n, const ch
   ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
 }
 
-/* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm. */
+/* Kernels on eck_tensor arrays, as the reference kernels take them: channel concat, sgemm (of a
+ * StridedMatMul: with the node's permutations and its scratch). */
 static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
+  if (n->op == EC_OP_StridedMatMul) {
+    ec_buf_printf(b, "static const eck_strided_matmul_params %s_params = ", fname);
+    ec_ops[n->op].print_params(b, n);
+    ec_buf_printf(b, ";\n");
+  }
   step_open(e, b, fname);
   ec_buf_printf(b, "  eck_tensor in[%d], out[1];\n", n->n_inputs);
   for (int k = 0; k < n->n_inputs; k++)
@@ -893,6 +902,11 @@ static void emit_tensor_call(emitter *e, ec_buf *b, int s, const ec_node *n, con
   ec_buf_printf(b, "  out[0] = ctx->v[V_%s];\n", e->vname[e->val_of[n->outputs[0]]]);
   if (e->kc[s]->kind == EC_K_CONCAT_NHWC)
     ec_buf_printf(b, "  return eck_xnn_concat_nhwc(in, %d, out);\n}\n", n->n_inputs);
+  else if (n->op == EC_OP_StridedMatMul && e->mp.scratch_buf[s] >= 0)
+    ec_buf_printf(b, "  return eck_blas_strided_matmul(&%s_params, in, 2, out, 1, ctx->arena + %zu);\n}\n", fname,
+                  e->mp.bufs[e->mp.scratch_buf[s]].offset);
+  else if (n->op == EC_OP_StridedMatMul) /* empty matrices: no scratch */
+    ec_buf_printf(b, "  return eck_blas_strided_matmul(&%s_params, in, 2, out, 1, NULL);\n}\n", fname);
   else
     ec_buf_printf(b, "  return eck_blas_matmul(NULL, in, 2, out, 1, NULL);\n}\n");
 }
@@ -928,6 +942,8 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
   const ec_node *n = &e->g->nodes[e->p->nodes[s]];
   const char *nm = e->sname[s];
   int y = n->outputs[0];
+  if (l == &dnnl_calls && e->n_clusters > 1) /* oneDNN fixes the team when it creates the primitive */
+    ec_buf_printf(b, "  eck_dnnl_threads(dnnl_team(ctx, D_%s));\n", nm);
   ec_buf_printf(b, "  if (%s(&ctx->%s[%s_%s], %s&%s_%s, ", l->create, l->nodes, l->slot, nm, l->ctx_arg, nm,
                 l->params);
   if (kc->w >= 0 && e->g->tensors[kc->w].dtype == ECK_FLOAT) ec_buf_printf(b, "(const float *)");
@@ -959,7 +975,13 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
  * where all its buffers are the arena's or the weights', set up. Each call that fails ends init
  * through init_failed with that call's own error, so the message names the step and status. */
 static void emit_fast_init(emitter *e, ec_buf *b) {
-  if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
+  if (e->n_clusters > 1 && e->n_dnnl && e->n_dnnl >= e->n_xnn)
+    /* One thread budget: oneDNN's teams take the threads the clusters leave (dnnl_team), so the
+     * shared pool has the cluster threads only (one thread when the steps run in order). */
+    ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1,\n"
+                  "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
+                  e->PROG, e->PROG, e->PROG, e->PROG);
+  else if (e->n_clusters > 1) /* clusters on threads of their own share one pool (ecrt_cluster.h) */
     ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
                   "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
                   e->PROG, e->PROG);
@@ -1078,6 +1100,18 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
     for (int s = 0; s < e->p->n_nodes; s++)
       if (e->dslot[s] >= 0) ec_buf_printf(b, "  D_%s,\n", e->sname[s]);
     ec_buf_printf(b, "};\n");
+  }
+  if (e->n_dnnl && e->n_clusters > 1) {
+    ec_buf_printf(b, "\n/* Each primitive's OpenMP team when the clusters run side by side on %s_THREADS threads,\n"
+                  " * as the plan decided (ec_node.team): every thread where no other cluster can run beside\n"
+                  " * the step, a share where some can. */\nstatic const unsigned char dnnl_teams[%s_N_DNNL] = {\n",
+                  e->PROG, e->PROG);
+    for (int s = 0; s < e->p->n_nodes; s++) {
+      int t = e->g->nodes[e->p->nodes[s]].team;
+      if (e->dslot[s] >= 0) ec_buf_printf(b, "  [D_%s] = %d,\n", e->sname[s], t > 0 ? t : 1);
+    }
+    ec_buf_printf(b, "};\n\n");
+    ec_emit_dnnl_team_fn(b, e->prog, e->PROG);
   }
 
   for (int s = 0; s < e->p->n_nodes; s++) {

@@ -88,17 +88,50 @@ static void put_dnnl_flags(ec_buf *b, uint32_t f) {
   if (f || first) ec_buf_printf(b, "%s%uu", first ? "" : " | ", f);
 }
 
-void ec_emit_dnnl_params(ec_buf *b, const eck_dnnl_params *p) {
+void ec_emit_w_scales(ec_buf *b, const char *fname, const float *w_scales, size_t cnt, const char *inf) {
+  ec_buf_printf(b, "static const float %s_w_scales[%zu] = {", fname, cnt);
+  for (size_t i = 0; i < cnt; i++) {
+    ec_buf_printf(b, i % 4 ? ", " : i ? ",\n    " : "\n    ");
+    ec_emit_float(b, w_scales[i], inf);
+  }
+  ec_buf_printf(b, "};\n");
+}
+
+void ec_emit_dnnl_params(ec_buf *b, const eck_dnnl_params *p, const char *fname) {
   ec_buf_printf(b, "{\n    .kind = %s", dnnl_kind_name(p->kind));
   if (p->flags) put_dnnl_flags(b, p->flags);
   ec_shared_fields f = EC_SHARED_FIELDS(p, "ECK_DNNL_INF");
   ec_emit_shared_fields(b, &f);
+  if (p->kind == ECK_DNNL_QCONV || p->kind == ECK_DNNL_QFC) {
+    ec_buf_printf(b, ",\n    .q_unsigned = %d, .in_scale = ", (int)p->q_unsigned);
+    ec_emit_float(b, p->in_scale, "ECK_DNNL_INF");
+    ec_buf_printf(b, ", .in_zp = %d", (int)p->in_zp);
+    if (p->w_scales) {
+      ec_buf_printf(b, ", .w_scales = %s_w_scales", fname);
+    } else {
+      ec_buf_printf(b, ", .w_scale = ");
+      ec_emit_float(b, p->w_scale, "ECK_DNNL_INF");
+    }
+    ec_buf_printf(b, ", .out_scale = ");
+    ec_emit_float(b, p->out_scale, "ECK_DNNL_INF");
+    ec_buf_printf(b, ", .out_zp = %d", (int)p->out_zp);
+  }
   ec_buf_printf(b, "}");
 }
 
 void ec_emit_dnnl_header(ec_buf *b, const char *PROG, int n_dnnl) {
   ec_buf_printf(b, "/* Steps on oneDNN primitives (OpenMP threads: init's count). */\n#define %s_N_DNNL %d\n",
                 PROG, n_dnnl);
+}
+
+void ec_emit_dnnl_team_fn(ec_buf *b, const char *prog, const char *PROG) {
+  ec_buf_printf(b, "/* Primitive d's OpenMP team on the threads init was given: all of them when the clusters run\n"
+                " * in order on the caller (fewer threads than clusters), else its planned team scaled to them\n"
+                " * (at least one): teams running at the same time never hold more threads than that. Init\n"
+                " * creates the primitive with it and its step sets it again before each run. */\n"
+                "static int dnnl_team(const %s *ctx, int d) {\n  int t = ctx->base.threads;\n"
+                "  if (t < %s_N_CLUSTERS) return t;\n  t = dnnl_teams[d] * t / %s_THREADS;\n"
+                "  return t > 1 ? t : 1;\n}\n", prog, PROG, PROG);
 }
 
 void ec_emit_dnnl_fields(ec_buf *b, const char *PROG) {

@@ -30,10 +30,17 @@ void ec_emit_float(ec_buf *b, float v, const char *inf);
 /* `{a, b, ...}` of n sizes. */
 void ec_emit_sizes(ec_buf *b, const size_t *v, int n);
 
-/* The eck_dnnl_params initializer: only the fields the kind uses are non-zero. */
-void ec_emit_dnnl_params(ec_buf *b, const eck_dnnl_params *p);
+/* `static const float <fname>_w_scales[cnt] = {...};`: per-channel weight scales an XNNPACK or
+ * oneDNN step's params point at (inf: the header's name of infinity, never printed for a scale). */
+void ec_emit_w_scales(ec_buf *b, const char *fname, const float *w_scales, size_t cnt, const char *inf);
+/* The eck_dnnl_params initializer: only the fields the kind uses are non-zero; per-channel scales
+ * by name, <fname>_w_scales (ec_emit_w_scales). */
+void ec_emit_dnnl_params(ec_buf *b, const eck_dnnl_params *p, const char *fname);
 /* <PROG>_N_DNNL in the partition header. */
 void ec_emit_dnnl_header(ec_buf *b, const char *PROG, int n_dnnl);
+/* dnnl_team(ctx, d) of a clustered partition: a primitive's OpenMP team on the threads init was
+ * given, from the table dnnl_teams[] (the plan's teams, ec_node.team) emitted before it. */
+void ec_emit_dnnl_team_fn(ec_buf *b, const char *prog, const char *PROG);
 /* The context struct's fields: engine and stream, one eck_dnnl_node per step. */
 void ec_emit_dnnl_fields(ec_buf *b, const char *PROG);
 /* Init's lines that make the engine and stream (threads: ctx->base.threads; with clusters, PROG

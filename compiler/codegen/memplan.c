@@ -17,11 +17,11 @@ size_t ec_mp_padded(size_t bytes) {
 
 /* Scratch bytes of node n's kernel: what its op's reference kernel asks for, when lowering recorded
  * that kernel (or recorded nothing: graphs built by hand in tests); the fast kernels take none
- * from the arena but the recurrent layers' (the choice's `scratch`) and a oneDNN step writing into
+ * from the arena but the recurrent layers' and StridedMatMul's (the choice's `scratch`) and a oneDNN step writing into
  * a Concat's channels (its stage, eck_dnnl_stage_bytes). */
 static size_t kernel_scratch(const ec_graph *g, const ec_node *n) {
   if (n->n_subgraphs) return ec_ctl_scratch(g, n); /* its branches' or body's tensors */
-  if (n->kernel && n->kernel->kind == EC_K_RNN) return n->kernel->scratch;
+  if (n->kernel && (n->kernel->kind == EC_K_RNN || n->kernel->kind == EC_K_BLAS_MATMUL)) return n->kernel->scratch;
   if (n->kernel && n->kernel->kind == EC_K_DNNL) return eck_dnnl_stage_bytes(&n->kernel->dp);
   bool ref = !n->kernel || n->kernel->kind == EC_K_REF;
   return ref && ec_ops[n->op].scratch ? ec_ops[n->op].scratch(g, n) : 0;

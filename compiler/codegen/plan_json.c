@@ -50,7 +50,21 @@ static void clusters_json(ec_buf *b, const ec_graph *g, const ec_plan *plan, con
       ec_buf_printf(b, "%s", m++ ? ", " : "");
       ec_buf_json_str(b, n->name ? n->name : "");
     }
-    ec_buf_printf(b, "]}");
+    ec_buf_printf(b, "]");
+    /* Its oneDNN steps' OpenMP teams on `threads` (codegen's dnnl_teams[]): every thread where
+     * no other cluster can run beside the step. */
+    if (q->n_clusters > 1) {
+      ec_buf_printf(b, ", \"onednn_teams\": {");
+      for (int s = 0, m = 0; s < q->part.n_nodes; s++) {
+        const ec_node *n = &g->nodes[q->part.nodes[s]];
+        if (n->cluster != c || !n->kernel || n->kernel->kind != EC_K_DNNL) continue;
+        ec_buf_printf(b, "%s", m++ ? ", " : "");
+        ec_buf_json_str(b, n->name ? n->name : "");
+        ec_buf_printf(b, ": %d", n->team > 0 ? n->team : 1);
+      }
+      ec_buf_printf(b, "}");
+    }
+    ec_buf_printf(b, "}");
   }
   ec_buf_printf(b, "\n      ]");
 }

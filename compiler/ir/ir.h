@@ -137,8 +137,10 @@ typedef struct ec_node {
    * ("/enc/ln/{ReduceMean, Sub, ...}", ec_pass_record_fused); NULL for a node as loaded. */
   char *fused_from;
   /* The planner's decisions (ec_plan_record): the partition that runs the node and its device
-   * (an index into the device list), -1 before planning. cluster, bits: not planned yet. */
-  int partition, device, cluster, bits;
+   * (an index into the device list), -1 before planning. cluster, bits: not planned yet. team:
+   * in a partition of several clusters, the threads of a oneDNN step's OpenMP team when the
+   * clusters run side by side on the plan's threads (ec_plan_settle_clusters; 0: none planned). */
+  int partition, device, cluster, bits, team;
   /* The kernel family of its device (ec_pipeline_run, from the plan): EC_KF_REF nodes are left
    * alone by lowering and run the reference kernels; EC_KF_UNSET before planning, where the
    * library a caller names decides. */

@@ -324,30 +324,41 @@ static bool requant_ok(const eck_xnn_params *p, float w_scale) {
 }
 
 /* The scales and zero points of a QLinearConv or QLinearMatMul (inputs 1, 2: x; 4, 5: weights;
- * 6, 7: y), per tensor, with the data type of x for all three and weights of zero point 0 for
- * int8 (XNNPACK's qs8 has no weight zero point); and the requantization scale within what
- * XNNPACK accepts. With cout > 0 (a QLinearConv), int8 weights may also have one scale per
- * output channel (w_scales then points at them: XNNPACK's qc8). */
+ * 6, 7: y), per tensor, with the data type of x for x and y, and for the weights too or int8
+ * weights with uint8 data (only oneDNN runs those: xnn_mixed); int8 weights of zero point 0
+ * (neither XNNPACK's qs8 nor oneDNN has a weight zero point); and the requantization scale
+ * within what XNNPACK accepts. With cout > 0 (a QLinearConv), int8 weights may also have one
+ * scale per output channel (w_scales then points at them: XNNPACK's qc8 with int8 data, oneDNN
+ * with either). */
 static bool q_linear_params(const ec_graph *g, const ec_node *n, eck_xnn_params *p, int64_t cout) {
   const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 3), *y = out_t(g, n, 0);
   const ec_tensor *ws = in_t(g, n, 4), *wz = in_t(g, n, 5);
-  if (!is_q8(x) || !w || !y || w->dtype != x->dtype || y->dtype != x->dtype || w->kind != EC_TK_CONSTANT ||
-      !w->data || x->kind == EC_TK_CONSTANT)
+  if (!is_q8(x) || !w || !y || (w->dtype != x->dtype && w->dtype != ECK_INT8) || y->dtype != x->dtype ||
+      w->kind != EC_TK_CONSTANT || !w->data || x->kind == EC_TK_CONSTANT)
     return false;
   if (!q_scale(in_t(g, n, 1), &p->in_scale) || !q_scale(in_t(g, n, 6), &p->out_scale) ||
       !q_zero(in_t(g, n, 2), x->dtype, &p->in_zp) || !q_zero(in_t(g, n, 7), x->dtype, &p->out_zp))
     return false;
   p->q_unsigned = x->dtype == ECK_UINT8;
-  if (cout > 0 && x->dtype == ECK_INT8 && ws && ec_tensor_numel(ws) > 1) {
+  if (cout > 0 && w->dtype == ECK_INT8 && ws && ec_tensor_numel(ws) > 1) {
     if (!q_channel_scales(ws, wz, cout)) return false;
     p->w_scales = ws->data;
     for (int64_t i = 0; i < cout; i++)
       if (!requant_ok(p, p->w_scales[i])) return false;
     return true;
   }
-  if (!q_scale(ws, &p->w_scale) || !q_zero(wz, x->dtype, &p->w_zp)) return false;
-  if (!p->q_unsigned && p->w_zp != 0) return false;
+  if (!q_scale(ws, &p->w_scale) || !q_zero(wz, w->dtype, &p->w_zp)) return false;
+  if (w->dtype == ECK_INT8 && p->w_zp != 0) return false;
   return requant_ok(p, p->w_scale);
+}
+
+/* A QLinearConv or QLinearMatMul whose parameters q_linear_params accepts for oneDNN but XNNPACK's
+ * operators do not take: int8 weights with uint8 data (qu8 wants uint8 weights), or per-channel
+ * scales with uint8 data (qc8 is int8 only). */
+static bool xnn_int8_unsupported(const ec_graph *g, const ec_node *n, const eck_xnn_params *p) {
+  const ec_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 3);
+  if (p->kind != ECK_XNN_QCONV && p->kind != ECK_XNN_QFC) return false;
+  return !x || !w || x->dtype != w->dtype || (p->w_scales && p->q_unsigned);
 }
 
 /* QLinearConv: XNNPACK's qu8/qs8 convolution, NHWC, int32 bias; per-channel int8 weights on qc8
@@ -783,14 +794,14 @@ static ec_kernel_kind choose_resize(const ec_graph *g, const ec_node *n, ec_kern
 
 /* A constant right operand: XNNPACK's fully-connected; two float activations: OpenBLAS. */
 /* An element-by-element op of float data on its own vectorized kernel, in either layout (both
- * tensors in the same one): Gelu (com.edgecc) in its Erf form (the tanh form stays on the
- * reference kernel), HardSigmoid (alpha and beta: the node's eck_unary_params, read by codegen). */
+ * tensors in the same one): Gelu (com.edgecc) in its Erf and tanh forms, HardSigmoid (alpha and beta: the node's eck_unary_params, read by codegen). */
 static ec_kernel_kind choose_elementwise(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
   const ec_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
   ec_kernel_kind k = n->op == EC_OP_HardSigmoid ? EC_K_HARDSIGMOID : EC_K_GELU;
   (void)xnn;
-  if (k == EC_K_GELU && (!n->params || ((const eck_gelu_params *)n->params)->approximate != ECK_GELU_NONE))
-    return EC_K_REF;
+  if (k == EC_K_GELU && !n->params) return EC_K_REF;
+  /* xp.flags: 1 for the tanh form (eck_xnn_gelu_tanh), 0 for the Erf form (eck_xnn_gelu). */
+  if (k == EC_K_GELU) c->xp.flags = ((const eck_gelu_params *)n->params)->approximate == ECK_GELU_TANH;
   if (k == EC_K_HARDSIGMOID && !n->params) return EC_K_REF;
   if (!is_f32(x) || !is_f32(y) || x->kind == EC_TK_CONSTANT || ec_tensor_numel(x) != ec_tensor_numel(y) ||
       (x->rank == 4 && x->layout != y->layout && !ec_layout_free(x)))
@@ -873,6 +884,26 @@ static ec_kernel_kind choose_matmul(const ec_graph *g, const ec_node *n, ec_kern
   return EC_K_REF;
 }
 
+/* StridedMatMul (the pass matmul-transpose) of float32 activations in ONNX's layout:
+ * eck_blas_strided_matmul, with scratch for one packed A, B and result matrix. */
+static ec_kernel_kind choose_strided_matmul(const ec_graph *g, const ec_node *n, ec_kernel_choice *c, int xnn) {
+  const ec_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1), *y = out_t(g, n, 0);
+  const eck_strided_matmul_params *p = n->params;
+  (void)xnn;
+  if (!p || !is_f32(a) || !is_f32(b) || !is_f32(y) || a->rank < 2 || b->rank < 2 || y->rank < 2)
+    return EC_K_REF;
+  for (int k = 0; k < 3; k++) {
+    const ec_tensor *t = k == 0 ? a : k == 1 ? b : y;
+    if (t->rank == 4 && t->layout == EC_LAYOUT_NHWC && !ec_layout_free(t)) return EC_K_REF;
+  }
+  size_t M = (size_t)a->dims[p->perm_a[a->rank - 2]], K = (size_t)a->dims[p->perm_a[a->rank - 1]],
+         N = (size_t)b->dims[p->perm_b[b->rank - 1]];
+  c->scratch = sizeof(float) * (M * K + K * N + M * N); /* ECK_BLAS_SMM_SCRATCH of eck_blas.h */
+  c->a = n->inputs[0];
+  c->b = n->inputs[1];
+  return EC_K_BLAS_MATMUL;
+}
+
 /* The x86-64 default order (no --kernels, a description listing onednn first): whether oneDNN
  * runs primitive p, by op kind, from CPU time and per-step medians of the zoo models on both
  * families (docs/fast-kernels.md, "The default order"): every kind but Mul, whose broadcasting
@@ -941,6 +972,11 @@ static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_cho
   p->batch = x->batch;
   p->height = x->height;
   p->width = x->width;
+  /* the int8 kinds' quantization (0 for the others) */
+  p->q_unsigned = x->q_unsigned;
+  p->in_scale = x->in_scale, p->w_scale = x->w_scale, p->out_scale = x->out_scale;
+  p->in_zp = x->in_zp, p->out_zp = x->out_zp;
+  p->w_scales = x->w_scales;
   switch (kind) {
     case ECK_DNNL_CONV: {
       size_t g = x->groups ? x->groups : 1;
@@ -961,6 +997,19 @@ static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_cho
     case ECK_DNNL_FC:
       if (x->flags & 1) p->flags = ECK_DNNL_W_IN_OUT; /* XNN_FLAG_TRANSPOSE_WEIGHTS */
       break;
+    case ECK_DNNL_QCONV:
+    case ECK_DNNL_QFC: {
+      /* int8 weights only (uint8 weights stay on XNNPACK's qu8), dense data; no fused clamp and
+       * no residual sum: a QLinearAdd after the convolution rounds the convolution's output to
+       * int8 first, which a sum post-op would skip (not exact), so it stays a step. */
+      const ec_tensor *w = in_t(g, n, 3);
+      size_t g_ = x->groups ? x->groups : 1;
+      if (!w || w->dtype != ECK_INT8) return EC_K_XNN;
+      if (kind == ECK_DNNL_QCONV && (x->in_stride != x->channels_in * g_ || x->out_stride != x->channels_out * g_))
+        return EC_K_XNN;
+      p->flags = kind == ECK_DNNL_QFC ? ECK_DNNL_W_IN_OUT /* a QLinearMatMul's [in, out] */ : ECK_DNNL_W_OHWI;
+      break;
+    }
     case ECK_DNNL_MAXPOOL:
     case ECK_DNNL_AVGPOOL: {
       const ec_tensor *y = out_t(g, n, 0);
@@ -1005,6 +1054,8 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
   if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || n->family == EC_KF_ONEDNN_DEFAULT ||
                         (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
     k = to_dnnl(g, n, c, n->family == EC_KF_ONEDNN_DEFAULT);
+  /* int8 parameters only oneDNN takes, where it did not: the reference kernel. */
+  if (k == EC_K_XNN && xnn_int8_unsupported(g, n, &c->xp)) k = EC_K_REF;
   /* XNNPACK 2022's depthwise kernels stop at 25 taps; past them it runs a GEMM per channel, five
    * times slower than eck_xnn_dwconv on ConvNeXt's 7x7 (oneDNN, above, has its own). */
   if (k == EC_K_XNN && c->xp.kind == ECK_XNN_CONV && big_depthwise(&c->xp)) k = EC_K_DWCONV;

@@ -765,6 +765,17 @@ int ec_lower_fast_layout(const ec_graph *g, int i) {
 
 bool ec_lower_layout_act(const ec_graph *g, int t) { return t >= 0 && is_layout_act(&g->tensors[t]); }
 
+bool ec_lower_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family) {
+  ec_node n = g->nodes[i]; /* a copy: only its family differs */
+  ec_kernel_choice kc;
+  shadow s;
+  n.family = family;
+  if (ec_choose_kernel(g, &n, "xnnpack", &kc) == EC_K_DNNL) return true;
+  /* Before lowering, a node that goes NHWC is asked in NHWC, as fast_choice asks it. */
+  return !g->lowered && layout_of(&n) == EC_FAST_NHWC && is_layout_act(&g->tensors[n.inputs[0]]) &&
+         shadow_nhwc(g, &n, conv_weight_input(&n), &s) && ec_choose_kernel(&s.g, &s.n, "xnnpack", &kc) == EC_K_DNNL;
+}
+
 bool ec_lower_fused_act(const ec_graph *g, int i) {
   const ec_node *r = &g->nodes[i];
   float lo, hi;

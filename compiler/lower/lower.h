@@ -78,6 +78,9 @@ bool ec_lower_runs_fast(const ec_graph *g, int i);
  * or 8-bit, not a constant), so that a layout change there costs a conversion? */
 int ec_lower_fast_layout(const ec_graph *g, int i);
 bool ec_lower_layout_act(const ec_graph *g, int t);
+/* Will node i run on a oneDNN primitive once its family is `family` (a pure query the planner
+ * asks before the family is recorded: clustering costs such steps on their own OpenMP team)? */
+bool ec_lower_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family);
 /* Is node i a Relu or Clip that fuse-act will fold into its producer's fast kernel (its time is
  * then the producer's: about nothing)? False on a lowered graph, where such nodes are gone. */
 bool ec_lower_fused_act(const ec_graph *g, int i);
@@ -120,7 +123,7 @@ typedef struct ec_kernel_choice {
   int a, b;            /* XNN: tensors of the first and second data input (-1: none) */
   int w, bias;         /* XNN: weight and bias tensors (-1: none) */
   size_t n, c, hw, groups; /* layout helpers and the NCHW shuffle */
-  size_t scratch;      /* RNN: bytes of arena scratch its kernel works in (the others take none) */
+  size_t scratch;      /* RNN, BLAS_MATMUL: bytes of arena scratch its kernel works in (the others take none) */
 } ec_kernel_choice;
 
 /* The kernel node n runs on with the given library ("ref": always EC_K_REF). Lowering's own

@@ -60,6 +60,9 @@ void ec_print_maxunpool(ec_buf *b, const ec_node *n);
 /* ---- nn_gemm.c ---------------------------------------------------------------------------- */
 ec_status ec_infer_gemm(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_matmul(ec_ctx *cx, ec_node *n);
+ec_status ec_infer_strided_matmul(ec_ctx *cx, ec_node *n);
+void ec_print_strided_matmul(ec_buf *b, const ec_node *n);
+void ec_cost_strided_matmul(const ec_graph *g, const ec_node *n, ec_cost *c);
 ec_status ec_infer_matmul_integer(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_qlinear_matmul(ec_ctx *cx, ec_node *n);
 ec_status ec_infer_einsum(ec_ctx *cx, ec_node *n);

@@ -96,6 +96,77 @@ ec_status ec_infer_matmul(ec_ctx *cx, ec_node *n) {
   return ec_set_output(cx, n, 0, a->dtype, r, od);
 }
 
+/* A permutation attribute of rank r (absent: the identity) into perm. */
+static ec_status perm_attr(ec_ctx *cx, ec_node *n, const char *name, int r, int32_t *perm) {
+  const int64_t *v;
+  int c;
+  ec_status st = ec_attr_ints(cx, n, name, &v, &c);
+  if (st) return st;
+  if (c >= 0 && c != r) return ec_fail(cx, n, "%s has %d entries for rank %d", name, c, r);
+  uint32_t seen = 0;
+  for (int k = 0; k < r; k++) {
+    int64_t a = c < 0 ? k : v[k];
+    if (a < 0 || a >= r || (seen & (1u << a))) return ec_fail(cx, n, "%s is not a permutation of 0..%d", name, r - 1);
+    seen |= 1u << a;
+    perm[k] = (int32_t)a;
+  }
+  return EC_OK;
+}
+
+/* StridedMatMul (com.edgecc, the pass matmul-transpose): MatMul of Transpose(A, perm_a) and
+ * Transpose(B, perm_b), the result transposed by perm_y; float operands of rank >= 2. */
+ec_status ec_infer_strided_matmul(ec_ctx *cx, ec_node *n) {
+  static const int32_t dt_f[] = {ECK_FLOAT, ECK_DOUBLE, ECK_FLOAT16, ECK_BFLOAT16, 0};
+  ec_status st = ec_check_arity(cx, n, 2, 2, 1, 1);
+  if (!st) st = ec_check_input(cx, n, 0, dt_f);
+  if (!st) st = ec_check_input(cx, n, 1, dt_f);
+  if (st) return st;
+  const ec_tensor *a = ec_in(cx, n, 0), *b = ec_in(cx, n, 1);
+  if (a->dtype != b->dtype) return ec_fail(cx, n, "inputs have different dtypes");
+  if (a->rank < 2 || b->rank < 2) return ec_fail(cx, n, "operands must have rank >= 2");
+  eck_strided_matmul_params *p = ec_params(cx, n, sizeof *p);
+  if (!p) return EC_ERR_INTERNAL;
+  if ((st = perm_attr(cx, n, "perm_a", a->rank, p->perm_a)) || (st = perm_attr(cx, n, "perm_b", b->rank, p->perm_b)))
+    return st;
+  /* The views, as MatMul's shape inference sees them. */
+  ec_tensor va = *a, vb = *b;
+  for (int k = 0; k < a->rank; k++) va.dims[k] = a->dims[p->perm_a[k]];
+  for (int k = 0; k < b->rank; k++) vb.dims[k] = b->dims[p->perm_b[k]];
+  int r;
+  int64_t od[EC_MAX_RANK + 2], yd[EC_MAX_RANK];
+  if ((st = matmul_shape(cx, n, &va, &vb, &r, od, NULL))) return st;
+  if ((st = perm_attr(cx, n, "perm_y", r, p->perm_y))) return st;
+  for (int k = 0; k < r; k++) yd[k] = od[p->perm_y[k]];
+  return ec_set_output(cx, n, 0, a->dtype, r, yd);
+}
+
+static void print_perm(ec_buf *b, const char *name, const int32_t *perm) {
+  ec_buf_printf(b, ".%s = {", name);
+  for (int k = 0; k < EC_MAX_RANK; k++) ec_buf_printf(b, "%s%d", k ? ", " : " ", (int)perm[k]);
+  ec_buf_printf(b, " }");
+}
+
+void ec_print_strided_matmul(ec_buf *b, const ec_node *n) {
+  const eck_strided_matmul_params *p = n->params;
+  ec_buf_printf(b, "{ ");
+  print_perm(b, "perm_a", p->perm_a);
+  ec_buf_printf(b, ", ");
+  print_perm(b, "perm_b", p->perm_b);
+  ec_buf_printf(b, ", ");
+  print_perm(b, "perm_y", p->perm_y);
+  ec_buf_printf(b, " }");
+}
+
+/* batch * M * N * K, K read through perm_a. */
+void ec_cost_strided_matmul(const ec_graph *g, const ec_node *n, ec_cost *c) {
+  const eck_strided_matmul_params *p = n->params;
+  const ec_tensor *a = &g->tensors[n->inputs[0]], *y = &g->tensors[n->outputs[0]];
+  double K = p && a->rank >= 2 ? (double)a->dims[p->perm_a[a->rank - 1]] : 0;
+  c->macs = (double)ec_tensor_numel(y) * K;
+  c->flops = 2 * c->macs;
+  c->bytes = ec_nn_bytes(g, n);
+}
+
 /* A zero point or scale: a scalar, or 1-D with `count` values (per row of A / column of B). */
 static ec_status check_q(ec_ctx *cx, const ec_node *n, int i, const int32_t *dts, int64_t count,
                          bool required) {

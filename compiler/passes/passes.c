@@ -14,7 +14,10 @@
  * the BatchNormalization as its only consumer); identity before bn-fold, so an Identity between
  * a Conv and its BatchNormalization does not stop the fold. The block fusions (layernorm, gelu) come
  * before pow-square, so that they see the Pow(x, 2) PyTorch writes as well as Mul(x, x). matmul-bias
- * last: bn-fold and qdq match MatMuls it would turn into Gemms. */
+ * after bn-fold and qdq, which match MatMuls it would turn into Gemms, and after transpose-opt,
+ * which turns a batch-of-one Transpose before a Linear layer into a Reshape it looks through;
+ * matmul-transpose last, on the MatMuls of two activations that are left, with transpose-opt's
+ * Transposes next to them. */
 const ec_pass_def ec_passes[] = {
     {"const-fold", NULL,
      "constant folding: evaluate at compile time every node whose inputs are all constants "
@@ -34,9 +37,15 @@ const ec_pass_def ec_passes[] = {
     {"qdq", ec_pass_qdq,
      "QDQ import: DequantizeLinear -> Conv/MatMul (-> Relu) -> QuantizeLinear becomes one "
      "QLinearConv/QLinearMatMul, so the layer runs on int8 kernels"},
+    {"transpose-opt", ec_pass_transpose_opt,
+     "transpose optimizer: consecutive Transposes become one (none when they undo each other), a "
+     "Transpose moving only dims of extent 1 a Reshape, and a Transpose moves below a scaling by a scalar"},
     {"matmul-bias", ec_pass_matmul_bias,
      "MatMul by a constant matrix, then Add of a constant bias row, becomes one Gemm with that bias "
      "(between Reshapes to rows and back, which move no byte)"},
+    {"matmul-transpose", ec_pass_matmul_transpose,
+     "a MatMul of two activations absorbs a Transpose feeding it and one reading it alone: one "
+     "StridedMatMul (com.edgecc) reading and writing through permutations"},
 };
 const int ec_n_passes = (int)(sizeof ec_passes / sizeof ec_passes[0]);
 _Static_assert(sizeof ec_passes / sizeof ec_passes[0] <= 32, "ec_pass_opts holds 32 bits");
@@ -253,6 +262,16 @@ ec_status ec_pass_set_attr_int(ec_graph *g, int ni, const char *name, int64_t v)
   ec_attr *a = new_attr(g, ni, name, EC_ATTR_INT);
   if (!a) return EC_ERR_INTERNAL;
   a->i = v;
+  return EC_OK;
+}
+
+ec_status ec_pass_set_attr_ints(ec_graph *g, int ni, const char *name, const int64_t *v, int count) {
+  ec_attr *a = new_attr(g, ni, name, EC_ATTR_INTS);
+  if (!a) return EC_ERR_INTERNAL;
+  a->ints = malloc(sizeof(int64_t) * (size_t)(count > 0 ? count : 1));
+  if (!a->ints) return EC_ERR_INTERNAL;
+  if (count > 0) memcpy(a->ints, v, sizeof(int64_t) * (size_t)count);
+  a->n = count;
   return EC_OK;
 }
 

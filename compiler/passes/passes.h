@@ -63,7 +63,9 @@ ec_status ec_pass_layernorm(ec_graph *g, int *count, ec_diag *d); /* layernorm.c
 ec_status ec_pass_gelu(ec_graph *g, int *count, ec_diag *d);      /* gelu.c */
 ec_status ec_pass_pow_square(ec_graph *g, int *count, ec_diag *d); /* pow_square.c */
 ec_status ec_pass_qdq(ec_graph *g, int *count, ec_diag *d);        /* qdq.c */
+ec_status ec_pass_transpose_opt(ec_graph *g, int *count, ec_diag *d); /* transpose_opt.c */
 ec_status ec_pass_matmul_bias(ec_graph *g, int *count, ec_diag *d); /* matmul_bias.c */
+ec_status ec_pass_matmul_transpose(ec_graph *g, int *count, ec_diag *d); /* matmul_transpose.c */
 
 /* Helpers the passes share (passes.c). */
 /* True when tensor t is a graph output. */
@@ -108,6 +110,7 @@ ec_status ec_pass_retype_keep_attrs(ec_graph *g, int ni, const char *op_type, co
 ec_status ec_pass_set_attr_float(ec_graph *g, int ni, const char *name, float v);
 ec_status ec_pass_set_attr_int(ec_graph *g, int ni, const char *name, int64_t v);
 ec_status ec_pass_set_attr_string(ec_graph *g, int ni, const char *name, const char *v);
+ec_status ec_pass_set_attr_ints(ec_graph *g, int ni, const char *name, const int64_t *v, int count);
 /* Names the fused node `ni` after the nodes it replaces: their common scope plus op_type
  * ("/encoder/ln_1/" + "LayerNormalization") when they share a '/'-scope, else
  * "FIRST..LAST" of the block's first and last node names; unchanged when those are empty. */

@@ -116,7 +116,10 @@ ec_status ec_pipeline_run(ec_graph *g, const ec_device_list *devs, const ec_pipe
     }
   /* The planner decides on the graph as the passes left it; its costs ask lowering what each
    * node will run on (cost.h, ec_lower_runs_fast), without lowering. */
-  ec_status st = ec_plan_build(g, devs, &o->plan, plan, d);
+  ec_plan_opts po = o->plan; /* clustering asks which nodes oneDNN will run */
+  po.onednn = (int)o->onednn;
+  po.tuning_target = o->tuning ? o->tuning->target : NULL;
+  ec_status st = ec_plan_build(g, devs, &po, plan, d);
   if (!st && ec_plan_record_cut_quant(g, plan)) { /* 8-bit cuts travel with their scale */
     ec_diag_set(d, g->source_path, "", "out of memory at the cuts");
     st = EC_ERR_INTERNAL;

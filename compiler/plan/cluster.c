@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "cost.h"
 #include "plan.h"
 
 /* Incoming and outgoing edges per task, as index lists (CSR). */
@@ -106,6 +107,84 @@ static int next_of(const int *cl, int n, int c, int v) {
   return v;
 }
 
+/* Teams with the adjacency given (ec_cluster_teams). */
+static bool teams_with(const ec_cluster_problem *p, const adj *a, const int *cl, int threads, const double *wt,
+                       int *team) {
+  int n = p->n, k = 0;
+  if (!p->team) {
+    for (int v = 0; v < n; v++) team[v] = 0;
+    return true;
+  }
+  for (int v = 0; v < n; v++)
+    if (cl[v] + 1 > k) k = cl[v] + 1;
+  size_t nk = (size_t)n * (size_t)k + 1;
+  /* pos: a task's place in its cluster's order; bef[v * k + c]: the last task of cluster c that
+   * happens before v (-1: none), aft: the first that v happens before (len[c]: none). The order:
+   * the hand-offs' edges and each cluster's program order. */
+  int *pos = ec_alloc(sizeof(int) * (size_t)(n + 1)), *len = ec_alloc(sizeof(int) * (size_t)(k + 1));
+  int *prev = ec_alloc(sizeof(int) * (size_t)(n + 1)), *next = ec_alloc(sizeof(int) * (size_t)(n + 1));
+  int *last = ec_alloc(sizeof(int) * (size_t)(k + 1));
+  int *bef = ec_alloc(sizeof(int) * nk), *aft = ec_alloc(sizeof(int) * nk);
+  bool ok = pos && len && prev && next && last && bef && aft;
+  for (int c = 0; ok && c < k; c++) len[c] = 0, last[c] = -1;
+  for (int v = 0; ok && v < n; v++) {
+    int c = cl[v];
+    pos[v] = len[c]++;
+    prev[v] = last[c];
+    next[v] = -1;
+    if (last[c] >= 0) next[last[c]] = v;
+    last[c] = v;
+  }
+  for (int v = 0; ok && v < n; v++) {
+    int *b = bef + (size_t)v * (size_t)k;
+    for (int c = 0; c < k; c++) b[c] = -1;
+    for (int j = a->in_off[v]; j <= a->in_off[v + 1]; j++) {
+      int u = j < a->in_off[v + 1] ? p->src[a->in_e[j]] : prev[v];
+      if (u < 0) continue;
+      const int *bu = bef + (size_t)u * (size_t)k;
+      for (int c = 0; c < k; c++)
+        if (bu[c] > b[c]) b[c] = bu[c];
+      if (pos[u] > b[cl[u]]) b[cl[u]] = pos[u];
+    }
+  }
+  for (int v = n - 1; ok && v >= 0; v--) {
+    int *f = aft + (size_t)v * (size_t)k;
+    for (int c = 0; c < k; c++) f[c] = len[c];
+    for (int j = a->out_off[v]; j <= a->out_off[v + 1]; j++) {
+      int w = j < a->out_off[v + 1] ? p->dst[a->out_e[j]] : next[v];
+      if (w < 0) continue;
+      const int *fw = aft + (size_t)w * (size_t)k;
+      for (int c = 0; c < k; c++)
+        if (fw[c] < f[c]) f[c] = fw[c];
+      if (pos[w] < f[cl[w]]) f[cl[w]] = pos[w];
+    }
+  }
+  for (int v = 0; ok && v < n; v++) {
+    team[v] = 0;
+    if (!p->team || !p->team[v]) continue;
+    /* Clusters with a task neither before nor after v: they may run beside it. */
+    int r = 1;
+    for (int c = 0; c < k; c++)
+      r += c != cl[v] && aft[(size_t)v * (size_t)k + (size_t)c] - bef[(size_t)v * (size_t)k + (size_t)c] > 1;
+    int cap = threads / r > 1 ? threads / r : 1, best = cap;
+    /* The fastest team up to the cap, the fewest threads among equals. */
+    for (int t = cap - 1; wt && t >= 1; t--)
+      if (wt[(size_t)(t - 1) * (size_t)n + (size_t)v] <= wt[(size_t)(best - 1) * (size_t)n + (size_t)v]) best = t;
+    team[v] = best;
+  }
+  free(pos), free(len), free(prev), free(next), free(last), free(bef), free(aft);
+  return ok;
+}
+
+int ec_cluster_teams(const ec_cluster_problem *p, const int *cluster, int threads, const double *wt, int *team) {
+  adj a;
+  if (threads < 1) threads = 1;
+  if (!adj_make(p, &a)) return -1;
+  bool ok = teams_with(p, &a, cluster, threads, wt, team);
+  adj_free(&a);
+  return ok ? 0 : -1;
+}
+
 double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cl, int threads, const double *wt) {
   int n = p->n, k = 0;
   if (n == 0) return 0;
@@ -115,10 +194,14 @@ double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cl, int 
   adj a;
   double *finish = ec_alloc(sizeof(double) * (size_t)n), *rem = ec_alloc(sizeof(double) * (size_t)k);
   int *cur = ec_alloc(sizeof(int) * (size_t)k), *run = ec_alloc(sizeof(int) * (size_t)k);
-  int *th = ec_alloc(sizeof(int) * (size_t)k);
+  int *th = ec_alloc(sizeof(int) * (size_t)k), *team = ec_alloc(sizeof(int) * (size_t)n);
   uint8_t *started = ec_alloc((size_t)k);
   double now = -1;
-  if (!finish || !rem || !cur || !run || !th || !started || !adj_make(p, &a)) goto out;
+  if (!finish || !rem || !cur || !run || !th || !team || !started || !adj_make(p, &a)) goto out;
+  if (!teams_with(p, &a, cl, threads, wt, team)) {
+    adj_free(&a);
+    goto out;
+  }
   now = 0;
   for (int v = 0; v < n; v++) finish[v] = -1;
   for (int c = 0; c < k; c++) cur[c] = next_of(cl, n, c, -1), rem[c] = 1, started[c] = 0;
@@ -150,15 +233,17 @@ double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cl, int 
       now = next_ready; /* finite: a task only waits for tasks of lower index */
       continue;
     }
-    /* Each running task has its cluster's thread; the others go one at a time where they save
-     * the most time (none to a task that cannot use them). */
-    for (int i = 0; i < nrun; i++) th[run[i]] = 1;
-    for (int extra = threads - nrun; extra > 0; extra--) {
+    /* Each running task has its cluster's thread, a task on a fixed team (oneDNN's OpenMP) the
+     * team's threads; the others go one at a time where they save the most time (none to a task
+     * that cannot use them, nor to a fixed team: the pool cannot lend it threads). */
+    int extra = threads;
+    for (int i = 0; i < nrun; i++) th[run[i]] = team[cur[run[i]]] > 0 ? team[cur[run[i]]] : 1, extra -= th[run[i]];
+    for (; extra > 0; extra--) {
       int pick = -1;
       double gain = 0;
       for (int i = 0; i < nrun; i++) {
         int c = run[i], v = cur[c];
-        if (th[c] >= threads) continue;
+        if (th[c] >= threads || team[v] > 0) continue;
         double d = rem[c] * (wt[(size_t)(th[c] - 1) * (size_t)n + (size_t)v] - wt[(size_t)th[c] * (size_t)n + (size_t)v]);
         if (d > gain) gain = d, pick = c;
       }
@@ -186,7 +271,7 @@ double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cl, int 
   }
   adj_free(&a);
 out:
-  free(finish), free(rem), free(cur), free(run), free(th), free(started);
+  free(finish), free(rem), free(cur), free(run), free(th), free(team), free(started);
   return now;
 }
 
@@ -415,7 +500,8 @@ static double value_bytes(const ec_tensor *t) {
 
 /* The partition as a clustering problem: its nodes in schedule (topological) order, an edge per
  * activation a node reads from another node of the partition, costing a hand-off: the target's
- * synchronisation plus a cache-cold read of the tensor at the memory bandwidth. */
+ * synchronisation plus a cache-cold read of the tensor at the memory bandwidth (no target: the
+ * edges only, costing nothing). */
 typedef struct part_graph {
   int n, n_edges;
   int *src, *dst;
@@ -444,7 +530,7 @@ static ec_status part_graph_make(const ec_graph *g, const ec_part *part, const e
   for (int i = 0; i < g->n_nodes; i++) pos[i] = -1;
   for (int s = 0; s < part->n_nodes; s++) pos[part->nodes[s]] = s;
   pg->n = part->n_nodes;
-  double sync_ms = t->sync_us * 1e-3, bw = t->mem_gbps > 0 ? t->mem_gbps * 1e9 : 1e12;
+  double sync_ms = t ? t->sync_us * 1e-3 : 0, bw = t && t->mem_gbps > 0 ? t->mem_gbps * 1e9 : 1e12;
   for (int s = 0; s < part->n_nodes; s++) {
     const ec_node *n = &g->nodes[part->nodes[s]];
     for (int c = 0; c < n->n_inputs; c++) {
@@ -545,6 +631,19 @@ static double sum(const double *w, int n) {
   return x;
 }
 
+/* Does node i run on oneDNN on target t (its OpenMP team fixed when the primitive is created)?
+ * The family the pipeline will record for it (pipeline.c's record: --kernels onednn, the
+ * target's default order, a --tuning file of this target), asked of lowering. */
+static bool runs_dnnl(const ec_graph *g, int i, const ec_target *t, unsigned klib, const ec_plan_opts *o) {
+  if (klib != EC_KLIB_XNNPACK) return false;
+  ec_kernel_family fam = EC_KF_XNNPACK;
+  if (o->onednn == 1 && ec_target_has_kernels(t, EC_KLIB_ONEDNN)) fam = EC_KF_ONEDNN;
+  if (o->onednn == 2 && ec_target_onednn_default(t)) fam = EC_KF_ONEDNN_DEFAULT;
+  if (o->tuning_target && strcmp(o->tuning_target, t->name) == 0 && g->nodes[i].tuned != EC_KF_UNSET)
+    fam = g->nodes[i].tuned;
+  return fam != EC_KF_XNNPACK && fam != EC_KF_REF && ec_cost_runs_dnnl(g, i, fam);
+}
+
 /* Threads the planner models a partition on: the runtime's pools and clusters take at most 64. */
 #define MAX_THREADS 64
 
@@ -552,14 +651,16 @@ static double sum(const double *w, int n) {
  * branches (inter: k = threads; auto: every k from 2 to threads), each clustering made by
  * ec_cluster_solve with one-thread weights and with all-thread weights, and predicted as the
  * generated code runs it: every cluster on a thread of its own, all threads sharing one kernel
- * pool (ec_cluster_makespan_pool). auto then refines each for that pool (ec_cluster_refine_pool:
- * per block, branches side by side or the block as a stretch on every thread, whichever the
- * per-node times at 1..threads threads predict faster): its own candidates, which inter does not
- * have. The fastest prediction is kept when it is EC_PAR_MIN_GAIN faster than what the mode
+ * pool, each oneDNN step (runs_dnnl) on its own OpenMP team instead (ec_cluster_makespan_pool,
+ * ec_cluster_teams; the teams of the chosen clustering are recorded). auto then refines each
+ * for that pool (ec_cluster_refine_pool: per block, branches side by side or the block as a
+ * stretch on every thread, whichever the per-node times at 1..threads threads predict
+ * faster): its own candidates, which inter does not have. The fastest prediction is kept when it is EC_PAR_MIN_GAIN faster than what the mode
  * competes with: inter the whole partition on one thread, auto the intra-op program with every
  * thread. Returns through *plain_ms the partition's time as the DP costed it. */
-static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned klib, int mode, int threads,
-                              const dev_profiles *dp, ec_plan_part *q, double *plain_ms) {
+static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned klib, const ec_plan_opts *o,
+                              int threads, const dev_profiles *dp, ec_plan_part *q, double *plain_ms) {
+  int mode = o->parallel;
   part_graph pg;
   ec_status st = part_graph_make(g, &q->part, t, &pg);
   if (st) return st;
@@ -567,8 +668,13 @@ static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned kl
   double *wt = ec_alloc(sizeof(double) * (size_t)n * (size_t)tt + sizeof(double));
   double *plain = ec_alloc(sizeof(double) * (size_t)(n + 1));
   int *chosen = ec_alloc(sizeof(int) * (size_t)(n + 1)), *cand = ec_alloc(sizeof(int) * (size_t)(n + 1));
+  int *team = ec_alloc(sizeof(int) * (size_t)(n + 1));
+  uint8_t *fixed = ec_alloc((size_t)n + 1);
+  bool any_fixed = false;
   q->node_cluster = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
-  if (!wt || !plain || !chosen || !cand || !q->node_cluster) st = EC_ERR_INTERNAL;
+  q->node_team = ec_alloc(sizeof(int) * (size_t)(g->n_nodes + 1));
+  if (!wt || !plain || !chosen || !cand || !team || !fixed || !q->node_cluster || !q->node_team) st = EC_ERR_INTERNAL;
+  for (int s = 0; !st && s < n; s++) any_fixed |= fixed[s] = runs_dnnl(g, q->part.nodes[s], t, klib, o);
   q->threads = threads;
   q->n_clusters = 1;
   q->cluster_threads = klib == EC_KLIB_REF ? 1 : threads; /* the reference kernels run on one */
@@ -584,7 +690,8 @@ static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned kl
   for (int k = 2; !st && mode != EC_PAR_INTRA && k <= tt; k++) {
     if (mode == EC_PAR_INTER && k < tt) continue;
     for (int wi = 0; !st && wi < (tt > 1 ? 2 : 1); wi++) {
-      ec_cluster_problem cp = {n, wi ? wall : w1, pg.n_edges, pg.src, pg.dst, pg.cost, k, 0, INFINITY};
+      ec_cluster_problem cp = {n, wi ? wall : w1, pg.n_edges, pg.src, pg.dst, pg.cost, k, 0, INFINITY,
+                               any_fixed ? fixed : NULL};
       ec_cluster_result r;
       st = ec_cluster_solve(&cp, &r);
       if (st) break;
@@ -620,10 +727,15 @@ static ec_status cluster_part(const ec_graph *g, const ec_target *t, unsigned kl
   if (!st) {
     /* A cluster's work: its nodes' times on one thread (the intra time with one cluster). */
     for (int s = 0; s < n; s++) q->cluster_ms[chosen[s]] += q->n_clusters > 1 ? w1[s] : wall[s];
-    for (int i = 0; i < g->n_nodes; i++) q->node_cluster[i] = -1;
+    for (int i = 0; i < g->n_nodes; i++) q->node_cluster[i] = -1, q->node_team[i] = 0;
     for (int s = 0; s < n; s++) q->node_cluster[q->part.nodes[s]] = chosen[s];
+    /* Each oneDNN step's OpenMP team as the prediction ran it (codegen creates and runs the
+     * primitive on it). */
+    ec_cluster_problem cp = {n, w1, pg.n_edges, pg.src, pg.dst, pg.cost, tt, 0, 0, any_fixed ? fixed : NULL};
+    if (q->n_clusters > 1 && ec_cluster_teams(&cp, chosen, tt, wt, team)) st = EC_ERR_INTERNAL;
+    for (int s = 0; !st && q->n_clusters > 1 && s < n; s++) q->node_team[q->part.nodes[s]] = team[s];
   }
-  free(wt), free(plain), free(chosen), free(cand);
+  free(wt), free(plain), free(chosen), free(cand), free(team), free(fixed);
   part_graph_free(&pg);
   return st;
 }
@@ -644,7 +756,7 @@ ec_status ec_plan_clusters(const ec_graph *g, const ec_device_list *devs, const 
     dev_profiles dp;
     double plain = 0;
     st = dev_profiles_make(g, devs, o, q->device, t->cores > 0 ? t->cores : 1, &dp);
-    if (!st) st = cluster_part(g, t, klib, o->parallel, threads, &dp, q, &plain);
+    if (!st) st = cluster_part(g, t, klib, o, threads, &dp, q, &plain);
     dev_profiles_free(&dp);
     /* The partition runs as the clusters' prediction says, not as the DP costed it (the sum of
      * its nodes' times on every thread): the difference moves its compute and the latency. */
@@ -668,18 +780,45 @@ ec_status ec_plan_clusters(const ec_graph *g, const ec_device_list *devs, const 
 }
 
 void ec_plan_record_clusters(ec_graph *g, const ec_plan *p) {
-  for (int i = 0; i < g->n_nodes; i++) g->nodes[i].cluster = -1;
+  for (int i = 0; i < g->n_nodes; i++) g->nodes[i].cluster = -1, g->nodes[i].team = 0;
   for (int k = 0; k < p->n_parts; k++)
     for (int i = 0; p->parts[k].node_cluster && i < g->n_nodes; i++)
-      if (p->parts[k].node_cluster[i] >= 0 && g->nodes[i].partition == k)
+      if (p->parts[k].node_cluster[i] >= 0 && g->nodes[i].partition == k) {
         g->nodes[i].cluster = p->parts[k].node_cluster[i];
+        g->nodes[i].team = p->parts[k].node_team ? p->parts[k].node_team[i] : 0;
+      }
+}
+
+/* Lowering fused nodes (a residual Add into its convolution) and added some, so a oneDNN step
+ * may now run beside tasks its planned node did not: each team is capped again on the final
+ * graph (ec_cluster_teams without times), so tasks at the same time never hold more than the
+ * plan's threads. A node lowering added has no team (0: one thread beside other clusters). */
+static void settle_teams(ec_graph *g, const ec_plan_part *q) {
+  part_graph pg;
+  int n = q->part.n_nodes;
+  int *cl = ec_alloc(sizeof(int) * (size_t)(n + 1)), *cap = ec_alloc(sizeof(int) * (size_t)(n + 1));
+  uint8_t *fixed = ec_alloc((size_t)n + 1);
+  bool made = cl && cap && fixed && !part_graph_make(g, &q->part, NULL, &pg), ok = made;
+  for (int s = 0; ok && s < n; s++) {
+    const ec_node *nd = &g->nodes[q->part.nodes[s]];
+    cl[s] = nd->cluster, fixed[s] = nd->team > 0;
+  }
+  ec_cluster_problem cp = {n, NULL, ok ? pg.n_edges : 0, ok ? pg.src : NULL, ok ? pg.dst : NULL, ok ? pg.cost : NULL,
+                           q->threads, 0, 0, fixed};
+  if (ok) ok = ec_cluster_teams(&cp, cl, q->threads, NULL, cap) == 0;
+  for (int s = 0; s < n; s++) {
+    ec_node *nd = &g->nodes[q->part.nodes[s]];
+    if (nd->team > 0 && (!ok || cap[s] < nd->team)) nd->team = ok ? cap[s] : 1; /* out of memory: the safe 1 */
+  }
+  if (made) part_graph_free(&pg);
+  free(cl), free(cap), free(fixed);
 }
 
 void ec_plan_settle_clusters(ec_graph *g, ec_plan *p) {
   for (int k = 0; k < p->n_parts; k++) {
     ec_plan_part *q = &p->parts[k];
-    free(q->node_cluster);
-    q->node_cluster = NULL;
+    free(q->node_cluster), free(q->node_team);
+    q->node_cluster = q->node_team = NULL;
     const ec_part *pt = &q->part;
     /* Producers come first in the schedule; a conversion of a graph input has none and takes
      * its reader's cluster (a second pass, backwards). */
@@ -702,6 +841,8 @@ void ec_plan_settle_clusters(ec_graph *g, ec_plan *p) {
         }
         if (back && n->cluster < 0) n->cluster = 0;
       }
+    if (q->n_clusters > 1) settle_teams(g, q);
+    for (int s = 0; q->n_clusters <= 1 && s < pt->n_nodes; s++) g->nodes[pt->nodes[s]].team = 0;
   }
 }
 

@@ -23,8 +23,9 @@
  * The planner's side, ec_plan_clusters, builds the problem for a partition from the graph and
  * the cost model (node times on the device, hand-off = the target's sync_us + bytes / mem_gbps)
  * under --parallel intra|inter|auto, predicts each clustering as the generated code runs it (the
- * clusters' threads sharing one kernel pool: ec_cluster_makespan_pool) and records the fastest on
- * ec_plan_part. */
+ * clusters' threads sharing one kernel pool: ec_cluster_makespan_pool; oneDNN's steps on OpenMP
+ * teams of their own, sized by ec_cluster_teams) and records the fastest on ec_plan_part, with
+ * each oneDNN step's team. */
 #ifndef EC_CLUSTER_H
 #define EC_CLUSTER_H
 
@@ -39,6 +40,10 @@ typedef struct ec_cluster_problem {
   int max_clusters;      /* >= 1: the thread budget */
   double min_gain;       /* e.g. 0.05: fewer than (1 + min_gain) times faster -> one cluster */
   double baseline_ms;    /* the single-cluster program's time; 0: the sum of the weights */
+  /* n, or NULL for none: tasks whose kernel fixes its thread team when it is created (oneDNN's
+   * primitives on OpenMP): such a task runs on the team ec_cluster_teams gives it, never on the
+   * shared pool, and no waiting cluster's thread can help it. */
+  const uint8_t *team;
 } ec_cluster_problem;
 
 typedef struct ec_cluster_result {
@@ -63,10 +68,20 @@ void ec_cluster_result_free(ec_cluster_result *r);
  * one kernel pool, as the generated code does: each cluster's thread runs its tasks in index
  * order, waiting for other clusters' tasks plus the edge's cost; the threads no task is running
  * on (waiting, finished, or left over when threads > clusters) join running tasks, one at a time
- * to the task with the most time left. wt[(t - 1) * n + v] is task v's time on t threads
+ * to the task with the most time left; a fixed-team task (p->team) runs on its team
+ * (ec_cluster_teams), which the pool neither joins nor lends to. wt[(t - 1) * n + v] is task v's time on t threads
  * (t = 1..threads). With one cluster it is the sum of the tasks' times on every thread. Returns a
  * negative value on out of memory. */
 double ec_cluster_makespan_pool(const ec_cluster_problem *p, const int *cluster, int threads, const double *wt);
+
+/* The team of each fixed-team task (p->team) under a clustering on `threads` threads; 0 for
+ * the other tasks. A task that no task of another cluster may run beside (every one happens
+ * before or after it: the hand-offs' edges and each cluster's program order) may take every
+ * thread; one that r - 1 other clusters may run beside, threads / r (at least 1), so tasks
+ * running at the same time never hold more than `threads` between them. Within that cap, the
+ * count with the least wt[(t - 1) * n + v] (the fewest threads among equals); wt NULL: the cap.
+ * Returns 0, or -1 on out of memory. */
+int ec_cluster_teams(const ec_cluster_problem *p, const int *cluster, int threads, const double *wt, int *team);
 
 /* Refines a clustering for the shared pool (auto's own candidate): a group is a set of tasks of
  * one cluster joined by edges inside it (a branch, or the trunk of a block); while moving a whole

@@ -108,6 +108,8 @@ double ec_cost_layout_ms(const ec_target *t, double bytes) {
 
 bool ec_cost_lowered_away(const ec_graph *g, int t) { return ec_lower_removes_tensor(g, t); }
 
+bool ec_cost_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family) { return ec_lower_runs_dnnl(g, i, family); }
+
 double ec_transfer_ms(ec_link l, double bytes) {
   if (l.mbps <= 0) return l.latency_ms;
   return l.latency_ms + bytes * 8.0 / (l.mbps * 1e6) * 1e3;

@@ -53,6 +53,9 @@ double ec_cost_layout_ms(const ec_target *t, double bytes);
  * 5-D tensors inside a channel shuffle)? lower.h's pure ec_lower_removes_tensor: the planner asks
  * lowering through the cost model alone (the one planner source that sees lower.h). */
 bool ec_cost_lowered_away(const ec_graph *g, int t);
+/* Will node i run on a oneDNN primitive once its family is `family` (lower.h's pure
+ * ec_lower_runs_dnnl)? Clustering costs such a step on its own OpenMP team (cluster.c). */
+bool ec_cost_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family);
 
 /* Parses one `--link a:b=MBPS[,LATENCY_MS]` into the set. EC_ERR_USAGE with a message. */
 ec_status ec_links_parse(ec_link_set *ls, const char *spec, ec_diag *d);

@@ -487,6 +487,7 @@ void ec_plan_free(ec_plan *p) {
     ec_part_free(&p->parts[k].part);
     free(p->parts[k].cluster_ms);
     free(p->parts[k].node_cluster);
+    free(p->parts[k].node_team);
   }
   free(p->parts);
   free(p->device_whole_ms);

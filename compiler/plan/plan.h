@@ -60,6 +60,12 @@ typedef struct ec_plan_opts {
   /* --mix a=0.5,b=0.3,c=0.2 (several models): per model of g->model_names, its share of the
    * requests, summing to 1; NULL: the joint plan weighs a request to every model. */
   const double *mix;
+  /* Which nodes oneDNN will run (ec_pipeline_opts.onednn's ec_onednn_use: 0 none, 1 every op
+   * it has on a device listing it, 2 the target's default order), and the target of the
+   * --tuning file (NULL: none; its nodes' ec_node.tuned then decide): clustering costs a oneDNN
+   * step on its own OpenMP team, not on the shared pool (cluster.c). */
+  int onednn;
+  const char *tuning_target;
 } ec_plan_opts;
 
 /* --parallel (cluster.h): how a partition uses its threads. intra: one cluster, every thread in
@@ -114,6 +120,8 @@ typedef struct ec_plan_part {
   double *cluster_ms;          /* n_clusters: each cluster's predicted work */
   int *node_cluster;           /* per node of the graph as planned, -1 outside (until lowering
                                   renumbers the nodes: ec_plan_settle_clusters drops it) */
+  int *node_team;              /* the same for each oneDNN step's OpenMP team (ec_cluster_teams,
+                                  0: not a oneDNN step, or one cluster); ec_node.team */
 } ec_plan_part;
 
 /* Another plan of the same model and devices, made to say why a device stays unused and which

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "eck_blas.h"
+#include "eck_ref_nn.h"
 
 void openblas_set_num_threads(int num_threads);
 
@@ -62,14 +63,14 @@ __attribute__((target("avx512f"))) static void block512(int mr, int64_t k, const
   }
 }
 
-__attribute__((target("avx512f"))) static void gemm512(int64_t m, int64_t n, int64_t k, const float *a,
-                                                      const float *b, float *c) {
+__attribute__((target("avx512f"))) static void gemm512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                                      const float *b, int64_t ldb, float *c, int64_t ldc) {
   for (int64_t j = 0; j < n; j += 32) {
     int64_t nr = n - j < 32 ? n - j : 32;
     __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
     __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
     for (int64_t i = 0; i < m; i += ECK_MR)
-      block512(m - i < ECK_MR ? (int)(m - i) : ECK_MR, k, a + i * k, k, b + j, n, c + i * n + j, n, m0, m1);
+      block512(m - i < ECK_MR ? (int)(m - i) : ECK_MR, k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, m0, m1);
   }
 }
 
@@ -96,8 +97,8 @@ __attribute__((target("avx2,fma"))) static void block256(int mr, int64_t k, cons
   }
 }
 
-__attribute__((target("avx2,fma"))) static void gemm256(int64_t m, int64_t n, int64_t k, const float *a,
-                                                       const float *b, float *c) {
+__attribute__((target("avx2,fma"))) static void gemm256(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                                       const float *b, int64_t ldb, float *c, int64_t ldc) {
   for (int64_t j = 0; j < n; j += 16) {
     int nr = (int)(n - j < 16 ? n - j : 16);
     /* Lane l of the masks is on (all ones) when column j + l exists. */
@@ -105,7 +106,7 @@ __attribute__((target("avx2,fma"))) static void gemm256(int64_t m, int64_t n, in
     __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lanes);
     __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lanes);
     for (int64_t i = 0; i < m; i += ECK_MR)
-      block256(m - i < ECK_MR ? (int)(m - i) : ECK_MR, k, a + i * k, k, b + j, n, c + i * n + j, n, m0, m1);
+      block256(m - i < ECK_MR ? (int)(m - i) : ECK_MR, k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, m0, m1);
   }
 }
 #endif
@@ -129,9 +130,40 @@ int eck_blas_limit_kernel(int widest) {
   return kernel_cap < have ? kernel_cap : have;
 }
 
+/* OpenBLAS held to one thread, once (the program's init runs every step once before serving);
+ * returns small_kernel(). */
+static int first_call_setup(void) {
+  static int ready, kernel;
+  if (!ready) {
+    openblas_set_num_threads(1);
+    kernel = small_kernel();
+    ready = 1;
+  }
+  return kernel;
+}
+
+/* One row-major product C = op(A)·op(B) with leading dimensions: on the own kernel `use` (1 AVX2,
+ * 2 AVX-512; untransposed operands only), else OpenBLAS (ta, tb: the operand is stored
+ * transposed). */
+static void gemm(int use, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float *c, int64_t ldc) {
+#ifdef ECK_GEMM_X86
+  if (use == 2)
+    gemm512(m, n, k, a, lda, b, ldb, c, ldc);
+  else if (use == 1)
+    gemm256(m, n, k, a, lda, b, ldb, c, ldc);
+  else
+#endif
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
+#ifndef ECK_GEMM_X86
+  (void)use;
+#endif
+}
+
 int eck_blas_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                     void *scratch) {
-  static int ready, kernel;
+  int kernel;
   const eck_tensor *a = &in[0], *b = &in[1];
   int64_t m, k, n, batch = 1, sa[ECK_MAX_RANK], sb[ECK_MAX_RANK], idx[ECK_MAX_RANK];
   int r = out->rank, br = r - 2, use;
@@ -139,11 +171,7 @@ int eck_blas_matmul(const void *params, const eck_tensor *in, int n_in, eck_tens
   if (n_in != 2 || n_out != 1 || a->dtype != ECK_FLOAT || b->dtype != ECK_FLOAT || a->rank < 2 ||
       b->rank < 2 || r < 2)
     return ECK_ERR_ARG;
-  if (!ready) { /* first call: the program's init runs every step once before serving */
-    openblas_set_num_threads(1);
-    kernel = small_kernel();
-    ready = 1;
-  }
+  kernel = first_call_setup();
   m = a->dims[a->rank - 2];
   k = a->dims[a->rank - 1];
   n = b->dims[b->rank - 1];
@@ -175,22 +203,59 @@ int eck_blas_matmul(const void *params, const eck_tensor *in, int n_in, eck_tens
     for (int i = 0; i < br; i++) oa += idx[i] * sa[i], ob += idx[i] * sb[i];
     pa = (const float *)a->data + oa;
     pb = (const float *)b->data + ob;
-#ifdef ECK_GEMM_X86
-    if (use == 2)
-      gemm512(m, n, k, pa, pb, pc);
-    else if (use == 1)
-      gemm256(m, n, k, pa, pb, pc);
-    else
-#endif
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, pa, (int)k, pb,
-                  (int)n, 0.0f, pc, (int)n);
-#ifndef ECK_GEMM_X86
-    (void)use;
-#endif
+    gemm(use, 0, 0, m, n, k, pa, k, pb, n, pc, n);
     for (int i = br - 1; i >= 0; i--) {
       if (++idx[i] < out->dims[i]) break;
       idx[i] = 0;
     }
+  }
+  return ECK_OK;
+}
+
+/* ---- StridedMatMul: operands and result through permuted views -------------------------------- */
+
+/* Copies the rows x cols matrix at p (strides rs, cs) into dense row-major d. */
+static void pack(const float *p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, float *d) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) d[r * cols + c] = p[r * rs + c * cs];
+}
+
+int eck_blas_strided_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
+                            void *scratch) {
+  int kernel;
+  eck_smm_geometry g;
+  if (n_in != 2 || n_out != 1 || in[0].dtype != ECK_FLOAT || in[1].dtype != ECK_FLOAT ||
+      eck_smm_geometry_of(params, &in[0], &in[1], out, &g) != ECK_OK || (!scratch && g.M > 0 && g.N > 0 && g.K > 0))
+    return ECK_ERR_ARG;
+  kernel = first_call_setup();
+  const int64_t M = g.M, N = g.N, K = g.K;
+  float *sa = scratch, *sb = sa + M * K, *sc = sb + K * N; /* ECK_BLAS_SMM_SCRATCH floats */
+  int use = (double)M * (double)N * (double)K <= ECK_SMALL_GEMM_MNK ? (kernel < kernel_cap ? kernel : kernel_cap) : 0;
+  /* How each matrix is read: row-major with a leading dimension (the own kernels and OpenBLAS),
+   * or transposed (OpenBLAS only); anything else is packed into the scratch, per batch. A
+   * leading dimension must hold a row (BLAS's rule; a dim of 1 may have any stride). */
+  int a_rows = g.sak == 1 && g.sam >= K, a_cols = !use && !a_rows && g.sam == 1 && g.sak >= M;
+  int b_rows = g.sbn == 1 && g.sbk >= N, b_cols = !use && !b_rows && g.sbk == 1 && g.sbn >= K;
+  int c_rows = g.syn == 1 && g.sym >= N;
+  if (M == 0 || N == 0) return ECK_OK;
+  for (int64_t bi = 0; bi < g.batches; bi++) {
+    int64_t oa, ob, oy;
+    eck_smm_offsets(&g, bi, &oa, &ob, &oy);
+    const float *pa = (const float *)in[0].data + oa, *pb = (const float *)in[1].data + ob;
+    float *py = (float *)out->data + oy, *pc = c_rows ? py : sc;
+    int64_t lda = a_rows ? g.sam : a_cols ? g.sak : K, ldb = b_rows ? g.sbk : b_cols ? g.sbn : N,
+            ldc = c_rows ? g.sym : N;
+    if (K == 0) {
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) py[m * g.sym + n * g.syn] = 0;
+      continue;
+    }
+    if (!a_rows && !a_cols) pack(pa, M, K, g.sam, g.sak, sa), pa = sa;
+    if (!b_rows && !b_cols) pack(pb, K, N, g.sbk, g.sbn, sb), pb = sb;
+    gemm(use, a_cols, b_cols, M, N, K, pa, lda, pb, ldb, pc, ldc);
+    if (!c_rows)
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) py[m * g.sym + n * g.syn] = sc[m * N + n];
   }
   return ECK_OK;
 }

@@ -11,6 +11,15 @@
 int eck_blas_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
                     void *scratch);
 
+/* StridedMatMul (eck_ref_nn.h: operands read and the result written through permutations) of
+ * float32: per batch, small products on the same kernels, others on OpenBLAS; a matrix that is
+ * neither row-major with a leading dimension (nor, for OpenBLAS, transposed) is packed into
+ * scratch first, a result that is not row-major written to scratch and scattered. scratch holds
+ * ECK_BLAS_SMM_SCRATCH(M, N, K) floats. */
+#define ECK_BLAS_SMM_SCRATCH(M, N, K) ((M) * (K) + (K) * (N) + (M) * (N))
+int eck_blas_strided_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
+                            void *scratch);
+
 /* Tests: caps the small-product kernel at `widest` (0 OpenBLAS only, 1 AVX2+FMA, 2 AVX-512) so
  * each path can be checked on a CPU that has a wider one; returns the kernel then in use. */
 int eck_blas_limit_kernel(int widest);

@@ -59,7 +59,12 @@ typedef enum eck_dnnl_kind {
   ECK_DNNL_MAXPOOL,  /* NHWC 2-D max pooling */
   ECK_DNNL_AVGPOOL,  /* NHWC 2-D average pooling (padding excluded unless ECK_DNNL_AVG_INCLUDE_PAD) */
   ECK_DNNL_ADD,      /* binary ops over physical shapes; the second operand may broadcast */
-  ECK_DNNL_MUL
+  ECK_DNNL_MUL,
+  ECK_DNNL_QCONV,    /* int8 NHWC convolution (QLinearConv): u8 or s8 data (q_unsigned), s8 weights
+                        of one scale (w_scale) or one per output channel (w_scales), zero point 0,
+                        s32 bias; the input's and output's zero points; geometry as CONV */
+  ECK_DNNL_QFC       /* int8 matrix product (QLinearMatMul by a constant; oneDNN's matmul): [batch, in] x W
+                        -> [batch, out], data and weights as QCONV, no bias */
 } eck_dnnl_kind;
 
 /* Flags (eck_dnnl_params.flags). */
@@ -102,6 +107,15 @@ typedef struct eck_dnnl_params {
   float out_min, out_max;         /* fused clamp (-inf, +inf when none): conv, fc, pooling, binary */
   int32_t rank_a, rank_b;         /* binary ops: physical shapes, numpy broadcasting */
   size_t shape_a[ECK_DNNL_MAX_DIMS], shape_b[ECK_DNNL_MAX_DIMS];
+  /* QCONV, QFC (as eck_xnn_params' int8 fields): y = clamp(round(acc * in_scale * w / out_scale)
+   * + out_zp) of the exact int32 sum acc of (x - in_zp) * weight (+ bias), with the multiplier
+   * computed in float as (in_scale * w) / out_scale, rounding half to even: what the reference
+   * kernel eck_ref_qlinear_conv computes, up to the order of the float additions (see
+   * docs/fast-kernels.md: at most 1 LSB). */
+  int32_t q_unsigned;             /* 1: uint8 data (input and output), 0: int8; weights are int8 */
+  float in_scale, w_scale, out_scale;
+  int32_t in_zp, out_zp;          /* the weights' zero point is 0 */
+  const float *w_scales;          /* QCONV: groups * channels_out weight scales, or NULL: w_scale */
 } eck_dnnl_params;
 
 /* Output size of a window op along one axis, rounding down (0: the window is larger than the
@@ -113,20 +127,23 @@ static inline size_t eck_dnnl_out_size(size_t in, uint32_t pad_lo, uint32_t pad_
 }
 
 /* Channels of a convolution's or pooling's input and output (all groups). */
+static inline int eck_dnnl_is_conv(const eck_dnnl_params *p) {
+  return p->kind == ECK_DNNL_CONV || p->kind == ECK_DNNL_QCONV;
+}
 static inline size_t eck_dnnl_ch_in(const eck_dnnl_params *p) {
-  return p->kind == ECK_DNNL_CONV ? p->channels_in * (p->groups ? p->groups : 1) : p->channels_in;
+  return eck_dnnl_is_conv(p) ? p->channels_in * (p->groups ? p->groups : 1) : p->channels_in;
 }
 static inline size_t eck_dnnl_ch_out(const eck_dnnl_params *p) {
-  return p->kind == ECK_DNNL_CONV ? p->channels_out * (p->groups ? p->groups : 1) : p->channels_in;
+  return eck_dnnl_is_conv(p) ? p->channels_out * (p->groups ? p->groups : 1) : p->channels_in;
 }
 /* Output H, W of a convolution or pooling. */
 static inline size_t eck_dnnl_oh(const eck_dnnl_params *p) {
-  return p->kind != ECK_DNNL_CONV && p->out_height
+  return !eck_dnnl_is_conv(p) && p->out_height
              ? p->out_height
              : eck_dnnl_out_size(p->height, p->pad[0], p->pad[2], p->kernel[0], p->stride[0], p->dilation[0]);
 }
 static inline size_t eck_dnnl_ow(const eck_dnnl_params *p) {
-  return p->kind != ECK_DNNL_CONV && p->out_width
+  return !eck_dnnl_is_conv(p) && p->out_width
              ? p->out_width
              : eck_dnnl_out_size(p->width, p->pad[3], p->pad[1], p->kernel[1], p->stride[1], p->dilation[1]);
 }
@@ -204,9 +221,10 @@ void eck_dnnl_stop(eck_dnnl_ctx *c);
 /* Creates the primitive and reorders the weights into the node's own memory (w, b may be NULL
  * where the kind has none; b NULL: no bias). Conv weights are ONNX's [groups * channels_out,
  * channels_in, kh, kw], or [groups * channels_out, kh, kw, channels_in] with ECK_DNNL_W_OHWI;
- * fc weights [out, in], or [in, out] with ECK_DNNL_W_IN_OUT. */
-int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const float *w,
-                    const float *b);
+ * fc weights [out, in], or [in, out] with ECK_DNNL_W_IN_OUT. Float kinds: float weights and
+ * bias; QCONV, QFC: int8 weights, int32 bias. */
+int eck_dnnl_create(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, const void *w,
+                    const void *b);
 /* Gives a step that reads or writes a channel slice (eck_dnnl_stage_bytes(p) > 0) the stage
  * buffer it runs its primitive on, eck_dnnl_stage_bytes(p) bytes, 64-byte aligned, that nothing
  * else touches while it runs; after create, before setup. Returns ECK_ERR_ARG when one is needed

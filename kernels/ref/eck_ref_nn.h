@@ -32,6 +32,29 @@ typedef struct eck_gemm_params {
   int32_t trans_a, trans_b;
 } eck_gemm_params;
 
+/* StridedMatMul (edgecc's own op, domain com.edgecc, made by the graph pass `matmul-transpose`):
+ * Y = Transpose(MatMul(Transpose(A, perm_a), Transpose(B, perm_b)), perm_y), each operand read and
+ * the result written through the permutation (no copy): perm_a has A's rank, perm_b B's, perm_y
+ * Y's, each the identity where no Transpose was folded. Operands of rank >= 2. */
+typedef struct eck_strided_matmul_params {
+  int32_t perm_a[ECK_MAX_RANK], perm_b[ECK_MAX_RANK], perm_y[ECK_MAX_RANK];
+} eck_strided_matmul_params;
+
+/* A StridedMatMul's geometry in element strides: the batch dims of the product (numpy-broadcast,
+ * stride 0 where an operand has 1), and per matrix the strides of A's rows and columns (M x K),
+ * B's (K x N) and Y's (M x N). */
+typedef struct eck_smm_geometry {
+  int nb;
+  int64_t batches, M, N, K;
+  int64_t bdims[ECK_MAX_RANK], sa[ECK_MAX_RANK], sb[ECK_MAX_RANK], sy[ECK_MAX_RANK];
+  int64_t sam, sak, sbk, sbn, sym, syn;
+} eck_smm_geometry;
+/* Fills g from the stored tensors a, b, y; ECK_ERR_ARG when the shapes do not agree. */
+int eck_smm_geometry_of(const eck_strided_matmul_params *p, const eck_tensor *a, const eck_tensor *b,
+                        const eck_tensor *y, eck_smm_geometry *g);
+/* Element offsets of batch bi (0 .. batches - 1) in A, B and Y. */
+void eck_smm_offsets(const eck_smm_geometry *g, int64_t bi, int64_t *oa, int64_t *ob, int64_t *oy);
+
 /* Softmax, LogSoftmax, Hardmax. flatten: opsets < 13 normalise over all dims from `axis` on;
  * later opsets over the single dim `axis`. */
 typedef enum eck_softmax_fn { ECK_SOFTMAX = 0, ECK_LOGSOFTMAX = 1, ECK_HARDMAX = 2 } eck_softmax_fn;
@@ -180,6 +203,7 @@ ECK_REF_DECL(eck_ref_global_pool)
 ECK_REF_DECL(eck_ref_maxunpool)
 ECK_REF_DECL(eck_ref_gemm)
 ECK_REF_DECL(eck_ref_matmul)
+ECK_REF_DECL(eck_ref_strided_matmul)
 ECK_REF_DECL(eck_ref_matmul_integer)
 ECK_REF_DECL(eck_ref_qlinear_matmul)
 ECK_REF_DECL(eck_ref_einsum)

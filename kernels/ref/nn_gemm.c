@@ -194,6 +194,128 @@ int eck_ref_matmul(const void *params, const eck_tensor *in, int n_in, eck_tenso
   return ECK_OK;
 }
 
+/* ---- StridedMatMul: MatMul through permuted views of its operands and result ---------------- */
+
+/* Row-major element strides of a stored tensor. */
+static void dense_strides(const eck_tensor *t, int64_t *st) {
+  int64_t s = 1;
+  for (int i = t->rank - 1; i >= 0; i--) {
+    st[i] = s;
+    s *= t->dims[i];
+  }
+}
+
+/* The dims and strides of Transpose(t, perm) read in place; false when perm is not one. */
+static int permuted_view(const eck_tensor *t, const int32_t *perm, int64_t *dims, int64_t *st) {
+  int64_t ts[ECK_MAX_RANK];
+  int seen = 0;
+  dense_strides(t, ts);
+  for (int i = 0; i < t->rank; i++) {
+    if (perm[i] < 0 || perm[i] >= t->rank || (seen >> perm[i]) & 1) return 0;
+    seen |= 1 << perm[i];
+    dims[i] = t->dims[perm[i]];
+    st[i] = ts[perm[i]];
+  }
+  return 1;
+}
+
+int eck_smm_geometry_of(const eck_strided_matmul_params *p, const eck_tensor *a, const eck_tensor *b,
+                        const eck_tensor *y, eck_smm_geometry *g) {
+  int64_t da[ECK_MAX_RANK], db[ECK_MAX_RANK], dy[ECK_MAX_RANK], xa[ECK_MAX_RANK], xb[ECK_MAX_RANK],
+      xy[ECK_MAX_RANK], ys[ECK_MAX_RANK];
+  int ra = a->rank, rb = b->rank, ry = y->rank;
+  if (ra < 2 || rb < 2 || ry != (ra > rb ? ra : rb) || !permuted_view(a, p->perm_a, da, xa) ||
+      !permuted_view(b, p->perm_b, db, xb))
+    return ECK_ERR_ARG;
+  /* The product's dim perm_y[j] is Y's stored dim j. */
+  dense_strides(y, ys);
+  int seen = 0;
+  for (int j = 0; j < ry; j++) {
+    int i = p->perm_y[j];
+    if (i < 0 || i >= ry || (seen >> i) & 1) return ECK_ERR_ARG;
+    seen |= 1 << i;
+    dy[i] = y->dims[j];
+    xy[i] = ys[j];
+  }
+  g->M = da[ra - 2];
+  g->K = da[ra - 1];
+  g->N = db[rb - 1];
+  if (db[rb - 2] != g->K || dy[ry - 2] != g->M || dy[ry - 1] != g->N) return ECK_ERR_ARG;
+  g->sam = xa[ra - 2], g->sak = xa[ra - 1];
+  g->sbk = xb[rb - 2], g->sbn = xb[rb - 1];
+  g->sym = xy[ry - 2], g->syn = xy[ry - 1];
+  g->nb = ry - 2;
+  g->batches = 1;
+  for (int k = 0; k < g->nb; k++) {
+    int ia = k - (g->nb - (ra - 2)), ib = k - (g->nb - (rb - 2));
+    int64_t na = ia >= 0 ? da[ia] : 1, nbd = ib >= 0 ? db[ib] : 1;
+    if ((na != dy[k] && na != 1) || (nbd != dy[k] && nbd != 1)) return ECK_ERR_ARG;
+    g->bdims[k] = dy[k];
+    g->sa[k] = na == 1 ? 0 : xa[ia];
+    g->sb[k] = nbd == 1 ? 0 : xb[ib];
+    g->sy[k] = xy[k];
+    g->batches *= dy[k];
+  }
+  return ECK_OK;
+}
+
+void eck_smm_offsets(const eck_smm_geometry *g, int64_t bi, int64_t *oa, int64_t *ob, int64_t *oy) {
+  int64_t a = 0, b = 0, y = 0;
+  for (int k = g->nb - 1; k >= 0; k--) {
+    int64_t i = bi % g->bdims[k];
+    bi /= g->bdims[k];
+    a += i * g->sa[k];
+    b += i * g->sb[k];
+    y += i * g->sy[k];
+  }
+  *oa = a, *ob = b, *oy = y;
+}
+
+/* The sums in MatMul's reference order (k ascending, in the data's type for float and double), so
+ * that the fused node gives what the Transposes and MatMul it replaced gave. */
+#define DEFINE_SMM(NAME, T)                                                                     \
+  static void NAME(const eck_smm_geometry *g, const T *A, const T *B, T *Y) {                   \
+    for (int64_t bi = 0; bi < g->batches; bi++) {                                              \
+      int64_t oa, ob, oy;                                                                      \
+      eck_smm_offsets(g, bi, &oa, &ob, &oy);                                                   \
+      for (int64_t m = 0; m < g->M; m++)                                                       \
+        for (int64_t n = 0; n < g->N; n++) {                                                   \
+          T acc = 0;                                                                           \
+          for (int64_t k = 0; k < g->K; k++)                                                   \
+            acc += A[oa + m * g->sam + k * g->sak] * B[ob + k * g->sbk + n * g->sbn];          \
+          Y[oy + m * g->sym + n * g->syn] = acc;                                               \
+        }                                                                                      \
+    }                                                                                          \
+  }
+
+DEFINE_SMM(smm_f32, float)
+DEFINE_SMM(smm_f64, double)
+
+int eck_ref_strided_matmul(const void *params, const eck_tensor *in, int n_in, eck_tensor *out, int n_out,
+                           void *scratch) {
+  (void)n_in, (void)n_out, (void)scratch;
+  eck_smm_geometry g;
+  if (eck_smm_geometry_of(params, &in[0], &in[1], &out[0], &g) != ECK_OK) return ECK_ERR_ARG;
+  switch (in[0].dtype) {
+    case ECK_FLOAT: smm_f32(&g, in[0].data, in[1].data, out[0].data); return ECK_OK;
+    case ECK_DOUBLE: smm_f64(&g, in[0].data, in[1].data, out[0].data); return ECK_OK;
+    default: break;
+  }
+  for (int64_t bi = 0; bi < g.batches; bi++) {
+    int64_t oa, ob, oy;
+    eck_smm_offsets(&g, bi, &oa, &ob, &oy);
+    for (int64_t m = 0; m < g.M; m++)
+      for (int64_t n = 0; n < g.N; n++) {
+        double acc = 0;
+        for (int64_t k = 0; k < g.K; k++)
+          acc += eck_load_f64(in[0].data, in[0].dtype, oa + m * g.sam + k * g.sak) *
+                 eck_load_f64(in[1].data, in[1].dtype, ob + k * g.sbk + n * g.sbn);
+        eck_store_f64(out[0].data, out[0].dtype, oy + m * g.sym + n * g.syn, acc);
+      }
+  }
+  return ECK_OK;
+}
+
 /* Zero point or scale k of a per-tensor (1 element) or per-row/column operand. */
 static int64_t q_at(const eck_tensor *t, int64_t k) {
   if (!t || !t->data) return 0;

@@ -201,6 +201,9 @@ void eck_xnn_copy_channels(const float *x, float *y, size_t pixels, size_t c, si
 
 /* GELU, Erf form, of n floats: y = x/2 (1 + erf(x / sqrt 2)), erf within 4e-6 (no libm). */
 void eck_xnn_gelu(const float *x, float *y, size_t n);
+/* GELU, tanh form, of n floats: y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as x / (1 +
+ * exp(-2u)) with its own exp (within 1e-6 relative, no libm). */
+void eck_xnn_gelu_tanh(const float *x, float *y, size_t n);
 /* HardSigmoid of n floats: y = min(max(alpha x + beta, 0), 1), NaN staying NaN as in the
  * reference kernel. */
 void eck_xnn_hardsigmoid(const float *x, float *y, size_t n, float alpha, float beta);

@@ -1,8 +1,10 @@
-/* eck_xnn_transformer.c — LayerNorm, GELU and HardSigmoid for the fast path: XNNPACK 2022 has none
+/* eck_xnn_transformer.c — LayerNorm, GELU (Erf and tanh forms) and HardSigmoid for the fast path: XNNPACK 2022 has none
  * of them, and the reference kernels spend most of their time in libm's erff and in double sums
  * (HardSigmoid: in the NCHW layout conversions around a reference step). Plain C99 whose
  * inner loops the compiler vectorizes (no libm call, no data-dependent branch). */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "eck_xnn.h"
 
@@ -35,6 +37,44 @@ ECK_VEC_VARIANTS(gelu, (const float *x, float *y, size_t n), (x, y, n))
 
 void eck_xnn_gelu(const float *x, float *y, size_t n) {
   ECK_VEC_CALL(gelu, (x, y, n));
+}
+
+/* GELU, tanh form: x/2 (1 + tanh(u)) = x sigmoid(2u) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x +
+ * 0.044715 x^3). exp(z) as 2^j e^r: j = z log2(e) rounded (adding and taking away 1.5 * 2^23 rounds
+ * to nearest without a libm call), r = z - j ln 2 in two parts (|r| <= ln(2)/2), e^r by its Taylor
+ * series to r^7 (within 2e-8 relative), 2^j built in the exponent bits. z is clamped to
+ * [-87, 88] first (in a loop of its own over a block of 256: GCC if-converts the blend only as a
+ * loop's last expression), so that 2^j stays a normal float: past them x / (1 + e^z) is x or -0
+ * within a float anyway. No branch, no libm call: GCC vectorizes both loops. */
+#define EXP_ROUND 12582912.0f /* 1.5 * 2^23 */
+
+ECK_VEC_INLINE void gelu_tanh_body(const float *x, float *y, size_t n) {
+  float zb[256]; /* -2u clamped: a blend GCC vectorizes only as a loop's last expression */
+  for (size_t o = 0; o < n; o += 256) {
+    size_t m = n - o < 256 ? n - o : 256;
+    const float *xo = x + o;
+    for (size_t i = 0; i < m; i++) {
+      float v = xo[i];
+      float z = -1.5957691216057308f * (v + 0.044715f * v * v * v);
+      zb[i] = z > 88.0f ? 88.0f : (z < -87.0f ? -87.0f : z);
+    }
+    for (size_t i = 0; i < m; i++) {
+      float v = xo[i], z = zb[i];
+      float j = (z * 1.4426950408889634f + EXP_ROUND) - EXP_ROUND;
+      float r = (z - j * 0.693145751953125f) - j * 1.428606765330187e-06f;
+      float e = 1.0f + r * (1.0f + r * (0.5f + r * (1.6666667e-1f + r * (4.1666667e-2f + r * (8.3333333e-3f +
+                                         r * (1.3888889e-3f + r * 1.9841270e-4f))))));
+      int32_t bits = ((int32_t)j + 127) << 23;
+      float s;
+      memcpy(&s, &bits, sizeof s);
+      y[o + i] = v / (1.0f + e * s);
+    }
+  }
+}
+ECK_VEC_VARIANTS(gelu_tanh, (const float *x, float *y, size_t n), (x, y, n))
+
+void eck_xnn_gelu_tanh(const float *x, float *y, size_t n) {
+  ECK_VEC_CALL(gelu_tanh, (x, y, n));
 }
 
 /* The reference kernel's comparisons, so that NaN stays NaN; GCC vectorizes them as blends. */

@@ -12,7 +12,11 @@ the runtime's own bookkeeping:
   - every step carries a cluster, the one plan.json lists its node in;
   - the steps of one cluster do not overlap in time (one thread runs them in step order);
   - a step reading a tensor another cluster's step wrote starts after that step ended (the ready
-    flag held it back): the producer found from the ONNX graph, through nodes fused into it.
+    flag held it back): the producer found from the ONNX graph, through nodes fused into it;
+  - oneDNN's teams (one thread budget): plan.json gives the stem's and the head's oneDNN steps,
+    which no branch can run beside, both threads, the branches' one each; the generated code's
+    dnnl_teams[] carries exactly those teams; and in the run no step of the other cluster overlaps
+    a step whose team has both threads (so at most 2 threads ran at any time).
 The same program at --threads 1 (its steps in order on the caller) and the --parallel intra program
 carry no cluster or start: those fields are only for clustered runs.
 """
@@ -20,6 +24,7 @@ carry no cluster or start: those fields are only for clustered runs.
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -82,6 +87,17 @@ def main():
     if len(clusters) != 2:
         raise SystemExit("FAILED: --parallel inter --threads 2 made %d cluster(s); the test needs 2" % len(clusters))
     planned = {node: c["index"] for c in clusters for node in c["nodes"]}
+    teams = {node: t for c in clusters for node, t in c.get("onednn_teams", {}).items()}
+    wide = sorted(node for node, t in teams.items() if t == 2)
+    if wide != ["head", "stem"] or sorted(set(teams.values())) != [1, 2]:
+        raise SystemExit("FAILED: plan.json's oneDNN teams: %s (want stem and head on 2 threads, the branches on 1)"
+                         % teams)
+    with open(os.path.join(a.work, "inter", "host", "tl_p0.c")) as f:
+        table = f.read().split("dnnl_teams[TL_P0_N_DNNL] = {", 1)[-1].split("};", 1)[0]
+    coded = sorted(int(x) for x in re.findall(r"\] = (\d+),", table))
+    if coded != sorted(teams.values()):
+        raise SystemExit("FAILED: the generated dnnl_teams[] %s is not plan.json's teams %s"
+                         % (coded, sorted(teams.values())))
 
     steps = profile(exes["inter"], inp, a.work, "inter-2", 2)
     by_name = {s["node"]: s for s in steps}
@@ -112,6 +128,15 @@ def main():
                                                           p["start_ms"] + p["median_ms"]))
     if handed == 0:
         raise SystemExit("FAILED: no step reads another cluster's tensor: the hand-offs were not checked")
+    for node in wide:
+        x = by_name[node]
+        for y in steps:
+            if y["cluster"] != x["cluster"] and y["start_ms"] + y["median_ms"] > x["start_ms"] + EPS and \
+                    y["start_ms"] + EPS < x["start_ms"] + x["median_ms"]:
+                raise SystemExit("FAILED: %s (cluster %d, a team of 2 threads) ran from %.6f to %.6f ms beside %s "
+                                 "(cluster %d, %.6f to %.6f): more threads than --threads 2" % (
+                                     node, x["cluster"], x["start_ms"], x["start_ms"] + x["median_ms"], y["node"],
+                                     y["cluster"], y["start_ms"], y["start_ms"] + y["median_ms"]))
 
     for name, exe, threads in (("inter-1", exes["inter"], 1), ("intra-2", exes["intra"], 2)):
         extra = [s["node"] for s in profile(exe, inp, a.work, name, threads) if "cluster" in s or "start_ms" in s]

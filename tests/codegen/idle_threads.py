@@ -6,9 +6,10 @@ usage: idle_threads.py --edgecc E --client C --build-dir DIR --src DIR --work DI
 
 Writes a small CNN with four independent branches (python3-onnx, seeded weights), compiles it with
 `--parallel inter --threads 2` (plan.json must show 2 clusters, else the test fails: it would not
-exercise cluster threads), builds it against the main build's runtime (--kernels xnnpack), and
-serves it with --threads 3: the caller's cluster, one cluster worker and one worker of the shared
-kernel pool. Two requests through edgecc-client, each answered with the file run's output bit for
+exercise cluster threads), builds it against the main build's runtime, and serves it with
+--threads 3: the caller's cluster, one cluster worker and, since x86-64's default order runs the
+convolutions on oneDNN, the OpenMP workers of the teams the plan gives its oneDNN steps (the
+stem and the head on all 3 threads; the shared kernel pool gets no worker of its own then). Two requests through edgecc-client, each answered with the file run's output bit for
 bit; after each, 0.3 s for the bounded spins to end, then every thread's CPU time is read twice,
 1 s apart, from /proc/PID/task/*/schedstat (nanoseconds on the CPU; stat's user and system ticks
 are each rounded down, so a thread that did not run can gain a tick): no thread may gain 20 ms (a

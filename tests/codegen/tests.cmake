@@ -54,8 +54,8 @@ add_test(NAME codegen_runtime_operands
           --work ${CMAKE_BINARY_DIR}/codegen/runtime_operands)
 set_tests_properties(codegen_runtime_operands PROPERTIES LABELS unit TIMEOUT 300)
 
-# Issue 13: a served clustered program (2 clusters and a shared pool worker, --threads 3) uses no
-# CPU between requests: every thread's time in /proc/PID/task/*/stat stands still for 1 s idle.
+# Issue 13: a served clustered program (2 clusters at --threads 3; x86-64's default kernels, so
+# oneDNN's OpenMP workers take the third thread) uses no CPU between requests: every thread's time in /proc/PID/task/*/stat stands still for 1 s idle.
 add_test(NAME codegen_idle_threads
   COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/codegen/idle_threads.py
           --edgecc $<TARGET_FILE:edgecc> --client $<TARGET_FILE:edgecc-client> --build-dir ${CMAKE_BINARY_DIR}

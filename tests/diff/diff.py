@@ -51,6 +51,9 @@ FAST_KERNELS = ["xnnpack", "onednn", "default"]
 # SUM: a Conv with a residual Add fused; INTO_CONCAT: a Conv or pooling writing into an in-place
 # Concat's channels (on a dense copy in its stage, eck_dnnl_stage).
 ONEDNN_KINDS = ["CONV", "FC", "MAXPOOL", "AVGPOOL", "ADD", "MUL", "SUM", "INTO_CONCAT"]
+# oneDNN's int8 kinds (QLinearConv, QLinearMatMul with int8 weights): a run of the qlinear pattern
+# alone (--pattern qlinear) must see both; a generated run of every pattern has too few such cases.
+ONEDNN_INT8_KINDS = ["QCONV", "QFC"]
 TOL = 1e-4
 
 
@@ -70,7 +73,7 @@ class Case:
         self.name = self.pattern.__name__[2:]
         self.pre = "c%d_" % seed
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
-        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum" | "nostep")
+        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum" | "nostep" | "dnnl8")
         self.opset = 13
         self.count = 0
         self.cut = False
@@ -626,15 +629,19 @@ def p_concat(c):
 
 def p_shuffle(c):
     """ShuffleNet's Reshape -> Transpose(0,2,1,3,4) -> Reshape: one channel shuffle, NHWC
-    (XNNPACK) or NCHW."""
+    (XNNPACK) or NCHW; with one channel per group, no step at all."""
     groups, per = c.int(2, 4), c.int(1, 4)
     n, h, w = c.pick(1, 1, 2), c.int(1, 5), c.int(1, 5)
     ch = groups * per
     nhwc = c.chance(0.7)
     x = c.feat(n, ch, h, w, nhwc=nhwc)
-    r1 = c.node("Reshape", [x, c.const([n, groups, per, h, w], np.int64)], "fused")
-    t = c.node("Transpose", [r1], "xnn" if nhwc and ch > 1 and h * w > 1 else "fast", perm=[0, 2, 1, 3, 4])
-    r2 = c.node("Reshape", [t, c.const([n, ch, h, w], np.int64)], "fused", shape=[n, ch, h, w])
+    # One channel per group: the shuffle is the identity, its Transpose moves only a dim of 1 and
+    # transpose-opt makes it a Reshape; all three alias their input.
+    ident = per == 1
+    r1 = c.node("Reshape", [x, c.const([n, groups, per, h, w], np.int64)], None if ident else "fused")
+    t = c.node("Transpose", [r1], "nostep" if ident else "xnn" if nhwc and ch > 1 and h * w > 1 else "fast",
+               perm=[0, 2, 1, 3, 4])
+    r2 = c.node("Reshape", [t, c.const([n, ch, h, w], np.int64)], None if ident else "fused", shape=[n, ch, h, w])
     if c.chance(0.5):
         r2 = c.conv1x1(r2, ch, c.int(1, 4))
     c.out(r2)
@@ -840,10 +847,13 @@ def p_gelu_erf(c):
 
 def p_gelu_tanh(c):
     """GELU(approximate='tanh') as PyTorch exports it (x*(x*x), Mul 0.044715, Add x, Mul
-    sqrt(2/pi), Tanh, Add 1, Mul x, Mul 0.5) and with Pow(x, 3): one com.edgecc Gelu."""
-    shape = [c.int(1, 4), c.int(1, 3), c.int(1, 20)][c.int(0, 1):]
-    x = fusion_input(c, shape)
+    sqrt(2/pi), Tanh, Add 1, Mul x, Mul 0.5) and with Pow(x, 3): one com.edgecc Gelu, on the fast
+    kernel (eck_xnn_gelu_tanh). A third of the cases take values up to about +-40, past the clamp
+    of its exp; blocks of up to 600 elements cross its 256-element chunks."""
+    shape = [c.int(1, 4), c.int(1, 3), c.int(1, 50)][c.int(0, 1):]
+    x = fusion_input(c, shape, c.pick(1.0, 1.0, 12.0))
     fused = "fused"
+    first = len(c.nodes)
     if c.chance(0.5):
         cube = c.node("Pow", [x, c.const(np.float32(3))], fused)
     else:
@@ -853,6 +863,121 @@ def p_gelu_tanh(c):
     t = c.node("Tanh", [inner], fused)
     a = c.node("Add", [c.const(np.float32(1)), t], fused)
     c.out(gelu_tail(c, x, a, fused, shape))
+    expect_block(c, first, "fast")
+
+
+def stored_shape(logical, perm):
+    """The shape a tensor must have for Transpose(., perm) to give `logical`."""
+    s = [0] * len(perm)
+    for i, p in enumerate(perm):
+        s[p] = logical[i]
+    return s
+
+
+def moves_data(shape, perm):
+    """False when Transpose(shape, perm) moves only dims of extent 1 (transpose-opt makes it a
+    Reshape) or is the identity."""
+    kept = [p for p in perm if shape[p] != 1]
+    return kept != sorted(kept)
+
+
+def attention_mm(c, a, b, pa, pb, py, sy):
+    """MatMul of Transpose(a, pa) and Transpose(b, pb) (None: no Transpose), the product (of shape
+    sy) transposed by py (None: none): every Transpose that moves data folds into one
+    StridedMatMul (pass matmul-transpose) named FIRST..LAST of the nodes it replaces, on a fast
+    kernel; the others become Reshapes (transpose-opt)."""
+    block = []
+
+    def tr(x, perm, shape):
+        moves = moves_data(shape, perm)
+        y = c.node("Transpose", [x], "fused" if moves else None, perm=perm)
+        if moves:
+            block.append(c.last_node())
+        return y
+
+    if pa is not None:
+        a = tr(a, pa, c.shape(a))
+    if pb is not None:
+        b = tr(b, pb, c.shape(b))
+    y = c.node("MatMul", [a, b], shape=sy)
+    mm = c.last_node()
+    block.append(mm)
+    if py is not None:
+        y = tr(y, py, sy)
+        c.shapes[y] = [sy[i] for i in py]
+    if len(block) > 1:
+        c.expect.append((mm, "fused"))
+        c.expect.append(("%s..%s" % (block[0], block[-1]), "fast"))
+    else:
+        c.expect.append((mm, "fast"))
+    return y
+
+
+def p_attention(c):
+    """Attention's Transposes around the MatMuls of two activations, folded into StridedMatMuls
+    (passes transpose-opt and matmul-transpose) and run on eck_blas_strided_matmul: the heads
+    split from [B, S, H*D] (swin_t's and PyTorch's MultiheadAttention's batch-first layout, or
+    vit_b_32's sequence-first one), Kᵀ (one Transpose, or two that transpose-opt composes), Q scaled
+    by a scalar before or after its Transpose (transpose-opt moves the Transpose below it),
+    Softmax, the product with V, the heads merged back; or a lone product of random rank, shapes,
+    permutations and broadcast batch dims. Products up to 1e6 multiply-adds run on the own
+    AVX kernels (a transposed operand packed), larger ones on OpenBLAS (transposed in place)."""
+    form = c.pick("batch_first", "seq_first", "random", "random")
+    if form == "random":
+        r = c.pick(2, 3, 3, 4)
+        big = c.chance(0.1)
+        m, k, n = (c.int(60, 120), c.int(60, 120), c.int(60, 120)) if big else (c.int(1, 9), c.int(1, 40), c.int(1, 40))
+        batch = [c.int(1, 3) for _ in range(r - 2)]
+        bb = [d if c.chance(0.8) else 1 for d in batch]
+        ba = [d if c.chance(0.8) or b == 1 else 1 for d, b in zip(batch, bb)]
+        la, lb = ba + [m, k], bb + [k, n]
+        ly = [max(x, y) for x, y in zip(ba, bb)] + [m, n]
+        perms = lambda n_: [int(v) for v in c.rng.permutation(n_)]
+        pa = perms(r) if c.chance(0.6) else None
+        pb = perms(r) if c.chance(0.6) else None
+        py = perms(r) if c.chance(0.5) else None
+        if pa is None and pb is None and py is None:
+            pb = list(range(r - 2)) + [r - 1, r - 2]
+        a = c.input(stored_shape(la, pa) if pa else la)
+        b = c.input(stored_shape(lb, pb) if pb else lb)
+        c.out(attention_mm(c, a, b, pa, pb, py, ly))
+        return
+    # At least 2 of S, H and D: a Transpose of a dim of 1 would be a Reshape (transpose-opt).
+    B, S, H, D = c.pick(1, 1, 2), c.int(2, 12), c.int(2, 4), c.int(2, 16)
+    E = H * D
+    scale = np.float32(1 / math.sqrt(D))
+    if form == "batch_first":
+        q, k, v = (c.node("Reshape", [c.input([B, S, E]), c.const(np.array([B, S, H, D]), np.int64)],
+                          shape=[B, S, H, D]) for _ in range(3))
+        split, kt, merge = [0, 2, 1, 3], [0, 2, 3, 1], [0, 2, 1, 3]
+        back = [B, S, E]
+    else:  # sequence first, heads folded into the batch: [S, B*H, D]
+        q, k, v = (c.node("Reshape", [c.input([S, B, E]), c.const(np.array([S, B * H, D]), np.int64)],
+                          shape=[S, B * H, D]) for _ in range(3))
+        split, kt, merge = [1, 0, 2], [1, 2, 0], [1, 0, 2]
+        back = [S, B, E]
+    op = c.pick("Mul", "Div", None)
+    sc = c.const(scale if op == "Mul" else np.float32(1 / scale)) if op else None
+    if op and c.chance(0.5):  # scaled before the split
+        q = c.node(op, [q, sc])
+        op = None
+    # Q's Transpose, then (maybe) its scaling, feed the scores' MatMul.
+    first = len(c.nodes)
+    qt = c.node("Transpose", [q], "fused", perm=split)
+    if op:
+        qt = c.node(op, [qt, sc])
+    if c.chance(0.5):
+        kk = c.node("Transpose", [k], "fused", perm=kt)
+    else:  # split first, then Kᵀ: two Transposes, one after transpose-opt
+        inner = split
+        last_two = list(range(len(split) - 2)) + [len(split) - 1, len(split) - 2]
+        kk = c.node("Transpose", [c.node("Transpose", [k], "fused", perm=inner)], "fused", perm=last_two)
+    scores = c.node("MatMul", [qt, kk], "fused")
+    c.expect.append(("%s..%s" % (c.nodes[first].name, c.nodes[-1].name), "fast"))
+    p = c.node("Softmax", [scores], axis=-1)
+    sv = [B, H, S, D] if form == "batch_first" else [B * H, S, D]
+    y = attention_mm(c, p, v, None, split, merge, sv)
+    c.out(c.node("Reshape", [y, c.const(np.array(back), np.int64)], shape=back))
 
 
 def p_pow2(c):
@@ -892,10 +1017,12 @@ def p_matmul_bias(c):
 
 
 def p_qlinear(c):
-    """int8 on XNNPACK's qu8/qs8/qc8 operators, uint8 or int8 data, per-tensor scales and zero points:
-    QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or none; NCHW
-    graph tensors, so 8-bit layout conversions around it; int8 weights also with one scale per
-    output channel, qc8), MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
+    """int8 on XNNPACK's qu8/qs8/qc8 operators (and, with --kernels onednn, oneDNN's int8
+    convolution and matmul wherever the weights are int8), uint8 or int8 data, per-tensor scales and
+    zero points: QLinearConv (groups, depthwise, kernel, strides, dilations, pads, int32 bias or
+    none; NCHW graph tensors, so 8-bit layout conversions around it; int8 weights also with one
+    scale per output channel, qc8; uint8 data with int8 weights, oneDNN only; ResNet's widths),
+    MaxPool of 8-bit data (u8/s8, exact), QLinearAdd/QLinearMul (ONNX Runtime's
     contrib ops, broadcasting B), QLinearMatMul with a constant right
     operand (fully connected), QuantizeLinear and DequantizeLinear (convert). Outputs are
     compared within 1 LSB: the int8 tensor itself, or a dequantized one within its scale."""
@@ -971,10 +1098,17 @@ def p_qlinear(c):
         c.out(y)
         return
     xs, xz = scale(0.005, 0.05), zp()
-    ws, wz = scale(0.002, 0.02), zp(weights=True)
+    # uint8 data with int8 weights of zero point 0 (ONNX Runtime's U8S8): only oneDNN runs it
+    # (XNNPACK's qu8 wants uint8 weights: the reference kernel there); int8 weights of either data
+    # type must run on oneDNN's int8 kernels with --kernels onednn ("dnnl8").
+    wdt = np.int8 if dt == np.int8 or c.chance(0.4) else np.uint8
+    winfo = np.iinfo(wdt)
+    want = "dnnl8" if wdt == np.int8 else "xnn"
+    ws = scale(0.002, 0.02)
+    wz = c.const(np.array(0, wdt), wdt) if wdt != dt else zp(weights=True)
 
     def weights(shape):
-        return c.const(c.rng.integers(info.min, info.max + 1, size=shape), dt)
+        return c.const(c.rng.integers(winfo.min, winfo.max + 1, size=shape), wdt)
 
     def out_scale(k):
         # about three standard deviations of the accumulator over the output's range
@@ -987,7 +1121,7 @@ def p_qlinear(c):
         lead = c.pick([], [], [2], [1, 3])
         a = c.input(lead + [m, k], dtype=dt)
         ys, yz = out_scale(k), zp()
-        y = c.node("QLinearMatMul", [a, xs, xz, weights([k, nout]), ws, wz, ys, yz], "xnn")
+        y = c.node("QLinearMatMul", [a, xs, xz, weights([k, nout]), ws, wz, ys, yz], want)
         qout(y, ys, yz, lead + [m, nout])
         return
     n = c.pick(1, 1, 2)
@@ -995,6 +1129,8 @@ def p_qlinear(c):
     if groups == "dw":
         cin = c.int(1, 12)
         groups, cout = cin, cin * c.pick(1, 1, 2)
+    elif c.chance(0.2):  # ResNet's widths: the blocked kernels (oneDNN's brgconv, VNNI), sums of thousands
+        groups, cin, cout = 1, c.int(24, 160), c.int(16, 80)
     else:
         cin, cout = groups * c.int(1, 4), groups * c.int(1, 4)
     kh, kw = c.pick(1, 2, 3, 3), c.pick(1, 2, 3)
@@ -1005,14 +1141,14 @@ def p_qlinear(c):
     h = max(c.int(1, 9), eh - pads[0] - pads[2])
     w = max(c.int(1, 9), ew - pads[1] - pads[3])
     x = c.input([n, cin, h, w], dtype=dt)
-    if dt == np.int8 and c.chance(0.5):  # per channel (qc8): scales over a decade, zero points 0
+    if wdt == np.int8 and c.chance(0.5):  # per channel (qc8; oneDNN): scales over a decade, zero points 0
         ws = c.const((0.002 * 10.0 ** c.rng.random(cout)).astype(np.float32))
         wz = c.const(np.zeros(cout, np.int8), np.int8)
     ys, yz = out_scale(cin // groups * kh * kw), zp()
     ins = [x, xs, xz, weights([cout, cin // groups, kh, kw]), ws, wz, ys, yz]
     if c.chance(0.7):
         ins.append(c.const(c.rng.integers(-2000, 2001, size=[cout]), np.int32))
-    y = c.node("QLinearConv", ins, "xnn", kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
+    y = c.node("QLinearConv", ins, want, kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
                group=groups, pads=pads)
     oh = (h + pads[0] + pads[2] - eh) // sh + 1
     ow = (w + pads[1] + pads[3] - ew) // sw + 1
@@ -1118,9 +1254,9 @@ def p_rnn(c):
 
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2, p_qlinear, p_permute, p_rnn, p_matmul_bias]
+            p_pow2, p_qlinear, p_permute, p_rnn, p_matmul_bias, p_attention]
 # The graph passes that fold the blocks above: off for the reference build.
-REF_NO_PASS = ["layernorm", "gelu", "pow-square", "matmul-bias"]
+REF_NO_PASS = ["layernorm", "gelu", "pow-square", "matmul-bias", "transpose-opt", "matmul-transpose"]
 
 
 # ---- regressions: fixed graphs of the differences the harness found (seeds REGRESS_BASE + i) ---
@@ -1209,8 +1345,27 @@ def r_cut_before_relu(c):
     c.tail = "Relu"
 
 
+def r_qconv_groups_zero_point(c):
+    """oneDNN 2.6.3's GEMM-based int8 convolution (x64:gemm_s8u8s32:jit) with groups and a source
+    zero point: 82% of the outputs off, by up to 128 (seed 3377 of the qlinear pattern); eck_dnnl
+    refuses that implementation there."""
+    x = c.input([2, 4, 8, 5], dtype=np.uint8)
+    ws = c.const((0.002 * 10.0 ** c.rng.random(8)).astype(np.float32))
+    w = c.const(c.rng.integers(-128, 128, size=[8, 2, 2, 2]), np.int8)
+    ins = [x, c.const(np.float32(0.02)), c.const(np.array(78, np.uint8), np.uint8), w, ws,
+           c.const(np.zeros(8, np.int8), np.int8), c.const(np.float32(0.3)), c.const(np.array(90, np.uint8), np.uint8),
+           c.const(c.rng.integers(-2000, 2001, size=[8]), np.int32)]
+    y = c.node("QLinearConv", ins, "dnnl8", kernel_shape=[2, 2], strides=[1, 1], dilations=[2, 1], group=2,
+               pads=[0, 0, 0, 1])
+    c.shapes[y] = [2, 8, 6, 5]
+    c.dtypes[y] = np.uint8
+    c.lsb[y] = 1.0
+    c.out(y)
+
+
 REGRESSIONS = [r_se_mobilenet, r_se_opset9, r_pool_one_channel_relu, r_shuffle_1x1, r_pool_layout_free_input,
-               r_avgpool_window_of_padding, r_maxpool_window_of_padding, r_clamp_chain, r_cut_before_relu]
+               r_avgpool_window_of_padding, r_maxpool_window_of_padding, r_clamp_chain, r_cut_before_relu,
+               r_qconv_groups_zero_point]
 REGRESS_BASE = 1000000
 
 
@@ -1300,6 +1455,8 @@ def check_kernels(case, labels, kernels="xnnpack"):
             bad.append("%s should run on oneDNN or XNNPACK but runs on %s" % (name, got or "nothing"))
         elif want == "xnn" and kernels != "onednn" and got != "XNNPACK":
             bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
+        elif want == "dnnl8" and kernels == "onednn" and got != "oneDNN":
+            bad.append("%s should run on oneDNN's int8 kernels but runs on %s" % (name, got or "nothing"))
         elif want == "fast" and (got is None or got == "reference"):
             bad.append("%s should run on a fast kernel but runs on %s" % (name, got or "nothing"))
     return bad
@@ -1315,6 +1472,7 @@ class Harness:
         self.n_cases = 0
         self.n_cut = 0
         self.dnnl_kinds = {}  # oneDNN primitive kind -> steps seen (--kernels onednn)
+        self.lsb_stats = {}   # kernels -> [values compared within 1 LSB, values one step off]
 
     def compile_and_run(self, d, model_path, cases, kernels, cut_tensor, threads):
         """Compiles with one kernel library, builds, runs; returns (outputs by name, labels)."""
@@ -1399,6 +1557,10 @@ class Harness:
                 problems[c.seed] += ["%s: %s" % (k, p) for p in check_kernels(c, labels, k)]
                 names = c.outputs + ([c.cut_tensor] if c.cut else [])
                 for t in names:
+                    if c.lsb.get(t) and got[t].shape == want[t].shape:
+                        st = self.lsb_stats.setdefault(k, [0, 0])
+                        st[0] += want[t].size
+                        st[1] += int((got[t] != want[t]).sum())
                     err = compare(got[t], want[t], c.lsb.get(t))
                     if err is not None:
                         problems[c.seed].append("%s: output %s: %s" % (k, t[len(c.pre):], err))
@@ -1579,6 +1741,17 @@ def main():
                 idx += 1
     print("%d cases (%d with a cut), %d failed, %.0f s; kernels %s against ref" %
           (h.n_cases, h.n_cut, len(h.failures), time.time() - t0, ",".join(args.kernels)))
+    for k, (n_vals, n_off) in sorted(h.lsb_stats.items()):
+        print("%s: %d quantized output values compared within 1 LSB, %d one step off the reference (%.3f%%)"
+              % (k, n_vals, n_off, 100.0 * n_off / max(n_vals, 1)))
+    dnnl = "onednn" in args.kernels or "default" in args.kernels
+    if dnnl and args.pattern and "qlinear" in args.pattern.split(","):
+        print("oneDNN int8 steps by kind: %s" % ", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
+                                                         for k in ONEDNN_INT8_KINDS))
+        missing = [k.lower() for k in ONEDNN_INT8_KINDS if not h.dnnl_kinds.get(k)]
+        if missing and not args.replay:
+            print("FAIL: no step of %s ran on oneDNN (lowering fell back for them)" % ", ".join(missing))
+            return 1
     if "onednn" in args.kernels or "default" in args.kernels:
         print("oneDNN steps by kind: %s" % (", ".join("%s %d" % (k.lower(), h.dnnl_kinds.get(k, 0))
                                                       for k in ONEDNN_KINDS)))

@@ -11,7 +11,7 @@ usage: vectorized.py REPO [CC]   (exit 0 pass, 1 fail; 77 skip: not GCC on x86-6
 import json, os, platform, re, subprocess, sys, tempfile
 
 # file -> the bodies (ECK_VEC_VARIANTS' first argument) of the kernels it defines
-KERNELS = {"eck_xnn_transformer.c": ["gelu", "layernorm"], "eck_xnn_dwconv.c": ["dwconv"],
+KERNELS = {"eck_xnn_transformer.c": ["gelu", "gelu_tanh", "layernorm"], "eck_xnn_dwconv.c": ["dwconv"],
            "eck_xnn_rnn.c": ["direction"]}
 VERSIONS = ["avx512", "avx2"]  # the variants besides the baseline
 

@@ -115,6 +115,20 @@ foreach(model ${EC_ZOO_MODELS})
                    --work ${CMAKE_BINARY_DIR}/zoo-parallel/${model} ${_need} ${model})
   set_tests_properties(zoo_parallel_${model} PROPERTIES LABELS "${_labels}" TIMEOUT 1200 FIXTURES_REQUIRED ec_zoo)
 endforeach()
+# The same with x86-64's default kernels (oneDNN first): oneDNN's steps run on the OpenMP teams the
+# plan gives them (both threads for the stem and the trunk, one each beside another cluster), so
+# every mode's output must still be intra's bit for bit; googlenet under ThreadSanitizer too.
+add_test(NAME zoo_parallel_onednn_googlenet
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_parallel.py
+                 --edgecc $<TARGET_FILE:edgecc> --cache ${EC_ZOO_CACHE} --kernels default
+                 --work ${CMAKE_BINARY_DIR}/zoo-parallel-onednn/googlenet --need-clusters googlenet)
+set_tests_properties(zoo_parallel_onednn_googlenet PROPERTIES LABELS zoo TIMEOUT 1200 FIXTURES_REQUIRED ec_zoo)
+add_test(NAME zoo_parallel_tsan_onednn_googlenet
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_parallel.py
+                 --edgecc $<TARGET_FILE:edgecc> --cache ${EC_ZOO_CACHE} --kernels default --tsan
+                 --work ${CMAKE_BINARY_DIR}/zoo-parallel-tsan-onednn/googlenet --need-clusters googlenet)
+set_tests_properties(zoo_parallel_tsan_onednn_googlenet PROPERTIES LABELS "zoo;slow" TIMEOUT 2400
+                     FIXTURES_REQUIRED ec_zoo)
 foreach(model googlenet inception_v3)
   add_test(NAME zoo_parallel_tsan_${model}
            COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_parallel.py

@@ -3,10 +3,13 @@
 for bit, on the threads its clusters run on.
 
 usage: zoo_parallel.py --edgecc E --cache DIR --work DIR [--threads N] [--tsan] [--need-clusters]
-                       MODEL
+                       [--kernels xnnpack|default] MODEL
 
 Reads MODEL from the zoo cache (a missing file fails). For intra, inter and auto:
-`edgecc MODEL.onnx --targets host --threads N --parallel MODE`, plan.json's clusters read, the
+`edgecc MODEL.onnx --targets host --threads N --parallel MODE` (--kernels xnnpack, the default
+here: XNNPACK's pool shared by the clusters; --kernels default: no --kernels, x86-64's default
+order, so oneDNN's steps run on the OpenMP teams the plan gives them, plan.json's onednn_teams,
+and at least one of inter's must have every thread), plan.json's clusters read, the
 folder built with its own CMakeLists.txt (with --tsan: -fsanitize=thread, and any ThreadSanitizer
 report fails), run on MODEL_input_0.pb with --threads N, with --threads 1 (the clusters' steps
 in one valid order on one thread) and with --threads N+1 (a worker of the pool the clusters share
@@ -66,6 +69,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tsan", action="store_true", help="build with -fsanitize=thread")
     ap.add_argument("--need-clusters", action="store_true", help="inter must make more than one cluster")
+    ap.add_argument("--kernels", choices=("xnnpack", "default"), default="xnnpack")
     ap.add_argument("model")
     a = ap.parse_args()
 
@@ -77,18 +81,20 @@ def main():
     if a.tsan:
         # Reports go to stderr, which run() shows; exit code 66 marks a run that had one.
         env["TSAN_OPTIONS"] = "exitcode=66 halt_on_error=1 second_deadlock_stack=1"
-    outputs, clusters, built = {}, {}, {}
+    outputs, clusters, built, teams = {}, {}, {}, {}
     # One thread (the steps in order), the compiled count, and one more: a worker of the kernel
     # pool the clusters share, beside their own threads.
     run_threads = sorted({1, a.threads, a.threads + 1})
     for mode in ("intra", "inter", "auto"):
         out = os.path.join(a.work, mode)
-        # XNNPACK's pool shared by the clusters (x86-64's default order would pick oneDNN).
-        run([a.edgecc, onnx_path, "--targets", "host", "--kernels", "xnnpack", "--threads", str(a.threads),
+        # XNNPACK's pool shared by the clusters, or x86-64's default order (oneDNN's teams).
+        kernels = ["--kernels", "xnnpack"] if a.kernels == "xnnpack" else []
+        run([a.edgecc, onnx_path, "--targets", "host", *kernels, "--threads", str(a.threads),
              "--parallel", mode, "-o", out, "--name", "model"])
         with open(os.path.join(out, "plan.json")) as f:
             part = json.load(f)["partitions"][0]
         clusters[mode] = len(part["clusters"])
+        teams[mode] = [t for c in part["clusters"] for t in c.get("onednn_teams", {}).values()]
         if part["parallel"] != mode:
             raise SystemExit("FAILED: plan.json says parallel %s, compiled with %s" % (part["parallel"], mode))
         digest = folder_digest(os.path.join(out, "host"))
@@ -110,6 +116,9 @@ def main():
     if a.need_clusters and clusters["inter"] < 2:
         raise SystemExit("FAILED: --parallel inter made %d cluster(s); the test needs a model it clusters"
                          % clusters["inter"])
+    if a.kernels == "default" and a.need_clusters and a.threads > 1 and a.threads not in teams["inter"]:
+        raise SystemExit("FAILED: no oneDNN step of inter's clusters has a team of %d threads (teams %s): the stem "
+                         "runs beside no other cluster" % (a.threads, sorted(set(teams["inter"]))))
     ref = outputs[("intra", a.threads)]
     for key, data in sorted(outputs.items()):
         if data != ref:
@@ -120,8 +129,10 @@ def main():
     err = float(np.abs(got.astype(np.float64) - exp).max())
     if got.shape != exp.shape or not err <= 1e-4 * scale:
         raise SystemExit("FAILED: intra's output is off torch's by %.3g (largest %.3g)" % (err, scale))
-    print("%s: clusters intra %d, inter %d, auto %d; outputs identical at %s threads%s; max error %.2e of %.3g"
-          % (a.model, clusters["intra"], clusters["inter"], clusters["auto"], ", ".join(map(str, run_threads)),
+    print("%s (%s kernels): clusters intra %d, inter %d, auto %d; inter's oneDNN teams %s; outputs identical at %s "
+          "threads%s; max error %.2e of %.3g"
+          % (a.model, a.kernels, clusters["intra"], clusters["inter"], clusters["auto"],
+             sorted(set(teams["inter"])) or "none", ", ".join(map(str, run_threads)),
              " under ThreadSanitizer" if a.tsan else "", err, scale))
     shutil.rmtree(a.work, ignore_errors=True)
 

@@ -15,6 +15,7 @@ depthwise convolution, residual Add, max pooling, a squeeze-and-excitation Mul, 
   - `edgecc targets` writes onednn before or after xnnpack as the description lists them;
   - an Add whose operand broadcasts over a middle dim (Swin's window mask), which oneDNN 2.6 runs on
     its reference kernel, stays on XNNPACK with and without --kernels onednn.
+  - int8: a QLinearConv and a QLinearMatMul run on oneDNN's int8 kernels on host, XNNPACK's on pi5.
 
 usage: default_order.py --edgecc BUILD/edgecc --build-dir BUILD --work DIR
 Exit status 0 pass, 1 fail."""
@@ -27,6 +28,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import torch
 from onnx import numpy_helper
 
@@ -184,7 +186,43 @@ def main():
         if got != want:
             fail("%s: Add kernels %s, want %s" % (" ".join(extra), got, want))
     print("window-mask Add on XNNPACK, bias and batch broadcasts on oneDNN")
+
+    # int8 (issue 16): a QLinearConv (int8 data, per-channel int8 weights) and a QLinearMatMul by a
+    # constant run on oneDNN's int8 kernels on host without --kernels; a board keeps XNNPACK's.
+    q = os.path.join(args.work, "q.onnx")
+    onnx.save(int8_model(), q)
+    for name, extra, device, want in [("q_host", ["--targets", "host"], "host", "oneDNN"),
+                                      ("q_pi5", ["--targets", "pi5"], "pi5", "XNNPACK")]:
+        out = os.path.join(args.work, name)
+        run([args.edgecc, q, "--name", "net", "-o", out] + extra)
+        got = {op: label for op, label in steps(out, device) if op in ("QLinearConv", "QLinearMatMul")}
+        if got != {"QLinearConv": want, "QLinearMatMul": want}:
+            fail("%s: int8 kernels %s, want both on %s" % (" ".join(extra), got, want))
+    print("int8: QLinearConv and QLinearMatMul on oneDNN on host, on XNNPACK on pi5")
     shutil.rmtree(args.work)
+
+
+def int8_model():
+    """x (int8 [1,8,6,6]) -> QLinearConv 3x3 (16 channels, per-channel scales, bias) -> Transpose to
+    [1,6,6,16] -> QLinearMatMul by a constant [16,5]."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(16)
+
+    def c(name, arr):
+        return numpy_helper.from_array(np.asarray(arr), name)
+    inits = [c("xs", np.float32(0.02)), c("xz", np.int8(-3)),
+             c("w", rng.integers(-127, 128, size=(16, 8, 3, 3)).astype(np.int8)),
+             c("ws", (0.005 + 0.01 * rng.random(16)).astype(np.float32)), c("wz", np.zeros(16, np.int8)),
+             c("ys", np.float32(0.5)), c("yz", np.int8(5)), c("b", rng.integers(-500, 500, 16).astype(np.int32)),
+             c("m", rng.integers(-127, 128, size=(16, 5)).astype(np.int8)), c("ms", np.float32(0.01)),
+             c("mz", np.int8(0)), c("zs", np.float32(2.0)), c("zz", np.int8(1))]
+    nodes = [helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"], name="conv",
+                              kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Transpose", ["y"], ["t"], name="tr", perm=[0, 2, 3, 1]),
+             helper.make_node("QLinearMatMul", ["t", "ys", "yz", "m", "ms", "mz", "zs", "zz"], ["z"], name="mm")]
+    g = helper.make_graph(nodes, "q", [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 8, 6, 6])],
+                          [helper.make_tensor_value_info("z", TensorProto.INT8, [1, 6, 6, 5])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
 if __name__ == "__main__":

@@ -73,11 +73,11 @@ def ort_run(ortdir, model, x, level, prefix):
     return [np.fromfile(prefix + "%d.bin" % k, dts[o["type"]]).reshape(o["dims"]) for k, o in enumerate(info)]
 
 
-def edgecc_run(args, model, inp, d):
-    out = os.path.join(d, "out")
+def edgecc_run(args, model, inp, d, kernels="xnnpack", out_name="out", prog="prog"):
+    out = os.path.join(d, out_name)
     shutil.rmtree(out, ignore_errors=True)
-    run([args.edgecc, "compile", model, "--targets", "host", "--kernels", "xnnpack", "-o", out])
-    exe = os.path.join(d, "prog")
+    run([args.edgecc, "compile", model, "--targets", "host", "--kernels", kernels, "-o", out])
+    exe = os.path.join(d, prog)
     run(["sh", os.path.join(REPO, "tests", "codegen", "build_generated.sh"), os.path.join(out, "host"),
          args.build_dir, exe], env=dict(os.environ, CFLAGS="-O1"))
     res = os.path.join(d, "y.pb")
@@ -86,7 +86,7 @@ def edgecc_run(args, model, inp, d):
 
 
 NODE_RE = re.compile(r"^/\* node '([^']*)' \((\w+)\)")
-KIND_RE = re.compile(r"^\s*\.kind = ECK_XNN_([A-Z0-9_]+)")
+KIND_RE = re.compile(r"^\s*\.kind = ECK_(?:XNN|DNNL)_([A-Z0-9_]+)")
 
 
 def steps_of(folder):
@@ -107,9 +107,10 @@ def steps_of(folder):
     return ops
 
 
-def ran_int8(name, model, labels, ops):
+def ran_int8(name, model, labels, ops, library="XNNPACK"):
     """Every Conv/MatMul of the model ran as an int8 layer on XNNPACK (a model named *_float:
-    none did)."""
+    none did); with library "oneDNN", its Convs and MatMuls on oneDNN's int8 kernels, the other
+    int8 layers (MaxPool, Add) on XNNPACK."""
     g = onnx.load(model).graph
     dq = {o for n in g.node if n.op_type == "DequantizeLinear" for o in n.output}
     layers = [n.name for n in g.node if n.op_type in ("Conv", "MatMul", "MaxPool") or
@@ -120,9 +121,13 @@ def ran_int8(name, model, labels, ops):
         bad = [n for n in layers if ops.get(n) not in ("Conv", "MatMul", "MaxPool", "Add")]
         check(not bad, "%s: %d layers stay float (not: %s)" % (name, len(layers), bad))
         return
-    bad = [n for n in layers if labels.get(n) != "XNNPACK" or ops.get(n) not in ("QLinearConv", "QLinearMatMul",
-                                                                                  "MaxPool8", "QLinearAdd")]
-    check(not bad, "%s: %d layers run as int8 on XNNPACK (not: %s)" % (name, len(layers), bad))
+    def lib(n):
+        return library if ops.get(n) in ("QLinearConv", "QLinearMatMul") else "XNNPACK"
+    bad = [n for n in layers if labels.get(n) != lib(n) or ops.get(n) not in ("QLinearConv", "QLinearMatMul",
+                                                                              "MaxPool8", "QLinearAdd")]
+    check(not bad, "%s: %d layers run as int8 on %s (not: %s)" % (name, len(layers),
+                                                                 "XNNPACK" if library == "XNNPACK" else
+                                                                 "oneDNN (convolutions, matmuls) and XNNPACK", bad))
 
 
 def verdict():
@@ -135,11 +140,15 @@ def verdict():
 
 
 def parse_args():
-    """--edgecc, --build-dir, --work (absolute paths), for this test and qdq_resnet50.py."""
+    """--edgecc, --build-dir, --work (absolute paths), for this test and qdq_resnet50.py (and
+    --kernels, its alone)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--edgecc", required=True)
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--kernels", default="xnnpack",
+                    help="qdq_resnet50.py: the fast kernel families compiled with, comma-separated "
+                    "(xnnpack, onednn; default xnnpack)")
     args = ap.parse_args()
     args.edgecc = os.path.abspath(args.edgecc)
     args.build_dir = os.path.abspath(args.build_dir)

@@ -3,7 +3,9 @@
 the fast kernels, against ONNX Runtime (npm onnxruntime-node, installed into WORK/ort when missing,
 as qdq_ort.py does).
 
+- Once per fast kernel family of --kernels (xnnpack, onednn; both in the zoo test).
 - Every Conv runs as an int8 layer (the qdq pass's QLinearConv) on XNNPACK's per-channel qc8
+  (--kernels onednn: on oneDNN's int8 convolution with one output scale per channel)
   convolution: no float Conv step is left (no dequantize-compute-quantize in float), and each
   of those steps is XNNPACK's with per-channel scales (`.w_scales`); the MaxPool pools int8
   values, the 16 residual Adds run as QLinearAdd on XNNPACK's qs8 add, and the only float steps
@@ -25,7 +27,7 @@ as qdq_ort.py does).
 - ORT's optimised session is printed, not checked: it is no int8 reference (it keeps 20 of the
   53 Convs, the 16 Adds and the MaxPool in float, where a Conv's int8 input has two readers).
 
-usage: qdq_resnet50.py --edgecc PATH --build-dir BUILD --work DIR"""
+usage: qdq_resnet50.py --edgecc PATH --build-dir BUILD --work DIR [--kernels xnnpack,onednn]"""
 import glob
 import os
 import re
@@ -41,6 +43,7 @@ import qdq_ref  # noqa: E402  (the QDQ semantics in float64)
 from onnx import numpy_helper  # noqa: E402
 from qdq_ort import check  # noqa: E402
 
+REFS = {}           # input index -> (float64 QDQ reference, ORT unoptimised), shared by the families
 INPUTS = 4          # the zoo's seeded input and 3 more
 SEED_INPUTS = 60    # their generator's (numpy's PCG64, the same on every machine)
 
@@ -56,33 +59,57 @@ def main():
     model = os.path.join(work, "resnet50_qdq.onnx")
     inp = os.path.join(work, "resnet50_qdq_input_0.pb")
     x = qdq_ort.load_pb(inp)
-    got, labels, ops = qdq_ort.edgecc_run(args, model, inp, work)
-    qdq_ort.ran_int8("resnet50_qdq", model, labels, ops)
-    src = "".join(open(f).read() for f in glob.glob(os.path.join(work, "out", "host", "*_p0.c")))
-    n_qc8 = len(re.findall(r"\.kind = ECK_XNN_QCONV,(?:(?!\};).)*\.w_scales = ", src, re.S))
-    check(n_qc8 == 53, "resnet50_qdq: %d of its 53 convolutions have per-channel scales (qc8)" % n_qc8)
-    # the residual Adds (with their Relu) become QLinearAdd on XNNPACK's qs8 add; the MaxPool
-    # pools int8 values; the only float compute left is the head
-    n_add = len(re.findall(r"^\s*\.kind = ECK_XNN_QADD,", src, re.M))
-    check(n_add == 16, "resnet50_qdq: %d of its 16 residual Adds run on XNNPACK's int8 add" % n_add)
-    float_steps = sorted(set(re.findall(r"^\s*\.kind = ECK_XNN_(CONV|ADD|MAXPOOL|FC|GAVGPOOL),", src, re.M)))
-    check(float_steps == ["FC", "GAVGPOOL"], "resnet50_qdq: float steps only in the head (%s)" % float_steps)
+    families = args.kernels.split(",")
+    firsts = {}
+    for k in families:
+        lib = {"xnnpack": ("XNNPACK", "XNN"), "onednn": ("oneDNN", "DNNL")}.get(k)
+        check(lib is not None, "--kernels: %s is xnnpack or onednn" % k)
+        if lib is None:
+            continue
+        # each family's program in a folder of its own: the weights file is copied beside it
+        got, labels, ops = qdq_ort.edgecc_run(args, model, inp, work, k, "out_" + k, os.path.join("bin_" + k, "prog"))
+        firsts[k] = got
+        qdq_ort.ran_int8("resnet50_qdq", model, labels, ops, lib[0])
+        src = "".join(open(f).read() for f in glob.glob(os.path.join(work, "out_" + k, "host", "*_p0.c")))
+        # XNNPACK's qc8, or oneDNN's int8 convolution with one output scale per channel
+        n_qc8 = len(re.findall(r"\.kind = ECK_%s_QCONV,(?:(?!\};).)*\.w_scales = " % lib[1], src, re.S))
+        check(n_qc8 == 53, "resnet50_qdq (%s): %d of its 53 convolutions on %s with per-channel scales"
+              % (k, n_qc8, lib[0]))
+        # the residual Adds (with their Relu) become QLinearAdd on XNNPACK's qs8 add (oneDNN's sum
+        # post-op would skip the rounding of the convolution's output: not fused); the MaxPool
+        # pools int8 values; the only float compute left is the head
+        n_add = len(re.findall(r"^\s*\.kind = ECK_XNN_QADD,", src, re.M))
+        check(n_add == 16, "resnet50_qdq (%s): %d of its 16 residual Adds run on XNNPACK's int8 add" % (k, n_add))
+        float_steps = sorted(set(re.findall(r"^\s*\.kind = ECK_(?:XNN|DNNL)_(CONV|ADD|MAXPOOL|FC|GAVGPOOL),", src,
+                                            re.M)))
+        check(float_steps == ["FC", "GAVGPOOL"], "resnet50_qdq (%s): float steps only in the head (%s)"
+              % (k, float_steps))
     # more seeded inputs, the zoo input's distribution (standard normal)
     rng = np.random.default_rng(SEED_INPUTS)
     xs = [x] + [rng.standard_normal(x.shape).astype(np.float32) for _ in range(INPUTS - 1)]
-    exe = os.path.join(work, "prog")
+    for fam in firsts:
+        print("== --kernels %s" % fam)
+        check_family(args, work, model, ortdir, fam, firsts[fam], xs)
+    return qdq_ort.verdict()
+
+
+def check_family(args, work, model, ortdir, fam, got, xs):
+    """The accuracy checks of the program compiled with --kernels fam (its output on xs[0]: got)."""
+    exe = os.path.join(work, "bin_" + fam, "prog")
     dist = {"edgecc": [], "ort": [], "edgecc_ort": [], "ref": []}
     for k, xk in enumerate(xs):
         if k:
             inp = os.path.join(work, "input_%d.pb" % k)
             with open(inp, "wb") as f:
                 f.write(numpy_helper.from_array(xk, "input").SerializeToString())
-            res = os.path.join(work, "y_%d.pb" % k)
+            res = os.path.join(work, "y_%s_%d.pb" % (fam, k))
             qdq_ort.run([exe, "--input", inp, "--output", res, "--threads", "1"])
             got = qdq_ort.load_pb(res)
         e = got.astype(np.float64).ravel()
-        ref = qdq_ref.run(model, xk)[0].ravel()
-        plain = qdq_ort.ort_run(ortdir, model, xk, "disabled", os.path.join(work, "ort_plain_"))[0]
+        if k not in REFS:  # the same for every family: computed once
+            REFS[k] = (qdq_ref.run(model, xk)[0].ravel(),
+                       qdq_ort.ort_run(ortdir, model, xk, "disabled", os.path.join(work, "ort_plain_"))[0])
+        ref, plain = REFS[k]
         plain = plain.astype(np.float64).ravel()
         de, dp = np.abs(e - ref), np.abs(plain - ref)
         dist["edgecc"].append(de)
@@ -114,7 +141,6 @@ def main():
           "(ratio %.2f)" % (de.max(), dp.max(), de.max() / dp.max()))
     check(dep.max() <= 2 * dp.max(), "resnet50_qdq: largest |edgecc - ORT unoptimised| %.4f <= 2x ORT unoptimised's "
           "own %.4f" % (dep.max(), dp.max()))
-    return qdq_ort.verdict()
 
 
 if __name__ == "__main__":

@@ -44,12 +44,14 @@ set_tests_properties(unit_qdq_ort PROPERTIES LABELS unit TIMEOUT 600)
 # Issue 14: a per-channel QDQ ResNet-50 (make_qdq_resnet50.py: the zoo's seeded resnet50,
 # calibrated with ONNX Runtime on 4 seeded inputs, S8S8 as ORT's static quantizer writes it, OpenBLAS
 # pinned so the model does not depend on the environment): every Conv an int8 layer on XNNPACK's
-# qc8 convolution, and on 4 seeded inputs at least as close to the QDQ semantics computed in
+# qc8 convolution (and, compiled again with --kernels onednn, on oneDNN's int8 convolution; issue
+# 16), and on 4 seeded inputs at least as close to the QDQ semantics computed in
 # float64 (qdq_ref.py) as ORT's unoptimised session is. Label zoo: the export, the calibration and
 # ORT's sessions take minutes of wall time.
 add_test(NAME zoo_qdq_resnet50
          COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/quant/qdq_resnet50.py --edgecc $<TARGET_FILE:edgecc>
-                 --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/quant/qdq_resnet50)
+                 --build-dir ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/quant/qdq_resnet50
+                 --kernels xnnpack,onednn)
 set_tests_properties(zoo_qdq_resnet50 PROPERTIES LABELS zoo TIMEOUT 1800
                      ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
 

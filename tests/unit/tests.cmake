@@ -98,7 +98,7 @@ set_tests_properties(unit_control_flow PROPERTIES LABELS unit TIMEOUT 120)
 # OPENBLAS_CORETYPE unset (OpenBLAS's own choice of core, as on a user's machine).
 add_executable(test_blas_gemm ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_blas_gemm.c ${CMAKE_SOURCE_DIR}/kernels/blas/eck_blas.c)
 target_include_directories(test_blas_gemm PRIVATE ${CMAKE_SOURCE_DIR}/kernels/blas ${CMAKE_SOURCE_DIR}/kernels/ref)
-target_link_libraries(test_blas_gemm PRIVATE openblas m)
+target_link_libraries(test_blas_gemm PRIVATE eck_ref openblas m)
 add_test(NAME unit_blas_gemm COMMAND test_blas_gemm)
 set_tests_properties(unit_blas_gemm PROPERTIES LABELS unit TIMEOUT 300
                      ENVIRONMENT_MODIFICATION "OPENBLAS_CORETYPE=unset:;OPENBLAS_NUM_THREADS=set:1")

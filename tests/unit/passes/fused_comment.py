@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The generated code of a fused op names the ONNX nodes it replaced (docs/generated-code.md): each
 model is compiled for host with the fast and the reference kernels, and the comment of every step
-whose op a fusion pass makes (LayerNormalization, Gelu, and the Gemm of matmul-bias) must end with
+whose op a fusion pass makes (LayerNormalization, Gelu, the Gemm of matmul-bias, StridedMatMul) must end with
 `replaces the ONNX nodes SCOPE{...}` listing nodes of the model (at least two); N steps of the op
 named per model must; steps of other ops carry no such line.
 
@@ -19,7 +19,7 @@ import sys
 import onnx
 
 # The ops the fusion passes make (a Gemm also as exported, without the line).
-FUSED_OPS = ("LayerNormalization", "Gelu", "Gemm")
+FUSED_OPS = ("LayerNormalization", "Gelu", "Gemm", "StridedMatMul")
 STEP_RE = re.compile(r"/\* node '([^']*)' \((\w+)\):(.*?)\*/", re.S)
 
 

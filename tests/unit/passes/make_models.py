@@ -7,8 +7,8 @@ Torch exports (opset 13, `training=PRESERVE` on eval-mode models so that torch d
 BatchNormalization itself): conv_bn_relu, residual, linear_bn1d, conv1d_bn. Hand-made graphs
 (onnx.helper) for the corner cases: identity_outputs, dropout, bn_shared, bn_matmul_gemm,
 dead_code, const_fold.
-Fusion models (pow-square, layernorm, gelu, matmul-bias): torch exports of the blocks (pow_torch, ln_torch,
-gelu_torch, linear_torch) and hand-made variants and near-misses (pow_hand, ln_variants, ln_nomatch,
+Fusion models (pow-square, layernorm, gelu, matmul-bias, transpose-opt, matmul-transpose): torch exports of the blocks (pow_torch, ln_torch,
+gelu_torch, linear_torch, attn_torch) and hand-made variants and near-misses (pow_hand, ln_variants, ln_nomatch,
 gelu_variants, gelu_nomatch), each with OUTDIR/NAME_input_0.pb and the output computed outside
 edgecc (torch, or numpy in float64) in OUTDIR/NAME_output_<i>.pb.
 --zoo exports a zoo model (tests/models/export_zoo.py: same weights, statistics and input) with
@@ -277,9 +277,31 @@ class LinearBlock(torch.nn.Module):
         return self.l3(y.reshape(2, 3, 1, 6))
 
 
+class AttnBlock(torch.nn.Module):
+    """Attention as swin_t writes it (qkv split by a 5-D permute, q scaled, q·kᵀ, the heads merged
+    by a transpose), then torch.nn.MultiheadAttention sequence-first as vit_b_32 uses it (heads
+    folded into the batch, Q divided after its split): the passes transpose-opt and
+    matmul-transpose fold their Transposes into StridedMatMuls."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv, self.proj = torch.nn.Linear(16, 48), torch.nn.Linear(16, 16)
+        self.mha = torch.nn.MultiheadAttention(16, 4)
+
+    def forward(self, x):
+        b, s, e = x.shape
+        qkv = self.qkv(x).reshape(b, s, 3, 4, e // 4).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0] * 0.5, qkv[1], qkv[2]
+        y = ((q @ k.transpose(-2, -1)).softmax(-1) @ v).transpose(1, 2).reshape(b, s, e)
+        z = self.proj(y).transpose(0, 1)
+        z, _ = self.mha(z, z, z, need_weights=False)
+        return z.transpose(0, 1)
+
+
 def fusion_torch(outdir):
     for name, model, shape in (("pow_torch", PowBlock(), (2, 7)), ("ln_torch", LnBlock(), (2, 5, 16)),
-                               ("gelu_torch", GeluBlock(), (3, 16)), ("linear_torch", LinearBlock(), (2, 3, 8))):
+                               ("gelu_torch", GeluBlock(), (3, 16)), ("linear_torch", LinearBlock(), (2, 3, 8)),
+                               ("attn_torch", AttnBlock(), (2, 5, 16))):
         torch.manual_seed(31)
         model = type(model)().eval() if name != "pow_torch" else model.eval()
         x = torch.randn(*shape, generator=torch.Generator().manual_seed(32)) * 2

@@ -41,7 +41,9 @@ endforeach()
 # The fusion passes, on torch exports of the blocks and on hand-made variants and near-misses
 # (make_models.py): every configuration must also match the outputs torch (or numpy, in float64)
 # computed, within 1e-5 of the largest value. name:inputs:outputs: expectations. (ln_nomatch's
-# last block has an activation as gamma: the LayerNorm before it fuses, the Mul stays.)
+# last block has an activation as gamma: the LayerNorm before it fuses, the Mul stays. attn_torch:
+# of its 9 Transposes, 6 fold into 4 StridedMatMuls, one of them, MultiheadAttention's Q, only once
+# transpose-opt has moved it below Q's scaling; the 3 left feed Gathers or a Linear layer.)
 set(EC_PASS_FUSION_CASES
     "pow_torch:1:1: --expect pow-square=2 --expect-op Pow=1"
     "pow_hand:1:3: --expect pow-square=3 --expect-op Pow=4 --expect-op Sqrt=1"
@@ -51,7 +53,8 @@ set(EC_PASS_FUSION_CASES
     "gelu_torch:1:1: --expect gelu=2 --expect-op Gelu=2 --expect-op Erf=0 --expect-op Tanh=0 --expect-op-off gelu:Erf=1"
     "gelu_variants:1:5: --expect gelu=5 --expect-op Gelu=5 --expect-op Mul=0 --expect-op Pow=0"
     "gelu_nomatch:2:5: --expect gelu=0 --expect-op Erf=4"
-    "linear_torch:1:1: --expect matmul-bias=2 --expect-op Gemm=2 --expect-op MatMul=1 --expect-op Add=0 --expect-op-off matmul-bias:Add=2")
+    "linear_torch:1:1: --expect matmul-bias=2 --expect-op Gemm=2 --expect-op MatMul=1 --expect-op Add=0 --expect-op-off matmul-bias:Add=2"
+    "attn_torch:1:1: --expect transpose-opt=1 --expect matmul-transpose=4 --expect-op Transpose=3 --expect-op StridedMatMul=4 --expect-op-off matmul-transpose:Transpose=9 --expect-op-off transpose-opt:Transpose=4")
 foreach(case IN LISTS EC_PASS_FUSION_CASES)
   string(REGEX MATCH "^[^:]+:[0-9]+:[0-9]+" head "${case}")
   string(REPLACE ":" ";" head "${head}")
@@ -89,7 +92,7 @@ add_test(NAME unit_passes_fused_comment
          COMMAND ${EC_PYTHON} ${EC_PASS_TEST_DIR}/fused_comment.py --edgecc $<TARGET_FILE:edgecc>
                  --work ${CMAKE_BINARY_DIR}/passes/fused_comment
                  ${EC_PASS_MODELS}/ln_torch.onnx:LayerNormalization=2 ${EC_PASS_MODELS}/gelu_torch.onnx:Gelu=2
-                 ${EC_PASS_MODELS}/linear_torch.onnx:Gemm=2)
+                 ${EC_PASS_MODELS}/linear_torch.onnx:Gemm=2 ${EC_PASS_MODELS}/attn_torch.onnx:StridedMatMul=4)
 set_tests_properties(unit_passes_fused_comment PROPERTIES LABELS unit TIMEOUT 120
                      FIXTURES_REQUIRED ec_pass_models)
 

@@ -2,7 +2,8 @@
  * worked out by hand: distance-to-end, linear clustering, merging under the budget, clusters
  * that do not pay for their hand-offs, a chain; and on seeded random DAGs: the budget is never
  * exceeded, the reported makespan is the clustering's, and the same problem gives the same
- * clusters. */
+ * clusters; oneDNN-family tasks (a fixed OpenMP team) on hand-made DAGs and the teams' thread
+ * budget against a brute-force partial order on random ones. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +18,7 @@
 
 static ec_cluster_problem problem(int n, const double *w, int ne, const int *src, const int *dst,
                                   const double *cost, int budget, double gain) {
-  ec_cluster_problem p = {n, w, ne, src, dst, cost, budget, gain, 0};
+  ec_cluster_problem p = {n, w, ne, src, dst, cost, budget, gain, 0, NULL};
   return p;
 }
 
@@ -265,6 +266,109 @@ static void test_refine_mixes_per_block(void **state) {
   for (int v = 0; v < 7; v++) assert_int_equal(cl[v], want[v]);
 }
 
+/* oneDNN-family tasks (p.team): their OpenMP team is fixed, a waiting cluster's thread cannot
+ * help them. Fork-join 0 -> {1, 2} -> 3, clusters {0, 1, 3} and {2}: 0 and 3 have no task of the
+ * other cluster beside them (every one before or after) and take both threads; 1 and 2 may run
+ * side by side, one each. Where a second thread does not pay (3: 1 ms on 1 or 2), one. */
+static void test_teams_fork_join(void **state) {
+  (void)state;
+  const double wt[] = {1, 4, 4, 1, /* 2 threads: */ 0.5, 3.5, 3.5, 1};
+  const double c[] = {0.1, 0.1, 0.1, 0.1};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  const uint8_t fixed[] = {1, 1, 1, 1};
+  ec_cluster_problem p = problem(4, wt, 4, s, d, c, 2, 0);
+  p.team = fixed;
+  const int two[] = {0, 0, 1, 0}, one[] = {0, 0, 0, 0};
+  int team[4];
+  assert_int_equal(ec_cluster_teams(&p, two, 2, wt, team), 0);
+  const int want[] = {2, 1, 1, 1};
+  for (int v = 0; v < 4; v++) assert_int_equal(team[v], want[v]);
+  assert_int_equal(ec_cluster_teams(&p, two, 2, NULL, team), 0); /* no times: the cap */
+  const int cap[] = {2, 1, 1, 2};
+  for (int v = 0; v < 4; v++) assert_int_equal(team[v], cap[v]);
+  assert_int_equal(ec_cluster_teams(&p, one, 2, NULL, team), 0);
+  for (int v = 0; v < 4; v++) assert_int_equal(team[v], 2);
+  /* Side by side: 0 on both (0.5), 1 and 2 on one each (4, 2 from 0.6), 3 after 2's hand-off
+   * (4.7) on one (1): 5.7. */
+  assert_true(fabs(ec_cluster_makespan_pool(&p, two, 2, wt) - 5.7) < 1e-9);
+}
+
+/* The trunk dominates: fork-join 0 -> {1, 2} -> 3 with a heavy branch 1 (8 ms, 4.2 on two
+ * threads) and a light one 2 (2 ms, 1.1). On a shared pool (XNNPACK) 2's thread joins 1 once 2
+ * ends, and the split {2} alone predicts a gain over one stretch (6.4 ms); on oneDNN's fixed teams
+ * 1 keeps one thread for its 8 ms beside 2 (0.55 + 8 + 0.55 = 9.1), so auto's refinement puts 2
+ * back and one cluster is left at 6.4. Known answer: one cluster. */
+static void test_teams_trunk_dominates(void **state) {
+  (void)state;
+  const double wt[] = {1, 8, 2, 1, /* 2 threads: */ 0.55, 4.2, 1.1, 0.55};
+  const double c[] = {0.01, 0.01, 0.01, 0.01};
+  const int s[] = {0, 0, 1, 2}, d[] = {1, 2, 3, 3};
+  const uint8_t fixed[] = {1, 1, 1, 1};
+  ec_cluster_problem p = problem(4, wt, 4, s, d, c, 2, 0);
+  int cl[] = {0, 0, 1, 0};
+  const int one[] = {0, 0, 0, 0};
+  double pool_split = ec_cluster_makespan_pool(&p, cl, 2, wt), pool_one = ec_cluster_makespan_pool(&p, one, 2, wt);
+  assert_true(fabs(pool_one - 6.4) < 1e-9 && pool_split < pool_one);
+  p.team = fixed;
+  assert_true(fabs(ec_cluster_makespan_pool(&p, cl, 2, wt) - 9.1) < 1e-9);
+  assert_true(fabs(ec_cluster_makespan_pool(&p, one, 2, wt) - 6.4) < 1e-9);
+  assert_true(fabs(ec_cluster_refine_pool(&p, cl, 2, wt) - 6.4) < 1e-9);
+  for (int v = 0; v < 4; v++) assert_int_equal(cl[v], 0);
+  /* Balanced branches that split poorly (4 ms, 3.5 on two) still pay side by side on teams:
+   * 2 starts after its hand-off (0.51), ends at 4.51, 3 after the hand-off back: 5.02 against
+   * 8 as one stretch. */
+  const double wb[] = {1, 4, 4, 1, 0.5, 3.5, 3.5, 0.5};
+  p.weight = wb;
+  int cb[] = {0, 0, 1, 0};
+  assert_true(fabs(ec_cluster_refine_pool(&p, cb, 2, wb) - 5.02) < 1e-9);
+  assert_int_equal(cb[2], 1);
+}
+
+/* Seeded random DAGs and clusterings, against the partial order by brute force (transitive
+ * closure of the edges and each cluster's program order): a fixed-team task with no task of
+ * another cluster beside it may take every thread, one with r - 1 other clusters beside it at
+ * most threads / r, so tasks that may run at the same time never hold more than the threads. */
+static void test_teams_random_budget(void **state) {
+  (void)state;
+  enum { N = 30, E = 90 };
+  for (int trial = 0; trial < 300; trial++) {
+    int n = 2 + (int)rnd(N - 1), ne = 0, threads = 1 + (int)rnd(6), k = 1 + (int)rnd(4);
+    double w[N], c[E];
+    int s[E], d[E], cl[N], team[N];
+    uint8_t fixed[N], reach[N][N];
+    for (int v = 0; v < n; v++) w[v] = 1, cl[v] = (int)rnd((uint32_t)k), fixed[v] = rnd(4) != 0;
+    for (int e = 0; e < E && e < 2 * n; e++) {
+      int a = (int)rnd((uint32_t)n), b = (int)rnd((uint32_t)n);
+      if (a == b) continue;
+      s[ne] = a < b ? a : b, d[ne] = a < b ? b : a, c[ne++] = 0;
+    }
+    ec_cluster_problem p = problem(n, w, ne, s, d, c, k, 0);
+    p.team = fixed;
+    assert_int_equal(ec_cluster_teams(&p, cl, threads, NULL, team), 0);
+    memset(reach, 0, sizeof reach);
+    for (int e = 0; e < ne; e++) reach[s[e]][d[e]] = 1;
+    for (int u = 0; u < n; u++)
+      for (int v = u + 1; v < n; v++)
+        if (cl[u] == cl[v]) reach[u][v] = 1;
+    for (int m = 0; m < n; m++)
+      for (int u = 0; u < n; u++)
+        for (int v = 0; v < n; v++)
+          if (reach[u][m] && reach[m][v]) reach[u][v] = 1;
+    for (int v = 0; v < n; v++) {
+      if (!fixed[v]) {
+        assert_int_equal(team[v], 0);
+        continue;
+      }
+      int beside[4] = {0}, r = 1;
+      for (int u = 0; u < n; u++)
+        if (cl[u] != cl[v] && !reach[u][v] && !reach[v][u]) beside[cl[u]] = 1;
+      for (int x = 0; x < 4; x++) r += beside[x];
+      int want = threads / r > 1 ? threads / r : 1;
+      assert_int_equal(team[v], want);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dte_diamond),       cmocka_unit_test(test_linear_fork_join),
@@ -273,6 +377,8 @@ int main(void) {
       cmocka_unit_test(test_random_budget),     cmocka_unit_test(test_bad_edge),
       cmocka_unit_test(test_makespan_pool),     cmocka_unit_test(test_refine_keeps_small_branches),
       cmocka_unit_test(test_refine_joins_big_branches), cmocka_unit_test(test_refine_mixes_per_block),
+      cmocka_unit_test(test_teams_fork_join),   cmocka_unit_test(test_teams_trunk_dominates),
+      cmocka_unit_test(test_teams_random_budget),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
