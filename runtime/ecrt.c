@@ -21,6 +21,12 @@ const char *ecrt_status_str(int st) {
   }
 }
 
+void ecrt_weights_release(const void *weights, size_t from, size_t to) {
+  /* The caller gave init these pages (heap or a private mapping): writable, though init reads
+   * them as constants. */
+  if (to > from) ecrt_release_pages((unsigned char *)(uintptr_t)weights + from, to - from);
+}
+
 void ecrt_bind(const ecrt_value *values, int n, eck_tensor *views, unsigned char *arena,
                const unsigned char *weights) {
   int i, k;

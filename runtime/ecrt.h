@@ -77,6 +77,11 @@ typedef struct ecrt_ctx {
   uint64_t *prof_timeline;
 } ecrt_ctx;
 
+/* For <prog>_init_release: bytes [from, to) of the weights the caller gave init were copied into
+ * a kernel library's own memory and are not read again; their whole pages go back to the system
+ * (ecrt_release_pages). */
+void ecrt_weights_release(const void *weights, size_t from, size_t to);
+
 /* Fills views[i] from values[i], pointing arena and weights values at their bytes; caller
  * values get data == NULL until run sets them. */
 void ecrt_bind(const ecrt_value *values, int n, eck_tensor *views, unsigned char *arena,

@@ -493,8 +493,12 @@ int ecrt_driver_main_models(const ecrt_program *p, const ecrt_models *m, uint64_
     goto done;
   }
   memset(ctx, 0, p->ctx_bytes);
-  /* 0 when --threads is not given: the program's default (the target's cores). */
-  st = p->init(ctx, wdata, wlen, arena, p->arena_bytes, (int)threads);
+  /* 0 when --threads is not given: the program's default (the target's cores). A file read
+   * here is the driver's to give: init releases what it copied as it goes. */
+  if (wbuf && p->init_release)
+    st = p->init_release(ctx, wbuf, wlen, arena, p->arena_bytes, (int)threads);
+  else
+    st = p->init(ctx, wdata, wlen, arena, p->arena_bytes, (int)threads);
   if (st) {
     /* A failed init has released what it made. */
     init_error(p, (const ecrt_ctx *)ctx, st, weights_path ? weights_path : "embedded weights");

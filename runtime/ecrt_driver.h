@@ -38,6 +38,11 @@ typedef struct ecrt_program {
   /* NULL, or (outputs with a data-dependent shape) every output's shape as the last run found
    * it, which the files written then have; io_desc's dims are the bounds. */
   int64_t (*out_dims)[ECRT_MAX_RANK];
+  /* NULL, or init for weights the caller gives (<prog>_init_release): as each create has copied
+   * the last weights it reads, init releases their pages, so that the file's copy and the
+   * libraries' copies are never both resident. The driver uses it for a weights file it read. */
+  ecrt_status (*init_release)(void *ctx, void *weights, size_t weights_len, void *arena,
+                              size_t arena_len, int threads);
 } ecrt_program;
 
 /* Several models compiled into one program (edgecc a.onnx b.onnx ...): their names, per input

@@ -14,9 +14,9 @@ the growth of RSS from before the model is loaded to after the runs. Writes the 
 the bench/zoo markers of docs/benchmarks.md (other sections are kept).
 
 usage: bench/zoo/bench_zoo.py --edgecc BUILD/edgecc [--models a,b] [--runs 20] [--rounds 3]
-       [--threads 1,2] [--no-torch] [--no-doc] [--kernels LIB,LIB...]
+       [--threads 1,2] [--no-torch] [--no-doc [--rss]] [--kernels LIB,LIB...]
 (--threads, --no-torch and --no-doc are for quick comparisons while working; the table in
-docs/benchmarks.md comes from a run without them.)
+docs/benchmarks.md comes from a run without them. --no-doc skips the memory runs unless --rss.)
 --kernels xnnpack,onednn compiles each model once per kernel library (`edgecc --kernels LIB`) and
 times every program in the same alternating rounds as ONNX Runtime (and torch); the table then goes
 between the bench/zoo kernels markers of docs/benchmarks.md, with the CPU's model name and the flags
@@ -139,6 +139,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--rss", action="store_true",
+                    help="with --no-doc: still measure edgecc's peak RSS growth (printed beside ORT's)")
     ap.add_argument("--kernels", default="",
                     help="kernel libraries to compare, comma-separated (xnnpack, onednn, ref); default: edgecc's "
                          "default kernels only")
@@ -180,7 +182,9 @@ def main():
                 o = json.loads(p.stdout.strip().splitlines()[-1])
                 res.setdefault(("torch", th), []).append(o["median_ms"])
                 res.setdefault(("torch_rss", th), []).append(o["rss_growth_mb"])
-        rss = {lab: rss_edgecc(exe, inp, 1, a.runs) if not a.no_doc else 0.0 for lab, exe in exes.items()}
+        measure = not a.no_doc or a.rss
+        th0 = int(a.threads.split(",")[0])  # ORT's growth at the first thread count (the table's: 1)
+        rss = {lab: rss_edgecc(exe, inp, 1, a.runs) if measure else 0.0 for lab, exe in exes.items()}
         med = {k: statistics.median(v) for k, v in res.items()}
         mc = macs(zoo, model)
         med["transposes"] = transpose_steps(exes[label(fams[0])])
@@ -191,7 +195,8 @@ def main():
         print(model, json.dumps({f"{k[0]}_{k[1]}T": round(v, 2) for k, v in med.items() if isinstance(k, tuple)}),
               json.dumps(ratios), "transpose_steps %d" % med["transposes"], "steps: " + med["kernels"],
               # --no-doc skips the RSS runs: say so rather than print 0.0
-              " ".join(f"rss_{k} {v:.1f}" for k, v in rss.items()) if not a.no_doc else "rss not measured (--no-doc)",
+              " ".join(f"rss_{k} {v:.1f}" for k, v in rss.items()) + " rss_ort %.1f" % med[("ort_rss", th0)]
+              if measure else "rss not measured (--no-doc)",
               f"load {os.getloadavg()[0]:.1f}", flush=True)
     if not a.no_doc and fams == [""]:
         write_doc(a, [(m, med, rss["edgecc"], mc) for m, med, rss, mc in rows], ort_ver, torch_ver)

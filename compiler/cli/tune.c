@@ -34,7 +34,7 @@ static const char tune_help[] =
     "Measures, for every node of MODEL, each kernel family DEVICE's target can run it on (onednn\n"
     "where the target lists it, xnnpack, ref), and writes a tuning file for compiling with\n"
     "`edgecc compile MODEL --targets DEVICE --tuning FILE`, which runs each node on its fastest\n"
-    "family (docs/tuning.md). The model is compiled once per family (edgecc compile --kernels F)\n"
+    "family, layout conversions counted (docs/tuning.md). The model is compiled once per family (edgecc compile --kernels F)\n"
     "into a tuning folder with a tuning program that runs those programs (one warm-up run, then N\n"
     "timed, each step's median) and writes the file.\n"
     "\n"

@@ -137,8 +137,10 @@ typedef struct emitter {
   uint64_t *woff;                /* per value: offset in the weights payload */
   size_t payload;
   size_t keep;                   /* bytes of the weights file, header included, read after
-                                    init (0: all of them): the constants only oneDNN's create
-                                    reads come last */
+                                    init (0: all of them): the constants only library creates
+                                    read (copying them) come last */
+  size_t *rel_from, *rel_to;     /* per step: file bytes its create was the last to read (the
+                                    caller's pages init may release then), or from == to */
   uint32_t crc;
   const ec_kernel_choice **kc;   /* per step: the kernel lowering recorded for it */
   int *xslot;                    /* per step: index in ctx->xn, or -1 */
@@ -150,20 +152,30 @@ typedef struct emitter {
   ec_models_code *models;        /* several models merged (emit_models.c), or NULL */
 } emitter;
 
-/* Constant t is read by oneDNN steps alone, as their weights or bias, which init copies. */
-static bool dnnl_only(const emitter *e, int t) {
-  bool any = false;
+/* Init creates the XNNPACK operators, then the oneDNN primitives, each in step order
+ * (emit_fast_init): step s's rank in that order, or -1 when it creates nothing. */
+static int create_rank(const emitter *e, int s) {
+  if (e->kc[s]->kind == EC_K_XNN) return s;
+  if (e->kc[s]->kind == EC_K_DNNL) return e->p->n_nodes + s;
+  return -1;
+}
+
+/* Constant t is read only by library creates, as their weights or bias, which they copy
+ * (XNNPACK packs them, oneDNN reorders them) and never read again: the rank of the last such
+ * create, or -1 when something else reads t (a step in place, a subgraph, the outputs). */
+static int copied_by(const emitter *e, int t) {
+  int last = -1;
   for (int i = 0; i < e->p->n_outputs; i++)
-    if (e->p->outputs[i] == t) return false;
+    if (e->p->outputs[i] == t) return -1;
   for (int s = 0; s < e->p->n_nodes; s++) {
     const ec_node *n = &e->g->nodes[e->p->nodes[s]];
     for (int k = 0; k < n->n_inputs; k++) {
       if (n->inputs[k] != t) continue;
-      if (e->kc[s]->kind != EC_K_DNNL || (e->kc[s]->w != t && e->kc[s]->bias != t)) return false;
-      any = true;
+      if (create_rank(e, s) < 0 || (e->kc[s]->w != t && e->kc[s]->bias != t)) return -1;
+      if (create_rank(e, s) > last) last = create_rank(e, s);
     }
   }
-  return any;
+  return last;
 }
 
 static ec_status collect_values(emitter *e) {
@@ -203,10 +215,10 @@ static ec_status collect_values(emitter *e) {
   free(raw);
   if (st) return st;
   /* Weights: constants in order of first use, each at a multiple of EC_MP_ALIGN; those only
-   * oneDNN's create reads are placed last (place_dnnl_weights). */
+   * library creates read are placed last (place_copied_weights). */
   for (int v = 0; v < e->n_vals; v++) {
     int t = e->vals[v];
-    if (e->mp.where[t] != EC_MP_WEIGHTS || dnnl_only(e, t)) continue;
+    if (e->mp.where[t] != EC_MP_WEIGHTS || copied_by(e, t) >= 0) continue;
     e->payload = (e->payload + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
     e->woff[v] = e->payload;
     e->payload += tbytes(&g->tensors[t]);
@@ -214,18 +226,39 @@ static ec_status collect_values(emitter *e) {
   return EC_OK;
 }
 
-/* After every other constant (the subgraphs' too): the weights and biases that only oneDNN's
- * create reads. Init copies them into the primitives' own memory (reordered), so the bytes from
- * e->keep on are never read again and the driver releases them: one copy of those weights. */
-static void place_dnnl_weights(emitter *e) {
-  for (int v = 0; v < e->n_vals; v++) {
-    int t = e->vals[v];
-    if (e->mp.where[t] != EC_MP_WEIGHTS || !dnnl_only(e, t)) continue;
-    e->payload = (e->payload + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
-    if (!e->keep) e->keep = e->payload + 64; /* the file's header, then the payload */
-    e->woff[v] = e->payload;
-    e->payload += tbytes(&e->g->tensors[t]);
+/* After every other constant (the subgraphs' too): the weights and biases that only library
+ * creates read, in the order init creates (XNNPACK's operators, then oneDNN's primitives), each
+ * placed with the last create that reads it. Init copies them into the libraries' own memory, so
+ * the bytes from e->keep on are not read after init: one copy of those weights. And as each
+ * create is the last to read a stretch of them, init may give that stretch's pages back at once
+ * (rel_from, rel_to; <prog>_init_release), so the file's copy and the libraries' copies are
+ * never resident together: the peak holds one copy, not two. */
+static ec_status place_copied_weights(emitter *e) {
+  int n = e->p->n_nodes;
+  size_t done = 0;
+  e->rel_from = ec_alloc(sizeof(size_t) * (size_t)(n + 1));
+  e->rel_to = ec_alloc(sizeof(size_t) * (size_t)(n + 1));
+  if (!e->rel_from || !e->rel_to) return EC_ERR_INTERNAL;
+  memset(e->rel_from, 0, sizeof(size_t) * (size_t)(n + 1));
+  memset(e->rel_to, 0, sizeof(size_t) * (size_t)(n + 1));
+  for (int r = 0; r < 2 * n; r++) {
+    int s = r < n ? r : r - n;
+    if (create_rank(e, s) != r) continue;
+    int ts[2] = {e->kc[s]->w, e->kc[s]->bias == e->kc[s]->w ? -1 : e->kc[s]->bias};
+    for (int k = 0; k < 2; k++) {
+      int t = ts[k];
+      if (t < 0 || e->val_of[t] < 0 || e->mp.where[t] != EC_MP_WEIGHTS || copied_by(e, t) != r) continue;
+      e->payload = (e->payload + EC_MP_ALIGN - 1) / EC_MP_ALIGN * EC_MP_ALIGN;
+      if (!e->keep) e->keep = done = e->payload + 64; /* the file's header, then the payload */
+      e->woff[e->val_of[t]] = e->payload;
+      e->payload += tbytes(&e->g->tensors[t]);
+    }
+    if (e->keep && e->payload + 64 > done) {
+      e->rel_from[s] = done;
+      e->rel_to[s] = done = e->payload + 64;
+    }
   }
+  return EC_OK;
 }
 
 /* Bytes of t in the arena: its offset, or (size_t)-1 when it is not there. */
@@ -354,7 +387,7 @@ static void emit_header(emitter *e, ec_buf *b) {
                 e->PROG, e->payload + 64);
   if (e->keep)
     ec_buf_printf(b, "/* Bytes of the weights file read after init: the rest holds weights init copied into\n"
-                  " * oneDNN's own memory, which the caller may release once init succeeded. */\n"
+                  " * the libraries' own memory, which the caller may release once init succeeded. */\n"
                   "#define %s_WEIGHTS_KEEP_BYTES %zuu\n", e->PROG, e->keep);
   ec_buf_printf(b, "#define %s_N_VALUES %d\n#define %s_N_STEPS %d\n", e->PROG, e->n_vals + ec_ctl_n_values(e->ctl),
                 e->PROG, e->n_emit);
@@ -413,6 +446,14 @@ static void emit_header(emitter *e, ec_buf *b) {
     ec_buf_printf(b, " * Returns ECRT_OK, ECRT_ERR_ARG or ECRT_ERR_WEIGHTS. */\n");
   ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "    size_t arena_len, int threads);\n\n", e->prog, e->prog);
+  if (e->keep)
+    ec_buf_printf(b, "/* The same, for a caller that gives init the weights' pages: as each operator's create has\n"
+                  " * copied the last weights it reads, init releases their whole pages (ecrt_release_pages), so\n"
+                  " * the file's copy and the libraries' copies are never resident together. weights must be\n"
+                  " * heap memory or a private mapping; only its first %s_WEIGHTS_KEEP_BYTES bytes are\n"
+                  " * read after init (a failed init may have released pages past them too). */\n"
+                  "ecrt_status %s_init_release(%s *ctx, void *weights, size_t weights_len, void *arena,\n"
+                  "    size_t arena_len, int threads);\n\n", e->PROG, e->prog, e->prog);
   if (e->fast)
     ec_buf_printf(b, "/* Deletes the XNNPACK operators, stops the thread pool (its threads joined) and\n"
                   " * deinitialises XNNPACK: everything init made. Call it when the context will not run\n"
@@ -925,6 +966,9 @@ static void emit_create(emitter *e, ec_buf *b, int s, const lib_calls *l) {
     ec_buf_printf(b, "%s) != ECK_OK", l->setup_tail);
   }
   ec_buf_printf(b, ")\n    return %s(ctx, S_%s, &ctx->%s[%s_%s].err);\n", l->failed, nm, l->nodes, l->slot, nm);
+  /* The last create to read these weights (place_copied_weights): their pages may go now. */
+  if (e->rel_to[s] > e->rel_from[s])
+    ec_buf_printf(b, "  if (release) ecrt_weights_release(weights, %zuu, %zuu);\n", e->rel_from[s], e->rel_to[s]);
 }
 
 /* Init: XNNPACK and the thread pool, then every XNNPACK operator created (weights packed) and,
@@ -1179,8 +1223,12 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   }
 
   emit_release(e, b);
-  ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
-                "    size_t arena_len, int threads) {\n", e->prog, e->prog);
+  if (e->keep) /* init_release shares the body: it may give back the weights init copied */
+    ec_buf_printf(b, "static ecrt_status init_partition(%s *ctx, const void *weights, size_t weights_len,\n"
+                  "    void *arena, size_t arena_len, int threads, int release) {\n", e->prog);
+  else
+    ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
+                  "    size_t arena_len, int threads) {\n", e->prog, e->prog);
   ec_buf_printf(b, "  const unsigned char *payload;\n%s%s  ecrt_status st;\n", e->fast ? "  eck_xnn_error err;\n" : "",
                 e->n_dnnl ? "  eck_dnnl_error derr;\n" : "");
   ec_buf_printf(b, "  if (!ctx) return ECRT_ERR_ARG;\n  memset(ctx, 0, sizeof *ctx);\n  ctx->base.failed_step = -1;\n");
@@ -1202,8 +1250,9 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   ec_buf_printf(b, "  ecrt_bind(values, %s_N_VALUES, ctx->v, ctx->arena, ctx->weights);\n", e->PROG);
   if (e->fast) emit_fast_init(e, b);
   if (e->keep)
-    ec_buf_printf(b, "  /* The weights past this byte were reordered into oneDNN's own memory: the caller may\n"
-                  "   * release them. */\n  ctx->base.weights_keep = %s_WEIGHTS_KEEP_BYTES;\n", e->PROG);
+    ec_buf_printf(b, "  /* The weights past this byte were copied into the libraries' own memory (XNNPACK's packed,\n"
+                  "   * oneDNN's reordered weights): the caller may release them. */\n"
+                  "  ctx->base.weights_keep = %s_WEIGHTS_KEEP_BYTES;\n", e->PROG);
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "  st = ecrt_clusters_start(&ctx->clusters, %s_clusters, %s_N_CLUSTERS, ctx->ready, %s_N_HANDOFFS,\n"
                   "                           %s_steps, ctx, ctx->base.threads, %s);\n", e->prog, e->PROG, e->PROG, e->prog,
@@ -1212,6 +1261,14 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   } else {
     ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");
   }
+  if (e->keep)
+    ec_buf_printf(b, "ecrt_status %s_init(%s *ctx, const void *weights, size_t weights_len, void *arena,\n"
+                  "    size_t arena_len, int threads) {\n"
+                  "  return init_partition(ctx, weights, weights_len, arena, arena_len, threads, 0);\n}\n\n"
+                  "ecrt_status %s_init_release(%s *ctx, void *weights, size_t weights_len, void *arena,\n"
+                  "    size_t arena_len, int threads) {\n"
+                  "  return init_partition(ctx, weights, weights_len, arena, arena_len, threads, 1);\n}\n\n",
+                  e->prog, e->prog, e->prog, e->prog);
 
   if (e->models) {
     /* Every model: the set-taking run with all bits. */
@@ -1340,6 +1397,10 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "static ecrt_status init(void *ctx, const void *weights, size_t weights_len, void *arena,\n"
                 "                        size_t arena_len, int threads) {\n"
                 "  return %s_init(ctx, weights, weights_len, arena, arena_len, threads);\n}\n\n", e->prog);
+  if (e->keep)
+    ec_buf_printf(b, "static ecrt_status init_release(void *ctx, void *weights, size_t weights_len, void *arena,\n"
+                  "                                size_t arena_len, int threads) {\n"
+                  "  return %s_init_release(ctx, weights, weights_len, arena, arena_len, threads);\n}\n\n", e->prog);
   ec_buf_printf(b, "static void release(void *ctx) {\n  %s_release(ctx);\n}\n\n", e->prog);
   if (bounded_outputs(e))
     ec_buf_printf(b, "/* The outputs' shapes as the last run found them (data-dependent shapes). */\n"
@@ -1370,9 +1431,9 @@ static void emit_main(emitter *e, ec_buf *b) {
   ec_buf_printf(b, "      sizeof(%s), %s_ARENA_BYTES,\n", e->prog, e->PROG);
   ec_buf_printf(b, "      %d, %d, %s, %s,\n", e->p->n_inputs, e->p->n_outputs,
                 e->p->n_inputs ? "inputs" : "NULL", e->p->n_outputs ? "outputs" : "NULL");
-  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"%s};\n", e->prog, e->PROG,
+  ec_buf_printf(b, "      %s_steps, %s_N_STEPS, init, run, release, \"%s\"%s%s};\n", e->prog, e->PROG,
                 e->fast ? (strcmp(e->o->kernels, "onednn") == 0 ? "onednn" : "xnnpack") : "ref",
-                bounded_outputs(e) ? ", out_dims" : ", NULL");
+                bounded_outputs(e) ? ", out_dims" : ", NULL", e->keep ? ", init_release" : ", NULL");
   if (e->n_dnnl) ec_emit_dnnl_main(b, e->n_clusters > 1);
   if (e->models)
     ec_buf_printf(b, "  /* plan_id of plan.json: frames of another compile's programs are refused. */\n"
@@ -1407,6 +1468,8 @@ static void emitter_free(emitter *e) {
   free(e->vname);
   free(e->arg);
   free(e->woff);
+  free(e->rel_from);
+  free(e->rel_to);
   free(e->kc);
   free(e->xslot);
   free(e->dslot);
@@ -1477,7 +1540,7 @@ ec_status ec_codegen_partition(const ec_graph *g, const ec_part *p, const ec_cod
   if (!st) st = name_steps(&e);
   if (!st) st = ec_ctl_build(g, p->nodes, p->n_nodes, &e.mp, e.vname, e.val_of, e.n_vals, e.sname, o, &e.ctl, d);
   if (!st) ec_ctl_place_weights(e.ctl, e.woff, &e.payload);
-  if (!st) place_dnnl_weights(&e);
+  if (!st) st = place_copied_weights(&e);
   for (int i = 0; !st && i < p->n_inputs + p->n_outputs; i++) {
     int t = i < p->n_inputs ? p->inputs[i] : p->outputs[i - p->n_inputs];
     if (!dtype_macro(g->tensors[t].dtype)) {

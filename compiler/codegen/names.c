@@ -22,7 +22,8 @@ static const char *const reserved[] = {
 /* Names a step function may not take besides those: it stands at file scope next to the
  * program's own statics and what <math.h>, <string.h>, <stdint.h> and <stddef.h> declare. */
 static const char *const reserved_bare[] = {
-    "init_failed", "init", "run", "release", "inputs", "outputs", "program", "payload", "err", "out_dims",
+    "init_failed", "init", "init_partition", "init_release", "run", "release", "inputs", "outputs",
+    "program", "payload", "err", "out_dims",
     "acos", "acosf", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "ceilf",
     "copysign", "cos", "cosf", "cosh", "erf", "erfc", "erff", "exp2", "expf", "expm1", "fabs",
     "fabsf", "fdim", "floor", "floorf", "fma", "fmax", "fmaxf", "fmin", "fminf", "fmod", "frexp",

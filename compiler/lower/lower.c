@@ -757,6 +757,14 @@ bool ec_lower_runs_fast(const ec_graph *g, int i) {
   return fast_choice(g, i, &kc) != EC_K_REF || (!g->lowered && shuffle_at(g, i, &r1, &r2, &x, &y, &groups));
 }
 
+int ec_lower_fast_layout(const ec_graph *g, int i) {
+  ec_kernel_choice kc;
+  if (wants_nhwc(g, i, "xnnpack", &kc)) return EC_LAYOUT_NHWC;
+  return follows(g, &g->nodes[i]) ? -1 : EC_LAYOUT_NCHW;
+}
+
+bool ec_lower_layout_act(const ec_graph *g, int t) { return t >= 0 && is_layout_act(&g->tensors[t]); }
+
 bool ec_lower_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family) {
   ec_node n = g->nodes[i]; /* a copy: only its family differs */
   ec_kernel_choice kc;

@@ -70,6 +70,14 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d);
  * Will node i run on a fast kernel once lowered? On a lowered graph, what ec_choose_kernel
  * says; before lowering, also what the nhwc step will make of a convolution or pooling. */
 bool ec_lower_runs_fast(const ec_graph *g, int i);
+/* The layout node i's activations take on a fast family, before lowering, for --tuning's
+ * conversion-aware choice (compiler/pipeline/tuning.c): EC_LAYOUT_NHWC when the nhwc step gives
+ * it NHWC input 0 and output 0, EC_LAYOUT_NCHW when it stays NCHW, -1 when it follows its
+ * inputs' layout (element-wise ops, in-place Concat...). On the reference kernels every node
+ * is NCHW. ec_lower_layout_act: is tensor t an activation the nhwc step may re-order (4-D float
+ * or 8-bit, not a constant), so that a layout change there costs a conversion? */
+int ec_lower_fast_layout(const ec_graph *g, int i);
+bool ec_lower_layout_act(const ec_graph *g, int t);
 /* Will node i run on a oneDNN primitive once its family is `family` (a pure query the planner
  * asks before the family is recorded: clustering costs such steps on their own OpenMP team)? */
 bool ec_lower_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family);

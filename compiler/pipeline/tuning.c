@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "cost.h"
+#include "lower.h"
 #include "sha256.h"
 #include "tuning.h"
 
@@ -210,22 +212,101 @@ int ec_tuning_pick(const ec_tuning *t, const char *key, unsigned allowed) {
   return -1;
 }
 
+/* Bytes of a conversion of tensor t, or 0 when lowering would convert nothing there. */
+static double conv_bytes(const ec_graph *g, int t) {
+  if (!ec_lower_layout_act(g, t)) return 0;
+  return (double)ec_tensor_numel(&g->tensors[t]) * (double)ec_dtype_size(g->tensors[t].dtype);
+}
+
+/* The layout node i would give its output on family f (EC_LAYOUT_*), given the layouts chosen so
+ * far (out[]): the reference kernels NCHW, a fast family its fast layout, a node that follows
+ * its inputs NHWC when one of its 4-D activations comes NHWC. */
+static int layout_on(const ec_graph *g, int i, int f, const int *fast, const signed char *out) {
+  if (f == EC_TUNE_REF) return EC_LAYOUT_NCHW;
+  if (fast[i] >= 0) return fast[i];
+  const ec_node *n = &g->nodes[i];
+  for (int k = 0; k < n->n_inputs; k++) {
+    int t = n->inputs[k], p = t >= 0 ? g->tensors[t].producer : -1;
+    if (p >= 0 && ec_lower_layout_act(g, t) && out[p] == EC_LAYOUT_NHWC) return EC_LAYOUT_NHWC;
+  }
+  return EC_LAYOUT_NCHW;
+}
+
+/* Milliseconds of the layout conversions node i costs on family f: its inputs that come in
+ * another layout (graph inputs are NCHW), and its output when a reader needs the other layout
+ * (graph outputs NCHW; a reader that follows takes any; the others, not decided yet, counted in
+ * their fast family's layout). */
+static double conversions_ms(const ec_graph *g, int i, int f, const int *fast, const signed char *out,
+                             const ec_target *target) {
+  const ec_node *n = &g->nodes[i];
+  int lay = layout_on(g, i, f, fast, out);
+  double ms = 0;
+  for (int k = 0; k < n->n_inputs; k++) {
+    int t = n->inputs[k];
+    /* A node the nhwc step gives NHWC converts its input 0 only; one that follows, all. */
+    if (conv_bytes(g, t) == 0 || (f != EC_TUNE_REF && fast[i] == EC_LAYOUT_NHWC && k > 0)) continue;
+    int p = g->tensors[t].producer;
+    int from = p >= 0 ? out[p] : EC_LAYOUT_NCHW;
+    if (from != lay) ms += ec_cost_layout_ms(target, conv_bytes(g, t));
+  }
+  int y = n->n_outputs ? n->outputs[0] : -1;
+  if (conv_bytes(g, y) == 0) return ms;
+  bool other = g->tensors[y].is_output && lay != EC_LAYOUT_NCHW;
+  for (int c = 0; c < g->tensors[y].n_consumers && !other; c++) {
+    int r = g->tensors[y].consumers[c];
+    if (g->nodes[r].dead || fast[r] < 0) continue; /* it follows what it reads */
+    if (fast[r] == EC_LAYOUT_NHWC && g->nodes[r].inputs[0] != y) continue; /* it converts input 0 only */
+    other = fast[r] != lay;
+  }
+  return other ? ms + ec_cost_layout_ms(target, conv_bytes(g, y)) : ms;
+}
+
 int ec_tuning_apply(ec_graph *g, const ec_tuning *t, const ec_target *target) {
   static const ec_kernel_family fam[EC_TUNE_COUNT] = {EC_KF_ONEDNN, EC_KF_XNNPACK, EC_KF_REF};
-  /* The fast families only: moving one node of an NHWC chain to the reference kernels adds two
-   * layout conversions the file does not measure (docs/tuning.md). */
-  unsigned allowed = ec_tune_families(target) & ~(1u << EC_TUNE_REF);
-  int set = 0;
-  for (int i = 0; i < g->n_nodes; i++) {
-    ec_node *n = &g->nodes[i];
-    n->tuned = EC_KF_UNSET;
-    if (n->dead) continue;
-    char key[17];
-    ec_tune_signature(g, n, NULL, key);
-    int f = ec_tuning_pick(t, key, allowed);
-    if (f < 0) continue;
-    n->tuned = fam[f];
-    set++;
+  unsigned fast_fams = ec_tune_families(target) & ~(1u << EC_TUNE_REF);
+  int set = 0, nn = g->n_nodes;
+  int *fast = ec_alloc(sizeof(int) * (size_t)(nn + 1)), *pick = ec_alloc(sizeof(int) * (size_t)(nn + 1));
+  int *ent = ec_alloc(sizeof(int) * (size_t)(nn + 1));
+  signed char *out = ec_alloc((size_t)nn + 1);
+  if (!fast || !pick || !ent || !out) {
+    free(fast), free(pick), free(ent), free(out);
+    return -1;
   }
+  /* Per node alone: the fastest fast family the file has (the pick without conversions), its
+   * entry, and the layout a fast family gives it. */
+  for (int i = 0; i < nn; i++) {
+    ec_node *n = &g->nodes[i];
+    char key[17];
+    n->tuned = EC_KF_UNSET;
+    pick[i] = ent[i] = -1;
+    fast[i] = EC_LAYOUT_NCHW;
+    out[i] = EC_LAYOUT_NCHW;
+    if (n->dead) continue;
+    fast[i] = ec_lower_fast_layout(g, i);
+    ec_tune_signature(g, n, NULL, key);
+    pick[i] = ec_tuning_pick(t, key, fast_fams);
+    for (int k = 0; pick[i] >= 0 && k < t->n; k++)
+      if (strcmp(t->entries[k].key, key) == 0) ent[i] = k;
+  }
+  /* In graph order (producers first), each node that has an entry: its fast pick or the
+   * reference kernels, whichever costs less with the layout conversions around it (the
+   * reference kernels run NCHW, the fast families mostly NHWC). A greedy pass: readers not
+   * decided yet count in their fast family's layout. */
+  for (int i = 0; i < nn; i++) {
+    ec_node *n = &g->nodes[i];
+    int f = pick[i];
+    if (!n->dead && f >= 0) {
+      const ec_tuning_entry *e = &t->entries[ent[i]];
+      double on_fast = e->ms[f] + conversions_ms(g, i, f, fast, out, target);
+      if (e->ms[EC_TUNE_REF] >= 0 &&
+          e->ms[EC_TUNE_REF] + conversions_ms(g, i, EC_TUNE_REF, fast, out, target) < on_fast)
+        f = EC_TUNE_REF;
+      n->tuned = fam[f];
+      set++;
+    }
+    /* A node without an entry runs its device's fast family (the default order). */
+    if (!n->dead) out[i] = (signed char)layout_on(g, i, f >= 0 ? f : EC_TUNE_ONEDNN, fast, out);
+  }
+  free(fast), free(pick), free(ent), free(out);
   return set;
 }

@@ -48,10 +48,12 @@ void ec_tuning_free(ec_tuning *t);
  * none of its times is for an allowed family. */
 int ec_tuning_pick(const ec_tuning *t, const char *key, unsigned allowed);
 
-/* Sets n->tuned on every live node of g from the file: the family it picks among the target's
- * fast ones (ec_tune_families without ref: a node moved to the reference kernels would need
- * layout conversions the file does not measure), EC_KF_UNSET where it has no entry. Returns how
- * many nodes it set. */
+/* Sets n->tuned on every live node of g from the file, EC_KF_UNSET where it has no entry: the
+ * fastest of the target's fast families the file has, or the reference kernels (EC_KF_REF) where
+ * they cost less counting the layout conversions around the node (NCHW among NHWC neighbours, or
+ * the other way; each conversion costed by ec_cost_layout_ms), in graph order, a greedy pass
+ * (docs/tuning.md). A pure function of the graph, the file and the target. Returns how many
+ * nodes it set, -1 when out of memory. */
 int ec_tuning_apply(ec_graph *g, const ec_tuning *t, const ec_target *target);
 
 #endif

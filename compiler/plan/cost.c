@@ -102,6 +102,10 @@ ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *
   return r;
 }
 
+double ec_cost_layout_ms(const ec_target *t, double bytes) {
+  return t->mem_gbps > 0 ? 2 * bytes / (t->mem_gbps * 1e9) * 1e3 : 0;
+}
+
 bool ec_cost_lowered_away(const ec_graph *g, int t) { return ec_lower_removes_tensor(g, t); }
 
 bool ec_cost_runs_dnnl(const ec_graph *g, int i, ec_kernel_family family) { return ec_lower_runs_dnnl(g, i, family); }

@@ -45,6 +45,10 @@ ec_op_class ec_node_class(const ec_graph *g, const ec_node *n);
 ec_node_cost ec_cost_node(const ec_graph *g, const ec_node *n, const ec_target *t, int threads,
                           unsigned klib);
 
+/* Predicted time of one layout conversion (NCHW <-> NHWC) of `bytes` bytes on target t: the
+ * bytes read and written once at the target's memory bandwidth (a lower bound: no step overhead). */
+double ec_cost_layout_ms(const ec_target *t, double bytes);
+
 /* Will lowering for the fast kernels leave no tensor t (a Conv's output a Relu fuses into, the
  * 5-D tensors inside a channel shuffle)? lower.h's pure ec_lower_removes_tensor: the planner asks
  * lowering through the cost model alone (the one planner source that sees lower.h). */

@@ -25,8 +25,9 @@ if(EC_DNNL_INCLUDE AND EC_DNNL_LIB)
     set_tests_properties(unit_onednn_${_isa} PROPERTIES ENVIRONMENT DNNL_MAX_CPU_ISA=${isa})
   endforeach()
   # A generated --kernels onednn program while it serves (serve_checks.py): one copy of the
-  # weights after init; libgomp passive, no worker beyond --threads, none spinning after a run.
-  foreach(check weights threads)
+  # weights after init and at the peak; libgomp passive, no worker beyond --threads, none spinning
+  # after a run.
+  foreach(check weights peak threads)
     add_test(NAME unit_onednn_serve_${check}
              COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/onednn/serve_checks.py ${check}
                      --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
@@ -39,11 +40,12 @@ if(EC_DNNL_INCLUDE AND EC_DNNL_LIB)
                    --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
                    --work ${CMAKE_CURRENT_BINARY_DIR}/onednn-default-order)
 else()
-  foreach(t unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights unit_onednn_serve_threads
-            unit_onednn_default_order)
+  foreach(t unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights unit_onednn_serve_peak
+            unit_onednn_serve_threads unit_onednn_default_order)
     add_test(NAME ${t}
              COMMAND sh -c "echo 'FAILED: oneDNN not found at configure time (oneapi/dnnl/dnnl.h, libdnnl): apt-get install libdnnl-dev (listed in scripts/packages.txt), then reconfigure'; exit 1")
   endforeach()
 endif()
 set_tests_properties(unit_onednn unit_onednn_avx2 unit_onednn_sse41 unit_onednn_serve_weights
-                     unit_onednn_serve_threads unit_onednn_default_order PROPERTIES LABELS unit TIMEOUT 300)
+                     unit_onednn_serve_peak unit_onednn_serve_threads unit_onednn_default_order
+                     PROPERTIES LABELS unit TIMEOUT 300)

@@ -65,6 +65,30 @@ for f in a b; do
   $py "$here/../fast/compare.py" "$work/$f/sum.pb" "$work/want_sum.pb" 1e-4
 done
 
+# Layout conversions are costed (docs/tuning.md): Conv c4 reads the NHWC output of the BatchNorm and
+# feeds the residual Add of NHWC data, so on the reference kernels (NCHW) it needs two conversions
+# (its 1440-byte input and 720-byte output: 8.4e-5 ms at x86-64's 51.2 GB/s). c.json times its
+# reference run 2e-5 ms faster than oneDNN's: alone it would pick the reference kernels, counting the
+# conversions it keeps oneDNN. d.json times it 0.9 ms faster: the reference kernels, conversions and
+# all. d's program still computes what the reference kernels do.
+$py "$here/make_tuning.py" "$work/sig.txt" "$work/c.json" x86-64 onednn "Conv -> c4=onednn:1,xnnpack:2,ref:0.99998"
+$py "$here/make_tuning.py" "$work/sig.txt" "$work/d.json" x86-64 onednn "Conv -> c4=onednn:1,xnnpack:2,ref:0.1"
+for f in c d; do
+  "$edgecc" "$m" --targets host --tuning "$work/$f.json" -o "$work/$f" >/dev/null
+done
+kc=$(kernel_of "$work/c/plan.json" "Conv -> c4") kd=$(kernel_of "$work/d/plan.json" "Conv -> c4")
+[ "$kc" = "oneDNN True" ] || { echo "c.json: Conv c4 runs '$kc', want oneDNN (tuned: the conversions cost more than the reference kernels save)"; exit 1; }
+[ "$kd" = "reference True" ] || { echo "d.json: Conv c4 runs '$kd', want reference (tuned)"; exit 1; }
+# The two conversions are lowering's layout steps, around c4 in d's program only.
+nc=$(grep -c "^/\* kernel: layout" "$work/c/host/tiny_p0.c" || true)
+nd=$(grep -c "^/\* kernel: layout" "$work/d/host/tiny_p0.c" || true)
+[ "$nd" -eq $((nc + 2)) ] || { echo "layout steps: $nc with c.json, $nd with d.json; want two more with d.json"; exit 1; }
+cmake -S "$work/d/host" -B "$work/d/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/d/build" -j2 >/dev/null
+"$work/d/build/tiny_p0" --input "$work/tiny_input_0.pb" --output "$work/d/y.pb" --output "$work/d/sum.pb" --threads 1
+$py "$here/../fast/compare.py" "$work/d/y.pb" "$work/want_y.pb" 1e-4
+$py "$here/../fast/compare.py" "$work/d/sum.pb" "$work/want_sum.pb" 1e-4
+
 # Usage errors: exit 2 and one line saying what is wrong.
 expect2() { # REGEX CMD...
   re=$1

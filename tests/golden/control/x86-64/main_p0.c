@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
       NULL, 0,
       sizeof(control_p0), CONTROL_P0_ARENA_BYTES,
       2, 2, inputs, outputs,
-      control_p0_steps, CONTROL_P0_N_STEPS, init, run, release, "ref", NULL};
+      control_p0_steps, CONTROL_P0_N_STEPS, init, run, release, "ref", NULL, NULL};
   /* plan_id of plan.json: frames of another compile's programs are refused. */
   return ecrt_driver_main_plan(&program, UINT64_C(0x0379ee5a3b2b6e6c), argc, argv);
 }

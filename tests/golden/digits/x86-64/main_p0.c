@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
       NULL, 0,
       sizeof(digits_p0), DIGITS_P0_ARENA_BYTES,
       1, 1, inputs, outputs,
-      digits_p0_steps, DIGITS_P0_N_STEPS, init, run, release, "ref", NULL};
+      digits_p0_steps, DIGITS_P0_N_STEPS, init, run, release, "ref", NULL, NULL};
   /* plan_id of plan.json: frames of another compile's programs are refused. */
   return ecrt_driver_main_plan(&program, UINT64_C(0x34cc0736157f684a), argc, argv);
 }
