@@ -132,7 +132,7 @@ def conv_model(path, seed):
 def check_shared_reorder(a, work):
     """A weight two models' unmerged convolutions share is stored once with the fast kernels too:
     lowering re-lays it out (OIHW -> OHWI) once, not per convolution, so the XNNPACK program's
-    weights file is as large as the reference one's; each model's output is its own program's."""
+    weights file is as large as the reference one's but for alignment padding; each model's output is its own program's."""
     paths = []
     for name, seed in (("s1", 1), ("s2", 2)):
         paths.append(os.path.join(work, name + ".onnx"))
@@ -148,7 +148,11 @@ def check_shared_reorder(a, work):
         if once != 1:
             raise SystemExit("FAILED: s1,s2 (--kernels %s): %d weights stored once, wanted 1" % (kernels, once))
         sizes[kernels] = bin_bytes(out)
-    if sizes["xnnpack"] != sizes["ref"]:
+    # The files may differ by alignment padding: the XNNPACK program places the weights its creates
+    # copy last (one copy in memory), in another order, each at a multiple of 64 bytes. A second copy
+    # of the shared weight would add its 576 bytes.
+    shared = 4 * 4 * 3 * 3 * 4
+    if sizes["xnnpack"] >= sizes["ref"] + shared:
         raise SystemExit("FAILED: the shared weight is stored more than once with XNNPACK: weights files %s" % sizes)
     out = os.path.join(work, "s_xnnpack")
     exe = os.path.join(work, "bin_s", "s_p0")

@@ -2,7 +2,8 @@
 """int8_cross.py — the int8 Fashion-MNIST program built for a board gives the host's outputs.
 
 `edgecc examples/fashion/fashion.onnx --calib examples/fashion/calib --calib-max 64` (every
-candidate int8, XNNPACK's qc8/qs8 operators) for `--targets host` and `--targets DEVICE`; each
+candidate int8, XNNPACK's qc8/qs8 operators) for `--targets host --kernels xnnpack` (x86-64's
+default order would take oneDNN's int8 convolutions) and `--targets DEVICE`; each
 folder built by its own CMakeLists (the device's toolchain.cmake and the aarch64 sysroot), dist/
 copied elsewhere as onto a board, the 8 samples of examples/fashion/samples run on the host and
 under qemu-aarch64 with the board's CPU (QEMU_CPU from `edgecc targets DEVICE`, cortex-a76 for
@@ -59,8 +60,11 @@ def main():
     outs = {}
     for dev in ("host", args.device):
         out = os.path.join(args.work, "out-" + dev)
+        # The host with --kernels xnnpack: x86-64's default order runs int8 convolutions on oneDNN,
+        # and this test compares XNNPACK's int8 kernels across the two architectures.
+        kflags = ["--kernels", "xnnpack"] if dev == "host" else []
         run([args.edgecc, os.path.join(ex, "fashion.onnx"), "--targets", dev, "-o", out,
-             "--calib", os.path.join(ex, "calib"), "--calib-max", "64"], env=env)
+             "--calib", os.path.join(ex, "calib"), "--calib-max", "64"] + kflags, env=env)
         plan = json.load(open(os.path.join(out, "plan.json")))
         prog = plan["partitions"][0]["program"]
         folder = os.path.join(out, dev)
