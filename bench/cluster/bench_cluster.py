@@ -9,7 +9,7 @@ Per model (from the zoo cache, `tests/models/zoo_cache.py` fills it), three comp
 `--targets host --threads 2`: `--parallel intra`, `inter` and `auto`, each folder built with its own
 CMakeLists.txt (a folder byte for byte an earlier mode's, README aside, reuses that build: a model
 without branches gets one cluster under auto, as intra). Measured with each program's own
-`--bench N` (median of N runs after a warm-up), in every round in turn: sequential (the intra
+`--bench N` (median of N runs after a warm-up), in every round in turn (their order turned by one each round): sequential (the intra
 program at `--threads 1`, pinned with `taskset -c 0`), intra, inter and auto at `--threads 2`. The
 figure per configuration is the median of the round medians; beside it the CPU time (user + sys of
 the whole process over its N + 1 runs and init, per run), which says how much of two cores a
@@ -166,18 +166,27 @@ def timeline(a, model, mode, exe, part, inp):
 def verdict(rows):
     """The issue's goals against the medians: lines of text, each saying met or not."""
     out = []
-    for model, med, _, _, _ in rows:
+    for model, med, _, _, _, _ in rows:
         if model in INTER_GOAL:
             x = med["sequential"] / med["inter"]
             out.append("inter over sequential, %s: %.2fx (goal >= %.2fx): %s" % (
                 model, x, INTER_GOAL[model], "met" if x >= INTER_GOAL[model] else "NOT met"))
     worst = max(rows, key=lambda r: r[1]["auto"] / r[1]["intra"])
     r = worst[1]["auto"] / worst[1]["intra"]
-    out.append("auto against intra at 2 threads, slowest model %s: %.3f (goal <= %.2f): %s" % (
-        worst[0], r, AUTO_SLOWER_MAX, "met" if r <= AUTO_SLOWER_MAX else "NOT met"))
-    best = [m for m, med, _, _, _ in rows if m in INTER_GOAL and med["auto"] < min(med["intra"], med["inter"])]
-    out.append("auto faster than both intra and inter on googlenet or inception_v3: %s" % (
-        ("met (%s)" % ", ".join(best)) if best else "NOT met"))
+    same = [row[0] for row in rows if row[5]]
+    out.append("auto against intra at 2 threads, slowest model %s: %.3f (goal <= %.2f): %s%s" % (
+        worst[0], r, AUTO_SLOWER_MAX, "met" if r <= AUTO_SLOWER_MAX else "NOT met",
+        "; auto's program is intra's own (byte-identical folder) for %d of %d models: %s" % (
+            len(same), len(rows), ", ".join(same)) if same else ""))
+    # Where auto's program is intra's own, "faster than intra" is the spread of one program's times.
+    best = [m for m, med, _, _, _, same in rows
+            if m in INTER_GOAL and not same and med["auto"] < min(med["intra"], med["inter"])]
+    noise = [m for m, med, _, _, _, same in rows
+             if m in INTER_GOAL and same and med["auto"] < min(med["intra"], med["inter"])]
+    out.append("auto faster than both intra and inter on googlenet or inception_v3: %s%s" % (
+        ("met (%s)" % ", ".join(best)) if best else "NOT met",
+        " (%s: auto timed faster than intra, but it is intra's program: the spread of one program's times)"
+        % ", ".join(noise) if noise else ""))
     return out
 
 
@@ -217,7 +226,11 @@ def main():
     for rnd in range(a.rounds):
         for model in models:
             inp = os.path.join(a.cache, model + "_input_0.pb")
-            for name in CONFIGS:
+            # The configurations' order turns by one each round: a program that always ran right after
+            # another (auto after inter) was measured up to 24% slower than the very same program run
+            # earlier in the round (2026-12-02, quiet): place in the round must not decide.
+            k = rnd % len(CONFIGS)
+            for name in CONFIGS[k:] + CONFIGS[:k]:
                 exe = progs[model]["intra" if name == "sequential" else name][0]
                 ms, cpu = time_prog(exe, inp, 1 if name == "sequential" else 2, a.runs)
                 times[model][name].append(ms)
@@ -234,14 +247,16 @@ def main():
             clusters[m] = len(p["clusters"])
             # oneDNN steps of a clustered program on a team of more than one thread (plan.json).
             wide[m] = sum(t > 1 for c in p["clusters"] for t in c.get("onednn_teams", {}).values())
-        rows.append((model, med, pred, clusters, cpu))
+        # auto's folder byte-identical to intra's: one program, built once (compile_one), timed twice.
+        same = progs[model]["auto"][0] == progs[model]["intra"][0]
+        rows.append((model, med, pred, clusters, cpu, same))
         print("%-20s seq %7.2f  intra %7.2f (%.2fx, pred %.2fx)  inter %7.2f (%.2fx, pred %.2fx, %d clusters, %d "
               "oneDNN steps on 2+ threads)  auto %7.2f (%.2fx, pred %.2fx, %d clusters, %d on 2+)  auto/intra %.3f  "
-              "CPU ms per run: %s" % (
+              "%sCPU ms per run: %s" % (
                   model, med["sequential"], med["intra"], med["sequential"] / med["intra"], pred["intra"],
                   med["inter"], med["sequential"] / med["inter"], pred["inter"], clusters["inter"], wide["inter"],
                   med["auto"], med["sequential"] / med["auto"], pred["auto"], clusters["auto"], wide["auto"],
-                  med["auto"] / med["intra"], " ".join("%s %.1f" % (c, cpu[c]) for c in CONFIGS)), flush=True)
+                  med["auto"] / med["intra"], "(auto = intra's program)  " if same else "", " ".join("%s %.1f" % (c, cpu[c]) for c in CONFIGS)), flush=True)
     lines = verdict(rows)
     tl = []
     if a.timeline:
@@ -267,7 +282,7 @@ def write_doc(a, rows, verdict_lines, tl, load0, load1):
          f"{datetime.date.today().isoformat()}, commit {commit}, {cpu_name()}, {os.cpu_count()} cores, 1-minute load "
          f"average {load0:.1f} at the start and {load1:.1f} at the end. Fast kernels throughout; each program's "
          f"`--bench {a.runs}` median, median over {a.rounds} rounds in which every model's four configurations run "
-         "in turn. Sequential: the `--parallel intra` program at `--threads 1` (pinned with `taskset -c 0`); the "
+         "in turn, their order turned by one each round. Sequential: the `--parallel intra` program at `--threads 1` (pinned with `taskset -c 0`); the "
          "others at `--threads 2`, all compiled with `--threads 2`. Speed-up = sequential / configuration; "
          "predicted = plan.json's predicted_sequential_ms over its intra or clustered time. CPU = user + sys "
          "per run (init included once over the runs).", "",
@@ -275,12 +290,12 @@ def write_doc(a, rows, verdict_lines, tl, load0, load1):
          "inter clusters | auto ms | auto speed-up (predicted) | auto clusters | auto / intra | CPU ms per run: seq / "
          "intra / inter / auto |",
          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for model, med, pred, cl, cpu in rows:
+    for model, med, pred, cl, cpu, same in rows:
         s = med["sequential"]
         L.append(f"| {model} | {s:.2f} | {med['intra']:.2f} | {s / med['intra']:.2f}x ({pred['intra']:.2f}x) | "
                  f"{med['inter']:.2f} | {s / med['inter']:.2f}x ({pred['inter']:.2f}x) | {cl['inter']} | "
                  f"{med['auto']:.2f} | {s / med['auto']:.2f}x ({pred['auto']:.2f}x) | {cl['auto']} | "
-                 f"{med['auto'] / med['intra']:.3f} | " + " / ".join("%.1f" % cpu[c] for c in CONFIGS) + " |")
+                 f"{med['auto'] / med['intra']:.3f}{' (same program)' if same else ''} | " + " / ".join("%.1f" % cpu[c] for c in CONFIGS) + " |")
     L += ["", "Goals (issue 13):", ""] + ["- " + v for v in verdict_lines]
     if tl:
         L += ["", "Per-cluster timelines (`--timeline`, 2 threads):", "", "```"] + tl + ["```"]
