@@ -3,7 +3,8 @@
 throughout, programs alternating within each round.
 
 usage: bench_cluster.py --edgecc BUILD/edgecc [--cache ZOO_CACHE] [--models a,b] [--runs N]
-                        [--rounds R] [--work DIR] [--timeline] [--profiles] [--write-docs] [--max-load L]
+                        [--rounds R] [--work DIR] [--kernels LIB] [--timeline] [--profiles] [--write-docs]
+                        [--max-load L]
 
 Per model (from the zoo cache, `tests/models/zoo_cache.py` fills it), three compiles with
 `--targets host --threads 2`: `--parallel intra`, `inter` and `auto`, each folder built with its own
@@ -28,6 +29,9 @@ both (`--profile host=T1.json --profile host=T2.json`): the clustering's per-nod
 threads are then measured, which is what auto's mix per block decides from (docs/planner.md,
 "Clusters"). The intra program does not change (its build is reused); plan.json's predictions do.
 Profiles taken under load mislead the plan: take them on a quiet machine.
+
+--kernels LIB: every compile with edgecc's `--kernels LIB` (default: none, the target's own order;
+`xnnpack` measures the boards' kernel family on this CPU).
 
 --timeline: for each program with clusters, one more `--bench N --profile-json` run at 2 threads,
 and per cluster its steps, the work its thread ran (sum of step medians) against plan.json's
@@ -98,7 +102,7 @@ def compile_one(a, model, mode, flags, built):
     """(program, plan.json partition) of one mode; built: {folder digest: program} shared across modes."""
     out = os.path.join(a.work, model, mode)
     run([a.edgecc, os.path.join(a.cache, model + ".onnx"), "--targets", "host", "--threads", "2", "--parallel",
-         mode, "-o", out + "/src", "--name", model, "--force", *flags])
+         mode, "-o", out + "/src", "--name", model, "--force", *(["--kernels", a.kernels] if a.kernels else []), *flags])
     with open(os.path.join(out, "src", "plan.json")) as f:
         part = json.load(f)["partitions"][0]
     digest = folder_digest(os.path.join(out, "src", "host"))
@@ -202,6 +206,8 @@ def main():
     ap.add_argument("--timeline", action="store_true", help="per-cluster timelines of the clustered programs")
     ap.add_argument("--profiles", action="store_true",
                     help="compile every mode with profiles of the intra program at 1 and 2 threads")
+    ap.add_argument("--kernels", default=None,
+                    help="edgecc's --kernels for every compile (default: the target's own order)")
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--max-load", type=float, default=1.5, help="--write-docs only below this load average")
     a = ap.parse_args()
@@ -280,7 +286,9 @@ def write_doc(a, rows, verdict_lines, tl, load0, load1):
     commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
     L = [BEGIN, "## Clusters on threads against intra-op threads (issue 13)", "",
          f"{datetime.date.today().isoformat()}, commit {commit}, {cpu_name()}, {os.cpu_count()} cores, 1-minute load "
-         f"average {load0:.1f} at the start and {load1:.1f} at the end. Fast kernels throughout; each program's "
+         f"average {load0:.1f} at the start and {load1:.1f} at the end. "
+         + (f"`--kernels {a.kernels}` throughout" if a.kernels else "The target's default kernels throughout")
+         + "; each program's "
          f"`--bench {a.runs}` median, median over {a.rounds} rounds in which every model's four configurations run "
          "in turn, their order turned by one each round. Sequential: the `--parallel intra` program at `--threads 1` (pinned with `taskset -c 0`); the "
          "others at `--threads 2`, all compiled with `--threads 2`. Speed-up = sequential / configuration; "
@@ -300,8 +308,8 @@ def write_doc(a, rows, verdict_lines, tl, load0, load1):
     if tl:
         L += ["", "Per-cluster timelines (`--timeline`, 2 threads):", "", "```"] + tl + ["```"]
     L += ["", f"Command: `/usr/bin/python3 bench/cluster/bench_cluster.py --edgecc BUILD/edgecc --models {a.models} "
-          f"--runs {a.runs} --rounds {a.rounds}{' --timeline' if tl else ''}{' --profiles' if a.profiles else ''} "
-          "--write-docs`", END]
+          f"--runs {a.runs} --rounds {a.rounds}{' --timeline' if tl else ''}{' --profiles' if a.profiles else ''}"
+          f"{' --kernels ' + a.kernels if a.kernels else ''} --write-docs`", END]
     replace_section(a.doc, BEGIN, END, "\n".join(L))
 
 
