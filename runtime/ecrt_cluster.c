@@ -19,13 +19,77 @@ static int help_once(ecrt_clusters *k) {
   return 0;
 }
 
-/* A cluster has finished: its thread helps the others until none is left (or SPINS polls
- * without a tile), then goes on to the end of the run. */
+/* What a waiting thread waits for: hand-off h raised (h >= 0), or every cluster of the run
+ * finished (h < 0); a failure anywhere ends either wait. */
+static int waited(ecrt_clusters *k, int h) {
+  if (__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST)) return 1;
+  if (h >= 0) return __atomic_load_n(&k->ready[h], __ATOMIC_SEQ_CST) != 0;
+  return __atomic_load_n(&k->live, __ATOMIC_SEQ_CST) == 0;
+}
+
+/* Waits for h (waited), running the tiles other clusters publish in the pool meanwhile: polls
+ * until SPINS polls in a row found none, then sleeps on hand_cv until h, or until tiles are
+ * published (ecrt_clusters_published bumps `tiles`), and polls again. Without the second
+ * wake-up a thread that fell asleep during a step with nothing to split (a reference kernel, a
+ * Transpose before the stem) slept through every operator until its hand-off: inception_v3's
+ * stem (20 ms) ran on one thread of two in most runs. */
+static void wait_helping(ecrt_clusters *k, int h) {
+  for (;;) {
+    unsigned seen;
+    int i;
+    for (i = 0; i < SPINS; i++) {
+      if (waited(k, h)) return;
+      if (help_once(k)) i = 0;
+    }
+    __atomic_add_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
+    /* Counted as a sleeper before this last look (the fence pairs with the publisher's, in
+     * ecrt_clusters_published): tiles published before it are found here, tiles published after
+     * it bump `tiles` and end the sleep. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    seen = __atomic_load_n(&k->tiles, __ATOMIC_SEQ_CST);
+    if (k->help && k->help(k->pool) > 0) {
+      __atomic_sub_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    pthread_mutex_lock(&k->mu);
+    while (!waited(k, h) && __atomic_load_n(&k->tiles, __ATOMIC_SEQ_CST) == seen)
+      pthread_cond_wait(&k->hand_cv, &k->mu);
+    pthread_mutex_unlock(&k->mu);
+    __atomic_sub_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
+  }
+}
+
+/* Wakes the threads asleep on hand_cv, if any. A waiter counts itself before its last look at
+ * what it waits for: seeing no sleeper here means it will see the change (both sequentially
+ * consistent). */
+static void wake_sleepers(ecrt_clusters *k) {
+  if (__atomic_load_n(&k->sleepers, __ATOMIC_SEQ_CST) > 0) {
+    pthread_mutex_lock(&k->mu);
+    pthread_cond_broadcast(&k->hand_cv);
+    pthread_mutex_unlock(&k->mu);
+  }
+}
+
+/* A cluster has finished: its thread helps the others until every cluster has (the last one
+ * wakes the threads asleep here), then goes on to the end of the run. */
 static void finished(ecrt_clusters *k) {
-  int i;
-  if (__atomic_sub_fetch(&k->live, 1, __ATOMIC_ACQ_REL) == 0 || !k->help) return;
-  for (i = 0; i < SPINS && __atomic_load_n(&k->live, __ATOMIC_ACQUIRE) > 0; i++)
-    if (help_once(k)) i = 0;
+  if (__atomic_sub_fetch(&k->live, 1, __ATOMIC_SEQ_CST) == 0) {
+    wake_sleepers(k);
+    return;
+  }
+  if (k->help) wait_helping(k, -1);
+}
+
+void ecrt_clusters_published(void *clusters) {
+  ecrt_clusters *k = clusters;
+  /* Pairs with the waiter's fence (wait_helping): the tiles stored before it, or the sleeper
+   * counted before that, is seen. */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&k->sleepers, __ATOMIC_SEQ_CST) == 0) return;
+  pthread_mutex_lock(&k->mu);
+  __atomic_add_fetch(&k->tiles, 1, __ATOMIC_SEQ_CST);
+  pthread_cond_broadcast(&k->hand_cv);
+  pthread_mutex_unlock(&k->mu);
 }
 
 static void fail(ecrt_clusters *k, int step, int rc) {
@@ -67,28 +131,11 @@ int ecrt_cluster_step(ecrt_clusters *k, int s) {
 
 void ecrt_cluster_ready(ecrt_clusters *k, int h) {
   __atomic_store_n(&k->ready[h], 1, __ATOMIC_SEQ_CST);
-  /* A waiter that goes to sleep counts itself before its last look at the flag: seeing no
-   * sleeper here means it will see the flag (both sides sequentially consistent). */
-  if (__atomic_load_n(&k->sleepers, __ATOMIC_SEQ_CST) > 0) {
-    pthread_mutex_lock(&k->mu);
-    pthread_cond_broadcast(&k->hand_cv);
-    pthread_mutex_unlock(&k->mu);
-  }
+  wake_sleepers(k);
 }
 
 int ecrt_cluster_wait(ecrt_clusters *k, int h) {
-  int i;
-  for (i = 0; i < SPINS; i++) {
-    if (__atomic_load_n(&k->ready[h], __ATOMIC_ACQUIRE)) return 1;
-    if (__atomic_load_n(&k->failed, __ATOMIC_ACQUIRE)) return 0;
-    if (help_once(k)) i = 0;
-  }
-  pthread_mutex_lock(&k->mu);
-  __atomic_add_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
-  while (!__atomic_load_n(&k->ready[h], __ATOMIC_SEQ_CST) && !__atomic_load_n(&k->failed, __ATOMIC_SEQ_CST))
-    pthread_cond_wait(&k->hand_cv, &k->mu);
-  __atomic_sub_fetch(&k->sleepers, 1, __ATOMIC_SEQ_CST);
-  pthread_mutex_unlock(&k->mu);
+  wait_helping(k, h);
   return __atomic_load_n(&k->ready[h], __ATOMIC_ACQUIRE) != 0;
 }
 
@@ -116,7 +163,8 @@ static void *worker(void *p) {
 
 ecrt_status ecrt_clusters_start(ecrt_clusters *k, const ecrt_cluster_fn *fns, int n_clusters, int *ready,
                                 int n_ready, const ecrt_step *steps, void *ctx, int threads,
-                                void (*enter)(int cluster), int (*help)(void *pool), void *pool) {
+                                void (*enter)(int cluster), int (*help)(void *pool), void *pool,
+                                void (*watch)(void *pool, void (*published)(void *), void *clusters)) {
   int i;
   memset(k, 0, sizeof *k);
   k->enter = enter;
@@ -134,6 +182,10 @@ ecrt_status ecrt_clusters_start(ecrt_clusters *k, const ecrt_cluster_fn *fns, in
       pthread_cond_init(&k->hand_cv, NULL))
     return ECRT_ERR_NOMEM; /* a condition variable without resources: nothing to undo on POSIX */
   k->started = 1;
+  if (watch && help) {
+    k->watch = watch;
+    watch(pool, ecrt_clusters_published, k);
+  }
   for (i = 1; i < n_clusters; i++) {
     k->wargs[i].k = k;
     k->wargs[i].index = i;
@@ -154,6 +206,7 @@ void ecrt_clusters_stop(ecrt_clusters *k) {
   pthread_cond_broadcast(&k->go_cv);
   pthread_mutex_unlock(&k->mu);
   for (i = 0; i < k->n_workers; i++) pthread_join(k->workers[i], NULL);
+  if (k->watch) k->watch(k->pool, NULL, NULL);
   pthread_cond_destroy(&k->go_cv);
   pthread_cond_destroy(&k->done_cv);
   pthread_cond_destroy(&k->hand_cv);

@@ -17,7 +17,10 @@
  * thread enters its cluster's slot of the pool (enter), and a thread that waits for a hand-off or
  * has finished its cluster runs tiles other clusters published there (help) until the run ends,
  * so no thread idles while another cluster has work the pool can split. Both waits are bounded
- * spins (polls since the last tile it ran), then sleep: no thread spins after a run. */
+ * spins (polls since the last tile it ran), then sleep until what they wait for, or until the
+ * pool publishes tiles (the pool calls ecrt_clusters_published, registered through watch), when
+ * they help again: a thread asleep through a step with nothing to split still helps with the
+ * operators after it. No thread spins after a run. */
 #ifndef ECRT_CLUSTER_H
 #define ECRT_CLUSTER_H
 
@@ -61,6 +64,8 @@ struct ecrt_clusters {
   int failed_step;               /* under mu */
   int failed_rc;                 /* under mu: the kernel status of failed_step */
   int sleepers;                  /* atomic: threads asleep on hand_cv */
+  unsigned tiles;                /* atomic, raised under mu: tiles published while some slept */
+  void (*watch)(void *pool, void (*published)(void *), void *clusters); /* NULL: not watching */
   pthread_mutex_t mu;
   pthread_cond_t go_cv, done_cv, hand_cv;
   unsigned gen;                  /* under mu: run number the workers follow */
@@ -73,11 +78,16 @@ struct ecrt_clusters {
 
 /* Starts the workers when threads >= n_clusters > 1 (else the runs are sequential). ready holds
  * n_ready ints the context keeps. enter, help and pool: the kernels' pool shared by the clusters
- * (all NULL without one). ECRT_ERR_NOMEM when a thread cannot be made (the ones made are
- * stopped). */
+ * (all NULL without one); watch(pool, fn, k) has the pool call fn(k) after it publishes tiles
+ * (fn NULL: no more calls; watch NULL: threads asleep are not woken for tiles). ECRT_ERR_NOMEM
+ * when a thread cannot be made (the ones made are stopped). */
 ecrt_status ecrt_clusters_start(ecrt_clusters *k, const ecrt_cluster_fn *fns, int n_clusters, int *ready,
                                 int n_ready, const ecrt_step *steps, void *ctx, int threads,
-                                void (*enter)(int cluster), int (*help)(void *pool), void *pool);
+                                void (*enter)(int cluster), int (*help)(void *pool), void *pool,
+                                void (*watch)(void *pool, void (*published)(void *), void *clusters));
+/* What the pool calls (on the publishing thread) after it published tiles: wakes the threads
+ * asleep in a wait, so they help. Cheap when none sleeps (a fence and a load). */
+void ecrt_clusters_published(void *clusters);
 /* Joins the workers; a second call does nothing. */
 void ecrt_clusters_stop(ecrt_clusters *k);
 /* One run: the clusters side by side, or the n steps in order when not started. ECRT_ERR_KERNEL

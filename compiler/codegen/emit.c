@@ -1256,7 +1256,8 @@ static ec_status emit_source(emitter *e, ec_buf *b, ec_diag *d) {
   if (e->n_clusters > 1) {
     ec_buf_printf(b, "  st = ecrt_clusters_start(&ctx->clusters, %s_clusters, %s_N_CLUSTERS, ctx->ready, %s_N_HANDOFFS,\n"
                   "                           %s_steps, ctx, ctx->base.threads, %s);\n", e->prog, e->PROG, e->PROG, e->prog,
-                  e->fast ? "eck_pool_enter, eck_pool_help, ctx->pool" : "NULL, NULL, NULL");
+                  e->fast ? "eck_pool_enter, eck_pool_help, ctx->pool,\n                           eck_pool_watch"
+                          : "NULL, NULL, NULL, NULL");
     ec_buf_printf(b, "  if (st != ECRT_OK) %s_release(ctx);\n  return st;\n}\n\n", e->prog);
   } else {
     ec_buf_printf(b, "  return ECRT_OK;\n}\n\n");

@@ -13,8 +13,10 @@
  * A pool shared by clusters (eck_pool_create_shared, runtime/ecrt_cluster.h): each cluster's
  * thread owns a slot (eck_pool_enter) and publishes its operators' tiles there; the pool's own
  * workers (the threads the clusters leave over) and the cluster threads that wait for a hand-off
- * or have finished (eck_pool_help) claim tiles of any slot. So the trunk between branches runs on
- * every thread and the branches side by side, and no more threads run than the pool was given.
+ * or have finished (eck_pool_help) claim tiles of any slot; a publish calls back the clusters
+ * (eck_pool_watch), which wakes cluster threads asleep in a wait to help. So the trunk between
+ * branches runs on every thread and the branches side by side, and no more threads run than the
+ * pool was given.
  * edgecc-link: pthreadpool */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -62,6 +64,10 @@ struct pthreadpool {
   int stop;                      /* atomic */
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  /* Called after each publish of a shared pool's slot (eck_pool_watch): the cluster threads
+   * asleep in a wait are woken to help (runtime/ecrt_cluster.h). */
+  void (*published)(void *);
+  void *published_arg;
   slot slots[MAX_SLOTS];
 };
 
@@ -227,6 +233,7 @@ static void parallelize(struct pthreadpool *p, const job *jin) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
   }
+  if (p->published) p->published(p->published_arg);
   claim_tiles(q);
   for (int i = 0; __atomic_load_n(&q->active, __ATOMIC_ACQUIRE) != 0; i++) {
     if (i < SPIN_YIELD) eck_cpu_relax();
@@ -353,6 +360,13 @@ void *eck_pool_create_shared(int threads, int owners) {
 }
 
 void eck_pool_enter(int slot) { my_slot = slot >= 0 ? slot : 0; }
+
+void eck_pool_watch(void *pool, void (*published)(void *), void *arg) {
+  struct pthreadpool *p = pool;
+  if (!p) return;
+  p->published = published;
+  p->published_arg = arg;
+}
 
 int eck_pool_help(void *pool) { return pool ? help_slots((struct pthreadpool *)pool) : 0; }
 

@@ -127,6 +127,10 @@ void *eck_pool_create_shared(int threads, int owners);
 void eck_pool_enter(int slot);
 /* Runs tiles other threads published in pool (NULL: none); returns how many it ran. */
 int eck_pool_help(void *pool);
+/* After every publish of tiles the pool calls published(arg) on the publishing thread (NULL: no
+ * call): the clusters wake their threads asleep in a wait (ecrt_clusters_published). Set before
+ * the runs, not during one. */
+void eck_pool_watch(void *pool, void (*published)(void *), void *arg);
 void eck_pool_destroy(void *pool);
 
 /* Creates the operator; weights are packed now and not read again (w, b may be NULL where the

@@ -93,6 +93,21 @@ add_test(NAME unit_control_flow
                  --edgecc $<TARGET_FILE:edgecc> --work ${CMAKE_BINARY_DIR}/unit/control_flow)
 set_tests_properties(unit_control_flow PROPERTIES LABELS unit TIMEOUT 120)
 
+# The clusters' runtime with the shared XNNPACK pool (issue 13), no model: a cluster thread asleep
+# in a wait, or done with its cluster, wakes to run the tiles another cluster publishes; every tile
+# runs once; nothing spins between runs. Needs pthreadpool.h only (eck_pool.c defines its functions).
+find_path(EC_PTHREADPOOL_INCLUDE pthreadpool.h)
+if(NOT EC_PTHREADPOOL_INCLUDE)
+  message(FATAL_ERROR "unit_cluster_runtime needs pthreadpool.h: install libpthreadpool-dev")
+endif()
+add_executable(test_cluster_runtime ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_cluster_runtime.c
+                                    ${CMAKE_SOURCE_DIR}/kernels/xnnpack/eck_pool.c)
+target_include_directories(test_cluster_runtime PRIVATE ${EC_CMOCKA_INCLUDE} ${EC_PTHREADPOOL_INCLUDE}
+                                                        ${CMAKE_SOURCE_DIR}/kernels/xnnpack)
+target_link_libraries(test_cluster_runtime PRIVATE ecrt ${EC_CMOCKA_LIB} Threads::Threads)
+add_test(NAME unit_cluster_runtime COMMAND test_cluster_runtime)
+set_tests_properties(unit_cluster_runtime PROPERTIES LABELS unit TIMEOUT 120)
+
 # The activation x activation MatMul kernel (kernels/blas/eck_blas.c) against a brute-force
 # product on every small-product kernel the CPU has, and no allocation per call with
 # OPENBLAS_CORETYPE unset (OpenBLAS's own choice of core, as on a user's machine).
