@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """bench_int8.py — edgecc's int8 programs against its fp32 ones and against ONNX Runtime's int8
-(issue 14), on a per-channel QDQ ResNet-50, MobileNetV2 and the Fashion-MNIST example.
+(issue 14), on a per-channel QDQ ResNet-50, ResNet-18, MobileNetV2 and the Fashion-MNIST example.
 
 For each model: the fp32 ONNX file (the zoo's seeded export, or examples/fashion/fashion.onnx)
 and its QDQ form as ONNX Runtime's static quantizer writes it (tests/quant/make_qdq_resnet50.py
@@ -18,7 +18,7 @@ Each edgecc folder is built by its own CMakeLists in Release mode; each program 
 of N runs after a warm-up, the table the median over rounds. Writes the section between the
 bench/int8 markers of docs/benchmarks.md unless --no-doc.
 
-usage: bench/int8/bench_int8.py --edgecc BUILD/edgecc [--models resnet50,mobilenet_v2,fashion]
+usage: bench/int8/bench_int8.py --edgecc BUILD/edgecc [--models resnet50,resnet18,mobilenet_v2,fashion]
        [--rounds 5] [--runs 20] [--threads 1,2] [--work DIR] [--no-doc] [--no-calib] [--cpu]
 Not yet timed on a quiet machine: an estimated 10 to 15 minutes on 2 cores with the defaults, most
 of it the npm install, the ResNet-50 export and ORT calibration, and the 9 folder builds (a second
@@ -41,7 +41,7 @@ from onnx import numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 PY = "/usr/bin/python3"
-MODELS = ["resnet50", "mobilenet_v2", "fashion"]
+MODELS = ["resnet50", "resnet18", "mobilenet_v2", "fashion"]
 PROGS = ["edgecc fp32", "edgecc int8 (QDQ)", "edgecc int8 (--calib)", "ORT fp32", "ORT int8 (QDQ)"]
 BEGIN, END = "<!-- bench/int8: begin -->", "<!-- bench/int8: end -->"
 sys.path.insert(0, os.path.join(ROOT, "bench", "zoo"))

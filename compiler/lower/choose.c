@@ -515,7 +515,10 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
     p->kind = q8 ? ECK_XNN_MAXPOOL8 : xnn;
     p->q_unsigned = q8 && x->dtype == ECK_UINT8;
   } else if (xnn == ECK_XNN_AVGPOOL && pp->kind == ECK_POOL_AVG && !q8) {
-    if ((pp->count_include_pad && pads) || pp->dilations[1] != 1 || pp->dilations[2] != 1) return EC_K_REF;
+    /* An average counting explicit padding (count_include_pad) is chosen here as any other:
+     * ec_choose_kernel gives it to oneDNN's include-padding average, or to the reference kernel
+     * (XNNPACK's average excludes padding). */
+    if (pp->dilations[1] != 1 || pp->dilations[2] != 1) return EC_K_REF;
     p->kind = xnn;
   } else {
     return EC_K_REF;
@@ -523,7 +526,7 @@ static ec_kernel_kind choose_pool(const ec_graph *g, const ec_node *n, ec_kernel
   spatial(p, x, pp->kernel, pp->strides, pp->dilations, pp->pad_begin, pp->pad_end);
   uint32_t before = p->pad[1] + p->pad[2];
   if (!pool_fit(p, y) || pool_window_in_padding(p)) return EC_K_REF;
-  /* Extra padding counts in an average when count_include_pad is set. */
+  /* ceil_mode's extra padding does not count in an average even when count_include_pad is set. */
   if (p->kind == ECK_XNN_AVGPOOL && pp->count_include_pad && p->pad[1] + p->pad[2] != before) return EC_K_REF;
   /* XNNPACK refuses 1x1 pooling windows (a no-op for max pooling with stride 1). */
   if (p->kernel[0] * p->kernel[1] == 1) return EC_K_REF;
@@ -1032,6 +1035,15 @@ static ec_kernel_kind to_dnnl(const ec_graph *g, const ec_node *n, ec_kernel_cho
   return EC_K_DNNL;
 }
 
+/* An AveragePool with explicit padding that counts in its divisor (count_include_pad). */
+static bool avg_counts_pad(const ec_node *n) {
+  const eck_pool_params *pp = n->params;
+  if (n->op != EC_OP_AveragePool || !pp || !pp->count_include_pad) return false;
+  for (int i = 0; i < 3; i++)
+    if (pp->pad_begin[i] || pp->pad_end[i]) return true;
+  return false;
+}
+
 ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char *kernels,
                                 ec_kernel_choice *c) {
   memset(c, 0, sizeof *c);
@@ -1054,6 +1066,14 @@ ec_kernel_kind ec_choose_kernel(const ec_graph *g, const ec_node *n, const char 
   if (k == EC_K_XNN && (n->family == EC_KF_ONEDNN || n->family == EC_KF_ONEDNN_DEFAULT ||
                         (n->family == EC_KF_UNSET && strcmp(kernels, "onednn") == 0)))
     k = to_dnnl(g, n, c, n->family == EC_KF_ONEDNN_DEFAULT);
+  /* An average whose explicit padding counts (count_include_pad with pads): oneDNN's
+   * include-padding algorithm; XNNPACK has none (its average excludes padding). */
+  if ((k == EC_K_XNN || k == EC_K_DNNL) && avg_counts_pad(n)) {
+    if (k == EC_K_DNNL && c->dp.kind == ECK_DNNL_AVGPOOL)
+      c->dp.flags |= ECK_DNNL_AVG_INCLUDE_PAD;
+    else
+      k = EC_K_REF;
+  }
   /* int8 parameters only oneDNN takes, where it did not: the reference kernel. */
   if (k == EC_K_XNN && xnn_int8_unsupported(g, n, &c->xp)) k = EC_K_REF;
   /* XNNPACK 2022's depthwise kernels stop at 25 taps; past them it runs a GEMM per channel, five

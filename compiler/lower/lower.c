@@ -8,8 +8,8 @@
 #include "lower.h"
 #include "op.h"
 
-const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc", "cancel-transpose", "fuse-act", "fuse-sum",
-                                      "concat-in-place"};
+const char *const ec_lower_steps[] = {"channel-shuffle", "fold-pad", "nhwc",          "cancel-transpose",
+                                      "fuse-act",        "fuse-sum", "fold-pad-pool", "concat-in-place"};
 const int ec_n_lower_steps = (int)(sizeof ec_lower_steps / sizeof ec_lower_steps[0]);
 
 bool ec_lower_is_step(const char *name) {
@@ -650,6 +650,53 @@ static ec_status lower_fuse_sum(ec_graph *g, const char *kernels, int *count, ec
   return relink(g, d);
 }
 
+/* ---- fold-pad-pool (oneDNN) ------------------------------------------------------------------ */
+
+/* A zero constant Pad on H and W read only by an AveragePool (input 0) on oneDNN: the pool reads
+ * the Pad's input with the Pad's widths added to its own padding, counted in the divisor
+ * (count_include_pad: the padded zeros were data to it). Equal when the pool's own padding counted
+ * already or was none: every window then divides by the window's size, as it did over the padded
+ * tensor (ceil_mode's extra row, which ONNX does not count, is the one case choose refuses, and
+ * the Pad stays). Only where the pool still runs on oneDNN with its include-padding average:
+ * XNNPACK has none, so with --kernels xnnpack (the boards) the Pad stays a step. After nhwc, whose
+ * layouts the choice depends on. */
+static ec_status lower_fold_pad_pool(ec_graph *g, const char *kernels, int *count, ec_diag *d) {
+  bool any = false;
+  for (int i = 0; i < g->n_nodes; i++) {
+    ec_node *p = &g->nodes[i];
+    if (p->dead || p->op != EC_OP_Pad || !p->params || p->n_outputs != 1 || p->inputs[0] < 0 || p->outputs[0] < 0)
+      continue;
+    const eck_pad_params *pp = p->params;
+    int x = p->inputs[0], y = p->outputs[0], c = single_consumer(g, y);
+    if (pp->mode != ECK_PAD_CONSTANT || c < 0 || !is_float_act(&g->tensors[x], 4) || !zero_value(g, p) ||
+        (g->tensors[x].layout != g->tensors[y].layout && !ec_layout_free(&g->tensors[x])))
+      continue;
+    const int64_t *pb = pp->pads, *pe = pp->pads + ECK_MAX_RANK;
+    if (pb[0] || pb[1] || pe[0] || pe[1] || pb[2] < 0 || pb[3] < 0 || pe[2] < 0 || pe[3] < 0) continue;
+    ec_node *a = &g->nodes[c];
+    eck_pool_params *ap = a->params;
+    if (a->op != EC_OP_AveragePool || !ap || ap->nsp != 2 || a->n_inputs != 1 || a->inputs[0] != y) continue;
+    bool own = false;
+    for (int k = 0; k < 3; k++) own |= ap->pad_begin[k] || ap->pad_end[k];
+    if (own && !ap->count_include_pad) continue;
+    eck_pool_params old = *ap;
+    ap->pad_begin[1] += pb[2], ap->pad_begin[2] += pb[3];
+    ap->pad_end[1] += pe[2], ap->pad_end[2] += pe[3];
+    ap->count_include_pad = 1;
+    a->inputs[0] = x;
+    ec_kernel_choice kc;
+    if (ec_choose_kernel(g, a, kernels, &kc) != EC_K_DNNL || kc.dp.kind != ECK_DNNL_AVGPOOL) {
+      *ap = old;
+      a->inputs[0] = y;
+      continue;
+    }
+    p->dead = true;
+    any = true;
+    (*count)++;
+  }
+  return any ? relink(g, d) : EC_OK;
+}
+
 /* ---- concat-in-place ---------------------------------------------------------------------- */
 
 static void drop_attr(ec_node *n, const char *name) {
@@ -895,6 +942,7 @@ ec_status ec_lower(ec_graph *g, const ec_lower_opts *o, ec_diag *d) {
   if (!st && step_on(o, "nhwc")) st = lower_nhwc(g, o->kernels, step_on(o, "cancel-transpose"), &cnt, d);
   if (!st && step_on(o, "fuse-act")) st = lower_fuse_act(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "fuse-sum")) st = lower_fuse_sum(g, o->kernels, &cnt, d);
+  if (!st && step_on(o, "fold-pad-pool")) st = lower_fold_pad_pool(g, o->kernels, &cnt, d);
   if (!st && step_on(o, "concat-in-place")) st = lower_concat_in_place(g, o->kernels, &cnt);
   if (!st) st = ec_lower_record(g, o->kernels);
   if (st == EC_ERR_INTERNAL && !d->msg[0]) ec_diag_set(d, g->source_path, "", "out of memory while lowering");

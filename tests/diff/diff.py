@@ -73,7 +73,7 @@ class Case:
         self.name = self.pattern.__name__[2:]
         self.pre = "c%d_" % seed
         self.nodes, self.inits, self.inputs, self.outputs = [], [], [], []
-        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum" | "nostep" | "dnnl8")
+        self.expect = []      # (node name, "xnn" | "fast" | "fused" | "sum" | "nostep" | "dnnl8" | "dnnl" | "padpool")
         self.opset = 13
         self.count = 0
         self.cut = False
@@ -320,8 +320,10 @@ def p_pool(c):
             expect = None
     if kind == "AveragePool" and c.chance(0.4):
         attrs["count_include_pad"] = 1
-        if any(pads):
-            expect = None  # XNNPACK's average excludes padding: the reference kernel runs it
+        if attrs.get("ceil_mode"):
+            expect = None  # ceil_mode's extra row, which does not count: the reference kernel
+        elif any(pads) and expect:
+            expect = "dnnl"  # XNNPACK's average excludes padding (the reference kernel runs it there)
     if attrs.get("ceil_mode"):
         c.opset = max(c.opset, 10)
     c.out(c.node(kind, [x], expect, **attrs))
@@ -514,19 +516,55 @@ def p_fold_pad(c):
 
 
 def p_pad(c):
-    """A constant Pad alone on NHWC data (XNNPACK), sometimes feeding an AveragePool."""
+    """A constant Pad alone on NHWC data (XNNPACK), sometimes feeding an AveragePool: on oneDNN a
+    zero Pad on H and W folds into the pool's counted padding (lowering's fold-pad-pool), unless a
+    window of the pool would see padding only (the reference kernel's case)."""
     c.opset = c.pick(2, 11, 13)
     ch, h, w = c.int(1, 6), c.int(1, 6), c.int(1, 6)
     x = c.feat(1, ch, h, w)
     pads = [0, c.int(0, 1), c.int(0, 2), c.int(0, 2), 0, c.int(0, 1), c.int(0, 2), c.int(0, 2)]
     value = c.pick(0.0, 0.25)
+    pool = c.chance(0.5) and min(h + pads[2] + pads[6], w + pads[3] + pads[7]) >= 2
+    fold = (pool and value == 0.0 and not pads[1] and not pads[5] and
+            not any(window_of_padding(i, 2, 2, 1, pads[2 + a], pads[6 + a], 0) for a, i in enumerate((h, w))))
+    expect = "padpool" if fold else "xnn"
     if c.opset == 2:
-        p = c.node("Pad", [x], "xnn", pads=pads, value=value)
+        p = c.node("Pad", [x], expect, pads=pads, value=value)
     else:
-        p = c.node("Pad", [x, c.const(np.array(pads, np.int64), np.int64), c.const(np.float32(value))], "xnn")
-    if c.chance(0.5) and min(h + pads[2] + pads[6], w + pads[3] + pads[7]) >= 2:
+        p = c.node("Pad", [x, c.const(np.array(pads, np.int64), np.int64), c.const(np.float32(value))], expect)
+    if pool:
         p = c.node("AveragePool", [p], "xnn", kernel_shape=[2, 2], strides=[2, 2])
     c.out(p)
+
+
+def p_pad_pool(c):
+    """A zero Pad on H and W before an AveragePool (Inception's pooling branch as PyTorch exports
+    it): on oneDNN the Pad folds into the pool's counted padding (lowering's fold-pad-pool) when the
+    pool counts its own padding or has none and no window would see padding only; otherwise, and on
+    XNNPACK, the Pad stays a step."""
+    c.opset = c.pick(11, 13)
+    ch, h, w = c.int(1, 12), c.int(1, 9), c.int(1, 9)
+    nhwc = c.chance(0.8)  # else a graph input: the Pad runs on NCHW data, a layout conversion after it
+    x = c.feat(1, ch, h, w, nhwc=nhwc)
+    pads = [0, 0, c.int(0, 2), c.int(0, 2), 0, 0, c.int(0, 2), c.int(0, 2)]
+    hp, wp = h + pads[2] + pads[6], w + pads[3] + pads[7]
+    kh, kw = min(c.int(1, 4), hp), min(c.int(1, 4), wp)
+    strides = [c.pick(1, 1, 2, 3), c.pick(1, 2)]
+    own = [c.int(0, kh - 1), c.int(0, kw - 1), c.int(0, kh - 1), c.int(0, kw - 1)] if c.chance(0.4) else [0] * 4
+    cip = c.chance(0.6)
+    attrs = dict(kernel_shape=[kh, kw], strides=strides)
+    if any(own):
+        attrs["pads"] = own
+    if cip:
+        attrs["count_include_pad"] = 1
+    tb, te = [pads[2] + own[0], pads[3] + own[1]], [pads[6] + own[2], pads[7] + own[3]]
+    free = ch == 1 or h * w == 1  # the same bytes in both layouts: which one the Pad follows decides
+    fold = (nhwc and kh * kw > 1 and (cip or not any(own)) and
+            not any(window_of_padding(i, k, strides[a], 1, tb[a], te[a], 0)
+                    for a, (i, k) in enumerate(((h, kh), (w, kw)))))
+    p = c.node("Pad", [x, c.const(np.array(pads, np.int64), np.int64)],
+               None if free else "padpool" if fold else "xnn")
+    c.out(c.node("AveragePool", [p], "dnnl" if fold and not free else None, **attrs))
 
 
 def hard_sigmoid(c, x):
@@ -1254,7 +1292,7 @@ def p_rnn(c):
 
 PATTERNS = [p_conv, p_pool, p_gemm, p_binary, p_unary, p_fuse_act, p_fold_pad, p_pad, p_se, p_hsig_mul,
             p_concat, p_shuffle, p_resize, p_residual, p_batchnorm, p_layernorm, p_gelu_erf, p_gelu_tanh,
-            p_pow2, p_qlinear, p_permute, p_rnn, p_matmul_bias, p_attention]
+            p_pow2, p_qlinear, p_permute, p_rnn, p_matmul_bias, p_attention, p_pad_pool]
 # The graph passes that fold the blocks above: off for the reference build.
 REF_NO_PASS = ["layernorm", "gelu", "pow-square", "matmul-bias", "transpose-opt", "matmul-transpose"]
 
@@ -1454,6 +1492,12 @@ def check_kernels(case, labels, kernels="xnnpack"):
         elif want == "xnn" and kernels == "onednn" and got not in ("XNNPACK", "oneDNN"):
             bad.append("%s should run on oneDNN or XNNPACK but runs on %s" % (name, got or "nothing"))
         elif want == "xnn" and kernels != "onednn" and got != "XNNPACK":
+            bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
+        elif want == "dnnl" and kernels == "onednn" and got != "oneDNN":
+            bad.append("%s should run on oneDNN but runs on %s" % (name, got or "nothing"))
+        elif want == "padpool" and kernels == "onednn" and got is not None:
+            bad.append("%s should be folded into its AveragePool on oneDNN but runs as a step (%s)" % (name, got))
+        elif want == "padpool" and kernels != "onednn" and got != "XNNPACK":
             bad.append("%s should run on XNNPACK but runs on %s" % (name, got or "nothing"))
         elif want == "dnnl8" and kernels == "onednn" and got != "oneDNN":
             bad.append("%s should run on oneDNN's int8 kernels but runs on %s" % (name, got or "nothing"))

@@ -69,3 +69,11 @@ add_test(NAME diff_attention COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --p
                                      --seed 90001 --count 80 --batch 80 --kernels xnnpack,onednn,default
                                      --work ${CMAKE_BINARY_DIR}/diff/attention)
 set_tests_properties(diff_attention PROPERTIES LABELS unit TIMEOUT 1200)
+
+# Average pooling that counts its padding: lowering's fold-pad-pool (a zero Pad folded into a oneDNN
+# AveragePool's counted padding, Inception's pooling branch) and count_include_pad with pads on
+# oneDNN's include-padding average; XNNPACK keeps the Pad and runs no such average.
+add_test(NAME diff_pad_pool COMMAND ${EC_PYTHON} ${EC_DIFF} ${EC_DIFF_ARGS} --pattern pad_pool,pool,pad
+                                    --seed 70001 --count 90 --batch 90 --kernels xnnpack,onednn,default
+                                    --work ${CMAKE_BINARY_DIR}/diff/pad_pool)
+set_tests_properties(diff_pad_pool PROPERTIES LABELS unit TIMEOUT 1200)

@@ -85,6 +85,20 @@ foreach(m IN LISTS EC_FAST_ZOO_MODELS)
             ${CMAKE_BINARY_DIR}/fast/onednn_${m} --kernels onednn)
   set_tests_properties(zoo_onednn_${m} PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
 endforeach()
+# fold-pad-pool, the oneDNN-only lowering step, on the one zoo model it changes: off, inception_v3's
+# 9 Pads run as steps and the results stay torch's; on (the default order), no Pad step is left,
+# while --kernels xnnpack (whose average excludes padding) keeps all 9.
+add_test(NAME zoo_onednn_inception_v3_no_fold-pad-pool
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/zoo_check.sh $<TARGET_FILE:ec_fastc> ${EC_FAST_ZOO} inception_v3
+          ${CMAKE_BINARY_DIR}/fast/onednn_inception_v3_no_fold-pad-pool --kernels onednn --no-pass fold-pad-pool)
+add_test(NAME zoo_fold_pad_pool_inception_v3
+  COMMAND sh -c "set -e; rm -rf \"$2\"; \"$0\" \"$1\" --targets host -o \"$2/default\" --name m >/dev/null; \
+                 \"$0\" \"$1\" --targets host --kernels xnnpack -o \"$2/xnnpack\" --name m >/dev/null; \
+                 d=$(grep -c \"(Pad):\" \"$2/default/host/m_p0.c\" || true); x=$(grep -c \"(Pad):\" \"$2/xnnpack/host/m_p0.c\" || true); \
+                 echo \"Pad steps: default order $d (want 0), --kernels xnnpack $x (want 9)\"; [ \"$d\" = 0 ] && [ \"$x\" = 9 ]"
+          $<TARGET_FILE:edgecc> ${EC_FAST_ZOO}/inception_v3.onnx ${CMAKE_BINARY_DIR}/fast/fold_pad_pool)
+set_tests_properties(zoo_onednn_inception_v3_no_fold-pad-pool zoo_fold_pad_pool_inception_v3
+                     PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
 
 # The plain-C transformer and recurrent kernels compile to vector code with the x86-64 target's flags, in each
 # version they are built for (tests/fast/vectorized.py; skipped without GCC on x86-64).

@@ -17,11 +17,11 @@ weights), from torchvision's resnet50 seeded as the zoo's (tests/models/export_z
 - Left float, as here decided: the head (GlobalAveragePool, Flatten, Gemm) after the last DequantizeLinear.
 - The same model in any environment: OpenBLAS's kernel is pinned (pin_openblas).
 
---model mobilenet_v2 (the zoo's) and --model fashion (examples/fashion, calibrated on the first 4
+--model resnet18 and mobilenet_v2 (the zoo's) and --model fashion (examples/fashion, calibrated on the first 4
 images of its calibration set instead of random inputs) are written the same way for bench/int8;
 a Clip (ReLU6) is quantized after, as a Relu.
 
-usage: make_qdq_resnet50.py --ort ORT_DIR [--model resnet50|mobilenet_v2|fashion] OUT_DIR
+usage: make_qdq_resnet50.py --ort ORT_DIR [--model resnet50|resnet18|mobilenet_v2|fashion] OUT_DIR
 writes OUT_DIR/MODEL_qdq.onnx, MODEL_qdq_input_0.pb (the zoo's seeded input, or the example's first
 sample), MODEL_float.onnx"""
 import argparse
@@ -180,7 +180,7 @@ def quantize(float_model, ranges):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ort", required=True, help="folder whose node_modules holds onnxruntime-node")
-    ap.add_argument("--model", default="resnet50", choices=["resnet50", "mobilenet_v2", "fashion"])
+    ap.add_argument("--model", default="resnet50", choices=["resnet50", "resnet18", "mobilenet_v2", "fashion"])
     ap.add_argument("out")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
