@@ -23,8 +23,9 @@ faster than both intra and inter on googlenet or inception_v3. Predicted speed-u
 plan.json (intra: predicted_sequential_ms / predicted_intra_ms; inter and auto:
 predicted_sequential_ms / predicted_clustered_ms) and are printed beside the measured ones.
 
---profiles: before the three compiles, the intra program (compiled without profiles) runs once
-with `--bench N --profile-json` at 1 thread (pinned) and once at 2, and every mode is compiled with
+--profiles: before the three compiles, the intra program (compiled without profiles) runs
+`--bench N --profile-json` at 1 thread (pinned) and at 2, three times each in turn, each thread
+count's three profiles merged step by step into their medians, and every mode is compiled with
 both (`--profile host=T1.json --profile host=T2.json`): the clustering's per-node times at 1 and 2
 threads are then measured, which is what auto's mix per block decides from (docs/planner.md,
 "Clusters"). The intra program does not change (its build is reused); plan.json's predictions do.
@@ -73,13 +74,42 @@ AUTO_SLOWER_MAX = 1.03
 BEGIN, END = "<!-- bench/cluster: begin -->", "<!-- bench/cluster: end -->"
 
 
+# Profiles per thread count, alternating, merged step by step into their medians: one profile taken
+# while this 2-core guest ran in its slow mode (the same program up to 1.6x slower for a while) made
+# auto cluster googlenet on a 2-thread profile that said intra scaled 1.36x (it scales 1.83x).
+PROFILE_REPEATS = 3
+
+
+def merge_profiles(paths, out):
+    """One profile of several runs of one program: each step's median_ms and mean_ms, and the run's
+    median, the median over the runs."""
+    runs = [json.load(open(p)) for p in paths]
+    merged = dict(runs[0])
+    merged["run_median_ms"] = statistics.median(r["run_median_ms"] for r in runs)
+    merged["steps"] = []
+    for i, step in enumerate(runs[0]["steps"]):
+        st = dict(step)
+        for key in ("median_ms", "mean_ms"):
+            st[key] = statistics.median(r["steps"][i][key] for r in runs)
+        merged["steps"].append(st)
+    with open(out, "w") as f:
+        json.dump(merged, f, indent=1)
+
+
 def profile_intra(a, model, exe):
-    """--profile options of the intra program measured at 1 thread (pinned) and at 2 (--profiles)."""
+    """--profile options of the intra program measured at 1 thread (pinned) and at 2 (--profiles),
+    PROFILE_REPEATS times each, alternating, merged."""
     inp, flags = os.path.join(a.cache, model + "_input_0.pb"), []
+    parts = {1: [], 2: []}
+    for rep in range(PROFILE_REPEATS):
+        for threads in (1, 2):
+            path = os.path.join(a.work, model, "intra-profile-t%d-%d.json" % (threads, rep))
+            cmd = [exe, "--input", inp, "--bench", str(a.runs), "--threads", str(threads), "--profile-json", path]
+            run((["taskset", "-c", "0"] if threads == 1 else []) + cmd)
+            parts[threads].append(path)
     for threads in (1, 2):
         path = os.path.join(a.work, model, "intra-profile-t%d.json" % threads)
-        cmd = [exe, "--input", inp, "--bench", str(a.runs), "--threads", str(threads), "--profile-json", path]
-        run((["taskset", "-c", "0"] if threads == 1 else []) + cmd)
+        merge_profiles(parts[threads], path)
         flags += ["--profile", "host=" + path]
     return flags
 

@@ -819,9 +819,18 @@ static void emit_shuffle_nchw(emitter *e, ec_buf *b, int s, const ec_node *n, co
   ec_buf_printf(b, ", %zu, %zu, %zu, %zu);\n  return ECK_OK;\n}\n", kc->n, kc->groups, kc->c / kc->groups, kc->hw);
 }
 
+/* oneDNN's OpenMP team holds the program's threads: no clusters, and oneDNN runs at least as many
+ * steps as XNNPACK (emit_fast_init starts XNNPACK's pool on one thread then). */
+static bool dnnl_owns_threads(const emitter *e) {
+  return e->n_clusters <= 1 && e->n_dnnl && e->n_dnnl >= e->n_xnn;
+}
+
+/* eck_xnn_batchnorm_nhwc, or where oneDNN's OpenMP threads are the program's the same arithmetic
+ * on them (eck_dnnl_batchnorm_nhwc): XNNPACK's pool has one thread there. */
 static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
   const ec_kernel_choice *kc = e->kc[s];
-  open_float_call(e, b, fname, "eck_xnn_batchnorm_nhwc", n, NULL);
+  bool omp = dnnl_owns_threads(e);
+  open_float_call(e, b, fname, omp ? "eck_dnnl_batchnorm_nhwc" : "eck_xnn_batchnorm_nhwc", n, NULL);
   for (int k = 1; k < 5; k++) {
     ec_buf_printf(b, ",\n      (const float *)");
     put_val(e, b, n->inputs[k]);
@@ -833,7 +842,7 @@ static void emit_batchnorm(emitter *e, ec_buf *b, int s, const ec_node *n, const
   put_float(b, kc->xp.out_min);
   ec_buf_printf(b, ", ");
   put_float(b, kc->xp.out_max);
-  ec_buf_printf(b, ");\n  return ECK_OK;\n}\n");
+  ec_buf_printf(b, "%s);\n  return ECK_OK;\n}\n", omp ? ", ctx->base.threads" : "");
 }
 
 static void emit_slice(emitter *e, ec_buf *b, int s, const ec_node *n, const char *fname) {
@@ -985,7 +994,7 @@ static void emit_fast_init(emitter *e, ec_buf *b) {
     ec_buf_printf(b, "  if (eck_xnn_start_shared(&ctx->pool, ctx->base.threads,\n"
                   "                           ctx->base.threads >= %s_N_CLUSTERS ? %s_N_CLUSTERS : 1, &err) != ECK_OK)\n",
                   e->PROG, e->PROG);
-  else if (e->n_dnnl && e->n_dnnl >= e->n_xnn)
+  else if (dnnl_owns_threads(e))
     /* One thread budget: oneDNN's OpenMP team has the threads, and XNNPACK's pool none of its own
      * (its workers would wait, spinning, beside OpenMP's: 3 threads on 2 cores at --threads 2). */
     ec_buf_printf(b, "  if (eck_xnn_start(&ctx->pool, 1, &err) != ECK_OK)\n");

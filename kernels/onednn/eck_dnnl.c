@@ -597,3 +597,35 @@ void eck_dnnl_delete(eck_dnnl_node *s) {
   if (s->prim) dnnl_primitive_destroy((dnnl_primitive_t)s->prim);
   memset(s, 0, sizeof *s);
 }
+
+/* Channels folded per pass: on the stack (no malloc in kernels). */
+#define BN_CHANNELS 512
+
+void eck_dnnl_batchnorm_nhwc(const float *x, float *y, const float *scale, const float *bias, const float *mean,
+                             const float *var, float eps, size_t pixels, size_t c, size_t x_stride,
+                             size_t y_stride, float lo, float hi, int threads) {
+  float fa[BN_CHANNELS], fb[BN_CHANNELS];
+  for (size_t c0 = 0; c0 < c; c0 += BN_CHANNELS) {
+    size_t nc = c - c0 < BN_CHANNELS ? c - c0 : BN_CHANNELS;
+    for (size_t k = 0; k < nc; k++) {
+      double sk = (double)scale[c0 + k] / sqrt((double)var[c0 + k] + (double)eps);
+      fa[k] = (float)sk;
+      fb[k] = (float)((double)bias[c0 + k] - (double)mean[c0 + k] * sk);
+    }
+    long n = (long)pixels;
+    int team = threads > 1 && pixels * nc >= ECK_DNNL_BN_SERIAL ? threads : 1;
+    (void)team; /* a build without OpenMP (no -fopenmp) runs the loop on the caller */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+#endif
+    for (long i = 0; i < n; i++) {
+      const float *src = x + (size_t)i * x_stride + c0;
+      float *dst = y + (size_t)i * y_stride + c0;
+      for (size_t k = 0; k < nc; k++) {
+        float v = src[k] * fa[k] + fb[k];
+        v = v < lo ? lo : v;
+        dst[k] = v > hi ? hi : v;
+      }
+    }
+  }
+}

@@ -245,4 +245,17 @@ int eck_dnnl_run(eck_dnnl_node *s, eck_dnnl_ctx *c, const eck_dnnl_params *p, co
 const char *eck_dnnl_impl(const eck_dnnl_node *s);
 void eck_dnnl_delete(eck_dnnl_node *s);
 
+/* Inference BatchNormalization of NHWC float32 pixels (channel k scaled by
+ * scale[k]/sqrt(var[k]+eps) and shifted, folded in double as the reference kernel does), clamped to
+ * [lo, hi] (a fused Relu or Clip): eck_xnn_batchnorm_nhwc's arithmetic, the pixels split among an
+ * OpenMP team of `threads` (the program's thread count, where oneDNN's OpenMP threads are the
+ * program's: no clusters, oneDNN running most steps). Below ECK_DNNL_BN_SERIAL elements, or with
+ * one thread, the caller's thread does it all. Pixel strides in elements (x or y may be a channel
+ * slice). DenseNet's 62 pre-activation BatchNormalizations (after a Concat, so no Conv to fold
+ * them into) ran on one thread while oneDNN's second waited. */
+#define ECK_DNNL_BN_SERIAL 16384
+void eck_dnnl_batchnorm_nhwc(const float *x, float *y, const float *scale, const float *bias, const float *mean,
+                             const float *var, float eps, size_t pixels, size_t c, size_t x_stride,
+                             size_t y_stride, float lo, float hi, int threads);
+
 #endif

@@ -42,6 +42,16 @@ foreach(model ${EC_ZOO_MODELS})
   endforeach()
 endforeach()
 
+# densenet121 with the x86-64 default order (what bench/zoo times), built by its own CMakeLists (with
+# OpenMP) and run at the machine's threads: its 62 NHWC BatchNormalizations run on oneDNN's OpenMP
+# team (eck_dnnl_batchnorm_nhwc) there, against torch.
+add_test(NAME zoo_compile_densenet121_default
+         COMMAND ${EC_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/models/zoo_compile.py
+                 --edgecc $<TARGET_FILE:edgecc> --build-dir ${CMAKE_BINARY_DIR}
+                 --cache ${EC_ZOO_CACHE} --work ${CMAKE_BINARY_DIR}/zoo-compile/densenet121_default
+                 --kernels default --malloc-count $<TARGET_FILE:ec_malloc_count> densenet121)
+set_tests_properties(zoo_compile_densenet121_default PROPERTIES LABELS zoo TIMEOUT 900 FIXTURES_REQUIRED ec_zoo)
+
 # The transformers with both kernel sets, against torch within 1e-4 of the largest output (measured:
 # vit_b_32 2.8e-6, swin_t 1.0e-6 of it: 1.03e-5 of 3.69 and 1.2e-6 of 1.15), 20-40 s of CPU each. vit_b_32's arena is 1.111x its lower bound
 # (1536256 against 1382592 bytes, the same with the fusion passes off): a memory-planner matter for

@@ -401,6 +401,49 @@ static int refusals(void) {
 }
 
 /* Threads of this process (/proc/self/task entries). */
+/* ---- BatchNormalization on the OpenMP team (eck_dnnl_batchnorm_nhwc) ------------------------- */
+
+/* Against the formula in double: (x - mean) / sqrt(var + eps) * scale + bias, clamped; pixel
+ * strides with slack on both sides (the output's must keep SENTINEL), channel counts across the
+ * 512-channel fold blocks, pixel counts on both sides of the one-thread threshold. */
+static void bn_case(worst *w, int threads) {
+  size_t c = (size_t)(pick(0, 3) == 0 ? pick(500, 1100) : pick(1, 96));
+  size_t pixels = (size_t)(pick(0, 1) ? pick(1, 64) : pick(1, 3) * (int)(ECK_DNNL_BN_SERIAL / c + 7));
+  size_t xs = with_slack(c, 9), ys = with_slack(c, 9);
+  float *x = randv(pixels * xs), *y = malloc((pixels * ys + 1) * sizeof *y);
+  float *scale = randv(c), *bias = randv(c), *mean = randv(c), *var = randv(c);
+  float eps = 1e-5f, lo, hi;
+  const char *clamp;
+  pick_clamp(&lo, &hi, &clamp);
+  for (size_t k = 0; k < c; k++) var[k] = fabsf(var[k]) + 0.01f;
+  for (size_t i = 0; i < pixels * ys; i++) y[i] = SENTINEL;
+  eck_dnnl_batchnorm_nhwc(x, y, scale, bias, mean, var, eps, pixels, c, xs, ys, lo, hi, threads);
+  double e = 0;
+  int slack = 0;
+  for (size_t p = 0; p < pixels; p++) {
+    for (size_t k = 0; k < c; k++) {
+      double sk = (double)scale[k] / sqrt((double)var[k] + (double)eps), xv = x[p * xs + k];
+      double want = (xv - mean[k]) * sk + bias[k], mag = fabs(xv * sk) + fabs(mean[k] * sk) + fabs(bias[k]);
+      want = want < lo ? lo : want > hi ? hi : want;
+      double d = fabs(y[p * ys + k] - want) / (mag + 1e-30);
+      if (!(d <= e)) e = isnan(d) ? INFINITY : d;
+    }
+    for (size_t k = c; k < ys; k++) slack |= y[p * ys + k] != SENTINEL;
+  }
+  if (slack) e = INFINITY;
+  w->cases++;
+  if (e > w->err || w->cases == 1) {
+    w->err = e;
+    snprintf(w->where, sizeof w->where, "%zu pixels x %zu channels, strides %zu/%zu, clamp %s, %d threads%s", pixels, c,
+             xs, ys, clamp, threads, slack ? " (wrote past its channels)" : "");
+  }
+  if (e > 1e-5) {
+    w->failed++;
+    if (w->failed <= 5) fprintf(stderr, "FAILED batchnorm: %s: error %.3g\n", w->where, e);
+  }
+  free(x), free(y), free(scale), free(bias), free(mean), free(var);
+}
+
 static int thread_count(void) {
   DIR *d = opendir("/proc/self/task");
   struct dirent *e;
@@ -443,6 +486,16 @@ int main(int argc, char **argv) {
       fprintf(stderr, "FAILED: %d threads after the runs at 1 thread (want 1)\n", t);
       failed++;
     }
+  }
+  /* Then the one kernel that runs on OpenMP threads of its own asking: 1, 2 and 3 threads. */
+  {
+    worst bw;
+    memset(&bw, 0, sizeof bw);
+    bw.name = "batchnorm";
+    rng = seed * 0x9E3779B97F4A7C15ull + 5;
+    for (int i = 0; i < cases; i++) bn_case(&bw, 1 + i % 3);
+    printf("%-14s %4d cases, %d failed, worst error %.3g (%s)\n", bw.name, bw.cases, bw.failed, bw.err, bw.where);
+    failed += bw.failed;
   }
   eck_dnnl_stop(&ctx);
   if (failed) {

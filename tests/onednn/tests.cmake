@@ -11,7 +11,8 @@ if(EC_DNNL_INCLUDE AND EC_DNNL_LIB)
   target_link_libraries(eck_dnnl PUBLIC eck_ref ${EC_DNNL_LIB} gomp)
   set_target_properties(eck_dnnl PROPERTIES C_STANDARD 99 C_EXTENSIONS OFF)
   # Kernels are copied into generated folders, which build with -Wall -Wextra -Werror.
-  target_compile_options(eck_dnnl PRIVATE -Wunused-parameter -Werror)
+  # -fopenmp: eck_dnnl_batchnorm_nhwc's loop runs on an OpenMP team (as in the generated folders).
+  target_compile_options(eck_dnnl PRIVATE -Wunused-parameter -Werror -fopenmp)
   add_executable(test_onednn ${CMAKE_CURRENT_SOURCE_DIR}/onednn/test_onednn.c)
   target_link_libraries(test_onednn PRIVATE eck_dnnl m)
   set_target_properties(test_onednn PROPERTIES C_STANDARD 99)
