@@ -11,6 +11,7 @@
 #include <oneapi/dnnl/dnnl_debug.h>
 
 #include "eck_dnnl.h"
+#include "eck_ref_nn.h"
 
 /* Records a failed call in err (may be NULL) and returns rc. */
 static int fail_rc(eck_dnnl_error *err, const char *call, const char *status, int rc) {
@@ -607,11 +608,7 @@ void eck_dnnl_batchnorm_nhwc(const float *x, float *y, const float *scale, const
   float fa[BN_CHANNELS], fb[BN_CHANNELS];
   for (size_t c0 = 0; c0 < c; c0 += BN_CHANNELS) {
     size_t nc = c - c0 < BN_CHANNELS ? c - c0 : BN_CHANNELS;
-    for (size_t k = 0; k < nc; k++) {
-      double sk = (double)scale[c0 + k] / sqrt((double)var[c0 + k] + (double)eps);
-      fa[k] = (float)sk;
-      fb[k] = (float)((double)bias[c0 + k] - (double)mean[c0 + k] * sk);
-    }
+    eck_batchnorm_fold(scale, bias, mean, var, eps, c0, nc, fa, fb);
     long n = (long)pixels;
     int team = threads > 1 && pixels * nc >= ECK_DNNL_BN_SERIAL ? threads : 1;
     (void)team; /* a build without OpenMP (no -fopenmp) runs the loop on the caller */

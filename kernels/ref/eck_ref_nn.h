@@ -3,6 +3,9 @@
  * already resolved by the compiler (pads computed, axes normalised); shapes come from the views. */
 #ifndef ECK_REF_NN_H
 #define ECK_REF_NN_H
+#include <math.h>
+#include <stddef.h>
+
 #include "eck_tensor.h"
 
 /* Spatial attributes of Conv-like and pooling ops, always stored as 3-D (depth, height,
@@ -68,6 +71,18 @@ typedef struct eck_batchnorm_params {
   float epsilon, momentum;
   int32_t training;             /* use batch statistics; outputs 1, 2 get running stats */
 } eck_batchnorm_params;
+
+/* Inference BatchNormalization of channels c0 .. c0 + nc - 1 folded into y = x * a[k] + b[k]
+ * (a = scale / sqrt(var + eps), b = bias - mean * a, in double as eck_ref_batchnorm computes, then
+ * float): the fast NHWC kernels' per-channel factors (eck_xnn_batchnorm_nhwc, eck_dnnl_batchnorm_nhwc). */
+static inline void eck_batchnorm_fold(const float *scale, const float *bias, const float *mean, const float *var,
+                                      float eps, size_t c0, size_t nc, float *a, float *b) {
+  for (size_t k = 0; k < nc; k++) {
+    double s = (double)scale[c0 + k] / sqrt((double)var[c0 + k] + (double)eps);
+    a[k] = (float)s;
+    b[k] = (float)((double)bias[c0 + k] - (double)mean[c0 + k] * s);
+  }
+}
 
 /* InstanceNormalization (axis = 2: per sample and channel), LayerNormalization (axis),
  * MeanVarianceNormalization (axes mask, no scale/bias). */

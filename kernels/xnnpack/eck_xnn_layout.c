@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "eck_ref_nn.h"
 #include "eck_xnn.h"
 
 /* Tiles keep both the rows read and the rows written in L1. */
@@ -72,12 +73,7 @@ void eck_xnn_batchnorm_nhwc(const float *x, float *y, const float *scale, const 
   float a[BN_BLOCK], b[BN_BLOCK];
   for (size_t c0 = 0; c0 < c; c0 += BN_BLOCK) {
     size_t nc = c - c0 < BN_BLOCK ? c - c0 : BN_BLOCK;
-    /* Folded like the reference kernel (double, then float), once per call. */
-    for (size_t k = 0; k < nc; k++) {
-      double s = (double)scale[c0 + k] / sqrt((double)var[c0 + k] + (double)eps);
-      a[k] = (float)s;
-      b[k] = (float)((double)bias[c0 + k] - (double)mean[c0 + k] * s);
-    }
+    eck_batchnorm_fold(scale, bias, mean, var, eps, c0, nc, a, b); /* once per call */
     for (size_t p = 0; p < pixels; p++) {
       const float *xp = x + p * x_stride + c0;
       float *yp = y + p * y_stride + c0;
