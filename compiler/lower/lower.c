@@ -181,19 +181,27 @@ static bool zero_value(const ec_graph *g, const ec_node *p) {
   return f == 0.0f;
 }
 
+/* Node p is a live zero constant Pad of a 4-D float activation by non-negative widths on H and W
+ * only, what fold-pad and fold-pad-pool fold into their reader's padding: its pads (begins of the 4
+ * dims at [0..4), ends at [ECK_MAX_RANK..+4)), else NULL. */
+static const int64_t *hw_zero_pad(const ec_graph *g, const ec_node *p) {
+  if (p->dead || p->op != EC_OP_Pad || !p->params || p->inputs[0] < 0 || p->outputs[0] < 0) return NULL;
+  const eck_pad_params *pp = p->params;
+  if (pp->mode != ECK_PAD_CONSTANT || !is_float_act(&g->tensors[p->inputs[0]], 4) || !zero_value(g, p)) return NULL;
+  const int64_t *pb = pp->pads, *pe = pp->pads + ECK_MAX_RANK;
+  if (pb[0] || pb[1] || pe[0] || pe[1] || pb[2] < 0 || pb[3] < 0 || pe[2] < 0 || pe[3] < 0) return NULL;
+  return pp->pads;
+}
+
 static ec_status lower_fold_pad(ec_graph *g, int *count) {
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *p = &g->nodes[i];
-    if (p->dead || p->op != EC_OP_Pad || !p->params || p->inputs[0] < 0 || p->outputs[0] < 0) continue;
-    const eck_pad_params *pp = p->params;
+    const int64_t *pb = hw_zero_pad(g, p);
+    if (!pb) continue;
+    const int64_t *pe = pb + ECK_MAX_RANK;
     int x = p->inputs[0], y = p->outputs[0];
     const ec_tensor *ty = &g->tensors[y];
-    if (pp->mode != ECK_PAD_CONSTANT || !is_float_act(&g->tensors[x], 4) || ty->is_output ||
-        ty->n_consumers < 1 || !zero_value(g, p))
-      continue;
-    /* Begins of the 4 dims at pads[0..4), ends at pads[ECK_MAX_RANK..+4). */
-    const int64_t *pb = pp->pads, *pe = pp->pads + ECK_MAX_RANK;
-    if (pb[0] || pb[1] || pe[0] || pe[1] || pb[2] < 0 || pb[3] < 0 || pe[2] < 0 || pe[3] < 0) continue;
+    if (ty->is_output || ty->n_consumers < 1) continue;
     bool ok = true;
     for (int k = 0; k < ty->n_consumers && ok; k++) {
       const ec_node *c = &g->nodes[ty->consumers[k]];
@@ -664,15 +672,11 @@ static ec_status lower_fold_pad_pool(ec_graph *g, const char *kernels, int *coun
   bool any = false;
   for (int i = 0; i < g->n_nodes; i++) {
     ec_node *p = &g->nodes[i];
-    if (p->dead || p->op != EC_OP_Pad || !p->params || p->n_outputs != 1 || p->inputs[0] < 0 || p->outputs[0] < 0)
-      continue;
-    const eck_pad_params *pp = p->params;
+    const int64_t *pb = hw_zero_pad(g, p);
+    if (!pb || p->n_outputs != 1) continue;
+    const int64_t *pe = pb + ECK_MAX_RANK;
     int x = p->inputs[0], y = p->outputs[0], c = single_consumer(g, y);
-    if (pp->mode != ECK_PAD_CONSTANT || c < 0 || !is_float_act(&g->tensors[x], 4) || !zero_value(g, p) ||
-        (g->tensors[x].layout != g->tensors[y].layout && !ec_layout_free(&g->tensors[x])))
-      continue;
-    const int64_t *pb = pp->pads, *pe = pp->pads + ECK_MAX_RANK;
-    if (pb[0] || pb[1] || pe[0] || pe[1] || pb[2] < 0 || pb[3] < 0 || pe[2] < 0 || pe[3] < 0) continue;
+    if (c < 0 || (g->tensors[x].layout != g->tensors[y].layout && !ec_layout_free(&g->tensors[x]))) continue;
     ec_node *a = &g->nodes[c];
     eck_pool_params *ap = a->params;
     if (a->op != EC_OP_AveragePool || !ap || ap->nsp != 2 || a->n_inputs != 1 || a->inputs[0] != y) continue;

@@ -609,20 +609,21 @@ void eck_dnnl_batchnorm_nhwc(const float *x, float *y, const float *scale, const
   for (size_t c0 = 0; c0 < c; c0 += BN_CHANNELS) {
     size_t nc = c - c0 < BN_CHANNELS ? c - c0 : BN_CHANNELS;
     eck_batchnorm_fold(scale, bias, mean, var, eps, c0, nc, fa, fb);
-    long n = (long)pixels;
+    /* One contiguous run of pixels per thread (the caller's alone below the threshold). */
     int team = threads > 1 && pixels * nc >= ECK_DNNL_BN_SERIAL ? threads : 1;
-    (void)team; /* a build without OpenMP (no -fopenmp) runs the loop on the caller */
+    (void)team; /* a build without OpenMP (no -fopenmp) runs it all on the caller */
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+#pragma omp parallel num_threads(team) if (team > 1)
 #endif
-    for (long i = 0; i < n; i++) {
-      const float *src = x + (size_t)i * x_stride + c0;
-      float *dst = y + (size_t)i * y_stride + c0;
-      for (size_t k = 0; k < nc; k++) {
-        float v = src[k] * fa[k] + fb[k];
-        v = v < lo ? lo : v;
-        dst[k] = v > hi ? hi : v;
-      }
+    {
+#ifdef _OPENMP
+      size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+#else
+      size_t t = 0, nt = 1;
+#endif
+      size_t p0 = pixels * t / nt, p1 = pixels * (t + 1) / nt;
+      eck_batchnorm_rows(x + p0 * x_stride + c0, y + p0 * y_stride + c0, fa, fb, p1 - p0, nc, x_stride, y_stride,
+                         lo, hi);
     }
   }
 }

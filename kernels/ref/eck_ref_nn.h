@@ -84,6 +84,22 @@ static inline void eck_batchnorm_fold(const float *scale, const float *bias, con
   }
 }
 
+/* y = clamp(x * a[k] + b[k], lo, hi) for channels 0 .. nc - 1 of `pixels` NHWC pixels (strides in
+ * elements; x and y already offset to the first channel): the fast NHWC BatchNormalizations'
+ * loop, after eck_batchnorm_fold. */
+static inline void eck_batchnorm_rows(const float *x, float *y, const float *a, const float *b, size_t pixels,
+                                      size_t nc, size_t x_stride, size_t y_stride, float lo, float hi) {
+  for (size_t p = 0; p < pixels; p++) {
+    const float *xp = x + p * x_stride;
+    float *yp = y + p * y_stride;
+    for (size_t k = 0; k < nc; k++) {
+      float v = xp[k] * a[k] + b[k];
+      v = v < lo ? lo : v;
+      yp[k] = v > hi ? hi : v;
+    }
+  }
+}
+
 /* InstanceNormalization (axis = 2: per sample and channel), LayerNormalization (axis),
  * MeanVarianceNormalization (axes mask, no scale/bias). */
 typedef struct eck_norm_params {

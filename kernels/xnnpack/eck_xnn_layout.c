@@ -74,15 +74,7 @@ void eck_xnn_batchnorm_nhwc(const float *x, float *y, const float *scale, const 
   for (size_t c0 = 0; c0 < c; c0 += BN_BLOCK) {
     size_t nc = c - c0 < BN_BLOCK ? c - c0 : BN_BLOCK;
     eck_batchnorm_fold(scale, bias, mean, var, eps, c0, nc, a, b); /* once per call */
-    for (size_t p = 0; p < pixels; p++) {
-      const float *xp = x + p * x_stride + c0;
-      float *yp = y + p * y_stride + c0;
-      for (size_t k = 0; k < nc; k++) {
-        float v = xp[k] * a[k] + b[k];
-        v = v < lo ? lo : v;
-        yp[k] = v > hi ? hi : v;
-      }
-    }
+    eck_batchnorm_rows(x + c0, y + c0, a, b, pixels, nc, x_stride, y_stride, lo, hi);
   }
 }
 
